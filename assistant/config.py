@@ -83,7 +83,9 @@ class AuditSettings(BaseModel):
     """Audit trail retention and checkpoint signing."""
 
     retention_days: int = Field(
-        default=180, ge=180, description="Purge refuses anything younger (Cybersecurity Law: ≥6 months)."
+        default=180,
+        ge=180,
+        description="Purge refuses anything younger (Cybersecurity Law: logs kept ≥6 months).",
     )
     checkpoint_key: SecretStr = Field(
         default=SecretStr(""),

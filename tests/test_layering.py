@@ -14,8 +14,18 @@ ALLOWED = {
     "eval": {"assistant", "ingestion"},
     "ui": {"assistant", "ingestion", "eval"},
 }
-FRAMEWORKS = {"qdrant_client", "qdrant_edge", "openai", "casbin", "sqlalchemy", "langchain_core",
-              "langchain_openai", "langchain_qdrant", "langchain_text_splitters", "langchain"}
+FRAMEWORKS = {
+    "qdrant_client",
+    "qdrant_edge",
+    "openai",
+    "casbin",
+    "sqlalchemy",
+    "langchain_core",
+    "langchain_openai",
+    "langchain_qdrant",
+    "langchain_text_splitters",
+    "langchain",
+}
 PACKAGES = set(ALLOWED)
 
 
@@ -43,11 +53,7 @@ def layering_violations(package: str, files: list[Path]) -> list[str]:
             top = name.split(".")[0]
             if top in PACKAGES and top != package and top not in ALLOWED[package]:
                 problems.append(f"{rel} imports {name} ({package} may not import {top})")
-            if (
-                package in {"ui", "eval"}
-                and top in FRAMEWORKS
-                and "baselines" not in rel.parts
-            ):
+            if package in {"ui", "eval"} and top in FRAMEWORKS and "baselines" not in rel.parts:
                 problems.append(f"{rel} imports framework {name} directly")
     return problems
 
