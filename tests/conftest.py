@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The SGLang stand-in's fixtures (`sglang_server`, `sglang_env`) for every test module.
+pytest_plugins = ["tests.fakes.sglang"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
