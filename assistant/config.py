@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,18 @@ class EmbeddingSettings(BaseModel):
     )
     batch_size: int = Field(default=64, gt=0, description="Texts per encode batch.")
     device: str = Field(default="cpu", description="torch device for the embedder.")
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="Languages the dense model can compare (the packaged MiniLM is English-only: "
+        'zh–en similarity ≈ 0.03). Set e.g. ["zh","en"] for a multilingual model such as '
+        "bge-m3; other query languages then rely on the lexical channel.",
+    )
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch",
+        description="Inference runtime: torch (sentence-transformers), onnx (onnxruntime, "
+        "fp32 export) or onnx-int8 (dynamically quantised export); exports are cached under "
+        "~/.cache/guidecite.",
+    )
 
 
 class IngestSettings(BaseModel):
@@ -71,6 +84,13 @@ class RetrievalSettings(BaseModel):
     min_sparse_score: float = Field(
         default=4.0, description="BM25 score below which a sparse hit is not considered relevant."
     )
+    min_term_coverage: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of the question's content terms the best sources must contain for a "
+        "lexical-only match to count as relevant.",
+    )
     shard_number: int = Field(default=1, gt=0, description="Qdrant server: shards per collection.")
     replication_factor: int = Field(default=1, gt=0, description="Qdrant server: replicas.")
     write_consistency_factor: int = Field(
@@ -94,6 +114,24 @@ class AuditSettings(BaseModel):
     )
     checkpoint_every: int = Field(
         default=100, gt=0, description="Write a signed checkpoint every N events."
+    )
+
+
+class AccountSettings(BaseModel):
+    """Local accounts: password rules, lockout and login sessions (等保2.0 §8.1.4.1)."""
+
+    password_min_length: int = Field(
+        default=12, ge=12, description="Shortest password accepted (never below 12)."
+    )
+    lockout_threshold: int = Field(
+        default=5, gt=0, le=10, description="Consecutive failed logins before the account locks."
+    )
+    lockout_minutes: float = Field(default=15, gt=0, description="How long a lockout lasts.")
+    session_idle_minutes: float = Field(
+        default=30, gt=0, description="A session unused this long is refused."
+    )
+    session_max_hours: float = Field(
+        default=12, gt=0, description="Absolute session lifetime, however active."
     )
 
 
@@ -132,6 +170,9 @@ class Settings(BaseSettings):
         default_factory=RetrievalSettings, description="Retrieval."
     )
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
+    accounts: AccountSettings = Field(
+        default_factory=AccountSettings, description="Local accounts and sessions."
+    )
 
     @field_validator("qdrant_url", "database_url")
     @classmethod

@@ -51,6 +51,10 @@ class StoreLocked(StoreError):
     """The embedded store is held by another process."""
 
 
+class StoreUnavailable(StoreError):
+    """The Qdrant server named by GUIDECITE_QDRANT_URL does not answer."""
+
+
 class StoreSchemaMismatch(StoreError):
     """The stored collection does not match the configured embedding model."""
 
@@ -86,9 +90,20 @@ class CitationError(GuideCiteError):
 
 
 class AccessDenied(GuideCiteError):
-    """The principal may not do this."""
+    """The principal may not do this; `reason` is a machine-readable code for the audit."""
 
     exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "denied",
+        user_message: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, user_message=user_message, retryable=retryable)
+        self.reason = reason
 
 
 class AuthenticationError(AccessDenied):

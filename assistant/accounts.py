@@ -1,0 +1,641 @@
+"""Local user accounts: argon2 passwords, lockout, TOTP second factor, login sessions (issue 4).
+
+Roles and departments' permissions live in Casbin (`assistant.access`); this module keeps who
+the users are and how they prove it. Nothing here writes audit events or logs a password, a
+TOTP secret or a session token: results are returned and refusals raise `AuthenticationError`
+with a machine-readable `reason`, so the service layer audits every outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel, Field
+from pyotp.exceptions import OTPVerificationError
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+
+from assistant.access import AccessControl, validate_name
+from assistant.config import AccountSettings, Settings
+from assistant.db import Migration, apply_migrations, shared_engine
+from assistant.domain import Principal, Role
+from assistant.errors import AuthenticationError, ConfigError, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+# 等保2.0 §8.1.4.1: two authentication techniques for privileged roles; optional for doctors.
+TOTP_REQUIRED_ROLES = frozenset(
+    {Role.DEPT_ADMIN, Role.QUALITY_REVIEWER, Role.COMPLIANCE_OFFICER, Role.SYSADMIN}
+)
+TOTP_ISSUER = "GuideCite"
+MAX_PASSWORD_CHARS = 1024  # bounds argon2 work per attempt
+
+_metadata = MetaData()
+users = Table(
+    "users",
+    _metadata,
+    Column("name", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("department", String(64), nullable=False),
+    Column("password_hash", String(255), nullable=True),  # NULL for directory (LDAP) users
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("must_change_password", Boolean, nullable=False, default=False),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("totp_secret", String(64), nullable=True),  # a secret: never logged or listed
+    Column("totp_confirmed", Boolean, nullable=False, default=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # refuses a replayed code
+    Column("password_changed_at", DateTime(timezone=True), nullable=True),
+)
+sessions = Table(
+    "sessions",
+    _metadata,
+    Column("id", String(32), primary_key=True),  # public id, used in Principal and the audit
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def _create_tables(conn: Connection) -> None:
+    _metadata.create_all(conn, tables=[users, sessions])
+
+
+MIGRATIONS = (Migration(1, "users and sessions tables", _create_tables),)
+
+
+class UserInfo(BaseModel):
+    """A user as listed to administrators: no password hash, no TOTP secret."""
+
+    name: str
+    display_name: str
+    department: str
+    roles: list[tuple[str, str]] = Field(description="(role, department) pairs from Casbin.")
+    created_at: datetime
+    disabled: bool
+    must_change_password: bool
+    totp_enrolled: bool
+    failed_attempts: int
+    locked_until: datetime | None
+    password_changed_at: datetime | None
+
+
+class LoginResult(BaseModel):
+    """Outcome of a password (+ TOTP) login; a session opens only when no change is pending."""
+
+    user: str
+    must_change_password: bool
+    token: str | None = Field(default=None, repr=False, description="Session token (secret).")
+    principal: Principal | None = None
+    expires_at: datetime | None = None
+
+
+class Authenticator(Protocol):
+    """Checks a user's password; lockout, TOTP and sessions stay in `Accounts`."""
+
+    manages_passwords: bool
+
+    def check_password(self, name: str, password: str, *, stored_hash: str | None) -> bool:
+        """Whether `password` is the user's password."""
+        ...
+
+
+class LocalAuthenticator:
+    """argon2id hashes stored in the `users` table."""
+
+    manages_passwords = True
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+        # Verified against when the user is unknown, so timing does not reveal who exists.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    def hash_password(self, password: str) -> str:
+        """An argon2id hash of the password (salted, parameters embedded)."""
+        return self._hasher.hash(password)
+
+    def check_password(self, name: str, password: str, *, stored_hash: str | None) -> bool:
+        """Whether `password` matches the stored argon2 hash."""
+        try:
+            return self._hasher.verify(stored_hash or self._dummy_hash, password) and (
+                stored_hash is not None
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+class LdapAuthenticator:
+    """A hospital directory (LDAP/AD) bind; needs the optional `ldap3` package."""
+
+    manages_passwords = False
+
+    def __init__(self, server_uri: str, *, user_dn_template: str) -> None:
+        try:
+            # Optional dependency, imported only when an LDAP login is configured.
+            import ldap3
+        except ImportError as exc:
+            raise ConfigError(
+                "LdapAuthenticator needs the ldap3 package",
+                user_message="LDAP login is configured but the ldap3 package is not installed.",
+            ) from exc
+        self._ldap3: Any = ldap3
+        self._server_uri = server_uri
+        self._template = user_dn_template
+
+    def check_password(self, name: str, password: str, *, stored_hash: str | None) -> bool:
+        """Whether a simple bind as the user succeeds."""
+        if not password:
+            return False  # an empty password would be an anonymous bind
+        server = self._ldap3.Server(self._server_uri, get_info=self._ldap3.NONE)
+        user_dn = self._template.format(user=self._ldap3.utils.conv.escape_filter_chars(name))
+        try:
+            conn = self._ldap3.Connection(server, user=user_dn, password=password)
+            ok = bool(conn.bind())
+            conn.unbind()
+            return ok
+        except self._ldap3.core.exceptions.LDAPException:
+            return False
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _maybe_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _auth_error(message: str, *, reason: str, user_message: str) -> AuthenticationError:
+    return AuthenticationError(message, reason=reason, user_message=user_message)
+
+
+_BAD_CREDENTIALS = "Wrong user name or password."
+
+
+class Accounts:
+    """Users, passwords, second factor and sessions over the shared SQL database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        access: AccessControl,
+        settings: AccountSettings | None = None,
+        now: Callable[[], datetime] | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        apply_migrations(engine, component="accounts", migrations=MIGRATIONS)
+        self._engine = engine
+        self._access = access
+        self._settings = settings or AccountSettings()
+        self._clock = now or (lambda: datetime.now(UTC))
+        # Local hashing (new and reset passwords) uses the given LocalAuthenticator's parameters.
+        self._local = (
+            authenticator if isinstance(authenticator, LocalAuthenticator) else LocalAuthenticator()
+        )
+        self._authenticator: Authenticator = authenticator or self._local
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        access: AccessControl,
+        now: Callable[[], datetime] | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> Accounts:
+        """Accounts on the configured database (tables created on first use)."""
+        return cls(
+            shared_engine(settings.sqlalchemy_url),
+            access=access,
+            settings=settings.accounts,
+            now=now,
+            authenticator=authenticator,
+        )
+
+    def _now(self) -> datetime:
+        return _utc(self._clock())
+
+    def _row(self, name: str) -> Any:
+        with self._engine.connect() as conn:
+            return conn.execute(select(users).where(users.c.name == name)).mappings().first()
+
+    def _update_user(self, conn: Connection, name: str, **values: Any) -> None:
+        if not conn.execute(update(users).where(users.c.name == name).values(**values)).rowcount:
+            raise InvalidInput(f"no user {name!r}", user_message=f"No user named {name}.")
+
+    # ---- users --------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        role: Role,
+        department: str,
+        password: str | None = None,
+        temporary: bool = False,
+        display_name: str = "",
+    ) -> str | None:
+        """Create a user with a role in a department; returns the one-time password if generated."""
+        validate_name(name, what="user")
+        validate_name(department, what="department", allow_hospital_wide=True)
+        role = Role(role)
+        generated: str | None = None
+        password_hash: str | None = None
+        if self._authenticator.manages_passwords:
+            if password is None:
+                generated = password = secrets.token_urlsafe(15)  # 20 chars
+                temporary = True
+            self._check_password_policy(name, password)
+            password_hash = self._local.hash_password(password)
+        elif password is not None:
+            raise InvalidInput("directory users have no local password")
+        if self.get_user(name) is not None:
+            raise InvalidInput(f"user {name!r} already exists", user_message=f"{name} exists.")
+        now = self._now()
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(users).values(
+                    name=name,
+                    display_name=display_name,
+                    department=department,
+                    password_hash=password_hash,
+                    created_at=now,
+                    disabled=False,
+                    must_change_password=temporary,
+                    failed_attempts=0,
+                    totp_confirmed=False,
+                    password_changed_at=None if temporary else now,
+                )
+            )
+        self._access.assign_role(user=name, role=role, department=department)
+        logger.info("user %s added (%s in %s)", name, role.value, department)
+        return generated
+
+    def get_user(self, name: str) -> UserInfo | None:
+        """One user, or None."""
+        row = self._row(name)
+        return None if row is None else self._info(row)
+
+    def list_users(self) -> list[UserInfo]:
+        """All users (disabled ones included), by name."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(users).order_by(users.c.name)).mappings().all()
+        return [self._info(row) for row in rows]
+
+    def _info(self, row: Any) -> UserInfo:
+        return UserInfo(
+            name=row["name"],
+            display_name=row["display_name"],
+            department=row["department"],
+            roles=self._access.roles_of(row["name"]),
+            created_at=_utc(row["created_at"]),
+            disabled=bool(row["disabled"]),
+            must_change_password=bool(row["must_change_password"]),
+            totp_enrolled=row["totp_secret"] is not None and bool(row["totp_confirmed"]),
+            failed_attempts=int(row["failed_attempts"]),
+            locked_until=_maybe_utc(row["locked_until"]),
+            password_changed_at=_maybe_utc(row["password_changed_at"]),
+        )
+
+    def disable_user(self, name: str) -> None:
+        """Disable (never delete) a user and revoke their live sessions."""
+        self._set_disabled(name, disabled=True)
+
+    def enable_user(self, name: str) -> None:
+        """Re-enable a disabled user (sessions revoked at disabling stay revoked)."""
+        self._set_disabled(name, disabled=False)
+
+    def _set_disabled(self, name: str, *, disabled: bool) -> None:
+        now = self._now()
+        with self._engine.begin() as conn:
+            self._update_user(conn, name, disabled=disabled, disabled_at=now if disabled else None)
+            if disabled:
+                self._revoke_sessions(conn, name, now=now)
+        logger.info("user %s %s", name, "disabled" if disabled else "enabled")
+
+    def reset_password(self, name: str) -> str:
+        """Give the user a generated one-time password (must be changed at next login)."""
+        password = secrets.token_urlsafe(15)
+        now = self._now()
+        with self._engine.begin() as conn:
+            self._update_user(
+                conn,
+                name,
+                password_hash=self._local.hash_password(password),
+                must_change_password=True,
+                failed_attempts=0,
+                locked_until=None,
+            )
+            self._revoke_sessions(conn, name, now=now)
+        logger.info("password of %s reset", name)
+        return password
+
+    def _check_password_policy(self, name: str, password: str) -> None:
+        minimum = self._settings.password_min_length
+        if len(password) < minimum:
+            raise InvalidInput(
+                "password too short",
+                user_message=f"A password needs at least {minimum} characters.",
+            )
+        if len(password) > MAX_PASSWORD_CHARS:
+            raise InvalidInput("password too long", user_message="That password is too long.")
+        if password.casefold() == name.casefold():
+            raise InvalidInput(
+                "password equals user name", user_message="The password cannot be the user name."
+            )
+
+    # ---- login --------------------------------------------------------------------------
+
+    def login(self, name: str, password: str, *, totp_code: str | None = None) -> LoginResult:
+        """Check password (and TOTP where required); open a session unless a change is pending."""
+        now = self._now()
+        row = self._row(name)
+        if row is None:
+            self._authenticator.check_password(name, password, stored_hash=None)
+            raise _auth_error(
+                f"login for unknown user {name}",
+                reason="bad_credentials",
+                user_message=_BAD_CREDENTIALS,
+            )
+        self._refuse_if_locked(row, now=now)
+        if not self._authenticator.check_password(name, password, stored_hash=row["password_hash"]):
+            self._record_failure(name, now=now)
+            raise _auth_error(
+                f"wrong password for {name}",
+                reason="bad_credentials",
+                user_message=_BAD_CREDENTIALS,
+            )
+        # Only someone who knows the password learns that the account is disabled.
+        if row["disabled"]:
+            raise _auth_error(
+                f"{name} is disabled",
+                reason="disabled",
+                user_message="This account is disabled; contact the system administrator.",
+            )
+        self._check_totp(row, totp_code, now=now)
+        with self._engine.begin() as conn:
+            self._update_user(conn, name, failed_attempts=0, locked_until=None)
+        if row["must_change_password"]:
+            return LoginResult(user=name, must_change_password=True)
+        principal = self._principal(name, row["department"], session_id=uuid.uuid4().hex)
+        token = secrets.token_urlsafe(32)
+        expires_at = now + timedelta(hours=self._settings.session_max_hours)
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(sessions).values(
+                    id=principal.session_id,
+                    token_sha256=_token_digest(token),
+                    user_name=name,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=expires_at,
+                )
+            )
+        logger.info("user %s logged in (session %s)", name, principal.session_id)
+        return LoginResult(
+            user=name,
+            must_change_password=False,
+            token=token,
+            principal=principal,
+            expires_at=expires_at,
+        )
+
+    def _refuse_if_locked(self, row: Any, *, now: datetime) -> None:
+        locked_until = _maybe_utc(row["locked_until"])
+        if locked_until is not None and locked_until > now:
+            raise _auth_error(
+                f"{row['name']} is locked until {locked_until.isoformat()}",
+                reason="locked",
+                user_message="Too many failed attempts; try again later or ask an administrator.",
+            )
+
+    def _record_failure(self, name: str, *, now: datetime) -> None:
+        with self._engine.begin() as conn:
+            # Increment in SQL so concurrent attempts (several replicas) all count.
+            conn.execute(
+                update(users)
+                .where(users.c.name == name)
+                .values(failed_attempts=users.c.failed_attempts + 1)
+            )
+            attempts = conn.execute(
+                select(users.c.failed_attempts).where(users.c.name == name)
+            ).scalar_one()
+            if attempts >= self._settings.lockout_threshold:
+                until = now + timedelta(minutes=self._settings.lockout_minutes)
+                self._update_user(conn, name, failed_attempts=0, locked_until=until)
+                logger.warning("user %s locked after %d failed attempts", name, attempts)
+
+    def _totp_required(self, name: str) -> bool:
+        return any(role in TOTP_REQUIRED_ROLES for role, _dom in self._access.roles_of(name))
+
+    def _check_totp(self, row: Any, code: str | None, *, now: datetime) -> None:
+        name = row["name"]
+        secret: str | None = row["totp_secret"]
+        required = self._totp_required(name) or (secret is not None and row["totp_confirmed"])
+        if not required and (code is None or secret is None):
+            return
+        if secret is None:
+            raise _auth_error(
+                f"{name} must use a second factor but has none enrolled",
+                reason="totp_not_enrolled",
+                user_message="Your role requires an authenticator app; ask the system "
+                "administrator to enrol one.",
+            )
+        if not code:
+            raise _auth_error(
+                f"{name} needs a TOTP code",
+                reason="totp_required",
+                user_message="Enter the 6-digit code from your authenticator app.",
+            )
+        try:
+            step = pyotp.TOTP(secret).verify_and_get_timecode(
+                code.strip(), for_time=now, valid_window=1
+            )
+        except (OTPVerificationError, ValueError):
+            step = None
+        last = row["totp_last_step"]
+        if step is None or (last is not None and step <= last):  # wrong or replayed
+            self._record_failure(name, now=now)
+            raise _auth_error(
+                f"invalid TOTP code for {name}",
+                reason="totp_invalid",
+                user_message="That code is not valid; wait for the next one and try again.",
+            )
+        with self._engine.begin() as conn:
+            self._update_user(conn, name, totp_last_step=step, totp_confirmed=True)
+
+    def change_password(self, name: str, *, old: str, new: str) -> None:
+        """Replace the password (old one checked, lockout applies); ends the user's sessions."""
+        if not self._authenticator.manages_passwords:
+            raise InvalidInput("passwords are managed by the directory")
+        now = self._now()
+        row = self._row(name)
+        if row is None:
+            self._local.check_password(name, old, stored_hash=None)
+            raise _auth_error(
+                f"password change for unknown user {name}",
+                reason="bad_credentials",
+                user_message=_BAD_CREDENTIALS,
+            )
+        self._refuse_if_locked(row, now=now)
+        if not self._local.check_password(name, old, stored_hash=row["password_hash"]):
+            self._record_failure(name, now=now)
+            raise _auth_error(
+                f"wrong password for {name}",
+                reason="bad_credentials",
+                user_message=_BAD_CREDENTIALS,
+            )
+        if row["disabled"]:
+            raise _auth_error(
+                f"{name} is disabled", reason="disabled", user_message="This account is disabled."
+            )
+        self._check_password_policy(name, new)
+        if new == old:
+            raise InvalidInput(
+                "new password equals old", user_message="Choose a different password."
+            )
+        with self._engine.begin() as conn:
+            self._update_user(
+                conn,
+                name,
+                password_hash=self._local.hash_password(new),
+                must_change_password=False,
+                password_changed_at=now,
+                failed_attempts=0,
+                locked_until=None,
+            )
+            self._revoke_sessions(conn, name, now=now)
+        logger.info("password of %s changed", name)
+
+    def enrol_totp(self, name: str) -> str:
+        """Create (or replace) the user's TOTP secret; returns the provisioning URI to show once."""
+        secret = pyotp.random_base32()
+        with self._engine.begin() as conn:
+            self._update_user(
+                conn, name, totp_secret=secret, totp_confirmed=False, totp_last_step=None
+            )
+        logger.info("TOTP enrolment started for %s", name)
+        return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
+
+    # ---- sessions -----------------------------------------------------------------------
+
+    def resolve_session(self, token: str) -> Principal:
+        """The principal of a live session; AuthenticationError for forged/expired/idle/disabled."""
+        now = self._now()
+        query = (
+            select(sessions, users.c.disabled, users.c.department)
+            .join(users, users.c.name == sessions.c.user_name)
+            .where(sessions.c.token_sha256 == _token_digest(token))
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise _auth_error(
+                "unknown session token",
+                reason="invalid_session",
+                user_message="Please sign in.",
+            )
+        reason = None
+        if row["revoked_at"] is not None:
+            reason = "session_revoked"
+        elif _utc(row["expires_at"]) <= now:
+            reason = "session_expired"
+        elif now - _utc(row["last_seen_at"]) >= timedelta(
+            minutes=self._settings.session_idle_minutes
+        ):
+            reason = "session_idle"
+        elif row["disabled"]:
+            reason = "disabled"
+        with self._engine.begin() as conn:
+            values = {"last_seen_at": now} if reason is None else {"revoked_at": now}
+            if reason != "session_revoked":
+                conn.execute(update(sessions).where(sessions.c.id == row["id"]).values(**values))
+        if reason is not None:
+            raise _auth_error(
+                f"session {row['id']} refused: {reason}",
+                reason=reason,
+                user_message="Your session has ended; please sign in again.",
+            )
+        return self._principal(row["user_name"], row["department"], session_id=row["id"])
+
+    def logout(self, token: str) -> None:
+        """End the session of this token (unknown tokens are ignored)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.token_sha256 == _token_digest(token))
+                .where(sessions.c.revoked_at.is_(None))
+                .values(revoked_at=self._now())
+            )
+
+    def _revoke_sessions(self, conn: Connection, name: str, *, now: datetime) -> None:
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.user_name == name)
+            .where(sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    # ---- principals ---------------------------------------------------------------------
+
+    def principal_for(self, name: str, *, session_id: str | None = None) -> Principal:
+        """The principal of an existing, enabled user (CLI `--user NAME`, `--by NAME`)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(users.c.disabled, users.c.department).where(users.c.name == name)
+            ).first()
+        if row is None:
+            raise _auth_error(
+                f"unknown user {name}", reason="unknown_user", user_message=f"No user named {name}."
+            )
+        if row.disabled:
+            raise _auth_error(
+                f"{name} is disabled",
+                reason="disabled",
+                user_message=f"The account {name} is disabled.",
+            )
+        return self._principal(name, row.department, session_id=session_id or uuid.uuid4().hex)
+
+    def _principal(self, name: str, department: str, *, session_id: str) -> Principal:
+        role = self._access.primary_role(name, department)
+        if role is None:
+            raise _auth_error(
+                f"{name} holds no role in {department}",
+                reason="no_role",
+                user_message="Your account has no role; ask your department administrator.",
+            )
+        return Principal(user=name, role=role, department=department, session_id=session_id)
