@@ -174,6 +174,15 @@ class AuditEvent(BaseModel):
     hash: str = ""
 
 
+class VerifyResult(BaseModel):
+    """Outcome of checking the audit chain (`guidecite audit verify --json` prints this)."""
+
+    ok: bool
+    events: int
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+
 class ReviewItem(BaseModel):
     """A flagged answer awaiting quality review."""
 

@@ -1,0 +1,112 @@
+"""Checking the audit chain: row links, row hashes, signed checkpoints and purge anchors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from assistant.audit_chain import GENESIS_HASH, row_hash
+from assistant.audit_checkpoints import Checkpoint, CheckpointProblem
+from assistant.domain import VerifyResult
+
+# Column order of the rows `verify_chain` reads (the table's column order).
+ROW_COLUMNS = (
+    "id",
+    "ts_utc",
+    "actor",
+    "role",
+    "department",
+    "session_id",
+    "action",
+    "object",
+    "outcome",
+    "detail_json",
+    "prev_hash",
+    "hash",
+)
+
+
+def verify_chain(
+    rows: Iterable[Sequence[Any]],
+    *,
+    anchor: tuple[int, str] | None,
+    checkpoints: Sequence[Checkpoint],
+    problems: Sequence[CheckpointProblem],
+    checkpoint_every: int,
+) -> VerifyResult:
+    """Recompute the chain over `rows` (ascending id, starting after `anchor`) and check it."""
+    if problems:
+        first = problems[0]
+        return VerifyResult(ok=False, events=0, first_bad_id=first.id, reason=first.reason)
+    start_id, prev = anchor if anchor is not None else (0, GENESIS_HASH)
+    if anchor is not None and not any(
+        c.kind == "purge" and c.id == anchor[0] and c.hash == anchor[1] for c in checkpoints
+    ):
+        return VerifyResult(
+            ok=False,
+            events=0,
+            first_bad_id=anchor[0],
+            reason=f"the purge anchor at row {anchor[0]} has no matching signed purge checkpoint: "
+            "rows were removed outside a purge",
+        )
+    signed: dict[int, set[str]] = {}
+    for checkpoint in checkpoints:
+        if checkpoint.kind == "head" and checkpoint.id > start_id:
+            signed.setdefault(checkpoint.id, set()).add(checkpoint.hash)
+
+    events = 0
+    last_id = start_id
+    last_signed = start_id
+    for row in rows:
+        row_id = int(row[0])
+        if row_id != last_id + 1:
+            return _bad(
+                events,
+                last_id + 1,
+                f"row {last_id + 1} is missing (deleted): the chain jumps from row {last_id} "
+                f"to row {row_id}",
+            )
+        if row[10] != prev:
+            return _bad(
+                events,
+                row_id,
+                f"row {row_id} does not link to row {last_id} (prev_hash differs): a row was "
+                "reordered, replaced or removed",
+            )
+        computed = row_hash(prev, row)
+        if computed != row[11]:
+            return _bad(events, row_id, f"row {row_id} does not match its hash: the row was edited")
+        expected = signed.get(row_id)
+        if expected is not None:
+            if row[11] not in expected:
+                return _bad(
+                    events,
+                    row_id,
+                    f"row {row_id} does not match its signed checkpoint: the chain was rewritten "
+                    f"somewhere in rows {last_signed + 1}..{row_id}",
+                )
+            last_signed = row_id
+        prev = row[11]
+        last_id = row_id
+        events += 1
+
+    beyond = [checkpoint_id for checkpoint_id in signed if checkpoint_id > last_id]
+    if beyond:
+        return _bad(
+            events,
+            last_id + 1,
+            f"a signed checkpoint names row {max(beyond)} but the chain ends at row {last_id}: "
+            "rows were removed from the end",
+        )
+    if not signed and events >= checkpoint_every:
+        return _bad(
+            events,
+            None,
+            f"no signed checkpoint covers the {events} events after row {start_id}: the "
+            "checkpoint file is missing, truncated or from another installation",
+        )
+    return VerifyResult(ok=True, events=events)
+
+
+def _bad(events: int, first_bad_id: int | None, reason: str) -> VerifyResult:
+    return VerifyResult(ok=False, events=events, first_bad_id=first_bad_id, reason=reason)
