@@ -1,0 +1,300 @@
+"""Administrative use-cases: permission first, exactly one audit event per outcome (issue 4)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistant.access import AccessControl
+from assistant.accounts import LocalAuthenticator
+from assistant.config import get_settings
+from assistant.domain import AuditEvent, Principal, Role
+from assistant.errors import AccessDenied, AuthenticationError, InvalidInput
+from assistant.service_admin import (
+    AdminAction,
+    AdminContext,
+    add_user,
+    demo_users,
+    disable_user,
+    export_audit,
+    grant_library,
+    grant_role,
+    init_system,
+    list_libraries,
+    open_admin_context,
+    purge_audit,
+    resolve_actor,
+    revoke_role,
+    verify_audit,
+)
+
+OPERATOR = "cli:tester"
+PASSWORD = "a long enough passphrase"
+# Real argon2id with argon2-cffi's cheapest profile, as tests/assistant/test_accounts.py does:
+# the production cost (64 MiB, t=3) takes ~0.7 s per hash on the shared CI cores.
+FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def ctx() -> AdminContext:
+    context = open_admin_context(get_settings(), authenticator=FAST)
+    init_system(context, operator=OPERATOR, demo=True)
+    return context
+
+
+def events(ctx: AdminContext) -> list[AuditEvent]:
+    return list(ctx.audit.iter_events())
+
+
+def acting(ctx: AdminContext, name: str) -> Principal:
+    return resolve_actor(ctx, name, via=OPERATOR, action=AdminAction.ROLE_GRANT, obj="roles:x")
+
+
+def policy_snapshot(access: AccessControl) -> tuple[object, ...]:
+    return (tuple(access.list_role_assignments()), tuple(access.list_library_grants()))
+
+
+def test_init_demo_creates_users_grants_and_one_event(ctx: AdminContext) -> None:
+    names = [name for name, _role, _dept in demo_users()]
+    assert {u.name for u in ctx.accounts.list_users()} == set(names)
+    assert ctx.access.roles_of("cardiology.admin") == [("dept_admin", "cardiology")]
+    assert ctx.access.roles_of("hospital.sysadmin") == [("sysadmin", "*")]
+    assert ("cardiology", "cardiology") in ctx.access.list_library_grants()
+    [init] = events(ctx)
+    assert (init.actor, init.role, init.department) == (OPERATOR, "operator", "*")
+    assert (init.action, init.object, init.outcome) == ("init", "system", "ok")
+    assert sorted(init.detail_json["users_created"]) == sorted(names)
+    # A second run skips what exists and still writes exactly one event.
+    again = init_system(ctx, operator=OPERATOR, demo=True)
+    assert again["policy_rules_added"] == 0
+    assert all(not u["created"] and u["one_time_password"] is None for u in again["users"])
+    second = events(ctx)[-1]
+    assert second.detail_json["users_created"] == []
+    assert sorted(second.detail_json["users_existing"]) == sorted(names)
+    assert len(events(ctx)) == 2
+
+
+def test_grant_role_is_audited_with_actor_and_operator(ctx: AdminContext) -> None:
+    add_user(
+        ctx,
+        operator=OPERATOR,
+        name="newdoc",
+        role=Role.DOCTOR,
+        department="cardiology",
+        password=PASSWORD,
+        temporary=False,
+    )
+    admin = acting(ctx, "cardiology.admin")
+    assert admin.via == OPERATOR
+    assert grant_role(ctx, admin, user="newdoc", role=Role.DEPT_ADMIN, department="cardiology")
+    assert not grant_role(ctx, admin, user="newdoc", role=Role.DEPT_ADMIN, department="cardiology")
+    first, second = events(ctx)[-2:]
+    assert (first.actor, first.role, first.department) == (
+        "cardiology.admin",
+        "dept_admin",
+        "cardiology",
+    )
+    assert (first.action, first.object, first.outcome) == ("role_grant", "roles:cardiology", "ok")
+    assert first.detail_json == {
+        "user": "newdoc",
+        "role": "dept_admin",
+        "department": "cardiology",
+        "changed": True,
+        "via": OPERATOR,
+    }
+    assert second.detail_json["changed"] is False
+    assert ("dept_admin", "cardiology") in ctx.access.roles_of("newdoc")
+    assert revoke_role(ctx, admin, user="newdoc", role=Role.DEPT_ADMIN, department="cardiology")
+    assert ctx.access.roles_of("newdoc") == [("doctor", "cardiology")]
+
+
+def test_grant_to_missing_account_is_refused_but_a_denial_stays_a_denial(
+    ctx: AdminContext,
+) -> None:
+    admin = acting(ctx, "cardiology.admin")
+    with pytest.raises(InvalidInput):
+        grant_role(ctx, admin, user="ghost", role=Role.DOCTOR, department="cardiology")
+    refused = events(ctx)[-1]
+    assert refused.outcome == "refused" and refused.detail_json["message"] == "No user named ghost."
+    doctor = acting(ctx, "cardiology.doctor")
+    with pytest.raises(AccessDenied) as info:
+        grant_role(ctx, doctor, user="ghost", role=Role.SYSADMIN, department="cardiology")
+    assert info.value.reason == "not_permitted"
+    denied = events(ctx)[-1]
+    assert (denied.actor, denied.outcome, denied.detail_json["reason"]) == (
+        "cardiology.doctor",
+        "denied",
+        "not_permitted",
+    )
+    assert ctx.access.roles_of("ghost") == []
+
+
+def test_resolve_actor_refuses_unknown_and_disabled_accounts_and_audits(ctx: AdminContext) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        resolve_actor(ctx, "nobody", via=OPERATOR, action=AdminAction.AUDIT_PURGE, obj="audit:*")
+    assert info.value.exit_code == 3
+    unknown = events(ctx)[-1]
+    assert (unknown.actor, unknown.action, unknown.object, unknown.outcome) == (
+        "nobody",
+        "audit_purge",
+        "audit:*",
+        "denied",
+    )
+    assert unknown.detail_json == {"reason": "unknown_user", "via": OPERATOR}
+    disable_user(ctx, operator=OPERATOR, name="oncology.doctor")
+    assert events(ctx)[-1].action == "user_disable"
+    with pytest.raises(AuthenticationError):
+        resolve_actor(ctx, "oncology.doctor", via=OPERATOR, action=AdminAction.ROLE_GRANT, obj="r")
+    assert events(ctx)[-1].detail_json["reason"] == "disabled"
+
+
+def test_export_is_audited_before_any_line_is_read(ctx: AdminContext) -> None:
+    admin = acting(ctx, "cardiology.admin")
+    grant_library(ctx, admin, library="cardiology-internal", department="cardiology")
+    officer = acting(ctx, "hospital.compliance")
+    before = len(events(ctx))
+    lines = export_audit(ctx, officer, fmt="jsonl", department="cardiology", actor_filter=None)
+    after = events(ctx)
+    assert len(after) == before + 1
+    export = after[-1]
+    assert (export.actor, export.action, export.object, export.outcome) == (
+        "hospital.compliance",
+        "export",
+        "audit:cardiology",
+        "ok",
+    )
+    assert export.detail_json == {
+        "format": "jsonl",
+        "since": None,
+        "department": "cardiology",
+        "actor": None,
+        "via": OPERATOR,
+    }
+    rows = [json.loads(line) for line in lines]
+    assert [(r["actor"], r["action"], r["department"]) for r in rows] == [
+        ("cardiology.admin", "library_grant", "cardiology")
+    ]
+    # Streaming adds nothing to the trail.
+    assert len(events(ctx)) == before + 1
+
+
+def test_department_compliance_officer_exports_only_own_department(ctx: AdminContext) -> None:
+    officer = acting(ctx, "cardiology.compliance")
+    lines = list(export_audit(ctx, officer, fmt="csv", department="cardiology"))
+    table = list(csv.DictReader(io.StringIO("".join(lines))))
+    assert table and {row["department"] for row in table} == {"cardiology"}
+    assert table[-1]["actor"] == "cardiology.compliance" and table[-1]["action"] == "export"
+    for scope in (None, "oncology"):
+        with pytest.raises(AccessDenied) as info:
+            export_audit(ctx, officer, fmt="csv", department=scope)
+        assert info.value.reason == "other_department"
+        assert events(ctx)[-1].outcome == "denied"
+
+
+def test_purge_needs_permission_and_respects_retention(ctx: AdminContext) -> None:
+    now = datetime.now(UTC)
+    with pytest.raises(AccessDenied):
+        purge_audit(ctx, acting(ctx, "hospital.sysadmin"), before=now - timedelta(days=400))
+    assert events(ctx)[-1].outcome == "denied"
+    count = ctx.audit.count_events()
+    officer = acting(ctx, "hospital.compliance")
+    with pytest.raises(InvalidInput) as info:
+        purge_audit(ctx, officer, before=now - timedelta(days=10))
+    assert "180" in info.value.user_message
+    refused = events(ctx)[-1]
+    assert (refused.action, refused.outcome, refused.detail_json["retention_days"]) == (
+        "audit_purge",
+        "refused",
+        180,
+    )
+    assert ctx.audit.count_events() == count + 1  # nothing removed; the refusal recorded
+    assert purge_audit(ctx, officer, before=now - timedelta(days=200)) == 0
+    assert events(ctx)[-1].detail_json["purged"] == 0
+    assert verify_audit(ctx, operator=OPERATOR).ok
+
+
+def test_verify_is_audited_with_its_result(ctx: AdminContext) -> None:
+    result = verify_audit(ctx, operator=OPERATOR)
+    assert result.ok and result.events == 1  # the init event
+    check = events(ctx)[-1]
+    assert (check.action, check.actor, check.outcome) == ("audit_verify", OPERATOR, "ok")
+    assert check.detail_json["events"] == 1
+
+
+def test_libraries_list_groups_departments(ctx: AdminContext) -> None:
+    root = acting(ctx, "hospital.sysadmin")
+    assert grant_library(ctx, root, library="cardiology", department="oncology")
+    assert list_libraries(ctx) == [
+        {"library": "cardiology", "departments": ["cardiology", "oncology"]},
+        {"library": "hospital", "departments": ["*"]},
+        {"library": "oncology", "departments": ["oncology"]},
+    ]
+
+
+ACTORS = [name for name, _role, _dept in demo_users()]
+DEPARTMENTS = ["cardiology", "oncology", "*"]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    actor=st.sampled_from(ACTORS),
+    target=st.sampled_from([*ACTORS, "spare.user"]),
+    role=st.sampled_from(list(Role)),
+    department=st.sampled_from(DEPARTMENTS),
+    grant=st.booleans(),
+)
+def test_every_role_change_writes_one_event_and_denials_change_nothing(
+    ctx: AdminContext, actor: str, target: str, role: Role, department: str, grant: bool
+) -> None:
+    if ctx.accounts.get_user("spare.user") is None:
+        add_user(
+            ctx,
+            operator=OPERATOR,
+            name="spare.user",
+            role=Role.DOCTOR,
+            department="oncology",
+            password=None,
+            temporary=True,
+        )
+    before_events = ctx.audit.count_events()
+    before_policy = policy_snapshot(ctx.access)
+    try:
+        principal = resolve_actor(
+            ctx, actor, via=OPERATOR, action=AdminAction.ROLE_GRANT, obj="roles:x"
+        )
+    except AuthenticationError as exc:
+        # An earlier example revoked this actor's only role: refused before anything else.
+        assert exc.reason == "no_role"
+        info = ctx.accounts.get_user(actor)
+        assert info is not None and ctx.access.primary_role(actor, info.department) is None
+        assert ctx.audit.count_events() == before_events + 1
+        assert events(ctx)[-1].detail_json["reason"] == "no_role"
+        return
+    change = grant_role if grant else revoke_role
+    try:
+        change(ctx, principal, user=target, role=role, department=department)
+    except AccessDenied as exc:
+        assert policy_snapshot(ctx.access) == before_policy
+        last = events(ctx)[-1]
+        assert (last.actor, last.outcome, last.detail_json["reason"]) == (
+            actor,
+            "denied",
+            exc.reason,
+        )
+    else:
+        assert events(ctx)[-1].outcome == "ok"
+        # Anti-escalation: only a sysadmin changes roles other than doctor/dept_admin.
+        assert role in (Role.DOCTOR, Role.DEPT_ADMIN) or principal.role is Role.SYSADMIN
+        assert target != actor
+    assert ctx.audit.count_events() == before_events + 1
