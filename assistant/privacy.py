@@ -61,6 +61,9 @@ class RedactionRules:
 
     rules: tuple[Rule, ...]
     source: str
+    # Types that do not stop a document from being ingested (authors' names and contact
+    # addresses in published guidelines are not patient data); questions redact them anyway.
+    document_exempt_types: frozenset[str] = frozenset()
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -385,6 +388,9 @@ def parse_rules(text: str, *, source: str) -> RedactionRules:
         rules = tuple(
             _rule_from(raw, index=i, source=source) for i, raw in enumerate(data["rules"])
         )
+        exempt = data.get("document_exempt_types") or []
+        if not isinstance(exempt, list) or not all(isinstance(t, str) for t in exempt):
+            raise ValueError(f"{source}: document_exempt_types must be a list of type names")
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         message = str(exc) if source in str(exc) else f"{source}: {exc}"
         raise ConfigError(
@@ -396,7 +402,7 @@ def parse_rules(text: str, *, source: str) -> RedactionRules:
             f"Invalid redaction rules: {source} defines no rules",
             user_message=f"The redaction rules file {source} defines no rules.",
         )
-    return RedactionRules(rules=rules, source=source)
+    return RedactionRules(rules=rules, source=source, document_exempt_types=frozenset(exempt))
 
 
 @functools.lru_cache(maxsize=1)

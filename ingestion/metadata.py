@@ -17,7 +17,16 @@ from ingestion.normalize import normalize_text
 
 SIDECAR_SUFFIX = ".meta.yaml"
 SIDECAR_FIELDS = frozenset(
-    {"doc_id", "title", "issuer", "version", "effective_date", "language", "library"}
+    {
+        "doc_id",
+        "title",
+        "issuer",
+        "version",
+        "effective_date",
+        "language",
+        "library",
+        "privacy_reviewed",
+    }
 )
 
 _ZH_VERSION = re.compile(
@@ -202,6 +211,12 @@ def read_sidecar(path: Path) -> dict[str, Any]:
 
 
 def _check_field(sidecar: Path, key: str, value: Any) -> Any:
+    if key == "privacy_reviewed":
+        # A compliance reviewer's attestation that the persons and contact details named in
+        # the document (authors, contributors) are not patients (ingestion/service.py).
+        if not isinstance(value, bool):
+            raise _sidecar_error(sidecar, "privacy_reviewed must be true or false")
+        return value
     if key == "effective_date":
         if value is None or isinstance(value, date):
             return value

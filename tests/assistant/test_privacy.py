@@ -28,7 +28,7 @@ ZH_DIR = Path(__file__).resolve().parents[2] / "eval" / "corpus" / "guidelines" 
 # positive. All of them are real names/e-mails of guideline authors in the English PDFs
 # ("Dr. Chou", the WHO contributor list); the Chinese documents give none.
 MEASURED_FP_SENTENCES = 8
-MEASURED_FP_BY_TYPE = {"email": 50, "name": 32}
+MEASURED_FP_BY_TYPE = {"email": 50, "clinician_name": 26, "name": 6}
 
 
 def _zh_sentences() -> list[str]:
@@ -296,8 +296,10 @@ def test_default_rules_are_cached_and_cover_every_type() -> None:
     assert load_rules() is rules
     assert set(rules.types) == {
         "resident_id", "bank_card", "ssn", "email", "phone", "medical_record", "birth_date",
-        "name", "address",
+        "name", "clinician_name", "address",
     }  # fmt: skip
+    # Authors' names and contact e-mails in published guidelines do not refuse a document.
+    assert rules.document_exempt_types == {"clinician_name", "email"}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,412 @@
+"""The one wiring point: `answer_question` and `search_sources` (DESIGN.md §1).
+
+Order matters and is enforced here: access → privacy → gate → retrieve → generate → verify →
+flag → audit. Nothing reaches the model, the index or the logs before access and redaction; the
+audit event is written before the answer is returned, and if it cannot be written the answer is
+withheld (fail closed, 等保2.0 8.1.4.3).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from assistant.access import AccessControl
+from assistant.audit import AuditLog
+from assistant.citations import SentenceVerdict, content_terms, verify_answer
+from assistant.config import Settings
+from assistant.domain import Answer, AnswerMode, AnswerSentence, Flag, Principal, Source
+from assistant.embedding import DenseEmbedder, SparseEncoder
+from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
+from assistant.generation import Draft, extractive_draft, generate_draft
+from assistant.llm import ChatModel
+from assistant.privacy import RedactionResult, redact_text
+from assistant.prompts import condense_messages, detect_language, template_hash
+from assistant.retrieval import HybridRetriever, RetrievalResult
+from assistant.store import VectorStore
+
+logger = logging.getLogger(__name__)
+
+Policy = Literal["strict", "annotate"]
+
+REFUSAL = {
+    "zh": "指南库未涵盖这个问题。下面列出最相关的段落，仅供参考，并非答案。",
+    "en": "The guideline library does not cover this question. The nearest passages are shown "
+    "as related reading, not as an answer.",
+}
+NO_LIBRARY = {
+    "zh": "您目前没有可查阅的指南库，请联系科室管理员。",
+    "en": "You have no guideline library you may read; ask your department administrator.",
+}
+# Characters stripped from questions: NUL/control (except newline and tab), zero-width and
+# bidirectional overrides, which can hide text from reviewers (issue #9 item 2).
+_INVISIBLE = {
+    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff",
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+    "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
+}  # fmt: skip
+
+
+@dataclass
+class ServiceContext:
+    """The collaborators of the use-cases; built from Settings unless injected (tests)."""
+
+    settings: Settings
+    store: VectorStore
+    embedder: DenseEmbedder
+    access: AccessControl
+    audit: AuditLog
+    sparse: SparseEncoder = field(default_factory=SparseEncoder)
+    chat: ChatModel | None = None
+    policy: Policy = "strict"
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        """The hybrid retriever over this context's store and embedders."""
+        return HybridRetriever(
+            self.settings, store=self.store, embedder=self.embedder, sparse=self.sparse
+        )
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine of two texts under the dense model (for citation support)."""
+        va, vb = self.embedder.embed_documents([a, b])
+        return float(sum(x * y for x, y in zip(va, vb, strict=True)))
+
+    def close(self) -> None:
+        """Release the store (the embedded one is single-process)."""
+        self.store.close()
+
+
+def build_context(
+    settings: Settings,
+    *,
+    store: VectorStore | None = None,
+    embedder: DenseEmbedder | None = None,
+    access: AccessControl | None = None,
+    audit: AuditLog | None = None,
+    chat: ChatModel | None = None,
+) -> ServiceContext:
+    """Open every collaborator the configuration names; injected ones are used as given."""
+    from assistant.audit import open_audit_log
+    from assistant.embedding import load_dense_embedder
+    from assistant.store import open_store
+
+    if chat is None and settings.llm.base_url:
+        chat = ChatModel(settings.llm)
+    return ServiceContext(
+        settings=settings,
+        store=store or open_store(settings),
+        embedder=embedder or load_dense_embedder(settings.embedding),
+        access=access or AccessControl.open(settings),
+        audit=audit or open_audit_log(settings),
+        chat=chat,
+    )
+
+
+def clean_question(question: str, *, max_chars: int) -> str:
+    """Strip invisible and control characters; refuse empty or over-long questions."""
+    normalised = unicodedata.normalize("NFC", question)
+    cleaned = "".join(
+        ch
+        for ch in normalised
+        if ch not in _INVISIBLE and (ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    ).strip()
+    if not cleaned:
+        raise InvalidInput(
+            "empty question", user_message="The question is empty. 问题为空，请输入问题。"
+        )
+    if len(cleaned) > max_chars:
+        raise InvalidInput(
+            f"question of {len(cleaned)} characters exceeds {max_chars}",
+            user_message=(
+                f"The question has {len(cleaned)} characters; the limit is {max_chars} "
+                f"(GUIDECITE_MAX_QUESTION_CHARS). Please shorten it. "
+                f"问题过长（{len(cleaned)} 字符，上限 {max_chars}），请精简后再问。"
+            ),
+        )
+    return cleaned
+
+
+def _audit_denial(
+    ctx: ServiceContext, principal: Principal, *, action: str, obj: str, exc: AccessDenied
+) -> None:
+    ctx.audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action=action,
+        object=obj,
+        outcome="denied",
+        detail={"reason": getattr(exc, "reason", "not_permitted"), "via": principal.via},
+    )
+
+
+def permitted_libraries(
+    ctx: ServiceContext, principal: Principal, *, action: str, library: str | None
+) -> list[str]:
+    """Check the principal may ask, and which libraries it may read; denials are audited."""
+    try:
+        ctx.access.require(principal, "ask", "page:chat")
+        readable = ctx.access.readable_libraries(principal)
+        if library is not None and library not in readable:
+            raise AccessDenied(
+                f"{principal.user} may not read library {library}",
+                user_message=f"You do not have access to the library {library!r}.",
+            )
+    except AccessDenied as exc:
+        _audit_denial(ctx, principal, action=action, obj=f"library:{library or '*'}", exc=exc)
+        raise
+    return [library] if library else readable
+
+
+def condense_follow_up(
+    ctx: ServiceContext, question: str, *, history: Sequence[str], language: Literal["zh", "en"]
+) -> str:
+    """A standalone search question for a follow-up ("and for children?")."""
+    if not history:
+        return question
+    previous = history[-1]
+    if ctx.chat is not None:
+        try:
+            turns = [("user", h) for h in history[-3:]]
+            reply = ctx.chat.complete(condense_messages(turns, question, language=language))
+            condensed = reply.content.strip().splitlines()[0] if reply.content.strip() else ""
+            if 0 < len(condensed) <= ctx.settings.max_question_chars:
+                return condensed
+        except GuideCiteError as exc:
+            logger.warning("condensing the follow-up failed (%s); carrying key terms", type(exc))
+    # Without a model: a short follow-up ("and for children?") is searched together with the
+    # previous question, whose terms carry the topic.
+    if len(content_terms(question)) >= 4:
+        return question
+    return f"{previous} {question}"
+
+
+def answer_question(
+    principal: Principal,
+    question: str,
+    *,
+    ctx: ServiceContext,
+    library: str | None = None,
+    history: Sequence[str] = (),
+) -> Answer:
+    """Answer one question for an authenticated principal, following DESIGN.md §1."""
+    started = time.perf_counter()
+    cleaned = clean_question(question, max_chars=ctx.settings.max_question_chars)
+    libraries = permitted_libraries(ctx, principal, action="ask", library=library)
+    redaction = redact_text(cleaned)
+    prior = [redact_text(h).text for h in history]
+    language = detect_language(redaction.text)
+    searched_for = condense_follow_up(ctx, redaction.text, history=prior, language=language)
+    retrieval = ctx.retriever.retrieve(searched_for, libraries=libraries)
+    t_retrieved = time.perf_counter()
+    draft = _draft_answer(ctx, redaction.text, retrieval, language=language)
+    t_generated = time.perf_counter()
+    sentences, flags, draft = _verify(ctx, redaction.text, retrieval, draft, language=language)
+    t_verified = time.perf_counter()
+    flags.extend(_basic_flags(redaction, draft, retrieval))
+    answer = Answer(
+        session_id=principal.session_id,
+        mode=draft.mode,
+        sentences=sentences,
+        sources=retrieval.sources,
+        flags=flags,
+        redactions=redaction.as_redactions(),
+        searched_for=searched_for if searched_for != redaction.text else None,
+        message=REFUSAL[language] if draft.mode == AnswerMode.REFUSED else None,
+        timings_ms={
+            "retrieve": round((t_retrieved - started) * 1000, 2),
+            "generate": round((t_generated - t_retrieved) * 1000, 2),
+            "verify": round((t_verified - t_generated) * 1000, 2),
+        },
+    )
+    if not libraries:
+        answer.message = NO_LIBRARY[language]
+    answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+    event = ctx.audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action="ask",
+        object=",".join(f"library:{name}" for name in libraries) or "library:none",
+        outcome=str(answer.mode),
+        detail=_ask_detail(ctx, redaction, answer, draft, retrieval, principal=principal),
+    )
+    answer.audit_event_id = event.id
+    return answer
+
+
+def _draft_answer(
+    ctx: ServiceContext,
+    question: str,
+    retrieval: RetrievalResult,
+    *,
+    language: Literal["zh", "en"],
+) -> Draft:
+    if not retrieval.relevant:
+        return Draft(mode=AnswerMode.REFUSED, sentences=[])
+    draft = generate_draft(question, retrieval.sources, chat=ctx.chat, language=language)
+    if draft.insufficient_evidence:
+        return Draft(
+            mode=AnswerMode.REFUSED,
+            sentences=[],
+            model=draft.model,
+            reasoning=draft.reasoning,
+            insufficient_evidence=True,
+        )
+    return draft
+
+
+def _verify(
+    ctx: ServiceContext,
+    question: str,
+    retrieval: RetrievalResult,
+    draft: Draft,
+    *,
+    language: Literal["zh", "en"],
+) -> tuple[list[AnswerSentence], list[Flag], Draft]:
+    """Verify every sentence; under `strict`, an unsupported generated answer is replaced."""
+    flags: list[Flag] = []
+    if draft.mode == AnswerMode.REFUSED:
+        return [], flags, draft
+    sources = {s.n: s.text for s in retrieval.sources}
+    verdicts = _verdicts(ctx, draft, sources)
+    failing = [i for i, v in enumerate(verdicts) if not v.supported]
+    if failing and draft.mode == AnswerMode.GENERATIVE:
+        first = failing[0]
+        detail = f"sentence {first + 1}: {verdicts[first].reason}" + (
+            f" ({', '.join(verdicts[first].missing_quantities)})"
+            if verdicts[first].missing_quantities
+            else ""
+        )
+        flags.append(Flag(code="unsupported_sentence", detail=detail, severity="high"))
+        if ctx.policy == "strict":
+            replaced = extractive_draft(question, retrieval.sources)
+            replaced.model, replaced.reasoning = draft.model, draft.reasoning
+            draft = replaced
+            verdicts = _verdicts(ctx, draft, sources)
+    sentences = [
+        AnswerSentence(
+            text=text,
+            citations=list(cites),
+            supported=verdict.supported,
+            support_score=verdict.support_score,
+        )
+        for (text, cites), verdict in zip(draft.sentences, verdicts, strict=True)
+    ]
+    return sentences, flags, draft
+
+
+def _verdicts(ctx: ServiceContext, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:
+    multilingual = {"zh", "en"} <= set(ctx.settings.embedding.languages)
+    return verify_answer(
+        draft.sentences,
+        sources,
+        similarity=ctx.similarity,
+        cross_lingual_similarity_ok=multilingual,
+    )
+
+
+def _basic_flags(
+    redaction: RedactionResult, draft: Draft, retrieval: RetrievalResult
+) -> list[Flag]:
+    flags: list[Flag] = []
+    if draft.mode == AnswerMode.REFUSED:
+        detail = (
+            "insufficient_evidence" if draft.insufficient_evidence else ",".join(retrieval.reasons)
+        )
+        flags.append(Flag(code="no_evidence", detail=detail, severity="medium"))
+    if draft.error_code:
+        flags.append(Flag(code="llm_error", detail=draft.error_code, severity="medium"))
+    if redaction.total:
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(redaction.counts.items()))
+        flags.append(Flag(code="phi_detected", detail=counts, severity="info"))
+    return flags
+
+
+def _ask_detail(
+    ctx: ServiceContext,
+    redaction: RedactionResult,
+    answer: Answer,
+    draft: Draft,
+    retrieval: RetrievalResult,
+    *,
+    principal: Principal,
+) -> dict[str, Any]:
+    """The `ask` audit record: redacted question *and* its answer (issue #4 item 3)."""
+    return {
+        "answer_id": answer.answer_id,
+        "question": redaction.text,
+        "searched_for": answer.searched_for,
+        "language": retrieval.language,
+        "channel": retrieval.channel,
+        "mode": str(answer.mode),
+        "sentences": [s.model_dump() for s in answer.sentences],
+        "sources": [
+            {
+                "n": s.n,
+                "chunk_id": s.chunk_id,
+                "doc_id": s.doc_id,
+                "version": s.version,
+                "library": s.library,
+                "page": s.page,
+                "score": s.score,
+                "dense_score": s.dense_score,
+                "sparse_score": s.sparse_score,
+            }
+            for s in answer.sources
+        ],
+        "relevance": {
+            "relevant": retrieval.relevant,
+            "best_dense": retrieval.best_dense,
+            "best_sparse": retrieval.best_sparse,
+            "term_coverage": round(retrieval.term_coverage, 4),
+        },
+        "flags": [f.model_dump() for f in answer.flags],
+        "redactions": redaction.counts,
+        "model": draft.model or (ctx.chat.model if ctx.chat else None),
+        "prompt_template_sha256": template_hash(),
+        "used_schema": draft.used_schema,
+        "llm_error": draft.error_code,
+        "reasoning": draft.reasoning,
+        "timings_ms": answer.timings_ms,
+        "policy": ctx.policy,
+        "via": principal.via,
+    }
+
+
+def search_sources(
+    principal: Principal,
+    query: str,
+    *,
+    ctx: ServiceContext,
+    library: str | None = None,
+    k: int | None = None,
+) -> list[Source]:
+    """Retrieve sources only (no generation) for `guidecite search`; audited like `ask`."""
+    cleaned = clean_question(query, max_chars=ctx.settings.max_question_chars)
+    libraries = permitted_libraries(ctx, principal, action="search", library=library)
+    redaction = redact_text(cleaned)
+    retrieval = ctx.retriever.retrieve(redaction.text, libraries=libraries, k=k)
+    ctx.audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action="search",
+        object=",".join(f"library:{name}" for name in libraries) or "library:none",
+        outcome="ok",
+        detail={
+            "query": redaction.text,
+            "redactions": redaction.counts,
+            "sources": [{"chunk_id": s.chunk_id, "score": s.score} for s in retrieval.sources],
+            "via": principal.via,
+        },
+    )
+    return retrieval.sources

@@ -1,0 +1,494 @@
+"""Ingestion use-cases: files → parsed chunks → embeddings → Qdrant, with versions (issue #2).
+
+Crash safety: a new document version is written with status `pending` (never searched), and
+only after every batch has landed is it flipped to `current` and the previous version to
+`superseded`. A crash in between leaves only pending points, which the next run rewrites
+(point ids are deterministic, so nothing is duplicated).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.audit import AuditLog
+from assistant.config import Settings
+from assistant.domain import Chunk, DocumentStatus, DocumentVersion
+from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
+from assistant.errors import GuideCiteError, IngestionError
+from assistant.privacy import detect_identifiers, load_rules, redact_text
+from assistant.store import StorePoint, VectorStore
+from ingestion.parse import SUPPORTED_EXTENSIONS, ChunkDraft, ParsedDocument, parse_document
+
+logger = logging.getLogger(__name__)
+
+SIDECAR_SUFFIX = ".meta.yaml"
+# Identifier types a sidecar's `privacy_reviewed: true` may clear: names and contact details of
+# a guideline's authors and contributors. ID, card, record and birth-date numbers never are.
+REVIEWABLE_TYPES = frozenset({"name", "phone", "address"})
+# Progress callback: (event, path, done, total) — event is "file" or "chunks".
+ProgressFn = Callable[[str, Path, int, int], None]
+
+
+@dataclass
+class FailedFile:
+    """A file that could not be ingested, with the reason a person can act on."""
+
+    path: str
+    error: str
+
+
+@dataclass
+class IngestTimings:
+    """Seconds spent in each stage, for the ingestion benchmark."""
+
+    parse: float = 0.0
+    embed: float = 0.0
+    upsert: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion run did (the `ingest --json` shape)."""
+
+    documents: list[DocumentVersion] = field(default_factory=list)
+    failed: list[FailedFile] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_unchanged: int = 0
+    pages: int = 0
+    timings: IngestTimings = field(default_factory=IngestTimings)
+
+    def to_json(self) -> dict[str, Any]:
+        """The exact JSON object `guidecite ingest --json` prints."""
+        return {
+            "documents": [document_json(d) for d in self.documents],
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "chunks_added": self.chunks_added,
+            "chunks_unchanged": self.chunks_unchanged,
+        }
+
+
+def document_json(doc: DocumentVersion) -> dict[str, Any]:
+    """A document as listed by `ingest --json` and `docs list --json`."""
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "version": doc.version,
+        "language": doc.language,
+        "library": doc.library,
+        "status": str(doc.status),
+        "pages": doc.pages,
+        "chunks": doc.chunks,
+    }
+
+
+def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Expand files and folders (recursively) in a stable order; sidecars are not documents."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if (
+                    child.is_file()
+                    and not child.name.endswith(SIDECAR_SUFFIX)
+                    and child.suffix.lower() in SUPPORTED_EXTENSIONS
+                ):
+                    yield child
+        else:
+            yield path
+
+
+class Ingestor:
+    """Writes parsed documents into the vector store; one per process run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: VectorStore,
+        embedder: DenseEmbedder | None = None,
+        sparse: SparseEncoder | None = None,
+        audit: AuditLog | None = None,
+        actor: str = "cli:unknown",
+        redact: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.audit = audit
+        self.actor = actor
+        self.redact = redact
+        self.embedder = embedder or load_dense_embedder(settings.embedding)
+        self.sparse = sparse or SparseEncoder()
+        self.clock = clock
+        self._collection_ready = False
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        library: str,
+        progress: ProgressFn | None = None,
+        after_batch: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders into `library`; failures are reported, not raised."""
+        library = validate_library_name(library)
+        report = IngestReport()
+        files = list(iter_input_files(paths))
+        for index, path in enumerate(files):
+            if progress:
+                progress("file", path, index, len(files))
+            try:
+                self._ingest_file(path, library=library, report=report, after_batch=after_batch)
+            except IngestionError as exc:
+                logger.warning("ingestion of %s failed: %s", path.name, exc)
+                report.failed.append(FailedFile(path=str(path), error=exc.user_message))
+                self._audit(path, library=library, outcome="failed", detail={"error": str(exc)})
+            except GuideCiteError as exc:
+                # Store or audit trouble: this file is not ingested; say why and go on.
+                logger.warning("ingestion of %s failed: %s", path.name, exc)
+                report.failed.append(FailedFile(path=str(path), error=exc.user_message))
+        if progress:
+            progress("file", Path(), len(files), len(files))
+        if report.chunks_added:
+            self.store.optimize()
+        return report
+
+    def _ensure_collection(self) -> None:
+        if not self._collection_ready:
+            self.store.ensure_collection(
+                dense_dim=self.embedder.dim, model_id=self.embedder.model_id
+            )
+            self._collection_ready = True
+
+    def _ingest_file(
+        self,
+        path: Path,
+        *,
+        library: str,
+        report: IngestReport,
+        after_batch: Callable[[int], None] | None,
+    ) -> None:
+        started = time.perf_counter()
+        if not path.exists():
+            raise IngestionError(f"{path}: no such file", user_message=f"{path}: no such file.")
+        parsed = parse_document(
+            path,
+            count_tokens=self.embedder.count_tokens,
+            chunk_tokens=min(self.settings.ingest.chunk_tokens, self.embedder.max_tokens - 2),
+            overlap_tokens=self.settings.ingest.chunk_overlap_tokens,
+            max_file_mb=self.settings.ingest.max_file_mb,
+        )
+        report.timings.parse += time.perf_counter() - started
+        if not parsed.chunks:
+            raise IngestionError(
+                f"{path}: no text chunks", user_message=f"{path.name}: no text found to index."
+            )
+        library = validate_library_name(str(parsed.overrides.get("library") or library))
+        parsed, redactions = self._screen_identifiers(parsed)
+        self._ensure_collection()
+        version = self._document_version(parsed, library=library)
+        existing = self.store.count(
+            doc_id=parsed.doc_id, content_sha256=parsed.content_sha256, status="current"
+        )
+        if existing == len(parsed.chunks):
+            report.chunks_unchanged += existing
+            report.documents.append(self._stored_version(parsed.doc_id, parsed.content_sha256))
+            return
+        # A redacted document's original still carries the identifiers: it is not kept.
+        stored = None if redactions else self._store_original(path, parsed)
+        self._write_pending(
+            parsed, version=version, stored=stored, report=report, after_batch=after_batch
+        )
+        # Audited before the version becomes searchable: if the audit cannot be written, the
+        # document stays pending (fail closed) and the next run completes it.
+        self._audit(
+            path,
+            library=library,
+            outcome="ok",
+            detail={
+                "doc_id": parsed.doc_id,
+                "version": parsed.version,
+                "content_sha256": parsed.content_sha256,
+                "chunks": len(parsed.chunks),
+                "redacted": redactions,
+            },
+        )
+        self._promote(parsed)
+        report.chunks_added += len(parsed.chunks)
+        report.pages += parsed.pages or 0
+        report.documents.append(version.model_copy(update={"status": DocumentStatus.CURRENT}))
+
+    def _screen_identifiers(self, parsed: ParsedDocument) -> tuple[ParsedDocument, dict[str, int]]:
+        """Refuse documents carrying patient identifiers, or redact them with `redact=True`.
+
+        Internal protocols and case examples do carry patient data (issue #4 item 2); the
+        consensus asks for minimisation, so nothing identifying enters the index.
+        """
+        rules = load_rules()
+        exempt = set(rules.document_exempt_types)
+        if parsed.overrides.get("privacy_reviewed") is True:
+            exempt |= REVIEWABLE_TYPES
+        # One pass over the whole text, so a value repeated across chunks counts once.
+        whole = "\n".join(draft.text for draft in parsed.chunks)
+        counts = {
+            kind: n
+            for kind, n in detect_identifiers(whole, rules=rules).items()
+            if kind not in exempt
+        }
+        if not counts:
+            return parsed, {}
+        summary = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
+        if not self.redact:
+            raise IngestionError(
+                f"{parsed.path}: patient identifiers found ({summary})",
+                user_message=(
+                    f"{parsed.path.name}: refused, it contains patient identifiers ({summary}). "
+                    "Remove them, or ingest with --redact to store a redacted copy."
+                ),
+            )
+        chunks = [
+            dataclasses.replace(draft, text=redact_text(draft.text, rules=rules).text)
+            for draft in parsed.chunks
+        ]
+        return dataclasses.replace(parsed, chunks=chunks), counts
+
+    def _audit(self, path: Path, *, library: str, outcome: str, detail: dict[str, Any]) -> None:
+        if self.audit is None:
+            return
+        self.audit.append_event(
+            actor=self.actor,
+            role="operator",
+            department="*",
+            session_id="cli",
+            action="ingest",
+            object=f"library:{library}",
+            outcome=outcome,
+            detail={"file": path.name, **detail},
+        )
+
+    def _document_version(self, parsed: ParsedDocument, *, library: str) -> DocumentVersion:
+        return DocumentVersion(
+            doc_id=parsed.doc_id,
+            title=parsed.title,
+            issuer=parsed.issuer,
+            version=parsed.version,
+            effective_date=parsed.effective_date,
+            language=parsed.language,
+            library=library,
+            status=DocumentStatus.PENDING,
+            content_sha256=parsed.content_sha256,
+            source_file=parsed.path.name,
+            pages=parsed.pages,
+            chunks=len(parsed.chunks),
+            ingested_at=self.clock(),
+        )
+
+    def _store_original(self, path: Path, parsed: ParsedDocument) -> Path:
+        """Keep the original so the app can open it at the cited page."""
+        target_dir = self.settings.originals_dir / parsed.doc_id
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / f"{parsed.content_sha256[:16]}{path.suffix.lower()}"
+        if not target.exists():
+            tmp = target.with_suffix(target.suffix + ".part")
+            shutil.copyfile(path, tmp)
+            tmp.replace(target)
+        return target
+
+    def _write_pending(
+        self,
+        parsed: ParsedDocument,
+        *,
+        version: DocumentVersion,
+        stored: Path | None,
+        report: IngestReport,
+        after_batch: Callable[[int], None] | None,
+    ) -> None:
+        # Leftovers of an interrupted run are never searchable; clear them first.
+        self.store.delete_points(doc_id=parsed.doc_id, status=DocumentStatus.PENDING.value)
+        batch = self.settings.ingest.upsert_batch
+        for start in range(0, len(parsed.chunks), batch):
+            drafts = parsed.chunks[start : start + batch]
+            texts = [d.text for d in drafts]
+            t0 = time.perf_counter()
+            dense = self.embedder.embed_documents(texts)
+            sparse = [self.sparse.encode_document(t) for t in texts]
+            t1 = time.perf_counter()
+            points = [
+                StorePoint(
+                    id=chunk.point_id,
+                    dense=vector,
+                    sparse=sparse_vector,
+                    payload=chunk_payload(
+                        chunk, version=version, stored=stored, settings=self.settings
+                    ),
+                )
+                for chunk, vector, sparse_vector in zip(
+                    (to_chunk(parsed, d, start + i) for i, d in enumerate(drafts)),
+                    dense,
+                    sparse,
+                    strict=True,
+                )
+            ]
+            self.store.upsert(points)
+            report.timings.embed += t1 - t0
+            report.timings.upsert += time.perf_counter() - t1
+            if after_batch:
+                after_batch(start + len(drafts))
+
+    def _promote(self, parsed: ParsedDocument) -> None:
+        # Old version first, so there is never a moment with two current versions.
+        self.store.set_status(
+            doc_id=parsed.doc_id,
+            status=DocumentStatus.SUPERSEDED.value,
+            only_status=DocumentStatus.CURRENT.value,
+            exclude_sha256=parsed.content_sha256,
+        )
+        self.store.set_status(
+            doc_id=parsed.doc_id,
+            status=DocumentStatus.CURRENT.value,
+            content_sha256=parsed.content_sha256,
+        )
+
+    def _stored_version(self, doc_id: str, sha: str) -> DocumentVersion:
+        rows = self.store.scroll(doc_id=doc_id, content_sha256=sha, chunk_index=0, limit=1)
+        return version_from_payload(rows[0][1])
+
+
+def to_chunk(parsed: ParsedDocument, draft: ChunkDraft, index: int) -> Chunk:
+    """A parsed chunk draft as a domain Chunk."""
+    return Chunk(
+        doc_id=parsed.doc_id,
+        content_sha256=parsed.content_sha256,
+        chunk_index=index,
+        text=draft.text,
+        section_path=list(draft.section_path),
+        page_start=draft.page_start,
+        page_end=draft.page_end,
+        page_label=draft.page_label,
+    )
+
+
+def chunk_payload(
+    chunk: Chunk, *, version: DocumentVersion, stored: Path | None, settings: Settings
+) -> dict[str, Any]:
+    """The Qdrant payload of DESIGN.md §4 plus document-level fields for listing."""
+    stored_rel: str | None = None
+    if stored is not None:
+        try:
+            stored_rel = str(stored.relative_to(settings.data_dir))
+        except ValueError:
+            stored_rel = str(stored)
+    return {
+        "doc_id": chunk.doc_id,
+        "version": version.version,
+        "title": version.title,
+        "issuer": version.issuer,
+        "language": version.language,
+        "library": version.library,
+        "status": DocumentStatus.PENDING.value,
+        "section_path": chunk.section_path,
+        "page_start": chunk.page_start,
+        "page_end": chunk.page_end,
+        "page_label": chunk.page_label,
+        "chunk_index": chunk.chunk_index,
+        "text": chunk.text,
+        "content_sha256": chunk.content_sha256,
+        "effective_date": version.effective_date.isoformat() if version.effective_date else None,
+        "source_file": version.source_file,
+        "stored_path": stored_rel,
+        "ingested_at": version.ingested_at.isoformat() if version.ingested_at else None,
+        "doc_pages": version.pages,
+        "doc_chunks": version.chunks,
+    }
+
+
+def version_from_payload(payload: dict[str, Any]) -> DocumentVersion:
+    """Rebuild a DocumentVersion from any of its points' payload."""
+    effective = payload.get("effective_date")
+    ingested = payload.get("ingested_at")
+    return DocumentVersion(
+        doc_id=payload["doc_id"],
+        title=payload.get("title", ""),
+        issuer=payload.get("issuer", ""),
+        version=payload.get("version", ""),
+        effective_date=date.fromisoformat(effective) if effective else None,
+        language=payload.get("language", "en"),
+        library=payload.get("library", ""),
+        status=DocumentStatus(payload.get("status", "current")),
+        content_sha256=payload.get("content_sha256", ""),
+        source_file=payload.get("source_file", ""),
+        pages=payload.get("doc_pages"),
+        chunks=int(payload.get("doc_chunks") or 0),
+        ingested_at=datetime.fromisoformat(ingested) if ingested else None,
+    )
+
+
+def list_documents(
+    store: VectorStore, *, library: str | None = None, include_pending: bool = False
+) -> list[DocumentVersion]:
+    """Every ingested document version (current and superseded), newest first per doc."""
+    rows = store.scroll(chunk_index=0, libraries=[library] if library else None)
+    versions = [version_from_payload(payload) for _, payload in rows]
+    if not include_pending:
+        versions = [v for v in versions if v.status != DocumentStatus.PENDING]
+    order = {DocumentStatus.CURRENT: 0, DocumentStatus.SUPERSEDED: 1, DocumentStatus.PENDING: 2}
+    epoch = datetime.min.replace(tzinfo=UTC)
+    versions.sort(key=lambda v: v.ingested_at or epoch, reverse=True)
+    versions.sort(key=lambda v: (v.library, v.doc_id, order[v.status]))
+    return versions
+
+
+def show_document(store: VectorStore, doc_id: str) -> tuple[DocumentVersion, list[dict[str, Any]]]:
+    """The current (else newest) version of a document and its chunks in order."""
+    versions = [v for v in list_documents(store) if v.doc_id == doc_id]
+    if not versions:
+        raise IngestionError(
+            f"unknown document {doc_id}",
+            user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
+        )
+    version = versions[0]
+    rows = store.scroll(doc_id=doc_id, content_sha256=version.content_sha256)
+    chunks = sorted((payload for _, payload in rows), key=lambda p: int(p["chunk_index"]))
+    return version, [
+        {
+            "chunk_index": p["chunk_index"],
+            "section_path": p.get("section_path") or [],
+            "page_start": p.get("page_start"),
+            "page_end": p.get("page_end"),
+            "text": p.get("text", ""),
+        }
+        for p in chunks
+    ]
+
+
+def delete_document(store: VectorStore, settings: Settings, doc_id: str) -> int:
+    """Remove every version of a document from the index and its stored originals."""
+    count = store.count(doc_id=doc_id)
+    if count == 0:
+        raise IngestionError(
+            f"unknown document {doc_id}",
+            user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
+        )
+    store.delete_points(doc_id=doc_id)
+    originals = settings.originals_dir / doc_id
+    if originals.is_dir():
+        shutil.rmtree(originals)
+    return count
+
+
+def validate_library_name(name: str) -> str:
+    """Library names are Casbin object suffixes: lower-case letters, digits, '-' and '_'."""
+    cleaned = name.strip()
+    if not cleaned or not all(c.isascii() and (c.isalnum() or c in "-_") for c in cleaned):
+        raise IngestionError(
+            f"invalid library name {name!r}",
+            user_message=f"Invalid library name {name!r}: use letters, digits, '-' or '_'.",
+        )
+    return cleaned.lower()

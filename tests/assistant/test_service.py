@@ -1,0 +1,283 @@
+"""answer_question end to end: real Qdrant Edge, real MiniLM, real SQLite audit and Casbin,
+the SGLang stand-in over HTTP (issue #3 tests, issue #4 wiring)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from assistant.access import AccessControl
+from assistant.audit import open_audit_log
+from assistant.config import LLMSettings, Settings
+from assistant.domain import AnswerMode, Principal, Role
+from assistant.embedding import load_dense_embedder
+from assistant.errors import AccessDenied, AuditUnavailable, InvalidInput
+from assistant.llm import ChatModel
+from assistant.service import ServiceContext, answer_question, search_sources
+from assistant.store import open_store
+from ingestion.service import Ingestor
+from tests.fakes.sglang import (
+    Completion,
+    HttpError,
+    NonJson,
+    Slow,
+    citations_out_of_range,
+    json_completion,
+    read_sources,
+    schema_violating,
+)
+
+HOSPITAL = [
+    "zh/流行性感冒诊疗方案（2025年版）.txt",
+    "zh/儿童腺病毒肺炎诊疗规范（2019年版）.txt",
+    "en/cdc-guide-to-infection-prevention-outpatient-settings-v2.3-2016.pdf",
+]
+RESTRICTED = ["zh/新型冠状病毒感染诊疗方案（试行第十版）.txt"]
+
+CARDIO_DOC = Principal(user="card.doc", role=Role.DOCTOR, department="cardiology")
+ONCO_DOC = Principal(user="onco.doc", role=Role.DOCTOR, department="oncology")
+SYSADMIN = Principal(user="it.admin", role=Role.SYSADMIN, department="*")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict[str, Any]]:
+    """A small library set: `hospital` for everyone, `cardiology` for cardiology only."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("svc"))
+    store = open_store(settings)
+    embedder = load_dense_embedder(settings.embedding)
+    ingestor = Ingestor(settings, store=store, embedder=embedder)
+    report = ingestor.ingest([corpus_dir / p for p in HOSPITAL], library="hospital")
+    assert report.failed == []
+    report = ingestor.ingest([corpus_dir / p for p in RESTRICTED], library="cardiology")
+    assert report.failed == []
+    access = AccessControl.open(settings)
+    access.seed_defaults()
+    access.assign_role(user="card.doc", role=Role.DOCTOR, department="cardiology")
+    access.assign_role(user="onco.doc", role=Role.DOCTOR, department="oncology")
+    access.assign_role(user="it.admin", role=Role.SYSADMIN, department="*")
+    access.assign_library(library="cardiology", department="cardiology")
+    yield {"settings": settings, "store": store, "embedder": embedder, "access": access}
+    store.close()
+
+
+def make_ctx(
+    world: dict[str, Any], tmp_path: Path, *, base_url: str | None = None
+) -> ServiceContext:
+    settings: Settings = world["settings"]
+    chat = None
+    if base_url:
+        chat = ChatModel(LLMSettings(base_url=base_url, timeout_s=2, max_retries=0))
+    audit_settings = settings.model_copy(update={"data_dir": tmp_path / "audit"})
+    return ServiceContext(
+        settings=settings,
+        store=world["store"],
+        embedder=world["embedder"],
+        access=world["access"],
+        audit=open_audit_log(audit_settings),
+        chat=chat,
+    )
+
+
+def audit_rows(ctx: ServiceContext) -> list[Any]:
+    return list(ctx.audit.iter_events())
+
+
+def test_extractive_chinese_answer_cites_the_flu_guideline(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, "成人流感患者奥司他韦怎么用？剂量多少？", ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE
+    assert answer.sentences and all(s.supported for s in answer.sentences)
+    given = {s.n for s in answer.sources}
+    assert all(set(s.citations) <= given and s.citations for s in answer.sentences)
+    cited = {s.n: s for s in answer.sources}
+    assert any(
+        cited[n].title == "流行性感冒诊疗方案" for s in answer.sentences for n in s.citations
+    )
+    assert "75mg" in "".join(s.text for s in answer.sentences).replace(" ", "")
+    events = audit_rows(ctx)
+    assert [e.action for e in events] == ["ask"]
+    assert answer.audit_event_id == events[0].id
+    assert events[0].detail_json["question"] == "成人流感患者奥司他韦怎么用？剂量多少？"
+    assert events[0].detail_json["mode"] == "extractive"
+    assert ctx.audit.verify().ok
+
+
+def test_generative_english_answer_is_verified(world, tmp_path: Path, sglang_server) -> None:
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    answer = answer_question(
+        CARDIO_DOC,
+        "What are the minimum expectations for hand hygiene in outpatient care?",
+        ctx=ctx,
+    )
+    assert answer.mode == AnswerMode.GENERATIVE, answer.flags
+    assert answer.sentences and all(s.supported for s in answer.sentences)
+    request = sglang_server.requests[-1]
+    schema = request["response_format"]["json_schema"]["schema"]
+    enum = schema["properties"]["sentences"]["items"]["properties"]["citations"]["items"]["enum"]
+    assert enum == [s.n for s in answer.sources]
+    assert request["max_tokens"] > 0 and request["separate_reasoning"] is True
+    assert any("outpatient" in s.title.lower() for s in answer.sources)
+
+
+def _changed_dose(request: dict[str, Any]):
+    """Copy a source sentence that states a dose, but double the dose."""
+    import re
+
+    for n, body in read_sources(request).items():
+        match = re.search(r"[^。]*?(\d+)mg[^。]*。", body)
+        if match:
+            wrong = match.group(0).replace(f"{match.group(1)}mg", f"{int(match.group(1)) * 8}mg")
+            return json_completion(
+                {"sentences": [{"text": wrong, "citations": [n]}], "insufficient_evidence": False}
+            )
+    raise AssertionError("no dose in the sources")
+
+
+def test_changed_dose_is_blocked_and_flagged(world, tmp_path: Path, sglang_server) -> None:
+    sglang_server.responder = _changed_dose
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    answer = answer_question(CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx)
+    codes = {f.code: f.detail for f in answer.flags}
+    assert "unsupported_sentence" in codes and "number_mismatch" in codes["unsupported_sentence"]
+    assert answer.mode == AnswerMode.EXTRACTIVE  # strict policy: the generated text is not shown
+    assert all(s.supported for s in answer.sentences)
+    stored = audit_rows(ctx)[-1].detail_json
+    assert stored["mode"] == "extractive"
+    assert {f["code"] for f in stored["flags"]} >= {"unsupported_sentence"}
+
+
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [
+        (HttpError(500, "boom"), "llm_http_500"),
+        (Slow(5), "llm_timeout"),
+        (NonJson("<html>oops</html>"), "llm_bad_response"),
+        (citations_out_of_range(), "llm_citation_out_of_range"),
+        (schema_violating(), "llm_schema_violation"),
+        (HttpError(429, "slow down", retry_after="1"), "llm_rate_limited"),
+    ],
+)
+def test_every_model_fault_gives_an_extractive_answer_and_flag(
+    world, tmp_path: Path, sglang_server, script, code
+) -> None:
+    sglang_server.enqueue(script)
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    answer = answer_question(CARDIO_DOC, "腺病毒肺炎患儿什么时候需要住院治疗？", ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE
+    assert answer.sentences and all(s.supported for s in answer.sentences)
+    assert {f.code: f.detail for f in answer.flags}.get("llm_error") == code
+    assert audit_rows(ctx)[-1].detail_json["llm_error"] == code
+
+
+def test_model_reasoning_is_audited_not_shown(world, tmp_path: Path, sglang_server) -> None:
+    def with_reasoning(request: dict[str, Any]):
+        n, body = next(iter(read_sources(request).items()))
+        first = body.split("。")[0] + "。"
+        return Completion(
+            content=json.dumps(
+                {"sentences": [{"text": first, "citations": [n]}], "insufficient_evidence": False},
+                ensure_ascii=False,
+            ),
+            reasoning="THINKING-ABOUT-IT",
+        )
+
+    sglang_server.responder = with_reasoning
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    answer = answer_question(CARDIO_DOC, "流感的传播途径有哪些？", ctx=ctx)
+    assert "THINKING" not in json.dumps(answer.model_dump(), ensure_ascii=False)
+    assert audit_rows(ctx)[-1].detail_json["reasoning"] == "THINKING-ABOUT-IT"
+
+
+def test_insufficient_evidence_from_the_model_refuses(world, tmp_path: Path, sglang_server) -> None:
+    sglang_server.enqueue(json_completion({"sentences": [], "insufficient_evidence": True}))
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    answer = answer_question(CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx)
+    assert answer.mode == AnswerMode.REFUSED
+    assert answer.sentences == [] and answer.sources  # related passages offered
+    assert answer.message and "未涵盖" in answer.message
+    assert "no_evidence" in {f.code for f in answer.flags}
+
+
+def test_out_of_scope_question_is_refused(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(
+        CARDIO_DOC, "What INR range should warfarin target after mechanical valve surgery?", ctx=ctx
+    )
+    assert answer.mode == AnswerMode.REFUSED
+    assert answer.message and "does not cover" in answer.message
+
+
+def test_restricted_library_never_reaches_other_departments(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    question = "新型冠状病毒感染的奈玛特韦片用法"
+    allowed = search_sources(CARDIO_DOC, question, ctx=ctx)
+    assert any(s.library == "cardiology" for s in allowed)
+    # What Qdrant returned for the oncology doctor holds no cardiology chunk at all.
+    other = search_sources(ONCO_DOC, question, ctx=ctx)
+    assert other and all(s.library == "hospital" for s in other)
+    answer = answer_question(ONCO_DOC, question, ctx=ctx)
+    assert all(s.library == "hospital" for s in answer.sources)
+    with pytest.raises(AccessDenied):
+        answer_question(ONCO_DOC, question, ctx=ctx, library="cardiology")
+    denial = audit_rows(ctx)[-1]
+    assert (denial.actor, denial.action, denial.outcome) == ("onco.doc", "ask", "denied")
+    assert denial.object == "library:cardiology"
+
+
+def test_sysadmin_may_not_read_answers(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    with pytest.raises(AccessDenied):
+        answer_question(SYSADMIN, "流感的治疗", ctx=ctx)
+    assert audit_rows(ctx)[-1].outcome == "denied"
+
+
+def test_identifiers_never_reach_model_or_audit(world, tmp_path: Path, sglang_server) -> None:
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    resident_id = "11010519491231002X"
+    phone = "13812345678"
+    answer = answer_question(
+        CARDIO_DOC,
+        f"患者张伟，身份证{resident_id}，电话{phone}，确诊流感，奥司他韦怎么用？",
+        ctx=ctx,
+    )
+    counts = {r.type: r.count for r in answer.redactions}
+    assert counts.get("resident_id") == 1 and counts.get("phone") == 1 and counts.get("name") == 1
+    sent = json.dumps(sglang_server.requests, ensure_ascii=False)
+    stored = json.dumps([e.model_dump(mode="json") for e in audit_rows(ctx)], ensure_ascii=False)
+    for value in (resident_id, phone, "张伟"):
+        assert value not in sent and value not in stored
+    assert "phi_detected" in {f.code for f in answer.flags}
+
+
+def test_follow_up_carries_the_previous_question(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(
+        CARDIO_DOC, "儿童呢？", ctx=ctx, history=["流感患者奥司他韦的剂量是多少？"]
+    )
+    assert answer.searched_for and "奥司他韦" in answer.searched_for
+
+
+def test_hostile_questions(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    with pytest.raises(InvalidInput):
+        answer_question(CARDIO_DOC, " \u200b\t ", ctx=ctx)
+    with pytest.raises(InvalidInput, match="4000"):
+        answer_question(CARDIO_DOC, "流" * 4001, ctx=ctx)
+    answer = answer_question(CARDIO_DOC, "流感\u202e的\u200b治疗\x00方案", ctx=ctx)
+    assert audit_rows(ctx)[-1].detail_json["question"] == "流感的治疗方案"
+    assert answer.mode in {AnswerMode.EXTRACTIVE, AnswerMode.REFUSED}
+
+
+def test_audit_unavailable_withholds_the_answer(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    answer_question(CARDIO_DOC, "流感的治疗方案", ctx=ctx)
+    with ctx.audit._engine.begin() as conn:  # simulate the audit database going away
+        conn.execute(text("DROP TABLE audit_events"))
+    with pytest.raises(AuditUnavailable) as raised:
+        answer_question(CARDIO_DOC, "流感的治疗方案", ctx=ctx)
+    assert "withheld" in raised.value.user_message

@@ -1,0 +1,107 @@
+"""The `guidecite` command (Typer). Heavy imports stay inside commands so `--help` is instant."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import typer
+
+from assistant.config import Settings
+from assistant.errors import GuideCiteError
+
+if TYPE_CHECKING:
+    from assistant.store import VectorStore
+
+logger = logging.getLogger("guidecite.cli")
+
+app = typer.Typer(
+    name="guidecite",
+    help="GuideCite: clinical-guideline answers in which every sentence cites its source.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+docs_app = typer.Typer(help="List, inspect and delete ingested documents.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Performance benchmarks (reported, not asserted).", no_args_is_help=True
+)
+app.add_typer(docs_app, name="docs")
+app.add_typer(bench_app, name="bench")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def operator_name() -> str:
+    """Who runs an operator command on this machine (audited as cli:<os-user>)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no passwd entry in some containers
+        return "cli:unknown"
+
+
+def emit_json(data: Any) -> None:
+    """Print one JSON document on stdout (DESIGN.md §6)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def fail(message: str, *, code: int) -> typer.Exit:
+    """Write a message to stderr and return the Exit to raise."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn GuideCiteError into its user message on stderr and the exit code of DESIGN.md §6."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except GuideCiteError as exc:
+            raise fail(f"error: {exc.user_message}", code=exc.exit_code) from exc
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise fail("interrupted", code=130) from None
+        except Exception as exc:
+            logger.exception("internal error")
+            raise fail(f"internal error: {type(exc).__name__}: {exc}", code=1) from exc
+
+    return wrapper
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[VectorStore]:
+    """Open the configured vector store for one command and close it afterwards."""
+    from assistant.store import open_store
+
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
+    """GuideCite command line."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+# Register the command modules (they import `app` objects from here).
+from ui import cli_admin as _cli_admin  # noqa: E402,F401
+from ui import cli_ask as _cli_ask  # noqa: E402,F401
+from ui import cli_ingest as _cli_ingest  # noqa: E402,F401

@@ -1,0 +1,140 @@
+"""`guidecite ask` and `guidecite search`: the same path as the web UI (DESIGN.md §1, §6)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from assistant.config import get_settings
+from assistant.errors import InvalidInput
+from ui.cli import app, emit_json, handle_errors, operator_name
+
+if TYPE_CHECKING:
+    from assistant.domain import Answer, Principal
+    from assistant.service import ServiceContext
+
+MODE_BANNER = {
+    "generative": "Generated from the guidelines; every sentence is verified against its source.",
+    "extractive": "Guideline passages only (generation is unavailable or not approved).",
+    "refused": "The library does not cover this question.",
+    "denied": "Access denied.",
+}
+
+
+@contextmanager
+def service_context() -> Iterator[ServiceContext]:
+    """Open the service's collaborators for one command."""
+    from assistant.service import build_context
+
+    ctx = build_context(get_settings())
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def resolve_user(ctx: ServiceContext, name: str) -> Principal:
+    """The real account behind `--user NAME` (exit 3 for unknown or disabled users)."""
+    from assistant.accounts import Accounts
+
+    accounts = Accounts.open(ctx.settings, access=ctx.access)
+    principal = accounts.principal_for(name)
+    return principal.model_copy(update={"via": operator_name()})
+
+
+def read_question(question: str | None, question_file: str | None) -> str:
+    """The question from the argument, a file, or stdin (`-`)."""
+    if question_file is not None:
+        if question is not None:
+            raise InvalidInput("both QUESTION and --question-file given")
+        if question_file == "-":
+            return sys.stdin.read()
+        try:
+            return Path(question_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(
+                f"cannot read {question_file}: {exc}",
+                user_message=f"Cannot read the question file {question_file}: {exc}",
+            ) from exc
+    if question is None:
+        raise InvalidInput(
+            "no question", user_message="Give a QUESTION or --question-file PATH (or - for stdin)."
+        )
+    return question
+
+
+def print_answer(answer: Answer) -> None:
+    """A readable rendering for terminals."""
+    typer.echo(f"[{answer.mode}] {MODE_BANNER.get(str(answer.mode), '')}")
+    if answer.message:
+        typer.echo(answer.message)
+    if answer.searched_for:
+        typer.echo(f"(searched for: {answer.searched_for})")
+    for sentence in answer.sentences:
+        mark = "✓" if sentence.supported else "⚠"
+        cites = "".join(f"[{n}]" for n in sentence.citations)
+        typer.echo(f"{mark} {sentence.text} {cites}")
+    typer.echo("")
+    for source in answer.sources:
+        page = source.page_label or source.page
+        where = " · ".join(
+            str(part) for part in (source.version, source.section, page and f"p.{page}") if part
+        )
+        typer.echo(f"[{source.n}] {source.title} · {where} ({source.library})")
+    for flag in answer.flags:
+        typer.echo(f"flag: {flag.code} {flag.detail}", err=True)
+    if answer.redactions:
+        removed = sum(r.count for r in answer.redactions)
+        typer.echo(f"{removed} identifier(s) were removed before processing.", err=True)
+
+
+@app.command()
+@handle_errors
+def ask(
+    question: str | None = typer.Argument(None, help="The question (or use --question-file)."),
+    user: str = typer.Option(..., "--user", "-u", help="The person asking (a GuideCite account)."),
+    library: str | None = typer.Option(None, "--library", "-l", help="Only this library."),
+    question_file: str | None = typer.Option(
+        None, "--question-file", help="Read the question from PATH, or '-' for stdin."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer object as JSON."),
+) -> None:
+    """Answer a guideline question with verified citations (or refuse honestly)."""
+    from assistant.service import answer_question
+
+    text = read_question(question, question_file)
+    with service_context() as ctx:
+        principal = resolve_user(ctx, user)
+        answer = answer_question(principal, text, ctx=ctx, library=library)
+    if as_json:
+        emit_json(answer.model_dump(mode="json"))
+    else:
+        print_answer(answer)
+
+
+@app.command()
+@handle_errors
+def search(
+    query: str = typer.Argument(..., help="What to search for."),
+    user: str = typer.Option(..., "--user", "-u", help="The person searching."),
+    library: str | None = typer.Option(None, "--library", "-l", help="Only this library."),
+    k: int | None = typer.Option(None, "--k", min=1, max=50, help="Number of sources."),
+    as_json: bool = typer.Option(False, "--json", help="Print {'sources': [...]} as JSON."),
+) -> None:
+    """Search the libraries you may read; prints sources in the answer's shape."""
+    from assistant.service import search_sources
+
+    with service_context() as ctx:
+        principal = resolve_user(ctx, user)
+        sources = search_sources(principal, query, ctx=ctx, library=library, k=k)
+    if as_json:
+        emit_json({"sources": [s.model_dump(mode="json") for s in sources]})
+        return
+    for source in sources:
+        typer.echo(f"[{source.n}] {source.score:.4f} {source.title} · {source.section}")
+        typer.echo(f"    {source.text[:200]}")
