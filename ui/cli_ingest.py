@@ -182,8 +182,15 @@ def demo(
     _print_report(report)
     if ingest_only:
         return
+    from ui.cli_admin import init as init_command
+
+    typer.echo("\nDemo accounts (guidecite init --demo):")
+    init_command(demo=True, as_json=False)
     typer.echo(
-        "\nThe demo corpus is ready. The web app is not built yet (issue #5); meanwhile:\n"
-        "  guidecite docs list\n"
-        "  guidecite docs show DOC_ID\n"
+        "\nThe demo corpus and accounts are ready. The web app is not built yet (issue #5); "
+        "ask from the command line meanwhile:\n"
+        '  .venv/bin/guidecite ask "流感患者奥司他韦的成人剂量是多少？" --user cardiology.doctor\n'
+        '  .venv/bin/guidecite ask "How should opioids be tapered?" --user oncology.doctor\n'
+        "  .venv/bin/guidecite docs list\n"
+        "Set GUIDECITE_LLM__BASE_URL to an SGLang endpoint for generated answers."
     )

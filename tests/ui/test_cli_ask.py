@@ -1,0 +1,96 @@
+"""`guidecite ask` and `guidecite search` (issue #3 item 9, DESIGN.md §4 and §6)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.audit import open_audit_log
+from assistant.config import get_settings
+from ui.cli import app
+
+FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
+ANSWER_KEYS = {
+    "answer_id", "session_id", "mode", "sentences", "sources", "flags", "redactions",
+    "audit_event_id", "timings_ms",
+}  # fmt: skip
+SOURCE_KEYS = {"n", "doc_id", "title", "version", "section", "page", "page_label", "library",
+               "text", "score"}  # fmt: skip
+SENTENCE_KEYS = {"text", "citations", "supported", "support_score"}
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def library_with_user(corpus_dir: Path) -> None:
+    """The flu guideline in `hospital`, and a doctor account `dr.li` in cardiology."""
+    result = runner.invoke(app, ["ingest", str(corpus_dir / FLU), "--library", "hospital"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    added = runner.invoke(
+        app,
+        ["users", "add", "dr.li", "--role", "doctor", "--dept", "cardiology"],
+        input="correct horse battery staple\n",
+    )
+    assert added.exit_code == 0, added.output
+
+
+def test_ask_json_has_exactly_the_answer_shape(library_with_user: None) -> None:
+    result = runner.invoke(
+        app, ["ask", "流感患者奥司他韦的成人剂量是多少？", "--user", "dr.li", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert set(answer) == ANSWER_KEYS
+    assert answer["mode"] == "extractive"  # no LLM endpoint configured
+    assert answer["sentences"] and all(set(s) == SENTENCE_KEYS for s in answer["sentences"])
+    assert all(set(s) == SOURCE_KEYS for s in answer["sources"])
+    assert set(answer["timings_ms"]) == {"retrieve", "generate", "verify", "total"}
+    assert "75mg" in "".join(s["text"] for s in answer["sentences"]).replace(" ", "")
+    # The audit row it names holds the redacted question and the operator behind the CLI.
+    events = {e.id: e for e in open_audit_log(get_settings()).iter_events()}
+    event = events[answer["audit_event_id"]]
+    assert (event.actor, event.action, event.outcome) == ("dr.li", "ask", "extractive")
+    assert event.detail_json["via"].startswith("cli:")
+
+
+def test_ask_with_the_model_and_from_stdin(library_with_user: None, sglang_env) -> None:
+    result = runner.invoke(
+        app,
+        ["ask", "--question-file", "-", "--user", "dr.li", "--json"],
+        input="流感的抗病毒治疗用什么药？\n",
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["mode"] == "generative", answer["flags"]
+    assert all(s["supported"] for s in answer["sentences"])
+    assert sglang_env.requests, "the stand-in was called"
+
+
+def test_search_json_and_readable_output(library_with_user: None) -> None:
+    result = runner.invoke(app, ["search", "奥司他韦 剂量", "--user", "dr.li", "--json", "--k", "3"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"sources"} and 1 <= len(data["sources"]) <= 3
+    assert all(set(s) == SOURCE_KEYS for s in data["sources"])
+    assert data["sources"][0]["title"] == "流行性感冒诊疗方案"
+    readable = runner.invoke(app, ["ask", "流感的传播途径", "--user", "dr.li"])
+    assert readable.exit_code == 0 and "[1]" in readable.stdout
+
+
+def test_unknown_user_and_bad_input_exit_codes(library_with_user: None) -> None:
+    unknown = runner.invoke(app, ["ask", "流感", "--user", "nobody", "--json"])
+    assert unknown.exit_code == 3 and unknown.stdout == ""
+    assert "nobody" in unknown.stderr
+    too_long = runner.invoke(app, ["ask", "流" * 4001, "--user", "dr.li", "--json"])
+    assert too_long.exit_code == 2 and "4000" in too_long.stderr
+    empty = runner.invoke(app, ["ask", "   ", "--user", "dr.li"])
+    assert empty.exit_code == 2
+    no_question = runner.invoke(app, ["ask", "--user", "dr.li"])
+    assert no_question.exit_code == 2
+    runner.invoke(app, ["users", "disable", "dr.li"])
+    disabled = runner.invoke(app, ["ask", "流感", "--user", "dr.li"])
+    assert disabled.exit_code == 3 and "disabled" in disabled.stderr
