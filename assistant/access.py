@@ -172,7 +172,7 @@ class AccessControl:
     @classmethod
     def open(cls, settings: Settings) -> AccessControl:
         """Access control on the configured database (tables created on first use)."""
-        return cls(shared_engine(settings.sqlalchemy_url))
+        return cls(shared_engine(settings.sqlalchemy_url, pool_size=settings.database_pool_size))
 
     # ---- policy store -------------------------------------------------------------------
 

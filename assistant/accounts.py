@@ -239,7 +239,7 @@ class Accounts:
     ) -> Accounts:
         """Accounts on the configured database (tables created on first use)."""
         return cls(
-            shared_engine(settings.sqlalchemy_url),
+            shared_engine(settings.sqlalchemy_url, pool_size=settings.database_pool_size),
             access=access,
             settings=settings.accounts,
             now=now,

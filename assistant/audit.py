@@ -536,7 +536,7 @@ def open_audit_log(settings: Settings) -> AuditLog:
             f"audit checkpoint key unavailable: {exc}", user_message=AUDIT_UNAVAILABLE_MESSAGE
         ) from exc
     return AuditLog(
-        shared_engine(settings.sqlalchemy_url),
+        shared_engine(settings.sqlalchemy_url, pool_size=settings.database_pool_size),
         checkpoint_path=settings.data_dir / "audit-checkpoints.jsonl",
         checkpoint_key=key,
         checkpoint_every=settings.audit.checkpoint_every,

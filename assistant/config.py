@@ -79,17 +79,28 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, gt=0, le=50, description="Sources given to the model.")
     prefetch_k: int = Field(default=40, gt=0, description="Candidates per channel before RRF.")
     min_dense_score: float = Field(
-        default=0.30, description="Dense cosine below which a hit is not considered relevant."
+        default=0.52,
+        description="Best dense cosine below which a question in a language the dense model "
+        "covers is judged out of scope (calibrated on the golden questions, "
+        "eval/retrieval_eval.py).",
     )
     min_sparse_score: float = Field(
-        default=4.0, description="BM25 score below which a sparse hit is not considered relevant."
+        default=4.0,
+        description="Absolute floor on the best BM25 score; below it nothing lexical matched.",
+    )
+    min_sparse_per_term: float = Field(
+        default=2.1,
+        ge=0,
+        description="Best BM25 score divided by the number of query terms, below which the "
+        "question is judged out of scope (raw BM25 grows with question length; this does not). "
+        "Calibrated on the golden questions (eval/retrieval_eval.py).",
     )
     min_term_coverage: float = Field(
-        default=0.5,
+        default=0.0,
         ge=0,
         le=1,
-        description="Share of the question's content terms the best sources must contain for a "
-        "lexical-only match to count as relevant.",
+        description="Share of the question's content terms (words, bigrams) the top three "
+        "sources must contain for a match to count as relevant; 0 disables the check.",
     )
     shard_number: int = Field(default=1, gt=0, description="Qdrant server: shards per collection.")
     replication_factor: int = Field(default=1, gt=0, description="Qdrant server: replicas.")
@@ -135,6 +146,19 @@ class AccountSettings(BaseModel):
     )
 
 
+class MonitoringSettings(BaseModel):
+    """Early-warning alerts and the opt-in Prometheus endpoint (issue 6)."""
+
+    webhook_url: str = Field(
+        default="",
+        description="URL that receives alerts as a JSON POST; empty means alerts are only shown.",
+    )
+    webhook_timeout_s: float = Field(default=5.0, gt=0, description="Seconds per webhook POST.")
+    metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Prometheus text endpoint port; 0 means off."
+    )
+
+
 class Settings(BaseSettings):
     """All configuration, from GUIDECITE_* environment variables."""
 
@@ -158,6 +182,13 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL (e.g. postgresql+psycopg://…); empty means SQLite in DATA_DIR.",
     )
+    database_pool_size: int = Field(
+        default=5,
+        gt=0,
+        le=100,
+        description="PostgreSQL: pooled connections per app process (as many again may overflow); "
+        "keep replicas × 2 × pool size below the server's max_connections.",
+    )
     max_question_chars: int = Field(
         default=4000, gt=0, description="Longer questions are refused with a clear message."
     )
@@ -172,6 +203,9 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit trail.")
     accounts: AccountSettings = Field(
         default_factory=AccountSettings, description="Local accounts and sessions."
+    )
+    monitoring: MonitoringSettings = Field(
+        default_factory=MonitoringSettings, description="Alerts and metrics export."
     )
 
     @field_validator("qdrant_url", "database_url")

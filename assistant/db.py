@@ -45,10 +45,14 @@ def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
-def shared_engine(url: str) -> Engine:
+def shared_engine(url: str, *, pool_size: int = 5) -> Engine:
     """One Engine per URL per process (pools are per process)."""
-    return create_db_engine(url)
+    return _cached_engine(url, pool_size)
+
+
+@lru_cache(maxsize=8)
+def _cached_engine(url: str, pool_size: int) -> Engine:
+    return create_db_engine(url, pool_size=pool_size)
 
 
 def apply_migrations(engine: Engine, *, component: str, migrations: Sequence[Migration]) -> int:
