@@ -88,12 +88,14 @@ class RetrievalSettings(BaseModel):
         default=4.0,
         description="Absolute floor on the best BM25 score; below it nothing lexical matched.",
     )
-    min_sparse_per_term: float = Field(
-        default=2.1,
+    min_lexical_strength: float = Field(
+        default=0.124,
         ge=0,
-        description="Best BM25 score divided by the number of query terms, below which the "
-        "question is judged out of scope (raw BM25 grows with question length; this does not). "
-        "Calibrated on the golden questions (eval/retrieval_eval.py).",
+        le=1,
+        description="Lexical strength below which a question is judged out of scope: the best "
+        "BM25 score divided by (query terms × the score of a term found in one passage), so it "
+        "depends neither on question length nor on collection size. Calibrated on the golden "
+        "questions (eval/retrieval_eval.py).",
     )
     min_term_coverage: float = Field(
         default=0.0,

@@ -196,3 +196,44 @@ class ReviewItem(BaseModel):
     disposition: str | None = None
     comment: str | None = None
     created_at: datetime | None = None
+    # What the reviewer needs, copied from the `ask` audit event (issue 6 item 2).
+    updated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    asked_by: str | None = None
+    question: str = ""
+    mode: str = ""
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    verification: dict[str, Any] = Field(default_factory=dict)
+    flag_details: list[Flag] = Field(default_factory=list)
+    feedback: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class GateApproval(BaseModel):
+    """An ethics committee's approval of generative answers for one department (issue 6)."""
+
+    id: int | None = None
+    department: str
+    reference: str
+    committee: str = "伦理委员会 / Ethics Committee"
+    approved_by: str
+    approved_on: date
+    expires_on: date
+    libraries: list[str] = Field(
+        default_factory=list, description="Libraries in scope; empty = all the department reads."
+    )
+    recorded_by: str = ""
+    recorded_at: datetime | None = None
+
+
+class Alert(BaseModel):
+    """An early-warning alert raised when a monitoring threshold is crossed (issue 6)."""
+
+    code: str
+    severity: Literal["high", "medium", "info"] = "medium"
+    message: str
+    window: str = ""
+    value: float = 0.0
+    threshold: float = 0.0
+    subject: str = ""

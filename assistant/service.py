@@ -12,21 +12,40 @@ import logging
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from assistant.access import AccessControl
 from assistant.audit import AuditLog
 from assistant.citations import SentenceVerdict, content_terms, verify_answer
 from assistant.config import Settings
-from assistant.domain import Answer, AnswerMode, AnswerSentence, Flag, Principal, Source
+from assistant.domain import (
+    Answer,
+    AnswerMode,
+    AnswerSentence,
+    AuditEvent,
+    Flag,
+    Principal,
+    Source,
+)
 from assistant.embedding import DenseEmbedder, SparseEncoder
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
+from assistant.flags import (
+    FlagRules,
+    apply_severities,
+    cited_sources,
+    compute_flags,
+    is_high,
+    load_flag_rules,
+    make_flag,
+)
+from assistant.gates import GateRegistry, GateStatus, gate_banner
 from assistant.generation import Draft, extractive_draft, generate_draft
 from assistant.llm import ChatModel
 from assistant.privacy import RedactionResult, redact_text
 from assistant.prompts import condense_messages, detect_language, template_hash
 from assistant.retrieval import HybridRetriever, RetrievalResult
+from assistant.review import ReviewQueue, open_review_item
 from assistant.store import VectorStore
 
 logger = logging.getLogger(__name__)
@@ -63,6 +82,25 @@ class ServiceContext:
     sparse: SparseEncoder = field(default_factory=SparseEncoder)
     chat: ChatModel | None = None
     policy: Policy = "strict"
+    gates: GateRegistry | None = None
+    review: ReviewQueue | None = None
+    flag_rules: FlagRules | None = None
+
+    def gate_registry(self) -> GateRegistry:
+        """The department approvals (opened on the configured database on first use)."""
+        if self.gates is None:
+            self.gates = GateRegistry.open(self.settings)
+        return self.gates
+
+    def review_queue(self) -> ReviewQueue:
+        """The review queue (opened on the configured database on first use)."""
+        if self.review is None:
+            self.review = ReviewQueue.open(self.settings)
+        return self.review
+
+    def rules_for(self, department: str) -> FlagRules:
+        """The flag rules with the department's overrides."""
+        return (self.flag_rules or load_flag_rules()).for_department(department)
 
     @property
     def retriever(self) -> HybridRetriever:
@@ -142,7 +180,11 @@ def _audit_denial(
         action=action,
         object=obj,
         outcome="denied",
-        detail={"reason": getattr(exc, "reason", "not_permitted"), "via": principal.via},
+        detail={
+            "reason": getattr(exc, "reason", "not_permitted"),
+            "via": principal.via,
+            "flags": [{**make_flag("access_denied", obj).model_dump(), "severity": "info"}],
+        },
     )
 
 
@@ -202,14 +244,30 @@ def answer_question(
     redaction = redact_text(cleaned)
     prior = [redact_text(h).text for h in history]
     language = detect_language(redaction.text)
-    searched_for = condense_follow_up(ctx, redaction.text, history=prior, language=language)
+    gate = ctx.gate_registry().status(principal.department)
+    # Without a current ethics approval nothing goes to the model, not even the condensing call.
+    gen_ctx = ctx if gate.open else replace(ctx, chat=None)
+    searched_for = condense_follow_up(gen_ctx, redaction.text, history=prior, language=language)
     retrieval = ctx.retriever.retrieve(searched_for, libraries=libraries)
     t_retrieved = time.perf_counter()
-    draft = _draft_answer(ctx, redaction.text, retrieval, language=language)
+    gate_reason = _gate_reason(ctx, gate, retrieval)
+    if gate_reason:
+        gen_ctx = replace(ctx, chat=None)
+    draft = _draft_answer(gen_ctx, redaction.text, retrieval, language=language)
     t_generated = time.perf_counter()
     sentences, flags, draft = _verify(ctx, redaction.text, retrieval, draft, language=language)
     t_verified = time.perf_counter()
-    flags.extend(_basic_flags(redaction, draft, retrieval))
+    rules = ctx.rules_for(principal.department)
+    flags = apply_severities(flags, rules=rules)
+    flags += compute_flags(
+        question=redaction.text,
+        redaction=redaction,
+        draft=draft,
+        retrieval=retrieval,
+        cited=cited_sources(retrieval.sources, (n for s in sentences for n in s.citations)),
+        gate_reason=gate_reason,
+        rules=rules,
+    )
     answer = Answer(
         session_id=principal.session_id,
         mode=draft.mode,
@@ -227,6 +285,8 @@ def answer_question(
     )
     if not libraries:
         answer.message = NO_LIBRARY[language]
+    elif gate_reason and answer.message is None:
+        answer.message = gate_banner(gate_reason, language=language)
     answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
     event = ctx.audit.append_event(
         actor=principal.user,
@@ -236,10 +296,41 @@ def answer_question(
         action="ask",
         object=",".join(f"library:{name}" for name in libraries) or "library:none",
         outcome=str(answer.mode),
-        detail=_ask_detail(ctx, redaction, answer, draft, retrieval, principal=principal),
+        detail=_ask_detail(
+            ctx, redaction, answer, draft, retrieval, principal=principal, gate=gate
+        ),
     )
     answer.audit_event_id = event.id
+    _track_answer(ctx, principal, event, answer)
     return answer
+
+
+def _gate_reason(ctx: ServiceContext, gate: GateStatus, retrieval: RetrievalResult) -> str | None:
+    """Why the ethics gate keeps this answer extractive (None when it does not)."""
+    if ctx.chat is None:
+        return None  # generation is off anyway; the gate changes nothing
+    if not gate.open:
+        return gate.reason or "no_approval"
+    if not gate.covers([s.library for s in retrieval.sources]):
+        return "library_out_of_scope"
+    return None
+
+
+def _track_answer(
+    ctx: ServiceContext, principal: Principal, event: AuditEvent, answer: Answer
+) -> None:
+    """Index the answer for feedback; a high flag opens a review item (issue 6 item 1)."""
+    queue = ctx.review_queue()
+    queue.remember_answer(
+        answer_id=answer.answer_id,
+        audit_event_id=int(event.id or 0),
+        actor=principal.user,
+        department=principal.department,
+        ts=event.ts_utc,
+    )
+    if is_high(answer.flags):
+        high = [f for f in answer.flags if f.severity == "high"]
+        open_review_item(ctx, principal, ask_event=event, flags=high, queue=queue)
 
 
 def _draft_answer(
@@ -285,7 +376,7 @@ def _verify(
             if verdicts[first].missing_quantities
             else ""
         )
-        flags.append(Flag(code="unsupported_sentence", detail=detail, severity="high"))
+        flags.append(make_flag("unsupported_sentence", detail))
         if ctx.policy == "strict":
             replaced = extractive_draft(question, retrieval.sources)
             replaced.model, replaced.reasoning = draft.model, draft.reasoning
@@ -313,23 +404,6 @@ def _verdicts(ctx: ServiceContext, draft: Draft, sources: dict[int, str]) -> lis
     )
 
 
-def _basic_flags(
-    redaction: RedactionResult, draft: Draft, retrieval: RetrievalResult
-) -> list[Flag]:
-    flags: list[Flag] = []
-    if draft.mode == AnswerMode.REFUSED:
-        detail = (
-            "insufficient_evidence" if draft.insufficient_evidence else ",".join(retrieval.reasons)
-        )
-        flags.append(Flag(code="no_evidence", detail=detail, severity="medium"))
-    if draft.error_code:
-        flags.append(Flag(code="llm_error", detail=draft.error_code, severity="medium"))
-    if redaction.total:
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(redaction.counts.items()))
-        flags.append(Flag(code="phi_detected", detail=counts, severity="info"))
-    return flags
-
-
 def _ask_detail(
     ctx: ServiceContext,
     redaction: RedactionResult,
@@ -338,6 +412,7 @@ def _ask_detail(
     retrieval: RetrievalResult,
     *,
     principal: Principal,
+    gate: GateStatus,
 ) -> dict[str, Any]:
     """The `ask` audit record: redacted question *and* its answer (issue #4 item 3)."""
     return {
@@ -353,9 +428,12 @@ def _ask_detail(
                 "n": s.n,
                 "chunk_id": s.chunk_id,
                 "doc_id": s.doc_id,
+                "title": s.title,
                 "version": s.version,
+                "section": s.section,
                 "library": s.library,
                 "page": s.page,
+                "text": s.text,
                 "score": s.score,
                 "dense_score": s.dense_score,
                 "sparse_score": s.sparse_score,
@@ -368,7 +446,12 @@ def _ask_detail(
             "best_sparse": retrieval.best_sparse,
             "term_coverage": round(retrieval.term_coverage, 4),
         },
-        "flags": [f.model_dump() for f in answer.flags],
+        "flags": [{**f.model_dump(), "severity": f.severity} for f in answer.flags],
+        "gate": {
+            "open": gate.open,
+            "reason": gate.reason,
+            "reference": gate.approval.reference if gate.approval else None,
+        },
         "redactions": redaction.counts,
         "model": draft.model or (ctx.chat.model if ctx.chat else None),
         "prompt_template_sha256": template_hash(),
@@ -410,3 +493,97 @@ def search_sources(
         },
     )
     return retrieval.sources
+
+
+def record_feedback(
+    principal: Principal,
+    *,
+    answer_id: str,
+    helpful: bool,
+    comment: str = "",
+    ctx: ServiceContext,
+) -> int:
+    """Record 👍/👎 on one of the principal's answers (comment redacted); returns the event id.
+
+    👎 raises the `negative_feedback` flag, which opens (or joins) the answer's review item.
+    """
+    queue = ctx.review_queue()
+    obj = f"answer:{answer_id}"
+    redaction = redact_text(comment.strip()[: ctx.settings.max_question_chars])
+    base = {"answer_id": answer_id, "helpful": helpful, "via": principal.via}
+    ref = queue.answer_ref(answer_id)
+    try:
+        if ref is None:
+            raise InvalidInput(f"no answer {answer_id}", user_message="That answer is unknown.")
+        if ref["actor"] != principal.user:
+            # Feedback speaks for the person who asked; nobody rates someone else's answer.
+            raise AccessDenied(
+                f"{principal.user} rated an answer of {ref['actor']}",
+                reason="not_your_answer",
+                user_message="You can only give feedback on your own answers.",
+            )
+    except (InvalidInput, AccessDenied) as exc:
+        outcome = "denied" if isinstance(exc, AccessDenied) else "refused"
+        _append(ctx, principal, action="feedback", obj=obj, outcome=outcome, detail=base)
+        raise
+    rules = ctx.rules_for(str(ref["department"]))
+    flags = [] if helpful else [make_flag("negative_feedback", redaction.text[:200], rules=rules)]
+    event = _append(
+        ctx,
+        principal,
+        action="feedback",
+        obj=obj,
+        outcome="helpful" if helpful else "not_helpful",
+        detail={
+            **base,
+            "ask_event_id": ref["audit_event_id"],
+            "comment": redaction.text,
+            "redactions": redaction.counts,
+            "flags": [{**f.model_dump(), "severity": f.severity} for f in flags],
+        },
+    )
+    feedback = {
+        "event_id": event.id,
+        "helpful": helpful,
+        "comment": redaction.text,
+        "by": principal.user,
+        "ts_utc": event.ts_utc.isoformat(),
+    }
+    if not helpful or queue.by_answer(answer_id) is not None:
+        ask_event = _find_ask_event(ctx, ref)
+        open_review_item(
+            ctx, principal, ask_event=ask_event, flags=flags, feedback=feedback, queue=queue
+        )
+    return int(event.id or 0)
+
+
+def _append(
+    ctx: ServiceContext,
+    principal: Principal,
+    *,
+    action: str,
+    obj: str,
+    outcome: str,
+    detail: dict[str, Any],
+) -> AuditEvent:
+    return ctx.audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action=action,
+        object=obj,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+def _find_ask_event(ctx: ServiceContext, ref: dict[str, Any]) -> AuditEvent:
+    """The `ask` event an answer reference names (scanned from its timestamp on)."""
+    for event in ctx.audit.iter_events(since=ref["ts_utc"], actions={"ask"}):
+        if event.id == ref["audit_event_id"]:
+            return event
+    raise InvalidInput(
+        f"ask event {ref['audit_event_id']} not found (purged?)",
+        user_message="The answer's audit record is no longer available.",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from assistant.config import LLMSettings, Settings
 from assistant.domain import AnswerMode, Principal, Role
 from assistant.embedding import load_dense_embedder
 from assistant.errors import AccessDenied, AuditUnavailable, InvalidInput
+from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.service import ServiceContext, answer_question, search_sources
 from assistant.store import open_store
@@ -61,6 +63,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
     access.assign_role(user="onco.doc", role=Role.DOCTOR, department="oncology")
     access.assign_role(user="it.admin", role=Role.SYSADMIN, department="*")
     access.assign_library(library="cardiology", department="cardiology")
+    # Generative answers need a current ethics approval for the department (issue 6).
+    GateRegistry.open(settings).record(
+        department="cardiology",
+        reference="IRB-TEST-001",
+        approved_by="ethics.chair",
+        approved_on=date(2000, 1, 1),
+        expires_on=date(2099, 1, 1),
+    )
     yield {"settings": settings, "store": store, "embedder": embedder, "access": access}
     store.close()
 

@@ -58,6 +58,11 @@ def test_ask_json_has_exactly_the_answer_shape(library_with_user: None) -> None:
 
 
 def test_ask_with_the_model_and_from_stdin(library_with_user: None, sglang_env) -> None:
+    # Generated answers need a current ethics approval for the department (issue 6).
+    officer = ["users", "add", "ethics", "--role", "compliance_officer", "--dept", "cardiology"]
+    assert runner.invoke(app, officer, input="correct horse battery staple\n").exit_code == 0
+    approve = ["gates", "approve", "--dept", "cardiology", "--ref", "IRB-T", "--expires"]
+    assert runner.invoke(app, [*approve, "2099-01-01", "--by", "ethics"]).exit_code == 0
     result = runner.invoke(
         app,
         ["ask", "--question-file", "-", "--user", "dr.li", "--json"],
