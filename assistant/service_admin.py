@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
@@ -199,6 +199,25 @@ def resolve_actor(
 # ---- system ---------------------------------------------------------------------------------
 
 
+def _demo_gate(ctx: AdminContext, *, operator: str) -> dict[str, Any]:
+    """Demo data for issue #6: cardiology holds an ethics approval, oncology does not."""
+    from assistant.gates import GateRegistry
+
+    registry = GateRegistry.open(ctx.settings)
+    status = registry.status("cardiology")
+    if status.open:
+        return {"department": "cardiology", "created": False}
+    today = registry.today()
+    registry.record(
+        department="cardiology",
+        reference="DEMO-EC-2026-001",
+        approved_by="demo ethics committee",
+        expires_on=today + timedelta(days=365),
+        recorded_by=operator,
+    )
+    return {"department": "cardiology", "created": True, "not_approved": ["oncology"]}
+
+
 def init_system(ctx: AdminContext, *, operator: str, demo: bool) -> dict[str, Any]:
     """Seed the access policy (idempotent); with `demo`, create demo users and library grants."""
 
@@ -206,6 +225,7 @@ def init_system(ctx: AdminContext, *, operator: str, demo: bool) -> dict[str, An
         added = ctx.access.seed_defaults()
         users: list[dict[str, Any]] = []
         grants: list[dict[str, Any]] = []
+        gate: dict[str, Any] | None = None
         if demo:
             users = [
                 _create_demo_user(ctx, name, role=r, department=d) for name, r, d in demo_users()
@@ -218,6 +238,7 @@ def init_system(ctx: AdminContext, *, operator: str, demo: bool) -> dict[str, An
                 }
                 for dept in DEMO_DEPARTMENTS
             ]
+            gate = _demo_gate(ctx, operator=operator)
         summary = {
             "data_dir": str(ctx.settings.data_dir),
             "policy_rules_added": added,
@@ -225,6 +246,7 @@ def init_system(ctx: AdminContext, *, operator: str, demo: bool) -> dict[str, An
             "demo": demo,
             "users": users,
             "library_grants": grants,
+            "demo_gate": gate,
         }
         # The audit gets names only: one-time passwords and TOTP URIs are shown once, never
         # stored.
@@ -232,6 +254,7 @@ def init_system(ctx: AdminContext, *, operator: str, demo: bool) -> dict[str, An
             "policy_rules_added": added,
             "users_created": [u["name"] for u in users if u["created"]],
             "users_existing": [u["name"] for u in users if not u["created"]],
+            "demo_gate": gate,
             "library_grants_added": [
                 f"{g['library']}@{g['department']}" for g in grants if g["added"]
             ],

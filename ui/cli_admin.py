@@ -19,7 +19,7 @@ import typer
 from assistant.config import get_settings
 from assistant.domain import Principal, Role
 from assistant.errors import InvalidInput
-from ui.cli import app, emit_json, handle_errors, operator_name
+from ui.cli import app, audit_app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
     from assistant.service_admin import AdminAction, AdminContext
@@ -29,11 +29,9 @@ roles_app = typer.Typer(help="Grant and revoke roles in a department.", no_args_
 libraries_app = typer.Typer(
     help="Grant, revoke and list library access by department.", no_args_is_help=True
 )
-audit_app = typer.Typer(help="Verify, export and purge the audit trail.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(roles_app, name="roles")
 app.add_typer(libraries_app, name="libraries")
-app.add_typer(audit_app, name="audit")
 
 DEPT_HELP = "Department (`*` = hospital-wide)."
 BY_HELP = "The account whose permissions apply (audited with the OS operator)."
@@ -115,6 +113,12 @@ def init(
     for grant in summary["library_grants"]:
         state = "granted" if grant["added"] else "already granted"
         typer.echo(f"  library {grant['library']} → {grant['department']}: {state}")
+    gate = summary.get("demo_gate")
+    if gate:
+        typer.echo(
+            "  ethics approval: cardiology approved for generative answers (demo reference "
+            "DEMO-EC-2026-001); oncology not approved — its answers stay extractive"
+        )
     if any(user["created"] for user in summary["users"]):
         typer.echo(
             "One-time passwords and second-factor URIs are shown only now; each password must be "

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+import ui.cli_admin as cli_admin
 from assistant.config import get_settings
 from assistant.domain import Principal
 from assistant.errors import AccessDenied, InvalidInput
-from ui.cli import app, emit_json, handle_errors, operator_name
-from ui.cli_admin import audit_app, open_context, parse_when
+from ui.cli import app, audit_app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
     from assistant.domain import ReviewItem
@@ -100,9 +100,9 @@ def review_list(
     """List review items of the departments BY reviews."""
     from assistant.review import list_review_items
 
-    ctx = open_context()
+    ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_list", obj="page:review")
-    start = parse_when(since, option="--since") if since else None
+    start = cli_admin.parse_when(since, option="--since") if since else None
     items = list_review_items(ctx, reviewer, status=status, department=dept, flag=flag, since=start)
     if as_json:
         emit_json([_item_summary(i) for i in items])
@@ -125,7 +125,7 @@ def review_show(
     """Print one review item with everything the reviewer needs, as JSON."""
     from assistant.review import get_review_item
 
-    ctx = open_context()
+    ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_view", obj="page:review")
     emit_json(get_review_item(ctx, reviewer, item_id).model_dump(mode="json"))
 
@@ -139,7 +139,7 @@ def review_take(
     """Take an item (it becomes in_review, assigned to BY)."""
     from assistant.review import take_review_item
 
-    ctx = open_context()
+    ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_take", obj="page:review")
     item = take_review_item(ctx, reviewer, item_id)
     typer.echo(f"Item {item.id} is in review by {item.assignee}.")
@@ -158,7 +158,7 @@ def review_resolve(
     """Resolve an item with a disposition and a comment."""
     from assistant.review import resolve_review_item
 
-    ctx = open_context()
+    ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_resolve", obj="page:review")
     item = resolve_review_item(ctx, reviewer, item_id, disposition=disposition, comment=comment)
     typer.echo(f"Item {item.id} resolved: {item.disposition}.")
@@ -173,7 +173,7 @@ def review_export_regression(
     """Write items resolved incorrect/guideline_gap as a JSONL regression set."""
     from assistant.review import export_regression
 
-    ctx = open_context()
+    ctx = cli_admin.open_context()
     actor = acting(ctx, by, action="review_export", obj="page:review")
     count = export_regression(ctx, actor, out=out)
     typer.echo(f"Exported {count} regression item(s) to {out}.")
@@ -196,7 +196,7 @@ def gates_approve(
     """Record an ethics approval: generated answers for DEPT until EXPIRES."""
     from assistant.gates import approve_gate, gates_object
 
-    ctx = open_context()
+    ctx = cli_admin.open_context()
     actor = acting(ctx, by, action="gate_approve", obj=gates_object(dept))
     approval = approve_gate(
         ctx,
@@ -220,7 +220,7 @@ def gates_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON 
     """List departments with their approval in force and its state today."""
     from assistant.gates import list_gates
 
-    rows = list_gates(open_context())
+    rows = list_gates(cli_admin.open_context())
     if as_json:
         emit_json(rows)
         return
@@ -249,7 +249,7 @@ def audit_stats(
     from assistant.monitoring import audit_metrics, check_alerts
     from assistant.oversight import record_event
 
-    ctx = open_context()
+    ctx = cli_admin.open_context()
     now = datetime.now(UTC)
     metrics = audit_metrics(ctx.audit, now=now, department=dept)
     alerts = check_alerts(ctx.settings, ctx.audit, now=now, notify=notify)
@@ -309,8 +309,10 @@ def report_needs(
     """What a department asks, what it is refused and why, and which libraries go unused."""
     from assistant.needs import build_needs_report, summarise_refusals
 
-    start = parse_when(since, option="--since") if since else None
-    report = build_needs_report(open_context(), operator_name(), department=dept, since=start)
+    start = cli_admin.parse_when(since, option="--since") if since else None
+    report = build_needs_report(
+        cli_admin.open_context(), operator_name(), department=dept, since=start
+    )
     if as_json:
         emit_json(report)
         return
