@@ -76,7 +76,8 @@ def test_ask_with_the_model_and_from_stdin(library_with_user: None, sglang_env) 
 
 
 def test_search_json_and_readable_output(library_with_user: None) -> None:
-    result = runner.invoke(app, ["search", "奥司他韦 剂量", "--user", "dr.li", "--json", "--k", "3"])
+    args = ["search", "奥司他韦 剂量", "--user", "dr.li", "--json", "--k", "3"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {"sources"} and 1 <= len(data["sources"]) <= 3
