@@ -32,7 +32,9 @@ docs_app = typer.Typer(help="List, inspect and delete ingested documents.", no_a
 bench_app = typer.Typer(
     help="Performance benchmarks (reported, not asserted).", no_args_is_help=True
 )
+audit_app = typer.Typer(help="Verify, export and purge the audit trail.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+app.add_typer(audit_app, name="audit")
 app.add_typer(bench_app, name="bench")
 
 P = ParamSpec("P")
@@ -114,3 +116,6 @@ def main(
 from ui import cli_admin as _cli_admin  # noqa: E402,F401
 from ui import cli_ask as _cli_ask  # noqa: E402,F401
 from ui import cli_ingest as _cli_ingest  # noqa: E402,F401
+from ui import cli_ops as _cli_ops  # noqa: E402,F401
+from ui import cli_risk as _cli_risk  # noqa: E402,F401
+from ui import cli_serve as _cli_serve  # noqa: E402,F401

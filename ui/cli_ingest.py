@@ -186,11 +186,15 @@ def demo(
 
     typer.echo("\nDemo accounts (guidecite init --demo):")
     init_command(demo=True, as_json=False)
+    from ui.cli_serve import run_server
+
     typer.echo(
-        "\nThe demo corpus and accounts are ready. The web app is not built yet (issue #5); "
-        "ask from the command line meanwhile:\n"
-        '  .venv/bin/guidecite ask "流感患者奥司他韦的成人剂量是多少？" --user cardiology.doctor\n'
-        '  .venv/bin/guidecite ask "How should opioids be tapered?" --user oncology.doctor\n'
-        "  .venv/bin/guidecite docs list\n"
+        "\nThe demo corpus and accounts are ready. Sign in at http://127.0.0.1:8501 with an "
+        "account above (its one-time password must be changed at first sign-in; privileged "
+        "roles also need the code from the second-factor URI in an authenticator app).\n"
+        "The app holds the embedded store while it runs: stop it (Ctrl+C) before "
+        "`guidecite ingest` from another shell, or that command reports StoreLocked with the "
+        "app's PID.\n"
         "Set GUIDECITE_LLM__BASE_URL to an SGLang endpoint for generated answers."
     )
+    run_server(host="127.0.0.1", port=8501)

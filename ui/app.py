@@ -1,0 +1,125 @@
+"""The GuideCite web app (Streamlit): `guidecite serve` runs this script.
+
+Pages come by role (DESIGN.md §2, issue 5): a page the principal may not open is absent from
+the menu, and still registered hidden so that reaching it by its URL runs the page's own
+server-side check, which refuses and audits the attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from assistant.errors import GuideCiteError
+from ui.i18n import LANGUAGE_NAMES, LANGUAGES
+from ui.state import (
+    HOME,
+    LANG,
+    PAGES,
+    TOKEN,
+    AppResources,
+    current_principal,
+    end_session,
+    lang,
+    may_open,
+    record_auth_event,
+    resources,
+    t,
+)
+
+logger = logging.getLogger(__name__)
+
+PAGE_ICONS = {
+    "chat": ":material/chat:",
+    "library": ":material/library_books:",
+    "access": ":material/admin_panel_settings:",
+    "audit": ":material/fact_check:",
+}
+
+
+def _language_toggle() -> None:
+    lang()  # initialises the choice from the browser's Accept-Language
+    st.sidebar.segmented_control(
+        t("language"),
+        options=list(LANGUAGES),
+        format_func=lambda code: LANGUAGE_NAMES[code],
+        key=LANG,
+    )
+
+
+def _sign_out(res: AppResources) -> None:
+    principal = current_principal(res)
+    token = st.session_state.get(TOKEN)
+    if token:
+        res.accounts.logout(token)
+    if principal is not None:
+        record_auth_event(
+            res, user=principal.user, action="logout", outcome="ok", detail={}, principal=principal
+        )
+    end_session(notice="signed_out")
+
+
+def _service_down(exc: GuideCiteError) -> None:
+    st.title(t("service_down"))
+    st.error(exc.user_message)
+    st.caption(t("service_down_hint"))
+
+
+def main() -> None:
+    """Build the navigation for whoever is signed in and run the chosen page."""
+    st.set_page_config(page_title="GuideCite", page_icon=":material/menu_book:", layout="wide")
+    _language_toggle()
+    try:
+        res = resources()
+        principal = current_principal(res)
+    except GuideCiteError as exc:
+        logger.warning("backing service unavailable: %s", type(exc).__name__)
+        _service_down(exc)
+        return
+    if principal is None:
+        login = st.Page("views/login.py", title=t("page_login"), url_path="login", default=True)
+        st.navigation([login], position="hidden").run()
+        return
+    pages = []
+    first = True
+    for name in PAGES:
+        allowed = may_open(res, principal, name)
+        pages.append(
+            st.Page(
+                f"views/{name}.py",
+                title=t(f"page_{name}"),
+                icon=PAGE_ICONS[name],
+                url_path=name,
+                default=allowed and first,
+                visibility="visible" if allowed else "hidden",
+            )
+        )
+        first = first and not allowed
+    st.sidebar.caption(
+        t(
+            "signed_in_as",
+            user=principal.user,
+            role=str(principal.role),
+            department=principal.department,
+        )
+    )
+    if st.sidebar.button(t("logout"), key="gc_logout", icon=":material/logout:"):
+        _sign_out(res)
+        st.rerun()
+    if first:  # no page at all for this role: show a plain message rather than a hidden page
+        st.info(t("page_denied"))
+        return
+    st.session_state[HOME] = next(name for name in PAGES if may_open(res, principal, name))
+    # The sign-in page stays registered (hidden): the rerun after signing in lands on it, and
+    # it forwards to the role's first page.
+    pages.append(
+        st.Page("views/login.py", title=t("page_login"), url_path="login", visibility="hidden")
+    )
+    try:
+        st.navigation(pages).run()
+    except GuideCiteError as exc:
+        _service_down(exc)
+
+
+main()

@@ -1,0 +1,145 @@
+"""Every UI string in Chinese and English, the language toggle's default, and lookup."""
+
+# ruff: noqa: E501  (one catalogue entry per line reads best side by side)
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGUAGES: tuple[Lang, ...] = ("zh", "en")
+LANGUAGE_NAMES: dict[Lang, str] = {"zh": "中文", "en": "English"}
+
+CATALOGUE: dict[str, dict[Lang, str]] = {
+    # ---- shell -------------------------------------------------------------------------------
+    "app_title": {"zh": "GuideCite 临床指南助手", "en": "GuideCite guideline assistant"},
+    "language": {"zh": "语言", "en": "Language"},
+    "signed_in_as": {"zh": "已登录：{user}（{role}，{department}）", "en": "Signed in: {user} ({role}, {department})"},
+    "logout": {"zh": "退出登录", "en": "Sign out"},
+    "session_ended": {"zh": "会话已结束，请重新登录。", "en": "Your session has ended; please sign in again."},
+    "signed_out": {"zh": "您已退出登录。", "en": "You have signed out."},
+    "service_down": {"zh": "后台服务暂不可用", "en": "A backing service is unavailable"},
+    "service_down_hint": {"zh": "请稍后重试，或联系系统管理员。", "en": "Try again shortly, or contact the system administrator."},
+    "page_denied": {"zh": "您无权打开此页面。此次访问已记录。", "en": "You may not open this page. The attempt has been recorded."},
+    # ---- page titles -------------------------------------------------------------------------
+    "page_login": {"zh": "登录", "en": "Sign in"},
+    "page_chat": {"zh": "问答", "en": "Chat"},
+    "page_library": {"zh": "指南库", "en": "Library"},
+    "page_access": {"zh": "权限管理", "en": "Access"},
+    "page_audit": {"zh": "审计", "en": "Audit"},
+    # ---- login -------------------------------------------------------------------------------
+    "username": {"zh": "用户名", "en": "User name"},
+    "password": {"zh": "密码", "en": "Password"},
+    "totp_code": {"zh": "动态验证码（6 位）", "en": "Authenticator code (6 digits)"},
+    "sign_in": {"zh": "登录", "en": "Sign in"},
+    "bad_credentials": {"zh": "用户名或密码错误。", "en": "Wrong user name or password."},
+    "locked": {"zh": "登录失败次数过多，账户已暂时锁定，请稍后再试或联系管理员。", "en": "Too many failed attempts: the account is locked for a while. Try again later or ask an administrator."},
+    "disabled": {"zh": "该账户已停用，请联系系统管理员。", "en": "This account is disabled; contact the system administrator."},
+    "totp_required": {"zh": "您的角色需要动态验证码，请输入认证器中的 6 位数字。", "en": "Your role needs a second factor: enter the 6-digit code from your authenticator app."},
+    "totp_not_enrolled": {"zh": "您的角色需要动态验证码，但尚未绑定认证器，请联系系统管理员。", "en": "Your role needs an authenticator app but none is enrolled; ask the system administrator."},
+    "totp_invalid": {"zh": "验证码无效，请等待下一个验证码后重试。", "en": "That code is not valid; wait for the next one and try again."},
+    "no_role": {"zh": "您的账户没有角色，请联系科室管理员。", "en": "Your account has no role; ask your department administrator."},
+    "must_change": {"zh": "这是临时密码，请先设置新密码。", "en": "This is a temporary password: choose a new one first."},
+    "new_password": {"zh": "新密码（至少 12 个字符）", "en": "New password (at least 12 characters)"},
+    "confirm_password": {"zh": "再次输入新密码", "en": "Repeat the new password"},
+    "change_password": {"zh": "修改密码", "en": "Change password"},
+    "passwords_differ": {"zh": "两次输入的新密码不一致。", "en": "The two new passwords differ."},
+    "password_changed": {"zh": "密码已修改，请用新密码登录。", "en": "Password changed; sign in with the new password."},
+    # ---- chat --------------------------------------------------------------------------------
+    "library": {"zh": "指南库", "en": "Library"},
+    "all_libraries": {"zh": "全部可查阅的指南库", "en": "All libraries I may read"},
+    "new_conversation": {"zh": "新对话", "en": "New conversation"},
+    "ask_placeholder": {"zh": "输入临床问题……", "en": "Ask a clinical question…"},
+    "working": {"zh": "正在处理……", "en": "Working…"},
+    "step_retrieving": {"zh": "正在检索指南……", "en": "Searching the guidelines…"},
+    "step_generating": {"zh": "正在生成并逐句核对引用……", "en": "Writing the answer and checking every citation…"},
+    "step_sources": {"zh": "找到 {n} 条来源", "en": "{n} sources found"},
+    "step_verified": {"zh": "{ok}/{total} 句已通过核对", "en": "{ok} of {total} sentences verified"},
+    "step_done": {"zh": "完成（{ms} 毫秒）", "en": "Done ({ms} ms)"},
+    "mode_generative": {"zh": "根据指南生成：每句话都注明出处并已核对。", "en": "Generated from the guidelines: every sentence cites its source and was checked."},
+    "mode_extractive": {"zh": "仅列出指南原文段落：生成功能当前不可用。", "en": "Guideline passages only: answer generation is unavailable right now."},
+    "mode_not_approved": {"zh": "仅列出指南原文段落：本科室尚未获准使用生成功能。", "en": "Guideline passages only: generated answers are not approved for your department."},
+    "mode_refused": {"zh": "指南库未涵盖这个问题。", "en": "The guideline library does not cover this question."},
+    "mode_denied": {"zh": "您无权提出此问题或查阅该指南库。", "en": "You may not ask this or read that library."},
+    "redacted": {"zh": "处理前已移除 {n} 个身份标识信息。", "en": "{n} identifiers were removed before processing."},
+    "sources": {"zh": "来源", "en": "Sources"},
+    "verified": {"zh": "已核对", "en": "verified"},
+    "unverified": {"zh": "未能核对", "en": "not verified"},
+    "version": {"zh": "版本", "en": "version"},
+    "section": {"zh": "章节", "en": "section"},
+    "page": {"zh": "页", "en": "page"},
+    "open_original": {"zh": "打开原文（第 {page} 页）", "en": "Open the original (page {page})"},
+    "open_original_nopage": {"zh": "打开原文", "en": "Open the original"},
+    "original_missing": {"zh": "原文未保存（已脱敏入库的文件不保留原件）。", "en": "The original is not stored (redacted documents keep no original)."},
+    "helpful": {"zh": "有帮助", "en": "Helpful"},
+    "not_helpful": {"zh": "没帮助", "en": "Not helpful"},
+    "feedback_comment": {"zh": "意见（可选）", "en": "Comment (optional)"},
+    "feedback_thanks": {"zh": "感谢反馈，已记录。", "en": "Thank you: your feedback was recorded."},
+    "no_library": {"zh": "您目前没有可查阅的指南库，请联系科室管理员。", "en": "You have no library you may read; ask your department administrator."},
+    # ---- library -----------------------------------------------------------------------------
+    "upload": {"zh": "上传指南文件", "en": "Upload guideline files"},
+    "target_library": {"zh": "目标指南库", "en": "Target library"},
+    "ingest": {"zh": "导入", "en": "Ingest"},
+    "ingesting": {"zh": "正在导入 {name}（{done}/{total}）", "en": "Ingesting {name} ({done}/{total})"},
+    "ingest_done": {"zh": "已导入 {docs} 个文档，新增 {chunks} 个段落。", "en": "{docs} document(s) ingested, {chunks} passage(s) added."},
+    "ingest_failed": {"zh": "{name}：{error}", "en": "{name}: {error}"},
+    "documents": {"zh": "文档", "en": "Documents"},
+    "no_documents": {"zh": "尚无文档。", "en": "No documents yet."},
+    "delete_document": {"zh": "删除文档", "en": "Delete a document"},
+    "delete_confirm": {"zh": "我确认删除该文档的所有版本", "en": "I confirm deleting every version of this document"},
+    "delete": {"zh": "删除", "en": "Delete"},
+    "deleted": {"zh": "已删除 {doc}（{n} 个段落）。", "en": "Deleted {doc} ({n} passages)."},
+    "supersede_hint": {"zh": "上传同一指南的新版本即可替代旧版本（旧版本标记为已替代，不再检索）。", "en": "Upload a new version of a guideline to supersede the old one (it is kept, marked superseded, and no longer searched)."},
+    # ---- access ------------------------------------------------------------------------------
+    "users": {"zh": "用户", "en": "Users"},
+    "roles": {"zh": "角色", "en": "Roles"},
+    "user": {"zh": "用户", "en": "User"},
+    "role": {"zh": "角色", "en": "Role"},
+    "department": {"zh": "科室", "en": "Department"},
+    "grant": {"zh": "授予", "en": "Grant"},
+    "revoke": {"zh": "撤销", "en": "Revoke"},
+    "changed": {"zh": "已更改。", "en": "Changed."},
+    "unchanged": {"zh": "无变化（已是该状态）。", "en": "Nothing changed (already so)."},
+    "library_grants": {"zh": "指南库授权", "en": "Library grants"},
+    "recent_changes": {"zh": "最近的权限变更", "en": "Recent access changes"},
+    # ---- audit -------------------------------------------------------------------------------
+    "verify_chain": {"zh": "核验审计链", "en": "Verify the audit chain"},
+    "chain_ok": {"zh": "审计链完整：{n} 条记录。", "en": "The audit chain is intact: {n} events."},
+    "chain_bad": {"zh": "审计链损坏：第 {id} 条起（{reason}）。", "en": "The audit chain is broken from event {id} ({reason})."},
+    "export": {"zh": "导出", "en": "Export"},
+    "prepare_export": {"zh": "准备导出文件", "en": "Prepare the export"},
+    "download_export": {"zh": "下载 {fmt}", "en": "Download {fmt}"},
+    "questions_per_day": {"zh": "每日提问数", "en": "Questions per day"},
+    "refusal_rate": {"zh": "拒答率", "en": "Refusal rate"},
+    "flag_counts": {"zh": "风险标记", "en": "Flags"},
+    "latency": {"zh": "响应时间（毫秒，p50/p95）", "en": "Latency (ms, p50/p95)"},
+    "denials": {"zh": "拒绝访问次数", "en": "Denials"},
+    "no_events": {"zh": "暂无提问记录。", "en": "No questions recorded yet."},
+}  # fmt: skip
+
+
+def translate(key: str, lang: Lang, **values: object) -> str:
+    """The catalogue string for `key` in `lang`, formatted with `values`."""
+    text = CATALOGUE[key][lang]
+    return text.format(**values) if values else text
+
+
+def language_from_header(accept_language: str | None) -> Lang:
+    """The first of zh/en the browser's Accept-Language prefers; English when neither."""
+    if not accept_language:
+        return "en"
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((-quality, index, tag.strip().lower()))
+    for _q, _i, tag in sorted(ranked):
+        primary = tag.split("-")[0]
+        if primary in LANGUAGES:
+            return "zh" if primary == "zh" else "en"
+    return "en"

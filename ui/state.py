@@ -1,0 +1,219 @@
+"""Process-wide resources and per-session state: sign-in, language, page permissions.
+
+One ServiceContext per process (`st.cache_resource`): the embedded Qdrant Edge shard is
+single-process and the embedding model is loaded once; every browser session shares them.
+Who the user is comes only from the session token, resolved against the accounts database on
+every rerun, so an idle timeout, a revocation or a disabled account takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from assistant.accounts import Accounts
+from assistant.config import Settings, get_settings
+from assistant.domain import Principal, Role, Source
+from assistant.errors import AuthenticationError
+from assistant.service import ServiceContext, build_context
+from assistant.service_admin import AdminContext
+from ui.i18n import LANGUAGES, Lang, language_from_header, translate
+
+TOKEN = "gc_token"  # noqa: S105 (a session_state key, not a secret)
+LANG = "gc_lang"
+LAST_LANG = "gc_lang_last"
+NOTICE = "gc_notice"
+CONVERSATION = "gc_conversation"
+HISTORY = "gc_history"
+FEEDBACK = "gc_feedback"
+HOME = "gc_home"
+PAGES = ("chat", "library", "access", "audit")
+
+
+@dataclass
+class AppResources:
+    """Everything the pages use, opened once per process."""
+
+    settings: Settings
+    ctx: ServiceContext
+    admin: AdminContext
+
+    @property
+    def accounts(self) -> Accounts:
+        """Local accounts on the shared database."""
+        return self.admin.accounts
+
+
+def _fingerprint(settings: Settings) -> str:
+    # Secrets are not part of the key's text; a changed secret needs a restart anyway.
+    return hashlib.sha256(settings.model_dump_json().encode("utf-8")).hexdigest()
+
+
+@st.cache_resource(show_spinner=False)
+def _open_resources(key: str, _settings: Settings) -> AppResources:
+    ctx = build_context(_settings)
+    accounts = Accounts.open(_settings, access=ctx.access)
+    admin = AdminContext(settings=_settings, access=ctx.access, accounts=accounts, audit=ctx.audit)
+    return AppResources(settings=_settings, ctx=ctx, admin=admin)
+
+
+def resources() -> AppResources:
+    """The process's resources for the current configuration (opened on first use)."""
+    settings = get_settings()
+    return _open_resources(_fingerprint(settings), settings)
+
+
+# ---- language -------------------------------------------------------------------------------
+
+
+def lang() -> Lang:
+    """The session's UI language; first from the browser's Accept-Language."""
+    value = st.session_state.get(LANG)
+    if value not in LANGUAGES:
+        # First visit, or the toggle was clicked off: fall back to the last choice.
+        value = st.session_state.get(LAST_LANG) or _browser_language()
+        st.session_state[LANG] = value
+    st.session_state[LAST_LANG] = value
+    chosen: Lang = value
+    return chosen
+
+
+def _browser_language() -> Lang:
+    try:
+        header = st.context.headers.get("Accept-Language")
+    except Exception:  # no browser request (AppTest, bare runs)
+        header = None
+    return language_from_header(header)
+
+
+def t(key: str, **values: object) -> str:
+    """Translate a catalogue key into the session's language."""
+    return translate(key, lang(), **values)
+
+
+# ---- sign-in --------------------------------------------------------------------------------
+
+
+def current_principal(res: AppResources) -> Principal | None:
+    """The signed-in principal, re-checked on every rerun (idle timeout, revocation)."""
+    token = st.session_state.get(TOKEN)
+    if not token:
+        return None
+    try:
+        principal = res.accounts.resolve_session(token)
+    except AuthenticationError as exc:
+        end_session(notice="session_ended")
+        record_auth_event(
+            res, user="?", action="session", outcome="ended", detail={"reason": exc.reason}
+        )
+        return None
+    conversation = st.session_state.setdefault(CONVERSATION, principal.session_id)
+    # A new conversation is a new audit session id; the login session stays the same.
+    return principal.model_copy(update={"session_id": conversation})
+
+
+def start_session(token: str, principal: Principal) -> None:
+    """Remember a freshly signed-in session."""
+    st.session_state[TOKEN] = token
+    st.session_state[CONVERSATION] = principal.session_id
+    st.session_state[HISTORY] = []
+    st.session_state[FEEDBACK] = {}
+
+
+def end_session(*, notice: str | None = None) -> None:
+    """Forget the session (the language choice stays)."""
+    for key in (TOKEN, CONVERSATION, HISTORY, FEEDBACK):
+        st.session_state.pop(key, None)
+    if notice:
+        st.session_state[NOTICE] = notice
+
+
+def new_conversation() -> str:
+    """Start a new conversation: empty history and a new audit session id."""
+    conversation = uuid.uuid4().hex
+    st.session_state[CONVERSATION] = conversation
+    st.session_state[HISTORY] = []
+    return conversation
+
+
+def record_auth_event(
+    res: AppResources,
+    *,
+    user: str,
+    action: str,
+    outcome: str,
+    detail: dict[str, object],
+    principal: Principal | None = None,
+) -> None:
+    """Audit a login, logout or session event (never a password or token)."""
+    res.ctx.audit.append_event(
+        actor=principal.user if principal else user,
+        role=str(principal.role) if principal else "unknown",
+        department=principal.department if principal else "unknown",
+        session_id=principal.session_id if principal else "web",
+        action=action,
+        object="app:web",
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+# ---- pages ----------------------------------------------------------------------------------
+
+
+def may_open(res: AppResources, principal: Principal, page: str) -> bool:
+    """Whether the principal may open `page` (Casbin decides; dept_admins manage libraries)."""
+    access = res.ctx.access
+    if access.can(principal, "read", f"page:{page}"):
+        return True
+    # The seed policy gives dept_admins library grants but not page:library; they manage
+    # their own department's library there (issue 5 item 4).
+    return page == "library" and access.can(principal, "grant", f"library:{principal.department}")
+
+
+def guard_page(page: str) -> tuple[AppResources, Principal] | None:
+    """Refuse (and audit) a page the signed-in principal may not open; else who it is."""
+    res = resources()
+    principal = current_principal(res)
+    if principal is None:
+        st.warning(t("session_ended"))
+        return None
+    if may_open(res, principal, page):
+        return res, principal
+    res.ctx.audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action="page_open",
+        object=f"page:{page}",
+        outcome="denied",
+        detail={"reason": "not_permitted", "via": "web"},
+    )
+    st.error(t("page_denied"))
+    return None
+
+
+def original_file(res: AppResources, source: Source) -> Path | None:
+    """The stored original of a source's document (current version), inside DATA_DIR only."""
+    rows = res.ctx.store.scroll(doc_id=source.doc_id, status="current", chunk_index=0, limit=1)
+    stored = rows[0][1].get("stored_path") if rows else None
+    if not stored:
+        return None
+    root = res.settings.data_dir.resolve()
+    path = (root / stored).resolve()
+    # A payload is data: never follow it outside the data directory.
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+def manageable_libraries(res: AppResources, principal: Principal) -> list[str] | None:
+    """Libraries the principal may ingest into and delete from; None means all (sysadmin)."""
+    if res.ctx.access.can(principal, "manage", "library:*") or principal.role == Role.SYSADMIN:
+        return None
+    return [principal.department]

@@ -1,0 +1,117 @@
+"""Audit page: chain verification, export download, questions/refusals/flags/latency charts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import streamlit as st
+
+from assistant import service_admin
+from assistant.access import HOSPITAL_WIDE
+from assistant.domain import Principal
+from assistant.errors import AccessDenied, GuideCiteError
+from ui.audit_charts import compute_figures
+from ui.state import AppResources, guard_page, t
+
+EXPORT = "gc_export"
+
+
+def _department(principal: Principal) -> str | None:
+    return None if principal.department == HOSPITAL_WIDE else principal.department
+
+
+def _verify(res: AppResources, principal: Principal) -> None:
+    st.subheader(t("verify_chain"))
+    if not st.button(t("verify_chain"), key="gc_verify"):
+        return
+    obj = service_admin.audit_object(_department(principal))
+    try:
+        res.ctx.access.require(principal, "verify", obj)
+    except AccessDenied as exc:
+        st.error(exc.user_message)
+        return
+    result = res.ctx.audit.verify()
+    # The check itself is an audited action, recorded under the person who ran it.
+    res.ctx.audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action="audit_verify",
+        object=obj,
+        outcome="ok" if result.ok else "failed",
+        detail={"events": result.events, "first_bad_id": result.first_bad_id, "via": "web"},
+    )
+    if result.ok:
+        st.success(t("chain_ok", n=result.events))
+    else:
+        st.error(t("chain_bad", id=result.first_bad_id, reason=result.reason))
+
+
+def _export(res: AppResources, principal: Principal) -> None:
+    st.subheader(t("export"))
+    fmt: Literal["jsonl", "csv"] = st.radio(
+        t("export"), options=["jsonl", "csv"], horizontal=True, key="gc_export_fmt"
+    )
+    if st.button(t("prepare_export"), key="gc_export_prepare"):
+        try:
+            lines = service_admin.export_audit(
+                res.admin, principal, fmt=fmt, department=_department(principal)
+            )
+        except AccessDenied as exc:
+            st.error(exc.user_message)
+            return
+        st.session_state[EXPORT] = (fmt, "".join(lines))
+    prepared = st.session_state.get(EXPORT)
+    if prepared:
+        kind, text = prepared
+        st.download_button(
+            t("download_export", fmt=kind),
+            data=text.encode("utf-8"),
+            file_name=f"guidecite-audit.{kind}",
+            mime="application/jsonl" if kind == "jsonl" else "text/csv",
+            key="gc_export_download",
+            on_click="ignore",
+        )
+
+
+def _charts(res: AppResources, principal: Principal) -> None:
+    figures = compute_figures(res.ctx.audit.iter_events(), department=_department(principal))
+    rows = figures.rows()
+    if not rows:
+        st.info(t("no_events"))
+        return
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('questions_per_day')}**")
+        st.bar_chart(rows, x="day", y="questions")
+        st.markdown(f"**{t('refusal_rate')}**")
+        st.line_chart(rows, x="day", y=["refusal_rate", "flag_rate"])
+    with right:
+        st.markdown(f"**{t('latency')}**")
+        st.line_chart(rows, x="day", y=["latency_p50_ms", "latency_p95_ms"])
+        st.markdown(f"**{t('flag_counts')}**")
+        flags = [{"flag": code, "count": n} for code, n in figures.flags.most_common()]
+        if flags:
+            st.bar_chart(flags, x="flag", y="count")
+        denials = sum(day.denials for day in figures.days.values())
+        st.markdown(f"**{t('denials')}**: {denials}")
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def render() -> None:
+    """The audit page."""
+    guarded = guard_page("audit")
+    if guarded is None:
+        return
+    res, principal = guarded
+    st.title(t("page_audit"))
+    try:
+        _verify(res, principal)
+        _export(res, principal)
+        _charts(res, principal)
+    except GuideCiteError as exc:
+        st.error(exc.user_message)
+
+
+render()
