@@ -79,7 +79,7 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, gt=0, le=50, description="Sources given to the model.")
     prefetch_k: int = Field(default=40, gt=0, description="Candidates per channel before RRF.")
     min_dense_score: float = Field(
-        default=0.52,
+        default=0.45,
         description="Best dense cosine below which a question in a language the dense model "
         "covers is judged out of scope (calibrated on the golden questions, "
         "eval/retrieval_eval.py).",

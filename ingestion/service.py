@@ -318,7 +318,14 @@ class Ingestor:
             texts = [d.text for d in drafts]
             t0 = time.perf_counter()
             dense = self.embedder.embed_documents(texts)
-            sparse = [self.sparse.encode_document(t) for t in texts]
+            # The title and section headings go into the lexical channel too: a chunk under
+            # "（一）神经氨酸酶抑制剂" is about that drug class even when its text says "本品".
+            sparse = [
+                self.sparse.encode_document(
+                    d.text, context=" ".join([parsed.title, *d.section_path])
+                )
+                for d in drafts
+            ]
             t1 = time.perf_counter()
             points = [
                 StorePoint(

@@ -1,0 +1,255 @@
+"""Hybrid retrieval over a small real index (Qdrant Edge, MiniLM, BM25) — issue #3 items 1, 6."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.documents import Document
+
+from assistant.config import EmbeddingSettings, Settings
+from assistant.embedding import (
+    NGRAM_PREFIX,
+    SparseEncoder,
+    load_dense_embedder,
+    strip_question_words,
+)
+from assistant.retrieval import GuideCiteRetriever, HybridRetriever, collapse_near_duplicates
+from assistant.store import Hit, VectorStore, open_store
+from eval.golden import phrase_in_text
+from ingestion.service import Ingestor
+
+FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
+ADENO = "zh/儿童腺病毒肺炎诊疗规范（2019年版）.txt"
+RESTRICTED = "restricted-ward"
+FLU_DOSE_Q = "成人流感用奥司他韦，一次吃多少，一天几次？"
+WARFARIN_Q = "机械二尖瓣置换术后华法林INR目标值是多少？"
+TRAINING_Q = "How often should staff repeat training?"
+
+HAND_HYGIENE_MD = """# Hand hygiene in outpatient clinics
+
+## When to clean hands
+
+Perform hand hygiene before touching a patient, before aseptic procedures, after contact with
+blood or body fluids, after touching a patient and after touching patient surroundings.
+Alcohol-based hand rub is preferred unless hands are visibly soiled.
+
+## Glove use
+
+Gloves are not a substitute for hand hygiene. Remove gloves after caring for a patient and
+clean hands immediately; do not wear the same pair of gloves for more than one patient.
+"""
+
+
+@pytest.fixture(scope="module")
+def index(
+    tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path
+) -> Iterator[tuple[Settings, VectorStore, HybridRetriever]]:
+    """Two Chinese guidelines (one in a restricted library) and a short English note."""
+    data_dir = tmp_path_factory.mktemp("retrieval")
+    note = data_dir / "hand-hygiene.md"
+    note.write_text(HAND_HYGIENE_MD, encoding="utf-8")
+    cfg = Settings(data_dir=data_dir / "data")
+    store = open_store(cfg)
+    embedder = load_dense_embedder(cfg.embedding)
+    ingestor = Ingestor(cfg, store=store, embedder=embedder)
+    for paths, library in (
+        ([corpus_dir / FLU, note], "hospital"),
+        ([corpus_dir / ADENO], RESTRICTED),
+    ):
+        report = ingestor.ingest(paths, library=library)
+        assert report.failed == [], report.failed
+    try:
+        yield cfg, store, HybridRetriever(cfg, store=store, embedder=embedder)
+    finally:
+        store.close()
+
+
+# -- channel choice ------------------------------------------------------------------------------
+
+
+def test_channel_follows_what_the_dense_model_covers(index) -> None:
+    cfg, store, retriever = index
+    assert retriever.choose_channel("zh") == "sparse"
+    assert retriever.choose_channel("en") == "hybrid"
+    zh = retriever.retrieve("奥司他韦成人剂量", libraries=["hospital"])
+    en = retriever.retrieve("When should hands be cleaned?", libraries=["hospital"])
+    assert (zh.language, zh.channel) == ("zh", "sparse")
+    assert (en.language, en.channel) == ("en", "hybrid")
+    # Sparse-only results carry no dense evidence; hybrid ones carry both channels' raw scores.
+    assert zh.best_dense is None and zh.best_sparse is not None
+    assert en.best_dense is not None and en.best_sparse is not None
+
+    multilingual = cfg.model_copy(update={"embedding": EmbeddingSettings(languages=["zh", "en"])})
+    both = HybridRetriever(multilingual, store=store, embedder=retriever.embedder)
+    assert both.choose_channel("zh") == "hybrid"
+
+
+# -- finding passages ----------------------------------------------------------------------------
+
+
+def test_chinese_question_finds_its_passage(index) -> None:
+    _, _, retriever = index
+    result = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"])
+    top = [s.text for s in result.sources[:5]]
+    assert any(phrase_in_text("成人剂量每次75mg，每日2次", text) for text in top), top
+    assert all(s.title.startswith("流行性感冒诊疗方案") for s in result.sources[:3])
+    assert [s.n for s in result.sources] == list(range(1, len(result.sources) + 1))
+
+
+def test_english_question_finds_its_passage(index) -> None:
+    _, _, retriever = index
+    result = retriever.retrieve("Can gloves replace hand hygiene?", libraries=["hospital"], k=3)
+    assert "not a substitute for hand hygiene" in result.sources[0].text
+    assert result.sources[0].dense_score is not None
+
+
+# -- access: libraries are filtered inside the query ---------------------------------------------
+
+
+def test_unreadable_library_never_appears(index) -> None:
+    _, store, retriever = index
+    question = "腺病毒肺炎婴幼儿上经鼻高流量，流量按多少设？"
+    allowed = retriever.retrieve(question, libraries=[RESTRICTED, "hospital"], k=5)
+    assert any(s.library == RESTRICTED for s in allowed.sources)
+    for channel in ("sparse", "dense", "hybrid"):
+        denied = retriever.retrieve(question, libraries=["hospital"], k=10, channel=channel)
+        assert denied.sources, channel
+        assert {s.library for s in denied.sources} == {"hospital"}, channel
+        assert not any("腺病毒" in s.title for s in denied.sources)
+    # What Qdrant itself returned, not a post-filter: ask the store directly for far more
+    # points than the readable library holds about adenovirus.
+    sparse = retriever.sparse.encode_query(question)
+    raw = store.sparse_query(sparse=sparse, libraries=["hospital"], limit=200)
+    assert raw and all(h.payload["library"] == "hospital" for h in raw)
+    nothing = retriever.retrieve(question, libraries=[])
+    assert nothing.sources == [] and not nothing.relevant and nothing.reasons == ["no_hits"]
+
+
+# -- relevance -----------------------------------------------------------------------------------
+
+
+def test_out_of_scope_question_is_not_relevant_in_scope_is(index) -> None:
+    _, _, retriever = index
+    inside = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"])
+    outside = retriever.retrieve(WARFARIN_Q, libraries=["hospital"])
+    assert inside.relevant, (inside.lexical_strength, inside.reasons)
+    assert not outside.relevant and "lexical_below_floor" in outside.reasons
+    assert inside.lexical_strength is not None and outside.lexical_strength is not None
+    assert inside.lexical_strength > outside.lexical_strength
+    assert inside.term_coverage > outside.term_coverage
+
+    en_in = retriever.retrieve("When should hands be cleaned?", libraries=["hospital"])
+    en_out = retriever.retrieve(
+        "What is the warfarin INR target after a mechanical aortic valve replacement?",
+        libraries=["hospital"],
+    )
+    assert en_in.relevant, (en_in.best_dense, en_in.lexical_strength, en_in.reasons)
+    assert not en_out.relevant and "dense_below_floor" in en_out.reasons
+
+
+def test_thresholds_come_from_settings(index) -> None:
+    cfg, store, retriever = index
+    question = FLU_DOSE_Q
+    strict = cfg.model_copy(
+        update={"retrieval": cfg.retrieval.model_copy(update={"min_lexical_strength": 1e6})}
+    )
+    result = HybridRetriever(strict, store=store, embedder=retriever.embedder).retrieve(
+        question, libraries=["hospital"]
+    )
+    assert result.sources and not result.relevant
+
+
+# -- LangChain ------------------------------------------------------------------------------------
+
+
+def test_langchain_retriever_returns_documents(index) -> None:
+    _, _, retriever = index
+    lc = GuideCiteRetriever(hybrid=retriever, libraries=["hospital"], k=3)
+    docs = lc.invoke(FLU_DOSE_Q)
+    assert 0 < len(docs) <= 3 and all(isinstance(d, Document) for d in docs)
+    assert any(phrase_in_text("成人剂量每次75mg，每日2次", d.page_content) for d in docs)
+    meta = docs[0].metadata
+    assert meta["n"] == 1 and meta["library"] == "hospital" and meta["relevant"] is True
+    assert meta["chunk_id"] and meta["title"].startswith("流行性感冒诊疗方案")
+    restricted = GuideCiteRetriever(hybrid=retriever, libraries=[RESTRICTED], k=3)
+    docs = restricted.invoke(FLU_DOSE_Q)
+    assert docs and {d.metadata["library"] for d in docs} == {RESTRICTED}
+
+
+# -- near duplicates -----------------------------------------------------------------------------
+
+
+def _hit(n: int, text: str) -> Hit:
+    return Hit(id=f"p{n}", score=1.0 / n, payload={"text": text})
+
+
+def test_near_duplicates_collapse_to_the_better_hit() -> None:
+    base = "奥司他韦成人剂量每次75mg，每日2次，疗程5天，重症患者疗程可适当延长。"
+    hits = [
+        _hit(1, base),
+        _hit(2, base.replace("。", "；")),  # re-issued text with one character changed
+        _hit(3, "扎那米韦适用于成人及7岁以上青少年，用法为每日2次，间隔12小时。"),
+        _hit(4, "  " + base + "\n"),  # same passage, different whitespace
+    ]
+    kept = collapse_near_duplicates(hits)
+    assert [h.id for h in kept] == ["p1", "p3"]
+
+
+def test_retrieved_sources_have_no_near_duplicates(index) -> None:
+    _, _, retriever = index
+    result = retriever.retrieve("流感 奥司他韦 剂量", libraries=["hospital"], k=10)
+    texts = [s.text for s in result.sources]
+    assert len(collapse_near_duplicates([_hit(i + 1, t) for i, t in enumerate(texts)])) == len(
+        texts
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet="流感奥司他韦剂量 abc", min_size=0, max_size=30), max_size=8))
+def test_collapsing_keeps_order_and_is_idempotent(texts: list[str]) -> None:
+    hits = [_hit(i + 1, t) for i, t in enumerate(texts)]
+    once = collapse_near_duplicates(hits)
+    assert collapse_near_duplicates(once) == once
+    positions = [hits.index(h) for h in once]
+    assert positions == sorted(positions)
+    if hits:
+        assert once[0] == hits[0]  # the best hit always survives
+
+
+# -- sparse encoder features the retriever relies on ---------------------------------------------
+
+
+def test_bigrams_match_drug_names_jieba_cuts_differently() -> None:
+    enc = SparseEncoder()
+    doc = set(enc.tokenize("阿兹夫定片：空腹整片吞服，每次5mg，每日1次。"))
+    query = set(enc.query_terms("阿兹夫定怎么吃？"))
+    shared = query & doc
+    assert NGRAM_PREFIX + "兹夫" in shared and NGRAM_PREFIX + "夫定" in shared
+
+
+def test_question_words_are_removed_from_queries_only() -> None:
+    enc = SparseEncoder()
+    assert "怎么" not in strip_question_words("阿兹夫定怎么吃")
+    assert "多少" not in "".join(enc.query_terms("胡蜂蜇伤多少针算中度？"))
+    assert "how" not in enc.query_terms(TRAINING_Q)
+    assert "often" not in enc.query_terms(TRAINING_Q)
+    assert {"staff", "repeat", "training"} <= set(enc.query_terms(TRAINING_Q))
+    # Documents keep them: a guideline sentence is not a question.
+    assert "often" in enc.tokenize("Hands are often contaminated.")
+
+
+def test_context_is_indexed_with_the_passage() -> None:
+    enc = SparseEncoder()
+    passage = "体温正常超过24小时，可考虑出院。"
+    bare = enc.encode_document(passage)
+    framed = enc.encode_document(
+        passage, context="新型冠状病毒感染诊疗方案 十四、住院患者的出院标准"
+    )
+    query = enc.encode_query("住院患者出院标准")
+    overlap_bare = set(query.indices) & set(bare.indices)
+    overlap_framed = set(query.indices) & set(framed.indices)
+    assert overlap_bare < overlap_framed
