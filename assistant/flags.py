@@ -48,6 +48,9 @@ class LowRetrieval:
     min_term_coverage: float = 0.6
     min_dense_score: float = 0.45
     min_sparse_score: float = 8.0
+    # Length-normalised BM25 (assistant/retrieval.py); refusal happens below 0.124, so a
+    # margin above it marks answers resting on thin lexical evidence.
+    min_lexical_strength: float = 0.18
 
 
 @dataclass(frozen=True)
@@ -185,11 +188,21 @@ def low_retrieval_detail(retrieval: RetrievalResult, *, rules: FlagRules) -> str
     if retrieval.term_coverage < cfg.min_term_coverage:
         weak.append(f"term_coverage={retrieval.term_coverage:.2f}<{cfg.min_term_coverage}")
     dense_ok = retrieval.best_dense is not None and retrieval.best_dense >= cfg.min_dense_score
-    sparse_ok = retrieval.best_sparse is not None and retrieval.best_sparse >= cfg.min_sparse_score
+    if retrieval.lexical_strength is not None:
+        sparse_ok = retrieval.lexical_strength >= cfg.min_lexical_strength
+    else:
+        sparse_ok = (
+            retrieval.best_sparse is not None and retrieval.best_sparse >= cfg.min_sparse_score
+        )
     if retrieval.channel != "sparse" and not dense_ok and not sparse_ok:
         weak.append(f"best_dense={_fmt(retrieval.best_dense)}<{cfg.min_dense_score}")
     if retrieval.channel == "sparse" and not sparse_ok:
-        weak.append(f"best_sparse={_fmt(retrieval.best_sparse)}<{cfg.min_sparse_score}")
+        if retrieval.lexical_strength is not None:
+            weak.append(
+                f"lexical_strength={retrieval.lexical_strength:.3f}<{cfg.min_lexical_strength}"
+            )
+        else:
+            weak.append(f"best_sparse={_fmt(retrieval.best_sparse)}<{cfg.min_sparse_score}")
     return ", ".join(weak) or None
 
 

@@ -83,6 +83,11 @@ def test_low_retrieval_score_on_weak_evidence() -> None:
     detail = flags_for(found=weak)["low_retrieval_score"]
     assert "term_coverage=0.50" in detail and "best_sparse=5.00" in detail
     assert "low_retrieval_score" not in flags_for(found=retrieval(best_sparse=9.0))
+    # With the length-normalised lexical strength known, it decides instead of raw BM25.
+    thin = retrieval(best_sparse=30.0, lexical_strength=0.15)
+    assert "lexical_strength=0.150" in flags_for(found=thin)["low_retrieval_score"]
+    strong = retrieval(best_sparse=5.0, lexical_strength=0.4)
+    assert "low_retrieval_score" not in flags_for(found=strong)
 
 
 def test_llm_error_and_gate_closed() -> None:
