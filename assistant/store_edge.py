@@ -347,8 +347,9 @@ class EdgeStore(VectorStore):
         prefetch_limit: int = 40,
     ) -> list[Hit]:
         """RRF over filtered dense and sparse prefetches, plus raw channel scores (one batch)."""
-        if self._shard is None or not libraries:
+        if not libraries:
             return []
+        self._require()  # no index yet is an error, not "nothing relevant"
         flt = _filter(build_conditions(libraries=libraries, statuses=statuses))
         dense_q = qe.Query.Nearest(list(dense), using=DENSE)
         prefetches = [qe.Prefetch(limit=prefetch_limit, query=dense_q, filter=flt)]
@@ -384,8 +385,9 @@ class EdgeStore(VectorStore):
         limit: int = 5,
     ) -> list[Hit]:
         """Cosine search, filtered in-query."""
-        if self._shard is None or not libraries:
+        if not libraries:
             return []
+        self._require()  # no index yet is an error, not "nothing relevant"
         request = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(list(dense), using=DENSE),
@@ -405,8 +407,9 @@ class EdgeStore(VectorStore):
         limit: int = 5,
     ) -> list[Hit]:
         """BM25 search, filtered in-query."""
-        if self._shard is None or not libraries or not sparse.indices:
+        if not libraries or not sparse.indices:
             return []
+        self._require()
         request = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(

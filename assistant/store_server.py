@@ -151,6 +151,16 @@ class ServerStore(VectorStore):
                         self.collection, field, qm.PayloadSchemaType.INTEGER, wait=True
                     )
 
+    def _require_collection(self) -> None:
+        """Searching an index that does not exist is an error, not "nothing relevant"."""
+        if not self._exists():
+            raise StoreError(
+                f"collection {self.collection} does not exist",
+                user_message=f"The guideline index {self.collection!r} does not exist on the "
+                "Qdrant server yet; run `guidecite ingest PATH --library NAME` first.",
+                retryable=False,
+            )
+
     def _exists(self) -> bool:
         with self._translate("collection_exists"):
             return bool(self.client.collection_exists(self.collection))
@@ -312,8 +322,7 @@ class ServerStore(VectorStore):
                 for query, using in channels
             ),
         ]
-        if not self._exists():
-            return []
+        self._require_collection()
         with self._translate("query"):
             responses = self.client.query_batch_points(self.collection, requests=requests)
         fused = _hits(responses[0].points)
@@ -357,8 +366,9 @@ class ServerStore(VectorStore):
         statuses: Sequence[str],
         limit: int,
     ) -> list[Hit]:
-        if not libraries or not self._exists():
+        if not libraries:
             return []
+        self._require_collection()
         flt = _filter(build_conditions(libraries=libraries, statuses=statuses))
         with self._translate("query"):
             response = self.client.query_points(

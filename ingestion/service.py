@@ -9,6 +9,7 @@ only after every batch has landed is it flipped to `current` and the previous ve
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import shutil
 import time
@@ -154,6 +155,22 @@ class Ingestor:
                 # Store or audit trouble: this file is not ingested; say why and go on.
                 logger.warning("ingestion of %s failed: %s", path.name, exc)
                 report.failed.append(FailedFile(path=str(path), error=exc.user_message))
+            except OSError as exc:
+                # Disk full or unwritable DATA_DIR: whatever of this file was written stays
+                # pending (never searched) and the next run completes it.
+                logger.warning("ingestion of %s failed: %s", path.name, exc)
+                reason = (
+                    "no space left on device"
+                    if exc.errno == errno.ENOSPC
+                    else f"{exc.strerror or type(exc).__name__}"
+                )
+                report.failed.append(
+                    FailedFile(
+                        path=str(path),
+                        error=f"{path.name}: could not be stored ({reason}). Nothing of it is "
+                        "searchable; free space or fix permissions and run ingest again.",
+                    )
+                )
         if progress:
             progress("file", Path(), len(files), len(files))
         if report.chunks_added:

@@ -16,7 +16,7 @@ from qdrant_client import QdrantClient
 
 from assistant.config import Settings, get_settings
 from assistant.embedding import SparseVec
-from assistant.errors import StoreLocked, StoreSchemaMismatch, StoreUnavailable
+from assistant.errors import StoreError, StoreLocked, StoreSchemaMismatch, StoreUnavailable
 from assistant.store import Hit, StorePoint, VectorStore, open_store, read_lock_holder
 from assistant.store_edge import EdgeStore
 from assistant.store_server import ServerStore
@@ -244,7 +244,10 @@ def test_edge_reads_before_collection_exists_are_empty(settings: Settings) -> No
     with EdgeStore(settings=settings) as store:
         assert store.count() == 0
         assert store.scroll() == []
-        assert store.dense_query(dense=unit(1.0), libraries=["A"]) == []
+        # Searching a missing index is an error telling what to do, never "nothing relevant".
+        with pytest.raises(StoreError) as raised:
+            store.dense_query(dense=unit(1.0), libraries=["A"])
+        assert "guidecite ingest" in raised.value.user_message
 
 
 def test_edge_second_open_in_process_is_locked(settings: Settings) -> None:
