@@ -16,7 +16,6 @@ from ui.i18n import LANGUAGE_NAMES, LANGUAGES
 from ui.state import (
     HOME,
     LANG,
-    PAGES,
     TOKEN,
     AppResources,
     current_principal,
@@ -35,7 +34,19 @@ PAGE_ICONS = {
     "library": ":material/library_books:",
     "access": ":material/admin_panel_settings:",
     "audit": ":material/fact_check:",
+    "review": ":material/rate_review:",
+    "monitoring": ":material/monitor_heart:",
 }
+# Menu order, and the Casbin page each menu entry is guarded by: monitoring belongs to the
+# compliance officer's `page:audit` ("Audit & monitoring", issue 5 item 7).
+MENU = (
+    ("chat", "chat"),
+    ("review", "review"),
+    ("library", "library"),
+    ("access", "access"),
+    ("audit", "audit"),
+    ("monitoring", "audit"),
+)
 
 
 def _language_toggle() -> None:
@@ -83,8 +94,8 @@ def main() -> None:
         return
     pages = []
     first = True
-    for name in PAGES:
-        allowed = may_open(res, principal, name)
+    for name, guard in MENU:
+        allowed = may_open(res, principal, guard)
         pages.append(
             st.Page(
                 f"views/{name}.py",
@@ -110,7 +121,7 @@ def main() -> None:
     if first:  # no page at all for this role: show a plain message rather than a hidden page
         st.info(t("page_denied"))
         return
-    st.session_state[HOME] = next(name for name in PAGES if may_open(res, principal, name))
+    st.session_state[HOME] = next(name for name, guard in MENU if may_open(res, principal, guard))
     # The sign-in page stays registered (hidden): the rerun after signing in lands on it, and
     # it forwards to the role's first page.
     pages.append(

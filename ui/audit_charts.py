@@ -10,6 +10,8 @@ from statistics import quantiles
 from assistant.domain import AuditEvent
 
 REFUSED_MODES = frozenset({"refused", "denied"})
+# Questions and searches both pass through identifier redaction (issue 6 item 4).
+REDACTING_ACTIONS = frozenset({"ask", "search"})
 
 
 @dataclass
@@ -20,6 +22,8 @@ class DayFigures:
     refused: int = 0
     denials: int = 0
     flagged: int = 0
+    unsupported: int = 0
+    identifiers: int = 0
     latencies_ms: list[float] = field(default_factory=list)
 
 
@@ -31,7 +35,7 @@ class AuditFigures:
     flags: Counter[str] = field(default_factory=Counter)
 
     def rows(self) -> list[dict[str, object]]:
-        """One row per day: questions, refusal rate, denials, flag rate, latency p50/p95."""
+        """One row per day: questions, rates, identifiers, denials, latency p50/p95."""
         out: list[dict[str, object]] = []
         for day, fig in sorted(self.days.items()):
             p50, p95 = latency_percentiles(fig.latencies_ms)
@@ -41,6 +45,10 @@ class AuditFigures:
                     "questions": fig.questions,
                     "refusal_rate": round(fig.refused / fig.questions, 4) if fig.questions else 0.0,
                     "flag_rate": round(fig.flagged / fig.questions, 4) if fig.questions else 0.0,
+                    "unsupported_rate": (
+                        round(fig.unsupported / fig.questions, 4) if fig.questions else 0.0
+                    ),
+                    "identifiers": fig.identifiers,
                     "denials": fig.denials,
                     "latency_p50_ms": p50,
                     "latency_p95_ms": p95,
@@ -59,6 +67,15 @@ def latency_percentiles(values: list[float]) -> tuple[float, float]:
     return round(cuts[49], 1), round(cuts[94], 1)
 
 
+def _identifier_count(redactions: object) -> int:
+    # The ask event stores {type: count}; an Answer dump stores [{"type", "count"}].
+    if isinstance(redactions, dict):
+        return sum(int(v) for v in redactions.values() if isinstance(v, int | float))
+    if isinstance(redactions, list):
+        return sum(int(r.get("count", 0)) for r in redactions if isinstance(r, dict))
+    return 0
+
+
 def compute_figures(events: Iterable[AuditEvent], *, department: str | None) -> AuditFigures:
     """Aggregate `ask` and denial events, optionally of one department."""
     figures = AuditFigures()
@@ -69,6 +86,8 @@ def compute_figures(events: Iterable[AuditEvent], *, department: str | None) -> 
         day = event.ts_utc.date().isoformat()
         if event.outcome == "denied":
             days[day].denials += 1
+        elif event.action in REDACTING_ACTIONS:
+            days[day].identifiers += _identifier_count(event.detail_json.get("redactions"))
         if event.action != "ask":
             continue
         fig = days[day]
@@ -78,6 +97,8 @@ def compute_figures(events: Iterable[AuditEvent], *, department: str | None) -> 
         codes = [str(f.get("code")) for f in event.detail_json.get("flags") or []]
         if codes:
             fig.flagged += 1
+        if "unsupported_sentence" in codes:
+            fig.unsupported += 1
         figures.flags.update(codes)
         total = (event.detail_json.get("timings_ms") or {}).get("total")
         if isinstance(total, int | float):

@@ -1,7 +1,9 @@
 """End to end in headless Chromium: `guidecite serve` over a small demo index (issue 5).
 
 A doctor signs in, asks one Chinese and one English question, sees citation markers and source
-cards, opens a card, gives 👎 with a comment and signs out. Screenshots land in
+cards, opens a card, gives 👎 with a comment and signs out. The department's quality reviewer
+signs in (password + TOTP), finds the answer in the review queue and resolves it; the compliance
+officer opens the monitoring page. Screenshots land in
 `test-artifacts/` for a person to look at (Chinese must render, nothing may overlap).
 """
 
@@ -16,7 +18,9 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher, profiles
 
@@ -26,6 +30,7 @@ from assistant.audit import open_audit_log
 from assistant.config import Settings
 from assistant.domain import Role
 from assistant.gates import GateRegistry
+from assistant.review import ReviewQueue
 from assistant.store import open_store
 from ingestion.service import Ingestor
 
@@ -100,6 +105,37 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Path
     return data_dir
 
 
+@pytest.fixture(scope="module")
+def officers(demo_dir: Path) -> dict[str, pyotp.TOTP]:
+    """The cardiology quality reviewer and a compliance officer, with their TOTP enrolment."""
+    settings = Settings(data_dir=demo_dir)
+    access = AccessControl.open(settings)
+    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    accounts.add_user(
+        "rev.chen", role=Role.QUALITY_REVIEWER, department="cardiology", password=PASSWORD
+    )
+    accounts.add_user("cmp.li", role=Role.COMPLIANCE_OFFICER, department="*", password=PASSWORD)
+    return {
+        name: pyotp.TOTP(pyotp.parse_uri(accounts.enrol_totp(name)).secret)
+        for name in ("rev.chen", "cmp.li")
+    }
+
+
+def _sign_in(page: Any, name: str, totp: pyotp.TOTP) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    # Privileged roles need the second factor: the form comes back with the code field.
+    code = page.get_by_label("动态验证码（6 位）")
+    expect(code).to_be_visible(timeout=30_000)
+    page.get_by_label("密码").fill(PASSWORD)
+    code.fill(totp.now())
+    page.get_by_role("button", name="登录").click()
+
+
 @pytest.fixture
 def server(demo_dir: Path, sglang_env, tmp_path: Path) -> Iterator[str]:
     """`guidecite serve` on a free port, with the SGLang stand-in as the model."""
@@ -124,7 +160,9 @@ def server(demo_dir: Path, sglang_env, tmp_path: Path) -> Iterator[str]:
             sys.stderr.write((tmp_path / "serve.log").read_text(errors="replace")[-4000:])
 
 
-def test_doctor_asks_in_chinese_and_english_and_gives_feedback(server: str, demo_dir: Path) -> None:
+def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
+    server: str, demo_dir: Path, officers: dict[str, pyotp.TOTP]
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -186,6 +224,51 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(server: str, demo
         page.get_by_role("button", name="退出登录").click()
         expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "05-signed-out.png"), full_page=True)
+
+        # The cardiology quality reviewer finds the 👎 answer in the queue and resolves it.
+        started = time.perf_counter()
+        _sign_in(page, "rev.chen", officers["rev.chen"])
+        expect(page.get_by_role("heading", name="质量审核", exact=True)).to_be_visible(
+            timeout=60_000
+        )
+        # The doctor's comment, both as the flag's detail and in the feedback list.
+        comment = page.get_by_text("Too general for our clinic", exact=False)
+        expect(comment.first).to_be_visible(timeout=30_000)
+        expect(comment).to_have_count(2)
+        expect(page.get_by_text("hand hygiene", exact=False).first).to_be_visible()
+        expect(page.get_by_text("negative_feedback", exact=False).first).to_be_visible()
+        timings["review_queue_s"] = time.perf_counter() - started
+        page.wait_for_timeout(1000)  # the queue table draws on a canvas
+        page.screenshot(path=str(ARTIFACTS / "06-review-item.png"), full_page=True)
+        page.get_by_text("指南缺口", exact=True).click()
+        page.get_by_label("审核意见").fill("门诊手卫生细则需补充本院规范")
+        page.get_by_role("button", name="处理结论").click()
+        expect(page.get_by_text("没有符合条件的待审核回答", exact=False)).to_be_visible(
+            timeout=30_000
+        )
+        page.screenshot(path=str(ARTIFACTS / "07-review-resolved.png"), full_page=True)
+        page.get_by_role("button", name="退出登录").click()
+        expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
+
+        # The compliance officer's monitoring page: alerts, metrics, trends, approvals.
+        _sign_in(page, "cmp.li", officers["cmp.li"])
+        expect(page.get_by_role("heading", name="审计", exact=True)).to_be_visible(timeout=60_000)
+        # Through the menu: a fresh page load would be a new session (signed out).
+        page.get_by_role("link", name="监测预警").click()
+        expect(page.get_by_role("heading", name="监测预警", exact=True)).to_be_visible(
+            timeout=60_000
+        )
+        expect(page.get_by_role("heading", name="伦理审批", exact=True)).to_be_visible()
+        expect(page.get_by_text("当前没有预警", exact=False)).to_be_visible()
+        page.wait_for_timeout(1500)  # let the Vega charts draw before the screenshot
+        page.screenshot(path=str(ARTIFACTS / "08-monitoring.png"), full_page=True)
+        page.get_by_role("button", name="生成报告").click()
+        # Both of dr.zhang's questions were in cardiology; none was refused.
+        summary = page.get_by_text("提问 2 次，拒答 0 次", exact=False)
+        expect(summary).to_be_visible(timeout=30_000)
+        summary.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)  # the report's tables draw on a canvas
+        page.screenshot(path=str(ARTIFACTS / "09-needs-report.png"), full_page=True)
         browser.close()
 
     audit = open_audit_log(Settings(data_dir=demo_dir))
@@ -194,7 +277,17 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(server: str, demo
     assert "Too general for our clinic" in str(feedback[0].detail_json)
     asks = list(audit.iter_events(actions=["ask"]))
     assert len(asks) == 2 and asks[0].outcome == "generative"
-    assert [e.action for e in audit.iter_events(actions=["login", "logout"])] == ["login", "logout"]
+    doctor = [
+        e.action for e in audit.iter_events(actions=["login", "logout"]) if e.actor == "dr.zhang"
+    ]
+    assert doctor == ["login", "logout"]
+    [item] = ReviewQueue.open(Settings(data_dir=demo_dir)).query(departments=["cardiology"])
+    assert (item.status, item.disposition, item.resolved_by) == (
+        "resolved", "guideline_gap", "rev.chen"
+    )  # fmt: skip
+    assert "hand hygiene" in item.question
+    resolved = list(audit.iter_events(actions=["review_resolve"]))
+    assert [(e.actor, e.outcome) for e in resolved] == [("rev.chen", "ok")]
     (ARTIFACTS / "browser-timings.txt").write_text(
         "".join(f"{k} {v:.2f}\n" for k, v in timings.items()), encoding="utf-8"
     )

@@ -1,4 +1,4 @@
-"""Audit page: chain verification, export download, questions/refusals/flags/latency charts."""
+"""Audit page: chain verification and export download (the charts are on Monitoring)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from assistant import service_admin
 from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Principal
 from assistant.errors import AccessDenied, GuideCiteError
-from ui.audit_charts import compute_figures
 from ui.state import AppResources, guard_page, t
 
 EXPORT = "gc_export"
@@ -75,30 +74,6 @@ def _export(res: AppResources, principal: Principal) -> None:
         )
 
 
-def _charts(res: AppResources, principal: Principal) -> None:
-    figures = compute_figures(res.ctx.audit.iter_events(), department=_department(principal))
-    rows = figures.rows()
-    if not rows:
-        st.info(t("no_events"))
-        return
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**{t('questions_per_day')}**")
-        st.bar_chart(rows, x="day", y="questions")
-        st.markdown(f"**{t('refusal_rate')}**")
-        st.line_chart(rows, x="day", y=["refusal_rate", "flag_rate"])
-    with right:
-        st.markdown(f"**{t('latency')}**")
-        st.line_chart(rows, x="day", y=["latency_p50_ms", "latency_p95_ms"])
-        st.markdown(f"**{t('flag_counts')}**")
-        flags = [{"flag": code, "count": n} for code, n in figures.flags.most_common()]
-        if flags:
-            st.bar_chart(flags, x="flag", y="count")
-        denials = sum(day.denials for day in figures.days.values())
-        st.markdown(f"**{t('denials')}**: {denials}")
-    st.dataframe(rows, hide_index=True, width="stretch")
-
-
 def render() -> None:
     """The audit page."""
     guarded = guard_page("audit")
@@ -109,7 +84,6 @@ def render() -> None:
     try:
         _verify(res, principal)
         _export(res, principal)
-        _charts(res, principal)
     except GuideCiteError as exc:
         st.error(exc.user_message)
 
