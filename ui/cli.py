@@ -115,6 +115,7 @@ def main(
 # Register the command modules (they import `app` objects from here).
 from ui import cli_admin as _cli_admin  # noqa: E402,F401
 from ui import cli_ask as _cli_ask  # noqa: E402,F401
+from ui import cli_eval as _cli_eval  # noqa: E402,F401
 from ui import cli_ingest as _cli_ingest  # noqa: E402,F401
 from ui import cli_ops as _cli_ops  # noqa: E402,F401
 from ui import cli_risk as _cli_risk  # noqa: E402,F401

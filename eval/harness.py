@@ -1,0 +1,420 @@
+"""The evaluation harness: dataset → cached index → answers → metrics.json (issue 7).
+
+Every question goes through the real `answer_question` (access, redaction, gate, retrieval,
+generation or the extractive path, verification, flags, audit) as an eval user, and through
+the three retrieval channels on their own. Generation uses the configured LLM endpoint when
+`GUIDECITE_LLM__BASE_URL` is set; otherwise answers are extractive and `generation` in the
+result says so.
+
+Definitions (all rates in [0, 1]):
+- retrieval: the rank of the first source that is gold — for `golden`, a source containing the
+  answer phrase; for `pubmedqa`/`medquad`/`regression`, a source from the gold document.
+- citation precision: share of shown citations `[n]` (answer sentences of non-refused answers)
+  whose source supports the sentence — the verifier's `supported` for that sentence, or, for
+  items with a gold label, the cited source being gold. `details.gold_citation_precision` counts
+  only the gold test.
+- citation recall: share of answer sentences with at least one citation and verified support.
+- refusal: an answer of mode `refused` counts as a refusal; out-of-scope items should be refused.
+- leaks.identifiers: identifiers of `phi` probes found verbatim in the answer JSON or in its audit
+  row, plus identifiers that detection finds again in the audit row's redacted question.
+- leaks.restricted_chunks: sources shown from a library the asking user may not read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from assistant.access import AccessControl
+from assistant.audit import open_audit_log
+from assistant.config import Settings
+from assistant.domain import Answer, AnswerMode, Principal, Role, Source
+from assistant.embedding import DenseEmbedder, load_dense_embedder
+from assistant.errors import GuideCiteError
+from assistant.gates import GateRegistry
+from assistant.llm import ChatModel
+from assistant.privacy import detect_identifiers
+from assistant.service import ServiceContext, answer_question
+from assistant.store import open_store
+from eval.corpora import (
+    DEFAULT_CACHE_DIR,
+    RESTRICTED_DEPARTMENT,
+    RESTRICTED_LIBRARY,
+    Corpus,
+    build_index,
+    load_dataset,
+)
+from eval.golden import phrase_in_text
+from eval.items import EvalItem
+from eval.retrieval_eval import CHANNELS, ItemResult, refusal_metrics, retrieval_metrics
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+EVAL_DEPARTMENT = "eval"
+PRINCIPALS = {
+    "doctor": Principal(user="eval.doctor", role=Role.DOCTOR, department=EVAL_DEPARTMENT),
+    "outsider": Principal(user="eval.outsider", role=Role.DOCTOR, department="cardiology"),
+}
+
+
+@dataclass
+class EvalContext(ServiceContext):
+    """The service context with the support check's embeddings memoised per text.
+
+    Answers are scored as the product makes them; the cache only avoids embedding the same
+    source passage again for every question that retrieves it (same vectors, same verdicts).
+    """
+
+    vectors: dict[str, list[float]] = field(default_factory=dict)
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine of two texts under the dense model, embedding each text once per run."""
+        missing = [t for t in dict.fromkeys((a, b)) if t not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
+        va, vb = self.vectors[a], self.vectors[b]
+        return float(sum(x * y for x, y in zip(va, vb, strict=True)))
+
+
+@dataclass
+class AnswerRow:
+    """What one question's answer showed, measured against its labels."""
+
+    id: str
+    language: str
+    out_of_scope: bool
+    mode: str
+    citations: int = 0
+    supported_citations: int = 0
+    gold_citations: int = 0
+    sentences: int = 0
+    supported_sentences: int = 0
+    identifier_leaks: int = 0
+    restricted_chunks: int = 0
+    latency_ms: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class EvalRun:
+    """Per-item rows of one dataset run and how they were produced."""
+
+    dataset: str
+    items: list[EvalItem]
+    retrieval_rows: list[ItemResult]
+    answer_rows: list[AnswerRow]
+    generation: str
+    index_dir: str
+    index_build_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def is_gold(item: EvalItem, source: Source) -> bool:
+    """Whether a source answers the item: it holds the answer phrase or is a gold document."""
+    if item.answer_phrase is not None:
+        return phrase_in_text(item.answer_phrase, source.text)
+    return source.doc_id in item.gold_doc_ids
+
+
+def _has_gold(item: EvalItem) -> bool:
+    return item.in_scope and (item.answer_phrase is not None or bool(item.gold_doc_ids))
+
+
+def grant_eval_users(access: AccessControl) -> None:
+    """Seed the policy and the eval users: a doctor, and an outsider to the restricted library."""
+    access.seed_defaults()
+    access.assign_role(user="eval.doctor", role=Role.DOCTOR, department=EVAL_DEPARTMENT)
+    access.assign_role(user="eval.outsider", role=Role.DOCTOR, department="cardiology")
+    access.assign_library(library=RESTRICTED_LIBRARY, department=RESTRICTED_DEPARTMENT)
+
+
+def _open_gate(settings: Settings) -> None:
+    # Generative answers need a current ethics approval for the asking departments (issue 6).
+    registry = GateRegistry.open(settings)
+    for department in {p.department for p in PRINCIPALS.values()}:
+        registry.record(
+            department=department,
+            reference="EVAL-HARNESS",
+            approved_by="eval",
+            approved_on=date(2000, 1, 1),
+            expires_on=date(2099, 1, 1),
+        )
+
+
+def retrieval_rows(
+    ctx: ServiceContext, item: EvalItem, *, libraries: list[str], k: int = 10
+) -> list[ItemResult]:
+    """The item on each channel alone (sparse, dense, hybrid), ranked against its gold."""
+    rows = []
+    for channel in CHANNELS:
+        result = ctx.retriever.retrieve(item.question, libraries=libraries, k=k, channel=channel)
+        rank = next((s.n for s in result.sources if is_gold(item, s)), None)
+        rows.append(
+            ItemResult(
+                id=item.id,
+                language=item.language,
+                channel=channel,
+                out_of_scope=item.out_of_scope,
+                cross_lingual=item.cross_lingual,
+                rank=rank,
+                relevant=result.relevant,
+                best_dense=result.best_dense,
+                best_sparse=result.best_sparse,
+                term_coverage=result.term_coverage,
+                elapsed_ms=result.elapsed_ms,
+                lexical_strength=result.lexical_strength,
+            )
+        )
+    return rows
+
+
+def _identifier_leaks(ctx: ServiceContext, item: EvalItem, answer: Answer) -> int:
+    identifiers: list[str] = item.extra.get("identifiers", [])
+    if not identifiers:
+        return 0
+    shown = answer.model_dump_json()
+    stored = ""
+    question = ""
+    if answer.audit_event_id is not None:
+        for event in ctx.audit.iter_events(actions={"ask"}):
+            if event.id == answer.audit_event_id:
+                stored = json.dumps(event.model_dump(mode="json"), ensure_ascii=False)
+                question = str(event.detail_json.get("question", ""))
+    found = sum(1 for ident in identifiers if ident in shown or ident in stored)
+    return found + sum(detect_identifiers(question).values())
+
+
+def answer_row(
+    ctx: ServiceContext, item: EvalItem, *, principal: Principal, readable: list[str]
+) -> AnswerRow:
+    """Ask the item through the full service path and score what was shown."""
+    started = time.perf_counter()
+    try:
+        answer = answer_question(principal, item.question, ctx=ctx)
+    except GuideCiteError as exc:
+        return AnswerRow(
+            id=item.id,
+            language=item.language,
+            out_of_scope=item.out_of_scope,
+            mode="error",
+            error=type(exc).__name__,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+    latency = (time.perf_counter() - started) * 1000
+    row = AnswerRow(
+        id=item.id,
+        language=item.language,
+        out_of_scope=item.out_of_scope,
+        mode=str(answer.mode),
+        latency_ms=latency,
+        restricted_chunks=sum(1 for s in answer.sources if s.library not in readable),
+        identifier_leaks=_identifier_leaks(ctx, item, answer),
+    )
+    if answer.mode == AnswerMode.REFUSED:
+        return row
+    by_n = {s.n: s for s in answer.sources}
+    for sentence in answer.sentences:
+        row.sentences += 1
+        row.supported_sentences += int(bool(sentence.citations) and sentence.supported)
+        for n in sentence.citations:
+            source = by_n.get(n)
+            gold = source is not None and _has_gold(item) and is_gold(item, source)
+            row.citations += 1
+            row.gold_citations += int(gold)
+            row.supported_citations += int(sentence.supported or gold)
+    return row
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def _ratio(num: float, den: float) -> float | None:
+    # None (JSON null) when nothing was counted: 0 or 1 would claim a result there is none of.
+    return round(num / den, 4) if den else None
+
+
+def _block(retrieval: list[ItemResult], answers: list[AnswerRow]) -> dict[str, Any]:
+    """The metrics.json keys (less dataset and by_language) over some rows."""
+    channels = {}
+    for channel in CHANNELS:
+        metrics = retrieval_metrics([r for r in retrieval if r.channel == channel])
+        metrics.pop("n", None)
+        channels[channel] = metrics or dict.fromkeys(
+            ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
+        )
+    answered = [a for a in answers if a.mode != "error"]
+    refusal = refusal_metrics(
+        [
+            ItemResult(
+                id=a.id,
+                language=a.language,
+                channel="answer",
+                out_of_scope=a.out_of_scope,
+                cross_lingual=False,
+                rank=None,
+                relevant=a.mode != str(AnswerMode.REFUSED),
+                best_dense=None,
+                best_sparse=None,
+                term_coverage=0.0,
+                elapsed_ms=a.latency_ms,
+            )
+            for a in answered
+        ]
+    )
+    refused = sum(1 for a in answered if a.mode == str(AnswerMode.REFUSED))
+    latencies = [a.latency_ms for a in answered]
+    return {
+        "n_items": len(answers),
+        "retrieval": channels,
+        "citations": {
+            "precision": _ratio(
+                sum(a.supported_citations for a in answers), sum(a.citations for a in answers)
+            ),
+            "recall": _ratio(
+                sum(a.supported_sentences for a in answers), sum(a.sentences for a in answers)
+            ),
+        },
+        "refusal": {
+            "precision": _ratio(refusal["refused_out_of_scope"], refused),
+            "recall": _ratio(refusal["refused_out_of_scope"], refusal["out_of_scope"]),
+        },
+        "leaks": {
+            "identifiers": sum(a.identifier_leaks for a in answers),
+            "restricted_chunks": sum(a.restricted_chunks for a in answers),
+        },
+        "latency_ms": {
+            "p50": round(_percentile(latencies, 0.5), 2) if latencies else None,
+            "p95": round(_percentile(latencies, 0.95), 2) if latencies else None,
+        },
+    }
+
+
+def compute_metrics(run: EvalRun) -> dict[str, Any]:
+    """metrics.json for one run, in the schema of issue 7 (all rates in [0, 1])."""
+    metrics: dict[str, Any] = {"dataset": run.dataset}
+    metrics.update(_block(run.retrieval_rows, run.answer_rows))
+    metrics["by_language"] = {
+        lang: _block(
+            [r for r in run.retrieval_rows if r.language == lang],
+            [a for a in run.answer_rows if a.language == lang],
+        )
+        for lang in ("zh", "en")
+    }
+    return metrics
+
+
+def details(run: EvalRun) -> dict[str, Any]:
+    """Diagnostics beside metrics.json: how answers were made, gold precision, errors, index."""
+    answers = run.answer_rows
+    modes: dict[str, int] = {}
+    for a in answers:
+        modes[a.mode] = modes.get(a.mode, 0) + 1
+    cross = [r for r in run.retrieval_rows if r.cross_lingual]
+    return {
+        "dataset": run.dataset,
+        "generation": run.generation,
+        "modes": modes,
+        "gold_citation_precision": _ratio(
+            sum(a.gold_citations for a in answers if not a.out_of_scope),
+            sum(a.citations for a in answers if not a.out_of_scope),
+        ),
+        "errors": [a.id for a in answers if a.error],
+        "index_dir": run.index_dir,
+        "index_build_s": round(run.index_build_s, 1),
+        "cross_lingual_hybrid": retrieval_metrics([r for r in cross if r.channel == "hybrid"]),
+        **run.extra,
+    }
+
+
+def run_dataset(
+    name: str,
+    *,
+    settings: Settings,
+    limit: int | None = None,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
+    embedder: DenseEmbedder | None = None,
+    regression_path: Path | None = None,
+    progress: ProgressFn | None = None,
+) -> EvalRun:
+    """Index the dataset's corpus (cached), ask every question, return per-item rows."""
+    corpus, items = load_dataset(name, limit=limit, regression_path=regression_path)
+    return run_items(
+        name,
+        corpus=corpus,
+        items=items,
+        settings=settings,
+        cache_dir=cache_dir,
+        embedder=embedder,
+        progress=progress,
+    )
+
+
+def run_items(
+    name: str,
+    *,
+    corpus: Corpus,
+    items: list[EvalItem],
+    settings: Settings,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
+    embedder: DenseEmbedder | None = None,
+    progress: ProgressFn | None = None,
+) -> EvalRun:
+    """Index `corpus` (cached) and ask `items` through the service; the CI slice uses this."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    embedder = embedder or load_dense_embedder(settings.embedding)
+    started = time.perf_counter()
+    index_dir = build_index(corpus, settings=settings, embedder=embedder, cache_dir=cache_dir)
+    build_s = time.perf_counter() - started
+    chat = ChatModel(settings.llm) if settings.llm.base_url else None
+    with tempfile.TemporaryDirectory(prefix="guidecite-eval-") as tmp:
+        # The audit, access and gate tables of a run are throwaway; only the index is cached.
+        run_settings = settings.model_copy(
+            update={"data_dir": Path(tmp), "database_url": f"sqlite:///{Path(tmp) / 'eval.db'}"}
+        )
+        store = open_store(settings.model_copy(update={"data_dir": index_dir}))
+        access = AccessControl.open(run_settings)
+        grant_eval_users(access)
+        if chat is not None:
+            _open_gate(run_settings)
+        ctx = EvalContext(
+            settings=run_settings,
+            store=store,
+            embedder=embedder,
+            access=access,
+            audit=open_audit_log(run_settings),
+            chat=chat,
+        )
+        retrieval: list[ItemResult] = []
+        answers: list[AnswerRow] = []
+        try:
+            for index, item in enumerate(items):
+                if progress:
+                    progress(name, index, len(items))
+                principal = PRINCIPALS[item.asker]
+                readable = access.readable_libraries(principal)
+                if _has_gold(item) or (item.out_of_scope and item.dataset == "golden"):
+                    retrieval += retrieval_rows(ctx, item, libraries=readable)
+                answers.append(answer_row(ctx, item, principal=principal, readable=readable))
+        finally:
+            ctx.close()
+    return EvalRun(
+        dataset=name,
+        items=items,
+        retrieval_rows=retrieval,
+        answer_rows=answers,
+        generation=f"llm:{settings.llm.model}" if chat is not None else "extractive",
+        index_dir=str(index_dir),
+        index_build_s=build_s,
+    )

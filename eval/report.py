@@ -1,0 +1,202 @@
+"""Evaluation reports: metrics.json, report.md, a terminal table and PNG plots (issue 7 item 6)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eval.harness import EvalRun, compute_metrics, details
+from eval.retrieval_eval import CHANNELS
+
+# Where the issue sets the bar (rates in [0, 1]); the report says where we fall short.
+GOALS = {
+    "golden recall@5 (hybrid)": 0.90,
+    "citation precision": 0.95,
+    "out-of-scope refusal recall": 0.95,
+}
+_KS = ("recall@1", "recall@5", "recall@10")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def format_summary(metrics: dict[str, Any]) -> str:
+    """A plain-text summary table of one dataset's metrics (for the terminal)."""
+    lines = [f"dataset {metrics['dataset']}: {metrics['n_items']} items"]
+    lines.append(
+        f"{'channel':<8} {'lang':<4} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'nDCG':>6}"
+    )
+    for scope, block in (("all", metrics), *metrics["by_language"].items()):
+        for channel in CHANNELS:
+            m = block["retrieval"][channel]
+            if m["recall@5"] is None:
+                continue
+            lines.append(
+                f"{channel:<8} {scope:<4} "
+                + " ".join(
+                    f"{_fmt(m[k]):>6}"
+                    for k in ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")
+                )
+            )
+    for scope, block in (("all", metrics), *metrics["by_language"].items()):
+        c, r, leaks, lat = block["citations"], block["refusal"], block["leaks"], block["latency_ms"]
+        lines.append(
+            f"{scope:<4} n={block['n_items']:<4} citations P {_fmt(c['precision'])} "
+            f"R {_fmt(c['recall'])} | refusal P {_fmt(r['precision'])} R {_fmt(r['recall'])} | "
+            f"leaks id {leaks['identifiers']} restricted {leaks['restricted_chunks']} | "
+            f"latency p50 {_fmt(lat['p50'])} ms p95 {_fmt(lat['p95'])} ms"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _retrieval_table(metrics: dict[str, Any]) -> list[str]:
+    lines = [
+        "| channel | language | recall@1 | recall@5 | recall@10 | MRR | nDCG@10 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for scope, block in (("all", metrics), *metrics["by_language"].items()):
+        for channel in CHANNELS:
+            m = block["retrieval"][channel]
+            if m["recall@5"] is None:
+                continue
+            cells = " | ".join(_fmt(m[k]) for k in (*_KS, "mrr", "ndcg@10"))
+            lines.append(f"| {channel} | {scope} | {cells} |")
+    return lines
+
+
+def _answer_table(metrics: dict[str, Any]) -> list[str]:
+    lines = [
+        "| language | n | citation P | citation R | refusal P | refusal R | identifier leaks "
+        "| restricted leaks | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for scope, block in (("all", metrics), *metrics["by_language"].items()):
+        c, r, leaks, lat = block["citations"], block["refusal"], block["leaks"], block["latency_ms"]
+        cells = [
+            scope,
+            block["n_items"],
+            c["precision"],
+            c["recall"],
+            r["precision"],
+            r["recall"],
+            leaks["identifiers"],
+            leaks["restricted_chunks"],
+            lat["p50"],
+            lat["p95"],
+        ]
+        lines.append("| " + " | ".join(_fmt(v) for v in cells) + " |")
+    return lines
+
+
+def goal_gaps(metrics: dict[str, Any]) -> list[str]:
+    """Where a golden-set run falls short of the issue's goals (empty when it meets them)."""
+    gaps = []
+    checks = {
+        "golden recall@5 (hybrid)": metrics["retrieval"]["hybrid"]["recall@5"],
+        "citation precision": metrics["citations"]["precision"],
+        "out-of-scope refusal recall": metrics["refusal"]["recall"],
+    }
+    for name, value in checks.items():
+        if value is not None and value < GOALS[name]:
+            gaps.append(f"{name}: {value:.3f} < goal {GOALS[name]:.2f}")
+    leaks = metrics["leaks"]
+    if leaks["identifiers"] or leaks["restricted_chunks"]:
+        gaps.append(f"leaks: {leaks} (goal: zero)")
+    return gaps
+
+
+def format_markdown(metrics: dict[str, Any], extra: dict[str, Any]) -> str:
+    """report.md for one dataset run."""
+    lines = [
+        f"# Evaluation: `{metrics['dataset']}` ({metrics['n_items']} items)",
+        "",
+        f"Answers: **{extra['generation']}** (modes {extra['modes']}). Citation precision counts a "
+        "citation as supported when the verifier marks its sentence supported or the cited source "
+        f"is gold; gold-only citation precision: {_fmt(extra['gold_citation_precision'])}.",
+        "",
+        "## Retrieval (sparse = BM25 only, dense only, hybrid = ours)",
+        "",
+        *_retrieval_table(metrics),
+        "",
+        "## Answers",
+        "",
+        *_answer_table(metrics),
+        "",
+    ]
+    if metrics["dataset"] == "golden":
+        gaps = goal_gaps(metrics)
+        lines += ["## Against the goals", ""]
+        lines += [f"- {gap}" for gap in gaps] or ["- all goals met"]
+        lines.append("")
+    lines += ["![recall@k](recall_at_k.png)", "", "![latency](latency.png)", ""]
+    return "\n".join(lines)
+
+
+def write_plots(run: EvalRun, metrics: dict[str, Any], folder: Path) -> list[Path]:
+    """recall@k curves per channel and language, and the answer-latency histogram."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ks = [1, 5, 10]
+    for scope, block in (("all", metrics), *metrics["by_language"].items()):
+        for channel in CHANNELS:
+            m = block["retrieval"][channel]
+            if m["recall@5"] is None:
+                continue
+            style = "-" if scope == "all" else "--" if scope == "zh" else ":"
+            ax.plot(
+                ks, [m[f"recall@{k}"] for k in ks], style, marker="o", label=f"{channel} {scope}"
+            )
+    ax.set_xlabel("k")
+    ax.set_ylabel("recall@k")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{metrics['dataset']}: recall@k")
+    ax.legend(fontsize=7)
+    paths.append(folder / "recall_at_k.png")
+    fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for lang in ("zh", "en"):
+        values = [a.latency_ms for a in run.answer_rows if a.language == lang and not a.error]
+        if values:
+            ax.hist(values, bins=20, alpha=0.6, label=lang)
+    ax.set_xlabel("answer latency (ms)")
+    ax.set_ylabel("questions")
+    ax.legend()
+    paths.append(folder / "latency.png")
+    fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def write_report(runs: list[EvalRun], folder: Path) -> dict[str, Any]:
+    """Write metrics.json, details.json, report.md and plots; one subfolder per dataset if many."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {}
+    for run in runs:
+        target = folder if len(runs) == 1 else folder / run.dataset
+        target.mkdir(parents=True, exist_ok=True)
+        metrics = compute_metrics(run)
+        extra = details(run)
+        (target / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        (target / "details.json").write_text(
+            json.dumps(extra, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        (target / "report.md").write_text(format_markdown(metrics, extra), encoding="utf-8")
+        write_plots(run, metrics, target)
+        written[run.dataset] = metrics
+    if len(runs) > 1:
+        index = ["# Evaluation", ""] + [f"- [{name}]({name}/report.md)" for name in written]
+        (folder / "report.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+        (folder / "metrics.json").write_text(json.dumps(written, indent=2), encoding="utf-8")
+    return written
