@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from ingestion.sections import Section
 
 # Paragraphs first, then Chinese and English sentence ends, then clauses, words, characters.
+_SENTENCE_END = re.compile(r"[。！？；]|[.!?;](?=\s)")
 _SEPARATORS = ["\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ", "，", ", ", "、", " ", ""]
 
 
@@ -35,7 +37,9 @@ def make_splitter(
     splitter = RecursiveCharacterTextSplitter(
         separators=_SEPARATORS,
         keep_separator="end",
-        chunk_size=chunk_tokens,
+        # LangChain recurses into a piece whose length is not strictly below chunk_size, which
+        # would cut a sentence of exactly chunk_tokens; _fit trims any merge that overshoots.
+        chunk_size=chunk_tokens + 1,
         chunk_overlap=min(overlap_tokens, chunk_tokens // 2),
         length_function=cached,
         strip_whitespace=True,
@@ -48,8 +52,13 @@ def _fit(text: str, count: Callable[[str], int], limit: int) -> list[str]:
     if count(text) <= limit or len(text) <= 1:
         return [text]
     middle = len(text) // 2
+    # Prefer a sentence end nearest the middle, so a sentence that fits stays whole.
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if 0 < m.end() < len(text)]
     space = text.rfind(" ", 0, middle)
-    cut = space if space > len(text) // 4 else middle
+    if ends:
+        cut = min(ends, key=lambda end: abs(end - middle))
+    else:
+        cut = space if space > len(text) // 4 else middle
     left, right = text[:cut].strip(), text[cut:].strip()
     return [part for half in (left, right) if half for part in _fit(half, count, limit)]
 

@@ -281,9 +281,11 @@ def test_audit_unavailable_withholds_the_answer(world: World, tmp_path: Path) ->
     assert raised.value.exit_code == 4 and raised.value.retryable
 
 
-def test_audit_unavailable_cli_exit_4(data_dir: Path) -> None:
+def test_audit_unavailable_cli_exit_4(data_dir: Path, tmp_path: Path) -> None:
     settings = get_settings()
     _seed_cli_user(settings)
+    doc = write_doc(tmp_path / "docs", "hand.md", HAND_HYGIENE_MD)
+    assert runner.invoke(app, ["ingest", str(doc), "--library", "hospital"]).exit_code == 0
     with sqlite3.connect(data_dir / "guidecite.db") as conn:
         # Writes refused as a full or read-only audit database would refuse them.
         conn.execute(
