@@ -14,11 +14,9 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, Field
 from pyotp.exceptions import OTPVerificationError
 from sqlalchemy import (
@@ -39,10 +37,11 @@ from sqlalchemy import (
 )
 
 from assistant.access import AccessControl, validate_name
+from assistant.authenticators import Authenticator, LocalAuthenticator
 from assistant.config import AccountSettings, Settings
 from assistant.db import Migration, apply_migrations, shared_engine
 from assistant.domain import Principal, Role
-from assistant.errors import AuthenticationError, ConfigError, InvalidInput
+from assistant.errors import AuthenticationError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -116,73 +115,6 @@ class LoginResult(BaseModel):
     token: str | None = Field(default=None, repr=False, description="Session token (secret).")
     principal: Principal | None = None
     expires_at: datetime | None = None
-
-
-class Authenticator(Protocol):
-    """Checks a user's password; lockout, TOTP and sessions stay in `Accounts`."""
-
-    manages_passwords: bool
-
-    def check_password(self, name: str, password: str, *, stored_hash: str | None) -> bool:
-        """Whether `password` is the user's password."""
-        ...
-
-
-class LocalAuthenticator:
-    """argon2id hashes stored in the `users` table."""
-
-    manages_passwords = True
-
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
-        self._hasher = hasher or PasswordHasher()
-        # Verified against when the user is unknown, so timing does not reveal who exists.
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
-
-    def hash_password(self, password: str) -> str:
-        """An argon2id hash of the password (salted, parameters embedded)."""
-        return self._hasher.hash(password)
-
-    def check_password(self, name: str, password: str, *, stored_hash: str | None) -> bool:
-        """Whether `password` matches the stored argon2 hash."""
-        try:
-            return self._hasher.verify(stored_hash or self._dummy_hash, password) and (
-                stored_hash is not None
-            )
-        except (VerificationError, InvalidHashError):
-            return False
-
-
-class LdapAuthenticator:
-    """A hospital directory (LDAP/AD) bind; needs the optional `ldap3` package."""
-
-    manages_passwords = False
-
-    def __init__(self, server_uri: str, *, user_dn_template: str) -> None:
-        try:
-            # Optional dependency, imported only when an LDAP login is configured.
-            import ldap3
-        except ImportError as exc:
-            raise ConfigError(
-                "LdapAuthenticator needs the ldap3 package",
-                user_message="LDAP login is configured but the ldap3 package is not installed.",
-            ) from exc
-        self._ldap3: Any = ldap3
-        self._server_uri = server_uri
-        self._template = user_dn_template
-
-    def check_password(self, name: str, password: str, *, stored_hash: str | None) -> bool:
-        """Whether a simple bind as the user succeeds."""
-        if not password:
-            return False  # an empty password would be an anonymous bind
-        server = self._ldap3.Server(self._server_uri, get_info=self._ldap3.NONE)
-        user_dn = self._template.format(user=self._ldap3.utils.conv.escape_filter_chars(name))
-        try:
-            conn = self._ldap3.Connection(server, user=user_dn, password=password)
-            ok = bool(conn.bind())
-            conn.unbind()
-            return ok
-        except self._ldap3.core.exceptions.LDAPException:
-            return False
 
 
 def _utc(value: datetime) -> datetime:

@@ -17,7 +17,8 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import create_engine, make_url, select, text
 
 from assistant.access import AccessControl
-from assistant.accounts import Accounts, LdapAuthenticator, LocalAuthenticator, sessions, users
+from assistant.accounts import Accounts, LocalAuthenticator, sessions, users
+from assistant.authenticators import LdapAuthenticator
 from assistant.config import Settings
 from assistant.db import shared_engine
 from assistant.domain import Role
