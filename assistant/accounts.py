@@ -312,25 +312,31 @@ class Accounts:
 
     # ---- login --------------------------------------------------------------------------
 
-    def login(self, name: str, password: str, *, totp_code: str | None = None) -> LoginResult:
-        """Check password (and TOTP where required); open a session unless a change is pending."""
-        now = self._now()
+    def _checked_row(
+        self, name: str, password: str, *, checker: Authenticator, now: datetime
+    ) -> Any:
+        """The user's row once `password` is right; unknown users cost a dummy check (timing),
+        lockout applies, and a wrong password counts towards it."""
         row = self._row(name)
         if row is None:
-            self._authenticator.check_password(name, password, stored_hash=None)
+            checker.check_password(name, password, stored_hash=None)
             raise _auth_error(
-                f"login for unknown user {name}",
-                reason="bad_credentials",
-                user_message=_BAD_CREDENTIALS,
+                f"unknown user {name}", reason="bad_credentials", user_message=_BAD_CREDENTIALS
             )
         self._refuse_if_locked(row, now=now)
-        if not self._authenticator.check_password(name, password, stored_hash=row["password_hash"]):
+        if not checker.check_password(name, password, stored_hash=row["password_hash"]):
             self._record_failure(name, now=now)
             raise _auth_error(
                 f"wrong password for {name}",
                 reason="bad_credentials",
                 user_message=_BAD_CREDENTIALS,
             )
+        return row
+
+    def login(self, name: str, password: str, *, totp_code: str | None = None) -> LoginResult:
+        """Check password (and TOTP where required); open a session unless a change is pending."""
+        now = self._now()
+        row = self._checked_row(name, password, checker=self._authenticator, now=now)
         # Only someone who knows the password learns that the account is disabled.
         if row["disabled"]:
             raise _auth_error(
@@ -435,22 +441,7 @@ class Accounts:
         if not self._authenticator.manages_passwords:
             raise InvalidInput("passwords are managed by the directory")
         now = self._now()
-        row = self._row(name)
-        if row is None:
-            self._local.check_password(name, old, stored_hash=None)
-            raise _auth_error(
-                f"password change for unknown user {name}",
-                reason="bad_credentials",
-                user_message=_BAD_CREDENTIALS,
-            )
-        self._refuse_if_locked(row, now=now)
-        if not self._local.check_password(name, old, stored_hash=row["password_hash"]):
-            self._record_failure(name, now=now)
-            raise _auth_error(
-                f"wrong password for {name}",
-                reason="bad_credentials",
-                user_message=_BAD_CREDENTIALS,
-            )
+        row = self._checked_row(name, old, checker=self._local, now=now)
         if row["disabled"]:
             raise _auth_error(
                 f"{name} is disabled", reason="disabled", user_message="This account is disabled."
