@@ -97,6 +97,10 @@ class HybridRetriever:
         language = detect_language(query)
         channel = channel or self.choose_channel(language)
         hits = self._query(query, libraries=libraries, k=k, channel=channel)
+        # Equal scores (RRF ranks, repeated passages) come back in the store's internal order,
+        # which depends on how points were written; the id breaks ties so that the same
+        # question over the same index always shows the same sources in the same order.
+        hits.sort(key=lambda h: (-h.score, str(h.id)))
         hits = collapse_near_duplicates(hits)[:k]
         sources = [to_source(n, hit) for n, hit in enumerate(hits, start=1)]
         best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=None)

@@ -232,19 +232,44 @@ class VectorStore(ABC):
 def merge_channel_scores(
     fused: list[Hit], *, dense_hits: Sequence[Hit], sparse_hits: Sequence[Hit]
 ) -> list[Hit]:
-    """Attach each channel's raw score to the fused hits that channel found."""
+    """Attach each channel's raw score to the fused hits, and re-fuse them with tied ranks.
+
+    Qdrant ranks equal raw scores (the same passage filed twice, a tie in BM25) in its internal
+    write order, so its RRF scores, and the order shown, could change with the order points were
+    written. Here equal raw scores share a rank (competition ranking) and the RRF sum
+    1/(RRF_K + rank) — Qdrant's formula, rank from 0 — is recomputed; ties left are broken by id.
+    Qdrant still chooses the candidates, filtered inside the query.
+    """
     dense_by_id = {h.id: h.score for h in dense_hits}
     sparse_by_id = {h.id: h.score for h in sparse_hits}
-    return [
+    dense_rank = _shared_ranks(dense_hits)
+    sparse_rank = _shared_ranks(sparse_hits)
+    merged = [
         Hit(
             id=h.id,
-            score=h.score,
+            score=_rrf(dense_rank.get(h.id), sparse_rank.get(h.id))
+            if dense_rank or sparse_rank
+            else h.score,
             payload=h.payload,
             dense_score=dense_by_id.get(h.id),
             sparse_score=sparse_by_id.get(h.id),
         )
         for h in fused
     ]
+    return sorted(merged, key=lambda h: (-h.score, h.id))
+
+
+def _shared_ranks(hits: Sequence[Hit]) -> dict[str, int]:
+    """0-based rank per id, equal scores sharing the better rank."""
+    scores = sorted((h.score for h in hits), reverse=True)
+    first = {}
+    for index, score in enumerate(scores):
+        first.setdefault(score, index)
+    return {h.id: first[h.score] for h in hits}
+
+
+def _rrf(*ranks: int | None) -> float:
+    return sum(1.0 / (RRF_K + rank) for rank in ranks if rank is not None)
 
 
 def read_lock_holder(settings: Settings) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from assistant.embedding import (
     strip_question_words,
 )
 from assistant.retrieval import GuideCiteRetriever, HybridRetriever, collapse_near_duplicates
-from assistant.store import Hit, VectorStore, open_store
+from assistant.store import Hit, StorePoint, VectorStore, open_store
 from eval.golden import phrase_in_text
 from ingestion.service import Ingestor
 
@@ -253,3 +254,51 @@ def test_context_is_indexed_with_the_passage() -> None:
     overlap_bare = set(query.indices) & set(bare.indices)
     overlap_framed = set(query.indices) & set(framed.indices)
     assert overlap_bare < overlap_framed
+
+
+def test_equal_scores_rank_the_same_whatever_the_write_order(tmp_path: Path) -> None:
+    # Passages that tie on every channel (the same text filed twice) come back from the store
+    # in its internal write order; the retriever must show the same one whatever that was.
+    sparse = SparseEncoder()
+    cfg = Settings(data_dir=tmp_path / "unused")
+    embedder = load_dense_embedder(cfg.embedding)
+    texts = [
+        "Remove gloves after caring for a patient and clean hands immediately.",
+        "Alcohol-based hand rub is preferred unless hands are visibly soiled.",
+    ]
+    vectors = embedder.embed_documents(texts)
+    ids = [str(uuid.UUID(int=n)) for n in range(1, 7)]
+    points = [
+        StorePoint(
+            id=point_id,
+            dense=list(vectors[n % 2]),
+            sparse=sparse.encode_document(texts[n % 2]),
+            payload={
+                "text": texts[n % 2],
+                "doc_id": f"doc-{n}",
+                "library": "hospital",
+                "status": "current",
+                "section_path": [],
+            },
+        )
+        for n, point_id in enumerate(ids)
+    ]
+    shown = {}
+    for label, order in (("forward", points), ("reverse", points[::-1])):
+        store = open_store(Settings(data_dir=tmp_path / label))
+        try:
+            store.ensure_collection(dense_dim=embedder.dim, model_id=embedder.model_id)
+            for point in order:  # one write each: the store's order follows `order`
+                store.upsert([point])
+            retriever = HybridRetriever(cfg, store=store, embedder=embedder)
+            shown[label] = [
+                [s.doc_id for s in retriever.retrieve(
+                    "When should gloves be removed?", libraries=["hospital"], channel=channel
+                ).sources]
+                for channel in ("sparse", "dense", "hybrid")
+            ]  # fmt: skip
+        finally:
+            store.close()
+    assert shown["forward"] == shown["reverse"]
+    # Among equals the lowest point id wins: doc-0 (gloves) and doc-1 (hand rub).
+    assert shown["forward"][0][0] == "doc-0"
