@@ -194,6 +194,11 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         default=4000, gt=0, description="Longer questions are refused with a clear message."
     )
+    citation_policy: Literal["strict", "annotate"] = Field(
+        default="strict",
+        description="strict: a generated answer with an unsupported sentence is replaced by the "
+        "extractive one (flagged); annotate: it is shown with the failing sentences marked.",
+    )
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Chat model.")
     embedding: EmbeddingSettings = Field(
         default_factory=EmbeddingSettings, description="Dense embedder."

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -51,6 +51,10 @@ from assistant.store import VectorStore
 logger = logging.getLogger(__name__)
 
 Policy = Literal["strict", "annotate"]
+# Progress of one question for a waiting user: ("retrieving" | "sources" | "generating" |
+# "verifying", detail). Nothing passed here is answer text: under either policy only verified
+# sentences reach the user, in the returned Answer.
+ProgressFn = Callable[[str, dict[str, Any]], None]
 
 REFUSAL = {
     "zh": "指南库未涵盖这个问题。下面列出最相关的段落，仅供参考，并非答案。",
@@ -142,6 +146,7 @@ def build_context(
         access=access or AccessControl.open(settings),
         audit=audit or open_audit_log(settings),
         chat=chat,
+        policy=settings.citation_policy,
     )
 
 
@@ -236,8 +241,14 @@ def answer_question(
     ctx: ServiceContext,
     library: str | None = None,
     history: Sequence[str] = (),
+    progress: ProgressFn | None = None,
 ) -> Answer:
-    """Answer one question for an authenticated principal, following DESIGN.md §1."""
+    """Answer one question for an authenticated principal, following DESIGN.md §1.
+
+    `progress` hears each stage as it starts (and the sources once found) so a page can show
+    what is happening; the answer itself is only the returned, verified `Answer`.
+    """
+    report = progress or (lambda stage, detail: None)
     started = time.perf_counter()
     cleaned = clean_question(question, max_chars=ctx.settings.max_question_chars)
     libraries = permitted_libraries(ctx, principal, action="ask", library=library)
@@ -247,14 +258,18 @@ def answer_question(
     gate = ctx.gate_registry().status(principal.department)
     # Without a current ethics approval nothing goes to the model, not even the condensing call.
     gen_ctx = ctx if gate.open else replace(ctx, chat=None)
+    report("retrieving", {"redactions": len(redaction.as_redactions())})
     searched_for = condense_follow_up(gen_ctx, redaction.text, history=prior, language=language)
     retrieval = ctx.retriever.retrieve(searched_for, libraries=libraries)
     t_retrieved = time.perf_counter()
+    report("sources", {"sources": list(retrieval.sources), "relevant": retrieval.relevant})
     gate_reason = _gate_reason(ctx, gate, retrieval)
     if gate_reason:
         gen_ctx = replace(ctx, chat=None)
+    report("generating", {"model": gen_ctx.chat is not None and retrieval.relevant})
     draft = _draft_answer(gen_ctx, redaction.text, retrieval, language=language)
     t_generated = time.perf_counter()
+    report("verifying", {"sentences": len(draft.sentences)})
     sentences, flags, draft = _verify(ctx, redaction.text, retrieval, draft, language=language)
     t_verified = time.perf_counter()
     rules = ctx.rules_for(principal.department)

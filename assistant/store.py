@@ -262,7 +262,7 @@ def merge_channel_scores(
 def _shared_ranks(hits: Sequence[Hit]) -> dict[str, int]:
     """0-based rank per id, equal scores sharing the better rank."""
     scores = sorted((h.score for h in hits), reverse=True)
-    first = {}
+    first: dict[float, int] = {}
     for index, score in enumerate(scores):
         first.setdefault(score, index)
     return {h.id: first[h.score] for h in hits}

@@ -103,12 +103,23 @@ def ask(
         None, "--question-file", help="Read the question from PATH, or '-' for stdin."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the answer object as JSON."),
+    policy: str | None = typer.Option(
+        None,
+        "--policy",
+        help="strict | annotate (default: GUIDECITE_CITATION_POLICY, strict).",
+    ),
 ) -> None:
     """Answer a guideline question with verified citations (or refuse honestly)."""
     from assistant.service import answer_question
 
+    if policy not in (None, "strict", "annotate"):
+        raise InvalidInput(
+            f"bad policy {policy!r}", user_message="--policy must be strict or annotate."
+        )
     text = read_question(question, question_file)
     with service_context() as ctx:
+        if policy is not None:
+            ctx.policy = "annotate" if policy == "annotate" else "strict"
         principal = resolve_user(ctx, user)
         answer = answer_question(principal, text, ctx=ctx, library=library)
     if as_json:

@@ -161,6 +161,54 @@ def test_changed_dose_is_blocked_and_flagged(world, tmp_path: Path, sglang_serve
     assert {f["code"] for f in stored["flags"]} >= {"unsupported_sentence"}
 
 
+def test_annotate_policy_shows_the_answer_with_the_failing_sentence_marked(
+    world, tmp_path: Path, sglang_server
+) -> None:
+    sglang_server.responder = _changed_dose
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    ctx.policy = "annotate"
+    answer = answer_question(CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx)
+    assert answer.mode == AnswerMode.GENERATIVE
+    assert [s.supported for s in answer.sentences] == [False]
+    assert "unsupported_sentence" in {f.code for f in answer.flags}
+    stored = audit_rows(ctx)[-1].detail_json
+    assert stored["policy"] == "annotate" and stored["mode"] == "generative"
+
+
+def test_policy_comes_from_settings(world, tmp_path: Path) -> None:
+    from assistant.service import build_context
+
+    settings = world["settings"].model_copy(update={"citation_policy": "annotate"})
+    ctx = build_context(
+        settings,
+        store=world["store"],
+        embedder=world["embedder"],
+        access=world["access"],
+        audit=open_audit_log(settings.model_copy(update={"data_dir": tmp_path})),
+    )
+    assert ctx.policy == "annotate"
+    assert Settings(data_dir=tmp_path).citation_policy == "strict"
+
+
+def test_progress_reports_stages_in_order_and_no_answer_text(
+    world, tmp_path: Path, sglang_server
+) -> None:
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    heard: list[tuple[str, dict[str, Any]]] = []
+    answer = answer_question(
+        CARDIO_DOC,
+        "What are the minimum expectations for hand hygiene in outpatient care?",
+        ctx=ctx,
+        progress=lambda stage, detail: heard.append((stage, detail)),
+    )
+    assert [stage for stage, _ in heard] == ["retrieving", "sources", "generating", "verifying"]
+    details = dict(heard)
+    assert details["sources"]["sources"] == answer.sources
+    assert details["generating"]["model"] is True
+    spoken = json.dumps([d for stage, d in heard if stage != "sources"], default=str)
+    assert all(s.text not in spoken for s in answer.sentences)
+
+
 @pytest.mark.parametrize(
     ("script", "code"),
     [

@@ -97,6 +97,10 @@ def test_unknown_user_and_bad_input_exit_codes(library_with_user: None) -> None:
     assert empty.exit_code == 2
     no_question = runner.invoke(app, ["ask", "--user", "dr.li"])
     assert no_question.exit_code == 2
+    bad_policy = runner.invoke(app, ["ask", "流感", "--user", "dr.li", "--policy", "lenient"])
+    assert bad_policy.exit_code == 2 and "--policy" in bad_policy.stderr
+    annotate = runner.invoke(app, ["ask", "流感", "--user", "dr.li", "--policy", "annotate"])
+    assert annotate.exit_code == 0, annotate.stderr
     runner.invoke(app, ["users", "disable", "dr.li"])
     disabled = runner.invoke(app, ["ask", "流感", "--user", "dr.li"])
     assert disabled.exit_code == 3 and "disabled" in disabled.stderr
