@@ -152,10 +152,18 @@ def build_sections(
             sections.append(_make_section([t for _, t in stack], body))
             body.clear()
 
-    for line in _split_run_in(lines, language=language):
+    split = _split_run_in(lines, language=language)
+    for index, line in enumerate(split):
         text = line.text
         rank: int | None
         pattern_rank = heading_rank(text, language=language, numbered_en=numbered_en)
+        if pattern_rank is not None and language == "en" and line.level is None:
+            following = split[index + 1].text if index + 1 < len(split) else ""
+            if _continues_sentence(following):
+                # "7. Dedicate multidose vials to a single patient" / "whenever possible. …":
+                # a numbered recommendation wrapped by the PDF, not a heading — its words must
+                # stay in the passage a doctor reads and the verifier compares against.
+                pattern_rank = None
         if pattern_rank is not None and width and pattern_rank > 12 and len(text) >= width - 1:
             pattern_rank = None
         if line.level is not None:
@@ -181,6 +189,12 @@ def build_sections(
         stack.append((rank, text.rstrip("。")))
     flush()
     return [section for section in sections if section.text.strip()]
+
+
+def _continues_sentence(text: str) -> bool:
+    """Whether a line carries on the previous one's sentence (starts in lower case)."""
+    stripped = text.lstrip()
+    return bool(stripped) and stripped[0].islower()
 
 
 def _split_run_in(lines: list[RawLine], *, language: str) -> list[RawLine]:

@@ -152,3 +152,24 @@ def test_english_upper_case_headings_when_no_structure() -> None:
     assert section.path == [
         "FUNDAMENTAL ELEMENTS NEEDED TO PREVENT TRANSMISSION OF INFECTIOUS AGENTS"
     ]
+
+
+def test_wrapped_english_recommendation_stays_in_the_passage() -> None:
+    # CDC outpatient guide: numbered recommendations wrap mid-sentence in the PDF text.
+    lines = [
+        RawLine("SAFE INJECTION PRACTICES"),
+        RawLine("7. Dedicate multidose vials to a single patient"),
+        RawLine("whenever possible. If multidose vials will be used for more than one patient,"),
+        RawLine("they should be restricted to a centralized medication area."),
+        RawLine("8. Sharps Safety"),
+        RawLine("Dispose of used sharps at the point of use."),
+    ]
+    sections = build_sections(lines, language="en")
+    texts = {" > ".join(s.path): " ".join(s.text.split()) for s in sections}
+    assert texts["SAFE INJECTION PRACTICES"].startswith(
+        "7. Dedicate multidose vials to a single patient whenever possible."
+    )
+    # A numbered line followed by a capitalised sentence is still a heading.
+    assert texts["SAFE INJECTION PRACTICES > 8. Sharps Safety"] == (
+        "Dispose of used sharps at the point of use."
+    )
