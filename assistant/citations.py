@@ -33,6 +33,7 @@ from typing import Final
 
 import jieba
 
+from assistant.prompts import detect_language
 from assistant.quantities import extract_quantities, quantity_supported
 
 __all__ = [
@@ -305,13 +306,6 @@ def _term_pairs(text: str) -> tuple[tuple[str, str], ...]:
 def content_terms(text: str) -> set[str]:
     """Content words of `text`: jieba tokens for Chinese, stemmed English words; no stop words."""
     return {term for _, term in _term_pairs(text)}
-
-
-def detect_language(text: str) -> str:
-    """`zh` when CJK characters carry the text, else `en`."""
-    cjk = sum(1 for c in text if _is_cjk(c))
-    latin_words = len(_EN_WORD_RE.findall(text))
-    return "zh" if cjk and cjk >= 0.4 * (cjk + latin_words) else "en"
 
 
 _CODE_RE: Final[re.Pattern[str]] = re.compile(

@@ -25,6 +25,7 @@ import yaml
 
 from assistant.domain import Redaction
 from assistant.errors import ConfigError
+from assistant.prompts import detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ Validator = Callable[["re.Match[str]", int, int], Span | None]
 ValidatorFactory = Callable[[Mapping[str, Any]], Validator]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 _ASCII_WORD = re.compile(r"[0-9A-Za-z]")
 
 
@@ -558,14 +558,6 @@ def detect_identifiers(text: str, *, rules: RedactionRules | None = None) -> dic
     return _distinct_counts(_resolve(text, rules or load_rules()))
 
 
-def detect_language(text: str) -> str:
-    """'zh' when Chinese characters carry the text, else 'en' (chooses placeholder prefixes)."""
-    text = text[:4000]  # the opening is enough to tell, and keeps this O(1) on documents
-    cjk = len(_CJK.findall(text))
-    # one Chinese character carries about as much as a three-letter word
-    return "zh" if cjk and cjk * 3 >= len(_LATIN.findall(text)) else "en"
-
-
 def redact_text(
     text: str, *, rules: RedactionRules | None = None, language: str | None = None
 ) -> RedactionResult:
@@ -574,7 +566,7 @@ def redact_text(
     hits = _resolve(text, rules)
     if not hits:
         return RedactionResult(text=text, counts={})
-    zh = (language or detect_language(text)).lower().startswith("zh")
+    zh = (language or detect_language(text[:4000])).lower().startswith("zh")
     prefixes: dict[str, str] = {}
     for rule in rules.rules:
         prefixes.setdefault(rule.type, rule.prefix_zh if zh else rule.prefix_en)

@@ -69,11 +69,14 @@ class DocumentMetadata:
     language: Literal["zh", "en"]
 
 
-def detect_language(text: str) -> Literal["zh", "en"]:
-    """zh when CJK ideographs make up a fair share of the letters, else en."""
+def detect_document_language(text: str) -> Literal["zh", "en"]:
+    """zh when CJK ideographs make up a fair share of a whole document's letters, else en.
+
+    Documents, unlike questions (`assistant.prompts.detect_language`), quote long English
+    references and drug names; a per-letter share of 0.2 still separates them cleanly.
+    """
     cjk = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", text))
     latin = len(re.findall(r"[A-Za-z]", text))
-    # Chinese guidelines quote many English terms; 0.2 still separates them cleanly.
     return "zh" if cjk and cjk / (cjk + latin) >= 0.2 else "en"
 
 

@@ -14,9 +14,9 @@ from assistant.errors import IngestionError
 from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.loaders import FORMAT_BY_EXTENSION, load_document
 from ingestion.metadata import (
+    detect_document_language,
     detect_effective_date,
     detect_issuer,
-    detect_language,
     infer_title,
     make_doc_id,
     parse_version,
@@ -137,7 +137,7 @@ def _assemble(
         raise IngestionError(
             f"{path}: no text", user_message=f"{path.name}: no text found in the file."
         )
-    language = overrides.get("language") or detect_language(full_text)
+    language = overrides.get("language") or detect_document_language(full_text)
     sections = build_sections(
         lines,
         language=language,

@@ -9,9 +9,9 @@ import pytest
 
 from assistant.errors import IngestionError
 from ingestion.metadata import (
+    detect_document_language,
     detect_effective_date,
     detect_issuer,
-    detect_language,
     make_doc_id,
     parse_version,
     read_sidecar,
@@ -66,7 +66,7 @@ def test_english_doc_id_is_a_readable_slug_without_year() -> None:
     ],
 )
 def test_detect_language(text: str, language: str) -> None:
-    assert detect_language(text) == language
+    assert detect_document_language(text) == language
 
 
 def test_detect_issuer() -> None:
