@@ -326,6 +326,8 @@ class AccessControl:
 
     def roles_of(self, user: str) -> list[tuple[str, str]]:
         """The user's directly assigned (role, department) pairs."""
+        # Sign-in and session resolution read roles here: another process's grant must show.
+        self._recheck_if_due()
         with self._lock:
             rules = self._enforcer.get_filtered_named_grouping_policy("g", 0, user)
         return sorted((role, dom) for _user, role, dom in rules)
