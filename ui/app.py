@@ -12,7 +12,7 @@ import logging
 import streamlit as st
 
 from assistant.errors import GuideCiteError
-from ui.i18n import LANGUAGE_NAMES, LANGUAGES
+from ui.i18n import LANGUAGE_NAMES, LANGUAGES, role_name
 from ui.state import (
     HOME,
     LANG,
@@ -111,7 +111,7 @@ def main() -> None:
         t(
             "signed_in_as",
             user=principal.user,
-            role=str(principal.role),
+            role=role_name(str(principal.role), lang()),
             department=principal.department,
         )
     )

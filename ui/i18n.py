@@ -16,6 +16,11 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "language": {"zh": "语言", "en": "Language"},
     "signed_in_as": {"zh": "已登录：{user}（{role}，{department}）", "en": "Signed in: {user} ({role}, {department})"},
     "logout": {"zh": "退出登录", "en": "Sign out"},
+    "role_doctor": {"zh": "医生", "en": "Doctor"},
+    "role_dept_admin": {"zh": "科室管理员", "en": "Department administrator"},
+    "role_quality_reviewer": {"zh": "质控审核员", "en": "Quality reviewer"},
+    "role_compliance_officer": {"zh": "合规专员", "en": "Compliance officer"},
+    "role_sysadmin": {"zh": "系统管理员", "en": "System administrator"},
     "session_ended": {"zh": "会话已结束，请重新登录。", "en": "Your session has ended; please sign in again."},
     "signed_out": {"zh": "您已退出登录。", "en": "You have signed out."},
     "service_down": {"zh": "后台服务暂不可用", "en": "A backing service is unavailable"},
@@ -52,11 +57,15 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "ask_placeholder": {"zh": "输入临床问题……", "en": "Ask a clinical question…"},
     "working": {"zh": "正在处理……", "en": "Working…"},
     "step_retrieving": {"zh": "正在检索指南……", "en": "Searching the guidelines…"},
-    "step_generating": {"zh": "正在生成并逐句核对引用……", "en": "Writing the answer and checking every citation…"},
     "step_sources": {"zh": "找到 {n} 条来源", "en": "{n} sources found"},
+    "step_not_relevant": {"zh": "这些来源与问题的相关性不足。", "en": "None of them is close enough to the question."},
+    "step_model": {"zh": "模型生成中……", "en": "The model is thinking…"},
+    "step_passages": {"zh": "正在摘取指南原文段落……", "en": "Picking the guideline passages…"},
+    "step_verifying": {"zh": "正在核验引用（{n} 句）……", "en": "Verifying citations ({n} sentences)…"},
     "step_verified": {"zh": "{ok}/{total} 句已通过核对", "en": "{ok} of {total} sentences verified"},
     "step_done": {"zh": "完成（{ms} 毫秒）", "en": "Done ({ms} ms)"},
     "mode_generative": {"zh": "根据指南生成：每句话都注明出处并已核对。", "en": "Generated from the guidelines: every sentence cites its source and was checked."},
+    "mode_generative_unverified": {"zh": "根据指南生成，但含有未经核实的句子：标 ⚠ 的句子得不到所引来源的支持，请对照原文。", "en": "Generated from the guidelines, but the answer contains unverified sentences: those marked ⚠ are not supported by the source they cite; check them against the original."},
     "mode_extractive": {"zh": "仅列出指南原文段落：生成功能当前不可用。", "en": "Guideline passages only: answer generation is unavailable right now."},
     "mode_not_approved": {"zh": "仅列出指南原文段落：本科室尚未获准使用生成功能。", "en": "Guideline passages only: generated answers are not approved for your department."},
     "mode_refused": {"zh": "指南库未涵盖这个问题。", "en": "The guideline library does not cover this question."},
@@ -65,11 +74,13 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "sources": {"zh": "来源", "en": "Sources"},
     "verified": {"zh": "已核对", "en": "verified"},
     "unverified": {"zh": "未能核对", "en": "not verified"},
+    "unsupported_note": {"zh": "引用来源不支持此句", "en": "not supported by the cited source"},
     "version": {"zh": "版本", "en": "version"},
     "section": {"zh": "章节", "en": "section"},
     "page": {"zh": "页", "en": "page"},
-    "open_original": {"zh": "打开原文（第 {page} 页）", "en": "Open the original (page {page})"},
-    "open_original_nopage": {"zh": "打开原文", "en": "Open the original"},
+    "open_original": {"zh": "在第 {page} 页打开原文", "en": "Open the original at page {page}"},
+    "open_original_tab": {"zh": "在新标签页打开原文第 {page} 页", "en": "Open page {page} of the original in a new tab"},
+    "download_original": {"zh": "下载原文", "en": "Download the original"},
     "original_missing": {"zh": "原文未保存（已脱敏入库的文件不保留原件）。", "en": "The original is not stored (redacted documents keep no original)."},
     "helpful": {"zh": "有帮助", "en": "Helpful"},
     "not_helpful": {"zh": "没帮助", "en": "Not helpful"},
@@ -227,6 +238,12 @@ def translate(key: str, lang: Lang, **values: object) -> str:
     """The catalogue string for `key` in `lang`, formatted with `values`."""
     text = CATALOGUE[key][lang]
     return text.format(**values) if values else text
+
+
+def role_name(role: str, lang: Lang) -> str:
+    """A role in words of `lang` (医生, Quality reviewer); an unknown role as it is stored."""
+    entry = CATALOGUE.get(f"role_{role}")
+    return entry[lang] if entry else role
 
 
 def language_from_header(accept_language: str | None) -> Lang:

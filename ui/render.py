@@ -8,8 +8,12 @@ directive; only the highlighting and the marks this module adds are Markdown.
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import re
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import streamlit as st
@@ -28,6 +32,11 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|file|data|javascript|www)(?=\\?[:.])|(@)")
 OK_MARK = "✓"
 WARN_MARK = "⚠"
+# A short pause between streamed sentences so the answer visibly arrives sentence by sentence;
+# every sentence is already verified when the stream starts (issue 5 item 3).
+STREAM_PAUSE_S = 0.04
+# The source card whose PDF link is on screen: its bytes go to the browser only on request.
+PDF_OPEN = "gc_pdf_open"
 
 
 def escape_markdown(text: str) -> str:
@@ -84,18 +93,31 @@ def highlight_passage(passage: str, sentences: Iterable[str]) -> str:
 def sentence_markdown(sentence: AnswerSentence, *, lang: Lang) -> str:
     """One answer sentence, escaped, with its citation markers and its verification mark."""
     markers = "".join(f"\\[{n}\\]" for n in sentence.citations)
+    text = escape_markdown(sentence.text)
     if sentence.supported:
-        mark = f":green[{OK_MARK}]"
-        label = translate("verified", lang)
-    else:
-        mark = f":orange[{WARN_MARK}]"
-        label = translate("unverified", lang)
-    return f"{mark} {escape_markdown(sentence.text)} {markers} *({label})*"
+        return f":green[{OK_MARK}] {text} {markers} *({translate('verified', lang)})*"
+    # Only the `annotate` policy lets such a sentence through: say so next to it.
+    note = translate("unsupported_note", lang)
+    return f":orange[{WARN_MARK}] {text} {markers} :orange[*({note})*]"
+
+
+def answer_chunks(answer: Answer, *, lang: Lang) -> Iterator[str]:
+    """The answer's verified sentences as Markdown, one chunk per sentence, in order."""
+    for index, sentence in enumerate(answer.sentences):
+        yield ("\n\n" if index else "") + sentence_markdown(sentence, lang=lang)
+
+
+def _paced(chunks: Iterable[str]) -> Iterator[str]:
+    for chunk in chunks:
+        yield chunk
+        time.sleep(STREAM_PAUSE_S)
 
 
 def mode_banner(answer: Answer, *, lang: Lang) -> tuple[str, str]:
     """(kind, text) of the plain-words banner: kind is success, info, warning or error."""
     if answer.mode == AnswerMode.GENERATIVE:
+        if any(not s.supported for s in answer.sentences):
+            return "warning", translate("mode_generative_unverified", lang)
         return "success", translate("mode_generative", lang)
     if answer.mode == AnswerMode.EXTRACTIVE:
         gated = any(flag.code.startswith(("gate", "not_approved")) for flag in answer.flags)
@@ -123,8 +145,14 @@ def render_answer(
     lang: Lang,
     original: Callable[[Source], Path | None],
     key: str,
+    stream: bool = False,
 ) -> None:
-    """Banner, redaction note, verified sentences and source cards of one answer."""
+    """Banner, redaction note, verified sentences and source cards of one answer.
+
+    `stream` writes the sentences one by one (`st.write_stream`) for an answer just returned;
+    a rerun draws a stored answer at once. Either way the sentences are the verified ones of
+    the returned Answer: nothing is shown while the model is still writing.
+    """
     kind, banner = mode_banner(answer, lang=lang)
     getattr(st, kind)(banner)
     redacted = sum(r.count for r in answer.redactions)
@@ -132,8 +160,12 @@ def render_answer(
         st.caption(translate("redacted", lang, n=redacted))
     if answer.message and answer.mode != AnswerMode.REFUSED:
         st.markdown(escape_markdown(answer.message))
-    for sentence in answer.sentences:
-        st.markdown(sentence_markdown(sentence, lang=lang))
+    if answer.sentences:
+        chunks = answer_chunks(answer, lang=lang)
+        if stream:
+            st.write_stream(_paced(chunks))
+        else:
+            st.markdown("".join(chunks))
     if answer.sources:
         st.markdown(f"**{translate('sources', lang)}**")
     for source in answer.sources:
@@ -157,17 +189,70 @@ def _render_source_card(
         if path is None:
             st.caption(translate("original_missing", lang))
             return
-        page = source.page_label or (str(source.page) if source.page is not None else "")
-        label = (
-            translate("open_original", lang, page=page)
-            if page
-            else translate("open_original_nopage", lang)
-        )
+        if path.suffix.lower() == ".pdf" and source.page:
+            _render_pdf_link(path, source=source, lang=lang, key=key)
         st.download_button(
-            label,
+            translate("download_original", lang),
             data=lambda: path.read_bytes(),
             file_name=path.name,
-            mime="application/pdf" if path.suffix == ".pdf" else "application/octet-stream",
+            mime="application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream",
             key=f"orig-{key}-{source.n}",
             on_click="ignore",
+            icon=":material/download:",
         )
+
+
+def _render_pdf_link(path: Path, *, source: Source, lang: Lang, key: str) -> None:
+    # The PDF's bytes travel to the browser only for the card asked for, and only one card
+    # at a time: an answer's five sources are often one 2 MB guideline.
+    card = f"{key}-{source.n}"
+    page = source.page or 1
+    shown = source.page_label or str(page)
+    if st.session_state.get(PDF_OPEN) != card:
+        st.button(
+            translate("open_original", lang, page=shown),
+            key=f"pdf-{card}",
+            icon=":material/open_in_new:",
+            on_click=_want_pdf,
+            args=(card,),
+        )
+        return
+    label = translate("open_original_tab", lang, page=shown)
+    st.iframe(pdf_link_html(path.read_bytes(), page=page, label=label), height=40, alt=label)
+
+
+def _want_pdf(card: str) -> None:
+    st.session_state[PDF_OPEN] = card
+
+
+def pdf_link_html(data: bytes, *, page: int, label: str) -> str:
+    """A self-contained HTML link that opens the PDF `data` at `page` in a new browser tab.
+
+    Streamlit serves no per-user files, so the page builds a blob: URL from the bytes it
+    carries and adds the `#page=N` fragment the browsers' PDF viewers honour. A PDF cannot be
+    shown inline: the component's frame is sandboxed, and Chromium shows no PDF in a sandboxed
+    frame; the link opens an unsandboxed tab (`allow-popups-to-escape-sandbox`).
+    """
+    if page < 1:
+        raise ValueError(f"PDF pages count from 1, not {page}")
+    encoded = json.dumps(base64.b64encode(data).decode("ascii"))
+    return f"""<!doctype html><meta charset="utf-8">
+<style>
+body {{ margin: 0; padding: 2px 0; }}
+a {{ display: inline-flex; align-items: center; gap: .4rem; padding: .3rem .75rem;
+     border: 1px solid rgba(49, 51, 63, .2); border-radius: .5rem; color: #31333f;
+     background: #fff; text-decoration: none; font-size: 14px;
+     font-family: "Source Sans Pro", "Source Sans 3", "Noto Sans CJK SC", sans-serif; }}
+a:hover {{ border-color: #ff4b4b; color: #ff4b4b; }}
+a[aria-disabled="true"] {{ opacity: .5; pointer-events: none; }}
+</style>
+<a id="open" target="_blank" rel="noopener" aria-disabled="true">{html.escape(label)} ↗</a>
+<script>
+const raw = atob({encoded});
+const bytes = new Uint8Array(raw.length);
+for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+const link = document.getElementById("open");
+link.href = URL.createObjectURL(new Blob([bytes], {{type: "application/pdf"}})) + "#page={page}";
+link.removeAttribute("aria-disabled");
+</script>
+"""

@@ -10,6 +10,7 @@ officer opens the monitoring page. Screenshots land in
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from assistant.gates import GateRegistry
 from assistant.review import ReviewQueue
 from assistant.store import open_store
 from ingestion.service import Ingestor
+from tests.fakes.sglang import SGLangStandIn, cite_first_source
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,12 +162,26 @@ def server(demo_dir: Path, sglang_env, tmp_path: Path) -> Iterator[str]:
             sys.stderr.write((tmp_path / "serve.log").read_text(errors="replace")[-4000:])
 
 
+def _slow_first_answer(seconds: float) -> Any:
+    """The stand-in's default answer, the first one `seconds` late (to see the progress)."""
+    calls: list[int] = []
+
+    def respond(request: dict[str, Any]) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(seconds)
+        return cite_first_source(request)
+
+    return respond
+
+
 def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
-    server: str, demo_dir: Path, officers: dict[str, pyotp.TOTP]
+    server: str, demo_dir: Path, officers: dict[str, pyotp.TOTP], sglang_env: SGLangStandIn
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
+    sglang_env.responder = _slow_first_answer(3.0)
     timings: dict[str, float] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -184,15 +200,28 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         expect(chat).to_be_visible(timeout=60_000)
 
         started = time.perf_counter()
+        expect(page.get_by_text("已登录：dr.zhang（医生，cardiology）")).to_be_visible()
         chat.fill("流感患者奥司他韦的成人剂量是多少？")
         chat.press("Enter")
+        # While the model writes, the status narrates the steps (sources by title) and no
+        # sentence of the answer is on the page: it shows only once verified.
+        expect(page.get_by_text("模型生成中", exact=False).first).to_be_visible(timeout=60_000)
+        status = page.locator("[data-testid='stExpander']").filter(has_text="模型生成中").first
+        expect(status).to_contain_text("找到")
+        expect(status).to_contain_text("流行性感冒诊疗方案")
+        answer_marks = page.locator("[data-testid='stChatMessage']").filter(has_text="✓")
+        expect(answer_marks).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / "02a-progress-zh.png"), full_page=True)
         expect(page.get_by_text("根据指南生成", exact=False).first).to_be_visible(timeout=90_000)
         timings["answer_zh_s"] = time.perf_counter() - started
-        expect(page.get_by_text("[1]", exact=False).first).to_be_visible()
-        expect(page.get_by_text("✓").first).to_be_visible()
+        expect(page.get_by_text("完成（", exact=False).first).to_be_visible()
+        reply = page.locator("[data-testid='stChatMessage']").last
+        expect(reply).to_contain_text("[1]")
+        expect(reply.get_by_text("✓").first).to_be_visible()
         cards = page.locator("[data-testid='stChatMessage'] [data-testid='stExpander']")
-        assert cards.count() >= 1
+        expect(cards.first).to_be_visible(timeout=30_000)
         expect(cards.first).to_contain_text("流行性感冒诊疗方案")
+        expect(reply.get_by_text("(已核对)", exact=False).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "02-answer-zh.png"), full_page=True)
 
         # A new conversation, so the English question is not read as a follow-up.
@@ -210,10 +239,28 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         last_cards = last.locator("[data-testid='stExpander']")
         expect(last_cards.first).to_contain_text("Infection Prevention", ignore_case=True)
 
-        # Open a card: the passage and a way to open the stored original appear.
-        last_cards.first.locator("summary").click()
-        expect(last_cards.first.get_by_text("打开原文", exact=False)).to_be_visible()
+        # Open a card: the passage, a download of the stored original, and for a PDF a way
+        # to open it at the cited page.
+        card = last_cards.first
+        card.locator("summary").click()
+        expect(card.get_by_role("button", name="下载原文")).to_be_visible()
+        open_page = card.get_by_role("button", name=re.compile(r"在第 \S+ 页打开原文"))
+        expect(open_page).to_be_visible()
+        open_page.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "03-answer-en-card-open.png"), full_page=True)
+        cited = re.search(r"页 (\d+)", card.locator("summary").inner_text())
+        assert cited, card.locator("summary").inner_text()
+        open_page.click()
+        link = card.frame_locator("iframe").get_by_role("link", name=re.compile("新标签页"))
+        expect(link).to_have_attribute("href", re.compile(r"^blob:"), timeout=30_000)
+        with context.expect_page() as opened:
+            link.click()
+        pdf = opened.value
+        pdf.wait_for_load_state()
+        assert pdf.url.startswith("blob:") and pdf.url.endswith(f"#page={cited.group(1)}")
+        pdf.wait_for_timeout(2000)  # Chromium's PDF viewer draws the page
+        pdf.screenshot(path=str(ARTIFACTS / "03b-original-at-cited-page.png"))
+        pdf.close()
 
         # 👎 with a comment on the English answer.
         last.get_by_label("意见（可选）").fill("Too general for our clinic")
@@ -235,11 +282,20 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         comment = page.get_by_text("Too general for our clinic", exact=False)
         expect(comment.first).to_be_visible(timeout=30_000)
         expect(comment).to_have_count(2)
-        expect(page.get_by_text("hand hygiene", exact=False).first).to_be_visible()
-        expect(page.get_by_text("negative_feedback", exact=False).first).to_be_visible()
+        expect(page.get_by_text("已登录：rev.chen（质控审核员，cardiology）")).to_be_visible()
+        # The queue is a table whose text is in the page (not a canvas grid still loading).
+        queue = page.locator("[data-testid='stTable']").first
+        expect(queue).to_contain_text("negative_feedback")
+        expect(queue).to_contain_text("hand hygiene")
+        expect(queue).to_contain_text("待审核")
         timings["review_queue_s"] = time.perf_counter() - started
-        page.wait_for_timeout(1000)  # the queue table draws on a canvas
         page.screenshot(path=str(ARTIFACTS / "06-review-item.png"), full_page=True)
+        # Table cells render Markdown: the model's bare URL must stay text, not a link.
+        expect(page.locator("[data-testid='stTable'] a[href^='http']")).to_have_count(0)
+        verification = page.locator("[data-testid='stTable']").nth(1)
+        expect(verification).to_contain_text("✓")
+        verification.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "06b-review-verification.png"), full_page=True)
         page.get_by_text("指南缺口", exact=True).click()
         page.get_by_label("审核意见").fill("门诊手卫生细则需补充本院规范")
         page.get_by_role("button", name="处理结论").click()

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.domain import AnswerSentence
+from assistant.domain import Answer, AnswerMode, AnswerSentence, Role
 from ui.audit_charts import latency_percentiles
-from ui.i18n import CATALOGUE, language_from_header
-from ui.render import escape_markdown, highlight_passage, sentence_markdown
+from ui.i18n import CATALOGUE, language_from_header, role_name
+from ui.render import (
+    answer_chunks,
+    escape_markdown,
+    highlight_passage,
+    mode_banner,
+    pdf_link_html,
+    sentence_markdown,
+)
 
 # An unescaped Markdown/HTML construct: a punctuation character not preceded by a backslash.
 _UNESCAPED = re.compile(r"(?<!\\)(?:\\\\)*[<>\[\]()!`*_$:]")
@@ -55,7 +63,10 @@ def test_sentence_carries_markers_and_mark() -> None:
                            lang="en")  # fmt: skip
     assert "✓" in ok and "\\[1\\]\\[3\\]" in ok and "(verified)" in ok and "[x](y)" not in ok
     bad = sentence_markdown(AnswerSentence(text="B.", citations=[2]), lang="zh")
-    assert "⚠" in bad and "未能核对" in bad
+    assert "⚠" in bad and "引用来源不支持此句" in bad and "✓" not in bad
+    assert "not supported by the cited source" in sentence_markdown(
+        AnswerSentence(text="B.", citations=[2]), lang="en"
+    )
 
 
 def test_every_string_exists_in_both_languages() -> None:
@@ -74,3 +85,50 @@ def test_latency_percentiles() -> None:
     assert latency_percentiles([]) == (0.0, 0.0)
     p50, p95 = latency_percentiles([float(v) for v in range(1, 101)])
     assert p50 == 50.5 and 95 <= p95 <= 96
+
+
+def _answer(*supported: bool) -> Answer:
+    sentences = [
+        AnswerSentence(text=f"Sentence {i} [x](http://e.x).", citations=[i], supported=ok)
+        for i, ok in enumerate(supported, start=1)
+    ]
+    return Answer(session_id="s", mode=AnswerMode.GENERATIVE, sentences=sentences)
+
+
+def test_answer_streams_one_escaped_sentence_per_chunk() -> None:
+    chunks = list(answer_chunks(_answer(True, False, True), lang="en"))
+    assert len(chunks) == 3
+    assert [c.startswith("\n\n") for c in chunks] == [False, True, True]
+    assert "✓" in chunks[0] and "\\[1\\]" in chunks[0] and "[x](http" not in chunks[0]
+    assert "⚠" in chunks[1] and "not supported by the cited source" in chunks[1]
+    assert list(answer_chunks(_answer(), lang="en")) == []
+
+
+def test_banner_says_when_an_answer_has_unverified_sentences() -> None:
+    assert mode_banner(_answer(True, True), lang="en")[0] == "success"
+    kind, text = mode_banner(_answer(True, False), lang="en")
+    assert kind == "warning" and "contains unverified sentences" in text
+    assert "未经核实" in mode_banner(_answer(False), lang="zh")[1]
+
+
+def test_pdf_link_opens_the_cited_page_from_the_bytes_it_carries() -> None:
+    import base64
+    import json
+
+    data = b"%PDF-1.4 fake </script> bytes"
+    page = pdf_link_html(data, page=7, label="Open <b>page</b> 7")
+    assert '#page=7"' in page and 'target="_blank"' in page
+    assert "Open &lt;b&gt;page&lt;/b&gt; 7" in page and "<b>" not in page
+    [encoded] = re.findall(r"atob\((\"[^\"]*\")\)", page)
+    assert base64.b64decode(json.loads(encoded)) == data
+    assert page.count("</script>") == 1  # the bytes cannot close the script early
+    with pytest.raises(ValueError, match="count from 1"):
+        pdf_link_html(data, page=0, label="x")
+
+
+def test_roles_have_names_in_both_languages() -> None:
+    assert [role_name(r.value, "zh") for r in Role] == [
+        "医生", "科室管理员", "质控审核员", "合规专员", "系统管理员"
+    ]  # fmt: skip
+    assert role_name("quality_reviewer", "en") == "Quality reviewer"
+    assert role_name("auditor", "en") == "auditor"  # an unknown role stays as stored

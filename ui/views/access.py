@@ -10,7 +10,8 @@ from assistant import service_admin
 from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Principal, Role
 from assistant.errors import AccessDenied, InvalidInput
-from ui.state import AppResources, guard_page, t
+from ui.i18n import role_name
+from ui.state import AppResources, guard_page, lang, t
 
 ACCESS_ACTIONS = (
     "role_grant",
@@ -40,7 +41,9 @@ def _users(res: AppResources, principal: Principal) -> list[str]:
             {
                 t("user"): user.name,
                 t("department"): user.department,
-                t("roles"): ", ".join(f"{role}@{dept}" for role, dept in user.roles),
+                t("roles"): ", ".join(
+                    f"{role_name(str(role), lang())}@{dept}" for role, dept in user.roles
+                ),
                 "disabled": user.disabled,
                 "locked_until": user.locked_until,
             }
@@ -53,7 +56,12 @@ def _role_form(res: AppResources, principal: Principal, users: list[str]) -> Non
     st.subheader(t("roles"))
     with st.form("gc_roles"):
         user = st.selectbox(t("user"), options=users, key="gc_role_user")
-        role = st.selectbox(t("role"), options=[r.value for r in Role], key="gc_role_role")
+        role = st.selectbox(
+            t("role"),
+            options=[r.value for r in Role],
+            format_func=lambda value: role_name(value, lang()),
+            key="gc_role_role",
+        )
         if _hospital_wide(principal):
             department = st.text_input(t("department"), value=HOSPITAL_WIDE, key="gc_role_dept")
         else:

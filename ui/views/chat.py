@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from assistant import service
-from assistant.domain import Answer, Principal
+from assistant.domain import Answer, Principal, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
-from assistant.privacy import redact_text
-from ui.render import escape_markdown, render_answer
+from assistant.service import ProgressFn
+from ui.render import escape_markdown, render_answer, source_label
 from ui.state import (
     FEEDBACK,
     HISTORY,
@@ -29,33 +31,11 @@ ALL = "__all__"
 
 def record_feedback(
     res: AppResources, principal: Principal, *, answer: Answer, helpful: bool, comment: str
-) -> int | None:
-    """Store 👍/👎 through the service; an audit event of our own until the service has one."""
-    recorder: Any = getattr(service, "record_feedback", None)
-    if recorder is not None:
-        return int(
-            recorder(
-                principal, answer_id=answer.answer_id, helpful=helpful, comment=comment, ctx=res.ctx
-            )
-        )
-    # The comment is free text a doctor types: redacted like a question before it is stored.
-    event = res.ctx.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action="feedback",
-        object=f"answer:{answer.answer_id}",
-        outcome="helpful" if helpful else "not_helpful",
-        detail={
-            "answer_id": answer.answer_id,
-            "ask_event_id": answer.audit_event_id,
-            "helpful": helpful,
-            "comment": redact_text(comment).text if comment.strip() else "",
-            "via": "web",
-        },
+) -> int:
+    """Store 👍/👎 on one of the principal's answers through the service (audited, redacted)."""
+    return service.record_feedback(
+        principal, answer_id=answer.answer_id, helpful=helpful, comment=comment, ctx=res.ctx
     )
-    return event.id
 
 
 def _feedback(res: AppResources, principal: Principal, answer: Answer) -> None:
@@ -70,33 +50,101 @@ def _feedback(res: AppResources, principal: Principal, answer: Answer) -> None:
         helpful = up.form_submit_button(t("helpful"), icon=":material/thumb_up:")
         unhelpful = down.form_submit_button(t("not_helpful"), icon=":material/thumb_down:")
     if helpful or unhelpful:
-        record_feedback(res, principal, answer=answer, helpful=helpful, comment=comment)
+        try:
+            record_feedback(res, principal, answer=answer, helpful=helpful, comment=comment)
+        except (InvalidInput, AccessDenied) as exc:
+            st.error(exc.user_message)
+            return
         given[answer.answer_id] = helpful
         st.caption(t("feedback_thanks"))
 
 
-def _show_turn(res: AppResources, principal: Principal, question: str, answer: Answer) -> None:
-    with st.chat_message("user"):
-        st.markdown(escape_markdown(question))
+def _readable_original(res: AppResources, principal: Principal) -> Callable[[Source], Path | None]:
+    """The stored original of a source, only from a library the principal may read right now."""
+    readable = set(res.ctx.access.readable_libraries(principal))
+
+    def original(source: Source) -> Path | None:
+        # An answer kept in the session outlives a revoked grant: check again on every run.
+        return original_file(res, source) if source.library in readable else None
+
+    return original
+
+
+def _show_answer(
+    res: AppResources, principal: Principal, answer: Answer, *, stream: bool = False
+) -> None:
     with st.chat_message("assistant"):
         render_answer(
             answer,
             lang=lang(),
-            original=lambda source: original_file(res, source),
+            original=_readable_original(res, principal),
             key=answer.answer_id,
+            stream=stream,
         )
         _feedback(res, principal, answer)
+
+
+def _source_list(sources: list[Source]) -> str:
+    language = lang()
+    return "\n".join(f"- {escape_markdown(source_label(s, lang=language))}" for s in sources)
+
+
+def _verified_line(answer: Answer) -> str:
+    ok = sum(1 for s in answer.sentences if s.supported)
+    return t("step_verified", ok=ok, total=len(answer.sentences))
+
+
+def _done_label(answer: Answer) -> str:
+    return t("step_done", ms=round(answer.timings_ms.get("total", 0.0)))
+
+
+def _show_done(answer: Answer) -> None:
+    """An earlier turn's finished status, in the place its live progress had.
+
+    The elements after it keep their places, so a rerun leaves source cards open or closed.
+    """
+    with st.status(_done_label(answer), state="complete", expanded=False):
+        st.write(t("step_sources", n=len(answer.sources)))
+        if answer.sources:
+            st.markdown(_source_list(answer.sources))
+        st.write(_verified_line(answer))
+
+
+def _show_progress(status: Any) -> ProgressFn:
+    """A `progress` callback for answer_question that narrates its stages in `status`."""
+
+    def report(stage: str, detail: dict[str, Any]) -> None:
+        if stage == "retrieving":
+            status.update(label=t("step_retrieving"), expanded=True)
+            status.write(t("step_retrieving"))
+        elif stage == "sources":
+            sources: list[Source] = detail.get("sources", [])
+            status.update(label=t("step_sources", n=len(sources)), expanded=True)
+            status.write(t("step_sources", n=len(sources)))
+            if sources:
+                status.markdown(_source_list(sources))
+            if not detail.get("relevant", True):
+                status.write(t("step_not_relevant"))
+        elif stage == "generating":
+            # "The model is thinking" only when a model is really called.
+            step = t("step_model") if detail.get("model") else t("step_passages")
+            status.update(label=step, expanded=True)
+            status.write(step)
+        elif stage == "verifying":
+            step = t("step_verifying", n=detail.get("sentences", 0))
+            status.update(label=step, expanded=True)
+            status.write(step)
+
+    return report
 
 
 def _ask(
     res: AppResources, principal: Principal, question: str, *, library: str | None
 ) -> Answer | None:
     history: list[tuple[str, Answer]] = st.session_state.setdefault(HISTORY, [])
-    # Under the strict policy nothing is shown until every sentence is verified: the
-    # progress says what is happening meanwhile (issue 5 item 3).
-    with st.status(t("working"), expanded=False) as status:
-        status.write(t("step_retrieving"))
-        status.write(t("step_generating"))
+    # Progress, never answer text: the answer is shown only once returned, every sentence
+    # verified (issue 5 item 3).
+    with st.status(t("working"), expanded=True) as status:
         try:
             answer = service.answer_question(
                 principal,
@@ -104,22 +152,19 @@ def _ask(
                 ctx=res.ctx,
                 library=library,
                 history=[q for q, _ in history],
+                progress=_show_progress(status),
             )
         except (InvalidInput, AccessDenied) as exc:
-            status.update(state="error")
+            status.update(state="error", expanded=False)
             st.error(exc.user_message)
             return None
         except GuideCiteError as exc:
             logger.warning("answer failed: %s", type(exc).__name__)
-            status.update(label=t("service_down"), state="error")
+            status.update(label=t("service_down"), state="error", expanded=False)
             st.error(exc.user_message)
             return None
-        status.write(t("step_sources", n=len(answer.sources)))
-        ok = sum(1 for s in answer.sentences if s.supported)
-        status.write(t("step_verified", ok=ok, total=len(answer.sentences)))
-        status.update(
-            label=t("step_done", ms=round(answer.timings_ms.get("total", 0.0))), state="complete"
-        )
+        status.write(_verified_line(answer))
+        status.update(label=_done_label(answer), state="complete", expanded=False)
     history.append((question, answer))
     return answer
 
@@ -144,22 +189,19 @@ def render() -> None:
     st.title(t("page_chat"))
     if not readable:
         st.warning(t("no_library"))
+    # Earlier turns are drawn from the stored answers at once; only a new answer streams.
     for question, answer in list(st.session_state.get(HISTORY, [])):
-        _show_turn(res, principal, question, answer)
+        with st.chat_message("user"):
+            st.markdown(escape_markdown(question))
+        _show_done(answer)
+        _show_answer(res, principal, answer)
     question = st.chat_input(t("ask_placeholder"), key="gc_question")
     if question:
         with st.chat_message("user"):
             st.markdown(escape_markdown(question))
         answer = _ask(res, principal, question, library=None if library == ALL else library)
         if answer is not None:
-            with st.chat_message("assistant"):
-                render_answer(
-                    answer,
-                    lang=lang(),
-                    original=lambda source: original_file(res, source),
-                    key=answer.answer_id,
-                )
-                _feedback(res, principal, answer)
+            _show_answer(res, principal, answer, stream=True)
 
 
 render()

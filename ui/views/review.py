@@ -79,15 +79,17 @@ def _fmt_time(value: datetime | None) -> str:
 
 
 def _queue_rows(items: list[ReviewItem]) -> list[dict[str, object]]:
+    # st.table renders its cells as Markdown: everything stored is escaped (a question or a
+    # model sentence must not become a link, an image or HTML).
     return [
         {
             t("col_id"): item.id,
             t("col_created"): _fmt_time(item.created_at),
-            t("filter_department"): item.department,
+            t("filter_department"): escape_markdown(item.department),
             t("col_status"): _status_label(item.status),
-            t("col_flags"): ", ".join(item.flags),
-            t("col_assignee"): item.assignee or "",
-            t("col_question"): item.question[:80],
+            t("col_flags"): escape_markdown(", ".join(item.flags)),
+            t("col_assignee"): escape_markdown(item.assignee or ""),
+            t("col_question"): escape_markdown(item.question[:80]),
         }
         for item in items
     ]
@@ -122,19 +124,18 @@ def _show_answer(item: ReviewItem) -> None:
         st.markdown(f"**{t('verification')}**")
         ok = sum(1 for s in item.sentences if s.supported)
         st.caption(t("verification_summary", ok=ok, total=len(item.sentences)))
-        st.dataframe(
+        st.table(
             [
                 {
-                    "#": number,
-                    t("col_sentence"): s.text,
-                    t("col_citations"): " ".join(f"[{n}]" for n in s.citations),
+                    t("col_id"): number,
+                    t("col_sentence"): escape_markdown(s.text),
+                    t("col_citations"): " ".join(f"\\[{n}\\]" for n in s.citations),
                     t("col_supported"): "✓" if s.supported else "⚠",
-                    t("col_score"): round(s.support_score, 3),
+                    t("col_score"): f"{s.support_score:.3f}",
                 }
                 for number, s in enumerate(item.sentences, start=1)
             ],
             hide_index=True,
-            width="stretch",
         )
     _show_sources(item)
 
@@ -252,7 +253,9 @@ def render() -> None:
             st.info(t("review_empty"))
             return
         st.caption(t("review_count", n=len(items)))
-        st.dataframe(_queue_rows(items), hide_index=True, width="stretch")
+        # A static HTML table, not the canvas grid: its text is in the page, so it shows
+        # in every browser, in screenshots and to screen readers, and long questions wrap.
+        st.table(_queue_rows(items), hide_index=True)
         by_id = {i.id: i for i in items if i.id is not None}
         item_id = st.selectbox(
             t("review_pick"),
