@@ -236,6 +236,8 @@ def test_question_words_are_removed_from_queries_only() -> None:
     enc = SparseEncoder()
     assert "怎么" not in strip_question_words("阿兹夫定怎么吃")
     assert "多少" not in "".join(enc.query_terms("胡蜂蜇伤多少针算中度？"))
+    # "什么时候" (when) is one question word, not "什么" plus a topic term "时候".
+    assert not {"时候", "#时候"} & set(enc.query_terms("腺病毒肺炎患儿什么时候需要住院治疗？"))
     assert "how" not in enc.query_terms(TRAINING_Q)
     assert "often" not in enc.query_terms(TRAINING_Q)
     assert {"staff", "repeat", "training"} <= set(enc.query_terms(TRAINING_Q))
