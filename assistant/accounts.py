@@ -349,7 +349,36 @@ class Accounts:
             self._update_user(conn, name, failed_attempts=0, locked_until=None)
         if row["must_change_password"]:
             return LoginResult(user=name, must_change_password=True)
-        principal = self._principal(name, row["department"], session_id=uuid.uuid4().hex)
+        return self._open_session(name, row["department"], now=now)
+
+    def login_verified(self, name: str, *, totp_code: str | None = None) -> LoginResult:
+        """Open a session for a user whose identity a trusted provider (hospital SSO) verified.
+
+        The account must exist, be enabled and not locked; a role needing a second factor still
+        needs this app's TOTP code (等保2.0 §8.1.4.1). Roles come from Casbin, as for a password
+        login.
+        """
+        now = self._now()
+        row = self._row(name)
+        if row is None:
+            raise _auth_error(
+                f"no account for verified identity {name}",
+                reason="unknown_user",
+                user_message="Your hospital sign-in has no GuideCite account; ask the system "
+                "administrator.",
+            )
+        self._refuse_if_locked(row, now=now)
+        if row["disabled"]:
+            raise _auth_error(
+                f"{name} is disabled",
+                reason="disabled",
+                user_message="This account is disabled; contact the system administrator.",
+            )
+        self._check_totp(row, totp_code, now=now)
+        return self._open_session(name, row["department"], now=now)
+
+    def _open_session(self, name: str, department: str, *, now: datetime) -> LoginResult:
+        principal = self._principal(name, department, session_id=uuid.uuid4().hex)
         token = secrets.token_urlsafe(32)
         expires_at = now + timedelta(hours=self._settings.session_max_hours)
         with self._engine.begin() as conn:

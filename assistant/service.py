@@ -29,7 +29,7 @@ from assistant.domain import (
     Source,
 )
 from assistant.embedding import DenseEmbedder, SparseEncoder
-from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
+from assistant.errors import AccessDenied, AuditUnavailable, GuideCiteError, InvalidInput
 from assistant.flags import (
     FlagRules,
     apply_severities,
@@ -150,14 +150,18 @@ def build_context(
     )
 
 
-def clean_question(question: str, *, max_chars: int) -> str:
-    """Strip invisible and control characters; refuse empty or over-long questions."""
+def _visible_text(question: str) -> str:
     normalised = unicodedata.normalize("NFC", question)
-    cleaned = "".join(
+    return "".join(
         ch
         for ch in normalised
         if ch not in _INVISIBLE and (ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     ).strip()
+
+
+def clean_question(question: str, *, max_chars: int) -> str:
+    """Strip invisible and control characters; refuse empty or over-long questions."""
+    cleaned = _visible_text(question)
     if not cleaned:
         raise InvalidInput(
             "empty question", user_message="The question is empty. 问题为空，请输入问题。"
@@ -248,10 +252,92 @@ def answer_question(
     `progress` hears each stage as it starts (and the sources once found) so a page can show
     what is happening; the answer itself is only the returned, verified `Answer`.
     """
-    report = progress or (lambda stage, detail: None)
+    stages: list[str] = []
+
+    def report(stage: str, detail: dict[str, Any]) -> None:
+        stages.append(stage)
+        if progress is not None:
+            progress(stage, detail)
+
     started = time.perf_counter()
-    cleaned = clean_question(question, max_chars=ctx.settings.max_question_chars)
+    try:
+        cleaned = clean_question(question, max_chars=ctx.settings.max_question_chars)
+    except InvalidInput:
+        # 等保2.0 8.1.4.3: a refused question is a user action too. Lengths and a reason code
+        # only: the text was never redacted and may hold identifiers.
+        visible = _visible_text(question)
+        reason = "question_too_long" if visible else "empty_question"
+        detail = {
+            "reason": reason,
+            "question_chars": len(visible),
+            "raw_chars": len(question),
+            "limit": ctx.settings.max_question_chars,
+        }
+        obj = f"library:{library or '*'}"
+        _audit_failed_ask(ctx, principal, obj=obj, outcome="rejected", detail=detail)
+        raise
     libraries = permitted_libraries(ctx, principal, action="ask", library=library)
+    try:
+        answer, event = _answer_and_audit(
+            ctx,
+            principal,
+            cleaned,
+            libraries=libraries,
+            history=history,
+            report=report,
+            started=started,
+        )
+    except AuditUnavailable:
+        raise  # nothing more can be recorded; the answer is withheld (fail closed)
+    except Exception as exc:
+        detail = {
+            "error": type(exc).__name__,
+            "stage": stages[-1] if stages else "starting",
+            "retryable": bool(getattr(exc, "retryable", False)),
+            "question_chars": len(cleaned),
+        }
+        obj = ",".join(f"library:{name}" for name in libraries) or "library:none"
+        _audit_failed_ask(ctx, principal, obj=obj, outcome="error", detail=detail)
+        raise
+    answer.audit_event_id = event.id
+    _track_answer(ctx, principal, event, answer)
+    return answer
+
+
+def _audit_failed_ask(
+    ctx: ServiceContext,
+    principal: Principal,
+    *,
+    obj: str,
+    outcome: str,
+    detail: dict[str, Any],
+) -> None:
+    """Record an `ask` that ended without an answer; never masks the error that ended it."""
+    try:
+        _append(
+            ctx,
+            principal,
+            action="ask",
+            obj=obj,
+            outcome=outcome,
+            detail={**detail, "via": principal.via},
+        )
+    except Exception as audit_exc:
+        # The user must see the original error, not the audit's: log that this one is missing.
+        logger.error("failed ask not audited (%s): %s", outcome, type(audit_exc).__name__)
+
+
+def _answer_and_audit(
+    ctx: ServiceContext,
+    principal: Principal,
+    cleaned: str,
+    *,
+    libraries: list[str],
+    history: Sequence[str],
+    report: ProgressFn,
+    started: float,
+) -> tuple[Answer, AuditEvent]:
+    """Steps 2–8 of DESIGN.md §1 for a checked question; returns the answer and its event."""
     redaction = redact_text(cleaned)
     prior = [redact_text(h).text for h in history]
     language = detect_language(redaction.text)
@@ -315,9 +401,7 @@ def answer_question(
             ctx, redaction, answer, draft, retrieval, principal=principal, gate=gate
         ),
     )
-    answer.audit_event_id = event.id
-    _track_answer(ctx, principal, event, answer)
-    return answer
+    return answer, event
 
 
 def _gate_reason(ctx: ServiceContext, gate: GateStatus, retrieval: RetrievalResult) -> str | None:

@@ -4,6 +4,13 @@ Crash safety: a new document version is written with status `pending` (never sea
 only after every batch has landed is it flipped to `current` and the previous version to
 `superseded`. A crash in between leaves only pending points, which the next run rewrites
 (point ids are deterministic, so nothing is duplicated).
+
+Who may write (issue #9): a person ingests and deletes only through `ingest_as_principal` and
+`delete_document_as_principal`, which check with Casbin that the principal manages every library
+touched (the target, a sidecar's override, and the library of any version being superseded),
+audit a denial and audit the change under the person's own name. `Ingestor.ingest` and
+`delete_document` are the operator path (`guidecite ingest` without `--by`: the OS operator at
+the console, audited as `cli:<os-user>`).
 """
 
 from __future__ import annotations
@@ -19,12 +26,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.access import AccessControl
 from assistant.audit import AuditLog
 from assistant.config import Settings
-from assistant.domain import Chunk, DocumentStatus, DocumentVersion
+from assistant.domain import Chunk, DocumentStatus, DocumentVersion, Principal
 from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
-from assistant.errors import GuideCiteError, IngestionError
+from assistant.errors import AccessDenied, ConfigError, GuideCiteError, IngestionError
 from assistant.privacy import detect_identifiers, load_rules, redact_text
+from assistant.service_admin import AdminAction, library_object, require_library_management
 from assistant.store import StorePoint, VectorStore
 from ingestion.parse import SUPPORTED_EXTENSIONS, ChunkDraft, ParsedDocument, parse_document
 
@@ -36,6 +45,14 @@ SIDECAR_SUFFIX = ".meta.yaml"
 REVIEWABLE_TYPES = frozenset({"name", "phone", "address"})
 # Progress callback: (event, path, done, total) — event is "file" or "chunks".
 ProgressFn = Callable[[str, Path, int, int], None]
+
+
+@dataclass(frozen=True)
+class ActingPerson:
+    """A signed-in person ingesting, and the check every library they touch must pass."""
+
+    principal: Principal
+    authorize: Callable[[str], None]
 
 
 @dataclass
@@ -138,7 +155,23 @@ class Ingestor:
         progress: ProgressFn | None = None,
         after_batch: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders into `library`; failures are reported, not raised."""
+        """Ingest files and folders into `library` as the operator; failures are reported.
+
+        A person (web page, `ingest --by`) goes through `ingest_as_principal` instead.
+        """
+        return self._ingest_all(
+            paths, library=library, progress=progress, after_batch=after_batch, person=None
+        )
+
+    def _ingest_all(
+        self,
+        paths: Sequence[Path],
+        *,
+        library: str,
+        progress: ProgressFn | None,
+        after_batch: Callable[[int], None] | None,
+        person: ActingPerson | None,
+    ) -> IngestReport:
         library = validate_library_name(library)
         report = IngestReport()
         files = list(iter_input_files(paths))
@@ -146,11 +179,23 @@ class Ingestor:
             if progress:
                 progress("file", path, index, len(files))
             try:
-                self._ingest_file(path, library=library, report=report, after_batch=after_batch)
+                self._ingest_file(
+                    path, library=library, report=report, after_batch=after_batch, person=person
+                )
             except IngestionError as exc:
                 logger.warning("ingestion of %s failed: %s", path.name, exc)
                 report.failed.append(FailedFile(path=str(path), error=exc.user_message))
-                self._audit(path, library=library, outcome="failed", detail={"error": str(exc)})
+                self._audit(
+                    path,
+                    library=library,
+                    outcome="failed",
+                    detail={"error": str(exc)},
+                    person=person,
+                )
+            except AccessDenied as exc:
+                # Already audited as `denied` where the check failed; nothing was written.
+                logger.warning("ingestion of %s denied: %s", path.name, exc)
+                report.failed.append(FailedFile(path=str(path), error=exc.user_message))
             except GuideCiteError as exc:
                 # Store or audit trouble: this file is not ingested; say why and go on.
                 logger.warning("ingestion of %s failed: %s", path.name, exc)
@@ -191,6 +236,7 @@ class Ingestor:
         library: str,
         report: IngestReport,
         after_batch: Callable[[int], None] | None,
+        person: ActingPerson | None,
     ) -> None:
         started = time.perf_counter()
         if not path.exists():
@@ -208,8 +254,16 @@ class Ingestor:
                 f"{path}: no text chunks", user_message=f"{path.name}: no text found to index."
             )
         library = validate_library_name(str(parsed.overrides.get("library") or library))
+        if person is not None:
+            # A sidecar may name another library than the one the person chose.
+            self._authorize(person, path, library=library)
         parsed, redactions = self._screen_identifiers(parsed)
         self._ensure_collection()
+        if person is not None:
+            # Superseding (or clearing the leftovers of) a version in another library changes
+            # that library too: the person must manage every library holding this document.
+            for other in self._libraries_of(parsed.doc_id) - {library}:
+                self._authorize(person, path, library=other)
         version = self._document_version(parsed, library=library)
         existing = self.store.count(
             doc_id=parsed.doc_id, content_sha256=parsed.content_sha256, status="current"
@@ -217,6 +271,15 @@ class Ingestor:
         if existing == len(parsed.chunks):
             report.chunks_unchanged += existing
             report.documents.append(self._stored_version(parsed.doc_id, parsed.content_sha256))
+            if person is not None:
+                # 等保2.0 8.1.4.3: every action of a person is recorded, a no-op included.
+                self._audit(
+                    path,
+                    library=library,
+                    outcome="unchanged",
+                    detail={"doc_id": parsed.doc_id, "content_sha256": parsed.content_sha256},
+                    person=person,
+                )
             return
         # A redacted document's original still carries the identifiers: it is not kept.
         stored = None if redactions else self._store_original(path, parsed)
@@ -236,6 +299,7 @@ class Ingestor:
                 "chunks": len(parsed.chunks),
                 "redacted": redactions,
             },
+            person=person,
         )
         self._promote(parsed)
         report.chunks_added += len(parsed.chunks)
@@ -276,18 +340,57 @@ class Ingestor:
         ]
         return dataclasses.replace(parsed, chunks=chunks), counts
 
-    def _audit(self, path: Path, *, library: str, outcome: str, detail: dict[str, Any]) -> None:
+    def _authorize(self, person: ActingPerson, path: Path, *, library: str) -> None:
+        try:
+            person.authorize(library)
+        except AccessDenied as exc:
+            self._audit(
+                path,
+                library=library,
+                outcome="denied",
+                detail={"reason": exc.reason},
+                person=person,
+            )
+            raise
+
+    def _libraries_of(self, doc_id: str) -> set[str]:
+        """Libraries holding any version (pending included) of a document."""
+        rows = self.store.scroll(doc_id=doc_id, chunk_index=0)
+        return {str(payload.get("library") or "") for _, payload in rows} - {""}
+
+    def _audit(
+        self,
+        path: Path,
+        *,
+        library: str,
+        outcome: str,
+        detail: dict[str, Any],
+        person: ActingPerson | None = None,
+    ) -> None:
         if self.audit is None:
             return
+        if person is None:
+            self.audit.append_event(
+                actor=self.actor,
+                role="operator",
+                department="*",
+                session_id="cli",
+                action="ingest",
+                object=f"library:{library}",
+                outcome=outcome,
+                detail={"file": path.name, **detail},
+            )
+            return
+        who = person.principal
         self.audit.append_event(
-            actor=self.actor,
-            role="operator",
-            department="*",
-            session_id="cli",
-            action="ingest",
-            object=f"library:{library}",
+            actor=who.user,
+            role=str(who.role),
+            department=who.department,
+            session_id=who.session_id,
+            action=str(AdminAction.INGEST),
+            object=library_object(library),
             outcome=outcome,
-            detail={"file": path.name, **detail},
+            detail={"file": path.name, **detail, "via": who.via},
         )
 
     def _document_version(self, parsed: ParsedDocument, *, library: str) -> DocumentVersion:
@@ -492,19 +595,173 @@ def show_document(store: VectorStore, doc_id: str) -> tuple[DocumentVersion, lis
     ]
 
 
-def delete_document(store: VectorStore, settings: Settings, doc_id: str) -> int:
-    """Remove every version of a document from the index and its stored originals."""
+def delete_document(
+    store: VectorStore,
+    settings: Settings,
+    doc_id: str,
+    *,
+    audit: AuditLog | None = None,
+    actor: str = "cli:unknown",
+) -> int:
+    """Remove every version of a document and its stored originals (operator path).
+
+    With `audit`, the deletion is recorded first as the operator `actor` (fail closed).
+    """
     count = store.count(doc_id=doc_id)
     if count == 0:
         raise IngestionError(
             f"unknown document {doc_id}",
             user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
         )
+    if audit is not None:
+        rows = store.scroll(doc_id=doc_id, chunk_index=0)
+        libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
+        audit.append_event(
+            actor=actor,
+            role="operator",
+            department="*",
+            session_id="cli",
+            action=str(AdminAction.DOCUMENT_DELETE),
+            object=",".join(library_object(name) for name in libraries) or "library:none",
+            outcome="ok",
+            detail={"doc_id": doc_id, "libraries": libraries, "chunks": count},
+        )
     store.delete_points(doc_id=doc_id)
     originals = settings.originals_dir / doc_id
     if originals.is_dir():
         shutil.rmtree(originals)
     return count
+
+
+def _record_person(
+    audit: AuditLog,
+    principal: Principal,
+    *,
+    action: AdminAction,
+    obj: str,
+    outcome: str,
+    detail: dict[str, Any],
+) -> None:
+    audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action=str(action),
+        object=obj,
+        outcome=outcome,
+        detail={**detail, "via": principal.via},
+    )
+
+
+def ingest_as_principal(
+    principal: Principal,
+    paths: Sequence[Path],
+    *,
+    library: str,
+    ingestor: Ingestor,
+    access: AccessControl,
+    progress: ProgressFn | None = None,
+    after_batch: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Ingest for a signed-in person: Casbin decides whether they manage `library`.
+
+    sysadmin: any library; dept_admin: the libraries granted to their department; anyone else:
+    `AccessDenied` (exit 3), audited as `ingest`/`denied` before anything is read or written.
+    Every file is then audited under the person's name; a file whose sidecar names, or whose
+    document already lives in, a library they do not manage fails alone, audited `denied`.
+    """
+    audit = ingestor.audit
+    if audit is None:
+        raise ConfigError("ingestion by a person needs an audit log")
+    files = [path.name for path in paths]
+    try:
+        library = validate_library_name(library)
+    except IngestionError as exc:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.INGEST,
+            obj=f"library:{library[:64]}",
+            outcome="refused",
+            detail={"reason": "invalid_library_name", "files": files, "error": exc.user_message},
+        )
+        raise
+    try:
+        require_library_management(access, principal, library)
+    except AccessDenied as exc:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.INGEST,
+            obj=library_object(library),
+            outcome="denied",
+            detail={"reason": exc.reason, "files": files},
+        )
+        raise
+    person = ActingPerson(
+        principal=principal,
+        authorize=lambda name: require_library_management(access, principal, name),
+    )
+    return ingestor._ingest_all(
+        paths, library=library, progress=progress, after_batch=after_batch, person=person
+    )
+
+
+def delete_document_as_principal(
+    principal: Principal,
+    doc_id: str,
+    *,
+    store: VectorStore,
+    settings: Settings,
+    access: AccessControl,
+    audit: AuditLog,
+) -> int:
+    """Delete every version of a document for a person who manages every library holding it.
+
+    Audited before the points go (fail closed: no record, no deletion); a denial or an unknown
+    id is audited too. Returns the number of chunks removed.
+    """
+    rows = store.scroll(doc_id=doc_id, chunk_index=0)
+    libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
+    obj = ",".join(library_object(name) for name in libraries) or "library:none"
+    base: dict[str, Any] = {"doc_id": doc_id, "libraries": libraries}
+    if not libraries:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.DOCUMENT_DELETE,
+            obj=obj,
+            outcome="refused",
+            detail={**base, "reason": "unknown_document"},
+        )
+        raise IngestionError(
+            f"unknown document {doc_id}",
+            user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
+        )
+    try:
+        for name in libraries:
+            require_library_management(access, principal, name)
+    except AccessDenied as exc:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.DOCUMENT_DELETE,
+            obj=obj,
+            outcome="denied",
+            detail={**base, "reason": exc.reason},
+        )
+        raise
+    chunks = store.count(doc_id=doc_id)
+    _record_person(
+        audit,
+        principal,
+        action=AdminAction.DOCUMENT_DELETE,
+        obj=obj,
+        outcome="ok",
+        detail={**base, "chunks": chunks},
+    )
+    return delete_document(store, settings, doc_id)
 
 
 def validate_library_name(name: str) -> str:

@@ -1,9 +1,18 @@
-"""`guidecite ingest`, `docs list|show|delete`, `bench ingest`, `demo`."""
+"""`guidecite ingest`, `docs list|show|delete`, `bench ingest`, `demo`.
+
+Without `--by` these are operator commands: the OS account at the console acts (the sysadmin
+path, audited as `cli:<os-user>`, DESIGN.md §6). With `--by NAME` the named account acts and
+its permissions are checked at the service level (`ingest_as_principal`,
+`delete_document_as_principal`), audited with both names.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,26 +28,78 @@ from ui.cli import (
     operator_name,
 )
 
+if TYPE_CHECKING:
+    from assistant.access import AccessControl
+    from assistant.audit import AuditLog
+    from assistant.domain import Principal
+    from assistant.service_admin import AdminAction
+
 DEMO_CORPUS = Path(__file__).resolve().parents[1] / "eval" / "corpus" / "guidelines"
+BY_HELP = (
+    "Act as this account: its permissions are checked (sysadmin: any library; dept_admin: "
+    "the libraries granted to its department) and it is audited with the OS operator. "
+    "Without it the OS operator acts."
+)
+
+
+@dataclass
+class ActingAccount:
+    """Who a command acts as: the OS operator (principal None) or a `--by` account."""
+
+    audit: AuditLog
+    principal: Principal | None
+    access: AccessControl | None
+
+
+def _acting_person(by: str | None, *, action: AdminAction, obj: str) -> ActingAccount:
+    """The audit log, and with `--by` the resolved account and the access control."""
+    from assistant.audit import open_audit_log
+    from assistant.service_admin import open_admin_context, resolve_actor
+
+    settings = get_settings()
+    if by is None:
+        return ActingAccount(audit=open_audit_log(settings), principal=None, access=None)
+    admin = open_admin_context(settings)
+    # Resolved before the store is opened: an unknown or disabled account is denied (exit 3).
+    principal = resolve_actor(admin, by, via=operator_name(), action=action, obj=obj)
+    return ActingAccount(audit=admin.audit, principal=principal, access=admin.access)
 
 
 def _run_ingest(
-    paths: list[Path], *, library: str, as_json: bool, redact: bool = False
+    paths: list[Path],
+    *,
+    library: str,
+    as_json: bool,
+    redact: bool = False,
+    by: str | None = None,
 ) -> IngestReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from assistant.audit import open_audit_log
-    from ingestion.service import Ingestor
+    from assistant.service_admin import AdminAction, library_object
+    from ingestion.service import Ingestor, ingest_as_principal
 
     settings = get_settings()
-    audit = open_audit_log(settings)
+    acting = _acting_person(by, action=AdminAction.INGEST, obj=library_object(library))
     with opened_store(settings) as store:
         ingestor = Ingestor(
-            settings, store=store, audit=audit, actor=operator_name(), redact=redact
+            settings, store=store, audit=acting.audit, actor=operator_name(), redact=redact
         )
+
+        def run(progress: Callable[[str, Path, int, int], None] | None) -> IngestReport:
+            if acting.principal is None or acting.access is None:
+                return ingestor.ingest(paths, library=library, progress=progress)
+            return ingest_as_principal(
+                acting.principal,
+                paths,
+                library=library,
+                ingestor=ingestor,
+                access=acting.access,
+                progress=progress,
+            )
+
         show_bar = not as_json and sys.stderr.isatty()
         if not show_bar:
-            return ingestor.ingest(paths, library=library)
+            return run(None)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -50,7 +111,7 @@ def _run_ingest(
             def on_progress(_event: str, path: Path, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total, description=path.name[:40])
 
-            return ingestor.ingest(paths, library=library, progress=on_progress)
+            return run(on_progress)
 
 
 def _print_report(report: IngestReport) -> None:
@@ -76,9 +137,10 @@ def ingest(
     redact: bool = typer.Option(
         False, "--redact", help="Store documents with patient identifiers redacted, not refused."
     ),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Ingest guideline files into a library (re-running adds nothing for unchanged files)."""
-    report = _run_ingest(paths, library=library, as_json=as_json, redact=redact)
+    report = _run_ingest(paths, library=library, as_json=as_json, redact=redact, by=by)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -139,13 +201,28 @@ def docs_show(
 @handle_errors
 def docs_delete(
     doc_id: str = typer.Argument(..., help="Document id (see `docs list`)."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Remove every version of a document from the index."""
-    from ingestion.service import delete_document
+    from assistant.service_admin import AdminAction
+    from ingestion.service import delete_document, delete_document_as_principal
 
     settings = get_settings()
+    acting = _acting_person(by, action=AdminAction.DOCUMENT_DELETE, obj=f"document:{doc_id}")
     with opened_store(settings) as store:
-        removed = delete_document(store, settings, doc_id)
+        if acting.principal is None or acting.access is None:
+            removed = delete_document(
+                store, settings, doc_id, audit=acting.audit, actor=operator_name()
+            )
+        else:
+            removed = delete_document_as_principal(
+                acting.principal,
+                doc_id,
+                store=store,
+                settings=settings,
+                access=acting.access,
+                audit=acting.audit,
+            )
     typer.echo(f"Deleted {doc_id}: {removed} chunk(s) removed.")
 
 

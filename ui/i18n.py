@@ -231,6 +231,13 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "col_examples": {"zh": "示例（已脱敏）", "en": "Examples (redacted)"},
     "never_used": {"zh": "从未被引用的指南库：{libraries}", "en": "Libraries never drawn on: {libraries}"},
     "dispositions": {"zh": "审核结论：{values}", "en": "Reviewer dispositions: {values}"},
+    # ---- hospital SSO (st.login) -----------------------------------------------------------
+    "sso_sign_in": {"zh": "医院统一认证登录", "en": "Sign in with hospital SSO"},
+    "sso_continue": {"zh": "以 {who} 身份继续", "en": "Continue as {who}"},
+    "sso_other": {"zh": "切换医院账号", "en": "Use another hospital account"},
+    "sso_or": {"zh": "或使用 GuideCite 账号登录", "en": "or sign in with a GuideCite account"},
+    "unknown_user": {"zh": "您的医院统一认证账号没有对应的 GuideCite 账号，请联系系统管理员。", "en": "Your hospital sign-in has no GuideCite account; ask the system administrator."},
+    "sso_unmapped": {"zh": "医院统一认证账号未对应 GuideCite 用户，请联系系统管理员。", "en": "Your hospital sign-in does not name a GuideCite account; ask the system administrator."},
 }  # fmt: skip
 
 

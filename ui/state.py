@@ -17,10 +17,11 @@ import streamlit as st
 
 from assistant.accounts import Accounts
 from assistant.config import Settings, get_settings
-from assistant.domain import Principal, Role, Source
+from assistant.domain import Principal, Source
 from assistant.errors import AuthenticationError
 from assistant.service import ServiceContext, build_context
 from assistant.service_admin import AdminContext
+from assistant.service_admin import manageable_libraries as libraries_managed_by
 from ui.i18n import LANGUAGES, Lang, language_from_header, translate
 
 TOKEN = "gc_token"  # noqa: S105 (a session_state key, not a secret)
@@ -213,7 +214,8 @@ def original_file(res: AppResources, source: Source) -> Path | None:
 
 
 def manageable_libraries(res: AppResources, principal: Principal) -> list[str] | None:
-    """Libraries the principal may ingest into and delete from; None means all (sysadmin)."""
-    if res.ctx.access.can(principal, "manage", "library:*") or principal.role == Role.SYSADMIN:
-        return None
-    return [principal.department]
+    """Libraries the principal may ingest into and delete from; None means all (sysadmin).
+
+    Only what the page offers: the service checks again (`ingest_as_principal`).
+    """
+    return libraries_managed_by(res.ctx.access, principal)

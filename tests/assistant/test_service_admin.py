@@ -20,7 +20,9 @@ from assistant.errors import AccessDenied, AuthenticationError, InvalidInput
 from assistant.service_admin import (
     AdminAction,
     AdminContext,
+    account_from_claims,
     add_user,
+    change_own_password,
     demo_users,
     disable_user,
     export_audit,
@@ -32,6 +34,8 @@ from assistant.service_admin import (
     purge_audit,
     resolve_actor,
     revoke_role,
+    sign_in,
+    sign_in_verified,
     verify_audit,
 )
 
@@ -295,6 +299,157 @@ def test_every_role_change_writes_one_event_and_denials_change_nothing(
     else:
         assert events(ctx)[-1].outcome == "ok"
         # Anti-escalation: only a sysadmin changes roles other than doctor/dept_admin.
-        assert role in (Role.DOCTOR, Role.DEPT_ADMIN) or principal.role is Role.SYSADMIN
+        # (An earlier example may have made the actor sysadmin in that department only, so
+        # their home-department role is not the whole story.)
+        sysadmin_there = any(
+            held == Role.SYSADMIN and where in (department, "*")
+            for held, where in ctx.access.roles_of(actor)
+        )
+        assert role in (Role.DOCTOR, Role.DEPT_ADMIN) or sysadmin_there
         assert target != actor
     assert ctx.audit.count_events() == before_events + 1
+
+
+# ---- sign-in, audited by the service (issue #9 item 3) ---------------
+
+
+def test_sign_in_brute_force_lockout_every_attempt_audited_without_the_password(
+    ctx: AdminContext,
+) -> None:
+    add_user(
+        ctx,
+        operator=OPERATOR,
+        name="dr.brute",
+        role=Role.DOCTOR,
+        department="cardiology",
+        password=PASSWORD,
+        temporary=False,
+    )
+    before = len(events(ctx))
+    guesses = [f"guess number {i} of many" for i in range(5)]
+    for guess in guesses:
+        with pytest.raises(AuthenticationError) as failed:
+            sign_in(ctx, "dr.brute", guess)
+        assert failed.value.reason == "bad_credentials"
+    with pytest.raises(AuthenticationError) as locked:
+        sign_in(ctx, "dr.brute", PASSWORD)  # the right password no longer opens it
+    assert locked.value.reason == "locked"
+    attempts = events(ctx)[before:]
+    assert [(e.actor, e.action, e.object) for e in attempts] == [
+        ("dr.brute", "login", "app:web")
+    ] * 6
+    assert [(e.outcome, e.detail_json["reason"]) for e in attempts] == [
+        *[("failed", "bad_credentials")] * 5,
+        ("locked", "locked"),
+    ]
+    # The attempt that locked the account says so; the earlier ones do not.
+    assert [e.detail_json.get("locked_now", False) for e in attempts[:5]] == [False] * 4 + [True]
+    dumped = json.dumps([e.model_dump(mode="json") for e in attempts])
+    assert PASSWORD not in dumped and not any(guess in dumped for guess in guesses)
+    assert ctx.audit.verify().ok
+
+
+def test_sign_in_ok_and_password_change_required_are_audited(ctx: AdminContext) -> None:
+    add_user(
+        ctx,
+        operator=OPERATOR,
+        name="dr.ok",
+        role=Role.DOCTOR,
+        department="cardiology",
+        password=PASSWORD,
+        temporary=False,
+    )
+    result = sign_in(ctx, "dr.ok", PASSWORD, channel="api")
+    assert result.token and result.principal is not None
+    ok = events(ctx)[-1]
+    assert (ok.actor, ok.role, ok.department, ok.object, ok.outcome) == (
+        "dr.ok",
+        "doctor",
+        "cardiology",
+        "app:api",
+        "ok",
+    )
+    assert ok.session_id == result.principal.session_id
+    assert result.token not in json.dumps(ok.model_dump(mode="json"))
+
+    temporary = add_user(
+        ctx,
+        operator=OPERATOR,
+        name="dr.temp",
+        role=Role.DOCTOR,
+        department="cardiology",
+        password=None,
+        temporary=True,
+    )
+    assert temporary is not None
+    pending = sign_in(ctx, "dr.temp", temporary)
+    assert pending.must_change_password and pending.token is None
+    assert (events(ctx)[-1].actor, events(ctx)[-1].outcome) == (
+        "dr.temp",
+        "password_change_required",
+    )
+    with pytest.raises(InvalidInput):
+        change_own_password(ctx, "dr.temp", old=temporary, new="short")
+    assert events(ctx)[-1].outcome == "refused"
+    change_own_password(ctx, "dr.temp", old=temporary, new="a fresh long passphrase")
+    changed = events(ctx)[-1]
+    assert (changed.action, changed.outcome) == ("password_change", "ok")
+    assert temporary not in json.dumps([e.model_dump(mode="json") for e in events(ctx)[-3:]])
+    assert sign_in(ctx, "dr.temp", "a fresh long passphrase").token
+
+
+# ---- hospital SSO: verified identity → account (issue #5 item 1) ---------------
+
+
+def test_account_from_claims_maps_email_local_part_or_a_configured_claim() -> None:
+    claims = {"email": "Dr.Chen@Hospital.example", "preferred_username": "chen.w", "iss": "x"}
+    assert account_from_claims(claims) == "dr.chen"
+    assert account_from_claims(claims, claim="preferred_username") == "chen.w"
+    for bad, claim in [
+        ({"name": "Dr Chen"}, None),  # no e-mail
+        ({"email": "not-an-address"}, None),
+        ({"email": "a@b.c"}, "employee_id"),  # the configured claim is missing
+        ({"employee_id": "陈 伟"}, "employee_id"),  # not a valid account name
+    ]:
+        with pytest.raises(AuthenticationError) as info:
+            account_from_claims(bad, claim=claim)
+        assert info.value.reason == "sso_unmapped" and info.value.exit_code == 3
+
+
+def test_sign_in_verified_refuses_unknown_and_disabled_and_audits(ctx: AdminContext) -> None:
+    issuer = "https://sso.hospital.example"
+    result = sign_in_verified(ctx, {"email": "cardiology.doctor@hospital.example", "iss": issuer})
+    assert result.principal is not None and result.token
+    # Roles come from Casbin, not from the provider's claims.
+    assert (result.principal.user, result.principal.role) == ("cardiology.doctor", Role.DOCTOR)
+    ok = events(ctx)[-1]
+    assert (ok.actor, ok.role, ok.action, ok.object, ok.outcome) == (
+        "cardiology.doctor",
+        "doctor",
+        "login",
+        "app:web-sso",
+        "ok",
+    )
+    assert ok.detail_json["issuer"] == issuer and result.token not in json.dumps(ok.detail_json)
+
+    with pytest.raises(AuthenticationError) as unknown:
+        sign_in_verified(ctx, {"email": "stranger@hospital.example", "iss": issuer})
+    assert unknown.value.reason == "unknown_user"
+    assert (events(ctx)[-1].actor, events(ctx)[-1].outcome) == ("stranger", "failed")
+
+    disable_user(ctx, operator=OPERATOR, name="oncology.doctor")
+    with pytest.raises(AuthenticationError) as disabled:
+        sign_in_verified(ctx, {"email": "oncology.doctor@hospital.example", "role": "sysadmin"})
+    assert disabled.value.reason == "disabled"
+    assert events(ctx)[-1].detail_json["reason"] == "disabled"
+
+    with pytest.raises(AuthenticationError) as unmapped:
+        sign_in_verified(ctx, {"name": "No Mail"})
+    assert unmapped.value.reason == "sso_unmapped"
+    assert (events(ctx)[-1].actor, events(ctx)[-1].outcome) == ("?", "failed")
+
+    # A privileged role still needs this app's second factor after SSO (等保2.0 8.1.4.1).
+    with pytest.raises(AuthenticationError) as second:
+        sign_in_verified(ctx, {"email": "cardiology.admin@hospital.example"})
+    assert second.value.reason == "totp_required"
+    assert ctx.audit.verify().ok

@@ -1,9 +1,10 @@
 """Authorisation probes through the service API, as each role (issue 9 item 4).
 
 Every probe must be denied (AccessDenied), change nothing, and leave a `denied` audit row naming
-the actor. Sign-in probes (forged/expired token, a disabled user's live session, brute force)
-run through the real login page with Streamlit's AppTest, because sign-in events are audited by
-the web layer (ui/views/login.py, ui/state.py); `Accounts` itself only decides.
+the actor. Ingestion and deletion by a person go through `ingest_as_principal` /
+`delete_document_as_principal`, which check the library with Casbin. Sign-in is audited at the
+service level (`assistant.service_admin.sign_in`); the login page uses it, and the web probes
+below drive that page with Streamlit's AppTest.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from assistant.service_admin import (
     grant_library,
     grant_role,
 )
-from tests.hardening.conftest import RESTRICTED_LIBRARY, World
+from assistant.store import open_store
+from ingestion.service import Ingestor, delete_document_as_principal, ingest_as_principal
+from tests.hardening.conftest import RESTRICTED_LIBRARY, RESTRICTED_MD, World, write_doc
 
 FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 PASSWORD = "violet staple orbit 42"
@@ -187,16 +190,118 @@ def test_the_rightful_reviewer_is_allowed(
     assert list(admin.audit.iter_events())[-1].outcome == "ok"
 
 
-def test_doctor_cannot_ingest_through_the_service_api_gap_documented() -> None:
-    # No service-level check exists for ingestion by a person: `Ingestor` takes an actor string,
-    # not a Principal, and the Library page filters libraries in the UI (ui/state.py
-    # manageable_libraries). Reported in docs/security.md; asserted here so the gap is visible.
-    import inspect
+CARD_ADMIN = Principal(user="card.admin", role=Role.DEPT_ADMIN, department="cardiology")
+INGEST_CELLS = {
+    # who: may they ingest into / delete from oncology-internal (granted to oncology only)?
+    "doctor": False,
+    "dept_admin_of_another_department": False,
+    "reviewer_other": False,
+    "compliance_other": False,
+    "dept_admin_of_owning_department": True,
+    "sysadmin": True,
+}
 
-    from ingestion.service import Ingestor
 
-    assert "principal" not in inspect.signature(Ingestor.__init__).parameters
-    assert "principal" not in inspect.signature(Ingestor.ingest).parameters
+def _ingest_principal(roles: dict[str, Principal], who: str) -> Principal:
+    if who == "dept_admin_of_another_department":
+        return CARD_ADMIN
+    if who == "dept_admin_of_owning_department":
+        return roles["dept_admin_other"]  # onc.admin: dept_admin of oncology
+    return roles[who]
+
+
+@pytest.mark.parametrize(("who", "allowed"), INGEST_CELLS.items(), ids=list(INGEST_CELLS))
+def test_ingest_and_delete_through_the_service_api_are_checked(
+    world: World, roles: dict[str, Principal], tmp_path: Path, who: str, allowed: bool
+) -> None:
+    world.access.assign_role(user=CARD_ADMIN.user, role=Role.DEPT_ADMIN, department="cardiology")
+    principal = _ingest_principal(roles, who).model_copy(update={"via": "web"})
+    settings = world.settings.model_copy(update={"data_dir": tmp_path / "data"})
+    audit = open_audit_log(settings)
+    doc = write_doc(tmp_path / "docs", "onco-protocol.md", RESTRICTED_MD)
+    with open_store(settings) as store:
+        ingestor = Ingestor(settings, store=store, embedder=world.embedder, audit=audit)
+        if not allowed:
+            with pytest.raises(AccessDenied) as raised:
+                ingest_as_principal(
+                    principal,
+                    [doc],
+                    library=RESTRICTED_LIBRARY,
+                    ingestor=ingestor,
+                    access=world.access,
+                )
+            assert raised.value.exit_code == 3 and raised.value.user_message
+            assert store.count() == 0  # nothing read, embedded or written
+            [event] = list(audit.iter_events())
+            assert (event.actor, event.role, event.action, event.object, event.outcome) == (
+                principal.user,
+                str(principal.role),
+                "ingest",
+                f"library:{RESTRICTED_LIBRARY}",
+                "denied",
+            )
+            assert event.detail_json["reason"] in {"not_permitted", "library_not_of_department"}
+            assert event.detail_json["via"] == "web"
+            assert audit.verify().ok
+            return
+        report = ingest_as_principal(
+            principal, [doc], library=RESTRICTED_LIBRARY, ingestor=ingestor, access=world.access
+        )
+        assert report.failed == [] and report.chunks_added > 0
+        assert store.count(library=RESTRICTED_LIBRARY, status="current") == report.chunks_added
+        [ok] = [e for e in audit.iter_events() if e.action == "ingest"]
+        assert (ok.actor, ok.role, ok.department, ok.outcome) == (
+            principal.user,
+            str(principal.role),
+            principal.department,
+            "ok",
+        )
+        assert ok.detail_json["via"] == "web" and ok.detail_json["file"] == doc.name
+        doc_id = report.documents[0].doc_id
+        removed = delete_document_as_principal(
+            principal, doc_id, store=store, settings=settings, access=world.access, audit=audit
+        )
+        assert removed == report.chunks_added and store.count() == 0
+        deleted = list(audit.iter_events())[-1]
+        assert (deleted.actor, deleted.action, deleted.outcome) == (
+            principal.user,
+            "document_delete",
+            "ok",
+        )
+    assert audit.verify().ok
+
+
+def test_delete_by_a_person_outside_the_library_is_denied_and_keeps_the_document(
+    world: World, roles: dict[str, Principal], tmp_path: Path
+) -> None:
+    settings = world.settings.model_copy(update={"data_dir": tmp_path / "data"})
+    audit = open_audit_log(settings)
+    doc = write_doc(tmp_path / "docs", "onco-protocol.md", RESTRICTED_MD)
+    with open_store(settings) as store:
+        ingestor = Ingestor(settings, store=store, embedder=world.embedder, audit=audit)
+        report = ingestor.ingest([doc], library=RESTRICTED_LIBRARY)
+        doc_id = report.documents[0].doc_id
+        for principal in (roles["doctor"], CARD_ADMIN):
+            world.access.assign_role(
+                user=CARD_ADMIN.user, role=Role.DEPT_ADMIN, department="cardiology"
+            )
+            with pytest.raises(AccessDenied):
+                delete_document_as_principal(
+                    principal,
+                    doc_id,
+                    store=store,
+                    settings=settings,
+                    access=world.access,
+                    audit=audit,
+                )
+            assert store.count(doc_id=doc_id, status="current") == report.chunks_added
+            event = list(audit.iter_events())[-1]
+            assert (event.actor, event.action, event.object, event.outcome) == (
+                principal.user,
+                "document_delete",
+                f"library:{RESTRICTED_LIBRARY}",
+                "denied",
+            )
 
 
 # ---- sign-in and sessions (service level) ---------------
@@ -269,7 +374,8 @@ def test_web_probes_are_denied_and_audited() -> None:
         e.detail_json["reason"] for e in _events() if e.actor == "dr.brute" and e.action == "login"
     ]
     assert reasons == ["bad_credentials"] * 5 + ["locked"] * 2
-    assert all(e.outcome == "failed" for e in _events() if e.actor == "dr.brute")
+    outcomes = [e.outcome for e in _events() if e.actor == "dr.brute"]
+    assert outcomes == ["failed"] * 5 + ["locked"] * 2
 
     # A disabled user's live session ends on the next rerun.
     at = _login_page("dr.gone", PASSWORD)

@@ -32,6 +32,7 @@ from assistant.embedding import SparseEncoder
 from assistant.errors import (
     AuditUnavailable,
     GuideCiteError,
+    InvalidInput,
     ModelCallError,
     StoreError,
     StoreSchemaMismatch,
@@ -212,6 +213,14 @@ def test_collection_missing_is_a_clear_error(world: World, tmp_path: Path, backe
         with pytest.raises(StoreError) as raised:
             answer_question(CARDIO_DOC, QUESTION, ctx=ctx)
         assert "ingest" in raised.value.user_message
+        # The failed ask is audited with the error type, then the same error reaches the user.
+        [event] = events_of(ctx)
+        assert (event.actor, event.action, event.outcome) == (CARDIO_DOC.user, "ask", "error")
+        assert event.detail_json["error"] == type(raised.value).__name__
+        assert event.detail_json["stage"] == "retrieving"
+        assert event.detail_json["retryable"] is raised.value.retryable
+        assert event.object == "library:hospital"
+        assert QUESTION not in str(event.model_dump())
     finally:
         store.close()
 
@@ -279,6 +288,32 @@ def test_audit_unavailable_withholds_the_answer(world: World, tmp_path: Path) ->
         answer_question(CARDIO_DOC, QUESTION, ctx=ctx)
     assert "withheld" in raised.value.user_message
     assert raised.value.exit_code == 4 and raised.value.retryable
+
+
+def test_failed_asks_keep_their_own_error_when_the_audit_is_down(
+    world: World, tmp_path: Path
+) -> None:
+    ctx = world.context(tmp_path / "audit")
+    with sqlite3.connect(tmp_path / "audit" / "guidecite.db") as conn:
+        conn.execute("DROP TABLE audit_events")
+    # Bad input: still the InvalidInput with its message, not the audit's error.
+    with pytest.raises(InvalidInput) as rejected:
+        answer_question(CARDIO_DOC, "\u200b ", ctx=ctx)
+    assert "empty" in rejected.value.user_message and rejected.value.exit_code == 2
+    # A store failure: still the StoreError (its message, exit 4), not AuditUnavailable.
+    settings = world.settings.model_copy(update={"data_dir": tmp_path / "d"})
+    with open_store(settings) as store:
+        store.ensure_collection(dense_dim=world.embedder.dim, model_id=world.embedder.model_id)
+    shutil.rmtree(settings.qdrant_path)
+    store = open_store(settings)
+    try:
+        ctx.store = store
+        with pytest.raises(StoreError) as failed:
+            answer_question(CARDIO_DOC, QUESTION, ctx=ctx)
+        assert not isinstance(failed.value, AuditUnavailable)
+        assert "ingest" in failed.value.user_message
+    finally:
+        store.close()
 
 
 def test_audit_unavailable_cli_exit_4(data_dir: Path, tmp_path: Path) -> None:

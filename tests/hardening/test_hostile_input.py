@@ -60,7 +60,12 @@ def test_empty_or_invisible_only_question_is_refused_clearly(ctx: Any, question:
         answer_question(CARDIO_DOC, question, ctx=ctx)
     assert "empty" in raised.value.user_message and "问题为空" in raised.value.user_message
     assert raised.value.exit_code == 2
-    assert events_of(ctx) == []  # nothing reached retrieval, the model or the answer log
+    # Nothing reached retrieval or the model; the refusal itself is audited (等保2.0 8.1.4.3).
+    [event] = events_of(ctx)
+    assert (event.actor, event.action, event.outcome) == (CARDIO_DOC.user, "ask", "rejected")
+    assert event.detail_json["reason"] == "empty_question"
+    assert event.detail_json["question_chars"] == 0
+    assert event.detail_json["raw_chars"] == len(question)
 
 
 def test_over_long_question_is_refused_not_truncated(
@@ -73,7 +78,12 @@ def test_over_long_question_is_refused_not_truncated(
         answer_question(CARDIO_DOC, "流感" * 2001, ctx=ctx)
     message = raised.value.user_message
     assert "4002" in message and "4000" in message and "GUIDECITE_MAX_QUESTION_CHARS" in message
-    assert sglang_server.requests == [] and events_of(ctx) == []
+    assert sglang_server.requests == []
+    [rejected] = events_of(ctx)
+    assert (rejected.action, rejected.outcome) == ("ask", "rejected")
+    assert rejected.detail_json["reason"] == "question_too_long"
+    assert (rejected.detail_json["question_chars"], rejected.detail_json["limit"]) == (4002, 4000)
+    assert "流感" not in str(rejected.model_dump())  # lengths only, never the text
     # Exactly at the limit it is answered (the limit counts cleaned characters).
     at_limit = ("流感的治疗方案" * 600)[:limit] + "\u200b" * 50
     answer = answer_question(CARDIO_DOC, at_limit, ctx=ctx)
@@ -188,7 +198,10 @@ def test_one_megabyte_question_on_stdin_exits_2_with_the_limit(cli_user: str) ->
     assert result.stdout == ""
     assert "350000" in result.stderr and "4000" in result.stderr
     assert "Traceback" not in result.output
-    assert [e.action for e in open_audit_log(get_settings()).iter_events()] == []
+    [event] = open_audit_log(get_settings()).iter_events()
+    assert (event.actor, event.action, event.outcome) == (cli_user, "ask", "rejected")
+    assert event.detail_json["question_chars"] == 350_000
+    assert "奥司他韦" not in str(event.model_dump())
 
 
 def test_cli_invisible_only_question_exits_2_and_unknown_user_3(cli_user: str) -> None:
@@ -256,7 +269,8 @@ def test_answer_path_fuzz_only_answers_or_refuses_cleanly(
         answer = answer_question(CARDIO_DOC, question, ctx=ctx)
     except InvalidInput as exc:
         assert exc.user_message
-        assert len(events_of(ctx)) == before
+        events = events_of(ctx)
+        assert len(events) == before + 1 and events[-1].outcome == "rejected"
     else:
         assert all(s.supported and s.citations for s in answer.sentences)
         assert events_of(ctx)[-1].id == answer.audit_event_id

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.embedding import SparseEncoder, load_dense_embedder
+from assistant.errors import AccessDenied
 from assistant.store import open_store
 from ingestion.service import Ingestor, delete_document, list_documents, show_document
 
@@ -280,4 +281,105 @@ def test_document_with_patient_identifiers_is_refused_or_redacted(tmp_path: Path
     assert events[1].detail_json["redacted"] == {"medical_record": 1, "name": 1, "resident_id": 1}
     dumped = json.dumps([e.detail_json for e in events], ensure_ascii=False)
     assert "11010519491231002X" not in dumped and "王建国" not in dumped
+    assert audit.verify().ok
+
+
+# ---- ingestion and deletion by a person (issue #9 item 3) ---------------
+
+CARDIO_GUIDE = """\
+# Atrial Fibrillation Anticoagulation Protocol
+
+## Scoring
+
+Use the CHA2DS2-VASc score to decide on anticoagulation for atrial fibrillation patients.
+Offer an oral anticoagulant when the score is two or more in men or three or more in women.
+"""
+
+
+@pytest.fixture
+def person_world(tmp_path: Path):
+    """Casbin with cardiology/oncology libraries, a cardiology dept_admin, and an audit log."""
+    from assistant.access import AccessControl
+    from assistant.audit import open_audit_log
+    from assistant.domain import Principal, Role
+
+    settings = Settings(data_dir=tmp_path / "data")
+    access = AccessControl.open(settings)
+    access.seed_defaults()
+    access.assign_role(user="card.admin", role=Role.DEPT_ADMIN, department="cardiology")
+    access.assign_library(library="cardiology", department="cardiology")
+    access.assign_library(library="oncology", department="oncology")
+    admin = Principal(user="card.admin", role=Role.DEPT_ADMIN, department="cardiology", via="web")
+    return settings, access, open_audit_log(settings), admin
+
+
+def test_sidecar_naming_another_library_is_denied_for_that_file_only(
+    tmp_path: Path, person_world
+) -> None:
+    from ingestion.service import ingest_as_principal
+
+    settings, access, audit, admin = person_world
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    own = docs / "af.md"
+    own.write_text(CARDIO_GUIDE, encoding="utf-8")
+    smuggled = docs / "onc.md"
+    smuggled.write_text(CARDIO_GUIDE.replace("Atrial", "Oncology Atrial"), encoding="utf-8")
+    (docs / "onc.md.meta.yaml").write_text("library: oncology\n", encoding="utf-8")
+    with open_store(settings) as store:
+        ingestor = Ingestor(settings, store=store, audit=audit)
+        report = ingest_as_principal(
+            admin, [own, smuggled], library="cardiology", ingestor=ingestor, access=access
+        )
+        assert [Path(f.path).name for f in report.failed] == ["onc.md"]
+        assert "not granted to your department" in report.failed[0].error
+        assert store.count(library="oncology") == 0
+        assert store.count(library="cardiology", status="current") == report.chunks_added > 0
+    outcomes = [(e.object, e.outcome, e.actor) for e in audit.iter_events()]
+    assert outcomes == [
+        ("library:cardiology", "ok", "card.admin"),
+        ("library:oncology", "denied", "card.admin"),
+    ]
+
+
+def test_superseding_a_document_of_another_library_is_denied(tmp_path: Path, person_world) -> None:
+    from ingestion.service import delete_document_as_principal, ingest_as_principal
+
+    settings, access, audit, admin = person_world
+    first = tmp_path / "v1" / "af.md"
+    first.parent.mkdir()
+    first.write_text(CARDIO_GUIDE, encoding="utf-8")
+    second = tmp_path / "v2" / "af.md"
+    second.parent.mkdir()
+    second.write_text(CARDIO_GUIDE + "\nReview the score every year.\n", encoding="utf-8")
+    with open_store(settings) as store:
+        # The same title (= doc_id) already lives in oncology, ingested by the operator.
+        operator = Ingestor(settings, store=store, audit=audit, actor="cli:root")
+        original = operator.ingest([first], library="oncology")
+        doc_id = original.documents[0].doc_id
+        ingestor = Ingestor(settings, store=store, audit=audit)
+        report = ingest_as_principal(
+            admin, [second], library="cardiology", ingestor=ingestor, access=access
+        )
+        assert [Path(f.path).name for f in report.failed] == ["af.md"]
+        assert store.count(doc_id=doc_id, status="current") == original.chunks_added
+        assert store.count(library="cardiology") == 0
+        with pytest.raises(AccessDenied):
+            delete_document_as_principal(
+                admin, doc_id, store=store, settings=settings, access=access, audit=audit
+            )
+        assert store.count(doc_id=doc_id) == original.chunks_added
+        # Unchanged re-ingestion by an allowed person is still recorded under their name.
+        own = tmp_path / "own.md"
+        own.write_text(CARDIO_GUIDE.replace("Protocol", "Checklist"), encoding="utf-8")
+        ingest_as_principal(admin, [own], library="cardiology", ingestor=ingestor, access=access)
+        ingest_as_principal(admin, [own], library="cardiology", ingestor=ingestor, access=access)
+    events = [(e.actor, e.action, e.object, e.outcome) for e in audit.iter_events()]
+    assert events == [
+        ("cli:root", "ingest", "library:oncology", "ok"),
+        ("card.admin", "ingest", "library:oncology", "denied"),
+        ("card.admin", "document_delete", "library:oncology", "denied"),
+        ("card.admin", "ingest", "library:cardiology", "ok"),
+        ("card.admin", "ingest", "library:cardiology", "unchanged"),
+    ]
     assert audit.verify().ok

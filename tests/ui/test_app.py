@@ -55,10 +55,17 @@ def app_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iter
         "cmp.li", role=Role.COMPLIANCE_OFFICER, department="cardiology", password=PASSWORD
     )
     uri = accounts.enrol_totp("cmp.li")
+    # A cardiology department administrator (TOTP) for the Access page's role names.
+    accounts.add_user("adm.zhou", role=Role.DEPT_ADMIN, department="cardiology", password=PASSWORD)
+    admin_uri = accounts.enrol_totp("adm.zhou")
     for _ in range(settings.accounts.lockout_threshold):
         with pytest.raises(AuthenticationError):
             accounts.login("dr.lock", "wrong password here")
-    yield {"data_dir": data_dir, "totp": pyotp.parse_uri(uri)}
+    yield {
+        "data_dir": data_dir,
+        "totp": pyotp.parse_uri(uri),
+        "admin_totp": pyotp.parse_uri(admin_uri),
+    }
 
 
 @pytest.fixture
@@ -108,7 +115,7 @@ def test_bad_password_is_refused_and_audited_without_the_password(app_env: dict)
     assert "Wrong user name or password." in [e.value for e in at.error]
     assert "gc_token" not in at.session_state
     failed = [e for e in _events("login") if e.outcome == "failed" and e.actor == "dr.wang"]
-    assert failed and failed[-1].detail_json == {"reason": "bad_credentials"}
+    assert failed and failed[-1].detail_json == {"reason": "bad_credentials", "channel": "web"}
     assert "not the password" not in str(failed[-1].model_dump())
 
 
@@ -116,7 +123,9 @@ def test_locked_account_shows_the_lockout_message(app_env: dict) -> None:
     at = _login("dr.lock")  # the right password, but locked by five failures
     assert any("locked" in e.value for e in at.error)
     assert "gc_token" not in at.session_state
-    assert _events("login")[-1].detail_json == {"reason": "locked"}
+    locked = _events("login")[-1]
+    assert locked.outcome == "locked"
+    assert locked.detail_json == {"reason": "locked", "channel": "web"}
 
 
 def test_temporary_password_must_be_changed_first(app_env: dict) -> None:
@@ -154,7 +163,9 @@ def test_ask_shows_verified_sentences_sources_and_stores_feedback(app_env: dict)
     text = _texts(at)
     # Extractive mode (no model configured), said in plain words.
     assert "Guideline passages only" in text
-    sentences = [m.value for m in at.markdown if "\\[1\\]" in m.value or "\\[2\\]" in m.value]
+    # The answer's own message (the status above it lists the sources, not sentences).
+    reply = at.chat_message[-1].markdown
+    sentences = [m.value for m in reply if "\\[1\\]" in m.value or "\\[2\\]" in m.value]
     assert sentences and all(("✓" in s) or ("⚠" in s) for s in sentences)
     assert "75" in "".join(sentences)
     labels = [e.label for e in at.expander]
@@ -199,3 +210,196 @@ def test_logout_ends_the_session(app_env: dict) -> None:
     assert "gc_token" not in at.session_state
     assert any("signed out" in e.value for e in at.info)
     assert _events("logout")[-1].actor == "dr.wang"
+
+
+# ---- streaming with progress, role names (issue 5 items 1 and 3) ------------------------------
+
+
+def _status_lines(at: AppTest) -> list[str]:
+    [status] = at.status
+    return [str(m.value) for m in status.markdown]
+
+
+def test_progress_narrates_the_stages_then_the_verified_answer_streams(app_env: dict) -> None:
+    at = _login("dr.wang")
+    at.chat_input(key="gc_question").set_value("流感患者奥司他韦的成人剂量是多少？").run()
+    assert not at.exception, at.exception
+    answer = at.session_state["gc_history"][-1][1]
+    [status] = at.status
+    assert status.state == "complete" and status.label.startswith("Done (")
+    lines = _status_lines(at)
+    # The stages in order; no model is configured, so the model is never said to think.
+    assert lines[0] == "Searching the guidelines…"
+    assert lines[1] == f"{len(answer.sources)} sources found"
+    assert "流行性感冒诊疗方案" in lines[2] and lines[2].startswith("- \\[1\\]")
+    assert lines[3] == "Picking the guideline passages…"
+    assert lines[4] == f"Verifying citations ({len(answer.sentences)} sentences)…"
+    assert "The model is thinking…" not in lines
+    # Progress only: no sentence of the answer is in the status container.
+    assert answer.sentences and not any(s.text[:12] in "\n".join(lines) for s in answer.sentences)
+    [streamed] = [m.value for m in at.chat_message[-1].markdown if "\\[1\\]" in m.value]
+    assert streamed.count("✓") == sum(s.supported for s in answer.sentences)
+    assert streamed.count("\n\n") == len(answer.sentences) - 1  # one paragraph per sentence
+    # A rerun draws the stored answer as it was, with no progress and no new question asked.
+    asks = len(_events("ask"))
+    at.run()
+    assert not at.exception, at.exception
+    assert len(_events("ask")) == asks
+    [done] = at.status  # the finished status only: sources and verification, no live steps
+    assert done.label == status.label and done.state == "complete"
+    assert "Searching the guidelines…" not in _status_lines(at)
+    assert any("流行性感冒诊疗方案" in line for line in _status_lines(at))
+    assert [m.value for m in at.chat_message[-1].markdown if "\\[1\\]" in m.value] == [streamed]
+
+
+def _changed_dose(request: dict) -> object:
+    """The model copies a source sentence stating a dose, with the dose multiplied by 8."""
+    import re
+
+    from tests.fakes.sglang import json_completion, read_sources
+
+    for n, body in read_sources(request).items():
+        match = re.search(r"[^。]*?(\d+)mg[^。]*。", body)
+        if match:
+            wrong = match.group(0).replace(f"{match.group(1)}mg", f"{int(match.group(1)) * 8}mg")
+            return json_completion(
+                {"sentences": [{"text": wrong, "citations": [n]}], "insufficient_evidence": False}
+            )
+    raise AssertionError("no dose in the sources")
+
+
+@pytest.fixture(scope="module")
+def annotate_dir(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Path:
+    """A data dir of its own (the app holds one embedded shard per directory and process):
+    the flu guideline, a doctor, and the department's ethics approval so answers generate."""
+    from datetime import date, timedelta
+
+    from assistant.gates import GateRegistry
+
+    data_dir = tmp_path_factory.mktemp("annotate") / "data"
+    settings = Settings(data_dir=data_dir)
+    store = open_store(settings)
+    try:
+        report = Ingestor(settings, store=store).ingest([corpus_dir / FLU], library="hospital")
+        assert report.documents and not report.failed
+    finally:
+        store.close()
+    access = AccessControl.open(settings)
+    access.seed_defaults()
+    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    accounts.add_user("dr.anno", role=Role.DOCTOR, department="respiratory", password=PASSWORD)
+    GateRegistry.open(settings).record(
+        department="respiratory",
+        reference="EC-RESP-1",
+        approved_by="ethics",
+        expires_on=date.today() + timedelta(days=100),
+    )
+    return data_dir
+
+
+def test_annotate_policy_shows_unsupported_sentences_marked(
+    annotate_dir: Path, sglang_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUIDECITE_DATA_DIR", str(annotate_dir))
+    monkeypatch.setenv("GUIDECITE_CITATION_POLICY", "annotate")
+    sglang_env.responder = _changed_dose
+    at = _login("dr.anno")
+    at.chat_input(key="gc_question").set_value("流感患者奥司他韦的成人剂量是多少？").run()
+    assert not at.exception, at.exception
+    answer = at.session_state["gc_history"][-1][1]
+    assert [s.supported for s in answer.sentences] == [False]
+    assert "The model is thinking…" in _status_lines(at)
+    assert any("contains unverified sentences" in w.value for w in at.warning)
+    [sentence] = [m.value for m in at.chat_message[-1].markdown if "\\[1\\]" in m.value]
+    assert "⚠" in sentence and "✓" not in sentence
+    assert "not supported by the cited source" in sentence and "600mg" in sentence
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert any("含有未经核实的句子" in w.value for w in at.warning)
+    assert any("引用来源不支持此句" in m.value for m in at.chat_message[-1].markdown)
+
+
+def test_roles_are_named_in_words_in_the_sidebar_and_access_page(app_env: dict) -> None:
+    at = _login("dr.wang")
+    assert "Signed in: dr.wang (Doctor, cardiology)" in [c.value for c in at.sidebar.caption]
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert "已登录：dr.wang（医生，cardiology）" in [c.value for c in at.sidebar.caption]
+
+    at = _login("adm.zhou")
+    at.text_input(key="gc_totp").set_value(app_env["admin_totp"].now())
+    at.button[-1].click().run()
+    assert "gc_token" in at.session_state
+    at.switch_page("views/access.py").run()
+    assert not at.exception, at.exception
+    roles = at.dataframe[0].value.to_csv()
+    assert "Department administrator@cardiology" in roles and "Doctor@cardiology" in roles
+    assert "dept_admin@" not in roles
+    assert "Quality reviewer" in at.selectbox(key="gc_role_role").options
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert "科室管理员@cardiology" in at.dataframe[0].value.to_csv()
+    assert "质控审核员" in at.selectbox(key="gc_role_role").options
+    assert any("（科室管理员，cardiology）" in c.value for c in at.sidebar.caption)
+
+
+# ---- hospital SSO (issue #5 item 1) ---------------
+# Streamlit's OIDC round trip (st.login → provider → /oauth2callback) needs a live identity
+# provider and cannot run offline; AppTest seeds `st.user` as the callback would leave it.
+
+AUTH_SECRETS = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret-not-real",
+    "client_id": "guidecite",
+    "client_secret": "test-client-secret-not-real",
+    "server_metadata_url": "https://sso.hospital.example/.well-known/openid-configuration",
+}
+
+
+def _labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.button]
+
+
+def test_sso_button_only_with_an_auth_section(app_env: dict) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert not any("SSO" in label or "统一认证" in label for label in _labels(at))
+    assert [w.label for w in at.text_input] == ["User name", "Password"]  # local accounts work
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH_SECRETS
+    at.run()
+    assert not at.exception, at.exception
+    assert "Sign in with hospital SSO" in _labels(at)
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert "医院统一认证登录" in _labels(at)
+
+
+def test_sso_identity_maps_to_an_account_and_unknown_is_refused(app_env: dict) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH_SECRETS
+    at.user = {"is_logged_in": True, "email": "stranger@hospital.example", "iss": "test"}
+    at.run()
+    assert "Continue as stranger@hospital.example" in _labels(at)
+    at.button[0].click().run()
+    assert "gc_token" not in at.session_state
+    assert any("no GuideCite account" in e.value for e in at.error)
+    refused = _events("login")[-1]
+    assert (refused.actor, refused.object, refused.outcome) == (
+        "stranger",
+        "app:web-sso",
+        "failed",
+    )
+    assert refused.detail_json["reason"] == "unknown_user"
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH_SECRETS
+    at.user = {"is_logged_in": True, "email": "dr.wang@hospital.example", "iss": "test"}
+    at.run()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert "gc_token" in at.session_state
+    ok = _events("login")[-1]
+    assert (ok.actor, ok.role, ok.object, ok.outcome) == ("dr.wang", "doctor", "app:web-sso", "ok")

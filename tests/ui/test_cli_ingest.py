@@ -93,3 +93,74 @@ def test_ingest_rejects_bad_library_name(corpus_dir: Path) -> None:
     result = runner.invoke(app, ["ingest", str(corpus_dir / FLU), "--library", "bad name!"])
     assert result.exit_code == 2
     assert "Invalid library name" in result.stderr
+
+
+GUIDE_MD = """\
+# Atrial Fibrillation Anticoagulation Protocol
+
+## Scoring
+
+Use the CHA2DS2-VASc score to decide on anticoagulation for atrial fibrillation patients.
+"""
+
+
+def _seed_people() -> None:
+    from argon2 import PasswordHasher, profiles
+
+    from assistant.access import AccessControl
+    from assistant.accounts import Accounts, LocalAuthenticator
+    from assistant.domain import Role
+
+    settings = get_settings()
+    access = AccessControl.open(settings)
+    access.seed_defaults()
+    access.assign_library(library="cardiology", department="cardiology")
+    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    accounts.add_user("dr.li", role=Role.DOCTOR, department="cardiology")
+    accounts.add_user("card.admin", role=Role.DEPT_ADMIN, department="cardiology")
+
+
+def test_ingest_by_a_person_is_checked_at_the_service_and_audited(tmp_path: Path) -> None:
+    from assistant.audit import open_audit_log
+    from ui.cli import operator_name
+
+    _seed_people()
+    doc = tmp_path / "af.md"
+    doc.write_text(GUIDE_MD, encoding="utf-8")
+    denied = runner.invoke(
+        app, ["ingest", str(doc), "--library", "cardiology", "--by", "dr.li", "--json"]
+    )
+    assert denied.exit_code == 3, denied.output
+    assert denied.stdout == "" and "permission" in denied.stderr
+    with open_store(get_settings()) as store:
+        assert store.count() == 0
+    unknown = runner.invoke(app, ["ingest", str(doc), "--library", "cardiology", "--by", "nobody"])
+    assert unknown.exit_code == 3
+
+    allowed = runner.invoke(
+        app, ["ingest", str(doc), "--library", "cardiology", "--by", "card.admin", "--json"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    data = json.loads(allowed.stdout)
+    assert data["chunks_added"] > 0
+    doc_id = data["documents"][0]["doc_id"]
+    refused = runner.invoke(app, ["docs", "delete", doc_id, "--by", "dr.li"])
+    assert refused.exit_code == 3
+    with open_store(get_settings()) as store:
+        assert store.count(library="cardiology", status="current") == data["chunks_added"]
+    # The operator path (no --by) stays as it was, and is audited as the OS operator.
+    assert runner.invoke(app, ["docs", "delete", doc_id]).exit_code == 0
+
+    events = [
+        (e.actor, e.action, e.object, e.outcome, e.detail_json.get("via"))
+        for e in open_audit_log(get_settings()).iter_events()
+    ]
+    operator = operator_name()
+    assert events == [
+        ("dr.li", "ingest", "library:cardiology", "denied", operator),
+        ("nobody", "ingest", "library:cardiology", "denied", operator),
+        ("card.admin", "ingest", "library:cardiology", "ok", operator),
+        ("dr.li", "document_delete", "library:cardiology", "denied", operator),
+        (operator, "document_delete", "library:cardiology", "ok", None),
+    ]

@@ -11,7 +11,13 @@ import streamlit as st
 from assistant.domain import Principal
 from assistant.errors import GuideCiteError
 from ingestion.parse import SUPPORTED_EXTENSIONS
-from ingestion.service import Ingestor, delete_document, document_json, list_documents
+from ingestion.service import (
+    Ingestor,
+    delete_document_as_principal,
+    document_json,
+    ingest_as_principal,
+    list_documents,
+)
 from ui.state import AppResources, guard_page, manageable_libraries, t
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-\u3400-\u9fff（）()]+")
@@ -41,9 +47,6 @@ def _upload(res: AppResources, principal: Principal, libraries: list[str] | None
     if not st.button(t("ingest"), disabled=not files or not library, type="primary"):
         return
     assert files and library
-    if libraries is not None and library not in libraries:
-        st.error(t("page_denied"))
-        return
     bar = st.progress(0.0)
     with tempfile.TemporaryDirectory(prefix="guidecite-upload-") as tmp:
         paths = []
@@ -64,7 +67,15 @@ def _upload(res: AppResources, principal: Principal, libraries: list[str] | None
             audit=res.ctx.audit,
             actor=f"web:{principal.user}",
         )
-        report = ingestor.ingest(paths, library=library, progress=on_progress)
+        # The service checks the library again and audits under the person's name.
+        report = ingest_as_principal(
+            principal,
+            paths,
+            library=library,
+            ingestor=ingestor,
+            access=res.ctx.access,
+            progress=on_progress,
+        )
     st.success(t("ingest_done", docs=len(report.documents), chunks=report.chunks_added))
     for failed in report.failed:
         st.error(t("ingest_failed", name=Path(failed.path).name, error=failed.error))
@@ -85,17 +96,13 @@ def _documents(res: AppResources, principal: Principal, libraries: list[str] | N
         submitted = st.form_submit_button(t("delete"))
     if not (submitted and confirmed and doc_id):
         return
-    library = next(d.library for d in docs if d.doc_id == doc_id)
-    removed = delete_document(res.ctx.store, res.settings, doc_id)
-    res.ctx.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action="document_delete",
-        object=f"library:{library}",
-        outcome="ok",
-        detail={"doc_id": doc_id, "chunks": removed, "via": "web"},
+    removed = delete_document_as_principal(
+        principal,
+        doc_id,
+        store=res.ctx.store,
+        settings=res.settings,
+        access=res.ctx.access,
+        audit=res.ctx.audit,
     )
     st.success(t("deleted", doc=doc_id, n=removed))
 
@@ -105,7 +112,8 @@ def render() -> None:
     guarded = guard_page("library")
     if guarded is None:
         return
-    res, principal = guarded
+    res, signed_in = guarded
+    principal = signed_in.model_copy(update={"via": "web"})
     st.title(t("page_library"))
     libraries = manageable_libraries(res, principal)
     try:

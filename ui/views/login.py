@@ -1,16 +1,21 @@
-"""Sign-in page: password, second factor where the role needs it, forced password change."""
+"""Sign-in page: password, second factor where the role needs it, forced password change.
+
+Every attempt is audited by the service (`assistant.service_admin.sign_in`,
+`change_own_password`), so any other front end gets the same record.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from assistant.errors import AuthenticationError, InvalidInput
+from assistant.service_admin import change_own_password, sign_in, sign_in_verified
+from ui import oidc
 from ui.state import (
     HOME,
     NOTICE,
     AppResources,
     current_principal,
-    record_auth_event,
     resources,
     start_session,
     t,
@@ -19,6 +24,8 @@ from ui.state import (
 PENDING_CHANGE = "gc_pending_change"
 NEED_TOTP = "gc_need_totp"
 LOGIN_ERROR = "gc_login_error"
+SSO_NEED_TOTP = "gc_sso_need_totp"
+SSO_REASONS = {"unknown_user", "sso_unmapped"}
 KNOWN_REASONS = {
     "bad_credentials", "locked", "disabled", "totp_required", "totp_not_enrolled",
     "totp_invalid", "no_role",
@@ -27,12 +34,9 @@ KNOWN_REASONS = {
 
 def _sign_in(res: AppResources, name: str, password: str, code: str) -> None:
     try:
-        result = res.accounts.login(name, password, totp_code=code.strip() or None)
+        # 等保2.0 8.1.4.3: every attempt is audited by the service, never the password.
+        result = sign_in(res.admin, name, password, totp_code=code.strip() or None)
     except AuthenticationError as exc:
-        # 等保2.0 8.1.4.3: failed logins are audited with the reason, never the password.
-        record_auth_event(
-            res, user=name, action="login", outcome="failed", detail={"reason": exc.reason}
-        )
         key = exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"
         if exc.reason in ("totp_required", "totp_invalid") and not st.session_state.get(NEED_TOTP):
             # Redraw the form with the code field, keeping the message.
@@ -42,22 +46,62 @@ def _sign_in(res: AppResources, name: str, password: str, code: str) -> None:
         st.error(t(key))
         return
     if result.must_change_password:
-        record_auth_event(
-            res,
-            user=name,
-            action="login",
-            outcome="password_change_required",
-            detail={"reason": "must_change_password"},
-        )
         st.session_state[PENDING_CHANGE] = name
         st.rerun()
     assert result.token is not None and result.principal is not None
-    record_auth_event(
-        res, user=name, action="login", outcome="ok", detail={}, principal=result.principal
-    )
     st.session_state.pop(NEED_TOTP, None)
     start_session(result.token, result.principal)
     st.rerun()
+
+
+def _sso_text(key: str, **values: object) -> str:
+    return t(key, **values)
+
+
+def _sso_sign_in(res: AppResources, claims: dict[str, object], code: str) -> None:
+    """Map the provider's verified identity to an account and open a session (audited)."""
+    try:
+        result = sign_in_verified(
+            res.admin, claims, claim=oidc.account_claim(), totp_code=code.strip() or None
+        )
+    except AuthenticationError as exc:
+        if exc.reason in ("totp_required", "totp_invalid") and not st.session_state.get(
+            SSO_NEED_TOTP
+        ):
+            st.session_state[SSO_NEED_TOTP] = True
+            st.session_state[LOGIN_ERROR] = exc.reason
+            st.rerun()
+        if exc.reason in SSO_REASONS:
+            st.error(_sso_text(exc.reason))
+        else:
+            st.error(t(exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"))
+        return
+    assert result.token is not None and result.principal is not None
+    st.session_state.pop(SSO_NEED_TOTP, None)
+    start_session(result.token, result.principal)
+    st.rerun()
+
+
+def _sso_option(res: AppResources) -> None:
+    """The hospital SSO button, or, back from the provider, "continue as …"."""
+    claims = oidc.identity_claims()
+    if claims is None:
+        if st.button(_sso_text("sso_sign_in"), key="gc_sso", type="primary"):
+            oidc.start_sso()
+        st.caption(_sso_text("sso_or"))
+        return
+    who = str(claims.get("email") or claims.get("name") or "?")
+    with st.form("gc_sso_continue"):
+        code = ""
+        if st.session_state.get(SSO_NEED_TOTP):
+            code = st.text_input(t("totp_code"), key="gc_sso_totp", max_chars=8)
+        submitted = st.form_submit_button(_sso_text("sso_continue", who=who), type="primary")
+    if st.button(_sso_text("sso_other"), key="gc_sso_other"):
+        st.session_state.pop(SSO_NEED_TOTP, None)
+        oidc.end_sso()
+    if submitted:
+        _sso_sign_in(res, claims, code)
+    st.caption(_sso_text("sso_or"))
 
 
 def _change_password(res: AppResources, name: str) -> None:
@@ -73,21 +117,13 @@ def _change_password(res: AppResources, name: str) -> None:
         st.error(t("passwords_differ"))
         return
     try:
-        res.accounts.change_password(name, old=old, new=new)
+        change_own_password(res.admin, name, old=old, new=new)
     except AuthenticationError as exc:
-        record_auth_event(
-            res,
-            user=name,
-            action="password_change",
-            outcome="failed",
-            detail={"reason": exc.reason},
-        )
         st.error(t(exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"))
         return
     except InvalidInput as exc:
         st.error(exc.user_message)
         return
-    record_auth_event(res, user=name, action="password_change", outcome="ok", detail={})
     st.session_state.pop(PENDING_CHANGE, None)
     st.session_state[NOTICE] = "password_changed"
     st.rerun()
@@ -110,6 +146,8 @@ def render() -> None:
     if pending:
         _change_password(res, pending)
         return
+    if oidc.sso_configured():
+        _sso_option(res)
     with st.form("gc_login"):
         name = st.text_input(t("username"), key="gc_username", autocomplete="username")
         password = st.text_input(
