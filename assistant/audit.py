@@ -61,6 +61,10 @@ from assistant.errors import (
 
 logger = logging.getLogger(__name__)
 
+AUDIT_NOT_CHANGED_MESSAGE = (
+    "The audit trail could not be written, so nothing was changed; try again or contact IT. "
+    "审计日志无法写入，未做任何更改，请重试或联系信息科。"
+)
 AUDIT_UNAVAILABLE_MESSAGE = (
     "The audit trail could not be written, so the answer is withheld. "
     "Please try again or contact IT."
@@ -150,6 +154,23 @@ class AuditLog:
             "detail": detail,
         }
         return self.append_events([event])[0]
+
+    def ensure_writable(self) -> None:
+        """Raise AuditUnavailable unless an append could be written now.
+
+        Administrative changes call this before acting, so a change whose audit event cannot
+        be written is not made (fail closed); it takes and releases the writer lock in an
+        empty transaction and writes nothing.
+        """
+        with self._lock:
+            try:
+                with self._write_transaction() as (cursor, _head):
+                    cursor.execute("SELECT 1 FROM audit_events WHERE 1 = 0")
+            except self._write_errors as exc:
+                logger.error("audit not writable: %s", exc)
+                raise AuditUnavailable(
+                    f"audit not writable: {exc}", user_message=AUDIT_NOT_CHANGED_MESSAGE
+                ) from exc
 
     def append_events(self, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
         """Append several events (mappings of `append_event`'s keywords) in one transaction."""

@@ -303,7 +303,8 @@ EN_STOPWORDS = frozenset(_EN_STOPWORDS_TEXT.split())
 # relevance test divides by. Multi-character words only: single characters such as 用 or 给
 # are parts of content words (用药, 给药).
 _ZH_QUESTION_WORDS_TEXT = (
-    "怎么办 怎么样 怎么 怎样 如何 多少 什么时候 什么时间 何时 什么样 什么 哪些 哪种 哪个 哪类 是否 为什么 为何 "
+    "怎么办 怎么样 怎么 怎样 如何 多少 什么时候 什么时间 何时 什么样 什么 "
+    "哪些 哪种 哪个 哪类 是否 为什么 为何 "
     "几天 几周 几次 多久 多长时间 多长 多大 应该 应当 需要 能否 能不能 可不可以 可以 可否 "
     "一般 通常 请问 有没有 还是"
 )

@@ -170,8 +170,12 @@ def _audited(
     detail: dict[str, Any],
     run: Callable[[], tuple[T, dict[str, Any]]],
 ) -> T:
-    """Run `run` and audit its outcome once; `run` returns (result, extra detail for `ok`)."""
+    """Run `run` and audit its outcome once; `run` returns (result, extra detail for `ok`).
+
+    Fail closed: when the audit cannot be written, nothing is changed (AuditUnavailable).
+    """
     party = _party(who)
+    ctx.audit.ensure_writable()
     try:
         result, extra = run()
     except AccessDenied as exc:

@@ -453,7 +453,22 @@ def scenario_dropped_table_fails_closed(engine: Engine, tmp_path: Path) -> None:
     assert failed.value.exit_code == 4
 
 
+def scenario_ensure_writable_writes_nothing_and_fails_closed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    log = make_log(engine, tmp_path)
+    add(log, 2)
+    log.ensure_writable()  # takes and releases the writer lock, writes nothing
+    assert log.count_events() == 2 and log.verify().ok
+    add(log, 1)  # the lock was released
+    run_sql(engine, "DROP TABLE audit_events")
+    with pytest.raises(AuditUnavailable) as failed:
+        log.ensure_writable()
+    assert "nothing was changed" in failed.value.user_message
+
+
 SCENARIOS: list[Callable[[Engine, Path], None]] = [
+    scenario_ensure_writable_writes_nothing_and_fails_closed,
     scenario_append_links_and_reads,
     scenario_batch_append,
     scenario_threads,

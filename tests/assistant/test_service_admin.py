@@ -453,3 +453,23 @@ def test_sign_in_verified_refuses_unknown_and_disabled_and_audits(ctx: AdminCont
         sign_in_verified(ctx, {"email": "cardiology.admin@hospital.example"})
     assert second.value.reason == "totp_required"
     assert ctx.audit.verify().ok
+
+
+def test_admin_change_is_not_made_when_the_audit_cannot_be_written(ctx: AdminContext) -> None:
+    from sqlalchemy import text
+
+    from assistant.errors import AuditUnavailable
+
+    admin = acting(ctx, "cardiology.admin")
+    before = policy_snapshot(ctx.access)
+    with ctx.audit._engine.begin() as conn:  # the audit database goes away
+        conn.execute(text("DROP TABLE audit_events"))
+    with pytest.raises(AuditUnavailable) as raised:
+        grant_role(
+            ctx, admin, user="cardiology.doctor", role=Role.DEPT_ADMIN, department="cardiology"
+        )
+    assert "nothing was changed" in raised.value.user_message
+    assert "未做任何更改" in raised.value.user_message
+    with pytest.raises(AuditUnavailable):
+        grant_library(ctx, admin, library="cardiology-trials", department="cardiology")
+    assert policy_snapshot(ctx.access) == before
