@@ -33,7 +33,13 @@ class LocalAuthenticator:
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
         # Verified against when the user is unknown, so timing does not reveal who exists.
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        # Made on first use: hashing costs ~0.7 s, which every CLI command would pay at start.
+        self._dummy: str | None = None
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
 
     def hash_password(self, password: str) -> str:
         """An argon2id hash of the password (salted, parameters embedded)."""
@@ -42,7 +48,7 @@ class LocalAuthenticator:
     def check_password(self, name: str, password: str, *, stored_hash: str | None) -> bool:
         """Whether `password` matches the stored argon2 hash."""
         try:
-            return self._hasher.verify(stored_hash or self._dummy_hash, password) and (
+            return self._hasher.verify(stored_hash or self._dummy_hash(), password) and (
                 stored_hash is not None
             )
         except (VerificationError, InvalidHashError):
