@@ -38,8 +38,10 @@ unit: install
 
 test: lint typecheck unit
 
+# Every benchmark of issue 7 into out/bench/ (bench.json, bench.md); `make bench BENCH_ARGS=--quick`
+# for the CI-sized run, BENCH_ARGS="--synthetic 10000 --synthetic 100000" for 100k chunks.
 bench: install
-	HF_HUB_OFFLINE=1 $(VENV)/bin/guidecite bench ingest
+	HF_HUB_OFFLINE=1 $(VENV)/bin/guidecite bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .guidecite .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,8 @@ injected at random into the model server's replies. Reported, not asserted (the 
 tests/hardening/test_load.py): p50/p95 of the total time and of the overhead, which is the total
 minus the model call (`timings_ms.generate`, the time spent waiting on the stand-in).
 
-The stand-in lives in tests/fakes/sglang.py (the project's one fake of the outer seam); run from
-the repository root so it can be imported.
+The stand-in is eval/standin.py (the project's one fake of the outer seam; the tests' fixtures
+wrap it in tests/fakes/sglang.py).
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def faulty_responder(
     rate: float, *, seed: int, injected: Counter[str], model_latency_s: float, timeout_s: float
 ) -> Callable[[dict[str, Any]], Any]:
     """A stand-in responder that answers normally, or with a random fault at `rate`."""
-    from tests.fakes.sglang import (
+    from eval.standin import (
         HttpError,
         NonJson,
         Slow,
@@ -178,7 +178,7 @@ def run_load(
     work_dir: Path | None = None,
 ) -> LoadReport:
     """Run `sessions` threads of `questions` questions each; returns what was measured."""
-    from tests.fakes.sglang import SGLangStandIn
+    from eval.standin import SGLangStandIn
 
     with tempfile.TemporaryDirectory(prefix="guidecite-load-") as tmp:
         root = work_dir or Path(tmp)

@@ -31,7 +31,7 @@ from assistant.config import Settings
 from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
 from assistant.store import StorePoint, VectorStore, open_store
 from eval.baselines.langchain_query import langchain_store
-from eval.corpora import DEFAULT_CACHE_DIR, build_index, guideline_corpus
+from eval.corpora import DEFAULT_CACHE_DIR, Corpus, build_index, guideline_corpus
 from eval.golden import load_golden
 
 Timed = Callable[[str], object]
@@ -160,13 +160,18 @@ def run_query_benchmark(
     sizes: Sequence[int] = (10_000,),
     n_queries: int = 50,
     cache_dir: Path = DEFAULT_CACHE_DIR,
+    corpus: Corpus | None = None,
+    embedder: DenseEmbedder | None = None,
 ) -> dict[str, Any]:
-    """Latencies at corpus size and at each synthetic size, with ratios to the plain chain."""
+    """Latencies at corpus size and at each synthetic size, with ratios to the plain chain.
+
+    `corpus` defaults to the shipped guidelines; `guidecite bench --quick` passes a small one.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    embedder = load_dense_embedder(settings.embedding)
+    embedder = embedder or load_dense_embedder(settings.embedding)
     questions = [g.question for g in load_golden()][:n_queries]
     index_dir = build_index(
-        guideline_corpus(), settings=settings, embedder=embedder, cache_dir=cache_dir
+        corpus or guideline_corpus(), settings=settings, embedder=embedder, cache_dir=cache_dir
     )
     result: dict[str, Any] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpu",
@@ -181,7 +186,7 @@ def run_query_benchmark(
             # The store hands back payloads only; the baseline gets the same texts re-embedded.
             texts = [str(payload.get("text", "")) for _, payload in store.scroll(status="current")]
             chunks = list(zip(embedder.embed_documents(texts), texts, strict=True))
-            corpus = _measure(
+            measured = _measure(
                 store,
                 settings=run_settings,
                 embedder=embedder,
@@ -191,7 +196,7 @@ def run_query_benchmark(
             )
         finally:
             store.close()
-        result["corpus"] = {"chunks": len(chunks), **corpus}
+        result["corpus"] = {"chunks": len(chunks), **measured}
         vocabulary = sorted({w for _, t in chunks for w in t.split() if w.isalpha()})[:20_000]
         for size in sizes:
             data = Path(tmp) / f"synthetic-{size}"

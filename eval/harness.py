@@ -3,8 +3,10 @@
 Every question goes through the real `answer_question` (access, redaction, gate, retrieval,
 generation or the extractive path, verification, flags, audit) as an eval user, and through
 the three retrieval channels on their own. Generation uses the configured LLM endpoint when
-`GUIDECITE_LLM__BASE_URL` is set; otherwise answers are extractive and `generation` in the
-result says so.
+`GUIDECITE_LLM__BASE_URL` is set; otherwise answers are extractive; `standin-faithful` and
+`standin-unfaithful` run against the SGLang stand-in with scripted answers (eval/scripted.py).
+`generation` in the result (and in report.md) says which. When answers are generated, the plain
+LangChain chain answers the same items too (eval/chain_compare.py, `details.answer_comparison`).
 
 Definitions (all rates in [0, 1]):
 - retrieval: per channel (sparse, dense, and hybrid = ours, the retriever's language-aware
@@ -33,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from assistant.access import AccessControl
 from assistant.audit import open_audit_log
@@ -46,6 +48,7 @@ from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
 from assistant.service import ServiceContext, answer_question
 from assistant.store import open_store
+from eval.chain_compare import ChainRow, compare, run_plain_chain
 from eval.corpora import (
     DEFAULT_CACHE_DIR,
     RESTRICTED_DEPARTMENT,
@@ -57,6 +60,7 @@ from eval.corpora import (
 from eval.golden import phrase_in_text
 from eval.items import EvalItem
 from eval.retrieval_eval import CHANNELS, ItemResult, refusal_metrics, retrieval_metrics
+from eval.scripted import GENERATION_CHOICES, SCRIPTED_MODES, ScriptedMode, scripted_standin
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +104,8 @@ class AnswerRow:
     gold_citations: int = 0
     sentences: int = 0
     supported_sentences: int = 0
+    cited_sentences: int = 0
+    verified_citations: int = 0  # citations in sentences the verifier marked supported
     identifier_leaks: int = 0
     restricted_chunks: int = 0
     latency_ms: float = 0.0
@@ -139,7 +145,8 @@ def grant_eval_users(access: AccessControl) -> None:
     access.assign_library(library=RESTRICTED_LIBRARY, department=RESTRICTED_DEPARTMENT)
 
 
-def _open_gate(settings: Settings) -> None:
+def open_eval_gate(settings: Settings) -> None:
+    """Record an ethics approval for the eval departments, so answers may be generative."""
     # Generative answers need a current ethics approval for the asking departments (issue 6).
     registry = GateRegistry.open(settings)
     for department in {p.department for p in PRINCIPALS.values()}:
@@ -238,6 +245,8 @@ def answer_row(
     for sentence in answer.sentences:
         row.sentences += 1
         row.supported_sentences += int(bool(sentence.citations) and sentence.supported)
+        row.cited_sentences += int(bool(sentence.citations))
+        row.verified_citations += len(sentence.citations) if sentence.supported else 0
         for n in sentence.citations:
             source = by_n.get(n)
             gold = source is not None and _has_gold(item) and is_gold(item, source)
@@ -359,6 +368,7 @@ def run_dataset(
     embedder: DenseEmbedder | None = None,
     regression_path: Path | None = None,
     progress: ProgressFn | None = None,
+    generation: str = "configured",
 ) -> EvalRun:
     """Index the dataset's corpus (cached), ask every question, return per-item rows."""
     corpus, items = load_dataset(name, limit=limit, regression_path=regression_path)
@@ -370,6 +380,23 @@ def run_dataset(
         cache_dir=cache_dir,
         embedder=embedder,
         progress=progress,
+        generation=generation,
+    )
+
+
+def as_chain_row(row: AnswerRow) -> ChainRow:
+    """Our answer's counts in the shape the plain-chain comparison uses (verifier only)."""
+    return ChainRow(
+        id=row.id,
+        language=row.language,
+        out_of_scope=row.out_of_scope,
+        answered=row.mode not in (str(AnswerMode.REFUSED), "error"),
+        sentences=row.sentences,
+        cited_sentences=row.cited_sentences,
+        supported_sentences=row.supported_sentences,
+        citations=row.citations,
+        supported_citations=row.verified_citations,
+        latency_ms=row.latency_ms,
     )
 
 
@@ -382,8 +409,59 @@ def run_items(
     cache_dir: Path = DEFAULT_CACHE_DIR,
     embedder: DenseEmbedder | None = None,
     progress: ProgressFn | None = None,
+    generation: str = "configured",
+    unfaithful_share: float = 0.5,
 ) -> EvalRun:
-    """Index `corpus` (cached) and ask `items` through the service; the CI slice uses this."""
+    """Index `corpus` (cached) and ask `items` through the service; the CI slice uses this.
+
+    `generation`: `configured` uses `GUIDECITE_LLM__BASE_URL` when set (extractive otherwise);
+    `standin-faithful` / `standin-unfaithful` start the SGLang stand-in scripted that way
+    (eval/scripted.py) and point the run at it, whatever is configured; `unfaithful_share` is
+    the share of sentences the unfaithful script falsifies.
+    """
+    if generation not in GENERATION_CHOICES:
+        raise ValueError(
+            f"unknown generation {generation!r}; choose from {', '.join(GENERATION_CHOICES)}"
+        )
+    mode = generation.removeprefix("standin-")
+    if mode in SCRIPTED_MODES:
+        with scripted_standin(cast(ScriptedMode, mode), share=unfaithful_share) as server:
+            llm = settings.llm.model_copy(
+                update={"base_url": server.base_url, "max_retries": 0, "timeout_s": 30.0}
+            )
+            return _run_items(
+                name,
+                corpus=corpus,
+                items=items,
+                settings=settings.model_copy(update={"llm": llm}),
+                cache_dir=cache_dir,
+                embedder=embedder,
+                progress=progress,
+                label=generation,
+            )
+    return _run_items(
+        name,
+        corpus=corpus,
+        items=items,
+        settings=settings,
+        cache_dir=cache_dir,
+        embedder=embedder,
+        progress=progress,
+        label=f"llm:{settings.llm.model}" if settings.llm.base_url else "extractive",
+    )
+
+
+def _run_items(
+    name: str,
+    *,
+    corpus: Corpus,
+    items: list[EvalItem],
+    settings: Settings,
+    cache_dir: Path,
+    embedder: DenseEmbedder | None,
+    progress: ProgressFn | None,
+    label: str,
+) -> EvalRun:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     embedder = embedder or load_dense_embedder(settings.embedding)
     started = time.perf_counter()
@@ -399,7 +477,7 @@ def run_items(
         access = AccessControl.open(run_settings)
         grant_eval_users(access)
         if chat is not None:
-            _open_gate(run_settings)
+            open_eval_gate(run_settings)
         ctx = EvalContext(
             settings=run_settings,
             store=store,
@@ -419,6 +497,19 @@ def run_items(
                 if _has_gold(item) or (item.out_of_scope and item.dataset == "golden"):
                     retrieval += retrieval_rows(ctx, item, libraries=readable)
                 answers.append(answer_row(ctx, item, principal=principal, readable=readable))
+            # The plain chain answers the same items over the same chunks (issue 7 item 3).
+            plain = (
+                run_plain_chain(
+                    items,
+                    store=store,
+                    embedder=embedder,
+                    llm=run_settings.llm,
+                    similarity=ctx.similarity,
+                    k=run_settings.retrieval.top_k,
+                )
+                if chat is not None
+                else None
+            )
         finally:
             ctx.close()
     return EvalRun(
@@ -426,7 +517,12 @@ def run_items(
         items=items,
         retrieval_rows=retrieval,
         answer_rows=answers,
-        generation=f"llm:{settings.llm.model}" if chat is not None else "extractive",
+        generation=label,
         index_dir=str(index_dir),
         index_build_s=build_s,
+        extra={
+            "answer_comparison": compare(
+                [as_chain_row(a) for a in answers], plain, generation=label
+            )
+        },
     )

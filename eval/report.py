@@ -94,6 +94,43 @@ def _answer_table(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _comparison_rows(block: dict[str, Any]) -> list[str]:
+    lines = [
+        "| pipeline | answered | answered out-of-scope | sentences | cite unsupported "
+        "| uncited | citation P | citation R | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, key in (("GuideCite (verified)", "ours"), ("plain LangChain chain", "plain_chain")):
+        m = block[key]
+        if isinstance(m, str):
+            lines.append(f"| {label} | {m} |" + " |" * 9)
+            continue
+        cells = [
+            m["answered"],
+            m["answered_out_of_scope"],
+            m["sentences"],
+            m["unsupported_cited_sentences"],
+            m["uncited_sentences"],
+            m["citations"]["precision"],
+            m["citations"]["recall"],
+            m["latency_ms"]["p50"],
+            m["latency_ms"]["p95"],
+        ]
+        lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in cells) + " |")
+    return lines
+
+
+def format_comparison(block: dict[str, Any]) -> str:
+    """Our answers vs the plain LangChain chain (markdown table; also printed in the terminal)."""
+    note = (
+        f"Answers from **{block['generation']}**. Both pipelines' sentences are checked with "
+        "our verifier (`assistant.citations.verify_answer`) against the sources each was given; "
+        "citation precision/recall here count verifier support only (no gold labels), so they "
+        "can differ from the table above. The plain chain has no verifier and no refusal."
+    )
+    return "\n".join([note, "", *_comparison_rows(block), ""])
+
+
 def goal_gaps(metrics: dict[str, Any]) -> list[str]:
     """Where a golden-set run falls short of the issue's goals (empty when it meets them)."""
     gaps = []
@@ -129,6 +166,12 @@ def format_markdown(metrics: dict[str, Any], extra: dict[str, Any]) -> str:
         *_answer_table(metrics),
         "",
     ]
+    if "answer_comparison" in extra:
+        lines += [
+            "## Ours vs the plain LangChain answer chain",
+            "",
+            format_comparison(extra["answer_comparison"]),
+        ]
     if metrics["dataset"] == "golden":
         gaps = goal_gaps(metrics)
         lines += ["## Against the goals", ""]

@@ -1,4 +1,4 @@
-"""`guidecite eval run` and `guidecite bench query` (issue 7)."""
+"""`guidecite eval run`, `guidecite bench` (all sections) and `guidecite bench query` (issue 7)."""
 
 from __future__ import annotations
 
@@ -24,15 +24,26 @@ def eval_run(
     report: Path | None = typer.Option(None, help="Write report.md, metrics.json, plots here."),
     regression: Path | None = typer.Option(None, help="Regression JSONL (review export)."),
     cache_dir: Path | None = typer.Option(None, help="Where eval indexes are cached."),
+    generation: str = typer.Option(
+        "configured",
+        help="configured (GUIDECITE_LLM__BASE_URL, else extractive), standin-faithful or "
+        "standin-unfaithful (the SGLang stand-in with scripted answers).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
 ) -> None:
     """Build (or reuse) the dataset's index, ask every question, print the metrics."""
     from eval.corpora import DATASET_NAMES, DEFAULT_CACHE_DIR
     from eval.harness import compute_metrics, run_dataset
-    from eval.report import format_summary, write_report
+    from eval.report import format_comparison, format_summary, write_report
+    from eval.scripted import GENERATION_CHOICES
 
     if dataset not in DATASET_CHOICES:
         raise fail(f"unknown dataset {dataset!r}; choose from {', '.join(DATASET_CHOICES)}", code=2)
+    if generation not in GENERATION_CHOICES:
+        raise fail(
+            f"unknown generation {generation!r}; choose from {', '.join(GENERATION_CHOICES)}",
+            code=2,
+        )
     names = list(DATASET_NAMES) if dataset == "all" else [dataset]
     settings = get_settings()
 
@@ -48,6 +59,7 @@ def eval_run(
             cache_dir=cache_dir or DEFAULT_CACHE_DIR,
             regression_path=regression,
             progress=progress,
+            generation=generation,
         )
         for name in names
     ]
@@ -57,8 +69,67 @@ def eval_run(
     if as_json:
         emit_json(metrics[names[0]] if len(names) == 1 else metrics)
         return
-    for name in names:
-        typer.echo(format_summary(metrics[name]))
+    for run in runs:
+        typer.echo(format_summary(metrics[run.dataset]))
+        typer.echo(format_comparison(run.extra["answer_comparison"]))
+
+
+@bench_app.callback(invoke_without_command=True, no_args_is_help=False)
+@handle_errors
+def bench_all(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print bench.json instead of markdown."),
+    out: Path = typer.Option(Path("out/bench"), help="Write bench.json and bench.md here."),
+    quick: bool = typer.Option(False, help="Shrink every section (CI smoke run)."),
+    synthetic: list[int] | None = typer.Option(
+        None, help="Synthetic collection sizes (default 10000; 100000 on request)."
+    ),
+    database_url: str | None = typer.Option(
+        None, help="PostgreSQL URL for the audit section (else GUIDECITE_TEST_DATABASE_URL)."
+    ),
+    only: list[str] | None = typer.Option(
+        None, help="Run only these sections: ingest, query, wrapper, audit, load."
+    ),
+    cache_dir: Path | None = typer.Option(None, help="Where benchmark indexes are cached."),
+) -> None:
+    """Run every benchmark in one process; `bench query` and `bench ingest` run one each."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import os
+    from dataclasses import replace
+
+    from eval.bench_all import SECTIONS, format_markdown, plan_for, run_benchmarks, write_bench
+    from eval.corpora import DEFAULT_CACHE_DIR
+
+    bad = [s for s in only or [] if s not in SECTIONS]
+    if bad:
+        raise fail(
+            f"unknown section(s) {', '.join(bad)}; choose from {', '.join(SECTIONS)}", code=2
+        )
+    if any(size < 1 for size in synthetic or []):
+        raise fail("--synthetic sizes must be positive numbers of chunks", code=2)
+    plan = plan_for(quick=quick, synthetic=synthetic)
+    if only:
+        plan = replace(plan, sections=tuple(s for s in SECTIONS if s in only))
+    url = database_url or os.environ.get("GUIDECITE_TEST_DATABASE_URL", "")
+
+    def progress(section: str) -> None:
+        sys.stderr.write(f"bench: {section}…\n")
+
+    run = run_benchmarks(
+        settings=get_settings(),
+        plan=plan,
+        database_url=url,
+        cache_dir=cache_dir or DEFAULT_CACHE_DIR,
+        progress=progress,
+    )
+    result = write_bench(run, out)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(format_markdown(result))
+    if run.errors:
+        raise fail(f"bench: sections failed: {', '.join(run.errors)} (see {out}/bench.md)", code=1)
 
 
 @bench_app.command("query")

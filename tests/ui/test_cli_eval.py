@@ -19,3 +19,10 @@ def test_eval_and_bench_query_are_registered() -> None:
     bench = CliRunner().invoke(app, ["bench", "--help"])
     assert bench.exit_code == 0
     assert "query" in bench.output and "ingest" in bench.output
+
+
+def test_unknown_generation_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["eval", "run", "--generation", "gpt"])
+    assert result.exit_code == 2
+    assert "unknown generation 'gpt'" in result.output
+    assert "configured, standin-faithful, standin-unfaithful" in result.output
