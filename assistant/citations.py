@@ -339,6 +339,18 @@ def _matched_surface(source: str, terms: set[str]) -> list[str]:
     return seen
 
 
+def _similarity_can_decide(overlap: float, *, thresholds: SupportThresholds) -> bool:
+    """Whether a similarity in [0, 1] could change a same-language verdict at this overlap.
+
+    Below `min_overlap_with_similarity` a sentence fails whatever the similarity; from
+    `min_support / lexical_weight` up it passes whatever the similarity (copied and extractive
+    sentences). Only in between is the model asked for same-language sources: embedding every
+    cited source cost ~250 ms per answer on 2 cores (eval/bench_all.py).
+    """
+    certain = thresholds.min_support / thresholds.lexical_weight
+    return thresholds.min_overlap_with_similarity <= overlap < certain
+
+
 def verify_sentence(
     sentence: str,
     citations: Sequence[int],
@@ -371,6 +383,10 @@ def verify_sentence(
     covered: set[str] = set().union(*per_source.values())
     overlap = len(covered) / len(terms) if terms else 0.0
     usable = [n for n in cited if n in same or cross_lingual_similarity_ok]
+    if not _similarity_can_decide(overlap, thresholds=thresholds):
+        usable = [n for n in usable if n not in same]  # only other-language sources need it
+        if not usable:
+            similarity = None  # the overlap alone settles it: skip the embedding model
     sims = (
         {n: max(0.0, min(1.0, similarity(text, sources[n]))) for n in usable} if similarity else {}
     )

@@ -74,6 +74,9 @@ _INVISIBLE = {
 }  # fmt: skip
 
 
+_VECTOR_CACHE_SIZE = 4096  # texts; ~1.5 KB each at 384 dimensions
+
+
 @dataclass
 class ServiceContext:
     """The collaborators of the use-cases; built from Settings unless injected (tests)."""
@@ -89,6 +92,7 @@ class ServiceContext:
     gates: GateRegistry | None = None
     review: ReviewQueue | None = None
     flag_rules: FlagRules | None = None
+    _vectors: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
     def gate_registry(self) -> GateRegistry:
         """The department approvals (opened on the configured database on first use)."""
@@ -114,8 +118,17 @@ class ServiceContext:
         )
 
     def similarity(self, a: str, b: str) -> float:
-        """Cosine of two texts under the dense model (for citation support)."""
-        va, vb = self.embedder.embed_documents([a, b])
+        """Cosine of two texts under the dense model (for citation support).
+
+        Vectors are kept per text (bounded): a source cited by several sentences, or shown for
+        the next question too, is embedded once.
+        """
+        missing = list(dict.fromkeys(t for t in (a, b) if t not in self._vectors))
+        if missing:
+            if len(self._vectors) + len(missing) > _VECTOR_CACHE_SIZE:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
+        va, vb = self._vectors[a], self._vectors[b]
         return float(sum(x * y for x, y in zip(va, vb, strict=True)))
 
     def close(self) -> None:

@@ -339,3 +339,22 @@ def test_audit_unavailable_withholds_the_answer(world, tmp_path: Path) -> None:
     with pytest.raises(AuditUnavailable) as raised:
         answer_question(CARDIO_DOC, "流感的治疗方案", ctx=ctx)
     assert "withheld" in raised.value.user_message
+
+
+def test_similarity_embeds_each_text_once(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    embedded: list[str] = []
+    real = ctx.embedder
+
+    class Counting:
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            embedded.extend(texts)
+            return real.embed_documents(texts)
+
+    ctx.embedder = Counting()  # type: ignore[assignment]
+    source = "Perform hand hygiene after removing gloves."
+    first = ctx.similarity("Clean hands after taking gloves off.", source)
+    second = ctx.similarity("Clean hands before touching a patient.", source)
+    assert embedded.count(source) == 1 and len(embedded) == 3
+    assert first == ctx.similarity("Clean hands after taking gloves off.", source)
+    assert first > second > 0.0
