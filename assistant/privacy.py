@@ -526,10 +526,21 @@ def _propagated(text: str, hit: _Hit, taken: list[Span]) -> list[_Hit]:
     return found
 
 
+def _prefixes(rules: RedactionRules) -> tuple[str, ...]:
+    return tuple(sorted({p for r in rules.rules for p in (r.prefix_zh, r.prefix_en)}))
+
+
+@functools.lru_cache(maxsize=8)
+def _placeholder_re(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\[(?:" + "|".join(map(re.escape, prefixes)) + r")\d+\]")
+
+
 def _resolve(text: str, rules: RedactionRules) -> list[_Hit]:
     """Non-overlapping hits in text order: earlier rules, then longer matches, win."""
     chosen: list[_Hit] = []
-    taken: list[Span] = []
+    # Placeholders of an earlier redaction ("住院号[病历号1]") are not identifiers: without this,
+    # a label inside a placeholder name (病历号) would be found again with its number.
+    taken: list[Span] = [m.span() for m in _placeholder_re(_prefixes(rules)).finditer(text)]
     for hit in sorted(_candidates(text, rules), key=lambda h: (h.priority, h.start - h.end)):
         if not _overlaps(taken, hit.start, hit.end):
             chosen.append(hit)

@@ -357,3 +357,49 @@ def test_corpus_false_positives_do_not_grow(corpus_texts: dict[str, str]) -> Non
         assert count <= MEASURED_FP_BY_TYPE.get(kind, 0), kind
     zh = {name: text for name, text in corpus_texts.items() if name.endswith(".txt")}
     assert measure_false_positives(zh).flagged_sentences == 0
+
+
+# --- case-note headers and placeholders -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "redacted"),
+    [
+        (
+            "住院号ZY20240517，王芳，腺病毒肺炎丙球怎么给？",
+            "住院号[病历号1]，[姓名1]，腺病毒肺炎丙球怎么给？",
+        ),
+        ("王芳，床号12，发热三天怎么办", "[姓名1]，床号[病历号1]，发热三天怎么办"),
+        # a clause that is a symptom, not a name, stays
+        ("床号12，高热，怎么处理？", "床号[病历号1]，高热，怎么处理？"),
+        ("电话13912345678，黄疸，新生儿怎么办", "电话[电话1]，黄疸，新生儿怎么办"),
+        ("住院号ZY20240517，腺病毒肺炎，丙球怎么给？", "住院号[病历号1]，腺病毒肺炎，丙球怎么给？"),
+    ],
+)
+def test_bare_name_beside_a_record_number_is_redacted(question: str, redacted: str) -> None:
+    assert redact_text(question).text == redacted
+
+
+@pytest.mark.parametrize(
+    ("question", "redacted"),
+    [
+        (
+            "MRN 00482913 - Robert Brown, when should clinicians reassess opioid therapy?",
+            "MRN [MRN_1] - [NAME_1], when should clinicians reassess opioid therapy?",
+        ),
+        ("Robert Brown, MRN 00482913: opioid taper?", "[NAME_1], MRN [MRN_1]: opioid taper?"),
+        ("DOB 03/14/1985, Mary Ann Smith, flu dose?", "DOB [DOB_1], [NAME_1], flu dose?"),
+        # no record number beside it: a Title Case topic stays
+        ("Hand Hygiene, what should staff do?", "Hand Hygiene, what should staff do?"),
+    ],
+)
+def test_bare_english_name_beside_a_record_number_is_redacted(question: str, redacted: str) -> None:
+    assert redact_text(question).text == redacted
+
+
+def test_placeholders_are_not_found_again() -> None:
+    # "病历号" is both a label of the record rule and the zh placeholder name: a redacted text
+    # must not count its own placeholder as a new identifier (the eval leak check does this).
+    once = redact_text("住院号ZY20240517，王芳，门诊号MZ778899").text
+    assert detect_identifiers(once) == {}
+    assert redact_text(once).text == once
