@@ -476,4 +476,3 @@ def test_readable_libraries_agree_with_can(access: AccessControl) -> None:
             assert access.readable_libraries(principal) == expected
     everywhere = Principal(user="everywhere", role=Role.DOCTOR, department=OTHER)
     assert access.readable_libraries(everywhere) == ["hospital", OTHER, f"{OTHER}-trials", "shared"]
-
