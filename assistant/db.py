@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,10 +56,25 @@ def _cached_engine(url: str, pool_size: int) -> Engine:
     return create_db_engine(url, pool_size=pool_size)
 
 
+# Threads of one process opening the same component at once (the first questions of several
+# sessions open the review queue lazily) would both find a migration missing and both apply it;
+# SQLite's deferred transactions do not stop that. PostgreSQL also takes an advisory lock below.
+_MIGRATION_LOCK = threading.Lock()
+
+
 def apply_migrations(engine: Engine, *, component: str, migrations: Sequence[Migration]) -> int:
     """Apply the component's pending migrations in order; returns the resulting version."""
+    with _MIGRATION_LOCK:
+        return _apply_migrations(engine, component=component, migrations=migrations)
+
+
+def _apply_migrations(engine: Engine, *, component: str, migrations: Sequence[Migration]) -> int:
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # CREATE TABLE IF NOT EXISTS races on PostgreSQL (two replicas starting at once
+                # both try to create the table's row type): serialise it like the migrations.
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('guidecite-migrations'))"))
             conn.execute(
                 text(
                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
