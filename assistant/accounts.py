@@ -130,6 +130,15 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _refuse_if_disabled(row: Any, name: str) -> None:
+    if row["disabled"]:
+        raise _auth_error(
+            f"{name} is disabled",
+            reason="disabled",
+            user_message="This account is disabled; contact the system administrator.",
+        )
+
+
 def _auth_error(message: str, *, reason: str, user_message: str) -> AuthenticationError:
     return AuthenticationError(message, reason=reason, user_message=user_message)
 
@@ -338,12 +347,7 @@ class Accounts:
         now = self._now()
         row = self._checked_row(name, password, checker=self._authenticator, now=now)
         # Only someone who knows the password learns that the account is disabled.
-        if row["disabled"]:
-            raise _auth_error(
-                f"{name} is disabled",
-                reason="disabled",
-                user_message="This account is disabled; contact the system administrator.",
-            )
+        _refuse_if_disabled(row, name)
         self._check_totp(row, totp_code, now=now)
         with self._engine.begin() as conn:
             self._update_user(conn, name, failed_attempts=0, locked_until=None)
@@ -368,12 +372,7 @@ class Accounts:
                 "administrator.",
             )
         self._refuse_if_locked(row, now=now)
-        if row["disabled"]:
-            raise _auth_error(
-                f"{name} is disabled",
-                reason="disabled",
-                user_message="This account is disabled; contact the system administrator.",
-            )
+        _refuse_if_disabled(row, name)
         self._check_totp(row, totp_code, now=now)
         return self._open_session(name, row["department"], now=now)
 

@@ -32,6 +32,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -46,7 +47,8 @@ from assistant.errors import GuideCiteError
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
-from assistant.service import ServiceContext, answer_question
+from assistant.service import answer_question
+from assistant.service_context import ServiceContext
 from assistant.store import open_store
 from eval.chain_compare import ChainRow, compare, run_plain_chain
 from eval.corpora import (
@@ -178,22 +180,7 @@ def retrieval_rows(
             channel=None if channel == "hybrid" else channel,
         )
         rank = next((s.n for s in result.sources if is_gold(item, s)), None)
-        rows.append(
-            ItemResult(
-                id=item.id,
-                language=item.language,
-                channel=channel,
-                out_of_scope=item.out_of_scope,
-                cross_lingual=item.cross_lingual,
-                rank=rank,
-                relevant=result.relevant,
-                best_dense=result.best_dense,
-                best_sparse=result.best_sparse,
-                term_coverage=result.term_coverage,
-                elapsed_ms=result.elapsed_ms,
-                lexical_strength=result.lexical_strength,
-            )
-        )
+        rows.append(ItemResult.of(item, result, channel=channel, rank=rank))
     return rows
 
 
@@ -424,31 +411,26 @@ def run_items(
             f"unknown generation {generation!r}; choose from {', '.join(GENERATION_CHOICES)}"
         )
     mode = generation.removeprefix("standin-")
-    if mode in SCRIPTED_MODES:
-        with scripted_standin(cast(ScriptedMode, mode), share=unfaithful_share) as server:
+    label = f"llm:{settings.llm.model}" if settings.llm.base_url else "extractive"
+    with ExitStack() as stack:
+        if mode in SCRIPTED_MODES:
+            server = stack.enter_context(
+                scripted_standin(cast(ScriptedMode, mode), share=unfaithful_share)
+            )
             llm = settings.llm.model_copy(
                 update={"base_url": server.base_url, "max_retries": 0, "timeout_s": 30.0}
             )
-            return _run_items(
-                name,
-                corpus=corpus,
-                items=items,
-                settings=settings.model_copy(update={"llm": llm}),
-                cache_dir=cache_dir,
-                embedder=embedder,
-                progress=progress,
-                label=generation,
-            )
-    return _run_items(
-        name,
-        corpus=corpus,
-        items=items,
-        settings=settings,
-        cache_dir=cache_dir,
-        embedder=embedder,
-        progress=progress,
-        label=f"llm:{settings.llm.model}" if settings.llm.base_url else "extractive",
-    )
+            settings, label = settings.model_copy(update={"llm": llm}), generation
+        return _run_items(
+            name,
+            corpus=corpus,
+            items=items,
+            settings=settings,
+            cache_dir=cache_dir,
+            embedder=embedder,
+            progress=progress,
+            label=label,
+        )
 
 
 def _run_items(

@@ -13,7 +13,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.config import Settings
 from assistant.embedding import load_dense_embedder
@@ -22,6 +22,19 @@ from assistant.store import VectorStore, open_store
 from eval.golden import GoldenItem, load_golden, phrase_in_text
 
 CHANNELS: tuple[Channel, ...] = ("sparse", "dense", "hybrid")
+
+
+class _Labelled(Protocol):
+    """What a row needs of a labelled question (golden or any eval item)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def out_of_scope(self) -> bool: ...
+    @property
+    def cross_lingual(self) -> bool: ...
 
 
 @dataclass
@@ -40,6 +53,26 @@ class ItemResult:
     term_coverage: float
     elapsed_ms: float
     lexical_strength: float | None = None
+
+    @classmethod
+    def of(
+        cls, item: _Labelled, result: RetrievalResult, *, channel: str, rank: int | None
+    ) -> ItemResult:
+        """The row for `item` from what `channel` retrieved, with its gold rank."""
+        return cls(
+            id=item.id,
+            language=item.language,
+            channel=channel,
+            out_of_scope=item.out_of_scope,
+            cross_lingual=item.cross_lingual,
+            rank=rank,
+            relevant=result.relevant,
+            best_dense=result.best_dense,
+            best_sparse=result.best_sparse,
+            term_coverage=result.term_coverage,
+            elapsed_ms=result.elapsed_ms,
+            lexical_strength=result.lexical_strength,
+        )
 
 
 def first_hit_rank(item: GoldenItem, result: RetrievalResult) -> int | None:
@@ -60,22 +93,8 @@ def evaluate(
     for item in items:
         for channel in (*CHANNELS, None):
             result = retriever.retrieve(item.question, libraries=libraries, k=k, channel=channel)
-            rows.append(
-                ItemResult(
-                    id=item.id,
-                    language=item.language,
-                    channel=channel or "ours",
-                    out_of_scope=item.out_of_scope,
-                    cross_lingual=item.cross_lingual,
-                    rank=first_hit_rank(item, result),
-                    relevant=result.relevant,
-                    best_dense=result.best_dense,
-                    best_sparse=result.best_sparse,
-                    term_coverage=result.term_coverage,
-                    elapsed_ms=result.elapsed_ms,
-                    lexical_strength=result.lexical_strength,
-                )
-            )
+            rank = first_hit_rank(item, result)
+            rows.append(ItemResult.of(item, result, channel=channel or "ours", rank=rank))
     return rows
 
 
