@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal
 
-from assistant.access import AccessControl
-from assistant.audit import AuditLog
 from assistant.citations import SentenceVerdict, content_terms, verify_answer
-from assistant.config import Settings
 from assistant.domain import (
     Answer,
     AnswerMode,
@@ -28,29 +24,24 @@ from assistant.domain import (
     Principal,
     Source,
 )
-from assistant.embedding import DenseEmbedder, SparseEncoder
-from assistant.errors import AccessDenied, AuditUnavailable, GuideCiteError, InvalidInput
-from assistant.flags import (
-    FlagRules,
-    apply_severities,
-    cited_sources,
-    compute_flags,
-    is_high,
-    load_flag_rules,
-    make_flag,
-)
-from assistant.gates import GateRegistry, GateStatus, gate_banner
+from assistant.errors import AuditUnavailable, GuideCiteError, InvalidInput
+from assistant.flags import apply_severities, cited_sources, compute_flags, is_high, make_flag
+from assistant.gates import GateStatus, gate_banner
 from assistant.generation import Draft, extractive_draft, generate_draft
-from assistant.llm import ChatModel
 from assistant.privacy import RedactionResult, redact_text
 from assistant.prompts import condense_messages, detect_language, template_hash
-from assistant.retrieval import HybridRetriever, RetrievalResult
-from assistant.review import ReviewQueue, open_review_item
-from assistant.store import VectorStore
+from assistant.retrieval import RetrievalResult
+from assistant.review import open_review_item
+from assistant.service_context import (
+    ServiceContext,
+    append_event,
+    clean_question,
+    permitted_libraries,
+    visible_text,
+)
 
 logger = logging.getLogger(__name__)
 
-Policy = Literal["strict", "annotate"]
 # Progress of one question for a waiting user: ("retrieving" | "sources" | "generating" |
 # "verifying", detail). Nothing passed here is answer text: under either policy only verified
 # sentences reach the user, in the returned Answer.
@@ -65,167 +56,6 @@ NO_LIBRARY = {
     "zh": "您目前没有可查阅的指南库，请联系科室管理员。",
     "en": "You have no guideline library you may read; ask your department administrator.",
 }
-# Characters stripped from questions: NUL/control (except newline and tab), zero-width and
-# bidirectional overrides, which can hide text from reviewers (issue #9 item 2).
-_INVISIBLE = {
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff",
-    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
-    "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
-}  # fmt: skip
-
-
-_VECTOR_CACHE_SIZE = 4096  # texts; ~1.5 KB each at 384 dimensions
-
-
-@dataclass
-class ServiceContext:
-    """The collaborators of the use-cases; built from Settings unless injected (tests)."""
-
-    settings: Settings
-    store: VectorStore
-    embedder: DenseEmbedder
-    access: AccessControl
-    audit: AuditLog
-    sparse: SparseEncoder = field(default_factory=SparseEncoder)
-    chat: ChatModel | None = None
-    policy: Policy = "strict"
-    gates: GateRegistry | None = None
-    review: ReviewQueue | None = None
-    flag_rules: FlagRules | None = None
-    _vectors: dict[str, list[float]] = field(default_factory=dict, repr=False)
-
-    def gate_registry(self) -> GateRegistry:
-        """The department approvals (opened on the configured database on first use)."""
-        if self.gates is None:
-            self.gates = GateRegistry.open(self.settings)
-        return self.gates
-
-    def review_queue(self) -> ReviewQueue:
-        """The review queue (opened on the configured database on first use)."""
-        if self.review is None:
-            self.review = ReviewQueue.open(self.settings)
-        return self.review
-
-    def rules_for(self, department: str) -> FlagRules:
-        """The flag rules with the department's overrides."""
-        return (self.flag_rules or load_flag_rules()).for_department(department)
-
-    @property
-    def retriever(self) -> HybridRetriever:
-        """The hybrid retriever over this context's store and embedders."""
-        return HybridRetriever(
-            self.settings, store=self.store, embedder=self.embedder, sparse=self.sparse
-        )
-
-    def similarity(self, a: str, b: str) -> float:
-        """Cosine of two texts under the dense model (for citation support).
-
-        Vectors are kept per text (bounded): a source cited by several sentences, or shown for
-        the next question too, is embedded once.
-        """
-        missing = list(dict.fromkeys(t for t in (a, b) if t not in self._vectors))
-        if missing:
-            if len(self._vectors) + len(missing) > _VECTOR_CACHE_SIZE:
-                self._vectors.clear()
-            self._vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
-        va, vb = self._vectors[a], self._vectors[b]
-        return float(sum(x * y for x, y in zip(va, vb, strict=True)))
-
-    def close(self) -> None:
-        """Release the store (the embedded one is single-process)."""
-        self.store.close()
-
-
-def build_context(
-    settings: Settings,
-    *,
-    store: VectorStore | None = None,
-    embedder: DenseEmbedder | None = None,
-    access: AccessControl | None = None,
-    audit: AuditLog | None = None,
-    chat: ChatModel | None = None,
-) -> ServiceContext:
-    """Open every collaborator the configuration names; injected ones are used as given."""
-    from assistant.audit import open_audit_log
-    from assistant.embedding import load_dense_embedder
-    from assistant.store import open_store
-
-    if chat is None and settings.llm.base_url:
-        chat = ChatModel(settings.llm)
-    return ServiceContext(
-        settings=settings,
-        store=store or open_store(settings),
-        embedder=embedder or load_dense_embedder(settings.embedding),
-        access=access or AccessControl.open(settings),
-        audit=audit or open_audit_log(settings),
-        chat=chat,
-        policy=settings.citation_policy,
-    )
-
-
-def _visible_text(question: str) -> str:
-    normalised = unicodedata.normalize("NFC", question)
-    return "".join(
-        ch
-        for ch in normalised
-        if ch not in _INVISIBLE and (ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    ).strip()
-
-
-def clean_question(question: str, *, max_chars: int) -> str:
-    """Strip invisible and control characters; refuse empty or over-long questions."""
-    cleaned = _visible_text(question)
-    if not cleaned:
-        raise InvalidInput(
-            "empty question", user_message="The question is empty. 问题为空，请输入问题。"
-        )
-    if len(cleaned) > max_chars:
-        raise InvalidInput(
-            f"question of {len(cleaned)} characters exceeds {max_chars}",
-            user_message=(
-                f"The question has {len(cleaned)} characters; the limit is {max_chars} "
-                f"(GUIDECITE_MAX_QUESTION_CHARS). Please shorten it. "
-                f"问题过长（{len(cleaned)} 字符，上限 {max_chars}），请精简后再问。"
-            ),
-        )
-    return cleaned
-
-
-def _audit_denial(
-    ctx: ServiceContext, principal: Principal, *, action: str, obj: str, exc: AccessDenied
-) -> None:
-    ctx.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action=action,
-        object=obj,
-        outcome="denied",
-        detail={
-            "reason": getattr(exc, "reason", "not_permitted"),
-            "via": principal.via,
-            "flags": [{**make_flag("access_denied", obj).model_dump(), "severity": "info"}],
-        },
-    )
-
-
-def permitted_libraries(
-    ctx: ServiceContext, principal: Principal, *, action: str, library: str | None
-) -> list[str]:
-    """Check the principal may ask, and which libraries it may read; denials are audited."""
-    try:
-        ctx.access.require(principal, "ask", "page:chat")
-        readable = ctx.access.readable_libraries(principal)
-        if library is not None and library not in readable:
-            raise AccessDenied(
-                f"{principal.user} may not read library {library}",
-                user_message=f"You do not have access to the library {library!r}.",
-            )
-    except AccessDenied as exc:
-        _audit_denial(ctx, principal, action=action, obj=f"library:{library or '*'}", exc=exc)
-        raise
-    return [library] if library else readable
 
 
 def condense_follow_up(
@@ -278,7 +108,7 @@ def answer_question(
     except InvalidInput:
         # 等保2.0 8.1.4.3: a refused question is a user action too. Lengths and a reason code
         # only: the text was never redacted and may hold identifiers.
-        visible = _visible_text(question)
+        visible = visible_text(question)
         reason = "question_too_long" if visible else "empty_question"
         detail = {
             "reason": reason,
@@ -327,7 +157,7 @@ def _audit_failed_ask(
 ) -> None:
     """Record an `ask` that ended without an answer; never masks the error that ended it."""
     try:
-        _append(
+        append_event(
             ctx,
             principal,
             action="ask",
@@ -605,97 +435,3 @@ def search_sources(
         },
     )
     return retrieval.sources
-
-
-def record_feedback(
-    principal: Principal,
-    *,
-    answer_id: str,
-    helpful: bool,
-    comment: str = "",
-    ctx: ServiceContext,
-) -> int:
-    """Record 👍/👎 on one of the principal's answers (comment redacted); returns the event id.
-
-    👎 raises the `negative_feedback` flag, which opens (or joins) the answer's review item.
-    """
-    queue = ctx.review_queue()
-    obj = f"answer:{answer_id}"
-    redaction = redact_text(comment.strip()[: ctx.settings.max_question_chars])
-    base = {"answer_id": answer_id, "helpful": helpful, "via": principal.via}
-    ref = queue.answer_ref(answer_id)
-    try:
-        if ref is None:
-            raise InvalidInput(f"no answer {answer_id}", user_message="That answer is unknown.")
-        if ref["actor"] != principal.user:
-            # Feedback speaks for the person who asked; nobody rates someone else's answer.
-            raise AccessDenied(
-                f"{principal.user} rated an answer of {ref['actor']}",
-                reason="not_your_answer",
-                user_message="You can only give feedback on your own answers.",
-            )
-    except (InvalidInput, AccessDenied) as exc:
-        outcome = "denied" if isinstance(exc, AccessDenied) else "refused"
-        _append(ctx, principal, action="feedback", obj=obj, outcome=outcome, detail=base)
-        raise
-    rules = ctx.rules_for(str(ref["department"]))
-    flags = [] if helpful else [make_flag("negative_feedback", redaction.text[:200], rules=rules)]
-    event = _append(
-        ctx,
-        principal,
-        action="feedback",
-        obj=obj,
-        outcome="helpful" if helpful else "not_helpful",
-        detail={
-            **base,
-            "ask_event_id": ref["audit_event_id"],
-            "comment": redaction.text,
-            "redactions": redaction.counts,
-            "flags": [{**f.model_dump(), "severity": f.severity} for f in flags],
-        },
-    )
-    feedback = {
-        "event_id": event.id,
-        "helpful": helpful,
-        "comment": redaction.text,
-        "by": principal.user,
-        "ts_utc": event.ts_utc.isoformat(),
-    }
-    if not helpful or queue.by_answer(answer_id) is not None:
-        ask_event = _find_ask_event(ctx, ref)
-        open_review_item(
-            ctx, principal, ask_event=ask_event, flags=flags, feedback=feedback, queue=queue
-        )
-    return int(event.id or 0)
-
-
-def _append(
-    ctx: ServiceContext,
-    principal: Principal,
-    *,
-    action: str,
-    obj: str,
-    outcome: str,
-    detail: dict[str, Any],
-) -> AuditEvent:
-    return ctx.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action=action,
-        object=obj,
-        outcome=outcome,
-        detail=detail,
-    )
-
-
-def _find_ask_event(ctx: ServiceContext, ref: dict[str, Any]) -> AuditEvent:
-    """The `ask` event an answer reference names (scanned from its timestamp on)."""
-    for event in ctx.audit.iter_events(since=ref["ts_utc"], actions={"ask"}):
-        if event.id == ref["audit_event_id"]:
-            return event
-    raise InvalidInput(
-        f"ask event {ref['audit_event_id']} not found (purged?)",
-        user_message="The answer's audit record is no longer available.",
-    )

@@ -5,30 +5,25 @@ audit event for every outcome: `ok`, `denied` (an `AccessDenied`, with its reaso
 (bad input, a purge the retention rule forbids). A person acting through the CLI is a Principal
 whose `via` names the OS operator, and the audit records both names; operator commands without a
 person are audited as `cli:<os-user>`, role `operator`, department `*` (DESIGN.md §6).
+Sign-in and own-account use-cases live in `assistant.service_auth`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
-from assistant.access import HOSPITAL_WIDE, AccessControl, validate_name
-from assistant.accounts import (
-    TOTP_REQUIRED_ROLES,
-    Accounts,
-    Authenticator,
-    LoginResult,
-    UserInfo,
-)
+from assistant.access import HOSPITAL_WIDE, AccessControl
+from assistant.accounts import TOTP_REQUIRED_ROLES, Accounts, Authenticator, UserInfo
 from assistant.audit import AuditLog, open_audit_log
 from assistant.config import Settings
 from assistant.domain import AuditEvent, Principal, Role, VerifyResult
-from assistant.errors import AccessDenied, AuditIntegrityError, AuthenticationError, InvalidInput
+from assistant.errors import AccessDenied, AuditIntegrityError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +117,8 @@ def audit_object(department: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class _Party:
-    """The columns an audit row takes from whoever acts."""
+class Party:
+    """The columns an audit row takes from whoever acts (also used by `service_auth`)."""
 
     actor: str
     role: str
@@ -132,16 +127,16 @@ class _Party:
     via: str | None
 
 
-def _party(who: Principal | str) -> _Party:
+def _party(who: Principal | str) -> Party:
     if isinstance(who, Principal):
-        return _Party(who.user, str(who.role), who.department, who.session_id, who.via)
+        return Party(who.user, str(who.role), who.department, who.session_id, who.via)
     # An operator command: the OS account itself acts, hospital-wide.
-    return _Party(who, OPERATOR_ROLE, HOSPITAL_WIDE, uuid.uuid4().hex, None)
+    return Party(who, OPERATOR_ROLE, HOSPITAL_WIDE, uuid.uuid4().hex, None)
 
 
 def _record(
     ctx: AdminContext,
-    party: _Party,
+    party: Party,
     *,
     action: AdminAction,
     obj: str,
@@ -204,7 +199,7 @@ def resolve_actor(
         principal = ctx.accounts.principal_for(name)
     except AccessDenied as exc:
         # Unknown or disabled `--by` users are denials too, recorded with what they attempted.
-        party = _Party(name, "unknown", "unknown", uuid.uuid4().hex, via)
+        party = Party(name, "unknown", "unknown", uuid.uuid4().hex, via)
         _record(ctx, party, action=action, obj=obj, outcome="denied", detail={"reason": exc.reason})
         raise
     return principal.model_copy(update={"via": via})
@@ -528,165 +523,3 @@ def purge_audit(ctx: AdminContext, actor: Principal, *, before: datetime) -> int
 
     detail = {"before": before, "retention_days": ctx.settings.audit.retention_days}
     return _audited(ctx, actor, action=AdminAction.AUDIT_PURGE, obj=obj, detail=detail, run=run)
-
-
-# ---- sign-in --------------------------------------------------------------------------------
-
-# Longest user name stored in the audit for a failed sign-in: whatever was typed is kept short
-# (a password typed into the name field must not land whole in the trail).
-MAX_AUDITED_NAME = 64
-
-
-def _login_party(name: str, principal: Principal | None, *, channel: str) -> _Party:
-    if principal is not None:
-        return _Party(
-            principal.user,
-            str(principal.role),
-            principal.department,
-            principal.session_id,
-            principal.via,
-        )
-    return _Party(name[:MAX_AUDITED_NAME], "unknown", "unknown", channel, None)
-
-
-def sign_in(
-    ctx: AdminContext,
-    name: str,
-    password: str,
-    *,
-    totp_code: str | None = None,
-    channel: str = "web",
-) -> LoginResult:
-    """Log in through `Accounts` and audit the attempt, whatever its outcome.
-
-    Outcomes: `ok`, `password_change_required`, `failed` (with the reason; `locked_now` when
-    this failure locked the account) and `locked` (refused because the account is locked).
-    Never the password, the TOTP code or the session token (等保2.0 8.1.4.1, 8.1.4.3).
-    """
-    obj = f"app:{channel}"
-    try:
-        result = ctx.accounts.login(name, password, totp_code=totp_code)
-    except AuthenticationError as exc:
-        detail: dict[str, Any] = {"reason": exc.reason, "channel": channel}
-        if exc.reason in ("bad_credentials", "totp_invalid"):
-            # A failure that locks the account resets the counter and sets `locked_until`.
-            user = ctx.accounts.get_user(name)
-            if user is not None and user.failed_attempts == 0 and user.locked_until is not None:
-                detail["locked_now"] = True
-        outcome = "locked" if exc.reason == "locked" else "failed"
-        party = _login_party(name, None, channel=channel)
-        _record_login(ctx, party, obj=obj, outcome=outcome, detail=detail)
-        raise
-    if result.must_change_password:
-        party = _login_party(name, None, channel=channel)
-        detail = {"reason": "must_change_password", "channel": channel}
-        _record_login(ctx, party, obj=obj, outcome="password_change_required", detail=detail)
-        return result
-    party = _login_party(name, result.principal, channel=channel)
-    _record_login(ctx, party, obj=obj, outcome="ok", detail={"channel": channel})
-    return result
-
-
-def _record_login(
-    ctx: AdminContext, party: _Party, *, obj: str, outcome: str, detail: dict[str, Any]
-) -> AuditEvent:
-    return ctx.audit.append_event(
-        actor=party.actor,
-        role=party.role,
-        department=party.department,
-        session_id=party.session_id,
-        action=str(AdminAction.LOGIN),
-        object=obj,
-        outcome=outcome,
-        detail=detail,
-    )
-
-
-def change_own_password(
-    ctx: AdminContext, name: str, *, old: str, new: str, channel: str = "web"
-) -> None:
-    """Change a user's password (old one checked) and audit the outcome, never the passwords."""
-    party = _login_party(name, None, channel=channel)
-    obj = f"app:{channel}"
-
-    def record(outcome: str, detail: dict[str, Any]) -> None:
-        ctx.audit.append_event(
-            actor=party.actor,
-            role=party.role,
-            department=party.department,
-            session_id=party.session_id,
-            action=str(AdminAction.PASSWORD_CHANGE),
-            object=obj,
-            outcome=outcome,
-            detail={**detail, "channel": channel},
-        )
-
-    try:
-        ctx.accounts.change_password(name, old=old, new=new)
-    except AuthenticationError as exc:
-        record("failed", {"reason": exc.reason})
-        raise
-    except InvalidInput as exc:
-        record("refused", {"reason": type(exc).__name__, "message": exc.user_message})
-        raise
-    record("ok", {})
-
-
-def account_from_claims(claims: Mapping[str, Any], *, claim: str | None = None) -> str:
-    """The GuideCite account name an identity provider's verified claims map to.
-
-    With `claim` (e.g. `preferred_username`, `employee_id`) that claim's value; otherwise the
-    local part of the `email` claim. Lower-cased; AuthenticationError(`sso_unmapped`) when the
-    claim is missing or is not a valid account name.
-    """
-    source = claim or "email"
-    value = str(claims.get(source) or "").strip()
-    if not claim:
-        value = value.partition("@")[0] if "@" in value else ""
-    name = value.lower()
-    try:
-        validate_name(name, what="user")
-    except InvalidInput as exc:
-        raise AuthenticationError(
-            f"identity claim {source!r} does not name an account",
-            reason="sso_unmapped",
-            user_message="Your hospital sign-in does not name a GuideCite account; ask the "
-            "system administrator. 医院统一认证账号未对应 GuideCite 用户，请联系系统管理员。",
-        ) from exc
-    return name
-
-
-def sign_in_verified(
-    ctx: AdminContext,
-    claims: Mapping[str, Any],
-    *,
-    claim: str | None = None,
-    totp_code: str | None = None,
-    channel: str = "web-sso",
-) -> LoginResult:
-    """Sign in a person whose identity the hospital's OIDC provider verified; audited.
-
-    The claims map to an existing, enabled account (`account_from_claims`); an unknown or
-    disabled account is refused. Roles still come from Casbin. The audit row keeps the account
-    and the provider's issuer, never a token.
-    """
-    obj = f"app:{channel}"
-    provider = {"channel": channel, "issuer": str(claims.get("iss") or ""), "claim": claim}
-    try:
-        name = account_from_claims(claims, claim=claim)
-    except AuthenticationError as exc:
-        party = _login_party("?", None, channel=channel)
-        detail = {**provider, "reason": exc.reason}
-        _record_login(ctx, party, obj=obj, outcome="failed", detail=detail)
-        raise
-    try:
-        result = ctx.accounts.login_verified(name, totp_code=totp_code)
-    except AuthenticationError as exc:
-        outcome = "locked" if exc.reason == "locked" else "failed"
-        party = _login_party(name, None, channel=channel)
-        detail = {**provider, "reason": exc.reason}
-        _record_login(ctx, party, obj=obj, outcome=outcome, detail=detail)
-        raise
-    party = _login_party(name, result.principal, channel=channel)
-    _record_login(ctx, party, obj=obj, outcome="ok", detail=provider)
-    return result

@@ -37,7 +37,8 @@ from assistant.config import Settings
 from assistant.embedding import DenseEmbedder, load_dense_embedder
 from assistant.llm import ChatModel
 from assistant.retrieval import GuideCiteRetriever
-from assistant.service import ServiceContext, answer_question
+from assistant.service import answer_question
+from assistant.service_context import ServiceContext
 from assistant.store import open_store
 from eval.corpora import DEFAULT_CACHE_DIR, Corpus, build_index, guideline_corpus
 from eval.golden import DEFAULT_CORPUS_DIR, load_golden

@@ -37,7 +37,8 @@ from assistant.embedding import load_dense_embedder
 from assistant.errors import GuideCiteError
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
-from assistant.service import ServiceContext, answer_question
+from assistant.service import answer_question
+from assistant.service_context import ServiceContext
 from assistant.store import open_store
 from ingestion.service import Ingestor
 

@@ -5,12 +5,12 @@ only after every batch has landed is it flipped to `current` and the previous ve
 `superseded`. A crash in between leaves only pending points, which the next run rewrites
 (point ids are deterministic, so nothing is duplicated).
 
-Who may write (issue #9): a person ingests and deletes only through `ingest_as_principal` and
-`delete_document_as_principal`, which check with Casbin that the principal manages every library
-touched (the target, a sidecar's override, and the library of any version being superseded),
-audit a denial and audit the change under the person's own name. `Ingestor.ingest` and
-`delete_document` are the operator path (`guidecite ingest` without `--by`: the OS operator at
-the console, audited as `cli:<os-user>`).
+Who may write (issue #9): a person ingests and deletes only through `ingestion.as_principal`
+(`ingest_as_principal`, `delete_document_as_principal`), which checks with Casbin that the
+principal manages every library touched and audits under the person's own name.
+`Ingestor.ingest` and `ingestion.documents.delete_document` are the operator path (`guidecite
+ingest` without `--by`: the OS operator at the console, audited as `cli:<os-user>`). Listing,
+showing and deleting documents live in `ingestion.documents`.
 """
 
 from __future__ import annotations
@@ -22,19 +22,19 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.access import AccessControl
 from assistant.audit import AuditLog
 from assistant.config import Settings
 from assistant.domain import Chunk, DocumentStatus, DocumentVersion, Principal
 from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
-from assistant.errors import AccessDenied, ConfigError, GuideCiteError, IngestionError
+from assistant.errors import AccessDenied, GuideCiteError, IngestionError
 from assistant.privacy import detect_identifiers, load_rules, redact_text
-from assistant.service_admin import AdminAction, library_object, require_library_management
+from assistant.service_admin import AdminAction, library_object
 from assistant.store import StorePoint, VectorStore
+from ingestion.documents import document_json, version_from_payload
 from ingestion.parse import SUPPORTED_EXTENSIONS, ChunkDraft, ParsedDocument, parse_document
 
 logger = logging.getLogger(__name__)
@@ -91,20 +91,6 @@ class IngestReport:
             "chunks_added": self.chunks_added,
             "chunks_unchanged": self.chunks_unchanged,
         }
-
-
-def document_json(doc: DocumentVersion) -> dict[str, Any]:
-    """A document as listed by `ingest --json` and `docs list --json`."""
-    return {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "version": doc.version,
-        "language": doc.language,
-        "library": doc.library,
-        "status": str(doc.status),
-        "pages": doc.pages,
-        "chunks": doc.chunks,
-    }
 
 
 def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -534,234 +520,6 @@ def chunk_payload(
         "doc_pages": version.pages,
         "doc_chunks": version.chunks,
     }
-
-
-def version_from_payload(payload: dict[str, Any]) -> DocumentVersion:
-    """Rebuild a DocumentVersion from any of its points' payload."""
-    effective = payload.get("effective_date")
-    ingested = payload.get("ingested_at")
-    return DocumentVersion(
-        doc_id=payload["doc_id"],
-        title=payload.get("title", ""),
-        issuer=payload.get("issuer", ""),
-        version=payload.get("version", ""),
-        effective_date=date.fromisoformat(effective) if effective else None,
-        language=payload.get("language", "en"),
-        library=payload.get("library", ""),
-        status=DocumentStatus(payload.get("status", "current")),
-        content_sha256=payload.get("content_sha256", ""),
-        source_file=payload.get("source_file", ""),
-        pages=payload.get("doc_pages"),
-        chunks=int(payload.get("doc_chunks") or 0),
-        ingested_at=datetime.fromisoformat(ingested) if ingested else None,
-    )
-
-
-def list_documents(
-    store: VectorStore, *, library: str | None = None, include_pending: bool = False
-) -> list[DocumentVersion]:
-    """Every ingested document version (current and superseded), newest first per doc."""
-    rows = store.scroll(chunk_index=0, libraries=[library] if library else None)
-    versions = [version_from_payload(payload) for _, payload in rows]
-    if not include_pending:
-        versions = [v for v in versions if v.status != DocumentStatus.PENDING]
-    order = {DocumentStatus.CURRENT: 0, DocumentStatus.SUPERSEDED: 1, DocumentStatus.PENDING: 2}
-    epoch = datetime.min.replace(tzinfo=UTC)
-    versions.sort(key=lambda v: v.ingested_at or epoch, reverse=True)
-    versions.sort(key=lambda v: (v.library, v.doc_id, order[v.status]))
-    return versions
-
-
-def show_document(store: VectorStore, doc_id: str) -> tuple[DocumentVersion, list[dict[str, Any]]]:
-    """The current (else newest) version of a document and its chunks in order."""
-    versions = [v for v in list_documents(store) if v.doc_id == doc_id]
-    if not versions:
-        raise IngestionError(
-            f"unknown document {doc_id}",
-            user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
-        )
-    version = versions[0]
-    rows = store.scroll(doc_id=doc_id, content_sha256=version.content_sha256)
-    chunks = sorted((payload for _, payload in rows), key=lambda p: int(p["chunk_index"]))
-    return version, [
-        {
-            "chunk_index": p["chunk_index"],
-            "section_path": p.get("section_path") or [],
-            "page_start": p.get("page_start"),
-            "page_end": p.get("page_end"),
-            "text": p.get("text", ""),
-        }
-        for p in chunks
-    ]
-
-
-def delete_document(
-    store: VectorStore,
-    settings: Settings,
-    doc_id: str,
-    *,
-    audit: AuditLog | None = None,
-    actor: str = "cli:unknown",
-) -> int:
-    """Remove every version of a document and its stored originals (operator path).
-
-    With `audit`, the deletion is recorded first as the operator `actor` (fail closed).
-    """
-    count = store.count(doc_id=doc_id)
-    if count == 0:
-        raise IngestionError(
-            f"unknown document {doc_id}",
-            user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
-        )
-    if audit is not None:
-        rows = store.scroll(doc_id=doc_id, chunk_index=0)
-        libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
-        audit.append_event(
-            actor=actor,
-            role="operator",
-            department="*",
-            session_id="cli",
-            action=str(AdminAction.DOCUMENT_DELETE),
-            object=",".join(library_object(name) for name in libraries) or "library:none",
-            outcome="ok",
-            detail={"doc_id": doc_id, "libraries": libraries, "chunks": count},
-        )
-    store.delete_points(doc_id=doc_id)
-    originals = settings.originals_dir / doc_id
-    if originals.is_dir():
-        shutil.rmtree(originals)
-    return count
-
-
-def _record_person(
-    audit: AuditLog,
-    principal: Principal,
-    *,
-    action: AdminAction,
-    obj: str,
-    outcome: str,
-    detail: dict[str, Any],
-) -> None:
-    audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action=str(action),
-        object=obj,
-        outcome=outcome,
-        detail={**detail, "via": principal.via},
-    )
-
-
-def ingest_as_principal(
-    principal: Principal,
-    paths: Sequence[Path],
-    *,
-    library: str,
-    ingestor: Ingestor,
-    access: AccessControl,
-    progress: ProgressFn | None = None,
-    after_batch: Callable[[int], None] | None = None,
-) -> IngestReport:
-    """Ingest for a signed-in person: Casbin decides whether they manage `library`.
-
-    sysadmin: any library; dept_admin: the libraries granted to their department; anyone else:
-    `AccessDenied` (exit 3), audited as `ingest`/`denied` before anything is read or written.
-    Every file is then audited under the person's name; a file whose sidecar names, or whose
-    document already lives in, a library they do not manage fails alone, audited `denied`.
-    """
-    audit = ingestor.audit
-    if audit is None:
-        raise ConfigError("ingestion by a person needs an audit log")
-    files = [path.name for path in paths]
-    try:
-        library = validate_library_name(library)
-    except IngestionError as exc:
-        _record_person(
-            audit,
-            principal,
-            action=AdminAction.INGEST,
-            obj=f"library:{library[:64]}",
-            outcome="refused",
-            detail={"reason": "invalid_library_name", "files": files, "error": exc.user_message},
-        )
-        raise
-    try:
-        require_library_management(access, principal, library)
-    except AccessDenied as exc:
-        _record_person(
-            audit,
-            principal,
-            action=AdminAction.INGEST,
-            obj=library_object(library),
-            outcome="denied",
-            detail={"reason": exc.reason, "files": files},
-        )
-        raise
-    person = ActingPerson(
-        principal=principal,
-        authorize=lambda name: require_library_management(access, principal, name),
-    )
-    return ingestor._ingest_all(
-        paths, library=library, progress=progress, after_batch=after_batch, person=person
-    )
-
-
-def delete_document_as_principal(
-    principal: Principal,
-    doc_id: str,
-    *,
-    store: VectorStore,
-    settings: Settings,
-    access: AccessControl,
-    audit: AuditLog,
-) -> int:
-    """Delete every version of a document for a person who manages every library holding it.
-
-    Audited before the points go (fail closed: no record, no deletion); a denial or an unknown
-    id is audited too. Returns the number of chunks removed.
-    """
-    rows = store.scroll(doc_id=doc_id, chunk_index=0)
-    libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
-    obj = ",".join(library_object(name) for name in libraries) or "library:none"
-    base: dict[str, Any] = {"doc_id": doc_id, "libraries": libraries}
-    if not libraries:
-        _record_person(
-            audit,
-            principal,
-            action=AdminAction.DOCUMENT_DELETE,
-            obj=obj,
-            outcome="refused",
-            detail={**base, "reason": "unknown_document"},
-        )
-        raise IngestionError(
-            f"unknown document {doc_id}",
-            user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
-        )
-    try:
-        for name in libraries:
-            require_library_management(access, principal, name)
-    except AccessDenied as exc:
-        _record_person(
-            audit,
-            principal,
-            action=AdminAction.DOCUMENT_DELETE,
-            obj=obj,
-            outcome="denied",
-            detail={**base, "reason": exc.reason},
-        )
-        raise
-    chunks = store.count(doc_id=doc_id)
-    _record_person(
-        audit,
-        principal,
-        action=AdminAction.DOCUMENT_DELETE,
-        obj=obj,
-        outcome="ok",
-        detail={**base, "chunks": chunks},
-    )
-    return delete_document(store, settings, doc_id)
 
 
 def validate_library_name(name: str) -> str:

@@ -16,7 +16,7 @@ from ui.cli import app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
     from assistant.domain import Answer, Principal
-    from assistant.service import ServiceContext
+    from assistant.service_context import ServiceContext
 
 MODE_BANNER = {
     "generative": "Generated from the guidelines; every sentence is verified against its source.",
@@ -29,7 +29,7 @@ MODE_BANNER = {
 @contextmanager
 def service_context() -> Iterator[ServiceContext]:
     """Open the service's collaborators for one command."""
-    from assistant.service import build_context
+    from assistant.service_context import build_context
 
     ctx = build_context(get_settings())
     try:

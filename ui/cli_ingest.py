@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from assistant.config import get_settings
-from ingestion.service import IngestReport, document_json
+from ingestion.documents import document_json
+from ingestion.service import IngestReport
 from ui.cli import (
     app,
     bench_app,
@@ -76,7 +77,8 @@ def _run_ingest(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from assistant.service_admin import AdminAction, library_object
-    from ingestion.service import Ingestor, ingest_as_principal
+    from ingestion.as_principal import ingest_as_principal
+    from ingestion.service import Ingestor
 
     settings = get_settings()
     acting = _acting_person(by, action=AdminAction.INGEST, obj=library_object(library))
@@ -156,7 +158,7 @@ def docs_list(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """List ingested documents with their versions and status."""
-    from ingestion.service import list_documents
+    from ingestion.documents import list_documents
 
     with opened_store(get_settings()) as store:
         docs = list_documents(store, library=library)
@@ -179,7 +181,7 @@ def docs_show(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Show a document and the chunks ingestion made of it."""
-    from ingestion.service import show_document
+    from ingestion.documents import show_document
 
     with opened_store(get_settings()) as store:
         version, chunks = show_document(store, doc_id)
@@ -205,7 +207,8 @@ def docs_delete(
 ) -> None:
     """Remove every version of a document from the index."""
     from assistant.service_admin import AdminAction
-    from ingestion.service import delete_document, delete_document_as_principal
+    from ingestion.as_principal import delete_document_as_principal
+    from ingestion.documents import delete_document
 
     settings = get_settings()
     acting = _acting_person(by, action=AdminAction.DOCUMENT_DELETE, obj=f"document:{doc_id}")

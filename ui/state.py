@@ -19,9 +19,9 @@ from assistant.accounts import Accounts
 from assistant.config import Settings, get_settings
 from assistant.domain import Principal, Source
 from assistant.errors import AuthenticationError
-from assistant.service import ServiceContext, build_context
 from assistant.service_admin import AdminContext
 from assistant.service_admin import manageable_libraries as libraries_managed_by
+from assistant.service_context import ServiceContext, build_context
 from ui.i18n import LANGUAGES, Lang, language_from_header, translate
 
 TOKEN = "gc_token"  # noqa: S105 (a session_state key, not a secret)

@@ -31,7 +31,8 @@ from assistant.embedding import DenseEmbedder, load_dense_embedder
 from assistant.errors import InvalidInput, StoreLocked
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
-from ingestion.service import Ingestor, document_json, list_documents
+from ingestion.documents import document_json, list_documents
+from ingestion.service import Ingestor
 from ui.cli import app
 
 SEPSIS = Path(__file__).resolve().parents[1] / "ingestion" / "files" / "sepsis-bundle.md"

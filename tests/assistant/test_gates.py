@@ -17,6 +17,7 @@ from assistant.config import LLMSettings, Settings, get_settings
 from assistant.domain import AnswerMode, Principal, Role
 from assistant.embedding import load_dense_embedder
 from assistant.errors import AccessDenied, InvalidInput
+from assistant.feedback import record_feedback
 from assistant.gates import GateRegistry, approve_gate, list_gates
 from assistant.llm import ChatModel
 from assistant.review import (
@@ -25,8 +26,9 @@ from assistant.review import (
     load_regression,
     resolve_review_item,
 )
-from assistant.service import ServiceContext, answer_question, record_feedback
+from assistant.service import answer_question
 from assistant.service_admin import open_admin_context
+from assistant.service_context import ServiceContext
 from assistant.store import open_store
 from ingestion.service import Ingestor
 

@@ -20,7 +20,8 @@ from assistant.embedding import load_dense_embedder
 from assistant.errors import AccessDenied, AuditUnavailable, InvalidInput
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
-from assistant.service import ServiceContext, answer_question, search_sources
+from assistant.service import answer_question, search_sources
+from assistant.service_context import ServiceContext
 from assistant.store import open_store
 from ingestion.service import Ingestor
 from tests.fakes.sglang import (
@@ -176,7 +177,7 @@ def test_annotate_policy_shows_the_answer_with_the_failing_sentence_marked(
 
 
 def test_policy_comes_from_settings(world, tmp_path: Path) -> None:
-    from assistant.service import build_context
+    from assistant.service_context import build_context
 
     settings = world["settings"].model_copy(update={"citation_policy": "annotate"})
     ctx = build_context(

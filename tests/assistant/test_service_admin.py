@@ -20,9 +20,7 @@ from assistant.errors import AccessDenied, AuthenticationError, InvalidInput
 from assistant.service_admin import (
     AdminAction,
     AdminContext,
-    account_from_claims,
     add_user,
-    change_own_password,
     demo_users,
     disable_user,
     export_audit,
@@ -34,9 +32,13 @@ from assistant.service_admin import (
     purge_audit,
     resolve_actor,
     revoke_role,
+    verify_audit,
+)
+from assistant.service_auth import (
+    account_from_claims,
+    change_own_password,
     sign_in,
     sign_in_verified,
-    verify_audit,
 )
 
 OPERATOR = "cli:tester"

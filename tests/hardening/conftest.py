@@ -24,7 +24,7 @@ from assistant.domain import AuditEvent, Principal, Role
 from assistant.embedding import DenseEmbedder, load_dense_embedder
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
-from assistant.service import ServiceContext
+from assistant.service_context import ServiceContext
 from assistant.store import VectorStore, open_store
 from ingestion.service import Ingestor
 

@@ -3,7 +3,7 @@
 Every probe must be denied (AccessDenied), change nothing, and leave a `denied` audit row naming
 the actor. Ingestion and deletion by a person go through `ingest_as_principal` /
 `delete_document_as_principal`, which check the library with Casbin. Sign-in is audited at the
-service level (`assistant.service_admin.sign_in`); the login page uses it, and the web probes
+service level (`assistant.service_auth.sign_in`); the login page uses it, and the web probes
 below drive that page with Streamlit's AppTest.
 """
 
@@ -35,7 +35,8 @@ from assistant.service_admin import (
     grant_role,
 )
 from assistant.store import open_store
-from ingestion.service import Ingestor, delete_document_as_principal, ingest_as_principal
+from ingestion.as_principal import delete_document_as_principal, ingest_as_principal
+from ingestion.service import Ingestor
 from tests.hardening.conftest import RESTRICTED_LIBRARY, RESTRICTED_MD, World, write_doc
 
 FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))

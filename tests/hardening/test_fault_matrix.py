@@ -38,7 +38,8 @@ from assistant.errors import (
     StoreSchemaMismatch,
 )
 from assistant.llm import ChatModel
-from assistant.service import ServiceContext, answer_question
+from assistant.service import answer_question
+from assistant.service_context import ServiceContext
 from assistant.store import REINDEX_HINT, StorePoint, open_store
 from assistant.store_edge import EdgeStore
 from ingestion.service import Ingestor

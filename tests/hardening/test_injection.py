@@ -18,7 +18,8 @@ import pytest
 from assistant.domain import Answer, AnswerMode
 from assistant.errors import AccessDenied
 from assistant.prompts import SYSTEM_EN, SYSTEM_ZH
-from assistant.service import ServiceContext, answer_question
+from assistant.service import answer_question
+from assistant.service_context import ServiceContext
 from tests.fakes.sglang import Completion, Script, SGLangStandIn, json_completion, read_sources
 from tests.hardening.conftest import (
     CARDIO_DOC,

@@ -15,7 +15,8 @@ from assistant.config import Settings
 from assistant.embedding import SparseEncoder, load_dense_embedder
 from assistant.errors import AccessDenied
 from assistant.store import open_store
-from ingestion.service import Ingestor, delete_document, list_documents, show_document
+from ingestion.documents import delete_document, list_documents, show_document
+from ingestion.service import Ingestor
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 
@@ -316,7 +317,7 @@ def person_world(tmp_path: Path):
 def test_sidecar_naming_another_library_is_denied_for_that_file_only(
     tmp_path: Path, person_world
 ) -> None:
-    from ingestion.service import ingest_as_principal
+    from ingestion.as_principal import ingest_as_principal
 
     settings, access, audit, admin = person_world
     docs = tmp_path / "docs"
@@ -343,7 +344,7 @@ def test_sidecar_naming_another_library_is_denied_for_that_file_only(
 
 
 def test_superseding_a_document_of_another_library_is_denied(tmp_path: Path, person_world) -> None:
-    from ingestion.service import delete_document_as_principal, ingest_as_principal
+    from ingestion.as_principal import delete_document_as_principal, ingest_as_principal
 
     settings, access, audit, admin = person_world
     first = tmp_path / "v1" / "af.md"

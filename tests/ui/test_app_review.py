@@ -22,9 +22,11 @@ from assistant.accounts import Accounts, LocalAuthenticator
 from assistant.audit import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.domain import AnswerMode, AuditEvent, Principal, ReviewItem, Role
+from assistant.feedback import record_feedback
 from assistant.gates import GateRegistry
 from assistant.review import ReviewQueue
-from assistant.service import answer_question, build_context, record_feedback
+from assistant.service import answer_question
+from assistant.service_context import build_context
 from assistant.store import open_store
 from ingestion.service import Ingestor
 

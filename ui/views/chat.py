@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant import service
+from assistant import feedback, service
 from assistant.domain import Answer, Principal, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
 from assistant.service import ProgressFn
@@ -33,7 +33,7 @@ def record_feedback(
     res: AppResources, principal: Principal, *, answer: Answer, helpful: bool, comment: str
 ) -> int:
     """Store 👍/👎 on one of the principal's answers through the service (audited, redacted)."""
-    return service.record_feedback(
+    return feedback.record_feedback(
         principal, answer_id=answer.answer_id, helpful=helpful, comment=comment, ctx=res.ctx
     )
 

@@ -10,14 +10,10 @@ import streamlit as st
 
 from assistant.domain import Principal
 from assistant.errors import GuideCiteError
+from ingestion.as_principal import delete_document_as_principal, ingest_as_principal
+from ingestion.documents import document_json, list_documents
 from ingestion.parse import SUPPORTED_EXTENSIONS
-from ingestion.service import (
-    Ingestor,
-    delete_document_as_principal,
-    document_json,
-    ingest_as_principal,
-    list_documents,
-)
+from ingestion.service import Ingestor
 from ui.state import AppResources, guard_page, manageable_libraries, t
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-\u3400-\u9fff（）()]+")

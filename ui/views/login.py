@@ -1,6 +1,6 @@
 """Sign-in page: password, second factor where the role needs it, forced password change.
 
-Every attempt is audited by the service (`assistant.service_admin.sign_in`,
+Every attempt is audited by the service (`assistant.service_auth.sign_in`,
 `change_own_password`), so any other front end gets the same record.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.errors import AuthenticationError, InvalidInput
-from assistant.service_admin import change_own_password, sign_in, sign_in_verified
+from assistant.service_auth import change_own_password, sign_in, sign_in_verified
 from ui import oidc
 from ui.state import (
     HOME,

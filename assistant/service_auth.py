@@ -1,0 +1,205 @@
+"""Sign-in and own-account use-cases: password and SSO sign-in, changing one's own password.
+
+A person signs in (with a password through `Accounts`, or with identity-provider claims mapped to
+an existing account) or changes their own password; every attempt writes exactly one audit row,
+whatever its outcome, and never the password, the TOTP code or the session token (等保2.0
+8.1.4.1, 8.1.4.3). Unlike the administrative use-cases in `assistant.service_admin`, nobody acts
+through an operator here, so no permission is checked and the rows carry no `via`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from assistant.access import validate_name
+from assistant.accounts import LoginResult
+from assistant.domain import AuditEvent, Principal
+from assistant.errors import AuthenticationError, InvalidInput
+from assistant.service_admin import AdminAction, AdminContext, Party
+
+# Longest user name stored in the audit for a failed sign-in: whatever was typed is kept short
+# (a password typed into the name field must not land whole in the trail).
+MAX_AUDITED_NAME = 64
+
+
+def _login_party(name: str, principal: Principal | None, *, channel: str) -> Party:
+    if principal is not None:
+        return Party(
+            principal.user,
+            str(principal.role),
+            principal.department,
+            principal.session_id,
+            principal.via,
+        )
+    return Party(name[:MAX_AUDITED_NAME], "unknown", "unknown", channel, None)
+
+
+def _record_account(
+    ctx: AdminContext,
+    party: Party,
+    *,
+    action: AdminAction,
+    obj: str,
+    outcome: str,
+    detail: dict[str, Any],
+) -> AuditEvent:
+    return ctx.audit.append_event(
+        actor=party.actor,
+        role=party.role,
+        department=party.department,
+        session_id=party.session_id,
+        action=str(action),
+        object=obj,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+def _record_login(
+    ctx: AdminContext,
+    name: str,
+    *,
+    obj: str,
+    channel: str,
+    outcome: str,
+    detail: dict[str, Any],
+    principal: Principal | None = None,
+) -> AuditEvent:
+    """One `login` audit row: as `principal` once signed in, else as the (shortened) name."""
+    party = _login_party(name, principal, channel=channel)
+    return _record_account(
+        ctx, party, action=AdminAction.LOGIN, obj=obj, outcome=outcome, detail=detail
+    )
+
+
+def _refusal_outcome(exc: AuthenticationError) -> str:
+    return "locked" if exc.reason == "locked" else "failed"
+
+
+def sign_in(
+    ctx: AdminContext,
+    name: str,
+    password: str,
+    *,
+    totp_code: str | None = None,
+    channel: str = "web",
+) -> LoginResult:
+    """Log in through `Accounts` and audit the attempt, whatever its outcome.
+
+    Outcomes: `ok`, `password_change_required`, `failed` (with the reason; `locked_now` when
+    this failure locked the account) and `locked` (refused because the account is locked).
+    Never the password, the TOTP code or the session token (等保2.0 8.1.4.1, 8.1.4.3).
+    """
+    obj = f"app:{channel}"
+    try:
+        result = ctx.accounts.login(name, password, totp_code=totp_code)
+    except AuthenticationError as exc:
+        detail: dict[str, Any] = {"reason": exc.reason, "channel": channel}
+        if exc.reason in ("bad_credentials", "totp_invalid"):
+            # A failure that locks the account resets the counter and sets `locked_until`.
+            user = ctx.accounts.get_user(name)
+            if user is not None and user.failed_attempts == 0 and user.locked_until is not None:
+                detail["locked_now"] = True
+        outcome = _refusal_outcome(exc)
+        _record_login(ctx, name, obj=obj, channel=channel, outcome=outcome, detail=detail)
+        raise
+    if result.must_change_password:
+        detail = {"reason": "must_change_password", "channel": channel}
+        outcome = "password_change_required"
+        _record_login(ctx, name, obj=obj, channel=channel, outcome=outcome, detail=detail)
+        return result
+    detail = {"channel": channel}
+    principal = result.principal
+    _record_login(
+        ctx, name, obj=obj, channel=channel, outcome="ok", detail=detail, principal=principal
+    )
+    return result
+
+
+def change_own_password(
+    ctx: AdminContext, name: str, *, old: str, new: str, channel: str = "web"
+) -> None:
+    """Change a user's password (old one checked) and audit the outcome, never the passwords."""
+    party = _login_party(name, None, channel=channel)
+    obj = f"app:{channel}"
+
+    def record(outcome: str, detail: dict[str, Any]) -> None:
+        _record_account(
+            ctx,
+            party,
+            action=AdminAction.PASSWORD_CHANGE,
+            obj=obj,
+            outcome=outcome,
+            detail={**detail, "channel": channel},
+        )
+
+    try:
+        ctx.accounts.change_password(name, old=old, new=new)
+    except AuthenticationError as exc:
+        record("failed", {"reason": exc.reason})
+        raise
+    except InvalidInput as exc:
+        record("refused", {"reason": type(exc).__name__, "message": exc.user_message})
+        raise
+    record("ok", {})
+
+
+def account_from_claims(claims: Mapping[str, Any], *, claim: str | None = None) -> str:
+    """The GuideCite account name an identity provider's verified claims map to.
+
+    With `claim` (e.g. `preferred_username`, `employee_id`) that claim's value; otherwise the
+    local part of the `email` claim. Lower-cased; AuthenticationError(`sso_unmapped`) when the
+    claim is missing or is not a valid account name.
+    """
+    source = claim or "email"
+    value = str(claims.get(source) or "").strip()
+    if not claim:
+        value = value.partition("@")[0] if "@" in value else ""
+    name = value.lower()
+    try:
+        validate_name(name, what="user")
+    except InvalidInput as exc:
+        raise AuthenticationError(
+            f"identity claim {source!r} does not name an account",
+            reason="sso_unmapped",
+            user_message="Your hospital sign-in does not name a GuideCite account; ask the "
+            "system administrator. 医院统一认证账号未对应 GuideCite 用户，请联系系统管理员。",
+        ) from exc
+    return name
+
+
+def sign_in_verified(
+    ctx: AdminContext,
+    claims: Mapping[str, Any],
+    *,
+    claim: str | None = None,
+    totp_code: str | None = None,
+    channel: str = "web-sso",
+) -> LoginResult:
+    """Sign in a person whose identity the hospital's OIDC provider verified; audited.
+
+    The claims map to an existing, enabled account (`account_from_claims`); an unknown or
+    disabled account is refused. Roles still come from Casbin. The audit row keeps the account
+    and the provider's issuer, never a token.
+    """
+    obj = f"app:{channel}"
+    provider = {"channel": channel, "issuer": str(claims.get("iss") or ""), "claim": claim}
+    try:
+        name = account_from_claims(claims, claim=claim)
+    except AuthenticationError as exc:
+        detail = {**provider, "reason": exc.reason}
+        _record_login(ctx, "?", obj=obj, channel=channel, outcome="failed", detail=detail)
+        raise
+    try:
+        result = ctx.accounts.login_verified(name, totp_code=totp_code)
+    except AuthenticationError as exc:
+        detail = {**provider, "reason": exc.reason}
+        outcome = _refusal_outcome(exc)
+        _record_login(ctx, name, obj=obj, channel=channel, outcome=outcome, detail=detail)
+        raise
+    principal = result.principal
+    _record_login(
+        ctx, name, obj=obj, channel=channel, outcome="ok", detail=provider, principal=principal
+    )
+    return result

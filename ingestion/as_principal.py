@@ -1,0 +1,161 @@
+"""Ingestion and deletion on behalf of a signed-in person, checked and audited (issue #9).
+
+A person ingests and deletes only through `ingest_as_principal` and
+`delete_document_as_principal`, which check with Casbin that the principal manages every library
+touched (the target, a sidecar's override, and the library of any version being superseded),
+audit a denial and audit the change under the person's own name. The operator path
+(`Ingestor.ingest`, `ingestion.documents.delete_document`) skips these checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.access import AccessControl
+from assistant.audit import AuditLog
+from assistant.config import Settings
+from assistant.domain import Principal
+from assistant.errors import AccessDenied, ConfigError, IngestionError
+from assistant.service_admin import AdminAction, library_object, require_library_management
+from assistant.store import VectorStore
+from ingestion.documents import delete_document
+from ingestion.service import (
+    ActingPerson,
+    Ingestor,
+    IngestReport,
+    ProgressFn,
+    validate_library_name,
+)
+
+
+def _record_person(
+    audit: AuditLog,
+    principal: Principal,
+    *,
+    action: AdminAction,
+    obj: str,
+    outcome: str,
+    detail: dict[str, Any],
+) -> None:
+    audit.append_event(
+        actor=principal.user,
+        role=str(principal.role),
+        department=principal.department,
+        session_id=principal.session_id,
+        action=str(action),
+        object=obj,
+        outcome=outcome,
+        detail={**detail, "via": principal.via},
+    )
+
+
+def ingest_as_principal(
+    principal: Principal,
+    paths: Sequence[Path],
+    *,
+    library: str,
+    ingestor: Ingestor,
+    access: AccessControl,
+    progress: ProgressFn | None = None,
+    after_batch: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Ingest for a signed-in person: Casbin decides whether they manage `library`.
+
+    sysadmin: any library; dept_admin: the libraries granted to their department; anyone else:
+    `AccessDenied` (exit 3), audited as `ingest`/`denied` before anything is read or written.
+    Every file is then audited under the person's name; a file whose sidecar names, or whose
+    document already lives in, a library they do not manage fails alone, audited `denied`.
+    """
+    audit = ingestor.audit
+    if audit is None:
+        raise ConfigError("ingestion by a person needs an audit log")
+    files = [path.name for path in paths]
+    try:
+        library = validate_library_name(library)
+    except IngestionError as exc:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.INGEST,
+            obj=f"library:{library[:64]}",
+            outcome="refused",
+            detail={"reason": "invalid_library_name", "files": files, "error": exc.user_message},
+        )
+        raise
+    try:
+        require_library_management(access, principal, library)
+    except AccessDenied as exc:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.INGEST,
+            obj=library_object(library),
+            outcome="denied",
+            detail={"reason": exc.reason, "files": files},
+        )
+        raise
+    person = ActingPerson(
+        principal=principal,
+        authorize=lambda name: require_library_management(access, principal, name),
+    )
+    return ingestor._ingest_all(
+        paths, library=library, progress=progress, after_batch=after_batch, person=person
+    )
+
+
+def delete_document_as_principal(
+    principal: Principal,
+    doc_id: str,
+    *,
+    store: VectorStore,
+    settings: Settings,
+    access: AccessControl,
+    audit: AuditLog,
+) -> int:
+    """Delete every version of a document for a person who manages every library holding it.
+
+    Audited before the points go (fail closed: no record, no deletion); a denial or an unknown
+    id is audited too. Returns the number of chunks removed.
+    """
+    rows = store.scroll(doc_id=doc_id, chunk_index=0)
+    libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
+    obj = ",".join(library_object(name) for name in libraries) or "library:none"
+    base: dict[str, Any] = {"doc_id": doc_id, "libraries": libraries}
+    if not libraries:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.DOCUMENT_DELETE,
+            obj=obj,
+            outcome="refused",
+            detail={**base, "reason": "unknown_document"},
+        )
+        raise IngestionError(
+            f"unknown document {doc_id}",
+            user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
+        )
+    try:
+        for name in libraries:
+            require_library_management(access, principal, name)
+    except AccessDenied as exc:
+        _record_person(
+            audit,
+            principal,
+            action=AdminAction.DOCUMENT_DELETE,
+            obj=obj,
+            outcome="denied",
+            detail={**base, "reason": exc.reason},
+        )
+        raise
+    chunks = store.count(doc_id=doc_id)
+    _record_person(
+        audit,
+        principal,
+        action=AdminAction.DOCUMENT_DELETE,
+        obj=obj,
+        outcome="ok",
+        detail={**base, "chunks": chunks},
+    )
+    return delete_document(store, settings, doc_id)
