@@ -118,12 +118,37 @@ class Source(BaseModel):
 
 
 class AnswerSentence(BaseModel):
-    """One answer sentence with its citations and verification result."""
+    """One answer sentence with its citations and both verdicts (issue #10 item 1).
+
+    `faithful`: the cited passage supports it (numbers, doses and units match); `responsive`: it
+    is about the question's subject and aspect. `supported` is their conjunction, kept for
+    readers of the wave-1 shape; only supported sentences are shown as verified.
+    """
 
     text: str
     citations: list[int] = Field(default_factory=list)
     supported: bool = False
     support_score: float = 0.0
+    faithful: bool = False
+    responsive: bool = False
+    language: Language | None = Field(
+        default=None, description="Language of the sentence when it differs from the question's."
+    )
+
+
+class DroppedSentence(BaseModel):
+    """A candidate sentence that was not shown, and why (issue #10 item 1)."""
+
+    text: str
+    reason: str
+    citations: list[int] = Field(default_factory=list)
+
+
+class Refusal(BaseModel):
+    """Why an answer is a refusal and which of the question's terms the library lacks."""
+
+    reason: str
+    missing: list[str] = Field(default_factory=list)
 
 
 class Flag(BaseModel):
@@ -153,6 +178,13 @@ class Answer(BaseModel):
     redactions: list[Redaction] = Field(default_factory=list)
     audit_event_id: int | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    dropped: list[DroppedSentence] = Field(default_factory=list)
+    refusal: Refusal | None = None
+    related: list[Source] = Field(
+        default_factory=list, description="Nearest passages of a refusal: reading, not an answer."
+    )
+    subject: list[str] = Field(default_factory=list, description="The question's subject terms.")
+    aspect: str | None = Field(default=None, description="What the question asks about them.")
     searched_for: str | None = Field(default=None, exclude=True)
     message: str | None = Field(default=None, exclude=True)
 
