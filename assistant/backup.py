@@ -23,7 +23,6 @@ import logging
 import os
 import shutil
 import sqlite3
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -107,15 +106,16 @@ def file_sha256(path: Path) -> str:
 
 
 def _store_locked_message(settings: Settings, *, doing: str) -> StoreLocked:
+    from assistant.store_edge import describe_lock_holder
+
     holder = read_lock_holder(settings) or {}
-    pid = holder.get("pid", "unknown")
-    command = holder.get("command", "unknown")
-    since = holder.get("since", "unknown")
+    pid = holder.get("pid") if isinstance(holder.get("pid"), int) else "PID"
+    who = describe_lock_holder(holder)
     return StoreLocked(
-        f"embedded store at {settings.qdrant_path} held by PID {pid} ({command})",
+        f"embedded store at {settings.qdrant_path} held by {who}",
         user_message=(
             f"Cannot {doing}: the embedded vector store ({settings.qdrant_path}) is held by "
-            f"PID {pid} ({command}, since {since}). Stop that process (e.g. the web app: "
+            f"{who}. Stop that process (e.g. the web app: "
             f"systemctl stop guidecite, or kill {pid}) and run the command again, or run it "
             "later when the app is stopped."
         ),
@@ -125,23 +125,18 @@ def _store_locked_message(settings: Settings, *, doing: str) -> StoreLocked:
 @contextlib.contextmanager
 def _held_store_lock(settings: Settings, *, doing: str) -> Iterator[None]:
     """Hold the embedded store's lock (same flock protocol as store_edge) without opening it."""
+    from assistant.store_edge import open_lock_file, write_lock_holder
+
     path = settings.data_dir / "qdrant.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as handle:
+    with open_lock_file(path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise _store_locked_message(settings, doing=doing) from None
-        # Name ourselves, so whoever is refused meanwhile learns who holds the store.
-        handle.seek(0)
-        handle.truncate()
-        holder = {
-            "pid": os.getpid(),
-            "command": " ".join(sys.argv) or sys.executable,
-            "since": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        handle.write(json.dumps(holder))
-        handle.flush()
+        # Name ourselves (PID and program, never arguments), so whoever is refused meanwhile
+        # learns who holds the store.
+        write_lock_holder(handle)
         try:
             yield
         finally:

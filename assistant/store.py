@@ -273,7 +273,7 @@ def _rrf(*ranks: int | None) -> float:
 
 
 def read_lock_holder(settings: Settings) -> dict[str, Any] | None:
-    """Who holds the embedded store (`{"pid", "command", "since"}`), or None if nobody does."""
+    """Who holds the embedded store (`{"pid", "program", "since"}`), or None if nobody does."""
     from assistant.store_edge import read_lock_file
 
     return read_lock_file(settings.data_dir / "qdrant.lock")

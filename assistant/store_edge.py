@@ -2,8 +2,10 @@
 
 qdrant-edge-py is beta (pinned in pyproject.toml); every use of it stays in this module.
 The shard may be open in one process only (DESIGN.md §6): an exclusive, non-blocking
-`flock` on DATA_DIR/qdrant.lock records the holder's PID and command line, so a second
-process is told exactly who holds the store instead of getting a bare WAL error.
+`flock` on DATA_DIR/qdrant.lock (mode 0600) records the holder's PID and program name, so a
+second process is told exactly who holds the store instead of getting a bare WAL error. Never
+the holder's arguments: a `guidecite ask` command line holds another doctor's question (issue
+#11 item 5).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -47,22 +50,95 @@ META_FILE = "guidecite.json"  # inside the shard dir, so deleting DATA_DIR/qdran
 SCROLL_PAGE = 512
 
 
+_PROGRAM_CHARS = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+def program_name() -> str:
+    """This process's program name, never its arguments: the kernel's name for it (as `ps -o
+    comm` shows: `guidecite`, `streamlit`), else the file name of argv[0] or the interpreter."""
+    name = ""
+    with contextlib.suppress(OSError):
+        name = Path("/proc/self/comm").read_text(encoding="utf-8", errors="replace").strip()
+    if not name:
+        first = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c", "-m") else ""
+        name = os.path.basename(first or sys.executable)
+    return _PROGRAM_CHARS.sub("?", name)[:64] or "unknown"
+
+
+def lock_holder_record() -> dict[str, Any]:
+    """What a store lock file says about its holder: PID, program name and since when."""
+    return {
+        "pid": os.getpid(),
+        "program": program_name(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def describe_lock_holder(holder: dict[str, Any] | None) -> str:
+    """`PID 123 (guidecite, since …)` from a lock file's record.
+
+    Only the PID, the program name and the time are shown: a lock file written by an older
+    version also holds the holder's command line, which is another user's question (issue #11
+    item 5), so no other field is ever echoed.
+    """
+    holder = holder or {}
+    pid = holder.get("pid")
+    pid_text = str(pid) if isinstance(pid, int) else "unknown"
+    program = holder.get("program")
+    program_text = (
+        _PROGRAM_CHARS.sub("?", program)[:64] if isinstance(program, str) and program else None
+    )
+    since = holder.get("since")
+    since_text = (
+        since if isinstance(since, str) and re.fullmatch(r"[0-9T:+.Z-]{1,40}", since) else None
+    )
+    details = ", ".join(
+        part
+        for part in (program_text or "program unknown", since_text and f"since {since_text}")
+        if part
+    )
+    return f"PID {pid_text} ({details})"
+
+
+def open_lock_file(path: Path) -> Any:
+    """The lock file, created owner-only; an older, looser one is tightened (issue #11 item 4)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with contextlib.suppress(OSError):
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "a+", encoding="utf-8")
+
+
+def _parse_holder(text: str) -> dict[str, Any]:
+    try:
+        holder = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
 def read_lock_file(path: Path) -> dict[str, Any] | None:
-    """The holder recorded in a store lock file, or None if no process holds the lock."""
+    """The holder recorded in a store lock file (`pid`, `program`, `since`), or None if no
+    process holds the lock. Any other field an older version wrote is dropped."""
     if not path.exists():
         return None
-    with open(path, "a+", encoding="utf-8") as handle:
+    with open_lock_file(path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            try:
-                holder = json.loads(handle.read() or "{}")
-            except ValueError:
-                holder = {}
-            return holder if isinstance(holder, dict) else {}
+            holder = _parse_holder(handle.read())
+            return {key: holder[key] for key in ("pid", "program", "since") if key in holder}
         fcntl.flock(handle, fcntl.LOCK_UN)
         return None
+
+
+def write_lock_holder(handle: Any) -> None:
+    """Replace a held lock file's content with this process's record."""
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps(lock_holder_record()))
+    handle.flush()
 
 
 class _ProcessLock:
@@ -71,7 +147,7 @@ class _ProcessLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        handle = open_lock_file(path)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -79,32 +155,16 @@ class _ProcessLock:
             text = handle.read()
             handle.close()
             raise self._locked_error(text) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(
-            json.dumps(
-                {
-                    "pid": os.getpid(),
-                    "command": " ".join(sys.argv) or sys.executable,
-                    "since": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
-            )
-        )
-        handle.flush()
+        write_lock_holder(handle)
         self._handle: Any = handle
 
     def _locked_error(self, text: str) -> StoreLocked:
-        try:
-            holder = json.loads(text or "{}")
-        except ValueError:
-            holder = {}
-        pid = holder.get("pid", "unknown") if isinstance(holder, dict) else "unknown"
-        command = holder.get("command", "unknown") if isinstance(holder, dict) else "unknown"
+        holder = describe_lock_holder(_parse_holder(text))
         return StoreLocked(
-            f"{self.path} is locked by PID {pid} ({command})",
+            f"{self.path} is locked by {holder}",
             user_message=(
                 f"The embedded vector store ({self.path.parent / 'qdrant'}) is in use by "
-                f"another process: PID {pid} ({command}). Stop it, or set "
+                f"another process: {holder}. Stop it, or set "
                 "GUIDECITE_QDRANT_URL to use a Qdrant server, which allows many processes."
             ),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import math
 import os
 import subprocess
@@ -271,8 +273,10 @@ def test_edge_lock_held_by_another_process(settings: Settings) -> None:
         store.close()
         """
     )
+    # The holder's arguments stand in for another doctor's question (issue #11 item 5).
+    secret = "患者张三 身份证号 " + uuid.uuid4().hex
     child = subprocess.Popen(
-        [sys.executable, "-c", script, "--holder-marker"],
+        [sys.executable, "-c", script, "--holder-marker", secret],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -282,11 +286,18 @@ def test_edge_lock_held_by_another_process(settings: Settings) -> None:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         holder = read_lock_holder(settings)
         assert holder is not None and holder["pid"] == child.pid
-        assert "--holder-marker" in holder["command"]
+        assert set(holder) == {"pid", "program", "since"}
+        assert holder["program"].startswith("python")
+        lock_file = settings.data_dir / "qdrant.lock"
+        on_disk = lock_file.read_text(encoding="utf-8")
+        assert "--holder-marker" not in on_disk and secret not in on_disk
+        assert lock_file.stat().st_mode & 0o777 == 0o600
         with pytest.raises(StoreLocked) as err:
             EdgeStore(settings=settings)
-        assert f"PID {child.pid}" in err.value.user_message
+        assert f"PID {child.pid} (python" in err.value.user_message
         assert "GUIDECITE_QDRANT_URL" in err.value.user_message
+        for text in (err.value.user_message, str(err.value)):
+            assert "--holder-marker" not in text and secret not in text
     finally:
         assert child.stdin is not None
         child.stdin.write("\n")
@@ -372,3 +383,24 @@ def test_hybrid_retrieval_with_real_encoders(kind: str, settings: Settings, tmp_
         en_hits = top("What is the best way to stop infections spreading in a clinic?")
         assert en_hits[0].payload["doc_id"] == "en-hand"
         assert en_hits[0].dense_score is not None and en_hits[0].dense_score > 0.4
+
+
+def test_edge_lock_error_never_echoes_an_old_lock_files_command_line(settings: Settings) -> None:
+    """A lock file written by an older version holds the holder's command line: never shown."""
+    secret = f"guidecite ask '患者{uuid.uuid4().hex[:6]} 手机 139{uuid.uuid4().int % 10**8:08d}'"
+    lock_file = settings.data_dir / "qdrant.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    old_record = {"pid": 4242, "command": secret, "since": "2026-01-01T00:00:00+00:00"}
+    lock_file.write_text(json.dumps(old_record), encoding="utf-8")
+    lock_file.chmod(0o644)
+    with open(lock_file, "a+", encoding="utf-8") as held:  # another process holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        holder = read_lock_holder(settings)
+        assert holder == {"pid": 4242, "since": "2026-01-01T00:00:00+00:00"}
+        with pytest.raises(StoreLocked) as err:
+            EdgeStore(settings=settings)
+    message = err.value.user_message
+    assert "PID 4242 (program unknown, since 2026-01-01T00:00:00+00:00)" in message
+    assert secret not in message and secret not in str(err.value)
+    assert "手机" not in message
+    assert lock_file.stat().st_mode & 0o777 == 0o600  # tightened on first touch
