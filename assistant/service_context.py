@@ -10,6 +10,7 @@ denials; `append_event` writes one audit event for a principal. The use-cases in
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -36,6 +37,15 @@ _INVISIBLE = {
     "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
     "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
 }  # fmt: skip
+# Whole terminal escape sequences (ECMA-48), not just their ESC byte: stripping ESC alone left
+# "[31m" in a stored question (issue #11 item 8). CSI (colours, cursor moves), OSC (titles,
+# hyperlinks) and DCS/SOS/PM/APC strings up to their terminator, then any other ESC sequence;
+# the 8-bit C1 forms too.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"
+)
 
 
 _VECTOR_CACHE_SIZE = 4096  # texts; ~1.5 KB each at 384 dimensions
@@ -128,12 +138,14 @@ def build_context(
 
 
 def visible_text(question: str) -> str:
-    """The question in NFC with invisible and control characters (but newline, tab) removed."""
+    """The question in NFC with invisible characters, terminal escape sequences and control
+    characters (but newline, tab) removed."""
     normalised = unicodedata.normalize("NFC", question)
+    # Invisible characters first, so one placed inside an escape sequence cannot split it.
+    visible = "".join(ch for ch in normalised if ch not in _INVISIBLE)
+    visible = _ESCAPE_SEQUENCE.sub("", visible)
     return "".join(
-        ch
-        for ch in normalised
-        if ch not in _INVISIBLE and (ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+        ch for ch in visible if ch in "\n\t" or unicodedata.category(ch)[0] != "C"
     ).strip()
 
 
