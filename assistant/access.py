@@ -128,7 +128,14 @@ def validate_name(value: str, *, what: str, allow_hospital_wide: bool = False) -
     if allow_hospital_wide and value == HOSPITAL_WIDE:
         return
     pattern = _USER if what == "user" else _NAME
-    if not pattern.fullmatch(value) or (what == "user" and value in _RESERVED_USERS):
+    if what == "user" and value in _RESERVED_USERS:
+        # A role's name as a user would alias the role's Casbin subject (issue #11 item 8).
+        raise InvalidInput(
+            f"reserved {what} name {value!r}",
+            user_message=f"{value!r} is a reserved name (a role or built-in subject) and "
+            f"cannot be a {what} name; choose another, e.g. {value}.1 or hospital.{value}.",
+        )
+    if not pattern.fullmatch(value):
         raise InvalidInput(
             f"invalid {what} name {value!r}",
             user_message=f"Invalid {what} name {value!r}: use letters, digits, '.', '-', '_' "

@@ -113,6 +113,19 @@ def test_password_minimum_length(accounts: Accounts) -> None:
         accounts.add_user("alice", role=Role.DOCTOR, department=DEPT, password=PASSWORD)
 
 
+@pytest.mark.parametrize("name", ["sysadmin", "doctor", "reader", "compliance_officer"])
+def test_reserved_user_name_is_refused_as_reserved(accounts: Accounts, name: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        accounts.add_user(name, role=Role.DOCTOR, department=DEPT, password=PASSWORD)
+    message = info.value.user_message
+    assert "reserved name" in message and name in message
+    assert "letters, digits" not in message  # not the invalid-characters message
+    assert accounts.get_user(name) is None
+    with pytest.raises(InvalidInput) as info:
+        accounts.add_user(f"{name}!", role=Role.DOCTOR, department=DEPT, password=PASSWORD)
+    assert "letters, digits" in info.value.user_message
+
+
 def test_argon2_hash_stored_never_the_password(
     db_url: str, access: AccessControl, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
