@@ -26,8 +26,16 @@ class LLMSettings(BaseModel):
     api_key: SecretStr = Field(
         default=SecretStr("EMPTY"), description="API key, if the server requires one."
     )
-    timeout_s: float = Field(default=60.0, gt=0, description="Seconds before a call is abandoned.")
-    max_retries: int = Field(default=1, ge=0, le=5, description="Retries on 429/5xx/timeouts.")
+    timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Total seconds one model call may take for a question, retries, waits and "
+        "the plain-text fallback included (a retry starts only within what is left); then the "
+        "answer falls back to extractive.",
+    )
+    max_retries: int = Field(
+        default=1, ge=0, le=5, description="Retries on 429/5xx/timeouts, within timeout_s."
+    )
     max_tokens: int = Field(default=1024, gt=0, description="Upper bound on generated tokens.")
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
 

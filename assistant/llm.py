@@ -35,6 +35,8 @@ _ROLES = {"system", "user", "assistant"}
 # Retry-After longer than this is not waited for: a doctor is waiting; fall back instead.
 _MAX_RETRY_WAIT_S = 10.0
 _BACKOFF_S = 0.5
+# A retry that would have less than this left of the call's budget is not started.
+_MIN_ATTEMPT_S = 0.2
 
 
 def _httpx_errors(name: str) -> tuple[type[BaseException], ...]:
@@ -348,13 +350,13 @@ class ChatModel:
             )
         self._settings = settings
         self._base_url = settings.base_url.strip().rstrip("/")
-        self._retry_wait_cap = min(_MAX_RETRY_WAIT_S, settings.timeout_s)
         self._client = _SGLangChatOpenAI(
             model=settings.model,
             base_url=self._base_url,
             api_key=settings.api_key,
+            # Each request gets what is left of the call's budget (see _with_retries).
             timeout=settings.timeout_s,
-            # Retries are ours (see _with_retries): bounded, and Retry-After capped.
+            # Retries are ours (see _with_retries): bounded, within the budget, Retry-After capped.
             max_retries=0,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,  # sent as max_completion_tokens
@@ -378,34 +380,50 @@ class ChatModel:
         json_schema: dict[str, Any] | None = None,
         schema_name: str = "answer",
     ) -> ModelReply:
-        """Ask once; with `json_schema`, request strict structured output and validate it."""
+        """Ask once; with `json_schema`, request strict structured output and validate it.
+
+        The whole call — retries and the plain-text fallback included — ends within
+        `timeout_s` (issue #11 item 8: one retry made a 3 s timeout cost 6.4 s).
+        """
         lc_messages = _to_langchain(messages)
+        deadline = time.monotonic() + self._settings.timeout_s
         if json_schema is None:
-            return self._reply(self._invoke(lc_messages, None), schema=None)
+            return self._reply(self._invoke(lc_messages, None, deadline=deadline), schema=None)
         response_format = {
             "type": "json_schema",
             "json_schema": {"name": schema_name, "schema": json_schema, "strict": True},
         }
         try:
-            message = self._invoke(lc_messages, response_format)
+            message = self._invoke(lc_messages, response_format, deadline=deadline)
         except ModelCallError as exc:
             if exc.code != "llm_bad_request":
                 raise
             # The server cannot do json_schema (HTTP 400): fall back once to plain text with
             # [n] markers, which the caller parses and verifies (issue 3 item 3).
             logger.warning("model rejected json_schema; retrying once as plain text")
-            return self._reply(self._invoke(lc_messages, None), schema=None)
+            return self._reply(self._invoke(lc_messages, None, deadline=deadline), schema=None)
         return self._reply(message, schema=json_schema)
 
     def stream(self, messages: Sequence[tuple[str, str]]) -> Iterator[StreamEvent]:
-        """Stream the answer as reasoning and content events, ending with one "done" event."""
+        """Stream the answer as reasoning and content events, ending with one "done" event.
+
+        The stream must end within `timeout_s` of the call: a server that keeps sending slowly
+        is cut off at the budget (checked at each chunk), one that stalls by the read timeout.
+        """
         lc_messages = _to_langchain(messages)
         splitter = _ThinkSplitter()
         finish_reason: str | None = None
         chunks = 0
         started = time.monotonic()
+        deadline = started + self._settings.timeout_s
         try:
-            for chunk in self._client.stream(lc_messages):
+            for chunk in self._client.stream(lc_messages, timeout=self._settings.timeout_s):
+                if time.monotonic() > deadline:
+                    raise _error(
+                        "llm_timeout",
+                        f"stream exceeded {self._settings.timeout_s:g}s after {chunks} chunks",
+                        retryable=True,
+                    )
                 chunks += 1
                 reasoning = chunk.additional_kwargs.get("reasoning_content")
                 if reasoning:
@@ -448,31 +466,47 @@ class ChatModel:
 
     # -- internals ------------------------------------------------------------------------
     def _invoke(
-        self, messages: list[tuple[str, str]], response_format: dict[str, Any] | None
+        self,
+        messages: list[tuple[str, str]],
+        response_format: dict[str, Any] | None,
+        *,
+        deadline: float,
     ) -> AIMessage:
         kwargs: dict[str, Any] = {}
         if response_format is not None:
             kwargs["response_format"] = response_format
 
-        def call() -> AIMessage:
-            result = self._client.invoke(messages, **kwargs)
+        def call(timeout_s: float) -> AIMessage:
+            # `timeout` reaches the OpenAI client as this request's timeout.
+            result = self._client.invoke(messages, timeout=timeout_s, **kwargs)
             if not isinstance(result, AIMessage):
                 raise TypeError(f"unexpected message type {type(result).__name__}")
             return result
 
-        return self._with_retries(call)
+        return self._with_retries(call, deadline=deadline)
 
-    def _with_retries(self, call: Callable[[], _T]) -> _T:
-        """Run `call`, retrying 429/5xx/timeouts/connection errors up to max_retries times."""
+    def _with_retries(self, call: Callable[[float], _T], *, deadline: float) -> _T:
+        """Run `call(timeout_s)`, retrying 429/5xx/timeouts/connection errors up to max_retries
+        times, each try and each wait within what is left until `deadline`."""
         attempt = 0
         while True:
             started = time.monotonic()
+            remaining = deadline - started
+            if remaining <= 0:
+                raise _error(
+                    "llm_timeout", f"budget of {self._settings.timeout_s:g}s spent", retryable=True
+                )
             try:
-                result = call()
+                result = call(remaining)
             except Exception as exc:  # the adapter edge: nothing raw escapes
                 error = _translate(exc)
                 wait = self._retry_wait(exc, error=error, attempt=attempt)
-                if wait is None:
+                left = deadline - time.monotonic()
+                if wait is None or left - wait < _MIN_ATTEMPT_S:
+                    if wait is not None:
+                        logger.info(
+                            "not retrying model call: code=%s left_s=%.2f", error.code, left
+                        )
                     raise error from exc
                 attempt += 1
                 logger.info(
@@ -496,10 +530,11 @@ class ChatModel:
         if isinstance(exc, openai.APIStatusError):
             after = _retry_after(exc)
             if after is not None:
-                # Honour Retry-After, but a wait longer than the cap is a failure now.
-                return after if after <= self._retry_wait_cap else None
+                # Honour Retry-After, but a wait longer than the cap is a failure now (and one
+                # that leaves no budget is refused by the caller).
+                return after if after <= _MAX_RETRY_WAIT_S else None
         backoff = _BACKOFF_S * (2**attempt)
-        return min(backoff * (1 - 0.25 * random.random()), self._retry_wait_cap)  # noqa: S311
+        return min(backoff * (1 - 0.25 * random.random()), _MAX_RETRY_WAIT_S)  # noqa: S311
 
     def _reply(self, message: AIMessage, *, schema: dict[str, Any] | None) -> ModelReply:
         content, inline_reasoning = split_think(_text(message))

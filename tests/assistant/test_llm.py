@@ -269,6 +269,31 @@ def test_timeout_is_quick_and_typed(sglang_server: SGLangStandIn) -> None:
     assert time.monotonic() - started < 2.5
 
 
+def test_timeout_is_the_budget_of_the_whole_call_not_of_each_try(
+    sglang_server: SGLangStandIn,
+) -> None:
+    # Issue #11 item 8: TIMEOUT_S=3 took 6.4 s because a timed-out try was retried in full.
+    sglang_server.enqueue(Slow(10), Slow(10), Slow(10))
+    started = time.monotonic()
+    with pytest.raises(ModelCallError) as caught:
+        _model(sglang_server, timeout_s=1.0, max_retries=2).complete(MESSAGES)
+    elapsed = time.monotonic() - started
+    assert caught.value.code == "llm_timeout"
+    assert len(sglang_server.requests) == 1  # the first try spent the budget: no retry
+    assert elapsed < 1.6  # before: three full timeouts plus back-off (> 4 s)
+
+
+def test_retries_run_within_what_is_left_of_the_budget(sglang_server: SGLangStandIn) -> None:
+    sglang_server.enqueue(HttpError(500), HttpError(500), Slow(10))
+    started = time.monotonic()
+    with pytest.raises(ModelCallError) as caught:
+        _model(sglang_server, timeout_s=2.0, max_retries=2).complete(MESSAGES)
+    elapsed = time.monotonic() - started
+    assert caught.value.code == "llm_timeout"
+    assert len(sglang_server.requests) == 3  # both retries started, the last one cut short
+    assert elapsed < 2.6  # before: back-off (~1.3 s) plus a full 2 s try
+
+
 def test_connection_refused() -> None:
     model = ChatModel(
         LLMSettings(base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout_s=1, max_retries=0)
