@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import ConfigError
@@ -53,8 +53,9 @@ class EmbeddingSettings(BaseModel):
     languages: list[str] = Field(
         default_factory=lambda: ["en"],
         description="Languages the dense model can compare (the packaged MiniLM is English-only: "
-        'zh–en similarity ≈ 0.03). Set e.g. ["zh","en"] for a multilingual model such as '
-        "bge-m3; other query languages then rely on the lexical channel.",
+        "zh–en similarity ≈ 0.03). Unset, a local model's card (README.md `language:`) decides; "
+        '"multilingual" or "*" means every language. Chunks in other languages are stored with '
+        "sparse vectors only and questions in them use the lexical channel (issue #13).",
     )
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         default="torch",
@@ -62,6 +63,36 @@ class EmbeddingSettings(BaseModel):
         "fp32 export) or onnx-int8 (dynamically quantised export); exports are cached under "
         "~/.cache/guidecite.",
     )
+
+    base_url: str = Field(
+        default="",
+        description="OpenAI-compatible embeddings endpoint (SGLang or TEI serving e.g. bge-m3), "
+        "e.g. http://gpu-node:30001/v1; used instead of the in-process model. MODEL then names "
+        "the served model (or a local directory whose tokenizer sizes chunks).",
+    )
+    api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key of the embeddings endpoint, if it wants one."
+    )
+    server_model: str = Field(
+        default="",
+        description="Served model name when MODEL is a local tokenizer directory.",
+    )
+    timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds before an embeddings request is abandoned."
+    )
+
+    @model_validator(mode="after")
+    def _languages_from_model(self) -> EmbeddingSettings:
+        """A configured local model declares its languages unless they are set explicitly."""
+        from assistant.embedding import ALL_LANGUAGES, MULTILINGUAL, model_card_languages
+
+        if "languages" not in self.model_fields_set and self.model and not self.base_url:
+            declared = model_card_languages(Path(self.model))
+            if declared:
+                self.languages = declared
+        if any(name in MULTILINGUAL for name in self.languages):
+            self.languages = list(ALL_LANGUAGES)
+        return self
 
 
 class IngestSettings(BaseModel):

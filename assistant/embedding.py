@@ -32,6 +32,44 @@ logger = logging.getLogger(__name__)
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 BACKENDS = ("torch", "onnx", "onnx-int8")
+# Every language GuideCite detects (documents and questions); a multilingual model covers them.
+ALL_LANGUAGES = ("zh", "en")
+MULTILINGUAL = ("multilingual", "*")
+
+
+def model_card_languages(model_path: Path) -> list[str] | None:
+    """Languages a model declares in its card (README.md front matter `language:`), if any.
+
+    `multilingual` (or a card listing every language GuideCite detects) means all of them.
+    """
+    readme = model_path / "README.md"
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if not text.startswith("---"):
+        return None
+    head = text[3:].split("\n---", 1)[0]
+    import yaml
+
+    try:
+        card = yaml.safe_load(head)
+    except yaml.YAMLError:
+        return None
+    declared = card.get("language") if isinstance(card, dict) else None
+    if isinstance(declared, str):
+        declared = [declared]
+    if not isinstance(declared, list) or not declared:
+        return None
+    names = [str(name).lower() for name in declared]
+    if any(name in MULTILINGUAL for name in names):
+        return list(ALL_LANGUAGES)
+    return [name for name in ALL_LANGUAGES if name in names] or names
+
+
+def covers_language(languages: Sequence[str], language: str) -> bool:
+    """Whether a dense model covering `languages` can compare texts in `language`."""
+    return language in languages or any(name in MULTILINGUAL for name in languages)
 
 
 def packaged_model_path() -> str:
@@ -241,8 +279,23 @@ def _cached_embedder(model: str, backend: str, batch_size: int, device: str) -> 
 
 
 def load_dense_embedder(settings: EmbeddingSettings) -> DenseEmbedder:
-    """The process-wide embedder for these settings (one model per process)."""
+    """The process-wide embedder for these settings (one model per process); an
+    OpenAI-compatible embeddings server instead when GUIDECITE_EMBEDDING__BASE_URL is set."""
+    if settings.base_url:
+        return _cached_server_embedder(settings)
     return _cached_embedder(settings.model, settings.backend, settings.batch_size, settings.device)
+
+
+_server_embedders: dict[str, DenseEmbedder] = {}
+
+
+def _cached_server_embedder(settings: EmbeddingSettings) -> DenseEmbedder:
+    from assistant.embedding_server import ServerEmbedder
+
+    key = settings.model_dump_json()
+    if key not in _server_embedders:
+        _server_embedders[key] = ServerEmbedder(settings)
+    return _server_embedders[key]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,17 +33,23 @@ RRF_K = 60
 KEYWORD_INDEXES = ("library", "doc_id", "status", "language", "content_sha256")
 INTEGER_INDEXES = ("chunk_index",)
 REINDEX_HINT = (
-    "delete DATA_DIR/qdrant (or the collection on the server) and re-run "
-    "`guidecite ingest PATH --library NAME` for each library"
+    "run `guidecite reindex`, which rebuilds every document from its stored original with the "
+    "configured model (documents ingested with --redact keep no original: re-run "
+    "`guidecite ingest PATH --library NAME` for those)"
 )
 
 
 @dataclass(frozen=True)
 class StorePoint:
-    """One chunk as written to the store."""
+    """One chunk as written to the store.
+
+    `dense` is None for a chunk in a language the embedding model does not cover (issue #13):
+    it is found through the sparse channel only, and `guidecite reindex --dense` adds its dense
+    vector once a model covers the language.
+    """
 
     id: str
-    dense: list[float]
+    dense: list[float] | None
     sparse: SparseVec
     payload: dict[str, Any]
 
@@ -145,6 +151,10 @@ class VectorStore(ABC):
         self, *, doc_id: str, content_sha256: str | None = None, status: str | None = None
     ) -> None:
         """Delete the points of `doc_id` matching the other conditions."""
+
+    @abstractmethod
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Delete points by id (ids that do not exist are ignored)."""
 
     @abstractmethod
     def count(

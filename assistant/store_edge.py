@@ -281,7 +281,7 @@ class EdgeStore(VectorStore):
         shard = self._require()
         edge_points = []
         for p in points:
-            vector: dict[str, Any] = {DENSE: list(p.dense)}
+            vector: dict[str, Any] = {DENSE: list(p.dense)} if p.dense is not None else {}
             if p.sparse.indices:
                 vector[SPARSE] = qe.SparseVector(list(p.sparse.indices), list(p.sparse.values))
             edge_points.append(qe.Point(id=p.id, vector=vector, payload=p.payload))
@@ -327,6 +327,15 @@ class EdgeStore(VectorStore):
             self._shard.update(
                 qe.UpdateOperation.delete_points_by_filter(_filter(conditions) or qe.Filter())
             )
+            self._shard.flush()
+        self._dirty = True
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Delete by id."""
+        if self._shard is None or not ids:
+            return
+        with _translate("delete"):
+            self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
             self._shard.flush()
         self._dirty = True
 

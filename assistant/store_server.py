@@ -173,7 +173,7 @@ class ServerStore(VectorStore):
             return
         structs = []
         for p in points:
-            vector: dict[str, Any] = {DENSE: list(p.dense)}
+            vector: dict[str, Any] = {DENSE: list(p.dense)} if p.dense is not None else {}
             if p.sparse.indices:
                 vector[SPARSE] = qm.SparseVector(
                     indices=list(p.sparse.indices), values=list(p.sparse.values)
@@ -222,6 +222,15 @@ class ServerStore(VectorStore):
                 self.collection,
                 points_selector=qm.FilterSelector(filter=flt or qm.Filter()),
                 wait=True,
+            )
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Delete by id."""
+        if not ids or not self._exists():
+            return
+        with self._translate("delete"):
+            self.client.delete(
+                self.collection, points_selector=qm.PointIdsList(points=list(ids)), wait=True
             )
 
     # -- reads ---------------------------------------------------------------------------------

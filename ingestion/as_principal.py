@@ -24,6 +24,7 @@ from ingestion.documents import delete_document
 from ingestion.service import (
     ActingPerson,
     Ingestor,
+    ChunkProgressFn,
     IngestReport,
     ProgressFn,
     validate_library_name,
@@ -60,6 +61,7 @@ def ingest_as_principal(
     access: AccessControl,
     progress: ProgressFn | None = None,
     after_batch: Callable[[int], None] | None = None,
+    chunk_progress: ChunkProgressFn | None = None,
 ) -> IngestReport:
     """Ingest for a signed-in person: Casbin decides whether they manage `library`.
 
@@ -101,7 +103,12 @@ def ingest_as_principal(
         authorize=lambda name: require_library_management(access, principal, name),
     )
     return ingestor._ingest_all(
-        paths, library=library, progress=progress, after_batch=after_batch, person=person
+        paths,
+        library=library,
+        progress=progress,
+        after_batch=after_batch,
+        person=person,
+        chunk_progress=chunk_progress,
     )
 
 

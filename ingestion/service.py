@@ -20,7 +20,9 @@ import errno
 import logging
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,14 +30,15 @@ from typing import Any
 
 from assistant.audit import AuditLog
 from assistant.config import Settings
-from assistant.domain import Chunk, DocumentStatus, DocumentVersion, Principal
-from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
+from assistant.domain import POINT_NAMESPACE, Chunk, DocumentStatus, DocumentVersion, Principal
+from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
 from assistant.privacy import detect_identifiers, load_rules, redact_text
 from assistant.service_admin import AdminAction, library_object
 from assistant.store import StorePoint, VectorStore
 from ingestion.documents import document_json, version_from_payload
 from ingestion.parse import SUPPORTED_EXTENSIONS, ChunkDraft, ParsedDocument, parse_document
+from ingestion.pipeline import current_pipeline, pipeline_key
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +46,10 @@ SIDECAR_SUFFIX = ".meta.yaml"
 # Identifier types a sidecar's `privacy_reviewed: true` may clear: names and contact details of
 # a guideline's authors and contributors. ID, card, record and birth-date numbers never are.
 REVIEWABLE_TYPES = frozenset({"name", "phone", "address"})
-# Progress callback: (event, path, done, total) — event is "file" or "chunks".
+# Progress callback: (event, path, done, total) — event is "file" (files done of all files).
 ProgressFn = Callable[[str, Path, int, int], None]
+# Chunk progress within one file: (path, chunks done, chunks of the file).
+ChunkProgressFn = Callable[[Path, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,14 @@ class FailedFile:
 
 
 @dataclass
+class SkippedFile:
+    """A file in a folder that was not tried, with the reason (issue #13)."""
+
+    path: str
+    reason: str
+
+
+@dataclass
 class IngestTimings:
     """Seconds spent in each stage, for the ingestion benchmark."""
 
@@ -78,7 +91,9 @@ class IngestReport:
 
     documents: list[DocumentVersion] = field(default_factory=list)
     failed: list[FailedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
     chunks_added: int = 0
+    chunks_dense: int = 0
     chunks_unchanged: int = 0
     pages: int = 0
     timings: IngestTimings = field(default_factory=IngestTimings)
@@ -88,6 +103,7 @@ class IngestReport:
         return {
             "documents": [document_json(d) for d in self.documents],
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "skipped": [{"path": f.path, "reason": f.reason} for f in self.skipped],
             "chunks_added": self.chunks_added,
             "chunks_unchanged": self.chunks_unchanged,
         }
@@ -95,17 +111,35 @@ class IngestReport:
 
 def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Expand files and folders (recursively) in a stable order; sidecars are not documents."""
+    yield from collect_input_files(paths)[0]
+
+
+def collect_input_files(paths: Iterable[Path]) -> tuple[list[Path], list[SkippedFile]]:
+    """Files to ingest, and the files of folders skipped for their type (with the reason).
+
+    A file named explicitly is always tried (and fails with its reason if unsupported).
+    """
+    supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
     for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if (
-                    child.is_file()
-                    and not child.name.endswith(SIDECAR_SUFFIX)
-                    and child.suffix.lower() in SUPPORTED_EXTENSIONS
-                ):
-                    yield child
-        else:
-            yield path
+        if not path.is_dir():
+            files.append(path)
+            continue
+        for child in sorted(path.rglob("*")):
+            if not child.is_file() or child.name.endswith(SIDECAR_SUFFIX):
+                continue
+            if child.suffix.lower() in SUPPORTED_EXTENSIONS:
+                files.append(child)
+            else:
+                kind = child.suffix.lower() or "(no extension)"
+                skipped.append(
+                    SkippedFile(
+                        path=str(child),
+                        reason=f"unsupported file type {kind}; supported: {supported}",
+                    )
+                )
+    return files, skipped
 
 
 class Ingestor:
@@ -140,13 +174,19 @@ class Ingestor:
         library: str,
         progress: ProgressFn | None = None,
         after_batch: Callable[[int], None] | None = None,
+        chunk_progress: ChunkProgressFn | None = None,
     ) -> IngestReport:
         """Ingest files and folders into `library` as the operator; failures are reported.
 
         A person (web page, `ingest --by`) goes through `ingest_as_principal` instead.
         """
         return self._ingest_all(
-            paths, library=library, progress=progress, after_batch=after_batch, person=None
+            paths,
+            library=library,
+            progress=progress,
+            after_batch=after_batch,
+            person=None,
+            chunk_progress=chunk_progress,
         )
 
     def _ingest_all(
@@ -157,56 +197,96 @@ class Ingestor:
         progress: ProgressFn | None,
         after_batch: Callable[[int], None] | None,
         person: ActingPerson | None,
+        chunk_progress: ChunkProgressFn | None = None,
     ) -> IngestReport:
         library = validate_library_name(library)
         report = IngestReport()
-        files = list(iter_input_files(paths))
-        for index, path in enumerate(files):
-            if progress:
-                progress("file", path, index, len(files))
-            try:
-                self._ingest_file(
-                    path, library=library, report=report, after_batch=after_batch, person=person
+        files, report.skipped = collect_input_files(paths)
+        # Parsing (pypdf, jieba: Python holding the GIL) of the next file overlaps the embedding
+        # of the current one (torch/onnxruntime release the GIL while they compute).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="guidecite-parse") as pool:
+            upcoming = pool.submit(self._parse, files[0]) if files else None
+            for index, path in enumerate(files):
+                if progress:
+                    progress("file", path, index, len(files))
+                current = upcoming
+                upcoming = (
+                    pool.submit(self._parse, files[index + 1]) if index + 1 < len(files) else None
                 )
-            except IngestionError as exc:
-                logger.warning("ingestion of %s failed: %s", path.name, exc)
-                report.failed.append(FailedFile(path=str(path), error=exc.user_message))
-                self._audit(
+                assert current is not None
+                self._ingest_guarded(
                     path,
+                    parsed=current,
                     library=library,
-                    outcome="failed",
-                    detail={"error": str(exc)},
+                    report=report,
+                    after_batch=after_batch,
                     person=person,
-                )
-            except AccessDenied as exc:
-                # Already audited as `denied` where the check failed; nothing was written.
-                logger.warning("ingestion of %s denied: %s", path.name, exc)
-                report.failed.append(FailedFile(path=str(path), error=exc.user_message))
-            except GuideCiteError as exc:
-                # Store or audit trouble: this file is not ingested; say why and go on.
-                logger.warning("ingestion of %s failed: %s", path.name, exc)
-                report.failed.append(FailedFile(path=str(path), error=exc.user_message))
-            except OSError as exc:
-                # Disk full or unwritable DATA_DIR: whatever of this file was written stays
-                # pending (never searched) and the next run completes it.
-                logger.warning("ingestion of %s failed: %s", path.name, exc)
-                reason = (
-                    "no space left on device"
-                    if exc.errno == errno.ENOSPC
-                    else f"{exc.strerror or type(exc).__name__}"
-                )
-                report.failed.append(
-                    FailedFile(
-                        path=str(path),
-                        error=f"{path.name}: could not be stored ({reason}). Nothing of it is "
-                        "searchable; free space or fix permissions and run ingest again.",
-                    )
+                    chunk_progress=chunk_progress,
                 )
         if progress:
             progress("file", Path(), len(files), len(files))
         if report.chunks_added:
             self.store.optimize()
         return report
+
+    def _ingest_guarded(
+        self,
+        path: Path,
+        *,
+        parsed: Future[tuple[ParsedDocument, list[SparseVec], float]],
+        library: str,
+        report: IngestReport,
+        after_batch: Callable[[int], None] | None,
+        person: ActingPerson | None,
+        chunk_progress: ChunkProgressFn | None,
+        rebuild: bool = False,
+    ) -> None:
+        """Ingest one file; every failure becomes a FailedFile with its reason."""
+        try:
+            self._ingest_file(
+                path,
+                parsed=parsed,
+                library=library,
+                report=report,
+                after_batch=after_batch,
+                person=person,
+                chunk_progress=chunk_progress,
+                rebuild=rebuild,
+            )
+        except IngestionError as exc:
+            logger.warning("ingestion of %s failed: %s", path.name, exc)
+            report.failed.append(FailedFile(path=str(path), error=exc.user_message))
+            self._audit(
+                path,
+                library=library,
+                outcome="failed",
+                detail={"error": str(exc)},
+                person=person,
+            )
+        except AccessDenied as exc:
+            # Already audited as `denied` where the check failed; nothing was written.
+            logger.warning("ingestion of %s denied: %s", path.name, exc)
+            report.failed.append(FailedFile(path=str(path), error=exc.user_message))
+        except GuideCiteError as exc:
+            # Store or audit trouble: this file is not ingested; say why and go on.
+            logger.warning("ingestion of %s failed: %s", path.name, exc)
+            report.failed.append(FailedFile(path=str(path), error=exc.user_message))
+        except OSError as exc:
+            # Disk full or unwritable DATA_DIR: whatever of this file was written stays
+            # pending (never searched) and the next run completes it.
+            logger.warning("ingestion of %s failed: %s", path.name, exc)
+            reason = (
+                "no space left on device"
+                if exc.errno == errno.ENOSPC
+                else f"{exc.strerror or type(exc).__name__}"
+            )
+            report.failed.append(
+                FailedFile(
+                    path=str(path),
+                    error=f"{path.name}: could not be stored ({reason}). Nothing of it is "
+                    "searchable; free space or fix permissions and run ingest again.",
+                )
+            )
 
     def _ensure_collection(self) -> None:
         if not self._collection_ready:
@@ -215,15 +295,8 @@ class Ingestor:
             )
             self._collection_ready = True
 
-    def _ingest_file(
-        self,
-        path: Path,
-        *,
-        library: str,
-        report: IngestReport,
-        after_batch: Callable[[int], None] | None,
-        person: ActingPerson | None,
-    ) -> None:
+    def _parse(self, path: Path) -> tuple[ParsedDocument, list[SparseVec], float]:
+        """Parse one file and encode its sparse vectors (runs ahead, in the parse thread)."""
         started = time.perf_counter()
         if not path.exists():
             raise IngestionError(f"{path}: no such file", user_message=f"{path}: no such file.")
@@ -234,43 +307,74 @@ class Ingestor:
             overlap_tokens=self.settings.ingest.chunk_overlap_tokens,
             max_file_mb=self.settings.ingest.max_file_mb,
         )
-        report.timings.parse += time.perf_counter() - started
-        if not parsed.chunks:
+        return parsed, self._encode_sparse(parsed), time.perf_counter() - started
+
+    def _encode_sparse(self, parsed: ParsedDocument) -> list[SparseVec]:
+        # The title and section headings go into the lexical channel too: a chunk under
+        # "（一）神经氨酸酶抑制剂" is about that drug class even when its text says "本品".
+        return [
+            self.sparse.encode_document(d.text, context=" ".join([parsed.title, *d.section_path]))
+            for d in parsed.chunks
+        ]
+
+    def _ingest_file(
+        self,
+        path: Path,
+        *,
+        parsed: Future[tuple[ParsedDocument, list[SparseVec], float]],
+        library: str,
+        report: IngestReport,
+        after_batch: Callable[[int], None] | None,
+        person: ActingPerson | None,
+        chunk_progress: ChunkProgressFn | None = None,
+        rebuild: bool = False,
+    ) -> None:
+        document, sparse, parse_s = parsed.result()
+        report.timings.parse += parse_s
+        if not document.chunks:
             raise IngestionError(
                 f"{path}: no text chunks", user_message=f"{path.name}: no text found to index."
             )
-        library = validate_library_name(str(parsed.overrides.get("library") or library))
+        library = validate_library_name(str(document.overrides.get("library") or library))
         if person is not None:
             # A sidecar may name another library than the one the person chose.
             self._authorize(person, path, library=library)
-        parsed, redactions = self._screen_identifiers(parsed)
+        screened, redactions = self._screen_identifiers(document)
+        if screened is not document:
+            sparse = self._encode_sparse(screened)
+        document = screened
         self._ensure_collection()
         if person is not None:
             # Superseding (or clearing the leftovers of) a version in another library changes
             # that library too: the person must manage every library holding this document.
-            for other in self._libraries_of(parsed.doc_id) - {library}:
+            for other in self._libraries_of(document.doc_id) - {library}:
                 self._authorize(person, path, library=other)
-        version = self._document_version(parsed, library=library)
-        existing = self.store.count(
-            doc_id=parsed.doc_id, content_sha256=parsed.content_sha256, status="current"
-        )
-        if existing == len(parsed.chunks):
-            report.chunks_unchanged += existing
-            report.documents.append(self._stored_version(parsed.doc_id, parsed.content_sha256))
+        version = self._document_version(document, library=library)
+        pipeline = current_pipeline(self.settings, self.embedder, language=document.language)
+        if not rebuild and self._is_unchanged(document, pipeline=pipeline):
+            report.chunks_unchanged += len(document.chunks)
+            report.documents.append(self._stored_version(document.doc_id, document.content_sha256))
             if person is not None:
                 # 等保2.0 8.1.4.3: every action of a person is recorded, a no-op included.
                 self._audit(
                     path,
                     library=library,
                     outcome="unchanged",
-                    detail={"doc_id": parsed.doc_id, "content_sha256": parsed.content_sha256},
+                    detail={"doc_id": document.doc_id, "content_sha256": document.content_sha256},
                     person=person,
                 )
             return
         # A redacted document's original still carries the identifiers: it is not kept.
-        stored = None if redactions else self._store_original(path, parsed)
-        self._write_pending(
-            parsed, version=version, stored=stored, report=report, after_batch=after_batch
+        stored = None if redactions else self._store_original(path, document)
+        new_ids = self._write_pending(
+            document,
+            sparse=sparse,
+            version=version,
+            pipeline=pipeline,
+            stored=stored,
+            report=report,
+            after_batch=after_batch,
+            chunk_progress=chunk_progress,
         )
         # Audited before the version becomes searchable: if the audit cannot be written, the
         # document stays pending (fail closed) and the next run completes it.
@@ -279,18 +383,93 @@ class Ingestor:
             library=library,
             outcome="ok",
             detail={
-                "doc_id": parsed.doc_id,
-                "version": parsed.version,
-                "content_sha256": parsed.content_sha256,
-                "chunks": len(parsed.chunks),
+                "doc_id": document.doc_id,
+                "version": document.version,
+                "content_sha256": document.content_sha256,
+                "chunks": len(document.chunks),
                 "redacted": redactions,
+                **({"reindex": True} if rebuild else {}),
             },
             person=person,
         )
-        self._promote(parsed)
-        report.chunks_added += len(parsed.chunks)
-        report.pages += parsed.pages or 0
+        self._promote(document, keep_ids=new_ids)
+        report.chunks_added += len(document.chunks)
+        report.pages += document.pages or 0
         report.documents.append(version.model_copy(update={"status": DocumentStatus.CURRENT}))
+
+    def reindex(
+        self,
+        payload: dict[str, Any],
+        *,
+        report: IngestReport,
+        chunk_progress: ChunkProgressFn | None = None,
+    ) -> None:
+        """Rebuild one stored document version from its kept original with today's pipeline.
+
+        Atomic per document: the new chunks are written beside the old ones (other point ids)
+        and the old ones are deleted only once the new ones are current.
+        """
+        doc_id = str(payload["doc_id"])
+        stored_rel = payload.get("stored_path")
+        original = self.settings.data_dir / str(stored_rel) if stored_rel else None
+        if original is None or not original.is_file():
+            report.failed.append(
+                FailedFile(
+                    path=doc_id,
+                    error=f"{doc_id}: no stored original (ingested with --redact, or the file "
+                    "was removed from DATA_DIR/originals); re-run `guidecite ingest FILE "
+                    f"--library {payload.get('library', 'NAME')}` with the file.",
+                )
+            )
+            return
+        kept = version_from_payload(payload)
+        future: Future[tuple[ParsedDocument, list[SparseVec], float]] = Future()
+        try:
+            parsed, _, parse_s = self._parse(original)
+            # Document fields come from the stored version (its sidecar is not kept).
+            parsed = dataclasses.replace(
+                parsed,
+                doc_id=kept.doc_id,
+                title=kept.title,
+                issuer=kept.issuer,
+                version=kept.version,
+                effective_date=kept.effective_date,
+                language=kept.language,
+                overrides={
+                    "library": kept.library,
+                    "source_file": kept.source_file,
+                    "privacy_reviewed": payload.get("privacy_reviewed") is True,
+                },
+            )
+            future.set_result((parsed, self._encode_sparse(parsed), parse_s))
+        except BaseException as exc:
+            future.set_exception(exc)
+        self._ingest_guarded(
+            original,
+            parsed=future,
+            library=kept.library,
+            report=report,
+            after_batch=None,
+            person=None,
+            chunk_progress=chunk_progress,
+            rebuild=True,
+        )
+
+    def _is_unchanged(self, parsed: ParsedDocument, *, pipeline: dict[str, Any]) -> bool:
+        """This file is stored as the current version, made by the current pipeline."""
+        existing = self.store.count(
+            doc_id=parsed.doc_id, content_sha256=parsed.content_sha256, status="current"
+        )
+        if existing != len(parsed.chunks):
+            return False
+        rows = self.store.scroll(
+            doc_id=parsed.doc_id,
+            content_sha256=parsed.content_sha256,
+            status="current",
+            chunk_index=0,
+            limit=1,
+        )
+        return bool(rows) and rows[0][1].get("pipeline") == pipeline
 
     def _screen_identifiers(self, parsed: ParsedDocument) -> tuple[ParsedDocument, dict[str, int]]:
         """Refuse documents carrying patient identifiers, or redact them with `redact=True`.
@@ -390,7 +569,7 @@ class Ingestor:
             library=library,
             status=DocumentStatus.PENDING,
             content_sha256=parsed.content_sha256,
-            source_file=parsed.path.name,
+            source_file=str(parsed.overrides.get("source_file") or parsed.path.name),
             pages=parsed.pages,
             chunks=len(parsed.chunks),
             ingested_at=self.clock(),
@@ -411,51 +590,64 @@ class Ingestor:
         self,
         parsed: ParsedDocument,
         *,
+        sparse: list[SparseVec],
         version: DocumentVersion,
+        pipeline: dict[str, Any],
         stored: Path | None,
         report: IngestReport,
         after_batch: Callable[[int], None] | None,
-    ) -> None:
+        chunk_progress: ChunkProgressFn | None = None,
+    ) -> set[str]:
+        """Write the version's points as `pending`; returns their ids."""
         # Leftovers of an interrupted run are never searchable; clear them first.
         self.store.delete_points(doc_id=parsed.doc_id, status=DocumentStatus.PENDING.value)
+        # Only languages the model covers get dense vectors: retrieval never uses the dense
+        # channel for the others (issue #13; zh–en MiniLM similarity ≈ 0.03).
+        with_dense = bool(pipeline["dense"])
+        key = pipeline_key(pipeline)
         batch = self.settings.ingest.upsert_batch
-        for start in range(0, len(parsed.chunks), batch):
+        total = len(parsed.chunks)
+        ids: set[str] = set()
+        for start in range(0, total, batch):
             drafts = parsed.chunks[start : start + batch]
-            texts = [d.text for d in drafts]
             t0 = time.perf_counter()
-            dense = self.embedder.embed_documents(texts)
-            # The title and section headings go into the lexical channel too: a chunk under
-            # "（一）神经氨酸酶抑制剂" is about that drug class even when its text says "本品".
-            sparse = [
-                self.sparse.encode_document(
-                    d.text, context=" ".join([parsed.title, *d.section_path])
-                )
-                for d in drafts
-            ]
+            dense: list[list[float] | None] = (
+                list(self.embedder.embed_documents([d.text for d in drafts]))
+                if with_dense
+                else [None] * len(drafts)
+            )
             t1 = time.perf_counter()
+            chunks = [to_chunk(parsed, d, start + i) for i, d in enumerate(drafts)]
             points = [
                 StorePoint(
-                    id=chunk.point_id,
+                    id=point_id(chunk, pipeline_key=key),
                     dense=vector,
                     sparse=sparse_vector,
-                    payload=chunk_payload(
-                        chunk, version=version, stored=stored, settings=self.settings
-                    ),
+                    payload={
+                        **chunk_payload(
+                            chunk, version=version, stored=stored, settings=self.settings
+                        ),
+                        "pipeline": pipeline,
+                        "privacy_reviewed": parsed.overrides.get("privacy_reviewed") is True,
+                    },
                 )
                 for chunk, vector, sparse_vector in zip(
-                    (to_chunk(parsed, d, start + i) for i, d in enumerate(drafts)),
-                    dense,
-                    sparse,
-                    strict=True,
+                    chunks, dense, sparse[start : start + len(drafts)], strict=True
                 )
             ]
             self.store.upsert(points)
+            ids.update(p.id for p in points)
             report.timings.embed += t1 - t0
             report.timings.upsert += time.perf_counter() - t1
+            if with_dense:
+                report.chunks_dense += len(drafts)
             if after_batch:
                 after_batch(start + len(drafts))
+            if chunk_progress:
+                chunk_progress(parsed.path, start + len(drafts), total)
+        return ids
 
-    def _promote(self, parsed: ParsedDocument) -> None:
+    def _promote(self, parsed: ParsedDocument, *, keep_ids: set[str]) -> None:
         # Old version first, so there is never a moment with two current versions.
         self.store.set_status(
             doc_id=parsed.doc_id,
@@ -468,6 +660,9 @@ class Ingestor:
             status=DocumentStatus.CURRENT.value,
             content_sha256=parsed.content_sha256,
         )
+        # Chunks of this same file made by an older pipeline stayed searchable until now.
+        rows = self.store.scroll(doc_id=parsed.doc_id, content_sha256=parsed.content_sha256)
+        self.store.delete_ids([pid for pid, _ in rows if pid not in keep_ids])
 
     def _stored_version(self, doc_id: str, sha: str) -> DocumentVersion:
         rows = self.store.scroll(doc_id=doc_id, content_sha256=sha, chunk_index=0, limit=1)
@@ -486,6 +681,16 @@ def to_chunk(parsed: ParsedDocument, draft: ChunkDraft, index: int) -> Chunk:
         page_end=draft.page_end,
         page_label=draft.page_label,
     )
+
+
+def point_id(chunk: Chunk, *, pipeline_key: str) -> str:
+    """Deterministic point id: UUIDv5 of (doc_id, content_sha256, chunk_index, pipeline).
+
+    The pipeline fingerprint is part of the id so that a rebuilt document's new chunks can be
+    written beside the old ones, which stay searchable until the new ones are in (issue #13).
+    """
+    key = f"{chunk.doc_id}\x1f{chunk.content_sha256}\x1f{chunk.chunk_index}\x1f{pipeline_key}"
+    return str(uuid.uuid5(POINT_NAMESPACE, key))
 
 
 def chunk_payload(

@@ -105,11 +105,50 @@ def main(
         ("TRANSFORMERS_VERBOSITY", "error"),
     ):
         os.environ.setdefault(key, value)
+    configure_logging(verbose=verbose)
+
+
+# Libraries whose start-up and progress chatter ("Building prefix dict…", HTTP request lines,
+# pypdf's recoverable-error notes) stays off stderr unless asked for (issue #16 item 5).
+QUIET_LIBRARIES = ("jieba", "transformers", "sentence_transformers", "httpx", "httpcore", "pypdf")
+
+
+def configure_logging(*, verbose: bool) -> None:
+    """Our loggers at INFO with --verbose, else WARNING; libraries at WARNING unless
+    GUIDECITE_LOG_LEVEL names a level (it then applies to everything)."""
+    explicit = os.environ.get("GUIDECITE_LOG_LEVEL", "").strip().upper()
+    if explicit and explicit not in logging.getLevelNamesMapping():
+        raise fail(
+            f"error: GUIDECITE_LOG_LEVEL={explicit} is not a level "
+            "(DEBUG, INFO, WARNING, ERROR, CRITICAL).",
+            code=2,
+        )
+    level = explicit or ("INFO" if verbose else "WARNING")
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger().setLevel(level)
+    for name in QUIET_LIBRARIES:
+        library_logger = logging.getLogger(name)
+        library_logger.setLevel(level if explicit else logging.WARNING)
+        # jieba sets its logger to DEBUG with its own stderr handler when it is imported, after
+        # this runs: a filter on the logger outlasts that.
+        for old in [f for f in library_logger.filters if isinstance(f, MinimumLevel)]:
+            library_logger.removeFilter(old)
+        library_logger.addFilter(
+            MinimumLevel(logging.getLevelName(level) if explicit else logging.WARNING)
+        )
+
+
+class MinimumLevel(logging.Filter):
+    """Drop records below a level, whatever level the library later sets on its logger."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
 
 
 # Register the command modules (they import `app` objects from here).
@@ -118,5 +157,6 @@ from ui import cli_ask as _cli_ask  # noqa: E402,F401
 from ui import cli_eval as _cli_eval  # noqa: E402,F401
 from ui import cli_ingest as _cli_ingest  # noqa: E402,F401
 from ui import cli_ops as _cli_ops  # noqa: E402,F401
+from ui import cli_reindex as _cli_reindex  # noqa: E402,F401
 from ui import cli_risk as _cli_risk  # noqa: E402,F401
 from ui import cli_serve as _cli_serve  # noqa: E402,F401

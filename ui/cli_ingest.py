@@ -8,8 +8,10 @@ its permissions are checked at the service level (`ingest_as_principal`,
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +32,8 @@ from ui.cli import (
 )
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from assistant.access import AccessControl
     from assistant.audit import AuditLog
     from assistant.domain import Principal
@@ -74,8 +78,6 @@ def _run_ingest(
     redact: bool = False,
     by: str | None = None,
 ) -> IngestReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from assistant.service_admin import AdminAction, library_object
     from ingestion.as_principal import ingest_as_principal
     from ingestion.service import Ingestor
@@ -87,33 +89,64 @@ def _run_ingest(
             settings, store=store, audit=acting.audit, actor=operator_name(), redact=redact
         )
 
-        def run(progress: Callable[[str, Path, int, int], None] | None) -> IngestReport:
+        def run(chunk_progress: Callable[[Path, int, int], None] | None) -> IngestReport:
             if acting.principal is None or acting.access is None:
-                return ingestor.ingest(paths, library=library, progress=progress)
+                return ingestor.ingest(paths, library=library, chunk_progress=chunk_progress)
             return ingest_as_principal(
                 acting.principal,
                 paths,
                 library=library,
                 ingestor=ingestor,
                 access=acting.access,
-                progress=progress,
+                chunk_progress=chunk_progress,
             )
 
-        show_bar = not as_json and sys.stderr.isatty()
-        if not show_bar:
-            return run(None)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("ingesting", total=None)
+        with chunk_progress_bar(enabled=not as_json) as on_chunks:
+            return run(on_chunks)
 
-            def on_progress(_event: str, path: Path, done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, description=path.name[:40])
 
-            return run(on_progress)
+@contextmanager
+def chunk_progress_bar(*, enabled: bool) -> Iterator[Callable[[Path, int, int], None] | None]:
+    """A progress bar per file with chunks/s on stderr (never on stdout, never with --json).
+
+    Shown when stderr is a terminal, or always with GUIDECITE_PROGRESS=1 (tests, logs).
+    """
+    if not enabled or not (sys.stderr.isatty() or os.environ.get("GUIDECITE_PROGRESS") == "1"):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+    )
+
+    console = Console(stderr=True, force_terminal=sys.stderr.isatty())
+    with Progress(
+        TextColumn("{task.description:40.40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        console=console,
+        transient=sys.stderr.isatty(),
+    ) as bar:
+        tasks: dict[Path, TaskID] = {}
+
+        def on_chunks(path: Path, done: int, total: int) -> None:
+            if path not in tasks:
+                tasks[path] = bar.add_task(path.name, total=total, rate="")
+            task = tasks[path]
+            bar.update(task, completed=done)
+            elapsed = bar.tasks[task].elapsed or 0.0
+            rate = f"{done / elapsed:.1f} chunks/s" if elapsed > 0 else ""
+            bar.update(task, rate=rate)
+            if done >= total and not sys.stderr.isatty():
+                console.print(f"{path.name}: {total} chunks, {rate}")
+
+        yield on_chunks
 
 
 def _print_report(report: IngestReport) -> None:
@@ -122,11 +155,14 @@ def _print_report(report: IngestReport) -> None:
             f"{doc.status!s:10} {doc.doc_id:40} {doc.version:14} {doc.language} "
             f"{doc.chunks:5} chunks  {doc.title}"
         )
+    for skipped in report.skipped:
+        typer.echo(f"skipped {skipped.path}: {skipped.reason}")
     for failed in report.failed:
         typer.echo(f"FAILED {failed.path}: {failed.error}", err=True)
     typer.echo(
         f"{len(report.documents)} document(s), {report.chunks_added} chunk(s) added, "
-        f"{report.chunks_unchanged} unchanged, {len(report.failed)} failed"
+        f"{report.chunks_unchanged} unchanged, {len(report.failed)} failed, "
+        f"{len(report.skipped)} skipped"
     )
 
 
@@ -157,20 +193,44 @@ def docs_list(
     library: str | None = typer.Option(None, "--library", "-l", help="Only this library."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
-    """List ingested documents with their versions and status."""
+    """List ingested documents with their versions and status (and which are stale)."""
     from ingestion.documents import list_documents
+    from ingestion.reindex import document_states
 
-    with opened_store(get_settings()) as store:
+    settings = get_settings()
+    with opened_store(settings) as store:
         docs = list_documents(store, library=library)
+        stale = {
+            (s.version.doc_id, s.version.content_sha256): s.reasons
+            for s in document_states(store, settings, library=library)
+            if s.stale
+        }
     if as_json:
-        emit_json([document_json(d) for d in docs])
+        emit_json(
+            [
+                {
+                    **document_json(d),
+                    "stale": stale.get((d.doc_id, d.content_sha256), [])
+                    if d.status == "current"
+                    else [],
+                }
+                for d in docs
+            ]
+        )
         return
     if not docs:
         typer.echo("No documents ingested yet. Try: guidecite ingest PATH --library hospital")
     for doc in docs:
+        reasons = stale.get((doc.doc_id, doc.content_sha256)) if doc.status == "current" else None
         typer.echo(
             f"{doc.library:12} {doc.doc_id:40} {doc.version:14} {doc.status!s:10} "
             f"{doc.language} {doc.chunks:5} chunks  {doc.title}"
+            + (f"  [stale: {'; '.join(reasons)}]" if reasons else "")
+        )
+    if stale:
+        typer.echo(
+            f"{len(stale)} stale document(s): made by an older pipeline; "
+            "`guidecite reindex --stale` rebuilds them."
         )
 
 
@@ -234,15 +294,38 @@ def docs_delete(
 def bench_ingest(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     baseline: bool = typer.Option(True, help="Also run the LangChain default side by side."),
+    backend: str = typer.Option(
+        "", help="Embedding backend for our side (torch, onnx, onnx-int8); default: configured."
+    ),
 ) -> None:
-    """Ingestion throughput on the shipped corpus, ours vs the LangChain default."""
+    """Ingestion throughput on the shipped corpus, ours vs the LangChain default (`speedup`)."""
     from eval.bench_ingest import format_markdown, run_ingest_benchmark
 
-    result = run_ingest_benchmark(DEMO_CORPUS, with_baseline=baseline)
+    result = run_ingest_benchmark(DEMO_CORPUS, with_baseline=baseline, backend=backend)
     if as_json:
         emit_json(result)
     else:
         typer.echo(format_markdown(result))
+
+
+def _say_stale() -> None:
+    """On an existing data directory, say which documents an older pipeline made."""
+    from ingestion.reindex import document_states
+
+    settings = get_settings()
+    if not settings.qdrant_url and not settings.qdrant_path.is_dir():
+        return
+    with opened_store(settings) as store:
+        states = [s for s in document_states(store, settings) if s.stale]
+    for state in states:
+        typer.echo(
+            f"stale: {state.version.library}/{state.version.doc_id} ({'; '.join(state.reasons)})"
+        )
+    if states:
+        typer.echo(
+            f"{len(states)} stale document(s) in {settings.data_dir}; demo files are rebuilt "
+            "now, others with `guidecite reindex --stale`."
+        )
 
 
 @app.command()
@@ -258,6 +341,7 @@ def demo(
     ]
     if not corpus:
         raise typer.Exit(2)
+    _say_stale()
     report = _run_ingest(corpus, library="hospital", as_json=False)
     _print_report(report)
     if ingest_only:

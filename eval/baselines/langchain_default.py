@@ -20,6 +20,7 @@ class BaselineRun:
     chunks: int
     parse_s: float
     embed_upsert_s: float
+    model_load_s: float
     store: Any
 
 
@@ -55,6 +56,7 @@ def build_default_index(
     chunks = splitter.split_documents([Document(page_content=t, metadata=m) for t, m in raw])
     parsed = time.perf_counter()
     embeddings = HuggingFaceEmbeddings(model_name=model_path)
+    loaded = time.perf_counter()
     store = QdrantVectorStore.from_documents(
         chunks, embeddings, location=location, collection_name="baseline"
     )
@@ -64,5 +66,6 @@ def build_default_index(
         chunks=len(chunks),
         parse_s=parsed - started,
         embed_upsert_s=done - parsed,
+        model_load_s=loaded - parsed,
         store=store,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import math
@@ -195,6 +196,35 @@ def test_set_status_by_filter(store: VectorStore) -> None:
     assert store.count(doc_id="doc-a", status="current") == 3
 
 
+def test_points_without_dense_vector_are_found_by_sparse_only(store: VectorStore) -> None:
+    # A chunk in a language the model does not cover carries no dense vector (issue #13).
+    sparse_only = dataclasses.replace(point(0, doc_id="doc-zh", terms=(4, 5)), dense=None)
+    both = point(1, dense=unit(1.0), terms=(4,))
+    store.upsert([sparse_only, both])
+    assert store.count() == 2
+    assert dict(store.scroll(doc_id="doc-zh"))[sparse_only.id]["chunk_index"] == 0
+    sparse_hits = store.sparse_query(sparse=SparseVec((4, 5), (1.0, 1.0)), libraries=["A"])
+    assert [h.id for h in sparse_hits] == [sparse_only.id, both.id]
+    assert ids(store.dense_query(dense=unit(1.0), libraries=["A"], limit=5)) == {both.id}
+    hybrid = store.hybrid_query(
+        dense=unit(1.0), sparse=SparseVec((5,), (1.0,)), libraries=["A"], limit=5
+    )
+    by_id = {h.id: h for h in hybrid}
+    assert set(by_id) == {sparse_only.id, both.id}
+    assert by_id[sparse_only.id].dense_score is None
+    assert by_id[sparse_only.id].sparse_score is not None
+    assert by_id[both.id].dense_score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_delete_ids(store: VectorStore) -> None:
+    points = [point(i) for i in range(3)]
+    store.upsert(points)
+    store.delete_ids([points[0].id, points[2].id, str(uuid.uuid4())])
+    assert [pid for pid, _ in store.scroll(doc_id="doc-a")] == [points[1].id]
+    store.delete_ids([])
+    assert store.count() == 1
+
+
 def test_delete_points_by_filter(store: VectorStore) -> None:
     store.upsert(
         [point(i, sha="old", status="superseded") for i in range(3)]
@@ -225,6 +255,7 @@ def test_schema_mismatch_names_models_and_reindex_command(
     message = size_err.value.user_message
     assert "test-model:8" in message and "all-MiniLM-L6-v2:384" in message
     assert "384" in message and "8 dimensions" in message
+    assert "guidecite reindex" in message
     assert "guidecite ingest PATH --library NAME" in message
     assert "other-model:8" in model_err.value.user_message
 

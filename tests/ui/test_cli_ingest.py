@@ -48,7 +48,8 @@ def test_ingest_json_contract_then_docs_commands(corpus_dir: Path, tmp_path: Pat
     )
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"documents", "failed", "chunks_added", "chunks_unchanged"}
+    assert set(data) == {"documents", "failed", "skipped", "chunks_added", "chunks_unchanged"}
+    assert data["skipped"] == []
     assert len(data["documents"]) == 2
     assert all(set(doc) == DOC_KEYS for doc in data["documents"])
     assert {d["version"] for d in data["documents"]} == {"2025年版", "2019年版"}
@@ -67,7 +68,7 @@ def test_ingest_json_contract_then_docs_commands(corpus_dir: Path, tmp_path: Pat
     assert listed.exit_code == 0
     docs = json.loads(listed.stdout)
     assert sorted(d["doc_id"] for d in docs) == sorted(d["doc_id"] for d in data["documents"])
-    assert all(set(d) == DOC_KEYS for d in docs)
+    assert all(set(d) == {*DOC_KEYS, "stale"} and d["stale"] == [] for d in docs)
 
     doc_id = data["documents"][0]["doc_id"]
     shown = runner.invoke(app, ["docs", "show", doc_id, "--json"])
