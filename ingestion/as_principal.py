@@ -23,8 +23,8 @@ from assistant.store import VectorStore
 from ingestion.documents import delete_document
 from ingestion.service import (
     ActingPerson,
-    Ingestor,
     ChunkProgressFn,
+    Ingestor,
     IngestReport,
     ProgressFn,
     validate_library_name,

@@ -92,3 +92,61 @@ def reindex_documents(
     if report.chunks_added:
         ingestor.store.optimize()
     return report
+
+
+def model_changed(store: VectorStore, settings: Settings) -> bool:
+    """Whether the store was built for another embedding model (size or name) than configured."""
+    from assistant.embedding import load_dense_embedder
+    from assistant.errors import StoreSchemaMismatch
+
+    embedder = load_dense_embedder(settings.embedding)
+    try:
+        store.ensure_collection(dense_dim=embedder.dim, model_id=embedder.model_id)
+    except StoreSchemaMismatch:
+        return True
+    return False
+
+
+def rebuild_embedded_store(
+    settings: Settings,
+    *,
+    audit: Any = None,
+    actor: str = "cli:unknown",
+    chunk_progress: ChunkProgressFn | None = None,
+) -> IngestReport:
+    """Rebuild every current document into a new Qdrant Edge shard for a new model, then swap.
+
+    The old shard stays untouched (and is the store) until every document is in the new one;
+    a failure leaves it in place. Superseded versions are not carried over.
+    """
+    import shutil
+    import time
+
+    from assistant.errors import ConfigError
+    from assistant.store_edge import EdgeStore
+
+    if settings.qdrant_url:
+        raise ConfigError(
+            "model change on a Qdrant server",
+            user_message="The collection was built for another embedding model. On a Qdrant "
+            "server, set GUIDECITE_RETRIEVAL__COLLECTION to a new name and re-run `guidecite "
+            "ingest` for each library; the old collection serves until you switch.",
+        )
+    scratch = settings.data_dir / "reindex-new"
+    shutil.rmtree(scratch, ignore_errors=True)
+    new_settings = settings.model_copy(update={"data_dir": scratch})
+    with EdgeStore(settings=settings) as old:
+        payloads = [p for _, p in old.scroll(chunk_index=0, status=DocumentStatus.CURRENT.value)]
+        with EdgeStore(settings=new_settings) as new:
+            ingestor = Ingestor(settings, store=new, audit=audit, actor=actor)
+            report = IngestReport()
+            for payload in payloads:
+                ingestor.reindex(payload, report=report, chunk_progress=chunk_progress)
+            if report.failed:
+                return report
+    retired = settings.data_dir / f"qdrant.replaced-{int(time.time())}"
+    settings.qdrant_path.rename(retired)
+    (scratch / "qdrant").rename(settings.qdrant_path)
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(retired, ignore_errors=True)
+    return report

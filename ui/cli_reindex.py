@@ -6,11 +6,17 @@ document with `reindex: true` in its detail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from assistant.config import get_settings
+from assistant.config import Settings, get_settings
 from ui.cli import app, emit_json, handle_errors, opened_store, operator_name
 from ui.cli_ingest import _print_report, chunk_progress_bar
+
+if TYPE_CHECKING:
+    from assistant.audit import AuditLog
+    from ingestion.service import IngestReport
 
 
 @app.command()
@@ -34,21 +40,22 @@ def reindex(
     are in.
     """
     from assistant.audit import open_audit_log
-    from ingestion.reindex import reindex_documents
-    from ingestion.service import Ingestor
+    from ingestion.reindex import model_changed, rebuild_embedded_store
 
     settings = get_settings()
     audit = open_audit_log(settings)
     with opened_store(settings) as store:
-        ingestor = Ingestor(settings, store=store, audit=audit, actor=operator_name())
+        new_model = model_changed(store, settings)
+    if new_model:
+        # Another model (vector size or name): every document goes into a new index.
         with chunk_progress_bar(enabled=not as_json) as on_chunks:
-            report = reindex_documents(
-                ingestor,
-                library=library,
-                stale_only=stale,
-                dense_only=dense,
-                chunk_progress=on_chunks,
+            report = rebuild_embedded_store(
+                settings, audit=audit, actor=operator_name(), chunk_progress=on_chunks
             )
+    else:
+        report = _reindex_in_place(
+            settings, audit=audit, library=library, stale=stale, dense=dense, as_json=as_json
+        )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -57,3 +64,27 @@ def reindex(
         _print_report(report)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _reindex_in_place(
+    settings: Settings,
+    *,
+    audit: AuditLog,
+    library: str | None,
+    stale: bool,
+    dense: bool,
+    as_json: bool,
+) -> IngestReport:
+    from ingestion.reindex import reindex_documents
+    from ingestion.service import Ingestor
+
+    with opened_store(settings) as store:
+        ingestor = Ingestor(settings, store=store, audit=audit, actor=operator_name())
+        with chunk_progress_bar(enabled=not as_json) as on_chunks:
+            return reindex_documents(
+                ingestor,
+                library=library,
+                stale_only=stale,
+                dense_only=dense,
+                chunk_progress=on_chunks,
+            )

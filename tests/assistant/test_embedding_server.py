@@ -97,3 +97,38 @@ def test_server_down_or_failing_is_a_clear_error(
     result = runner.invoke(app, ["ingest", str(doc), "--library", "x"])
     assert result.exit_code == 1  # the file failed, with the reason
     assert f"The embedding server at http://127.0.0.1:{port}/v1 failed" in result.stderr
+
+
+def test_switching_to_a_model_of_another_size_fails_then_reindex_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "en.txt").write_text("Hand Hygiene\n\n1. Technique\nRub hands 20 seconds.\n", "utf-8")
+    assert runner.invoke(app, ["ingest", str(folder), "--library", "hospital"]).exit_code == 0
+    settings = get_settings()
+    with open_store(settings) as store:
+        before = {p["text"] for _, p in store.scroll()}
+    stand_in = EmbeddingsStandIn()
+    try:
+        monkeypatch.setenv("GUIDECITE_EMBEDDING__BASE_URL", stand_in.base_url)
+        monkeypatch.setenv("GUIDECITE_EMBEDDING__MODEL", stand_in.model)
+        other = tmp_path / "other.txt"
+        other.write_text("Glove Use\n\n1. When\nWear gloves for blood contact.\n", "utf-8")
+        refused = runner.invoke(app, ["ingest", str(other), "--library", "hospital"])
+        assert refused.exit_code == 1
+        assert "guidecite reindex" in refused.stderr and "bge-m3-standin:16" in refused.stderr
+
+        rebuilt = runner.invoke(app, ["reindex", "--json"])
+        assert rebuilt.exit_code == 0, rebuilt.output
+        assert len(json.loads(rebuilt.stdout)["documents"]) == 1
+        meta = json.loads((settings.qdrant_path / "guidecite.json").read_text())
+        assert meta == {"dense_dim": 16, "model_id": "bge-m3-standin:16"}
+        with open_store(settings) as store:
+            payloads = [p for _, p in store.scroll()]
+        assert {p["text"] for p in payloads} == before
+        assert {p["pipeline"]["embedding_model"] for p in payloads} == {"bge-m3-standin:16"}
+        assert runner.invoke(app, ["ingest", str(other), "--library", "hospital"]).exit_code == 0
+        assert not list(settings.data_dir.glob("qdrant.replaced-*"))
+    finally:
+        stand_in.close()
