@@ -115,6 +115,7 @@ class Source(BaseModel):
     language: Language | None = Field(default=None, exclude=True)
     dense_score: float | None = Field(default=None, exclude=True)
     sparse_score: float | None = Field(default=None, exclude=True)
+    chunk_index: int | None = Field(default=None, exclude=True)
 
 
 class AnswerSentence(BaseModel):

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assistant.citations import content_terms, parse_citation_markers, split_sentences
-from assistant.domain import AnswerMode, Source
+from assistant.domain import AnswerMode, DroppedSentence, Source
 from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
+from assistant.questions import QuestionAnalysis, judge_responsive, term_in_text
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Draft:
     error_code: str | None = None
     error_message: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    dropped: list[DroppedSentence] = field(default_factory=list)
 
 
 def _quantity_bonus(text: str, *, dose: bool) -> float:
@@ -62,45 +64,161 @@ def _quantity_bonus(text: str, *, dose: bool) -> float:
     return 0.25
 
 
+# Shown text loses list markers ("（1）", "1.", "①", "•") and page furniture that PDF extraction
+# leaves inside sentences (running heads, "Page 12", "- 12 -"); what remains is still a verbatim
+# part of the passage.
+_LIST_MARKER_RE = re.compile(
+    r"^\s*(?:[（(]\s*[0-9一二三四五六七八九十]{1,3}\s*[）)]|[0-9]{1,2}[.、．](?!\d)|"
+    r"[一二三四五六七八九十]{1,3}[、．.]|[①-⑳]|[•·▪●○■□◆◇\-–—*]\s)\s*"
+)
+_FURNITURE_RES = (
+    re.compile(r"MMWR\s*/\s*\w+ \d{1,2}, \d{4}\s*/\s*Vol\. \d+\s*/\s*No\. \d+\s*\d*"),
+    re.compile(r"(?:^|\s)[-—–]\s*\d{1,3}\s*[-—–](?:\s|$)"),
+    re.compile(r"(?:^|\s)(?:Page|第)\s*\d{1,4}\s*(?:页|of \d{1,4})?(?:\s|$)"),
+)
+# Sentences shorter than this carry no claim of their own (headings, fragments).
+_MIN_SENTENCE_CHARS = 8
+
+
+def clean_shown(text: str) -> str:
+    """A sentence without its list marker and page furniture."""
+    for pattern in _FURNITURE_RES:
+        text = pattern.sub(" ", text)
+    previous = None
+    while previous != text:
+        previous = text
+        text = _LIST_MARKER_RE.sub("", text, count=1)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def source_context(source: Source) -> list[str]:
+    """What a passage's sentences stand under: its section path and document title."""
+    return [source.section, source.title]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    rank: int
+    position: int
+    text: str
+    n: int
+    doc_id: str
+    chunk_index: int
+    takes_previous: bool
+
+
+def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, rank: int) -> float:
+    terms = content_terms(text)
+    overlap = len(wanted & terms) / len(wanted) if wanted else 0.0
+    if numbers and overlap > 0:
+        overlap += _quantity_bonus(text, dose=dose)
+    return overlap - rank * 0.01
+
+
+def compose_extractive(
+    question: str,
+    sources: Sequence[Source],
+    *,
+    analysis: QuestionAnalysis | None = None,
+    max_sentences: int = 3,
+) -> tuple[list[DraftSentence], list[DroppedSentence]]:
+    """An answer composed from the passage that carries the question's subject and aspect.
+
+    Candidates are the sources' sentences that are responsive (assistant/questions.py); the
+    best one picks the document, and up to `max_sentences` responsive sentences of that document
+    follow in document order — never padding from other guidelines. A sentence whose subject is
+    only in the sentence before it takes that sentence along. Non-responsive sentences that the
+    overlap alone would have chosen are returned as dropped, with the reason.
+    """
+    wanted = content_terms(question)
+    numbers = bool(_QUANTITY_QUESTION.search(question))
+    dose = bool(_DOSE_QUESTION.search(question))
+    chosen: list[_Candidate] = []
+    rejected: list[tuple[float, str, str, int]] = []
+    for rank, source in enumerate(sources):
+        raw = [clean_shown(s) for s in split_sentences(source.text)]
+        context = source_context(source)
+        for position, text in enumerate(raw):
+            if len(text) < _MIN_SENTENCE_CHARS:
+                continue
+            lexical = _lexical_score(text, wanted, numbers=numbers, dose=dose, rank=rank)
+            if analysis is None:
+                if lexical > 0:
+                    chosen.append(
+                        _Candidate(lexical, rank, position, text, source.n, source.doc_id,
+                                   source.chunk_index or 0, False)
+                    )  # fmt: skip
+                continue
+            verdict = judge_responsive(analysis, text, context=context)
+            takes_previous = False
+            top = analysis.anchors[0] if analysis.anchors else None
+            if position > 0 and top is not None and not term_in_text(top, text):
+                # The subject is in the sentence before: take it along, so that the shown
+                # text names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
+                before = raw[position - 1]
+                if term_in_text(top, before):
+                    along = judge_responsive(analysis, text, context=[before, *context])
+                    if along.responsive:
+                        verdict, takes_previous = along, True
+            if not verdict.responsive:
+                rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
+                continue
+            in_sentence = sum(1 for a in analysis.anchors if term_in_text(a, text))
+            score = lexical + 0.5 * in_sentence + (0.5 if analysis.aspect else 0.0)
+            chosen.append(
+                _Candidate(score, rank, position, text, source.n, source.doc_id,
+                           source.chunk_index or 0, takes_previous)
+            )  # fmt: skip
+    dropped = [
+        DroppedSentence(text=text, reason=reason, citations=[n])
+        for _, text, reason, n in sorted(rejected, key=lambda r: -r[0])[:5]
+        if _ > 0
+    ]
+    if not chosen:
+        return [], dropped
+    best = max(chosen, key=lambda c: (c.score, -c.rank, -c.position))
+    same_doc = [c for c in chosen if c.doc_id == best.doc_id and c.score >= best.score * 0.6]
+    same_doc.sort(key=lambda c: -c.score)
+    picked = same_doc[:max_sentences]
+    picked.sort(key=lambda c: (c.chunk_index, c.rank, c.position))
+    by_source = {s.n: s for s in sources}
+    out: list[DraftSentence] = []
+    for candidate in picked:
+        if candidate.takes_previous:
+            raw = [clean_shown(s) for s in split_sentences(by_source[candidate.n].text)]
+            previous = (raw[candidate.position - 1], [candidate.n])
+            if previous not in out:
+                out.append(previous)
+        if (candidate.text, [candidate.n]) not in out:
+            out.append((candidate.text, [candidate.n]))
+    return out, dropped
+
+
 def extractive_sentences(
     question: str, sources: Sequence[Source], *, max_sentences: int = 3
 ) -> list[DraftSentence]:
     """The source sentences sharing most content terms with the question, verbatim, cited."""
-    wanted = content_terms(question)
-    wants_numbers = bool(_QUANTITY_QUESTION.search(question))
-    wants_dose = bool(_DOSE_QUESTION.search(question))
-    scored: list[tuple[float, int, int, str, int]] = []
-    for rank, source in enumerate(sources):
-        for position, sentence in enumerate(split_sentences(source.text)):
-            text = sentence.strip()
-            if len(text) < 8:
-                continue
-            terms = content_terms(text)
-            overlap = len(wanted & terms) / len(wanted) if wanted else 0.0
-            if wants_numbers and overlap > 0:
-                overlap += _quantity_bonus(text, dose=wants_dose)
-            # Earlier (better-ranked) sources win ties.
-            scored.append((overlap - rank * 0.01, rank, position, text, source.n))
-    scored.sort(key=lambda item: item[0], reverse=True)
-    chosen = [item for item in scored if item[0] > 0][:max_sentences] or scored[:1]
-    # Present them in document order: source rank, then position in the passage.
-    chosen.sort(key=lambda item: (item[1], item[2]))
-    return [(text, [n]) for _, _, _, text, n in chosen]
+    sentences, _ = compose_extractive(question, sources, max_sentences=max_sentences)
+    return sentences
 
 
 def extractive_draft(
     question: str,
     sources: Sequence[Source],
     *,
+    analysis: QuestionAnalysis | None = None,
     error: ModelCallError | None = None,
     error_code: str | None = None,
 ) -> Draft:
     """An extractive answer, noting the generation failure it replaces, if any."""
+    sentences, dropped = compose_extractive(question, sources, analysis=analysis)
     return Draft(
         mode=AnswerMode.EXTRACTIVE,
-        sentences=extractive_sentences(question, sources),
+        sentences=sentences,
         error_code=error.code if error else error_code,
         error_message=error.user_message if error else None,
+        dropped=dropped,
     )
 
 
@@ -110,26 +228,29 @@ def generate_draft(
     *,
     chat: ChatModel | None,
     language: Literal["zh", "en"],
+    analysis: QuestionAnalysis | None = None,
 ) -> Draft:
     """Ask the model for a cited answer; fall back to extraction on any failure."""
     if chat is None or not sources:
-        return extractive_draft(question, sources)
+        return extractive_draft(question, sources, analysis=analysis)
     numbers = [s.n for s in sources]
     messages = build_messages(question, sources, language=language)
     try:
         reply = chat.complete(messages, json_schema=citation_schema(numbers))
     except ModelCallError as exc:
         logger.warning("generation failed (%s); answering extractively", exc.code)
-        return extractive_draft(question, sources, error=exc)
+        return extractive_draft(question, sources, analysis=analysis, error=exc)
     if reply.structured is not None:
         sentences, insufficient = parse_structured(reply.structured)
     else:
         sentences, insufficient = parse_plain_text(reply.content)
     given = set(numbers)
     if any(n not in given for _, cites in sentences for n in cites):
-        return extractive_draft(question, sources, error_code="llm_citation_out_of_range")
+        return extractive_draft(
+            question, sources, analysis=analysis, error_code="llm_citation_out_of_range"
+        )
     if not sentences and not insufficient:
-        return extractive_draft(question, sources, error_code="llm_empty_answer")
+        return extractive_draft(question, sources, analysis=analysis, error_code="llm_empty_answer")
     return Draft(
         mode=AnswerMode.GENERATIVE,
         sentences=sentences,

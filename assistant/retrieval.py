@@ -18,8 +18,10 @@ questions (`python -m eval.retrieval_eval`).
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,8 +38,10 @@ from assistant.embedding import (
     SparseEncoder,
     bm25_max_term_score,
 )
+from assistant.glossary import TermTable, library_glosses
 from assistant.prompts import detect_language
-from assistant.store import Hit, VectorStore
+from assistant.questions import TermRarity
+from assistant.store import RRF_K, Hit, VectorStore
 
 Channel = Literal["hybrid", "dense", "sparse"]
 # How long a counted collection size is reused for the lexical-strength bound.
@@ -59,6 +63,23 @@ class RetrievalResult:
     elapsed_ms: float
     reasons: list[str] = field(default_factory=list)
     lexical_strength: float | None = None
+    # Languages searched (the question's first) and those whose hits made the fused list.
+    languages: list[str] = field(default_factory=list)
+    cross_lingual: bool = False
+
+
+@dataclass(frozen=True)
+class LibraryProfile:
+    """What the indexed library holds: term rarity, its own glosses, languages per library."""
+
+    rarity: TermRarity
+    glosses: TermTable
+    languages: Mapping[str, frozenset[str]]
+    passages: int
+
+    def languages_of(self, libraries: Sequence[str]) -> set[str]:
+        """Languages the given libraries hold."""
+        return set().union(*(self.languages.get(name, frozenset()) for name in libraries))
 
 
 class HybridRetriever:
@@ -77,6 +98,8 @@ class HybridRetriever:
         self.embedder = embedder
         self.sparse = sparse or SparseEncoder()
         self._size: tuple[int, float] | None = None
+        self._profile: tuple[LibraryProfile, int, float] | None = None
+        self._profile_lock = threading.Lock()
 
     def choose_channel(self, language: str) -> Channel:
         """Hybrid when the dense model covers the query language, else lexical only."""
@@ -89,12 +112,63 @@ class HybridRetriever:
         libraries: Sequence[str],
         k: int | None = None,
         channel: Channel | None = None,
+        translations: Mapping[str, str] | None = None,
     ) -> RetrievalResult:
-        """Top-k sources from the readable libraries' current documents, with a relevance test."""
+        """Top-k sources from the readable libraries' current documents, with a relevance test.
+
+        `translations` holds the question in other languages (the term table's or the model's,
+        issue #10 item 4). Each language is searched on its own — one mixed query loses the
+        minority language's hits — and the lists are fused by rank. A language whose own
+        search is judged irrelevant does not take part; when the question's own language finds
+        nothing relevant, the other language's hits rank first.
+        """
         started = time.perf_counter()
-        cfg = self.settings.retrieval
-        k = k or cfg.top_k
-        language = detect_language(query)
+        k = k or self.settings.retrieval.top_k
+        primary = self._search(query, libraries=libraries, k=k, channel=channel)
+        runs = [primary]
+        held = self.profile().languages_of(libraries) if translations else set()
+        for language, text in (translations or {}).items():
+            if language == primary.language or language not in held or not text.strip():
+                continue
+            other = self._search(
+                text, libraries=libraries, k=k, channel=None, language=_language(language)
+            )
+            if other.relevant:
+                runs.append(other)
+        if len(runs) == 1:
+            primary.elapsed_ms = (time.perf_counter() - started) * 1000
+            primary.languages = [primary.language]
+            return primary
+        fused = fuse_by_rank([r.sources for r in runs], weights=_run_weights(runs))[:k]
+        sources = [s.model_copy(update={"n": n}) for n, s in enumerate(fused, start=1)]
+        return RetrievalResult(
+            query=query,
+            language=primary.language,
+            channel=primary.channel,
+            sources=sources,
+            relevant=True,
+            best_dense=primary.best_dense,
+            best_sparse=primary.best_sparse,
+            term_coverage=primary.term_coverage,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            reasons=primary.reasons,
+            lexical_strength=primary.lexical_strength,
+            languages=[r.language for r in runs],
+            cross_lingual=any(s.language not in (None, primary.language) for s in sources),
+        )
+
+    def _search(
+        self,
+        query: str,
+        *,
+        libraries: Sequence[str],
+        k: int,
+        channel: Channel | None,
+        language: Literal["zh", "en"] | None = None,
+    ) -> RetrievalResult:
+        """One language's search and relevance judgement."""
+        started = time.perf_counter()
+        language = language or detect_language(query)
         channel = channel or self.choose_channel(language)
         hits = self._query(query, libraries=libraries, k=k, channel=channel)
         # Equal scores (RRF ranks, repeated passages) come back in the store's internal order,
@@ -130,6 +204,24 @@ class HybridRetriever:
             reasons=reasons,
             lexical_strength=strength,
         )
+
+    def profile(self) -> LibraryProfile:
+        """The library's term rarity, glosses and languages; rebuilt when the index changes.
+
+        Built from the current passages once per process (~1.7 s for 3,400 passages on 2
+        cores) and again only when the number of points changes.
+        """
+        with self._profile_lock:
+            now = time.monotonic()
+            if self._profile is not None and now - self._profile[2] < _SIZE_TTL_S:
+                return self._profile[0]
+            size = self.store.count()
+            if self._profile is not None and self._profile[1] == size:
+                self._profile = (self._profile[0], size, now)
+                return self._profile[0]
+            profile = build_profile(self.store.scroll(status="current"), sparse=self.sparse)
+            self._profile = (profile, size, now)
+            return profile
 
     def _query(
         self, query: str, *, libraries: Sequence[str], k: int, channel: Channel
@@ -227,6 +319,53 @@ class HybridRetriever:
         return dense_ok and lexical_ok, reasons
 
 
+def build_profile(
+    points: Sequence[tuple[str, dict[str, Any]]], *, sparse: SparseEncoder
+) -> LibraryProfile:
+    """Document frequencies (over title + section + text), glosses and languages per library."""
+    df: Counter[str] = Counter()
+    languages: dict[str, set[str]] = {}
+    texts: list[str] = []
+    for _, payload in points:
+        text = str(payload.get("text", ""))
+        context = " ".join([str(payload.get("title", "")), *(payload.get("section_path") or [])])
+        df.update(set(sparse.tokenize(f"{context}\n{text}")))
+        languages.setdefault(str(payload.get("library", "")), set()).add(
+            str(payload.get("language") or detect_language(text))
+        )
+        texts.append(text)
+    return LibraryProfile(
+        rarity=TermRarity(df, len(points)),
+        glosses=library_glosses(texts),
+        languages={name: frozenset(langs) for name, langs in languages.items()},
+        passages=len(points),
+    )
+
+
+def _language(code: str) -> Literal["zh", "en"]:
+    return "zh" if code == "zh" else "en"
+
+
+def _run_weights(runs: Sequence[RetrievalResult]) -> list[float]:
+    # The question's own language leads unless its search found nothing relevant.
+    if runs[0].relevant:
+        return [1.0] * len(runs)
+    return [0.8, *([1.0] * (len(runs) - 1))]
+
+
+def fuse_by_rank(lists: Sequence[Sequence[Source]], *, weights: Sequence[float]) -> list[Source]:
+    """Reciprocal-rank fusion of per-language source lists (ties: first list, then chunk id)."""
+    scores: dict[str, float] = {}
+    first: dict[str, tuple[int, Source]] = {}
+    for index, (sources, weight) in enumerate(zip(lists, weights, strict=True)):
+        for rank, source in enumerate(sources, start=1):
+            key = source.chunk_id or f"{index}:{rank}"
+            scores[key] = scores.get(key, 0.0) + weight / (RRF_K + rank)
+            first.setdefault(key, (index, source))
+    order = sorted(scores, key=lambda key: (-scores[key], first[key][0], key))
+    return [first[key][1].model_copy(update={"score": round(scores[key], 6)}) for key in order]
+
+
 def _is_single_char_gram(term: str) -> bool:
     return term.startswith(NGRAM_PREFIX) and len(term) == len(NGRAM_PREFIX) + 1
 
@@ -271,6 +410,7 @@ def to_source(n: int, hit: Hit) -> Source:
         language=payload.get("language"),
         dense_score=hit.dense_score,
         sparse_score=hit.sparse_score,
+        chunk_index=payload.get("chunk_index"),
     )
 
 

@@ -8,6 +8,7 @@ withheld (fail closed, 等保2.0 8.1.4.3).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -20,16 +21,25 @@ from assistant.domain import (
     AnswerMode,
     AnswerSentence,
     AuditEvent,
+    DroppedSentence,
     Flag,
     Principal,
+    Refusal,
     Source,
 )
 from assistant.errors import AuditUnavailable, GuideCiteError, InvalidInput
 from assistant.flags import apply_severities, cited_sources, compute_flags, is_high, make_flag
 from assistant.gates import GateStatus, gate_banner
-from assistant.generation import Draft, extractive_draft, generate_draft
+from assistant.generation import Draft, extractive_draft, generate_draft, source_context
 from assistant.privacy import RedactionResult, redact_text
-from assistant.prompts import condense_messages, detect_language, template_hash
+from assistant.prompts import condense_messages, detect_language, template_hash, translate_messages
+from assistant.questions import (
+    QuestionAnalysis,
+    analyse_question,
+    judge_responsive,
+    states_dose,
+    term_in_text,
+)
 from assistant.retrieval import RetrievalResult
 from assistant.review import open_review_item
 from assistant.service_context import (
@@ -52,6 +62,35 @@ REFUSAL = {
     "en": "The guideline library does not cover this question. The nearest passages are shown "
     "as related reading, not as an answer.",
 }
+REFUSAL_SUBJECT = {
+    "zh": "指南库中没有关于“{missing}”的段落，因此无法回答。下面列出的段落仅供参考，并非答案。",
+    "en": "The guideline library has no passage about {missing}, so this question cannot be "
+    "answered from it. The nearest passages are shown as related reading, not as an answer.",
+}
+REFUSAL_ASPECT = {
+    "zh": "指南库涉及这个主题，但没有说明所问的{aspect}。下面列出的段落仅供参考，并非答案。",
+    "en": "The guideline library covers this subject but does not state its {aspect}. The "
+    "nearest passages are shown as related reading, not as an answer.",
+}
+ASPECT_NAMES = {
+    "zh": {
+        "dose": "剂量",
+        "duration": "疗程或持续时间",
+        "frequency": "间隔或频率",
+        "incubation": "潜伏期",
+        "contraindication": "禁忌",
+        "adverse_effects": "不良反应",
+    },
+    "en": {
+        "dose": "dose",
+        "duration": "duration",
+        "frequency": "interval or frequency",
+        "incubation": "incubation period",
+        "contraindication": "contraindications",
+        "adverse_effects": "adverse effects",
+    },
+}
+_TRANSLATION_CACHE_SIZE = 1024  # questions
 NO_LIBRARY = {
     "zh": "您目前没有可查阅的指南库，请联系科室管理员。",
     "en": "You have no guideline library you may read; ask your department administrator.",
@@ -189,17 +228,27 @@ def _answer_and_audit(
     gen_ctx = ctx if gate.open else replace(ctx, chat=None)
     report("retrieving", {"redactions": len(redaction.as_redactions())})
     searched_for = condense_follow_up(gen_ctx, redaction.text, history=prior, language=language)
-    retrieval = ctx.retriever.retrieve(searched_for, libraries=libraries)
+    analysis = understand_question(gen_ctx, searched_for, libraries=libraries)
+    retrieval = ctx.retriever.retrieve(
+        searched_for, libraries=libraries, translations=analysis.translations
+    )
     t_retrieved = time.perf_counter()
     report("sources", {"sources": list(retrieval.sources), "relevant": retrieval.relevant})
     gate_reason = _gate_reason(ctx, gate, retrieval)
     if gate_reason:
         gen_ctx = replace(ctx, chat=None)
-    report("generating", {"model": gen_ctx.chat is not None and retrieval.relevant})
-    draft = _draft_answer(gen_ctx, redaction.text, retrieval, language=language)
+    refusal = _subject_refusal(analysis, retrieval)
+    report("generating", {"model": gen_ctx.chat is not None and refusal is None})
+    draft = _draft_answer(gen_ctx, redaction.text, retrieval, analysis, refusal, language=language)
     t_generated = time.perf_counter()
     report("verifying", {"sentences": len(draft.sentences)})
-    sentences, flags, draft = _verify(ctx, redaction.text, retrieval, draft, language=language)
+    sentences, flags, draft = _verify(
+        ctx, redaction.text, retrieval, draft, analysis=analysis, language=language
+    )
+    if draft.mode != AnswerMode.REFUSED and not sentences:
+        # Every candidate was dropped: say what the library lacks rather than show nothing.
+        refusal = _empty_refusal(analysis, draft)
+        draft = replace(draft, mode=AnswerMode.REFUSED, sentences=[])
     t_verified = time.perf_counter()
     rules = ctx.rules_for(principal.department)
     flags = apply_severities(flags, rules=rules)
@@ -212,15 +261,26 @@ def _answer_and_audit(
         gate_reason=gate_reason,
         rules=rules,
     )
+    flags += _responsiveness_flags(
+        draft, sentences, refusal, analysis=analysis, sources=retrieval.sources, rules=rules
+    )
+    refused = draft.mode == AnswerMode.REFUSED
+    if refused and refusal is None:
+        refusal = Refusal(reason="no_relevant_passage", missing=analysis.subject)
     answer = Answer(
         session_id=principal.session_id,
         mode=draft.mode,
         sentences=sentences,
-        sources=retrieval.sources,
+        sources=[] if refused else retrieval.sources,
+        related=retrieval.sources[:3] if refused else [],
         flags=flags,
         redactions=redaction.as_redactions(),
+        dropped=draft.dropped,
+        refusal=refusal if refused else None,
+        subject=analysis.subject,
+        aspect=analysis.aspect.name if analysis.aspect else None,
         searched_for=searched_for if searched_for != redaction.text else None,
-        message=REFUSAL[language] if draft.mode == AnswerMode.REFUSED else None,
+        message=refusal_message(refusal, language=language) if refused and refusal else None,
         timings_ms={
             "retrieve": round((t_retrieved - started) * 1000, 2),
             "generate": round((t_generated - t_retrieved) * 1000, 2),
@@ -245,6 +305,119 @@ def _answer_and_audit(
         ),
     )
     return answer, event
+
+
+def understand_question(
+    ctx: ServiceContext, question: str, *, libraries: Sequence[str]
+) -> QuestionAnalysis:
+    """Step 4: subject, aspect and the question in the other languages the libraries hold.
+
+    The term table always; with a model (and the department's gate open — the caller passes a
+    context without one otherwise) one short translation call per question, cached by the
+    question's hash, whose result is searched beside the table's terms.
+    """
+    profile = ctx.retriever.profile()
+    analysis = analyse_question(question, table=ctx.term_table(), rarity=profile.rarity)
+    if ctx.chat is None or not libraries:
+        return analysis
+    held = profile.languages_of(libraries)
+    translations = dict(analysis.translations)
+    for target in sorted(held - {analysis.language}):
+        translated = _translate_question(ctx, question, target=target)
+        if translated:
+            translations[target] = f"{translated} {translations.get(target, '')}".strip()
+    return replace(analysis, translations=translations)
+
+
+def _translate_question(ctx: ServiceContext, question: str, *, target: str) -> str | None:
+    key = hashlib.sha256(f"{target}\x1f{question}".encode()).hexdigest()
+    if key in ctx._translations:
+        return ctx._translations[key]
+    assert ctx.chat is not None
+    try:
+        reply = ctx.chat.complete(translate_messages(question, target=target))  # type: ignore[arg-type]
+    except GuideCiteError as exc:
+        logger.warning("translating the question failed (%s); term table only", type(exc))
+        return None
+    lines = reply.content.strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    if not text or len(text) > ctx.settings.max_question_chars:
+        return None
+    if len(ctx._translations) > _TRANSLATION_CACHE_SIZE:
+        ctx._translations.clear()
+    ctx._translations[key] = text
+    return text
+
+
+def _subject_refusal(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Refusal | None:
+    """A refusal naming what is missing when no retrieved passage holds the subject."""
+    anchors = analysis.anchors
+    if not anchors or not retrieval.sources:
+        return None
+    texts = [" ".join([s.text, *source_context(s)]) for s in retrieval.sources]
+    missing = [a.term for a in anchors if not any(term_in_text(a, t) for t in texts)]
+    if anchors[0].term in missing:
+        return Refusal(reason="subject_not_found", missing=missing)
+    return None
+
+
+def _empty_refusal(analysis: QuestionAnalysis, draft: Draft) -> Refusal:
+    reasons = {d.reason for d in draft.dropped}
+    if analysis.aspect is not None and "other_aspect" in reasons:
+        return Refusal(reason="aspect_not_stated", missing=[analysis.aspect.name])
+    return Refusal(reason="no_responsive_sentence", missing=analysis.subject)
+
+
+def refusal_message(refusal: Refusal, *, language: str) -> str:
+    """What a refused user reads: what the library lacks, in the question's language."""
+    missing = "、".join(refusal.missing) if language == "zh" else ", ".join(refusal.missing)
+    if refusal.reason == "subject_not_found" and missing:
+        return REFUSAL_SUBJECT[language].format(missing=missing)
+    if refusal.reason == "aspect_not_stated" and refusal.missing:
+        aspect = ASPECT_NAMES[language].get(refusal.missing[0], refusal.missing[0])
+        return REFUSAL_ASPECT[language].format(aspect=aspect)
+    return REFUSAL[language]
+
+
+def _responsiveness_flags(
+    draft: Draft,
+    sentences: Sequence[AnswerSentence],
+    refusal: Refusal | None,
+    *,
+    analysis: QuestionAnalysis,
+    sources: Sequence[Source],
+    rules: Any,
+) -> list[Flag]:
+    """Flags of issue #10 item 6: dropped sentences, a missing subject, a cross-lingual answer."""
+    flags: list[Flag] = []
+    if draft.dropped:
+        wrong_doses = [
+            d for d in draft.dropped if d.reason == "other_subject" and states_dose(d.text)
+        ]
+        if wrong_doses and analysis.aspect is not None and analysis.aspect.name == "dose":
+            flags.append(
+                make_flag("wrong_subject_dose", f"{len(wrong_doses)} dropped", rules=rules)
+            )
+        reasons = sorted({d.reason for d in draft.dropped})
+        detail = f"{len(draft.dropped)} dropped: {', '.join(reasons)}"
+        flags.append(make_flag("non_responsive_dropped", detail, rules=rules))
+    if draft.mode == AnswerMode.REFUSED and refusal is not None:
+        if refusal.reason == "subject_not_found":
+            flags.append(make_flag("subject_missing", ", ".join(refusal.missing), rules=rules))
+        elif refusal.reason == "aspect_not_stated":
+            flags.append(make_flag("aspect_not_stated", ", ".join(refusal.missing), rules=rules))
+    other = [s for s in sentences if s.language is not None]
+    if other and draft.mode != AnswerMode.REFUSED:
+        cited = sorted({n for s in other for n in s.citations})
+        languages = sorted({str(s.language) for s in other})
+        flags.append(
+            make_flag(
+                "cross_lingual_answer",
+                f"sources {cited} in {','.join(languages)}",
+                rules=rules,
+            )
+        )
+    return flags
 
 
 def _gate_reason(ctx: ServiceContext, gate: GateStatus, retrieval: RetrievalResult) -> str | None:
@@ -279,12 +452,16 @@ def _draft_answer(
     ctx: ServiceContext,
     question: str,
     retrieval: RetrievalResult,
+    analysis: QuestionAnalysis,
+    refusal: Refusal | None,
     *,
     language: Literal["zh", "en"],
 ) -> Draft:
-    if not retrieval.relevant:
+    if not retrieval.relevant or refusal is not None:
         return Draft(mode=AnswerMode.REFUSED, sentences=[])
-    draft = generate_draft(question, retrieval.sources, chat=ctx.chat, language=language)
+    draft = generate_draft(
+        question, retrieval.sources, chat=ctx.chat, language=language, analysis=analysis
+    )
     if draft.insufficient_evidence:
         return Draft(
             mode=AnswerMode.REFUSED,
@@ -302,14 +479,21 @@ def _verify(
     retrieval: RetrievalResult,
     draft: Draft,
     *,
+    analysis: QuestionAnalysis,
     language: Literal["zh", "en"],
 ) -> tuple[list[AnswerSentence], list[Flag], Draft]:
-    """Verify every sentence; under `strict`, an unsupported generated answer is replaced."""
+    """Both verdicts for every sentence; only faithful *and* responsive ones are shown.
+
+    A non-responsive sentence is dropped under either policy (never shown with ⚠) and the
+    others stay. An unfaithful generated sentence makes `strict` replace the whole answer by
+    the extractive one (the model misread its sources), while `annotate` shows it marked.
+    """
     flags: list[Flag] = []
     if draft.mode == AnswerMode.REFUSED:
         return [], flags, draft
-    sources = {s.n: s.text for s in retrieval.sources}
-    verdicts = _verdicts(ctx, draft, sources)
+    by_n = {s.n: s for s in retrieval.sources}
+    texts = {s.n: s.text for s in retrieval.sources}
+    verdicts = _verdicts(ctx, draft, texts)
     failing = [i for i, v in enumerate(verdicts) if not v.supported]
     if failing and draft.mode == AnswerMode.GENERATIVE:
         first = failing[0]
@@ -320,20 +504,44 @@ def _verify(
         )
         flags.append(make_flag("unsupported_sentence", detail))
         if ctx.policy == "strict":
-            replaced = extractive_draft(question, retrieval.sources)
+            replaced = extractive_draft(question, retrieval.sources, analysis=analysis)
             replaced.model, replaced.reasoning = draft.model, draft.reasoning
+            replaced.dropped = [
+                DroppedSentence(text=text, reason=f"unfaithful:{verdicts[i].reason}", citations=c)
+                for i, (text, c) in enumerate(draft.sentences)
+                if i in failing
+            ] + replaced.dropped
             draft = replaced
-            verdicts = _verdicts(ctx, draft, sources)
-    sentences = [
-        AnswerSentence(
-            text=text,
-            citations=list(cites),
-            supported=verdict.supported,
-            support_score=verdict.support_score,
+            verdicts = _verdicts(ctx, draft, texts)
+    shown: list[AnswerSentence] = []
+    dropped = list(draft.dropped)
+    kept: list[tuple[str, list[int]]] = []
+    for index, ((text, cites), verdict) in enumerate(zip(draft.sentences, verdicts, strict=True)):
+        cited = [by_n[n] for n in cites if n in by_n]
+        context = [c for s in cited for c in source_context(s)]
+        if index > 0:
+            context.append(draft.sentences[index - 1][0])
+        responsive = judge_responsive(analysis, text, context=context)
+        if not responsive.responsive:
+            dropped.append(
+                DroppedSentence(text=text, reason=responsive.reason or "", citations=list(cites))
+            )
+            continue
+        source_language = {s.language for s in cited} - {None, language}
+        shown.append(
+            AnswerSentence(
+                text=text,
+                citations=list(cites),
+                supported=verdict.supported,
+                support_score=verdict.support_score,
+                faithful=verdict.supported,
+                responsive=True,
+                language=next(iter(source_language)) if source_language else None,
+            )
         )
-        for (text, cites), verdict in zip(draft.sentences, verdicts, strict=True)
-    ]
-    return sentences, flags, draft
+        kept.append((text, list(cites)))
+    draft = replace(draft, sentences=kept, dropped=dropped)
+    return shown, flags, draft
 
 
 def _verdicts(ctx: ServiceContext, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:
@@ -364,7 +572,13 @@ def _ask_detail(
         "language": retrieval.language,
         "channel": retrieval.channel,
         "mode": str(answer.mode),
+        "subject": answer.subject,
+        "aspect": answer.aspect,
+        "languages_searched": retrieval.languages,
+        "cross_lingual": retrieval.cross_lingual,
         "sentences": [s.model_dump() for s in answer.sentences],
+        "dropped": [d.model_dump() for d in answer.dropped],
+        "refusal": answer.refusal.model_dump() if answer.refusal else None,
         "sources": [
             {
                 "n": s.n,
@@ -380,8 +594,9 @@ def _ask_detail(
                 "dense_score": s.dense_score,
                 "sparse_score": s.sparse_score,
             }
-            for s in answer.sources
+            for s in (answer.sources or answer.related)
         ],
+        "sources_shown": bool(answer.sources),
         "relevance": {
             "relevant": retrieval.relevant,
             "best_dense": retrieval.best_dense,
@@ -418,7 +633,13 @@ def search_sources(
     cleaned = clean_question(query, max_chars=ctx.settings.max_question_chars)
     libraries = permitted_libraries(ctx, principal, action="search", library=library)
     redaction = redact_text(cleaned)
-    retrieval = ctx.retriever.retrieve(redaction.text, libraries=libraries, k=k)
+    gate = ctx.gate_registry().status(principal.department)
+    analysis = understand_question(
+        ctx if gate.open else replace(ctx, chat=None), redaction.text, libraries=libraries
+    )
+    retrieval = ctx.retriever.retrieve(
+        redaction.text, libraries=libraries, k=k, translations=analysis.translations
+    )
     ctx.audit.append_event(
         actor=principal.user,
         role=str(principal.role),

@@ -23,6 +23,7 @@ from assistant.embedding import DenseEmbedder, SparseEncoder
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.flags import FlagRules, load_flag_rules, make_flag
 from assistant.gates import GateRegistry
+from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
 from assistant.llm import ChatModel
 from assistant.retrieval import HybridRetriever
 from assistant.review import ReviewQueue
@@ -67,6 +68,11 @@ class ServiceContext:
     review: ReviewQueue | None = None
     flag_rules: FlagRules | None = None
     _vectors: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    # Kept across questions: the retriever caches the library profile (term rarity, glosses),
+    # and the hospital glossary is read once per process.
+    _retriever: HybridRetriever | None = field(default=None, repr=False)
+    _glossary: TermTable | None = field(default=None, repr=False)
+    _translations: dict[str, str] = field(default_factory=dict, repr=False)
 
     def gate_registry(self) -> GateRegistry:
         """The department approvals (opened on the configured database on first use)."""
@@ -87,9 +93,17 @@ class ServiceContext:
     @property
     def retriever(self) -> HybridRetriever:
         """The hybrid retriever over this context's store and embedders."""
-        return HybridRetriever(
-            self.settings, store=self.store, embedder=self.embedder, sparse=self.sparse
-        )
+        if self._retriever is None:
+            self._retriever = HybridRetriever(
+                self.settings, store=self.store, embedder=self.embedder, sparse=self.sparse
+            )
+        return self._retriever
+
+    def term_table(self) -> LayeredTerms:
+        """The bilingual term table: the hospital glossary, the library's glosses, CC-CEDICT."""
+        if self._glossary is None:
+            self._glossary = load_glossary()
+        return LayeredTerms((self._glossary, self.retriever.profile().glosses, cedict_table()))
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine of two texts under the dense model (for citation support).

