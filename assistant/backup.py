@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from assistant.config import Settings
+from assistant.data_dir import tighten_tree
 from assistant.errors import GuideCiteError, InvalidInput, StoreLocked
 from assistant.store import read_lock_holder
 
@@ -388,6 +389,8 @@ def restore_data_dir(settings: Settings, source: Path, *, force: bool = False) -
             report.components.append(component)
         if "audit_key" in report.components:
             (data_dir / KEY_FILE).chmod(0o600)
+        # Copies keep the backup's modes; DATA_DIR stays owner-only whatever they were.
+        tighten_tree(data_dir)
         report.files = len(manifest.get("files", []))
         report.bytes = sum(int(entry["bytes"]) for entry in manifest.get("files", []))
     logger.info("restored %s into %s: %s", source, data_dir, report.components)

@@ -276,11 +276,19 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Read Settings from the environment, failing with a message that names the variable."""
+    """Read Settings from the environment, failing with a message that names the variable.
+
+    Every entry point starts here, so this is also where the process becomes owner-only for
+    DATA_DIR (umask 077, an existing loose DATA_DIR tightened with a warning: issue #11 item 4).
+    """
+    from assistant.data_dir import secure_data_dir
+
     try:
-        return Settings()
+        settings = Settings()
     except Exception as exc:  # pydantic ValidationError names the field
         raise ConfigError(
             f"Invalid GUIDECITE_* configuration: {exc}",
             user_message=f"Configuration error (check the GUIDECITE_* variables): {exc}",
         ) from exc
+    secure_data_dir(settings.data_dir)
+    return settings
