@@ -4,19 +4,33 @@ Roles and departments' permissions live in Casbin (`assistant.access`); this mod
 the users are and how they prove it. Nothing here writes audit events or logs a password, a
 TOTP secret or a session token: results are returned and refusals raise `AuthenticationError`
 with a machine-readable `reason`, so the service layer audits every outcome.
+
+TOTP seeds are sealed at rest (issue #11 item 4): AES-256-GCM under a sub-key derived with
+HKDF-SHA256 (label `guidecite/totp-seed/v1`) from the audit checkpoint key, which never lives in
+the database (`GUIDECITE_AUDIT__CHECKPOINT_KEY`, else `DATA_DIR/audit-checkpoint.key`). A stored
+seed reads `v1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>`, bound to its user name. A seed
+sealed under another key is refused with reason `totp_key_mismatch` and a message naming the
+re-enrolment command — never taken for a wrong code, so it never counts towards a lockout.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import logging
 import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pyotp
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, Field
 from pyotp.exceptions import OTPVerificationError
 from sqlalchemy import (
@@ -33,15 +47,17 @@ from sqlalchemy import (
     Table,
     insert,
     select,
+    text,
     update,
 )
 
 from assistant.access import AccessControl, validate_name
+from assistant.audit_checkpoints import load_or_create_key
 from assistant.authenticators import Authenticator, LocalAuthenticator
 from assistant.config import AccountSettings, Settings
 from assistant.db import Migration, apply_migrations, shared_engine
 from assistant.domain import Principal, Role
-from assistant.errors import AuthenticationError, InvalidInput
+from assistant.errors import AuthenticationError, ConfigError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +82,8 @@ users = Table(
     Column("must_change_password", Boolean, nullable=False, default=False),
     Column("failed_attempts", Integer, nullable=False, default=0),
     Column("locked_until", DateTime(timezone=True), nullable=True),
-    Column("totp_secret", String(64), nullable=True),  # a secret: never logged or listed
+    # Sealed (SeedCipher), never the plain seed; never logged or listed.
+    Column("totp_secret", String(255), nullable=True),
     Column("totp_confirmed", Boolean, nullable=False, default=False),
     Column("totp_last_step", BigInteger, nullable=True),  # refuses a replayed code
     Column("password_changed_at", DateTime(timezone=True), nullable=True),
@@ -88,7 +105,110 @@ def _create_tables(conn: Connection) -> None:
     _metadata.create_all(conn, tables=[users, sessions])
 
 
-MIGRATIONS = (Migration(1, "users and sessions tables", _create_tables),)
+# ---- TOTP seeds at rest ---------------------------------------------------------------------
+
+SEAL_VERSION = "v1"
+_SEAL_LABEL = b"guidecite/totp-seed/v1"  # HKDF info: this sub-key is for TOTP seeds only
+_NONCE_BYTES = 12
+REENROL_HINT = "guidecite users enrol-totp {name}"
+
+
+class SeedKeyMismatch(Exception):
+    """A sealed seed cannot be opened with this deployment's key (lost, replaced or altered)."""
+
+    def __init__(self, *, sealed_with: str | None, current: str) -> None:
+        super().__init__(f"TOTP seed sealed with key {sealed_with or '?'}, this key is {current}")
+        self.sealed_with = sealed_with
+
+
+class SeedCipher:
+    """AES-256-GCM for TOTP seeds, keyed by an HKDF sub-key of the audit checkpoint key."""
+
+    def __init__(self, root_key: bytes) -> None:
+        if not root_key:
+            raise ValueError("the key for TOTP seeds must not be empty")
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEAL_LABEL).derive(
+            root_key
+        )
+        self._aead = AESGCM(key)
+        # Names the key in each sealed value, so a mismatch is diagnosed, not guessed.
+        self.key_id = hmac.new(key, b"key id", hashlib.sha256).hexdigest()[:8]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SeedCipher:
+        """The cipher of this deployment: same key resolution as the audit log's checkpoints."""
+        secret = settings.audit.checkpoint_key.get_secret_value()
+        try:
+            root = (
+                secret.encode("utf-8")
+                if secret
+                else load_or_create_key(settings.data_dir / "audit-checkpoint.key")
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the key for TOTP seeds: {exc}",
+                user_message="The key protecting authenticator enrolments (DATA_DIR/"
+                "audit-checkpoint.key or GUIDECITE_AUDIT__CHECKPOINT_KEY) cannot be read: "
+                f"{exc}",
+            ) from exc
+        return cls(root)
+
+    def seal(self, name: str, seed: str) -> str:
+        """The stored form of `name`'s seed."""
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, seed.encode("ascii"), _seed_context(name))
+        body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+        return f"{SEAL_VERSION}:{self.key_id}:{body}"
+
+    def open(self, name: str, stored: str) -> str:
+        """`name`'s seed from its stored form (SeedKeyMismatch when this key cannot open it)."""
+        version, _, rest = stored.partition(":")
+        key_id, _, body = rest.partition(":")
+        if version != SEAL_VERSION or not body:
+            raise SeedKeyMismatch(sealed_with=None, current=self.key_id)
+        try:
+            raw = base64.urlsafe_b64decode(body.encode("ascii"))
+            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _seed_context(name))
+        except (InvalidTag, ValueError) as exc:
+            raise SeedKeyMismatch(sealed_with=key_id, current=self.key_id) from exc
+        return plain.decode("ascii")
+
+
+def _seed_context(name: str) -> bytes:
+    # Associated data: a seed copied onto another user's row does not open there.
+    return f"totp:{name}".encode()
+
+
+def is_sealed(stored: str) -> bool:
+    """True for a seed in the sealed format (False for a plain-text seed of an older version)."""
+    return stored.startswith(f"{SEAL_VERSION}:")
+
+
+def _seal_plain_seeds(conn: Connection, *, seeds: SeedCipher) -> None:
+    """Migration 2: widen the column and seal every plain-text seed an older version stored."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE users ALTER COLUMN totp_secret TYPE VARCHAR(255)"))
+    rows = conn.execute(
+        select(users.c.name, users.c.totp_secret).where(users.c.totp_secret.is_not(None))
+    ).all()
+    sealed = 0
+    for name, stored in rows:
+        if not is_sealed(stored):
+            conn.execute(
+                update(users)
+                .where(users.c.name == name)
+                .values(totp_secret=seeds.seal(name, stored))
+            )
+            sealed += 1
+    logger.info("sealed %d plain-text TOTP seed(s) (key %s)", sealed, seeds.key_id)
+
+
+def account_migrations(seeds: SeedCipher) -> tuple[Migration, ...]:
+    """The accounts component's numbered migrations (#2 needs the key that seals TOTP seeds)."""
+    return (
+        Migration(1, "users and sessions tables", _create_tables),
+        Migration(2, "TOTP seeds sealed at rest", partial(_seal_plain_seeds, seeds=seeds)),
+    )
 
 
 class UserInfo(BaseModel):
@@ -102,6 +222,10 @@ class UserInfo(BaseModel):
     disabled: bool
     must_change_password: bool
     totp_enrolled: bool
+    totp_unreadable: bool = Field(
+        default=False,
+        description="The seed was sealed with another key (lost or replaced): re-enrol.",
+    )
     failed_attempts: int
     locked_until: datetime | None
     password_changed_at: datetime | None
@@ -154,12 +278,14 @@ class Accounts:
         engine: Engine,
         *,
         access: AccessControl,
+        seeds: SeedCipher,
         settings: AccountSettings | None = None,
         now: Callable[[], datetime] | None = None,
         authenticator: Authenticator | None = None,
     ) -> None:
-        apply_migrations(engine, component="accounts", migrations=MIGRATIONS)
+        apply_migrations(engine, component="accounts", migrations=account_migrations(seeds))
         self._engine = engine
+        self._seeds = seeds
         self._access = access
         self._settings = settings or AccountSettings()
         self._clock = now or (lambda: datetime.now(UTC))
@@ -182,6 +308,7 @@ class Accounts:
         return cls(
             shared_engine(settings.sqlalchemy_url, pool_size=settings.database_pool_size),
             access=access,
+            seeds=SeedCipher.from_settings(settings),
             settings=settings.accounts,
             now=now,
             authenticator=authenticator,
@@ -267,6 +394,9 @@ class Accounts:
             disabled=bool(row["disabled"]),
             must_change_password=bool(row["must_change_password"]),
             totp_enrolled=row["totp_secret"] is not None and bool(row["totp_confirmed"]),
+            totp_unreadable=row["totp_secret"] is not None
+            and is_sealed(row["totp_secret"])
+            and not row["totp_secret"].startswith(f"{SEAL_VERSION}:{self._seeds.key_id}:"),
             failed_attempts=int(row["failed_attempts"]),
             locked_until=_maybe_utc(row["locked_until"]),
             password_changed_at=_maybe_utc(row["password_changed_at"]),
@@ -428,19 +558,49 @@ class Accounts:
     def _totp_required(self, name: str) -> bool:
         return any(role in TOTP_REQUIRED_ROLES for role, _dom in self._access.roles_of(name))
 
+    def _seed(self, name: str, stored: str) -> str:
+        """The plain seed of a stored one; a plain-text seed (older version) is sealed now."""
+        if not is_sealed(stored):
+            with self._engine.begin() as conn:
+                self._update_user(conn, name, totp_secret=self._seeds.seal(name, stored))
+            logger.warning("TOTP seed of %s was stored in plain text; sealed now", name)
+            return stored
+        try:
+            return self._seeds.open(name, stored)
+        except SeedKeyMismatch as exc:
+            # A lost or replaced key must not look like a wrong code (no lockout, no guessing):
+            # say what happened and how to recover (docs/security.md, "TOTP seeds at rest").
+            logger.error(
+                "TOTP seed of %s cannot be opened: sealed with key %s, this deployment's key is "
+                "%s (restore DATA_DIR/audit-checkpoint.key or GUIDECITE_AUDIT__CHECKPOINT_KEY, "
+                "or re-enrol: %s)",
+                name,
+                exc.sealed_with or "?",
+                self._seeds.key_id,
+                REENROL_HINT.format(name=name),
+            )
+            raise _auth_error(
+                f"TOTP seed of {name} sealed with another key",
+                reason="totp_key_mismatch",
+                user_message="Your authenticator enrolment cannot be read on this server (its "
+                "key has changed). Ask the system administrator to re-enrol your authenticator "
+                f"(`{REENROL_HINT.format(name=name)}`), then add the new entry to your app.",
+            ) from exc
+
     def _check_totp(self, row: Any, code: str | None, *, now: datetime) -> None:
         name = row["name"]
-        secret: str | None = row["totp_secret"]
-        required = self._totp_required(name) or (secret is not None and row["totp_confirmed"])
-        if not required and (code is None or secret is None):
+        stored: str | None = row["totp_secret"]
+        required = self._totp_required(name) or (stored is not None and row["totp_confirmed"])
+        if not required and (code is None or stored is None):
             return
-        if secret is None:
+        if stored is None:
             raise _auth_error(
                 f"{name} must use a second factor but has none enrolled",
                 reason="totp_not_enrolled",
                 user_message="Your role requires an authenticator app; ask the system "
                 "administrator to enrol one.",
             )
+        secret = self._seed(name, stored)
         if not code:
             raise _auth_error(
                 f"{name} needs a TOTP code",
@@ -493,11 +653,18 @@ class Accounts:
         logger.info("password of %s changed", name)
 
     def enrol_totp(self, name: str) -> str:
-        """Create (or replace) the user's TOTP secret; returns the provisioning URI to show once."""
+        """Create (or replace) the user's TOTP secret; returns the provisioning URI to show once.
+
+        Also the recovery when a seed can no longer be opened (key lost or replaced).
+        """
         secret = pyotp.random_base32()
         with self._engine.begin() as conn:
             self._update_user(
-                conn, name, totp_secret=secret, totp_confirmed=False, totp_last_step=None
+                conn,
+                name,
+                totp_secret=self._seeds.seal(name, secret),
+                totp_confirmed=False,
+                totp_last_step=None,
             )
         logger.info("TOTP enrolment started for %s", name)
         return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)

@@ -6,7 +6,8 @@ A backup folder holds, next to a `manifest.json` with a SHA-256 per file:
   process can write it meanwhile (the store is single-process; a running app must be stopped);
 - `guidecite.db`: the SQLite database, copied with SQLite's online backup API (a consistent
   snapshot even while other processes write to it);
-- `audit-checkpoints.jsonl` and `audit-checkpoint.key`: the signed chain heads and their key;
+- `audit-checkpoints.jsonl` and `audit-checkpoint.key`: the signed chain heads and their key
+  (also the root of the key that seals TOTP seeds in the database, `assistant.accounts`);
 - `originals/`: the ingested original files.
 
 Server deployments back up with the servers' own tools (pg_dump, Qdrant snapshots —
@@ -58,7 +59,8 @@ QDRANT_SNAPSHOT_NOTE = (
 )
 ENV_KEY_NOTE = (
     "The audit checkpoint key comes from GUIDECITE_AUDIT__CHECKPOINT_KEY and is not in the "
-    "backup: keep it in your secret store; without it the audit chain cannot be verified."
+    "backup: keep it in your secret store; without it the audit chain cannot be verified and "
+    "the TOTP seeds it seals cannot be read (users then re-enrol: guidecite users enrol-totp)."
 )
 
 

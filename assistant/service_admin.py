@@ -51,6 +51,7 @@ class AdminAction(StrEnum):
     INIT = "init"
     USER_ADD = "user_add"
     USER_DISABLE = "user_disable"
+    TOTP_ENROL = "totp_enrol"
     ROLE_GRANT = "role_grant"
     ROLE_REVOKE = "role_revoke"
     LIBRARY_GRANT = "library_grant"
@@ -343,6 +344,26 @@ def disable_user(ctx: AdminContext, *, operator: str, name: str) -> None:
         ctx,
         operator,
         action=AdminAction.USER_DISABLE,
+        obj=f"user:{name}",
+        detail={"user": name},
+        run=run,
+    )
+
+
+def enrol_totp(ctx: AdminContext, *, operator: str, name: str) -> str:
+    """Give an account a new TOTP seed (first enrolment, a lost phone, or a seed sealed with a
+    lost key); returns the provisioning URI to show once. Operator command, audited."""
+
+    def run() -> tuple[str, dict[str, Any]]:
+        if ctx.accounts.get_user(name) is None:
+            raise InvalidInput(f"no user {name!r}", user_message=f"No user named {name}.")
+        return ctx.accounts.enrol_totp(name), {}
+
+    # The audit gets the name only: the URI holds the seed and is shown once, never stored.
+    return _audited(
+        ctx,
+        operator,
+        action=AdminAction.TOTP_ENROL,
         obj=f"user:{name}",
         detail={"user": name},
         run=run,

@@ -24,7 +24,9 @@ from ui.cli import app, audit_app, emit_json, handle_errors, operator_name
 if TYPE_CHECKING:
     from assistant.service_admin import AdminAction, AdminContext
 
-users_app = typer.Typer(help="Add, list and disable user accounts.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Add, list and disable user accounts; enrol their authenticators.", no_args_is_help=True
+)
 roles_app = typer.Typer(help="Grant and revoke roles in a department.", no_args_is_help=True)
 libraries_app = typer.Typer(
     help="Grant, revoke and list library access by department.", no_args_is_help=True
@@ -189,6 +191,20 @@ def users_disable(name: str = typer.Argument(..., help="Login name.")) -> None:
 
     disable_user(open_context(), operator=operator_name(), name=name)
     typer.echo(f"Disabled {name}.")
+
+
+@users_app.command("enrol-totp")
+@handle_errors
+def users_enrol_totp(name: str = typer.Argument(..., help="Login name.")) -> None:
+    """Give an account a new authenticator (TOTP) seed and print it once.
+
+    For a first enrolment, a lost phone, or after the key that seals the seeds was lost or
+    replaced (sign-in then says the enrolment cannot be read). The old seed stops working.
+    """
+    from assistant.service_admin import enrol_totp
+
+    uri = enrol_totp(open_context(), operator=operator_name(), name=name)
+    typer.echo(f"New second factor for {name} (add to an authenticator app; shown once): {uri}")
 
 
 # ---- roles ----------------------------------------------------------------------------------

@@ -17,15 +17,23 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import create_engine, make_url, select, text
 
 from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator, sessions, users
+from assistant.accounts import (
+    Accounts,
+    LocalAuthenticator,
+    SeedCipher,
+    account_migrations,
+    sessions,
+    users,
+)
 from assistant.authenticators import LdapAuthenticator
 from assistant.config import Settings
-from assistant.db import shared_engine
+from assistant.db import apply_migrations, shared_engine
 from assistant.domain import Role
 from assistant.errors import AuthenticationError, ConfigError, InvalidInput
 
 PASSWORD = "correct horse battery"
 DEPT = "cardiology"
+FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 class Clock:
@@ -249,6 +257,116 @@ def test_totp_required_for_admin_roles_and_verified(accounts: Accounts, clock: C
     assert _login_reason(accounts, "frank", "wrong password!", totp_code=code) == (
         "bad_credentials"
     )
+
+
+def _stored_seed(db_url: str, name: str) -> str:
+    with shared_engine(db_url).connect() as conn:
+        return str(conn.execute(select(users.c.totp_secret).where(users.c.name == name)).scalar())
+
+
+def test_totp_seed_is_sealed_at_rest(db_url: str, accounts: Accounts) -> None:
+    # Issue #11 item 4: after `init --demo` every TOTP seed appeared verbatim in guidecite.db.
+    names = [f"admin{i}" for i in range(3)]
+    seeds = {}
+    for name in names:
+        accounts.add_user(name, role=Role.DEPT_ADMIN, department=DEPT, password=PASSWORD)
+        seeds[name] = _totp_secret(accounts.enrol_totp(name))
+    for name in names:
+        stored = _stored_seed(db_url, name)
+        assert stored.startswith("v1:") and seeds[name] not in stored
+        assert seeds[name].lower() not in stored.lower()
+        code = pyotp.TOTP(seeds[name]).now()
+        assert accounts.login(name, PASSWORD, totp_code=code).token
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        raw = Path(str(url.database)).read_bytes()
+        wal = Path(f"{url.database}-wal")
+        raw += wal.read_bytes() if wal.exists() else b""
+        assert not any(seed.encode() in raw for seed in seeds.values())
+
+
+def test_a_seed_copied_onto_another_users_row_does_not_open(
+    db_url: str, accounts: Accounts
+) -> None:
+    for name in ("ivan", "judy"):
+        accounts.add_user(name, role=Role.DEPT_ADMIN, department=DEPT, password=PASSWORD)
+    ivan_seed = _totp_secret(accounts.enrol_totp("ivan"))
+    accounts.enrol_totp("judy")
+    with shared_engine(db_url).begin() as conn:
+        conn.execute(
+            users.update()
+            .where(users.c.name == "judy")
+            .values(totp_secret=_stored_seed(db_url, "ivan"))
+        )
+    code = pyotp.TOTP(ivan_seed).now()
+    assert _login_reason(accounts, "judy", PASSWORD, totp_code=code) == "totp_key_mismatch"
+
+
+def test_plain_text_seeds_of_an_older_version_are_sealed_by_migration(
+    db_url: str, access: AccessControl, clock: Clock
+) -> None:
+    settings = Settings(database_url=db_url)
+    engine = shared_engine(db_url)
+    # The database as the previous version left it: accounts at migration 1, plain seeds.
+    apply_migrations(
+        engine,
+        component="accounts",
+        migrations=account_migrations(SeedCipher.from_settings(settings))[:1],
+    )
+    plain = {f"legacy{i}": pyotp.random_base32() for i in range(3)}
+    with engine.begin() as conn:
+        for name, seed in plain.items():
+            conn.execute(
+                users.insert().values(
+                    name=name,
+                    display_name="",
+                    department=DEPT,
+                    password_hash=FAST.hash_password(PASSWORD),
+                    created_at=clock.now,
+                    disabled=False,
+                    must_change_password=False,
+                    failed_attempts=0,
+                    totp_secret=seed,
+                    totp_confirmed=True,
+                )
+            )
+    for name in plain:
+        access.assign_role(user=name, role=Role.DEPT_ADMIN, department=DEPT)
+    accounts = Accounts.open(settings, access=access, now=clock, authenticator=FAST)
+    for name, seed in plain.items():
+        stored = _stored_seed(db_url, name)
+        assert stored.startswith("v1:") and seed not in stored
+        assert accounts.login(name, PASSWORD, totp_code=pyotp.TOTP(seed).now()).token
+
+
+def test_lost_totp_key_gives_a_clear_error_and_re_enrolment_recovers(
+    db_url: str, access: AccessControl, clock: Clock, _data_dir: Path
+) -> None:
+    settings = Settings(database_url=db_url)
+    accounts = Accounts.open(settings, access=access, now=clock, authenticator=FAST)
+    accounts.add_user("kate", role=Role.COMPLIANCE_OFFICER, department=DEPT, password=PASSWORD)
+    old_seed = _totp_secret(accounts.enrol_totp("kate"))
+    assert accounts.login("kate", PASSWORD, totp_code=pyotp.TOTP(old_seed).now()).token
+    # The key file is lost: the next process creates a new key.
+    (_data_dir / "audit-checkpoint.key").unlink()
+    clock.advance(seconds=60)
+    reopened = Accounts.open(settings, access=access, now=clock, authenticator=FAST)
+    info = reopened.get_user("kate")
+    assert info is not None and info.totp_unreadable
+    with pytest.raises(AuthenticationError) as refused:
+        reopened.login("kate", PASSWORD, totp_code=pyotp.TOTP(old_seed).at(clock.now))
+    assert refused.value.reason == "totp_key_mismatch"
+    assert "guidecite users enrol-totp kate" in refused.value.user_message
+    # Not a wrong code: nothing counts towards a lockout, however often it is tried.
+    for _ in range(6):
+        with pytest.raises(AuthenticationError):
+            reopened.login("kate", PASSWORD, totp_code="000000")
+    info = reopened.get_user("kate")
+    assert info is not None and info.failed_attempts == 0 and info.locked_until is None
+    new_seed = _totp_secret(reopened.enrol_totp("kate"))
+    assert reopened.login("kate", PASSWORD, totp_code=pyotp.TOTP(new_seed).at(clock.now)).token
+    info = reopened.get_user("kate")
+    assert info is not None and not info.totp_unreadable
 
 
 def test_totp_optional_for_doctors_until_enrolled(accounts: Accounts) -> None:
