@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,13 @@ from assistant.errors import InvalidInput
 DEFAULT_GOLDEN_PATH = Path(__file__).parent / "datasets" / "golden.jsonl"
 DEFAULT_CORPUS_DIR = Path(__file__).parent / "corpus" / "guidelines"
 LANGUAGES = ("zh", "en")
+SPLITS = ("tune", "holdout")
+# Kinds of item: the strata the tune/holdout split is balanced over (with the language).
+KINDS = ("same_language", "cross_lingual", "out_of_scope", "dose_probe")
+# Wrong-subject probes (issue #10 item 7): out-of-scope dose questions about drugs the library
+# does not hold, id `<lang>-oos-dose-NN`.
+DOSE_PROBE_MARK = "-oos-dose-"
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 _FIELDS: dict[str, tuple[type, ...]] = {
     "id": (str,),
@@ -25,6 +34,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "out_of_scope": (bool,),
     "cross_lingual": (bool,),
     "topic": (str,),
+    "subject": (list,),
+    "split": (str,),
 }
 _WHITESPACE = re.compile(r"\s+")
 # PDF text layers carry soft hyphens and zero-width marks at line breaks; they are invisible
@@ -46,11 +57,22 @@ class GoldenItem:
     out_of_scope: bool
     cross_lingual: bool
     topic: str
+    # Evaluation labels only (metrics, never the product): the item's subject names in both
+    # languages (drug, disease, procedure), and which half of the set it belongs to.
+    subject: tuple[str, ...] = ()
+    split: str = "tune"
 
     @property
     def in_scope(self) -> bool:
         """True when the corpus answers the question."""
         return not self.out_of_scope
+
+    @property
+    def kind(self) -> str:
+        """`same_language`, `cross_lingual`, `out_of_scope` or `dose_probe` (see KINDS)."""
+        if self.out_of_scope:
+            return "dose_probe" if DOSE_PROBE_MARK in self.id else "out_of_scope"
+        return "cross_lingual" if self.cross_lingual else "same_language"
 
 
 def normalise_for_match(text: str) -> str:
@@ -103,7 +125,9 @@ def _parse_item(record: Any, *, where: str) -> GoldenItem:
     for name, types in _FIELDS.items():
         if not isinstance(record[name], types):
             raise InvalidInput(f"{where}: field {name!r} has type {type(record[name]).__name__}")
-    return GoldenItem(**record)
+    if not all(isinstance(name, str) for name in record["subject"]):
+        raise InvalidInput(f"{where}: field 'subject' must be a list of strings")
+    return GoldenItem(**{**record, "subject": tuple(record["subject"])})
 
 
 def validate_golden(items: Sequence[GoldenItem]) -> list[str]:
@@ -125,7 +149,50 @@ def validate_golden(items: Sequence[GoldenItem]) -> list[str]:
                 problems.append(f"{item.id}: out-of-scope item cannot be cross-lingual")
         elif not item.expected_doc or not item.answer_phrase:
             problems.append(f"{item.id}: in-scope item needs expected_doc and answer_phrase")
+        if item.split not in SPLITS:
+            problems.append(f"{item.id}: split must be one of {SPLITS}")
+        names = [name for name in item.subject if name.strip()]
+        if len(names) != len(item.subject) or not names:
+            problems.append(f"{item.id}: subject needs one or more non-empty names")
+        elif not any(_CJK.search(n) for n in names) or all(_CJK.search(n) for n in names):
+            problems.append(f"{item.id}: subject needs names in both languages (zh and en)")
     return problems
+
+
+def _split_order(item_id: str) -> str:
+    return hashlib.sha256(item_id.encode("utf-8")).hexdigest()
+
+
+def assign_splits(items: Sequence[GoldenItem], *, labelled: dict[str, str]) -> dict[str, str]:
+    """Deterministic tune/holdout labels, balanced within each language x kind stratum.
+
+    Items in `labelled` keep their split (a label never moves once thresholds were tuned on
+    it); the others, in order of the SHA-256 of their id, each go to the half of their stratum
+    that is smaller at that point (`tune` on a tie). A new set splits every stratum to within
+    one item; adding items later keeps that balance.
+    """
+    splits: dict[str, str] = {}
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for item in items:
+        if item.id in labelled:
+            splits[item.id] = labelled[item.id]
+            counts[(item.language, item.kind, labelled[item.id])] += 1
+    for item in sorted(
+        (i for i in items if i.id not in labelled), key=lambda i: _split_order(i.id)
+    ):
+        tune, holdout = (counts[(item.language, item.kind, s)] for s in SPLITS)
+        split = "tune" if tune <= holdout else "holdout"
+        splits[item.id] = split
+        counts[(item.language, item.kind, split)] += 1
+    return splits
+
+
+def split_imbalance(items: Sequence[GoldenItem]) -> dict[tuple[str, str], int]:
+    """Per language x kind stratum, |tune - holdout| where it exceeds one item."""
+    counts: Counter[tuple[str, str, str]] = Counter((i.language, i.kind, i.split) for i in items)
+    strata = {(i.language, i.kind) for i in items}
+    gaps = {s: abs(counts[(*s, "tune")] - counts[(*s, "holdout")]) for s in strata}
+    return {s: gap for s, gap in sorted(gaps.items()) if gap > 1}
 
 
 def find_document(name: str, corpus_dir: Path | None = None) -> Path | None:

@@ -16,12 +16,17 @@ from hypothesis import strategies as st
 from assistant.errors import InvalidInput
 from eval.golden import (
     DEFAULT_CORPUS_DIR,
+    KINDS,
     GoldenItem,
+    assign_splits,
     check_answer_phrases,
     document_language,
+    find_document,
     load_golden,
     normalise_for_match,
     phrase_in_text,
+    read_document_text,
+    split_imbalance,
     validate_golden,
 )
 
@@ -54,6 +59,8 @@ def _record(**overrides: object) -> dict[str, object]:
         "out_of_scope": False,
         "cross_lingual": False,
         "topic": "dosing",
+        "subject": ["奥司他韦", "oseltamivir"],
+        "split": "tune",
     }
     record.update(overrides)
     return record
@@ -93,9 +100,88 @@ def test_minimum_counts(items: list[GoldenItem]) -> None:
 
 
 def test_cross_lingual_items_go_both_ways(in_scope: list[GoldenItem]) -> None:
-    crossing = [item for item in in_scope if item.cross_lingual]
-    assert len(crossing) >= 6
-    assert {item.language for item in crossing} == {"zh", "en"}
+    crossing = Counter(item.language for item in in_scope if item.cross_lingual)
+    # Issue #10 item 7: 9 before it, >= 30 added, roughly half each way.
+    assert sum(crossing.values()) >= 39
+    assert crossing["zh"] >= 18 and crossing["en"] >= 18
+
+
+def test_out_of_scope_and_probe_counts(items: list[GoldenItem]) -> None:
+    kinds = Counter((item.language, item.kind) for item in items)
+    # 25 near-domain out-of-scope items before issue #10, >= 30 added, in both languages.
+    assert kinds[("zh", "out_of_scope")] + kinds[("en", "out_of_scope")] >= 55
+    assert kinds[("zh", "out_of_scope")] >= 25 and kinds[("en", "out_of_scope")] >= 25
+    # The wrong-subject probe set: >= 15 dose questions for drugs the library lacks.
+    assert kinds[("zh", "dose_probe")] + kinds[("en", "dose_probe")] >= 15
+    assert kinds[("zh", "dose_probe")] >= 7 and kinds[("en", "dose_probe")] >= 7
+    assert {i.topic for i in items if i.kind == "dose_probe"} == {"dosing"}
+
+
+def test_every_item_has_bilingual_subject_labels(items: list[GoldenItem]) -> None:
+    unlabelled = [i.id for i in items if not i.subject]
+    one_language = [
+        i.id
+        for i in items
+        if not any(CJK.search(n) for n in i.subject) or all(CJK.search(n) for n in i.subject)
+    ]
+    assert unlabelled == [] and one_language == []
+
+
+def test_dose_probe_drugs_are_absent_from_every_document(items: list[GoldenItem]) -> None:
+    # A probe is only a probe if the library really holds nothing about its drug: every name,
+    # in either language, must be missing from every document's full text.
+    texts = []
+    for name in CORPUS_DOCUMENTS:
+        path = find_document(name)
+        assert path is not None
+        if name not in _TEXT_CACHE:
+            _TEXT_CACHE[name] = read_document_text(path)
+        texts.append(_TEXT_CACHE[name])
+    present = [
+        (item.id, name)
+        for item in items
+        if item.kind == "dose_probe"
+        for name in item.subject
+        if any(phrase_in_text(name, text) for text in texts)
+    ]
+    assert present == []
+
+
+def test_split_is_balanced_in_every_stratum(items: list[GoldenItem]) -> None:
+    assert {i.split for i in items} == {"tune", "holdout"}
+    assert split_imbalance(items) == {}
+    strata = {(i.language, i.kind) for i in items}
+    assert strata == {(lang, kind) for lang in ("zh", "en") for kind in KINDS}
+    # The stored labels are what the rule gives: re-deriving keeps every one of them.
+    labelled = {i.id: i.split for i in items}
+    assert assign_splits(items, labelled=labelled) == labelled
+
+
+def test_assign_splits_is_deterministic_balanced_and_keeps_labels() -> None:
+    fresh = [
+        GoldenItem(
+            id=f"zh-test-{n:02d}",
+            question="成人奥司他韦剂量？",
+            language="zh",
+            expected_doc="流行性感冒诊疗方案（2025年版）.txt",
+            answer_phrase="成人剂量每次75mg，每日2次",
+            out_of_scope=False,
+            cross_lingual=False,
+            topic="dosing",
+            subject=("奥司他韦", "oseltamivir"),
+        )
+        for n in range(7)
+    ]
+    first = assign_splits(fresh, labelled={})
+    assert first == assign_splits(list(reversed(fresh)), labelled={})
+    assert sorted(Counter(first.values()).values()) == [3, 4]
+    # Labels already given never move; new items fill the smaller half of their stratum.
+    kept = {i.id: "holdout" for i in fresh[:3]}
+    second = assign_splits(fresh, labelled=kept)
+    assert all(second[k] == "holdout" for k in kept)
+    assert Counter(second.values()) == Counter({"tune": 4, "holdout": 3})
+    unbalanced = [dataclasses.replace(i, split="tune") for i in fresh]
+    assert split_imbalance(unbalanced) == {("zh", "same_language"): 7}
 
 
 def test_every_expected_document_exists(in_scope: list[GoldenItem]) -> None:
@@ -201,6 +287,11 @@ def test_load_golden_reads_a_valid_file(tmp_path: Path) -> None:
         ([_record(out_of_scope=True)], "must have null doc and phrase"),
         ([_record(answer_phrase=None)], "needs expected_doc and answer_phrase"),
         ([_record(out_of_scope="no")], "field 'out_of_scope' has type str"),
+        ([_record(split="train")], "split must be one of"),
+        ([_record(subject=[])], "subject needs one or more non-empty names"),
+        ([_record(subject=["oseltamivir"])], "subject needs names in both languages"),
+        ([_record(subject="奥司他韦")], "field 'subject' has type str"),
+        ([_record(subject=["奥司他韦", 3])], "field 'subject' must be a list of strings"),
     ],
 )
 def test_load_golden_rejects_inconsistent_items(
