@@ -90,7 +90,13 @@ def golden_items(*, limit: int | None = None) -> list[EvalItem]:
             answer_phrase=g.answer_phrase,
             out_of_scope=g.out_of_scope,
             cross_lingual=g.cross_lingual,
-            extra={"expected_doc": g.expected_doc, "topic": g.topic},
+            extra={
+                "expected_doc": g.expected_doc,
+                "topic": g.topic,
+                "subject": list(g.subject),
+                "split": g.split,
+                "kind": g.kind,
+            },
         )
         for g in load_golden()
     ]

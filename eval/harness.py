@@ -21,6 +21,24 @@ Definitions (all rates in [0, 1]):
 - leaks.identifiers: identifiers of `phi` probes found verbatim in the answer JSON or in its audit
   row, plus identifiers that detection finds again in the audit row's redacted question.
 - leaks.restricted_chunks: sources shown from a library the asking user may not read.
+
+Answer quality (issue #10 item 7; a sentence is *shown* when its answer is neither refused nor
+denied and the verifier marked it `supported` — faithful and responsive):
+- answer_hit: in-scope items with an answer phrase that were answered (not refused), the share
+  whose phrase appears (`phrase_in_text`) in a shown sentence or across consecutive shown
+  sentences; `answer_hit_same_language` restricts it to same-language items and
+  `answer_hit_incl_refused` counts refused in-scope items as misses.
+- offtopic_sentence_rate: shown sentences of in-scope items with a known gold document that
+  cite a source from another document, over all those shown sentences.
+- wrong_subject_doses: shown dosing sentences (a number with a dose unit: mg, g, µg, ng, mL,
+  IU/U, MME and their Chinese names, or a count of 片/粒/支/丸/袋/贴/tablets/capsules; not a
+  concentration such as mg/dL) that name none of the item's `subject` labels
+  (case-insensitive); for out-of-scope items every shown dosing sentence counts. A count.
+- same_language_recall@5, cross_lingual_recall@5: hybrid recall@5 over same-language and over
+  cross-lingual in-scope items (`retrieval` keeps recall over all of them, as before).
+- refusal.in_scope_wrongly_refused: in-scope items answered with a refusal, over in-scope items.
+`by_split` repeats every block for the golden set's `tune` and `holdout` halves (thresholds are
+tuned on one and reported on the other).
 """
 
 from __future__ import annotations
@@ -29,6 +47,7 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,12 +60,13 @@ from typing import Any, cast
 from assistant.access import AccessControl
 from assistant.audit import open_audit_log
 from assistant.config import Settings
-from assistant.domain import Answer, AnswerMode, Principal, Role, Source
+from assistant.domain import Answer, AnswerMode, AnswerSentence, Principal, Role, Source
 from assistant.embedding import DenseEmbedder, load_dense_embedder
 from assistant.errors import GuideCiteError
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
+from assistant.quantities import extract_quantities
 from assistant.service import answer_question
 from assistant.service_context import ServiceContext
 from assistant.store import open_store
@@ -59,10 +79,11 @@ from eval.corpora import (
     build_index,
     load_dataset,
 )
-from eval.golden import phrase_in_text
+from eval.golden import SPLITS, normalise_for_match, phrase_in_text
 from eval.items import EvalItem
 from eval.retrieval_eval import CHANNELS, ItemResult, refusal_metrics, retrieval_metrics
 from eval.scripted import GENERATION_CHOICES, SCRIPTED_MODES, ScriptedMode, scripted_standin
+from ingestion.documents import list_documents
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +93,15 @@ PRINCIPALS = {
     "doctor": Principal(user="eval.doctor", role=Role.DOCTOR, department=EVAL_DEPARTMENT),
     "outsider": Principal(user="eval.outsider", role=Role.DOCTOR, department="cardiology"),
 }
+# Issue #10: a "dosing sentence" is a number with a dose unit. Units are the canonical ones of
+# assistant.quantities; a volume in the denominator makes it a concentration (mg/dL, ng/mL).
+_DOSE_UNITS = frozenset({"mg", "g", "ug", "ng", "ml", "iu", "mme"})
+_CONCENTRATION = frozenset({"l", "dl", "ml", "ul"})
+# Counted dose forms that assistant.quantities reads as bare numbers.
+_DOSE_COUNT = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:片|粒|支(?!气)|丸|袋|贴|tablets?\b|capsules?\b|puffs?\b)", re.IGNORECASE
+)
+_NOT_SHOWN = frozenset({str(AnswerMode.REFUSED), str(AnswerMode.DENIED)})
 
 
 @dataclass
@@ -101,6 +131,7 @@ class AnswerRow:
     language: str
     out_of_scope: bool
     mode: str
+    cross_lingual: bool = False
     citations: int = 0
     supported_citations: int = 0
     gold_citations: int = 0
@@ -112,6 +143,12 @@ class AnswerRow:
     restricted_chunks: int = 0
     latency_ms: float = 0.0
     error: str | None = None
+    shown_sentences: int = 0
+    answer_hit: bool | None = None  # None: no answer phrase to look for, or out of scope
+    offtopic_scored: int = 0  # shown sentences of an item whose gold document is known
+    offtopic_sentences: int = 0
+    dosing_sentences: int = 0  # shown dosing sentences
+    wrong_subject_doses: int = 0
 
 
 @dataclass
@@ -184,6 +221,110 @@ def retrieval_rows(
     return rows
 
 
+def shown_sentences(answer: Answer) -> list[AnswerSentence]:
+    """What a doctor sees: the supported sentences of an answer that is not a refusal."""
+    if str(answer.mode) in _NOT_SHOWN:
+        return []
+    return [s for s in answer.sentences if s.supported]
+
+
+def is_dosing_sentence(text: str) -> bool:
+    """Whether `text` states a dose: a number with a dose unit (issue #10 item 2)."""
+    for quantity in extract_quantities(text):
+        if quantity.unit is None:
+            continue
+        numerator, *denominators = quantity.unit.split("/")
+        if numerator in _DOSE_UNITS and not _CONCENTRATION.intersection(denominators):
+            return True
+    return bool(_DOSE_COUNT.search(text))
+
+
+def mentions_subject(text: str, subject: list[str]) -> bool:
+    """Whether `text` names any of the subject names (case- and width-insensitive)."""
+    haystack = normalise_for_match(text)
+    return any(
+        needle and needle in haystack for needle in (normalise_for_match(n) for n in subject)
+    )
+
+
+def count_wrong_subject_doses(item: EvalItem, shown: list[AnswerSentence]) -> int:
+    """Shown dosing sentences about another subject (every one, for an out-of-scope item)."""
+    subject: list[str] = item.extra.get("subject") or []
+    if item.in_scope and not subject:
+        return 0  # nothing to compare with: the item carries no subject label
+    return sum(
+        1
+        for s in shown
+        if is_dosing_sentence(s.text)
+        and (item.out_of_scope or not mentions_subject(s.text, subject))
+    )
+
+
+def find_answer_hit(item: EvalItem, shown: list[AnswerSentence]) -> bool:
+    """Whether the item's answer phrase appears in a shown sentence (or across adjacent ones)."""
+    phrase = item.answer_phrase
+    if phrase is None:
+        return False
+    texts = [s.text for s in shown]
+    return any(phrase_in_text(phrase, t) for t in texts) or phrase_in_text(phrase, "".join(texts))
+
+
+def count_offtopic(
+    shown: list[AnswerSentence], sources: list[Source], *, gold_docs: frozenset[str]
+) -> int:
+    """Shown sentences citing a source whose document is not a gold document."""
+    doc_of = {s.n: s.doc_id for s in sources}
+    return sum(1 for s in shown if any(doc_of.get(n) not in gold_docs for n in s.citations))
+
+
+def score_answer(
+    item: EvalItem,
+    answer: Answer,
+    *,
+    gold_docs: frozenset[str] = frozenset(),
+    readable: list[str] | None = None,
+    latency_ms: float = 0.0,
+    identifier_leaks: int = 0,
+) -> AnswerRow:
+    """The row for one answer: citations, what was shown, and the issue #10 measures."""
+    row = AnswerRow(
+        id=item.id,
+        language=item.language,
+        out_of_scope=item.out_of_scope,
+        mode=str(answer.mode),
+        cross_lingual=item.cross_lingual,
+        latency_ms=latency_ms,
+        restricted_chunks=sum(
+            1 for s in answer.sources if readable is not None and s.library not in readable
+        ),
+        identifier_leaks=identifier_leaks,
+    )
+    shown = shown_sentences(answer)
+    row.shown_sentences = len(shown)
+    row.dosing_sentences = sum(1 for s in shown if is_dosing_sentence(s.text))
+    row.wrong_subject_doses = count_wrong_subject_doses(item, shown)
+    if item.in_scope and item.answer_phrase is not None:
+        row.answer_hit = find_answer_hit(item, shown)
+    if item.in_scope and gold_docs:
+        row.offtopic_scored = len(shown)
+        row.offtopic_sentences = count_offtopic(shown, answer.sources, gold_docs=gold_docs)
+    if answer.mode == AnswerMode.REFUSED:
+        return row
+    by_n = {s.n: s for s in answer.sources}
+    for sentence in answer.sentences:
+        row.sentences += 1
+        row.supported_sentences += int(bool(sentence.citations) and sentence.supported)
+        row.cited_sentences += int(bool(sentence.citations))
+        row.verified_citations += len(sentence.citations) if sentence.supported else 0
+        for n in sentence.citations:
+            source = by_n.get(n)
+            gold = source is not None and _has_gold(item) and is_gold(item, source)
+            row.citations += 1
+            row.gold_citations += int(gold)
+            row.supported_citations += int(sentence.supported or gold)
+    return row
+
+
 def _identifier_leaks(ctx: ServiceContext, item: EvalItem, answer: Answer) -> int:
     identifiers: list[str] = item.extra.get("identifiers", [])
     if not identifiers:
@@ -201,7 +342,12 @@ def _identifier_leaks(ctx: ServiceContext, item: EvalItem, answer: Answer) -> in
 
 
 def answer_row(
-    ctx: ServiceContext, item: EvalItem, *, principal: Principal, readable: list[str]
+    ctx: ServiceContext,
+    item: EvalItem,
+    *,
+    principal: Principal,
+    readable: list[str],
+    gold_docs: frozenset[str] = frozenset(),
 ) -> AnswerRow:
     """Ask the item through the full service path and score what was shown."""
     started = time.perf_counter()
@@ -213,34 +359,25 @@ def answer_row(
             language=item.language,
             out_of_scope=item.out_of_scope,
             mode="error",
+            cross_lingual=item.cross_lingual,
             error=type(exc).__name__,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
-    latency = (time.perf_counter() - started) * 1000
-    row = AnswerRow(
-        id=item.id,
-        language=item.language,
-        out_of_scope=item.out_of_scope,
-        mode=str(answer.mode),
-        latency_ms=latency,
-        restricted_chunks=sum(1 for s in answer.sources if s.library not in readable),
+    return score_answer(
+        item,
+        answer,
+        gold_docs=gold_docs,
+        readable=readable,
+        latency_ms=(time.perf_counter() - started) * 1000,
         identifier_leaks=_identifier_leaks(ctx, item, answer),
     )
-    if answer.mode == AnswerMode.REFUSED:
-        return row
-    by_n = {s.n: s for s in answer.sources}
-    for sentence in answer.sentences:
-        row.sentences += 1
-        row.supported_sentences += int(bool(sentence.citations) and sentence.supported)
-        row.cited_sentences += int(bool(sentence.citations))
-        row.verified_citations += len(sentence.citations) if sentence.supported else 0
-        for n in sentence.citations:
-            source = by_n.get(n)
-            gold = source is not None and _has_gold(item) and is_gold(item, source)
-            row.citations += 1
-            row.gold_citations += int(gold)
-            row.supported_citations += int(sentence.supported or gold)
-    return row
+
+
+def gold_documents(item: EvalItem, doc_ids: dict[str, str]) -> frozenset[str]:
+    """The doc_ids that answer an item: its labelled ones and its expected file's, if indexed."""
+    expected = item.extra.get("expected_doc")
+    found = {doc_ids[expected]} if expected in doc_ids else set()
+    return frozenset({*item.gold_doc_ids, *found})
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -282,7 +419,18 @@ def _block(retrieval: list[ItemResult], answers: list[AnswerRow]) -> dict[str, A
         ]
     )
     refused = sum(1 for a in answered if a.mode == str(AnswerMode.REFUSED))
+    in_scope = [a for a in answered if not a.out_of_scope]
     latencies = [a.latency_ms for a in answered]
+    hybrid = [r for r in retrieval if r.channel == "hybrid"]
+
+    def recall_at_5(rows: list[ItemResult]) -> float | None:
+        return retrieval_metrics(rows).get("recall@5")
+
+    def hit_rate(rows: list[AnswerRow]) -> float | None:
+        scored = [a for a in rows if a.answer_hit is not None]
+        return _ratio(sum(1 for a in scored if a.answer_hit), len(scored))
+
+    shown_in_scope = [a for a in in_scope if a.mode != str(AnswerMode.REFUSED)]
     return {
         "n_items": len(answers),
         "retrieval": channels,
@@ -297,7 +445,17 @@ def _block(retrieval: list[ItemResult], answers: list[AnswerRow]) -> dict[str, A
         "refusal": {
             "precision": _ratio(refusal["refused_out_of_scope"], refused),
             "recall": _ratio(refusal["refused_out_of_scope"], refusal["out_of_scope"]),
+            "in_scope_wrongly_refused": _ratio(refusal["wrongly_refused"], len(in_scope)),
         },
+        "answer_hit": hit_rate(shown_in_scope),
+        "answer_hit_same_language": hit_rate([a for a in shown_in_scope if not a.cross_lingual]),
+        "answer_hit_incl_refused": hit_rate(in_scope),
+        "offtopic_sentence_rate": _ratio(
+            sum(a.offtopic_sentences for a in answers), sum(a.offtopic_scored for a in answers)
+        ),
+        "wrong_subject_doses": sum(a.wrong_subject_doses for a in answers),
+        "same_language_recall@5": recall_at_5([r for r in hybrid if not r.cross_lingual]),
+        "cross_lingual_recall@5": recall_at_5([r for r in hybrid if r.cross_lingual]),
         "leaks": {
             "identifiers": sum(a.identifier_leaks for a in answers),
             "restricted_chunks": sum(a.restricted_chunks for a in answers),
@@ -309,17 +467,35 @@ def _block(retrieval: list[ItemResult], answers: list[AnswerRow]) -> dict[str, A
     }
 
 
-def compute_metrics(run: EvalRun) -> dict[str, Any]:
-    """metrics.json for one run, in the schema of issue 7 (all rates in [0, 1])."""
-    metrics: dict[str, Any] = {"dataset": run.dataset}
-    metrics.update(_block(run.retrieval_rows, run.answer_rows))
-    metrics["by_language"] = {
+def _by_language(retrieval: list[ItemResult], answers: list[AnswerRow]) -> dict[str, Any]:
+    return {
         lang: _block(
-            [r for r in run.retrieval_rows if r.language == lang],
-            [a for a in run.answer_rows if a.language == lang],
+            [r for r in retrieval if r.language == lang],
+            [a for a in answers if a.language == lang],
         )
         for lang in ("zh", "en")
     }
+
+
+def compute_metrics(run: EvalRun) -> dict[str, Any]:
+    """metrics.json for one run, in the schema of issues 7 and #10 (all rates in [0, 1]).
+
+    `by_split` holds the same blocks (with `by_language`) for each half of a dataset whose
+    items carry a `split` label (golden: `tune`, `holdout`); it is empty for the others.
+    """
+    metrics: dict[str, Any] = {"dataset": run.dataset}
+    metrics.update(_block(run.retrieval_rows, run.answer_rows))
+    metrics["by_language"] = _by_language(run.retrieval_rows, run.answer_rows)
+    split_of = {item.id: item.extra.get("split") for item in run.items}
+    metrics["by_split"] = {}
+    for split in SPLITS:
+        retrieval = [r for r in run.retrieval_rows if split_of.get(r.id) == split]
+        answers = [a for a in run.answer_rows if split_of.get(a.id) == split]
+        if answers or retrieval:
+            metrics["by_split"][split] = {
+                **_block(retrieval, answers),
+                "by_language": _by_language(retrieval, answers),
+            }
     return metrics
 
 
@@ -460,6 +636,8 @@ def _run_items(
         grant_eval_users(access)
         if chat is not None:
             open_eval_gate(run_settings)
+        # Gold documents by file name, so a cited source is judged by the document it came from.
+        doc_ids = {v.source_file: v.doc_id for v in list_documents(store)}
         ctx = EvalContext(
             settings=run_settings,
             store=store,
@@ -478,7 +656,15 @@ def _run_items(
                 readable = access.readable_libraries(principal)
                 if _has_gold(item) or (item.out_of_scope and item.dataset == "golden"):
                     retrieval += retrieval_rows(ctx, item, libraries=readable)
-                answers.append(answer_row(ctx, item, principal=principal, readable=readable))
+                answers.append(
+                    answer_row(
+                        ctx,
+                        item,
+                        principal=principal,
+                        readable=readable,
+                        gold_docs=gold_documents(item, doc_ids),
+                    )
+                )
             # The plain chain answers the same items over the same chunks (issue 7 item 3).
             plain = (
                 run_plain_chain(

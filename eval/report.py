@@ -15,7 +15,28 @@ GOALS = {
     "citation precision": 0.95,
     "out-of-scope refusal recall": 0.95,
 }
+# Issue #10 targets, judged on the held-out half when the dataset has one: (key, bound, kind).
+ANSWER_GOALS: tuple[tuple[str, str, float, str], ...] = (
+    ("answer_hit (same language)", "answer_hit_same_language", 0.90, "min"),
+    ("off-topic sentence rate", "offtopic_sentence_rate", 0.05, "max"),
+    ("wrong-subject dosing sentences", "wrong_subject_doses", 0, "max"),
+    ("cross-lingual recall@5", "cross_lingual_recall@5", 0.80, "min"),
+    ("in-scope wrongly refused", "in_scope_wrongly_refused", 0.05, "max"),
+)
 _KS = ("recall@1", "recall@5", "recall@10")
+# The issue #10 columns of the answer-quality table: (header, getter key, in `refusal`?).
+_QUALITY = (
+    ("answer_hit", "answer_hit", False),
+    ("hit same-lang", "answer_hit_same_language", False),
+    ("hit incl. refused", "answer_hit_incl_refused", False),
+    ("off-topic rate", "offtopic_sentence_rate", False),
+    ("wrong-subject doses", "wrong_subject_doses", False),
+    ("same-lang R@5", "same_language_recall@5", False),
+    ("cross-lingual R@5", "cross_lingual_recall@5", False),
+    ("refusal P", "precision", True),
+    ("refusal R", "recall", True),
+    ("in-scope refused", "in_scope_wrongly_refused", True),
+)
 
 
 def _fmt(value: Any) -> str:
@@ -52,7 +73,43 @@ def format_summary(metrics: dict[str, Any]) -> str:
             f"leaks id {leaks['identifiers']} restricted {leaks['restricted_chunks']} | "
             f"latency p50 {_fmt(lat['p50'])} ms p95 {_fmt(lat['p95'])} ms"
         )
+    for split, lang, block in _quality_scopes(metrics):
+        lines.append(
+            f"{split:<7} {lang:<3} hit {_fmt(block.get('answer_hit'))} "
+            f"(same-lang {_fmt(block.get('answer_hit_same_language'))}) "
+            f"off-topic {_fmt(block.get('offtopic_sentence_rate'))} "
+            f"wrong-subject doses {_fmt(block.get('wrong_subject_doses'))} "
+            f"R@5 same {_fmt(block.get('same_language_recall@5'))} "
+            f"xl {_fmt(block.get('cross_lingual_recall@5'))} "
+            f"in-scope refused {_fmt(block.get('refusal', {}).get('in_scope_wrongly_refused'))}"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _quality_value(block: dict[str, Any], key: str, in_refusal: bool) -> Any:
+    return (block.get("refusal", {}) if in_refusal else block).get(key)
+
+
+def _quality_scopes(metrics: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(split, language, block) for all items and each split, each whole and by language."""
+    scopes = [("all", metrics), *metrics.get("by_split", {}).items()]
+    return [
+        (split, lang, part)
+        for split, block in scopes
+        for lang, part in (("all", block), *block["by_language"].items())
+    ]
+
+
+def _quality_table(metrics: dict[str, Any]) -> list[str]:
+    header = " | ".join(name for name, _, _ in _QUALITY)
+    lines = [
+        f"| split | language | n | {header} |",
+        "|---|---|---|" + "---|" * len(_QUALITY),
+    ]
+    for split, lang, block in _quality_scopes(metrics):
+        cells = [_fmt(_quality_value(block, key, ref)) for _, key, ref in _QUALITY]
+        lines.append(f"| {split} | {lang} | {block['n_items']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _retrieval_table(metrics: dict[str, Any]) -> list[str]:
@@ -145,6 +202,16 @@ def goal_gaps(metrics: dict[str, Any]) -> list[str]:
     leaks = metrics["leaks"]
     if leaks["identifiers"] or leaks["restricted_chunks"]:
         gaps.append(f"leaks: {leaks} (goal: zero)")
+    # Issue #10: thresholds are tuned on one half, so its targets are judged on the other.
+    split = "holdout" if "holdout" in metrics.get("by_split", {}) else "all"
+    block = metrics["by_split"]["holdout"] if split == "holdout" else metrics
+    for name, key, bound, kind in ANSWER_GOALS:
+        value = _quality_value(block, key, key == "in_scope_wrongly_refused")
+        if value is None:
+            continue
+        if (kind == "min" and value < bound) or (kind == "max" and value > bound):
+            sign = "<" if kind == "min" else ">"
+            gaps.append(f"{name} ({split}): {_fmt(value)} {sign} goal {bound}")
     return gaps
 
 
@@ -164,6 +231,16 @@ def format_markdown(metrics: dict[str, Any], extra: dict[str, Any]) -> str:
         "## Answers",
         "",
         *_answer_table(metrics),
+        "",
+        "## Answer quality (issue #10): all items and the tune / holdout halves",
+        "",
+        "Shown = supported sentences of answers that are not refusals. answer_hit: in-scope "
+        "answered items whose answer phrase is in a shown sentence; off-topic rate: shown "
+        "sentences citing another document than the gold one; wrong-subject doses: shown "
+        "dosing sentences naming none of the item's subject labels (every one for "
+        "out-of-scope items); R@5 is the hybrid channel's. Targets are judged on `holdout`.",
+        "",
+        *_quality_table(metrics),
         "",
     ]
     if "answer_comparison" in extra:

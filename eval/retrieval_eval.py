@@ -148,9 +148,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def summarise(rows: list[ItemResult]) -> dict[str, Any]:
-    """Metrics by channel and language, plus refusal for the default channel."""
+def summarise(rows: list[ItemResult], *, splits: dict[str, str] | None = None) -> dict[str, Any]:
+    """Metrics by channel and language, plus refusal for the default channel.
+
+    `splits` (item id -> `tune`/`holdout`, the golden labels) adds each half as a group, so a
+    threshold is chosen on `tune` and checked on `holdout` (issue #10).
+    """
     summary: dict[str, Any] = {}
+    halves = sorted(set((splits or {}).values()))
     for channel in (*CHANNELS, "ours"):
         mine = [r for r in rows if r.channel == channel]
         same = [r for r in mine if not r.cross_lingual]
@@ -163,11 +168,22 @@ def summarise(rows: list[ItemResult]) -> dict[str, Any]:
             "en_same_language": retrieval_metrics([r for r in same if r.language == "en"]),
             "cross_lingual": retrieval_metrics([r for r in mine if r.cross_lingual]),
         }
+        for half in halves:
+            part = [r for r in mine if (splits or {}).get(r.id) == half]
+            summary[channel][half] = retrieval_metrics(part)
+            summary[channel][f"{half}_cross_lingual"] = retrieval_metrics(
+                [r for r in part if r.cross_lingual]
+            )
     ours = [r for r in rows if r.channel == "ours"]
     summary["refusal"] = refusal_metrics(ours)
     summary["refusal_by_language"] = {
         lang: refusal_metrics([r for r in ours if r.language == lang]) for lang in ("zh", "en")
     }
+    if halves:
+        summary["refusal_by_split"] = {
+            half: refusal_metrics([r for r in ours if (splits or {}).get(r.id) == half])
+            for half in halves
+        }
     latencies = [r.elapsed_ms for r in ours]
     if latencies:
         summary["latency_ms"] = {
@@ -183,6 +199,10 @@ _GROUPS = (
     ("same_language", "same-lang"),
     ("cross_lingual", "cross-lingual"),
     ("all", "all in-scope"),
+    ("tune", "tune"),
+    ("tune_cross_lingual", "tune xl"),
+    ("holdout", "holdout"),
+    ("holdout_cross_lingual", "holdout xl"),
 )
 
 
@@ -207,7 +227,8 @@ def format_table(summary: dict[str, Any]) -> str:
             f"{ref['wrongly_refused_same_language']}/{ref['in_scope_same_language']} "
             "same-language"
         )
-    for lang, by in summary.get("refusal_by_language", {}).items():
+    by_group = {**summary.get("refusal_by_language", {}), **summary.get("refusal_by_split", {})}
+    for lang, by in by_group.items():
         lines.append(
             f"  {lang}: {by['refused_out_of_scope']}/{by['out_of_scope']} out-of-scope refused, "
             f"{by['wrongly_refused_same_language']}/{by['in_scope_same_language']} same-language "
@@ -235,8 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     store, retriever = open_index(Settings(data_dir=args.data_dir))
+    golden = load_golden()
     try:
-        rows = evaluate(load_golden(), retriever, libraries=[args.library])
+        rows = evaluate(golden, retriever, libraries=[args.library])
     finally:
         store.close()
     if args.rows:
@@ -244,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in rows),
             encoding="utf-8",
         )
-    summary = summarise(rows)
+    summary = summarise(rows, splits={item.id: item.split for item in golden})
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:

@@ -77,7 +77,9 @@ def test_metrics_follow_the_issue_schema(runs: dict[str, EvalRun], dataset: str)
     metrics = compute_metrics(runs[dataset])
     assert set(metrics) == {
         "dataset", "n_items", "retrieval", "citations", "refusal", "leaks", "latency_ms",
-        "by_language",
+        "by_language", "by_split", "answer_hit", "answer_hit_same_language",
+        "answer_hit_incl_refused", "offtopic_sentence_rate", "wrong_subject_doses",
+        "same_language_recall@5", "cross_lingual_recall@5",
     }  # fmt: skip
     assert metrics["dataset"] == dataset
     assert set(metrics["retrieval"]) == {"sparse", "dense", "hybrid"}
@@ -104,6 +106,27 @@ def test_slice_sizes_and_language_split(runs: dict[str, EvalRun]) -> None:
     assert compute_metrics(runs["pubmedqa"])["n_items"] == N_PUBMEDQA
     # PubMedQA is English only: its zh block has nothing to report.
     assert compute_metrics(runs["pubmedqa"])["by_language"]["zh"]["citations"]["precision"] is None
+    # Golden items carry a tune/holdout label; the halves partition the slice.
+    halves = golden["by_split"]
+    assert set(halves) == {"tune", "holdout"}
+    assert halves["tune"]["n_items"] + halves["holdout"]["n_items"] == N_GOLDEN
+    for half in halves.values():
+        _check_rates(half)
+    assert compute_metrics(runs["pubmedqa"])["by_split"] == {}
+
+
+def test_answer_quality_measures_are_reported(runs: dict[str, EvalRun]) -> None:
+    metrics = compute_metrics(runs["golden"])
+    for key in ("answer_hit", "answer_hit_incl_refused", "offtopic_sentence_rate"):
+        assert metrics[key] is None or 0.0 <= metrics[key] <= 1.0, key
+    assert isinstance(metrics["wrong_subject_doses"], int)
+    rows = runs["golden"].answer_rows
+    assert metrics["wrong_subject_doses"] == sum(r.wrong_subject_doses for r in rows)
+    # Every in-scope slice item has a phrase, so each answered one is scored for a hit.
+    answered = [r for r in rows if not r.out_of_scope and r.mode not in ("refused", "error")]
+    assert all(r.answer_hit is not None for r in answered)
+    # The slice's documents are indexed, so in-scope shown sentences are judged for topic.
+    assert all(r.offtopic_scored == r.shown_sentences for r in rows if not r.out_of_scope)
 
 
 @pytest.mark.parametrize("dataset", ["golden", "pubmedqa"])
