@@ -38,6 +38,12 @@ class LLMSettings(BaseModel):
     )
     max_tokens: int = Field(default=1024, gt=0, description="Upper bound on generated tokens.")
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    translate_questions: bool = Field(
+        default=True,
+        description="Translate each question (redacted) into the other languages the readable "
+        "libraries hold, for cross-lingual search: one short call per question, cached, only "
+        "while the department's generative gate is open (issue #10). Off: the term table only.",
+    )
 
 
 class EmbeddingSettings(BaseModel):

@@ -318,7 +318,7 @@ def understand_question(
     """
     profile = ctx.retriever.profile()
     analysis = analyse_question(question, table=ctx.term_table(), rarity=profile.rarity)
-    if ctx.chat is None or not libraries:
+    if ctx.chat is None or not libraries or not ctx.settings.llm.translate_questions:
         return analysis
     held = profile.languages_of(libraries)
     translations = dict(analysis.translations)
@@ -541,6 +541,12 @@ def _verify(
         )
         kept.append((text, list(cites)))
     draft = replace(draft, sentences=kept, dropped=dropped)
+    if not shown and draft.mode == AnswerMode.GENERATIVE:
+        # Nothing the model wrote answers the question: compose from the passages instead.
+        fallback = extractive_draft(question, retrieval.sources, analysis=analysis)
+        fallback.model, fallback.reasoning = draft.model, draft.reasoning
+        fallback.dropped = dropped + fallback.dropped
+        return _verify(ctx, question, retrieval, fallback, analysis=analysis, language=language)
     return shown, flags, draft
 
 

@@ -18,14 +18,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO_ROOT / "eval" / "corpus" / "guidelines"
 
 
+# Tests script the model's replies in order; the question-translation call (issue #10) would
+# take the first script. It is off for every test — module fixtures build Settings before the
+# autouse fixture runs, hence the process environment — and its own tests turn it on.
+_TRANSLATE_QUESTIONS = "GUIDECITE_LLM__TRANSLATE_QUESTIONS"
+os.environ[_TRANSLATE_QUESTIONS] = "false"
+
+
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point GUIDECITE_DATA_DIR at a fresh temporary folder; clear other GUIDECITE_ vars."""
     for key in list(os.environ):
-        if key.startswith("GUIDECITE_") and key != "GUIDECITE_TEST_DATABASE_URL":
+        if key.startswith("GUIDECITE_") and key not in (
+            "GUIDECITE_TEST_DATABASE_URL",
+            _TRANSLATE_QUESTIONS,
+        ):
             monkeypatch.delenv(key, raising=False)
     data_dir = tmp_path / "data"
     monkeypatch.setenv("GUIDECITE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv(_TRANSLATE_QUESTIONS, "false")
     yield data_dir
 
 

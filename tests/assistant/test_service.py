@@ -139,10 +139,13 @@ def _changed_dose(request: dict[str, Any]):
     """Copy a source sentence that states a dose, but double the dose."""
     import re
 
+    # A dose of the drug asked about (a dose of another drug is dropped as non-responsive
+    # before faithfulness matters); the drug is named so the sentence is about it.
     for n, body in read_sources(request).items():
         match = re.search(r"[^。]*?(\d+)mg[^。]*。", body)
-        if match:
+        if match and "奥司他韦" in body:
             wrong = match.group(0).replace(f"{match.group(1)}mg", f"{int(match.group(1)) * 8}mg")
+            wrong = wrong if "奥司他韦" in wrong else f"奥司他韦{wrong}"
             return json_completion(
                 {"sentences": [{"text": wrong, "citations": [n]}], "insufficient_evidence": False}
             )
@@ -226,7 +229,7 @@ def test_every_model_fault_gives_an_extractive_answer_and_flag(
 ) -> None:
     sglang_server.enqueue(script)
     ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
-    answer = answer_question(CARDIO_DOC, "腺病毒肺炎患儿什么时候需要住院治疗？", ctx=ctx)
+    answer = answer_question(CARDIO_DOC, "重症腺病毒肺炎患儿静脉丙种球蛋白怎么用？", ctx=ctx)
     assert answer.mode == AnswerMode.EXTRACTIVE
     assert answer.sentences and all(s.supported for s in answer.sentences)
     assert {f.code: f.detail for f in answer.flags}.get("llm_error") == code
