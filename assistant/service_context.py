@@ -10,8 +10,10 @@ denials; `append_event` writes one audit event for a principal. The use-cases in
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,7 +22,7 @@ from assistant.audit import AuditLog
 from assistant.config import Settings
 from assistant.domain import AuditEvent, Principal
 from assistant.embedding import DenseEmbedder, SparseEncoder
-from assistant.errors import AccessDenied, InvalidInput
+from assistant.errors import AccessDenied, GuideCiteError, InvalidInput, StoreLocked
 from assistant.flags import FlagRules, load_flag_rules, make_flag
 from assistant.gates import GateRegistry
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
@@ -28,6 +30,8 @@ from assistant.llm import ChatModel
 from assistant.retrieval import HybridRetriever
 from assistant.review import ReviewQueue
 from assistant.store import VectorStore
+
+logger = logging.getLogger(__name__)
 
 Policy = Literal["strict", "annotate"]
 
@@ -239,3 +243,57 @@ def append_event(
         outcome=outcome,
         detail=detail,
     )
+
+
+def record_unavailable(
+    settings: Settings,
+    *,
+    user: str,
+    via: str | None,
+    action: str,
+    library: str | None,
+    question: str,
+    error: GuideCiteError,
+) -> AuditEvent | None:
+    """Audit an `ask` or `search` refused before any context exists because a backing service
+    is unavailable — the embedded store held by another process (issue #11 item 6) — through
+    the audit database, which is not the store. Outcome `unavailable`, a reason code, lengths
+    only: the question was never redacted. An unknown or disabled `user` is recorded as the
+    operator `via` with the claimed name in the detail (DESIGN.md §6). Returns None, logging
+    why, when the audit database itself cannot be written: the user still sees `error`."""
+    from assistant.accounts import Accounts
+    from assistant.audit import open_audit_log
+
+    reason = "store_locked" if isinstance(error, StoreLocked) else "service_unavailable"
+    detail: dict[str, Any] = {
+        "reason": reason,
+        "error": type(error).__name__,
+        "retryable": bool(error.retryable),
+        "question_chars": len(visible_text(question)),
+        "via": via,
+    }
+    try:
+        access = AccessControl.open(settings)
+        audit = open_audit_log(settings)
+        try:
+            principal = Accounts.open(settings, access=access).principal_for(user)
+        except AccessDenied as denied:
+            actor, role, department = via or "cli:unknown", "unknown", "unknown"
+            session_id = uuid.uuid4().hex
+            detail = {**detail, "claimed_user": user, "user_refused": denied.reason}
+        else:
+            actor, role, department = principal.user, str(principal.role), principal.department
+            session_id = principal.session_id
+        return audit.append_event(
+            actor=actor,
+            role=role,
+            department=department,
+            session_id=session_id,
+            action=action,
+            object=f"library:{library or '*'}",
+            outcome="unavailable",
+            detail=detail,
+        )
+    except Exception as exc:  # the refusal stands; only its record is missing
+        logger.error("unavailable %s not audited (%s): %s", action, reason, type(exc).__name__)
+        return None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from assistant.config import get_settings
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, StoreError
 from ui.cli import app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
@@ -27,11 +27,31 @@ MODE_BANNER = {
 
 
 @contextmanager
-def service_context() -> Iterator[ServiceContext]:
-    """Open the service's collaborators for one command."""
-    from assistant.service_context import build_context
+def service_context(
+    *, user: str, action: str, library: str | None, question: str
+) -> Iterator[ServiceContext]:
+    """Open the service's collaborators for one `action` by `user`.
 
-    ctx = build_context(get_settings())
+    A store that cannot be opened (held by another process: the embedded store is
+    single-process) refuses the request before any context exists; that refusal is audited
+    too (issue #11 item 6), then shown with exit 4.
+    """
+    from assistant.service_context import build_context, record_unavailable
+
+    settings = get_settings()
+    try:
+        ctx = build_context(settings)
+    except StoreError as exc:
+        record_unavailable(
+            settings,
+            user=user,
+            via=operator_name(),
+            action=action,
+            library=library,
+            question=question,
+            error=exc,
+        )
+        raise
     try:
         yield ctx
     finally:
@@ -117,7 +137,7 @@ def ask(
             f"bad policy {policy!r}", user_message="--policy must be strict or annotate."
         )
     text = read_question(question, question_file)
-    with service_context() as ctx:
+    with service_context(user=user, action="ask", library=library, question=text) as ctx:
         if policy is not None:
             ctx.policy = "annotate" if policy == "annotate" else "strict"
         principal = resolve_user(ctx, user)
@@ -140,7 +160,7 @@ def search(
     """Search the libraries you may read; prints sources in the answer's shape."""
     from assistant.service import search_sources
 
-    with service_context() as ctx:
+    with service_context(user=user, action="search", library=library, question=query) as ctx:
         principal = resolve_user(ctx, user)
         sources = search_sources(principal, query, ctx=ctx, library=library, k=k)
     if as_json:

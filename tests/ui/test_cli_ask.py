@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from typer.testing import CliRunner
 
 from assistant.audit import open_audit_log
 from assistant.config import get_settings
+from assistant.domain import AuditEvent
+from assistant.store_edge import EdgeStore
 from ui.cli import app
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -104,3 +107,56 @@ def test_unknown_user_and_bad_input_exit_codes(library_with_user: None) -> None:
     runner.invoke(app, ["users", "disable", "dr.li"])
     disabled = runner.invoke(app, ["ask", "流感", "--user", "dr.li"])
     assert disabled.exit_code == 3 and "disabled" in disabled.stderr
+
+
+@pytest.fixture
+def doctor_without_library() -> None:
+    """A doctor account `dr.wu` in cardiology (no documents needed: the store is never read)."""
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    added = runner.invoke(
+        app,
+        ["users", "add", "dr.wu", "--role", "doctor", "--dept", "cardiology"],
+        input="correct horse battery staple\n",
+    )
+    assert added.exit_code == 0, added.output
+
+
+def _unavailable_events() -> list[AuditEvent]:
+    events = open_audit_log(get_settings()).iter_events()
+    return [e for e in events if e.outcome == "unavailable"]
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_refusal_because_the_store_is_held_is_audited(
+    doctor_without_library: None, command: str
+) -> None:
+    # Issue #11 item 6: of 8 parallel asks, 7 were refused (exit 4) and left no audit row.
+    mobile = f"139{uuid.uuid4().int % 10**8:08d}"
+    question = f"患者{mobile}的奥司他韦剂量？\x1b[31m"
+    with EdgeStore(settings=get_settings()):  # another process holds the embedded store
+        result = runner.invoke(app, [command, question, "--user", "dr.wu", "--library", "hospital"])
+    assert result.exit_code == 4, result.output
+    assert "in use by another process" in result.stderr
+    [event] = _unavailable_events()
+    assert (event.actor, event.role, event.department) == ("dr.wu", "doctor", "cardiology")
+    assert (event.action, event.object, event.outcome) == (
+        command,
+        "library:hospital",
+        "unavailable",
+    )
+    assert event.detail_json["reason"] == "store_locked"
+    assert event.detail_json["error"] == "StoreLocked"
+    assert event.detail_json["question_chars"] == len("患者的奥司他韦剂量？") + len(mobile)
+    assert event.detail_json["via"].startswith("cli:")
+    assert mobile not in str(event.model_dump())  # lengths only: the text was never redacted
+    assert open_audit_log(get_settings()).verify().ok
+
+
+def test_refused_unknown_user_is_audited_as_the_operator(doctor_without_library: None) -> None:
+    with EdgeStore(settings=get_settings()):
+        result = runner.invoke(app, ["ask", "流感的治疗？", "--user", "dr.nobody"])
+    assert result.exit_code == 4, result.output
+    [event] = _unavailable_events()
+    assert event.actor.startswith("cli:") and event.actor == event.detail_json["via"]
+    assert event.detail_json["claimed_user"] == "dr.nobody"
+    assert event.detail_json["user_refused"] == "unknown_user"
