@@ -87,10 +87,13 @@ class TermTable:
 
     def add(self, zh: str, en: str, *, first: bool = False) -> None:
         """Record one pair; `first` puts it ahead of candidates from other sources."""
-        zh, en = zh.strip(), normalise_en(en)
-        if not zh or not en or zh == en:
+        zh = zh.strip()
+        # Looked up by the folded form ("rabies" -> "raby"), given back as written.
+        key_en = normalise_en(en)
+        en = " ".join(_EN_WORD_RE.findall(unicodedata.normalize("NFKC", en).lower()))
+        if not zh or not key_en or zh == en:
             return
-        for table, key, value in ((self.zh_to_en, zh, en), (self.en_to_zh, en, zh)):
+        for table, key, value in ((self.zh_to_en, zh, en), (self.en_to_zh, key_en, zh)):
             values = table.setdefault(key, [])
             if value in values:
                 if first:
@@ -208,7 +211,7 @@ def _jieba_frequencies() -> Mapping[str, int]:
 
 _CEDICT_DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Bump when parse_cedict changes, so a cached table is rebuilt.
-_PARSER_VERSION = 2
+_PARSER_VERSION = 3
 
 
 def _cache_dir() -> Path:

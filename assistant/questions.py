@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from assistant.domain import Language
-from assistant.embedding import strip_question_words
+from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import LayeredTerms, is_chinese, normalise_en
 from assistant.prompts import detect_language
 from assistant.quantities import extract_quantities
@@ -264,9 +264,13 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
     if aspect and aspect.question_cues.fullmatch(term):
         return True
     if is_chinese(term):
-        return term in _GENERIC_ZH or _jieba_freq().get(term, 0) >= ZH_GENERAL_FREQ
+        return (
+            term in _GENERIC_ZH
+            or term in ZH_STOPWORDS
+            or _jieba_freq().get(term, 0) >= ZH_GENERAL_FREQ
+        )
     words = normalise_en(term).split()
-    return not words or all(w in _GENERIC_EN or len(w) < 3 for w in words)
+    return not words or all(w in _GENERIC_EN or w in EN_STOPWORDS or len(w) < 3 for w in words)
 
 
 def _is_general_word(term: str, table: LayeredTerms) -> bool:

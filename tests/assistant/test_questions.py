@@ -1,0 +1,225 @@
+"""Question analysis, responsiveness and the bilingual term table (issue #10 items 1–4)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from assistant.domain import Source
+from assistant.generation import clean_shown, compose_extractive
+from assistant.glossary import (
+    LayeredTerms,
+    TermTable,
+    cedict_table,
+    library_glosses,
+    load_glossary,
+    parse_cedict,
+    parse_glossary,
+)
+from assistant.questions import (
+    TermRarity,
+    analyse_question,
+    detect_aspect,
+    judge_responsive,
+    states_dose,
+)
+from assistant.retrieval import fuse_by_rank
+
+_SYLLABLES = ["zor", "va", "pri", "lat", "mex", "ti", "cla", "ben", "qui", "dor"]
+_ZH_SYLLABLES = list("佐伐普利美替克本奎多")
+
+
+def fake_drug(seed: int) -> tuple[str, str]:
+    """A drug name that exists nowhere (English and Chinese)."""
+    rng = random.Random(seed)
+    en = "".join(rng.choice(_SYLLABLES) for _ in range(4)) + "mab"
+    zh = "".join(rng.choice(_ZH_SYLLABLES) for _ in range(4)) + "单抗"
+    return en, zh
+
+
+def table_with(*pairs: tuple[str, str]) -> LayeredTerms:
+    glossary = TermTable()
+    for zh, en in pairs:
+        glossary.add(zh, en)
+    return LayeredTerms((glossary, cedict_table()))
+
+
+def rarity_of(passages: list[str]) -> TermRarity:
+    from collections import Counter
+
+    from assistant.embedding import SparseEncoder
+
+    enc = SparseEncoder()
+    df: Counter[str] = Counter()
+    for text in passages:
+        df.update(set(enc.tokenize(text)))
+    return TermRarity(df, len(passages))
+
+
+LIBRARY = [
+    "奥司他韦：成人剂量每次75mg，每日2次，疗程5天。",
+    "帕拉米韦：成人剂量300mg，静脉滴注，每日1次。",
+    "流感患者出现发热、咳嗽等症状，应当及时就诊。",
+    "Patients with influenza should be treated with antivirals.",
+    "Hand hygiene should be performed before and after patient contact.",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("奥司他韦成人用量是多少？", "dose"),
+        ("What dose of X should adults take?", "dose"),
+        ("该病的潜伏期多长？", "incubation"),
+        ("How long is the incubation period?", "incubation"),
+        ("Is drug X contraindicated in pregnancy?", "contraindication"),
+        ("疗程多久？", "duration"),
+        ("手卫生的要求是什么？", None),
+    ],
+)
+def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
+    found = detect_aspect(question)
+    assert (found.name if found else None) == aspect
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_drug_the_library_lacks_is_a_missing_anchor(seed: int) -> None:
+    en, zh = fake_drug(seed)
+    rarity = rarity_of(LIBRARY)
+    for question in (f"What is the adult dose of {en}?", f"{zh}的成人剂量是多少？"):
+        analysis = analyse_question(question, table=table_with(), rarity=rarity)
+        assert analysis.aspect is not None and analysis.aspect.name == "dose"
+        names = [t.term for t in analysis.anchors]
+        assert names and (en in names[0] or names[0] in zh), names
+        assert analysis.missing and analysis.missing[0] == names[0]
+        # Words every question uses never become the subject.
+        assert not {"adult", "dose", "成人", "剂量", "患者"} & set(names)
+
+
+def test_rarer_terms_weigh_more_and_translations_count_as_present() -> None:
+    rarity = rarity_of(LIBRARY)
+    analysis = analyse_question(
+        "oseltamivir for influenza patients", table=table_with(("奥司他韦", "oseltamivir")),
+        rarity=rarity,
+    )  # fmt: skip
+    terms = {t.term: t for t in analysis.terms}
+    # "oseltamivir" occurs only in its Chinese form in the library: present through the table.
+    assert terms["oseltamivir"].in_library
+    assert "奥司他韦" in terms["oseltamivir"].forms
+    assert analysis.translations["zh"].startswith("奥司他韦")
+
+
+def test_a_sentence_about_another_drug_is_not_responsive() -> None:
+    analysis = analyse_question(
+        "奥司他韦的成人剂量？", table=table_with(), rarity=rarity_of(LIBRARY)
+    )
+    assert judge_responsive(analysis, LIBRARY[0]).responsive
+    other = judge_responsive(analysis, LIBRARY[1])
+    assert not other.responsive and other.reason == "other_subject"
+    # The subject in the sentence before carries over; the aspect must be in the sentence.
+    assert judge_responsive(analysis, "成人每次75mg，每日2次。", context=["奥司他韦："]).responsive
+    no_dose = judge_responsive(analysis, "奥司他韦适用于1岁以上儿童。")
+    assert not no_dose.responsive and no_dose.reason == "other_aspect"
+
+
+def test_an_incubation_question_needs_a_stated_period() -> None:
+    analysis = analyse_question("狂犬病的潜伏期多长？", table=table_with(), rarity=None)
+    assert judge_responsive(analysis, "狂犬病潜伏期一般为1-3个月。").responsive
+    assert not judge_responsive(analysis, "激素可能缩短狂犬病潜伏期。").responsive
+
+
+@pytest.mark.parametrize(
+    ("text", "dose"),
+    [
+        ("每次75mg，每日2次", True),
+        ("每次1片", True),
+        ("0.5 mL intramuscularly", True),
+        ("疗程5天", False),
+        ("血压<130/80 mmHg", False),
+    ],
+)
+def test_dosing_sentences(text: str, dose: bool) -> None:
+    assert states_dose(text) is dose
+
+
+def _source(n: int, text: str, *, doc: str, title: str, chunk: int = 0) -> Source:
+    return Source(
+        n=n, doc_id=doc, title=title, library="l", text=text, chunk_id=f"{doc}-{chunk}",
+        chunk_index=chunk, language="zh",
+    )  # fmt: skip
+
+
+def test_extractive_answer_comes_from_one_guideline_in_order_with_context() -> None:
+    flu = (
+        "（1）奥司他韦：适用于1岁以上儿童及成人。成人剂量每次75mg，每日2次。"
+        "（2）帕拉米韦：成人剂量300mg，静脉滴注。"
+    )
+    other = "奥司他韦用于预防时，成人每次75mg，每日1次。"
+    sources = [
+        _source(1, flu, doc="flu", title="流感诊疗方案"),
+        _source(2, other, doc="other", title="另一份指南"),
+    ]
+    analysis = analyse_question("奥司他韦的成人剂量？", table=table_with(), rarity=None)
+    sentences, dropped = compose_extractive("奥司他韦的成人剂量？", sources[:1], analysis=analysis)
+    texts = [t for t, _ in sentences]
+    # The dose sentence takes the sentence naming the drug along, list marker stripped.
+    assert texts == ["奥司他韦：适用于1岁以上儿童及成人。", "成人剂量每次75mg，每日2次。"]
+    assert not any("帕拉米韦" in t for t in texts)
+    assert any("帕拉米韦" in d.text and d.reason == "other_subject" for d in dropped)
+    # Two guidelines answer: the sentences come from one of them, never padded from both.
+    both, _ = compose_extractive("奥司他韦的成人剂量？", sources, analysis=analysis)
+    assert len({cites[0] for _, cites in both}) == 1
+
+
+def test_list_markers_and_page_furniture_are_stripped() -> None:
+    assert clean_shown("（3）每日2次。") == "每日2次。"
+    assert clean_shown("2. Dedicate vials to one patient.") == "Dedicate vials to one patient."
+    assert clean_shown("①首选奥司他韦。") == "首选奥司他韦。"
+    assert clean_shown("Use gloves - 12 - when needed.") == "Use gloves when needed."
+    assert clean_shown("2.5 mg daily.") == "2.5 mg daily."
+
+
+def test_cedict_lines_parse_both_directions() -> None:
+    lines = [
+        "# comment",
+        "狂犬病 狂犬病 [kuang2 quan3 bing4] /rabies/",
+        "劑量 剂量 [ji4 liang4] /dosage/prescribed dose of medicine/",
+        "孩子 孩子 [hai2 zi5] /child/CL:個|个[ge4]/",
+        "兒童 儿童 [er2 tong2] /child/",
+    ]
+    table = parse_cedict(lines)
+    assert table.to_english("狂犬病") == ["rabies"]
+    assert table.to_chinese("Dosage") == ["剂量"]
+    assert set(table.to_chinese("Child")) == {"孩子", "儿童"}
+    assert table.generality("child") == 2
+
+
+def test_library_glosses_pair_a_term_with_its_english_name() -> None:
+    text = "本病称为肺炎支原体肺炎（mycoplasma pneumoniae pneumonia，MPP），多见于儿童。"
+    table = LayeredTerms((library_glosses([text]),))
+    assert table.to_chinese("Mycoplasma pneumoniae pneumonia") == ["肺炎支原体肺炎"]
+    assert "mpp" in table.to_english("肺炎支原体肺炎")
+
+
+def test_hospital_glossary_is_validated_and_wins(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="entry 1"):
+        parse_glossary({"terms": [{"zh": "只有中文"}]}, source="g.yaml")
+    with pytest.raises(ValueError, match="mapping"):
+        parse_glossary(["x"], source="g.yaml")
+    path = tmp_path / "glossary.yaml"
+    path.write_text("terms:\n  - {zh: 儿童, en: [paediatric]}\n", encoding="utf-8")
+    table = LayeredTerms((load_glossary(path), cedict_table()))
+    assert table.to_english("儿童")[0] == "paediatric"
+    assert load_glossary().to_chinese("oseltamivir") == ["奥司他韦"]
+
+
+def test_per_language_lists_fuse_by_rank() -> None:
+    a = [_source(1, "a", doc="a", title="A", chunk=1), _source(2, "b", doc="b", title="B", chunk=2)]
+    b = [_source(1, "c", doc="c", title="C", chunk=3), _source(2, "a", doc="a", title="A", chunk=1)]
+    fused = fuse_by_rank([a, b], weights=[1.0, 1.0])
+    assert [s.doc_id for s in fused] == ["a", "c", "b"]
+    # A language whose own search was judged irrelevant ranks below the other's hits.
+    weighted = fuse_by_rank([a, b], weights=[1.0, 0.1])
+    assert [s.doc_id for s in weighted] == ["a", "b", "c"]
