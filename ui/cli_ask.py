@@ -15,7 +15,7 @@ from assistant.errors import InvalidInput, StoreError
 from ui.cli import app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
-    from assistant.domain import Answer, Principal
+    from assistant.domain import Answer, Principal, Source
     from assistant.service_context import ServiceContext
 
 MODE_BANNER = {
@@ -88,6 +88,20 @@ def read_question(question: str | None, question_file: str | None) -> str:
     return question
 
 
+QUOTED_FROM = {
+    "zh": "quoted from a guideline in Chinese",
+    "en": "quoted from a guideline in English",
+}
+RELATED_HEADING = "Related reading (not an answer):"
+
+
+def _where(source: Source) -> str:
+    page = source.page_label or source.page
+    return " · ".join(
+        str(part) for part in (source.version, source.section, page and f"p.{page}") if part
+    )
+
+
 def print_answer(answer: Answer) -> None:
     """A readable rendering for terminals."""
     typer.echo(f"[{answer.mode}] {MODE_BANNER.get(str(answer.mode), '')}")
@@ -98,14 +112,18 @@ def print_answer(answer: Answer) -> None:
     for sentence in answer.sentences:
         mark = "✓" if sentence.supported else "⚠"
         cites = "".join(f"[{n}]" for n in sentence.citations)
-        typer.echo(f"{mark} {sentence.text} {cites}")
+        # A cross-lingual sentence is the passage's own words (issue #10 item 4).
+        quoted = f" ({QUOTED_FROM[sentence.language]})" if sentence.language else ""
+        typer.echo(f"{mark} {sentence.text} {cites}{quoted}")
     typer.echo("")
     for source in answer.sources:
-        page = source.page_label or source.page
-        where = " · ".join(
-            str(part) for part in (source.version, source.section, page and f"p.{page}") if part
-        )
-        typer.echo(f"[{source.n}] {source.title} · {where} ({source.library})")
+        typer.echo(f"[{source.n}] {source.title} · {_where(source)} ({source.library})")
+    if answer.related:
+        # A refusal has no sources; its nearest passages are reading only (issue #10 item 5).
+        typer.echo(RELATED_HEADING)
+        for source in answer.related:
+            typer.echo(f"- {source.title} · {_where(source)} ({source.library})")
+            typer.echo(f"    {source.text[:200]}")
     for flag in answer.flags:
         typer.echo(f"flag: {flag.code} {flag.detail}", err=True)
     if answer.redactions:

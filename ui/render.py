@@ -19,7 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.citations import content_terms
-from assistant.domain import Answer, AnswerMode, AnswerSentence, Source
+from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Source
 from ui.i18n import Lang, translate
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of
@@ -90,15 +90,51 @@ def highlight_passage(passage: str, sentences: Iterable[str]) -> str:
     return "".join(out)
 
 
+def quoted_label(sentence: AnswerSentence, *, lang: Lang) -> str:
+    """'Quoted from a guideline in Chinese' for a cross-lingual sentence, else ''.
+
+    The service sets `language` only when the sentence's passage is in a language other than
+    the question's; the sentence is then the passage's own words (issue #10 item 4).
+    """
+    if sentence.language is None:
+        return ""
+    return translate(f"quoted_from_{sentence.language}", lang)
+
+
 def sentence_markdown(sentence: AnswerSentence, *, lang: Lang) -> str:
     """One answer sentence, escaped, with its citation markers and its verification mark."""
     markers = "".join(f"\\[{n}\\]" for n in sentence.citations)
     text = escape_markdown(sentence.text)
+    quoted = quoted_label(sentence, lang=lang)
+    label = f" :gray[· {quoted}]" if quoted else ""
     if sentence.supported:
-        return f":green[{OK_MARK}] {text} {markers} *({translate('verified', lang)})*"
+        return f":green[{OK_MARK}] {text} {markers} *({translate('verified', lang)})*{label}"
     # Only the `annotate` policy lets such a sentence through: say so next to it.
     note = translate("unsupported_note", lang)
-    return f":orange[{WARN_MARK}] {text} {markers} :orange[*({note})*]"
+    return f":orange[{WARN_MARK}] {text} {markers} :orange[*({note})*]{label}"
+
+
+def dropped_reason(reason: str, *, lang: Lang) -> str:
+    """Why a sentence was not shown, in words, with the service's code after it."""
+    kind = reason.split(":", 1)[0]
+    key = f"dropped_{kind}"
+    try:
+        words = translate(key, lang)
+    except KeyError:
+        return reason
+    return f"{words} ({reason})"
+
+
+def dropped_rows(dropped: Iterable[DroppedSentence], *, lang: Lang) -> list[dict[str, str]]:
+    """Table rows (escaped Markdown) of the sentences an answer left out, for reviewers."""
+    return [
+        {
+            translate("col_sentence", lang): escape_markdown(d.text),
+            translate("col_citations", lang): " ".join(f"\\[{n}\\]" for n in d.citations),
+            translate("col_reason", lang): escape_markdown(dropped_reason(d.reason, lang=lang)),
+        }
+        for d in dropped
+    ]
 
 
 def answer_chunks(answer: Answer, *, lang: Lang) -> Iterator[str]:
@@ -127,9 +163,9 @@ def mode_banner(answer: Answer, *, lang: Lang) -> tuple[str, str]:
     return "error", translate("mode_denied", lang)
 
 
-def source_label(source: Source, *, lang: Lang) -> str:
-    """The one-line title of a source card."""
-    parts = [f"[{source.n}] {source.title}"]
+def source_label(source: Source, *, lang: Lang, numbered: bool = True) -> str:
+    """The one-line title of a source card (`numbered=False`: no [n], nothing cites it)."""
+    parts = [f"[{source.n}] {source.title}" if numbered else source.title]
     if source.version:
         parts.append(f"{translate('version', lang)} {source.version}")
     page = source.page_label or (str(source.page) if source.page is not None else "")
@@ -153,12 +189,18 @@ def render_answer(
     a rerun draws a stored answer at once. Either way the sentences are the verified ones of
     the returned Answer: nothing is shown while the model is still writing.
     """
-    kind, banner = mode_banner(answer, lang=lang)
-    getattr(st, kind)(banner)
+    refused = answer.mode == AnswerMode.REFUSED
+    if refused and answer.message:
+        # The service's refusal names what the library lacks (issue #10 item 5); it can quote
+        # the question's terms, so it is escaped like any other stored text.
+        st.warning(escape_markdown(answer.message))
+    else:
+        kind, banner = mode_banner(answer, lang=lang)
+        getattr(st, kind)(banner)
     redacted = sum(r.count for r in answer.redactions)
     if redacted:
         st.caption(translate("redacted", lang, n=redacted))
-    if answer.message and answer.mode != AnswerMode.REFUSED:
+    if answer.message and not refused:
         st.markdown(escape_markdown(answer.message))
     if answer.sentences:
         chunks = answer_chunks(answer, lang=lang)
@@ -166,10 +208,30 @@ def render_answer(
             st.write_stream(_paced(chunks))
         else:
             st.markdown("".join(chunks))
+    if refused:
+        # A refusal has no sources: what retrieval found is reading, not evidence for an answer.
+        render_related(answer.related, lang=lang)
+        return
     if answer.sources:
         st.markdown(f"**{translate('sources', lang)}**")
     for source in answer.sources:
         _render_source_card(source, answer=answer, lang=lang, original=original, key=key)
+
+
+def render_related(related: list[Source], *, lang: Lang) -> None:
+    """A refusal's nearest passages in one collapsed block that says it is not an answer."""
+    if not related:
+        return
+    # Collapsed, and no source cards, ✓ or highlighting inside: nothing here reads as an
+    # answer (issue #10 item 5). Expanders cannot nest, so each passage is a labelled quote.
+    with st.expander(translate("related_reading", lang), expanded=False):
+        st.caption(translate("related_note", lang))
+        for source in related:
+            label = source_label(source, lang=lang, numbered=False)
+            st.markdown(f"**{escape_markdown(label)}**")
+            if source.section:
+                st.caption(escape_markdown(f"{translate('section', lang)}: {source.section}"))
+            st.markdown(escape_markdown(source.text))
 
 
 def _render_source_card(

@@ -190,6 +190,57 @@ def test_ask_shows_verified_sentences_sources_and_stores_feedback(app_env: dict)
     assert len(asks) == 1 and asks[0].id == answer.audit_event_id
 
 
+def test_refusal_names_what_is_missing_and_offers_related_reading_collapsed(
+    app_env: dict,
+) -> None:
+    at = _login("dr.wang")
+    # A drug the flu guideline never mentions (issue #10 items 2 and 5).
+    at.chat_input(key="gc_question").set_value("What is the adult dose of hydrocodone?").run()
+    assert not at.exception, at.exception
+    answer = at.session_state["gc_history"][-1][1]
+    assert answer.mode == "refused" and answer.related and not answer.sources
+    reply = at.chat_message[-1]
+    # The service's message, which names what the library lacks, is the banner itself.
+    assert [w.value.replace("\\", "") for w in reply.warning] == [answer.message]
+    assert "no passage about hydrocodone" in answer.message
+    markdown = [m.value for m in reply.markdown]
+    assert "**Sources**" not in markdown and not any("✓" in m for m in markdown)
+    [related] = reply.expander
+    assert related.label == "Related reading (not an answer)" and related.proto.expanded is False
+    assert any("流行性感冒诊疗方案" in m.value for m in related.markdown)
+    # The status ends by saying nothing answered; redrawn later, it lists no "sources".
+    done = "The passages found do not answer the question: they are listed as related reading only."
+    assert _status_lines(at)[-1] == done
+    at.run()
+    assert _status_lines(at) == [done]
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    reply = at.chat_message[-1]
+    assert "**来源**" not in [m.value for m in reply.markdown]
+    [related] = reply.expander
+    assert related.label == "相关阅读（并非答案）" and related.proto.expanded is False
+
+
+def test_cross_lingual_sentence_is_quoted_in_its_own_language_and_labelled(
+    app_env: dict,
+) -> None:
+    at = _login("dr.wang")
+    # English question, Chinese guideline: the term table finds the passage (issue #10 item 4).
+    question = "What is the oseltamivir dose for influenza in adults?"
+    at.chat_input(key="gc_question").set_value(question).run()
+    assert not at.exception, at.exception
+    answer = at.session_state["gc_history"][-1][1]
+    assert answer.sentences and {s.language for s in answer.sentences} == {"zh"}
+    shown = [m.value for m in at.chat_message[-1].markdown if "\\[1\\]" in m.value]
+    assert shown and all("Quoted from a guideline in Chinese" in m for m in shown)
+    # The quote is the evidence: shown in Chinese, verified, never translated.
+    assert "75mg" in "".join(shown) and all("✓" in m for m in shown)
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert any("引自中文指南" in m.value for m in at.chat_message[-1].markdown)
+
+
 def test_forbidden_page_is_hidden_and_refused_when_reached_directly(app_env: dict) -> None:
     at = _login("dr.wang")
     assert "gc_token" in at.session_state

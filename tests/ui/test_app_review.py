@@ -36,7 +36,8 @@ PASSWORD = "correct horse battery staple"
 TIMEOUT = 180
 PHONE = "13812345678"
 CARDIO_Q = f"流感患者奥司他韦的成人剂量是多少？患者电话{PHONE}"
-ONCO_Q = "What is the oseltamivir dose for influenza in adults?"
+# A drug the flu guideline never mentions: refused in any language (issue #10 item 2).
+ONCO_Q = "What is the adult dose of hydrocodone?"
 
 pytestmark = pytest.mark.slow
 
@@ -52,13 +53,14 @@ def review_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
     accounts = Accounts.open(settings, access=access, authenticator=fast)
     accounts.add_user("dr.wang", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     accounts.add_user("dr.zhao", role=Role.DOCTOR, department="oncology", password=PASSWORD)
-    accounts.add_user(
-        "rev.chen", role=Role.QUALITY_REVIEWER, department="cardiology", password=PASSWORD
-    )
+    for reviewer in ("rev.chen", "rev.sun"):  # two: a TOTP code cannot be replayed
+        accounts.add_user(
+            reviewer, role=Role.QUALITY_REVIEWER, department="cardiology", password=PASSWORD
+        )
     accounts.add_user("cmp.li", role=Role.COMPLIANCE_OFFICER, department="*", password=PASSWORD)
     totp = {
         name: pyotp.TOTP(pyotp.parse_uri(accounts.enrol_totp(name)).secret)
-        for name in ("rev.chen", "cmp.li")
+        for name in ("rev.chen", "rev.sun", "cmp.li")
     }
     gates = GateRegistry.open(settings)
     today = date.today()
@@ -90,9 +92,11 @@ def review_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
                             ctx=ctx)  # fmt: skip
     finally:
         store.close()  # the app opens the embedded shard itself
-    # No model: the Chinese question gets quoted passages; the English one finds nothing in
-    # the Chinese guideline and is refused, a guideline gap for oncology's needs report.
+    # No model: the Chinese question gets quoted passages (other antivirals' doses dropped);
+    # the English one names a drug the library lacks and is refused, a guideline gap for
+    # oncology's needs report.
     assert answers["cardiology"].mode == AnswerMode.EXTRACTIVE and answers["cardiology"].sentences
+    assert answers["cardiology"].dropped
     assert answers["oncology"].mode == AnswerMode.REFUSED
     yield {"data_dir": data_dir, "totp": totp, "answers": answers}
 
@@ -206,6 +210,24 @@ def test_reviewer_sees_own_department_and_resolves_an_item(app_env: dict) -> Non
     assert answer.answer_id == stored.answer_id
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="assistant/review.py does not yet copy the ask event's 'dropped' and 'refusal' "
+    "into ReviewItem.verification; remove this mark when it does",
+)
+def test_reviewer_sees_the_dropped_sentences_and_why(app_env: dict) -> None:
+    dropped = app_env["answers"]["cardiology"].dropped
+    at = _login("rev.sun", app_env["totp"]["rev.sun"].now())
+    at.selectbox(key="gc_review_status").set_value("__any__").run()
+    assert not at.exception, at.exception
+    # Reviewers see what the doctor was not shown, and why (issue #10 item 1).
+    assert "**Dropped sentences (not shown to the doctor)**" in [m.value for m in at.markdown]
+    table = at.table[-1].value
+    assert len(table) == len(dropped)
+    assert [_plain(text) for text in table["Sentence"]] == [d.text for d in dropped]
+    assert "About another subject (other_subject)" in [_plain(r) for r in table["Reason"]]
+
+
 def test_doctor_reaching_the_review_page_is_refused_and_audited(app_env: dict) -> None:
     at = _login("dr.wang")
     before = len(_events("page_open"))
@@ -255,7 +277,7 @@ def test_monitoring_shows_alerts_metrics_approvals_and_needs_report(app_env: dic
     assert not at.exception, at.exception
     assert "1 questions, 1 refused (100%)" in _plain(_texts(at))
     refused = at.dataframe[-2].value.to_csv()
-    assert "oseltamivir" in refused and ONCO_Q in refused
+    assert "hydrocodone" in refused and ONCO_Q in refused
     reports = _events("report_needs")
     assert [(e.actor, e.object) for e in reports] == [("cmp.li", "monitoring:oncology")]
     at.run()  # a rerun shows the report again without producing (and auditing) it again

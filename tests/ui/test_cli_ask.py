@@ -18,11 +18,12 @@ from ui.cli import app
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 ANSWER_KEYS = {
     "answer_id", "session_id", "mode", "sentences", "sources", "flags", "redactions",
-    "audit_event_id", "timings_ms",
+    "audit_event_id", "timings_ms", "dropped", "refusal", "related", "subject", "aspect",
 }  # fmt: skip
 SOURCE_KEYS = {"n", "doc_id", "title", "version", "section", "page", "page_label", "library",
                "text", "score"}  # fmt: skip
-SENTENCE_KEYS = {"text", "citations", "supported", "support_score"}
+SENTENCE_KEYS = {"text", "citations", "supported", "support_score", "faithful", "responsive",
+                 "language"}  # fmt: skip
 
 runner = CliRunner()
 
@@ -160,3 +161,35 @@ def test_refused_unknown_user_is_audited_as_the_operator(doctor_without_library:
     assert event.actor.startswith("cli:") and event.actor == event.detail_json["via"]
     assert event.detail_json["claimed_user"] == "dr.nobody"
     assert event.detail_json["user_refused"] == "unknown_user"
+
+
+def test_refusal_prints_the_message_and_related_reading_not_sources(
+    library_with_user: None,
+) -> None:
+    result = runner.invoke(
+        app, ["ask", "What is the adult dose of hydrocodone?", "--user", "dr.li"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("[refused]")
+    # The message names what the library lacks (issue #10 items 2 and 5).
+    assert "no passage about hydrocodone" in lines[1]
+    heading = lines.index("Related reading (not an answer):")
+    related = lines[heading + 1 :]
+    assert related and related[0].startswith("- 流行性感冒诊疗方案") and "(hospital)" in related[0]
+    # No numbered sources and no verified sentence: nothing here reads as an answer.
+    assert not any(line.startswith(("[1]", "✓", "⚠")) for line in lines)
+    [event] = [e for e in open_audit_log(get_settings()).iter_events(actions=["ask"])]
+    assert event.outcome == "refused" and event.detail_json["sources_shown"] is False
+    assert event.detail_json["refusal"] == {
+        "reason": "subject_not_found",
+        "missing": ["hydrocodone"],
+    }
+
+
+def test_cross_lingual_sentence_says_where_it_is_quoted_from(library_with_user: None) -> None:
+    question = "What is the oseltamivir dose for influenza in adults?"
+    result = runner.invoke(app, ["ask", question, "--user", "dr.li"])
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("✓")]
+    assert "75mg" in line and line.endswith("[1] (quoted from a guideline in Chinese)")

@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.domain import Answer, AnswerMode, AnswerSentence, Role
+from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Role
 from ui.audit_charts import latency_percentiles
 from ui.i18n import CATALOGUE, language_from_header, role_name
 from ui.render import (
     answer_chunks,
+    dropped_rows,
     escape_markdown,
     highlight_passage,
     mode_banner,
@@ -132,3 +133,69 @@ def test_roles_have_names_in_both_languages() -> None:
     ]  # fmt: skip
     assert role_name("quality_reviewer", "en") == "Quality reviewer"
     assert role_name("auditor", "en") == "auditor"  # an unknown role stays as stored
+
+
+# ---- refusals and cross-lingual sentences (issue #10 items 4 and 5) ----------------------------
+
+
+def test_cross_lingual_sentence_is_labelled_with_its_language() -> None:
+    quoted = AnswerSentence(text="成人剂量每次75mg，每日2次。", citations=[1], supported=True,
+                            faithful=True, responsive=True, language="zh")  # fmt: skip
+    en = sentence_markdown(quoted, lang="en")
+    assert "成人剂量每次75mg" in en and "✓" in en and "Quoted from a guideline in Chinese" in en
+    assert "引自中文指南" in sentence_markdown(quoted, lang="zh")
+    english = quoted.model_copy(update={"language": "en", "text": "Give 75 mg twice daily."})
+    assert "引自英文指南" in sentence_markdown(english, lang="zh")
+    same = quoted.model_copy(update={"language": None})
+    assert "Quoted" not in sentence_markdown(same, lang="en")
+
+
+def test_dropped_rows_say_why_in_words_and_escape_the_text() -> None:
+    dropped = [
+        DroppedSentence(text="扎那米韦 [x](y) 每次10mg。", reason="other_subject", citations=[3]),
+        DroppedSentence(text="B.", reason="unfaithful:number_mismatch", citations=[1, 2]),
+        DroppedSentence(text="C.", reason="something_new"),
+    ]
+    rows = dropped_rows(dropped, lang="en")
+    assert [r["Reason"] for r in rows] == [
+        "About another subject \\(other\\_subject\\)",
+        "Not supported by the cited source \\(unfaithful\\:number\\_mismatch\\)",
+        "something\\_new",
+    ]
+    assert rows[0]["Sentence"] == escape_markdown("扎那米韦 [x](y) 每次10mg。")
+    assert rows[1]["Citations"] == "\\[1\\] \\[2\\]"
+    assert set(dropped_rows(dropped[:1], lang="zh")[0]) == {"句子", "引用", "原因"}
+
+
+def _render_refusal() -> None:
+    from assistant.domain import Answer, AnswerMode, Refusal, Source
+    from ui.render import render_answer
+
+    related = [Source(n=i, doc_id="flu", title="流行性感冒诊疗方案", library="hospital",
+                      text=f"Passage {i} [x](http://e.x).") for i in (1, 2)]  # fmt: skip
+    answer = Answer(
+        session_id="s",
+        mode=AnswerMode.REFUSED,
+        related=related,
+        refusal=Refusal(reason="subject_not_found", missing=["hydrocodone"]),
+        message="The guideline library has no passage about hydrocodone.",
+    )
+    render_answer(answer, lang="en", original=lambda source: None, key="k")
+
+
+def test_refusal_shows_its_message_and_related_reading_collapsed_without_sources() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_render_refusal).run()
+    assert not at.exception, at.exception
+    # The service's message, escaped (it quotes the question's terms), in place of a banner.
+    message = "The guideline library has no passage about hydrocodone."
+    assert [w.value for w in at.warning] == [escape_markdown(message)]
+    markdown = [m.value for m in at.markdown]
+    assert "**Sources**" not in markdown and not any("✓" in m for m in markdown)
+    [related] = at.expander
+    assert related.label == "Related reading (not an answer)" and related.proto.expanded is False
+    inside = [m.value for m in related.markdown]
+    # The passages, escaped, titled without [n]: nothing cites them.
+    assert "Passage 1 \\[x\\]\\(http\u200b\\:" in inside[1] and inside[0].startswith("**流行性")
+    assert not at.download_button

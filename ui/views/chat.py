@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from assistant import feedback, service
-from assistant.domain import Answer, Principal, Source
+from assistant.domain import Answer, AnswerMode, Principal, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
 from assistant.service import ProgressFn
 from ui.render import escape_markdown, render_answer, source_label
@@ -94,6 +94,14 @@ def _verified_line(answer: Answer) -> str:
     return t("step_verified", ok=ok, total=len(answer.sentences))
 
 
+def _outcome_line(answer: Answer) -> str:
+    """How the answer ended: sentences verified, or for a refusal that nothing answers."""
+    if answer.mode != AnswerMode.REFUSED:
+        return _verified_line(answer)
+    # A refusal's passages are related reading, never "sources" (issue #10 item 5).
+    return t("step_none_answers") if answer.related else t("step_sources", n=0)
+
+
 def _done_label(answer: Answer) -> str:
     return t("step_done", ms=round(answer.timings_ms.get("total", 0.0)))
 
@@ -104,6 +112,9 @@ def _show_done(answer: Answer) -> None:
     The elements after it keep their places, so a rerun leaves source cards open or closed.
     """
     with st.status(_done_label(answer), state="complete", expanded=False):
+        if answer.mode == AnswerMode.REFUSED:
+            st.write(_outcome_line(answer))
+            return
         st.write(t("step_sources", n=len(answer.sources)))
         if answer.sources:
             st.markdown(_source_list(answer.sources))
@@ -163,7 +174,7 @@ def _ask(
             status.update(label=t("service_down"), state="error", expanded=False)
             st.error(exc.user_message)
             return None
-        status.write(_verified_line(answer))
+        status.write(_outcome_line(answer))
         status.update(label=_done_label(answer), state="complete", expanded=False)
     history.append((question, answer))
     return answer

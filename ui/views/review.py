@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.domain import Principal, ReviewItem, Source
+from assistant.domain import DroppedSentence, Principal, Refusal, ReviewItem, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
 from assistant.flags import FLAG_CODES
 from assistant.review import (
@@ -23,7 +23,13 @@ from assistant.review import (
     resolve_review_item,
     take_review_item,
 )
-from ui.render import escape_markdown, highlight_passage, sentence_markdown, source_label
+from ui.render import (
+    dropped_rows,
+    escape_markdown,
+    highlight_passage,
+    sentence_markdown,
+    source_label,
+)
 from ui.state import AppResources, guard_page, lang, t
 
 ANY = "__any__"
@@ -137,7 +143,31 @@ def _show_answer(item: ReviewItem) -> None:
             ],
             hide_index=True,
         )
+    _show_dropped(item)
     _show_sources(item)
+
+
+def _show_dropped(item: ReviewItem) -> None:
+    # What the doctor was not shown, and why (issue #10 item 1): the reviewer's view only.
+    refusal = item.verification.get("refusal")
+    if refusal:
+        try:
+            why = Refusal.model_validate(refusal)
+        except ValueError:
+            why = None
+        if why is not None:
+            missing = ", ".join(why.missing) or "—"
+            st.caption(escape_markdown(t("refusal_detail", reason=why.reason, missing=missing)))
+    dropped = []
+    for raw in item.verification.get("dropped") or []:
+        try:
+            dropped.append(DroppedSentence.model_validate(raw))
+        except ValueError:
+            continue
+    if not dropped:
+        return
+    st.markdown(f"**{t('dropped')}**")
+    st.table(dropped_rows(dropped, lang=lang()), hide_index=True)
 
 
 def _show_sources(item: ReviewItem) -> None:
@@ -150,7 +180,9 @@ def _show_sources(item: ReviewItem) -> None:
             continue
     if not sources:
         return
-    st.markdown(f"**{t('sources')}**")
+    # A refusal's passages were offered as related reading, not as the answer's sources.
+    heading = "related_reading" if item.mode == "refused" else "sources"
+    st.markdown(f"**{t(heading)}**")
     for source in sources:
         citing = [s.text for s in item.sentences if source.n in s.citations]
         with st.expander(escape_markdown(source_label(source, lang=language))):
