@@ -64,6 +64,12 @@ class RedactionRules:
     # Types that do not stop a document from being ingested (authors' names and contact
     # addresses in published guidelines are not patient data); questions redact them anyway.
     document_exempt_types: frozenset[str] = frozenset()
+    # Contributor and acknowledgement sections of published guidelines: headings that open one,
+    # the contact types found there that are not patient data, and how far (characters) a list
+    # may run between two of its entries (issue 13 item 7).
+    contributor_types: frozenset[str] = frozenset()
+    contributor_headings: re.Pattern[str] | None = None
+    contributor_reach: int = 400
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -139,6 +145,33 @@ def is_resident_id(value: str) -> bool:
     return born is not None and born <= date.today()
 
 
+def _id_birth_date(value: str) -> date | None:
+    if len(value) == 18:
+        born = _real_date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    else:
+        born = _real_date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12]))
+    return born if born is not None and date(1880, 1, 1) <= born <= date.today() else None
+
+
+def looks_like_resident_id(value: str) -> bool:
+    """True for a number shaped like a PRC resident ID, whatever its check character.
+
+    A typo does not make an identifier less identifying (issue 13 item 2): a region code and a
+    real birth date are the shape; a valid check character raises confidence (either of the two
+    then suffices), a wrong one never vetoes.
+    """
+    value = value.upper()
+    if len(value) not in (15, 18) or not value[:17].isdigit():
+        return False
+    if len(value) == 15 and not value.isdigit():
+        return False
+    region = int(value[:2]) in _ID_PROVINCES
+    born = _id_birth_date(value) is not None
+    if len(value) == 18 and value[17] == resident_id_check_char(value[:17]):
+        return region or born
+    return region and born
+
+
 def luhn_valid(digits: str) -> bool:
     """ISO/IEC 7812 Luhn check over a string of digits."""
     if not digits.isdigit() or len(set(digits)) == 1:
@@ -150,6 +183,25 @@ def luhn_valid(digits: str) -> bool:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
     return total % 10 == 0
+
+
+# Card lengths of the major networks (UnionPay 16-19, Visa/Mastercard 16) and their first digits.
+_CARD_SHAPES = frozenset({16, 19})
+_CARD_FIRST_DIGITS = frozenset("3456")
+
+
+def looks_like_card_number(value: str) -> bool:
+    """True for a Luhn-valid 13-19 digit number, or a 16/19-digit one starting like a card.
+
+    The Luhn digit raises confidence (any length 13-19 then counts); a card-shaped number
+    with a wrong check digit is still a card number with a typo (issue 13 item 2).
+    """
+    digits = re.sub(r"\D", "", value)
+    if len(set(digits)) <= 1 or not 13 <= len(digits) <= 19:
+        return False
+    if luhn_valid(digits):
+        return True
+    return len(digits) in _CARD_SHAPES and digits[0] in _CARD_FIRST_DIGITS
 
 
 def is_us_ssn(value: str) -> bool:
@@ -224,11 +276,32 @@ def _all_cjk(word: str) -> bool:
     return all(_CJK.match(ch) for ch in word)
 
 
+def _word_frequency(word: str) -> int:
+    import jieba
+
+    return int(jieba.dt.FREQ.get(word) or 0)
+
+
 def _zh_cue_name(options: Mapping[str, Any]) -> Validator:
     surnames = frozenset(str(options.get("surnames", "")).replace(" ", ""))
     compounds = tuple(str(s) for s in options.get("compound_surnames", ()))
     not_names = frozenset(str(w) for w in options.get("not_names", ()))
     name_end = re.compile(str(options.get("name_ends", r"[\s，,。.、；;：:（(]")))
+    # A word this frequent in jieba's dictionary is prose, not a given name ("患者时应当…": 应当),
+    # unless a patient is plainly there (issue 13 item 7).
+    common = int(options.get("common_word_frequency", 1000))
+    nearby = re.compile(str(options.get("patient_context", r"\d{7,}")))
+    before, after = options.get("patient_context_window", [40, 40])
+    case_header = re.compile(str(options.get("case_header", r"[，,、\s]*(?:[男女]|\d{1,3}\s*岁)")))
+    # Surname characters that after a cue are far more often grammar (患者时…, 患者和家属,
+    # 患者于…): a name starting with one needs a patient plainly there.
+    prose_surnames = frozenset(str(options.get("prose_surnames", "")).replace(" ", ""))
+    # Drug names open with surname characters too (华法林, 万古霉素, 丁丙诺啡).
+    drug_endings = str(options.get("drug_endings", "霉素"))
+    drug = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:" + drug_endings + ")")
+
+    def ordinary(word: str) -> bool:
+        return _word_frequency(word) >= common
 
     def validate(match: re.Match[str], start: int, end: int) -> Span | None:
         candidate = match.string[start:end]
@@ -241,7 +314,52 @@ def _zh_cue_name(options: Mapping[str, Any]) -> Validator:
         tokens = _tokens_from(match, start)
         if not tokens or tokens[0][0] in not_names:
             return None
+        text = match.string
+
+        def patient_beside(stop: int) -> bool:
+            # A case header ("患者王某，男，45岁") or an identifier within reach. A colon after
+            # the cue alone is not one: guidelines write "妊娠患者：应多学科评估…".
+            return bool(case_header.match(text, stop, min(len(text), stop + 12))) or bool(
+                nearby.search(text, max(0, start - before), min(len(text), stop + after))
+            )
+
+        for given_len in (1, 2):
+            # "患者和平，男，45岁", "患者：甘平，": a case header settles it, whatever jieba
+            # makes of the words
+            stop = start + surname_len + given_len
+            if stop <= end and (
+                case_header.match(text, stop, min(len(text), stop + 12))
+                or (
+                    (stop == len(text) or name_end.match(text, stop))
+                    and text[max(0, start - 1) : start] in (":", "：")
+                )
+            ):
+                return (start, stop)
+        if candidate[0] in prose_surnames or drug.match(text, start + surname_len):
+            # only as its own clause beside an identifier: "患者时明，身份证号…"
+            for given_len in (1, 2):
+                stop = start + surname_len + given_len
+                if (
+                    stop <= end
+                    and (stop == len(text) or name_end.match(text, stop))
+                    and patient_beside(stop)
+                ):
+                    return (start, stop)
+            return None
         word, flag = tokens[0]
+        if patient_beside(min(end, start + surname_len + 2)):
+            # an identifier beside it settles it too ("患者甘平出现发热，身份证号…"), unless
+            # the words are common nouns or adjectives ("床号12，高热，")
+            given = tokens[1][0] if len(tokens) > 1 else ""
+            if len(word) == surname_len and 1 <= len(given) <= 2 and _all_cjk(given):
+                if not ordinary(given):
+                    return (start, start + surname_len + len(given))
+            elif (
+                2 <= len(word) <= 4
+                and _all_cjk(word)
+                and (flag[:2] in ("nr", "ns", "nz") or not _in_dictionary(word))
+            ):
+                return (start, start + len(word))
         nr_word = flag.startswith("nr") and 2 <= len(word) <= 4 and _all_cjk(word)
         # a word jieba's HMM made up (not in its dictionary) after a surname is typically a name
         new_word = 2 <= len(word) <= 4 and _all_cjk(word) and not _in_dictionary(word)
@@ -252,18 +370,27 @@ def _zh_cue_name(options: Mapping[str, Any]) -> Validator:
         )
         if not (nr_word or new_word or surname_split):
             return None  # the surname character opens an ordinary word: 高热, 黄疸
-        text = match.string
         for given_len in (1, 2):
             # case-note form: surname, one or two given-name characters, then a clause break
             stop = start + surname_len + given_len
             if stop <= end and (stop == len(text) or name_end.match(text, stop)):
+                if ordinary(text[start:stop]) and not patient_beside(stop):
+                    continue  # "保持患者安静，": a common word in the name's slot
                 return (start, stop)
         if nr_word:
+            return (start, start + len(word))
+        if new_word and len(word) > surname_len + 1:
+            # a longer made-up word is as often a drug (患者华法林剂量) as a name: needs a patient
+            stop = start + len(word)
+            return (start, stop) if patient_beside(stop) else None
+        if new_word:
             return (start, start + len(word))
         if len(tokens) > 1:
             given, given_flag = tokens[1]
             if 1 <= len(given) <= 2 and _all_cjk(given) and given_flag not in _NOT_GIVEN_NAME_FLAGS:
-                return (start, start + surname_len + len(given))
+                stop = start + surname_len + len(given)
+                if len(given) == 1 or not ordinary(given) or patient_beside(stop):
+                    return (start, stop)
         return None
 
     return validate
@@ -300,7 +427,8 @@ def _en_name(options: Mapping[str, Any]) -> Validator:
 
 
 VALIDATORS: dict[str, ValidatorFactory] = {
-    "prc_resident_id": _check(is_resident_id),
+    "prc_resident_id": _check(looks_like_resident_id),
+    "card_number": _check(looks_like_card_number),
     "luhn": _check(lambda v: luhn_valid(re.sub(r"\D", "", v))),
     "us_ssn": _check(is_us_ssn),
     "birth_date": _check(is_birth_date),
@@ -391,6 +519,7 @@ def parse_rules(text: str, *, source: str) -> RedactionRules:
         exempt = data.get("document_exempt_types") or []
         if not isinstance(exempt, list) or not all(isinstance(t, str) for t in exempt):
             raise ValueError(f"{source}: document_exempt_types must be a list of type names")
+        contributors = _contributors_from(data.get("contributors") or {}, source=source)
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         message = str(exc) if source in str(exc) else f"{source}: {exc}"
         raise ConfigError(
@@ -402,7 +531,35 @@ def parse_rules(text: str, *, source: str) -> RedactionRules:
             f"Invalid redaction rules: {source} defines no rules",
             user_message=f"The redaction rules file {source} defines no rules.",
         )
-    return RedactionRules(rules=rules, source=source, document_exempt_types=frozenset(exempt))
+    return RedactionRules(
+        rules=rules,
+        source=source,
+        document_exempt_types=frozenset(exempt),
+        contributor_types=contributors[0],
+        contributor_headings=contributors[1],
+        contributor_reach=contributors[2],
+    )
+
+
+def _contributors_from(
+    raw: Any, *, source: str
+) -> tuple[frozenset[str], re.Pattern[str] | None, int]:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{source}: 'contributors' must be a mapping")
+    types = raw.get("types") or []
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise ValueError(f"{source}: contributors.types must be a list of type names")
+    headings = raw.get("headings")
+    try:
+        pattern = re.compile(str(headings)) if headings else None
+    except re.error as exc:
+        raise ValueError(
+            f"{source}: bad regular expression in contributors.headings: {exc}"
+        ) from exc
+    reach = raw.get("reach", 400)
+    if not isinstance(reach, int) or reach < 0:
+        raise ValueError(f"{source}: contributors.reach must be a number of characters")
+    return frozenset(types), pattern, reach
 
 
 @functools.lru_cache(maxsize=1)
@@ -569,6 +726,41 @@ def detect_identifiers(text: str, *, rules: RedactionRules | None = None) -> dic
     return _distinct_counts(_resolve(text, rules or load_rules()))
 
 
+def _placeholders(
+    hits: Sequence[_Hit], rules: RedactionRules, *, zh: bool
+) -> dict[tuple[str, str], str]:
+    prefixes: dict[str, str] = {}
+    for rule in rules.rules:
+        prefixes.setdefault(rule.type, rule.prefix_zh if zh else rule.prefix_en)
+    numbers: dict[str, int] = {}
+    placeholders: dict[tuple[str, str], str] = {}
+    for hit in hits:
+        slot = (hit.type, hit.key)
+        if slot not in placeholders:
+            numbers[hit.type] = numbers.get(hit.type, 0) + 1
+            n = numbers[hit.type]
+            prefix = prefixes[hit.type]
+            placeholders[slot] = f"[{prefix}{n}]" if zh else f"[{prefix}_{n}]"
+    return placeholders
+
+
+def _replaced(
+    text: str, hits: Sequence[_Hit], placeholders: Mapping[tuple[str, str], str], *, offset: int = 0
+) -> str:
+    """`text` (which starts at `offset` of the text the hits were found in) with hits replaced."""
+    parts: list[str] = []
+    at = 0
+    for hit in hits:
+        start, end = max(hit.start - offset, 0), min(hit.end - offset, len(text))
+        if end <= 0 or start >= len(text) or start < at:
+            continue
+        parts.append(text[at:start])
+        parts.append(placeholders[(hit.type, hit.key)])  # also each part of a value cut in two
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
 def redact_text(
     text: str, *, rules: RedactionRules | None = None, language: str | None = None
 ) -> RedactionResult:
@@ -578,22 +770,80 @@ def redact_text(
     if not hits:
         return RedactionResult(text=text, counts={})
     zh = (language or detect_language(text[:4000])).lower().startswith("zh")
-    prefixes: dict[str, str] = {}
-    for rule in rules.rules:
-        prefixes.setdefault(rule.type, rule.prefix_zh if zh else rule.prefix_en)
-    numbers: dict[str, int] = {}
-    placeholders: dict[tuple[str, str], str] = {}
-    parts: list[str] = []
-    at = 0
-    for hit in hits:
-        slot = (hit.type, hit.key)
-        if slot not in placeholders:
-            numbers[hit.type] = numbers.get(hit.type, 0) + 1
-            n = numbers[hit.type]
-            prefix = prefixes[hit.type]
-            placeholders[slot] = f"[{prefix}{n}]" if zh else f"[{prefix}_{n}]"
-        parts.append(text[at : hit.start])
-        parts.append(placeholders[slot])
-        at = hit.end
-    parts.append(text[at:])
-    return RedactionResult(text="".join(parts), counts=_distinct_counts(hits))
+    placeholders = _placeholders(hits, rules, zh=zh)
+    return RedactionResult(text=_replaced(text, hits, placeholders), counts=_distinct_counts(hits))
+
+
+# --- documents (ingestion) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentScreening:
+    """A document's identifiers and its texts redacted (issue 13 items 1 and 7).
+
+    `texts` are the caller's texts in the same order, redacted with one numbering across them
+    all; `found` counts every distinct identifier; `refusing` only those that make ingestion
+    refuse the document (not an exempt type, not a contributor's contact details).
+    """
+
+    texts: list[str]
+    found: dict[str, int]
+    refusing: dict[str, int]
+
+
+def _contributor_slots(
+    text: str, hits: Sequence[_Hit], rules: RedactionRules
+) -> set[tuple[str, str]]:
+    """Values listed under a contributor heading (专家组成员, Acknowledgements, …): the list runs
+    from the heading for as long as contact details follow each other within `reach`."""
+    if rules.contributor_headings is None or not rules.contributor_types:
+        return set()
+    slots: set[tuple[str, str]] = set()
+    for heading in rules.contributor_headings.finditer(text):
+        reach_to = heading.end() + rules.contributor_reach
+        for hit in hits:
+            if hit.start < heading.end():
+                continue
+            if hit.start > reach_to:
+                break
+            if hit.type in rules.contributor_types:
+                slots.add((hit.type, hit.key))
+                reach_to = hit.end + rules.contributor_reach
+    return slots
+
+
+def screen_document(
+    texts: Sequence[str],
+    *,
+    rules: RedactionRules | None = None,
+    language: str | None = None,
+    reviewed: bool = False,
+) -> DocumentScreening:
+    """Find identifiers in all texts of one document at once (body, title, headings, page labels,
+    file name…) and redact every one of them the same way.
+
+    One pass over the joined texts: a name found in the body is redacted in a heading too, and
+    a value repeated across texts counts once. `reviewed` (a sidecar's privacy_reviewed) exempts
+    the contributor types document-wide; ID, card, record and birth-date numbers never are.
+    """
+    rules = rules or load_rules()
+    joined = "\n".join(texts)
+    hits = _resolve(joined, rules)
+    if not hits:
+        return DocumentScreening(texts=list(texts), found={}, refusing={})
+    exempt = set(rules.document_exempt_types)
+    if reviewed:
+        exempt |= rules.contributor_types
+    contributors = _contributor_slots(joined, hits, rules)
+    refusing = [h for h in hits if h.type not in exempt and (h.type, h.key) not in contributors]
+    zh = (language or detect_language(joined[:4000])).lower().startswith("zh")
+    placeholders = _placeholders(hits, rules, zh=zh)
+    redacted: list[str] = []
+    offset = 0
+    for text in texts:
+        inside = [h for h in hits if h.start < offset + len(text) and h.end > offset]
+        redacted.append(_replaced(text, inside, placeholders, offset=offset) if inside else text)
+        offset += len(text) + 1
+    return DocumentScreening(
+        texts=redacted, found=_distinct_counts(hits), refusing=_distinct_counts(refusing)
+    )

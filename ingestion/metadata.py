@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from assistant.errors import IngestionError
+from assistant.privacy import RedactionRules, screen_document
 from ingestion.normalize import normalize_text
+
+if TYPE_CHECKING:  # parse.py imports this module
+    from ingestion.parse import ParsedDocument
 
 SIDECAR_SUFFIX = ".meta.yaml"
 SIDECAR_FIELDS = frozenset(
@@ -243,3 +248,64 @@ def _sidecar_error(sidecar: Path, why: str) -> IngestionError:
     return IngestionError(
         f"{sidecar}: {why}", user_message=f"{sidecar.name}: invalid metadata sidecar: {why}."
     )
+
+
+@dataclass(frozen=True)
+class ScreenedDocument:
+    """A parsed document with every text-derived field redacted, and what was found in it."""
+
+    redacted: ParsedDocument
+    found: dict[str, int]  # distinct identifiers per type, body and fields together
+    refusing: dict[str, int]  # those that refuse the document (patient data)
+
+
+def screen_identifiers(
+    parsed: ParsedDocument, *, rules: RedactionRules | None = None
+) -> ScreenedDocument:
+    """Screen a parsed document for patient identifiers: body, title, headings, page labels,
+    file name, issuer, version and doc_id in one pass (issue 13 item 1).
+
+    A field holding an identifier counts like the body: it refuses the document, or, redacted,
+    it carries the same placeholder as the body. A doc_id made from a redacted title is made
+    again from the redacted title.
+    """
+    headings = list(dict.fromkeys(h for c in parsed.chunks for h in c.section_path))
+    labels = list(dict.fromkeys(c.page_label for c in parsed.chunks if c.page_label))
+    fields = [parsed.title, parsed.issuer, parsed.version, parsed.doc_id, parsed.path.name]
+    texts = [*fields, *headings, *labels, *(c.text for c in parsed.chunks)]
+    screening = screen_document(
+        texts,
+        rules=rules,
+        language=parsed.language,
+        reviewed=parsed.overrides.get("privacy_reviewed") is True,
+    )
+    if not screening.found:
+        return ScreenedDocument(redacted=parsed, found={}, refusing={})
+    out = iter(screening.texts)
+    title, issuer, version, doc_id, file_name = (next(out) for _ in fields)
+    heading_of = {h: next(out) for h in headings}
+    label_of = {label: next(out) for label in labels}
+    chunks = [
+        dataclasses.replace(
+            chunk,
+            text=next(out),
+            section_path=[heading_of[h] for h in chunk.section_path],
+            page_label=label_of[chunk.page_label] if chunk.page_label else chunk.page_label,
+        )
+        for chunk in parsed.chunks
+    ]
+    if doc_id != parsed.doc_id:
+        doc_id = make_doc_id(doc_id)
+    elif title != parsed.title and "doc_id" not in parsed.overrides:
+        doc_id = make_doc_id(strip_version(title) or title)
+    redacted = dataclasses.replace(
+        parsed,
+        title=title,
+        issuer=issuer,
+        version=version,
+        doc_id=doc_id,
+        # The name shown and stored (source_file, audit) is the redacted one.
+        path=parsed.path.with_name(file_name),
+        chunks=chunks,
+    )
+    return ScreenedDocument(redacted=redacted, found=screening.found, refusing=screening.refusing)

@@ -33,19 +33,17 @@ from assistant.config import Settings
 from assistant.domain import POINT_NAMESPACE, Chunk, DocumentStatus, DocumentVersion, Principal
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
-from assistant.privacy import detect_identifiers, load_rules, redact_text
+from assistant.privacy import redact_text
 from assistant.service_admin import AdminAction, library_object
 from assistant.store import StorePoint, VectorStore
 from ingestion.documents import document_json, version_from_payload
+from ingestion.metadata import screen_identifiers
 from ingestion.parse import SUPPORTED_EXTENSIONS, ChunkDraft, ParsedDocument, parse_document
 from ingestion.pipeline import current_pipeline, pipeline_key
 
 logger = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".meta.yaml"
-# Identifier types a sidecar's `privacy_reviewed: true` may clear: names and contact details of
-# a guideline's authors and contributors. ID, card, record and birth-date numbers never are.
-REVIEWABLE_TYPES = frozenset({"name", "phone", "address"})
 # Progress callback: (event, path, done, total) — event is "file" (files done of all files).
 ProgressFn = Callable[[str, Path, int, int], None]
 # Chunk progress within one file: (path, chunks done, chunks of the file).
@@ -260,7 +258,7 @@ class Ingestor:
                 path,
                 library=library,
                 outcome="failed",
-                detail={"error": str(exc)},
+                detail={"error": redact_text(str(exc)).text},
                 person=person,
             )
         except AccessDenied as exc:
@@ -475,35 +473,24 @@ class Ingestor:
         """Refuse documents carrying patient identifiers, or redact them with `redact=True`.
 
         Internal protocols and case examples do carry patient data (issue #4 item 2); the
-        consensus asks for minimisation, so nothing identifying enters the index.
+        consensus asks for minimisation, so nothing identifying enters the index. Title,
+        headings, page labels and file name count like the body (issue 13 item 1).
         """
-        rules = load_rules()
-        exempt = set(rules.document_exempt_types)
-        if parsed.overrides.get("privacy_reviewed") is True:
-            exempt |= REVIEWABLE_TYPES
-        # One pass over the whole text, so a value repeated across chunks counts once.
-        whole = "\n".join(draft.text for draft in parsed.chunks)
-        counts = {
-            kind: n
-            for kind, n in detect_identifiers(whole, rules=rules).items()
-            if kind not in exempt
-        }
+        screened = screen_identifiers(parsed)
+        counts = screened.refusing
         if not counts:
             return parsed, {}
         summary = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
         if not self.redact:
+            shown = screened.redacted.path  # the file name may hold identifiers too
             raise IngestionError(
-                f"{parsed.path}: patient identifiers found ({summary})",
+                f"{shown}: patient identifiers found ({summary})",
                 user_message=(
-                    f"{parsed.path.name}: refused, it contains patient identifiers ({summary}). "
+                    f"{shown.name}: refused, it contains patient identifiers ({summary}). "
                     "Remove them, or ingest with --redact to store a redacted copy."
                 ),
             )
-        chunks = [
-            dataclasses.replace(draft, text=redact_text(draft.text, rules=rules).text)
-            for draft in parsed.chunks
-        ]
-        return dataclasses.replace(parsed, chunks=chunks), counts
+        return screened.redacted, counts
 
     def _authorize(self, person: ActingPerson, path: Path, *, library: str) -> None:
         try:
@@ -543,7 +530,7 @@ class Ingestor:
                 action="ingest",
                 object=f"library:{library}",
                 outcome=outcome,
-                detail={"file": path.name, **detail},
+                detail={"file": redact_text(path.name).text, **detail},
             )
             return
         who = person.principal
@@ -555,7 +542,7 @@ class Ingestor:
             action=str(AdminAction.INGEST),
             object=library_object(library),
             outcome=outcome,
-            detail={"file": path.name, **detail, "via": who.via},
+            detail={"file": redact_text(path.name).text, **detail, "via": who.via},
         )
 
     def _document_version(self, parsed: ParsedDocument, *, library: str) -> DocumentVersion:

@@ -16,9 +16,12 @@ from assistant.privacy import (
     find_identifiers,
     is_resident_id,
     load_rules,
+    looks_like_card_number,
+    looks_like_resident_id,
     luhn_valid,
     redact_text,
     resident_id_check_char,
+    screen_document,
 )
 from eval.bench_privacy import load_corpus, measure_false_positives, split_sentences
 
@@ -35,7 +38,11 @@ def _zh_sentences() -> list[str]:
     sentences: list[str] = []
     for path in sorted(ZH_DIR.glob("*.txt")):
         sentences.extend(split_sentences(path.read_text(encoding="utf-8")))
-    return [s for s in sentences if 8 <= len(s) <= 200]
+    # A filler opening with Title Case words ("Cardiovasc Intervent Radiol, 2022") right after an
+    # SSN/MRN frame reads as a case-header name, and is redacted as one by design.
+    return [
+        s for s in sentences if 8 <= len(s) <= 200 and not re.match(r"\s*[A-Z][a-z]+\s+[A-Z]", s)
+    ]
 
 
 ZH_SENTENCES = _zh_sentences()
@@ -197,30 +204,128 @@ def test_numbering_is_per_type_and_in_order_of_appearance() -> None:
     assert result.as_redactions()[0].model_dump() == {"type": "phone", "count": 2}
 
 
+# --- identifier numbers: labels and shapes, the checksum never vetoes (issue 13 item 2) -------
+
+
+def _wrong_check(rid: str, shift: int) -> str:
+    alphabet = "0123456789X"
+    return rid[:-1] + alphabet[(alphabet.index(rid[-1]) + shift) % 11]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    resident_ids(),
+    st.integers(1, 10),
+    st.sampled_from(
+        ["身份证号：{v}，", "身份证{v}的病人", "公民身份号码 {v}。", "ID card number {v}. "]
+    ),
+)
+def test_labelled_id_with_a_wrong_check_character_is_redacted(
+    rid: str, shift: int, frame: str
+) -> None:
+    bad = _wrong_check(rid, shift)
+    assert is_resident_id(rid) and not is_resident_id(bad)
+    result = redact_text(f"流感患者用药？{frame.format(v=bad)}奥司他韦剂量是多少？")
+    assert bad not in result.text
+    assert result.counts == {"resident_id": 1}
+
+
 @settings(max_examples=150, deadline=None)
 @given(resident_ids(), st.integers(1, 10))
-def test_wrong_check_character_is_not_a_resident_id(rid: str, shift: int) -> None:
-    alphabet = "0123456789X"
-    wrong = alphabet[(alphabet.index(rid[-1]) + shift) % 11]
-    bad = rid[:-1] + wrong
-    assert is_resident_id(rid)
-    assert not is_resident_id(bad)
-    assert "resident_id" not in detect_identifiers(f"身份证号：{bad}，")
+def test_id_shaped_number_with_a_wrong_check_character_is_redacted_without_a_label(
+    rid: str, shift: int
+) -> None:
+    bad = _wrong_check(rid, shift)
+    assert looks_like_resident_id(bad)
+    result = redact_text(f"请查{bad}这位患者：卒中后血压控制目标？")
+    assert bad not in result.text and result.counts == {"resident_id": 1}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text("0123456789", min_size=6, max_size=17).filter(lambda v: v[0] != "0"))
+def test_any_number_after_an_id_label_is_redacted(digits: str) -> None:
+    # a dropped or extra digit is a typo too
+    result = redact_text(f"患者身份证号{digits}，流感重症高危人群有哪些？")
+    assert digits not in result.text and result.counts == {"resident_id": 1}
 
 
 @settings(max_examples=150, deadline=None)
-@given(bank_cards(), st.integers(1, 9))
-def test_non_luhn_numbers_are_not_bank_cards(card: str, delta: int) -> None:
+@given(
+    bank_cards(),
+    st.integers(1, 9),
+    st.sampled_from(
+        ["卡号 {v}，", "银行卡号：{v}。", "信用卡{v}；", "card number {v}; ", "Card {v} "]
+    ),
+)
+def test_labelled_card_number_with_a_wrong_check_digit_is_redacted(
+    card: str, delta: int, frame: str
+) -> None:
     digits = card.replace(" ", "")
     bad = digits[:-1] + str((int(digits[-1]) + delta) % 10)
     assert not luhn_valid(bad)
-    assert "bank_card" not in detect_identifiers(f"卡号 {bad}，")
+    result = redact_text(frame.format(v=bad) + "退款怎么办？")
+    assert bad not in result.text and result.counts == {"bank_card": 1}
     assert detect_identifiers(f"卡号 {card}，") == {"bank_card": 1}
 
 
-def test_legacy_15_digit_id_needs_a_real_birth_date() -> None:
-    assert detect_identifiers("旧身份证 110101900307123 已换发") == {"resident_id": 1}
-    assert "resident_id" not in detect_identifiers("旧身份证 110101901332123 已换发")
+@settings(max_examples=100, deadline=None)
+@given(st.text("0123456789", min_size=18, max_size=18))
+def test_nineteen_digits_after_a_card_label_are_redacted(rest: str) -> None:
+    number = "6" + rest  # 19 digits, Luhn valid or not
+    result = redact_text(f"卡号{number}，请退费")
+    assert number not in result.text and result.counts == {"bank_card": 1}
+
+
+@settings(max_examples=100, deadline=None)
+@given(bank_cards(), st.integers(1, 9))
+def test_card_shaped_number_with_a_wrong_check_digit_is_redacted_without_a_label(
+    card: str, delta: int
+) -> None:
+    digits = card.replace(" ", "")
+    bad = digits[:-1] + str((int(digits[-1]) + delta) % 10)
+    assert looks_like_card_number(bad)
+    result = redact_text(f"Paid with {bad} yesterday; what is the rabies schedule?")
+    assert bad not in result.text and result.counts == {"bank_card": 1}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 999), st.integers(0, 99), st.integers(0, 9999))
+def test_any_nine_digits_after_an_ssn_label_are_redacted(a: int, g: int, s: int) -> None:
+    ssn = f"{a:03d}-{g:02d}-{s:04d}"  # 000-…, 666-…, 9xx-… included
+    result = redact_text(f"Patient SSN {ssn}: opioid taper?")
+    assert ssn not in result.text and result.counts == {"ssn": 1}
+
+
+# Numbers guidelines print: doses, years, pages, record counts, PMIDs, DOIs, trial numbers.
+GUIDELINE_NUMBER_FRAMES = [
+    "成人剂量{v}mg，每日2次。",
+    "见第{v}页表3。",
+    "共纳入{v}例患者。",
+    "PMID: {v}.",
+    "doi:10.1177/{v}",
+    "NCT{v} enrolled patients aged 18-65 years.",
+    "Hospital A ({v} admissions) reported rates per 1000 patient-days.",
+    "ISBN 978-92-4-{v}",
+    "In {v}, 12 hospitals joined.",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    # up to 10 digits: 11 digits starting 13-19 are a mobile number's shape
+    st.text("0123456789", min_size=1, max_size=10).filter(lambda v: v[0] != "0"),
+    st.sampled_from(GUIDELINE_NUMBER_FRAMES),
+)
+def test_guideline_numbers_are_not_identifiers_for_being_long(number: str, frame: str) -> None:
+    text = frame.format(v=number)
+    assert redact_text(text).counts == {}
+
+
+def test_legacy_15_digit_id_needs_a_real_birth_date_without_a_label() -> None:
+    assert detect_identifiers("旧证 110101900307123 已换发") == {"resident_id": 1}
+    assert "resident_id" not in detect_identifiers("旧证 110101901332123 已换发")
+    # after a label any number is redacted
+    assert detect_identifiers("旧身份证 110101901332123 已换发") == {"resident_id": 1}
 
 
 def test_examples_of_every_type_zh_and_en() -> None:
@@ -403,3 +508,141 @@ def test_placeholders_are_not_found_again() -> None:
     once = redact_text("住院号ZY20240517，王芳，门诊号MZ778899").text
     assert detect_identifiers(once) == {}
     assert redact_text(once).text == once
+
+
+# --- names need patient context; contributor lists are not patient data (issue 13 item 7) ----
+
+_NAME_OPTIONS = next(
+    rule.get("options") or {}
+    for rule in __import__("yaml").safe_load(
+        (Path(__file__).resolve().parents[2] / "policies" / "redaction.yaml").read_text("utf-8")
+    )["rules"]
+    if rule["type"] == "name"
+)
+SURNAMES = sorted(set(str(_NAME_OPTIONS["surnames"]).replace(" ", "")))
+PROSE_SURNAMES = set(str(_NAME_OPTIONS["prose_surnames"]))
+GIVEN_CHARS = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛超秀霞平刚桂英玉萍红辉力鹏宇浩凯俊帆欣怡婷雪琳晨昊轩"
+    "涵梓博泽思佳嘉雨诗睿鑫志庆波斌兰凤云飞翔燕春梅琴蕾颖瑶晓晶亮松"
+)
+
+# Guideline prose in which a cue word is followed by ordinary words, drug names or a surname
+# character used as grammar ("医务人员在接诊发热患者时应当询问…").
+CUES = ["患者", "病人", "患儿", "家属", "产妇", "孕妇", "伤者"]
+PROSE_AFTER_CUE = [
+    "时应当", "时可", "时需", "于发病48小时内", "和家属", "应尽早", "常伴有咳嗽", "曾患结核",
+    "曾接种疫苗", "向医生报告", "全身症状明显", "成功脱机后", "易感因素", "明确诊断后",
+    "单用抗病毒药", "高于正常", "安全转运", "左侧肢体无力", "尚未接种", "查体发现", "解除隔离后",
+    "管理要点", "经治疗后", "宜卧床", "须隔离", "时常头晕", "应用激素", "及时就医", "首选口服",
+    "华法林剂量调整", "万古霉素谷浓度", "罗红霉素过敏", "甘露醇脱水", "左氧氟沙星耐药",
+    "吉西他滨化疗", "齐多夫定", "安乃近退热", "米诺环素", "莫西沙星", "曲马多镇痛", "丁丙诺啡",
+    "舒芬太尼", "应予以隔离", "常规检查", "和医务人员", "向家属交代", "全程管理", "高热不退",
+    "易发生", "单独隔离", "石膏固定", "方可出院", "于家中", "应当接种", "和陪护人员", "常年居住",
+    "向上级医院转诊", "盛夏季节",
+]  # fmt: skip
+PROSE_BEFORE = ["医务人员在接诊", "对于重症", "发热", "所有", "出院", "", "高龄", "接诊"]
+PROSE_END = ["询问流行病学史。", "。", "，必要时转诊。", "进行随访。"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(PROSE_BEFORE),
+    st.sampled_from(CUES),
+    st.sampled_from(PROSE_AFTER_CUE),
+    st.sampled_from(PROSE_END),
+)
+def test_guideline_sentences_with_a_cue_word_hold_no_name(
+    before: str, cue: str, after: str, end: str
+) -> None:
+    sentence = before + cue + after + end
+    assert redact_text(sentence).counts == {}, sentence
+
+
+@st.composite
+def zh_names(draw: st.DrawFn, *, surnames: list[str] = SURNAMES) -> str:
+    surname = draw(st.sampled_from(surnames))
+    given = draw(st.text(GIVEN_CHARS, min_size=1, max_size=2))
+    return surname + given
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zh_names(),
+    st.sampled_from(["患者{n}，男，45岁，", "患儿{n}，女，3岁，", "患者：{n}，"]),
+    resident_ids(),
+)
+def test_any_surname_name_in_a_case_header_is_redacted(name: str, frame: str, rid: str) -> None:
+    text = frame.format(n=name) + "发热3天。"
+    result = redact_text(text)
+    assert name not in result.text and result.counts == {"name": 1}, text
+    # an identifier beside the name is patient context too
+    text = f"患者{name}，身份证号{rid}，发热3天。"
+    result = redact_text(text)
+    assert name not in result.text and result.counts == {"name": 1, "resident_id": 1}, text
+
+
+# jieba does not know every plausible name (池子琴: 池子 "pool" + 琴): the measured misses without
+# patient context stay below this share of random names (figures in docs/security.md §9).
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        zh_names(surnames=[s for s in SURNAMES if s not in PROSE_SURNAMES]),
+        min_size=40,
+        max_size=40,
+    ),
+    st.sampled_from(["患者{n}出现发热三天。", "家属{n}签字。", "患儿{n}因发热入院。"]),
+)
+def test_most_names_after_a_cue_are_redacted_without_other_context(
+    names: list[str], frame: str
+) -> None:
+    missed = [n for n in names if n in redact_text(frame.format(n=n)).text]
+    assert len(missed) <= 6, missed
+
+
+EN_CONTRIBUTORS = st.lists(
+    st.tuples(
+        st.sampled_from(["Dr", "Ms", "Mr", "Professor", "Prof."]),
+        st.sampled_from(EN_NAMES),
+        st.sampled_from(["Ministry of Health", "Infection Control Unit", "University Hospital"]),
+        emails,
+    ),
+    min_size=2,
+    max_size=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    EN_CONTRIBUTORS,
+    st.sampled_from(["ANNEX I. Guidelines Development Group", "Acknowledgements", "Contributors"]),
+)
+def test_contributor_list_does_not_refuse_a_document(
+    entries: list[tuple[str, str, str, str]], heading: str
+) -> None:
+    listing = " ".join(f"{t} {n} {org} Geneva, Switzerland {e}" for t, n, org, e in entries)
+    body = "Hand hygiene should be performed before and after patient contact."
+    screening = screen_document([body, f"{heading} {listing}", body])
+    assert screening.refusing == {}
+    assert screening.found.get("email")  # still found, and redacted under --redact
+    assert all(e not in " ".join(screening.texts) for *_, e in entries)
+    # the same list without its heading is not known to be contributors
+    if any(t in ("Ms", "Mr") for t, *_ in entries):
+        assert screen_document([body, listing]).refusing.get("name")
+
+
+def test_contributor_section_never_exempts_identifier_numbers() -> None:
+    text = "专家组成员 王建国（北京协和医院），身份证号110101198503144318"
+    assert screen_document([text]).refusing == {"resident_id": 1}
+    assert screen_document([text], reviewed=True).refusing == {"resident_id": 1}
+
+
+def test_screen_document_numbers_placeholders_across_texts() -> None:
+    title = "患者张伟出院记录"
+    body = "患者张伟，男，45岁，住院号ZY2024001。张伟既往体健。"
+    screening = screen_document([title, "一、病史", body], language="zh")
+    assert screening.texts == [
+        "患者[姓名1]出院记录",
+        "一、病史",
+        "患者[姓名1]，男，45岁，住院号[病历号1]。[姓名1]既往体健。",
+    ]
+    assert screening.found == screening.refusing == {"name": 1, "medical_record": 1}
