@@ -6,12 +6,21 @@ threads queue instead of spinning in SQLite's busy handler), ``pg_advisory_xact_
 PostgreSQL (so app replicas queue too). Ids are assigned as head + 1 inside that transaction, so
 even a writer that bypassed the lock could not fork the chain: it would hit the primary key.
 
-Durability (SQLite): appends commit with ``synchronous=NORMAL`` in WAL mode — a commit survives a
-crash of the process, and on power loss at most the events since the last checkpoint can be lost.
-Before each signed checkpoint line is written the database and its WAL are fsynced, so a
-checkpoint never names a row the database could still lose (which would read as tampering).
-``synchronous=FULL`` would cap appends near the disk's fsync rate (~1,900/s measured here).
-PostgreSQL keeps its own ``synchronous_commit`` setting.
+Signed head (issue 13 item 3): every append also upserts the one-row table ``audit_head`` with
+the new head's id, hash and HMAC, in the append's own transaction — so the head is signed on
+every committed append, on SQLite and PostgreSQL alike, and replicas sharing a PostgreSQL chain
+share one signed head (a per-node file could not prove a shared chain was shortened). The
+checkpoint file stays as a second copy outside the database (the first event of a chain, every
+``checkpoint_every`` events, purges), and the optional witness receives the same lines off-host.
+
+Durability (SQLite): appends commit with ``synchronous=NORMAL`` in WAL mode, i.e. an append is
+*not* fsynced: a commit survives a crash of the process, and on power loss the events since the
+last checkpoint line can be lost (the signed head row is in the same transaction, so it is lost
+with them and still matches). Before each checkpoint line is written the database and its WAL are
+fsynced, so a line never names a row the database could still lose (which would read as
+tampering). ``synchronous=FULL`` (an fsync per append) would cut appends to the disk's fsync
+rate — a few hundred per second measured here (docs/security.md §8). PostgreSQL keeps its own
+``synchronous_commit`` setting (default on: every commit waits for the WAL flush).
 
 The hot paths (append, verify, export) talk to the pooled DBAPI connection directly: SQLAlchemy's
 per-statement machinery cost more than the SQLite work itself.
@@ -19,6 +28,8 @@ per-statement machinery cost more than the SQLite work itself.
 
 from __future__ import annotations
 
+import atexit
+import hmac
 import json
 import logging
 import os
@@ -42,19 +53,23 @@ from assistant.audit_chain import (
 )
 from assistant.audit_checkpoints import (
     Checkpoint,
+    CheckpointProblem,
     append_checkpoint,
     load_or_create_key,
     read_checkpoints,
+    sign_checkpoint,
 )
 from assistant.audit_export import csv_lines, jsonl_lines
 from assistant.audit_schema import MIGRATIONS
 from assistant.audit_verify import ROW_COLUMNS, verify_chain
+from assistant.audit_witness import Witness
 from assistant.config import Settings
-from assistant.db import apply_migrations, shared_engine
+from assistant.db import SchemaOutdated, apply_migrations, shared_engine
 from assistant.domain import AuditEvent, VerifyResult
 from assistant.errors import (
     AuditIntegrityError,
     AuditUnavailable,
+    ConfigError,
     InvalidInput,
     ServiceUnavailable,
 )
@@ -80,6 +95,11 @@ _PG_BEGIN_LOCK_HEAD = (
 _EVENT_FIELDS = ("actor", "role", "department", "session_id", "action", "object", "outcome")
 _COLUMNS_SQL = ", ".join(ROW_COLUMNS)
 _SQLITE_NORMAL = 1  # PRAGMA synchronous value of NORMAL
+_HEAD_UPSERT = (
+    "INSERT INTO audit_head (slot, id, hash, ts_utc, hmac) VALUES (1, ?, ?, ?, ?)"
+    " ON CONFLICT (slot) DO UPDATE SET id = excluded.id, hash = excluded.hash,"
+    " ts_utc = excluded.ts_utc, hmac = excluded.hmac"
+)
 
 _write_locks: dict[str, threading.Lock] = {}
 _write_locks_guard = threading.Lock()
@@ -102,6 +122,7 @@ class AuditLog:
         checkpoint_key: bytes,
         checkpoint_every: int = 100,
         now: Callable[[], datetime] | None = None,
+        witness: Witness | None = None,
     ) -> None:
         if not checkpoint_key:
             raise ValueError("the audit checkpoint key must not be empty")
@@ -115,14 +136,26 @@ class AuditLog:
         self._sqlite = engine.dialect.name == "sqlite"
         self._lock = _write_lock_for(engine)
         self._checkpoint_pending = False
-        try:
-            apply_migrations(engine, component="audit", migrations=MIGRATIONS)
-        except ServiceUnavailable as exc:
-            raise AuditUnavailable(str(exc), user_message=AUDIT_UNAVAILABLE_MESSAGE) from exc
+        self._witness = witness
+        # What an append sets PRAGMA synchronous to (NORMAL: no fsync per append; see above).
+        self.append_synchronous = "NORMAL"
         dbapi = engine.dialect.loaded_dbapi
         self._db_errors: tuple[type[BaseException], ...] = (SQLAlchemyError, dbapi.Error)
         self._write_errors: tuple[type[BaseException], ...] = (*self._db_errors, OSError)
         self._integrity_error: type[BaseException] = dbapi.IntegrityError
+        try:
+            applied = apply_migrations(engine, component="audit", migrations=MIGRATIONS)
+        except ServiceUnavailable as exc:
+            if isinstance(exc, SchemaOutdated):
+                raise
+            raise AuditUnavailable(str(exc), user_message=AUDIT_UNAVAILABLE_MESSAGE) from exc
+        if 3 in applied:
+            self._sign_existing_head()
+
+    @property
+    def witness(self) -> Witness | None:
+        """The off-host witness this log sends its checkpoints to, if one is configured."""
+        return self._witness
 
     def _sql(self, query: str) -> str:
         """`query` written with qmark placeholders, in the driver's paramstyle."""
@@ -206,16 +239,58 @@ class AuditLog:
                         current = row_hash(prev, hashed)
                         rows.append((*hashed, prev, current))
                         prev = current
-                    if len(rows) == 1:  # psycopg's executemany pipelines: more round trips
-                        cursor.execute(insert_sql, rows[0])
+                    head = self._signed_head(int(rows[-1][0]), str(rows[-1][11]), ts)
+                    if len(rows) == 1 and not self._sqlite:
+                        # One statement, one round trip: the row and the signed head together.
+                        cursor.execute(self._pg_insert_with_head, (*rows[0], *head))
                     else:
-                        cursor.executemany(insert_sql, rows)
-                crossed = (head_id + len(rows)) // self._every > head_id // self._every
+                        if len(rows) == 1:  # psycopg's executemany pipelines: more round trips
+                            cursor.execute(insert_sql, rows[0])
+                        else:
+                            cursor.executemany(insert_sql, rows)
+                        cursor.execute(self._sql(_HEAD_UPSERT), head)
+                # The file line: the chain's first event, then every `checkpoint_every` events.
+                crossed = head_id == 0 or (
+                    (head_id + len(rows)) // self._every > head_id // self._every
+                )
                 return rows, crossed
             except self._integrity_error:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _signed_head(self, head_id: int, head_hash: str, ts: str) -> tuple[Any, ...]:
+        """Values of the `audit_head` upsert: the head and its HMAC."""
+        checkpoint = Checkpoint(kind="head", id=head_id, hash=head_hash, count=head_id, ts=ts)
+        return (head_id, head_hash, ts, sign_checkpoint(self._key, checkpoint))
+
+    @property
+    def _pg_insert_with_head(self) -> str:
+        insert = (
+            "INSERT INTO audit_events (id, ts_utc, actor, role, department, session_id, action,"
+            " object, outcome, detail_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?)"
+        )
+        return self._sql(f"WITH appended AS ({insert}) {_HEAD_UPSERT}")
+
+    def _sign_existing_head(self) -> None:
+        """Sign the head of a chain written before per-append signing (migration 3 just ran)."""
+        with self._lock:
+            try:
+                with self._write_transaction() as (cursor, (head_id, head_hash)):
+                    if head_id == 0:
+                        return
+                    ts = format_ts(self._now())
+                    cursor.execute(
+                        self._sql(_HEAD_UPSERT), self._signed_head(head_id, head_hash, ts)
+                    )
+            except self._write_errors as exc:
+                raise AuditUnavailable(
+                    f"audit head could not be signed: {exc}",
+                    user_message=AUDIT_UNAVAILABLE_MESSAGE,
+                ) from exc
+        logger.info("signed the existing audit chain head at row %d", head_id)
+        self._write_head_checkpoint(head_id, head_hash)
 
     def write_checkpoint(self) -> int | None:
         """Sign the current chain head now; returns its id (None when the chain is empty)."""
@@ -238,7 +313,7 @@ class AuditLog:
         )
         try:
             self._make_durable()
-            append_checkpoint(self._checkpoint_path, key=self._key, checkpoint=checkpoint)
+            record = append_checkpoint(self._checkpoint_path, key=self._key, checkpoint=checkpoint)
         except OSError as exc:
             # The event is committed; the next append retries the checkpoint.
             self._checkpoint_pending = True
@@ -248,6 +323,8 @@ class AuditLog:
                 user_message=AUDIT_UNAVAILABLE_MESSAGE,
             ) from exc
         self._checkpoint_pending = False
+        if self._witness is not None:
+            self._witness.send(record)
 
     def _make_durable(self) -> None:
         """fsync the SQLite file and WAL so a checkpoint never outlives the rows it names."""
@@ -321,8 +398,8 @@ class AuditLog:
         # Other components share this connection: lower durability only for our transaction.
         previous = info["guidecite_synchronous"]
         try:
-            if previous != _SQLITE_NORMAL:
-                cursor.execute("PRAGMA synchronous=NORMAL")
+            if previous != _SQLITE_NORMAL or self.append_synchronous != "NORMAL":
+                cursor.execute(f"PRAGMA synchronous={self.append_synchronous}")
             try:
                 cursor.execute("BEGIN IMMEDIATE")
                 try:
@@ -335,7 +412,7 @@ class AuditLog:
                     raise
                 cursor.execute("COMMIT")
             finally:
-                if previous != _SQLITE_NORMAL:
+                if previous != _SQLITE_NORMAL or self.append_synchronous != "NORMAL":
                     with suppress(*self._db_errors):
                         cursor.execute(f"PRAGMA synchronous={previous}")
         finally:
@@ -363,6 +440,9 @@ class AuditLog:
         """Recompute the whole chain and check it against the signed checkpoints."""
         checkpoints, problems = read_checkpoints(self._checkpoint_path, key=self._key)
         anchor = self._latest_anchor()
+        head, head_problem = self._read_signed_head()
+        if head_problem is not None:
+            problems = [*problems, head_problem]
         start_id = anchor[0] if anchor is not None else 0
         return verify_chain(
             self._scan(after_id=start_id, batch_size=batch_size),
@@ -370,7 +450,35 @@ class AuditLog:
             checkpoints=checkpoints,
             problems=problems,
             checkpoint_every=self._every,
+            head=head,
+            # One node's file holds every line of a SQLite chain; PostgreSQL replicas each hold
+            # only the lines they wrote, so there the database head and the witness count.
+            file_required=self._sqlite,
+            file_present=self._checkpoint_path.exists()
+            and self._checkpoint_path.stat().st_size > 0,
         )
+
+    def _read_signed_head(self) -> tuple[Checkpoint | None, CheckpointProblem | None]:
+        """The signed head row, or the problem with it (None, None when there is none)."""
+        try:
+            with self._read_cursor() as cursor:
+                cursor.execute("SELECT id, hash, ts_utc, hmac FROM audit_head WHERE slot = 1")
+                row = cursor.fetchone()
+        except self._db_errors as exc:
+            raise _read_error(exc) from exc
+        if row is None:
+            return None, None
+        head = Checkpoint(
+            kind="head", id=int(row[0]), hash=str(row[1]), count=int(row[0]), ts=str(row[2])
+        )
+        if not hmac.compare_digest(str(row[3]), sign_checkpoint(self._key, head)):
+            return None, CheckpointProblem(
+                0,
+                head.id,
+                f"the signed head in the database (row {head.id}) has an invalid HMAC: forged or "
+                "signed with another key",
+            )
+        return head, None
 
     def _latest_anchor(self) -> tuple[int, str] | None:
         try:
@@ -524,7 +632,7 @@ class AuditLog:
             last_hash, count = cursor.fetchone()
             # Signed line first: if the commit then fails, an unused signed anchor is harmless;
             # the other order could leave an unsigned anchor that reads as tampering.
-            append_checkpoint(
+            record = append_checkpoint(
                 self._checkpoint_path,
                 key=self._key,
                 checkpoint=Checkpoint(
@@ -539,6 +647,8 @@ class AuditLog:
                 (last_id, last_hash, before, purged_at, int(count)),
             )
             cursor.execute(sql("DELETE FROM audit_events WHERE id <= ?"), (last_id,))
+        if self._witness is not None:
+            self._witness.send(record)
         logger.info("purged %d audit events up to row %d", count, last_id)
         return int(count)
 
@@ -561,7 +671,39 @@ def open_audit_log(settings: Settings) -> AuditLog:
         checkpoint_path=settings.data_dir / "audit-checkpoints.jsonl",
         checkpoint_key=key,
         checkpoint_every=settings.audit.checkpoint_every,
+        witness=_witness_for(settings),
     )
+
+
+_witnesses: dict[tuple[str, str, float], Witness] = {}
+_witnesses_guard = threading.Lock()
+
+
+def _witness_for(settings: Settings) -> Witness | None:
+    """One background witness per configuration per process (None when none is configured)."""
+    audit = settings.audit
+    if not audit.witness_url and not audit.witness_syslog:
+        return None
+    config = (audit.witness_url, audit.witness_syslog, audit.witness_timeout_s)
+    with _witnesses_guard:
+        witness = _witnesses.get(config)
+        if witness is None:
+            try:
+                witness = Witness(
+                    url=audit.witness_url,
+                    syslog=audit.witness_syslog,
+                    timeout_s=audit.witness_timeout_s,
+                )
+            except ValueError as exc:
+                raise ConfigError(
+                    f"bad audit witness setting: {exc}",
+                    user_message=f"Configuration error in GUIDECITE_AUDIT__WITNESS_URL / "
+                    f"GUIDECITE_AUDIT__WITNESS_SYSLOG: {exc}",
+                ) from exc
+            # Checkpoints queued just before exit (a CLI command) still go out.
+            atexit.register(witness.close)
+            _witnesses[config] = witness
+        return witness
 
 
 def _prepare(event: Mapping[str, Any]) -> tuple[str, ...]:

@@ -1,8 +1,11 @@
 """Signed checkpoints of the audit chain head, kept in an append-only file outside the database.
 
-A hash chain alone does not stop someone who can rewrite every row (issue 4). Each checkpoint
-line is HMAC-SHA256-signed with a key that is never stored in the database, so a chain rewritten
-consistently no longer matches the signed head, and a forged line fails its HMAC.
+A hash chain alone does not stop someone who can rewrite every row (issue 4). The same signed
+statement about the head is also kept in the database on every append (table ``audit_head``,
+issue 13); the file is the copy outside the database, and the witness the copy off the host.
+Each checkpoint line is HMAC-SHA256-signed with a key that is never stored in the database, so
+a chain rewritten consistently no longer matches the signed head, and a forged line fails its
+HMAC.
 
 Line format (one JSON object per line)::
 
@@ -27,7 +30,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +64,11 @@ def sign_checkpoint(key: bytes, checkpoint: Checkpoint) -> str:
     return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def append_checkpoint(path: Path, *, key: bytes, checkpoint: Checkpoint) -> None:
-    """Append one signed line with O_APPEND and fsync it (raises OSError on failure)."""
+def append_checkpoint(path: Path, *, key: bytes, checkpoint: Checkpoint) -> dict[str, Any]:
+    """Append one signed line with O_APPEND and fsync it; returns the record written.
+
+    Raises OSError on failure.
+    """
     record = {
         "kind": checkpoint.kind,
         "id": checkpoint.id,
@@ -82,6 +88,7 @@ def append_checkpoint(path: Path, *, key: bytes, checkpoint: Checkpoint) -> None
         os.fsync(fd)
     finally:
         os.close(fd)
+    return record
 
 
 def read_checkpoints(path: Path, *, key: bytes) -> tuple[list[Checkpoint], list[CheckpointProblem]]:

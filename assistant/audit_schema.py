@@ -75,7 +75,53 @@ def _create_guards(conn: Connection) -> None:
     )
 
 
+def _create_head(conn: Connection) -> None:
+    # Issue 13 item 3: the chain head signed on every append, in the append's own transaction
+    # (one row, slot 1), so rows removed or rewritten after the last file checkpoint are caught,
+    # and replicas sharing one PostgreSQL chain share one signed head. An existing chain is
+    # signed by the AuditLog that applies this migration (the key is not the database's).
+    id_type = "INTEGER" if conn.dialect.name == "sqlite" else "BIGINT"
+    conn.exec_driver_sql(
+        f"CREATE TABLE audit_head ("
+        " slot INTEGER PRIMARY KEY CHECK (slot = 1),"
+        f" id {id_type} NOT NULL,"
+        " hash TEXT NOT NULL,"
+        " ts_utc TEXT NOT NULL,"
+        " hmac TEXT NOT NULL)"
+    )
+    # The head only moves forward and is never deleted: replaying an older signed head (to hide
+    # removed rows) needs the guard dropped first — which a DBA can do, hence the witness.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head"
+            " WHEN NEW.id < OLD.id"
+            " BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward'); END"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head"
+            " BEGIN SELECT RAISE(ABORT, 'the audit head is never deleted'); END"
+        )
+        return
+    conn.exec_driver_sql(
+        "CREATE FUNCTION audit_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        "  IF TG_OP = 'DELETE' THEN\n"
+        "    RAISE EXCEPTION 'the audit head is never deleted';\n"
+        "  END IF;\n"
+        "  IF NEW.id < OLD.id THEN\n"
+        "    RAISE EXCEPTION 'the audit head only moves forward';\n"
+        "  END IF;\n"
+        "  RETURN NEW;\n"
+        "END $$"
+    )
+    conn.exec_driver_sql(
+        "CREATE TRIGGER audit_head_guard BEFORE UPDATE OR DELETE ON audit_head"
+        " FOR EACH ROW EXECUTE FUNCTION audit_head_guard()"
+    )
+
+
 MIGRATIONS = (
     Migration(1, "audit_events and audit_anchors tables", _create_tables),
     Migration(2, "append-only guards on audit_events", _create_guards),
+    Migration(3, "audit_head: the chain head signed on every append", _create_head),
 )

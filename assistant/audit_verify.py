@@ -33,8 +33,16 @@ def verify_chain(
     checkpoints: Sequence[Checkpoint],
     problems: Sequence[CheckpointProblem],
     checkpoint_every: int,
+    head: Checkpoint | None = None,
+    file_required: bool = False,
+    file_present: bool = True,
 ) -> VerifyResult:
-    """Recompute the chain over `rows` (ascending id, starting after `anchor`) and check it."""
+    """Recompute the chain over `rows` (ascending id, starting after `anchor`) and check it.
+
+    `head` is the validly signed head from the database (None when the table holds none);
+    `checkpoints` the validly signed lines of the file. With `file_required` (one node holds
+    every line: SQLite) a missing, emptied or shortened file is a failure too.
+    """
     if problems:
         first = problems[0]
         return VerifyResult(ok=False, events=0, first_bad_id=first.id, reason=first.reason)
@@ -53,10 +61,20 @@ def verify_chain(
     for checkpoint in checkpoints:
         if checkpoint.kind == "head" and checkpoint.id > start_id:
             signed.setdefault(checkpoint.id, set()).add(checkpoint.hash)
+    last_signed = start_id
+    if head is not None:
+        if head.id < start_id or (head.id == start_id and head.hash != prev):
+            return _bad(
+                0,
+                head.id,
+                f"the signed head in the database (row {head.id}) does not match the purge "
+                f"anchor at row {start_id}: the head or the anchor was replaced",
+            )
+        if head.id > start_id:
+            signed.setdefault(head.id, set()).add(head.hash)
 
     events = 0
     last_id = start_id
-    last_signed = start_id
     for row in rows:
         row_id = int(row[0])
         if row_id != last_id + 1:
@@ -78,7 +96,7 @@ def verify_chain(
             return _bad(events, row_id, f"row {row_id} does not match its hash: the row was edited")
         expected = signed.get(row_id)
         if expected is not None:
-            if row[11] not in expected:
+            if expected != {row[11]}:
                 return _bad(
                     events,
                     row_id,
@@ -98,14 +116,49 @@ def verify_chain(
             f"a signed checkpoint names row {max(beyond)} but the chain ends at row {last_id}: "
             "rows were removed from the end",
         )
-    if not signed and events >= checkpoint_every:
+    if last_id > 0 and head is None:
         return _bad(
             events,
             None,
-            f"no signed checkpoint covers the {events} events after row {start_id}: the "
-            "checkpoint file is missing, truncated or from another installation",
+            f"the chain holds rows up to {last_id} but the database has no signed head "
+            "(table audit_head): the head was deleted, or rows were written outside GuideCite",
         )
-    return VerifyResult(ok=True, events=events)
+    if file_required and last_id > 0:
+        problem = _file_problem(
+            checkpoints,
+            head_id=head.id if head is not None else last_id,
+            every=checkpoint_every,
+            present=file_present,
+        )
+        if problem is not None:
+            return _bad(events, None, problem)
+    return VerifyResult(
+        ok=True,
+        events=events,
+        signed_head_id=last_signed if last_signed > 0 else None,
+        beyond_signed_head=last_id - last_signed,
+    )
+
+
+def _file_problem(
+    checkpoints: Sequence[Checkpoint], *, head_id: int, every: int, present: bool
+) -> str | None:
+    """Why the checkpoint file cannot be the complete copy of a chain whose head is `head_id`."""
+    if not present:
+        return (
+            f"the checkpoint file is missing or empty although the chain reaches row {head_id}: "
+            "it was deleted, emptied or belongs to another installation"
+        )
+    # A line is written for the chain's first event and whenever a multiple of `every` is passed.
+    required = max(1, head_id // every * every)
+    newest = max((c.id for c in checkpoints), default=0)
+    if newest < required:
+        return (
+            f"the checkpoint file ends at row {newest} but a line for row {required} or later "
+            f"must exist (one is written every {every} events): lines were removed from its end, "
+            "or a checkpoint write failed (see the log)"
+        )
+    return None
 
 
 def _bad(events: int, first_bad_id: int | None, reason: str) -> VerifyResult:

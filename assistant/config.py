@@ -171,7 +171,23 @@ class AuditSettings(BaseModel):
         "created on first use (keep it outside the database).",
     )
     checkpoint_every: int = Field(
-        default=100, gt=0, description="Write a signed checkpoint every N events."
+        default=100,
+        gt=0,
+        description="Also write the signed head to the checkpoint file (fsynced) and the witness "
+        "every N events; the database head is signed on every append.",
+    )
+    witness_url: str = Field(
+        default="",
+        description="HTTP(S) endpoint off the database host that receives each signed "
+        "checkpoint as a JSON POST; empty means none.",
+    )
+    witness_syslog: str = Field(
+        default="",
+        description="Syslog witness for each signed checkpoint: host:port (UDP) or a Unix "
+        "socket path such as /dev/log; empty means none.",
+    )
+    witness_timeout_s: float = Field(
+        default=2.0, gt=0, description="Seconds per witness delivery (sent in the background)."
     )
 
 

@@ -214,6 +214,10 @@ class VerifyResult(BaseModel):
     events: int
     first_bad_id: int | None = None
     reason: str | None = None
+    # The newest row covered by a signature (database head or checkpoint file), and how many
+    # rows follow it unsigned — normally 0, since every append signs the head (issue 13).
+    signed_head_id: int | None = None
+    beyond_signed_head: int = 0
 
 
 class ReviewItem(BaseModel):

@@ -339,9 +339,20 @@ def audit_verify(
 
     result = verify_audit(open_context(), operator=operator_name())
     if as_json:
-        emit_json(result.model_dump(include={"ok", "events", "first_bad_id", "reason"}))
+        emit_json(result.model_dump())
     elif result.ok:
-        typer.echo(f"Audit trail verifies: {result.events} event(s).")
+        typer.echo(
+            f"Audit trail verifies: {result.events} event(s); signed head at row "
+            f"{result.signed_head_id}, {result.beyond_signed_head} event(s) beyond it."
+        )
+        if result.beyond_signed_head:
+            # Normally 0: every append signs the head. Rows after it were written by something
+            # other than GuideCite (or a replica of an older version during an upgrade).
+            typer.echo(
+                f"WARNING: {result.beyond_signed_head} event(s) after row "
+                f"{result.signed_head_id} are not covered by a signature.",
+                err=True,
+            )
     else:
         typer.echo(
             f"Audit trail does NOT verify: first bad event {result.first_bad_id}; "

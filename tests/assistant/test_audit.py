@@ -150,6 +150,8 @@ def scenario_append_links_and_reads(engine: Engine, tmp_path: Path) -> None:
         "events": 2,
         "first_bad_id": None,
         "reason": None,
+        "signed_head_id": 2,
+        "beyond_signed_head": 0,
     }
 
 
@@ -211,7 +213,8 @@ def scenario_threads(engine: Engine, tmp_path: Path) -> None:
         per_actor[event.actor] = per_actor.get(event.actor, 0) + 1
     assert per_actor == {f"user{k}": per_thread for k in range(8)}
     checkpoints = [json.loads(x) for x in (tmp_path / "checkpoints.jsonl").read_text().split()]
-    assert sorted(c["id"] for c in checkpoints) == list(range(100, total + 1, 100))
+    # The chain's first event, then every 100th.
+    assert sorted(c["id"] for c in checkpoints) == [1, *range(100, total + 1, 100)]
 
 
 def scenario_guards_block_app_edits(engine: Engine, tmp_path: Path) -> None:
@@ -307,12 +310,8 @@ def scenario_consistent_rewrite_caught_by_checkpoint(engine: Engine, tmp_path: P
     drop_guards(engine)
     run_sql(engine, "UPDATE audit_events SET outcome = 'refused' WHERE id = 13")
     rewrite_chain_from(engine, 13)
-    # The rewritten chain is internally consistent: without checkpoints it would pass …
-    unsigned = make_log(
-        engine, tmp_path, checkpoint_path=tmp_path / "none.jsonl", checkpoint_every=1000
-    )
-    assert unsigned.verify().ok
-    # … but the signed head at row 20 no longer matches.
+    # The rewritten chain is internally consistent, but the signed line at row 20 no longer
+    # matches (and neither would the signed head at row 25).
     result = log.verify()
     assert (result.ok, result.first_bad_id) == (False, 20)
     assert "signed checkpoint" in (result.reason or "")
@@ -357,6 +356,8 @@ def scenario_purge(engine: Engine, tmp_path: Path) -> None:
         "events": 60,
         "first_bad_id": None,
         "reason": None,
+        "signed_head_id": 90,
+        "beyond_signed_head": 0,
     }
     assert log.purge_before(before=T0 + timedelta(days=10), retention_days=180) == 0
     add(log, 5)
@@ -560,12 +561,12 @@ def test_unwritable_checkpoint_file_fails_closed(engine: Engine, tmp_path: Path)
     blocked = tmp_path / "checkpoints-dir"
     blocked.mkdir()
     log = make_log(engine, tmp_path, checkpoint_path=blocked, checkpoint_every=2)
-    add(log, 1)
     with pytest.raises(AuditUnavailable):
-        add(log, 1)
+        add(log, 1)  # the chain's first event gets a line
     blocked.rmdir()  # the file becomes writable: the pending checkpoint is written next time
     add(log, 1)
-    assert [json.loads(x)["id"] for x in blocked.read_text().split()] == [3]
+    assert [json.loads(x)["id"] for x in blocked.read_text().split()] == [2]
+    assert log.count_events() == 2 and log.verify().ok
 
 
 def test_open_audit_log_key_file(tmp_path: Path) -> None:
@@ -650,6 +651,8 @@ def test_two_processes_sqlite(tmp_path: Path) -> None:
         "events": 600,
         "first_bad_id": None,
         "reason": None,
+        "signed_head_id": 600,
+        "beyond_signed_head": 0,
     }
     actors = [e.actor for e in log.iter_events()]
     assert actors.count("proc0") == actors.count("proc1") == 300
@@ -715,6 +718,8 @@ def test_any_chain_verifies_and_any_field_edit_is_caught(
                 "events": len(events),
                 "first_bad_id": None,
                 "reason": None,
+                "signed_head_id": len(events),
+                "beyond_signed_head": 0,
             }
             victim = written[target % len(written)]
             drop_guards(engine)

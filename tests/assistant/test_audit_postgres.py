@@ -63,6 +63,8 @@ def test_two_processes_postgres(pg_url: str, pg_engine: Engine, tmp_path: Path) 
         "events": 1000,
         "first_bad_id": None,
         "reason": None,
+        "signed_head_id": 1000,
+        "beyond_signed_head": 0,
     }
     actors = [e.actor for e in log.iter_events()]
     assert actors.count("proc0") == actors.count("proc1") == 500

@@ -164,6 +164,8 @@ def test_two_replicas_appending_concurrently_keep_one_valid_chain(
         "events": total,
         "first_bad_id": None,
         "reason": None,
+        "signed_head_id": total,
+        "beyond_signed_head": 0,
     }
     events = list(log.iter_events())
     assert [e.id for e in events] == list(range(1, total + 1))

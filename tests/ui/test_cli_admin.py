@@ -335,7 +335,14 @@ def drop_guards() -> None:
 def test_audit_verify_json_shape_and_exit_code(demo: dict[str, str]) -> None:
     ok = invoke("audit", "verify", "--json")
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout) == {"ok": True, "events": 1, "first_bad_id": None, "reason": None}
+    assert json.loads(ok.stdout) == {
+        "ok": True,
+        "events": 1,
+        "first_bad_id": None,
+        "reason": None,
+        "signed_head_id": 1,
+        "beyond_signed_head": 0,
+    }
     assert stored_events()[-1].action == "audit_verify"
 
     drop_guards()
@@ -344,7 +351,14 @@ def test_audit_verify_json_shape_and_exit_code(demo: dict[str, str]) -> None:
     bad = invoke("audit", "verify", "--json")
     assert bad.exit_code == 1
     data = json.loads(bad.stdout)
-    assert set(data) == {"ok", "events", "first_bad_id", "reason"}
+    assert set(data) == {
+        "ok",
+        "events",
+        "first_bad_id",
+        "reason",
+        "signed_head_id",
+        "beyond_signed_head",
+    }
     assert data["ok"] is False and data["first_bad_id"] == 1 and data["reason"]
     check = stored_events()[-1]
     assert (check.action, check.outcome, check.detail_json["first_bad_id"]) == (
