@@ -94,9 +94,13 @@ def opened_store(settings: Settings) -> Iterator[VectorStore]:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
 ) -> None:
     """GuideCite command line."""
+    from ui.cli_db import guard_schema
+
+    guard_schema(ctx)  # issue 13: only `db upgrade`, init, serve and demo change the schema
     # Models are never downloaded at run time; keep library progress bars off the terminal.
     for key, value in (
         ("HF_HUB_OFFLINE", "1"),
@@ -154,6 +158,7 @@ class MinimumLevel(logging.Filter):
 # Register the command modules (they import `app` objects from here).
 from ui import cli_admin as _cli_admin  # noqa: E402,F401
 from ui import cli_ask as _cli_ask  # noqa: E402,F401
+from ui import cli_db as _cli_db  # noqa: E402,F401
 from ui import cli_eval as _cli_eval  # noqa: E402,F401
 from ui import cli_ingest as _cli_ingest  # noqa: E402,F401
 from ui import cli_ops as _cli_ops  # noqa: E402,F401

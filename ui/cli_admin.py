@@ -88,9 +88,11 @@ def init(
     demo: bool = typer.Option(False, "--demo", help="Also create demo users and grants."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Create the database tables and seed the access policy (safe to run again)."""
+    """Upgrade the database schema and seed the access policy (safe to run again)."""
     from assistant.service_admin import init_system
+    from assistant.service_db import upgrade_database
 
+    upgrade_database(get_settings())  # what `guidecite db upgrade` does
     summary = init_system(open_context(), operator=operator_name(), demo=demo)
     if as_json:
         emit_json(summary)

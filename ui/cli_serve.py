@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from ui.cli import app
+from assistant.config import Settings, get_settings
+from ui.cli import app, handle_errors
 
 APP_SCRIPT = Path(__file__).resolve().parent / "app.py"
 
@@ -49,12 +50,29 @@ def streamlit_command(*, host: str, port: int) -> list[str]:
 
 
 @app.command()
+@handle_errors
 def serve(
     port: int = typer.Option(8501, "--port", help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (127.0.0.1 = local)."),
 ) -> None:
     """Start the web app; it holds the embedded store while it runs (one process, many users)."""
+    prepare_database(get_settings())
     run_server(host=host, port=port)
+
+
+def prepare_database(settings: Settings) -> None:
+    """Embedded default: upgrade the schema; a configured server: only check it (issue 13).
+
+    App replicas on PostgreSQL may run as an account without CREATE rights; the deploy runs
+    `guidecite db upgrade` as the owner first, and a replica started against an older schema
+    stops here with exit 4 and that command in its message instead of failing mid-request.
+    """
+    from assistant.service_db import check_database, upgrade_database
+
+    if settings.database_url:
+        check_database(settings)
+    else:
+        upgrade_database(settings)
 
 
 def run_server(*, host: str, port: int) -> None:
