@@ -158,6 +158,7 @@ ZH_GENERAL_FREQ: Final[int] = 1000
 EN_GENERAL_GLOSSES: Final[int] = 40
 _EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
 _CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_LONGEST_TERM: Final[int] = 12
 
 
 @dataclass(frozen=True)
@@ -241,12 +242,44 @@ def _cut(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if w.strip()]
 
 
+def _cut_known(run: str, table: LayeredTerms) -> list[str]:
+    """Words of a Chinese run: the longest term the term table knows (3+ characters) first.
+
+    jieba cuts drug names it does not know into pieces (奥司他韦 → 奥司/他/韦); the hospital
+    glossary, the library's glosses and the dictionary know them whole.
+    """
+    words: list[str] = []
+    pending = ""
+    i = 0
+    while i < len(run):
+        known = next(
+            (
+                run[i:j]
+                for j in range(min(len(run), i + _LONGEST_TERM), i + 2, -1)
+                if table.knows_chinese(run[i:j])
+            ),
+            None,
+        )
+        if known is None:
+            pending += run[i]
+            i += 1
+            continue
+        if pending:
+            words.extend(_cut(pending))
+            pending = ""
+        words.append(known)
+        i += len(known)
+    if pending:
+        words.extend(_cut(pending))
+    return words
+
+
 def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
     """Content terms of the question: jieba words for Chinese, dictionary phrases for English."""
     stripped = strip_question_words(unicodedata.normalize("NFKC", question))
     terms: list[str] = []
     for run in _CJK_RUN_RE.findall(stripped):
-        terms.extend(w for w in _cut(run) if len(w) >= 2 or table.knows_chinese(w))
+        terms.extend(w for w in _cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))
     words = [m.group().removesuffix("'s") for m in _EN_TOKEN_RE.finditer(stripped)]
     i = 0
     while i < len(words):

@@ -35,6 +35,7 @@ from assistant.privacy import RedactionResult, redact_text
 from assistant.prompts import condense_messages, detect_language, template_hash, translate_messages
 from assistant.questions import (
     QuestionAnalysis,
+    Responsiveness,
     analyse_question,
     judge_responsive,
     states_dose,
@@ -266,7 +267,8 @@ def _answer_and_audit(
     )
     refused = draft.mode == AnswerMode.REFUSED
     if refused and refusal is None:
-        refusal = Refusal(reason="no_relevant_passage", missing=analysis.subject)
+        reason = "insufficient_evidence" if draft.insufficient_evidence else "no_relevant_passage"
+        refusal = Refusal(reason=reason, missing=analysis.subject)
     answer = Answer(
         session_id=principal.session_id,
         mode=draft.mode,
@@ -516,17 +518,18 @@ def _verify(
     shown: list[AnswerSentence] = []
     dropped = list(draft.dropped)
     kept: list[tuple[str, list[int]]] = []
+    judged = [
+        judge_responsive(analysis, text, context=_sentence_context(draft, index, by_n))
+        for index, (text, _) in enumerate(draft.sentences)
+    ]
     for index, ((text, cites), verdict) in enumerate(zip(draft.sentences, verdicts, strict=True)):
-        cited = [by_n[n] for n in cites if n in by_n]
-        context = [c for s in cited for c in source_context(s)]
-        if index > 0:
-            context.append(draft.sentences[index - 1][0])
-        responsive = judge_responsive(analysis, text, context=context)
-        if not responsive.responsive:
+        responsive = judged[index]
+        if not responsive.responsive and not _names_the_next(draft, judged, index, analysis):
             dropped.append(
                 DroppedSentence(text=text, reason=responsive.reason or "", citations=list(cites))
             )
             continue
+        cited = [by_n[n] for n in cites if n in by_n]
         source_language = {s.language for s in cited} - {None, language}
         shown.append(
             AnswerSentence(
@@ -548,6 +551,34 @@ def _verify(
         fallback.dropped = dropped + fallback.dropped
         return _verify(ctx, question, retrieval, fallback, analysis=analysis, language=language)
     return shown, flags, draft
+
+
+def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list[str]:
+    """What a sentence stands under: its sources' section and title, the sentence before."""
+    cites = draft.sentences[index][1]
+    context = [c for n in cites if n in by_n for c in source_context(by_n[n])]
+    if index > 0:
+        context.append(draft.sentences[index - 1][0])
+    return context
+
+
+def _names_the_next(
+    draft: Draft, judged: Sequence[Responsiveness], index: int, analysis: QuestionAnalysis
+) -> bool:
+    """A sentence kept as context: it names the subject that the next, responsive sentence of
+    the same source only implies ("奥司他韦：…。" before "成人剂量每次75mg…")."""
+    if index + 1 >= len(draft.sentences) or not analysis.anchors:
+        return False
+    text, cites = draft.sentences[index]
+    following, following_cites = draft.sentences[index + 1]
+    top = analysis.anchors[0]
+    return (
+        judged[index].reason == "other_aspect"
+        and judged[index + 1].responsive
+        and cites == following_cites
+        and term_in_text(top, text)
+        and not term_in_text(top, following)
+    )
 
 
 def _verdicts(ctx: ServiceContext, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:

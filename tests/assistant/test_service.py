@@ -23,6 +23,7 @@ from assistant.llm import ChatModel
 from assistant.service import answer_question, search_sources
 from assistant.service_context import ServiceContext
 from assistant.store import open_store
+from eval.standin import cite_first_source
 from ingestion.service import Ingestor
 from tests.fakes.sglang import (
     Completion,
@@ -260,7 +261,8 @@ def test_insufficient_evidence_from_the_model_refuses(world, tmp_path: Path, sgl
     ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
     answer = answer_question(CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx)
     assert answer.mode == AnswerMode.REFUSED
-    assert answer.sentences == [] and answer.sources  # related passages offered
+    assert answer.sentences == [] and answer.sources == [] and answer.related  # reading only
+    assert answer.refusal is not None and answer.refusal.reason == "insufficient_evidence"
     assert answer.message and "未涵盖" in answer.message
     assert "no_evidence" in {f.code for f in answer.flags}
 
@@ -271,7 +273,8 @@ def test_out_of_scope_question_is_refused(world, tmp_path: Path) -> None:
         CARDIO_DOC, "What INR range should warfarin target after mechanical valve surgery?", ctx=ctx
     )
     assert answer.mode == AnswerMode.REFUSED
-    assert answer.message and "does not cover" in answer.message
+    assert answer.refusal is not None and "warfarin" in answer.refusal.missing
+    assert answer.message and "no passage about" in answer.message
 
 
 def test_restricted_library_never_reaches_other_departments(world, tmp_path: Path) -> None:
@@ -362,3 +365,143 @@ def test_similarity_embeds_each_text_once(world, tmp_path: Path) -> None:
     assert embedded.count(source) == 1 and len(embedded) == 3
     assert first == ctx.similarity("Clean hands after taking gloves off.", source)
     assert first > second > 0.0
+
+
+# --- issue #10: answers that answer the question ----------------------------------------------
+
+_SYLLABLES = ["zor", "va", "pri", "lat", "mex", "ti", "cla", "ben", "qui", "dor"]
+
+
+def _absent_drug(seed: int) -> tuple[str, str]:
+    """A drug name no guideline holds, in English and Chinese (generated, not from an issue)."""
+    import random
+
+    rng = random.Random(seed)
+    en = "".join(rng.choice(_SYLLABLES) for _ in range(3)) + "vir"
+    zh = "".join(rng.choice("佐伐普利美替克本奎多") for _ in range(3)) + "韦"
+    return en, zh
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_dose_question_about_a_drug_the_library_lacks_is_refused_naming_it(
+    world, tmp_path: Path, seed: int
+) -> None:
+    ctx = make_ctx(world, tmp_path)
+    en, zh = _absent_drug(seed)
+    for question, name in ((f"What is the adult dose of {en} for influenza?", en),
+                           (f"流感成人患者{zh}的剂量是多少？", zh)):  # fmt: skip
+        answer = answer_question(CARDIO_DOC, question, ctx=ctx)
+        assert answer.mode == AnswerMode.REFUSED, [s.text for s in answer.sentences]
+        assert answer.sentences == [] and answer.sources == []
+        assert answer.refusal is not None and answer.refusal.reason == "subject_not_found"
+        assert any(name in m or m in name for m in answer.refusal.missing)
+        assert answer.message and any(m in answer.message for m in answer.refusal.missing)
+        assert answer.related  # the nearest passages, as reading
+        assert "subject_missing" in {f.code for f in answer.flags}
+        stored = audit_rows(ctx)[-1].detail_json
+        assert stored["refusal"]["reason"] == "subject_not_found"
+        assert stored["sentences"] == [] and stored["sources_shown"] is False
+
+
+def test_a_dose_question_shows_only_that_drugs_dose_and_records_the_rest(
+    world, tmp_path: Path
+) -> None:
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, "奥司他韦治疗流感的成人剂量？", ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE
+    shown = [s for s in answer.sentences]
+    assert shown and all(s.faithful and s.responsive and s.supported for s in shown)
+    text = "".join(s.text for s in shown)
+    assert "75mg" in text.replace(" ", "") and "奥司他韦" in text
+    for other in ("帕拉米韦", "扎那米韦", "玛巴洛沙韦", "阿比多尔"):
+        assert other not in text
+    assert answer.aspect == "dose" and "奥司他韦" in answer.subject
+    # Other drugs' doses in the same passages were considered and dropped, and recorded.
+    assert any(d.reason == "other_subject" for d in answer.dropped)
+    codes = {f.code for f in answer.flags}
+    assert "non_responsive_dropped" in codes
+    stored = audit_rows(ctx)[-1].detail_json
+    assert stored["dropped"] and stored["subject"] == answer.subject
+    assert all(s["responsive"] and s["faithful"] for s in stored["sentences"])
+
+
+def test_an_english_question_is_answered_from_a_chinese_guideline(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, "What is the adult dose of oseltamivir?", ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE, answer.refusal
+    # The quote stays in its own language: it is the evidence.
+    assert answer.sentences and all(s.language == "zh" for s in answer.sentences)
+    assert "75mg" in "".join(s.text for s in answer.sentences).replace(" ", "")
+    cited = {s.n: s for s in answer.sources}
+    assert {cited[n].title for s in answer.sentences for n in s.citations} == {"流行性感冒诊疗方案"}
+    assert "cross_lingual_answer" in {f.code for f in answer.flags}
+    assert audit_rows(ctx)[-1].detail_json["cross_lingual"] is True
+
+
+def test_a_chinese_question_is_answered_from_an_english_guideline(world, tmp_path: Path) -> None:
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, "门诊的多剂量药瓶应当如何使用？", ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE, answer.refusal
+    assert answer.sentences and all(s.language == "en" for s in answer.sentences)
+    assert "multi" in " ".join(s.text for s in answer.sentences).lower()
+
+
+def _two_drugs(request: dict[str, Any]):
+    """A faithful sentence about oseltamivir and a faithful one about another drug's dose."""
+    import re
+
+    sentences = []
+    for n, body in read_sources(request).items():
+        for piece in re.findall(r"[^。]*?\d+mg[^。]*。", body):
+            drug = "奥司他韦" if "奥司他韦" in piece else None
+            if drug is None and re.search(r"帕拉米韦|扎那米韦|阿比多尔|玛巴洛沙韦", piece):
+                sentences.append({"text": piece, "citations": [n]})
+            elif drug and not any("奥司他韦" in s["text"] for s in sentences):
+                sentences.insert(0, {"text": piece, "citations": [n]})
+    return json_completion({"sentences": sentences[:2], "insufficient_evidence": False})
+
+
+@pytest.mark.parametrize("policy", ["strict", "annotate"])
+def test_a_non_responsive_generated_sentence_is_dropped_under_either_policy(
+    world, tmp_path: Path, sglang_server, policy: str
+) -> None:
+    sglang_server.responder = _two_drugs
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    ctx.policy = policy  # type: ignore[assignment]
+    answer = answer_question(CARDIO_DOC, "奥司他韦治疗流感的成人剂量？", ctx=ctx)
+    assert answer.mode == AnswerMode.GENERATIVE
+    # The other drug's dose is never shown, not even with ⚠; the responsive one stays.
+    assert answer.sentences and all("奥司他韦" in s.text for s in answer.sentences)
+    assert all(s.responsive for s in answer.sentences)
+    assert any(d.reason == "other_subject" and "mg" in d.text for d in answer.dropped)
+    assert "wrong_subject_dose" in {f.code for f in answer.flags}
+
+
+def test_the_question_is_translated_by_the_model_once_and_only_with_an_open_gate(
+    world, tmp_path: Path, sglang_server
+) -> None:
+    def respond(request: dict[str, Any]):
+        system = request["messages"][0]["content"]
+        if "<question>" in request["messages"][-1]["content"] and "Translate" in system:
+            return Completion("What is the minimum hand hygiene practice in outpatient care?")
+        return cite_first_source(request)
+
+    sglang_server.responder = respond
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    ctx.settings = ctx.settings.model_copy(
+        update={"llm": ctx.settings.llm.model_copy(update={"translate_questions": True})}
+    )
+    question = "门诊手卫生的最低要求是什么？患者张三"
+    answer = answer_question(CARDIO_DOC, question, ctx=ctx)
+    translations = [r for r in sglang_server.requests if "Translate" in r["messages"][0]["content"]]
+    assert len(translations) == 1
+    # The model saw the redacted question only.
+    assert "张三" not in translations[0]["messages"][-1]["content"]
+    assert any("hand hygiene" in s.text.lower() for s in answer.sources)
+    answer_question(CARDIO_DOC, question, ctx=ctx)  # cached: no second translation call
+    assert (
+        len([r for r in sglang_server.requests if "Translate" in r["messages"][0]["content"]]) == 1
+    )
+    before = len(sglang_server.requests)
+    answer_question(ONCO_DOC, "门诊手卫生的最低要求是什么？", ctx=ctx)  # oncology: no approval
+    assert len(sglang_server.requests) == before
