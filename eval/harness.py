@@ -52,7 +52,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
@@ -67,7 +67,8 @@ from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
 from assistant.quantities import extract_quantities
-from assistant.service import answer_question
+from assistant.retrieval import Channel
+from assistant.service import answer_question, understand_question
 from assistant.service_context import ServiceContext
 from assistant.store import open_store
 from eval.chain_compare import ChainRow, compare, run_plain_chain
@@ -198,6 +199,10 @@ def open_eval_gate(settings: Settings) -> None:
         )
 
 
+# The retriever's own choice without the term table's translations (the wave-1 query path).
+UNTRANSLATED = "hybrid_untranslated"
+
+
 def retrieval_rows(
     ctx: ServiceContext, item: EvalItem, *, libraries: list[str], k: int = 10
 ) -> list[ItemResult]:
@@ -209,12 +214,17 @@ def retrieval_rows(
     through a model that cannot read them (eval/retrieval_eval.py measures both).
     """
     rows = []
-    for channel in CHANNELS:
+    # The product's query path: the question plus its term-table translations (issue #10),
+    # without a model here so the figure measures the table, not a translation.
+    analysis = understand_question(replace(ctx, chat=None), item.question, libraries=libraries)
+    for channel in (*CHANNELS, UNTRANSLATED):
+        hybrid = channel in ("hybrid", UNTRANSLATED)
         result = ctx.retriever.retrieve(
             item.question,
             libraries=libraries,
             k=k,
-            channel=None if channel == "hybrid" else channel,
+            channel=None if hybrid else cast(Channel, channel),
+            translations=analysis.translations if channel == "hybrid" else None,
         )
         rank = next((s.n for s in result.sources if is_gold(item, s)), None)
         rows.append(ItemResult.of(item, result, channel=channel, rank=rank))
@@ -456,6 +466,10 @@ def _block(retrieval: list[ItemResult], answers: list[AnswerRow]) -> dict[str, A
         "wrong_subject_doses": sum(a.wrong_subject_doses for a in answers),
         "same_language_recall@5": recall_at_5([r for r in hybrid if not r.cross_lingual]),
         "cross_lingual_recall@5": recall_at_5([r for r in hybrid if r.cross_lingual]),
+        # The same question without the term table's translations: what the table adds.
+        "cross_lingual_recall@5_without_table": recall_at_5(
+            [r for r in retrieval if r.channel == UNTRANSLATED and r.cross_lingual]
+        ),
         "leaks": {
             "identifiers": sum(a.identifier_leaks for a in answers),
             "restricted_chunks": sum(a.restricted_chunks for a in answers),
