@@ -128,6 +128,17 @@ class LayeredTerms:
     glosses, then the dictionary (the first table's candidates come first)."""
 
     layers: tuple[TermTable, ...]
+    # The leading layers that hold clinical vocabulary (the hospital glossary, the library's
+    # own glosses), as opposed to a general dictionary.
+    clinical: int = 0
+
+    def knows_clinical(self, term: str) -> bool:
+        """Whether a clinical layer has the term (Chinese, or English in any form)."""
+        key = normalise_en(term)
+        return any(
+            term in layer.zh_to_en or key in layer.en_to_zh
+            for layer in self.layers[: self.clinical]
+        )
 
     def _merge(self, found: Iterable[list[str]]) -> list[str]:
         out: list[str] = []

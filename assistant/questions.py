@@ -306,11 +306,54 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
     return not words or all(w in _GENERIC_EN or w in EN_STOPWORDS or len(w) < 3 for w in words)
 
 
-def _is_general_word(term: str, table: LayeredTerms) -> bool:
+# Name shapes: Chinese generic drug names end in these transliterated stems; English drug and
+# disease names in these INN stems and medical suffixes; codes and acronyms (HBV, IgM, LDL-C,
+# SARS-CoV-2) hold capitals or digits.
+_ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
+    r"(?:韦|霉素|沙星|西林|头孢\S*|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|替丁|卡因|"
+    r"西泮|唑仑|吗啡|芬太尼|酮|嗪|胺|酯|苷|肽|素|尼龙|松|隆|韦林|洛韦)$"
+)
+_EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
+    r"(?:mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
+    r"tidine|dipine|afil|parin|xaban|gatran|grel|tinib|platin|taxel|rubicin|zepam|zolam|"
+    r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone|itis|osis|emia|"
+    r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma)$"
+)
+_EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
+_CODE_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,}|[A-Za-z]+-?\d|\d+-?[A-Za-z]")
+# A general-dictionary word appearing in at most this many glosses is a name (naloxone: 1).
+EN_NAME_GLOSSES: Final[int] = 3
+ZH_NAME_FREQ: Final[int] = 300
+
+
+def _is_entity(term: str, table: LayeredTerms) -> bool:
+    """Whether a term names a drug, disease, organism, procedure or code (issue #10 item 2).
+
+    Only such names make "the library has no passage about X" a fair refusal: a question's
+    other words may be paraphrases ("reuse", "上经鼻") that no guideline spells that way.
+    """
+    if table.knows_clinical(term):
+        return True
     if is_chinese(term):
-        return len(term) < 2 or _jieba_freq().get(term, 0) >= ZH_GENERAL_FREQ
+        if len(term) < 2:
+            return False
+        freq = _jieba_freq().get(term)
+        if _ZH_DRUG_STEM.search(term) and (freq is None or freq < ZH_NAME_FREQ):
+            return True
+        return bool(table.to_english(term)) and freq is not None and 0 < freq < ZH_NAME_FREQ
+    if _CODE_RE.search(term):
+        return True
     words = normalise_en(term).split()
-    return all(table.generality(w) >= EN_GENERAL_GLOSSES for w in words)
+    if not words:
+        return False
+    last = words[-1]
+    if _EN_NAME_STEM.search(last) and len(last) > 5:
+        return True
+    if _EN_INFLECTED.search(last):
+        return False
+    return all(0 < table.generality(w) <= EN_NAME_GLOSSES for w in words) and bool(
+        table.to_chinese(term)
+    )
 
 
 def analyse_question(
@@ -326,13 +369,16 @@ def analyse_question(
         forms = (term, *table.translate(term))
         frequencies = [rarity.frequency(f) for f in forms] if rarity else []
         df = max(frequencies, default=1)
+        entity = _is_entity(term, table)
+        if df == 0 and not entity:
+            continue  # a paraphrase or a word cut apart: no guideline spells it that way
         weight = rarity.idf(df) if rarity else 1.0
         terms.append(
             SubjectTerm(
                 term=term,
                 forms=forms,
                 weight=round(weight, 4),
-                anchor=not _is_general_word(term, table),
+                anchor=entity,
                 in_library=df > 0,
             )
         )

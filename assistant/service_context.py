@@ -107,7 +107,8 @@ class ServiceContext:
         """The bilingual term table: the hospital glossary, the library's glosses, CC-CEDICT."""
         if self._glossary is None:
             self._glossary = load_glossary()
-        return LayeredTerms((self._glossary, self.retriever.profile().glosses, cedict_table()))
+        glosses = self.retriever.profile().glosses
+        return LayeredTerms((self._glossary, glosses, cedict_table()), clinical=2)
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine of two texts under the dense model (for citation support).
