@@ -141,6 +141,9 @@ def _is_cjk(char: str) -> bool:
 
 
 def _period_ends_sentence(text: str, pos: int) -> bool:
+    before = text[max(0, pos - 40) : pos]
+    if before.count("(") + before.count("（") > before.count(")") + before.count("）"):
+        return False  # inside brackets: "2mg/（kg.次）", "(e.g. adults)"
     after = text[pos + 1 : pos + 2]
     if after and not (after.isspace() or _is_cjk(after) or after in "[【［”’\"')）"):
         return False  # 2.5, e.g, 3.2.1, www.example.org

@@ -22,7 +22,12 @@ from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
-from assistant.questions import QuestionAnalysis, judge_responsive, term_in_text
+from assistant.questions import (
+    QuestionAnalysis,
+    judge_responsive,
+    term_in_text,
+    weighted_coverage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +81,8 @@ _FURNITURE_RES = (
     re.compile(r"(?:^|\s)[-—–]\s*\d{1,3}\s*[-—–](?:\s|$)"),
     re.compile(r"(?:^|\s)(?:Page|第)\s*\d{1,4}\s*(?:页|of \d{1,4})?(?:\s|$)"),
 )
+# How many sentences before a candidate may hold its subject (see assistant.service).
+_CONTEXT_SENTENCES = 2
 # Sentences shorter than this carry no claim of their own (headings, fragments).
 _MIN_SENTENCE_CHARS = 8
 
@@ -105,7 +112,7 @@ class _Candidate:
     n: int
     doc_id: str
     chunk_index: int
-    takes_previous: bool
+    takes_previous: int
 
 
 def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, rank: int) -> float:
@@ -147,25 +154,28 @@ def compose_extractive(
                 if lexical > 0:
                     chosen.append(
                         _Candidate(lexical, rank, position, text, source.n, source.doc_id,
-                                   source.chunk_index or 0, False)
+                                   source.chunk_index or 0, 0)
                     )  # fmt: skip
                 continue
             verdict = judge_responsive(analysis, text, context=context)
-            takes_previous = False
+            takes_previous = 0
             top = analysis.anchors[0] if analysis.anchors else None
-            if position > 0 and top is not None and not term_in_text(top, text):
-                # The subject is in the sentence before: take it along, so that the shown
-                # text names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
-                before = raw[position - 1]
-                if term_in_text(top, before):
-                    along = judge_responsive(analysis, text, context=[before, *context])
-                    if along.responsive:
-                        verdict, takes_previous = along, True
+            if top is not None and not term_in_text(top, text):
+                # The subject is in a sentence before: take it along, so that the shown text
+                # names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
+                for back in range(1, min(position, _CONTEXT_SENTENCES) + 1):
+                    before = raw[position - back : position]
+                    if term_in_text(top, " ".join(before)):
+                        along = judge_responsive(analysis, text, context=[*before, *context])
+                        if along.responsive:
+                            verdict, takes_previous = along, back
+                        break
             if not verdict.responsive:
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue
-            in_sentence = sum(1 for a in analysis.anchors if term_in_text(a, text))
-            score = lexical + 0.5 * in_sentence + (0.5 if analysis.aspect else 0.0)
+            # The question's terms in the sentence itself, in any language, by their rarity:
+            # what distinguishes the answering sentence from its responsive neighbours.
+            score = lexical + weighted_coverage(analysis, text)
             chosen.append(
                 _Candidate(score, rank, position, text, source.n, source.doc_id,
                            source.chunk_index or 0, takes_previous)
@@ -187,9 +197,10 @@ def compose_extractive(
     for candidate in picked:
         if candidate.takes_previous:
             raw = [clean_shown(s) for s in split_sentences(by_source[candidate.n].text)]
-            previous = (raw[candidate.position - 1], [candidate.n])
-            if previous not in out:
-                out.append(previous)
+            start = candidate.position - candidate.takes_previous
+            for previous in raw[start : candidate.position]:
+                if (previous, [candidate.n]) not in out:
+                    out.append((previous, [candidate.n]))
         if (candidate.text, [candidate.n]) not in out:
             out.append((candidate.text, [candidate.n]))
     return out, dropped

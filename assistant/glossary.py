@@ -159,6 +159,15 @@ class LayeredTerms:
         """Candidates in the other language."""
         return self.to_english(term) if is_chinese(term) else self.to_chinese(term)
 
+    def synonyms(self, term: str) -> list[str]:
+        """Same-language names of the term through the clinical layers (流感 → influenza →
+        流行性感冒); the general dictionary is left out, its round trips drift (stroke → 抚摩)."""
+        clinical = LayeredTerms(self.layers[: self.clinical], clinical=self.clinical)
+        out: list[str] = []
+        for other in clinical.translate(term):
+            out.extend(s for s in clinical.translate(other) if s != term and s not in out)
+        return out[:_MAX_CANDIDATES]
+
     def knows_chinese(self, term: str) -> bool:
         """Whether any table has the Chinese term."""
         return any(term in layer.zh_to_en for layer in self.layers)

@@ -78,6 +78,13 @@ def _cues(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+# A stated value: a number with a unit, a percentage, or a comparison (≥5, <130/80).
+_NUMBER_CUES: Final[re.Pattern[str]] = re.compile(
+    r"[≥≤<>＜＞≧≦]\s*\d|\d\s*(?:%|％|[a-zA-Zμµ]+(?:/[a-zA-Zμµ·()（）]+)*|[个名张次项级倍岁天周月年小时分钟])|"
+    r"\d\s*[~～\-–至到]\s*\d"
+)
+
+
 # Order matters: the first aspect whose cues a question holds is its aspect.
 ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
@@ -107,25 +114,38 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "dose",
         _cues(
-            r"剂量|用量|用法|怎么用|怎么给|如何给|怎样给|多少毫克|几片|多少\s*mg|\bdos(?:e|es|age|ing)\b|"
-            r"how much|\bmg\b|\bmme\b"
+            r"剂量|用量|用法|怎么用|怎么给|如何给|怎样给|给多少|用多少|吃多少|服多少|首剂|单次|"
+            r"怎么吃|如何服用|怎么服用|多少毫克|几片|多少\s*mg|\bdos(?:e|es|age|ing)\b|how much|"
+            r"\bmg\b|\bmme\b"
         ),
         _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
         needs_dose=True,
     ),
     Aspect(
-        "duration",
-        _cues(r"疗程|多久|多长时间|几天|几周|持续|duration|how long|for how many"),
-        _cues(r"疗程|持续|duration|至少|不超过|for at least|no longer than"),
-        needs_time=True,
-    ),
-    Aspect(
         "frequency",
-        _cues(r"多久一次|间隔|频率|每隔|how often|interval|frequency"),
+        _cues(r"多久一次|间隔|频率|每隔|多长时间一次|how often|interval|frequency"),
         _cues(
             r"每\S{0,3}(?:天|日|周|月|年|小时|次)|间隔|频率|every|interval|frequen|daily|weekly|"
-            r"annually|at least once"
+            r"annual|yearly|monthly|at least once|q\d+h"
         ),
+        needs_cue=True,
+    ),
+    Aspect(
+        "duration",
+        _cues(r"疗程|多久|多长时间|几天|几周|持续|duration|how long|how many days|for how many"),
+        _cues(
+            r"\d\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|days?|weeks?|months?|"
+            r"hours?)|疗程|持续|duration|(?:a )?few days|短期|short[- ]term"
+        ),
+    ),
+    # Asked for a value (a threshold, target, range, count): the sentence states a number.
+    Aspect(
+        "value",
+        _cues(
+            r"多少|几[个名张次项级]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
+            r"how many|what (?:level|value|range|threshold|target)|threshold|target|cut-?off"
+        ),
+        _NUMBER_CUES,
         needs_cue=True,
     ),
 )
@@ -159,6 +179,11 @@ EN_GENERAL_GLOSSES: Final[int] = 40
 _EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
 _CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LONGEST_TERM: Final[int] = 12
+_LONGEST_NAME: Final[int] = 8
+# A piece of a name is a word jieba knows from fewer than this many occurrences (帕拉: 40).
+_RARE_PIECE: Final[int] = 100
+# Characters that end a name being joined (function words; 那, 可 and 比 do occur in names).
+_NAME_BREAKS: Final[frozenset[str]] = frozenset("的和与及或在是为了用于对将把被从由以其并而但也")
 
 
 @dataclass(frozen=True)
@@ -206,10 +231,14 @@ class TermRarity:
         self.passages = max(passages, 1)
 
     def frequency(self, term: str) -> int:
-        """Passages holding the term (a Chinese word unknown to the index: its rarest bigram)."""
+        """Passages holding the term (a Chinese word unknown to the index: its rarest bigram;
+        an English phrase: its rarest word, an upper bound)."""
         key = term.lower()
         if key in self.df:
             return self.df[key]
+        words = normalise_en(key).split()
+        if len(words) > 1 and not is_chinese(key):
+            return min(self.df.get(w, 0) for w in words)
         if is_chinese(key) and len(key) >= 2:
             grams = [f"#{key[i : i + 2]}" for i in range(len(key) - 1)]
             return min(self.df.get(g, 0) for g in grams)
@@ -271,7 +300,42 @@ def _cut_known(run: str, table: LayeredTerms) -> list[str]:
         i += len(known)
     if pending:
         words.extend(_cut(pending))
-    return words
+    return _join_name_pieces(words)
+
+
+def _unknown_fragment(term: str, table: LayeredTerms) -> bool:
+    """A Chinese word jieba guessed, no table knows and without a drug-name shape (新冠人)."""
+    return (
+        is_chinese(term)
+        and _jieba_freq().get(term) is None
+        and not _ZH_DRUG_STEM.search(term)
+        and not table.knows_chinese(term)
+    )
+
+
+def _join_name_pieces(words: list[str]) -> list[str]:
+    """Join the pieces jieba cut a drug name into (托珠 + 单抗, 奥司 + 他 + 韦).
+
+    A drug stem (韦, 单抗, 霉素 …) takes the pieces before it that jieba does not know or that
+    are single characters, up to a name's length; a function word (的, 和 …) stops it.
+    """
+    freq = _jieba_freq()
+    out: list[str] = []
+    for word in words:
+        if not (_ZH_DRUG_STEM.fullmatch(word) and out):
+            out.append(word)
+            continue
+        name = word
+        while (
+            out
+            and is_chinese(out[-1])
+            and not (set(out[-1]) & _NAME_BREAKS)
+            and (len(out[-1]) == 1 or freq.get(out[-1], 0) < _RARE_PIECE)
+            and len(name) + len(out[-1]) <= _LONGEST_NAME
+        ):
+            name = out.pop() + name
+        out.append(name)
+    return out
 
 
 def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
@@ -340,7 +404,15 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         freq = _jieba_freq().get(term)
         if _ZH_DRUG_STEM.search(term) and (freq is None or freq < ZH_NAME_FREQ):
             return True
-        return bool(table.to_english(term)) and freq is not None and 0 < freq < ZH_NAME_FREQ
+        if freq is None and len(term) >= 3:
+            return True  # a word jieba found but does not know: a transliterated name
+        # A dictionary word is a name when its English gloss is one (胰岛素 → insulin), not
+        # when it is an ordinary verb or noun (共用 → share).
+        return (
+            freq is not None
+            and 0 < freq < ZH_NAME_FREQ
+            and any(_english_name_part(en, table) for en in table.to_english(term))
+        )
     if _CODE_RE.search(term):
         return True
     words = normalise_en(term).split()
@@ -351,9 +423,17 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         return True
     if _EN_INFLECTED.search(last):
         return False
-    return all(0 < table.generality(w) <= EN_NAME_GLOSSES for w in words) and bool(
-        table.to_chinese(term)
-    )
+    return _english_name_like(term, table) and bool(table.to_chinese(term))
+
+
+def _english_name_part(term: str, table: LayeredTerms) -> bool:
+    """A gloss with a rare word in it ("scarlet fever", "outpatient service")."""
+    return any(0 < table.generality(w) <= EN_NAME_GLOSSES for w in normalise_en(term).split())
+
+
+def _english_name_like(term: str, table: LayeredTerms) -> bool:
+    words = normalise_en(term).split()
+    return bool(words) and all(0 < table.generality(w) <= EN_NAME_GLOSSES for w in words)
 
 
 def analyse_question(
@@ -361,16 +441,23 @@ def analyse_question(
 ) -> QuestionAnalysis:
     """Subject terms (weighted by library rarity), aspect and other-language terms."""
     language = detect_language(question)
-    aspect = detect_aspect(question)
+    candidates = _candidate_terms(question, table)
+    # A name may hold an aspect's word (多剂量瓶, "dose counter"): look for the aspect outside it.
+    unnamed = question
+    for term in candidates:
+        is_cue = any(a.question_cues.fullmatch(term) for a in ASPECTS)
+        if len(term) >= 3 and not is_cue and _is_entity(term, table):
+            unnamed = unnamed.replace(term, " ")
+    aspect = detect_aspect(unnamed)
     terms: list[SubjectTerm] = []
-    for term in _candidate_terms(question, table):
+    for term in candidates:
         if _is_generic(term, aspect, table):
             continue
-        forms = (term, *table.translate(term))
+        forms = tuple(dict.fromkeys((term, *table.translate(term), *table.synonyms(term))))
         frequencies = [rarity.frequency(f) for f in forms] if rarity else []
         df = max(frequencies, default=1)
         entity = _is_entity(term, table)
-        if df == 0 and not entity:
+        if df == 0 and (not entity or _unknown_fragment(term, table)):
             continue  # a paraphrase or a word cut apart: no guideline spells it that way
         weight = rarity.idf(df) if rarity else 1.0
         terms.append(
@@ -386,7 +473,7 @@ def analyse_question(
     other: Language = "en" if language == "zh" else "zh"
     translated = [f for t in terms for f in t.forms[1:3]]
     if aspect is not None:
-        translated.extend(_aspect_words(aspect, other))
+        translated.extend(aspect_words(aspect, other))
     translations: dict[str, str] = (
         {other: " ".join(dict.fromkeys(translated))} if translated else {}
     )
@@ -409,7 +496,8 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
 }
 
 
-def _aspect_words(aspect: Aspect, language: Language) -> tuple[str, ...]:
+def aspect_words(aspect: Aspect, language: str) -> tuple[str, ...]:
+    """Words that name an aspect in a language (for searching)."""
     return _ASPECT_WORDS.get(aspect.name, {}).get(language, ())
 
 
@@ -458,15 +546,48 @@ def judge_responsive(
     anchors = analysis.anchors
     here = " ".join((sentence, *context))
     found = [a for a in anchors if term_in_text(a, here)]
+    if anchors and not term_in_text(anchors[0], sentence) and names_other(analysis, sentence):
+        # The sentence names another drug or disease itself: its subject is that one, whatever
+        # the sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…").
+        return Responsiveness(False, "other_subject", len(found), True)
     aspect_stated = analysis.aspect is None or analysis.aspect.stated_in(sentence)
     if anchors:
-        if anchors[0] not in found or len(found) * 2 < len(anchors):
+        # The main name must be there, and every other but one ("aspirin plus clopidogrel for
+        # intracranial stenosis" under a section heading that names the stenosis).
+        allowed_missing = 1 if len(anchors) >= 2 else 0
+        if anchors[0] not in found or len(anchors) - len(found) > allowed_missing:
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
+
+
+def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Whether a sentence names a drug or disease (by its name's shape) the question does not."""
+    forms = {_normal(f) for t in analysis.terms for f in t.forms}
+    norm = _normal(sentence)
+    for run in _CJK_RUN_RE.findall(norm):
+        for word in _join_name_pieces(_cut(run)):
+            if (
+                len(word) >= 3
+                and _ZH_DRUG_STEM.search(word)
+                and not any(word in f or f in word for f in forms)
+            ):
+                return True
+    for word in re.findall(r"[a-z][a-z\-]{5,}", norm):
+        if _EN_NAME_STEM.search(word) and not any(word in f or f in word for f in forms):
+            return True
+    return False
+
+
+def weighted_coverage(analysis: QuestionAnalysis, text: str) -> float:
+    """Share (0–1) of the question's subject-term weight whose forms occur in the text."""
+    total = sum(t.weight for t in analysis.terms)
+    if not total:
+        return 0.0
+    return sum(t.weight for t in analysis.terms if term_in_text(t, text)) / total
 
 
 def states_dose(sentence: str) -> bool:

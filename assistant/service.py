@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from assistant.citations import SentenceVerdict, content_terms, verify_answer
+from assistant.citations import SentenceVerdict, content_terms, split_sentences, verify_answer
 from assistant.domain import (
     Answer,
     AnswerMode,
@@ -30,18 +30,26 @@ from assistant.domain import (
 from assistant.errors import AuditUnavailable, GuideCiteError, InvalidInput
 from assistant.flags import apply_severities, cited_sources, compute_flags, is_high, make_flag
 from assistant.gates import GateStatus, gate_banner
-from assistant.generation import Draft, extractive_draft, generate_draft, source_context
+from assistant.generation import (
+    Draft,
+    clean_shown,
+    extractive_draft,
+    generate_draft,
+    source_context,
+)
 from assistant.privacy import RedactionResult, redact_text
 from assistant.prompts import condense_messages, detect_language, template_hash, translate_messages
 from assistant.questions import (
     QuestionAnalysis,
     Responsiveness,
+    SubjectTerm,
     analyse_question,
+    aspect_words,
     judge_responsive,
     states_dose,
     term_in_text,
 )
-from assistant.retrieval import RetrievalResult
+from assistant.retrieval import RetrievalResult, fuse_by_rank
 from assistant.review import open_review_item
 from assistant.service_context import (
     ServiceContext,
@@ -81,6 +89,7 @@ ASPECT_NAMES = {
         "incubation": "潜伏期",
         "contraindication": "禁忌",
         "adverse_effects": "不良反应",
+        "value": "具体数值",
     },
     "en": {
         "dose": "dose",
@@ -89,9 +98,13 @@ ASPECT_NAMES = {
         "incubation": "incubation period",
         "contraindication": "contraindications",
         "adverse_effects": "adverse effects",
+        "value": "value",
     },
 }
 _TRANSLATION_CACHE_SIZE = 1024  # questions
+# A sentence's subject may stand up to this many sentences before it (drug name, then its
+# indication, then its dose).
+_CONTEXT_SENTENCES = 2
 NO_LIBRARY = {
     "zh": "您目前没有可查阅的指南库，请联系科室管理员。",
     "en": "You have no guideline library you may read; ask your department administrator.",
@@ -233,6 +246,7 @@ def _answer_and_audit(
     retrieval = ctx.retriever.retrieve(
         searched_for, libraries=libraries, translations=analysis.translations
     )
+    retrieval = _search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     t_retrieved = time.perf_counter()
     report("sources", {"sources": list(retrieval.sources), "relevant": retrieval.relevant})
     gate_reason = _gate_reason(ctx, gate, retrieval)
@@ -349,6 +363,54 @@ def _translate_question(ctx: ServiceContext, question: str, *, target: str) -> s
         ctx._translations.clear()
     ctx._translations[key] = text
     return text
+
+
+def _holds(source: Source, term: SubjectTerm) -> bool:
+    return term_in_text(term, " ".join([source.text, *source_context(source)]))
+
+
+def _search_for_subject(
+    ctx: ServiceContext,
+    analysis: QuestionAnalysis,
+    retrieval: RetrievalResult,
+    *,
+    libraries: Sequence[str],
+) -> RetrievalResult:
+    """A second search when no passage found holds the question's main name.
+
+    The question's own wording and a bag of translated terms can both miss the passage that
+    names the drug or disease (its words in another language, a long passage). Before refusing
+    for a missing subject, search for the names themselves (every form, every language) with
+    the aspect's words; passages holding the main name join the front of the list.
+    """
+    anchors = analysis.anchors
+    if (
+        not anchors
+        or not retrieval.sources
+        or any(_holds(s, anchors[0]) for s in retrieval.sources)
+    ):
+        return retrieval
+    if not anchors[0].in_library:
+        return retrieval  # no passage anywhere holds it: the refusal is certain
+    names = " ".join(dict.fromkeys(f for a in anchors for f in a.forms))
+    found: list[Source] = []
+    for language in ("zh", "en"):
+        words = " ".join(aspect_words(analysis.aspect, language)) if analysis.aspect else ""
+        result = ctx.retriever.retrieve(
+            f"{names} {words}".strip(), libraries=libraries, channel="sparse"
+        )
+        found.extend(s for s in result.sources if _holds(s, anchors[0]))
+    if not found:
+        return retrieval
+    k = len(retrieval.sources)
+    merged = fuse_by_rank([found, retrieval.sources], weights=[1.0, 0.5])[:k]
+    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
+    return replace(
+        retrieval,
+        sources=sources,
+        relevant=True,
+        cross_lingual=any(s.language not in (None, retrieval.language) for s in sources),
+    )
 
 
 def _subject_refusal(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Refusal | None:
@@ -555,11 +617,22 @@ def _verify(
 
 def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list[str]:
     """What a sentence stands under: its sources' section and title, the sentence before."""
-    cites = draft.sentences[index][1]
+    text, cites = draft.sentences[index]
     context = [c for n in cites if n in by_n for c in source_context(by_n[n])]
-    if index > 0:
-        context.append(draft.sentences[index - 1][0])
+    for n in cites:
+        # A quoted sentence stands under the sentences before it in its passage, as an
+        # extractive one does ("成人剂量每次75mg" quoted from under "奥司他韦：…").
+        context.extend(_preceding_in_source(by_n[n].text, text) if n in by_n else [])
+    context.extend(text for text, _ in draft.sentences[max(0, index - _CONTEXT_SENTENCES) : index])
     return context
+
+
+def _preceding_in_source(source: str, sentence: str) -> list[str]:
+    sentences = [clean_shown(s) for s in split_sentences(source)]
+    if sentence not in sentences:
+        return []
+    index = sentences.index(sentence)
+    return sentences[max(0, index - _CONTEXT_SENTENCES) : index]
 
 
 def _names_the_next(
@@ -567,18 +640,17 @@ def _names_the_next(
 ) -> bool:
     """A sentence kept as context: it names the subject that the next, responsive sentence of
     the same source only implies ("奥司他韦：…。" before "成人剂量每次75mg…")."""
-    if index + 1 >= len(draft.sentences) or not analysis.anchors:
+    if not analysis.anchors or judged[index].reason != "other_aspect":
         return False
     text, cites = draft.sentences[index]
-    following, following_cites = draft.sentences[index + 1]
     top = analysis.anchors[0]
-    return (
-        judged[index].reason == "other_aspect"
-        and judged[index + 1].responsive
-        and cites == following_cites
-        and term_in_text(top, text)
+    window = draft.sentences[index + 1 : index + 1 + _CONTEXT_SENTENCES]
+    return any(
+        judged[index + 1 + offset].responsive
+        and following_cites == cites
         and not term_in_text(top, following)
-    )
+        for offset, (following, following_cites) in enumerate(window)
+    ) and any(term_in_text(a, text) for a in analysis.anchors)
 
 
 def _verdicts(ctx: ServiceContext, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:

@@ -140,8 +140,34 @@ def schema_enum(request: dict[str, Any]) -> list[int] | None:
     return list(items.get("enum", []))
 
 
+_ASKS_NUMBER = re.compile(r"多少|几|剂量|用量|dose|dosage|how (?:much|many|long|often)", re.I)
+_AMOUNT = re.compile(r"\d\s*(?:mg|ml|mL|μg|%|天|小时|days?|hours?)(?![a-z])")
+_QUESTION_BLOCK = re.compile(r"<question>\s*\n(.*?)\n\s*</question>", re.DOTALL)
+
+
+def _question(request: dict[str, Any]) -> str:
+    text = "\n".join(m.get("content") or "" for m in request.get("messages", []))
+    found = _QUESTION_BLOCK.search(text)
+    return found.group(1).strip() if found else ""
+
+
+def _closest_sentence(body: str, question: str) -> str:
+    """The sentence sharing most character pairs with the question (the first on a tie), as a
+    faithful model would quote the part of its source that answers."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(body) if s.strip()] or [body.strip()]
+    wanted = {question[i : i + 2] for i in range(len(question) - 1)}
+
+    numbers = bool(_ASKS_NUMBER.search(question))
+
+    def shared(sentence: str) -> int:
+        overlap = len(wanted & {sentence[i : i + 2] for i in range(len(sentence) - 1)})
+        return overlap + (5 if numbers and _AMOUNT.search(sentence) else 0)
+
+    return max(sentences, key=lambda s: (shared(s), -sentences.index(s)))
+
+
 def cite_first_source(request: dict[str, Any]) -> Script:
-    """Default responder: copy the first sentence of the first source and cite it."""
+    """Default responder: copy the first source's sentence closest to the question, cite it."""
     sources = read_sources(request)
     wants_json = schema_enum(request) is not None
     if not sources:
@@ -149,7 +175,7 @@ def cite_first_source(request: dict[str, Any]) -> Script:
             return json_completion({"sentences": [], "insufficient_evidence": True})
         return Completion("The sources provided do not answer this question.")
     n = min(sources)
-    first = _SENTENCE_END.split(sources[n], maxsplit=1)[0].strip()
+    first = _closest_sentence(sources[n], _question(request))
     if wants_json:
         return json_completion(
             {"sentences": [{"text": first, "citations": [n]}], "insufficient_evidence": False},

@@ -440,25 +440,27 @@ def test_an_english_question_is_answered_from_a_chinese_guideline(world, tmp_pat
 
 def test_a_chinese_question_is_answered_from_an_english_guideline(world, tmp_path: Path) -> None:
     ctx = make_ctx(world, tmp_path)
-    answer = answer_question(CARDIO_DOC, "门诊的多剂量药瓶应当如何使用？", ctx=ctx)
+    answer = answer_question(CARDIO_DOC, "多剂量瓶可以给多个病人用吗？", ctx=ctx)
     assert answer.mode == AnswerMode.EXTRACTIVE, answer.refusal
     assert answer.sentences and all(s.language == "en" for s in answer.sentences)
-    assert "multi" in " ".join(s.text for s in answer.sentences).lower()
+    assert "vial" in " ".join(s.text for s in answer.sentences).lower()
 
 
 def _two_drugs(request: dict[str, Any]):
     """A faithful sentence about oseltamivir and a faithful one about another drug's dose."""
     import re
 
-    sentences = []
+    ours: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
     for n, body in read_sources(request).items():
-        for piece in re.findall(r"[^。]*?\d+mg[^。]*。", body):
-            drug = "奥司他韦" if "奥司他韦" in piece else None
-            if drug is None and re.search(r"帕拉米韦|扎那米韦|阿比多尔|玛巴洛沙韦", piece):
-                sentences.append({"text": piece, "citations": [n]})
-            elif drug and not any("奥司他韦" in s["text"] for s in sentences):
-                sentences.insert(0, {"text": piece, "citations": [n]})
-    return json_completion({"sentences": sentences[:2], "insufficient_evidence": False})
+        for piece in re.findall(r"[^。；]*?\d+mg[^。；]*[。；]", body):
+            piece = piece.strip()
+            if re.search(r"帕拉米韦|扎那米韦|阿比多尔|玛巴洛沙韦|法维拉韦", piece):
+                other.append({"text": piece, "citations": [n]})
+            elif "奥司他韦" in body and "成人" in piece:
+                text = piece if "奥司他韦" in piece else f"奥司他韦{piece}"
+                ours.append({"text": text, "citations": [n]})
+    return json_completion({"sentences": [*ours[:1], *other[:1]], "insufficient_evidence": False})
 
 
 @pytest.mark.parametrize("policy", ["strict", "annotate"])

@@ -309,10 +309,13 @@ def _changed_dose(request: dict) -> object:
 
     from tests.fakes.sglang import json_completion, read_sources
 
+    # A dose of the drug asked about, naming it (another drug's dose would be dropped as
+    # non-responsive before its faithfulness mattered).
     for n, body in read_sources(request).items():
         match = re.search(r"[^。]*?(\d+)mg[^。]*。", body)
-        if match:
+        if match and "奥司他韦" in body:
             wrong = match.group(0).replace(f"{match.group(1)}mg", f"{int(match.group(1)) * 8}mg")
+            wrong = wrong if "奥司他韦" in wrong else f"奥司他韦{wrong}"
             return json_completion(
                 {"sentences": [{"text": wrong, "citations": [n]}], "insufficient_evidence": False}
             )
