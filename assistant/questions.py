@@ -377,6 +377,9 @@ _ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
     r"(?:韦|霉素|沙星|西林|头孢\S*|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|替丁|卡因|"
     r"西泮|唑仑|吗啡|芬太尼|酮|嗪|胺|酯|苷|肽|素|尼龙|松|隆|韦林|洛韦)$"
 )
+_ZH_DISEASE_STEM: Final[re.Pattern[str]] = re.compile(
+    r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄)$"
+)
 _EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
     r"(?:mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
     r"tidine|dipine|afil|parin|xaban|gatran|grel|tinib|platin|taxel|rubicin|zepam|zolam|"
@@ -402,7 +405,9 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         if len(term) < 2:
             return False
         freq = _jieba_freq().get(term)
-        if _ZH_DRUG_STEM.search(term) and (freq is None or freq < ZH_NAME_FREQ):
+        if (_ZH_DRUG_STEM.search(term) or _ZH_DISEASE_STEM.search(term)) and (
+            freq is None or freq < ZH_NAME_FREQ
+        ):
             return True
         if freq is None and len(term) >= 3:
             return True  # a word jieba found but does not know: a transliterated name
@@ -552,16 +557,42 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     aspect_stated = analysis.aspect is None or analysis.aspect.stated_in(sentence)
     if anchors:
-        # The main name must be there, and every other but one ("aspirin plus clopidogrel for
-        # intracranial stenosis" under a section heading that names the stenosis).
-        allowed_missing = 1 if len(anchors) >= 2 else 0
+        # The main name must be there, and every other (one may be missing from three or more:
+        # "aspirin plus clopidogrel for intracranial stenosis" under its section heading).
+        allowed_missing = 1 if len(anchors) >= 3 else 0
         if anchors[0] not in found or len(anchors) - len(found) > allowed_missing:
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
+    if other_population(analysis.text, sentence):
+        return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
+
+
+# Who a statement is about. A dose for adults does not answer a question about a child.
+_POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
+    "child": re.compile(
+        r"儿童|孩子|小孩|患儿|小儿|婴|幼儿|新生儿|早产儿|岁以下|\bchild|\bkids?\b|p(?:a)?ediatric|"
+        r"\binfant|neonat|newborn",
+        re.IGNORECASE,
+    ),
+    "adult": re.compile(r"成人|成年|\badults?\b", re.IGNORECASE),
+    "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
+}
+
+
+def populations(text: str) -> set[str]:
+    """The populations a text names (child, adult, pregnancy)."""
+    return {name for name, pattern in _POPULATIONS.items() if pattern.search(text)}
+
+
+def other_population(question: str, sentence: str) -> bool:
+    """The question names a population and the sentence names only others."""
+    asked = populations(question)
+    stated = populations(sentence)
+    return bool(asked and stated and not asked & stated)
 
 
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:

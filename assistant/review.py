@@ -289,6 +289,11 @@ def item_from_ask_event(event: AuditEvent, *, flags: Sequence[Flag]) -> ReviewIt
             "relevance": detail.get("relevance"),
             "llm_error": detail.get("llm_error"),
             "policy": detail.get("policy"),
+            # Issue #10: what was not shown and why, and what a refusal said was missing.
+            "dropped": list(detail.get("dropped") or []),
+            "refusal": detail.get("refusal"),
+            "subject": list(detail.get("subject") or []),
+            "aspect": detail.get("aspect"),
         },
         flag_details=list(by_code.values()),
     )

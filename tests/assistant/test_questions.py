@@ -223,3 +223,50 @@ def test_per_language_lists_fuse_by_rank() -> None:
     # A language whose own search was judged irrelevant ranks below the other's hits.
     weighted = fuse_by_rank([a, b], weights=[1.0, 0.1])
     assert [s.doc_id for s in weighted] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "responsive"),
+    [
+        ("儿童奥司他韦剂量？", "奥司他韦成人剂量每次75mg，每日2次。", False),
+        ("儿童奥司他韦剂量？", "奥司他韦儿童每次3mg/kg。", True),
+        ("What oseltamivir dose for children?", "Oseltamivir 75 mg twice daily for adults.", False),
+        ("奥司他韦剂量？", "奥司他韦成人剂量每次75mg，每日2次。", True),
+    ],
+)
+def test_a_statement_about_another_population_does_not_answer(
+    question: str, sentence: str, responsive: bool
+) -> None:
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    assert judge_responsive(analysis, sentence).responsive is responsive
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_sentence_naming_another_drug_never_answers_even_under_the_right_heading(
+    seed: int,
+) -> None:
+    other = "".join(random.Random(seed + 100).choice("扎那帕拉米洛沙") for _ in range(3)) + "韦"
+    mine = "".join(random.Random(seed + 200).choice(_ZH_SYLLABLES) for _ in range(3)) + "韦"
+    analysis = analyse_question(f"{mine}的剂量？", table=table_with(), rarity=None)
+    assert [t.term for t in analysis.anchors] == [mine]  # jieba's pieces joined into one name
+    context = [f"{mine}：适用于成人。"]
+    assert judge_responsive(analysis, "每次75mg，每日2次。", context=context).responsive
+    verdict = judge_responsive(analysis, f"{other}：每次300mg。", context=context)
+    assert not verdict.responsive and verdict.reason == "other_subject"
+
+
+def test_a_bracketed_unit_does_not_end_a_sentence() -> None:
+    from assistant.citations import split_sentences
+
+    text = "多西环素：推荐剂量为2mg/（kg.次），q12h，口服。一般疗程为10d。"
+    assert split_sentences(text) == [
+        "多西环素：推荐剂量为2mg/（kg.次），q12h，口服。",
+        "一般疗程为10d。",
+    ]
+
+
+def test_an_aspect_word_inside_a_name_is_not_the_aspect() -> None:
+    table = table_with(("多剂量瓶", "multidose vial"))
+    analysis = analyse_question("多剂量瓶可以给两个病人用吗？", table=table, rarity=None)
+    assert analysis.aspect is None
+    assert analyse_question("奥司他韦剂量？", table=table, rarity=None).aspect is not None

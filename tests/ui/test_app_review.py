@@ -210,11 +210,6 @@ def test_reviewer_sees_own_department_and_resolves_an_item(app_env: dict) -> Non
     assert answer.answer_id == stored.answer_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assistant/review.py does not yet copy the ask event's 'dropped' and 'refusal' "
-    "into ReviewItem.verification; remove this mark when it does",
-)
 def test_reviewer_sees_the_dropped_sentences_and_why(app_env: dict) -> None:
     dropped = app_env["answers"]["cardiology"].dropped
     at = _login("rev.sun", app_env["totp"]["rev.sun"].now())
