@@ -266,6 +266,11 @@ _SURNAME_FLAGS = frozenset({"nr", "nrt", "nrfg", "n", "ns", "ng", "nz", "x"})
 _NOT_GIVEN_NAME_FLAGS = frozenset({"p", "c", "u", "uj", "ul", "uz", "ud", "ug", "uv", "d", "y"})
 
 
+# The cue words of the Chinese name rule (policies/redaction.yaml): a name led by one is a
+# patient's in a case note.
+_CUE_BEFORE = re.compile("患者|病人|病员|患儿|家属|伤者|产妇|孕妇")
+
+
 def _tokens_from(match: re.Match[str], start: int) -> list[tuple[str, str]]:
     """jieba tokens of a short window from `start` (cut without the cue, which jieba would
     sometimes fuse with the name: 家属于涛 -> 家/属于/涛)."""
@@ -347,6 +352,19 @@ def _zh_cue_name(options: Mapping[str, Any]) -> Validator:
                     return (start, stop)
             return None
         word, flag = tokens[0]
+        if _CUE_BEFORE.search(text, match.start(), start):
+            # "患者方军，身份证号…": after a cue, a surname-led clause of 2–4 characters beside an
+            # identifier is a name, whatever jieba's dictionary holds (方军 and 古诗 are words).
+            clause = re.match(r"[\u4e00-\u9fff]{2,4}", text[start:])
+            stop = start + len(clause.group()) if clause else start
+            if (
+                clause
+                and stop - start <= surname_len + 2  # a given name has one or two characters
+                and (stop == len(text) or name_end.match(text, stop))
+                and flag[:1] not in ("a", "v", "d", "m")
+                and patient_beside(stop)
+            ):
+                return (start, stop)
         if patient_beside(min(end, start + surname_len + 2)):
             # an identifier beside it settles it too ("患者甘平出现发热，身份证号…"), unless
             # the words are common nouns or adjectives ("床号12，高热，")
