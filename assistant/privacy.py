@@ -361,7 +361,8 @@ def _zh_cue_name(options: Mapping[str, Any]) -> Validator:
                 clause
                 and stop - start <= surname_len + 2  # a given name has one or two characters
                 and (stop == len(text) or name_end.match(text, stop))
-                and flag[:1] not in ("a", "v", "d", "m")
+                # 高热 is an adjective, not a name; a lone surname's own tag says nothing (屈: v)
+                and (len(word) <= surname_len or flag[:1] not in ("a", "v", "d", "m"))
                 and patient_beside(stop)
             ):
                 return (start, stop)
