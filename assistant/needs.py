@@ -1,86 +1,142 @@
 """The department needs report: what a department asks, what it is refused, what it never uses.
 
-The consensus asks for a needs-fit assessment before (re-)approval; this one is made from the
-evidence in the audit trail (issue 6 item 5): topics as keyword clusters of the redacted
-questions with representative examples, refusals and flags with their reasons (guideline gaps),
-the feedback rate and reviewer dispositions, and the libraries no answer ever drew on.
+The consensus asks each department to fit the assistant to its real needs and to improve it from
+use; this report is made from the evidence in the audit trail (issue 6 item 5, issue #16): topics
+by clinical subject (the drug, disease, procedure or population a question names, from the
+question analysis of #10), one topic per subject in every language through the term table; the
+guideline gaps (refused questions grouped by the subject the library lacks, and covered subjects
+whose answers are flagged or rated 👎); a weekly trend per topic; the feedback rate, reviewer
+dispositions and the libraries no answer ever drew on. Only redacted question text appears.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from assistant.access import HOSPITAL_WIDE
-from assistant.citations import content_terms
 from assistant.domain import Principal
+from assistant.glossary import LayeredTerms, cedict_table, is_chinese, load_glossary, normalise_en
 from assistant.oversight import OversightContext, record_event
+from assistant.privacy import redact_text
+from assistant.questions import ASPECTS, analyse_question, aspect_words
 from assistant.review import ReviewQueue
 
-# Words that appear in almost every clinical question and name no topic.
-_GENERIC = frozenset(
-    {
-        "患者", "病人", "治疗", "什么", "怎么", "多少", "如何", "哪些", "是否", "可以",
-        "需要", "应该", "指南", "推荐", "patient", "treatment", "treat", "guideline",
-        "recommend", "should", "what", "which", "when", "does",
-    }
-)  # fmt: skip
-_PLACEHOLDER_CHARS = frozenset("[]【】<>")
+_PLACEHOLDER_RE = re.compile(r"[\[【][^\[\]【】]{1,40}[\]】]")
+_EXAMPLES = 3
+_MAX_TOPICS = 20
+# A covered subject "fails its readers" from this many flagged or 👎 answers on.
+_FAILING_MIN = 2
+# Refusal reasons that say no passage on the subject was found at all (the others: passages on
+# it were found but none answered what was asked); refusals recorded before #10 give no reason.
+_NOT_IN_LIBRARY = frozenset({"subject_not_found", "no_relevant_passage", "unspecified"})
 
 
-def _topic_terms(question: str) -> set[str]:
-    return {
-        term
-        for term in content_terms(question)
-        if len(term) >= 2
-        and term not in _GENERIC
-        and not any(ch in _PLACEHOLDER_CHARS for ch in term)
-        and not term.isdigit()
-    }
+def default_term_table() -> LayeredTerms:
+    """The term table without a store: the hospital glossary, then CC-CEDICT."""
+    return LayeredTerms((load_glossary(), cedict_table()), clinical=1)
 
 
-def cluster_topics(
-    questions: Sequence[str], *, max_topics: int = 10, examples: int = 3
-) -> list[dict[str, Any]]:
-    """Keyword clusters: each question joins its most widely shared content term."""
-    terms_of = [_topic_terms(q) for q in questions]
-    frequency: Counter[str] = Counter(t for terms in terms_of for t in terms)
-    clusters: dict[str, list[str]] = {}
-    unclustered: list[str] = []
-    for question, terms in zip(questions, terms_of, strict=True):
-        if not terms:
-            unclustered.append(question)
-            continue
-        # Most shared term first; ties broken by the longer (more specific) term, then by text.
-        key = max(terms, key=lambda t: (frequency[t], len(t), t))
-        clusters.setdefault(key, []).append(question)
-    ranked = sorted(clusters.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    topics = [
-        {
-            "topic": term,
-            "count": len(members),
-            "related_terms": [
-                t
-                for t, _ in Counter(
-                    t for q in members for t in _topic_terms(q) if t != term
-                ).most_common(3)
-            ],
-            "examples": list(dict.fromkeys(members))[:examples],
-        }
-        for term, members in ranked[:max_topics]
-    ]
-    if unclustered:
-        topics.append(
-            {
-                "topic": "(other)",
-                "count": len(unclustered),
-                "related_terms": [],
-                "examples": unclustered[:examples],
-            }
-        )
-    return topics
+def subject_key(term: str, *, table: LayeredTerms) -> str:
+    """One key for a subject in every language: its English name (lower-case, singular)."""
+    if is_chinese(term):
+        english = table.to_english(term)
+        return normalise_en(english[0]) if english else term
+    return normalise_en(term) or term
+
+
+def _aspect_word(term: str) -> bool:
+    """Words naming what is asked (dose, incubation period), never what it is asked about."""
+    key = normalise_en(term) if not is_chinese(term) else term
+    for aspect in ASPECTS:
+        if aspect.question_cues.fullmatch(term):
+            return True
+        if any(key == (w if is_chinese(w) else normalise_en(w)) for lang in ("zh", "en")
+               for w in aspect_words(aspect, lang)):  # fmt: skip
+            return True
+    return False
+
+
+def _redacted(text: str) -> str:
+    # The audit holds redacted text already; redacting again costs little and keeps an old or
+    # hand-written event's identifier out of a report that is printed and mailed.
+    return redact_text(text).text
+
+
+@dataclass
+class _Subject:
+    """Everything the report says about one subject, in every language."""
+
+    key: str
+    names: Counter[str] = field(default_factory=Counter)
+    asked: list[tuple[datetime, str]] = field(default_factory=list)
+    related: Counter[str] = field(default_factory=Counter)
+    answered: int = 0
+    flagged: int = 0
+    not_helpful: int = 0
+    refused: list[tuple[datetime, str]] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    aspects: Counter[str] = field(default_factory=Counter)
+
+    def name_list(self, table: LayeredTerms) -> list[str]:
+        """Names seen in questions (most asked first), completed with the other language's."""
+        seen = [n for n, _ in self.names.most_common()]
+        zh = [n for n in seen if is_chinese(n)]
+        en = [n for n in seen if not is_chinese(n)]
+        if not zh and not is_chinese(self.key):
+            zh = [c for c in table.to_chinese(self.key)[:1] if _redacted(c) == c]
+        if not en and not is_chinese(self.key):
+            en = [self.key]
+        elif not en:
+            en = [c for c in table.to_english(self.key)[:1] if _redacted(c) == c]
+        return [*zh, *en]
+
+
+@dataclass(frozen=True)
+class _Ask:
+    ts: datetime
+    question: str
+    subjects: list[str]
+    names: dict[str, str]
+    detail: dict[str, Any]
+
+
+def _subjects_of(
+    detail: dict[str, Any], *, question: str, table: LayeredTerms
+) -> tuple[list[str], dict[str, str]]:
+    """The subject keys of one asked question (main subject first) and a name for each."""
+    searched = _redacted(str(detail.get("searched_for") or question))
+    # A redaction placeholder ("[PHONE_1]", "[姓名1]") names no subject.
+    analysis = analyse_question(_PLACEHOLDER_RE.sub(" ", searched), table=table)
+    anchors = [t.term for t in analysis.anchors if not _aspect_word(t.term)]
+    by_key: dict[str, str] = {}
+    for term in anchors:
+        by_key.setdefault(subject_key(term, table=table), term)
+    # The recorded subject is ordered by library rarity (the most specific name first).
+    recorded = [str(s) for s in detail.get("subject") or []]
+    order = [subject_key(t, table=table) for t in recorded]
+    keys = [k for k in dict.fromkeys(order) if k in by_key]
+    keys += [k for k in by_key if k not in keys]
+    return keys, {k: by_key[k] for k in keys}
+
+
+def _week(ts: datetime) -> date:
+    day = ts.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _weeks(first: date, last: date) -> list[date]:
+    weeks, day = [], first
+    while day <= last:
+        weeks.append(day)
+        day += timedelta(days=7)
+    return weeks
 
 
 def _department_libraries(ctx: OversightContext, department: str) -> list[str]:
@@ -100,11 +156,14 @@ def build_needs_report(
     department: str,
     since: datetime | None = None,
     now: datetime | None = None,
+    table: LayeredTerms | None = None,
 ) -> dict[str, Any]:
     """The needs report of one department over [since, now]; producing it is audited."""
     until = now or datetime.now(UTC)
-    asks: list[dict[str, Any]] = []
+    terms = table or default_term_table()
+    asks: list[_Ask] = []
     feedback = Counter[str]()
+    rated: dict[str, str] = {}
     denials = 0
     for event in ctx.audit.iter_events(since=since, actions={"ask", "feedback"}):
         if event.department != department or event.ts_utc > until:
@@ -112,10 +171,27 @@ def build_needs_report(
         if event.outcome == "denied":
             denials += 1
         elif event.action == "ask":
-            asks.append(event.detail_json)
+            detail = dict(event.detail_json)
+            question = _redacted(str(detail.get("question", "")))
+            keys, names = _subjects_of(detail, question=question, table=terms)
+            asks.append(_Ask(event.ts_utc, question, keys, names, detail))
         else:
             feedback[event.outcome] += 1
-    report = _assemble(ctx, asks=asks, feedback=feedback, department=department, since=since)
+            answer_id = event.detail_json.get("answer_id")
+            if answer_id:
+                rated[str(answer_id)] = event.outcome
+    first = min((a.ts for a in asks), default=until)
+    period_start = _week(since or first)
+    report = _assemble(
+        ctx,
+        asks=asks,
+        feedback=feedback,
+        rated=rated,
+        department=department,
+        since=since,
+        weeks=_weeks(period_start, _week(until)),
+        table=terms,
+    )
     report.update(
         {
             "period": {"since": since.isoformat() if since else None, "until": until.isoformat()},
@@ -133,50 +209,163 @@ def build_needs_report(
     return report
 
 
+def _gap_key(ask: _Ask, *, table: LayeredTerms) -> str | None:
+    """The subject a refused question found no passage on (its main subject otherwise)."""
+    refusal = ask.detail.get("refusal") or {}
+    missing = [str(m) for m in refusal.get("missing") or [] if not _aspect_word(str(m))]
+    if refusal.get("reason") != "aspect_not_stated":
+        for term in missing:
+            key = subject_key(term, table=table)
+            if key in ask.subjects:
+                return key
+    return ask.subjects[0] if ask.subjects else None
+
+
 def _assemble(
     ctx: OversightContext,
     *,
-    asks: Sequence[dict[str, Any]],
+    asks: Sequence[_Ask],
     feedback: Counter[str],
+    rated: dict[str, str],
     department: str,
     since: datetime | None,
+    weeks: list[date],
+    table: LayeredTerms,
 ) -> dict[str, Any]:
-    questions = [str(a.get("question", "")) for a in asks]
-    refused = [a for a in asks if a.get("mode") == "refused"]
+    subjects: dict[str, _Subject] = {}
+
+    def subject(key: str, name: str) -> _Subject:
+        found = subjects.setdefault(key, _Subject(key))
+        found.names[name] += 1
+        return found
+
+    weekly: dict[str, Counter[date]] = {}
+    without_subject: list[str] = []
+    refused_count = 0
+    reasons: Counter[str] = Counter()
+    for ask in asks:
+        refused = ask.detail.get("mode") == "refused"
+        refused_count += refused
+        refusal = ask.detail.get("refusal") or {}
+        reason = str(refusal.get("reason") or "unspecified")
+        if refused:
+            reasons[reason] += 1
+        if not ask.subjects:
+            without_subject.append(ask.question)
+            continue
+        main = subject(ask.subjects[0], ask.names[ask.subjects[0]])
+        main.asked.append((ask.ts, ask.question))
+        main.related.update(ask.names[k] for k in ask.subjects[1:])
+        weekly.setdefault(main.key, Counter())[_week(ask.ts)] += 1
+        if refused:
+            key = _gap_key(ask, table=table) or main.key
+            gap = subject(key, ask.names.get(key, key)) if key != main.key else main
+            gap.refused.append((ask.ts, ask.question))
+            gap.reasons[reason] += 1
+            if reason == "aspect_not_stated" and ask.detail.get("aspect"):
+                gap.aspects[str(ask.detail["aspect"])] += 1
+            continue
+        main.answered += 1
+        main.flagged += any(f.get("severity") == "high" for f in ask.detail.get("flags") or [])
+        main.not_helpful += rated.get(str(ask.detail.get("answer_id")), "") == "not_helpful"
+    topics = sorted((s for s in subjects.values() if s.asked), key=lambda s: (-len(s.asked), s.key))
+    gaps = sorted(
+        (s for s in subjects.values() if s.refused), key=lambda s: (-len(s.refused), s.key)
+    )
+    failing = sorted(
+        (s for s in subjects.values() if s.flagged + s.not_helpful >= _FAILING_MIN),
+        key=lambda s: (-(s.flagged + s.not_helpful), s.key),
+    )
     flag_counts: Counter[str] = Counter(
-        str(f.get("code")) for a in asks for f in a.get("flags") or []
+        str(f.get("code")) for a in asks for f in a.detail.get("flags") or []
     )
-    reasons: Counter[str] = Counter(
-        str(f.get("detail") or "unspecified")
-        for a in refused
-        for f in a.get("flags") or []
-        if f.get("code") == "no_evidence"
-    )
-    used = {str(s.get("library")) for a in asks for s in a.get("sources") or []}
+    used = {str(s.get("library")) for a in asks for s in a.detail.get("sources") or []}
     libraries = _department_libraries(ctx, department)
-    dispositions = _dispositions(ctx, department=department, since=since)
     answered = len(asks)
-    rated = sum(feedback.values())
+    rated_count = sum(feedback.values())
     return {
         "department": department,
         "questions": answered,
-        "topics": cluster_topics(questions),
+        "weeks": [w.isoformat() for w in weeks],
+        "topics": [
+            _topic(s, weekly[s.key], weeks=weeks, table=table) for s in topics[:_MAX_TOPICS]
+        ],
+        "without_subject": {"count": len(without_subject), "examples": _examples(without_subject)},
+        "gaps": [_gap(s, table=table) for s in gaps],
+        "failing": [_failing(s, table=table) for s in failing],
         "refused": {
-            "count": len(refused),
-            "rate": round(len(refused) / answered, 4) if answered else 0.0,
+            "count": refused_count,
+            "rate": round(refused_count / answered, 4) if answered else 0.0,
             "reasons": dict(reasons.most_common()),
-            # Refused topics are the guideline gaps the department brings to its re-review.
-            "topics": cluster_topics([str(a.get("question", "")) for a in refused]),
         },
         "flags": dict(flag_counts.most_common()),
         "feedback": {
-            "count": rated,
-            "rate": round(rated / answered, 4) if answered else 0.0,
+            "count": rated_count,
+            "rate": round(rated_count / answered, 4) if answered else 0.0,
             "helpful": feedback.get("helpful", 0),
             "not_helpful": feedback.get("not_helpful", 0),
         },
-        "review_dispositions": dispositions,
+        "review_dispositions": _dispositions(ctx, department=department, since=since),
         "libraries": {"available": libraries, "never_used": sorted(set(libraries) - used)},
+    }
+
+
+def _examples(questions: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(questions))[:_EXAMPLES]
+
+
+def _label(names: Sequence[str]) -> str:
+    zh = next((n for n in names if is_chinese(n)), None)
+    en = next((n for n in names if not is_chinese(n)), None)
+    return " / ".join(n for n in (zh, en) if n)
+
+
+def _topic(
+    s: _Subject, weekly: Counter[date], *, weeks: Sequence[date], table: LayeredTerms
+) -> dict[str, Any]:
+    names = s.name_list(table)
+    return {
+        "subject": _label(names),
+        "key": s.key,
+        "names": names,
+        "count": len(s.asked),
+        "refused": len(s.refused),
+        "related": [n for n, _ in s.related.most_common(3)],
+        "trend": [{"week": w.isoformat(), "count": weekly.get(w, 0)} for w in weeks],
+        "examples": _examples(q for _ts, q in s.asked),
+    }
+
+
+def _gap(s: _Subject, *, table: LayeredTerms) -> dict[str, Any]:
+    names = s.name_list(table)
+    asked = sorted(ts for ts, _q in s.refused)
+    in_library = not (set(s.reasons) <= _NOT_IN_LIBRARY) or s.answered > 0
+    return {
+        "subject": _label(names),
+        "key": s.key,
+        "missing": names,
+        # No passage on the subject at all, or passages that did not answer what was asked.
+        "kind": "not_answered" if in_library else "not_in_library",
+        "count": len(s.refused),
+        "answered": s.answered,
+        "reasons": dict(s.reasons.most_common()),
+        "aspects": dict(s.aspects.most_common()),
+        "first_asked": asked[0].isoformat(),
+        "last_asked": asked[-1].isoformat(),
+        "examples": _examples(q for _ts, q in s.refused),
+    }
+
+
+def _failing(s: _Subject, *, table: LayeredTerms) -> dict[str, Any]:
+    names = s.name_list(table)
+    return {
+        "subject": _label(names),
+        "key": s.key,
+        "names": names,
+        "answered": s.answered,
+        "flagged": s.flagged,
+        "not_helpful": s.not_helpful,
+        "examples": _examples(q for _ts, q in s.asked),
     }
 
 
@@ -189,7 +378,68 @@ def _dispositions(
     return dict(Counter(str(i.disposition) for i in items).most_common())
 
 
-def summarise_refusals(report: dict[str, Any]) -> Iterable[str]:
-    """Readable lines naming the refused topics (guideline gaps) of a report."""
-    for topic in report["refused"]["topics"]:
-        yield f"{topic['topic']} ({topic['count']}): " + " | ".join(topic["examples"])
+def summarise_gaps(report: dict[str, Any]) -> Iterable[str]:
+    """Readable lines naming each guideline gap of a report (English, for the command line)."""
+    for gap in report["gaps"]:
+        lead = (
+            f"no passage on {gap['subject']}"
+            if gap["kind"] == "not_in_library"
+            else f"{gap['subject']}: covered, but not answered"
+        )
+        yield (
+            f"{lead}: {gap['count']} question(s), first asked {gap['first_asked'][:10]}, "
+            f"last asked {gap['last_asked'][:10]}; e.g. " + " | ".join(gap["examples"])
+        )
+    for weak in report["failing"]:
+        yield (
+            f"{weak['subject']}: covered, {weak['answered']} answered, {weak['flagged']} flagged, "
+            f"{weak['not_helpful']} rated 👎; e.g. " + " | ".join(weak["examples"])
+        )
+
+
+CSV_COLUMNS = ("section", "subject", "names", "count", "first_asked", "last_asked", "detail",
+               "trend", "examples")  # fmt: skip
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """The report's topics, gaps and failing subjects as one CSV table (one row each)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for topic in report["topics"]:
+        writer.writerow(
+            {
+                "section": "topic",
+                "subject": topic["subject"],
+                "names": " / ".join(topic["names"]),
+                "count": topic["count"],
+                "detail": f"refused {topic['refused']}",
+                "trend": ";".join(f"{p['week']}:{p['count']}" for p in topic["trend"]),
+                "examples": " | ".join(topic["examples"]),
+            }
+        )
+    for gap in report["gaps"]:
+        writer.writerow(
+            {
+                "section": f"gap:{gap['kind']}",
+                "subject": gap["subject"],
+                "names": " / ".join(gap["missing"]),
+                "count": gap["count"],
+                "first_asked": gap["first_asked"],
+                "last_asked": gap["last_asked"],
+                "detail": ";".join(f"{r}:{n}" for r, n in gap["reasons"].items()),
+                "examples": " | ".join(gap["examples"]),
+            }
+        )
+    for weak in report["failing"]:
+        writer.writerow(
+            {
+                "section": "failing",
+                "subject": weak["subject"],
+                "names": " / ".join(weak["names"]),
+                "count": weak["answered"],
+                "detail": f"flagged {weak['flagged']}; not_helpful {weak['not_helpful']}",
+                "examples": " | ".join(weak["examples"]),
+            }
+        )
+    return out.getvalue()

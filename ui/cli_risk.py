@@ -304,25 +304,39 @@ def metrics_serve(
 def report_needs(
     dept: str = typer.Option(..., "--dept", help="Department."),
     since: str | None = typer.Option(None, "--since", help="From this date (UTC)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (= --format json)."),
+    fmt: str = typer.Option("text", "--format", help="text, json or csv."),
 ) -> None:
-    """What a department asks, what it is refused and why, and which libraries go unused."""
-    from assistant.needs import build_needs_report, summarise_refusals
+    """Topics by clinical subject with weekly trends, guideline gaps, feedback, unused libraries."""
+    from assistant.needs import build_needs_report, report_csv, summarise_gaps
 
+    if fmt not in ("text", "json", "csv"):
+        raise InvalidInput(
+            f"unknown format {fmt!r}", user_message="--format must be text, json or csv."
+        )
     start = cli_admin.parse_when(since, option="--since") if since else None
     report = build_needs_report(
         cli_admin.open_context(), operator_name(), department=dept, since=start
     )
-    if as_json:
+    if as_json or fmt == "json":
         emit_json(report)
         return
+    if fmt == "csv":
+        typer.echo(report_csv(report), nl=False)
+        return
     typer.echo(f"Needs report for {dept}: {report['questions']} question(s).")
-    typer.echo("Topics asked:")
+    typer.echo("Topics asked (by subject; weekly counts):")
     for topic in report["topics"]:
-        typer.echo(f"  {topic['topic']} ({topic['count']}): {' | '.join(topic['examples'])}")
+        trend = " ".join(str(p["count"]) for p in topic["trend"][-8:])
+        typer.echo(
+            f"  {topic['subject']} ({topic['count']}; weekly {trend}): "
+            + " | ".join(topic["examples"])
+        )
+    if report["without_subject"]["count"]:
+        typer.echo(f"  (no specific subject) ({report['without_subject']['count']})")
     refused = report["refused"]
     typer.echo(f"Refused: {refused['count']} ({refused['rate']:.0%}) — guideline gaps:")
-    for line in summarise_refusals(report):
+    for line in summarise_gaps(report):
         typer.echo(f"  {line}")
     typer.echo(f"Flags: {report['flags']}")
     fb = report["feedback"]

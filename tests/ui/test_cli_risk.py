@@ -93,4 +93,14 @@ def test_review_list_resolve_export_and_stats(tmp_path: Path) -> None:
     assert data["metrics"]["1h"]["volume"] == 1 and data["metrics"]["1h"]["refusals"] == 1
     needs = runner.invoke(app, ["report", "needs", "--dept", "cardiology", "--json"])
     assert needs.exit_code == 0, needs.output
-    assert json.loads(needs.stdout)["refused"]["topics"][0]["examples"] == ["房颤抗凝？"]
+    [gap] = json.loads(needs.stdout)["gaps"]
+    assert gap["examples"] == ["房颤抗凝？"] and {"房颤", "atrial fibrillation"} <= set(
+        gap["missing"]
+    )
+    as_csv = runner.invoke(app, ["report", "needs", "--dept", "cardiology", "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    assert "gap:not_in_library,房颤 / atrial fibrillation," in as_csv.stdout
+    text = runner.invoke(app, ["report", "needs", "--dept", "cardiology"])
+    assert "no passage on 房颤 / atrial fibrillation: 1 question(s)" in text.stdout
+    reports = [e for e in open_audit_log(settings).iter_events() if e.action == "report_needs"]
+    assert len(reports) == 3  # each report is audited

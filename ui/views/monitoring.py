@@ -284,11 +284,39 @@ def _departments(res: AppResources, principal: Principal) -> list[str]:
 def _topic_rows(topics: list[dict[str, Any]]) -> list[dict[str, object]]:
     return [
         {
-            t("col_topic"): topic["topic"],
+            t("col_topic"): topic["subject"],
             t("col_count"): topic["count"],
+            t("col_weekly"): [p["count"] for p in topic["trend"]],
             t("col_examples"): " | ".join(topic["examples"]),
         }
         for topic in topics
+    ]
+
+
+def _gap_rows(gaps: list[dict[str, Any]]) -> list[dict[str, object]]:
+    return [
+        {
+            t("col_topic"): gap["subject"],
+            t("col_gap"): t(f"gap_{gap['kind']}"),
+            t("col_count"): gap["count"],
+            t("col_first_asked"): gap["first_asked"][:10],
+            t("col_last_asked"): gap["last_asked"][:10],
+            t("col_examples"): " | ".join(gap["examples"]),
+        }
+        for gap in gaps
+    ]
+
+
+def _failing_rows(failing: list[dict[str, Any]]) -> list[dict[str, object]]:
+    return [
+        {
+            t("col_topic"): weak["subject"],
+            t("col_count"): weak["answered"],
+            t("col_flagged"): weak["flagged"],
+            t("col_not_helpful"): weak["not_helpful"],
+            t("col_examples"): " | ".join(weak["examples"]),
+        }
+        for weak in failing
     ]
 
 
@@ -313,7 +341,7 @@ def _needs(res: AppResources, principal: Principal) -> None:
             st.error(exc.user_message)
             return
         st.session_state[REPORT] = build_needs_report(
-            res.ctx, principal, department=department, since=since
+            res.ctx, principal, department=department, since=since, table=res.ctx.term_table()
         )
     report = st.session_state.get(REPORT)
     if report is None or report["department"] != department:
@@ -330,13 +358,25 @@ def _needs(res: AppResources, principal: Principal) -> None:
             )
         )
     )
+    # The department's top gaps first: what its head brings to the library's next review.
     st.markdown(f"**{t('refused_topics')}**")
-    if refused["topics"]:
-        st.dataframe(_topic_rows(refused["topics"]), hide_index=True, width="stretch")
+    if report["gaps"]:
+        st.dataframe(_gap_rows(report["gaps"][:10]), hide_index=True, width="stretch")
     else:
         st.caption(t("no_refused_topics"))
+    if report["failing"]:
+        st.markdown(f"**{t('failing_topics')}**")
+        st.dataframe(_failing_rows(report["failing"]), hide_index=True, width="stretch")
     st.markdown(f"**{t('topics')}**")
-    st.dataframe(_topic_rows(report["topics"]), hide_index=True, width="stretch")
+    weekly = t("col_weekly")
+    st.dataframe(
+        _topic_rows(report["topics"]),
+        hide_index=True,
+        width="stretch",
+        column_config={weekly: st.column_config.LineChartColumn(weekly, y_min=0)},
+    )
+    if report["without_subject"]["count"]:
+        st.caption(escape_markdown(t("without_subject", count=report["without_subject"]["count"])))
     never = report["libraries"]["never_used"]
     if never:
         st.caption(escape_markdown(t("never_used", libraries=", ".join(never))))
