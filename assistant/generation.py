@@ -173,9 +173,12 @@ def compose_extractive(
             if not verdict.responsive:
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue
-            # The question's terms in the sentence itself, in any language, by their rarity:
-            # what distinguishes the answering sentence from its responsive neighbours.
-            score = lexical + weighted_coverage(analysis, text)
+            # The question's terms in the sentence (with what it takes along), in any language,
+            # by their rarity: what distinguishes the answering sentence from its responsive
+            # neighbours. A question in the other language shares no words with it, so the
+            # lexical part may be nothing; scores stay positive for the cut below.
+            shown = " ".join([*raw[position - takes_previous : position], text])
+            score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
             chosen.append(
                 _Candidate(score, rank, position, text, source.n, source.doc_id,
                            source.chunk_index or 0, takes_previous)
@@ -189,7 +192,7 @@ def compose_extractive(
         return [], dropped
     best = max(chosen, key=lambda c: (c.score, -c.rank, -c.position))
     same_doc = [c for c in chosen if c.doc_id == best.doc_id and c.score >= best.score * 0.6]
-    same_doc.sort(key=lambda c: -c.score)
+    same_doc.sort(key=lambda c: (-c.score, c.rank, c.position))
     picked = same_doc[:max_sentences]
     picked.sort(key=lambda c: (c.chunk_index, c.rank, c.position))
     by_source = {s.n: s for s in sources}

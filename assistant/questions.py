@@ -179,6 +179,7 @@ EN_GENERAL_GLOSSES: Final[int] = 40
 _EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
 _CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LONGEST_TERM: Final[int] = 12
+_PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
 _LONGEST_NAME: Final[int] = 8
 # A piece of a name is a word jieba knows from fewer than this many occurrences (帕拉: 40).
 _RARE_PIECE: Final[int] = 100
@@ -340,7 +341,9 @@ def _join_name_pieces(words: list[str]) -> list[str]:
 
 def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
     """Content terms of the question: jieba words for Chinese, dictionary phrases for English."""
-    stripped = strip_question_words(unicodedata.normalize("NFKC", question))
+    # Redaction placeholders ([PHONE_1], [姓名1]) stand for a patient's data, never a subject.
+    unredacted = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question))
+    stripped = strip_question_words(unredacted)
     terms: list[str] = []
     for run in _CJK_RUN_RE.findall(stripped):
         terms.extend(w for w in _cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))

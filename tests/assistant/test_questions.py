@@ -270,3 +270,13 @@ def test_an_aspect_word_inside_a_name_is_not_the_aspect() -> None:
     analysis = analyse_question("多剂量瓶可以给两个病人用吗？", table=table, rarity=None)
     assert analysis.aspect is None
     assert analyse_question("奥司他韦剂量？", table=table, rarity=None).aspect is not None
+
+
+def test_redaction_placeholders_are_never_the_subject() -> None:
+    for question in (
+        "Patient ID [ID_1], phone [PHONE_1]: when to start warfarin?",
+        "患者[姓名1]，电话[电话1]，华法林什么时候开始用？",
+    ):
+        analysis = analyse_question(question, table=table_with(), rarity=None)
+        names = {t.term for t in analysis.terms}
+        assert names and not {"ID", "PHONE", "姓名", "电话", "ID_1", "PHONE_1"} & names, names

@@ -268,6 +268,32 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         expect(page.get_by_text("感谢反馈", exact=False)).to_be_visible(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "04-feedback.png"), full_page=True)
 
+        # A drug the library does not hold: a refusal that names it, no sources, the nearest
+        # passages folded away as related reading (issue #10 item 5).
+        page.get_by_role("button", name="新对话").click()
+        expect(page.locator("[data-testid='stChatMessage']")).to_have_count(0, timeout=30_000)
+        chat.fill("What is the adult dose of rivaroxaban?")
+        chat.press("Enter")
+        last = page.locator("[data-testid='stChatMessage']").last
+        expect(last).to_contain_text("no passage about rivaroxaban", timeout=90_000)
+        expect(last.get_by_text("来源", exact=True)).to_have_count(0)
+        expect(last.get_by_text("✓")).to_have_count(0)
+        related = last.locator("[data-testid='stExpander']")
+        expect(related).to_have_count(1)
+        expect(related.first).to_contain_text("相关阅读")
+        expect(related.first.locator("details")).not_to_have_attribute("open", "")
+        page.screenshot(path=str(ARTIFACTS / "04b-refusal-names-missing-drug.png"), full_page=True)
+
+        # An English question only a Chinese guideline answers: the quote in its own language,
+        # labelled as such.
+        chat.fill("What is the adult dose of oseltamivir?")
+        chat.press("Enter")
+        last = page.locator("[data-testid='stChatMessage']").last
+        expect(last.get_by_text("没帮助")).to_be_visible(timeout=90_000)
+        expect(last).to_contain_text("75mg")
+        expect(last).to_contain_text("引自中文指南")
+        page.screenshot(path=str(ARTIFACTS / "04c-cross-lingual-en-to-zh.png"), full_page=True)
+
         page.get_by_role("button", name="退出登录").click()
         expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "05-signed-out.png"), full_page=True)
