@@ -285,7 +285,9 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         page.screenshot(path=str(ARTIFACTS / "04b-refusal-names-missing-drug.png"), full_page=True)
 
         # An English question only a Chinese guideline answers: the quote in its own language,
-        # labelled as such.
+        # labelled as such (a new conversation: not a follow-up of the refused one).
+        page.get_by_role("button", name="新对话").click()
+        expect(page.locator("[data-testid='stChatMessage']")).to_have_count(0, timeout=30_000)
         chat.fill("What is the adult dose of oseltamivir?")
         chat.press("Enter")
         last = page.locator("[data-testid='stChatMessage']").last
@@ -345,8 +347,8 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         page.wait_for_timeout(1500)  # let the Vega charts draw before the screenshot
         page.screenshot(path=str(ARTIFACTS / "08-monitoring.png"), full_page=True)
         page.get_by_role("button", name="生成报告").click()
-        # Both of dr.zhang's questions were in cardiology; none was refused.
-        summary = page.get_by_text("提问 2 次，拒答 0 次", exact=False)
+        # dr.zhang's four questions were in cardiology; the rivaroxaban one was refused.
+        summary = page.get_by_text("提问 4 次，拒答 1 次", exact=False)
         expect(summary).to_be_visible(timeout=30_000)
         summary.scroll_into_view_if_needed()
         page.wait_for_timeout(1000)  # the report's tables draw on a canvas
@@ -358,7 +360,9 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
     assert [(e.actor, e.outcome) for e in feedback] == [("dr.zhang", "not_helpful")]
     assert "Too general for our clinic" in str(feedback[0].detail_json)
     asks = list(audit.iter_events(actions=["ask"]))
-    assert len(asks) == 2 and asks[0].outcome == "generative"
+    assert len(asks) == 4 and asks[0].outcome == "generative"
+    refused = [a for a in asks if a.outcome == "refused"]
+    assert [a.detail_json["refusal"]["missing"] for a in refused] == [["rivaroxaban"]]
     doctor = [
         e.action for e in audit.iter_events(actions=["login", "logout"]) if e.actor == "dr.zhang"
     ]
