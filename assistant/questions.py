@@ -157,7 +157,7 @@ _GENERIC_ZH: Final[frozenset[str]] = frozenset(
         "医生 医院 药物 药品 用药 处理 措施 管理 方法 标准 要求 问题 时间 时候 成人 儿童 小儿 "
         "孩子 病毒 感染 可以 一般 主要 常见 首选 选择 哪种 多少 怎么 如何 什么 需要 应该 是否 "
         "给予 进行 采用 考虑 注意 相关 有效 效果 作用 剂量 用量 用法 多久 多长 期间 最大 最小 "
-        "每天 每日 次数 起始 开始 后续 继续 停止"
+        "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用"
     )
 )
 _GENERIC_EN: Final[frozenset[str]] = frozenset(
@@ -169,7 +169,8 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         "dosage dosing amount much long often many first line start starting stop stopping usual "
         "typical standard best right safe ok okay need needed needs per day daily time times "
         "when what which how should would could can may might must does do is are be effect "
-        "effects case cases management manage approach option options level levels"
+        "effects case cases management manage approach option options level levels oral "
+        "intravenous iv injection injected subcutaneous intramuscular inhaled topical"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a
@@ -335,6 +336,12 @@ def _join_name_pieces(words: list[str]) -> list[str]:
             and len(name) + len(out[-1]) <= _LONGEST_NAME
         ):
             name = out.pop() + name
+        if out and is_chinese(out[-1]) and name == word:
+            # "用多西" + "环素": the piece after a function word belongs to the name
+            piece = out[-1]
+            cut = max(piece.rfind(c) for c in _NAME_BREAKS)
+            if 0 <= cut < len(piece) - 1 and len(piece) - cut - 1 + len(name) <= _LONGEST_NAME:
+                out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
         out.append(name)
     return out
 
@@ -377,8 +384,9 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
 # disease names in these INN stems and medical suffixes; codes and acronyms (HBV, IgM, LDL-C,
 # SARS-CoV-2) hold capitals or digits.
 _ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
-    r"(?:韦|霉素|沙星|西林|头孢\S*|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|替丁|卡因|"
-    r"西泮|唑仑|吗啡|芬太尼|酮|嗪|胺|酯|苷|肽|素|尼龙|松|隆|韦林|洛韦)$"
+    r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|硝唑|"
+    r"替丁|卡因|西泮|唑仑|吗啡|芬太尼|太尼|考酮|诺啡|马多|他滨|法林|匹林|夫定|酮|嗪|胺|酯|苷|"
+    r"肽|素|尼龙|松|隆|韦林|洛韦|醇|啶)$"
 )
 _ZH_DISEASE_STEM: Final[re.Pattern[str]] = re.compile(
     r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄)$"

@@ -280,3 +280,24 @@ def test_redaction_placeholders_are_never_the_subject() -> None:
         analysis = analyse_question(question, table=table_with(), rarity=None)
         names = {t.term for t in analysis.terms}
         assert names and not {"ID", "PHONE", "姓名", "电话", "ID_1", "PHONE_1"} & names, names
+
+
+@pytest.mark.parametrize(
+    ("question", "other"),
+    [
+        (
+            "支原体肺炎用多西环素，儿童剂量是多少？",
+            "米诺环素：首剂4mg/（kg.次），最大量不超过200mg。",
+        ),
+        ("米诺环素儿童首剂多少？", "多西环素：推荐剂量为2mg/（kg.次），q12h。"),
+    ],
+)
+def test_a_sibling_drug_of_the_same_class_is_another_subject(question: str, other: str) -> None:
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    verdict = judge_responsive(analysis, other, context=[analysis.anchors[0].term])
+    assert not verdict.responsive and verdict.reason == "other_subject"
+
+
+def test_a_route_of_administration_is_not_a_subject() -> None:
+    analysis = analyse_question("儿童口服铁剂按什么剂量补？", table=table_with(), rarity=None)
+    assert "口服" not in {t.term for t in analysis.anchors}
