@@ -208,6 +208,7 @@ class QuestionAnalysis:
     terms: tuple[SubjectTerm, ...]
     aspect: Aspect | None
     translations: Mapping[str, str] = field(default_factory=dict)
+    translated_by_model: bool = False
 
     @property
     def anchors(self) -> tuple[SubjectTerm, ...]:
@@ -517,20 +518,29 @@ def aspect_words(aspect: Aspect, language: str) -> tuple[str, ...]:
     return _ASPECT_WORDS.get(aspect.name, {}).get(language, ())
 
 
+@functools.lru_cache(maxsize=8192)
 def _normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
 def form_in_text(form: str, text: str) -> bool:
     """Whether a term form occurs in a text (whole words and plural folding for English)."""
-    norm = _normal(text)
     if is_chinese(form):
-        return _normal(form) in norm
+        return _normal(form) in _normal(text)
     words = normalise_en(form).split()
     if not words:
         return False
-    folded = " ".join(normalise_en(w) for w in re.findall(r"[a-z][a-z0-9'\-]*", norm))
-    return re.search(rf"(?<![a-z0-9]){re.escape(' '.join(words))}(?![a-z0-9])", folded) is not None
+    return f" {' '.join(words)} " in _folded(text)
+
+
+_EN_WORDS_RE: Final[re.Pattern[str]] = re.compile(r"[a-z][a-z0-9'\-]*")
+
+
+@functools.lru_cache(maxsize=8192)
+def _folded(text: str) -> str:
+    """A text's English words, lower-cased and plural-folded, space-padded (for whole words)."""
+    words = _EN_WORDS_RE.findall(_normal(text))
+    return " " + " ".join(normalise_en(w) for w in words) + " "
 
 
 def term_in_text(term: SubjectTerm, text: str) -> bool:
@@ -609,19 +619,21 @@ def other_population(question: str, sentence: str) -> bool:
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Whether a sentence names a drug or disease (by its name's shape) the question does not."""
     forms = {_normal(f) for t in analysis.terms for f in t.forms}
+    return any(not any(n in f or f in n for f in forms) for n in _names_in(sentence))
+
+
+@functools.lru_cache(maxsize=8192)
+def _names_in(sentence: str) -> tuple[str, ...]:
+    """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often)."""
     norm = _normal(sentence)
-    for run in _CJK_RUN_RE.findall(norm):
-        for word in _join_name_pieces(_cut(run)):
-            if (
-                len(word) >= 3
-                and _ZH_DRUG_STEM.search(word)
-                and not any(word in f or f in word for f in forms)
-            ):
-                return True
-    for word in re.findall(r"[a-z][a-z\-]{5,}", norm):
-        if _EN_NAME_STEM.search(word) and not any(word in f or f in word for f in forms):
-            return True
-    return False
+    names = [
+        word
+        for run in _CJK_RUN_RE.findall(norm)
+        for word in _join_name_pieces(_cut(run))
+        if len(word) >= 3 and _ZH_DRUG_STEM.search(word)
+    ]
+    names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if _EN_NAME_STEM.search(w))
+    return tuple(names)
 
 
 def weighted_coverage(analysis: QuestionAnalysis, text: str) -> float:

@@ -18,6 +18,7 @@ questions (`python -m eval.retrieval_eval`).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
@@ -46,6 +47,8 @@ from assistant.store import RRF_K, Hit, VectorStore
 Channel = Literal["hybrid", "dense", "sparse"]
 # How long a counted collection size is reused for the lexical-strength bound.
 _SIZE_TTL_S = 60.0
+# Passages whose index terms are kept for the relevance test (~2 KB each).
+_TERMS_CACHE_SIZE = 2048
 
 
 @dataclass
@@ -100,6 +103,7 @@ class HybridRetriever:
         self._size: tuple[int, float] | None = None
         self._profile: tuple[LibraryProfile, int, float] | None = None
         self._profile_lock = threading.Lock()
+        self._terms: dict[str, frozenset[str]] = {}
 
     def choose_channel(self, language: str) -> Channel:
         """Hybrid when the dense model covers the query language, else lexical only."""
@@ -113,6 +117,7 @@ class HybridRetriever:
         k: int | None = None,
         channel: Channel | None = None,
         translations: Mapping[str, str] | None = None,
+        translated_by_model: bool = False,
     ) -> RetrievalResult:
         """Top-k sources from the readable libraries' current documents, with a relevance test.
 
@@ -130,8 +135,15 @@ class HybridRetriever:
         for language, text in (translations or {}).items():
             if language == primary.language or language not in held or not text.strip():
                 continue
+            # The term table's translation is a bag of terms: the lexical channel finds it, and
+            # a dense query of it would cost an embedding (~13 ms on 2 cores) for little. A
+            # model's translation is a question: both channels, as for the question itself.
             other = self._search(
-                text, libraries=libraries, k=k, channel=None, language=_language(language)
+                text,
+                libraries=libraries,
+                k=k,
+                channel=None if translated_by_model else "sparse",
+                language=_language(language),
             )
             if other.relevant:
                 runs.append(other)
@@ -278,10 +290,20 @@ class HybridRetriever:
             return 0.0
         found: set[str] = set()
         for text in texts:
-            found |= terms & set(self.sparse.tokenize(text))
+            found |= terms & self._passage_terms(text)
             if found == terms:
                 break
         return len(found) / len(terms)
+
+    def _passage_terms(self, text: str) -> frozenset[str]:
+        # A passage is tokenised once (jieba is most of the query path's CPU): the same top
+        # passages come back for both languages of a question and for the next questions.
+        terms = self._terms.get(text)
+        if terms is None:
+            if len(self._terms) >= _TERMS_CACHE_SIZE:
+                self._terms.clear()
+            terms = self._terms[text] = frozenset(self.sparse.tokenize(text))
+        return terms
 
     def judge_relevance(
         self,
@@ -373,7 +395,7 @@ def _is_single_char_gram(term: str) -> bool:
 def collapse_near_duplicates(hits: Sequence[Hit], *, threshold: float = 0.85) -> list[Hit]:
     """Drop hits whose text nearly repeats a better hit (overlapping chunks, re-issued text)."""
     kept: list[Hit] = []
-    kept_grams: list[set[str]] = []
+    kept_grams: list[frozenset[str]] = []
     for hit in hits:
         grams = _char_trigrams(str(hit.payload.get("text", "")))
         if any(_jaccard(grams, other) >= threshold for other in kept_grams):
@@ -383,12 +405,13 @@ def collapse_near_duplicates(hits: Sequence[Hit], *, threshold: float = 0.85) ->
     return kept
 
 
-def _char_trigrams(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _char_trigrams(text: str) -> frozenset[str]:
     compact = "".join(text.split())
-    return {compact[i : i + 3] for i in range(max(len(compact) - 2, 1))}
+    return frozenset(compact[i : i + 3] for i in range(max(len(compact) - 2, 1)))
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 

@@ -244,7 +244,10 @@ def _answer_and_audit(
     searched_for = condense_follow_up(gen_ctx, redaction.text, history=prior, language=language)
     analysis = understand_question(gen_ctx, searched_for, libraries=libraries)
     retrieval = ctx.retriever.retrieve(
-        searched_for, libraries=libraries, translations=analysis.translations
+        searched_for,
+        libraries=libraries,
+        translations=analysis.translations,
+        translated_by_model=analysis.translated_by_model,
     )
     retrieval = _search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     t_retrieved = time.perf_counter()
@@ -342,7 +345,11 @@ def understand_question(
         translated = _translate_question(ctx, question, target=target)
         if translated:
             translations[target] = f"{translated} {translations.get(target, '')}".strip()
-    return replace(analysis, translations=translations)
+    return replace(
+        analysis,
+        translations=translations,
+        translated_by_model=translations != analysis.translations,
+    )
 
 
 def _translate_question(ctx: ServiceContext, question: str, *, target: str) -> str | None:
@@ -747,7 +754,11 @@ def search_sources(
         ctx if gate.open else replace(ctx, chat=None), redaction.text, libraries=libraries
     )
     retrieval = ctx.retriever.retrieve(
-        redaction.text, libraries=libraries, k=k, translations=analysis.translations
+        redaction.text,
+        libraries=libraries,
+        k=k,
+        translations=analysis.translations,
+        translated_by_model=analysis.translated_by_model,
     )
     ctx.audit.append_event(
         actor=principal.user,
