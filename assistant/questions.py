@@ -394,6 +394,7 @@ _ZH_DISEASE_STEM: Final[re.Pattern[str]] = re.compile(
 )
 _EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
     r"(?:mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
+    r"arone|semide|thiazide|gliptin|gliflozin|glutide|lukast|triptan|setron|oxetine|"
     r"tidine|dipine|afil|parin|xaban|gatran|grel|tinib|platin|taxel|rubicin|zepam|zolam|"
     r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone|itis|osis|emia|"
     r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma)$"

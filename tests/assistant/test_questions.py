@@ -301,3 +301,12 @@ def test_a_sibling_drug_of_the_same_class_is_another_subject(question: str, othe
 def test_a_route_of_administration_is_not_a_subject() -> None:
     analysis = analyse_question("儿童口服铁剂按什么剂量补？", table=table_with(), rarity=None)
     assert "口服" not in {t.term for t in analysis.anchors}
+
+
+@pytest.mark.parametrize("drug", ["amiodarone", "furosemide", "sitagliptin", "dapagliflozin"])
+def test_an_english_drug_name_the_dictionaries_lack_is_still_a_name(drug: str) -> None:
+    rarity = rarity_of(LIBRARY)
+    analysis = analyse_question(
+        f"What is the loading dose of {drug}?", table=table_with(), rarity=rarity
+    )
+    assert analysis.missing == [drug]
