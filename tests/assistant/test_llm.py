@@ -280,18 +280,23 @@ def test_timeout_is_the_budget_of_the_whole_call_not_of_each_try(
     elapsed = time.monotonic() - started
     assert caught.value.code == "llm_timeout"
     assert len(sglang_server.requests) == 1  # the first try spent the budget: no retry
-    assert elapsed < 1.6  # before: three full timeouts plus back-off (> 4 s)
+    assert elapsed < 3.0  # before: three full timeouts plus back-off (> 4 s); margin for load
 
 
 def test_retries_run_within_what_is_left_of_the_budget(sglang_server: SGLangStandIn) -> None:
-    sglang_server.enqueue(HttpError(500), HttpError(500), Slow(10))
+    sglang_server.enqueue(HttpError(500), HttpError(500), Slow(20))
     started = time.monotonic()
     with pytest.raises(ModelCallError) as caught:
-        _model(sglang_server, timeout_s=2.0, max_retries=2).complete(MESSAGES)
+        _model(sglang_server, timeout_s=4.0, max_retries=2).complete(MESSAGES)
     elapsed = time.monotonic() - started
-    assert caught.value.code == "llm_timeout"
-    assert len(sglang_server.requests) == 3  # both retries started, the last one cut short
-    assert elapsed < 2.6  # before: back-off (~1.3 s) plus a full 2 s try
+    # Both retries start and the slow one is cut at the budget; on a loaded machine the last
+    # retry may find too little budget left and not start (then the 500 is the error).
+    assert (caught.value.code, len(sglang_server.requests)) in (
+        ("llm_timeout", 3),
+        ("llm_http_500", 2),
+    )
+    # Before: the back-offs (~1.3 s) plus a full 4 s try. The margin absorbs a loaded CI.
+    assert elapsed < 5.0
 
 
 def test_connection_refused() -> None:
