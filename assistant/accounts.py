@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 
 from assistant.access import AccessControl, validate_name
-from assistant.audit_checkpoints import load_or_create_key
+from assistant.audit_checkpoints import deployment_key
 from assistant.authenticators import Authenticator, LocalAuthenticator
 from assistant.config import AccountSettings, Settings
 from assistant.db import Migration, apply_migrations, shared_engine
@@ -137,13 +137,8 @@ class SeedCipher:
     @classmethod
     def from_settings(cls, settings: Settings) -> SeedCipher:
         """The cipher of this deployment: same key resolution as the audit log's checkpoints."""
-        secret = settings.audit.checkpoint_key.get_secret_value()
         try:
-            root = (
-                secret.encode("utf-8")
-                if secret
-                else load_or_create_key(settings.data_dir / "audit-checkpoint.key")
-            )
+            root = deployment_key(settings)
         except OSError as exc:
             raise ConfigError(
                 f"cannot read the key for TOTP seeds: {exc}",

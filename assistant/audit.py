@@ -55,7 +55,7 @@ from assistant.audit_checkpoints import (
     Checkpoint,
     CheckpointProblem,
     append_checkpoint,
-    load_or_create_key,
+    deployment_key,
     read_checkpoints,
     sign_checkpoint,
 )
@@ -655,13 +655,8 @@ class AuditLog:
 
 def open_audit_log(settings: Settings) -> AuditLog:
     """The AuditLog configured by `settings` (database, checkpoint file and key)."""
-    secret = settings.audit.checkpoint_key.get_secret_value()
     try:
-        key = (
-            secret.encode("utf-8")
-            if secret
-            else load_or_create_key(settings.data_dir / "audit-checkpoint.key")
-        )
+        key = deployment_key(settings)
     except OSError as exc:
         raise AuditUnavailable(
             f"audit checkpoint key unavailable: {exc}", user_message=AUDIT_UNAVAILABLE_MESSAGE

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.config import Settings
+
 logger = logging.getLogger(__name__)
 
 CheckpointKind = Literal["head", "purge"]
@@ -136,6 +138,18 @@ def _parse_line(
             "signed with another key",
         )
     return checkpoint, None
+
+
+def deployment_key(settings: Settings) -> bytes:
+    """The deployment's root key: GUIDECITE_AUDIT__CHECKPOINT_KEY, else DATA_DIR's key file.
+
+    It signs the audit checkpoints and, through a derived sub-key, seals TOTP seeds. Raises
+    OSError when the key file cannot be read or created; callers say what that stops.
+    """
+    secret = settings.audit.checkpoint_key.get_secret_value()
+    if secret:
+        return secret.encode("utf-8")
+    return load_or_create_key(settings.data_dir / "audit-checkpoint.key")
 
 
 def load_or_create_key(path: Path) -> bytes:

@@ -425,8 +425,7 @@ def _subject_refusal(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> 
     anchors = analysis.anchors
     if not anchors or not retrieval.sources:
         return None
-    texts = [" ".join([s.text, *source_context(s)]) for s in retrieval.sources]
-    missing = [a.term for a in anchors if not any(term_in_text(a, t) for t in texts)]
+    missing = [a.term for a in anchors if not any(_holds(s, a) for s in retrieval.sources)]
     if anchors[0].term in missing:
         return Refusal(reason="subject_not_found", missing=missing)
     return None
