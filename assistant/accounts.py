@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 
 from assistant.access import AccessControl, validate_name
-from assistant.audit_checkpoints import deployment_key
+from assistant.audit.checkpoints import deployment_key
 from assistant.authenticators import Authenticator, LocalAuthenticator
 from assistant.config import AccountSettings, Settings
 from assistant.db import Migration, apply_migrations, shared_engine

@@ -81,7 +81,7 @@ _FURNITURE_RES = (
     re.compile(r"(?:^|\s)[-—–]\s*\d{1,3}\s*[-—–](?:\s|$)"),
     re.compile(r"(?:^|\s)(?:Page|第)\s*\d{1,4}\s*(?:页|of \d{1,4})?(?:\s|$)"),
 )
-# How many sentences before a candidate may hold its subject (see assistant.service).
+# How many sentences before a candidate may hold its subject (see assistant.service.ask).
 _CONTEXT_SENTENCES = 2
 # Sentences shorter than this carry no claim of their own (headings, fragments).
 _MIN_SENTENCE_CHARS = 8

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import yaml
 
-from assistant.audit import AuditLog
+from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import Alert, AuditEvent
 from assistant.errors import ConfigError

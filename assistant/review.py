@@ -10,17 +10,15 @@ Items copy what the reviewer needs from the `ask` audit event (redacted question
 their verification, sources, flags) so the queue never needs the index or the model. Items
 resolved `incorrect` or `guideline_gap` export as a JSONL regression set.
 
-The use-cases take any `OversightContext` (ServiceContext or AdminContext).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import (
     Column,
@@ -38,10 +36,8 @@ from sqlalchemy.exc import IntegrityError
 
 from assistant.config import Settings
 from assistant.db import Migration, apply_migrations, shared_engine
-from assistant.domain import AnswerSentence, AuditEvent, Flag, Principal, ReviewItem
-from assistant.errors import AccessDenied, InvalidInput
-from assistant.oversight import OversightContext, audited, record_event
-from assistant.privacy import redact_text
+from assistant.domain import AnswerSentence, AuditEvent, Flag, ReviewItem
+from assistant.errors import InvalidInput
 
 Status = Literal["open", "in_review", "resolved"]
 DISPOSITIONS = ("correct", "incorrect", "guideline_gap", "needs_escalation")
@@ -304,213 +300,6 @@ def review_object(department: str) -> str:
     return f"review:{department}"
 
 
-def open_review_item(
-    ctx: OversightContext,
-    who: Principal | str,
-    *,
-    ask_event: AuditEvent,
-    flags: Sequence[Flag],
-    feedback: dict[str, Any] | None = None,
-    queue: ReviewQueue | None = None,
-) -> ReviewItem:
-    """Open an item for an answer (or add flags/feedback to its existing one)."""
-    queue = queue or ReviewQueue.open(ctx.settings)
-    answer_id = str(ask_event.detail_json["answer_id"])
-    existing = queue.by_answer(answer_id)
-    if existing is None:
-        draft = item_from_ask_event(ask_event, flags=flags)
-        if feedback is not None:
-            draft.feedback.append(feedback)
-        created = queue.insert(draft)
-        if created is not None:
-            # The event that caused the opening (the `ask` with a high flag, or the 👎
-            # `feedback`) already records it; the item names the ask event.
-            return created
-        existing = queue.by_answer(answer_id)
-        assert existing is not None  # lost an insert race: the other writer's item exists
-    codes = list(existing.flags)
-    details = list(existing.flag_details)
-    for flag in flags:
-        if flag.code not in codes:
-            codes.append(flag.code)
-            details.append(flag)
-    updated = existing.model_copy(
-        update={
-            "flags": codes,
-            "flag_details": details,
-            "feedback": [*existing.feedback, *([feedback] if feedback else [])],
-            "updated_at": _now(),
-        }
-    )
-    queue.save(updated)
-    return updated
-
-
-def _visible_departments(
-    ctx: OversightContext, reviewer: Principal, queue: ReviewQueue, *, action: str = "read"
-) -> list[str]:
-    return [d for d in queue.departments() if ctx.access.can(reviewer, action, review_object(d))]
-
-
-def list_review_items(
-    ctx: OversightContext,
-    reviewer: Principal,
-    *,
-    status: str | None = None,
-    department: str | None = None,
-    flag: str | None = None,
-    since: datetime | None = None,
-) -> list[ReviewItem]:
-    """Items the reviewer may see (their departments only), newest first."""
-    queue = ReviewQueue.open(ctx.settings)
-    if status is not None and status not in ("open", "in_review", "resolved"):
-        raise InvalidInput(
-            f"unknown status {status!r}", user_message="Status is open, in_review or resolved."
-        )
-    obj = review_object(department) if department else "page:review"
-
-    def run() -> tuple[list[ReviewItem], dict[str, Any]]:
-        ctx.access.require(reviewer, "read", obj)
-        visible = _visible_departments(ctx, reviewer, queue)
-        if department is not None:
-            visible = [d for d in visible if d == department]
-        items = queue.query(departments=visible, status=status, flag=flag, since=since)
-        return items, {}
-
-    # Only denials are audited here: a listing shows no answer content, opening an item does.
-    try:
-        return run()[0]
-    except AccessDenied as exc:
-        detail = {"status": status, "department": department, "flag": flag, "reason": exc.reason}
-        record_event(ctx, reviewer, action="review_list", obj=obj, outcome="denied", detail=detail)
-        raise
-
-
-def _load(queue: ReviewQueue, item_id: int) -> ReviewItem:
-    item = queue.get(item_id)
-    if item is None:
-        raise InvalidInput(f"no review item {item_id}", user_message=f"No review item {item_id}.")
-    return item
-
-
-def _department_hint(queue: ReviewQueue, item_id: int) -> str:
-    item = queue.get(item_id)
-    return item.department if item is not None else "unknown"
-
-
-def get_review_item(ctx: OversightContext, reviewer: Principal, item_id: int) -> ReviewItem:
-    """One item with everything the reviewer needs; opening it is audited (`review_view`)."""
-    queue = ReviewQueue.open(ctx.settings)
-    obj = review_object(_department_hint(queue, item_id))
-
-    def run() -> tuple[ReviewItem, dict[str, Any]]:
-        item = _load(queue, item_id)
-        ctx.access.require(reviewer, "read", review_object(item.department))
-        return item, {}
-
-    return audited(
-        ctx, reviewer, action="review_view", obj=obj, detail={"item_id": item_id}, run=run
-    )
-
-
-def _transition(
-    ctx: OversightContext,
-    reviewer: Principal,
-    item_id: int,
-    *,
-    action: str,
-    detail: dict[str, Any],
-    change: Any,
-) -> ReviewItem:
-    queue = ReviewQueue.open(ctx.settings)
-    obj = review_object(_department_hint(queue, item_id))
-
-    def run() -> tuple[ReviewItem, dict[str, Any]]:
-        item = _load(queue, item_id)
-        ctx.access.require(reviewer, "resolve", review_object(item.department))
-        updated = cast(ReviewItem, change(item)).model_copy(update={"updated_at": _now()})
-        queue.save(updated)
-        return updated, {"from": item.status, "to": updated.status}
-
-    return audited(
-        ctx, reviewer, action=action, obj=obj, detail={"item_id": item_id, **detail}, run=run
-    )
-
-
-def take_review_item(ctx: OversightContext, reviewer: Principal, item_id: int) -> ReviewItem:
-    """Take an open item: it becomes in_review, assigned to the reviewer."""
-    return assign_review_item(ctx, reviewer, item_id, assignee=reviewer.user, action="review_take")
-
-
-def assign_review_item(
-    ctx: OversightContext,
-    reviewer: Principal,
-    item_id: int,
-    *,
-    assignee: str,
-    action: str = "review_assign",
-) -> ReviewItem:
-    """Assign an unresolved item to a reviewer of its department; it becomes in_review."""
-
-    def change(item: ReviewItem) -> ReviewItem:
-        if item.status == "resolved":
-            raise InvalidInput(
-                f"item {item_id} is resolved", user_message=f"Item {item_id} is already resolved."
-            )
-        if assignee != reviewer.user:
-            target = Principal(user=assignee, role=reviewer.role, department=item.department)
-            if not ctx.access.can(target, "resolve", review_object(item.department)):
-                raise InvalidInput(
-                    f"{assignee} may not review {item.department}",
-                    user_message=f"{assignee} is not a reviewer of {item.department}.",
-                )
-        return item.model_copy(update={"status": "in_review", "assignee": assignee})
-
-    return _transition(
-        ctx, reviewer, item_id, action=action, detail={"assignee": assignee}, change=change
-    )
-
-
-def resolve_review_item(
-    ctx: OversightContext,
-    reviewer: Principal,
-    item_id: int,
-    *,
-    disposition: str,
-    comment: str,
-) -> ReviewItem:
-    """Resolve an item (from open or in_review) with a disposition and a comment."""
-    # Reviewers paste from charts too: the comment is redacted like a question.
-    redacted = redact_text(comment.strip()).text
-
-    def change(item: ReviewItem) -> ReviewItem:
-        if disposition not in DISPOSITIONS:
-            raise InvalidInput(
-                f"unknown disposition {disposition!r}",
-                user_message=f"Disposition must be one of: {', '.join(DISPOSITIONS)}.",
-            )
-        if item.status == "resolved":
-            raise InvalidInput(
-                f"item {item_id} is resolved", user_message=f"Item {item_id} is already resolved."
-            )
-        now = _now()
-        return item.model_copy(
-            update={
-                "status": "resolved",
-                "disposition": disposition,
-                "comment": redacted,
-                "assignee": item.assignee or reviewer.user,
-                "resolved_at": now,
-                "resolved_by": reviewer.user,
-            }
-        )
-
-    detail = {"disposition": disposition, "comment": redacted}
-    return _transition(
-        ctx, reviewer, item_id, action="review_resolve", detail=detail, change=change
-    )
-
-
 def regression_record(item: ReviewItem) -> dict[str, Any]:
     """One JSONL line of the regression set for a resolved item."""
     language = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in item.question) else "en"
@@ -529,31 +318,6 @@ def regression_record(item: ReviewItem) -> dict[str, Any]:
             for s in item.sources
         ],
     }
-
-
-def export_regression(ctx: OversightContext, actor: Principal, *, out: Path) -> int:
-    """Write items resolved `incorrect`/`guideline_gap` of the actor's departments as JSONL."""
-    queue = ReviewQueue.open(ctx.settings)
-
-    def run() -> tuple[int, dict[str, Any]]:
-        ctx.access.require(actor, "read", "page:review")
-        departments = _visible_departments(ctx, actor, queue, action="export")
-        items = [
-            item
-            for item in queue.query(departments=departments, status="resolved")
-            if item.disposition in REGRESSION_DISPOSITIONS
-        ]
-        items.sort(key=lambda i: i.id or 0)
-        # Owner-only: the file holds (redacted) questions.
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for item in items:
-                handle.write(json.dumps(regression_record(item), ensure_ascii=False) + "\n")
-        return len(items), {"items": [i.id for i in items], "departments": departments}
-
-    return audited(
-        ctx, actor, action="review_export", obj="page:review", detail={"out": str(out)}, run=run
-    )
 
 
 def load_regression(path: Path) -> list[dict[str, Any]]:

@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.embedding import DenseEmbedder, load_dense_embedder
 from assistant.llm import ChatModel
 from assistant.retrieval import GuideCiteRetriever
-from assistant.service import answer_question
-from assistant.service_context import ServiceContext
+from assistant.service.ask import answer_question
+from assistant.service.context import Context
 from assistant.store import open_store
 from eval.corpora import DEFAULT_CACHE_DIR, Corpus, build_index, guideline_corpus
 from eval.golden import DEFAULT_CORPUS_DIR, load_golden
@@ -162,7 +162,7 @@ def measure_wrapper_vs_chain(
         access = AccessControl.open(run_settings)
         grant_eval_users(access)
         open_eval_gate(run_settings)
-        ctx = ServiceContext(
+        ctx = Context(
             settings=run_settings,
             store=open_store(settings.model_copy(update={"data_dir": index_dir})),
             embedder=embedder,

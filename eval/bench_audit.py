@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from assistant.audit import AuditLog
+from assistant.audit.log import AuditLog
 from assistant.db import create_db_engine
 
 EVENT: dict[str, Any] = {

@@ -30,15 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings
 from assistant.domain import Answer, Principal, Role
 from assistant.embedding import load_dense_embedder
 from assistant.errors import GuideCiteError
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
-from assistant.service import answer_question
-from assistant.service_context import ServiceContext
+from assistant.service.ask import answer_question
+from assistant.service.context import Context
 from assistant.store import open_store
 from ingestion.service import Ingestor
 
@@ -210,7 +210,7 @@ def run_load(
                 timeout_s=timeout_s,
             )
             llm = LLMSettings(base_url=server.base_url, timeout_s=timeout_s, max_retries=1)
-            ctx = ServiceContext(
+            ctx = Context(
                 settings=settings,
                 store=store,
                 embedder=load_dense_embedder(settings.embedding),
@@ -243,7 +243,7 @@ def run_load(
     return report
 
 
-def ask_once(ctx: ServiceContext, principal: Principal, question: str) -> tuple[str, Answer | None]:
+def ask_once(ctx: Context, principal: Principal, question: str) -> tuple[str, Answer | None]:
     """One request: (mode, answer), (error class, None) when refused cleanly, or unclean."""
     try:
         answer = answer_question(principal, question, ctx=ctx)

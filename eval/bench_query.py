@@ -115,11 +115,12 @@ def _measure(
     with_answer: bool,
 ) -> dict[str, Any]:
     from assistant.access import AccessControl
-    from assistant.audit import open_audit_log
-    from assistant.service import answer_question
-    from eval.harness import PRINCIPALS, EvalContext, grant_eval_users
+    from assistant.audit.log import open_audit_log
+    from assistant.service.ask import answer_question
+    from assistant.service.context import Context
+    from eval.harness import PRINCIPALS, grant_eval_users
 
-    ctx = EvalContext(
+    ctx = Context(
         settings=settings,
         store=store,
         embedder=embedder,

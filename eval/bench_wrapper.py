@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.domain import Principal, Role
 from assistant.privacy import redact_text

@@ -52,13 +52,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.domain import Answer, AnswerMode, AnswerSentence, Principal, Role, Source
 from assistant.embedding import DenseEmbedder, load_dense_embedder
@@ -68,8 +68,8 @@ from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
 from assistant.quantities import extract_quantities
 from assistant.retrieval import Channel
-from assistant.service import answer_question, understand_question
-from assistant.service_context import ServiceContext
+from assistant.service.ask import answer_question, understand_question
+from assistant.service.context import Context
 from assistant.store import open_store
 from eval.chain_compare import ChainRow, compare, run_plain_chain
 from eval.corpora import (
@@ -103,25 +103,6 @@ _DOSE_COUNT = re.compile(
     r"\d+(?:\.\d+)?\s*(?:片|粒|支(?!气)|丸|袋|贴|tablets?\b|capsules?\b|puffs?\b)", re.IGNORECASE
 )
 _NOT_SHOWN = frozenset({str(AnswerMode.REFUSED), str(AnswerMode.DENIED)})
-
-
-@dataclass
-class EvalContext(ServiceContext):
-    """The service context with the support check's embeddings memoised per text.
-
-    Answers are scored as the product makes them; the cache only avoids embedding the same
-    source passage again for every question that retrieves it (same vectors, same verdicts).
-    """
-
-    vectors: dict[str, list[float]] = field(default_factory=dict)
-
-    def similarity(self, a: str, b: str) -> float:
-        """Cosine of two texts under the dense model, embedding each text once per run."""
-        missing = [t for t in dict.fromkeys((a, b)) if t not in self.vectors]
-        if missing:
-            self.vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
-        va, vb = self.vectors[a], self.vectors[b]
-        return float(sum(x * y for x, y in zip(va, vb, strict=True)))
 
 
 @dataclass
@@ -204,7 +185,7 @@ UNTRANSLATED = "hybrid_untranslated"
 
 
 def retrieval_rows(
-    ctx: ServiceContext, item: EvalItem, *, libraries: list[str], k: int = 10
+    ctx: Context, item: EvalItem, *, libraries: list[str], k: int = 10
 ) -> list[ItemResult]:
     """The item on each channel (sparse alone, dense alone, ours), ranked against its gold.
 
@@ -216,7 +197,7 @@ def retrieval_rows(
     rows = []
     # The product's query path: the question plus its term-table translations (issue #10),
     # without a model here so the figure measures the table, not a translation.
-    analysis = understand_question(replace(ctx, chat=None), item.question, libraries=libraries)
+    analysis = understand_question(ctx, item.question, libraries=libraries)
     for channel in (*CHANNELS, UNTRANSLATED):
         hybrid = channel in ("hybrid", UNTRANSLATED)
         result = ctx.retriever.retrieve(
@@ -335,7 +316,7 @@ def score_answer(
     return row
 
 
-def _identifier_leaks(ctx: ServiceContext, item: EvalItem, answer: Answer) -> int:
+def _identifier_leaks(ctx: Context, item: EvalItem, answer: Answer) -> int:
     identifiers: list[str] = item.extra.get("identifiers", [])
     if not identifiers:
         return 0
@@ -352,7 +333,7 @@ def _identifier_leaks(ctx: ServiceContext, item: EvalItem, answer: Answer) -> in
 
 
 def answer_row(
-    ctx: ServiceContext,
+    ctx: Context,
     item: EvalItem,
     *,
     principal: Principal,
@@ -652,7 +633,7 @@ def _run_items(
             open_eval_gate(run_settings)
         # Gold documents by file name, so a cited source is judged by the document it came from.
         doc_ids = {v.source_file: v.doc_id for v in list_documents(store)}
-        ctx = EvalContext(
+        ctx = Context(
             settings=run_settings,
             store=store,
             embedder=embedder,

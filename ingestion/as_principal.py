@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.access import AccessControl
-from assistant.audit import AuditLog
+from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import Principal
 from assistant.errors import AccessDenied, ConfigError, IngestionError
-from assistant.service_admin import AdminAction, library_object, require_library_management
+from assistant.service.admin import AdminAction, library_object, require_library_management
 from assistant.store import VectorStore
 from ingestion.documents import delete_document
 from ingestion.service import (

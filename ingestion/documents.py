@@ -12,11 +12,11 @@ import shutil
 from datetime import UTC, date, datetime
 from typing import Any
 
-from assistant.audit import AuditLog
+from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import DocumentStatus, DocumentVersion
 from assistant.errors import IngestionError
-from assistant.service_admin import AdminAction, library_object
+from assistant.service.admin import AdminAction, library_object
 from assistant.store import VectorStore
 
 

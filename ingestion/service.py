@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.audit import AuditLog
+from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import POINT_NAMESPACE, Chunk, DocumentStatus, DocumentVersion, Principal
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
 from assistant.privacy import redact_text
-from assistant.service_admin import AdminAction, library_object
+from assistant.service.admin import AdminAction, library_object
 from assistant.store import StorePoint, VectorStore
 from ingestion.documents import document_json, version_from_payload
 from ingestion.metadata import screen_identifiers

@@ -12,12 +12,12 @@ import logging
 import streamlit as st
 
 from assistant.errors import GuideCiteError
+from assistant.service.context import Context
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, role_name
 from ui.state import (
     HOME,
     LANG,
     TOKEN,
-    AppResources,
     current_principal,
     end_session,
     lang,
@@ -59,7 +59,7 @@ def _language_toggle() -> None:
     )
 
 
-def _sign_out(res: AppResources) -> None:
+def _sign_out(res: Context) -> None:
     principal = current_principal(res)
     token = st.session_state.get(TOKEN)
     if token:

@@ -1,7 +1,7 @@
 """`guidecite init`, `users`, `roles`, `libraries` and `audit verify|export|purge` (issue 4).
 
 Thin handlers: each resolves who acts (`--by NAME` → the account, `via` = the OS operator), calls
-one use-case of `assistant.service_admin` and prints its result. Passwords are read from stdin or
+one use-case of `assistant.service.admin` and prints its result. Passwords are read from stdin or
 a hidden prompt, never from argv (argv is visible to every user of the machine via `ps`).
 """
 
@@ -22,7 +22,8 @@ from assistant.errors import InvalidInput
 from ui.cli import app, audit_app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
-    from assistant.service_admin import AdminAction, AdminContext
+    from assistant.service.admin import AdminAction
+    from assistant.service.context import Context
 
 users_app = typer.Typer(
     help="Add, list and disable user accounts; enrol their authenticators.", no_args_is_help=True
@@ -39,15 +40,15 @@ DEPT_HELP = "Department (`*` = hospital-wide)."
 BY_HELP = "The account whose permissions apply (audited with the OS operator)."
 
 
-def open_context() -> AdminContext:
+def open_context() -> Context:
     """The administrative context on the configured database."""
-    from assistant.service_admin import open_admin_context
+    from assistant.service.context import open_context
 
-    return open_admin_context(get_settings())
+    return open_context(get_settings())
 
 
-def _acting(ctx: AdminContext, by: str, *, action: AdminAction, obj: str) -> Principal:
-    from assistant.service_admin import resolve_actor
+def _acting(ctx: Context, by: str, *, action: AdminAction, obj: str) -> Principal:
+    from assistant.service.admin import resolve_actor
 
     return resolve_actor(ctx, by, via=operator_name(), action=action, obj=obj)
 
@@ -89,8 +90,8 @@ def init(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Upgrade the database schema and seed the access policy (safe to run again)."""
-    from assistant.service_admin import init_system
-    from assistant.service_db import upgrade_database
+    from assistant.service.admin import init_system
+    from assistant.service.db import upgrade_database
 
     upgrade_database(get_settings())  # what `guidecite db upgrade` does
     summary = init_system(open_context(), operator=operator_name(), demo=demo)
@@ -148,7 +149,7 @@ def users_add(
     display_name: str = typer.Option("", "--display-name", help="Name shown in the app."),
 ) -> None:
     """Add a user; the password comes from stdin or a hidden prompt, never from arguments."""
-    from assistant.service_admin import add_user
+    from assistant.service.admin import add_user
 
     password = None if generate else read_new_password()
     one_time = add_user(
@@ -170,7 +171,7 @@ def users_add(
 @handle_errors
 def users_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
     """List every account (disabled ones included)."""
-    from assistant.service_admin import list_users
+    from assistant.service.admin import list_users
 
     users = list_users(open_context())
     if as_json:
@@ -189,7 +190,7 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON 
 @handle_errors
 def users_disable(name: str = typer.Argument(..., help="Login name.")) -> None:
     """Disable an account (never deleted) and end its sessions."""
-    from assistant.service_admin import disable_user
+    from assistant.service.admin import disable_user
 
     disable_user(open_context(), operator=operator_name(), name=name)
     typer.echo(f"Disabled {name}.")
@@ -203,7 +204,7 @@ def users_enrol_totp(name: str = typer.Argument(..., help="Login name.")) -> Non
     For a first enrolment, a lost phone, or after the key that seals the seeds was lost or
     replaced (sign-in then says the enrolment cannot be read). The old seed stops working.
     """
-    from assistant.service_admin import enrol_totp
+    from assistant.service.admin import enrol_totp
 
     uri = enrol_totp(open_context(), operator=operator_name(), name=name)
     typer.echo(f"New second factor for {name} (add to an authenticator app; shown once): {uri}")
@@ -213,7 +214,7 @@ def users_enrol_totp(name: str = typer.Argument(..., help="Login name.")) -> Non
 
 
 def _change_role(*, grant: bool, user: str, role: Role, dept: str, by: str) -> None:
-    from assistant.service_admin import AdminAction, grant_role, revoke_role, roles_object
+    from assistant.service.admin import AdminAction, grant_role, revoke_role, roles_object
 
     ctx = open_context()
     action = AdminAction.ROLE_GRANT if grant else AdminAction.ROLE_REVOKE
@@ -262,7 +263,7 @@ def roles_revoke(
 
 
 def _change_library(*, grant: bool, library: str, dept: str, by: str) -> None:
-    from assistant.service_admin import (
+    from assistant.service.admin import (
         AdminAction,
         grant_library,
         library_object,
@@ -316,7 +317,7 @@ def libraries_list(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """List granted libraries with the departments that may read them."""
-    from assistant.service_admin import list_libraries
+    from assistant.service.admin import list_libraries
 
     libraries = list_libraries(open_context())
     if as_json:
@@ -337,7 +338,7 @@ def audit_verify(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Check the hash chain and signed checkpoints; exit 1 when they do not verify."""
-    from assistant.service_admin import verify_audit
+    from assistant.service.admin import verify_audit
 
     result = verify_audit(open_context(), operator=operator_name())
     if as_json:
@@ -393,7 +394,7 @@ def audit_export(
     out: Path | None = typer.Option(None, "--out", help="Write to FILE instead of stdout."),
 ) -> None:
     """Export audit events (the export is itself audited before any line is written)."""
-    from assistant.service_admin import AdminAction, audit_object, export_audit
+    from assistant.service.admin import AdminAction, audit_object, export_audit
 
     if fmt not in ("jsonl", "csv"):
         raise InvalidInput(f"unknown format {fmt!r}", user_message="--format takes jsonl or csv.")
@@ -417,7 +418,7 @@ def audit_purge(
     by: str = typer.Option(..., "--by", help="Who purges (must hold purge on audit:*)."),
 ) -> None:
     """Delete events older than a date; refuses anything younger than the retention period."""
-    from assistant.service_admin import AdminAction, audit_object, purge_audit
+    from assistant.service.admin import AdminAction, audit_object, purge_audit
 
     cutoff = parse_when(before, option="--before")
     ctx = open_context()

@@ -16,7 +16,7 @@ from ui.cli import app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
     from assistant.domain import Answer, Principal, Source
-    from assistant.service_context import ServiceContext
+    from assistant.service.context import Context, Policy
 
 MODE_BANNER = {
     "generative": "Generated from the guidelines; every sentence is verified against its source.",
@@ -29,18 +29,19 @@ MODE_BANNER = {
 @contextmanager
 def service_context(
     *, user: str, action: str, library: str | None, question: str
-) -> Iterator[ServiceContext]:
+) -> Iterator[Context]:
     """Open the service's collaborators for one `action` by `user`.
 
     A store that cannot be opened (held by another process: the embedded store is
     single-process) refuses the request before any context exists; that refusal is audited
     too (issue #11 item 6), then shown with exit 4.
     """
-    from assistant.service_context import build_context, record_unavailable
+    from assistant.service.context import open_context, record_unavailable
 
     settings = get_settings()
     try:
-        ctx = build_context(settings)
+        ctx = open_context(settings)
+        ctx.store  # noqa: B018 (open it now: a held store refuses before anything else)
     except StoreError as exc:
         record_unavailable(
             settings,
@@ -58,7 +59,7 @@ def service_context(
         ctx.close()
 
 
-def resolve_user(ctx: ServiceContext, name: str) -> Principal:
+def resolve_user(ctx: Context, name: str) -> Principal:
     """The real account behind `--user NAME` (exit 3 for unknown or disabled users)."""
     from assistant.accounts import Accounts
 
@@ -148,7 +149,7 @@ def ask(
     ),
 ) -> None:
     """Answer a guideline question with verified citations (or refuse honestly)."""
-    from assistant.service import answer_question
+    from assistant.service.ask import answer_question
 
     if policy not in (None, "strict", "annotate"):
         raise InvalidInput(
@@ -156,10 +157,11 @@ def ask(
         )
     text = read_question(question, question_file)
     with service_context(user=user, action="ask", library=library, question=text) as ctx:
-        if policy is not None:
-            ctx.policy = "annotate" if policy == "annotate" else "strict"
         principal = resolve_user(ctx, user)
-        answer = answer_question(principal, text, ctx=ctx, library=library)
+        chosen: Policy | None = (
+            None if policy is None else "annotate" if policy == "annotate" else "strict"
+        )
+        answer = answer_question(principal, text, ctx=ctx, library=library, policy=chosen)
     if as_json:
         emit_json(answer.model_dump(mode="json"))
     else:
@@ -176,7 +178,7 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print {'sources': [...]} as JSON."),
 ) -> None:
     """Search the libraries you may read; prints sources in the answer's shape."""
-    from assistant.service import search_sources
+    from assistant.service.ask import search_sources
 
     with service_context(user=user, action="search", library=library, question=query) as ctx:
         principal = resolve_user(ctx, user)

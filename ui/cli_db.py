@@ -22,7 +22,7 @@ app.add_typer(db_app, name="db")
 @handle_errors
 def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
     """Apply pending schema migrations (run as the database owner; safe to run again)."""
-    from assistant.service_db import upgrade_database
+    from assistant.service.db import upgrade_database
 
     settings = get_settings()
     status = upgrade_database(settings)
@@ -41,7 +41,7 @@ def db_upgrade(as_json: bool = typer.Option(False, "--json", help="Print a JSON 
 @handle_errors
 def db_status(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
     """Show each component's schema version; exit 4 when an upgrade is pending."""
-    from assistant.service_db import database_status
+    from assistant.service.db import database_status
 
     status = database_status(get_settings())
     if as_json:
@@ -70,7 +70,7 @@ def guard_schema(ctx: typer.Context) -> None:
     if ctx.resilient_parsing or ctx.invoked_subcommand is None:
         return
     from assistant.errors import GuideCiteError
-    from assistant.service_db import only_check_schema, upgrade_database
+    from assistant.service.db import only_check_schema, upgrade_database
 
     try:
         settings = get_settings()

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
     from assistant.access import AccessControl
-    from assistant.audit import AuditLog
+    from assistant.audit.log import AuditLog
     from assistant.domain import Principal
-    from assistant.service_admin import AdminAction
+    from assistant.service.admin import AdminAction
 
 DEMO_CORPUS = Path(__file__).resolve().parents[1] / "eval" / "corpus" / "guidelines"
 BY_HELP = (
@@ -58,13 +58,14 @@ class ActingAccount:
 
 def _acting_person(by: str | None, *, action: AdminAction, obj: str) -> ActingAccount:
     """The audit log, and with `--by` the resolved account and the access control."""
-    from assistant.audit import open_audit_log
-    from assistant.service_admin import open_admin_context, resolve_actor
+    from assistant.audit.log import open_audit_log
+    from assistant.service.admin import resolve_actor
+    from assistant.service.context import open_context
 
     settings = get_settings()
     if by is None:
         return ActingAccount(audit=open_audit_log(settings), principal=None, access=None)
-    admin = open_admin_context(settings)
+    admin = open_context(settings)
     # Resolved before the store is opened: an unknown or disabled account is denied (exit 3).
     principal = resolve_actor(admin, by, via=operator_name(), action=action, obj=obj)
     return ActingAccount(audit=admin.audit, principal=principal, access=admin.access)
@@ -78,7 +79,7 @@ def _run_ingest(
     redact: bool = False,
     by: str | None = None,
 ) -> IngestReport:
-    from assistant.service_admin import AdminAction, library_object
+    from assistant.service.admin import AdminAction, library_object
     from ingestion.as_principal import ingest_as_principal
     from ingestion.service import Ingestor
 
@@ -266,7 +267,7 @@ def docs_delete(
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Remove every version of a document from the index."""
-    from assistant.service_admin import AdminAction
+    from assistant.service.admin import AdminAction
     from ingestion.as_principal import delete_document_as_principal
     from ingestion.documents import delete_document
 

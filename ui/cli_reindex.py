@@ -15,7 +15,7 @@ from ui.cli import app, emit_json, handle_errors, opened_store, operator_name
 from ui.cli_ingest import _print_report, chunk_progress_bar
 
 if TYPE_CHECKING:
-    from assistant.audit import AuditLog
+    from assistant.audit.log import AuditLog
     from ingestion.service import IngestReport
 
 
@@ -39,7 +39,7 @@ def reindex(
     Each document is replaced atomically: its old chunks stay searchable until the new ones
     are in.
     """
-    from assistant.audit import open_audit_log
+    from assistant.audit.log import open_audit_log
     from ingestion.reindex import model_changed, rebuild_embedded_store
 
     settings = get_settings()

@@ -1,7 +1,7 @@
 """`guidecite review`, `gates`, `audit stats`, `metrics serve` and `report needs` (issue 6).
 
 Thin handlers over `assistant.review`, `assistant.gates`, `assistant.monitoring` and
-`assistant.needs`. `--by NAME` is the account whose permissions are checked (audited with the OS
+`assistant.service.needs`. `--by NAME` is the account whose permissions are checked (audited with the OS
 operator); `audit stats`, `metrics serve` and `report needs` are operator commands (DESIGN.md §6).
 """
 
@@ -23,7 +23,7 @@ from ui.cli import app, audit_app, emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
     from assistant.domain import ReviewItem
-    from assistant.service_admin import AdminContext
+    from assistant.service.context import Context
 
 review_app = typer.Typer(help="The review queue of flagged answers.", no_args_is_help=True)
 gates_app = typer.Typer(
@@ -39,7 +39,7 @@ app.add_typer(report_app, name="report")
 BY_HELP = "The account whose permissions apply (audited with the OS operator)."
 
 
-def acting(ctx: AdminContext, by: str, *, action: str, obj: str) -> Principal:
+def acting(ctx: Context, by: str, *, action: str, obj: str) -> Principal:
     """The enabled account `by`, acting through the OS operator; a refusal is audited."""
     try:
         principal = ctx.accounts.principal_for(by)
@@ -98,7 +98,7 @@ def review_list(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """List review items of the departments BY reviews."""
-    from assistant.review import list_review_items
+    from assistant.service.review import list_review_items
 
     ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_list", obj="page:review")
@@ -123,7 +123,7 @@ def review_show(
     by: str = typer.Option(..., "--by", help=BY_HELP),
 ) -> None:
     """Print one review item with everything the reviewer needs, as JSON."""
-    from assistant.review import get_review_item
+    from assistant.service.review import get_review_item
 
     ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_view", obj="page:review")
@@ -137,7 +137,7 @@ def review_take(
     by: str = typer.Option(..., "--by", help=BY_HELP),
 ) -> None:
     """Take an item (it becomes in_review, assigned to BY)."""
-    from assistant.review import take_review_item
+    from assistant.service.review import take_review_item
 
     ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_take", obj="page:review")
@@ -156,7 +156,7 @@ def review_resolve(
     by: str = typer.Option(..., "--by", help=BY_HELP),
 ) -> None:
     """Resolve an item with a disposition and a comment."""
-    from assistant.review import resolve_review_item
+    from assistant.service.review import resolve_review_item
 
     ctx = cli_admin.open_context()
     reviewer = acting(ctx, by, action="review_resolve", obj="page:review")
@@ -171,7 +171,7 @@ def review_export_regression(
     by: str = typer.Option(..., "--by", help=BY_HELP),
 ) -> None:
     """Write items resolved incorrect/guideline_gap as a JSONL regression set."""
-    from assistant.review import export_regression
+    from assistant.service.review import export_regression
 
     ctx = cli_admin.open_context()
     actor = acting(ctx, by, action="review_export", obj="page:review")
@@ -194,7 +194,8 @@ def gates_approve(
     library: list[str] = typer.Option([], "--library", help="Library in scope (repeatable)."),
 ) -> None:
     """Record an ethics approval: generated answers for DEPT until EXPIRES."""
-    from assistant.gates import approve_gate, gates_object
+    from assistant.gates import gates_object
+    from assistant.service.gates import approve_gate
 
     ctx = cli_admin.open_context()
     actor = acting(ctx, by, action="gate_approve", obj=gates_object(dept))
@@ -218,7 +219,7 @@ def gates_approve(
 @handle_errors
 def gates_list(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
     """List departments with their approval in force and its state today."""
-    from assistant.gates import list_gates
+    from assistant.service.gates import list_gates
 
     rows = list_gates(cli_admin.open_context())
     if as_json:
@@ -247,7 +248,7 @@ def audit_stats(
 ) -> None:
     """Metrics over 1 h / 24 h / 7 d and current alerts, from the audit trail."""
     from assistant.monitoring import audit_metrics, check_alerts
-    from assistant.oversight import record_event
+    from assistant.service.acting import record_event
 
     ctx = cli_admin.open_context()
     now = datetime.now(UTC)
@@ -283,7 +284,7 @@ def metrics_serve(
     addr: str = typer.Option("127.0.0.1", "--addr", help="Address to bind."),
 ) -> None:
     """Serve Prometheus text metrics (recomputed from the audit trail at every scrape)."""
-    from assistant.audit import open_audit_log
+    from assistant.audit.log import open_audit_log
     from assistant.monitoring import serve_metrics
 
     settings = get_settings()
@@ -308,7 +309,7 @@ def report_needs(
     fmt: str = typer.Option("text", "--format", help="text, json or csv."),
 ) -> None:
     """Topics by clinical subject with weekly trends, guideline gaps, feedback, unused libraries."""
-    from assistant.needs import build_needs_report, report_csv, summarise_gaps
+    from assistant.service.needs import build_needs_report, report_csv, summarise_gaps
 
     if fmt not in ("text", "json", "csv"):
         raise InvalidInput(

@@ -67,7 +67,7 @@ def prepare_database(settings: Settings) -> None:
     `guidecite db upgrade` as the owner first, and a replica started against an older schema
     stops here with exit 4 and that command in its message instead of failing mid-request.
     """
-    from assistant.service_db import check_database, upgrade_database
+    from assistant.service.db import check_database, upgrade_database
 
     if settings.database_url:
         check_database(settings)

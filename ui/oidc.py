@@ -3,7 +3,7 @@
 Offered only when `.streamlit/secrets.toml` has an `[auth]` section with Streamlit's keys
 (`redirect_uri`, `cookie_secret`, `client_id`, `client_secret`, `server_metadata_url`); local
 accounts stay the default and need no secrets. `st.login()` runs the OIDC round trip; on return
-`st.user` holds the provider's verified claims, which `assistant.service_auth.sign_in_verified`
+`st.user` holds the provider's verified claims, which `assistant.service.sign_in.sign_in_verified`
 maps to a GuideCite account (Casbin still decides the roles). An optional
 `[guidecite_sso] account_claim = "preferred_username"` names the claim to match; by default the
 local part of `email` is the account name.

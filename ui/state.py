@@ -1,6 +1,6 @@
 """Process-wide resources and per-session state: sign-in, language, page permissions.
 
-One ServiceContext per process (`st.cache_resource`): the embedded Qdrant Edge shard is
+One Context per process (`st.cache_resource`): the embedded Qdrant Edge shard is
 single-process and the embedding model is loaded once; every browser session shares them.
 Who the user is comes only from the session token, resolved against the accounts database on
 every rerun, so an idle timeout, a revocation or a disabled account takes effect at once.
@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from assistant.accounts import Accounts
 from assistant.config import Settings, get_settings
 from assistant.domain import Principal, Source
 from assistant.errors import AuthenticationError
-from assistant.service_admin import AdminContext
-from assistant.service_admin import manageable_libraries as libraries_managed_by
-from assistant.service_context import ServiceContext, build_context
+from assistant.service.admin import manageable_libraries as libraries_managed_by
+from assistant.service.context import Context, open_context
 from ui.i18n import LANGUAGES, Lang, language_from_header, translate
 
 TOKEN = "gc_token"  # noqa: S105 (a session_state key, not a secret)
@@ -35,35 +32,21 @@ HOME = "gc_home"
 PAGES = ("chat", "library", "access", "audit")
 
 
-@dataclass
-class AppResources:
-    """Everything the pages use, opened once per process."""
-
-    settings: Settings
-    ctx: ServiceContext
-    admin: AdminContext
-
-    @property
-    def accounts(self) -> Accounts:
-        """Local accounts on the shared database."""
-        return self.admin.accounts
-
-
 def _fingerprint(settings: Settings) -> str:
     # Secrets are not part of the key's text; a changed secret needs a restart anyway.
     return hashlib.sha256(settings.model_dump_json().encode("utf-8")).hexdigest()
 
 
 @st.cache_resource(show_spinner=False)
-def _open_resources(key: str, _settings: Settings) -> AppResources:
-    ctx = build_context(_settings)
-    accounts = Accounts.open(_settings, access=ctx.access)
-    admin = AdminContext(settings=_settings, access=ctx.access, accounts=accounts, audit=ctx.audit)
-    return AppResources(settings=_settings, ctx=ctx, admin=admin)
+def _open_resources(key: str, _settings: Settings) -> Context:
+    context = open_context(_settings)
+    # Load the model and open the store now, not inside the first question.
+    context.retriever  # noqa: B018
+    return context
 
 
-def resources() -> AppResources:
-    """The process's resources for the current configuration (opened on first use)."""
+def resources() -> Context:
+    """The process's one context for the current configuration (opened on first use)."""
     settings = get_settings()
     return _open_resources(_fingerprint(settings), settings)
 
@@ -99,7 +82,7 @@ def t(key: str, **values: object) -> str:
 # ---- sign-in --------------------------------------------------------------------------------
 
 
-def current_principal(res: AppResources) -> Principal | None:
+def current_principal(res: Context) -> Principal | None:
     """The signed-in principal, re-checked on every rerun (idle timeout, revocation)."""
     token = st.session_state.get(TOKEN)
     if not token:
@@ -142,7 +125,7 @@ def new_conversation() -> str:
 
 
 def record_auth_event(
-    res: AppResources,
+    res: Context,
     *,
     user: str,
     action: str,
@@ -151,7 +134,7 @@ def record_auth_event(
     principal: Principal | None = None,
 ) -> None:
     """Audit a login, logout or session event (never a password or token)."""
-    res.ctx.audit.append_event(
+    res.audit.append_event(
         actor=principal.user if principal else user,
         role=str(principal.role) if principal else "unknown",
         department=principal.department if principal else "unknown",
@@ -166,9 +149,9 @@ def record_auth_event(
 # ---- pages ----------------------------------------------------------------------------------
 
 
-def may_open(res: AppResources, principal: Principal, page: str) -> bool:
+def may_open(res: Context, principal: Principal, page: str) -> bool:
     """Whether the principal may open `page` (Casbin decides; dept_admins manage libraries)."""
-    access = res.ctx.access
+    access = res.access
     if access.can(principal, "read", f"page:{page}"):
         return True
     # The seed policy gives dept_admins library grants but not page:library; they manage
@@ -176,7 +159,7 @@ def may_open(res: AppResources, principal: Principal, page: str) -> bool:
     return page == "library" and access.can(principal, "grant", f"library:{principal.department}")
 
 
-def guard_page(page: str) -> tuple[AppResources, Principal] | None:
+def guard_page(page: str) -> tuple[Context, Principal] | None:
     """Refuse (and audit) a page the signed-in principal may not open; else who it is."""
     res = resources()
     principal = current_principal(res)
@@ -185,7 +168,7 @@ def guard_page(page: str) -> tuple[AppResources, Principal] | None:
         return None
     if may_open(res, principal, page):
         return res, principal
-    res.ctx.audit.append_event(
+    res.audit.append_event(
         actor=principal.user,
         role=str(principal.role),
         department=principal.department,
@@ -199,9 +182,9 @@ def guard_page(page: str) -> tuple[AppResources, Principal] | None:
     return None
 
 
-def original_file(res: AppResources, source: Source) -> Path | None:
+def original_file(res: Context, source: Source) -> Path | None:
     """The stored original of a source's document (current version), inside DATA_DIR only."""
-    rows = res.ctx.store.scroll(doc_id=source.doc_id, status="current", chunk_index=0, limit=1)
+    rows = res.store.scroll(doc_id=source.doc_id, status="current", chunk_index=0, limit=1)
     stored = rows[0][1].get("stored_path") if rows else None
     if not stored:
         return None
@@ -213,9 +196,9 @@ def original_file(res: AppResources, source: Source) -> Path | None:
     return path
 
 
-def manageable_libraries(res: AppResources, principal: Principal) -> list[str] | None:
+def manageable_libraries(res: Context, principal: Principal) -> list[str] | None:
     """Libraries the principal may ingest into and delete from; None means all (sysadmin).
 
     Only what the page offers: the service checks again (`ingest_as_principal`).
     """
-    return libraries_managed_by(res.ctx.access, principal)
+    return libraries_managed_by(res.access, principal)

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from assistant.audit import AUDIT_UNAVAILABLE_MESSAGE, AuditLog, open_audit_log
-from assistant.audit_chain import GENESIS_HASH, canonical_row, chain_hash, row_hash
+from assistant.audit.chain import GENESIS_HASH, canonical_row, chain_hash, row_hash
+from assistant.audit.log import AUDIT_UNAVAILABLE_MESSAGE, AuditLog, open_audit_log
 from assistant.config import Settings
 from assistant.db import create_db_engine
 from assistant.errors import AuditIntegrityError, AuditUnavailable, InvalidInput
@@ -600,7 +600,7 @@ def test_open_audit_log_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 WORKER = """
 import sys
 from pathlib import Path
-from assistant.audit import AuditLog
+from assistant.audit.log import AuditLog
 from assistant.db import create_db_engine
 url, checkpoints, key, n, tag = sys.argv[1:]
 log = AuditLog(create_db_engine(url), checkpoint_path=Path(checkpoints),

@@ -25,10 +25,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from assistant.audit import open_audit_log
-from assistant.audit_chain import canonical_row, chain_hash
-from assistant.audit_checkpoints import Checkpoint, sign_checkpoint
-from assistant.audit_witness import Witness
+from assistant.audit.chain import canonical_row, chain_hash
+from assistant.audit.checkpoints import Checkpoint, sign_checkpoint
+from assistant.audit.log import open_audit_log
+from assistant.audit.witness import Witness
 from assistant.config import Settings
 from assistant.db import create_db_engine
 from tests.assistant.test_audit import (

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.backup import (
     MANIFEST,
     BackupError,

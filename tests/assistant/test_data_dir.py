@@ -13,7 +13,7 @@ import pytest
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.backup import backup_data_dir, restore_data_dir
 from assistant.config import Settings, get_settings
 from assistant.domain import Role

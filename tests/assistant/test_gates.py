@@ -12,23 +12,19 @@ from typing import Any
 import pytest
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings, get_settings
 from assistant.domain import AnswerMode, Principal, Role
 from assistant.embedding import load_dense_embedder
 from assistant.errors import AccessDenied, InvalidInput
-from assistant.feedback import record_feedback
-from assistant.gates import GateRegistry, approve_gate, list_gates
+from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
-from assistant.review import (
-    export_regression,
-    list_review_items,
-    load_regression,
-    resolve_review_item,
-)
-from assistant.service import answer_question
-from assistant.service_admin import open_admin_context
-from assistant.service_context import ServiceContext
+from assistant.review import load_regression
+from assistant.service.ask import answer_question
+from assistant.service.context import Context, open_context
+from assistant.service.feedback import record_feedback
+from assistant.service.gates import approve_gate, list_gates
+from assistant.service.review import export_regression, list_review_items, resolve_review_item
 from assistant.store import open_store
 from ingestion.service import Ingestor
 
@@ -75,7 +71,7 @@ def test_status_switches_exactly_at_the_expiry_date() -> None:
 
 
 def test_only_a_compliance_officer_approves_and_it_is_audited() -> None:
-    ctx = open_admin_context(get_settings())
+    ctx = open_context(get_settings())
     ctx.access.seed_defaults()
     ctx.access.assign_role(user="ethics", role=Role.COMPLIANCE_OFFICER, department="cardiology")
     ctx.access.assign_role(user="card.doc", role=Role.DOCTOR, department="cardiology")
@@ -125,7 +121,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
 
 def make_ctx(world: dict[str, Any], tmp_path: Path, *, base_url: str, today: Today):
     settings = world["settings"].model_copy(update={"data_dir": tmp_path})
-    return ServiceContext(
+    return Context(
         settings=settings,
         store=world["store"],
         embedder=world["embedder"],

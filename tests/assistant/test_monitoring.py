@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from assistant.audit import AuditLog
+from assistant.audit.log import AuditLog
 from assistant.config import MonitoringSettings, Settings
 from assistant.db import create_db_engine
 from assistant.gates import GateRegistry

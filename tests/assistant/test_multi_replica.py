@@ -23,7 +23,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.db import create_db_engine
 from assistant.domain import Principal, Role
@@ -39,7 +39,7 @@ AUDIT_WORKER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from assistant.audit import open_audit_log
+    from assistant.audit.log import open_audit_log
     from assistant.config import get_settings
 
     go, count, actor = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]

@@ -14,15 +14,14 @@ from typing import Any
 import pytest
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.domain import AnswerMode, Principal, Role
 from assistant.embedding import load_dense_embedder
-from assistant.feedback import record_feedback
-from assistant.needs import build_needs_report, report_csv, summarise_gaps
-from assistant.service import answer_question
-from assistant.service_admin import open_admin_context
-from assistant.service_context import ServiceContext
+from assistant.service.ask import answer_question
+from assistant.service.context import Context, open_context
+from assistant.service.feedback import record_feedback
+from assistant.service.needs import build_needs_report, report_csv, summarise_gaps
 from assistant.store import open_store
 from ingestion.service import Ingestor
 
@@ -65,9 +64,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
     store.close()
 
 
-def make_ctx(world: dict[str, Any], tmp_path: Path) -> ServiceContext:
+def make_ctx(world: dict[str, Any], tmp_path: Path) -> Context:
     settings: Settings = world["settings"]
-    return ServiceContext(
+    return Context(
         settings=settings,
         store=world["store"],
         embedder=world["embedder"],
@@ -139,7 +138,7 @@ def test_report_names_subjects_in_both_languages_and_the_gaps(world, tmp_path: P
 
 
 def test_old_events_are_analysed_and_generic_words_are_no_topic() -> None:
-    ctx = open_admin_context(get_settings())
+    ctx = open_context(get_settings())
     ctx.access.seed_defaults()
     ctx.access.assign_library(library="cardiology", department="cardiology")
 

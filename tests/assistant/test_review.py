@@ -10,16 +10,16 @@ from assistant.config import get_settings
 from assistant.domain import Principal, Role
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.flags import make_flag
-from assistant.review import (
+from assistant.review import load_regression
+from assistant.service.context import Context, open_context
+from assistant.service.review import (
     export_regression,
     get_review_item,
     list_review_items,
-    load_regression,
     open_review_item,
     resolve_review_item,
     take_review_item,
 )
-from assistant.service_admin import AdminContext, open_admin_context
 
 CARDIO_REVIEWER = Principal(user="card.rev", role=Role.QUALITY_REVIEWER, department="cardiology")
 ONCO_REVIEWER = Principal(user="onco.rev", role=Role.QUALITY_REVIEWER, department="oncology")
@@ -27,8 +27,8 @@ DOCTOR = Principal(user="card.doc", role=Role.DOCTOR, department="cardiology")
 
 
 @pytest.fixture
-def ctx() -> AdminContext:
-    context = open_admin_context(get_settings())
+def ctx() -> Context:
+    context = open_context(get_settings())
     context.access.seed_defaults()
     context.access.assign_role(user="card.rev", role=Role.QUALITY_REVIEWER, department="cardiology")
     context.access.assign_role(user="onco.rev", role=Role.QUALITY_REVIEWER, department="oncology")
@@ -36,7 +36,7 @@ def ctx() -> AdminContext:
     return context
 
 
-def flagged_answer(ctx: AdminContext, *, department: str, question: str, answer_id: str):
+def flagged_answer(ctx: Context, *, department: str, question: str, answer_id: str):
     event = ctx.audit.append_event(
         actor="card.doc",
         role="doctor",
@@ -65,7 +65,7 @@ def flagged_answer(ctx: AdminContext, *, department: str, question: str, answer_
     return open_review_item(ctx, DOCTOR, ask_event=event, flags=[flag])
 
 
-def test_lifecycle_open_take_resolve_is_audited(ctx: AdminContext) -> None:
+def test_lifecycle_open_take_resolve_is_audited(ctx: Context) -> None:
     item = flagged_answer(ctx, department="cardiology", question="奥司他韦剂量？", answer_id="a1")
     assert item.status == "open" and item.flags == ["unsupported_sentence"]
     shown = get_review_item(ctx, CARDIO_REVIEWER, item.id)
@@ -97,7 +97,7 @@ def test_lifecycle_open_take_resolve_is_audited(ctx: AdminContext) -> None:
     assert resolve_event.detail_json["to"] == "resolved"
 
 
-def test_resolve_straight_from_open_and_bad_disposition(ctx: AdminContext) -> None:
+def test_resolve_straight_from_open_and_bad_disposition(ctx: Context) -> None:
     item = flagged_answer(ctx, department="cardiology", question="q", answer_id="a2")
     with pytest.raises(InvalidInput, match="disposition"):
         resolve_review_item(ctx, CARDIO_REVIEWER, item.id, disposition="maybe", comment="")
@@ -105,7 +105,7 @@ def test_resolve_straight_from_open_and_bad_disposition(ctx: AdminContext) -> No
     assert done.status == "resolved" and done.assignee == "card.rev"
 
 
-def test_reviewers_only_see_their_departments(ctx: AdminContext) -> None:
+def test_reviewers_only_see_their_departments(ctx: Context) -> None:
     cardio = flagged_answer(ctx, department="cardiology", question="心衰", answer_id="c1")
     onco = flagged_answer(ctx, department="oncology", question="化疗", answer_id="o1")
     assert [i.id for i in list_review_items(ctx, CARDIO_REVIEWER)] == [cardio.id]
@@ -127,7 +127,7 @@ def test_reviewers_only_see_their_departments(ctx: AdminContext) -> None:
     assert all(e.actor in {"card.rev", "card.doc"} for e in denied)
 
 
-def test_export_regression_round_trip(ctx: AdminContext, tmp_path: Path) -> None:
+def test_export_regression_round_trip(ctx: Context, tmp_path: Path) -> None:
     gap = flagged_answer(ctx, department="cardiology", question="房颤抗凝？", answer_id="g1")
     wrong = flagged_answer(ctx, department="cardiology", question="剂量？", answer_id="w1")
     fine = flagged_answer(ctx, department="cardiology", question="传播？", answer_id="f1")

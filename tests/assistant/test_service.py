@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import text
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings
 from assistant.domain import AnswerMode, Principal, Role
 from assistant.embedding import load_dense_embedder
 from assistant.errors import AccessDenied, AuditUnavailable, InvalidInput
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
-from assistant.service import answer_question, search_sources
-from assistant.service_context import ServiceContext
+from assistant.service.ask import answer_question, search_sources
+from assistant.service.context import Context
 from assistant.store import open_store
 from eval.standin import cite_first_source
 from ingestion.service import Ingestor
@@ -78,14 +78,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
 
 
 def make_ctx(
-    world: dict[str, Any], tmp_path: Path, *, base_url: str | None = None
-) -> ServiceContext:
+    world: dict[str, Any], tmp_path: Path, *, base_url: str | None = None, translate: bool = False
+) -> Context:
     settings: Settings = world["settings"]
+    if translate:
+        llm = settings.llm.model_copy(update={"translate_questions": True})
+        settings = settings.model_copy(update={"llm": llm})
     chat = None
     if base_url:
         chat = ChatModel(LLMSettings(base_url=base_url, timeout_s=2, max_retries=0))
     audit_settings = settings.model_copy(update={"data_dir": tmp_path / "audit"})
-    return ServiceContext(
+    return Context(
         settings=settings,
         store=world["store"],
         embedder=world["embedder"],
@@ -95,7 +98,7 @@ def make_ctx(
     )
 
 
-def audit_rows(ctx: ServiceContext) -> list[Any]:
+def audit_rows(ctx: Context) -> list[Any]:
     return list(ctx.audit.iter_events())
 
 
@@ -171,8 +174,9 @@ def test_annotate_policy_shows_the_answer_with_the_failing_sentence_marked(
 ) -> None:
     sglang_server.responder = _changed_dose
     ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
-    ctx.policy = "annotate"
-    answer = answer_question(CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx)
+    answer = answer_question(
+        CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx, policy="annotate"
+    )
     assert answer.mode == AnswerMode.GENERATIVE
     assert [s.supported for s in answer.sentences] == [False]
     assert "unsupported_sentence" in {f.code for f in answer.flags}
@@ -181,18 +185,24 @@ def test_annotate_policy_shows_the_answer_with_the_failing_sentence_marked(
 
 
 def test_policy_comes_from_settings(world, tmp_path: Path) -> None:
-    from assistant.service_context import build_context
+    from assistant.service.context import open_context
 
     settings = world["settings"].model_copy(update={"citation_policy": "annotate"})
-    ctx = build_context(
+    ctx = open_context(
         settings,
         store=world["store"],
         embedder=world["embedder"],
         access=world["access"],
         audit=open_audit_log(settings.model_copy(update={"data_dir": tmp_path})),
     )
-    assert ctx.policy == "annotate"
+    answer_question(CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx)
+    assert audit_rows(ctx)[-1].detail_json["policy"] == "annotate"
     assert Settings(data_dir=tmp_path).citation_policy == "strict"
+    # The context is the same for every request: a per-request choice is an argument.
+    with pytest.raises(AttributeError):
+        ctx.policy = "strict"  # type: ignore[attr-defined]
+    answer_question(CARDIO_DOC, "流感患者奥司他韦的成人剂量是多少？", ctx=ctx, policy="strict")
+    assert audit_rows(ctx)[-1].detail_json["policy"] == "strict"
 
 
 def test_progress_reports_stages_in_order_and_no_answer_text(
@@ -349,16 +359,21 @@ def test_audit_unavailable_withholds_the_answer(world, tmp_path: Path) -> None:
 
 
 def test_similarity_embeds_each_text_once(world, tmp_path: Path) -> None:
-    ctx = make_ctx(world, tmp_path)
     embedded: list[str] = []
-    real = ctx.embedder
+    real = world["embedder"]
 
     class Counting:
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
             embedded.extend(texts)
             return real.embed_documents(texts)
 
-    ctx.embedder = Counting()  # type: ignore[assignment]
+    ctx = Context(
+        world["settings"],
+        store=world["store"],
+        embedder=Counting(),  # type: ignore[arg-type]
+        access=world["access"],
+        audit=open_audit_log(world["settings"].model_copy(update={"data_dir": tmp_path})),
+    )
     source = "Perform hand hygiene after removing gloves."
     first = ctx.similarity("Clean hands after taking gloves off.", source)
     second = ctx.similarity("Clean hands before touching a patient.", source)
@@ -469,8 +484,12 @@ def test_a_non_responsive_generated_sentence_is_dropped_under_either_policy(
 ) -> None:
     sglang_server.responder = _two_drugs
     ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
-    ctx.policy = policy  # type: ignore[assignment]
-    answer = answer_question(CARDIO_DOC, "奥司他韦治疗流感的成人剂量？", ctx=ctx)
+    answer = answer_question(
+        CARDIO_DOC,
+        "奥司他韦治疗流感的成人剂量？",
+        ctx=ctx,
+        policy=policy,  # type: ignore[arg-type]
+    )
     assert answer.mode == AnswerMode.GENERATIVE
     # The other drug's dose is never shown, not even with ⚠; the responsive one stays.
     assert answer.sentences and all("奥司他韦" in s.text for s in answer.sentences)
@@ -489,10 +508,7 @@ def test_the_question_is_translated_by_the_model_once_and_only_with_an_open_gate
         return cite_first_source(request)
 
     sglang_server.responder = respond
-    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
-    ctx.settings = ctx.settings.model_copy(
-        update={"llm": ctx.settings.llm.model_copy(update={"translate_questions": True})}
-    )
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url, translate=True)
     question = "门诊手卫生的最低要求是什么？患者张三"
     answer = answer_question(CARDIO_DOC, question, ctx=ctx)
     translations = [r for r in sglang_server.requests if "Translate" in r["messages"][0]["content"]]

@@ -17,9 +17,8 @@ from assistant.accounts import LocalAuthenticator
 from assistant.config import get_settings
 from assistant.domain import AuditEvent, Principal, Role
 from assistant.errors import AccessDenied, AuthenticationError, InvalidInput
-from assistant.service_admin import (
+from assistant.service.admin import (
     AdminAction,
-    AdminContext,
     add_user,
     demo_users,
     disable_user,
@@ -28,13 +27,13 @@ from assistant.service_admin import (
     grant_role,
     init_system,
     list_libraries,
-    open_admin_context,
     purge_audit,
     resolve_actor,
     revoke_role,
     verify_audit,
 )
-from assistant.service_auth import (
+from assistant.service.context import Context, open_context
+from assistant.service.sign_in import (
     account_from_claims,
     change_own_password,
     sign_in,
@@ -49,17 +48,17 @@ FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture
-def ctx() -> AdminContext:
-    context = open_admin_context(get_settings(), authenticator=FAST)
+def ctx() -> Context:
+    context = open_context(get_settings(), authenticator=FAST)
     init_system(context, operator=OPERATOR, demo=True)
     return context
 
 
-def events(ctx: AdminContext) -> list[AuditEvent]:
+def events(ctx: Context) -> list[AuditEvent]:
     return list(ctx.audit.iter_events())
 
 
-def acting(ctx: AdminContext, name: str) -> Principal:
+def acting(ctx: Context, name: str) -> Principal:
     return resolve_actor(ctx, name, via=OPERATOR, action=AdminAction.ROLE_GRANT, obj="roles:x")
 
 
@@ -67,7 +66,7 @@ def policy_snapshot(access: AccessControl) -> tuple[object, ...]:
     return (tuple(access.list_role_assignments()), tuple(access.list_library_grants()))
 
 
-def test_init_demo_creates_users_grants_and_one_event(ctx: AdminContext) -> None:
+def test_init_demo_creates_users_grants_and_one_event(ctx: Context) -> None:
     names = [name for name, _role, _dept in demo_users()]
     assert {u.name for u in ctx.accounts.list_users()} == set(names)
     assert ctx.access.roles_of("cardiology.admin") == [("dept_admin", "cardiology")]
@@ -87,7 +86,7 @@ def test_init_demo_creates_users_grants_and_one_event(ctx: AdminContext) -> None
     assert len(events(ctx)) == 2
 
 
-def test_grant_role_is_audited_with_actor_and_operator(ctx: AdminContext) -> None:
+def test_grant_role_is_audited_with_actor_and_operator(ctx: Context) -> None:
     add_user(
         ctx,
         operator=OPERATOR,
@@ -122,7 +121,7 @@ def test_grant_role_is_audited_with_actor_and_operator(ctx: AdminContext) -> Non
 
 
 def test_grant_to_missing_account_is_refused_but_a_denial_stays_a_denial(
-    ctx: AdminContext,
+    ctx: Context,
 ) -> None:
     admin = acting(ctx, "cardiology.admin")
     with pytest.raises(InvalidInput):
@@ -142,7 +141,7 @@ def test_grant_to_missing_account_is_refused_but_a_denial_stays_a_denial(
     assert ctx.access.roles_of("ghost") == []
 
 
-def test_resolve_actor_refuses_unknown_and_disabled_accounts_and_audits(ctx: AdminContext) -> None:
+def test_resolve_actor_refuses_unknown_and_disabled_accounts_and_audits(ctx: Context) -> None:
     with pytest.raises(AuthenticationError) as info:
         resolve_actor(ctx, "nobody", via=OPERATOR, action=AdminAction.AUDIT_PURGE, obj="audit:*")
     assert info.value.exit_code == 3
@@ -161,7 +160,7 @@ def test_resolve_actor_refuses_unknown_and_disabled_accounts_and_audits(ctx: Adm
     assert events(ctx)[-1].detail_json["reason"] == "disabled"
 
 
-def test_export_is_audited_before_any_line_is_read(ctx: AdminContext) -> None:
+def test_export_is_audited_before_any_line_is_read(ctx: Context) -> None:
     admin = acting(ctx, "cardiology.admin")
     grant_library(ctx, admin, library="cardiology-internal", department="cardiology")
     officer = acting(ctx, "hospital.compliance")
@@ -191,7 +190,7 @@ def test_export_is_audited_before_any_line_is_read(ctx: AdminContext) -> None:
     assert len(events(ctx)) == before + 1
 
 
-def test_department_compliance_officer_exports_only_own_department(ctx: AdminContext) -> None:
+def test_department_compliance_officer_exports_only_own_department(ctx: Context) -> None:
     officer = acting(ctx, "cardiology.compliance")
     lines = list(export_audit(ctx, officer, fmt="csv", department="cardiology"))
     table = list(csv.DictReader(io.StringIO("".join(lines))))
@@ -204,7 +203,7 @@ def test_department_compliance_officer_exports_only_own_department(ctx: AdminCon
         assert events(ctx)[-1].outcome == "denied"
 
 
-def test_purge_needs_permission_and_respects_retention(ctx: AdminContext) -> None:
+def test_purge_needs_permission_and_respects_retention(ctx: Context) -> None:
     now = datetime.now(UTC)
     with pytest.raises(AccessDenied):
         purge_audit(ctx, acting(ctx, "hospital.sysadmin"), before=now - timedelta(days=400))
@@ -226,7 +225,7 @@ def test_purge_needs_permission_and_respects_retention(ctx: AdminContext) -> Non
     assert verify_audit(ctx, operator=OPERATOR).ok
 
 
-def test_verify_is_audited_with_its_result(ctx: AdminContext) -> None:
+def test_verify_is_audited_with_its_result(ctx: Context) -> None:
     result = verify_audit(ctx, operator=OPERATOR)
     assert result.ok and result.events == 1  # the init event
     check = events(ctx)[-1]
@@ -234,7 +233,7 @@ def test_verify_is_audited_with_its_result(ctx: AdminContext) -> None:
     assert check.detail_json["events"] == 1
 
 
-def test_libraries_list_groups_departments(ctx: AdminContext) -> None:
+def test_libraries_list_groups_departments(ctx: Context) -> None:
     root = acting(ctx, "hospital.sysadmin")
     assert grant_library(ctx, root, library="cardiology", department="oncology")
     assert list_libraries(ctx) == [
@@ -261,7 +260,7 @@ DEPARTMENTS = ["cardiology", "oncology", "*"]
     grant=st.booleans(),
 )
 def test_every_role_change_writes_one_event_and_denials_change_nothing(
-    ctx: AdminContext, actor: str, target: str, role: Role, department: str, grant: bool
+    ctx: Context, actor: str, target: str, role: Role, department: str, grant: bool
 ) -> None:
     if ctx.accounts.get_user("spare.user") is None:
         add_user(
@@ -316,7 +315,7 @@ def test_every_role_change_writes_one_event_and_denials_change_nothing(
 
 
 def test_sign_in_brute_force_lockout_every_attempt_audited_without_the_password(
-    ctx: AdminContext,
+    ctx: Context,
 ) -> None:
     add_user(
         ctx,
@@ -351,7 +350,7 @@ def test_sign_in_brute_force_lockout_every_attempt_audited_without_the_password(
     assert ctx.audit.verify().ok
 
 
-def test_sign_in_ok_and_password_change_required_are_audited(ctx: AdminContext) -> None:
+def test_sign_in_ok_and_password_change_required_are_audited(ctx: Context) -> None:
     add_user(
         ctx,
         operator=OPERATOR,
@@ -418,7 +417,7 @@ def test_account_from_claims_maps_email_local_part_or_a_configured_claim() -> No
         assert info.value.reason == "sso_unmapped" and info.value.exit_code == 3
 
 
-def test_sign_in_verified_refuses_unknown_and_disabled_and_audits(ctx: AdminContext) -> None:
+def test_sign_in_verified_refuses_unknown_and_disabled_and_audits(ctx: Context) -> None:
     issuer = "https://sso.hospital.example"
     result = sign_in_verified(ctx, {"email": "cardiology.doctor@hospital.example", "iss": issuer})
     assert result.principal is not None and result.token
@@ -457,7 +456,7 @@ def test_sign_in_verified_refuses_unknown_and_disabled_and_audits(ctx: AdminCont
     assert ctx.audit.verify().ok
 
 
-def test_admin_change_is_not_made_when_the_audit_cannot_be_written(ctx: AdminContext) -> None:
+def test_admin_change_is_not_made_when_the_audit_cannot_be_written(ctx: Context) -> None:
     from sqlalchemy import text
 
     from assistant.errors import AuditUnavailable

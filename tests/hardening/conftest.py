@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from assistant.access import AccessControl
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings
 from assistant.domain import AuditEvent, Principal, Role
 from assistant.embedding import DenseEmbedder, load_dense_embedder
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
-from assistant.service_context import ServiceContext
+from assistant.service.context import Context
 from assistant.store import VectorStore, open_store
 from ingestion.service import Ingestor
 
@@ -88,15 +88,25 @@ class World:
     access: AccessControl
     counts: dict[str, int]
 
-    def context(self, audit_dir: Path, *, base_url: str | None = None) -> ServiceContext:
-        """A ServiceContext over the shared index with its own, empty audit log."""
+    def context(
+        self,
+        audit_dir: Path,
+        *,
+        base_url: str | None = None,
+        timeout_s: float = 2,
+        retries: int = 0,
+        store: VectorStore | None = None,
+    ) -> Context:
+        """A Context over the shared index with its own, empty audit log."""
         chat = None
         if base_url:
-            chat = ChatModel(LLMSettings(base_url=base_url, timeout_s=2, max_retries=0))
+            chat = ChatModel(
+                LLMSettings(base_url=base_url, timeout_s=timeout_s, max_retries=retries)
+            )
         audit_settings = self.settings.model_copy(update={"data_dir": audit_dir})
-        return ServiceContext(
+        return Context(
             settings=self.settings,
-            store=self.store,
+            store=store or self.store,
             embedder=self.embedder,
             access=self.access,
             audit=open_audit_log(audit_settings),
@@ -113,7 +123,7 @@ class World:
         return out
 
 
-def events_of(ctx: ServiceContext) -> list[AuditEvent]:
+def events_of(ctx: Context) -> list[AuditEvent]:
     """Every audit event of a context, oldest first."""
     return list(ctx.audit.iter_events())
 
@@ -167,7 +177,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
 
 
 @pytest.fixture
-def ctx(world: World, tmp_path: Path) -> ServiceContext:
+def ctx(world: World, tmp_path: Path) -> Context:
     """An extractive-mode context with a fresh audit log."""
     return world.context(tmp_path / "audit")
 

@@ -3,7 +3,7 @@
 Every probe must be denied (AccessDenied), change nothing, and leave a `denied` audit row naming
 the actor. Ingestion and deletion by a person go through `ingest_as_principal` /
 `delete_document_as_principal`, which check the library with Casbin. Sign-in is audited at the
-service level (`assistant.service_auth.sign_in`); the login page uses it, and the web probes
+service level (`assistant.service.sign_in.sign_in`); the login page uses it, and the web probes
 below drive that page with Streamlit's AppTest.
 """
 
@@ -22,18 +22,14 @@ from streamlit.testing.v1 import AppTest
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.domain import AuditEvent, Principal, ReviewItem, Role
 from assistant.errors import AccessDenied, AuthenticationError
-from assistant.review import ReviewQueue, get_review_item, resolve_review_item, take_review_item
-from assistant.service_admin import (
-    AdminContext,
-    disable_user,
-    export_audit,
-    grant_library,
-    grant_role,
-)
+from assistant.review import ReviewQueue
+from assistant.service.admin import disable_user, export_audit, grant_library, grant_role
+from assistant.service.context import Context
+from assistant.service.review import get_review_item, resolve_review_item, take_review_item
 from assistant.store import open_store
 from ingestion.as_principal import delete_document_as_principal, ingest_as_principal
 from ingestion.service import Ingestor
@@ -68,13 +64,11 @@ def roles(world: World) -> dict[str, Principal]:
 
 
 @pytest.fixture
-def admin(world: World, tmp_path: Path) -> AdminContext:
+def admin(world: World, tmp_path: Path) -> Context:
     """The admin use-cases over the shared policy, with a fresh audit log."""
     audit = open_audit_log(world.settings.model_copy(update={"data_dir": tmp_path / "audit"}))
     accounts = Accounts.open(world.settings, access=world.access, authenticator=FAST)
-    return AdminContext(
-        settings=world.settings, access=world.access, accounts=accounts, audit=audit
-    )
+    return Context(settings=world.settings, access=world.access, accounts=accounts, audit=audit)
 
 
 @pytest.fixture
@@ -99,7 +93,7 @@ def policy_of(access: AccessControl) -> tuple[Any, ...]:
     return (tuple(access.list_role_assignments()), tuple(access.list_library_grants()))
 
 
-Probe = Callable[[AdminContext, Principal, int], Any]
+Probe = Callable[[Context, Principal, int], Any]
 PROBES: dict[str, tuple[Probe, str, str, set[str]]] = {
     # name: (call, audit action, audit object, roles that may do it legitimately)
     "view_other_dept_review": (
@@ -156,7 +150,7 @@ CELLS = [
 @pytest.mark.parametrize(("probe", "role"), CELLS, ids=[f"{p}-{r}" for p, r in CELLS])
 def test_probe_is_denied_changes_nothing_and_is_audited(
     world: World,
-    admin: AdminContext,
+    admin: Context,
     roles: dict[str, Principal],
     cardiology_item: int,
     probe: str,
@@ -183,7 +177,7 @@ def test_probe_is_denied_changes_nothing_and_is_audited(
 
 
 def test_the_rightful_reviewer_is_allowed(
-    admin: AdminContext, roles: dict[str, Principal], cardiology_item: int
+    admin: Context, roles: dict[str, Principal], cardiology_item: int
 ) -> None:
     # The control case: the probes above would pass vacuously if nobody were ever allowed.
     item = get_review_item(admin, CARD_REVIEWER, cardiology_item)
@@ -361,7 +355,7 @@ def test_web_probes_are_denied_and_audited() -> None:
     accounts = Accounts.open(settings, access=access, authenticator=FAST)
     for name in ("dr.brute", "dr.gone", "dr.late"):
         accounts.add_user(name, role=Role.DOCTOR, department="cardiology", password=PASSWORD)
-    admin = AdminContext(
+    admin = Context(
         settings=settings, access=access, accounts=accounts, audit=open_audit_log(settings)
     )
 

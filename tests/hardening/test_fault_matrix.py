@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings, get_settings
 from assistant.domain import AnswerMode, Role
 from assistant.embedding import SparseEncoder
@@ -38,8 +38,8 @@ from assistant.errors import (
     StoreSchemaMismatch,
 )
 from assistant.llm import ChatModel
-from assistant.service import answer_question
-from assistant.service_context import ServiceContext
+from assistant.service.ask import answer_question
+from assistant.service.context import Context
 from assistant.store import REINDEX_HINT, StorePoint, open_store
 from assistant.store_edge import EdgeStore
 from ingestion.service import Ingestor
@@ -69,7 +69,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def assert_extractive_fallback(ctx: ServiceContext, answer: Any, code: str) -> None:
+def assert_extractive_fallback(ctx: Context, answer: Any, code: str) -> None:
     """The user sees a verified extractive answer, flagged llm_error=<code>, audited as such."""
     assert answer.mode == AnswerMode.EXTRACTIVE
     assert answer.sentences and all(s.supported and s.citations for s in answer.sentences)
@@ -124,8 +124,7 @@ def test_429_retry_after_is_honoured_then_answered(
     world: World, tmp_path: Path, sglang_server: SGLangStandIn
 ) -> None:
     sglang_server.enqueue(rate_limited("1"))
-    ctx = world.context(tmp_path / "audit")
-    ctx.chat = ChatModel(LLMSettings(base_url=sglang_server.base_url, timeout_s=3, max_retries=1))
+    ctx = world.context(tmp_path / "audit", base_url=sglang_server.base_url, timeout_s=3, retries=1)
     answer = answer_question(CARDIO_DOC, QUESTION, ctx=ctx)
     assert answer.mode == AnswerMode.GENERATIVE, answer.flags
     assert "llm_error" not in {f.code for f in answer.flags}
@@ -209,8 +208,7 @@ def test_collection_missing_is_a_clear_error(world: World, tmp_path: Path, backe
         shutil.rmtree(settings.qdrant_path)
     store = open_store(settings)
     try:
-        ctx = world.context(tmp_path / "audit")
-        ctx.store = store
+        ctx = world.context(tmp_path / "audit", store=store)
         with pytest.raises(StoreError) as raised:
             answer_question(CARDIO_DOC, QUESTION, ctx=ctx)
         assert "ingest" in raised.value.user_message
@@ -264,8 +262,7 @@ def test_query_against_other_model_index_is_a_store_error(world: World, tmp_path
                 )
             ]
         )
-        ctx = world.context(tmp_path / "audit")
-        ctx.store = store
+        ctx = world.context(tmp_path / "audit", store=store)
         # An English question uses the dense channel (a Chinese one is lexical-only and still
         # answers). Never a raw engine exception: a GuideCiteError shown with exit 4.
         with pytest.raises(GuideCiteError) as raised:
@@ -308,7 +305,7 @@ def test_failed_asks_keep_their_own_error_when_the_audit_is_down(
     shutil.rmtree(settings.qdrant_path)
     store = open_store(settings)
     try:
-        ctx.store = store
+        ctx = world.context(tmp_path / "audit", store=store)
         with pytest.raises(StoreError) as failed:
             answer_question(CARDIO_DOC, QUESTION, ctx=ctx)
         assert not isinstance(failed.value, AuditUnavailable)

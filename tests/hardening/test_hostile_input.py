@@ -23,13 +23,13 @@ from typer.testing import CliRunner
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.domain import AnswerMode, AnswerSentence, Role
 from assistant.errors import GuideCiteError, InvalidInput
 from assistant.privacy import redact_text
-from assistant.service import answer_question
-from assistant.service_context import clean_question
+from assistant.service.ask import answer_question
+from assistant.service.context import clean_question
 from assistant.store import open_store
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.service import Ingestor

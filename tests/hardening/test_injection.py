@@ -18,8 +18,8 @@ import pytest
 from assistant.domain import Answer, AnswerMode
 from assistant.errors import AccessDenied
 from assistant.prompts import SYSTEM_EN, SYSTEM_ZH
-from assistant.service import answer_question
-from assistant.service_context import ServiceContext
+from assistant.service.ask import answer_question
+from assistant.service.context import Context
 from tests.fakes.sglang import Completion, Script, SGLangStandIn, json_completion, read_sources
 from tests.hardening.conftest import (
     CARDIO_DOC,
@@ -86,7 +86,7 @@ OBEYING: dict[str, Responder] = {
 }
 
 
-def assert_blocked_or_verified(ctx: ServiceContext, answer: Answer) -> None:
+def assert_blocked_or_verified(ctx: Context, answer: Answer) -> None:
     """Verified sentences only; nothing of the obeyed injection shown; audited with the flags."""
     assert answer.mode in {AnswerMode.GENERATIVE, AnswerMode.EXTRACTIVE, AnswerMode.REFUSED}
     assert all(s.supported and s.citations for s in answer.sentences)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.privacy import detect_identifiers, resident_id_check_char
 from assistant.store import open_store

@@ -250,7 +250,7 @@ CASE_NOTE = (
 
 
 def test_document_with_patient_identifiers_is_refused_or_redacted(tmp_path: Path) -> None:
-    from assistant.audit import open_audit_log
+    from assistant.audit.log import open_audit_log
 
     settings = Settings(data_dir=tmp_path / "data")
     note = tmp_path / "病例讨论（2024年版）.txt"
@@ -301,7 +301,7 @@ Offer an oral anticoagulant when the score is two or more in men or three or mor
 def person_world(tmp_path: Path):
     """Casbin with cardiology/oncology libraries, a cardiology dept_admin, and an audit log."""
     from assistant.access import AccessControl
-    from assistant.audit import open_audit_log
+    from assistant.audit.log import open_audit_log
     from assistant.domain import Principal, Role
 
     settings = Settings(data_dir=tmp_path / "data")

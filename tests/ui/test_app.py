@@ -1,7 +1,7 @@
 """The Streamlit app driven by AppTest over a small real index (issue 5).
 
 One module-wide DATA_DIR holds the flu guideline and a few accounts; every test points
-GUIDECITE_DATA_DIR there, so the app's one ServiceContext per process is shared by the tests.
+GUIDECITE_DATA_DIR there, so the app's one Context per process is shared by the tests.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.domain import AuditEvent, Role
 from assistant.errors import AuthenticationError

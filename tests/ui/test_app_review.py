@@ -19,14 +19,14 @@ from streamlit.testing.v1 import AppTest
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.domain import AnswerMode, AuditEvent, Principal, ReviewItem, Role
-from assistant.feedback import record_feedback
 from assistant.gates import GateRegistry
 from assistant.review import ReviewQueue
-from assistant.service import answer_question
-from assistant.service_context import build_context
+from assistant.service.ask import answer_question
+from assistant.service.context import open_context
+from assistant.service.feedback import record_feedback
 from assistant.store import open_store
 from ingestion.service import Ingestor
 
@@ -79,7 +79,7 @@ def review_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
     try:
         report = Ingestor(settings, store=store).ingest([corpus_dir / FLU], library="hospital")
         assert report.documents and not report.failed
-        ctx = build_context(settings, store=store, access=access)
+        ctx = open_context(settings, store=store, access=access)
         answers = {}
         for user, dept, question, comment in (
             ("dr.wang", "cardiology", CARDIO_Q, "剂量写得不清楚"),

@@ -27,7 +27,7 @@ from argon2 import PasswordHasher, profiles
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.domain import Role
 from assistant.gates import GateRegistry

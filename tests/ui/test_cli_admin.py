@@ -17,11 +17,12 @@ from typer.testing import CliRunner, Result
 
 from assistant.access import AccessControl
 from assistant.accounts import TOTP_REQUIRED_ROLES, Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.db import shared_engine
 from assistant.domain import AuditEvent
-from assistant.service_admin import AdminContext, demo_users, open_admin_context
+from assistant.service.admin import demo_users
+from assistant.service.context import Context, open_context
 from ui import cli_admin
 from ui.cli import app, operator_name
 
@@ -34,8 +35,8 @@ FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 @pytest.fixture
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    def open_fast() -> AdminContext:
-        return open_admin_context(get_settings(), authenticator=FAST)
+    def open_fast() -> Context:
+        return open_context(get_settings(), authenticator=FAST)
 
     monkeypatch.setattr(cli_admin, "open_context", open_fast)
 

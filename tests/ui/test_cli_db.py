@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 
 from assistant.config import Settings, get_settings
 from assistant.db import create_db_engine, read_versions
-from assistant.service_db import upgrade_database
+from assistant.service.db import upgrade_database
 from ui.cli import app
 
 runner = CliRunner()

@@ -123,7 +123,7 @@ def _seed_people() -> None:
 
 
 def test_ingest_by_a_person_is_checked_at_the_service_and_audited(tmp_path: Path) -> None:
-    from assistant.audit import open_audit_log
+    from assistant.audit.log import open_audit_log
     from ui.cli import operator_name
 
     _seed_people()

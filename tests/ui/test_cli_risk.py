@@ -7,13 +7,14 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.domain import Principal, Role
 from assistant.flags import make_flag
 from assistant.gates import GateRegistry
-from assistant.review import ReviewQueue, open_review_item
-from assistant.service_admin import open_admin_context
+from assistant.review import ReviewQueue
+from assistant.service.context import open_context
+from assistant.service.review import open_review_item
 from ui.cli import app
 
 runner = CliRunner()
@@ -66,7 +67,7 @@ def test_review_list_resolve_export_and_stats(tmp_path: Path) -> None:
     doctor = Principal(user="dr.li", role=Role.DOCTOR, department="cardiology")
 
     item = open_review_item(
-        open_admin_context(settings),
+        open_context(settings),
         doctor,
         ask_event=event,
         flags=[make_flag("negative_feedback", "wrong")],

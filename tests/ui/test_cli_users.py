@@ -12,10 +12,10 @@ from typer.testing import CliRunner, Result
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
-from assistant.audit import open_audit_log
+from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.errors import AuthenticationError
-from assistant.service_admin import AdminContext, open_admin_context
+from assistant.service.context import Context, open_context
 from ui import cli_admin
 from ui.cli import app, operator_name
 
@@ -26,8 +26,8 @@ FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    def open_fast() -> AdminContext:
-        return open_admin_context(get_settings(), authenticator=FAST)
+    def open_fast() -> Context:
+        return open_context(get_settings(), authenticator=FAST)
 
     monkeypatch.setattr(cli_admin, "open_context", open_fast)
 

@@ -6,12 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from assistant import service_admin
 from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Principal, Role
 from assistant.errors import AccessDenied, InvalidInput
+from assistant.service import admin as service_admin
+from assistant.service.context import Context
 from ui.i18n import role_name
-from ui.state import AppResources, guard_page, lang, t
+from ui.state import guard_page, lang, t
 
 ACCESS_ACTIONS = (
     "role_grant",
@@ -28,10 +29,10 @@ def _hospital_wide(principal: Principal) -> bool:
     return principal.department == HOSPITAL_WIDE
 
 
-def _users(res: AppResources, principal: Principal) -> list[str]:
+def _users(res: Context, principal: Principal) -> list[str]:
     st.subheader(t("users"))
     rows: list[dict[str, Any]] = []
-    for user in service_admin.list_users(res.admin):
+    for user in service_admin.list_users(res):
         in_department = user.department == principal.department or any(
             dept == principal.department for _role, dept in user.roles
         )
@@ -52,7 +53,7 @@ def _users(res: AppResources, principal: Principal) -> list[str]:
     return [str(row[t("user")]) for row in rows]
 
 
-def _role_form(res: AppResources, principal: Principal, users: list[str]) -> None:
+def _role_form(res: Context, principal: Principal, users: list[str]) -> None:
     st.subheader(t("roles"))
     with st.form("gc_roles"):
         user = st.selectbox(t("user"), options=users, key="gc_role_user")
@@ -74,16 +75,16 @@ def _role_form(res: AppResources, principal: Principal, users: list[str]) -> Non
     # The service checks permission and anti-escalation again, and audits every outcome.
     change = service_admin.grant_role if grant else service_admin.revoke_role
     try:
-        changed = change(res.admin, principal, user=user, role=Role(role), department=department)
+        changed = change(res, principal, user=user, role=Role(role), department=department)
     except (AccessDenied, InvalidInput) as exc:
         st.error(exc.user_message)
         return
     st.success(t("changed" if changed else "unchanged"))
 
 
-def _library_form(res: AppResources, principal: Principal) -> None:
+def _library_form(res: Context, principal: Principal) -> None:
     st.subheader(t("library_grants"))
-    grants = service_admin.list_libraries(res.admin)
+    grants = service_admin.list_libraries(res)
     st.dataframe(
         [
             {t("library"): g["library"], t("department"): ", ".join(g["departments"])}
@@ -105,18 +106,18 @@ def _library_form(res: AppResources, principal: Principal) -> None:
         return
     change = service_admin.grant_library if grant else service_admin.revoke_library
     try:
-        changed = change(res.admin, principal, library=library.strip(), department=department)
+        changed = change(res, principal, library=library.strip(), department=department)
     except (AccessDenied, InvalidInput) as exc:
         st.error(exc.user_message)
         return
     st.success(t("changed" if changed else "unchanged"))
 
 
-def _recent_changes(res: AppResources, principal: Principal) -> None:
+def _recent_changes(res: Context, principal: Principal) -> None:
     st.subheader(t("recent_changes"))
     events = [
         e
-        for e in res.ctx.audit.iter_events(actions=ACCESS_ACTIONS)
+        for e in res.audit.iter_events(actions=ACCESS_ACTIONS)
         if _hospital_wide(principal)
         or e.department == principal.department
         or e.detail_json.get("department") == principal.department

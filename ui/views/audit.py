@@ -6,11 +6,12 @@ from typing import Literal
 
 import streamlit as st
 
-from assistant import service_admin
 from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Principal
 from assistant.errors import AccessDenied, GuideCiteError
-from ui.state import AppResources, guard_page, t
+from assistant.service import admin as service_admin
+from assistant.service.context import Context
+from ui.state import guard_page, t
 
 EXPORT = "gc_export"
 
@@ -19,19 +20,19 @@ def _department(principal: Principal) -> str | None:
     return None if principal.department == HOSPITAL_WIDE else principal.department
 
 
-def _verify(res: AppResources, principal: Principal) -> None:
+def _verify(res: Context, principal: Principal) -> None:
     st.subheader(t("verify_chain"))
     if not st.button(t("verify_chain"), key="gc_verify"):
         return
     obj = service_admin.audit_object(_department(principal))
     try:
-        res.ctx.access.require(principal, "verify", obj)
+        res.access.require(principal, "verify", obj)
     except AccessDenied as exc:
         st.error(exc.user_message)
         return
-    result = res.ctx.audit.verify()
+    result = res.audit.verify()
     # The check itself is an audited action, recorded under the person who ran it.
-    res.ctx.audit.append_event(
+    res.audit.append_event(
         actor=principal.user,
         role=str(principal.role),
         department=principal.department,
@@ -47,7 +48,7 @@ def _verify(res: AppResources, principal: Principal) -> None:
         st.error(t("chain_bad", id=result.first_bad_id, reason=result.reason))
 
 
-def _export(res: AppResources, principal: Principal) -> None:
+def _export(res: Context, principal: Principal) -> None:
     st.subheader(t("export"))
     fmt: Literal["jsonl", "csv"] = st.radio(
         t("export"), options=["jsonl", "csv"], horizontal=True, key="gc_export_fmt"
@@ -55,7 +56,7 @@ def _export(res: AppResources, principal: Principal) -> None:
     if st.button(t("prepare_export"), key="gc_export_prepare"):
         try:
             lines = service_admin.export_audit(
-                res.admin, principal, fmt=fmt, department=_department(principal)
+                res, principal, fmt=fmt, department=_department(principal)
             )
         except AccessDenied as exc:
             st.error(exc.user_message)

@@ -9,36 +9,29 @@ from typing import Any
 
 import streamlit as st
 
-from assistant import feedback, service
 from assistant.domain import Answer, AnswerMode, Principal, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
-from assistant.service import ProgressFn
+from assistant.service import ask as service
+from assistant.service import feedback
+from assistant.service.ask import ProgressFn
+from assistant.service.context import Context
 from ui.render import escape_markdown, render_answer, source_label
-from ui.state import (
-    FEEDBACK,
-    HISTORY,
-    AppResources,
-    guard_page,
-    lang,
-    new_conversation,
-    original_file,
-    t,
-)
+from ui.state import FEEDBACK, HISTORY, guard_page, lang, new_conversation, original_file, t
 
 logger = logging.getLogger(__name__)
 ALL = "__all__"
 
 
 def record_feedback(
-    res: AppResources, principal: Principal, *, answer: Answer, helpful: bool, comment: str
+    res: Context, principal: Principal, *, answer: Answer, helpful: bool, comment: str
 ) -> int:
     """Store 👍/👎 on one of the principal's answers through the service (audited, redacted)."""
     return feedback.record_feedback(
-        principal, answer_id=answer.answer_id, helpful=helpful, comment=comment, ctx=res.ctx
+        principal, answer_id=answer.answer_id, helpful=helpful, comment=comment, ctx=res
     )
 
 
-def _feedback(res: AppResources, principal: Principal, answer: Answer) -> None:
+def _feedback(res: Context, principal: Principal, answer: Answer) -> None:
     given: dict[str, bool] = st.session_state.setdefault(FEEDBACK, {})
     if answer.answer_id in given:
         st.caption(t("feedback_thanks"))
@@ -59,9 +52,9 @@ def _feedback(res: AppResources, principal: Principal, answer: Answer) -> None:
         st.caption(t("feedback_thanks"))
 
 
-def _readable_original(res: AppResources, principal: Principal) -> Callable[[Source], Path | None]:
+def _readable_original(res: Context, principal: Principal) -> Callable[[Source], Path | None]:
     """The stored original of a source, only from a library the principal may read right now."""
-    readable = set(res.ctx.access.readable_libraries(principal))
+    readable = set(res.access.readable_libraries(principal))
 
     def original(source: Source) -> Path | None:
         # An answer kept in the session outlives a revoked grant: check again on every run.
@@ -71,7 +64,7 @@ def _readable_original(res: AppResources, principal: Principal) -> Callable[[Sou
 
 
 def _show_answer(
-    res: AppResources, principal: Principal, answer: Answer, *, stream: bool = False
+    res: Context, principal: Principal, answer: Answer, *, stream: bool = False
 ) -> None:
     with st.chat_message("assistant"):
         render_answer(
@@ -150,7 +143,7 @@ def _show_progress(status: Any) -> ProgressFn:
 
 
 def _ask(
-    res: AppResources, principal: Principal, question: str, *, library: str | None
+    res: Context, principal: Principal, question: str, *, library: str | None
 ) -> Answer | None:
     history: list[tuple[str, Answer]] = st.session_state.setdefault(HISTORY, [])
     # Progress, never answer text: the answer is shown only once returned, every sentence
@@ -160,7 +153,7 @@ def _ask(
             answer = service.answer_question(
                 principal,
                 question,
-                ctx=res.ctx,
+                ctx=res,
                 library=library,
                 history=[q for q, _ in history],
                 progress=_show_progress(status),
@@ -186,7 +179,7 @@ def render() -> None:
     if guarded is None:
         return
     res, principal = guarded
-    readable = res.ctx.access.readable_libraries(principal)
+    readable = res.access.readable_libraries(principal)
     with st.sidebar:
         library = st.selectbox(
             t("library"),

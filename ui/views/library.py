@@ -10,11 +10,12 @@ import streamlit as st
 
 from assistant.domain import Principal
 from assistant.errors import GuideCiteError
+from assistant.service.context import Context
 from ingestion.as_principal import delete_document_as_principal, ingest_as_principal
 from ingestion.documents import document_json, list_documents
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.service import Ingestor
-from ui.state import AppResources, guard_page, manageable_libraries, t
+from ui.state import guard_page, manageable_libraries, t
 
 _UNSAFE_NAME = re.compile(r"[^\w.\-\u3400-\u9fff（）()]+")
 
@@ -25,11 +26,11 @@ def _safe_name(name: str) -> str:
     return _UNSAFE_NAME.sub("_", base).lstrip(".") or "upload"
 
 
-def _upload(res: AppResources, principal: Principal, libraries: list[str] | None) -> None:
+def _upload(res: Context, principal: Principal, libraries: list[str] | None) -> None:
     st.subheader(t("upload"))
     st.caption(t("supersede_hint"))
     if libraries is None:
-        known = sorted({d.library for d in list_documents(res.ctx.store)} | {"hospital"})
+        known = sorted({d.library for d in list_documents(res.store)} | {"hospital"})
         library = st.selectbox(t("target_library"), options=known, accept_new_options=True)
     else:
         library = st.selectbox(t("target_library"), options=libraries)
@@ -57,10 +58,10 @@ def _upload(res: AppResources, principal: Principal, libraries: list[str] | None
 
         ingestor = Ingestor(
             res.settings,
-            store=res.ctx.store,
-            embedder=res.ctx.embedder,
-            sparse=res.ctx.sparse,
-            audit=res.ctx.audit,
+            store=res.store,
+            embedder=res.embedder,
+            sparse=res.sparse,
+            audit=res.audit,
             actor=f"web:{principal.user}",
         )
         # The service checks the library again and audits under the person's name.
@@ -69,7 +70,7 @@ def _upload(res: AppResources, principal: Principal, libraries: list[str] | None
             paths,
             library=library,
             ingestor=ingestor,
-            access=res.ctx.access,
+            access=res.access,
             progress=on_progress,
         )
     st.success(t("ingest_done", docs=len(report.documents), chunks=report.chunks_added))
@@ -77,9 +78,9 @@ def _upload(res: AppResources, principal: Principal, libraries: list[str] | None
         st.error(t("ingest_failed", name=Path(failed.path).name, error=failed.error))
 
 
-def _documents(res: AppResources, principal: Principal, libraries: list[str] | None) -> None:
+def _documents(res: Context, principal: Principal, libraries: list[str] | None) -> None:
     st.subheader(t("documents"))
-    docs = [d for d in list_documents(res.ctx.store) if libraries is None or d.library in libraries]
+    docs = [d for d in list_documents(res.store) if libraries is None or d.library in libraries]
     if not docs:
         st.info(t("no_documents"))
         return
@@ -95,10 +96,10 @@ def _documents(res: AppResources, principal: Principal, libraries: list[str] | N
     removed = delete_document_as_principal(
         principal,
         doc_id,
-        store=res.ctx.store,
+        store=res.store,
         settings=res.settings,
-        access=res.ctx.access,
-        audit=res.ctx.audit,
+        access=res.access,
+        audit=res.audit,
     )
     st.success(t("deleted", doc=doc_id, n=removed))
 

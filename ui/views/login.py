@@ -1,6 +1,6 @@
 """Sign-in page: password, second factor where the role needs it, forced password change.
 
-Every attempt is audited by the service (`assistant.service_auth.sign_in`,
+Every attempt is audited by the service (`assistant.service.sign_in.sign_in`,
 `change_own_password`), so any other front end gets the same record.
 """
 
@@ -9,17 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.errors import AuthenticationError, InvalidInput
-from assistant.service_auth import change_own_password, sign_in, sign_in_verified
+from assistant.service.context import Context
+from assistant.service.sign_in import change_own_password, sign_in, sign_in_verified
 from ui import oidc
-from ui.state import (
-    HOME,
-    NOTICE,
-    AppResources,
-    current_principal,
-    resources,
-    start_session,
-    t,
-)
+from ui.state import HOME, NOTICE, current_principal, resources, start_session, t
 
 PENDING_CHANGE = "gc_pending_change"
 NEED_TOTP = "gc_need_totp"
@@ -32,10 +25,10 @@ KNOWN_REASONS = {
 }  # fmt: skip
 
 
-def _sign_in(res: AppResources, name: str, password: str, code: str) -> None:
+def _sign_in(res: Context, name: str, password: str, code: str) -> None:
     try:
         # 等保2.0 8.1.4.3: every attempt is audited by the service, never the password.
-        result = sign_in(res.admin, name, password, totp_code=code.strip() or None)
+        result = sign_in(res, name, password, totp_code=code.strip() or None)
     except AuthenticationError as exc:
         key = exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"
         if exc.reason in ("totp_required", "totp_invalid") and not st.session_state.get(NEED_TOTP):
@@ -58,11 +51,11 @@ def _sso_text(key: str, **values: object) -> str:
     return t(key, **values)
 
 
-def _sso_sign_in(res: AppResources, claims: dict[str, object], code: str) -> None:
+def _sso_sign_in(res: Context, claims: dict[str, object], code: str) -> None:
     """Map the provider's verified identity to an account and open a session (audited)."""
     try:
         result = sign_in_verified(
-            res.admin, claims, claim=oidc.account_claim(), totp_code=code.strip() or None
+            res, claims, claim=oidc.account_claim(), totp_code=code.strip() or None
         )
     except AuthenticationError as exc:
         if exc.reason in ("totp_required", "totp_invalid") and not st.session_state.get(
@@ -82,7 +75,7 @@ def _sso_sign_in(res: AppResources, claims: dict[str, object], code: str) -> Non
     st.rerun()
 
 
-def _sso_option(res: AppResources) -> None:
+def _sso_option(res: Context) -> None:
     """The hospital SSO button, or, back from the provider, "continue as …"."""
     claims = oidc.identity_claims()
     if claims is None:
@@ -104,7 +97,7 @@ def _sso_option(res: AppResources) -> None:
     st.caption(_sso_text("sso_or"))
 
 
-def _change_password(res: AppResources, name: str) -> None:
+def _change_password(res: Context, name: str) -> None:
     st.warning(t("must_change"))
     with st.form("gc_change_password"):
         old = st.text_input(t("password"), type="password", key="gc_old_password")
@@ -117,7 +110,7 @@ def _change_password(res: AppResources, name: str) -> None:
         st.error(t("passwords_differ"))
         return
     try:
-        change_own_password(res.admin, name, old=old, new=new)
+        change_own_password(res, name, old=old, new=new)
     except AuthenticationError as exc:
         st.error(t(exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"))
         return

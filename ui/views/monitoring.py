@@ -18,17 +18,18 @@ import streamlit as st
 from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Alert, Principal
 from assistant.errors import AccessDenied, GuideCiteError
-from assistant.gates import list_gates
 from assistant.monitoring import (
     audit_metrics,
     check_alerts,
     evaluate_alerts,
     load_monitoring_policy,
 )
-from assistant.needs import build_needs_report
+from assistant.service.context import Context
+from assistant.service.gates import list_gates
+from assistant.service.needs import build_needs_report
 from ui.audit_charts import compute_figures
 from ui.render import escape_markdown
-from ui.state import AppResources, guard_page, t
+from ui.state import guard_page, t
 
 REPORT = "gc_needs_report"  # built once per click, so it is audited once
 ALERT_KIND = {"high": "error", "medium": "warning", "info": "info"}
@@ -56,15 +57,15 @@ def _department(principal: Principal) -> str | None:
 # ---- alerts -----------------------------------------------------------------------------------
 
 
-def current_alerts(res: AppResources, principal: Principal) -> list[Alert]:
+def current_alerts(res: Context, principal: Principal) -> list[Alert]:
     """The alerts the principal may see now (no webhook: the page only shows them)."""
     department = _department(principal)
-    gates = res.ctx.gate_registry()
+    gates = res.gate_registry()
     if department is None:
-        return check_alerts(res.settings, res.ctx.audit, gates=gates, notify=False)
+        return check_alerts(res.settings, res.audit, gates=gates, notify=False)
     # A department's officer: thresholds over that department's events, its approval only.
     policy = load_monitoring_policy()
-    metrics = audit_metrics(res.ctx.audit, department=department, policy=policy)
+    metrics = audit_metrics(res.audit, department=department, policy=policy)
     days = int(policy["alerts"].get("gate_expiring", {}).get("days", 30))
     expiring = [s for s in gates.expiring(within_days=days) if s.department == department]
     return evaluate_alerts(metrics, policy=policy, expiring=expiring)
@@ -86,7 +87,7 @@ def alert_text(alert: Alert) -> str:
         return alert.message
 
 
-def _alerts(res: AppResources, principal: Principal) -> None:
+def _alerts(res: Context, principal: Principal) -> None:
     st.subheader(t("alerts"))
     alerts = current_alerts(res, principal)
     if not alerts:
@@ -125,9 +126,9 @@ def _metric_value(values: dict[str, Any], key: str) -> str:
     return f"{value:.1%}" if key.endswith("_rate") else str(value)
 
 
-def _metrics(res: AppResources, principal: Principal) -> None:
+def _metrics(res: Context, principal: Principal) -> None:
     st.subheader(t("metrics"))
-    metrics = audit_metrics(res.ctx.audit, department=_department(principal))
+    metrics = audit_metrics(res.audit, department=_department(principal))
     day = metrics.get("24h") or next(iter(metrics.values()))
     cols = st.columns(4)
     cols[0].metric(t("m_volume") + " (24h)", day["volume"])
@@ -161,9 +162,9 @@ def _line(frame: pd.DataFrame, *, percent: bool = False) -> alt.Chart:
     )
 
 
-def _trends(res: AppResources, principal: Principal) -> None:
+def _trends(res: Context, principal: Principal) -> None:
     st.subheader(t("trends"))
-    figures = compute_figures(res.ctx.audit.iter_events(), department=_department(principal))
+    figures = compute_figures(res.audit.iter_events(), department=_department(principal))
     rows = figures.rows()
     if not rows:
         st.info(t("no_events"))
@@ -225,12 +226,12 @@ def _trends(res: AppResources, principal: Principal) -> None:
 # ---- ethics approvals -------------------------------------------------------------------------
 
 
-def _approvals(res: AppResources, principal: Principal) -> None:
+def _approvals(res: Context, principal: Principal) -> None:
     st.subheader(t("approvals"))
     department = _department(principal)
     rows = [
         r
-        for r in list_gates(res.ctx, registry=res.ctx.gate_registry())
+        for r in list_gates(res, registry=res.gate_registry())
         if department is None or r["department"] in (department, HOSPITAL_WIDE)
     ]
     if not rows:
@@ -271,11 +272,11 @@ def _approvals(res: AppResources, principal: Principal) -> None:
 # ---- department needs report ------------------------------------------------------------------
 
 
-def _departments(res: AppResources, principal: Principal) -> list[str]:
+def _departments(res: Context, principal: Principal) -> list[str]:
     own = _department(principal)
     if own is not None:
         return [own]
-    access = res.ctx.access
+    access = res.access
     found = {dept for _user, _role, dept in access.list_role_assignments()}
     found |= {dept for _library, dept in access.list_library_grants()}
     return sorted(found - {HOSPITAL_WIDE})
@@ -320,7 +321,7 @@ def _failing_rows(failing: list[dict[str, Any]]) -> list[dict[str, object]]:
     ]
 
 
-def _needs(res: AppResources, principal: Principal) -> None:
+def _needs(res: Context, principal: Principal) -> None:
     st.subheader(t("needs_report"))
     departments = _departments(res, principal)
     if not departments:
@@ -336,12 +337,12 @@ def _needs(res: AppResources, principal: Principal) -> None:
             else None
         )
         try:
-            res.ctx.access.require(principal, "read", f"monitoring:{department}")
+            res.access.require(principal, "read", f"monitoring:{department}")
         except AccessDenied as exc:
             st.error(exc.user_message)
             return
         st.session_state[REPORT] = build_needs_report(
-            res.ctx, principal, department=department, since=since, table=res.ctx.term_table()
+            res, principal, department=department, since=since, table=res.term_table()
         )
     report = st.session_state.get(REPORT)
     if report is None or report["department"] != department:

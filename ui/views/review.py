@@ -16,8 +16,9 @@ import streamlit as st
 from assistant.domain import DroppedSentence, Principal, Refusal, ReviewItem, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
 from assistant.flags import FLAG_CODES
-from assistant.review import (
-    DISPOSITIONS,
+from assistant.review import DISPOSITIONS
+from assistant.service.context import Context
+from assistant.service.review import (
     get_review_item,
     list_review_items,
     resolve_review_item,
@@ -30,7 +31,7 @@ from ui.render import (
     sentence_markdown,
     source_label,
 )
-from ui.state import AppResources, guard_page, lang, t
+from ui.state import guard_page, lang, t
 
 ANY = "__any__"
 UNRESOLVED = "__unresolved__"
@@ -101,14 +102,14 @@ def _queue_rows(items: list[ReviewItem]) -> list[dict[str, object]]:
     ]
 
 
-def _open_item(res: AppResources, principal: Principal, listed: ReviewItem) -> ReviewItem | None:
+def _open_item(res: Context, principal: Principal, listed: ReviewItem) -> ReviewItem | None:
     opened = st.session_state.get(OPENED)
     # Reopen (and audit) only when another item is chosen or someone else changed this one.
     if opened is not None and opened[0] == listed.id and opened[1].updated_at == listed.updated_at:
         item: ReviewItem = opened[1]
         return item
     try:
-        item = get_review_item(res.ctx, principal, listed.id or 0)
+        item = get_review_item(res, principal, listed.id or 0)
     except (AccessDenied, InvalidInput) as exc:
         st.error(exc.user_message)
         return None
@@ -214,7 +215,7 @@ def _show_flags_and_feedback(item: ReviewItem) -> None:
         st.markdown(escape_markdown(line))
 
 
-def _actions(res: AppResources, principal: Principal, item: ReviewItem) -> None:
+def _actions(res: Context, principal: Principal, item: ReviewItem) -> None:
     assert item.id is not None  # stored items always have one
     if item.status == "resolved":
         st.success(
@@ -230,7 +231,7 @@ def _actions(res: AppResources, principal: Principal, item: ReviewItem) -> None:
     if item.assignee != principal.user and st.button(
         t("take_item"), key=f"gc_take_{item.id}", icon=":material/assignment_ind:"
     ):
-        _apply(lambda: take_review_item(res.ctx, principal, item.id or 0), notice="taken")
+        _apply(lambda: take_review_item(res, principal, item.id or 0), notice="taken")
     with st.form(f"gc_resolve_{item.id}"):
         st.markdown(f"**{t('resolve_item')}**")
         disposition = st.radio(
@@ -248,7 +249,7 @@ def _actions(res: AppResources, principal: Principal, item: ReviewItem) -> None:
             return
         _apply(
             lambda: resolve_review_item(
-                res.ctx, principal, item.id or 0, disposition=disposition, comment=comment
+                res, principal, item.id or 0, disposition=disposition, comment=comment
             ),
             notice=None,
         )
@@ -274,11 +275,11 @@ def render() -> None:
     res, principal = guarded
     st.title(t("page_review"))
     try:
-        everything = list_review_items(res.ctx, principal)
+        everything = list_review_items(res, principal)
         departments = sorted({i.department for i in everything})
         chosen = _filters(departments)
         unresolved = chosen.pop("unresolved")
-        items = list_review_items(res.ctx, principal, **chosen)
+        items = list_review_items(res, principal, **chosen)
         if unresolved:
             items = [i for i in items if i.status != "resolved"]
         if not items:

@@ -13,8 +13,8 @@ from assistant.domain import AuditEvent, Principal
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.flags import make_flag
 from assistant.privacy import redact_text
-from assistant.review import open_review_item
-from assistant.service_context import ServiceContext, append_event
+from assistant.service.context import Context, append_event
+from assistant.service.review import open_review_item
 
 
 def record_feedback(
@@ -23,7 +23,7 @@ def record_feedback(
     answer_id: str,
     helpful: bool,
     comment: str = "",
-    ctx: ServiceContext,
+    ctx: Context,
 ) -> int:
     """Record 👍/👎 on one of the principal's answers (comment redacted); returns the event id.
 
@@ -79,7 +79,7 @@ def record_feedback(
     return int(event.id or 0)
 
 
-def _find_ask_event(ctx: ServiceContext, ref: dict[str, Any]) -> AuditEvent:
+def _find_ask_event(ctx: Context, ref: dict[str, Any]) -> AuditEvent:
     """The `ask` event an answer reference names (scanned from its timestamp on)."""
     for event in ctx.audit.iter_events(since=ref["ts_utc"], actions={"ask"}):
         if event.id == ref["audit_event_id"]:

@@ -5,7 +5,7 @@ audit event for every outcome: `ok`, `denied` (an `AccessDenied`, with its reaso
 (bad input, a purge the retention rule forbids). A person acting through the CLI is a Principal
 whose `via` names the OS operator, and the audit records both names; operator commands without a
 person are audited as `cli:<os-user>`, role `operator`, department `*` (DESIGN.md §6).
-Sign-in and own-account use-cases live in `assistant.service_auth`.
+Sign-in and own-account use-cases live in `assistant.service.sign_in`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 from assistant.access import HOSPITAL_WIDE, AccessControl
-from assistant.accounts import TOTP_REQUIRED_ROLES, Accounts, Authenticator, UserInfo
-from assistant.audit import AuditLog, open_audit_log
-from assistant.config import Settings
+from assistant.accounts import TOTP_REQUIRED_ROLES, UserInfo
 from assistant.domain import AuditEvent, Principal, Role, VerifyResult
 from assistant.errors import AccessDenied, AuditIntegrityError, InvalidInput
+from assistant.service.context import Context
 
 logger = logging.getLogger(__name__)
 
@@ -63,29 +62,6 @@ class AdminAction(StrEnum):
     DOCUMENT_DELETE = "document_delete"
     LOGIN = "login"
     PASSWORD_CHANGE = "password_change"  # noqa: S105 (an audit action name)
-
-
-@dataclass
-class AdminContext:
-    """The collaborators of the administrative use-cases."""
-
-    settings: Settings
-    access: AccessControl
-    accounts: Accounts
-    audit: AuditLog
-
-
-def open_admin_context(
-    settings: Settings, *, authenticator: Authenticator | None = None
-) -> AdminContext:
-    """Open access control, accounts and the audit log on the configured database."""
-    access = AccessControl.open(settings)
-    return AdminContext(
-        settings=settings,
-        access=access,
-        accounts=Accounts.open(settings, access=access, authenticator=authenticator),
-        audit=open_audit_log(settings),
-    )
 
 
 def demo_users() -> list[tuple[str, Role, str]]:
@@ -136,7 +112,7 @@ def _party(who: Principal | str) -> Party:
 
 
 def _record(
-    ctx: AdminContext,
+    ctx: Context,
     party: Party,
     *,
     action: AdminAction,
@@ -158,7 +134,7 @@ def _record(
 
 
 def _audited(
-    ctx: AdminContext,
+    ctx: Context,
     who: Principal | str,
     *,
     action: AdminAction,
@@ -192,9 +168,7 @@ def _audited(
     return result
 
 
-def resolve_actor(
-    ctx: AdminContext, name: str, *, via: str, action: AdminAction, obj: str
-) -> Principal:
+def resolve_actor(ctx: Context, name: str, *, via: str, action: AdminAction, obj: str) -> Principal:
     """The enabled account `name` acting through operator `via`; a refusal is audited (exit 3)."""
     try:
         principal = ctx.accounts.principal_for(name)
@@ -209,7 +183,7 @@ def resolve_actor(
 # ---- system ---------------------------------------------------------------------------------
 
 
-def _demo_gate(ctx: AdminContext, *, operator: str) -> dict[str, Any]:
+def _demo_gate(ctx: Context, *, operator: str) -> dict[str, Any]:
     """Demo data for issue #6: cardiology holds an ethics approval, oncology does not."""
     from assistant.gates import GateRegistry
 
@@ -228,7 +202,7 @@ def _demo_gate(ctx: AdminContext, *, operator: str) -> dict[str, Any]:
     return {"department": "cardiology", "created": True, "not_approved": ["oncology"]}
 
 
-def init_system(ctx: AdminContext, *, operator: str, demo: bool) -> dict[str, Any]:
+def init_system(ctx: Context, *, operator: str, demo: bool) -> dict[str, Any]:
     """Seed the access policy (idempotent); with `demo`, create demo users and library grants."""
 
     def run() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -276,9 +250,7 @@ def init_system(ctx: AdminContext, *, operator: str, demo: bool) -> dict[str, An
     )
 
 
-def _create_demo_user(
-    ctx: AdminContext, name: str, *, role: Role, department: str
-) -> dict[str, Any]:
+def _create_demo_user(ctx: Context, name: str, *, role: Role, department: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": name, "role": str(role), "department": department}
     if ctx.accounts.get_user(name) is not None:
         return {**entry, "created": False, "one_time_password": None, "totp_uri": None}
@@ -293,7 +265,7 @@ def _create_demo_user(
 
 
 def add_user(
-    ctx: AdminContext,
+    ctx: Context,
     *,
     operator: str,
     name: str,
@@ -328,12 +300,12 @@ def add_user(
     )
 
 
-def list_users(ctx: AdminContext) -> list[UserInfo]:
+def list_users(ctx: Context) -> list[UserInfo]:
     """Every account, disabled ones included (no hashes, no secrets)."""
     return ctx.accounts.list_users()
 
 
-def disable_user(ctx: AdminContext, *, operator: str, name: str) -> None:
+def disable_user(ctx: Context, *, operator: str, name: str) -> None:
     """Disable (never delete) an account and end its sessions (operator command)."""
 
     def run() -> tuple[None, dict[str, Any]]:
@@ -350,7 +322,7 @@ def disable_user(ctx: AdminContext, *, operator: str, name: str) -> None:
     )
 
 
-def enrol_totp(ctx: AdminContext, *, operator: str, name: str) -> str:
+def enrol_totp(ctx: Context, *, operator: str, name: str) -> str:
     """Give an account a new TOTP seed (first enrolment, a lost phone, or a seed sealed with a
     lost key); returns the provisioning URI to show once. Operator command, audited."""
 
@@ -374,7 +346,7 @@ def enrol_totp(ctx: AdminContext, *, operator: str, name: str) -> str:
 
 
 def _change_role(
-    ctx: AdminContext, actor: Principal, *, grant: bool, user: str, role: Role, department: str
+    ctx: Context, actor: Principal, *, grant: bool, user: str, role: Role, department: str
 ) -> bool:
     action = AdminAction.ROLE_GRANT if grant else AdminAction.ROLE_REVOKE
     verb = "grant" if grant else "revoke"
@@ -393,22 +365,18 @@ def _change_role(
     return _audited(ctx, actor, action=action, obj=obj, detail=detail, run=run)
 
 
-def grant_role(
-    ctx: AdminContext, actor: Principal, *, user: str, role: Role, department: str
-) -> bool:
+def grant_role(ctx: Context, actor: Principal, *, user: str, role: Role, department: str) -> bool:
     """Give `user` `role` in `department`; False when already held. Audited either way."""
     return _change_role(ctx, actor, grant=True, user=user, role=role, department=department)
 
 
-def revoke_role(
-    ctx: AdminContext, actor: Principal, *, user: str, role: Role, department: str
-) -> bool:
+def revoke_role(ctx: Context, actor: Principal, *, user: str, role: Role, department: str) -> bool:
     """Take `role` in `department` from `user`; False when not held. Audited either way."""
     return _change_role(ctx, actor, grant=False, user=user, role=role, department=department)
 
 
 def _change_library(
-    ctx: AdminContext, actor: Principal, *, grant: bool, library: str, department: str
+    ctx: Context, actor: Principal, *, grant: bool, library: str, department: str
 ) -> bool:
     action = AdminAction.LIBRARY_GRANT if grant else AdminAction.LIBRARY_REVOKE
 
@@ -421,17 +389,17 @@ def _change_library(
     return _audited(ctx, actor, action=action, obj=library_object(library), detail=detail, run=run)
 
 
-def grant_library(ctx: AdminContext, actor: Principal, *, library: str, department: str) -> bool:
+def grant_library(ctx: Context, actor: Principal, *, library: str, department: str) -> bool:
     """Make `library` readable in `department` (`*` = everywhere); False when already so."""
     return _change_library(ctx, actor, grant=True, library=library, department=department)
 
 
-def revoke_library(ctx: AdminContext, actor: Principal, *, library: str, department: str) -> bool:
+def revoke_library(ctx: Context, actor: Principal, *, library: str, department: str) -> bool:
     """Withdraw a library grant; False when there was none."""
     return _change_library(ctx, actor, grant=False, library=library, department=department)
 
 
-def list_libraries(ctx: AdminContext) -> list[dict[str, Any]]:
+def list_libraries(ctx: Context) -> list[dict[str, Any]]:
     """Every granted library with the departments it is granted to (`*` = hospital-wide)."""
     departments: dict[str, list[str]] = {}
     for library, department in ctx.access.list_library_grants():
@@ -489,7 +457,7 @@ def require_library_management(access: AccessControl, principal: Principal, libr
 # ---- audit trail ----------------------------------------------------------------------------
 
 
-def verify_audit(ctx: AdminContext, *, operator: str) -> VerifyResult:
+def verify_audit(ctx: Context, *, operator: str) -> VerifyResult:
     """Check the whole chain and its signed checkpoints; the check itself is audited."""
     result = ctx.audit.verify()
     _record(
@@ -508,7 +476,7 @@ def verify_audit(ctx: AdminContext, *, operator: str) -> VerifyResult:
 
 
 def export_audit(
-    ctx: AdminContext,
+    ctx: Context,
     actor: Principal,
     *,
     fmt: Literal["jsonl", "csv"],
@@ -531,7 +499,7 @@ def export_audit(
     return ctx.audit.export_events(fmt=fmt, since=since, department=department, actor=actor_filter)
 
 
-def purge_audit(ctx: AdminContext, actor: Principal, *, before: datetime) -> int:
+def purge_audit(ctx: Context, actor: Principal, *, before: datetime) -> int:
     """Delete events older than `before` (never younger than the retention); returns the count."""
     obj = audit_object(None)
 

@@ -43,7 +43,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from assistant.audit_chain import (
+from assistant.audit.chain import (
     GENESIS_HASH,
     check_text,
     encode_detail,
@@ -51,7 +51,7 @@ from assistant.audit_chain import (
     parse_ts,
     row_hash,
 )
-from assistant.audit_checkpoints import (
+from assistant.audit.checkpoints import (
     Checkpoint,
     CheckpointProblem,
     append_checkpoint,
@@ -59,10 +59,10 @@ from assistant.audit_checkpoints import (
     read_checkpoints,
     sign_checkpoint,
 )
-from assistant.audit_export import csv_lines, jsonl_lines
-from assistant.audit_schema import MIGRATIONS
-from assistant.audit_verify import ROW_COLUMNS, verify_chain
-from assistant.audit_witness import Witness
+from assistant.audit.export import csv_lines, jsonl_lines
+from assistant.audit.schema import MIGRATIONS
+from assistant.audit.verify import ROW_COLUMNS, verify_chain
+from assistant.audit.witness import Witness
 from assistant.config import Settings
 from assistant.db import SchemaOutdated, apply_migrations, shared_engine
 from assistant.domain import AuditEvent, VerifyResult

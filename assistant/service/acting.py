@@ -2,35 +2,26 @@
 
 Every use-case checks permission and writes one audit event for each outcome — `ok`, `denied`
 (with the AccessDenied reason) or `refused` (bad input) — like `assistant/service_admin.py`.
-Both `ServiceContext` and `AdminContext` satisfy `OversightContext`.
+Both `Context` and `Context` satisfy `Context`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from assistant.access import HOSPITAL_WIDE, AccessControl
-from assistant.audit import AuditLog
-from assistant.config import Settings
+from assistant.access import HOSPITAL_WIDE
 from assistant.domain import AuditEvent, Principal
 from assistant.errors import AccessDenied, InvalidInput
+from assistant.service.context import Context
 
 T = TypeVar("T")
 OPERATOR_ROLE = "operator"
 
 
-class OversightContext(Protocol):
-    """The collaborators the oversight use-cases need (settings, Casbin, audit)."""
-
-    settings: Settings
-    access: AccessControl
-    audit: AuditLog
-
-
 def record_event(
-    ctx: OversightContext,
+    ctx: Context,
     who: Principal | str,
     *,
     action: str,
@@ -62,7 +53,7 @@ def record_event(
 
 
 def audited(
-    ctx: OversightContext,
+    ctx: Context,
     who: Principal | str,
     *,
     action: str,

@@ -1,24 +1,25 @@
-"""The plumbing every use-case shares: the context, question cleaning and the access seam.
+"""The one context of the use-cases, question cleaning and the access seam (DESIGN.md §2).
 
-`ServiceContext` holds the collaborators (store, embedders, access control, audit log, model,
-gates, review queue, flag rules) and `build_context` opens them from Settings. `clean_question`
-strips invisible and control characters and refuses empty or over-long questions;
+`Context` holds the collaborators (settings, access control, audit log, accounts, store,
+embedders, model, gates, review queue, flag rules), opened once per process by
+`open_context`. `clean_question` strips invisible and control characters and refuses empty or over-long questions;
 `permitted_libraries` checks the principal may ask and which libraries it may read, auditing
 denials; `append_event` writes one audit event for a principal. The use-cases in
-`assistant.service` and `assistant.feedback` build on these.
+`assistant.service.ask` and `assistant.service.feedback` build on these.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assistant.access import AccessControl
-from assistant.audit import AuditLog
+from assistant.accounts import Accounts, Authenticator
+from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import AuditEvent, Principal
 from assistant.embedding import DenseEmbedder, SparseEncoder
@@ -56,50 +57,139 @@ _ESCAPE_SEQUENCE = re.compile(
 _VECTOR_CACHE_SIZE = 4096  # texts; ~1.5 KB each at 384 dimensions
 
 
-@dataclass
-class ServiceContext:
-    """The collaborators of the use-cases; built from Settings unless injected (tests)."""
+class Context:
+    """The collaborators of every use-case, opened once per process (DESIGN.md §2).
 
-    settings: Settings
-    store: VectorStore
-    embedder: DenseEmbedder
-    access: AccessControl
-    audit: AuditLog
-    sparse: SparseEncoder = field(default_factory=SparseEncoder)
-    chat: ChatModel | None = None
-    policy: Policy = "strict"
-    gates: GateRegistry | None = None
-    review: ReviewQueue | None = None
-    flag_rules: FlagRules | None = None
-    _vectors: dict[str, list[float]] = field(default_factory=dict, repr=False)
-    # Kept across questions: the retriever caches the library profile (term rarity, glosses),
-    # and the hospital glossary is read once per process.
-    _retriever: HybridRetriever | None = field(default=None, repr=False)
-    _glossary: TermTable | None = field(default=None, repr=False)
-    _translations: dict[str, str] = field(default_factory=dict, repr=False)
+    Settings, access control and the audit log are opened at once; the vector store, the
+    embedding model, the chat model and the accounts only when a use-case first needs them, so
+    an administrative command never loads a model or takes the embedded store's lock. Nothing
+    here changes per request: per-request choices (the citation policy, whether the model may
+    be called) are arguments of the use-cases. Collaborators passed in are used as given
+    (tests, the web app sharing one store).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        access: AccessControl | None = None,
+        audit: AuditLog | None = None,
+        accounts: Accounts | None = None,
+        authenticator: Authenticator | None = None,
+        store: VectorStore | None = None,
+        embedder: DenseEmbedder | None = None,
+        sparse: SparseEncoder | None = None,
+        chat: ChatModel | None = None,
+        gates: GateRegistry | None = None,
+        review: ReviewQueue | None = None,
+        flag_rules: FlagRules | None = None,
+    ) -> None:
+        from assistant.audit.log import open_audit_log
+
+        self._settings = settings
+        self._access = access or AccessControl.open(settings)
+        self._audit = audit or open_audit_log(settings)
+        self._accounts = accounts
+        self._authenticator = authenticator
+        self._store = store
+        self._embedder = embedder
+        self._sparse = sparse or SparseEncoder()
+        self._chat = chat
+        self._gates = gates
+        self._review = review
+        self._flag_rules = flag_rules
+        self._lock = threading.Lock()
+        self._vectors: dict[str, list[float]] = {}
+        # Kept across questions: the retriever caches the library profile (term rarity,
+        # glosses), and the hospital glossary is read once per process.
+        self._retriever: HybridRetriever | None = None
+        self._glossary: TermTable | None = None
+        self._translations: dict[str, str] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_"):
+            raise AttributeError(
+                f"the context is the same for every request: pass {name!r} as an argument"
+            )
+        super().__setattr__(name, value)
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration the context was opened with."""
+        return self._settings
+
+    @property
+    def access(self) -> AccessControl:
+        """Casbin access control on the configured database."""
+        return self._access
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log on the configured database."""
+        return self._audit
+
+    @property
+    def accounts(self) -> Accounts:
+        """Local accounts (and SSO sign-in) on the shared database."""
+        with self._lock:
+            if self._accounts is None:
+                self._accounts = Accounts.open(
+                    self._settings, access=self._access, authenticator=self._authenticator
+                )
+        return self._accounts
+
+    @property
+    def store(self) -> VectorStore:
+        """The vector store (the embedded one is opened, and locked, on first use)."""
+        with self._lock:
+            if self._store is None:
+                from assistant.store import open_store
+
+                self._store = open_store(self._settings)
+        return self._store
+
+    @property
+    def embedder(self) -> DenseEmbedder:
+        """The dense embedding model (loaded on first use)."""
+        with self._lock:
+            if self._embedder is None:
+                from assistant.embedding import load_dense_embedder
+
+                self._embedder = load_dense_embedder(self._settings.embedding)
+        return self._embedder
+
+    @property
+    def sparse(self) -> SparseEncoder:
+        """The sparse (BM25-term) encoder."""
+        return self._sparse
+
+    @property
+    def chat(self) -> ChatModel | None:
+        """The chat model (`GUIDECITE_LLM__BASE_URL`); None means extractive answers only."""
+        return self._chat
 
     def gate_registry(self) -> GateRegistry:
         """The department approvals (opened on the configured database on first use)."""
-        if self.gates is None:
-            self.gates = GateRegistry.open(self.settings)
-        return self.gates
+        if self._gates is None:
+            self._gates = GateRegistry.open(self._settings)
+        return self._gates
 
     def review_queue(self) -> ReviewQueue:
         """The review queue (opened on the configured database on first use)."""
-        if self.review is None:
-            self.review = ReviewQueue.open(self.settings)
-        return self.review
+        if self._review is None:
+            self._review = ReviewQueue.open(self._settings)
+        return self._review
 
     def rules_for(self, department: str) -> FlagRules:
         """The flag rules with the department's overrides."""
-        return (self.flag_rules or load_flag_rules()).for_department(department)
+        return (self._flag_rules or load_flag_rules()).for_department(department)
 
     @property
     def retriever(self) -> HybridRetriever:
         """The hybrid retriever over this context's store and embedders."""
         if self._retriever is None:
             self._retriever = HybridRetriever(
-                self.settings, store=self.store, embedder=self.embedder, sparse=self.sparse
+                self._settings, store=self.store, embedder=self.embedder, sparse=self._sparse
             )
         return self._retriever
 
@@ -125,35 +215,19 @@ class ServiceContext:
         return float(sum(x * y for x, y in zip(va, vb, strict=True)))
 
     def close(self) -> None:
-        """Release the store (the embedded one is single-process)."""
-        self.store.close()
+        """Release the store if it was opened (the embedded one is single-process)."""
+        if self._store is not None:
+            self._store.close()
 
 
-def build_context(
-    settings: Settings,
-    *,
-    store: VectorStore | None = None,
-    embedder: DenseEmbedder | None = None,
-    access: AccessControl | None = None,
-    audit: AuditLog | None = None,
-    chat: ChatModel | None = None,
-) -> ServiceContext:
-    """Open every collaborator the configuration names; injected ones are used as given."""
-    from assistant.audit import open_audit_log
-    from assistant.embedding import load_dense_embedder
-    from assistant.store import open_store
+def open_context(settings: Settings, **given: Any) -> Context:
+    """Open the one context for this process; collaborators in `given` are used as given.
 
-    if chat is None and settings.llm.base_url:
-        chat = ChatModel(settings.llm)
-    return ServiceContext(
-        settings=settings,
-        store=store or open_store(settings),
-        embedder=embedder or load_dense_embedder(settings.embedding),
-        access=access or AccessControl.open(settings),
-        audit=audit or open_audit_log(settings),
-        chat=chat,
-        policy=settings.citation_policy,
-    )
+    The chat model is the configured one (`GUIDECITE_LLM__BASE_URL`) unless `chat` is given.
+    """
+    if "chat" not in given and settings.llm.base_url:
+        given["chat"] = ChatModel(settings.llm)
+    return Context(settings, **given)
 
 
 def visible_text(question: str) -> str:
@@ -188,7 +262,7 @@ def clean_question(question: str, *, max_chars: int) -> str:
 
 
 def _audit_denial(
-    ctx: ServiceContext, principal: Principal, *, action: str, obj: str, exc: AccessDenied
+    ctx: Context, principal: Principal, *, action: str, obj: str, exc: AccessDenied
 ) -> None:
     ctx.audit.append_event(
         actor=principal.user,
@@ -207,7 +281,7 @@ def _audit_denial(
 
 
 def permitted_libraries(
-    ctx: ServiceContext, principal: Principal, *, action: str, library: str | None
+    ctx: Context, principal: Principal, *, action: str, library: str | None
 ) -> list[str]:
     """Check the principal may ask, and which libraries it may read; denials are audited."""
     try:
@@ -225,7 +299,7 @@ def permitted_libraries(
 
 
 def append_event(
-    ctx: ServiceContext,
+    ctx: Context,
     principal: Principal,
     *,
     action: str,
@@ -263,7 +337,7 @@ def record_unavailable(
     operator `via` with the claimed name in the detail (DESIGN.md §6). Returns None, logging
     why, when the audit database itself cannot be written: the user still sees `error`."""
     from assistant.accounts import Accounts
-    from assistant.audit import open_audit_log
+    from assistant.audit.log import open_audit_log
 
     reason = "store_locked" if isinstance(error, StoreLocked) else "service_unavailable"
     detail: dict[str, Any] = {

@@ -23,10 +23,11 @@ from typing import Any
 from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Principal
 from assistant.glossary import LayeredTerms, cedict_table, is_chinese, load_glossary, normalise_en
-from assistant.oversight import OversightContext, record_event
 from assistant.privacy import redact_text
 from assistant.questions import ASPECTS, analyse_question, aspect_words
 from assistant.review import ReviewQueue
+from assistant.service.acting import record_event
+from assistant.service.context import Context
 
 _PLACEHOLDER_RE = re.compile(r"[\[【][^\[\]【】]{1,40}[\]】]")
 _EXAMPLES = 3
@@ -139,7 +140,7 @@ def _weeks(first: date, last: date) -> list[date]:
     return weeks
 
 
-def _department_libraries(ctx: OversightContext, department: str) -> list[str]:
+def _department_libraries(ctx: Context, department: str) -> list[str]:
     return sorted(
         {
             library
@@ -150,7 +151,7 @@ def _department_libraries(ctx: OversightContext, department: str) -> list[str]:
 
 
 def build_needs_report(
-    ctx: OversightContext,
+    ctx: Context,
     who: Principal | str,
     *,
     department: str,
@@ -222,7 +223,7 @@ def _gap_key(ask: _Ask, *, table: LayeredTerms) -> str | None:
 
 
 def _assemble(
-    ctx: OversightContext,
+    ctx: Context,
     *,
     asks: Sequence[_Ask],
     feedback: Counter[str],
@@ -369,9 +370,7 @@ def _failing(s: _Subject, *, table: LayeredTerms) -> dict[str, Any]:
     }
 
 
-def _dispositions(
-    ctx: OversightContext, *, department: str, since: datetime | None
-) -> dict[str, int]:
+def _dispositions(ctx: Context, *, department: str, since: datetime | None) -> dict[str, int]:
     items = ReviewQueue.open(ctx.settings).query(
         departments=[department], status="resolved", since=since
     )

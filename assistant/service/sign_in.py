@@ -3,7 +3,7 @@
 A person signs in (with a password through `Accounts`, or with identity-provider claims mapped to
 an existing account) or changes their own password; every attempt writes exactly one audit row,
 whatever its outcome, and never the password, the TOTP code or the session token (等保2.0
-8.1.4.1, 8.1.4.3). Unlike the administrative use-cases in `assistant.service_admin`, nobody acts
+8.1.4.1, 8.1.4.3). Unlike the administrative use-cases in `assistant.service.admin`, nobody acts
 through an operator here, so no permission is checked and the rows carry no `via`.
 """
 
@@ -16,7 +16,8 @@ from assistant.access import validate_name
 from assistant.accounts import LoginResult
 from assistant.domain import AuditEvent, Principal
 from assistant.errors import AuthenticationError, InvalidInput
-from assistant.service_admin import AdminAction, AdminContext, Party
+from assistant.service.admin import AdminAction, Party
+from assistant.service.context import Context
 
 # Longest user name stored in the audit for a failed sign-in: whatever was typed is kept short
 # (a password typed into the name field must not land whole in the trail).
@@ -36,7 +37,7 @@ def _login_party(name: str, principal: Principal | None, *, channel: str) -> Par
 
 
 def _record_account(
-    ctx: AdminContext,
+    ctx: Context,
     party: Party,
     *,
     action: AdminAction,
@@ -57,7 +58,7 @@ def _record_account(
 
 
 def _record_login(
-    ctx: AdminContext,
+    ctx: Context,
     name: str,
     *,
     obj: str,
@@ -78,7 +79,7 @@ def _refusal_outcome(exc: AuthenticationError) -> str:
 
 
 def sign_in(
-    ctx: AdminContext,
+    ctx: Context,
     name: str,
     password: str,
     *,
@@ -118,7 +119,7 @@ def sign_in(
 
 
 def change_own_password(
-    ctx: AdminContext, name: str, *, old: str, new: str, channel: str = "web"
+    ctx: Context, name: str, *, old: str, new: str, channel: str = "web"
 ) -> None:
     """Change a user's password (old one checked) and audit the outcome, never the passwords."""
     party = _login_party(name, None, channel=channel)
@@ -170,7 +171,7 @@ def account_from_claims(claims: Mapping[str, Any], *, claim: str | None = None) 
 
 
 def sign_in_verified(
-    ctx: AdminContext,
+    ctx: Context,
     claims: Mapping[str, Any],
     *,
     claim: str | None = None,

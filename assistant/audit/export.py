@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from assistant.audit_verify import ROW_COLUMNS
+from assistant.audit.verify import ROW_COLUMNS
 
 _CSV_TEXT_COLUMNS = frozenset(
     ("actor", "role", "department", "session_id", "action", "object", "outcome")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from assistant.audit_chain import GENESIS_HASH, row_hash
-from assistant.audit_checkpoints import Checkpoint, CheckpointProblem
+from assistant.audit.chain import GENESIS_HASH, row_hash
+from assistant.audit.checkpoints import Checkpoint, CheckpointProblem
 from assistant.domain import VerifyResult
 
 # Column order of the rows `verify_chain` reads (the table's column order).

@@ -37,6 +37,7 @@ from assistant.generation import (
     generate_draft,
     source_context,
 )
+from assistant.llm import ChatModel
 from assistant.privacy import RedactionResult, redact_text
 from assistant.prompts import condense_messages, detect_language, template_hash, translate_messages
 from assistant.questions import (
@@ -50,14 +51,15 @@ from assistant.questions import (
     term_in_text,
 )
 from assistant.retrieval import RetrievalResult, fuse_by_rank
-from assistant.review import open_review_item
-from assistant.service_context import (
-    ServiceContext,
+from assistant.service.context import (
+    Context,
+    Policy,
     append_event,
     clean_question,
     permitted_libraries,
     visible_text,
 )
+from assistant.service.review import open_review_item
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +114,21 @@ NO_LIBRARY = {
 
 
 def condense_follow_up(
-    ctx: ServiceContext, question: str, *, history: Sequence[str], language: Literal["zh", "en"]
+    ctx: Context,
+    question: str,
+    *,
+    history: Sequence[str],
+    language: Literal["zh", "en"],
+    chat: ChatModel | None,
 ) -> str:
     """A standalone search question for a follow-up ("and for children?")."""
     if not history:
         return question
     previous = history[-1]
-    if ctx.chat is not None:
+    if chat is not None:
         try:
             turns = [("user", h) for h in history[-3:]]
-            reply = ctx.chat.complete(condense_messages(turns, question, language=language))
+            reply = chat.complete(condense_messages(turns, question, language=language))
             condensed = reply.content.strip().splitlines()[0] if reply.content.strip() else ""
             if 0 < len(condensed) <= ctx.settings.max_question_chars:
                 return condensed
@@ -138,12 +145,15 @@ def answer_question(
     principal: Principal,
     question: str,
     *,
-    ctx: ServiceContext,
+    ctx: Context,
     library: str | None = None,
     history: Sequence[str] = (),
     progress: ProgressFn | None = None,
+    policy: Policy | None = None,
 ) -> Answer:
     """Answer one question for an authenticated principal, following DESIGN.md §1.
+
+    `policy` is the citation policy for this question (default: the configured one).
 
     `progress` hears each stage as it starts (and the sources once found) so a page can show
     what is happening; the answer itself is only the returned, verified `Answer`.
@@ -182,6 +192,7 @@ def answer_question(
             history=history,
             report=report,
             started=started,
+            policy=policy or ctx.settings.citation_policy,
         )
     except AuditUnavailable:
         raise  # nothing more can be recorded; the answer is withheld (fail closed)
@@ -201,7 +212,7 @@ def answer_question(
 
 
 def _audit_failed_ask(
-    ctx: ServiceContext,
+    ctx: Context,
     principal: Principal,
     *,
     obj: str,
@@ -224,7 +235,7 @@ def _audit_failed_ask(
 
 
 def _answer_and_audit(
-    ctx: ServiceContext,
+    ctx: Context,
     principal: Principal,
     cleaned: str,
     *,
@@ -232,6 +243,7 @@ def _answer_and_audit(
     history: Sequence[str],
     report: ProgressFn,
     started: float,
+    policy: Policy,
 ) -> tuple[Answer, AuditEvent]:
     """Steps 2–8 of DESIGN.md §1 for a checked question; returns the answer and its event."""
     redaction = redact_text(cleaned)
@@ -239,10 +251,12 @@ def _answer_and_audit(
     language = detect_language(redaction.text)
     gate = ctx.gate_registry().status(principal.department)
     # Without a current ethics approval nothing goes to the model, not even the condensing call.
-    gen_ctx = ctx if gate.open else replace(ctx, chat=None)
+    chat = ctx.chat if gate.open else None
     report("retrieving", {"redactions": len(redaction.as_redactions())})
-    searched_for = condense_follow_up(gen_ctx, redaction.text, history=prior, language=language)
-    analysis = understand_question(gen_ctx, searched_for, libraries=libraries)
+    searched_for = condense_follow_up(
+        ctx, redaction.text, history=prior, language=language, chat=chat
+    )
+    analysis = understand_question(ctx, searched_for, libraries=libraries, chat=chat)
     retrieval = ctx.retriever.retrieve(
         searched_for,
         libraries=libraries,
@@ -254,14 +268,14 @@ def _answer_and_audit(
     report("sources", {"sources": list(retrieval.sources), "relevant": retrieval.relevant})
     gate_reason = _gate_reason(ctx, gate, retrieval)
     if gate_reason:
-        gen_ctx = replace(ctx, chat=None)
+        chat = None
     refusal = _subject_refusal(analysis, retrieval)
-    report("generating", {"model": gen_ctx.chat is not None and refusal is None})
-    draft = _draft_answer(gen_ctx, redaction.text, retrieval, analysis, refusal, language=language)
+    report("generating", {"model": chat is not None and refusal is None})
+    draft = _draft_answer(chat, redaction.text, retrieval, analysis, refusal, language=language)
     t_generated = time.perf_counter()
     report("verifying", {"sentences": len(draft.sentences)})
     sentences, flags, draft = _verify(
-        ctx, redaction.text, retrieval, draft, analysis=analysis, language=language
+        ctx, redaction.text, retrieval, draft, analysis=analysis, language=language, policy=policy
     )
     if draft.mode != AnswerMode.REFUSED and not sentences:
         # Every candidate was dropped: say what the library lacks rather than show nothing.
@@ -320,29 +334,29 @@ def _answer_and_audit(
         object=",".join(f"library:{name}" for name in libraries) or "library:none",
         outcome=str(answer.mode),
         detail=_ask_detail(
-            ctx, redaction, answer, draft, retrieval, principal=principal, gate=gate
+            ctx, redaction, answer, draft, retrieval, principal=principal, gate=gate, policy=policy
         ),
     )
     return answer, event
 
 
 def understand_question(
-    ctx: ServiceContext, question: str, *, libraries: Sequence[str]
+    ctx: Context, question: str, *, libraries: Sequence[str], chat: ChatModel | None = None
 ) -> QuestionAnalysis:
     """Step 4: subject, aspect and the question in the other languages the libraries hold.
 
-    The term table always; with a model (and the department's gate open — the caller passes a
-    context without one otherwise) one short translation call per question, cached by the
-    question's hash, whose result is searched beside the table's terms.
+    The term table always; with a `chat` model (the caller passes none when the department's
+    gate is closed) one short translation call per question, cached by the question's hash,
+    whose result is searched beside the table's terms.
     """
     profile = ctx.retriever.profile()
     analysis = analyse_question(question, table=ctx.term_table(), rarity=profile.rarity)
-    if ctx.chat is None or not libraries or not ctx.settings.llm.translate_questions:
+    if chat is None or not libraries or not ctx.settings.llm.translate_questions:
         return analysis
     held = profile.languages_of(libraries)
     translations = dict(analysis.translations)
     for target in sorted(held - {analysis.language}):
-        translated = _translate_question(ctx, question, target=target)
+        translated = _translate_question(ctx, chat, question, target=target)
         if translated:
             translations[target] = f"{translated} {translations.get(target, '')}".strip()
     return replace(
@@ -352,13 +366,12 @@ def understand_question(
     )
 
 
-def _translate_question(ctx: ServiceContext, question: str, *, target: str) -> str | None:
+def _translate_question(ctx: Context, chat: ChatModel, question: str, *, target: str) -> str | None:
     key = hashlib.sha256(f"{target}\x1f{question}".encode()).hexdigest()
     if key in ctx._translations:
         return ctx._translations[key]
-    assert ctx.chat is not None
     try:
-        reply = ctx.chat.complete(translate_messages(question, target=target))  # type: ignore[arg-type]
+        reply = chat.complete(translate_messages(question, target=target))  # type: ignore[arg-type]
     except GuideCiteError as exc:
         logger.warning("translating the question failed (%s); term table only", type(exc))
         return None
@@ -377,7 +390,7 @@ def _holds(source: Source, term: SubjectTerm) -> bool:
 
 
 def _search_for_subject(
-    ctx: ServiceContext,
+    ctx: Context,
     analysis: QuestionAnalysis,
     retrieval: RetrievalResult,
     *,
@@ -490,7 +503,7 @@ def _responsiveness_flags(
     return flags
 
 
-def _gate_reason(ctx: ServiceContext, gate: GateStatus, retrieval: RetrievalResult) -> str | None:
+def _gate_reason(ctx: Context, gate: GateStatus, retrieval: RetrievalResult) -> str | None:
     """Why the ethics gate keeps this answer extractive (None when it does not)."""
     if ctx.chat is None:
         return None  # generation is off anyway; the gate changes nothing
@@ -501,9 +514,7 @@ def _gate_reason(ctx: ServiceContext, gate: GateStatus, retrieval: RetrievalResu
     return None
 
 
-def _track_answer(
-    ctx: ServiceContext, principal: Principal, event: AuditEvent, answer: Answer
-) -> None:
+def _track_answer(ctx: Context, principal: Principal, event: AuditEvent, answer: Answer) -> None:
     """Index the answer for feedback; a high flag opens a review item (issue 6 item 1)."""
     queue = ctx.review_queue()
     queue.remember_answer(
@@ -519,7 +530,7 @@ def _track_answer(
 
 
 def _draft_answer(
-    ctx: ServiceContext,
+    chat: ChatModel | None,
     question: str,
     retrieval: RetrievalResult,
     analysis: QuestionAnalysis,
@@ -530,7 +541,7 @@ def _draft_answer(
     if not retrieval.relevant or refusal is not None:
         return Draft(mode=AnswerMode.REFUSED, sentences=[])
     draft = generate_draft(
-        question, retrieval.sources, chat=ctx.chat, language=language, analysis=analysis
+        question, retrieval.sources, chat=chat, language=language, analysis=analysis
     )
     if draft.insufficient_evidence:
         return Draft(
@@ -544,13 +555,14 @@ def _draft_answer(
 
 
 def _verify(
-    ctx: ServiceContext,
+    ctx: Context,
     question: str,
     retrieval: RetrievalResult,
     draft: Draft,
     *,
     analysis: QuestionAnalysis,
     language: Literal["zh", "en"],
+    policy: Policy,
 ) -> tuple[list[AnswerSentence], list[Flag], Draft]:
     """Both verdicts for every sentence; only faithful *and* responsive ones are shown.
 
@@ -573,7 +585,7 @@ def _verify(
             else ""
         )
         flags.append(make_flag("unsupported_sentence", detail))
-        if ctx.policy == "strict":
+        if policy == "strict":
             replaced = extractive_draft(question, retrieval.sources, analysis=analysis)
             replaced.model, replaced.reasoning = draft.model, draft.reasoning
             replaced.dropped = [
@@ -617,7 +629,9 @@ def _verify(
         fallback = extractive_draft(question, retrieval.sources, analysis=analysis)
         fallback.model, fallback.reasoning = draft.model, draft.reasoning
         fallback.dropped = dropped + fallback.dropped
-        return _verify(ctx, question, retrieval, fallback, analysis=analysis, language=language)
+        return _verify(
+            ctx, question, retrieval, fallback, analysis=analysis, language=language, policy=policy
+        )
     return shown, flags, draft
 
 
@@ -659,7 +673,7 @@ def _names_the_next(
     ) and any(term_in_text(a, text) for a in analysis.anchors)
 
 
-def _verdicts(ctx: ServiceContext, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:
+def _verdicts(ctx: Context, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:
     multilingual = {"zh", "en"} <= set(ctx.settings.embedding.languages)
     return verify_answer(
         draft.sentences,
@@ -670,7 +684,7 @@ def _verdicts(ctx: ServiceContext, draft: Draft, sources: dict[int, str]) -> lis
 
 
 def _ask_detail(
-    ctx: ServiceContext,
+    ctx: Context,
     redaction: RedactionResult,
     answer: Answer,
     draft: Draft,
@@ -678,6 +692,7 @@ def _ask_detail(
     *,
     principal: Principal,
     gate: GateStatus,
+    policy: Policy,
 ) -> dict[str, Any]:
     """The `ask` audit record: redacted question *and* its answer (issue #4 item 3)."""
     return {
@@ -731,7 +746,7 @@ def _ask_detail(
         "llm_error": draft.error_code,
         "reasoning": draft.reasoning,
         "timings_ms": answer.timings_ms,
-        "policy": ctx.policy,
+        "policy": policy,
         "via": principal.via,
     }
 
@@ -740,7 +755,7 @@ def search_sources(
     principal: Principal,
     query: str,
     *,
-    ctx: ServiceContext,
+    ctx: Context,
     library: str | None = None,
     k: int | None = None,
 ) -> list[Source]:
@@ -750,7 +765,7 @@ def search_sources(
     redaction = redact_text(cleaned)
     gate = ctx.gate_registry().status(principal.department)
     analysis = understand_question(
-        ctx if gate.open else replace(ctx, chat=None), redaction.text, libraries=libraries
+        ctx, redaction.text, libraries=libraries, chat=ctx.chat if gate.open else None
     )
     retrieval = ctx.retriever.retrieve(
         redaction.text,
