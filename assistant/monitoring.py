@@ -5,6 +5,24 @@ There is no second, unaudited store: every figure is counted from the hash-chain
 `policies/monitoring.yaml`. Alerts are returned for the app to show and, when
 `GUIDECITE_MONITORING__WEBHOOK_URL` is set, POSTed there as JSON. `render_prometheus` and
 `serve_metrics` expose the same figures in Prometheus text format on an opt-in port.
+
+This module owns every metric, with one definition each (issue #12): the Monitoring page's table
+and charts, the alerts, `audit stats` and Prometheus all read `WindowCounts.summary()`.
+
+- answers (`volume`, "Questions"): `ask` events that ended in an answer or a refusal — outcome
+  `generative`, `extractive` or `refused`. A denied ask is a denial; an ask rejected as bad
+  input, failed (`error`) or refused for an unavailable service is `failed`, never an answer.
+- refusal rate: refused answers / answers.
+- unsupported, LLM-error and flag rates: answers with an `unsupported_sentence` flag, with an
+  `llm_error`, with a flag of a code (`flag_rates`) or with any flag (`flag_rate`) / answers.
+- identifier detections: the redaction counts of `ask` and `search` events.
+- denials: events of any action with outcome `denied`.
+- latency: `timings_ms.total` of answers; p50 and p95 are nearest-rank percentiles over every
+  answer of the window (never an average or a maximum of daily percentiles).
+
+`compute_metrics` takes every window and the daily series in one pass: the series (`Trend`)
+count the longest window's events per UTC day with the same `WindowCounts`, so the days sum to
+that window's column and its latency points are exactly that window's latencies.
 """
 
 from __future__ import annotations
@@ -32,7 +50,10 @@ from assistant.gates import GateRegistry, GateStatus
 
 logger = logging.getLogger(__name__)
 
-_ANSWER_ACTIONS = frozenset({"ask"})
+# An ask ended in one of these (the answer's mode is the event's outcome); any other outcome
+# but `denied` (rejected, error, unavailable) is a failed ask, not an answer.
+ANSWER_OUTCOMES = frozenset({"generative", "extractive", "refused"})
+# Questions and searches both pass through identifier redaction (issue 6 item 4).
 _REDACTING_ACTIONS = frozenset({"ask", "search"})
 
 
@@ -62,14 +83,25 @@ def load_monitoring_policy(path: Path | None = None) -> dict[str, Any]:
     return {"windows": windows, "alerts": alerts}
 
 
+def _identifier_count(redactions: object) -> int:
+    # The ask event stores {type: count}; an Answer dump stores [{"type", "count"}].
+    if isinstance(redactions, dict):
+        return sum(int(v) for v in redactions.values() if isinstance(v, int | float))
+    if isinstance(redactions, list):
+        return sum(int(r.get("count", 0)) for r in redactions if isinstance(r, dict))
+    return 0
+
+
 @dataclass
 class WindowCounts:
-    """Raw counts of one window, before rates are taken."""
+    """Raw counts of one window (or one day), before rates are taken."""
 
     volume: int = 0
     refusals: int = 0
+    flagged: int = 0
     unsupported: int = 0
     llm_errors: int = 0
+    failed: int = 0
     identifiers: int = 0
     denials: int = 0
     feedback: int = 0
@@ -86,17 +118,21 @@ class WindowCounts:
             self.denials_by_actor[event.actor] += 1
             return
         if event.action in _REDACTING_ACTIONS:
-            self.identifiers += sum(int(v) for v in (detail.get("redactions") or {}).values())
+            self.identifiers += _identifier_count(detail.get("redactions"))
         if event.action == "feedback":
             self.feedback += 1
             self.negative_feedback += event.outcome == "not_helpful"
             return
-        if event.action not in _ANSWER_ACTIONS:
+        if event.action != "ask":
+            return
+        if event.outcome not in ANSWER_OUTCOMES:
+            self.failed += 1
             return
         self.volume += 1
-        codes = {str(f.get("code")) for f in detail.get("flags") or []}
+        codes = {str(f["code"]) for f in detail.get("flags") or [] if f.get("code")}
         self.flags.update(codes)
-        self.refusals += detail.get("mode") == "refused"
+        self.refusals += event.outcome == "refused"
+        self.flagged += bool(codes)
         self.unsupported += "unsupported_sentence" in codes
         self.llm_errors += bool(detail.get("llm_error"))
         total = (detail.get("timings_ms") or {}).get("total")
@@ -114,10 +150,13 @@ class WindowCounts:
             "volume": volume,
             "refusals": self.refusals,
             "refusal_rate": rate(self.refusals),
+            "flagged": self.flagged,
+            "flag_rate": rate(self.flagged),
             "unsupported": self.unsupported,
             "unsupported_rate": rate(self.unsupported),
             "llm_errors": self.llm_errors,
             "llm_error_rate": rate(self.llm_errors),
+            "failed": self.failed,
             "identifier_detections": self.identifiers,
             "denials": self.denials,
             "denials_by_actor": dict(self.denials_by_actor.most_common()),
@@ -133,12 +172,49 @@ class WindowCounts:
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile (None for no values)."""
+    """Nearest-rank percentile (None for no values): always one of the values."""
     if not values:
         return None
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class LatencyPoint:
+    """One answer's total latency on its UTC day (the latency chart draws every answer)."""
+
+    day: str
+    ms: float
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Daily series of one window: each UTC day's summary, and every answer's latency.
+
+    `days` holds every day the window touches (days without events too), oldest first; their
+    counts sum to the window's, and `latencies` are the window's latencies, so the window's
+    p50/p95 are the percentiles of the points drawn.
+    """
+
+    window: str
+    days: dict[str, dict[str, Any]]
+    latencies: list[LatencyPoint]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Every window's summary and the daily series of the longest one, taken at `now`."""
+
+    now: datetime
+    department: str | None
+    windows: dict[str, dict[str, Any]]
+    trend: Trend
+
+    @property
+    def trend_summary(self) -> dict[str, Any]:
+        """The summary of the window the daily series cover (the table's column for it)."""
+        return self.windows[self.trend.window]
 
 
 def compute_metrics(
@@ -147,17 +223,58 @@ def compute_metrics(
     now: datetime,
     windows: Mapping[str, int],
     department: str | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Metrics per window (e.g. `1h`, `24h`, `7d`) from audit events ending at `now`."""
+) -> Metrics:
+    """Metrics per window (e.g. `1h`, `24h`, `7d`) ending at `now`, and the longest window's
+    daily series, from one pass over the audit events (optionally of one department)."""
+    now = now.astimezone(UTC)
+    longest = max(windows, key=lambda name: windows[name])
     counts = {name: WindowCounts() for name in windows}
     starts = {name: now - timedelta(seconds=secs) for name, secs in windows.items()}
+    first_day = starts[longest].date()
+    days = {
+        (first_day + timedelta(days=n)).isoformat(): WindowCounts()
+        for n in range((now.date() - first_day).days + 1)
+    }
     for event in events:
         if department is not None and event.department != department:
             continue
+        if not starts[longest] <= event.ts_utc <= now:
+            continue
         for name, start in starts.items():
-            if start <= event.ts_utc <= now:
+            if start <= event.ts_utc:
                 counts[name].add(event)
-    return {name: counts[name].summary() for name in windows}
+        days[event.ts_utc.astimezone(UTC).date().isoformat()].add(event)
+    trend = Trend(
+        window=longest,
+        days={day: day_counts.summary() for day, day_counts in days.items()},
+        latencies=[
+            LatencyPoint(day=day, ms=ms)
+            for day, day_counts in days.items()
+            for ms in day_counts.latencies
+        ],
+    )
+    return Metrics(
+        now=now,
+        department=department,
+        windows={name: counts[name].summary() for name in windows},
+        trend=trend,
+    )
+
+
+def read_metrics(
+    audit: AuditLog,
+    *,
+    now: datetime | None = None,
+    department: str | None = None,
+    policy: Mapping[str, Any] | None = None,
+) -> Metrics:
+    """Metrics and daily series of the audit trail over the policy's windows."""
+    policy = policy or load_monitoring_policy()
+    windows: Mapping[str, int] = policy["windows"]
+    current = now or datetime.now(UTC)
+    since = current - timedelta(seconds=max(windows.values()))
+    events = audit.iter_events(since=since)
+    return compute_metrics(events, now=current, windows=windows, department=department)
 
 
 def audit_metrics(
@@ -167,13 +284,8 @@ def audit_metrics(
     department: str | None = None,
     policy: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Metrics of the audit trail over the policy's windows."""
-    policy = policy or load_monitoring_policy()
-    windows: Mapping[str, int] = policy["windows"]
-    current = now or datetime.now(UTC)
-    since = current - timedelta(seconds=max(windows.values()))
-    events = audit.iter_events(since=since)
-    return compute_metrics(events, now=current, windows=windows, department=department)
+    """The per-window summaries of `read_metrics` (for `audit stats` and Prometheus)."""
+    return read_metrics(audit, now=now, department=department, policy=policy).windows
 
 
 def evaluate_alerts(
@@ -308,14 +420,26 @@ def check_alerts(
     today: date | None = None,
     gates: GateRegistry | None = None,
     notify: bool = True,
+    department: str | None = None,
+    metrics: Metrics | None = None,
 ) -> list[Alert]:
-    """Current alerts (thresholds + expiring approvals), POSTed to the webhook when configured."""
+    """Current alerts (thresholds + expiring approvals), POSTed to the webhook when configured.
+
+    With `department`, the thresholds apply to that department's events and only its approval
+    is checked. `metrics` already read (the page's table) are used as given, their department
+    included, so an alert quotes the figure the table shows.
+    """
     policy = load_monitoring_policy()
-    metrics = audit_metrics(audit, now=now, policy=policy)
+    if metrics is None:
+        metrics = read_metrics(audit, now=now, department=department, policy=policy)
     registry = gates or GateRegistry.open(settings)
     days = int(policy["alerts"].get("gate_expiring", {}).get("days", 30))
-    expiring = registry.expiring(within_days=days, on=today)
-    alerts = evaluate_alerts(metrics, policy=policy, expiring=expiring)
+    expiring = [
+        status
+        for status in registry.expiring(within_days=days, on=today)
+        if metrics.department is None or status.department == metrics.department
+    ]
+    alerts = evaluate_alerts(metrics.windows, policy=policy, expiring=expiring)
     url = settings.monitoring.webhook_url
     if notify and alerts and url:
         try:
@@ -332,8 +456,8 @@ def _families(metrics: Mapping[str, Mapping[str, Any]]) -> Iterator[Any]:
     from prometheus_client.core import GaugeMetricFamily
 
     simple = {
-        "volume": "Answered questions",
-        "refusal_rate": "Share of questions refused (no evidence)",
+        "volume": "Answered questions (refusals included)",
+        "refusal_rate": "Share of answered questions that were refused",
         "unsupported_rate": "Share of answers with an unsupported generated sentence",
         "llm_error_rate": "Share of answers where the model failed",
         "identifier_detections": "Patient identifiers removed from questions",

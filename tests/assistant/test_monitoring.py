@@ -1,4 +1,8 @@
-"""Monitoring (issue 6 item 4): metrics match a hand-counted audit fixture; alerts and webhook."""
+"""Monitoring (issue 6 item 4): metrics match a hand-counted audit fixture; alerts and webhook.
+
+One definition per metric (issue #12): the daily series sum to the window they cover, and the
+window's latency percentiles are those of the latency points the chart draws.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from assistant.monitoring import (
     check_alerts,
     evaluate_alerts,
     load_monitoring_policy,
+    percentile,
+    read_metrics,
     render_prometheus,
 )
 
@@ -79,11 +85,11 @@ def ask(
     )
 
 
-def deny(audit: AuditLog, actor: str) -> None:
+def deny(audit: AuditLog, actor: str, *, department: str = "cardiology") -> None:
     audit.append_event(
         actor=actor,
         role="doctor",
-        department="cardiology",
+        department=department,
         session_id="s",
         action="ask",
         object="library:oncology",
@@ -227,3 +233,96 @@ def test_prometheus_text(audit: AuditLog, clock: Clock) -> None:
     assert 'guidecite_denials{window="1h"} 2.0' in text
     assert 'guidecite_flag_rate{flag="no_evidence",window="7d"}' in text
     assert 'guidecite_latency_ms{quantile="p95",window="7d"} 2000.0' in text
+
+
+def failed_ask(audit: AuditLog, outcome: str) -> None:
+    audit.append_event(
+        actor="dr.a",
+        role="doctor",
+        department="cardiology",
+        session_id="s",
+        action="ask",
+        object="library:hospital",
+        outcome=outcome,
+        detail={"reason": "question_too_long", "question_chars": 9000},
+    )
+
+
+def test_percentile_is_nearest_rank_and_always_a_value() -> None:
+    assert percentile([], 95) is None
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 50), percentile(values, 95)) == (50.0, 95.0)
+    assert percentile([300.0, 100.0, 200.0], 95) == 300.0
+    assert percentile([7.0], 50) == 7.0
+
+
+def test_refusal_rate_counts_answers_only(audit: AuditLog) -> None:
+    """Refused answers / answers: denied, rejected, failed and unavailable asks are no answers."""
+    ask(audit, mode="refused", total_ms=80)
+    ask(audit, mode="extractive", total_ms=120)
+    ask(audit, mode="generative", total_ms=900)
+    deny(audit, "dr.x")
+    for outcome in ("rejected", "error", "unavailable"):
+        failed_ask(audit, outcome)
+    day = audit_metrics(audit, now=NOW)["24h"]
+    assert (day["volume"], day["refusals"], day["refusal_rate"]) == (3, 1, round(1 / 3, 4))
+    assert (day["denials"], day["failed"]) == (1, 3)
+    assert day["latency_ms"] == {"p50": 120.0, "p95": 900.0}
+
+
+def test_daily_series_sum_to_the_window_they_cover(audit: AuditLog, clock: Clock) -> None:
+    build_fixture(audit, clock)
+    clock.now = NOW - timedelta(days=8)  # outside every window: neither in the table nor drawn
+    ask(audit, mode="refused", total_ms=99_999)
+    clock.now = NOW
+    metrics = read_metrics(audit, now=NOW)
+    trend, week = metrics.trend, metrics.windows["7d"]
+    assert trend.window == "7d" and metrics.trend_summary is week
+    # Every UTC day the 7-day window touches, oldest first, days without events included.
+    assert list(trend.days) == [f"2026-02-{d}" for d in range(22, 29)] + ["2026-03-01"]
+    for key in ("volume", "refusals", "flagged", "unsupported", "llm_errors", "denials",
+                "identifier_detections", "negative_feedback"):  # fmt: skip
+        assert sum(day[key] for day in trend.days.values()) == week[key], key
+    assert trend.days["2026-02-26"]["refusals"] == 1  # the one 3 days ago
+    assert trend.days["2026-03-01"]["volume"] == 6  # 5 hours and 10 minutes ago
+    # The chart draws every answer's latency; the table's percentiles are theirs.
+    drawn = [point.ms for point in trend.latencies]
+    assert sorted(drawn) == [50.0, 120.0, 200.0, 300.0, 400.0, 900.0, 2000.0]
+    assert week["latency_ms"] == {"p50": percentile(drawn, 50), "p95": percentile(drawn, 95)}
+    assert week["latency_ms"]["p95"] == 2000.0
+    # A department's series are that department's events only.
+    oncology = read_metrics(audit, now=NOW, department="oncology")
+    assert [p.ms for p in oncology.trend.latencies] == [400.0]
+    assert oncology.windows["7d"]["volume"] == 1
+
+
+def test_alerts_of_a_department_use_its_events_and_its_approval(
+    audit: AuditLog, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    gates = GateRegistry.open(settings, today=lambda: date(2026, 3, 1))
+    for department in ("cardiology", "oncology"):
+        gates.record(
+            department=department,
+            reference=f"IRB-{department}",
+            approved_by="chair",
+            approved_on=date(2025, 3, 1),
+            expires_on=date(2026, 3, 20),
+        )
+    for _ in range(5):
+        deny(audit, "probe", department="oncology")
+    everywhere = check_alerts(settings, audit, now=NOW, gates=gates, notify=False)
+    assert sorted((a.code, a.subject) for a in everywhere) == [
+        ("denials_per_user", "probe"),
+        ("gate_expiring", "cardiology"),
+        ("gate_expiring", "oncology"),
+    ]
+    cardiology = check_alerts(
+        settings, audit, now=NOW, gates=gates, notify=False, department="cardiology"
+    )
+    assert [(a.code, a.subject) for a in cardiology] == [("gate_expiring", "cardiology")]
+    # Figures already read are used as given: the alert quotes the table's value.
+    metrics = read_metrics(audit, now=NOW, department="oncology")
+    given = check_alerts(settings, audit, gates=gates, notify=False, metrics=metrics)
+    denials = next(a for a in given if a.code == "denials_per_user")
+    assert denials.value == metrics.windows["1h"]["denials_by_actor"]["probe"] == 5

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Role
-from ui.audit_charts import latency_percentiles
 from ui.i18n import CATALOGUE, language_from_header, role_name
 from ui.render import (
     answer_chunks,
@@ -80,12 +79,6 @@ def test_language_from_accept_language() -> None:
     assert language_from_header("fr-FR,zh-TW;q=0.5") == "zh"
     assert language_from_header("de;q=0.9, en;q=0.1, zh;q=0.5") == "zh"
     assert language_from_header(None) == "en"
-
-
-def test_latency_percentiles() -> None:
-    assert latency_percentiles([]) == (0.0, 0.0)
-    p50, p95 = latency_percentiles([float(v) for v in range(1, 101)])
-    assert p50 == 50.5 and 95 <= p95 <= 96
 
 
 def _answer(*supported: bool) -> Answer:

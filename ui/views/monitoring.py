@@ -1,9 +1,10 @@
 """Monitoring page: alerts, metrics per window, daily trends, ethics approvals, needs report.
 
 The compliance officer's half of "Audit & monitoring" (issue 5 item 7, issue 6 items 3-6); the
-page is guarded by `page:audit`. Every figure comes from the audit events through
-`assistant.monitoring` (no second store). A department-scoped officer sees their department's
-figures and alerts only; a hospital-wide one (`*`) sees everything.
+page is guarded by `page:audit`. Every figure comes from one `Metrics` read through
+`assistant.service.monitoring` (which checks the scope: a department-scoped officer sees their
+department's figures and alerts only, a hospital-wide one everything); the table, the alerts and
+the charts draw that one object and compute nothing (issue #12).
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Alert, Principal
 from assistant.errors import AccessDenied, GuideCiteError
-from assistant.monitoring import (
-    audit_metrics,
-    check_alerts,
-    evaluate_alerts,
-    load_monitoring_policy,
-)
 from assistant.service.context import Context
-from assistant.service.gates import list_gates
+from assistant.service.monitoring import (
+    Metrics,
+    current_alerts,
+    department_metrics,
+    monitored_departments,
+    monitoring_scope,
+    visible_approvals,
+)
 from assistant.service.needs import build_needs_report
-from ui.audit_charts import compute_figures
 from ui.render import escape_markdown
 from ui.state import guard_page, t
 
@@ -48,27 +48,16 @@ METRIC_ROWS = (
     ("latency_p50", "m_latency_p50"),
     ("latency_p95", "m_latency_p95"),
 )
-
-
-def _department(principal: Principal) -> str | None:
-    return None if principal.department == HOSPITAL_WIDE else principal.department
+# The daily rates: (rate key, the count it is taken of, catalogue key); the denominator is the
+# day's answers (`volume`), as in the table (assistant.monitoring).
+RATE_SERIES = (
+    ("refusal_rate", "refusals", "m_refusal_rate"),
+    ("flag_rate", "flagged", "m_flag_rate"),
+    ("unsupported_rate", "unsupported", "m_unsupported_rate"),
+)
 
 
 # ---- alerts -----------------------------------------------------------------------------------
-
-
-def current_alerts(res: Context, principal: Principal) -> list[Alert]:
-    """The alerts the principal may see now (no webhook: the page only shows them)."""
-    department = _department(principal)
-    gates = res.gate_registry()
-    if department is None:
-        return check_alerts(res.settings, res.audit, gates=gates, notify=False)
-    # A department's officer: thresholds over that department's events, its approval only.
-    policy = load_monitoring_policy()
-    metrics = audit_metrics(res.audit, department=department, policy=policy)
-    days = int(policy["alerts"].get("gate_expiring", {}).get("days", 30))
-    expiring = [s for s in gates.expiring(within_days=days) if s.department == department]
-    return evaluate_alerts(metrics, policy=policy, expiring=expiring)
 
 
 def alert_text(alert: Alert) -> str:
@@ -87,9 +76,10 @@ def alert_text(alert: Alert) -> str:
         return alert.message
 
 
-def _alerts(res: Context, principal: Principal) -> None:
+def _alerts(res: Context, principal: Principal, metrics: Metrics) -> None:
     st.subheader(t("alerts"))
-    alerts = current_alerts(res, principal)
+    # The table's figures: an alert quotes what the table shows (no webhook from the page).
+    alerts = current_alerts(res, principal, metrics=metrics)
     if not alerts:
         st.success(t("no_alerts"))
         return
@@ -101,18 +91,18 @@ def _alerts(res: Context, principal: Principal) -> None:
 # ---- metrics and trends -----------------------------------------------------------------------
 
 
-def metric_table(metrics: dict[str, dict[str, Any]]) -> list[dict[str, object]]:
+def metric_table(windows: dict[str, dict[str, Any]]) -> list[dict[str, object]]:
     """One row per metric, one column per window (1h, 24h, 7d)."""
     rows: list[dict[str, object]] = []
     for key, label in METRIC_ROWS:
         row: dict[str, object] = {t("metric"): t(label)}
-        for window, values in metrics.items():
+        for window, values in windows.items():
             row[window] = _metric_value(values, key)
         rows.append(row)
-    codes = sorted({code for values in metrics.values() for code in values["flag_rates"]})
+    codes = sorted({code for values in windows.values() for code in values["flag_rates"]})
     for code in codes:  # flag rate by type (issue 6 item 4)
         row = {t("metric"): f"{t('m_flag_rate')}: {code}"}
-        for window, values in metrics.items():
+        for window, values in windows.items():
             row[window] = f"{values['flag_rates'].get(code, 0.0):.1%}"
         rows.append(row)
     return rows
@@ -126,89 +116,116 @@ def _metric_value(values: dict[str, Any], key: str) -> str:
     return f"{value:.1%}" if key.endswith("_rate") else str(value)
 
 
-def _metrics(res: Context, principal: Principal) -> None:
+def _metrics(metrics: Metrics) -> None:
     st.subheader(t("metrics"))
-    metrics = audit_metrics(res.audit, department=_department(principal))
-    day = metrics.get("24h") or next(iter(metrics.values()))
+    windows = metrics.windows
+    day = windows.get("24h") or next(iter(windows.values()))
     cols = st.columns(4)
     cols[0].metric(t("m_volume") + " (24h)", day["volume"])
     cols[1].metric(t("m_refusal_rate") + " (24h)", f"{day['refusal_rate']:.1%}")
     cols[2].metric(t("m_unsupported_rate") + " (24h)", f"{day['unsupported_rate']:.1%}")
     cols[3].metric(t("m_identifier_detections") + " (24h)", day["identifier_detections"])
-    st.dataframe(metric_table(metrics), hide_index=True, width="stretch")
+    st.dataframe(metric_table(windows), hide_index=True, width="stretch")
 
 
-def _long(rows: list[dict[str, object]], columns: dict[str, str]) -> pd.DataFrame:
-    # Long format (day, series, value) so one chart draws several series with a legend.
-    records = [
-        {"day": row["day"], "series": t(label), "value": row[column]}
-        for row in rows
-        for column, label in columns.items()
-    ]
-    return pd.DataFrame.from_records(records)
+def _day_axis(days: list[str]) -> alt.X:
+    # Every day of the window on every chart, days without events too, in the same order.
+    return alt.X("day:O", title=t("day"), axis=alt.Axis(labelAngle=0), scale=alt.Scale(domain=days))
 
 
-def _line(frame: pd.DataFrame, *, percent: bool = False) -> alt.Chart:
-    axis = alt.Axis(format="%") if percent else alt.Axis()
-    return (
-        alt.Chart(frame)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("day:O", title=t("day"), axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("value:Q", title=t("value"), axis=axis),
-            color=alt.Color("series:N", title=t("series"), legend=alt.Legend(orient="bottom")),
-            tooltip=["day:O", "series:N", "value:Q"],
-        )
-    )
+def _legend() -> alt.Color:
+    return alt.Color("series:N", title=t("series"), legend=alt.Legend(orient="bottom"))
 
 
-def _trends(res: Context, principal: Principal) -> None:
-    st.subheader(t("trends"))
-    figures = compute_figures(res.audit.iter_events(), department=_department(principal))
-    rows = figures.rows()
-    if not rows:
+def _trends(metrics: Metrics) -> None:
+    """Draw the daily series of `metrics.trend`: the table's longest window, day by day."""
+    trend = metrics.trend
+    window = metrics.trend_summary
+    st.subheader(f"{t('trends')} ({trend.window})")
+    if not (window["volume"] or window["denials"] or window["identifier_detections"]):
         st.info(t("no_events"))
         return
+    days = list(trend.days)
+    answered = {day: values for day, values in trend.days.items() if values["volume"]}
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{t('questions_per_day')}**")
-        questions = pd.DataFrame.from_records(rows)
+        questions = pd.DataFrame.from_records(
+            [
+                {"day": day, "questions": values["volume"], "refusals": values["refusals"]}
+                for day, values in trend.days.items()
+            ]
+        )
         st.altair_chart(
             alt.Chart(questions)
             .mark_bar()
             .encode(
-                x=alt.X("day:O", title=t("day"), axis=alt.Axis(labelAngle=0)),
+                x=_day_axis(days),
                 y=alt.Y("questions:Q", title=t("m_volume"), axis=COUNT_AXIS),
-                tooltip=["day:O", "questions:Q"],
+                tooltip=["day:O", alt.Tooltip("questions:Q", title=t("m_volume"))],
             ),
             width="stretch",
         )
         st.markdown(f"**{t('rates')}**")
-        rates = {
-            "refusal_rate": "m_refusal_rate",
-            "flag_rate": "m_flag_rate",
-            "unsupported_rate": "m_unsupported_rate",
-        }
-        st.altair_chart(_line(_long(rows, rates), percent=True), width="stretch")
+        # `count` of `of` answers: the counts behind each rate, which sum to the table's.
+        rates = pd.DataFrame.from_records(
+            [
+                {
+                    "day": day,
+                    "series": t(label),
+                    "value": values[rate],
+                    "count": values[count],
+                    "of": values["volume"],
+                }
+                for day, values in answered.items()
+                for rate, count, label in RATE_SERIES
+            ],
+            columns=["day", "series", "value", "count", "of"],
+        )
+        st.altair_chart(
+            alt.Chart(rates)
+            .mark_line(point=True)
+            .encode(
+                x=_day_axis(days),
+                y=alt.Y("value:Q", title=t("value"), axis=alt.Axis(format="%")),
+                color=_legend(),
+                tooltip=[
+                    "day:O",
+                    "series:N",
+                    alt.Tooltip("value:Q", format=".1%"),
+                    alt.Tooltip("count:Q", title=t("col_count")),
+                    alt.Tooltip("of:Q", title=t("m_volume")),
+                ],
+            ),
+            width="stretch",
+        )
     with right:
         st.markdown(f"**{t('latency')}**")
-        latency = {"latency_p50_ms": "m_latency_p50", "latency_p95_ms": "m_latency_p95"}
-        st.altair_chart(_line(_long(rows, latency)), width="stretch")
+        st.altair_chart(_latency_chart(metrics, days), width="stretch")
         st.markdown(f"**{t('identifiers_denials')}**")
-        counts = {"identifiers": "m_identifier_detections", "denials": "m_denials"}
+        counts = pd.DataFrame.from_records(
+            [
+                {"day": day, "series": t(label), "value": values[key]}
+                for day, values in trend.days.items()
+                for key, label in (
+                    ("identifier_detections", "m_identifier_detections"),
+                    ("denials", "m_denials"),
+                )
+            ]
+        )
         st.altair_chart(
-            alt.Chart(_long(rows, counts))
+            alt.Chart(counts)
             .mark_bar()
             .encode(
-                x=alt.X("day:O", title=t("day"), axis=alt.Axis(labelAngle=0)),
+                x=_day_axis(days),
                 xOffset="series:N",
                 y=alt.Y("value:Q", title=t("value"), axis=COUNT_AXIS),
-                color=alt.Color("series:N", title=t("series"), legend=alt.Legend(orient="bottom")),
+                color=_legend(),
                 tooltip=["day:O", "series:N", "value:Q"],
             ),
             width="stretch",
         )
-    flags = [{"flag": code, "count": n} for code, n in figures.flags.most_common()]
+    flags = [{"flag": code, "count": n} for code, n in window["flags"].items()]
     if flags:
         st.markdown(f"**{t('flag_counts')}**")
         st.altair_chart(
@@ -223,17 +240,52 @@ def _trends(res: Context, principal: Principal) -> None:
         )
 
 
+def _latency_chart(metrics: Metrics, days: list[str]) -> alt.LayerChart:
+    """Every answer's latency as a point, and the window's p50/p95 (the table's) as rules.
+
+    Percentiles of days are not drawn: they cannot be combined into the window's, and a line of
+    them read as the p95 once disagreed with the table (issue #12).
+    """
+    points = pd.DataFrame.from_records(
+        [{"day": point.day, "ms": point.ms} for point in metrics.trend.latencies],
+        columns=["day", "ms"],
+    )
+    percentiles = metrics.trend_summary["latency_ms"]
+    rules = pd.DataFrame.from_records(
+        [
+            {"series": t(f"m_latency_{name}"), "ms": value}
+            for name, value in percentiles.items()
+            if value is not None
+        ],
+        columns=["series", "ms"],
+    )
+    answers = (
+        alt.Chart(points)
+        .mark_circle(opacity=0.5)
+        .encode(
+            x=_day_axis(days),
+            y=alt.Y("ms:Q", title=t("value")),
+            tooltip=["day:O", alt.Tooltip("ms:Q", title=t("value"))],
+        )
+    )
+    lines = (
+        alt.Chart(rules)
+        .mark_rule(strokeDash=[6, 3])
+        .encode(
+            y="ms:Q",
+            color=_legend(),
+            tooltip=["series:N", "ms:Q"],
+        )
+    )
+    return answers + lines
+
+
 # ---- ethics approvals -------------------------------------------------------------------------
 
 
 def _approvals(res: Context, principal: Principal) -> None:
     st.subheader(t("approvals"))
-    department = _department(principal)
-    rows = [
-        r
-        for r in list_gates(res, registry=res.gate_registry())
-        if department is None or r["department"] in (department, HOSPITAL_WIDE)
-    ]
+    rows = visible_approvals(res, principal)
     if not rows:
         st.info(t("no_approvals"))
         return
@@ -270,16 +322,6 @@ def _approvals(res: Context, principal: Principal) -> None:
 
 
 # ---- department needs report ------------------------------------------------------------------
-
-
-def _departments(res: Context, principal: Principal) -> list[str]:
-    own = _department(principal)
-    if own is not None:
-        return [own]
-    access = res.access
-    found = {dept for _user, _role, dept in access.list_role_assignments()}
-    found |= {dept for _library, dept in access.list_library_grants()}
-    return sorted(found - {HOSPITAL_WIDE})
 
 
 def _topic_rows(topics: list[dict[str, Any]]) -> list[dict[str, object]]:
@@ -323,7 +365,7 @@ def _failing_rows(failing: list[dict[str, Any]]) -> list[dict[str, object]]:
 
 def _needs(res: Context, principal: Principal) -> None:
     st.subheader(t("needs_report"))
-    departments = _departments(res, principal)
+    departments = monitored_departments(res, principal)
     if not departments:
         st.info(t("no_events"))
         return
@@ -337,7 +379,7 @@ def _needs(res: Context, principal: Principal) -> None:
             else None
         )
         try:
-            res.access.require(principal, "read", f"monitoring:{department}")
+            monitoring_scope(res, principal, department=department)
         except AccessDenied as exc:
             st.error(exc.user_message)
             return
@@ -402,9 +444,11 @@ def render() -> None:
     res, principal = guarded
     st.title(t("page_monitoring"))
     try:
-        _alerts(res, principal)
-        _metrics(res, principal)
-        _trends(res, principal)
+        # One read of the audit trail: the alerts, the table and the charts draw these figures.
+        metrics = department_metrics(res, principal)
+        _alerts(res, principal, metrics)
+        _metrics(metrics)
+        _trends(metrics)
         _approvals(res, principal)
         _needs(res, principal)
     except GuideCiteError as exc:
