@@ -33,14 +33,13 @@ from typing import Final
 
 import jieba
 
-from assistant.prompts import detect_language
+from assistant.domain import detect_language, has_cjk
 from assistant.quantities import extract_quantities, quantity_supported
 
 __all__ = [
     "SentenceVerdict",
     "SupportThresholds",
     "content_terms",
-    "detect_language",
     "parse_citation_markers",
     "split_sentences",
     "verify_answer",
@@ -136,16 +135,12 @@ _WORD_BEFORE_RE: Final[re.Pattern[str]] = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _MAX_MARKER_RANGE: Final[int] = 20
 
 
-def _is_cjk(char: str) -> bool:
-    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
-
-
 def _period_ends_sentence(text: str, pos: int) -> bool:
     before = text[max(0, pos - 40) : pos]
     if before.count("(") + before.count("（") > before.count(")") + before.count("）"):
         return False  # inside brackets: "2mg/（kg.次）", "(e.g. adults)"
     after = text[pos + 1 : pos + 2]
-    if after and not (after.isspace() or _is_cjk(after) or after in "[【［”’\"')）"):
+    if after and not (after.isspace() or has_cjk(after) or after in "[【［”’\"')）"):
         return False  # 2.5, e.g, 3.2.1, www.example.org
     word = _WORD_BEFORE_RE.search(text[:pos])
     if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
@@ -278,7 +273,7 @@ def _english_term(token: str) -> str | None:
 def _chinese_term(token: str) -> str | None:
     if token in _ZH_STOP or _NUMBERISH_RE.match(token):
         return None
-    if not all(_is_cjk(c) for c in token):
+    if not all(has_cjk(c) for c in token):
         return None
     if len(token) == 1 and not KEEP_SINGLE_CJK:
         return None
@@ -290,7 +285,7 @@ def _term_pairs(text: str) -> tuple[tuple[str, str], ...]:
     """(surface form, term) for each content word, in text order."""
     normal = unicodedata.normalize("NFKC", text)
     pairs: list[tuple[str, str]] = []
-    if not any(_is_cjk(c) for c in normal):
+    if not has_cjk(normal):
         for match in _EN_WORD_RE.finditer(normal):
             term = _english_term(match.group())
             if term:

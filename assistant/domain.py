@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
@@ -13,6 +14,31 @@ from pydantic import BaseModel, ConfigDict, Field
 POINT_NAMESPACE = uuid.UUID("8f6b0d7e-3c1a-5b9e-9a51-6f2d4c0e7a11")
 
 Language = Literal["zh", "en"]
+
+# The one CJK character class of the tree (issue #12): Han ideographs only, every block Unicode
+# assigns them — Extension A (U+3400–4DBF), the Unified Ideographs (U+4E00–9FFF), the
+# Compatibility Ideographs (U+F900–FAFF) and the Supplementary and Tertiary Ideographic Planes
+# (U+20000–3FFFF: Extensions B–H and the Compatibility Supplement). Punctuation (U+3000–303F,
+# full-width forms) is not in it: a module that also needs punctuation adds that range itself.
+# A fragment for use inside `[...]`; `re` reads the escapes.
+CJK_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+CJK_CHAR_RE = re.compile(f"[{CJK_CHARS}]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether a text holds at least one CJK ideograph."""
+    return CJK_CHAR_RE.search(text) is not None
+
+
+def detect_language(text: str) -> Language:
+    """Say whether a text is Chinese or English by the share of CJK characters among letters."""
+    cjk = len(CJK_CHAR_RE.findall(text))
+    # One Chinese character carries about as much as one English word; drug names and units
+    # in Latin script inside a Chinese question must not flip it to English.
+    if cjk == 0:
+        return "en"
+    return "zh" if cjk >= len(_LATIN_WORD_RE.findall(text)) else "en"
 
 
 class Role(StrEnum):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import EmbeddingSettings
+from assistant.domain import CJK_CHARS, has_cjk
 from assistant.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -327,9 +328,7 @@ def bm25_max_term_score(n_points: int) -> float:
     return math.log((n - 0.5) / 1.5 + 1) * (BM25_K1 + 1)
 
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.'][a-z0-9]+)*")
-_CJK_RE = re.compile(rf"[{_CJK}]")
+_TOKEN_RE = re.compile(rf"[{CJK_CHARS}]+|[a-z0-9]+(?:[.'][a-z0-9]+)*")
 # Character n-gram features carry this prefix so a bigram never merges with the jieba word of
 # the same spelling (the regex above never yields it, so no word can collide).
 NGRAM_PREFIX = "#"
@@ -414,7 +413,7 @@ class SparseEncoder:
         terms: list[str] = []
         for match in _TOKEN_RE.finditer(normalised):
             token = match.group()
-            if _CJK_RE.match(token):
+            if has_cjk(token):
                 terms.extend(w for w in self._cut(token) if w.strip() and w not in ZH_STOPWORDS)
                 terms.extend(cjk_ngrams(token))
             elif len(token) > 1 and token not in EN_STOPWORDS:
@@ -436,7 +435,7 @@ class SparseEncoder:
         terms = self.tokenize(f"{context}\n{text}" if context else text)
         if not terms:
             return SparseVec((), ())
-        cjk = sum(1 for t in terms if _CJK_RE.search(t))
+        cjk = sum(1 for t in terms if has_cjk(t))
         avgdl = BM25_AVGDL_CJK if cjk * 2 >= len(terms) else BM25_AVGDL
         norm = BM25_K1 * (1 - BM25_B + BM25_B * len(terms) / avgdl)
         weights: dict[int, float] = {}

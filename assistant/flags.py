@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from assistant.domain import AnswerMode, Flag, Source
+from assistant.domain import AnswerMode, Flag, Source, has_cjk
 from assistant.errors import ConfigError
 from assistant.generation import Draft
 from assistant.privacy import RedactionResult
@@ -38,7 +38,6 @@ FLAG_CODES = (
     "gate_closed",
 )
 _SPACES = re.compile(r"\s+")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ def detect_high_risk(text: str, *, rules: FlagRules) -> list[str]:
 
 
 def _term_in(term: str, lowered: str) -> bool:
-    if _HAN.search(term):
+    if has_cjk(term):
         return term in lowered
     # English terms match at a word start, so "dose" does not fire inside "glucosedose".
     return re.search(rf"(?<![a-z]){re.escape(term)}", lowered) is not None

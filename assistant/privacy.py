@@ -23,9 +23,8 @@ from typing import Any
 
 import yaml
 
-from assistant.domain import Redaction
+from assistant.domain import CJK_CHARS, Redaction, detect_language, has_cjk
 from assistant.errors import ConfigError
-from assistant.prompts import detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,6 @@ Span = tuple[int, int]
 Validator = Callable[["re.Match[str]", int, int], Span | None]
 ValidatorFactory = Callable[[Mapping[str, Any]], Validator]
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _ASCII_WORD = re.compile(r"[0-9A-Za-z]")
 
 
@@ -278,7 +276,7 @@ def _tokens_from(match: re.Match[str], start: int) -> list[tuple[str, str]]:
 
 
 def _all_cjk(word: str) -> bool:
-    return all(_CJK.match(ch) for ch in word)
+    return all(has_cjk(ch) for ch in word)
 
 
 def _word_frequency(word: str) -> int:
@@ -303,7 +301,7 @@ def _zh_cue_name(options: Mapping[str, Any]) -> Validator:
     prose_surnames = frozenset(str(options.get("prose_surnames", "")).replace(" ", ""))
     # Drug names open with surname characters too (华法林, 万古霉素, 丁丙诺啡).
     drug_endings = str(options.get("drug_endings", "霉素"))
-    drug = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:" + drug_endings + ")")
+    drug = re.compile(f"[{CJK_CHARS}]{{0,3}}?(?:{drug_endings})")
 
     def ordinary(word: str) -> bool:
         return _word_frequency(word) >= common
@@ -355,7 +353,7 @@ def _zh_cue_name(options: Mapping[str, Any]) -> Validator:
         if _CUE_BEFORE.search(text, match.start(), start):
             # "患者方军，身份证号…": after a cue, a surname-led clause of 2–4 characters beside an
             # identifier is a name, whatever jieba's dictionary holds (方军 and 古诗 are words).
-            clause = re.match(r"[\u4e00-\u9fff]{2,4}", text[start:])
+            clause = re.match(f"[{CJK_CHARS}]{{2,4}}", text[start:])
             stop = start + len(clause.group()) if clause else start
             if (
                 clause

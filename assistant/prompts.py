@@ -16,6 +16,10 @@ from typing import Literal
 
 from assistant.domain import Source
 
+# Re-exported only because assistant/service/ask.py (owned elsewhere during issue #12) still
+# imports it from here; the rule lives in assistant.domain. Drop once ask.py imports from there.
+from assistant.domain import detect_language as detect_language
+
 PromptLanguage = Literal["zh", "en"]
 Message = tuple[str, str]  # (role, content); role is "system", "user" or "assistant"
 
@@ -90,7 +94,6 @@ _CONDENSE: dict[PromptLanguage, str] = {"en": CONDENSE_EN, "zh": CONDENSE_ZH}
 
 # A source or question may not open or close our delimiters (prompt injection, issue 9 item 3).
 _DELIMITER = re.compile(r"<\s*/?\s*(source|question|history)\b[^>]*>", re.IGNORECASE)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df]")
 
 
 @dataclass(frozen=True)
@@ -117,17 +120,6 @@ class PromptSource:
             page=source.page,
             page_label=source.page_label,
         )
-
-
-def detect_language(text: str) -> PromptLanguage:
-    """Say whether a text is Chinese or English by the share of CJK characters among letters."""
-    cjk = len(_CJK.findall(text))
-    latin_words = len(re.findall(r"[A-Za-z]+", text))
-    # One Chinese character carries about as much as one English word; drug names and units
-    # in Latin script inside a Chinese question must not flip it to English.
-    if cjk == 0:
-        return "en"
-    return "zh" if cjk >= latin_words else "en"
 
 
 def system_prompt(language: PromptLanguage) -> str:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from assistant.domain import CJK_CHARS
+
 __all__ = ["Quantity", "extract_quantities", "quantity_supported"]
 
 
@@ -271,7 +273,7 @@ _WORD_UNIT_RE: Final[str] = _alias_pattern(
 )
 _CN_NUMBER_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?<![\d.])(?P<pct>[百千]分之)?(?P<num>[{_CN_NUM_CHARS}]+|半)(?=(?P<unit>\s*个?\s*{_WORD_UNIT_RE})?)"
-    rf"(?P<tail>[^\u4e00-\u9fff]|$)?",
+    rf"(?P<tail>[^{CJK_CHARS}]|$)?",
     re.IGNORECASE,
 )
 _EN_NUMBER_RE: Final[re.Pattern[str]] = re.compile(

@@ -27,10 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from assistant.domain import Language
+from assistant.domain import CJK_CHARS, Language, detect_language, has_cjk
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
-from assistant.glossary import LayeredTerms, is_chinese, normalise_en
-from assistant.prompts import detect_language
+from assistant.glossary import LayeredTerms, normalise_en
 from assistant.quantities import extract_quantities
 
 DOSE_UNITS: Final[frozenset[str]] = frozenset(
@@ -178,7 +177,7 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
 ZH_GENERAL_FREQ: Final[int] = 1000
 EN_GENERAL_GLOSSES: Final[int] = 40
 _EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
-_CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(f"[{CJK_CHARS}]+")
 _LONGEST_TERM: Final[int] = 12
 _PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
 _LONGEST_NAME: Final[int] = 8
@@ -240,9 +239,9 @@ class TermRarity:
         if key in self.df:
             return self.df[key]
         words = normalise_en(key).split()
-        if len(words) > 1 and not is_chinese(key):
+        if len(words) > 1 and not has_cjk(key):
             return min(self.df.get(w, 0) for w in words)
-        if is_chinese(key) and len(key) >= 2:
+        if has_cjk(key) and len(key) >= 2:
             grams = [f"#{key[i : i + 2]}" for i in range(len(key) - 1)]
             return min(self.df.get(g, 0) for g in grams)
         return 0
@@ -309,7 +308,7 @@ def _cut_known(run: str, table: LayeredTerms) -> list[str]:
 def _unknown_fragment(term: str, table: LayeredTerms) -> bool:
     """A Chinese word jieba guessed, no table knows and without a drug-name shape (新冠人)."""
     return (
-        is_chinese(term)
+        has_cjk(term)
         and _jieba_freq().get(term) is None
         and not _ZH_DRUG_STEM.search(term)
         and not table.knows_chinese(term)
@@ -331,13 +330,13 @@ def _join_name_pieces(words: list[str]) -> list[str]:
         name = word
         while (
             out
-            and is_chinese(out[-1])
+            and has_cjk(out[-1])
             and not (set(out[-1]) & _NAME_BREAKS)
             and (len(out[-1]) == 1 or freq.get(out[-1], 0) < _RARE_PIECE)
             and len(name) + len(out[-1]) <= _LONGEST_NAME
         ):
             name = out.pop() + name
-        if out and is_chinese(out[-1]) and name == word:
+        if out and has_cjk(out[-1]) and name == word:
             # "用多西" + "环素": the piece after a function word belongs to the name
             piece = out[-1]
             cut = max(piece.rfind(c) for c in _NAME_BREAKS)
@@ -371,7 +370,7 @@ def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
 def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
     if aspect and aspect.question_cues.fullmatch(term):
         return True
-    if is_chinese(term):
+    if has_cjk(term):
         return (
             term in _GENERIC_ZH
             or term in ZH_STOPWORDS
@@ -414,7 +413,7 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     """
     if table.knows_clinical(term):
         return True
-    if is_chinese(term):
+    if has_cjk(term):
         if len(term) < 2:
             return False
         freq = _jieba_freq().get(term)
@@ -526,7 +525,7 @@ def _normal(text: str) -> str:
 
 def form_in_text(form: str, text: str) -> bool:
     """Whether a term form occurs in a text (whole words and plural folding for English)."""
-    if is_chinese(form):
+    if has_cjk(form):
         return _normal(form) in _normal(text)
     words = normalise_en(form).split()
     if not words:

@@ -32,7 +32,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.config import Settings
-from assistant.domain import Source
+from assistant.domain import Source, detect_language
 from assistant.embedding import (
     NGRAM_PREFIX,
     DenseEmbedder,
@@ -40,7 +40,6 @@ from assistant.embedding import (
     bm25_max_term_score,
 )
 from assistant.glossary import TermTable, library_glosses
-from assistant.prompts import detect_language
 from assistant.questions import TermRarity
 from assistant.store import RRF_K, Hit, VectorStore
 

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from assistant.config import Settings
 from assistant.db import Migration, apply_migrations, shared_engine
-from assistant.domain import AnswerSentence, AuditEvent, Flag, ReviewItem
+from assistant.domain import AnswerSentence, AuditEvent, Flag, ReviewItem, has_cjk
 from assistant.errors import InvalidInput
 
 Status = Literal["open", "in_review", "resolved"]
@@ -302,7 +302,7 @@ def review_object(department: str) -> str:
 
 def regression_record(item: ReviewItem) -> dict[str, Any]:
     """One JSONL line of the regression set for a resolved item."""
-    language = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in item.question) else "en"
+    language = "zh" if has_cjk(item.question) else "en"
     return {
         "id": f"review-{item.id}",
         "question": item.question,

@@ -14,13 +14,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.domain import CJK_CHARS
 from assistant.privacy import RedactionRules, find_identifiers, load_rules, redact_text
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus" / "guidelines"
 
 # Sentence ends: Chinese full stops, ?!; and an English full stop before a capital or CJK.
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=\.)\s+(?=[A-Z\u4e00-\u9fff])|\n\s*\n")
-_CJK_NEWLINE = re.compile(r"(?<=[\u4e00-\u9fff，、：（])\s*\n\s*(?=[\u4e00-\u9fff])")
+_SENTENCE_END = re.compile(rf"(?<=[。！？；!?])|(?<=\.)\s+(?=[A-Z{CJK_CHARS}])|\n\s*\n")
+_CJK_NEWLINE = re.compile(rf"(?<=[{CJK_CHARS}，、：（])\s*\n\s*(?=[{CJK_CHARS}])")
 
 
 def load_corpus(corpus_dir: Path = CORPUS_DIR) -> dict[str, str]:

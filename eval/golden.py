@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.domain import has_cjk
 from assistant.errors import InvalidInput
 
 DEFAULT_GOLDEN_PATH = Path(__file__).parent / "datasets" / "golden.jsonl"
@@ -23,7 +24,6 @@ KINDS = ("same_language", "cross_lingual", "out_of_scope", "dose_probe")
 # Wrong-subject probes (issue #10 item 7): out-of-scope dose questions about drugs the library
 # does not hold, id `<lang>-oos-dose-NN`.
 DOSE_PROBE_MARK = "-oos-dose-"
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 _FIELDS: dict[str, tuple[type, ...]] = {
     "id": (str,),
@@ -154,7 +154,7 @@ def validate_golden(items: Sequence[GoldenItem]) -> list[str]:
         names = [name for name in item.subject if name.strip()]
         if len(names) != len(item.subject) or not names:
             problems.append(f"{item.id}: subject needs one or more non-empty names")
-        elif not any(_CJK.search(n) for n in names) or all(_CJK.search(n) for n in names):
+        elif not any(has_cjk(n) for n in names) or all(has_cjk(n) for n in names):
             problems.append(f"{item.id}: subject needs names in both languages (zh and en)")
     return problems
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from assistant.citations import split_sentences
+from assistant.domain import has_cjk
 from eval.standin import Completion, Script, SGLangStandIn, json_completion, read_sources
 
 ScriptedMode = Literal["faithful", "unfaithful"]
@@ -89,8 +90,7 @@ def scripted_responder(
             )
         if not pairs:
             question = str(request.get("messages", [{}])[-1].get("content", ""))
-            zh = re.search(r"[\u4e00-\u9fff]", question) is not None
-            return Completion(_NO_ANSWER["zh" if zh else "en"])
+            return Completion(_NO_ANSWER["zh" if has_cjk(question) else "en"])
         return Completion(" ".join(f"{t} [{c[0]}]" for t, c in pairs))
 
     return respond

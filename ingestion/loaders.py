@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.domain import has_cjk
 from assistant.errors import IngestionError
 
 logger = logging.getLogger(__name__)
@@ -292,7 +293,7 @@ def apply_outline(lines: list[RawLine], outline: list[tuple[str, int, int]]) -> 
             candidates += [(part, depth + offset) for offset, part in enumerate(parts)]
         for text, level in candidates:
             target = _compact(text)
-            script = "zh" if re.search(r"[\u4e00-\u9fff]", target) else "en"
+            script = "zh" if has_cjk(target) else "en"
             if not target or len(target) > _MAX_OUTLINE_TITLE[script] or target[-1] in "。.;；":
                 continue
             indexes = by_page.get(page, []) + by_page.get(page + 1, [])
@@ -323,7 +324,7 @@ def _mark_heading(
         if got != target:
             continue
         texts = [lines[i].text.strip() for i in joined]
-        glue = "" if re.search(r"[\u4e00-\u9fff]", target) else " "
+        glue = "" if has_cjk(target) else " "
         lines[index] = replace(lines[index], text=glue.join(texts), level=level)
         removed.update(joined[1:])
         return True

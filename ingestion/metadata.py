@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from assistant.domain import CJK_CHAR_RE, CJK_CHARS, has_cjk
 from assistant.errors import IngestionError
 from assistant.privacy import RedactionRules, screen_document
 from ingestion.normalize import normalize_text
@@ -77,10 +78,10 @@ class DocumentMetadata:
 def detect_document_language(text: str) -> Literal["zh", "en"]:
     """zh when CJK ideographs make up a fair share of a whole document's letters, else en.
 
-    Documents, unlike questions (`assistant.prompts.detect_language`), quote long English
+    Documents, unlike questions (`assistant.domain.detect_language`), quote long English
     references and drug names; a per-letter share of 0.2 still separates them cleanly.
     """
-    cjk = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", text))
+    cjk = len(CJK_CHAR_RE.findall(text))
     latin = len(re.findall(r"[A-Za-z]", text))
     return "zh" if cjk and cjk / (cjk + latin) >= 0.2 else "en"
 
@@ -114,7 +115,8 @@ def strip_version(title: str) -> str:
 def make_doc_id(title: str) -> str:
     """Stable slug from the title without its version (shared by all versions of a guideline)."""
     base = strip_version(title)
-    if re.search(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]", base):
+    # Kana (U+3040–30FF) and Hangul (U+AC00–D7AF) titles have no readable ASCII slug either.
+    if re.search(rf"[\u3040-\u30ff{CJK_CHARS}\uac00-\ud7af]", base):
         digest = hashlib.sha256(re.sub(r"\s+", "", base).encode("utf-8")).hexdigest()[:8]
         return f"zh-{digest}"
     # Dashes and accents fold to ASCII so an English title keeps a readable slug.
@@ -164,7 +166,7 @@ def _title_like_stem(path: Path) -> str:
         if suffix and stem.endswith(suffix):
             stem = stem[: -len(suffix)]
     stem = normalize_text(stem)
-    if re.search(r"[\u4e00-\u9fff]", stem):
+    if has_cjk(stem):
         # Drop download-site tags after the version bracket: 脑血管病防治指南（2024年版）_NHC.
         return re.sub(r"(?<=[）)])[_\-\s][A-Za-z0-9_\-]+$", "", stem)
     if " " in stem.strip() and len(stem.split()) >= 3:

@@ -11,6 +11,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import replace
 
+from assistant.domain import CJK_CHAR_RE, CJK_CHARS
 from ingestion.loaders import RawLine
 
 # Chinese punctuation that NFKC would turn into ASCII; kept full-width because Chinese readers
@@ -20,14 +21,12 @@ _PLACEHOLDERS = {ch: chr(0xF0000 + i) for i, ch in enumerate(_KEEP_FULLWIDTH)}
 _RESTORE = {ord(v): k for k, v in _PLACEHOLDERS.items()}
 _PROTECT = {ord(k): v for k, v in _PLACEHOLDERS.items()}
 
-_CJK = (
-    r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-    r"\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65"
-)
-_CJK_CHAR = re.compile(f"[{_CJK}]")
-_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_SPACE_CJK_CJK = re.compile(f"(?<=[{_CJK}])[ \\t]+(?=[{_CJK}0-9])")
-_SPACE_DIGIT_CJK = re.compile(f"(?<=[0-9])[ \\t]+(?=[{_CJK}])")
+# Ideographs plus CJK punctuation (U+3000–303F) and full-width punctuation: a space or line
+# break between any two of these is layout, not text.
+_CJK_OR_PUNCT = CJK_CHARS + r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65"
+_CJK_OR_PUNCT_CHAR = re.compile(f"[{_CJK_OR_PUNCT}]")
+_SPACE_CJK_CJK = re.compile(f"(?<=[{_CJK_OR_PUNCT}])[ \\t]+(?=[{_CJK_OR_PUNCT}0-9])")
+_SPACE_DIGIT_CJK = re.compile(f"(?<=[0-9])[ \\t]+(?=[{_CJK_OR_PUNCT}])")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _MULTI_SPACE = re.compile(r"[ \t\u00a0]{2,}")
 
@@ -125,9 +124,9 @@ def join_separator(left: str, right: str) -> str:
     """What goes between two pieces of one broken line: nothing for Chinese, a space for English."""
     if not left or not right:
         return ""
-    if _CJK_CHAR.match(left[-1]) or _CJK_CHAR.match(right[0]) or right[0] == "-":
+    if _CJK_OR_PUNCT_CHAR.match(left[-1]) or _CJK_OR_PUNCT_CHAR.match(right[0]) or right[0] == "-":
         return ""
-    if left[-1].isdigit() and _IDEOGRAPH.match(right[0]):
+    if left[-1].isdigit() and CJK_CHAR_RE.match(right[0]):
         return ""
     return " "
 

@@ -6,10 +6,10 @@ import bisect
 import re
 from dataclasses import dataclass, field, replace
 
+from assistant.domain import CJK_CHAR_RE, CJK_CHARS
 from ingestion.loaders import RawLine
 from ingestion.normalize import join_lines
 
-_IDEOGRAPH = re.compile(r"[\u4e00-\u9fff]")
 _CN_NUM = "一二三四五六七八九十百零〇"
 _CN_HEADING_MAX = 30  # NHC PDFs wrap body text at ~27-30 characters; headings are shorter
 _EN_HEADING_MAX = 90
@@ -33,7 +33,7 @@ _EN_RULES: list[tuple[str, re.Pattern[str], int]] = [
 _RECOMMENDATION = re.compile(r"^Recommendation\s+\d{1,2}\s*[:.]?$", re.IGNORECASE)
 _RECOMMENDATION_RANK = 12
 # A sub-guideline title inside a compilation (常见动物致伤诊疗规范 → 狂犬病诊疗规范).
-_ZH_PART = re.compile(r"^[\u4e00-\u9fff]{2,24}(?:诊疗规范|诊疗指南|诊疗方案|防治指南)$")
+_ZH_PART = re.compile(f"^[{CJK_CHARS}]{{2,24}}(?:诊疗规范|诊疗指南|诊疗方案|防治指南)$")
 _ZH_PART_RANK = 10
 _EN_UPPER_RANK = 11
 # NHC run-in headings: "（一）评估病情。治疗过程中，应当……" — a short title, then the body.
@@ -121,7 +121,7 @@ def wrap_width(lines: list[RawLine]) -> int | None:
         len(line.text)
         for line in lines
         if len(line.text) > 10
-        and len(_IDEOGRAPH.findall(line.text)) >= 0.8 * len(line.text.replace(" ", ""))
+        and len(CJK_CHAR_RE.findall(line.text)) >= 0.8 * len(line.text.replace(" ", ""))
     )
     if len(lengths) < 20:
         return None

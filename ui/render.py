@@ -19,14 +19,13 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.citations import content_terms
-from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Source
+from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Source, has_cjk
 from ui.i18n import Lang, translate
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of
 # them disarms emphasis, links, images, HTML, code, tables, LaTeX ($) and directives (:[]).
 _ASCII_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 # GFM turns bare URLs, "www." and e-mail addresses into links even when their punctuation is
 # escaped (seen in Chromium): a zero-width space after the scheme, "www" or "@" stops it.
 _AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|file|data|javascript|www)(?=\\?[:.])|(@)")
@@ -53,7 +52,7 @@ def _spans(passage: str, targets: set[str]) -> list[tuple[int, int]]:
             spans.append(match.span())
     for term in targets:
         # Single characters are too common in Chinese to show as support.
-        if not _CJK.search(term) or len(term) < 2:
+        if not has_cjk(term) or len(term) < 2:
             continue
         start = passage.find(term)
         while start != -1:

@@ -12,12 +12,12 @@ from pypdf import PdfReader
 from assistant.citations import (
     SupportThresholds,
     content_terms,
-    detect_language,
     parse_citation_markers,
     split_sentences,
     verify_answer,
     verify_sentence,
 )
+from assistant.domain import detect_language
 
 
 def joined(text: str) -> str:

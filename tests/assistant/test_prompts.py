@@ -7,12 +7,11 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.domain import Source
+from assistant.domain import Source, detect_language
 from assistant.prompts import (
     PromptSource,
     build_messages,
     condense_messages,
-    detect_language,
     system_prompt,
     template_hash,
 )

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant.domain import has_cjk
 from assistant.errors import InvalidInput
 from eval.golden import (
     DEFAULT_CORPUS_DIR,
@@ -33,7 +34,6 @@ from eval.golden import (
 CORPUS_DOCUMENTS = sorted(
     p.name for p in DEFAULT_CORPUS_DIR.rglob("*") if p.suffix.lower() in {".txt", ".pdf"}
 )
-CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Extracted corpus text, shared by the tests of this module: the PDFs take seconds to read.
 _TEXT_CACHE: dict[str, str] = {}
@@ -122,7 +122,7 @@ def test_every_item_has_bilingual_subject_labels(items: list[GoldenItem]) -> Non
     one_language = [
         i.id
         for i in items
-        if not any(CJK.search(n) for n in i.subject) or all(CJK.search(n) for n in i.subject)
+        if not any(has_cjk(n) for n in i.subject) or all(has_cjk(n) for n in i.subject)
     ]
     assert unlabelled == [] and one_language == []
 
@@ -214,7 +214,7 @@ def test_answer_phrases_are_short(in_scope: list[GoldenItem]) -> None:
     too_long_or_short = []
     for item in in_scope:
         phrase = item.answer_phrase or ""
-        if CJK.search(phrase):
+        if has_cjk(phrase):
             ok = 4 <= len(normalise_for_match(phrase)) <= 30
         else:
             ok = 2 <= len(phrase.split()) <= 8
@@ -234,7 +234,7 @@ def test_questions_do_not_contain_their_answer_phrase(in_scope: list[GoldenItem]
 
 
 def test_question_language_matches_script(items: list[GoldenItem]) -> None:
-    wrong = [i.id for i in items if bool(CJK.search(i.question)) != (i.language == "zh")]
+    wrong = [i.id for i in items if has_cjk(i.question) != (i.language == "zh")]
     assert wrong == []
 
 
