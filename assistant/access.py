@@ -42,12 +42,11 @@ from sqlalchemy_adapter import Adapter
 
 from assistant.config import Settings
 from assistant.db import Migration, apply_migrations, shared_engine
-from assistant.domain import Principal, Role
+from assistant.domain import HOSPITAL_WIDE, Principal, Role
 from assistant.errors import AccessDenied, InvalidInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-HOSPITAL_WIDE = "*"
 READER = "reader"  # pseudo-role holding library grants (p, reader, <dept>, library:<name>, read)
 
 # Higher rank = more privilege; picks Principal.role when a user holds several roles.
@@ -91,6 +90,64 @@ access_state = Table(
     Column("policy_version", BigInteger, nullable=False),
     Column("seed_sha256", String(64), nullable=False),
 )
+
+
+# ---- object names (the one place they are spelled) ----------------------------------------
+
+
+def library_object(library: str) -> str:
+    """Casbin/audit object of a library."""
+    return f"library:{library}"
+
+
+def libraries_object(libraries: list[str] | tuple[str, ...]) -> str:
+    """Audit object of an action over several libraries (`library:none` for none)."""
+    return ",".join(library_object(name) for name in libraries) or "library:none"
+
+
+def roles_object(department: str) -> str:
+    """Casbin/audit object of role changes in a department."""
+    return f"roles:{department}"
+
+
+def audit_object(department: str | None) -> str:
+    """Casbin/audit object of a department's audit trail (`audit:*` = hospital-wide)."""
+    return f"audit:{department or HOSPITAL_WIDE}"
+
+
+def review_object(department: str) -> str:
+    """Casbin/audit object of a department's review queue."""
+    return f"review:{department}"
+
+
+def gates_object(department: str) -> str:
+    """Casbin/audit object of a department's ethics approvals."""
+    return f"gates:{department}"
+
+
+def user_object(name: str) -> str:
+    """Audit object of an account."""
+    return f"user:{name}"
+
+
+def answer_object(answer_id: str) -> str:
+    """Audit object of one answer (feedback on it)."""
+    return f"answer:{answer_id}"
+
+
+def monitoring_object(department: str) -> str:
+    """Casbin/audit object of a department's monitoring figures and reports."""
+    return f"monitoring:{department}"
+
+
+def page_object(page: str) -> str:
+    """Casbin/audit object of a page of the web app."""
+    return f"page:{page}"
+
+
+def app_object(channel: str) -> str:
+    """Audit object of a sign-in channel (`app:web`, `app:cli`, `app:sso`)."""
+    return f"app:{channel}"
 
 
 def _create_tables(conn: Connection) -> None:
@@ -390,13 +447,13 @@ class AccessControl:
         """Make `library` readable in `department` (`*` = everywhere); False if already so."""
         self.reload_if_changed()
         self._check_library_change(actor, action="grant", library=library, department=department)
-        return self._change("p", (READER, department, f"library:{library}", "read"), add=True)
+        return self._change("p", (READER, department, library_object(library), "read"), add=True)
 
     def revoke_library(self, actor: Principal, *, library: str, department: str) -> bool:
         """Withdraw a library grant; returns False if there was none."""
         self.reload_if_changed()
         self._check_library_change(actor, action="revoke", library=library, department=department)
-        return self._change("p", (READER, department, f"library:{library}", "read"), add=False)
+        return self._change("p", (READER, department, library_object(library), "read"), add=False)
 
     def assign_role(self, *, user: str, role: Role, department: str) -> bool:
         """Operator path (`users add`, `init --demo`): no actor check; the caller audits."""
@@ -411,7 +468,7 @@ class AccessControl:
         self.reload_if_changed()
         validate_name(library, what="library")
         validate_name(department, what="department", allow_hospital_wide=True)
-        return self._change("p", (READER, department, f"library:{library}", "read"), add=True)
+        return self._change("p", (READER, department, library_object(library), "read"), add=True)
 
     def _check_role_change(
         self, actor: Principal, *, action: str, user: str, role: Role, department: str
@@ -419,7 +476,7 @@ class AccessControl:
         validate_name(user, what="user")
         validate_name(department, what="department", allow_hospital_wide=True)
         role = Role(role)
-        obj = f"roles:{department}"
+        obj = roles_object(department)
         if not self._enforce(actor.user, department, obj, action):
             reason = self._denial_reason(actor.user, department=department, obj=obj, act=action)
             raise _denied(
@@ -454,7 +511,7 @@ class AccessControl:
     ) -> None:
         validate_name(library, what="library")
         validate_name(department, what="department", allow_hospital_wide=True)
-        obj = f"library:{library}"
+        obj = library_object(library)
         if not self._enforce(actor.user, department, obj, action):
             reason = self._denial_reason(actor.user, department=department, obj=obj, act=action)
             raise _denied(
@@ -510,3 +567,50 @@ class AccessControl:
                 ) from exc
         logger.info("access policy %s %s %s", "added" if add else "removed", ptype, rule)
         return bool(changed)
+
+
+# ---- who manages a library -------------------------------------------------------------------
+
+
+def manageable_libraries(access: AccessControl, principal: Principal) -> list[str] | None:
+    """Libraries the principal may ingest into and delete from; None means every library.
+
+    A system administrator manages every library (`manage` on `library:*`). A department
+    administrator manages the libraries granted to their own department (they hold `grant` on
+    libraries there); a hospital-wide grant such as `hospital` stays with the system
+    administrator. Everyone else manages none.
+    """
+    if access.can(principal, "manage", "library:*"):
+        return None
+    if not access.can(principal, "grant", library_object(principal.department)):
+        return []
+    return sorted(
+        {
+            library
+            for library, department in access.list_library_grants()
+            if department == principal.department
+        }
+    )
+
+
+def require_library_management(access: AccessControl, principal: Principal, library: str) -> None:
+    """Raise AccessDenied unless the principal may ingest into / delete from `library`."""
+    obj = library_object(library)
+    if access.can(principal, "manage", obj):
+        return
+    if not access.can(principal, "grant", obj):
+        raise AccessDenied(
+            f"{principal.user} may not manage {obj}",
+            reason="not_permitted",
+            user_message=f"You do not have permission to change library {library}. "
+            f"您无权修改指南库 {library}。",
+        )
+    allowed = manageable_libraries(access, principal)
+    if allowed is not None and library not in allowed:
+        raise AccessDenied(
+            f"{principal.user} may not manage {obj}: not granted to {principal.department}",
+            reason="library_not_of_department",
+            user_message=f"Library {library} is not granted to your department "
+            f"{principal.department}; only its own department's administrator or a system "
+            f"administrator may change it. 指南库 {library} 不属于您的科室，您无权修改。",
+        )

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -460,3 +460,44 @@ def verify_answer(
         )
         for text, citations in sentences
     ]
+
+
+# ---- where a passage supports the sentences citing it (for highlighting) --------------------
+
+_HIGHLIGHT_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+
+
+def support_spans(passage: str, sentences: Iterable[str]) -> list[tuple[int, int]]:
+    """Character spans of `passage` holding content terms of the sentences that cite it
+    (Latin words whole; Chinese terms of two characters or more), merged and in order."""
+    targets = supporting_terms(passage, sentences)
+    return _support_spans(passage, targets) if targets else []
+
+
+def _support_spans(passage: str, targets: set[str]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for match in _HIGHLIGHT_WORD.finditer(passage):
+        if content_terms(match.group(0)) & targets:
+            spans.append(match.span())
+    for term in targets:
+        # Single characters are too common in Chinese to show as support.
+        if not has_cjk(term) or len(term) < 2:
+            continue
+        start = passage.find(term)
+        while start != -1:
+            spans.append((start, start + len(term)))
+            start = passage.find(term, start + len(term))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def supporting_terms(passage: str, sentences: Iterable[str]) -> set[str]:
+    """Content terms a passage shares with the answer sentences that cite it."""
+    cited = content_terms(" ".join(sentences))
+    return cited & content_terms(passage) if cited else set()

@@ -41,6 +41,10 @@ def detect_language(text: str) -> Language:
     return "zh" if cjk >= len(_LATIN_WORD_RE.findall(text)) else "en"
 
 
+# The department of a hospital-wide role, grant or account (Casbin's domain wildcard).
+HOSPITAL_WIDE = "*"
+
+
 class Role(StrEnum):
     """Roles of DESIGN.md §3."""
 
@@ -214,6 +218,51 @@ class Answer(BaseModel):
     aspect: str | None = Field(default=None, description="What the question asks about them.")
     searched_for: str | None = Field(default=None, exclude=True)
     message: str | None = Field(default=None, exclude=True)
+
+
+class AuditAction(StrEnum):
+    """The `action` column of every audit event: the one vocabulary (DESIGN.md §4).
+
+    Values are what the trail has always stored (old rows stay readable), hence `export` for
+    an audit export.
+    """
+
+    # answering
+    ASK = "ask"
+    SEARCH = "search"
+    FEEDBACK = "feedback"
+    # sign-in and the web session
+    LOGIN = "login"
+    LOGOUT = "logout"
+    SESSION = "session"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 (an audit action name)
+    PAGE_OPEN = "page_open"
+    # administration
+    INIT = "init"
+    USER_ADD = "user_add"
+    USER_DISABLE = "user_disable"
+    TOTP_ENROL = "totp_enrol"
+    ROLE_GRANT = "role_grant"
+    ROLE_REVOKE = "role_revoke"
+    LIBRARY_GRANT = "library_grant"
+    LIBRARY_REVOKE = "library_revoke"
+    # the library
+    INGEST = "ingest"
+    DOCUMENT_DELETE = "document_delete"
+    # the audit trail
+    AUDIT_VERIFY = "audit_verify"
+    AUDIT_EXPORT = "export"
+    AUDIT_PURGE = "audit_purge"
+    AUDIT_STATS = "audit_stats"
+    # oversight
+    REVIEW_LIST = "review_list"
+    REVIEW_VIEW = "review_view"
+    REVIEW_TAKE = "review_take"
+    REVIEW_ASSIGN = "review_assign"
+    REVIEW_RESOLVE = "review_resolve"
+    REVIEW_EXPORT = "review_export"
+    GATE_APPROVE = "gate_approve"
+    REPORT_NEEDS = "report_needs"
 
 
 class AuditEvent(BaseModel):

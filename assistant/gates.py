@@ -21,10 +21,10 @@ from typing import Any
 import yaml
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, Text, select
 
-from assistant.access import HOSPITAL_WIDE, validate_name
+from assistant.access import validate_name
 from assistant.config import Settings
 from assistant.db import Migration, apply_migrations, shared_engine
-from assistant.domain import GateApproval
+from assistant.domain import HOSPITAL_WIDE, GateApproval
 from assistant.errors import InvalidInput
 
 Today = Callable[[], date]
@@ -245,8 +245,3 @@ def gate_banner(reason: str, *, language: str) -> str:
     """The chat banner explaining why an answer is extractive because of the gate."""
     texts = GATE_BANNER.get(reason, GATE_BANNER["no_approval"])
     return texts["zh" if language == "zh" else "en"]
-
-
-def gates_object(department: str) -> str:
-    """Casbin/audit object of a department's approvals."""
-    return f"gates:{department}"

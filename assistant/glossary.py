@@ -72,9 +72,6 @@ def _fold(word: str) -> str:
     return word
 
 
-# Kept only because assistant/service/needs.py (owned elsewhere during issue #12) still imports
-# it from here; the rule is assistant.domain.has_cjk. Drop once needs.py imports that.
-is_chinese = has_cjk
 
 
 @dataclass

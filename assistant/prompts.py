@@ -16,10 +16,6 @@ from typing import Literal
 
 from assistant.domain import Source
 
-# Re-exported only because assistant/service/ask.py (owned elsewhere during issue #12) still
-# imports it from here; the rule lives in assistant.domain. Drop once ask.py imports from there.
-from assistant.domain import detect_language as detect_language
-
 PromptLanguage = Literal["zh", "en"]
 Message = tuple[str, str]  # (role, content); role is "system", "user" or "assistant"
 

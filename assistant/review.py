@@ -295,11 +295,6 @@ def item_from_ask_event(event: AuditEvent, *, flags: Sequence[Flag]) -> ReviewIt
     )
 
 
-def review_object(department: str) -> str:
-    """Casbin/audit object of a department's review queue."""
-    return f"review:{department}"
-
-
 def regression_record(item: ReviewItem) -> dict[str, Any]:
     """One JSONL line of the regression set for a resolved item."""
     language = "zh" if has_cjk(item.question) else "en"

@@ -13,12 +13,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.access import AccessControl
+from assistant.access import (
+    AccessControl,
+    libraries_object,
+    library_object,
+    require_library_management,
+)
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
-from assistant.domain import Principal
+from assistant.domain import AuditAction, Principal
 from assistant.errors import AccessDenied, ConfigError, IngestionError
-from assistant.service.admin import AdminAction, library_object, require_library_management
+from assistant.service.acting import record
 from assistant.store import VectorStore
 from ingestion.documents import delete_document
 from ingestion.service import (
@@ -29,27 +34,6 @@ from ingestion.service import (
     ProgressFn,
     validate_library_name,
 )
-
-
-def _record_person(
-    audit: AuditLog,
-    principal: Principal,
-    *,
-    action: AdminAction,
-    obj: str,
-    outcome: str,
-    detail: dict[str, Any],
-) -> None:
-    audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action=str(action),
-        object=obj,
-        outcome=outcome,
-        detail={**detail, "via": principal.via},
-    )
 
 
 def ingest_as_principal(
@@ -73,15 +57,16 @@ def ingest_as_principal(
     audit = ingestor.audit
     if audit is None:
         raise ConfigError("ingestion by a person needs an audit log")
+    audit.ensure_writable()  # fail closed before any check or record
     files = [path.name for path in paths]
     try:
         library = validate_library_name(library)
     except IngestionError as exc:
-        _record_person(
+        record(
             audit,
             principal,
-            action=AdminAction.INGEST,
-            obj=f"library:{library[:64]}",
+            action=AuditAction.INGEST,
+            obj=library_object(library[:64]),
             outcome="refused",
             detail={"reason": "invalid_library_name", "files": files, "error": exc.user_message},
         )
@@ -89,10 +74,10 @@ def ingest_as_principal(
     try:
         require_library_management(access, principal, library)
     except AccessDenied as exc:
-        _record_person(
+        record(
             audit,
             principal,
-            action=AdminAction.INGEST,
+            action=AuditAction.INGEST,
             obj=library_object(library),
             outcome="denied",
             detail={"reason": exc.reason, "files": files},
@@ -126,15 +111,16 @@ def delete_document_as_principal(
     Audited before the points go (fail closed: no record, no deletion); a denial or an unknown
     id is audited too. Returns the number of chunks removed.
     """
+    audit.ensure_writable()  # fail closed: no record, no deletion
     rows = store.scroll(doc_id=doc_id, chunk_index=0)
     libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
-    obj = ",".join(library_object(name) for name in libraries) or "library:none"
+    obj = libraries_object(libraries)
     base: dict[str, Any] = {"doc_id": doc_id, "libraries": libraries}
     if not libraries:
-        _record_person(
+        record(
             audit,
             principal,
-            action=AdminAction.DOCUMENT_DELETE,
+            action=AuditAction.DOCUMENT_DELETE,
             obj=obj,
             outcome="refused",
             detail={**base, "reason": "unknown_document"},
@@ -147,20 +133,20 @@ def delete_document_as_principal(
         for name in libraries:
             require_library_management(access, principal, name)
     except AccessDenied as exc:
-        _record_person(
+        record(
             audit,
             principal,
-            action=AdminAction.DOCUMENT_DELETE,
+            action=AuditAction.DOCUMENT_DELETE,
             obj=obj,
             outcome="denied",
             detail={**base, "reason": exc.reason},
         )
         raise
     chunks = store.count(doc_id=doc_id)
-    _record_person(
+    record(
         audit,
         principal,
-        action=AdminAction.DOCUMENT_DELETE,
+        action=AuditAction.DOCUMENT_DELETE,
         obj=obj,
         outcome="ok",
         detail={**base, "chunks": chunks},

@@ -12,11 +12,12 @@ import shutil
 from datetime import UTC, date, datetime
 from typing import Any
 
+from assistant.access import libraries_object
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
-from assistant.domain import DocumentStatus, DocumentVersion
+from assistant.domain import AuditAction, DocumentStatus, DocumentVersion
 from assistant.errors import IngestionError
-from assistant.service.admin import AdminAction, library_object
+from assistant.service.acting import record
 from assistant.store import VectorStore
 
 
@@ -114,13 +115,11 @@ def delete_document(
     if audit is not None:
         rows = store.scroll(doc_id=doc_id, chunk_index=0)
         libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
-        audit.append_event(
-            actor=actor,
-            role="operator",
-            department="*",
-            session_id="cli",
-            action=str(AdminAction.DOCUMENT_DELETE),
-            object=",".join(library_object(name) for name in libraries) or "library:none",
+        record(
+            audit,
+            actor,
+            action=AuditAction.DOCUMENT_DELETE,
+            obj=libraries_object(libraries),
             outcome="ok",
             detail={"doc_id": doc_id, "libraries": libraries, "chunks": count},
         )

@@ -28,13 +28,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.access import library_object
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
-from assistant.domain import POINT_NAMESPACE, Chunk, DocumentStatus, DocumentVersion, Principal
+from assistant.domain import (
+    POINT_NAMESPACE,
+    AuditAction,
+    Chunk,
+    DocumentStatus,
+    DocumentVersion,
+    Principal,
+)
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
 from assistant.privacy import redact_text
-from assistant.service.admin import AdminAction, library_object
+from assistant.service.acting import record
 from assistant.store import StorePoint, VectorStore
 from ingestion.documents import document_json, version_from_payload
 from ingestion.metadata import screen_identifiers
@@ -198,6 +206,9 @@ class Ingestor:
         chunk_progress: ChunkProgressFn | None = None,
     ) -> IngestReport:
         library = validate_library_name(library)
+        if self.audit is not None:
+            # Fail closed: nothing is read or written when its audit could not be.
+            self.audit.ensure_writable()
         report = IngestReport()
         files, report.skipped = collect_input_files(paths)
         # Parsing (pypdf, jieba: Python holding the GIL) of the next file overlaps the embedding
@@ -521,28 +532,14 @@ class Ingestor:
     ) -> None:
         if self.audit is None:
             return
-        if person is None:
-            self.audit.append_event(
-                actor=self.actor,
-                role="operator",
-                department="*",
-                session_id="cli",
-                action="ingest",
-                object=f"library:{library}",
-                outcome=outcome,
-                detail={"file": redact_text(path.name).text, **detail},
-            )
-            return
-        who = person.principal
-        self.audit.append_event(
-            actor=who.user,
-            role=str(who.role),
-            department=who.department,
-            session_id=who.session_id,
-            action=str(AdminAction.INGEST),
-            object=library_object(library),
+        who: Principal | str = self.actor if person is None else person.principal
+        record(
+            self.audit,
+            who,
+            action=AuditAction.INGEST,
+            obj=library_object(library),
             outcome=outcome,
-            detail={"file": redact_text(path.name).text, **detail, "via": who.via},
+            detail={"file": redact_text(path.name).text, **detail},
         )
 
     def _document_version(self, parsed: ParsedDocument, *, library: str) -> DocumentVersion:

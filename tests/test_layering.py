@@ -27,10 +27,14 @@ FRAMEWORKS = {
     "langchain",
 }
 PACKAGES = set(ALLOWED)
+# DESIGN.md §2: `ui` reaches `assistant` only through the use-cases and the shared vocabulary;
+# it never checks permissions, writes audit rows or opens a store itself.
+UI_MAY_USE = {"service", "domain", "errors", "config"}
 
 
 def imported_modules(path: Path) -> list[str]:
-    """Top-level module names imported by one file."""
+    """Dotted module names imported by one file (`from a import b` counts as `a` and `a.b`
+    when `a` is a package of ours, since `b` may be a module)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: list[str] = []
     for node in ast.walk(tree):
@@ -38,6 +42,8 @@ def imported_modules(path: Path) -> list[str]:
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
+            if node.module in PACKAGES:
+                names.extend(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -55,6 +61,9 @@ def layering_violations(package: str, files: list[Path]) -> list[str]:
                 problems.append(f"{rel} imports {name} ({package} may not import {top})")
             if package in {"ui", "eval"} and top in FRAMEWORKS and "baselines" not in rel.parts:
                 problems.append(f"{rel} imports framework {name} directly")
+            layer = name.split(".")[1:2]
+            if package == "ui" and top == "assistant" and layer and layer[0] not in UI_MAY_USE:
+                problems.append(f"{rel} imports {name} (ui uses assistant.service.* only)")
     return problems
 
 
@@ -67,6 +76,27 @@ def test_checker_catches_a_wrong_way_arrow(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from ingestion import service\nimport qdrant_client\n", encoding="utf-8")
     assert layering_violations("assistant", [bad]) != []
-    assert imported_modules(bad) == ["ingestion", "qdrant_client"]
+    assert imported_modules(bad) == ["ingestion", "ingestion.service", "qdrant_client"]
     # ui importing a framework directly is also refused
     assert any("framework" in p for p in layering_violations("ui", [bad]))
+
+
+def test_ui_reaches_assistant_only_through_the_use_cases(tmp_path: Path) -> None:
+    page = tmp_path / "page.py"
+    page.write_text(
+        "from assistant.service.ask import answer_question\n"
+        "from assistant.service import admin\n"
+        "from assistant.domain import Principal\n"
+        "from assistant.errors import GuideCiteError\n"
+        "from assistant.config import get_settings\n",
+        encoding="utf-8",
+    )
+    assert layering_violations("ui", [page]) == []
+    for line in (
+        "from assistant.access import AccessControl\n",
+        "from assistant.audit.log import open_audit_log\n",
+        "from assistant import citations\n",
+        "import assistant.store\n",
+    ):
+        page.write_text(line, encoding="utf-8")
+        assert layering_violations("ui", [page]) != [], line

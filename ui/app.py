@@ -13,6 +13,7 @@ import streamlit as st
 
 from assistant.errors import GuideCiteError
 from assistant.service.context import Context
+from assistant.service.sign_in import may_open, sign_out
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, role_name
 from ui.state import (
     HOME,
@@ -21,8 +22,6 @@ from ui.state import (
     current_principal,
     end_session,
     lang,
-    may_open,
-    record_auth_event,
     resources,
     t,
 )
@@ -60,14 +59,7 @@ def _language_toggle() -> None:
 
 
 def _sign_out(res: Context) -> None:
-    principal = current_principal(res)
-    token = st.session_state.get(TOKEN)
-    if token:
-        res.accounts.logout(token)
-    if principal is not None:
-        record_auth_event(
-            res, user=principal.user, action="logout", outcome="ok", detail={}, principal=principal
-        )
+    sign_out(res, st.session_state.get(TOKEN), current_principal(res))
     end_session(notice="signed_out")
 
 

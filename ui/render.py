@@ -18,14 +18,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.citations import content_terms
-from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Source, has_cjk
+from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Source
+from assistant.service.ask import support_spans
 from ui.i18n import Lang, translate
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of
 # them disarms emphasis, links, images, HTML, code, tables, LaTeX ($) and directives (:[]).
 _ASCII_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 # GFM turns bare URLs, "www." and e-mail addresses into links even when their punctuation is
 # escaped (seen in Chromium): a zero-width space after the scheme, "www" or "@" stops it.
 _AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|file|data|javascript|www)(?=\\?[:.])|(@)")
@@ -45,43 +44,14 @@ def escape_markdown(text: str) -> str:
     return escaped.replace("\r", "").replace("\n", "  \n")
 
 
-def _spans(passage: str, targets: set[str]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for match in _LATIN_WORD.finditer(passage):
-        if content_terms(match.group(0)) & targets:
-            spans.append(match.span())
-    for term in targets:
-        # Single characters are too common in Chinese to show as support.
-        if not has_cjk(term) or len(term) < 2:
-            continue
-        start = passage.find(term)
-        while start != -1:
-            spans.append((start, start + len(term)))
-            start = passage.find(term, start + len(term))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def supporting_terms(passage: str, sentences: Iterable[str]) -> set[str]:
-    """Content terms a passage shares with the answer sentences that cite it."""
-    cited = content_terms(" ".join(sentences))
-    return cited & content_terms(passage) if cited else set()
-
-
 def highlight_passage(passage: str, sentences: Iterable[str]) -> str:
     """Escaped Markdown of the passage with the words supporting `sentences` highlighted."""
-    targets = supporting_terms(passage, sentences)
-    if not targets:
+    spans = support_spans(passage, sentences)
+    if not spans:
         return escape_markdown(passage)
     out: list[str] = []
     cursor = 0
-    for start, end in _spans(passage, targets):
+    for start, end in spans:
         out.append(escape_markdown(passage[cursor:start]))
         out.append(f":orange-background[{escape_markdown(passage[start:end])}]")
         cursor = end

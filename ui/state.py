@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
 
 import streamlit as st
 
 from assistant.config import Settings, get_settings
-from assistant.domain import Principal, Source
+from assistant.domain import Principal
 from assistant.errors import AuthenticationError
-from assistant.service.admin import manageable_libraries as libraries_managed_by
 from assistant.service.context import Context, open_context
+from assistant.service.sign_in import open_page, resume_session
 from ui.i18n import LANGUAGES, Lang, language_from_header, translate
 
 TOKEN = "gc_token"  # noqa: S105 (a session_state key, not a secret)
@@ -88,12 +87,9 @@ def current_principal(res: Context) -> Principal | None:
     if not token:
         return None
     try:
-        principal = res.accounts.resolve_session(token)
-    except AuthenticationError as exc:
+        principal = resume_session(res, token)
+    except AuthenticationError:
         end_session(notice="session_ended")
-        record_auth_event(
-            res, user="?", action="session", outcome="ended", detail={"reason": exc.reason}
-        )
         return None
     conversation = st.session_state.setdefault(CONVERSATION, principal.session_id)
     # A new conversation is a new audit session id; the login session stays the same.
@@ -124,39 +120,7 @@ def new_conversation() -> str:
     return conversation
 
 
-def record_auth_event(
-    res: Context,
-    *,
-    user: str,
-    action: str,
-    outcome: str,
-    detail: dict[str, object],
-    principal: Principal | None = None,
-) -> None:
-    """Audit a login, logout or session event (never a password or token)."""
-    res.audit.append_event(
-        actor=principal.user if principal else user,
-        role=str(principal.role) if principal else "unknown",
-        department=principal.department if principal else "unknown",
-        session_id=principal.session_id if principal else "web",
-        action=action,
-        object="app:web",
-        outcome=outcome,
-        detail=detail,
-    )
-
-
 # ---- pages ----------------------------------------------------------------------------------
-
-
-def may_open(res: Context, principal: Principal, page: str) -> bool:
-    """Whether the principal may open `page` (Casbin decides; dept_admins manage libraries)."""
-    access = res.access
-    if access.can(principal, "read", f"page:{page}"):
-        return True
-    # The seed policy gives dept_admins library grants but not page:library; they manage
-    # their own department's library there (issue 5 item 4).
-    return page == "library" and access.can(principal, "grant", f"library:{principal.department}")
 
 
 def guard_page(page: str) -> tuple[Context, Principal] | None:
@@ -166,39 +130,7 @@ def guard_page(page: str) -> tuple[Context, Principal] | None:
     if principal is None:
         st.warning(t("session_ended"))
         return None
-    if may_open(res, principal, page):
+    if open_page(res, principal, page):
         return res, principal
-    res.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action="page_open",
-        object=f"page:{page}",
-        outcome="denied",
-        detail={"reason": "not_permitted", "via": "web"},
-    )
     st.error(t("page_denied"))
     return None
-
-
-def original_file(res: Context, source: Source) -> Path | None:
-    """The stored original of a source's document (current version), inside DATA_DIR only."""
-    rows = res.store.scroll(doc_id=source.doc_id, status="current", chunk_index=0, limit=1)
-    stored = rows[0][1].get("stored_path") if rows else None
-    if not stored:
-        return None
-    root = res.settings.data_dir.resolve()
-    path = (root / stored).resolve()
-    # A payload is data: never follow it outside the data directory.
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
-
-
-def manageable_libraries(res: Context, principal: Principal) -> list[str] | None:
-    """Libraries the principal may ingest into and delete from; None means all (sysadmin).
-
-    Only what the page offers: the service checks again (`ingest_as_principal`).
-    """
-    return libraries_managed_by(res.access, principal)

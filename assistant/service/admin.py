@@ -1,34 +1,29 @@
-"""Administrative use-cases: init, users, roles, libraries, audit verify/export/purge (issue 4).
+"""Administrative use-cases: init, users, roles and libraries (issue 4).
 
 Every use-case checks permission first (Casbin, through `AccessControl`) and writes exactly one
-audit event for every outcome: `ok`, `denied` (an `AccessDenied`, with its reason) or `refused`
-(bad input, a purge the retention rule forbids). A person acting through the CLI is a Principal
-whose `via` names the OS operator, and the audit records both names; operator commands without a
-person are audited as `cli:<os-user>`, role `operator`, department `*` (DESIGN.md §6).
-Sign-in and own-account use-cases live in `assistant.service.sign_in`.
+audit event for every outcome through `acting.audited`: `ok`, `denied` (an `AccessDenied`, with
+its reason) or `refused` (bad input). A person acting through the CLI is a Principal whose `via`
+names the OS operator, and the audit records both names; operator commands without a person are
+audited as `cli:<os-user>`, role `operator`, department `*` (DESIGN.md §6). Sign-in lives in
+`sign_in`, the audit trail's own use-cases in `audit_trail`.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from datetime import timedelta
+from typing import Any
 
-from assistant.access import HOSPITAL_WIDE, AccessControl
+from assistant.access import library_object, manageable_libraries, roles_object, user_object
 from assistant.accounts import TOTP_REQUIRED_ROLES, UserInfo
-from assistant.domain import AuditEvent, Principal, Role, VerifyResult
-from assistant.errors import AccessDenied, AuditIntegrityError, InvalidInput
+from assistant.domain import HOSPITAL_WIDE, AuditAction, AuditEvent, Principal, Role
+from assistant.errors import InvalidInput
+from assistant.service.acting import audited
 from assistant.service.context import Context
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
-OPERATOR_ROLE = "operator"
 DEMO_DEPARTMENTS = ("cardiology", "oncology")
 # Department-scoped demo roles; sysadmin stays hospital-wide only (a department sysadmin would
 # confuse the demo of separation of duties).
@@ -44,26 +39,6 @@ DEMO_HOSPITAL_USERS: tuple[tuple[str, Role], ...] = (
 )
 
 
-class AdminAction(StrEnum):
-    """The `action` column of administrative audit events."""
-
-    INIT = "init"
-    USER_ADD = "user_add"
-    USER_DISABLE = "user_disable"
-    TOTP_ENROL = "totp_enrol"
-    ROLE_GRANT = "role_grant"
-    ROLE_REVOKE = "role_revoke"
-    LIBRARY_GRANT = "library_grant"
-    LIBRARY_REVOKE = "library_revoke"
-    AUDIT_VERIFY = "audit_verify"
-    AUDIT_EXPORT = "export"
-    AUDIT_PURGE = "audit_purge"
-    INGEST = "ingest"
-    DOCUMENT_DELETE = "document_delete"
-    LOGIN = "login"
-    PASSWORD_CHANGE = "password_change"  # noqa: S105 (an audit action name)
-
-
 def demo_users() -> list[tuple[str, Role, str]]:
     """The (name, role, department) accounts `init --demo` creates."""
     per_department = [
@@ -73,111 +48,6 @@ def demo_users() -> list[tuple[str, Role, str]]:
     ]
     hospital = [(name, role, HOSPITAL_WIDE) for name, role in DEMO_HOSPITAL_USERS]
     return per_department + hospital
-
-
-def roles_object(department: str) -> str:
-    """Casbin/audit object of role changes in a department."""
-    return f"roles:{department}"
-
-
-def library_object(library: str) -> str:
-    """Casbin/audit object of a library."""
-    return f"library:{library}"
-
-
-def audit_object(department: str | None) -> str:
-    """Casbin/audit object of a department's audit trail (`audit:*` = hospital-wide)."""
-    return f"audit:{department or HOSPITAL_WIDE}"
-
-
-# ---- who acts -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Party:
-    """The columns an audit row takes from whoever acts (also used by `service_auth`)."""
-
-    actor: str
-    role: str
-    department: str
-    session_id: str
-    via: str | None
-
-
-def _party(who: Principal | str) -> Party:
-    if isinstance(who, Principal):
-        return Party(who.user, str(who.role), who.department, who.session_id, who.via)
-    # An operator command: the OS account itself acts, hospital-wide.
-    return Party(who, OPERATOR_ROLE, HOSPITAL_WIDE, uuid.uuid4().hex, None)
-
-
-def _record(
-    ctx: Context,
-    party: Party,
-    *,
-    action: AdminAction,
-    obj: str,
-    outcome: str,
-    detail: dict[str, Any],
-) -> AuditEvent:
-    # 等保2.0 8.1.4.3: date/time, user, event type and outcome of every administrative action.
-    return ctx.audit.append_event(
-        actor=party.actor,
-        role=party.role,
-        department=party.department,
-        session_id=party.session_id,
-        action=str(action),
-        object=obj,
-        outcome=outcome,
-        detail={**detail, "via": party.via},
-    )
-
-
-def _audited(
-    ctx: Context,
-    who: Principal | str,
-    *,
-    action: AdminAction,
-    obj: str,
-    detail: dict[str, Any],
-    run: Callable[[], tuple[T, dict[str, Any]]],
-) -> T:
-    """Run `run` and audit its outcome once; `run` returns (result, extra detail for `ok`).
-
-    Fail closed: when the audit cannot be written, nothing is changed (AuditUnavailable).
-    """
-    party = _party(who)
-    ctx.audit.ensure_writable()
-    try:
-        result, extra = run()
-    except AccessDenied as exc:
-        _record(
-            ctx,
-            party,
-            action=action,
-            obj=obj,
-            outcome="denied",
-            detail={**detail, "reason": exc.reason},
-        )
-        raise
-    except (InvalidInput, AuditIntegrityError) as exc:
-        refusal = {"reason": type(exc).__name__, "message": exc.user_message}
-        _record(ctx, party, action=action, obj=obj, outcome="refused", detail={**detail, **refusal})
-        raise
-    _record(ctx, party, action=action, obj=obj, outcome="ok", detail={**detail, **extra})
-    return result
-
-
-def resolve_actor(ctx: Context, name: str, *, via: str, action: AdminAction, obj: str) -> Principal:
-    """The enabled account `name` acting through operator `via`; a refusal is audited (exit 3)."""
-    try:
-        principal = ctx.accounts.principal_for(name)
-    except AccessDenied as exc:
-        # Unknown or disabled `--by` users are denials too, recorded with what they attempted.
-        party = Party(name, "unknown", "unknown", uuid.uuid4().hex, via)
-        _record(ctx, party, action=action, obj=obj, outcome="denied", detail={"reason": exc.reason})
-        raise
-    return principal.model_copy(update={"via": via})
 
 
 # ---- system ---------------------------------------------------------------------------------
@@ -245,8 +115,8 @@ def init_system(ctx: Context, *, operator: str, demo: bool) -> dict[str, Any]:
         }
         return summary, extra
 
-    return _audited(
-        ctx, operator, action=AdminAction.INIT, obj="system", detail={"demo": demo}, run=run
+    return audited(
+        ctx.audit, operator, action=AuditAction.INIT, obj="system", detail={"demo": demo}, run=run
     )
 
 
@@ -295,8 +165,13 @@ def add_user(
         )
         return generated, {}
 
-    return _audited(
-        ctx, operator, action=AdminAction.USER_ADD, obj=f"user:{name}", detail=detail, run=run
+    return audited(
+        ctx.audit,
+        operator,
+        action=AuditAction.USER_ADD,
+        obj=user_object(name),
+        detail=detail,
+        run=run,
     )
 
 
@@ -312,11 +187,11 @@ def disable_user(ctx: Context, *, operator: str, name: str) -> None:
         ctx.accounts.disable_user(name)
         return None, {}
 
-    _audited(
-        ctx,
+    audited(
+        ctx.audit,
         operator,
-        action=AdminAction.USER_DISABLE,
-        obj=f"user:{name}",
+        action=AuditAction.USER_DISABLE,
+        obj=user_object(name),
         detail={"user": name},
         run=run,
     )
@@ -332,11 +207,11 @@ def enrol_totp(ctx: Context, *, operator: str, name: str) -> str:
         return ctx.accounts.enrol_totp(name), {}
 
     # The audit gets the name only: the URI holds the seed and is shown once, never stored.
-    return _audited(
-        ctx,
+    return audited(
+        ctx.audit,
         operator,
-        action=AdminAction.TOTP_ENROL,
-        obj=f"user:{name}",
+        action=AuditAction.TOTP_ENROL,
+        obj=user_object(name),
         detail={"user": name},
         run=run,
     )
@@ -348,7 +223,7 @@ def enrol_totp(ctx: Context, *, operator: str, name: str) -> str:
 def _change_role(
     ctx: Context, actor: Principal, *, grant: bool, user: str, role: Role, department: str
 ) -> bool:
-    action = AdminAction.ROLE_GRANT if grant else AdminAction.ROLE_REVOKE
+    action = AuditAction.ROLE_GRANT if grant else AuditAction.ROLE_REVOKE
     verb = "grant" if grant else "revoke"
     obj = roles_object(department)
 
@@ -362,7 +237,7 @@ def _change_role(
         return changed, {"changed": changed}
 
     detail = {"user": user, "role": str(role), "department": department}
-    return _audited(ctx, actor, action=action, obj=obj, detail=detail, run=run)
+    return audited(ctx.audit, actor, action=action, obj=obj, detail=detail, run=run)
 
 
 def grant_role(ctx: Context, actor: Principal, *, user: str, role: Role, department: str) -> bool:
@@ -378,7 +253,7 @@ def revoke_role(ctx: Context, actor: Principal, *, user: str, role: Role, depart
 def _change_library(
     ctx: Context, actor: Principal, *, grant: bool, library: str, department: str
 ) -> bool:
-    action = AdminAction.LIBRARY_GRANT if grant else AdminAction.LIBRARY_REVOKE
+    action = AuditAction.LIBRARY_GRANT if grant else AuditAction.LIBRARY_REVOKE
 
     def run() -> tuple[bool, dict[str, Any]]:
         change = ctx.access.grant_library if grant else ctx.access.revoke_library
@@ -386,7 +261,9 @@ def _change_library(
         return changed, {"changed": changed}
 
     detail = {"library": library, "department": department}
-    return _audited(ctx, actor, action=action, obj=library_object(library), detail=detail, run=run)
+    return audited(
+        ctx.audit, actor, action=action, obj=library_object(library), detail=detail, run=run
+    )
 
 
 def grant_library(ctx: Context, actor: Principal, *, library: str, department: str) -> bool:
@@ -410,105 +287,33 @@ def list_libraries(ctx: Context) -> list[dict[str, Any]]:
     ]
 
 
-def manageable_libraries(access: AccessControl, principal: Principal) -> list[str] | None:
-    """Libraries the principal may ingest into and delete from; None means every library.
+ACCESS_ACTIONS = (
+    AuditAction.ROLE_GRANT,
+    AuditAction.ROLE_REVOKE,
+    AuditAction.LIBRARY_GRANT,
+    AuditAction.LIBRARY_REVOKE,
+    AuditAction.USER_ADD,
+    AuditAction.USER_DISABLE,
+)
 
-    A system administrator manages every library (`manage` on `library:*`). A department
-    administrator manages the libraries granted to their own department (they hold `grant` on
-    libraries there); a hospital-wide grant such as `hospital` stays with the system
-    administrator. Everyone else manages none.
+
+def recent_access_changes(ctx: Context, principal: Principal, *, limit: int) -> list[AuditEvent]:
+    """The latest role, library and account changes the principal's department may see, newest
+    first: a hospital-wide account sees all, a department its own (by row or by target)."""
+    hospital_wide = principal.department == HOSPITAL_WIDE
+    events = [
+        e
+        for e in ctx.audit.iter_events(actions=set(ACCESS_ACTIONS))
+        if hospital_wide
+        or e.department == principal.department
+        or e.detail_json.get("department") == principal.department
+    ]
+    return list(reversed(events[-limit:]))
+
+
+def libraries_managed_by(ctx: Context, principal: Principal) -> list[str] | None:
+    """Libraries the principal may ingest into and delete from; None means all (sysadmin).
+
+    What a page offers: ingestion checks again (`ingestion.as_principal`).
     """
-    if access.can(principal, "manage", "library:*"):
-        return None
-    if not access.can(principal, "grant", library_object(principal.department)):
-        return []
-    return sorted(
-        {
-            library
-            for library, department in access.list_library_grants()
-            if department == principal.department
-        }
-    )
-
-
-def require_library_management(access: AccessControl, principal: Principal, library: str) -> None:
-    """Raise AccessDenied unless the principal may ingest into / delete from `library`."""
-    obj = library_object(library)
-    if access.can(principal, "manage", obj):
-        return
-    if not access.can(principal, "grant", obj):
-        raise AccessDenied(
-            f"{principal.user} may not manage {obj}",
-            reason="not_permitted",
-            user_message=f"You do not have permission to change library {library}. "
-            f"您无权修改指南库 {library}。",
-        )
-    allowed = manageable_libraries(access, principal)
-    if allowed is not None and library not in allowed:
-        raise AccessDenied(
-            f"{principal.user} may not manage {obj}: not granted to {principal.department}",
-            reason="library_not_of_department",
-            user_message=f"Library {library} is not granted to your department "
-            f"{principal.department}; only its own department's administrator or a system "
-            f"administrator may change it. 指南库 {library} 不属于您的科室，您无权修改。",
-        )
-
-
-# ---- audit trail ----------------------------------------------------------------------------
-
-
-def verify_audit(ctx: Context, *, operator: str) -> VerifyResult:
-    """Check the whole chain and its signed checkpoints; the check itself is audited."""
-    result = ctx.audit.verify()
-    _record(
-        ctx,
-        _party(operator),
-        action=AdminAction.AUDIT_VERIFY,
-        obj=audit_object(None),
-        outcome="ok" if result.ok else "failed",
-        detail={
-            "events": result.events,
-            "first_bad_id": result.first_bad_id,
-            "reason": result.reason,
-        },
-    )
-    return result
-
-
-def export_audit(
-    ctx: Context,
-    actor: Principal,
-    *,
-    fmt: Literal["jsonl", "csv"],
-    since: datetime | None = None,
-    department: str | None = None,
-    actor_filter: str | None = None,
-) -> Iterator[str]:
-    """Export lines of the audit trail; needs `export` on `audit:<dept>` (or `audit:*`)."""
-    if fmt not in ("jsonl", "csv"):
-        raise InvalidInput(f"unknown export format {fmt!r}", user_message="Use jsonl or csv.")
-    obj = audit_object(department)
-    filters = {"format": fmt, "since": since, "department": department, "actor": actor_filter}
-
-    def run() -> tuple[None, dict[str, Any]]:
-        ctx.access.require(actor, "export", obj)
-        return None, {}
-
-    # Audited here, before a single line is read: the event exists even if the reader stops.
-    _audited(ctx, actor, action=AdminAction.AUDIT_EXPORT, obj=obj, detail=filters, run=run)
-    return ctx.audit.export_events(fmt=fmt, since=since, department=department, actor=actor_filter)
-
-
-def purge_audit(ctx: Context, actor: Principal, *, before: datetime) -> int:
-    """Delete events older than `before` (never younger than the retention); returns the count."""
-    obj = audit_object(None)
-
-    def run() -> tuple[int, dict[str, Any]]:
-        ctx.access.require(actor, "purge", obj)
-        purged = ctx.audit.purge_before(
-            before=before, retention_days=ctx.settings.audit.retention_days
-        )
-        return purged, {"purged": purged}
-
-    detail = {"before": before, "retention_days": ctx.settings.audit.retention_days}
-    return _audited(ctx, actor, action=AdminAction.AUDIT_PURGE, obj=obj, detail=detail, run=run)
+    return manageable_libraries(ctx.access, principal)

@@ -10,24 +10,38 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
+from assistant import citations
+from assistant.access import libraries_object, library_object, page_object
 from assistant.citations import SentenceVerdict, content_terms, split_sentences, verify_answer
+from assistant.config import Settings
 from assistant.domain import (
     Answer,
     AnswerMode,
     AnswerSentence,
+    AuditAction,
     AuditEvent,
     DroppedSentence,
     Flag,
     Principal,
     Refusal,
     Source,
+    detect_language,
 )
-from assistant.errors import AuditUnavailable, GuideCiteError, InvalidInput
+from assistant.errors import (
+    AccessDenied,
+    AuditUnavailable,
+    GuideCiteError,
+    InvalidInput,
+    StoreLocked,
+)
 from assistant.flags import apply_severities, cited_sources, compute_flags, is_high, make_flag
 from assistant.gates import GateStatus, gate_banner
 from assistant.generation import (
@@ -39,7 +53,7 @@ from assistant.generation import (
 )
 from assistant.llm import ChatModel
 from assistant.privacy import RedactionResult, redact_text
-from assistant.prompts import condense_messages, detect_language, template_hash, translate_messages
+from assistant.prompts import condense_messages, template_hash, translate_messages
 from assistant.questions import (
     QuestionAnalysis,
     Responsiveness,
@@ -51,14 +65,8 @@ from assistant.questions import (
     term_in_text,
 )
 from assistant.retrieval import RetrievalResult, fuse_by_rank
-from assistant.service.context import (
-    Context,
-    Policy,
-    append_event,
-    clean_question,
-    permitted_libraries,
-    visible_text,
-)
+from assistant.service.acting import record
+from assistant.service.context import Context, Policy, open_context
 from assistant.service.review import open_review_item
 
 logger = logging.getLogger(__name__)
@@ -179,10 +187,10 @@ def answer_question(
             "raw_chars": len(question),
             "limit": ctx.settings.max_question_chars,
         }
-        obj = f"library:{library or '*'}"
+        obj = library_object(library or "*")
         _audit_failed_ask(ctx, principal, obj=obj, outcome="rejected", detail=detail)
         raise
-    libraries = permitted_libraries(ctx, principal, action="ask", library=library)
+    libraries = permitted_libraries(ctx, principal, action=AuditAction.ASK, library=library)
     try:
         answer, event = _answer_and_audit(
             ctx,
@@ -203,7 +211,7 @@ def answer_question(
             "retryable": bool(getattr(exc, "retryable", False)),
             "question_chars": len(cleaned),
         }
-        obj = ",".join(f"library:{name}" for name in libraries) or "library:none"
+        obj = libraries_object(libraries)
         _audit_failed_ask(ctx, principal, obj=obj, outcome="error", detail=detail)
         raise
     answer.audit_event_id = event.id
@@ -221,13 +229,8 @@ def _audit_failed_ask(
 ) -> None:
     """Record an `ask` that ended without an answer; never masks the error that ended it."""
     try:
-        append_event(
-            ctx,
-            principal,
-            action="ask",
-            obj=obj,
-            outcome=outcome,
-            detail={**detail, "via": principal.via},
+        record(
+            ctx.audit, principal, action=AuditAction.ASK, obj=obj, outcome=outcome, detail=detail
         )
     except Exception as audit_exc:
         # The user must see the original error, not the audit's: log that this one is missing.
@@ -325,13 +328,11 @@ def _answer_and_audit(
     elif gate_reason and answer.message is None:
         answer.message = gate_banner(gate_reason, language=language)
     answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
-    event = ctx.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action="ask",
-        object=",".join(f"library:{name}" for name in libraries) or "library:none",
+    event = record(
+        ctx.audit,
+        principal,
+        action=AuditAction.ASK,
+        obj=libraries_object(libraries),
         outcome=str(answer.mode),
         detail=_ask_detail(
             ctx, redaction, answer, draft, retrieval, principal=principal, gate=gate, policy=policy
@@ -761,7 +762,7 @@ def search_sources(
 ) -> list[Source]:
     """Retrieve sources only (no generation) for `guidecite search`; audited like `ask`."""
     cleaned = clean_question(query, max_chars=ctx.settings.max_question_chars)
-    libraries = permitted_libraries(ctx, principal, action="search", library=library)
+    libraries = permitted_libraries(ctx, principal, action=AuditAction.SEARCH, library=library)
     redaction = redact_text(cleaned)
     gate = ctx.gate_registry().status(principal.department)
     analysis = understand_question(
@@ -774,13 +775,11 @@ def search_sources(
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
     )
-    ctx.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action="search",
-        object=",".join(f"library:{name}" for name in libraries) or "library:none",
+    record(
+        ctx.audit,
+        principal,
+        action=AuditAction.SEARCH,
+        obj=libraries_object(libraries),
         outcome="ok",
         detail={
             "query": redaction.text,
@@ -790,3 +789,147 @@ def search_sources(
         },
     )
     return retrieval.sources
+
+
+# ---- the question in, and who may ask it --------------------------------------------------
+
+# Characters stripped from questions: NUL/control (except newline and tab), zero-width and
+# bidirectional overrides, which can hide text from reviewers (issue #9 item 2).
+_INVISIBLE = {
+    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff",
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+    "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
+}  # fmt: skip
+# Whole terminal escape sequences (ECMA-48), not just their ESC byte: stripping ESC alone left
+# "[31m" in a stored question (issue #11 item 8). CSI (colours, cursor moves), OSC (titles,
+# hyperlinks) and DCS/SOS/PM/APC strings up to their terminator, then any other ESC sequence;
+# the 8-bit C1 forms too.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"
+)
+
+
+def visible_text(question: str) -> str:
+    """The question in NFC with invisible characters, terminal escape sequences and control
+    characters (but newline, tab) removed."""
+    normalised = unicodedata.normalize("NFC", question)
+    # Invisible characters first, so one placed inside an escape sequence cannot split it.
+    visible = "".join(ch for ch in normalised if ch not in _INVISIBLE)
+    visible = _ESCAPE_SEQUENCE.sub("", visible)
+    return "".join(
+        ch for ch in visible if ch in "\n\t" or unicodedata.category(ch)[0] != "C"
+    ).strip()
+
+
+def clean_question(question: str, *, max_chars: int) -> str:
+    """Strip invisible and control characters; refuse empty or over-long questions."""
+    cleaned = visible_text(question)
+    if not cleaned:
+        raise InvalidInput(
+            "empty question", user_message="The question is empty. 问题为空，请输入问题。"
+        )
+    if len(cleaned) > max_chars:
+        raise InvalidInput(
+            f"question of {len(cleaned)} characters exceeds {max_chars}",
+            user_message=(
+                f"The question has {len(cleaned)} characters; the limit is {max_chars} "
+                f"(GUIDECITE_MAX_QUESTION_CHARS). Please shorten it. "
+                f"问题过长（{len(cleaned)} 字符，上限 {max_chars}），请精简后再问。"
+            ),
+        )
+    return cleaned
+
+
+def _audit_denial(
+    ctx: Context, principal: Principal, *, action: AuditAction, obj: str, exc: AccessDenied
+) -> None:
+    detail = {
+        "reason": getattr(exc, "reason", "not_permitted"),
+        "flags": [{**make_flag("access_denied", obj).model_dump(), "severity": "info"}],
+    }
+    record(ctx.audit, principal, action=action, obj=obj, outcome="denied", detail=detail)
+
+
+def permitted_libraries(
+    ctx: Context, principal: Principal, *, action: AuditAction, library: str | None
+) -> list[str]:
+    """Check the principal may ask, and which libraries it may read; denials are audited."""
+    try:
+        ctx.access.require(principal, "ask", page_object("chat"))
+        readable = ctx.access.readable_libraries(principal)
+        if library is not None and library not in readable:
+            raise AccessDenied(
+                f"{principal.user} may not read library {library}",
+                user_message=f"You do not have access to the library {library!r}.",
+            )
+    except AccessDenied as exc:
+        _audit_denial(ctx, principal, action=action, obj=library_object(library or "*"), exc=exc)
+        raise
+    return [library] if library else readable
+
+
+def record_unavailable(
+    settings: Settings,
+    *,
+    user: str,
+    via: str | None,
+    action: AuditAction,
+    library: str | None,
+    question: str,
+    error: GuideCiteError,
+) -> AuditEvent | None:
+    """Audit an `ask` or `search` refused before any context exists because a backing service
+    is unavailable — the embedded store held by another process (issue #11 item 6) — through
+    the audit database, which is not the store. Outcome `unavailable`, a reason code, lengths
+    only: the question was never redacted. An unknown or disabled `user` is recorded as the
+    operator `via` with the claimed name in the detail (DESIGN.md §6). Returns None, logging
+    why, when the audit database itself cannot be written: the user still sees `error`."""
+    reason = "store_locked" if isinstance(error, StoreLocked) else "service_unavailable"
+    detail: dict[str, Any] = {
+        "reason": reason,
+        "error": type(error).__name__,
+        "retryable": bool(error.retryable),
+        "question_chars": len(visible_text(question)),
+        "via": via,
+    }
+    try:
+        ctx = open_context(settings)
+        try:
+            who: Principal | str = ctx.accounts.principal_for(user)
+        except AccessDenied as denied:
+            who = via or "cli:unknown"
+            detail = {**detail, "claimed_user": user, "user_refused": denied.reason}
+        obj = library_object(library or "*")
+        return record(ctx.audit, who, action=action, obj=obj, outcome="unavailable", detail=detail)
+    except Exception as exc:  # the refusal stands; only its record is missing
+        logger.error("unavailable %s not audited (%s): %s", action, reason, type(exc).__name__)
+        return None
+
+
+# ---- what a page shows beside an answer ------------------------------------------------------
+
+
+def readable_libraries(ctx: Context, principal: Principal) -> list[str]:
+    """The libraries the principal may read (what the chat offers to search)."""
+    return ctx.access.readable_libraries(principal)
+
+
+def support_spans(passage: str, sentences: Iterable[str]) -> list[tuple[int, int]]:
+    """Where a cited passage holds the words of the sentences citing it (to highlight)."""
+    return citations.support_spans(passage, sentences)
+
+
+def original_file(ctx: Context, source: Source) -> Path | None:
+    """The stored original of a source's document (current version), inside DATA_DIR only."""
+    rows = ctx.store.scroll(doc_id=source.doc_id, status="current", chunk_index=0, limit=1)
+    stored = rows[0][1].get("stored_path") if rows else None
+    if not stored:
+        return None
+    root = ctx.settings.data_dir.resolve()
+    path = (root / str(stored)).resolve()
+    # A payload is data: never follow it outside the data directory.
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path

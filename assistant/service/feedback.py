@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.domain import AuditEvent, Principal
+from assistant.access import answer_object
+from assistant.domain import AuditAction, AuditEvent, Principal
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.flags import make_flag
 from assistant.privacy import redact_text
-from assistant.service.context import Context, append_event
+from assistant.service.acting import record
+from assistant.service.context import Context
 from assistant.service.review import open_review_item
 
 
@@ -30,9 +32,9 @@ def record_feedback(
     👎 raises the `negative_feedback` flag, which opens (or joins) the answer's review item.
     """
     queue = ctx.review_queue()
-    obj = f"answer:{answer_id}"
+    obj = answer_object(answer_id)
     redaction = redact_text(comment.strip()[: ctx.settings.max_question_chars])
-    base = {"answer_id": answer_id, "helpful": helpful, "via": principal.via}
+    base = {"answer_id": answer_id, "helpful": helpful}
     ref = queue.answer_ref(answer_id)
     try:
         if ref is None:
@@ -46,14 +48,16 @@ def record_feedback(
             )
     except (InvalidInput, AccessDenied) as exc:
         outcome = "denied" if isinstance(exc, AccessDenied) else "refused"
-        append_event(ctx, principal, action="feedback", obj=obj, outcome=outcome, detail=base)
+        record(
+            ctx.audit, principal, action=AuditAction.FEEDBACK, obj=obj, outcome=outcome, detail=base
+        )
         raise
     rules = ctx.rules_for(str(ref["department"]))
     flags = [] if helpful else [make_flag("negative_feedback", redaction.text[:200], rules=rules)]
-    event = append_event(
-        ctx,
+    event = record(
+        ctx.audit,
         principal,
-        action="feedback",
+        action=AuditAction.FEEDBACK,
         obj=obj,
         outcome="helpful" if helpful else "not_helpful",
         detail={
@@ -81,7 +85,7 @@ def record_feedback(
 
 def _find_ask_event(ctx: Context, ref: dict[str, Any]) -> AuditEvent:
     """The `ask` event an answer reference names (scanned from its timestamp on)."""
-    for event in ctx.audit.iter_events(since=ref["ts_utc"], actions={"ask"}):
+    for event in ctx.audit.iter_events(since=ref["ts_utc"], actions={AuditAction.ASK}):
         if event.id == ref["audit_event_id"]:
             return event
     raise InvalidInput(

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from assistant.domain import GateApproval, Principal
-from assistant.gates import GateRegistry, gate_defaults, gates_object
+from assistant.access import gates_object
+from assistant.domain import AuditAction, GateApproval, Principal
+from assistant.gates import GateRegistry, gate_defaults
 from assistant.service.acting import audited
 from assistant.service.context import Context
 
@@ -54,7 +55,9 @@ def approve_gate(
         )
         return approval, {"approval_id": approval.id, "committee": approval.committee}
 
-    return audited(ctx, actor, action="gate_approve", obj=obj, detail=detail, run=run)
+    return audited(
+        ctx.audit, actor, action=AuditAction.GATE_APPROVE, obj=obj, detail=detail, run=run
+    )
 
 
 def list_gates(

@@ -16,8 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from assistant.access import HOSPITAL_WIDE
-from assistant.domain import Alert, Principal
+from assistant.domain import HOSPITAL_WIDE, Alert, Principal
 from assistant.monitoring import LatencyPoint, Metrics, Trend, check_alerts, read_metrics
 from assistant.service.context import Context
 from assistant.service.gates import list_gates

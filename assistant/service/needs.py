@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from assistant.access import HOSPITAL_WIDE
-from assistant.domain import Principal
-from assistant.glossary import LayeredTerms, cedict_table, is_chinese, load_glossary, normalise_en
+from assistant.access import monitoring_object
+from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, has_cjk
+from assistant.glossary import LayeredTerms, cedict_table, load_glossary, normalise_en
 from assistant.privacy import redact_text
 from assistant.questions import ASPECTS, analyse_question, aspect_words
 from assistant.review import ReviewQueue
-from assistant.service.acting import record_event
+from assistant.service.acting import record
 from assistant.service.context import Context
 
 _PLACEHOLDER_RE = re.compile(r"[\[【][^\[\]【】]{1,40}[\]】]")
@@ -46,7 +46,7 @@ def default_term_table() -> LayeredTerms:
 
 def subject_key(term: str, *, table: LayeredTerms) -> str:
     """One key for a subject in every language: its English name (lower-case, singular)."""
-    if is_chinese(term):
+    if has_cjk(term):
         english = table.to_english(term)
         return normalise_en(english[0]) if english else term
     return normalise_en(term) or term
@@ -54,11 +54,11 @@ def subject_key(term: str, *, table: LayeredTerms) -> str:
 
 def _aspect_word(term: str) -> bool:
     """Words naming what is asked (dose, incubation period), never what it is asked about."""
-    key = normalise_en(term) if not is_chinese(term) else term
+    key = normalise_en(term) if not has_cjk(term) else term
     for aspect in ASPECTS:
         if aspect.question_cues.fullmatch(term):
             return True
-        if any(key == (w if is_chinese(w) else normalise_en(w)) for lang in ("zh", "en")
+        if any(key == (w if has_cjk(w) else normalise_en(w)) for lang in ("zh", "en")
                for w in aspect_words(aspect, lang)):  # fmt: skip
             return True
     return False
@@ -88,11 +88,11 @@ class _Subject:
     def name_list(self, table: LayeredTerms) -> list[str]:
         """Names seen in questions (most asked first), completed with the other language's."""
         seen = [n for n, _ in self.names.most_common()]
-        zh = [n for n in seen if is_chinese(n)]
-        en = [n for n in seen if not is_chinese(n)]
-        if not zh and not is_chinese(self.key):
+        zh = [n for n in seen if has_cjk(n)]
+        en = [n for n in seen if not has_cjk(n)]
+        if not zh and not has_cjk(self.key):
             zh = [c for c in table.to_chinese(self.key)[:1] if _redacted(c) == c]
-        if not en and not is_chinese(self.key):
+        if not en and not has_cjk(self.key):
             en = [self.key]
         elif not en:
             en = [c for c in table.to_english(self.key)[:1] if _redacted(c) == c]
@@ -166,7 +166,9 @@ def build_needs_report(
     feedback = Counter[str]()
     rated: dict[str, str] = {}
     denials = 0
-    for event in ctx.audit.iter_events(since=since, actions={"ask", "feedback"}):
+    for event in ctx.audit.iter_events(
+        since=since, actions={AuditAction.ASK, AuditAction.FEEDBACK}
+    ):
         if event.department != department or event.ts_utc > until:
             continue
         if event.outcome == "denied":
@@ -199,11 +201,11 @@ def build_needs_report(
             "denied_requests": denials,
         }
     )
-    record_event(
-        ctx,
+    record(
+        ctx.audit,
         who,
-        action="report_needs",
-        obj=f"monitoring:{department}",
+        action=AuditAction.REPORT_NEEDS,
+        obj=monitoring_object(department),
         outcome="ok",
         detail={"department": department, "since": report["period"]["since"]},
     )
@@ -316,8 +318,8 @@ def _examples(questions: Iterable[str]) -> list[str]:
 
 
 def _label(names: Sequence[str]) -> str:
-    zh = next((n for n in names if is_chinese(n)), None)
-    en = next((n for n in names if not is_chinese(n)), None)
+    zh = next((n for n in names if has_cjk(n)), None)
+    en = next((n for n in names if not has_cjk(n)), None)
     return " / ".join(n for n in (zh, en) if n)
 
 

@@ -16,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from assistant.domain import AuditEvent, Flag, Principal, ReviewItem
+from assistant.access import page_object, review_object
+from assistant.domain import AuditAction, AuditEvent, Flag, Principal, ReviewItem
 from assistant.errors import AccessDenied, InvalidInput
+from assistant.flags import FLAG_CODES as FLAG_CODES  # what a reviewer filters by
 from assistant.privacy import redact_text
 from assistant.review import (
     DISPOSITIONS,
@@ -26,9 +28,8 @@ from assistant.review import (
     _now,
     item_from_ask_event,
     regression_record,
-    review_object,
 )
-from assistant.service.acting import audited, record_event
+from assistant.service.acting import audited, record
 from assistant.service.context import Context
 
 
@@ -95,7 +96,7 @@ def list_review_items(
         raise InvalidInput(
             f"unknown status {status!r}", user_message="Status is open, in_review or resolved."
         )
-    obj = review_object(department) if department else "page:review"
+    obj = review_object(department) if department else page_object("review")
 
     def run() -> tuple[list[ReviewItem], dict[str, Any]]:
         ctx.access.require(reviewer, "read", obj)
@@ -110,7 +111,14 @@ def list_review_items(
         return run()[0]
     except AccessDenied as exc:
         detail = {"status": status, "department": department, "flag": flag, "reason": exc.reason}
-        record_event(ctx, reviewer, action="review_list", obj=obj, outcome="denied", detail=detail)
+        record(
+            ctx.audit,
+            reviewer,
+            action=AuditAction.REVIEW_LIST,
+            obj=obj,
+            outcome="denied",
+            detail=detail,
+        )
         raise
 
 
@@ -137,7 +145,12 @@ def get_review_item(ctx: Context, reviewer: Principal, item_id: int) -> ReviewIt
         return item, {}
 
     return audited(
-        ctx, reviewer, action="review_view", obj=obj, detail={"item_id": item_id}, run=run
+        ctx.audit,
+        reviewer,
+        action=AuditAction.REVIEW_VIEW,
+        obj=obj,
+        detail={"item_id": item_id},
+        run=run,
     )
 
 
@@ -146,7 +159,7 @@ def _transition(
     reviewer: Principal,
     item_id: int,
     *,
-    action: str,
+    action: AuditAction,
     detail: dict[str, Any],
     change: Any,
 ) -> ReviewItem:
@@ -161,13 +174,15 @@ def _transition(
         return updated, {"from": item.status, "to": updated.status}
 
     return audited(
-        ctx, reviewer, action=action, obj=obj, detail={"item_id": item_id, **detail}, run=run
+        ctx.audit, reviewer, action=action, obj=obj, detail={"item_id": item_id, **detail}, run=run
     )
 
 
 def take_review_item(ctx: Context, reviewer: Principal, item_id: int) -> ReviewItem:
     """Take an open item: it becomes in_review, assigned to the reviewer."""
-    return assign_review_item(ctx, reviewer, item_id, assignee=reviewer.user, action="review_take")
+    return assign_review_item(
+        ctx, reviewer, item_id, assignee=reviewer.user, action=AuditAction.REVIEW_TAKE
+    )
 
 
 def assign_review_item(
@@ -235,7 +250,7 @@ def resolve_review_item(
 
     detail = {"disposition": disposition, "comment": redacted}
     return _transition(
-        ctx, reviewer, item_id, action="review_resolve", detail=detail, change=change
+        ctx, reviewer, item_id, action=AuditAction.REVIEW_RESOLVE, detail=detail, change=change
     )
 
 
@@ -244,7 +259,7 @@ def export_regression(ctx: Context, actor: Principal, *, out: Path) -> int:
     queue = ReviewQueue.open(ctx.settings)
 
     def run() -> tuple[int, dict[str, Any]]:
-        ctx.access.require(actor, "read", "page:review")
+        ctx.access.require(actor, "read", page_object("review"))
         departments = _visible_departments(ctx, actor, queue, action="export")
         items = [
             item
@@ -260,5 +275,10 @@ def export_regression(ctx: Context, actor: Principal, *, out: Path) -> int:
         return len(items), {"items": [i.id for i in items], "departments": departments}
 
     return audited(
-        ctx, actor, action="review_export", obj="page:review", detail={"out": str(out)}, run=run
+        ctx.audit,
+        actor,
+        action=AuditAction.REVIEW_EXPORT,
+        obj=page_object("review"),
+        detail={"out": str(out)},
+        run=run,
     )

@@ -4,7 +4,7 @@ A person signs in (with a password through `Accounts`, or with identity-provider
 an existing account) or changes their own password; every attempt writes exactly one audit row,
 whatever its outcome, and never the password, the TOTP code or the session token (等保2.0
 8.1.4.1, 8.1.4.3). Unlike the administrative use-cases in `assistant.service.admin`, nobody acts
-through an operator here, so no permission is checked and the rows carry no `via`.
+through an operator here, so no permission is checked and the rows' `via` is empty.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from assistant.access import validate_name
+from assistant.access import app_object, library_object, page_object, validate_name
 from assistant.accounts import LoginResult
-from assistant.domain import AuditEvent, Principal
+from assistant.domain import AuditAction, AuditEvent, Principal
 from assistant.errors import AuthenticationError, InvalidInput
-from assistant.service.admin import AdminAction, Party
+from assistant.service.acting import Actor, record
 from assistant.service.context import Context
 
 # Longest user name stored in the audit for a failed sign-in: whatever was typed is kept short
@@ -24,37 +24,11 @@ from assistant.service.context import Context
 MAX_AUDITED_NAME = 64
 
 
-def _login_party(name: str, principal: Principal | None, *, channel: str) -> Party:
+def _login_actor(name: str, principal: Principal | None, *, channel: str) -> Actor:
+    """The signed-in person, or the (shortened) name typed, in session `channel`."""
     if principal is not None:
-        return Party(
-            principal.user,
-            str(principal.role),
-            principal.department,
-            principal.session_id,
-            principal.via,
-        )
-    return Party(name[:MAX_AUDITED_NAME], "unknown", "unknown", channel, None)
-
-
-def _record_account(
-    ctx: Context,
-    party: Party,
-    *,
-    action: AdminAction,
-    obj: str,
-    outcome: str,
-    detail: dict[str, Any],
-) -> AuditEvent:
-    return ctx.audit.append_event(
-        actor=party.actor,
-        role=party.role,
-        department=party.department,
-        session_id=party.session_id,
-        action=str(action),
-        object=obj,
-        outcome=outcome,
-        detail=detail,
-    )
+        return Actor.of(principal)
+    return Actor.unidentified(name[:MAX_AUDITED_NAME], session_id=channel, via=None)
 
 
 def _record_login(
@@ -68,9 +42,9 @@ def _record_login(
     principal: Principal | None = None,
 ) -> AuditEvent:
     """One `login` audit row: as `principal` once signed in, else as the (shortened) name."""
-    party = _login_party(name, principal, channel=channel)
-    return _record_account(
-        ctx, party, action=AdminAction.LOGIN, obj=obj, outcome=outcome, detail=detail
+    actor = _login_actor(name, principal, channel=channel)
+    return record(
+        ctx.audit, actor, action=AuditAction.LOGIN, obj=obj, outcome=outcome, detail=detail
     )
 
 
@@ -92,7 +66,7 @@ def sign_in(
     this failure locked the account) and `locked` (refused because the account is locked).
     Never the password, the TOTP code or the session token (等保2.0 8.1.4.1, 8.1.4.3).
     """
-    obj = f"app:{channel}"
+    obj = app_object(channel)
     try:
         result = ctx.accounts.login(name, password, totp_code=totp_code)
     except AuthenticationError as exc:
@@ -122,14 +96,14 @@ def change_own_password(
     ctx: Context, name: str, *, old: str, new: str, channel: str = "web"
 ) -> None:
     """Change a user's password (old one checked) and audit the outcome, never the passwords."""
-    party = _login_party(name, None, channel=channel)
-    obj = f"app:{channel}"
+    actor = _login_actor(name, None, channel=channel)
+    obj = app_object(channel)
 
-    def record(outcome: str, detail: dict[str, Any]) -> None:
-        _record_account(
-            ctx,
-            party,
-            action=AdminAction.PASSWORD_CHANGE,
+    def audit(outcome: str, detail: dict[str, Any]) -> None:
+        record(
+            ctx.audit,
+            actor,
+            action=AuditAction.PASSWORD_CHANGE,
             obj=obj,
             outcome=outcome,
             detail={**detail, "channel": channel},
@@ -138,12 +112,12 @@ def change_own_password(
     try:
         ctx.accounts.change_password(name, old=old, new=new)
     except AuthenticationError as exc:
-        record("failed", {"reason": exc.reason})
+        audit("failed", {"reason": exc.reason})
         raise
     except InvalidInput as exc:
-        record("refused", {"reason": type(exc).__name__, "message": exc.user_message})
+        audit("refused", {"reason": type(exc).__name__, "message": exc.user_message})
         raise
-    record("ok", {})
+    audit("ok", {})
 
 
 def account_from_claims(claims: Mapping[str, Any], *, claim: str | None = None) -> str:
@@ -184,7 +158,7 @@ def sign_in_verified(
     disabled account is refused. Roles still come from Casbin. The audit row keeps the account
     and the provider's issuer, never a token.
     """
-    obj = f"app:{channel}"
+    obj = app_object(channel)
     provider = {"channel": channel, "issuer": str(claims.get("iss") or ""), "claim": claim}
     try:
         name = account_from_claims(claims, claim=claim)
@@ -204,3 +178,59 @@ def sign_in_verified(
         ctx, name, obj=obj, channel=channel, outcome="ok", detail=provider, principal=principal
     )
     return result
+
+
+# ---- the web session -------------------------------------------------------------------------
+
+
+def resume_session(ctx: Context, token: str, *, channel: str = "web") -> Principal:
+    """The person a session token belongs to, checked on every request (idle timeout,
+    revocation, a disabled account). An ended session is audited (`session`/`ended`, with the
+    reason) and raises AuthenticationError."""
+    try:
+        return ctx.accounts.resolve_session(token)
+    except AuthenticationError as exc:
+        ended = Actor.unidentified("?", session_id=channel, via=None)
+        detail = {"reason": exc.reason}
+        record(
+            ctx.audit, ended, action=AuditAction.SESSION, obj=app_object(channel),
+            outcome="ended", detail=detail,
+        )  # fmt: skip
+        raise
+
+
+def sign_out(
+    ctx: Context, token: str | None, principal: Principal | None, *, channel: str = "web"
+) -> None:
+    """End a session (the token stops working at once); audited when the person is known."""
+    if token:
+        ctx.accounts.logout(token)
+    if principal is not None:
+        record(
+            ctx.audit, principal, action=AuditAction.LOGOUT, obj=app_object(channel),
+            outcome="ok", detail={},
+        )  # fmt: skip
+
+
+def may_open(ctx: Context, principal: Principal, page: str) -> bool:
+    """Whether the principal may open a page of the web app (Casbin decides).
+
+    Department administrators open the Library page to manage their own department's
+    libraries: the seed policy gives them library grants, not `page:library` (issue 5 item 4).
+    """
+    if ctx.access.can(principal, "read", page_object(page)):
+        return True
+    return page == "library" and ctx.access.can(
+        principal, "grant", library_object(principal.department)
+    )
+
+
+def open_page(ctx: Context, principal: Principal, page: str, *, channel: str = "web") -> bool:
+    """`may_open`, with a refusal audited (`page_open`/`denied`)."""
+    if may_open(ctx, principal, page):
+        return True
+    record(
+        ctx.audit, principal, action=AuditAction.PAGE_OPEN, obj=page_object(page),
+        outcome="denied", detail={"reason": "not_permitted", "via": channel},
+    )  # fmt: skip
+    return False

@@ -6,22 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from assistant.access import HOSPITAL_WIDE
-from assistant.domain import Principal, Role
+from assistant.domain import HOSPITAL_WIDE, Principal, Role
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.service import admin as service_admin
 from assistant.service.context import Context
 from ui.i18n import role_name
 from ui.state import guard_page, lang, t
 
-ACCESS_ACTIONS = (
-    "role_grant",
-    "role_revoke",
-    "library_grant",
-    "library_revoke",
-    "user_add",
-    "user_disable",
-)
 RECENT = 30
 
 
@@ -115,13 +106,7 @@ def _library_form(res: Context, principal: Principal) -> None:
 
 def _recent_changes(res: Context, principal: Principal) -> None:
     st.subheader(t("recent_changes"))
-    events = [
-        e
-        for e in res.audit.iter_events(actions=ACCESS_ACTIONS)
-        if _hospital_wide(principal)
-        or e.department == principal.department
-        or e.detail_json.get("department") == principal.department
-    ][-RECENT:]
+    events = service_admin.recent_access_changes(res, principal, limit=RECENT)
     st.dataframe(
         [
             {
@@ -134,7 +119,7 @@ def _recent_changes(res: Context, principal: Principal) -> None:
                     f"{k}={v}" for k, v in e.detail_json.items() if k != "via" and v is not None
                 ),
             }
-            for e in reversed(events)
+            for e in events
         ],
         hide_index=True,
         width="stretch",

@@ -6,42 +6,25 @@ from typing import Literal
 
 import streamlit as st
 
-from assistant.access import HOSPITAL_WIDE
 from assistant.domain import Principal
 from assistant.errors import AccessDenied, GuideCiteError
-from assistant.service import admin as service_admin
+from assistant.service import audit_trail
 from assistant.service.context import Context
 from ui.state import guard_page, t
 
 EXPORT = "gc_export"
 
 
-def _department(principal: Principal) -> str | None:
-    return None if principal.department == HOSPITAL_WIDE else principal.department
-
-
 def _verify(res: Context, principal: Principal) -> None:
     st.subheader(t("verify_chain"))
     if not st.button(t("verify_chain"), key="gc_verify"):
         return
-    obj = service_admin.audit_object(_department(principal))
     try:
-        res.access.require(principal, "verify", obj)
+        # The check itself is audited, under the person who ran it.
+        result = audit_trail.verify_audit(res, operator=principal.model_copy(update={"via": "web"}))
     except AccessDenied as exc:
         st.error(exc.user_message)
         return
-    result = res.audit.verify()
-    # The check itself is an audited action, recorded under the person who ran it.
-    res.audit.append_event(
-        actor=principal.user,
-        role=str(principal.role),
-        department=principal.department,
-        session_id=principal.session_id,
-        action="audit_verify",
-        object=obj,
-        outcome="ok" if result.ok else "failed",
-        detail={"events": result.events, "first_bad_id": result.first_bad_id, "via": "web"},
-    )
     if result.ok:
         st.success(t("chain_ok", n=result.events))
     else:
@@ -55,8 +38,8 @@ def _export(res: Context, principal: Principal) -> None:
     )
     if st.button(t("prepare_export"), key="gc_export_prepare"):
         try:
-            lines = service_admin.export_audit(
-                res, principal, fmt=fmt, department=_department(principal)
+            lines = audit_trail.export_audit(
+                res, principal, fmt=fmt, department=audit_trail.department_scope(principal)
             )
         except AccessDenied as exc:
             st.error(exc.user_message)

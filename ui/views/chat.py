@@ -16,7 +16,7 @@ from assistant.service import feedback
 from assistant.service.ask import ProgressFn
 from assistant.service.context import Context
 from ui.render import escape_markdown, render_answer, source_label
-from ui.state import FEEDBACK, HISTORY, guard_page, lang, new_conversation, original_file, t
+from ui.state import FEEDBACK, HISTORY, guard_page, lang, new_conversation, t
 
 logger = logging.getLogger(__name__)
 ALL = "__all__"
@@ -54,11 +54,11 @@ def _feedback(res: Context, principal: Principal, answer: Answer) -> None:
 
 def _readable_original(res: Context, principal: Principal) -> Callable[[Source], Path | None]:
     """The stored original of a source, only from a library the principal may read right now."""
-    readable = set(res.access.readable_libraries(principal))
+    readable = set(service.readable_libraries(res, principal))
 
     def original(source: Source) -> Path | None:
         # An answer kept in the session outlives a revoked grant: check again on every run.
-        return original_file(res, source) if source.library in readable else None
+        return service.original_file(res, source) if source.library in readable else None
 
     return original
 
@@ -179,7 +179,7 @@ def render() -> None:
     if guarded is None:
         return
     res, principal = guarded
-    readable = res.access.readable_libraries(principal)
+    readable = service.readable_libraries(res, principal)
     with st.sidebar:
         library = st.selectbox(
             t("library"),

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.domain import Principal
+from assistant.domain import CJK_CHARS, Principal
 from assistant.errors import GuideCiteError
+from assistant.service.admin import libraries_managed_by
 from assistant.service.context import Context
 from ingestion.as_principal import delete_document_as_principal, ingest_as_principal
 from ingestion.documents import document_json, list_documents
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.service import Ingestor
-from ui.state import guard_page, manageable_libraries, t
+from ui.state import guard_page, t
 
-_UNSAFE_NAME = re.compile(r"[^\w.\-\u3400-\u9fff（）()]+")
+_UNSAFE_NAME = re.compile(rf"[^\w.\-{CJK_CHARS}（）()]+")
 
 
 def _safe_name(name: str) -> str:
@@ -112,7 +113,7 @@ def render() -> None:
     res, signed_in = guarded
     principal = signed_in.model_copy(update={"via": "web"})
     st.title(t("page_library"))
-    libraries = manageable_libraries(res, principal)
+    libraries = libraries_managed_by(res, principal)
     try:
         _upload(res, principal, libraries)
         _documents(res, principal, libraries)

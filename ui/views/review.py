@@ -15,10 +15,10 @@ import streamlit as st
 
 from assistant.domain import DroppedSentence, Principal, Refusal, ReviewItem, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
-from assistant.flags import FLAG_CODES
-from assistant.review import DISPOSITIONS
 from assistant.service.context import Context
 from assistant.service.review import (
+    DISPOSITIONS,
+    FLAG_CODES,
     get_review_item,
     list_review_items,
     resolve_review_item,

@@ -1,0 +1,97 @@
+"""Use-cases of the audit trail itself: verify, export, purge (issue 4) and count (issue 6).
+
+Verifying is an operator command audited as `cli:<os-user>`; exporting and purging are checked
+with Casbin (`export`/`purge` on `audit:<dept>`) and audited through `acting.audited` before a
+line is read or a row deleted; a purge never goes below the retention (`refused`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+from assistant.access import audit_object
+from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, VerifyResult
+from assistant.errors import AccessDenied, InvalidInput
+from assistant.service.acting import audited, record
+from assistant.service.context import Context
+
+
+def department_scope(principal: Principal) -> str | None:
+    """The department whose trail a person works on; None for a hospital-wide account."""
+    return None if principal.department == HOSPITAL_WIDE else principal.department
+
+
+def verify_audit(ctx: Context, *, operator: str | Principal) -> VerifyResult:
+    """Check the whole chain and its signed checkpoints; the check itself is audited.
+
+    The machine's operator (`cli:<os-user>`) may always check; a person needs `verify` on
+    their department's trail (`audit:<dept>`, `audit:*` hospital-wide), a refusal audited.
+    """
+    obj = audit_object(department_scope(operator) if isinstance(operator, Principal) else None)
+    if isinstance(operator, Principal):
+        try:
+            ctx.access.require(operator, "verify", obj)
+        except AccessDenied as exc:
+            denied = {"reason": exc.reason}
+            record(
+                ctx.audit, operator, action=AuditAction.AUDIT_VERIFY, obj=obj,
+                outcome="denied", detail=denied,
+            )  # fmt: skip
+            raise
+    result = ctx.audit.verify()
+    record(
+        ctx.audit,
+        operator,
+        action=AuditAction.AUDIT_VERIFY,
+        obj=obj,
+        outcome="ok" if result.ok else "failed",
+        detail={
+            "events": result.events,
+            "first_bad_id": result.first_bad_id,
+            "reason": result.reason,
+        },
+    )
+    return result
+
+
+def export_audit(
+    ctx: Context,
+    actor: Principal,
+    *,
+    fmt: Literal["jsonl", "csv"],
+    since: datetime | None = None,
+    department: str | None = None,
+    actor_filter: str | None = None,
+) -> Iterator[str]:
+    """Export lines of the audit trail; needs `export` on `audit:<dept>` (or `audit:*`)."""
+    if fmt not in ("jsonl", "csv"):
+        raise InvalidInput(f"unknown export format {fmt!r}", user_message="Use jsonl or csv.")
+    obj = audit_object(department)
+    filters = {"format": fmt, "since": since, "department": department, "actor": actor_filter}
+
+    def run() -> tuple[None, dict[str, Any]]:
+        ctx.access.require(actor, "export", obj)
+        return None, {}
+
+    # Audited here, before a single line is read: the event exists even if the reader stops.
+    audited(ctx.audit, actor, action=AuditAction.AUDIT_EXPORT, obj=obj, detail=filters, run=run)
+    return ctx.audit.export_events(fmt=fmt, since=since, department=department, actor=actor_filter)
+
+
+def purge_audit(ctx: Context, actor: Principal, *, before: datetime) -> int:
+    """Delete events older than `before` (never younger than the retention); returns the count."""
+    obj = audit_object(None)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        ctx.access.require(actor, "purge", obj)
+        purged = ctx.audit.purge_before(
+            before=before, retention_days=ctx.settings.audit.retention_days
+        )
+        return purged, {"purged": purged}
+
+    detail = {"before": before, "retention_days": ctx.settings.audit.retention_days}
+    return audited(
+        ctx.audit, actor, action=AuditAction.AUDIT_PURGE, obj=obj, detail=detail, run=run
+    )
