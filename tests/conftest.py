@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from sqlalchemy import Engine
+
+from assistant.db import create_db_engine
 
 # The SGLang stand-in's fixtures (`sglang_server`, `sglang_env`) for every test module.
 pytest_plugins = ["tests.fakes.sglang"]
@@ -50,3 +53,21 @@ def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 def corpus_dir() -> Path:
     """The shipped demo guideline corpus."""
     return CORPUS_DIR
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database (skipped without GUIDECITE_TEST_DATABASE_URL)."""
+    # Imported here: tests.factories loads the ingestion stack, which most tests never need.
+    from tests.factories import postgres_database
+
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """An Engine on `pg_url`."""
+    engine = create_db_engine(pg_url)
+    yield engine
+    engine.dispose()

@@ -2,65 +2,38 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, make_url, text
 
 from assistant.access import AccessControl, parse_seed_policy, validate_name
 from assistant.config import Settings
-from assistant.db import shared_engine
 from assistant.domain import Principal, Role
 from assistant.errors import AccessDenied, InvalidInput
+from tests.factories import DATABASE_BACKENDS, database_url
 
 OWN, OTHER = "cardiology", "oncology"
 USERS = {role: f"u_{role.value}" for role in Role}
 
 
-def _throwaway_postgres() -> Iterator[str]:
-    base = os.environ.get("GUIDECITE_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("GUIDECITE_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    name = f"guidecite_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        shared_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=DATABASE_BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database per test: SQLite in tmp_path, or a throw-away PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'access.db'}"
-    else:
-        yield from _throwaway_postgres()
+    with database_url(request.param, sqlite_file=tmp_path / "access.db") as url:
+        yield url
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=DATABASE_BACKENDS)
 def module_db_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """One database shared by the read-only matrix tests of a module."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('access') / 'access.db'}"
-    else:
-        yield from _throwaway_postgres()
+    sqlite_file = tmp_path_factory.mktemp("access") / "access.db"
+    with database_url(request.param, sqlite_file=sqlite_file) as url:
+        yield url
 
 
 def _open(url: str) -> AccessControl:

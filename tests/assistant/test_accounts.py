@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import secrets
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher, profiles
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import make_url, select
 
 from assistant.access import AccessControl
 from assistant.accounts import (
     Accounts,
-    LocalAuthenticator,
     SeedCipher,
     account_migrations,
     sessions,
@@ -30,10 +26,16 @@ from assistant.config import Settings
 from assistant.db import apply_migrations, shared_engine
 from assistant.domain import Role
 from assistant.errors import AuthenticationError, ConfigError, InvalidInput
+from tests.factories import (
+    DATABASE_BACKENDS,
+    FAST_HASHING,
+    database_url,
+    open_access,
+    open_accounts,
+)
 
 PASSWORD = "correct horse battery"
 DEPT = "cardiology"
-FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 class Clock:
@@ -49,30 +51,10 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def _throwaway_postgres() -> Iterator[str]:
-    base = os.environ.get("GUIDECITE_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("GUIDECITE_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    name = f"guidecite_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        shared_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASE_BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'accounts.db'}"
-    else:
-        yield from _throwaway_postgres()
+    with database_url(request.param, sqlite_file=tmp_path / "accounts.db") as url:
+        yield url
 
 
 @pytest.fixture
@@ -82,19 +64,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def access(db_url: str) -> AccessControl:
-    ac = AccessControl.open(Settings(database_url=db_url))
-    ac.seed_defaults()
-    return ac
+    return open_access(Settings(database_url=db_url))
 
 
 @pytest.fixture
 def accounts(db_url: str, access: AccessControl, clock: Clock) -> Accounts:
-    # Real argon2id with argon2-cffi's test profile: the production cost (64 MiB, t=3) takes
-    # ~0.7 s per hash on the shared CI cores; one test below keeps the default parameters.
-    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
-    return Accounts.open(
-        Settings(database_url=db_url), access=access, now=clock, authenticator=fast
-    )
+    # Cheap argon2 parameters (tests.factories); one test below keeps the default parameters.
+    return open_accounts(Settings(database_url=db_url), access=access, now=clock)
 
 
 def _reason(exc: pytest.ExceptionInfo[AuthenticationError]) -> str:
@@ -321,7 +297,7 @@ def test_plain_text_seeds_of_an_older_version_are_sealed_by_migration(
                     name=name,
                     display_name="",
                     department=DEPT,
-                    password_hash=FAST.hash_password(PASSWORD),
+                    password_hash=FAST_HASHING.hash_password(PASSWORD),
                     created_at=clock.now,
                     disabled=False,
                     must_change_password=False,
@@ -332,7 +308,7 @@ def test_plain_text_seeds_of_an_older_version_are_sealed_by_migration(
             )
     for name in plain:
         access.assign_role(user=name, role=Role.DEPT_ADMIN, department=DEPT)
-    accounts = Accounts.open(settings, access=access, now=clock, authenticator=FAST)
+    accounts = Accounts.open(settings, access=access, now=clock, authenticator=FAST_HASHING)
     for name, seed in plain.items():
         stored = _stored_seed(db_url, name)
         assert stored.startswith("v1:") and seed not in stored
@@ -343,14 +319,14 @@ def test_lost_totp_key_gives_a_clear_error_and_re_enrolment_recovers(
     db_url: str, access: AccessControl, clock: Clock, _data_dir: Path
 ) -> None:
     settings = Settings(database_url=db_url)
-    accounts = Accounts.open(settings, access=access, now=clock, authenticator=FAST)
+    accounts = Accounts.open(settings, access=access, now=clock, authenticator=FAST_HASHING)
     accounts.add_user("kate", role=Role.COMPLIANCE_OFFICER, department=DEPT, password=PASSWORD)
     old_seed = _totp_secret(accounts.enrol_totp("kate"))
     assert accounts.login("kate", PASSWORD, totp_code=pyotp.TOTP(old_seed).now()).token
     # The key file is lost: the next process creates a new key.
     (_data_dir / "audit-checkpoint.key").unlink()
     clock.advance(seconds=60)
-    reopened = Accounts.open(settings, access=access, now=clock, authenticator=FAST)
+    reopened = Accounts.open(settings, access=access, now=clock, authenticator=FAST_HASHING)
     info = reopened.get_user("kate")
     assert info is not None and info.totp_unreadable
     with pytest.raises(AuthenticationError) as refused:

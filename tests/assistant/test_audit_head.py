@@ -10,19 +10,16 @@ when GUIDECITE_TEST_DATABASE_URL is set, on PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from assistant.audit.chain import canonical_row, chain_hash
@@ -190,25 +187,6 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'audit.db'}")
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    base = os.environ.get("GUIDECITE_TEST_DATABASE_URL", "")
-    if not base:
-        pytest.skip("GUIDECITE_TEST_DATABASE_URL is not set (PostgreSQL tests need a server)")
-    name = f"guidecite_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = create_db_engine(make_url(base).set(database=name).render_as_string(False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.mark.parametrize("scenario", HEAD_SCENARIOS, ids=lambda s: s.__name__[9:])

@@ -3,15 +3,12 @@ sessions open the review queue lazily, together), and check-only databases (issu
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection
 
 from assistant.config import Settings
 from assistant.db import (
@@ -24,6 +21,7 @@ from assistant.db import (
     upgrading,
 )
 from assistant.review import ReviewQueue
+from tests.factories import postgres_database
 
 
 def test_threads_opening_a_fresh_database_together_all_succeed(tmp_path: Path) -> None:
@@ -90,25 +88,16 @@ def test_a_new_migration_is_refused_in_check_mode_and_applied_by_upgrade(tmp_pat
 
 @pytest.mark.postgres
 def test_check_mode_on_postgresql_creates_nothing(tmp_path: Path) -> None:
-    base = os.environ.get("GUIDECITE_TEST_DATABASE_URL", "")
-    if not base:
-        pytest.skip("GUIDECITE_TEST_DATABASE_URL is not set (PostgreSQL tests need a server)")
-    name = f"guidecite_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    engine = create_db_engine(url)
-    undo = check_schema_of(url)
-    try:
-        with pytest.raises(SchemaOutdated) as missing:
-            apply_migrations(engine, component="widgets", migrations=(_make_table("widgets"),))
-        assert "not created yet" in missing.value.user_message
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT to_regclass('schema_migrations')").scalar() is None
-    finally:
-        undo()
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with postgres_database() as url:
+        engine = create_db_engine(url)
+        undo = check_schema_of(url)
+        try:
+            with pytest.raises(SchemaOutdated) as missing:
+                apply_migrations(engine, component="widgets", migrations=(_make_table("widgets"),))
+            assert "not created yet" in missing.value.user_message
+            with engine.connect() as conn:
+                found = conn.exec_driver_sql("SELECT to_regclass('schema_migrations')").scalar()
+                assert found is None
+        finally:
+            undo()
+            engine.dispose()

@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
-from assistant.access import AccessControl
 from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings, get_settings
 from assistant.domain import AnswerMode, Principal, Role
-from assistant.embedding import load_dense_embedder
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
@@ -25,8 +23,7 @@ from assistant.service.context import Context, open_context
 from assistant.service.feedback import record_feedback
 from assistant.service.gates import approve_gate, list_gates
 from assistant.service.review import export_regression, list_review_items, resolve_review_item
-from assistant.store import open_store
-from ingestion.service import Ingestor
+from tests.factories import index_library, open_access
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 DOC = Principal(user="card.doc", role=Role.DOCTOR, department="cardiology")
@@ -105,16 +102,9 @@ def test_only_a_compliance_officer_approves_and_it_is_audited() -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict[str, Any]]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("gate-world"))
-    store = open_store(settings)
-    embedder = load_dense_embedder(settings.embedding)
-    report = Ingestor(settings, store=store, embedder=embedder).ingest(
-        [corpus_dir / FLU], library="hospital"
-    )
-    assert report.failed == []
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    access.assign_role(user="card.doc", role=Role.DOCTOR, department="cardiology")
-    access.assign_role(user="card.rev", role=Role.QUALITY_REVIEWER, department="cardiology")
+    library = index_library(settings, {"hospital": [corpus_dir / FLU]})
+    store, embedder = library.store, library.embedder
+    access = open_access(settings, roles=[DOC, REVIEWER])
     yield {"settings": settings, "store": store, "embedder": embedder, "access": access}
     store.close()
 

@@ -14,13 +14,10 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from assistant.access import AccessControl
 from assistant.audit.log import open_audit_log
@@ -80,24 +77,6 @@ POLICY_WORKER = textwrap.dedent(
     (control / "revoked").write_text(repr(time.monotonic()))
     """
 )
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """URL of a fresh database `guidecite_test_<random>` on the test server."""
-    base = os.environ.get("GUIDECITE_TEST_DATABASE_URL", "")
-    if not base:
-        pytest.skip("GUIDECITE_TEST_DATABASE_URL is not set (PostgreSQL tests need a server)")
-    name = f"guidecite_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def replica_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:

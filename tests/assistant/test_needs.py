@@ -13,17 +13,14 @@ from typing import Any
 
 import pytest
 
-from assistant.access import AccessControl
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.domain import AnswerMode, Principal, Role
-from assistant.embedding import load_dense_embedder
 from assistant.service.ask import answer_question
 from assistant.service.context import Context, open_context
 from assistant.service.feedback import record_feedback
 from assistant.service.needs import build_needs_report, report_csv, summarise_gaps
-from assistant.store import open_store
-from ingestion.service import Ingestor
+from tests.factories import index_library, open_access
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 DOCTOR = Principal(user="card.doc", role=Role.DOCTOR, department="cardiology")
@@ -50,16 +47,9 @@ def mobile(rng: random.Random) -> str:
 def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict[str, Any]]:
     """One real library (the influenza guideline) that every department may read."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("needs"))
-    store = open_store(settings)
-    embedder = load_dense_embedder(settings.embedding)
-    report = Ingestor(settings, store=store, embedder=embedder).ingest(
-        [corpus_dir / FLU], library="hospital"
-    )
-    assert report.failed == []
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    access.assign_role(user="card.doc", role=Role.DOCTOR, department="cardiology")
-    access.assign_library(library="cardiology", department="cardiology")
+    library = index_library(settings, {"hospital": [corpus_dir / FLU]})
+    store, embedder = library.store, library.embedder
+    access = open_access(settings, roles=[DOCTOR], libraries={"cardiology": "cardiology"})
     yield {"settings": settings, "store": store, "embedder": embedder, "access": access}
     store.close()
 

@@ -21,7 +21,7 @@ from assistant.embedding import (
 from assistant.retrieval import GuideCiteRetriever, HybridRetriever, collapse_near_duplicates
 from assistant.store import Hit, StorePoint, VectorStore, open_store
 from eval.golden import phrase_in_text
-from ingestion.service import Ingestor
+from tests.factories import index_library
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 ADENO = "zh/儿童腺病毒肺炎诊疗规范（2019年版）.txt"
@@ -54,19 +54,17 @@ def index(
     note = data_dir / "hand-hygiene.md"
     note.write_text(HAND_HYGIENE_MD, encoding="utf-8")
     cfg = Settings(data_dir=data_dir / "data")
-    store = open_store(cfg)
-    embedder = load_dense_embedder(cfg.embedding)
-    ingestor = Ingestor(cfg, store=store, embedder=embedder)
-    for paths, library in (
-        ([corpus_dir / FLU, note], "hospital"),
-        ([corpus_dir / ADENO], RESTRICTED),
-    ):
-        report = ingestor.ingest(paths, library=library)
-        assert report.failed == [], report.failed
+    library = index_library(
+        cfg, {"hospital": [corpus_dir / FLU, note], RESTRICTED: [corpus_dir / ADENO]}
+    )
     try:
-        yield cfg, store, HybridRetriever(cfg, store=store, embedder=embedder)
+        yield (
+            cfg,
+            library.store,
+            HybridRetriever(cfg, store=library.store, embedder=library.embedder),
+        )
     finally:
-        store.close()
+        library.store.close()
 
 
 # -- channel choice ------------------------------------------------------------------------------

@@ -12,19 +12,16 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from assistant.access import AccessControl
 from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings
 from assistant.domain import AnswerMode, Principal, Role
-from assistant.embedding import load_dense_embedder
 from assistant.errors import AccessDenied, AuditUnavailable, InvalidInput
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.service.ask import answer_question, search_sources
 from assistant.service.context import Context
-from assistant.store import open_store
 from eval.standin import cite_first_source
-from ingestion.service import Ingestor
+from tests.factories import index_library, open_access
 from tests.fakes.sglang import (
     Completion,
     HttpError,
@@ -52,19 +49,17 @@ SYSADMIN = Principal(user="it.admin", role=Role.SYSADMIN, department="*")
 def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict[str, Any]]:
     """A small library set: `hospital` for everyone, `cardiology` for cardiology only."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("svc"))
-    store = open_store(settings)
-    embedder = load_dense_embedder(settings.embedding)
-    ingestor = Ingestor(settings, store=store, embedder=embedder)
-    report = ingestor.ingest([corpus_dir / p for p in HOSPITAL], library="hospital")
-    assert report.failed == []
-    report = ingestor.ingest([corpus_dir / p for p in RESTRICTED], library="cardiology")
-    assert report.failed == []
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    access.assign_role(user="card.doc", role=Role.DOCTOR, department="cardiology")
-    access.assign_role(user="onco.doc", role=Role.DOCTOR, department="oncology")
-    access.assign_role(user="it.admin", role=Role.SYSADMIN, department="*")
-    access.assign_library(library="cardiology", department="cardiology")
+    library = index_library(
+        settings,
+        {
+            "hospital": [corpus_dir / p for p in HOSPITAL],
+            "cardiology": [corpus_dir / p for p in RESTRICTED],
+        },
+    )
+    store, embedder = library.store, library.embedder
+    access = open_access(
+        settings, roles=[CARDIO_DOC, ONCO_DOC, SYSADMIN], libraries={"cardiology": "cardiology"}
+    )
     # Generative answers need a current ethics approval for the department (issue 6).
     GateRegistry.open(settings).record(
         department="cardiology",

@@ -8,13 +8,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.access import AccessControl
-from assistant.accounts import LocalAuthenticator
-from assistant.config import get_settings
 from assistant.domain import AuditEvent, Principal, Role
 from assistant.errors import AccessDenied, AuthenticationError, InvalidInput
 from assistant.service.admin import (
@@ -32,24 +29,22 @@ from assistant.service.admin import (
     revoke_role,
     verify_audit,
 )
-from assistant.service.context import Context, open_context
+from assistant.service.context import Context
 from assistant.service.sign_in import (
     account_from_claims,
     change_own_password,
     sign_in,
     sign_in_verified,
 )
+from tests.factories import open_fast_context
 
 OPERATOR = "cli:tester"
 PASSWORD = "a long enough passphrase"
-# Real argon2id with argon2-cffi's cheapest profile, as tests/assistant/test_accounts.py does:
-# the production cost (64 MiB, t=3) takes ~0.7 s per hash on the shared CI cores.
-FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture
 def ctx() -> Context:
-    context = open_context(get_settings(), authenticator=FAST)
+    context = open_fast_context()  # cheap argon2 parameters
     init_system(context, operator=OPERATOR, demo=True)
     return context
 

@@ -21,12 +21,12 @@ from assistant.access import AccessControl
 from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings
 from assistant.domain import AuditEvent, Principal, Role
-from assistant.embedding import DenseEmbedder, load_dense_embedder
+from assistant.embedding import DenseEmbedder
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.service.context import Context
-from assistant.store import VectorStore, open_store
-from ingestion.service import Ingestor
+from assistant.store import VectorStore
+from tests.factories import index_library, open_access
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 RESTRICTED_LIBRARY = "oncology-internal"
@@ -141,25 +141,18 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
     """The shared small index (built once per session)."""
     root = tmp_path_factory.mktemp("hardening")
     settings = Settings(data_dir=root / "data")
-    store = open_store(settings)
-    embedder = load_dense_embedder(settings.embedding)
-    ingestor = Ingestor(settings, store=store, embedder=embedder)
     docs = root / "docs"
     hospital = [
         corpus_dir / FLU,
         write_doc(docs, "hand-hygiene.md", HAND_HYGIENE_MD),
         write_doc(docs, "tetanus.md", INJECTED_MD),
     ]
-    report = ingestor.ingest(hospital, library="hospital")
-    assert report.failed == [], report.failed
     restricted = [write_doc(docs, "onco-flu.md", RESTRICTED_MD)]
-    report = ingestor.ingest(restricted, library=RESTRICTED_LIBRARY)
-    assert report.failed == [], report.failed
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    access.assign_role(user="card.doc", role=Role.DOCTOR, department="cardiology")
-    access.assign_role(user="onco.doc", role=Role.DOCTOR, department="oncology")
-    access.assign_library(library=RESTRICTED_LIBRARY, department="oncology")
+    library = index_library(settings, {"hospital": hospital, RESTRICTED_LIBRARY: restricted})
+    store, embedder = library.store, library.embedder
+    access = open_access(
+        settings, roles=[CARDIO_DOC, ONCO_DOC], libraries={RESTRICTED_LIBRARY: "oncology"}
+    )
     # Generative answers need a current ethics approval for the department (issue 6).
     gates = GateRegistry.open(settings)
     for department in ("cardiology", "oncology"):

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from streamlit.testing.v1 import AppTest
 
 from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator
+from assistant.accounts import Accounts
 from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.domain import AuditEvent, Principal, ReviewItem, Role
@@ -33,9 +32,9 @@ from assistant.service.review import get_review_item, resolve_review_item, take_
 from assistant.store import open_store
 from ingestion.as_principal import delete_document_as_principal, ingest_as_principal
 from ingestion.service import Ingestor
+from tests.factories import open_access, open_accounts
 from tests.hardening.conftest import RESTRICTED_LIBRARY, RESTRICTED_MD, World, write_doc
 
-FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 PASSWORD = "violet staple orbit 42"
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 
@@ -67,7 +66,7 @@ def roles(world: World) -> dict[str, Principal]:
 def admin(world: World, tmp_path: Path) -> Context:
     """The admin use-cases over the shared policy, with a fresh audit log."""
     audit = open_audit_log(world.settings.model_copy(update={"data_dir": tmp_path / "audit"}))
-    accounts = Accounts.open(world.settings, access=world.access, authenticator=FAST)
+    accounts = open_accounts(world.settings, access=world.access)
     return Context(settings=world.settings, access=world.access, accounts=accounts, audit=audit)
 
 
@@ -306,9 +305,8 @@ def test_delete_by_a_person_outside_the_library_is_denied_and_keeps_the_document
 def accounts(world: World, tmp_path: Path) -> Accounts:
     """Accounts on a throwaway database, sharing nothing with other tests."""
     settings = world.settings.model_copy(update={"data_dir": tmp_path / "acc"})
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    accounts = Accounts.open(settings, access=access, authenticator=FAST)
+    access = open_access(settings)
+    accounts = open_accounts(settings, access=access)
     accounts.add_user("dr.zhou", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     return accounts
 
@@ -350,9 +348,8 @@ def _login_page(name: str, password: str) -> AppTest:
 @pytest.mark.slow
 def test_web_probes_are_denied_and_audited() -> None:
     settings = get_settings()
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    accounts = Accounts.open(settings, access=access, authenticator=FAST)
+    access = open_access(settings)
+    accounts = open_accounts(settings, access=access)
     for name in ("dr.brute", "dr.gone", "dr.late"):
         accounts.add_user(name, role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     admin = Context(

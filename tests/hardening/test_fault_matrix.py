@@ -20,11 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from typer.testing import CliRunner
 
-from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator
 from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings, get_settings
 from assistant.domain import AnswerMode, Role
@@ -43,6 +40,7 @@ from assistant.service.context import Context
 from assistant.store import REINDEX_HINT, StorePoint, open_store
 from assistant.store_edge import EdgeStore
 from ingestion.service import Ingestor
+from tests.factories import open_access, open_accounts
 from tests.fakes.sglang import (
     HttpError,
     NonJson,
@@ -58,7 +56,6 @@ from ui.cli import app
 
 QUESTION = "流感患者奥司他韦的成人剂量是多少？"
 runner = CliRunner()
-FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 PASSWORD = "violet staple orbit 42"
 
 
@@ -151,9 +148,7 @@ def test_stream_cut_midway_through_chat_model_stream(sglang_server: SGLangStandI
 
 
 def _seed_cli_user(settings: Settings) -> None:
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    accounts = Accounts.open(settings, access=access, authenticator=FAST)
+    accounts = open_accounts(settings, access=open_access(settings))
     accounts.add_user("dr.li", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     open_audit_log(settings)  # creates the audit tables, as `guidecite init` does
 

@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
-from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator
 from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.domain import AnswerMode, AnswerSentence, Role
@@ -33,13 +30,13 @@ from assistant.service.context import clean_question
 from assistant.store import open_store
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.service import Ingestor
+from tests.factories import open_access, open_accounts
 from tests.fakes.sglang import SGLangStandIn, json_completion, read_sources
 from tests.hardening.conftest import CARDIO_DOC, World, events_of
 from ui.cli import app
 from ui.render import escape_markdown, highlight_passage, sentence_markdown, source_label
 
 runner = CliRunner()
-FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 INVISIBLE = "\x00\x07\x1b\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2069"
 SCRIPT = "<script>alert(document.cookie)</script>"
 IMAGE = "![x](http://evil.example/x.png?leak=1)"
@@ -181,9 +178,7 @@ def test_markup_in_model_output_never_reaches_the_user_live(
 def cli_user() -> str:
     """A doctor account `dr.li` in the per-test DATA_DIR (cheap argon2 parameters)."""
     settings = get_settings()
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    Accounts.open(settings, access=access, authenticator=FAST).add_user(
+    open_accounts(settings, access=open_access(settings)).add_user(
         "dr.li", role=Role.DOCTOR, department="cardiology", password="violet staple orbit 42"
     )
     return "dr.li"

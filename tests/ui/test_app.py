@@ -11,17 +11,13 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher, profiles
 from streamlit.testing.v1 import AppTest
 
-from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.domain import AuditEvent, Role
 from assistant.errors import AuthenticationError
-from assistant.store import open_store
-from ingestion.service import Ingestor
+from tests.factories import index_library, open_access, open_accounts
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -36,17 +32,9 @@ def app_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iter
     """Index the flu guideline in `hospital`; accounts: doctor, compliance (TOTP), a locked one."""
     data_dir = tmp_path_factory.mktemp("app") / "data"
     settings = Settings(data_dir=data_dir)
-    store = open_store(settings)
-    try:
-        report = Ingestor(settings, store=store).ingest([corpus_dir / FLU], library="hospital")
-        assert report.documents and not report.failed
-    finally:
-        store.close()  # the app opens the embedded shard itself
-    access = AccessControl.open(settings)
-    access.seed_defaults()
+    index_library(settings, {"hospital": [corpus_dir / FLU]}).store.close()  # the app opens it
     # argon2-cffi's test profile: the hash carries its parameters, so the app verifies fast.
-    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
-    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    accounts = open_accounts(settings, access=open_access(settings))
     accounts.add_user("dr.wang", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     accounts.add_user("dr.lock", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     accounts.add_user("dr.new", role=Role.DOCTOR, department="cardiology", password=PASSWORD,
@@ -332,16 +320,8 @@ def annotate_dir(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> 
 
     data_dir = tmp_path_factory.mktemp("annotate") / "data"
     settings = Settings(data_dir=data_dir)
-    store = open_store(settings)
-    try:
-        report = Ingestor(settings, store=store).ingest([corpus_dir / FLU], library="hospital")
-        assert report.documents and not report.failed
-    finally:
-        store.close()
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
-    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    index_library(settings, {"hospital": [corpus_dir / FLU]}).store.close()
+    accounts = open_accounts(settings, access=open_access(settings))
     accounts.add_user("dr.anno", role=Role.DOCTOR, department="respiratory", password=PASSWORD)
     GateRegistry.open(settings).record(
         department="respiratory",

@@ -14,11 +14,8 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher, profiles
 from streamlit.testing.v1 import AppTest
 
-from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.domain import AnswerMode, AuditEvent, Principal, ReviewItem, Role
@@ -27,8 +24,7 @@ from assistant.review import ReviewQueue
 from assistant.service.ask import answer_question
 from assistant.service.context import open_context
 from assistant.service.feedback import record_feedback
-from assistant.store import open_store
-from ingestion.service import Ingestor
+from tests.factories import index_library, open_access, open_accounts
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -47,10 +43,8 @@ def review_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
     """The index, accounts, approvals and two 👎 answers (one per department)."""
     data_dir = tmp_path_factory.mktemp("review") / "data"
     settings = Settings(data_dir=data_dir)
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
-    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    access = open_access(settings)
+    accounts = open_accounts(settings, access=access)
     accounts.add_user("dr.wang", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     accounts.add_user("dr.zhao", role=Role.DOCTOR, department="oncology", password=PASSWORD)
     for reviewer in ("rev.chen", "rev.sun"):  # two: a TOTP code cannot be replayed
@@ -75,10 +69,8 @@ def review_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
             approved_on=today + timedelta(days=approved),
             expires_on=today + timedelta(days=expires),
         )
-    store = open_store(settings)
+    store = index_library(settings, {"hospital": [corpus_dir / FLU]}).store
     try:
-        report = Ingestor(settings, store=store).ingest([corpus_dir / FLU], library="hospital")
-        assert report.documents and not report.failed
         ctx = open_context(settings, store=store, access=access)
         answers = {}
         for user, dept, question, comment in (

@@ -23,17 +23,14 @@ from typing import Any
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher, profiles
 
 from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.domain import Role
 from assistant.gates import GateRegistry
 from assistant.review import ReviewQueue
-from assistant.store import open_store
-from ingestion.service import Ingestor
+from tests.factories import index_library, open_access, open_accounts
 from tests.fakes.sglang import SGLangStandIn, cite_first_source
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,18 +81,9 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Path
     """A data dir with a Chinese and an English guideline and one doctor account."""
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     settings = Settings(data_dir=data_dir)
-    store = open_store(settings)
-    try:
-        report = Ingestor(settings, store=store).ingest(
-            [corpus_dir / doc for doc in DOCS], library="hospital"
-        )
-        assert len(report.documents) == 2 and not report.failed
-    finally:
-        store.close()
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
-    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    # Both documents go in (index_library asserts it); the app opens the store itself.
+    index_library(settings, {"hospital": [corpus_dir / doc for doc in DOCS]}).store.close()
+    accounts = open_accounts(settings, access=open_access(settings))
     accounts.add_user("dr.zhang", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
     # Generated answers need the department's ethics approval (issue 6 gates).
     GateRegistry.open(settings).record(
@@ -111,9 +99,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Path
 def officers(demo_dir: Path) -> dict[str, pyotp.TOTP]:
     """The cardiology quality reviewer and a compliance officer, with their TOTP enrolment."""
     settings = Settings(data_dir=demo_dir)
-    access = AccessControl.open(settings)
-    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
-    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    accounts = open_accounts(settings, access=AccessControl.open(settings))
     accounts.add_user(
         "rev.chen", role=Role.QUALITY_REVIEWER, department="cardiology", password=PASSWORD
     )

@@ -11,34 +11,29 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher, profiles
 from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
 from assistant.access import AccessControl
-from assistant.accounts import TOTP_REQUIRED_ROLES, Accounts, LocalAuthenticator
+from assistant.accounts import TOTP_REQUIRED_ROLES, Accounts
 from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.db import shared_engine
 from assistant.domain import AuditEvent
 from assistant.service.admin import demo_users
-from assistant.service.context import Context, open_context
+from tests.factories import open_accounts, open_fast_context
 from ui import cli_admin
 from ui.cli import app, operator_name
 
 runner = CliRunner()
 PASSWORD = "violet staple orbit 42"
-# Real argon2id with argon2-cffi's cheapest profile (as tests/assistant/test_accounts.py does);
-# test_users_add_reads_the_password_from_stdin keeps the production parameters.
-FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    def open_fast() -> Context:
-        return open_context(get_settings(), authenticator=FAST)
-
-    monkeypatch.setattr(cli_admin, "open_context", open_fast)
+    """Cheap argon2 parameters for the CLI (test_users_add_reads_the_password_from_stdin keeps
+    the production ones)."""
+    monkeypatch.setattr(cli_admin, "open_context", open_fast_context)
 
 
 def invoke(*args: str, input: str | None = None) -> Result:
@@ -104,7 +99,7 @@ def test_init_demo_prints_one_time_passwords_and_a_second_run_skips(fast_hashing
     # What was printed is what was stored: each one-time password (with the printed second
     # factor where the role needs one) logs in, with a password change pending.
     access = fresh_access()
-    accounts = Accounts.open(get_settings(), access=access, authenticator=FAST)
+    accounts = open_accounts(get_settings(), access=access)
     codes = {name: pyotp.parse_uri(uri).now() for name, uri in uris}
     for name, one_time in printed.items():
         login = accounts.login(name, one_time, totp_code=codes.get(name))
@@ -157,7 +152,7 @@ def test_users_add_generate_temporary_short_and_empty(fast_hashing: None) -> Non
     assert generated.exit_code == 0, generated.output
     one_time = re.search(r"One-time password.*: (\S+)", generated.stdout)
     assert one_time is not None
-    accounts = Accounts.open(get_settings(), access=fresh_access(), authenticator=FAST)
+    accounts = open_accounts(get_settings(), access=fresh_access())
     assert accounts.login("bob", one_time.group(1)).must_change_password
     assert stored_events()[-1].detail_json["generated"] is True
     assert one_time.group(1) not in every_audit_cell()

@@ -7,8 +7,6 @@ CREATE rights: after the owner's `db upgrade` it can ask, verify and write audit
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from typer.testing import CliRunner, Result
 from assistant.config import Settings, get_settings
 from assistant.db import create_db_engine, read_versions
 from assistant.service.db import upgrade_database
+from tests.factories import postgres_database, postgres_role, url_as_role
 from ui.cli import app
 
 runner = CliRunner()
@@ -110,26 +109,9 @@ def test_init_and_serve_upgrade_the_embedded_default(monkeypatch: pytest.MonkeyP
 @pytest.fixture
 def pg_owner_and_app() -> Iterator[tuple[str, str]]:
     """(owner URL, application-role URL) of a fresh database; the role may not CREATE."""
-    base = os.environ.get("GUIDECITE_TEST_DATABASE_URL", "")
-    if not base:
-        pytest.skip("GUIDECITE_TEST_DATABASE_URL is not set (PostgreSQL tests need a server)")
-    suffix = uuid.uuid4().hex[:12]
-    name, role = f"guidecite_test_{suffix}", f"guidecite_app_{suffix}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
-    owner_url = make_url(base).set(database=name)
-    try:
-        yield (
-            owner_url.render_as_string(hide_password=False),
-            owner_url.set(username=role, password=None).render_as_string(hide_password=False),
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
-        admin.dispose()
+    # The role outlives the database: its grants there must go before it can be dropped.
+    with postgres_role() as role, postgres_database() as owner_url:
+        yield owner_url, url_as_role(owner_url, role)
 
 
 def grant_data_rights(owner_url: str, role: str) -> None:

@@ -106,18 +106,12 @@ Use the CHA2DS2-VASc score to decide on anticoagulation for atrial fibrillation 
 
 
 def _seed_people() -> None:
-    from argon2 import PasswordHasher, profiles
-
-    from assistant.access import AccessControl
-    from assistant.accounts import Accounts, LocalAuthenticator
     from assistant.domain import Role
+    from tests.factories import open_access, open_accounts
 
     settings = get_settings()
-    access = AccessControl.open(settings)
-    access.seed_defaults()
-    access.assign_library(library="cardiology", department="cardiology")
-    fast = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
-    accounts = Accounts.open(settings, access=access, authenticator=fast)
+    access = open_access(settings, libraries={"cardiology": "cardiology"})
+    accounts = open_accounts(settings, access=access)
     accounts.add_user("dr.li", role=Role.DOCTOR, department="cardiology")
     accounts.add_user("card.admin", role=Role.DEPT_ADMIN, department="cardiology")
 

@@ -7,29 +7,24 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher, profiles
 from typer.testing import CliRunner, Result
 
 from assistant.access import AccessControl
-from assistant.accounts import Accounts, LocalAuthenticator
+from assistant.accounts import Accounts
 from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.errors import AuthenticationError
-from assistant.service.context import Context, open_context
+from tests.factories import open_accounts, open_fast_context
 from ui import cli_admin
 from ui.cli import app, operator_name
 
 runner = CliRunner()
 PASSWORD = "amber lantern quota 77"
-FAST = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    def open_fast() -> Context:
-        return open_context(get_settings(), authenticator=FAST)
-
-    monkeypatch.setattr(cli_admin, "open_context", open_fast)
+    monkeypatch.setattr(cli_admin, "open_context", open_fast_context)
 
 
 def invoke(*args: str, input: str | None = None) -> Result:
@@ -37,9 +32,7 @@ def invoke(*args: str, input: str | None = None) -> Result:
 
 
 def accounts() -> Accounts:
-    return Accounts.open(
-        get_settings(), access=AccessControl.open(get_settings()), authenticator=FAST
-    )
+    return open_accounts(get_settings(), access=AccessControl.open(get_settings()))
 
 
 @pytest.mark.parametrize("name", ["sysadmin", "dept_admin", "reader"])

@@ -1,0 +1,181 @@
+"""What many tests build the same way: a throwaway PostgreSQL database, a small indexed library,
+and accounts whose passwords hash cheaply.
+
+Plain functions and context managers, so a module fixture, a session fixture and a test body
+can all use them; the pytest fixtures that wrap them stay next to the tests that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from assistant.access import AccessControl
+from assistant.accounts import Accounts, LocalAuthenticator
+from assistant.config import Settings, get_settings
+from assistant.db import shared_engine
+from assistant.domain import Principal
+from assistant.embedding import DenseEmbedder, load_dense_embedder
+from assistant.service.context import Context, open_context
+from assistant.store import VectorStore, open_store
+from ingestion.service import Ingestor
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+TEST_DATABASE_URL = "GUIDECITE_TEST_DATABASE_URL"
+
+
+@contextmanager
+def _server() -> Iterator[tuple[str, Engine]]:
+    """(base URL, AUTOCOMMIT engine) of the test server; skips the test when there is none."""
+    base = os.environ.get(TEST_DATABASE_URL, "")
+    if not base:
+        pytest.skip(f"{TEST_DATABASE_URL} is not set (PostgreSQL tests need a server)")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            admin.connect().close()
+        except OperationalError as exc:
+            # The first line names host and port, never the password of the URL.
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            pytest.skip(f"the server at {TEST_DATABASE_URL} is unreachable ({reason})")
+        yield base, admin
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """URL of a fresh database `guidecite_test_<random>` on the test server, dropped afterwards.
+
+    Skips the test when GUIDECITE_TEST_DATABASE_URL is not set or its server is unreachable.
+    """
+    with _server() as (base, admin):
+        name = f"guidecite_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        try:
+            yield url
+        finally:
+            # This process's pooled connections first; FORCE ends those of other processes.
+            shared_engine(url).dispose()
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_role() -> Iterator[str]:
+    """Name of a fresh LOGIN role with no privileges on the test server, dropped afterwards.
+
+    Enter it before `postgres_database()`: a role that holds grants in a database can only be
+    dropped once that database is gone.
+    """
+    with _server() as (_base, admin):
+        role = f"guidecite_app_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        try:
+            yield role
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def url_as_role(url: str, role: str) -> str:
+    """`url` signed in as `role` (no password) instead of its own user."""
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+# `@pytest.fixture(params=DATABASE_BACKENDS)` runs a test on both; the PostgreSQL one is marked.
+DATABASE_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def database_url(backend: str, *, sqlite_file: Path) -> Iterator[str]:
+    """URL of a fresh database of `backend`: the SQLite file, or a throwaway PostgreSQL one."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+# --------------------------------------------------------------------------- indexed library
+
+
+@dataclass
+class IndexedLibrary:
+    """The vector store of a data directory, open, with a few guidelines ingested."""
+
+    store: VectorStore
+    embedder: DenseEmbedder
+
+
+def index_library(settings: Settings, libraries: Mapping[str, Sequence[Path]]) -> IndexedLibrary:
+    """Ingest each library's files into the store of `settings`; every file must go in.
+
+    The store stays open: the caller closes `.store` (before an app that opens it itself runs).
+    """
+    store = open_store(settings)
+    try:
+        embedder = load_dense_embedder(settings.embedding)
+        ingestor = Ingestor(settings, store=store, embedder=embedder)
+        for library, paths in libraries.items():
+            report = ingestor.ingest(list(paths), library=library)
+            assert report.failed == [], report.failed
+            assert len(report.documents) == len(paths), report.documents
+    except BaseException:
+        store.close()
+        raise
+    return IndexedLibrary(store=store, embedder=embedder)
+
+
+# --------------------------------------------------------------------------- accounts
+
+# Real argon2id with argon2-cffi's cheapest profile: the production cost (64 MiB, t=3) takes
+# ~0.7 s per hash on the shared CI cores. Tests of the production parameters build their own.
+FAST_HASHING = LocalAuthenticator(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+def open_access(
+    settings: Settings,
+    *,
+    roles: Sequence[Principal] = (),
+    libraries: Mapping[str, str] | None = None,
+) -> AccessControl:
+    """The policy of `settings` with the default rules, these role assignments and, for each
+    library, a grant to its department."""
+    access = AccessControl.open(settings)
+    access.seed_defaults()
+    for person in roles:
+        access.assign_role(user=person.user, role=person.role, department=person.department)
+    for library, department in (libraries or {}).items():
+        access.assign_library(library=library, department=department)
+    return access
+
+
+def open_accounts(
+    settings: Settings,
+    *,
+    access: AccessControl,
+    now: Callable[[], datetime] | None = None,
+) -> Accounts:
+    """Accounts of `settings` that hash passwords with FAST_HASHING."""
+    return Accounts.open(settings, access=access, now=now, authenticator=FAST_HASHING)
+
+
+def open_fast_context() -> Context:
+    """The configured Context, hashing with FAST_HASHING (stands in for the CLI's open_context)."""
+    return open_context(get_settings(), authenticator=FAST_HASHING)
