@@ -22,8 +22,8 @@ from assistant.db import shared_engine
 from assistant.domain import AuditEvent
 from assistant.service.admin import demo_users
 from tests.factories import open_accounts, open_fast_context
-from ui import cli_admin
-from ui.cli import app, operator_name
+from ui.cli import app, common
+from ui.cli.common import operator_name
 
 runner = CliRunner()
 PASSWORD = "violet staple orbit 42"
@@ -33,7 +33,7 @@ PASSWORD = "violet staple orbit 42"
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap argon2 parameters for the CLI (test_users_add_reads_the_password_from_stdin keeps
     the production ones)."""
-    monkeypatch.setattr(cli_admin, "open_context", open_fast_context)
+    monkeypatch.setattr(common, "open_context", open_fast_context)
 
 
 def invoke(*args: str, input: str | None = None) -> Result:

@@ -92,7 +92,7 @@ def test_init_and_serve_upgrade_the_embedded_default(monkeypatch: pytest.MonkeyP
     roll_audit_back_to_version_2(engine)
     started: list[tuple[str, int]] = []
     monkeypatch.setattr(
-        "ui.cli_serve.run_server", lambda *, host, port: started.append((host, port))
+        "ui.cli.setup.run_server", lambda *, host, port: started.append((host, port))
     )
     assert invoke("serve", "--port", "8600").exit_code == 0
     assert started == [("127.0.0.1", 8600)]

@@ -118,7 +118,7 @@ def _seed_people() -> None:
 
 def test_ingest_by_a_person_is_checked_at_the_service_and_audited(tmp_path: Path) -> None:
     from assistant.audit.log import open_audit_log
-    from ui.cli import operator_name
+    from ui.cli.common import operator_name
 
     _seed_people()
     doc = tmp_path / "af.md"

@@ -15,8 +15,8 @@ from assistant.audit.log import open_audit_log
 from assistant.config import get_settings
 from assistant.errors import AuthenticationError
 from tests.factories import open_accounts, open_fast_context
-from ui import cli_admin
-from ui.cli import app, operator_name
+from ui.cli import app, common
+from ui.cli.common import operator_name
 
 runner = CliRunner()
 PASSWORD = "amber lantern quota 77"
@@ -24,7 +24,7 @@ PASSWORD = "amber lantern quota 77"
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_admin, "open_context", open_fast_context)
+    monkeypatch.setattr(common, "open_context", open_fast_context)
 
 
 def invoke(*args: str, input: str | None = None) -> Result:

@@ -1,4 +1,5 @@
-"""`guidecite backup DIR` and `guidecite restore DIR [--force]` (issue 8)."""
+"""`guidecite backup DIR` and `guidecite restore DIR [--force]` (issue 8): operator commands
+(DESIGN.md §6)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from pathlib import Path
 import typer
 
 from assistant.config import get_settings
-from ui.cli import app, emit_json, handle_errors
+from ui.cli.common import emit_json, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    """Add `backup` and `restore`."""
+    app.command()(backup)
+    app.command()(restore)
 
 
 def _print_notes(notes: list[str]) -> None:
@@ -15,7 +22,6 @@ def _print_notes(notes: list[str]) -> None:
         typer.echo(f"note: {note}")
 
 
-@app.command()
 @handle_errors
 def backup(
     directory: Path = typer.Argument(..., help="A new or empty folder for the backup."),
@@ -35,7 +41,6 @@ def backup(
     _print_notes(report.notes)
 
 
-@app.command()
 @handle_errors
 def restore(
     directory: Path = typer.Argument(..., help="A folder written by `guidecite backup`."),

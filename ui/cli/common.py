@@ -1,4 +1,6 @@
-"""The `guidecite` command (Typer). Heavy imports stay inside commands so `--help` is instant."""
+"""What every `guidecite` command shares (DESIGN.md §6): the operator's name, one JSON document
+on stdout, errors on stderr with their exit code, logging on stderr, the store and context a
+command opens, and the dates and help texts of its options."""
 
 from __future__ import annotations
 
@@ -9,36 +11,26 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from assistant.config import Settings
-from assistant.errors import GuideCiteError
+from assistant.config import Settings, get_settings
+from assistant.errors import GuideCiteError, InvalidInput
 
 if TYPE_CHECKING:
+    from assistant.service.context import Context
     from assistant.store import VectorStore
 
 logger = logging.getLogger("guidecite.cli")
 
-app = typer.Typer(
-    name="guidecite",
-    help="GuideCite: clinical-guideline answers in which every sentence cites its source.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-docs_app = typer.Typer(help="List, inspect and delete ingested documents.", no_args_is_help=True)
-bench_app = typer.Typer(
-    help="Performance benchmarks (reported, not asserted).", no_args_is_help=True
-)
-audit_app = typer.Typer(help="Verify, export and purge the audit trail.", no_args_is_help=True)
-app.add_typer(docs_app, name="docs")
-app.add_typer(audit_app, name="audit")
-app.add_typer(bench_app, name="bench")
-
 P = ParamSpec("P")
 R = TypeVar("R")
+
+DEPT_HELP = "Department (`*` = hospital-wide)."
+BY_HELP = "The account whose permissions apply (audited with the OS operator)."
 
 
 def operator_name() -> str:
@@ -78,38 +70,6 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"internal error: {type(exc).__name__}: {exc}", code=1) from exc
 
     return wrapper
-
-
-@contextmanager
-def opened_store(settings: Settings) -> Iterator[VectorStore]:
-    """Open the configured vector store for one command and close it afterwards."""
-    from assistant.store import open_store
-
-    store = open_store(settings)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@app.callback()
-def main(
-    ctx: typer.Context,
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
-) -> None:
-    """GuideCite command line."""
-    from ui.cli_db import guard_schema
-
-    guard_schema(ctx)  # issue 13: only `db upgrade`, init, serve and demo change the schema
-    # Models are never downloaded at run time; keep library progress bars off the terminal.
-    for key, value in (
-        ("HF_HUB_OFFLINE", "1"),
-        ("TRANSFORMERS_OFFLINE", "1"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-        ("TRANSFORMERS_VERBOSITY", "error"),
-    ):
-        os.environ.setdefault(key, value)
-    configure_logging(verbose=verbose)
 
 
 # Libraries whose start-up and progress chatter ("Building prefix dict…", HTTP request lines,
@@ -155,13 +115,42 @@ class MinimumLevel(logging.Filter):
         return record.levelno >= self.level
 
 
-# Register the command modules (they import `app` objects from here).
-from ui import cli_admin as _cli_admin  # noqa: E402,F401
-from ui import cli_ask as _cli_ask  # noqa: E402,F401
-from ui import cli_db as _cli_db  # noqa: E402,F401
-from ui import cli_eval as _cli_eval  # noqa: E402,F401
-from ui import cli_ingest as _cli_ingest  # noqa: E402,F401
-from ui import cli_ops as _cli_ops  # noqa: E402,F401
-from ui import cli_reindex as _cli_reindex  # noqa: E402,F401
-from ui import cli_risk as _cli_risk  # noqa: E402,F401
-from ui import cli_serve as _cli_serve  # noqa: E402,F401
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[VectorStore]:
+    """Open the configured vector store for one command and close it afterwards."""
+    from assistant.store import open_store
+
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def open_context() -> Context:
+    """The administrative context on the configured database."""
+    from assistant.service.context import open_context
+
+    return open_context(get_settings())
+
+
+def parse_when(value: str, *, option: str) -> datetime:
+    """A date (YYYY-MM-DD) or ISO datetime; naive values are UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidInput(
+            f"bad {option} value {value!r}",
+            user_message=f"{option} takes a date such as 2025-01-31 or 2025-01-31T08:00:00Z.",
+        ) from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def parse_day(value: str, *, option: str) -> date:
+    """A calendar date YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidInput(
+            f"bad {option} {value!r}", user_message=f"{option} takes a date such as 2026-12-31."
+        ) from exc

@@ -1,4 +1,5 @@
-"""`guidecite eval run`, `guidecite bench` (all sections) and `guidecite bench query` (issue 7)."""
+"""`guidecite bench` (every section), `bench query` and `bench ingest`: performance benchmarks,
+reported, not asserted (operator commands, DESIGN.md §6)."""
 
 from __future__ import annotations
 
@@ -8,70 +9,17 @@ from pathlib import Path
 import typer
 
 from assistant.config import get_settings
-from ui.cli import app, bench_app, emit_json, fail, handle_errors
+from ui.cli.common import emit_json, fail, handle_errors
+from ui.cli.setup import DEMO_CORPUS
 
-eval_app = typer.Typer(help="Evaluate answer quality, safety and speed.", no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
+bench_app = typer.Typer(
+    help="Performance benchmarks (reported, not asserted).", no_args_is_help=True
+)
 
-DATASET_CHOICES = ("golden", "pubmedqa", "medquad", "phi", "authz", "regression", "all")
 
-
-@eval_app.command("run")
-@handle_errors
-def eval_run(
-    dataset: str = typer.Option("golden", help=f"One of: {', '.join(DATASET_CHOICES)}."),
-    limit: int | None = typer.Option(None, min=1, help="Only the first N items (and passages)."),
-    report: Path | None = typer.Option(None, help="Write report.md, metrics.json, plots here."),
-    regression: Path | None = typer.Option(None, help="Regression JSONL (review export)."),
-    cache_dir: Path | None = typer.Option(None, help="Where eval indexes are cached."),
-    generation: str = typer.Option(
-        "configured",
-        help="configured (GUIDECITE_LLM__BASE_URL, else extractive), standin-faithful or "
-        "standin-unfaithful (the SGLang stand-in with scripted answers).",
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
-) -> None:
-    """Build (or reuse) the dataset's index, ask every question, print the metrics."""
-    from eval.corpora import DATASET_NAMES, DEFAULT_CACHE_DIR
-    from eval.harness import compute_metrics, run_dataset
-    from eval.report import format_comparison, format_summary, write_report
-    from eval.scripted import GENERATION_CHOICES
-
-    if dataset not in DATASET_CHOICES:
-        raise fail(f"unknown dataset {dataset!r}; choose from {', '.join(DATASET_CHOICES)}", code=2)
-    if generation not in GENERATION_CHOICES:
-        raise fail(
-            f"unknown generation {generation!r}; choose from {', '.join(GENERATION_CHOICES)}",
-            code=2,
-        )
-    names = list(DATASET_NAMES) if dataset == "all" else [dataset]
-    settings = get_settings()
-
-    def progress(name: str, index: int, total: int) -> None:
-        if sys.stderr.isatty() and index % 10 == 0:
-            sys.stderr.write(f"\r{name}: {index}/{total}")
-
-    runs = [
-        run_dataset(
-            name,
-            settings=settings,
-            limit=limit,
-            cache_dir=cache_dir or DEFAULT_CACHE_DIR,
-            regression_path=regression,
-            progress=progress,
-            generation=generation,
-        )
-        for name in names
-    ]
-    if report is not None:
-        write_report(runs, report)
-    metrics = {run.dataset: compute_metrics(run) for run in runs}
-    if as_json:
-        emit_json(metrics[names[0]] if len(names) == 1 else metrics)
-        return
-    for run in runs:
-        typer.echo(format_summary(metrics[run.dataset]))
-        typer.echo(format_comparison(run.extra["answer_comparison"]))
+def register(app: typer.Typer) -> None:
+    """Add the `bench` group."""
+    app.add_typer(bench_app, name="bench")
 
 
 @bench_app.callback(invoke_without_command=True, no_args_is_help=False)
@@ -143,6 +91,25 @@ def bench_query(
     from eval.bench_query import format_markdown, run_query_benchmark
 
     result = run_query_benchmark(settings=get_settings(), sizes=synthetic, n_queries=queries)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(format_markdown(result))
+
+
+@bench_app.command("ingest")
+@handle_errors
+def bench_ingest(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    baseline: bool = typer.Option(True, help="Also run the LangChain default side by side."),
+    backend: str = typer.Option(
+        "", help="Embedding backend for our side (torch, onnx, onnx-int8); default: configured."
+    ),
+) -> None:
+    """Ingestion throughput on the shipped corpus, ours vs the LangChain default (`speedup`)."""
+    from eval.bench_ingest import format_markdown, run_ingest_benchmark
+
+    result = run_ingest_benchmark(DEMO_CORPUS, with_baseline=baseline, backend=backend)
     if as_json:
         emit_json(result)
     else:

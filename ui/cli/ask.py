@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from assistant.config import get_settings
+from assistant.domain import AuditAction
 from assistant.errors import InvalidInput, StoreError
-from ui.cli import app, emit_json, handle_errors, operator_name
+from ui.cli.common import emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
     from assistant.domain import Answer, Principal, Source
@@ -26,9 +27,15 @@ MODE_BANNER = {
 }
 
 
+def register(app: typer.Typer) -> None:
+    """Add `ask` and `search`."""
+    app.command()(ask)
+    app.command()(search)
+
+
 @contextmanager
 def service_context(
-    *, user: str, action: str, library: str | None, question: str
+    *, user: str, action: AuditAction, library: str | None, question: str
 ) -> Iterator[Context]:
     """Open the service's collaborators for one `action` by `user`.
 
@@ -36,7 +43,8 @@ def service_context(
     single-process) refuses the request before any context exists; that refusal is audited
     too (issue #11 item 6), then shown with exit 4.
     """
-    from assistant.service.context import open_context, record_unavailable
+    from assistant.service.ask import record_unavailable
+    from assistant.service.context import open_context
 
     settings = get_settings()
     try:
@@ -132,7 +140,6 @@ def print_answer(answer: Answer) -> None:
         typer.echo(f"{removed} identifier(s) were removed before processing.", err=True)
 
 
-@app.command()
 @handle_errors
 def ask(
     question: str | None = typer.Argument(None, help="The question (or use --question-file)."),
@@ -156,7 +163,7 @@ def ask(
             f"bad policy {policy!r}", user_message="--policy must be strict or annotate."
         )
     text = read_question(question, question_file)
-    with service_context(user=user, action="ask", library=library, question=text) as ctx:
+    with service_context(user=user, action=AuditAction.ASK, library=library, question=text) as ctx:
         principal = resolve_user(ctx, user)
         chosen: Policy | None = (
             None if policy is None else "annotate" if policy == "annotate" else "strict"
@@ -168,7 +175,6 @@ def ask(
         print_answer(answer)
 
 
-@app.command()
 @handle_errors
 def search(
     query: str = typer.Argument(..., help="What to search for."),
@@ -180,7 +186,9 @@ def search(
     """Search the libraries you may read; prints sources in the answer's shape."""
     from assistant.service.ask import search_sources
 
-    with service_context(user=user, action="search", library=library, question=query) as ctx:
+    with service_context(
+        user=user, action=AuditAction.SEARCH, library=library, question=query
+    ) as ctx:
         principal = resolve_user(ctx, user)
         sources = search_sources(principal, query, ctx=ctx, library=library, k=k)
     if as_json:

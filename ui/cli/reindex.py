@@ -11,15 +11,19 @@ from typing import TYPE_CHECKING
 import typer
 
 from assistant.config import Settings, get_settings
-from ui.cli import app, emit_json, handle_errors, opened_store, operator_name
-from ui.cli_ingest import _print_report, chunk_progress_bar
+from ui.cli.common import emit_json, handle_errors, opened_store, operator_name
+from ui.cli.ingest import _print_report, chunk_progress_bar
 
 if TYPE_CHECKING:
     from assistant.audit.log import AuditLog
     from ingestion.service import IngestReport
 
 
-@app.command()
+def register(app: typer.Typer) -> None:
+    """Add `reindex`."""
+    app.command()(reindex)
+
+
 @handle_errors
 def reindex(
     library: str | None = typer.Option(None, "--library", "-l", help="Only this library."),

@@ -1,4 +1,4 @@
-"""`guidecite ingest`, `docs list|show|delete`, `bench ingest`, `demo`.
+"""`guidecite ingest` and `docs list|show|delete`.
 
 Without `--by` these are operator commands: the OS account at the console acts (the sysadmin
 path, audited as `cli:<os-user>`, DESIGN.md §6). With `--by NAME` the named account acts and
@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,25 +20,14 @@ import typer
 from assistant.config import get_settings
 from ingestion.documents import document_json
 from ingestion.service import IngestReport
-from ui.cli import (
-    app,
-    bench_app,
-    docs_app,
-    emit_json,
-    handle_errors,
-    opened_store,
-    operator_name,
-)
+from ui.cli.acting import _acting_person
+from ui.cli.common import emit_json, handle_errors, opened_store, operator_name
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from assistant.access import AccessControl
-    from assistant.audit.log import AuditLog
-    from assistant.domain import Principal
-    from assistant.service.admin import AdminAction
+docs_app = typer.Typer(help="List, inspect and delete ingested documents.", no_args_is_help=True)
 
-DEMO_CORPUS = Path(__file__).resolve().parents[1] / "eval" / "corpus" / "guidelines"
 BY_HELP = (
     "Act as this account: its permissions are checked (sysadmin: any library; dept_admin: "
     "the libraries granted to its department) and it is audited with the OS operator. "
@@ -47,28 +35,10 @@ BY_HELP = (
 )
 
 
-@dataclass
-class ActingAccount:
-    """Who a command acts as: the OS operator (principal None) or a `--by` account."""
-
-    audit: AuditLog
-    principal: Principal | None
-    access: AccessControl | None
-
-
-def _acting_person(by: str | None, *, action: AdminAction, obj: str) -> ActingAccount:
-    """The audit log, and with `--by` the resolved account and the access control."""
-    from assistant.audit.log import open_audit_log
-    from assistant.service.admin import resolve_actor
-    from assistant.service.context import open_context
-
-    settings = get_settings()
-    if by is None:
-        return ActingAccount(audit=open_audit_log(settings), principal=None, access=None)
-    admin = open_context(settings)
-    # Resolved before the store is opened: an unknown or disabled account is denied (exit 3).
-    principal = resolve_actor(admin, by, via=operator_name(), action=action, obj=obj)
-    return ActingAccount(audit=admin.audit, principal=principal, access=admin.access)
+def register(app: typer.Typer) -> None:
+    """Add `ingest` and the `docs` group."""
+    app.command()(ingest)
+    app.add_typer(docs_app, name="docs")
 
 
 def _run_ingest(
@@ -79,12 +49,13 @@ def _run_ingest(
     redact: bool = False,
     by: str | None = None,
 ) -> IngestReport:
-    from assistant.service.admin import AdminAction, library_object
+    from assistant.access import library_object
+    from assistant.domain import AuditAction
     from ingestion.as_principal import ingest_as_principal
     from ingestion.service import Ingestor
 
     settings = get_settings()
-    acting = _acting_person(by, action=AdminAction.INGEST, obj=library_object(library))
+    acting = _acting_person(by, action=AuditAction.INGEST, obj=library_object(library))
     with opened_store(settings) as store:
         ingestor = Ingestor(
             settings, store=store, audit=acting.audit, actor=operator_name(), redact=redact
@@ -167,7 +138,6 @@ def _print_report(report: IngestReport) -> None:
     )
 
 
-@app.command()
 @handle_errors
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders (recursive)."),
@@ -267,12 +237,12 @@ def docs_delete(
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Remove every version of a document from the index."""
-    from assistant.service.admin import AdminAction
+    from assistant.domain import AuditAction
     from ingestion.as_principal import delete_document_as_principal
     from ingestion.documents import delete_document
 
     settings = get_settings()
-    acting = _acting_person(by, action=AdminAction.DOCUMENT_DELETE, obj=f"document:{doc_id}")
+    acting = _acting_person(by, action=AuditAction.DOCUMENT_DELETE, obj=f"document:{doc_id}")
     with opened_store(settings) as store:
         if acting.principal is None or acting.access is None:
             removed = delete_document(
@@ -288,78 +258,3 @@ def docs_delete(
                 audit=acting.audit,
             )
     typer.echo(f"Deleted {doc_id}: {removed} chunk(s) removed.")
-
-
-@bench_app.command("ingest")
-@handle_errors
-def bench_ingest(
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    baseline: bool = typer.Option(True, help="Also run the LangChain default side by side."),
-    backend: str = typer.Option(
-        "", help="Embedding backend for our side (torch, onnx, onnx-int8); default: configured."
-    ),
-) -> None:
-    """Ingestion throughput on the shipped corpus, ours vs the LangChain default (`speedup`)."""
-    from eval.bench_ingest import format_markdown, run_ingest_benchmark
-
-    result = run_ingest_benchmark(DEMO_CORPUS, with_baseline=baseline, backend=backend)
-    if as_json:
-        emit_json(result)
-    else:
-        typer.echo(format_markdown(result))
-
-
-def _say_stale() -> None:
-    """On an existing data directory, say which documents an older pipeline made."""
-    from ingestion.reindex import document_states
-
-    settings = get_settings()
-    if not settings.qdrant_url and not settings.qdrant_path.is_dir():
-        return
-    with opened_store(settings) as store:
-        states = [s for s in document_states(store, settings) if s.stale]
-    for state in states:
-        typer.echo(
-            f"stale: {state.version.library}/{state.version.doc_id} ({'; '.join(state.reasons)})"
-        )
-    if states:
-        typer.echo(
-            f"{len(states)} stale document(s) in {settings.data_dir}; demo files are rebuilt "
-            "now, others with `guidecite reindex --stale`."
-        )
-
-
-@app.command()
-@handle_errors
-def demo(
-    ingest_only: bool = typer.Option(False, help="Ingest the demo corpus and stop."),
-) -> None:
-    """Ingest the shipped demo corpus into library `hospital`, then start the app."""
-    corpus = [
-        p
-        for p in sorted(DEMO_CORPUS.rglob("*"))
-        if p.is_file() and p.suffix.lower() in {".pdf", ".txt"}
-    ]
-    if not corpus:
-        raise typer.Exit(2)
-    _say_stale()
-    report = _run_ingest(corpus, library="hospital", as_json=False)
-    _print_report(report)
-    if ingest_only:
-        return
-    from ui.cli_admin import init as init_command
-
-    typer.echo("\nDemo accounts (guidecite init --demo):")
-    init_command(demo=True, as_json=False)
-    from ui.cli_serve import run_server
-
-    typer.echo(
-        "\nThe demo corpus and accounts are ready. Sign in at http://127.0.0.1:8501 with an "
-        "account above (its one-time password must be changed at first sign-in; privileged "
-        "roles also need the code from the second-factor URI in an authenticator app).\n"
-        "The app holds the embedded store while it runs: stop it (Ctrl+C) before "
-        "`guidecite ingest` from another shell, or that command reports StoreLocked with the "
-        "app's PID.\n"
-        "Set GUIDECITE_LLM__BASE_URL to an SGLang endpoint for generated answers."
-    )
-    run_server(host="127.0.0.1", port=8501)

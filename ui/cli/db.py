@@ -12,10 +12,14 @@ from __future__ import annotations
 import typer
 
 from assistant.config import get_settings
-from ui.cli import app, emit_json, fail, handle_errors
+from ui.cli.common import emit_json, fail, handle_errors
 
 db_app = typer.Typer(help="Upgrade and inspect the database schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `db` group."""
+    app.add_typer(db_app, name="db")
 
 
 @db_app.command("upgrade")

@@ -1,0 +1,79 @@
+"""`guidecite eval run`: answer quality and safety on a dataset (an operator command, DESIGN.md
+§6)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from assistant.config import get_settings
+from ui.cli.common import emit_json, fail, handle_errors
+
+eval_app = typer.Typer(help="Evaluate answer quality, safety and speed.", no_args_is_help=True)
+
+DATASET_CHOICES = ("golden", "pubmedqa", "medquad", "phi", "authz", "regression", "all")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `eval` group."""
+    app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("run")
+@handle_errors
+def eval_run(
+    dataset: str = typer.Option("golden", help=f"One of: {', '.join(DATASET_CHOICES)}."),
+    limit: int | None = typer.Option(None, min=1, help="Only the first N items (and passages)."),
+    report: Path | None = typer.Option(None, help="Write report.md, metrics.json, plots here."),
+    regression: Path | None = typer.Option(None, help="Regression JSONL (review export)."),
+    cache_dir: Path | None = typer.Option(None, help="Where eval indexes are cached."),
+    generation: str = typer.Option(
+        "configured",
+        help="configured (GUIDECITE_LLM__BASE_URL, else extractive), standin-faithful or "
+        "standin-unfaithful (the SGLang stand-in with scripted answers).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print metrics.json on stdout."),
+) -> None:
+    """Build (or reuse) the dataset's index, ask every question, print the metrics."""
+    from eval.corpora import DATASET_NAMES, DEFAULT_CACHE_DIR
+    from eval.harness import compute_metrics, run_dataset
+    from eval.report import format_comparison, format_summary, write_report
+    from eval.scripted import GENERATION_CHOICES
+
+    if dataset not in DATASET_CHOICES:
+        raise fail(f"unknown dataset {dataset!r}; choose from {', '.join(DATASET_CHOICES)}", code=2)
+    if generation not in GENERATION_CHOICES:
+        raise fail(
+            f"unknown generation {generation!r}; choose from {', '.join(GENERATION_CHOICES)}",
+            code=2,
+        )
+    names = list(DATASET_NAMES) if dataset == "all" else [dataset]
+    settings = get_settings()
+
+    def progress(name: str, index: int, total: int) -> None:
+        if sys.stderr.isatty() and index % 10 == 0:
+            sys.stderr.write(f"\r{name}: {index}/{total}")
+
+    runs = [
+        run_dataset(
+            name,
+            settings=settings,
+            limit=limit,
+            cache_dir=cache_dir or DEFAULT_CACHE_DIR,
+            regression_path=regression,
+            progress=progress,
+            generation=generation,
+        )
+        for name in names
+    ]
+    if report is not None:
+        write_report(runs, report)
+    metrics = {run.dataset: compute_metrics(run) for run in runs}
+    if as_json:
+        emit_json(metrics[names[0]] if len(names) == 1 else metrics)
+        return
+    for run in runs:
+        typer.echo(format_summary(metrics[run.dataset]))
+        typer.echo(format_comparison(run.extra["answer_comparison"]))
