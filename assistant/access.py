@@ -42,7 +42,7 @@ from sqlalchemy_adapter import Adapter
 
 from assistant.config import Settings
 from assistant.db import Migration, apply_migrations, shared_engine
-from assistant.domain import HOSPITAL_WIDE, Principal, Role
+from assistant.domain import HOSPITAL_WIDE, Principal, Role, library_object, roles_object
 from assistant.errors import AccessDenied, InvalidInput, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -90,64 +90,6 @@ access_state = Table(
     Column("policy_version", BigInteger, nullable=False),
     Column("seed_sha256", String(64), nullable=False),
 )
-
-
-# ---- object names (the one place they are spelled) ----------------------------------------
-
-
-def library_object(library: str) -> str:
-    """Casbin/audit object of a library."""
-    return f"library:{library}"
-
-
-def libraries_object(libraries: list[str] | tuple[str, ...]) -> str:
-    """Audit object of an action over several libraries (`library:none` for none)."""
-    return ",".join(library_object(name) for name in libraries) or "library:none"
-
-
-def roles_object(department: str) -> str:
-    """Casbin/audit object of role changes in a department."""
-    return f"roles:{department}"
-
-
-def audit_object(department: str | None) -> str:
-    """Casbin/audit object of a department's audit trail (`audit:*` = hospital-wide)."""
-    return f"audit:{department or HOSPITAL_WIDE}"
-
-
-def review_object(department: str) -> str:
-    """Casbin/audit object of a department's review queue."""
-    return f"review:{department}"
-
-
-def gates_object(department: str) -> str:
-    """Casbin/audit object of a department's ethics approvals."""
-    return f"gates:{department}"
-
-
-def user_object(name: str) -> str:
-    """Audit object of an account."""
-    return f"user:{name}"
-
-
-def answer_object(answer_id: str) -> str:
-    """Audit object of one answer (feedback on it)."""
-    return f"answer:{answer_id}"
-
-
-def monitoring_object(department: str) -> str:
-    """Casbin/audit object of a department's monitoring figures and reports."""
-    return f"monitoring:{department}"
-
-
-def page_object(page: str) -> str:
-    """Casbin/audit object of a page of the web app."""
-    return f"page:{page}"
-
-
-def app_object(channel: str) -> str:
-    """Audit object of a sign-in channel (`app:web`, `app:cli`, `app:sso`)."""
-    return f"app:{channel}"
 
 
 def _create_tables(conn: Connection) -> None:
@@ -580,7 +522,7 @@ def manageable_libraries(access: AccessControl, principal: Principal) -> list[st
     libraries there); a hospital-wide grant such as `hospital` stays with the system
     administrator. Everyone else manages none.
     """
-    if access.can(principal, "manage", "library:*"):
+    if access.can(principal, "manage", library_object(HOSPITAL_WIDE)):
         return None
     if not access.can(principal, "grant", library_object(principal.department)):
         return []

@@ -265,6 +265,69 @@ class AuditAction(StrEnum):
     REPORT_NEEDS = "report_needs"
 
 
+# ---- object names: the `object` of Casbin requests and audit rows, spelled only here --------
+
+
+def library_object(library: str) -> str:
+    """Casbin/audit object of a library."""
+    return f"library:{library}"
+
+
+def libraries_object(libraries: list[str] | tuple[str, ...]) -> str:
+    """Audit object of an action over several libraries (`library:none` for none)."""
+    return ",".join(library_object(name) for name in libraries) or "library:none"
+
+
+def roles_object(department: str) -> str:
+    """Casbin/audit object of role changes in a department."""
+    return f"roles:{department}"
+
+
+def audit_object(department: str | None) -> str:
+    """Casbin/audit object of a department's audit trail (`audit:*` = hospital-wide)."""
+    return f"audit:{department or HOSPITAL_WIDE}"
+
+
+def review_object(department: str) -> str:
+    """Casbin/audit object of a department's review queue."""
+    return f"review:{department}"
+
+
+def gates_object(department: str) -> str:
+    """Casbin/audit object of a department's ethics approvals."""
+    return f"gates:{department}"
+
+
+def document_object(doc_id: str) -> str:
+    """Audit object of a document (every version of it)."""
+    return f"document:{doc_id}"
+
+
+def user_object(name: str) -> str:
+    """Audit object of an account."""
+    return f"user:{name}"
+
+
+def answer_object(answer_id: str) -> str:
+    """Audit object of one answer (feedback on it)."""
+    return f"answer:{answer_id}"
+
+
+def monitoring_object(department: str) -> str:
+    """Casbin/audit object of a department's monitoring figures and reports."""
+    return f"monitoring:{department}"
+
+
+def page_object(page: str) -> str:
+    """Casbin/audit object of a page of the web app."""
+    return f"page:{page}"
+
+
+def app_object(channel: str) -> str:
+    """Audit object of a sign-in channel (`app:web`, `app:cli`, `app:sso`)."""
+    return f"app:{channel}"
+
+
 class AuditEvent(BaseModel):
     """One row of the hash-chained audit trail (DESIGN.md §4)."""
 

@@ -72,8 +72,6 @@ def _fold(word: str) -> str:
     return word
 
 
-
-
 @dataclass
 class TermTable:
     """Chinese → English and English → Chinese candidates, plus how general English words are."""

@@ -13,15 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.access import (
-    AccessControl,
-    libraries_object,
-    library_object,
-    require_library_management,
-)
+from assistant.access import AccessControl, require_library_management
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
-from assistant.domain import AuditAction, Principal
+from assistant.domain import AuditAction, Principal, libraries_object, library_object
 from assistant.errors import AccessDenied, ConfigError, IngestionError
 from assistant.service.acting import record
 from assistant.store import VectorStore
@@ -34,6 +29,24 @@ from ingestion.service import (
     ProgressFn,
     validate_library_name,
 )
+
+
+def _checked(
+    audit: AuditLog,
+    principal: Principal,
+    *,
+    action: AuditAction,
+    obj: str,
+    detail: dict[str, Any],
+    check: Callable[[], None],
+) -> None:
+    """Run a permission check; a denial is recorded with what was attempted, then re-raised."""
+    try:
+        check()
+    except AccessDenied as exc:
+        denied = {**detail, "reason": exc.reason}
+        record(audit, principal, action=action, obj=obj, outcome="denied", detail=denied)
+        raise
 
 
 def ingest_as_principal(
@@ -71,18 +84,14 @@ def ingest_as_principal(
             detail={"reason": "invalid_library_name", "files": files, "error": exc.user_message},
         )
         raise
-    try:
-        require_library_management(access, principal, library)
-    except AccessDenied as exc:
-        record(
-            audit,
-            principal,
-            action=AuditAction.INGEST,
-            obj=library_object(library),
-            outcome="denied",
-            detail={"reason": exc.reason, "files": files},
-        )
-        raise
+    _checked(
+        audit,
+        principal,
+        action=AuditAction.INGEST,
+        obj=library_object(library),
+        detail={"files": files},
+        check=lambda: require_library_management(access, principal, library),
+    )
     person = ActingPerson(
         principal=principal,
         authorize=lambda name: require_library_management(access, principal, name),
@@ -129,19 +138,14 @@ def delete_document_as_principal(
             f"unknown document {doc_id}",
             user_message=f"No document with id {doc_id!r}; see `guidecite docs list`.",
         )
-    try:
+
+    def check() -> None:
         for name in libraries:
             require_library_management(access, principal, name)
-    except AccessDenied as exc:
-        record(
-            audit,
-            principal,
-            action=AuditAction.DOCUMENT_DELETE,
-            obj=obj,
-            outcome="denied",
-            detail={**base, "reason": exc.reason},
-        )
-        raise
+
+    _checked(
+        audit, principal, action=AuditAction.DOCUMENT_DELETE, obj=obj, detail=base, check=check
+    )
     chunks = store.count(doc_id=doc_id)
     record(
         audit,

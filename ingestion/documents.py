@@ -12,10 +12,9 @@ import shutil
 from datetime import UTC, date, datetime
 from typing import Any
 
-from assistant.access import libraries_object
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
-from assistant.domain import AuditAction, DocumentStatus, DocumentVersion
+from assistant.domain import AuditAction, DocumentStatus, DocumentVersion, libraries_object
 from assistant.errors import IngestionError
 from assistant.service.acting import record
 from assistant.store import VectorStore

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.access import library_object
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import (
@@ -38,6 +37,7 @@ from assistant.domain import (
     DocumentStatus,
     DocumentVersion,
     Principal,
+    library_object,
 )
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
@@ -533,14 +533,8 @@ class Ingestor:
         if self.audit is None:
             return
         who: Principal | str = self.actor if person is None else person.principal
-        record(
-            self.audit,
-            who,
-            action=AuditAction.INGEST,
-            obj=library_object(library),
-            outcome=outcome,
-            detail={"file": redact_text(path.name).text, **detail},
-        )
+        obj, entry = library_object(library), {"file": redact_text(path.name).text, **detail}
+        record(self.audit, who, action=AuditAction.INGEST, obj=obj, outcome=outcome, detail=entry)
 
     def _document_version(self, parsed: ParsedDocument, *, library: str) -> DocumentVersion:
         return DocumentVersion(

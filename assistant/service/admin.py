@@ -14,9 +14,18 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from assistant.access import library_object, manageable_libraries, roles_object, user_object
+from assistant.access import manageable_libraries
 from assistant.accounts import TOTP_REQUIRED_ROLES, UserInfo
-from assistant.domain import HOSPITAL_WIDE, AuditAction, AuditEvent, Principal, Role
+from assistant.domain import (
+    HOSPITAL_WIDE,
+    AuditAction,
+    AuditEvent,
+    Principal,
+    Role,
+    library_object,
+    roles_object,
+    user_object,
+)
 from assistant.errors import InvalidInput
 from assistant.service.acting import audited
 from assistant.service.context import Context
@@ -187,14 +196,8 @@ def disable_user(ctx: Context, *, operator: str, name: str) -> None:
         ctx.accounts.disable_user(name)
         return None, {}
 
-    audited(
-        ctx.audit,
-        operator,
-        action=AuditAction.USER_DISABLE,
-        obj=user_object(name),
-        detail={"user": name},
-        run=run,
-    )
+    obj, detail = user_object(name), {"user": name}
+    audited(ctx.audit, operator, action=AuditAction.USER_DISABLE, obj=obj, detail=detail, run=run)
 
 
 def enrol_totp(ctx: Context, *, operator: str, name: str) -> str:
@@ -207,13 +210,9 @@ def enrol_totp(ctx: Context, *, operator: str, name: str) -> str:
         return ctx.accounts.enrol_totp(name), {}
 
     # The audit gets the name only: the URI holds the seed and is shown once, never stored.
+    obj, detail = user_object(name), {"user": name}
     return audited(
-        ctx.audit,
-        operator,
-        action=AuditAction.TOTP_ENROL,
-        obj=user_object(name),
-        detail={"user": name},
-        run=run,
+        ctx.audit, operator, action=AuditAction.TOTP_ENROL, obj=obj, detail=detail, run=run
     )
 
 

@@ -3,7 +3,10 @@
 Order matters and is enforced here: access → privacy → gate → retrieve → generate → verify →
 flag → audit. Nothing reaches the model, the index or the logs before access and redaction; the
 audit event is written before the answer is returned, and if it cannot be written the answer is
-withheld (fail closed, 等保2.0 8.1.4.3).
+withheld (fail closed, 等保2.0 8.1.4.3). Here too: the question's cleaning (`clean_question`)
+and who may ask it (`permitted_libraries`), the refusal recorded when the store is unavailable
+(`record_unavailable`), and what a page shows beside an answer (`readable_libraries`,
+`support_spans`, `original_file`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant import citations
-from assistant.access import libraries_object, library_object, page_object
 from assistant.citations import SentenceVerdict, content_terms, split_sentences, verify_answer
 from assistant.config import Settings
 from assistant.domain import (
@@ -34,6 +36,9 @@ from assistant.domain import (
     Refusal,
     Source,
     detect_language,
+    libraries_object,
+    library_object,
+    page_object,
 )
 from assistant.errors import (
     AccessDenied,
@@ -775,19 +780,10 @@ def search_sources(
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
     )
-    record(
-        ctx.audit,
-        principal,
-        action=AuditAction.SEARCH,
-        obj=libraries_object(libraries),
-        outcome="ok",
-        detail={
-            "query": redaction.text,
-            "redactions": redaction.counts,
-            "sources": [{"chunk_id": s.chunk_id, "score": s.score} for s in retrieval.sources],
-            "via": principal.via,
-        },
-    )
+    found = [{"chunk_id": s.chunk_id, "score": s.score} for s in retrieval.sources]
+    detail = {"query": redaction.text, "redactions": redaction.counts, "sources": found}
+    obj = libraries_object(libraries)
+    record(ctx.audit, principal, action=AuditAction.SEARCH, obj=obj, outcome="ok", detail=detail)
     return retrieval.sources
 
 

@@ -1,19 +1,28 @@
-"""Use-cases of the audit trail itself: verify, export, purge (issue 4) and count (issue 6).
+"""Use-cases of the audit trail itself: verify, export, purge (issue 4) and stats (issue 6).
 
-Verifying is an operator command audited as `cli:<os-user>`; exporting and purging are checked
-with Casbin (`export`/`purge` on `audit:<dept>`) and audited through `acting.audited` before a
-line is read or a row deleted; a purge never goes below the retention (`refused`).
+Verifying is audited under whoever checks: the operator (`cli:<os-user>`), or a person holding
+`verify` on their trail (the Audit page). Exporting and purging are checked with Casbin
+(`export`/`purge` on `audit:<dept>`) and audited through `acting.audited` before a line is read
+or a row deleted; a purge never goes below the retention (`refused`). `audit_stats` is the
+operator's view of the monitoring figures and alerts, audited as `audit_stats`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from assistant.access import audit_object
-from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, VerifyResult
+from assistant.domain import (
+    HOSPITAL_WIDE,
+    Alert,
+    AuditAction,
+    Principal,
+    VerifyResult,
+    audit_object,
+)
 from assistant.errors import AccessDenied, InvalidInput
+from assistant.monitoring import audit_metrics, check_alerts
 from assistant.service.acting import audited, record
 from assistant.service.context import Context
 
@@ -95,3 +104,19 @@ def purge_audit(ctx: Context, actor: Principal, *, before: datetime) -> int:
     return audited(
         ctx.audit, actor, action=AuditAction.AUDIT_PURGE, obj=obj, detail=detail, run=run
     )
+
+
+def audit_stats(
+    ctx: Context, operator: str, *, department: str | None, notify: bool
+) -> tuple[dict[str, dict[str, Any]], list[Alert]]:
+    """Metrics over 1 h / 24 h / 7 d and the current alerts (operator command, audited);
+    with `notify` the alerts are also posted to the configured webhook."""
+    now = datetime.now(UTC)
+    metrics = audit_metrics(ctx.audit, now=now, department=department)
+    alerts = check_alerts(ctx.settings, ctx.audit, now=now, notify=notify)
+    detail = {"department": department, "alerts": [a.code for a in alerts]}
+    obj = audit_object(department)
+    record(
+        ctx.audit, operator, action=AuditAction.AUDIT_STATS, obj=obj, outcome="ok", detail=detail
+    )
+    return metrics, alerts

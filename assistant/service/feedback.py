@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.access import answer_object
-from assistant.domain import AuditAction, AuditEvent, Principal
+from assistant.domain import AuditAction, AuditEvent, Principal, answer_object
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.flags import make_flag
 from assistant.privacy import redact_text

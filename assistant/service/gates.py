@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from assistant.access import gates_object
-from assistant.domain import AuditAction, GateApproval, Principal
+from assistant.domain import AuditAction, GateApproval, Principal, gates_object
 from assistant.gates import GateRegistry, gate_defaults
 from assistant.service.acting import audited
 from assistant.service.context import Context

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from assistant.domain import HOSPITAL_WIDE, Alert, Principal
+from assistant.domain import HOSPITAL_WIDE, Alert, Principal, monitoring_object
 from assistant.monitoring import LatencyPoint, Metrics, Trend, check_alerts, read_metrics
 from assistant.service.context import Context
 from assistant.service.gates import list_gates
@@ -43,7 +43,7 @@ def monitoring_scope(
         return department
     own = None if who.department == HOSPITAL_WIDE else who.department
     scope = department if department is not None else own
-    ctx.access.require(who, "read", f"monitoring:{scope or HOSPITAL_WIDE}")
+    ctx.access.require(who, "read", monitoring_object(scope or HOSPITAL_WIDE))
     return scope
 
 
@@ -102,3 +102,10 @@ def visible_approvals(ctx: Context, who: Principal | str) -> list[dict[str, Any]
         for row in list_gates(ctx, registry=ctx.gate_registry())
         if scope is None or row["department"] in (scope, HOSPITAL_WIDE)
     ]
+
+
+def serve_metrics(ctx: Context, *, port: int, addr: str = "127.0.0.1") -> Any:
+    """Start the Prometheus endpoint (`metrics serve`, an operator command) in a thread."""
+    from assistant import monitoring
+
+    return monitoring.serve_metrics(ctx.settings, ctx.audit, port=port, addr=addr)

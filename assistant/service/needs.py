@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from assistant.access import monitoring_object
-from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, has_cjk
+from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, has_cjk, monitoring_object
 from assistant.glossary import LayeredTerms, cedict_table, load_glossary, normalise_en
 from assistant.privacy import redact_text
 from assistant.questions import ASPECTS, analyse_question, aspect_words
@@ -201,14 +200,9 @@ def build_needs_report(
             "denied_requests": denials,
         }
     )
-    record(
-        ctx.audit,
-        who,
-        action=AuditAction.REPORT_NEEDS,
-        obj=monitoring_object(department),
-        outcome="ok",
-        detail={"department": department, "since": report["period"]["since"]},
-    )
+    detail = {"department": department, "since": report["period"]["since"]}
+    obj = monitoring_object(department)
+    record(ctx.audit, who, action=AuditAction.REPORT_NEEDS, obj=obj, outcome="ok", detail=detail)
     return report
 
 

@@ -16,8 +16,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from assistant.access import page_object, review_object
-from assistant.domain import AuditAction, AuditEvent, Flag, Principal, ReviewItem
+from assistant.domain import (
+    AuditAction,
+    AuditEvent,
+    Flag,
+    Principal,
+    ReviewItem,
+    page_object,
+    review_object,
+)
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.flags import FLAG_CODES as FLAG_CODES  # what a reviewer filters by
 from assistant.privacy import redact_text
@@ -191,7 +198,7 @@ def assign_review_item(
     item_id: int,
     *,
     assignee: str,
-    action: str = "review_assign",
+    action: AuditAction = AuditAction.REVIEW_ASSIGN,
 ) -> ReviewItem:
     """Assign an unresolved item to a reviewer of its department; it becomes in_review."""
 

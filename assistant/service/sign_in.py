@@ -12,9 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from assistant.access import app_object, library_object, page_object, validate_name
+from assistant.access import validate_name
 from assistant.accounts import LoginResult
-from assistant.domain import AuditAction, AuditEvent, Principal
+from assistant.domain import (
+    AuditAction,
+    AuditEvent,
+    Principal,
+    app_object,
+    library_object,
+    page_object,
+)
 from assistant.errors import AuthenticationError, InvalidInput
 from assistant.service.acting import Actor, record
 from assistant.service.context import Context

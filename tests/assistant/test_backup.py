@@ -17,7 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.audit.log import open_audit_log
-from assistant.backup import (
+from assistant.config import Settings
+from assistant.db import shared_engine
+from assistant.embedding import DenseEmbedder, load_dense_embedder
+from assistant.errors import InvalidInput, StoreLocked
+from assistant.retrieval import HybridRetriever
+from assistant.service.backup import (
     MANIFEST,
     BackupError,
     backup_data_dir,
@@ -25,11 +30,6 @@ from assistant.backup import (
     restore_data_dir,
     verify_backup,
 )
-from assistant.config import Settings
-from assistant.db import shared_engine
-from assistant.embedding import DenseEmbedder, load_dense_embedder
-from assistant.errors import InvalidInput, StoreLocked
-from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
 from ingestion.documents import document_json, list_documents
 from ingestion.service import Ingestor

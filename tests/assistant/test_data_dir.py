@@ -14,10 +14,10 @@ import pytest
 from assistant.access import AccessControl
 from assistant.accounts import Accounts
 from assistant.audit.log import open_audit_log
-from assistant.backup import backup_data_dir, restore_data_dir
 from assistant.config import Settings, get_settings
 from assistant.domain import Role
 from assistant.embedding import SparseVec
+from assistant.service.backup import backup_data_dir, restore_data_dir
 from assistant.store import StorePoint
 from assistant.store_edge import EdgeStore
 

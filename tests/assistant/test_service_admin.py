@@ -12,23 +12,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.access import AccessControl
-from assistant.domain import AuditEvent, Principal, Role
+from assistant.domain import AuditAction, AuditEvent, Principal, Role
 from assistant.errors import AccessDenied, AuthenticationError, InvalidInput
+from assistant.service.acting import operator_session, resolve_actor
 from assistant.service.admin import (
-    AdminAction,
     add_user,
     demo_users,
     disable_user,
-    export_audit,
     grant_library,
     grant_role,
     init_system,
     list_libraries,
-    purge_audit,
-    resolve_actor,
     revoke_role,
-    verify_audit,
 )
+from assistant.service.audit_trail import export_audit, purge_audit, verify_audit
 from assistant.service.context import Context
 from assistant.service.sign_in import (
     account_from_claims,
@@ -54,7 +51,7 @@ def events(ctx: Context) -> list[AuditEvent]:
 
 
 def acting(ctx: Context, name: str) -> Principal:
-    return resolve_actor(ctx, name, via=OPERATOR, action=AdminAction.ROLE_GRANT, obj="roles:x")
+    return resolve_actor(ctx, name, via=OPERATOR, action=AuditAction.ROLE_GRANT, obj="roles:x")
 
 
 def policy_snapshot(access: AccessControl) -> tuple[object, ...]:
@@ -138,20 +135,23 @@ def test_grant_to_missing_account_is_refused_but_a_denial_stays_a_denial(
 
 def test_resolve_actor_refuses_unknown_and_disabled_accounts_and_audits(ctx: Context) -> None:
     with pytest.raises(AuthenticationError) as info:
-        resolve_actor(ctx, "nobody", via=OPERATOR, action=AdminAction.AUDIT_PURGE, obj="audit:*")
+        resolve_actor(ctx, "nobody", via=OPERATOR, action=AuditAction.AUDIT_PURGE, obj="audit:*")
     assert info.value.exit_code == 3
     unknown = events(ctx)[-1]
-    assert (unknown.actor, unknown.action, unknown.object, unknown.outcome) == (
-        "nobody",
+    # DESIGN §6: untrusted text never becomes an actor; the operator is, with the claimed name.
+    assert (unknown.actor, unknown.role, unknown.action, unknown.object, unknown.outcome) == (
+        OPERATOR,
+        "operator",
         "audit_purge",
         "audit:*",
         "denied",
     )
-    assert unknown.detail_json == {"reason": "unknown_user", "via": OPERATOR}
+    assert unknown.detail_json == {"claimed_user": "nobody", "reason": "unknown_user", "via": None}
+    assert unknown.session_id == operator_session()
     disable_user(ctx, operator=OPERATOR, name="oncology.doctor")
     assert events(ctx)[-1].action == "user_disable"
     with pytest.raises(AuthenticationError):
-        resolve_actor(ctx, "oncology.doctor", via=OPERATOR, action=AdminAction.ROLE_GRANT, obj="r")
+        resolve_actor(ctx, "oncology.doctor", via=OPERATOR, action=AuditAction.ROLE_GRANT, obj="r")
     assert events(ctx)[-1].detail_json["reason"] == "disabled"
 
 
@@ -271,7 +271,7 @@ def test_every_role_change_writes_one_event_and_denials_change_nothing(
     before_policy = policy_snapshot(ctx.access)
     try:
         principal = resolve_actor(
-            ctx, actor, via=OPERATOR, action=AdminAction.ROLE_GRANT, obj="roles:x"
+            ctx, actor, via=OPERATOR, action=AuditAction.ROLE_GRANT, obj="roles:x"
         )
     except AuthenticationError as exc:
         # An earlier example revoked this actor's only role: refused before anything else.

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.service.context import clean_question, visible_text
+from assistant.service.ask import clean_question, visible_text
 
 RNG = random.Random(20260611)
 

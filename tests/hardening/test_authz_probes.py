@@ -26,7 +26,8 @@ from assistant.config import get_settings
 from assistant.domain import AuditEvent, Principal, ReviewItem, Role
 from assistant.errors import AccessDenied, AuthenticationError
 from assistant.review import ReviewQueue
-from assistant.service.admin import disable_user, export_audit, grant_library, grant_role
+from assistant.service.admin import disable_user, grant_library, grant_role
+from assistant.service.audit_trail import export_audit
 from assistant.service.context import Context
 from assistant.service.review import get_review_item, resolve_review_item, take_review_item
 from assistant.store import open_store

@@ -25,8 +25,7 @@ from assistant.config import get_settings
 from assistant.domain import AnswerMode, AnswerSentence, Role
 from assistant.errors import GuideCiteError, InvalidInput
 from assistant.privacy import redact_text
-from assistant.service.ask import answer_question
-from assistant.service.context import clean_question
+from assistant.service.ask import answer_question, clean_question
 from assistant.store import open_store
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.service import Ingestor

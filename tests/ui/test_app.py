@@ -103,7 +103,11 @@ def test_bad_password_is_refused_and_audited_without_the_password(app_env: dict)
     assert "Wrong user name or password." in [e.value for e in at.error]
     assert "gc_token" not in at.session_state
     failed = [e for e in _events("login") if e.outcome == "failed" and e.actor == "dr.wang"]
-    assert failed and failed[-1].detail_json == {"reason": "bad_credentials", "channel": "web"}
+    assert failed and failed[-1].detail_json == {
+        "reason": "bad_credentials",
+        "channel": "web",
+        "via": None,
+    }
     assert "not the password" not in str(failed[-1].model_dump())
 
 
@@ -113,7 +117,7 @@ def test_locked_account_shows_the_lockout_message(app_env: dict) -> None:
     assert "gc_token" not in at.session_state
     locked = _events("login")[-1]
     assert locked.outcome == "locked"
-    assert locked.detail_json == {"reason": "locked", "channel": "web"}
+    assert locked.detail_json == {"reason": "locked", "channel": "web", "via": None}
 
 
 def test_temporary_password_must_be_changed_first(app_env: dict) -> None:

@@ -282,12 +282,14 @@ def test_unknown_by_user_exits_3_and_is_audited(demo: dict[str, str]) -> None:
     assert result.exit_code == 3 and "mallory" in result.stderr
     assert policy_snapshot() == before
     denied = stored_events()[-1]
+    # DESIGN §6: the claimed name goes in the detail; the actor is the OS operator.
     assert (denied.actor, denied.action, denied.outcome, denied.detail_json["reason"]) == (
-        "mallory",
+        operator_name(),
         "role_grant",
         "denied",
         "unknown_user",
     )
+    assert denied.detail_json["claimed_user"] == "mallory"
 
 
 def test_libraries_grant_revoke_and_list(demo: dict[str, str]) -> None:
@@ -391,15 +393,18 @@ def test_audit_export_by_compliance_officer_jsonl_and_csv(
     since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     as_csv = invoke(
         "audit", "export", "--by", "hospital.compliance", "--format", "csv",
-        "--since", since, "--actor", "x",
+        "--since", since, "--actor", operator_name(),
     )  # fmt: skip
     assert as_csv.exit_code == 0, as_csv.output
     table = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    # The refused `--by x` is the operator's row (DESIGN §6), with the claimed name in detail.
     assert [(r["actor"], r["action"], r["outcome"]) for r in table] == [
-        ("x", "role_grant", "denied")
+        (operator_name(), "init", "ok"),
+        (operator_name(), "role_grant", "denied"),
     ]
+    assert json.loads(table[-1]["detail_json"])["claimed_user"] == "x"
     filters = stored_events()[-1].detail_json
-    assert filters["format"] == "csv" and filters["actor"] == "x"
+    assert filters["format"] == "csv" and filters["actor"] == operator_name()
     assert filters["since"].startswith(since)
 
 

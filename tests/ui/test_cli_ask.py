@@ -14,6 +14,7 @@ from assistant.config import get_settings
 from assistant.domain import AuditEvent
 from assistant.store_edge import EdgeStore
 from ui.cli import app
+from ui.cli.common import operator_name
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 ANSWER_KEYS = {
@@ -108,6 +109,31 @@ def test_unknown_user_and_bad_input_exit_codes(library_with_user: None) -> None:
     runner.invoke(app, ["users", "disable", "dr.li"])
     disabled = runner.invoke(app, ["ask", "流感", "--user", "dr.li"])
     assert disabled.exit_code == 3 and "disabled" in disabled.stderr
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_unknown_and_disabled_users_are_denied_rows_of_the_operator(
+    library_with_user: None, command: str
+) -> None:
+    # DESIGN §6 (issue #12): `ask --user nobody` wrote no audit row while `--by nobody` did.
+    added = ["users", "add", "dr.zhao", "--role", "doctor", "--dept", "cardiology"]
+    assert runner.invoke(app, added, input="correct horse battery staple\n").exit_code == 0
+    assert runner.invoke(app, ["users", "disable", "dr.zhao"]).exit_code == 0
+    for name, reason in (("nobody", "unknown_user"), ("dr.zhao", "disabled")):
+        result = runner.invoke(app, [command, "流感", "--user", name, "--library", "hospital"])
+        assert result.exit_code == 3 and result.stdout == "", result.output
+        denied = list(open_audit_log(get_settings()).iter_events())[-1]
+        assert (denied.actor, denied.role, denied.department) == (operator_name(), "operator", "*")
+        assert (denied.action, denied.object, denied.outcome) == (
+            command,
+            "library:hospital",
+            "denied",
+        )
+        assert denied.detail_json["claimed_user"] == name
+        assert denied.detail_json["reason"] == reason
+        assert denied.session_id.startswith("op-")
+    actors = {e.actor for e in open_audit_log(get_settings()).iter_events()}
+    assert "nobody" not in actors  # untrusted text never becomes an actor
 
 
 @pytest.fixture

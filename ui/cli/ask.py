@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from assistant.config import get_settings
-from assistant.domain import AuditAction
+from assistant.domain import AuditAction, library_object
 from assistant.errors import InvalidInput, StoreError
+from ui.cli.acting import acting_as
 from ui.cli.common import emit_json, handle_errors, operator_name
 
 if TYPE_CHECKING:
@@ -67,13 +68,10 @@ def service_context(
         ctx.close()
 
 
-def resolve_user(ctx: Context, name: str) -> Principal:
-    """The real account behind `--user NAME` (exit 3 for unknown or disabled users)."""
-    from assistant.accounts import Accounts
-
-    accounts = Accounts.open(ctx.settings, access=ctx.access)
-    principal = accounts.principal_for(name)
-    return principal.model_copy(update={"via": operator_name()})
+def resolve_user(ctx: Context, name: str, *, action: AuditAction, library: str | None) -> Principal:
+    """The real account behind `--user NAME`; an unknown or disabled one is a `denied` row of
+    the OS operator with the claimed name in the detail (DESIGN.md §6), then exit 3."""
+    return acting_as(ctx, name, action=action, obj=library_object(library or "*"))
 
 
 def read_question(question: str | None, question_file: str | None) -> str:
@@ -164,7 +162,7 @@ def ask(
         )
     text = read_question(question, question_file)
     with service_context(user=user, action=AuditAction.ASK, library=library, question=text) as ctx:
-        principal = resolve_user(ctx, user)
+        principal = resolve_user(ctx, user, action=AuditAction.ASK, library=library)
         chosen: Policy | None = (
             None if policy is None else "annotate" if policy == "annotate" else "strict"
         )
@@ -189,7 +187,7 @@ def search(
     with service_context(
         user=user, action=AuditAction.SEARCH, library=library, question=query
     ) as ctx:
-        principal = resolve_user(ctx, user)
+        principal = resolve_user(ctx, user, action=AuditAction.SEARCH, library=library)
         sources = search_sources(principal, query, ctx=ctx, library=library, k=k)
     if as_json:
         emit_json({"sources": [s.model_dump(mode="json") for s in sources]})

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +16,7 @@ import typer
 
 from assistant.errors import InvalidInput
 from ui.cli import common
-from ui.cli.acting import _acting
+from ui.cli.acting import acting_as
 from ui.cli.common import emit_json, handle_errors, operator_name, parse_when
 
 audit_app = typer.Typer(help="Verify, export and purge the audit trail.", no_args_is_help=True)
@@ -90,8 +89,7 @@ def audit_export(
     out: Path | None = typer.Option(None, "--out", help="Write to FILE instead of stdout."),
 ) -> None:
     """Export audit events (the export is itself audited before any line is written)."""
-    from assistant.access import audit_object
-    from assistant.domain import AuditAction
+    from assistant.domain import AuditAction, audit_object
     from assistant.service.audit_trail import export_audit
 
     if fmt not in ("jsonl", "csv"):
@@ -99,7 +97,7 @@ def audit_export(
     chosen: Literal["jsonl", "csv"] = "jsonl" if fmt == "jsonl" else "csv"
     start = parse_when(since, option="--since") if since is not None else None
     ctx = common.open_context()
-    principal = _acting(ctx, by, action=AuditAction.AUDIT_EXPORT, obj=audit_object(dept))
+    principal = acting_as(ctx, by, action=AuditAction.AUDIT_EXPORT, obj=audit_object(dept))
     lines = export_audit(
         ctx, principal, fmt=chosen, since=start, department=dept, actor_filter=actor
     )
@@ -116,13 +114,12 @@ def audit_purge(
     by: str = typer.Option(..., "--by", help="Who purges (must hold purge on audit:*)."),
 ) -> None:
     """Delete events older than a date; refuses anything younger than the retention period."""
-    from assistant.access import audit_object
-    from assistant.domain import AuditAction
+    from assistant.domain import AuditAction, audit_object
     from assistant.service.audit_trail import purge_audit
 
     cutoff = parse_when(before, option="--before")
     ctx = common.open_context()
-    principal = _acting(ctx, by, action=AuditAction.AUDIT_PURGE, obj=audit_object(None))
+    principal = acting_as(ctx, by, action=AuditAction.AUDIT_PURGE, obj=audit_object(None))
     purged = purge_audit(ctx, principal, before=cutoff)
     typer.echo(f"Purged {purged} event(s) older than {cutoff:%Y-%m-%d %H:%M} UTC.")
 
@@ -135,21 +132,10 @@ def audit_stats(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Metrics over 1 h / 24 h / 7 d and current alerts, from the audit trail."""
-    from assistant.domain import AuditAction
-    from assistant.monitoring import audit_metrics, check_alerts
-    from assistant.service.acting import record
+    from assistant.service.audit_trail import audit_stats
 
-    ctx = common.open_context()
-    now = datetime.now(UTC)
-    metrics = audit_metrics(ctx.audit, now=now, department=dept)
-    alerts = check_alerts(ctx.settings, ctx.audit, now=now, notify=notify)
-    record(
-        ctx.audit,
-        operator_name(),
-        action=AuditAction.AUDIT_STATS,
-        obj=f"audit:{dept or '*'}",
-        outcome="ok",
-        detail={"department": dept, "alerts": [a.code for a in alerts]},
+    metrics, alerts = audit_stats(
+        common.open_context(), operator_name(), department=dept, notify=notify
     )
     if as_json:
         emit_json({"metrics": metrics, "alerts": [a.model_dump(mode="json") for a in alerts]})

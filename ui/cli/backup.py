@@ -28,7 +28,7 @@ def backup(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Back up DATA_DIR (embedded store, SQLite, audit checkpoints and key, originals)."""
-    from assistant.backup import backup_data_dir
+    from assistant.service.backup import backup_data_dir
 
     report = backup_data_dir(get_settings(), directory)
     if as_json:
@@ -50,7 +50,7 @@ def restore(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Verify a backup's checksums, then restore it into DATA_DIR."""
-    from assistant.backup import restore_data_dir
+    from assistant.service.backup import restore_data_dir
 
     report = restore_data_dir(get_settings(), directory, force=force)
     if as_json:

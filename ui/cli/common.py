@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from assistant.config import Settings, get_settings
+from assistant.config import get_settings
 from assistant.errors import GuideCiteError, InvalidInput
 
 if TYPE_CHECKING:
     from assistant.service.context import Context
-    from assistant.store import VectorStore
 
 logger = logging.getLogger("guidecite.cli")
 
@@ -115,23 +114,21 @@ class MinimumLevel(logging.Filter):
         return record.levelno >= self.level
 
 
-@contextmanager
-def opened_store(settings: Settings) -> Iterator[VectorStore]:
-    """Open the configured vector store for one command and close it afterwards."""
-    from assistant.store import open_store
-
-    store = open_store(settings)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def open_context() -> Context:
-    """The administrative context on the configured database."""
+    """The command's one Context on the configured settings (store and model opened lazily)."""
     from assistant.service.context import open_context
 
     return open_context(get_settings())
+
+
+@contextmanager
+def opened_context() -> Iterator[Context]:
+    """`open_context()` for one command, closed afterwards (the embedded store is released)."""
+    ctx = open_context()
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def parse_when(value: str, *, option: str) -> datetime:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import typer
 
+from assistant.domain import AuditAction
 from ui.cli import common
-from ui.cli.acting import acting
+from ui.cli.acting import acting_as
 from ui.cli.common import emit_json, handle_errors, parse_day
 
 gates_app = typer.Typer(
@@ -32,11 +33,11 @@ def gates_approve(
     library: list[str] = typer.Option([], "--library", help="Library in scope (repeatable)."),
 ) -> None:
     """Record an ethics approval: generated answers for DEPT until EXPIRES."""
-    from assistant.access import gates_object
+    from assistant.domain import gates_object
     from assistant.service.gates import approve_gate
 
     ctx = common.open_context()
-    actor = acting(ctx, by, action="gate_approve", obj=gates_object(dept))
+    actor = acting_as(ctx, by, action=AuditAction.GATE_APPROVE, obj=gates_object(dept))
     approval = approve_gate(
         ctx,
         actor,

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from assistant.config import get_settings
 from ingestion.documents import document_json
 from ingestion.service import IngestReport
-from ui.cli.acting import _acting_person
-from ui.cli.common import emit_json, handle_errors, opened_store, operator_name
+from ui.cli.acting import acting_person
+from ui.cli.common import emit_json, handle_errors, opened_context, operator_name
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -49,27 +48,31 @@ def _run_ingest(
     redact: bool = False,
     by: str | None = None,
 ) -> IngestReport:
-    from assistant.access import library_object
-    from assistant.domain import AuditAction
+    from assistant.domain import AuditAction, library_object
     from ingestion.as_principal import ingest_as_principal
     from ingestion.service import Ingestor
 
-    settings = get_settings()
-    acting = _acting_person(by, action=AuditAction.INGEST, obj=library_object(library))
-    with opened_store(settings) as store:
+    with opened_context() as ctx:
+        # Resolved before the store is opened: an unknown or disabled account is denied (exit 3).
+        person = acting_person(ctx, by, action=AuditAction.INGEST, obj=library_object(library))
         ingestor = Ingestor(
-            settings, store=store, audit=acting.audit, actor=operator_name(), redact=redact
+            ctx.settings,
+            store=ctx.store,
+            embedder=ctx.embedder,
+            audit=ctx.audit,
+            actor=operator_name(),
+            redact=redact,
         )
 
         def run(chunk_progress: Callable[[Path, int, int], None] | None) -> IngestReport:
-            if acting.principal is None or acting.access is None:
+            if person is None:
                 return ingestor.ingest(paths, library=library, chunk_progress=chunk_progress)
             return ingest_as_principal(
-                acting.principal,
+                person,
                 paths,
                 library=library,
                 ingestor=ingestor,
-                access=acting.access,
+                access=ctx.access,
                 chunk_progress=chunk_progress,
             )
 
@@ -168,12 +171,11 @@ def docs_list(
     from ingestion.documents import list_documents
     from ingestion.reindex import document_states
 
-    settings = get_settings()
-    with opened_store(settings) as store:
-        docs = list_documents(store, library=library)
+    with opened_context() as ctx:
+        docs = list_documents(ctx.store, library=library)
         stale = {
             (s.version.doc_id, s.version.content_sha256): s.reasons
-            for s in document_states(store, settings, library=library)
+            for s in document_states(ctx.store, ctx.settings, library=library)
             if s.stale
         }
     if as_json:
@@ -214,8 +216,8 @@ def docs_show(
     """Show a document and the chunks ingestion made of it."""
     from ingestion.documents import show_document
 
-    with opened_store(get_settings()) as store:
-        version, chunks = show_document(store, doc_id)
+    with opened_context() as ctx:
+        version, chunks = show_document(ctx.store, doc_id)
     if as_json:
         emit_json({**document_json(version), "chunks": chunks})
         return
@@ -237,24 +239,24 @@ def docs_delete(
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Remove every version of a document from the index."""
-    from assistant.domain import AuditAction
+    from assistant.domain import AuditAction, document_object
     from ingestion.as_principal import delete_document_as_principal
     from ingestion.documents import delete_document
 
-    settings = get_settings()
-    acting = _acting_person(by, action=AuditAction.DOCUMENT_DELETE, obj=f"document:{doc_id}")
-    with opened_store(settings) as store:
-        if acting.principal is None or acting.access is None:
+    with opened_context() as ctx:
+        obj = document_object(doc_id)
+        person = acting_person(ctx, by, action=AuditAction.DOCUMENT_DELETE, obj=obj)
+        if person is None:
             removed = delete_document(
-                store, settings, doc_id, audit=acting.audit, actor=operator_name()
+                ctx.store, ctx.settings, doc_id, audit=ctx.audit, actor=operator_name()
             )
         else:
             removed = delete_document_as_principal(
-                acting.principal,
+                person,
                 doc_id,
-                store=store,
-                settings=settings,
-                access=acting.access,
-                audit=acting.audit,
+                store=ctx.store,
+                settings=ctx.settings,
+                access=ctx.access,
+                audit=ctx.audit,
             )
     typer.echo(f"Deleted {doc_id}: {removed} chunk(s) removed.")

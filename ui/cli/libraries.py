@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from ui.cli import common
-from ui.cli.acting import _acting
+from ui.cli.acting import acting_as
 from ui.cli.common import BY_HELP, DEPT_HELP, emit_json, handle_errors
 
 libraries_app = typer.Typer(
@@ -21,13 +21,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _change_library(*, grant: bool, library: str, dept: str, by: str) -> None:
-    from assistant.access import library_object
-    from assistant.domain import AuditAction
+    from assistant.domain import AuditAction, library_object
     from assistant.service.admin import grant_library, revoke_library
 
     ctx = common.open_context()
     action = AuditAction.LIBRARY_GRANT if grant else AuditAction.LIBRARY_REVOKE
-    actor = _acting(ctx, by, action=action, obj=library_object(library))
+    actor = acting_as(ctx, by, action=action, obj=library_object(library))
     change = grant_library if grant else revoke_library
     changed = change(ctx, actor, library=library, department=dept)
     if grant:

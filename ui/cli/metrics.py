@@ -7,7 +7,7 @@ import time
 
 import typer
 
-from assistant.config import get_settings
+from ui.cli import common
 from ui.cli.common import handle_errors
 
 metrics_app = typer.Typer(help="Prometheus metrics endpoint.", no_args_is_help=True)
@@ -25,11 +25,9 @@ def metrics_serve(
     addr: str = typer.Option("127.0.0.1", "--addr", help="Address to bind."),
 ) -> None:
     """Serve Prometheus text metrics (recomputed from the audit trail at every scrape)."""
-    from assistant.audit.log import open_audit_log
-    from assistant.monitoring import serve_metrics
+    from assistant.service.monitoring import serve_metrics
 
-    settings = get_settings()
-    server = serve_metrics(settings, open_audit_log(settings), port=port, addr=addr)
+    server = serve_metrics(common.open_context(), port=port, addr=addr)
     typer.echo(f"Serving metrics on http://{addr}:{port}/metrics (Ctrl-C to stop).")
     try:
         while True:

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from assistant.config import Settings, get_settings
-from ui.cli.common import emit_json, handle_errors, opened_store, operator_name
+from ui.cli.common import emit_json, handle_errors, opened_context, operator_name
 from ui.cli.ingest import _print_report, chunk_progress_bar
 
 if TYPE_CHECKING:
-    from assistant.audit.log import AuditLog
+    from assistant.service.context import Context
     from ingestion.service import IngestReport
 
 
@@ -43,23 +42,21 @@ def reindex(
     Each document is replaced atomically: its old chunks stay searchable until the new ones
     are in.
     """
-    from assistant.audit.log import open_audit_log
     from ingestion.reindex import model_changed, rebuild_embedded_store
 
-    settings = get_settings()
-    audit = open_audit_log(settings)
-    with opened_store(settings) as store:
-        new_model = model_changed(store, settings)
+    with opened_context() as ctx:
+        new_model = model_changed(ctx.store, ctx.settings)
+        if not new_model:
+            report = _reindex_in_place(
+                ctx, library=library, stale=stale, dense=dense, as_json=as_json
+            )
     if new_model:
-        # Another model (vector size or name): every document goes into a new index.
+        # Another model (vector size or name): every document goes into a new index, built
+        # once the old store is closed.
         with chunk_progress_bar(enabled=not as_json) as on_chunks:
             report = rebuild_embedded_store(
-                settings, audit=audit, actor=operator_name(), chunk_progress=on_chunks
+                ctx.settings, audit=ctx.audit, actor=operator_name(), chunk_progress=on_chunks
             )
-    else:
-        report = _reindex_in_place(
-            settings, audit=audit, library=library, stale=stale, dense=dense, as_json=as_json
-        )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -71,9 +68,8 @@ def reindex(
 
 
 def _reindex_in_place(
-    settings: Settings,
+    ctx: Context,
     *,
-    audit: AuditLog,
     library: str | None,
     stale: bool,
     dense: bool,
@@ -82,13 +78,18 @@ def _reindex_in_place(
     from ingestion.reindex import reindex_documents
     from ingestion.service import Ingestor
 
-    with opened_store(settings) as store:
-        ingestor = Ingestor(settings, store=store, audit=audit, actor=operator_name())
-        with chunk_progress_bar(enabled=not as_json) as on_chunks:
-            return reindex_documents(
-                ingestor,
-                library=library,
-                stale_only=stale,
-                dense_only=dense,
-                chunk_progress=on_chunks,
-            )
+    ingestor = Ingestor(
+        ctx.settings,
+        store=ctx.store,
+        embedder=ctx.embedder,
+        audit=ctx.audit,
+        actor=operator_name(),
+    )
+    with chunk_progress_bar(enabled=not as_json) as on_chunks:
+        return reindex_documents(
+            ingestor,
+            library=library,
+            stale_only=stale,
+            dense_only=dense,
+            chunk_progress=on_chunks,
+        )

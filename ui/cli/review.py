@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from assistant.domain import AuditAction, page_object
 from ui.cli import common
-from ui.cli.acting import acting
+from ui.cli.acting import acting_as
 from ui.cli.common import BY_HELP, emit_json, handle_errors, parse_when
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def review_list(
     from assistant.service.review import list_review_items
 
     ctx = common.open_context()
-    reviewer = acting(ctx, by, action="review_list", obj="page:review")
+    reviewer = acting_as(ctx, by, action=AuditAction.REVIEW_LIST, obj=page_object("review"))
     start = parse_when(since, option="--since") if since else None
     items = list_review_items(ctx, reviewer, status=status, department=dept, flag=flag, since=start)
     if as_json:
@@ -78,7 +79,7 @@ def review_show(
     from assistant.service.review import get_review_item
 
     ctx = common.open_context()
-    reviewer = acting(ctx, by, action="review_view", obj="page:review")
+    reviewer = acting_as(ctx, by, action=AuditAction.REVIEW_VIEW, obj=page_object("review"))
     emit_json(get_review_item(ctx, reviewer, item_id).model_dump(mode="json"))
 
 
@@ -92,7 +93,7 @@ def review_take(
     from assistant.service.review import take_review_item
 
     ctx = common.open_context()
-    reviewer = acting(ctx, by, action="review_take", obj="page:review")
+    reviewer = acting_as(ctx, by, action=AuditAction.REVIEW_TAKE, obj=page_object("review"))
     item = take_review_item(ctx, reviewer, item_id)
     typer.echo(f"Item {item.id} is in review by {item.assignee}.")
 
@@ -111,7 +112,7 @@ def review_resolve(
     from assistant.service.review import resolve_review_item
 
     ctx = common.open_context()
-    reviewer = acting(ctx, by, action="review_resolve", obj="page:review")
+    reviewer = acting_as(ctx, by, action=AuditAction.REVIEW_RESOLVE, obj=page_object("review"))
     item = resolve_review_item(ctx, reviewer, item_id, disposition=disposition, comment=comment)
     typer.echo(f"Item {item.id} resolved: {item.disposition}.")
 
@@ -126,6 +127,6 @@ def review_export_regression(
     from assistant.service.review import export_regression
 
     ctx = common.open_context()
-    actor = acting(ctx, by, action="review_export", obj="page:review")
+    actor = acting_as(ctx, by, action=AuditAction.REVIEW_EXPORT, obj=page_object("review"))
     count = export_regression(ctx, actor, out=out)
     typer.echo(f"Exported {count} regression item(s) to {out}.")

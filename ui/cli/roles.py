@@ -7,7 +7,7 @@ import typer
 
 from assistant.domain import Role
 from ui.cli import common
-from ui.cli.acting import _acting
+from ui.cli.acting import acting_as
 from ui.cli.common import BY_HELP, DEPT_HELP, handle_errors
 
 roles_app = typer.Typer(help="Grant and revoke roles in a department.", no_args_is_help=True)
@@ -19,13 +19,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _change_role(*, grant: bool, user: str, role: Role, dept: str, by: str) -> None:
-    from assistant.access import roles_object
-    from assistant.domain import AuditAction
+    from assistant.domain import AuditAction, roles_object
     from assistant.service.admin import grant_role, revoke_role
 
     ctx = common.open_context()
     action = AuditAction.ROLE_GRANT if grant else AuditAction.ROLE_REVOKE
-    actor = _acting(ctx, by, action=action, obj=roles_object(dept))
+    actor = acting_as(ctx, by, action=action, obj=roles_object(dept))
     change = grant_role if grant else revoke_role
     changed = change(ctx, actor, user=user, role=role, department=dept)
     if grant:

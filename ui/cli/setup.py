@@ -11,7 +11,7 @@ import typer
 
 from assistant.config import Settings, get_settings
 from ui.cli import common
-from ui.cli.common import emit_json, handle_errors, opened_store, operator_name
+from ui.cli.common import emit_json, handle_errors, opened_context, operator_name
 from ui.cli.ingest import _print_report, _run_ingest
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
@@ -85,8 +85,8 @@ def _say_stale() -> None:
     settings = get_settings()
     if not settings.qdrant_url and not settings.qdrant_path.is_dir():
         return
-    with opened_store(settings) as store:
-        states = [s for s in document_states(store, settings) if s.stale]
+    with opened_context() as ctx:
+        states = [s for s in document_states(ctx.store, settings) if s.stale]
     for state in states:
         typer.echo(
             f"stale: {state.version.library}/{state.version.doc_id} ({'; '.join(state.reasons)})"
