@@ -1,4 +1,4 @@
-"""`guidecite ingest` and `docs list|show|delete`.
+"""`guidecite ingest` and `docs list|show|diff|delete`.
 
 Without `--by` these are operator commands: the OS account at the console acts (the sysadmin
 path, audited as `cli:<os-user>`, DESIGN.md §6). With `--by NAME` the named account acts and
@@ -25,7 +25,11 @@ from ui.cli.common import emit_json, handle_errors, opened_context, operator_nam
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-docs_app = typer.Typer(help="List, inspect and delete ingested documents.", no_args_is_help=True)
+    from ingestion.diff import DocumentDiff
+
+docs_app = typer.Typer(
+    help="List, inspect, compare and delete ingested documents.", no_args_is_help=True
+)
 
 BY_HELP = (
     "Act as this account: its permissions are checked (sysadmin: any library; dept_admin: "
@@ -230,6 +234,63 @@ def docs_show(
         )
         typer.echo(f"\n[{chunk['chunk_index']}] {' > '.join(chunk['section_path'])} {pages}")
         typer.echo(chunk["text"])
+
+
+@docs_app.command("diff")
+@handle_errors
+def docs_diff(
+    doc_id: str = typer.Argument(..., help="Document id (see `docs list`)."),
+    from_version: str | None = typer.Option(
+        None, "--from", help="Older version: its label or the start of its content hash."
+    ),
+    to_version: str | None = typer.Option(
+        None, "--to", help="Newer version (default: the current one)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """What changed between two versions (default: current against the one it superseded)."""
+    from ingestion.diff import diff_document
+
+    with opened_context() as ctx:
+        diff = diff_document(ctx.store, doc_id, from_version=from_version, to_version=to_version)
+    if as_json:
+        emit_json(diff.to_json())
+        return
+    _print_diff(diff)
+
+
+def _print_diff(diff: DocumentDiff) -> None:
+    before, after = diff.before, diff.after
+    typer.echo(f"{after.title} ({after.doc_id})")
+    typer.echo(
+        f"{before.version} [{before.content_sha256[:12]}, {before.status}] -> "
+        f"{after.version} [{after.content_sha256[:12]}, {after.status}]"
+    )
+    counts = diff.summary()
+    typer.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    if not diff.sections:
+        typer.echo("No differences in the text.")
+    for section in diff.sections:
+        heading = " > ".join(section.path) or "(no section)"
+        note = {"added": " (new section)", "removed": " (section removed)"}.get(section.status, "")
+        if section.previous_path is not None:
+            note = f" (was: {' > '.join(section.previous_path)})"
+        typer.echo(f"\n== {heading}{note}")
+        for change in section.changes:
+            if change.kind == "added":
+                typer.echo(f"+ {change.after}")
+            elif change.kind == "removed":
+                typer.echo(f"- {change.before}")
+            elif change.kind == "moved":
+                origin = " > ".join(change.moved_from or []) or "(no section)"
+                typer.echo(f"> {change.after}\n  (moved from: {origin})")
+            else:
+                typer.echo(f"~ {change.inline}")
+                typer.echo(f"  - {change.before}")
+                typer.echo(f"  + {change.after}")
+                if change.quantities:
+                    quantities = "; ".join(q.label() for q in change.quantities)
+                    typer.echo(f"  quantities: {quantities}")
 
 
 @docs_app.command("delete")
