@@ -128,6 +128,38 @@ class Chunk(BaseModel):
         return str(uuid.uuid5(POINT_NAMESPACE, key))
 
 
+class Strength(StrEnum):
+    """Normalised recommendation strength (issue #17 §1; mapping in ingestion/grades.py)."""
+
+    STRONG = "strong"
+    CONDITIONAL = "conditional"  # GRADE's weak/conditional, CDC category B, ESC Class IIa/IIb
+    AGAINST = "against"  # a recommendation not to do something (ESC/AHA Class III)
+
+
+class Certainty(StrEnum):
+    """Normalised certainty of evidence, on GRADE's four levels (issue #17 §1)."""
+
+    HIGH = "high"
+    MODERATE = "moderate"
+    LOW = "low"
+    VERY_LOW = "very_low"
+
+
+class Grade(BaseModel):
+    """The grade a guideline states for a recommendation, normalised beside its own wording.
+
+    Either field is null when the stated grade does not give it (a CDC category without an
+    evidence type); `original` keeps the source's wording and scale ("证据等级3，推荐C").
+    `start`/`end` are the character span in the chunk text of the sentence the grade belongs to.
+    """
+
+    strength: Strength | None = None
+    certainty: Certainty | None = None
+    original: str
+    start: int | None = Field(default=None, exclude=True)
+    end: int | None = Field(default=None, exclude=True)
+
+
 class Source(BaseModel):
     """A retrieved chunk shown to the model as [n]."""
 
