@@ -20,6 +20,7 @@ from ui.state import FEEDBACK, HISTORY, guard_page, lang, new_conversation, t
 
 logger = logging.getLogger(__name__)
 ALL = "__all__"
+LIBRARY = "gc_library"  # the chosen library, whichever language's selector chose it
 
 
 def record_feedback(
@@ -173,6 +174,27 @@ def _ask(
     return answer
 
 
+def _choose_library(readable: list[str]) -> str:
+    """The sidebar's library selector, in the UI language, keeping the choice across a switch.
+
+    The widget's value is its option's *shown* text: one widget across a language switch would
+    keep "全部可查阅的指南库" on the English screen and hand it back as a library name (issue 16
+    item 11). So each language has its own widget, started from the last choice.
+    """
+    options = [ALL, *readable]
+    chosen = st.session_state.get(LIBRARY)
+    everything = t("all_libraries")  # bound now: the label must not depend on a later lookup
+    library: str = st.selectbox(
+        t("library"),
+        options=options,
+        index=options.index(chosen) if chosen in options else 0,
+        format_func=lambda name: everything if name == ALL else name,
+        key=f"gc_library_{lang()}",
+    )
+    st.session_state[LIBRARY] = library
+    return library
+
+
 def render() -> None:
     """The chat page."""
     guarded = guard_page("chat")
@@ -181,12 +203,7 @@ def render() -> None:
     res, principal = guarded
     readable = service.readable_libraries(res, principal)
     with st.sidebar:
-        library = st.selectbox(
-            t("library"),
-            options=[ALL, *readable],
-            format_func=lambda name: t("all_libraries") if name == ALL else name,
-            key="gc_library",
-        )
+        library = _choose_library(readable)
         if st.button(t("new_conversation"), key="gc_new_conversation", icon=":material/add:"):
             new_conversation()
             st.rerun()

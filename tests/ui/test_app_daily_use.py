@@ -1,0 +1,131 @@
+"""Pages without traps (issue 16 items 2, 7, 8 and 11), driven by AppTest over a small index.
+
+One module-wide DATA_DIR: the flu guideline in `hospital`, a `cardiology` library granted to
+cardiology; a cardiology doctor whose answer got 👎 (a review item); cardiology department
+administrators and quality reviewers (TOTP, one account per sign-in: a code is not replayed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Selectbox
+
+from assistant.audit.log import open_audit_log
+from assistant.config import Settings, get_settings
+from assistant.domain import AuditEvent, Principal, Role
+from assistant.service.ask import answer_question
+from assistant.service.context import open_context
+from assistant.service.feedback import record_feedback
+from tests.factories import index_library, open_access, open_accounts
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
+PASSWORD = "correct horse battery staple"
+TIMEOUT = 180
+QUESTION = "流感患者奥司他韦的成人剂量是多少？"
+ADMINS = ("adm.zhou", "adm.qian", "adm.sun")
+REVIEWERS = ("rev.chen", "rev.wu")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict]:
+    data_dir = tmp_path_factory.mktemp("daily") / "data"
+    settings = Settings(data_dir=data_dir)
+    access = open_access(settings, libraries={"cardiology": "cardiology"})
+    accounts = open_accounts(settings, access=access)
+    for name in ("dr.wang", "dr.li"):
+        accounts.add_user(name, role=Role.DOCTOR, department="cardiology", password=PASSWORD)
+    totp = {}
+    for names, role in ((ADMINS, Role.DEPT_ADMIN), (REVIEWERS, Role.QUALITY_REVIEWER)):
+        for name in names:
+            accounts.add_user(name, role=role, department="cardiology", password=PASSWORD)
+            totp[name] = pyotp.TOTP(pyotp.parse_uri(accounts.enrol_totp(name)).secret)
+    store = index_library(settings, {"hospital": [corpus_dir / FLU]}).store
+    try:
+        ctx = open_context(settings, store=store, access=access)
+        doctor = Principal(user="dr.li", role=Role.DOCTOR, department="cardiology")
+        answer = answer_question(doctor, QUESTION, ctx=ctx)
+        record_feedback(
+            doctor, answer_id=answer.answer_id, helpful=False, comment="不清楚", ctx=ctx
+        )
+    finally:
+        store.close()  # the app opens the embedded shard itself
+    yield {"data_dir": data_dir, "totp": totp}
+
+
+@pytest.fixture
+def app_env(app_data: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setenv("GUIDECITE_DATA_DIR", str(app_data["data_dir"]))
+    return app_data
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(open_audit_log(get_settings()).iter_events(actions=[action]))
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
+    parts += [e.value for e in at.error] + [e.value for e in at.info]
+    parts += [e.value for e in at.warning] + [e.value for e in at.success]
+    parts += [e.value for e in at.title] + [e.value for e in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def _login(name: str, totp: pyotp.TOTP | None = None, *, lang: str = "en") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["gc_lang"] = lang
+    at.run()
+    assert not at.exception, at.exception
+    at.text_input(key="gc_username").set_value(name)
+    at.text_input(key="gc_password").set_value(PASSWORD)
+    if totp is not None and any(w.key == "gc_totp" for w in at.text_input):
+        at.text_input(key="gc_totp").set_value(totp.now())
+    at.button[-1].click().run()
+    if totp is not None and "gc_token" not in at.session_state:
+        at.text_input(key="gc_totp").set_value(totp.now())
+        at.button[-1].click().run()
+    assert not at.exception, at.exception
+    assert "gc_token" in at.session_state
+    return at
+
+
+# ---- item 11: the library selector follows the language; a way back from a denial ---------
+
+
+def _library_selector(at: AppTest) -> Selectbox[Any]:
+    [selector] = [s for s in at.sidebar.selectbox if str(s.key).startswith("gc_library")]
+    return selector
+
+
+def test_library_selector_follows_the_language_and_keeps_the_choice(app_env: dict) -> None:
+    at = _login("dr.wang", lang="zh")
+    selector = _library_selector(at)
+    assert selector.label == "指南库" and selector.options[0] == "全部可查阅的指南库"
+    at.session_state["gc_lang"] = "en"
+    at.run()
+    assert not at.exception, at.exception
+    selector = _library_selector(at)
+    assert selector.label == "Library"
+    assert selector.options[0] == "All libraries I may read"
+    # The shown choice is English too, and still means "all": no Chinese text comes back as
+    # a library name.
+    assert selector.value == "__all__"
+    at.chat_input(key="gc_question").set_value(QUESTION).run()
+    assert not at.exception, at.exception
+    answer = at.session_state["gc_history"][-1][1]
+    assert answer.mode != "denied" and answer.sources
+    # A library chosen in one language stays chosen in the other.
+    _library_selector(at).set_value("cardiology").run()
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    selector = _library_selector(at)
+    assert selector.label == "指南库" and selector.value == "cardiology"
