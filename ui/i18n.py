@@ -92,6 +92,12 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "feedback_comment": {"zh": "意见（可选）", "en": "Comment (optional)"},
     "feedback_thanks": {"zh": "感谢反馈，已记录。", "en": "Thank you: your feedback was recorded."},
     "no_library": {"zh": "您目前没有可查阅的指南库，请联系科室管理员。", "en": "You have no library you may read; ask your department administrator."},
+    "question_empty": {"zh": "问题为空，请输入问题。", "en": "The question is empty: type a question."},
+    "question_too_long": {"zh": "问题有 {n} 个字符，超过上限 {limit} 个字符，请删减 {over} 个字符后再发送。", "en": "The question has {n} characters, more than the limit of {limit}: shorten it by {over} characters, then send it."},
+    "question_chars": {"zh": "{n} / {limit} 个字符", "en": "{n} / {limit} characters"},
+    "question_draft": {"zh": "问题过长，未发送。请在此删减后发送：", "en": "This question is too long and was not sent. Shorten it here, then send it:"},
+    "send_question": {"zh": "发送", "en": "Send"},
+    "discard_question": {"zh": "放弃", "en": "Discard"},
     # ---- library -----------------------------------------------------------------------------
     "upload": {"zh": "上传指南文件", "en": "Upload guideline files"},
     "target_library": {"zh": "目标指南库", "en": "Target library"},

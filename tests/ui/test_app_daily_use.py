@@ -97,6 +97,63 @@ def _login(name: str, totp: pyotp.TOTP | None = None, *, lang: str = "en") -> Ap
     return at
 
 
+# ---- item 2: bad input is refused at the input, plainly, in the UI language ----------------
+
+
+def test_blank_question_is_refused_plainly_without_processing(app_env: dict) -> None:
+    at = _login("dr.wang")
+    asks = len(_events("ask"))
+    at.chat_input(key="gc_question").set_value("  \n\t ").run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["The question is empty: type a question."]
+    assert not at.status and "Working…" not in _texts(at)  # no "processing" box
+    assert not at.session_state["gc_history"] and len(_events("ask")) == asks
+    at = _login("dr.wang", lang="zh")
+    at.chat_input(key="gc_question").set_value("   ").run()
+    assert [e.value for e in at.error] == ["问题为空，请输入问题。"]
+
+
+def test_overlong_question_is_kept_whole_counted_and_refused(app_env: dict) -> None:
+    at = _login("dr.wang")
+    asks = len(_events("ask"))
+    limit = get_settings().max_question_chars
+    question = QUESTION + "请详细说明。" * ((limit + 1000) // 6)
+    at.chat_input(key="gc_question").set_value(question).run()
+    assert not at.exception, at.exception
+    over = len(question) - limit
+    expected = (
+        f"The question has {len(question)} characters, more than the limit of {limit}: "
+        f"shorten it by {over} characters, then send it."
+    )
+    assert [e.value for e in at.error] == [expected]
+    # Nothing processed or stored; no setting name, no second language on a clinician's screen.
+    assert not at.status and len(_events("ask")) == asks and not at.session_state["gc_history"]
+    text = _texts(at)
+    assert "GUIDECITE" not in text and "问题" not in text.replace(question, "")
+    # Never cut: the whole question is kept for shortening, and Send is off while too long.
+    draft = at.text_area(key="gc_draft_text")
+    assert draft.value == question
+    assert at.button(key="gc_draft_send").disabled
+    at.button(key="gc_draft_discard").click().run()
+    assert not any(w.key == "gc_draft_text" for w in at.text_area) and not at.error
+    at = _login("dr.wang", lang="zh")
+    at.chat_input(key="gc_question").set_value(question).run()
+    assert [e.value for e in at.error] == [
+        f"问题有 {len(question)} 个字符，超过上限 {limit} 个字符，请删减 {over} 个字符后再发送。"
+    ]
+    # Shortened: the counter says so, Send asks it once (audited once, by the service).
+    at.text_area(key="gc_draft_text").set_value(QUESTION).run()
+    assert f"{len(QUESTION)} / {limit} 个字符" in [c.value for c in at.caption]
+    assert not at.error
+    at.button(key="gc_draft_send").click().run()
+    assert not at.exception, at.exception
+    [(asked, answer)] = at.session_state["gc_history"]
+    assert asked == QUESTION and answer.sentences
+    assert len(_events("ask")) == asks + 1
+    assert not any(w.key == "gc_draft_text" for w in at.text_area)
+    assert [m.value for m in at.chat_message[0].markdown] == [QUESTION]
+
+
 # ---- item 11: the library selector follows the language; a way back from a denial ---------
 
 

@@ -21,6 +21,8 @@ from ui.state import FEEDBACK, HISTORY, guard_page, lang, new_conversation, t
 logger = logging.getLogger(__name__)
 ALL = "__all__"
 LIBRARY = "gc_library"  # the chosen library, whichever language's selector chose it
+DRAFT = "gc_draft"  # an over-long question kept for shortening: never cut (issue 16 item 2)
+DRAFT_TEXT = "gc_draft_text"
 
 
 def record_feedback(
@@ -195,6 +197,63 @@ def _choose_library(readable: list[str]) -> str:
     return library
 
 
+def _question_chars(text: str) -> int:
+    # The service's own count (invisible and control characters do not count), so the page
+    # refuses exactly what `answer_question` would.
+    return len(service.visible_text(text))
+
+
+def _accept(res: Context, submitted: str) -> str | None:
+    """The submitted question when it can be asked; else say why, in the UI language only.
+
+    Refused here, before the service is called: nothing is processed, so nothing is audited.
+    The service still checks (and audits) every question that reaches it.
+    """
+    chars = _question_chars(submitted)
+    if chars == 0:
+        st.error(t("question_empty"))
+        return None
+    if chars > res.settings.max_question_chars:
+        st.session_state[DRAFT] = submitted
+        st.session_state[DRAFT_TEXT] = submitted
+        return None
+    st.session_state.pop(DRAFT, None)
+    return submitted
+
+
+def _edit_draft(res: Context) -> str | None:
+    """A refused over-long question, kept whole for shortening, with a character counter."""
+    if DRAFT not in st.session_state:
+        return None
+    # The buttons are read before the box is drawn, so a question sent leaves no box behind.
+    if st.session_state.get("gc_draft_discard"):
+        st.session_state.pop(DRAFT, None)
+        st.session_state.pop(DRAFT_TEXT, None)
+        return None
+    if st.session_state.get("gc_draft_send"):
+        question = _accept(res, st.session_state.get(DRAFT_TEXT, ""))
+        if question is not None:
+            st.session_state.pop(DRAFT_TEXT, None)
+            return question
+    limit = res.settings.max_question_chars
+    with st.container(border=True, key="gc_draft_box"):
+        text = st.text_area(t("question_draft"), key=DRAFT_TEXT, height=200)
+        chars = _question_chars(text)
+        if chars > limit:
+            st.error(t("question_too_long", n=chars, limit=limit, over=chars - limit))
+        else:
+            st.caption(t("question_chars", n=chars, limit=limit))
+        send, discard, _ = st.columns([1, 1, 3])
+        send.button(
+            t("send_question"),
+            key="gc_draft_send",
+            icon=":material/send:",
+            disabled=not 0 < chars <= limit,
+        )
+        discard.button(t("discard_question"), key="gc_draft_discard")
+    return None
+
+
 def render() -> None:
     """The chat page."""
     guarded = guard_page("chat")
@@ -216,7 +275,10 @@ def render() -> None:
             st.markdown(escape_markdown(question))
         _show_done(answer)
         _show_answer(res, principal, answer)
-    question = st.chat_input(t("ask_placeholder"), key="gc_question")
+    # No `max_chars`: Streamlit would cut a pasted question silently (issue 16 item 2).
+    submitted = st.chat_input(t("ask_placeholder"), key="gc_question")
+    question = _accept(res, submitted) if submitted is not None else None
+    question = _edit_draft(res) or question
     if question:
         with st.chat_message("user"):
             st.markdown(escape_markdown(question))
