@@ -294,8 +294,6 @@ def diff_versions(
     raw = _find_moves(raw)
     sections: list[SectionDiff] = []
     for old_path, new_path, changes in raw:
-        if not changes:
-            continue
         status: SectionStatus
         if old_path is None:
             status = "added"
@@ -305,6 +303,9 @@ def diff_versions(
             status = "renamed"
         else:
             status = "changed"
+        # A renamed heading is worth showing even when the text under it stayed the same.
+        if not changes and status != "renamed":
+            continue
         path = new_path if new_path is not None else old_path
         assert path is not None
         sections.append(

@@ -179,3 +179,38 @@ def open_accounts(
 def open_fast_context() -> Context:
     """The configured Context, hashing with FAST_HASHING (stands in for the CLI's open_context)."""
     return open_context(get_settings(), authenticator=FAST_HASHING)
+
+
+# --------------------------------------------------------------------------- two editions
+
+FLU_2025 = "zh/流行性感冒诊疗方案（2025年版）.txt"
+# The edits that make the test's second edition of the shipped influenza guideline (issue 17
+# §2): a dose number, a removed paragraph and a reworded recommendation; nothing else changes.
+FLU_DOSE = ("成人剂量每次 75mg", "成人剂量每次 150mg")
+FLU_REMOVED = "肾功能不全者要根据肾功能调整剂量。"
+FLU_REWORDED = (
+    "（3）有传播给高危人群风险的流感患者，建议给予抗病毒",
+    "（3）有传播给高危人群风险的流感患者，应当尽早给予抗病毒",
+)
+FLU_NEW_VERSION = "2026年版"
+
+
+def flu_editions(corpus_dir: Path, folder: Path) -> tuple[Path, Path]:
+    """The shipped 2025 influenza guideline and a second edition of it (FLU_NEW_VERSION,
+    labelled by its `.meta.yaml` sidecar), same file name, in two folders under `folder`."""
+    original = corpus_dir / FLU_2025
+    text = original.read_text(encoding="utf-8")
+    edited = text
+    for old, new in (FLU_DOSE, (FLU_REMOVED + "\n", ""), FLU_REWORDED):
+        assert text.count(old) == 1, old
+        edited = edited.replace(old, new)
+    first = folder / "2025" / original.name
+    second = folder / "2026" / original.name
+    first.parent.mkdir(parents=True)
+    second.parent.mkdir(parents=True)
+    first.write_text(text, encoding="utf-8")
+    second.write_text(edited, encoding="utf-8")
+    second.with_name(second.name + ".meta.yaml").write_text(
+        f"version: {FLU_NEW_VERSION}\n", encoding="utf-8"
+    )
+    return first, second

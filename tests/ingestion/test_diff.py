@@ -1,0 +1,266 @@
+"""What changed between editions (issue 17 §2): two editions of the shipped influenza guideline
+ingested into a real Qdrant Edge store with the real embedder, then compared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.audit.log import open_audit_log
+from assistant.config import Settings
+from assistant.domain import AnswerMode, DocumentVersion, Principal, Role
+from assistant.errors import IngestionError
+from assistant.service.ask import answer_question, search_sources
+from assistant.service.context import Context
+from assistant.store import open_store
+from ingestion.diff import (
+    QuantityChange,
+    diff_document,
+    diff_versions,
+    sections_from_chunks,
+    select_versions,
+)
+from ingestion.service import Ingestor
+from tests.factories import (
+    FLU_NEW_VERSION,
+    FLU_REMOVED,
+    flu_editions,
+    open_access,
+)
+
+DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="internal")
+OSELTAMIVIR = ["十、治疗", "（三）抗病毒治疗", "（1）神经氨酸酶抑制剂"]
+ANTIVIRAL = ["十、治疗", "（三）抗病毒治疗"]
+
+
+@pytest.fixture(scope="module")
+def editions(
+    tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path
+) -> Iterator[dict[str, Any]]:
+    """Both editions ingested, one after the other, into one store (the first is superseded)."""
+    root = tmp_path_factory.mktemp("editions")
+    first, second = flu_editions(corpus_dir, root / "in")
+    settings = Settings(data_dir=root / "data")
+    store = open_store(settings)
+    try:
+        ingestor = Ingestor(settings, store=store)
+        old = ingestor.ingest([first], library="hospital").documents[0]
+        # Before the second edition there is nothing to compare with.
+        with pytest.raises(IngestionError) as only_one:
+            select_versions(store, old.doc_id)
+        new = ingestor.ingest([second], library="hospital").documents[0]
+        yield {
+            "settings": settings,
+            "store": store,
+            "embedder": ingestor.embedder,
+            "old": old,
+            "new": new,
+            "only_one": only_one.value,
+        }
+    finally:
+        store.close()
+
+
+def test_only_one_version_says_so(editions) -> None:
+    error = editions["only_one"]
+    assert error.exit_code == 2
+    assert "only one version (2025年版)" in error.user_message
+
+
+def test_diff_names_the_dose_the_removed_paragraph_and_the_rewording_and_nothing_else(
+    editions,
+) -> None:
+    old, new = editions["old"], editions["new"]
+    assert old.doc_id == new.doc_id and new.version == FLU_NEW_VERSION
+    diff = diff_document(editions["store"], new.doc_id)
+
+    assert (diff.before.version, diff.before.status) == ("2025年版", "superseded")
+    assert (diff.after.version, diff.after.status) == (FLU_NEW_VERSION, "current")
+    assert diff.summary() == {"added": 0, "removed": 1, "changed": 2, "moved": 0}
+    assert [(s.path, s.status) for s in diff.sections] == [
+        (ANTIVIRAL, "changed"),
+        (OSELTAMIVIR, "changed"),
+    ]
+    [reworded] = diff.sections[0].changes
+    assert reworded.kind == "changed"
+    assert reworded.before == "（3）有传播给高危人群风险的流感患者，建议给予抗病毒治疗。"
+    assert reworded.after == "（3）有传播给高危人群风险的流感患者，应当尽早给予抗病毒治疗。"
+    assert reworded.quantities == []
+    assert "[-建议-]{+应当尽早+}" in reworded.inline
+
+    dose, removed = diff.sections[1].changes
+    assert (dose.kind, dose.before, dose.after) == (
+        "changed",
+        "成人剂量每次75mg，每日2次。",
+        "成人剂量每次150mg，每日2次。",
+    )
+    assert dose.quantities == [QuantityChange(before="75mg", after="150mg")]
+    assert dose.quantities[0].label() == "75mg → 150mg"
+    assert dose.inline == "成人剂量每次[-75-]{+150+}mg，每日2次。"
+    assert (removed.kind, removed.before, removed.after) == ("removed", FLU_REMOVED, "")
+
+    data = json.loads(json.dumps(diff.to_json(), ensure_ascii=False))
+    assert data["doc_id"] == new.doc_id
+    assert data["from"]["version"] == "2025年版" and data["to"]["version"] == FLU_NEW_VERSION
+    assert data["from"]["content_sha256"] == old.content_sha256
+    assert data["sections"][1]["changes"][0]["quantities"] == [{"before": "75mg", "after": "150mg"}]
+
+
+def test_diff_in_the_other_direction_and_by_content_hash(editions) -> None:
+    old, new = editions["old"], editions["new"]
+    back = diff_document(
+        editions["store"], new.doc_id, from_version=FLU_NEW_VERSION, to_version="2025年版"
+    )
+    assert back.summary() == {"added": 1, "removed": 0, "changed": 2, "moved": 0}
+    added = [c for c in back.changes if c.kind == "added"]
+    assert [c.after for c in added] == [FLU_REMOVED]
+    dose = next(c for c in back.changes if c.quantities)
+    assert dose.quantities == [QuantityChange(before="150mg", after="75mg")]
+
+    by_hash = diff_document(
+        editions["store"],
+        new.doc_id,
+        from_version=old.content_sha256[:10],
+        to_version=new.content_sha256[:10],
+    )
+    assert by_hash.to_json() == diff_document(editions["store"], new.doc_id).to_json()
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "options", "message"),
+    [
+        ("zh-no-such-doc", {}, "No document with id 'zh-no-such-doc'"),
+        (None, {"from_version": "1999年版"}, "--from '1999年版' is not a version"),
+        (None, {"to_version": "2030年版"}, "--to '2030年版' is not a version"),
+        (
+            None,
+            {"from_version": "2025年版", "to_version": "2025年版"},
+            "name the same version",
+        ),
+        (None, {"to_version": "2025年版"}, "2025年版 is the oldest version"),
+    ],
+)
+def test_bad_requests_say_what_is_wrong(
+    editions, doc_id: str | None, options: dict[str, str], message: str
+) -> None:
+    with pytest.raises(IngestionError) as error:
+        diff_document(editions["store"], doc_id or editions["new"].doc_id, **options)
+    assert error.value.exit_code == 2
+    assert message in error.value.user_message
+    if "is not a version" in message:
+        assert (
+            "2025年版" in error.value.user_message and FLU_NEW_VERSION in error.value.user_message
+        )
+
+
+def make_ctx(editions: dict[str, Any], tmp_path: Path) -> Context:
+    settings: Settings = editions["settings"]
+    return Context(
+        settings=settings,
+        store=editions["store"],
+        embedder=editions["embedder"],
+        access=open_access(settings, roles=[DOCTOR]),
+        audit=open_audit_log(settings.model_copy(update={"data_dir": tmp_path / "audit"})),
+        chat=None,
+    )
+
+
+def test_after_the_update_only_the_new_edition_is_found_or_cited(editions, tmp_path) -> None:
+    store, old, new = editions["store"], editions["old"], editions["new"]
+    # The old edition is still stored (for the diff), only superseded.
+    superseded = store.scroll(doc_id=old.doc_id, content_sha256=old.content_sha256)
+    assert superseded and {p["status"] for _, p in superseded} == {"superseded"}
+
+    ctx = make_ctx(editions, tmp_path)
+    question = "成人流感患者奥司他韦剂量是多少？"
+    sources = search_sources(DOCTOR, question, ctx=ctx)
+    assert sources and {s.version for s in sources} == {FLU_NEW_VERSION}
+    new_points = {pid for pid, _ in store.scroll(doc_id=new.doc_id, status="current")}
+    assert {pid for pid, p in superseded} & new_points == set()
+    assert {s.chunk_id for s in sources if s.doc_id == new.doc_id} <= new_points
+    texts = "".join(s.text for s in sources)
+    assert "成人剂量每次150mg" in texts and "成人剂量每次75mg" not in texts
+
+    answer = answer_question(DOCTOR, question, ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE
+    assert answer.sources and {s.version for s in answer.sources} == {FLU_NEW_VERSION}
+    assert "成人剂量每次75mg" not in "".join(s.text for s in answer.sentences)
+
+
+# ---- the comparison itself, on English text (no store) --------------------------------------
+
+
+def version(label: str) -> DocumentVersion:
+    return DocumentVersion(
+        doc_id="en-opioids",
+        title="Opioid prescribing",
+        version=label,
+        language="en",
+        library="hospital",
+        content_sha256=label * 8,
+        source_file="opioids.md",
+    )
+
+
+def test_english_sections_added_renamed_moved_and_changed_durations() -> None:
+    before = sections_from_chunks(
+        [
+            (("Acute pain",), "Use immediate-release opioids. Prescribe no more than 3 days."),
+            # The splitter's overlap ("Prescribe no more than 3 days.") is not a change.
+            (("Acute pain",), "Prescribe no more than 3 days. Reassess within 7 days."),
+            (("Tapering",), "Taper by 10% per month. Offer naloxone to every patient."),
+            (
+                ("Follow-up care",),
+                "Review benefits and harms at each visit. Check the state registry. "
+                "Document the plan.",
+            ),
+        ]
+    )
+    assert before[("Acute pain",)] == [
+        "Use immediate-release opioids.",
+        "Prescribe no more than 3 days.",
+        "Reassess within 7 days.",
+    ]
+    after = sections_from_chunks(
+        [
+            (("Acute pain",), "Use immediate-release opioids. Prescribe no more than 5 days."),
+            (("Acute pain",), "Reassess within 7 days. Offer naloxone to every patient."),
+            (("Tapering",), "Taper by 10% per month."),
+            (
+                ("Follow-up and monitoring",),
+                "Review benefits and harms at each visit. Check the state registry. "
+                "Document the plan.",
+            ),
+            (("Chronic pain",), "Maximize non-opioid therapies first."),
+        ]
+    )
+    diff = diff_versions(
+        version("2016"), version("2022"), before_sections=before, after_sections=after
+    )
+    assert diff.summary() == {"added": 1, "removed": 0, "changed": 1, "moved": 1}
+    by_path = {tuple(s.path): s for s in diff.sections}
+    assert list(by_path) == [("Acute pain",), ("Follow-up and monitoring",), ("Chronic pain",)]
+    changed, moved = by_path[("Acute pain",)].changes
+    # The quantity as written, with its bound (`no more than`).
+    assert changed.quantities == [
+        QuantityChange(before="no more than 3 days", after="no more than 5 days")
+    ]
+    assert changed.inline == "Prescribe no more than [-3-]{+5+} days."
+    assert (moved.kind, moved.after, moved.moved_from) == (
+        "moved",
+        "Offer naloxone to every patient.",
+        ["Tapering"],
+    )
+    assert by_path[("Chronic pain",)].status == "added"
+    assert by_path[("Chronic pain",)].changes[0].after == "Maximize non-opioid therapies first."
+    # A renamed heading over the same text: listed as renamed, with no change in its text.
+    renamed = by_path[("Follow-up and monitoring",)]
+    assert (renamed.status, renamed.previous_path, renamed.changes) == (
+        "renamed",
+        ["Follow-up care"],
+        [],
+    )
