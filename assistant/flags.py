@@ -36,6 +36,8 @@ FLAG_CODES = (
     "injection_suspected",
     "access_denied",
     "gate_closed",
+    # Issue 17 §2: the guideline an unresolved review item cites has a newer edition.
+    "guideline_updated",
 )
 _SPACES = re.compile(r"\s+")
 

@@ -19,6 +19,7 @@ from typing import Any, cast
 from assistant.domain import (
     AuditAction,
     AuditEvent,
+    DocumentVersion,
     Flag,
     Principal,
     ReviewItem,
@@ -27,6 +28,7 @@ from assistant.domain import (
 )
 from assistant.errors import AccessDenied, InvalidInput
 from assistant.flags import FLAG_CODES as FLAG_CODES  # what a reviewer filters by
+from assistant.flags import make_flag
 from assistant.privacy import redact_text
 from assistant.review import (
     DISPOSITIONS,
@@ -80,6 +82,51 @@ def open_review_item(
     )
     queue.save(updated)
     return updated
+
+
+GUIDELINE_UPDATED = "guideline_updated"
+
+
+def mark_guideline_updated(
+    queue: ReviewQueue, *, superseded: DocumentVersion, current: DocumentVersion
+) -> list[ReviewItem]:
+    """Flag `guideline_updated` on every unresolved item whose answer cites `superseded`.
+
+    Issue 17 §2: once a new edition is current, an answer awaiting review that rests on the old
+    one is re-reviewed against the new one (`guidecite docs diff DOC_ID` shows what changed).
+    Called after promotion by whoever ingests; the items stay in their department's queue.
+    Returns the items it flagged (an item already flagged for this update is left alone).
+    """
+    detail = (
+        f"{current.title or current.doc_id}: {superseded.version or superseded.content_sha256[:12]}"
+        f" → {current.version or current.content_sha256[:12]} "
+        f"(guidecite docs diff {current.doc_id})"
+    )
+    flag = make_flag(GUIDELINE_UPDATED, detail)
+    marked: list[ReviewItem] = []
+    departments = queue.departments()
+    for status in ("open", "in_review"):
+        for item in queue.query(departments=departments, status=status):
+            cites_old = any(
+                source.get("doc_id") == superseded.doc_id
+                and str(source.get("version") or "") == superseded.version
+                for source in item.sources
+            )
+            if not cites_old or any(
+                f.code == GUIDELINE_UPDATED and f.detail == detail for f in item.flag_details
+            ):
+                continue
+            codes = item.flags if GUIDELINE_UPDATED in item.flags else [*item.flags, flag.code]
+            updated = item.model_copy(
+                update={
+                    "flags": codes,
+                    "flag_details": [*item.flag_details, flag],
+                    "updated_at": _now(),
+                }
+            )
+            queue.save(updated)
+            marked.append(updated)
+    return marked
 
 
 def _visible_departments(

@@ -14,8 +14,16 @@ from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.domain import AnswerMode, DocumentVersion, Principal, Role
 from assistant.errors import IngestionError
+from assistant.flags import make_flag
+from assistant.review import ReviewQueue
 from assistant.service.ask import answer_question, search_sources
 from assistant.service.context import Context
+from assistant.service.review import (
+    list_review_items,
+    mark_guideline_updated,
+    open_review_item,
+    resolve_review_item,
+)
 from assistant.store import open_store
 from ingestion.diff import (
     QuantityChange,
@@ -33,6 +41,7 @@ from tests.factories import (
 )
 
 DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="internal")
+REVIEWER = Principal(user="ward.rev", role=Role.QUALITY_REVIEWER, department="internal")
 OSELTAMIVIR = ["十、治疗", "（三）抗病毒治疗", "（1）神经氨酸酶抑制剂"]
 ANTIVIRAL = ["十、治疗", "（三）抗病毒治疗"]
 
@@ -163,7 +172,7 @@ def make_ctx(editions: dict[str, Any], tmp_path: Path) -> Context:
         settings=settings,
         store=editions["store"],
         embedder=editions["embedder"],
-        access=open_access(settings, roles=[DOCTOR]),
+        access=open_access(settings, roles=[DOCTOR, REVIEWER]),
         audit=open_audit_log(settings.model_copy(update={"data_dir": tmp_path / "audit"})),
         chat=None,
     )
@@ -189,6 +198,65 @@ def test_after_the_update_only_the_new_edition_is_found_or_cited(editions, tmp_p
     assert answer.mode == AnswerMode.EXTRACTIVE
     assert answer.sources and {s.version for s in answer.sources} == {FLU_NEW_VERSION}
     assert "成人剂量每次75mg" not in "".join(s.text for s in answer.sentences)
+
+
+def flagged_answer(ctx: Context, *, answer_id: str, doc_id: str, version: str):
+    """A review item for an answer that cited `doc_id` at `version` (as `ask` records it)."""
+    event = ctx.audit.append_event(
+        actor=DOCTOR.user,
+        role="doctor",
+        department=DOCTOR.department,
+        session_id="s1",
+        action="ask",
+        object="library:hospital",
+        outcome="extractive",
+        detail={
+            "answer_id": answer_id,
+            "question": "成人流感患者奥司他韦剂量是多少？",
+            "mode": "extractive",
+            "sentences": [
+                {"text": "成人剂量每次75mg，每日2次。", "citations": [1], "supported": True,
+                 "support_score": 1.0}
+            ],
+            "sources": [
+                {"n": 1, "doc_id": doc_id, "title": "流行性感冒诊疗方案", "version": version,
+                 "section": "（1）神经氨酸酶抑制剂", "page": None, "library": "hospital",
+                 "text": "成人剂量每次75mg，每日2次。"}
+            ],
+            "flags": [],
+        },
+    )  # fmt: skip
+    flag = make_flag("negative_feedback", "👎")
+    return open_review_item(ctx, DOCTOR, ask_event=event, flags=[flag])
+
+
+def test_open_review_items_citing_the_old_edition_are_marked(editions, tmp_path) -> None:
+    ctx = make_ctx(editions, tmp_path)
+    doc_id = editions["new"].doc_id
+    stale = flagged_answer(ctx, answer_id="old-1", doc_id=doc_id, version="2025年版")
+    done = flagged_answer(ctx, answer_id="old-2", doc_id=doc_id, version="2025年版")
+    resolve_review_item(ctx, REVIEWER, done.id, disposition="correct", comment="ok")
+    fresh = flagged_answer(ctx, answer_id="new-1", doc_id=doc_id, version=FLU_NEW_VERSION)
+    other = flagged_answer(ctx, answer_id="other-1", doc_id="zh-other", version="2025年版")
+
+    superseded, current = select_versions(editions["store"], doc_id)
+    queue = ReviewQueue.open(ctx.settings)
+    marked = mark_guideline_updated(queue, superseded=superseded, current=current)
+    assert [i.id for i in marked] == [stale.id]
+    # Once is enough: the same update does not flag the item again.
+    assert mark_guideline_updated(queue, superseded=superseded, current=current) == []
+
+    listed = list_review_items(ctx, REVIEWER, flag="guideline_updated")
+    assert [i.id for i in listed] == [stale.id]
+    [flag] = [f for f in listed[0].flag_details if f.code == "guideline_updated"]
+    assert flag.severity == "high"
+    assert flag.detail == (
+        f"流行性感冒诊疗方案: 2025年版 → {FLU_NEW_VERSION} (guidecite docs diff {doc_id})"
+    )
+    # Resolved, citing the new edition, citing another guideline: left as they were.
+    items = {i.id: i for i in list_review_items(ctx, REVIEWER)}
+    assert {done.id, fresh.id, other.id} <= set(items)
+    assert all(items[i].flags == ["negative_feedback"] for i in (done.id, fresh.id, other.id))
 
 
 # ---- the comparison itself, on English text (no store) --------------------------------------
