@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from assistant.access import manageable_libraries
+from assistant.access import DEPT_ADMIN_GRANTABLE, manageable_libraries
 from assistant.accounts import TOTP_REQUIRED_ROLES, UserInfo
 from assistant.domain import (
     HOSPITAL_WIDE,
@@ -284,6 +284,48 @@ def list_libraries(ctx: Context) -> list[dict[str, Any]]:
         {"library": library, "departments": sorted(depts)}
         for library, depts in sorted(departments.items())
     ]
+
+
+def _holds_sysadmin(ctx: Context, principal: Principal, department: str) -> bool:
+    return ctx.access.primary_role(principal.user, department) == Role.SYSADMIN
+
+
+def grantable_roles(ctx: Context, principal: Principal, *, department: str) -> list[Role]:
+    """The roles `principal` may grant or revoke in `department` under the no-escalation rule.
+
+    What a page offers; `grant_role`/`revoke_role` check again (and audit).
+    """
+    if not ctx.access.can(principal, "grant", roles_object(department)):
+        return []
+    if _holds_sysadmin(ctx, principal, department):
+        return list(Role)
+    if department == HOSPITAL_WIDE:
+        return []  # hospital-wide roles are the system administrator's
+    return [role for role in Role if role in DEPT_ADMIN_GRANTABLE]
+
+
+def grantable_libraries(ctx: Context, principal: Principal, *, department: str) -> list[str]:
+    """The known (granted) libraries `principal` may grant to or revoke from `department`.
+
+    A department administrator: the department's own libraries (`<dept>`, `<dept>-…`), and
+    always the one named after the department, so a revoked grant can be given back. What a
+    page offers; `grant_library`/`revoke_library` check again (and audit).
+    """
+    acting = principal.model_copy(update={"department": department})
+    known = {grant["library"] for grant in list_libraries(ctx)}
+    if _holds_sysadmin(ctx, principal, department):
+        return sorted(
+            name for name in known if ctx.access.can(acting, "grant", library_object(name))
+        )
+    if department == HOSPITAL_WIDE:
+        return []
+    own = {name for name in known if name.startswith(f"{department}-")} | {department}
+    return sorted(name for name in own if ctx.access.can(acting, "grant", library_object(name)))
+
+
+def may_name_new_library(ctx: Context, principal: Principal) -> bool:
+    """Whether `principal` may grant a library nobody holds yet (a system administrator)."""
+    return _holds_sysadmin(ctx, principal, principal.department)
 
 
 ACCESS_ACTIONS = (

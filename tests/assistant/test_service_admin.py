@@ -21,8 +21,12 @@ from assistant.service.admin import (
     disable_user,
     grant_library,
     grant_role,
+    grantable_libraries,
+    grantable_roles,
     init_system,
     list_libraries,
+    may_name_new_library,
+    revoke_library,
     revoke_role,
 )
 from assistant.service.audit_trail import export_audit, purge_audit, verify_audit
@@ -240,6 +244,55 @@ def test_libraries_list_groups_departments(ctx: Context) -> None:
 
 ACTORS = [name for name, _role, _dept in demo_users()]
 DEPARTMENTS = ["cardiology", "oncology", "*"]
+
+# The no-escalation refusals: what a page must not offer (issue 16 item 7).
+ESCALATION = {"not_permitted", "other_department", "role_not_grantable", "hospital_wide_scope"}
+
+
+def test_grantable_roles_are_exactly_those_the_rule_lets_through(ctx: Context) -> None:
+    add_user(ctx, operator=OPERATOR, name="spare.user", role=Role.DOCTOR, department="oncology",
+             password=None, temporary=True)  # fmt: skip
+    assert grantable_roles(ctx, acting(ctx, "cardiology.admin"), department="cardiology") == [
+        Role.DOCTOR,
+        Role.DEPT_ADMIN,
+    ]
+    for actor in ACTORS:
+        principal = acting(ctx, actor)
+        for department in DEPARTMENTS:
+            offered = grantable_roles(ctx, principal, department=department)
+            for role in Role:
+                try:
+                    changed = grant_role(
+                        ctx, principal, user="spare.user", role=role, department=department
+                    )
+                except AccessDenied as exc:
+                    refused = exc.reason in ESCALATION
+                    assert refused != (role in offered), (actor, department, role, exc.reason)
+                    continue
+                assert role in offered, (actor, department, role)
+                if changed:
+                    revoke_role(ctx, principal, user="spare.user", role=role, department=department)
+
+
+def test_grantable_libraries_are_the_departments_own_and_only_sysadmins_name_new_ones(
+    ctx: Context,
+) -> None:
+    admin, root = acting(ctx, "cardiology.admin"), acting(ctx, "hospital.sysadmin")
+    doctor = acting(ctx, "cardiology.doctor")
+    assert grantable_libraries(ctx, admin, department="cardiology") == ["cardiology"]
+    assert grantable_libraries(ctx, admin, department="*") == []
+    assert grantable_libraries(ctx, doctor, department="cardiology") == []
+    assert grantable_libraries(ctx, root, department="*") == ["cardiology", "hospital", "oncology"]
+    assert may_name_new_library(ctx, root) and not may_name_new_library(ctx, admin)
+    # What is offered can be revoked, and is still offered to be granted back.
+    assert revoke_library(ctx, admin, library="cardiology", department="cardiology")
+    assert grantable_libraries(ctx, admin, department="cardiology") == ["cardiology"]
+    assert grant_library(ctx, admin, library="cardiology", department="cardiology")
+    assert grant_library(ctx, root, library="cardiology-trials", department="oncology")
+    assert grantable_libraries(ctx, admin, department="cardiology") == [
+        "cardiology",
+        "cardiology-trials",
+    ]
 
 
 @settings(

@@ -374,11 +374,12 @@ def test_roles_are_named_in_words_in_the_sidebar_and_access_page(app_env: dict) 
     roles = at.dataframe[0].value.to_csv()
     assert "Department administrator@cardiology" in roles and "Doctor@cardiology" in roles
     assert "dept_admin@" not in roles
-    assert "Quality reviewer" in at.selectbox(key="gc_role_role").options
+    # Only the roles a department administrator may grant (issue 16 item 7).
+    assert at.selectbox(key="gc_role_en").options == ["Doctor", "Department administrator"]
     at.session_state["gc_lang"] = "zh"
     at.run()
     assert "科室管理员@cardiology" in at.dataframe[0].value.to_csv()
-    assert "质控审核员" in at.selectbox(key="gc_role_role").options
+    assert at.selectbox(key="gc_role_zh").options == ["医生", "科室管理员"]
     assert any("（科室管理员，cardiology）" in c.value for c in at.sidebar.caption)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pyotp
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1.element_tree import Selectbox
+from streamlit.testing.v1.element_tree import Button, Selectbox
 
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
@@ -186,3 +186,86 @@ def test_library_selector_follows_the_language_and_keeps_the_choice(app_env: dic
     assert not at.exception, at.exception
     selector = _library_selector(at)
     assert selector.label == "指南库" and selector.value == "cardiology"
+
+
+# ---- item 7: the Access page shows what changed, offers only what may be granted -----------
+
+
+def _button(at: AppTest, label: str, index: int = 0) -> Button:
+    return [b for b in at.button if b.label == label][index]
+
+
+def _roles_of(at: AppTest, user: str) -> str:
+    users = at.dataframe[0].value
+    [roles] = users[users["User" if "User" in users.columns else "用户"] == user].iloc[:, 2]
+    return str(roles)
+
+
+def test_access_page_offers_what_may_be_granted_confirms_revokes_and_shows_them(
+    app_env: dict,
+) -> None:
+    at = _login("adm.zhou", app_env["totp"]["adm.zhou"])
+    at.switch_page("views/access.py").run()
+    assert not at.exception, at.exception
+    # Every header in words of the UI language.
+    assert list(at.dataframe[0].value.columns) == [
+        "User", "Department", "Roles", "Disabled", "Locked until"
+    ]  # fmt: skip
+    assert list(at.dataframe[1].value.columns) == ["Library", "Department"]
+    # Only the roles and libraries this department administrator may grant, from a list.
+    assert at.selectbox(key="gc_role_en").options == ["Doctor", "Department administrator"]
+    assert at.selectbox(key="gc_lib_name").options == ["cardiology"]
+    assert not any(w.key == "gc_lib_name" for w in at.text_input)
+
+    at.selectbox(key="gc_role_user").set_value("dr.li")
+    at.selectbox(key="gc_role_en").set_value("dept_admin")
+    _button(at, "Grant").click().run()
+    assert not at.exception, at.exception
+    assert "Changed." in [e.value for e in at.success]
+    assert "Department administrator@cardiology" in _roles_of(at, "dr.li")
+    assert list(at.dataframe[2].value.columns) == [
+        "Time (UTC)", "Actor", "Action", "Object", "Outcome", "Detail"
+    ]  # fmt: skip
+
+    # Revoke asks first; Cancel changes nothing.
+    revokes = len(_events("role_revoke"))
+    at.selectbox(key="gc_role_user").set_value("dr.li")
+    at.selectbox(key="gc_role_en").set_value("dept_admin")
+    _button(at, "Revoke").click().run()
+    assert [w.value for w in at.warning] == [
+        "Revoke the role Department administrator of dr.li in cardiology?"
+    ]
+    assert len(_events("role_revoke")) == revokes and not at.success
+    at.button(key="gc_revoke_no").click().run()
+    assert not at.warning and len(_events("role_revoke")) == revokes
+    assert "Department administrator@cardiology" in _roles_of(at, "dr.li")
+    # Confirmed: done, and the table drawn after the change no longer shows the role.
+    at.selectbox(key="gc_role_user").set_value("dr.li")
+    at.selectbox(key="gc_role_en").set_value("dept_admin")
+    _button(at, "Revoke").click().run()
+    at.button(key="gc_revoke_yes").click().run()
+    assert not at.exception, at.exception
+    assert "Changed." in [e.value for e in at.success]
+    assert "Department administrator" not in _roles_of(at, "dr.li")
+    assert [(e.outcome, e.detail_json["user"]) for e in _events("role_revoke")[revokes:]] == [
+        ("ok", "dr.li")
+    ]
+
+    # A library grant, in Chinese: confirmed, gone from the table, and offered to give back.
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert list(at.dataframe[0].value.columns) == ["用户", "科室", "角色", "已停用", "锁定至"]
+    assert list(at.dataframe[2].value.columns) == [
+        "时间（UTC）", "操作人", "操作", "对象", "结果", "详情"
+    ]  # fmt: skip
+    assert at.selectbox(key="gc_role_zh").options == ["医生", "科室管理员"]
+    _button(at, "撤销", 1).click().run()
+    assert [w.value for w in at.warning] == [
+        "确认撤销科室 cardiology 对指南库 cardiology 的授权？该科室将无法再查阅它。"
+    ]
+    at.button(key="gc_revoke_yes").click().run()
+    assert "已更改。" in [e.value for e in at.success]
+    assert "cardiology" not in list(at.dataframe[1].value.iloc[:, 0])
+    assert at.selectbox(key="gc_lib_name").options == ["cardiology"]
+    _button(at, "授予", 1).click().run()
+    assert "cardiology" in list(at.dataframe[1].value.iloc[:, 0])

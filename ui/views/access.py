@@ -14,6 +14,8 @@ from ui.i18n import role_name
 from ui.state import guard_page, lang, t
 
 RECENT = 30
+PENDING = "gc_access_pending"  # a revoke waiting for its confirmation
+NOTICE = "gc_access_notice"  # the last change's outcome, shown after the rerun that follows it
 
 
 def _hospital_wide(principal: Principal) -> bool:
@@ -23,12 +25,14 @@ def _hospital_wide(principal: Principal) -> bool:
 def _users(res: Context, principal: Principal) -> list[str]:
     st.subheader(t("users"))
     rows: list[dict[str, Any]] = []
+    names: list[str] = []
     for user in service_admin.list_users(res):
         in_department = user.department == principal.department or any(
             dept == principal.department for _role, dept in user.roles
         )
         if not (_hospital_wide(principal) or in_department):
             continue
+        names.append(user.name)
         rows.append(
             {
                 t("user"): user.name,
@@ -36,72 +40,152 @@ def _users(res: Context, principal: Principal) -> list[str]:
                 t("roles"): ", ".join(
                     f"{role_name(str(role), lang())}@{dept}" for role, dept in user.roles
                 ),
-                "disabled": user.disabled,
-                "locked_until": user.locked_until,
+                t("col_disabled"): user.disabled,
+                t("col_locked_until"): user.locked_until,
             }
         )
     st.dataframe(rows, hide_index=True, width="stretch")
-    return [str(row[t("user")]) for row in rows]
+    return names
+
+
+def _department_field(principal: Principal, key: str) -> str:
+    if _hospital_wide(principal):
+        department: str = st.text_input(t("department"), value=HOSPITAL_WIDE, key=key)
+        return department.strip()
+    st.caption(f"{t('department')}: {principal.department}")
+    return principal.department
 
 
 def _role_form(res: Context, principal: Principal, users: list[str]) -> None:
     st.subheader(t("roles"))
+    # Only what the no-escalation rule lets this administrator grant (issue 16 item 7).
+    roles = service_admin.grantable_roles(res, principal, department=principal.department)
+    if not roles:
+        st.caption(t("nothing_grantable"))
+        return
     with st.form("gc_roles"):
         user = st.selectbox(t("user"), options=users, key="gc_role_user")
+        # The widget's value is the shown name: one widget per language, or a switch would
+        # hand back a name of the other language (issue 16 item 11).
+        names = {r.value: role_name(r.value, lang()) for r in roles}
         role = st.selectbox(
-            t("role"),
-            options=[r.value for r in Role],
-            format_func=lambda value: role_name(value, lang()),
-            key="gc_role_role",
+            t("role"), options=list(names), format_func=names.__getitem__, key=f"gc_role_{lang()}"
         )
-        if _hospital_wide(principal):
-            department = st.text_input(t("department"), value=HOSPITAL_WIDE, key="gc_role_dept")
-        else:
-            department = principal.department
-            st.caption(f"{t('department')}: {department}")
+        department = _department_field(principal, "gc_role_dept")
         grant = st.form_submit_button(t("grant"))
         revoke = st.form_submit_button(t("revoke"))
     if not (grant or revoke) or not user:
         return
-    # The service checks permission and anti-escalation again, and audits every outcome.
-    change = service_admin.grant_role if grant else service_admin.revoke_role
-    try:
-        changed = change(res, principal, user=user, role=Role(role), department=department)
-    except (AccessDenied, InvalidInput) as exc:
-        st.error(exc.user_message)
-        return
-    st.success(t("changed" if changed else "unchanged"))
+    request = {"kind": "role", "user": user, "role": role, "department": department}
+    if revoke:
+        _ask_to_confirm(request)
+    _apply(res, principal, request, grant=True)
 
 
 def _library_form(res: Context, principal: Principal) -> None:
     st.subheader(t("library_grants"))
-    grants = service_admin.list_libraries(res)
     st.dataframe(
         [
             {t("library"): g["library"], t("department"): ", ".join(g["departments"])}
-            for g in grants
+            for g in service_admin.list_libraries(res)
         ],
         hide_index=True,
         width="stretch",
     )
+    known = service_admin.grantable_libraries(res, principal, department=principal.department)
+    # A library nobody holds yet is named by a system administrator only.
+    new_names = service_admin.may_name_new_library(res, principal)
+    if not known and not new_names:
+        st.caption(t("nothing_grantable"))
+        return
     with st.form("gc_libraries"):
-        library = st.text_input(t("library"), key="gc_lib_name")
-        if _hospital_wide(principal):
-            department = st.text_input(t("department"), value=HOSPITAL_WIDE, key="gc_lib_dept")
-        else:
-            department = principal.department
-            st.caption(f"{t('department')}: {department}")
+        library = st.selectbox(
+            t("library"),
+            options=known,
+            accept_new_options=new_names,
+            placeholder=t("library_type_new") if new_names else None,
+            key="gc_lib_name",
+        )
+        department = _department_field(principal, "gc_lib_dept")
         grant = st.form_submit_button(t("grant"))
         revoke = st.form_submit_button(t("revoke"))
-    if not (grant or revoke) or not library.strip():
+    if not (grant or revoke) or not library or not library.strip():
         return
-    change = service_admin.grant_library if grant else service_admin.revoke_library
+    request = {"kind": "library", "library": library.strip(), "department": department}
+    if revoke:
+        _ask_to_confirm(request)
+    _apply(res, principal, request, grant=True)
+
+
+def _ask_to_confirm(request: dict[str, str]) -> None:
+    """Hold a revoke until it is confirmed: nothing changes yet."""
+    st.session_state[PENDING] = request
+    st.session_state.pop(NOTICE, None)
+    st.rerun()
+
+
+def _confirm_revoke(res: Context, principal: Principal) -> None:
+    request: dict[str, str] | None = st.session_state.get(PENDING)
+    if request is None:
+        return
+    if request["kind"] == "role":
+        question = t(
+            "confirm_revoke_role",
+            user=request["user"],
+            role=role_name(request["role"], lang()),
+            department=request["department"],
+        )
+    else:
+        question = t(
+            "confirm_revoke_library", library=request["library"], department=request["department"]
+        )
+    with st.container(border=True, key="gc_revoke_confirmation"):
+        st.warning(question, icon=":material/warning:")
+        yes, no, _ = st.columns([1, 1, 4])
+        confirmed = yes.button(t("confirm_revoke"), key="gc_revoke_yes", type="primary")
+        cancelled = no.button(t("cancel"), key="gc_revoke_no")
+    if confirmed or cancelled:
+        st.session_state.pop(PENDING, None)
+    if confirmed:
+        _apply(res, principal, request, grant=False)
+    if cancelled:
+        st.rerun()
+
+
+def _apply(res: Context, principal: Principal, request: dict[str, str], *, grant: bool) -> None:
+    """Make the change through the service, then draw the page again so every table shows it."""
+    # The service checks permission and anti-escalation again, and audits every outcome.
     try:
-        changed = change(res, principal, library=library.strip(), department=department)
+        if request["kind"] == "role":
+            change_role = service_admin.grant_role if grant else service_admin.revoke_role
+            changed = change_role(
+                res,
+                principal,
+                user=request["user"],
+                role=Role(request["role"]),
+                department=request["department"],
+            )
+        else:
+            change_library = service_admin.grant_library if grant else service_admin.revoke_library
+            changed = change_library(
+                res, principal, library=request["library"], department=request["department"]
+            )
     except (AccessDenied, InvalidInput) as exc:
-        st.error(exc.user_message)
+        st.session_state[NOTICE] = ("error", exc.user_message)
+    else:
+        st.session_state[NOTICE] = ("success", "changed" if changed else "unchanged")
+    st.rerun()
+
+
+def _show_notice() -> None:
+    notice = st.session_state.pop(NOTICE, None)
+    if notice is None:
         return
-    st.success(t("changed" if changed else "unchanged"))
+    kind, text = notice
+    if kind == "success":
+        st.success(t(text))
+    else:
+        st.error(text)
 
 
 def _recent_changes(res: Context, principal: Principal) -> None:
@@ -110,12 +194,12 @@ def _recent_changes(res: Context, principal: Principal) -> None:
     st.dataframe(
         [
             {
-                "time (UTC)": e.ts_utc,
-                "actor": e.actor,
-                "action": e.action,
-                "object": e.object,
-                "outcome": e.outcome,
-                "detail": ", ".join(
+                t("col_time_utc"): e.ts_utc,
+                t("col_actor"): e.actor,
+                t("col_action"): e.action,
+                t("col_object"): e.object,
+                t("col_outcome"): e.outcome,
+                t("col_detail"): ", ".join(
                     f"{k}={v}" for k, v in e.detail_json.items() if k != "via" and v is not None
                 ),
             }
@@ -133,6 +217,8 @@ def render() -> None:
         return
     res, principal = guarded
     st.title(t("page_access"))
+    _show_notice()
+    _confirm_revoke(res, principal)
     users = _users(res, principal)
     left, right = st.columns(2)
     with left:
