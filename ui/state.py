@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -29,6 +31,7 @@ HISTORY = "gc_history"
 FEEDBACK = "gc_feedback"
 HOME = "gc_home"
 PAGES = ("chat", "library", "access", "audit")
+Option = TypeVar("Option", bound=Hashable)
 
 
 def _fingerprint(settings: Settings) -> str:
@@ -76,6 +79,36 @@ def _browser_language() -> Lang:
 def t(key: str, **values: object) -> str:
     """Translate a catalogue key into the session's language."""
     return translate(key, lang(), **values)
+
+
+def choose(
+    label: str,
+    options: Sequence[Option],
+    *,
+    key: str,
+    format_func: Callable[[Option], str] = str,
+    **kwargs: Any,
+) -> Option | None:
+    """A selectbox in the UI language whose choice survives a language switch.
+
+    Streamlit keeps a selectbox's value as its option's *shown* text, so one widget across a
+    switch keeps the other language's text and hands it back as the value (issue 16 item 11).
+    Each language gets its own widget (`<key>_<lang>`), started from the last choice, which
+    `st.session_state[key]` holds; the shown texts are fixed when drawn.
+    """
+    default = kwargs.pop("index", 0)
+    chosen = st.session_state.get(key)
+    shown = {option: format_func(option) for option in options}
+    value: Option | None = st.selectbox(
+        label,
+        options=list(options),
+        index=list(options).index(chosen) if chosen in shown else default,
+        format_func=shown.__getitem__,
+        key=f"{key}_{lang()}",
+        **kwargs,
+    )
+    st.session_state[key] = value
+    return value
 
 
 # ---- sign-in --------------------------------------------------------------------------------

@@ -269,3 +269,16 @@ def test_access_page_offers_what_may_be_granted_confirms_revokes_and_shows_them(
     assert at.selectbox(key="gc_lib_name").options == ["cardiology"]
     _button(at, "授予", 1).click().run()
     assert "cardiology" in list(at.dataframe[1].value.iloc[:, 0])
+
+
+def test_review_filters_keep_their_choice_across_a_language_switch(app_env: dict) -> None:
+    at = _login("rev.wu", app_env["totp"]["rev.wu"])
+    at.selectbox(key="gc_review_status_en").set_value("__any__").run()
+    at.selectbox(key="gc_review_flag_en").set_value("negative_feedback").run()
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    status, flag = at.selectbox(key="gc_review_status_zh"), at.selectbox(key="gc_review_flag_zh")
+    assert (status.value, flag.value) == ("__any__", "negative_feedback")
+    assert status.label == "状态" and "全部" in status.options
+    assert "negative_feedback" in at.table[0].value.to_csv().replace("\\", "")

@@ -171,9 +171,9 @@ def test_reviewer_sees_own_department_and_resolves_an_item(app_env: dict) -> Non
     assert [(e.outcome, e.detail_json["item_id"]) for e in views] == [("ok", item_id)]
 
     # A flag filter with no match empties the queue; clearing it brings the item back.
-    at.selectbox(key="gc_review_flag").set_value("injection_suspected").run()
+    at.selectbox(key="gc_review_flag_en").set_value("injection_suspected").run()
     assert "No flagged answers match these filters." in [e.value for e in at.info]
-    at.selectbox(key="gc_review_flag").set_value("negative_feedback").run()
+    at.selectbox(key="gc_review_flag_en").set_value("negative_feedback").run()
     assert not at.exception, at.exception
 
     at.button(key=f"gc_take_{item_id}").click().run()
@@ -197,7 +197,7 @@ def test_reviewer_sees_own_department_and_resolves_an_item(app_env: dict) -> Non
     assert [e.outcome for e in _events("review_take")] == ["ok"]
     # The default filter shows unresolved items only: the resolved one has left the queue.
     assert "No flagged answers match these filters." in [e.value for e in at.info]
-    at.selectbox(key="gc_review_status").set_value("resolved").run()
+    at.selectbox(key="gc_review_status_en").set_value("resolved").run()
     assert "Resolved as Guideline gap by rev.chen." in [e.value for e in at.success]
     assert answer.answer_id == stored.answer_id
 
@@ -205,7 +205,7 @@ def test_reviewer_sees_own_department_and_resolves_an_item(app_env: dict) -> Non
 def test_reviewer_sees_the_dropped_sentences_and_why(app_env: dict) -> None:
     dropped = app_env["answers"]["cardiology"].dropped
     at = _login("rev.sun", app_env["totp"]["rev.sun"].now())
-    at.selectbox(key="gc_review_status").set_value("__any__").run()
+    at.selectbox(key="gc_review_status_en").set_value("__any__").run()
     assert not at.exception, at.exception
     # Reviewers see what the doctor was not shown, and why (issue #10 item 1).
     assert "**Dropped sentences (not shown to the doctor)**" in [m.value for m in at.markdown]

@@ -11,7 +11,7 @@ from assistant.errors import AccessDenied, InvalidInput
 from assistant.service import admin as service_admin
 from assistant.service.context import Context
 from ui.i18n import role_name
-from ui.state import guard_page, lang, t
+from ui.state import choose, guard_page, lang, t
 
 RECENT = 30
 PENDING = "gc_access_pending"  # a revoke waiting for its confirmation
@@ -65,16 +65,16 @@ def _role_form(res: Context, principal: Principal, users: list[str]) -> None:
         return
     with st.form("gc_roles"):
         user = st.selectbox(t("user"), options=users, key="gc_role_user")
-        # The widget's value is the shown name: one widget per language, or a switch would
-        # hand back a name of the other language (issue 16 item 11).
-        names = {r.value: role_name(r.value, lang()) for r in roles}
-        role = st.selectbox(
-            t("role"), options=list(names), format_func=names.__getitem__, key=f"gc_role_{lang()}"
+        role = choose(
+            t("role"),
+            [r.value for r in roles],
+            key="gc_role",
+            format_func=lambda value: role_name(value, lang()),
         )
         department = _department_field(principal, "gc_role_dept")
         grant = st.form_submit_button(t("grant"))
         revoke = st.form_submit_button(t("revoke"))
-    if not (grant or revoke) or not user:
+    if not (grant or revoke) or not user or not role:
         return
     request = {"kind": "role", "user": user, "role": role, "department": department}
     if revoke:

@@ -16,7 +16,7 @@ from assistant.service import feedback
 from assistant.service.ask import ProgressFn
 from assistant.service.context import Context
 from ui.render import escape_markdown, render_answer, source_label
-from ui.state import FEEDBACK, HISTORY, guard_page, lang, new_conversation, t
+from ui.state import FEEDBACK, HISTORY, choose, guard_page, lang, new_conversation, t
 
 logger = logging.getLogger(__name__)
 ALL = "__all__"
@@ -177,24 +177,14 @@ def _ask(
 
 
 def _choose_library(readable: list[str]) -> str:
-    """The sidebar's library selector, in the UI language, keeping the choice across a switch.
-
-    The widget's value is its option's *shown* text: one widget across a language switch would
-    keep "全部可查阅的指南库" on the English screen and hand it back as a library name (issue 16
-    item 11). So each language has its own widget, started from the last choice.
-    """
-    options = [ALL, *readable]
-    chosen = st.session_state.get(LIBRARY)
-    everything = t("all_libraries")  # bound now: the label must not depend on a later lookup
-    library: str = st.selectbox(
+    """The sidebar's library selector, in the UI language, keeping the choice across a switch."""
+    library = choose(
         t("library"),
-        options=options,
-        index=options.index(chosen) if chosen in options else 0,
-        format_func=lambda name: everything if name == ALL else name,
-        key=f"gc_library_{lang()}",
+        [ALL, *readable],
+        key=LIBRARY,
+        format_func=lambda name: t("all_libraries") if name == ALL else name,
     )
-    st.session_state[LIBRARY] = library
-    return library
+    return library or ALL
 
 
 def _question_chars(text: str) -> int:

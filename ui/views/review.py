@@ -31,7 +31,7 @@ from ui.render import (
     sentence_markdown,
     source_label,
 )
-from ui.state import guard_page, lang, t
+from ui.state import choose, guard_page, lang, t
 
 ANY = "__any__"
 UNRESOLVED = "__unresolved__"
@@ -56,21 +56,24 @@ def _since(day: date | None) -> datetime | None:
 def _filters(departments: list[str]) -> dict[str, Any]:
     st.subheader(t("review_filters"))
     dept_col, flag_col, status_col, since_col = st.columns(4)
-    department = dept_col.selectbox(
-        t("filter_department"),
-        options=[ANY, *departments],
-        format_func=lambda d: t("any") if d == ANY else d,
-        key="gc_review_dept",
-    )
-    flag = flag_col.selectbox(
-        t("filter_flag"),
-        options=[ANY, *FLAG_CODES],
-        format_func=lambda f: t("any") if f == ANY else f,
-        key="gc_review_flag",
-    )
-    status = status_col.selectbox(
-        t("filter_status"), options=STATUSES, format_func=_status_label, key="gc_review_status"
-    )
+    with dept_col:
+        department = choose(
+            t("filter_department"),
+            [ANY, *departments],
+            format_func=lambda d: t("any") if d == ANY else d,
+            key="gc_review_dept",
+        )
+    with flag_col:
+        flag = choose(
+            t("filter_flag"),
+            [ANY, *FLAG_CODES],
+            format_func=lambda f: t("any") if f == ANY else f,
+            key="gc_review_flag",
+        )
+    with status_col:
+        status = choose(
+            t("filter_status"), list(STATUSES), format_func=_status_label, key="gc_review_status"
+        )
     since = since_col.date_input(t("filter_since"), value=None, key="gc_review_since")
     return {
         "department": None if department == ANY else department,
@@ -290,9 +293,9 @@ def render() -> None:
         # in every browser, in screenshots and to screen readers, and long questions wrap.
         st.table(_queue_rows(items), hide_index=True)
         by_id = {i.id: i for i in items if i.id is not None}
-        item_id = st.selectbox(
+        item_id = choose(
             t("review_pick"),
-            options=list(by_id),
+            list(by_id),
             format_func=lambda i: (
                 f"#{i} · {by_id[i].department} · {_status_label(by_id[i].status)} · "
                 f"{', '.join(by_id[i].flags)} · {by_id[i].question[:40]}"
