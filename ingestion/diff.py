@@ -6,8 +6,10 @@ split into sentences (zh/en, `assistant.citations.split_sentences`) and compared
 section. A run of sentences only in the old version is one `removed` item, only in the new one
 one `added` item; an old and a new sentence at the same place that still mostly agree are one
 `changed` item, with the numbers, doses and durations that differ named
-(`assistant.quantities`, e.g. `75mg → 150mg`); a removed run that reappears word for word
-elsewhere is `moved`. Deterministic: no model, the same two versions always give the same diff.
+(`assistant.quantities`, e.g. `75mg → 150mg`), and so are the recommendation grades
+(`ingestion.grades`, e.g. `证据等级1，推荐A → 证据等级2，推荐B`); a removed run that
+reappears word for word elsewhere is `moved`. Deterministic: no model, the same two versions
+always give the same diff.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from difflib import SequenceMatcher
 from typing import Any, Literal
 
 from assistant.citations import split_sentences
-from assistant.domain import DocumentStatus, DocumentVersion
+from assistant.domain import DocumentStatus, DocumentVersion, Grade
 from assistant.errors import IngestionError
 from assistant.quantities import Quantity, extract_quantities
 from assistant.store import VectorStore
 from ingestion.documents import list_documents
+from ingestion.grades import detect_grades
 
 ChangeKind = Literal["added", "removed", "changed", "moved"]
 SectionStatus = Literal["added", "removed", "changed", "renamed"]
@@ -55,6 +58,40 @@ class QuantityChange:
 
 
 @dataclass(frozen=True)
+class GradeChange:
+    """A recommendation grade as the old text stated it and as the new one does (issue 17 §1),
+    in the guideline's own wording with its normalised strength and certainty."""
+
+    before: Grade | None
+    after: Grade | None
+
+    def label(self) -> str:
+        """`证据等级1，推荐A (strong, high) → 证据等级2，推荐B (conditional, moderate)`."""
+        return f"{_grade_label(self.before)} → {_grade_label(self.after)}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Both sides as `{original, strength, certainty}` (null where the text states none)."""
+        return {"before": _grade_json(self.before), "after": _grade_json(self.after)}
+
+
+def _grade_label(grade: Grade | None) -> str:
+    if grade is None:
+        return "—"
+    normalised = ", ".join(str(v) for v in (grade.strength, grade.certainty) if v is not None)
+    return f"{grade.original} ({normalised})" if normalised else grade.original
+
+
+def _grade_json(grade: Grade | None) -> dict[str, Any] | None:
+    if grade is None:
+        return None
+    return {
+        "original": grade.original,
+        "strength": str(grade.strength) if grade.strength else None,
+        "certainty": str(grade.certainty) if grade.certainty else None,
+    }
+
+
+@dataclass(frozen=True)
 class Change:
     """One added, removed, changed or moved run of sentences within a section."""
 
@@ -63,6 +100,7 @@ class Change:
     after: str = ""
     moved_from: list[str] | None = None
     quantities: list[QuantityChange] = field(default_factory=list)
+    grades: list[GradeChange] = field(default_factory=list)
     inline: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +111,7 @@ class Change:
             "after": self.after,
             "moved_from": self.moved_from,
             "quantities": [{"before": q.before, "after": q.after} for q in self.quantities],
+            "grades": [g.to_json() for g in self.grades],
             "inline": self.inline,
         }
 
@@ -400,14 +439,42 @@ def _diff_block(old: list[str], new: list[str]) -> list[Change]:
 
 
 def changed(before: str, after: str) -> Change:
-    """A `changed` item: both texts, the quantities that differ and an inline word diff."""
+    """A `changed` item: both texts, the quantities and grades that differ, an inline diff."""
+    grades = grade_changes(before, after)
+    # The digits of a changed grade (证据等级1 → 2) are the grade's, not a dose's.
+    old_wording = [g.before.original for g in grades if g.before is not None]
+    new_wording = [g.after.original for g in grades if g.after is not None]
+    quantities = [
+        q
+        for q in quantity_changes(before, after)
+        if not (
+            (q.before is None or any(q.before in w for w in old_wording))
+            and (q.after is None or any(q.after in w for w in new_wording))
+        )
+    ]
     return Change(
         kind="changed",
         before=before,
         after=after,
-        quantities=quantity_changes(before, after),
+        quantities=quantities,
+        grades=grades,
         inline=inline_diff(before, after),
     )
+
+
+def grade_changes(before: str, after: str) -> list[GradeChange]:
+    """The grades only one side states (by wording), paired old → new in order."""
+    old = detect_grades(before)
+    new = detect_grades(after)
+    old_words = [_key(g.original) for g in old]
+    new_words = [_key(g.original) for g in new]
+    old_only = [g for g in old if _key(g.original) not in new_words]
+    new_only = [g for g in new if _key(g.original) not in old_words]
+    pairs = [GradeChange(before=a, after=b) for a, b in zip(old_only, new_only, strict=False)]
+    paired = len(pairs)
+    pairs += [GradeChange(before=a, after=None) for a in old_only[paired:]]
+    pairs += [GradeChange(before=None, after=b) for b in new_only[paired:]]
+    return pairs
 
 
 def quantity_changes(before: str, after: str) -> list[QuantityChange]:

@@ -98,7 +98,7 @@ def test_diff_names_the_dose_the_removed_paragraph_and_the_rewording_and_nothing
     assert reworded.kind == "changed"
     assert reworded.before == "（3）有传播给高危人群风险的流感患者，建议给予抗病毒治疗。"
     assert reworded.after == "（3）有传播给高危人群风险的流感患者，应当尽早给予抗病毒治疗。"
-    assert reworded.quantities == []
+    assert reworded.quantities == [] and reworded.grades == []
     assert "[-建议-]{+应当尽早+}" in reworded.inline
 
     dose, removed = diff.sections[1].changes
@@ -107,7 +107,7 @@ def test_diff_names_the_dose_the_removed_paragraph_and_the_rewording_and_nothing
         "成人剂量每次75mg，每日2次。",
         "成人剂量每次150mg，每日2次。",
     )
-    assert dose.quantities == [QuantityChange(before="75mg", after="150mg")]
+    assert dose.quantities == [QuantityChange(before="75mg", after="150mg")] and dose.grades == []
     assert dose.quantities[0].label() == "75mg → 150mg"
     assert dose.inline == "成人剂量每次[-75-]{+150+}mg，每日2次。"
     assert (removed.kind, removed.before, removed.after) == ("removed", FLU_REMOVED, "")
@@ -332,3 +332,44 @@ def test_english_sections_added_renamed_moved_and_changed_durations() -> None:
         ["Follow-up care"],
         [],
     )
+
+
+def test_changed_grades_are_named_apart_from_doses() -> None:
+    before = {
+        ("治疗", "手术切除"): ["对于BCLC A期患者，推荐手术切除（证据等级1，推荐A）。"],
+        ("Naloxone",): [
+            "Clinicians should offer naloxone (recommendation category: A; evidence type: 4) "
+            "at 4 mg."
+        ],
+    }
+    after = {
+        ("治疗", "手术切除"): ["对于BCLC A期患者，推荐手术切除（证据等级2，推荐B）。"],
+        ("Naloxone",): [
+            "Clinicians should offer naloxone (recommendation category: B; evidence type: 3) "
+            "at 8 mg."
+        ],
+    }
+    diff = diff_versions(
+        version("2016"), version("2022"), before_sections=before, after_sections=after
+    )
+    zh, en = diff.changes
+    # 证据等级1 → 2 is the grade, not a quantity.
+    assert zh.quantities == []
+    assert [g.label() for g in zh.grades] == [
+        "证据等级1，推荐A (strong, high) → 证据等级2，推荐B (conditional, moderate)"
+    ]
+    assert en.quantities == [QuantityChange(before="4 mg", after="8 mg")]
+    assert en.to_json()["grades"] == [
+        {
+            "before": {
+                "original": "recommendation category: A; evidence type: 4",
+                "strength": "strong",
+                "certainty": "very_low",
+            },
+            "after": {
+                "original": "recommendation category: B; evidence type: 3",
+                "strength": "conditional",
+                "certainty": "low",
+            },
+        }
+    ]

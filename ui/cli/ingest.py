@@ -291,6 +291,8 @@ def _print_diff(diff: DocumentDiff) -> None:
                 if change.quantities:
                     quantities = "; ".join(q.label() for q in change.quantities)
                     typer.echo(f"  quantities: {quantities}")
+                if change.grades:
+                    typer.echo(f"  grade: {'; '.join(g.label() for g in change.grades)}")
 
 
 @docs_app.command("delete")
