@@ -173,6 +173,8 @@ class Source(BaseModel):
     library: str
     text: str
     score: float = 0.0
+    # The first grade the chunk states (issue #17 §1); null when it states none.
+    grade: Grade | None = None
     chunk_id: str = Field(default="", exclude=True)
     language: Language | None = Field(default=None, exclude=True)
     dense_score: float | None = Field(default=None, exclude=True)

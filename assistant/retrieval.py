@@ -32,7 +32,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.config import Settings
-from assistant.domain import Source, detect_language
+from assistant.domain import Grade, Source, detect_language
 from assistant.embedding import (
     NGRAM_PREFIX,
     DenseEmbedder,
@@ -432,12 +432,21 @@ def to_source(n: int, hit: Hit) -> Source:
         library=str(payload.get("library", "")),
         text=str(payload.get("text", "")),
         score=round(float(hit.score), 6),
+        grade=grade_of(payload),
         chunk_id=hit.id,
         language=payload.get("language"),
         dense_score=hit.dense_score,
         sparse_score=hit.sparse_score,
         chunk_index=payload.get("chunk_index"),
     )
+
+
+def grade_of(payload: Mapping[str, Any]) -> Grade | None:
+    """The first grade a chunk's payload states (issue #17 §1); None when none or not recorded."""
+    stated = payload.get("grade")
+    if not isinstance(stated, list) or not stated or not isinstance(stated[0], dict):
+        return None  # chunks ingested before #17 carry no `grade` until `reindex --stale`
+    return Grade.model_validate(stated[0])
 
 
 class GuideCiteRetriever(BaseRetriever):

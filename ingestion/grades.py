@@ -222,13 +222,6 @@ def grades_payload(grades: Iterable[Grade]) -> list[dict[str, Any]] | None:
     return rows or None
 
 
-def grade_from_payload(value: Any) -> Grade | None:
-    """The first grade of a chunk payload's `grade` field (None for chunks stored before #17)."""
-    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
-        return None
-    return Grade.model_validate(value[0])
-
-
 def _components(text: str) -> list[_Component]:
     found: list[_Component] = []
     for regex, read, bare in _PATTERNS:

@@ -21,9 +21,10 @@ from assistant.embedding import covers_language
 PARSER_VERSION = "2"
 # ingestion/normalize.py: running headers, page numbers, NFKC, line joining.
 CLEANER_VERSION = "2"
-# ingestion/sections.py + chunking.py (2: a wrapped numbered English recommendation stays in
-# its passage, "7. Dedicate multidose vials…").
-CHUNKER_VERSION = "2"
+# ingestion/sections.py + chunking.py + grades.py (2: a wrapped numbered English recommendation
+# stays in its passage, "7. Dedicate multidose vials…"; 3: each chunk carries the recommendation
+# grades it states, issue #17 §1).
+CHUNKER_VERSION = "3"
 FIELDS = ("parser", "cleaner", "chunker", "embedding_model", "embedding_backend", "dense")
 
 

@@ -45,6 +45,7 @@ from assistant.privacy import redact_text
 from assistant.service.acting import record
 from assistant.store import StorePoint, VectorStore
 from ingestion.documents import document_json, version_from_payload
+from ingestion.grades import detect_grades, grades_payload
 from ingestion.metadata import screen_identifiers
 from ingestion.parse import SUPPORTED_EXTENSIONS, ChunkDraft, ParsedDocument, parse_document
 from ingestion.pipeline import current_pipeline, pipeline_key
@@ -695,6 +696,8 @@ def chunk_payload(
         "page_label": chunk.page_label,
         "chunk_index": chunk.chunk_index,
         "text": chunk.text,
+        # Every grade the chunk states, with its sentence span (issue #17 §1); None when none.
+        "grade": grades_payload(detect_grades(chunk.text)),
         "content_sha256": chunk.content_sha256,
         "effective_date": version.effective_date.isoformat() if version.effective_date else None,
         "source_file": version.source_file,

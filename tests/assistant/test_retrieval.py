@@ -302,3 +302,64 @@ def test_equal_scores_rank_the_same_whatever_the_write_order(tmp_path: Path) -> 
     assert shown["forward"] == shown["reverse"]
     # Among equals the lowest point id wins: doc-0 (gloves) and doc-1 (hand rub).
     assert shown["forward"][0][0] == "doc-0"
+
+
+# -- recommendation grades (issue #17 §1) --------------------------------------------------------
+
+GRADED_MD = """# 肝癌监测
+
+## 监测间隔
+
+肝癌中、高风险人群应至少每隔6个月进行1次肝癌监测[11]（证据等级2，推荐A）。
+
+## 术后
+
+术后单纯腹膜转移的患者可以考虑行积极根治性切除[503]（证据等级3，推荐C）。
+
+# Opioids
+
+## Naloxone
+
+Clinicians should offer naloxone to patients at increased risk of overdose (recommendation
+category: A; evidence type: 4).
+
+## Follow-up
+
+Clinicians should review the pain management plan with each patient at every follow-up visit.
+"""
+
+
+def test_a_searched_source_carries_the_grade_stored_with_its_chunk(tmp_path: Path) -> None:
+    note = tmp_path / "graded.md"
+    note.write_text(GRADED_MD, encoding="utf-8")
+    cfg = Settings(data_dir=tmp_path / "data")
+    library = index_library(cfg, {"hospital": [note]})
+    try:
+        retriever = HybridRetriever(cfg, store=library.store, embedder=library.embedder)
+        interval = retriever.retrieve("肝癌监测 每隔6个月", libraries=["hospital"]).sources[0]
+        assert "每隔6个月" in interval.text
+        assert interval.grade is not None
+        assert interval.grade.model_dump(mode="json") == {
+            "strength": "strong",
+            "certainty": "moderate",
+            "original": "证据等级2，推荐A",
+        }
+        # The payload keeps the span of the sentence each grade belongs to.
+        payloads = [p for _, p in library.store.scroll(doc_id=interval.doc_id)]
+        spans = [(p["text"], g) for p in payloads for g in p.get("grade") or []]
+        assert len(spans) == 3
+        for text, grade in spans:
+            assert text[grade["start"] : grade["end"]].endswith(("）。", ")."))
+            assert grade["original"] in text[grade["start"] : grade["end"]]
+        naloxone = retriever.retrieve("offer naloxone overdose", libraries=["hospital"]).sources[0]
+        assert "naloxone" in naloxone.text
+        assert naloxone.grade is not None
+        assert (naloxone.grade.strength, naloxone.grade.certainty) == ("strong", "very_low")
+        assert naloxone.grade.original == "recommendation category: A; evidence type: 4"
+        follow = retriever.retrieve("pain management plan follow-up visit", libraries=["hospital"])
+        top = follow.sources[0]
+        assert "follow-up visit" in top.text
+        assert top.grade is None
+        assert top.model_dump(mode="json")["grade"] is None
+    finally:
+        library.store.close()

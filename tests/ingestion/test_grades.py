@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assistant.domain import Certainty, Strength
-from ingestion.grades import detect_grades, grade_from_payload, grades_payload
+from assistant.retrieval import grade_of
+from ingestion.grades import detect_grades, grades_payload
 
 S, C = Strength, Certainty
 
@@ -160,13 +161,14 @@ def test_payload_round_trip() -> None:
         }
     ]
     assert grades_payload([]) is None
-    back = grade_from_payload(payload)
+    back = grade_of({"grade": payload})
     assert back is not None and back.model_dump() == {
         "strength": "strong",
         "certainty": "moderate",
         "original": "证据等级2，推荐A",
     }
-    assert grade_from_payload(None) is None
+    assert grade_of({"grade": None}) is None
+    assert grade_of({}) is None
 
 
 @given(st.text(max_size=300))

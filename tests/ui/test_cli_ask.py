@@ -22,7 +22,7 @@ ANSWER_KEYS = {
     "audit_event_id", "timings_ms", "dropped", "refusal", "related", "subject", "aspect",
 }  # fmt: skip
 SOURCE_KEYS = {"n", "doc_id", "title", "version", "section", "page", "page_label", "library",
-               "text", "score"}  # fmt: skip
+               "text", "score", "grade"}  # fmt: skip
 SENTENCE_KEYS = {"text", "citations", "supported", "support_score", "faithful", "responsive",
                  "language"}  # fmt: skip
 
