@@ -35,6 +35,7 @@ from assistant.domain import (
     Principal,
     Refusal,
     Source,
+    Strength,
     detect_language,
     libraries_object,
     library_object,
@@ -757,6 +758,11 @@ def _ask_detail(
     }
 
 
+# A strength filter picks from this many of the best hits (the retriever's most), so that
+# graded passages ranked below the first few still reach the list (issue #17 §1).
+SEARCH_POOL = 50
+
+
 def search_sources(
     principal: Principal,
     query: str,
@@ -764,8 +770,13 @@ def search_sources(
     ctx: Context,
     library: str | None = None,
     k: int | None = None,
+    strength: Strength | None = None,
 ) -> list[Source]:
-    """Retrieve sources only (no generation) for `guidecite search`; audited like `ask`."""
+    """Retrieve sources only (no generation) for `guidecite search`; audited like `ask`.
+
+    With `strength`, only sources whose stated grade has that strength are kept (issue #17 §1),
+    chosen from the best `SEARCH_POOL` hits and numbered again from 1.
+    """
     cleaned = clean_question(query, max_chars=ctx.settings.max_question_chars)
     libraries = permitted_libraries(ctx, principal, action=AuditAction.SEARCH, library=library)
     redaction = redact_text(cleaned)
@@ -776,15 +787,26 @@ def search_sources(
     retrieval = ctx.retriever.retrieve(
         redaction.text,
         libraries=libraries,
-        k=k,
+        k=SEARCH_POOL if strength else k,
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
     )
-    found = [{"chunk_id": s.chunk_id, "score": s.score} for s in retrieval.sources]
-    detail = {"query": redaction.text, "redactions": redaction.counts, "sources": found}
+    sources = retrieval.sources
+    if strength:
+        graded = [s for s in sources if s.grade and s.grade.strength == strength]
+        wanted = k or ctx.settings.retrieval.top_k
+        sources = [s.model_copy(update={"n": n}) for n, s in enumerate(graded[:wanted], 1)]
+    found = [{"chunk_id": s.chunk_id, "score": s.score} for s in sources]
+    detail: dict[str, Any] = {
+        "query": redaction.text,
+        "redactions": redaction.counts,
+        "sources": found,
+    }
+    if strength:
+        detail["strength"] = strength.value
     obj = libraries_object(libraries)
     record(ctx.audit, principal, action=AuditAction.SEARCH, obj=obj, outcome="ok", detail=detail)
-    return retrieval.sources
+    return sources
 
 
 # ---- the question in, and who may ask it --------------------------------------------------

@@ -220,3 +220,53 @@ def test_cross_lingual_sentence_says_where_it_is_quoted_from(library_with_user: 
     lines = [line for line in result.stdout.splitlines() if line.startswith("✓")]
     assert any("75mg" in line for line in lines)
     assert lines and all(line.endswith("(quoted from a guideline in Chinese)") for line in lines)
+
+
+GRADED_NOTE = """# 流感抗病毒治疗
+
+## 重症
+
+重症流感患者应尽早使用奥司他韦抗病毒治疗（证据等级1，推荐A）。
+
+## 轻症
+
+无高危因素的轻症流感患者可以考虑使用奥司他韦（证据等级3，推荐C）。
+"""
+
+
+def test_search_filters_by_grade_strength(library_with_user: None, tmp_path: Path) -> None:
+    note = tmp_path / "graded-flu.md"
+    note.write_text(GRADED_NOTE, encoding="utf-8")
+    ingested = runner.invoke(app, ["ingest", str(note), "--library", "hospital"])
+    assert ingested.exit_code == 0, ingested.output
+    base = ["search", "流感 奥司他韦 抗病毒治疗", "--user", "dr.li", "--json", "--k", "5"]
+
+    unfiltered = json.loads(runner.invoke(app, base).stdout)["sources"]
+    assert any(s["grade"] is None for s in unfiltered), "the flu guideline states no grades"
+
+    strong = runner.invoke(app, [*base, "--strength", "strong"])
+    assert strong.exit_code == 0, strong.output
+    sources = json.loads(strong.stdout)["sources"]
+    assert [s["n"] for s in sources] == [1]
+    assert "重症流感患者" in sources[0]["text"]
+    assert sources[0]["grade"] == {
+        "strength": "strong",
+        "certainty": "high",
+        "original": "证据等级1，推荐A",
+    }
+
+    readable = runner.invoke(app, [a for a in base if a != "--json"] + ["--strength", "STRONG"])
+    assert readable.exit_code == 0, readable.output
+    assert readable.stdout.startswith("[1]") and "证据等级1，推荐A" in readable.stdout
+
+    conditional = json.loads(runner.invoke(app, [*base, "--strength", "conditional"]).stdout)
+    assert [s["grade"]["original"] for s in conditional["sources"]] == ["证据等级3，推荐C"]
+    against = json.loads(runner.invoke(app, [*base, "--strength", "against"]).stdout)
+    assert against["sources"] == []
+
+    # The filter is recorded with the search.
+    events = [e for e in open_audit_log(get_settings()).iter_events() if e.action == "search"]
+    assert events[-1].detail_json["strength"] == "against"
+
+    bad = runner.invoke(app, [*base, "--strength", "mild"])
+    assert bad.exit_code == 2 and "mild" in bad.stderr

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from assistant.config import get_settings
-from assistant.domain import AuditAction, library_object
+from assistant.domain import AuditAction, Strength, library_object
 from assistant.errors import InvalidInput, StoreError
 from ui.cli.acting import acting_as
 from ui.cli.common import emit_json, handle_errors, operator_name
@@ -179,6 +179,12 @@ def search(
     user: str = typer.Option(..., "--user", "-u", help="The person searching."),
     library: str | None = typer.Option(None, "--library", "-l", help="Only this library."),
     k: int | None = typer.Option(None, "--k", min=1, max=50, help="Number of sources."),
+    strength: Strength | None = typer.Option(
+        None,
+        "--strength",
+        case_sensitive=False,
+        help="Only passages whose stated recommendation grade has this strength.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print {'sources': [...]} as JSON."),
 ) -> None:
     """Search the libraries you may read; prints sources in the answer's shape."""
@@ -188,10 +194,11 @@ def search(
         user=user, action=AuditAction.SEARCH, library=library, question=query
     ) as ctx:
         principal = resolve_user(ctx, user, action=AuditAction.SEARCH, library=library)
-        sources = search_sources(principal, query, ctx=ctx, library=library, k=k)
+        sources = search_sources(principal, query, ctx=ctx, library=library, k=k, strength=strength)
     if as_json:
         emit_json({"sources": [s.model_dump(mode="json") for s in sources]})
         return
     for source in sources:
-        typer.echo(f"[{source.n}] {source.score:.4f} {source.title} · {source.section}")
+        grade = f" · {source.grade.original}" if source.grade else ""
+        typer.echo(f"[{source.n}] {source.score:.4f} {source.title} · {source.section}{grade}")
         typer.echo(f"    {source.text[:200]}")
