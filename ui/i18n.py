@@ -209,6 +209,8 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "disposition_needs_escalation": {"zh": "需上报", "en": "Needs escalation"},
     "review_comment": {"zh": "审核意见", "en": "Reviewer comment"},
     "comment_required": {"zh": "请填写审核意见。", "en": "Please write a comment."},
+    "disposition_required": {"zh": "请选择处理结论。", "en": "Choose a disposition."},
+    "resolved_notice": {"zh": "条目 #{id} 已处理：{disposition}。", "en": "Item #{id} resolved: {disposition}."},
     "resolved_as": {"zh": "已处理：{disposition}（{by}）。", "en": "Resolved as {disposition} by {by}."},
     # ---- monitoring (issue 5 item 7, issue 6 items 3-5) --------------------------------------
     "page_monitoring": {"zh": "监测预警", "en": "Monitoring"},

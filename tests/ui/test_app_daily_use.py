@@ -282,3 +282,46 @@ def test_review_filters_keep_their_choice_across_a_language_switch(app_env: dict
     assert (status.value, flag.value) == ("__any__", "negative_feedback")
     assert status.label == "状态" and "全部" in status.options
     assert "negative_feedback" in at.table[0].value.to_csv().replace("\\", "")
+
+
+# ---- item 8: the reviewer chooses a disposition; the confirmation stays ---------------------
+
+
+def test_reviewer_must_choose_a_disposition_and_the_confirmation_stays(app_env: dict) -> None:
+    from assistant.review import ReviewQueue
+
+    queue = ReviewQueue.open(get_settings()).query(departments=["cardiology"])
+    [item] = [i for i in queue if i.asked_by == "dr.li"]
+    at = _login("rev.chen", app_env["totp"]["rev.chen"])
+    assert [e.value for e in at.title] == ["Review"]
+    at.selectbox(key="gc_review_pick_en").set_value(item.id).run()
+    radio = at.radio(key=f"gc_disposition_{item.id}")
+    assert radio.value is None  # no disposition chosen for the reviewer
+    at.text_area(key=f"gc_review_comment_{item.id}").set_value("剂量单位需要核对")
+    _button(at, "Resolve").click().run()
+    assert not at.exception, at.exception
+    assert "Choose a disposition." in [e.value for e in at.error]
+    assert "Please write a comment." not in [e.value for e in at.error]
+    unresolved = ReviewQueue.open(get_settings()).get(item.id or 0)
+    assert unresolved is not None and unresolved.status != "resolved"
+    assert not [e for e in _events("review_resolve") if e.actor == "rev.chen"]
+
+    at.radio(key=f"gc_disposition_{item.id}").set_value("incorrect")
+    _button(at, "Resolve").click().run()
+    assert not at.exception, at.exception
+    stored = ReviewQueue.open(get_settings()).get(item.id or 0)
+    assert stored is not None and (stored.status, stored.disposition) == ("resolved", "incorrect")
+    # The item has left the queue of unresolved items; the confirmation is still on screen,
+    # and stays across reruns (a language switch included) until the next action.
+    confirmation = f"Item #{item.id} resolved: Incorrect."
+    queued = [str(i) for i in at.table[0].value.iloc[:, 0]] if at.table else []
+    assert str(item.id) not in queued
+    assert [e.value for e in at.success] == [confirmation]
+    at.run()
+    assert [e.value for e in at.success] == [confirmation]
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    assert [e.value for e in at.success] == [f"条目 #{item.id} 已处理：回答有误。"]
+    at.selectbox(key="gc_review_status_zh").set_value("resolved").run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.success] == ["已处理：回答有误（rev.chen）。"]

@@ -37,6 +37,9 @@ ANY = "__any__"
 UNRESOLVED = "__unresolved__"
 STATUSES = (UNRESOLVED, ANY, "open", "in_review", "resolved")
 OPENED = "gc_review_opened"  # (item id, ReviewItem) of the item on screen
+# The last action's confirmation: (catalogue key, values). It stays until the reviewer's next
+# action (a filter, another item, take or resolve), even once the item leaves the queue
+# (issue 16 item 8).
 NOTICE = "gc_review_notice"
 SEVERITY_KIND = {"high": "error", "medium": "warning", "info": "info"}
 
@@ -53,6 +56,20 @@ def _since(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
+def _clear_notice() -> None:
+    st.session_state.pop(NOTICE, None)
+
+
+def _show_notice() -> None:
+    notice: tuple[str, dict[str, Any]] | None = st.session_state.get(NOTICE)
+    if notice is None:
+        return
+    key, values = notice
+    if "disposition" in values:
+        values = {**values, "disposition": t(f"disposition_{values['disposition']}")}
+    st.success(t(key, **values), icon=":material/task_alt:")
+
+
 def _filters(departments: list[str]) -> dict[str, Any]:
     st.subheader(t("review_filters"))
     dept_col, flag_col, status_col, since_col = st.columns(4)
@@ -62,6 +79,7 @@ def _filters(departments: list[str]) -> dict[str, Any]:
             [ANY, *departments],
             format_func=lambda d: t("any") if d == ANY else d,
             key="gc_review_dept",
+            on_change=_clear_notice,
         )
     with flag_col:
         flag = choose(
@@ -69,12 +87,19 @@ def _filters(departments: list[str]) -> dict[str, Any]:
             [ANY, *FLAG_CODES],
             format_func=lambda f: t("any") if f == ANY else f,
             key="gc_review_flag",
+            on_change=_clear_notice,
         )
     with status_col:
         status = choose(
-            t("filter_status"), list(STATUSES), format_func=_status_label, key="gc_review_status"
+            t("filter_status"),
+            list(STATUSES),
+            format_func=_status_label,
+            key="gc_review_status",
+            on_change=_clear_notice,
         )
-    since = since_col.date_input(t("filter_since"), value=None, key="gc_review_since")
+    since = since_col.date_input(
+        t("filter_since"), value=None, key="gc_review_since", on_change=_clear_notice
+    )
     return {
         "department": None if department == ANY else department,
         "flag": None if flag == ANY else flag,
@@ -234,39 +259,53 @@ def _actions(res: Context, principal: Principal, item: ReviewItem) -> None:
     if item.assignee != principal.user and st.button(
         t("take_item"), key=f"gc_take_{item.id}", icon=":material/assignment_ind:"
     ):
-        _apply(lambda: take_review_item(res, principal, item.id or 0), notice="taken")
+        _apply(lambda: take_review_item(res, principal, item.id or 0), notice=("taken", {}))
     with st.form(f"gc_resolve_{item.id}"):
         st.markdown(f"**{t('resolve_item')}**")
+        # No default: the reviewer chooses a disposition (issue 16 item 8).
         disposition = st.radio(
             t("disposition"),
             options=list(DISPOSITIONS),
             format_func=lambda d: t(f"disposition_{d}"),
             horizontal=True,
+            index=None,
             key=f"gc_disposition_{item.id}",
         )
         comment = st.text_area(t("review_comment"), key=f"gc_review_comment_{item.id}")
         submitted = st.form_submit_button(t("resolve_item"), icon=":material/task_alt:")
-    if submitted:
-        if not comment.strip():
-            st.error(t("comment_required"))
-            return
-        _apply(
-            lambda: resolve_review_item(
-                res, principal, item.id or 0, disposition=disposition, comment=comment
-            ),
-            notice=None,
+    if not submitted:
+        return
+    _clear_notice()
+    missing = [
+        key
+        for key, absent in (
+            ("disposition_required", disposition is None),
+            ("comment_required", not comment.strip()),
         )
+        if absent
+    ]
+    for key in missing:
+        st.error(t(key))
+    if missing or disposition is None:
+        return
+    chosen: str = disposition
+    _apply(
+        lambda: resolve_review_item(
+            res, principal, item.id or 0, disposition=chosen, comment=comment
+        ),
+        notice=("resolved_notice", {"id": item.id, "disposition": chosen}),
+    )
 
 
-def _apply(change: Any, *, notice: str | None) -> None:
+def _apply(change: Any, *, notice: tuple[str, dict[str, Any]]) -> None:
+    _clear_notice()
     try:
         updated: ReviewItem = change()
     except (AccessDenied, InvalidInput) as exc:
         st.error(exc.user_message)
         return
     st.session_state[OPENED] = (updated.id, updated)
-    if notice:
-        st.session_state[NOTICE] = notice
+    st.session_state[NOTICE] = notice
     st.rerun()
 
 
@@ -277,6 +316,7 @@ def render() -> None:
         return
     res, principal = guarded
     st.title(t("page_review"))
+    _show_notice()
     try:
         everything = list_review_items(res, principal)
         departments = sorted({i.department for i in everything})
@@ -301,6 +341,7 @@ def render() -> None:
                 f"{', '.join(by_id[i].flags)} · {by_id[i].question[:40]}"
             ),
             key="gc_review_pick",
+            on_change=_clear_notice,
         )
         if item_id is None:
             return
@@ -324,9 +365,6 @@ def render() -> None:
                 assignee=item.assignee or t("nobody"),
             )
         )
-        notice = st.session_state.pop(NOTICE, None)
-        if notice:
-            st.success(t(notice))
         answer_col, side_col = st.columns([3, 2])
         with answer_col:
             _show_answer(item)
