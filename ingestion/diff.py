@@ -14,6 +14,7 @@ always give the same diff.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -363,13 +364,19 @@ def _key(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def _tokens(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
     """Words, numbers and single characters (each CJK character is one token); no whitespace."""
-    return [t for t in _TOKEN.findall(unicodedata.normalize("NFKC", text)) if not t.isspace()]
+    return tuple(t for t in _TOKEN.findall(unicodedata.normalize("NFKC", text)) if not t.isspace())
 
 
-def _similarity(a: str, b: str) -> float:
-    return SequenceMatcher(None, _tokens(a), _tokens(b), autojunk=False).ratio()
+def _similarity(a: str, b: str, *, at_least: float = 0.0) -> float:
+    """Share of tokens two sentences have in common (0 when it cannot reach `at_least`)."""
+    matcher = SequenceMatcher(None, _tokens(a), _tokens(b), autojunk=False)
+    # quick_ratio is an upper bound: a rewritten section compares every pair of sentences.
+    if matcher.quick_ratio() < at_least:
+        return 0.0
+    return matcher.ratio()
 
 
 def _pair_sections(
@@ -419,7 +426,10 @@ def _diff_block(old: list[str], new: list[str]) -> list[Change]:
     pairs: list[tuple[int, int]] = []
     last = -1
     for i, sentence in enumerate(old):
-        scored = [(_similarity(sentence, new[j]), j) for j in range(last + 1, len(new))]
+        scored = [
+            (_similarity(sentence, new[j], at_least=SAME_SENTENCE), j)
+            for j in range(last + 1, len(new))
+        ]
         scored = [(score, j) for score, j in scored if score >= SAME_SENTENCE]
         if scored:
             _, j = max(scored, key=lambda pair: (pair[0], -pair[1]))
