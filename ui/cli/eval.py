@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,7 +15,7 @@ from ui.cli.common import emit_json, fail, handle_errors
 
 eval_app = typer.Typer(help="Evaluate answer quality, safety and speed.", no_args_is_help=True)
 
-DATASET_CHOICES = ("golden", "pubmedqa", "medquad", "phi", "authz", "regression", "all")
+DATASET_CHOICES = ("golden", "pubmedqa", "medquad", "phi", "authz", "regression", "grades", "all")
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +51,10 @@ def eval_run(
             f"unknown generation {generation!r}; choose from {', '.join(GENERATION_CHOICES)}",
             code=2,
         )
+    if dataset == "grades":
+        # Grade extraction needs no index and no questions (issue #17 §1).
+        _report_grades(report=report, as_json=as_json, alone=True)
+        return
     names = list(DATASET_NAMES) if dataset == "all" else [dataset]
     settings = get_settings()
 
@@ -71,9 +77,32 @@ def eval_run(
     if report is not None:
         write_report(runs, report)
     metrics = {run.dataset: compute_metrics(run) for run in runs}
+    if dataset == "all":
+        metrics["grades"] = _report_grades(report=report, as_json=as_json, alone=False)
     if as_json:
         emit_json(metrics[names[0]] if len(names) == 1 else metrics)
         return
     for run in runs:
         typer.echo(format_summary(metrics[run.dataset]))
         typer.echo(format_comparison(run.extra["answer_comparison"]))
+
+
+def _report_grades(*, report: Path | None, as_json: bool, alone: bool) -> dict[str, Any]:
+    """Measure grade extraction; write its report section and print it unless part of `all`'s
+    JSON."""
+    from eval.grades import format_grades, measure_grades
+
+    metrics = measure_grades()
+    if report is not None:
+        target = report if alone else report / "grades"
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "metrics.json").write_text(
+            json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        (target / "report.md").write_text(format_grades(metrics), encoding="utf-8")
+    if as_json:
+        if alone:
+            emit_json(metrics)
+    else:
+        typer.echo(format_grades(metrics))
+    return metrics
