@@ -26,6 +26,7 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "service_down": {"zh": "后台服务暂不可用", "en": "A backing service is unavailable"},
     "service_down_hint": {"zh": "请稍后重试，或联系系统管理员。", "en": "Try again shortly, or contact the system administrator."},
     "page_denied": {"zh": "您无权打开此页面。此次访问已记录。", "en": "You may not open this page. The attempt has been recorded."},
+    "back_to": {"zh": "返回{page}", "en": "Back to {page}"},
     # ---- page titles -------------------------------------------------------------------------
     "page_login": {"zh": "登录", "en": "Sign in"},
     "page_chat": {"zh": "问答", "en": "Chat"},

@@ -166,4 +166,12 @@ def guard_page(page: str) -> tuple[Context, Principal] | None:
     if open_page(res, principal, page):
         return res, principal
     st.error(t("page_denied"))
+    # A way back (issue 16 item 11): the first page of the principal's menu, Chat for a doctor.
+    home = st.session_state.get(HOME)  # set by ui/app.py from its menu
+    if isinstance(home, str) and home != page:
+        st.page_link(
+            f"views/{home}.py",
+            label=t("back_to", page=t(f"page_{home}")),
+            icon=":material/arrow_back:",
+        )
     return None

@@ -325,3 +325,16 @@ def test_reviewer_must_choose_a_disposition_and_the_confirmation_stays(app_env: 
     at.selectbox(key="gc_review_status_zh").set_value("resolved").run()
     assert not at.exception, at.exception
     assert [e.value for e in at.success] == ["已处理：回答有误（rev.chen）。"]
+
+
+def test_denied_page_offers_the_way_back_to_chat(app_env: dict) -> None:
+    for lang, label in (("en", "Back to Chat"), ("zh", "返回问答")):
+        at = _login("dr.wang", lang=lang)
+        at.switch_page("views/access.py").run()
+        assert not at.exception, at.exception
+        assert len(at.error) == 1  # the denial
+        [back] = at.page_link
+        assert back.value == label and back.proto.page_script_hash and not back.proto.disabled
+        at.switch_page("views/chat.py").run()
+        assert not at.exception, at.exception
+        assert [e.value for e in at.title] == ["Chat" if lang == "en" else "问答"]
