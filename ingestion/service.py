@@ -42,7 +42,9 @@ from assistant.domain import (
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
 from assistant.privacy import redact_text
+from assistant.review import ReviewQueue
 from assistant.service.acting import record
+from assistant.service.review import mark_guideline_updated
 from assistant.store import StorePoint, VectorStore
 from ingestion.documents import document_json, version_from_payload
 from ingestion.grades import detect_grades, grades_payload
@@ -402,6 +404,15 @@ class Ingestor:
             },
             person=person,
         )
+        # Issue 17 §2: review items whose answers cite the version this one supersedes are
+        # marked before the switch, so a failed marking leaves it pending (the re-run redoes it).
+        for replaced in self.store.scroll(doc_id=document.doc_id, status="current", chunk_index=0):
+            if replaced[1].get("content_sha256") != document.content_sha256:
+                mark_guideline_updated(
+                    ReviewQueue.open(self.settings),
+                    superseded=version_from_payload(replaced[1]),
+                    current=version,
+                )
         self._promote(document, keep_ids=new_ids)
         report.chunks_added += len(document.chunks)
         report.pages += document.pages or 0

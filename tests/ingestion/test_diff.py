@@ -259,6 +259,31 @@ def test_open_review_items_citing_the_old_edition_are_marked(editions, tmp_path)
     assert all(items[i].flags == ["negative_feedback"] for i in (done.id, fresh.id, other.id))
 
 
+def test_ingesting_a_new_edition_marks_the_items_citing_the_old_one(
+    tmp_path: Path, corpus_dir: Path
+) -> None:
+    first, second = flu_editions(corpus_dir, tmp_path / "in")
+    settings = Settings(data_dir=tmp_path / "data")
+    with open_store(settings) as store:
+        ingestor = Ingestor(settings, store=store)
+        old = ingestor.ingest([first], library="hospital").documents[0]
+        world = {"settings": settings, "store": store, "embedder": ingestor.embedder}
+        ctx = make_ctx(world, tmp_path)
+        item = flagged_answer(ctx, answer_id="a-2025", doc_id=old.doc_id, version=old.version)
+        assert item.flags == ["negative_feedback"]
+        # Re-ingesting the same edition supersedes nothing and marks nothing.
+        ingestor.ingest([first], library="hospital")
+        unchanged = ReviewQueue.open(settings).get(item.id)
+        assert unchanged is not None and unchanged.flags == ["negative_feedback"]
+
+        ingestor.ingest([second], library="hospital")
+    marked = ReviewQueue.open(settings).get(item.id)
+    assert marked is not None and marked.flags == ["negative_feedback", "guideline_updated"]
+    assert marked.flag_details[-1].detail.startswith(
+        f"流行性感冒诊疗方案: 2025年版 → {FLU_NEW_VERSION}"
+    )
+
+
 # ---- the comparison itself, on English text (no store) --------------------------------------
 
 
