@@ -7,6 +7,7 @@ administrators and quality reviewers (TOTP, one account per sign-in: a code is n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -338,3 +339,15 @@ def test_denied_page_offers_the_way_back_to_chat(app_env: dict) -> None:
         at.switch_page("views/chat.py").run()
         assert not at.exception, at.exception
         assert [e.value for e in at.title] == ["Chat" if lang == "en" else "问答"]
+
+
+def test_chat_input_has_a_live_counter_in_the_ui_language(app_env: dict) -> None:
+    # The browser counts as the doctor types (the text reaches the server only when sent);
+    # the page hands it the limit and the words. Seen working in Chromium (issue 16 item 2).
+    limit = get_settings().max_question_chars
+    for lang, words in (("en", "{n} / {limit} characters"), ("zh", "{n} / {limit} 个字符")):
+        at = _login("dr.wang", lang=lang)
+        [counter] = at.get("iframe")
+        script = counter.proto.srcdoc
+        assert "stChatInputTextArea" in script and f"limit: {limit}," in script
+        assert json.dumps(words) in script

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from assistant.domain import Answer, AnswerMode, Principal, Source
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
@@ -187,6 +189,57 @@ def _choose_library(readable: list[str]) -> str:
     return library or ALL
 
 
+# A live counter under the chat input from 80 % of the limit (issue 16 item 2): the typed text
+# stays in the browser until sent, so only the browser can count it as it is typed. The script
+# reads the length only; the page refuses an over-long question when it arrives.
+COUNTER_SCRIPT = """<script>
+const doc = window.parent.document;
+doc.gcCounter = {limit: LIMIT, text: TEXT, over: OVER};
+function update(area) {
+  const counter = doc.getElementById("gc-question-counter");
+  if (!counter) return;
+  const n = Array.from(area.value.trim()).length;
+  const c = doc.gcCounter;
+  counter.textContent = n < 0.8 * c.limit ? "" : (n > c.limit ? c.over : c.text)
+    .replace("{n}", n).replace("{limit}", c.limit).replace("{over}", n - c.limit);
+  counter.style.color = n > c.limit ? "#d93025" : "inherit";
+}
+function attach() {
+  const area = doc.querySelector('textarea[data-testid="stChatInputTextArea"]');
+  if (!area) return;
+  if (!doc.getElementById("gc-question-counter")) {
+    const counter = doc.createElement("div");
+    counter.id = "gc-question-counter";
+    counter.setAttribute("aria-live", "polite");
+    counter.style.cssText = "font-size:0.8rem;text-align:right;padding:0 0.5rem;";
+    area.closest('[data-testid="stChatInput"]').after(counter);
+  }
+  // One listener, owned by the newest script (an older one's frame may be gone).
+  if (doc.gcCounterArea !== area || doc.gcCounterOwner !== window) {
+    if (doc.gcCounterArea) doc.gcCounterArea.removeEventListener("input", doc.gcCounterListener);
+    doc.gcCounterListener = () => update(area);
+    area.addEventListener("input", doc.gcCounterListener);
+    doc.gcCounterArea = area;
+    doc.gcCounterOwner = window;
+  }
+  update(area);
+}
+attach();
+setInterval(attach, 1000);
+</script>"""
+
+
+def _question_counter(limit: int) -> None:
+    script = (
+        COUNTER_SCRIPT.replace("LIMIT", str(limit))
+        .replace("TEXT", json.dumps(t("question_chars", n="{n}", limit="{limit}")))
+        .replace(
+            "OVER", json.dumps(t("question_too_long", n="{n}", limit="{limit}", over="{over}"))
+        )
+    )
+    components.html(script, height=0)
+
+
 def _question_chars(text: str) -> int:
     # The service's own count (invisible and control characters do not count), so the page
     # refuses exactly what `answer_question` would.
@@ -256,6 +309,7 @@ def render() -> None:
         if st.button(t("new_conversation"), key="gc_new_conversation", icon=":material/add:"):
             new_conversation()
             st.rerun()
+        _question_counter(res.settings.max_question_chars)
     st.title(t("page_chat"))
     if not readable:
         st.warning(t("no_library"))
