@@ -49,6 +49,8 @@ def app_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iter
         for name in names:
             accounts.add_user(name, role=role, department="cardiology", password=PASSWORD)
             totp[name] = pyotp.TOTP(pyotp.parse_uri(accounts.enrol_totp(name)).secret)
+    accounts.add_user("root.ma", role=Role.SYSADMIN, department="*", password=PASSWORD)
+    totp["root.ma"] = pyotp.TOTP(pyotp.parse_uri(accounts.enrol_totp("root.ma")).secret)
     store = index_library(settings, {"hospital": [corpus_dir / FLU]}).store
     try:
         ctx = open_context(settings, store=store, access=access)
@@ -216,6 +218,7 @@ def test_access_page_offers_what_may_be_granted_confirms_revokes_and_shows_them(
     # Only the roles and libraries this department administrator may grant, from a list.
     assert at.selectbox(key="gc_role_en").options == ["Doctor", "Department administrator"]
     assert at.selectbox(key="gc_lib_name").options == ["cardiology"]
+    assert not at.selectbox(key="gc_lib_name").proto.accept_new_options
     assert not any(w.key == "gc_lib_name" for w in at.text_input)
 
     at.selectbox(key="gc_role_user").set_value("dr.li")
@@ -283,6 +286,27 @@ def test_review_filters_keep_their_choice_across_a_language_switch(app_env: dict
     assert (status.value, flag.value) == ("__any__", "negative_feedback")
     assert status.label == "状态" and "全部" in status.options
     assert "negative_feedback" in at.table[0].value.to_csv().replace("\\", "")
+
+
+def test_system_administrator_may_grant_every_role_and_name_a_new_library(app_env: dict) -> None:
+    at = _login("root.ma", app_env["totp"]["root.ma"])
+    at.switch_page("views/access.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="gc_role_en").options == [
+        "Doctor", "Department administrator", "Quality reviewer", "Compliance officer",
+        "System administrator",
+    ]  # fmt: skip
+    libraries = at.selectbox(key="gc_lib_name")
+    assert libraries.options == ["cardiology", "hospital"]
+    # A new name may be typed (AppTest cannot type one: Chromium can).
+    assert libraries.proto.accept_new_options
+    libraries.set_value("cardiology")
+    at.text_input(key="gc_lib_dept").set_value("oncology")
+    _button(at, "Grant", 1).click().run()
+    assert not at.exception, at.exception
+    assert "Changed." in [e.value for e in at.success]
+    grants = at.dataframe[1].value
+    assert list(grants[grants["Library"] == "cardiology"]["Department"]) == ["cardiology, oncology"]
 
 
 # ---- item 8: the reviewer chooses a disposition; the confirmation stays ---------------------
