@@ -94,6 +94,7 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "feedback_thanks": {"zh": "感谢反馈，已记录。", "en": "Thank you: your feedback was recorded."},
     "no_library": {"zh": "您目前没有可查阅的指南库，请联系科室管理员。", "en": "You have no library you may read; ask your department administrator."},
     "question_empty": {"zh": "问题为空，请输入问题。", "en": "The question is empty: type a question."},
+    "identifiers_removed": {"zh": "问题中的 {n} 处个人标识（姓名、证件号、电话等）已在发送和保存前替换为占位符。", "en": "{n} personal identifier(s) (names, ID or phone numbers…) were replaced by placeholders before the question was sent or stored."},
     "question_too_long": {"zh": "问题有 {n} 个字符，超过上限 {limit} 个字符，请删减 {over} 个字符后再发送。", "en": "The question has {n} characters, more than the limit of {limit}: shorten it by {over} characters, then send it."},
     "question_chars": {"zh": "{n} / {limit} 个字符", "en": "{n} / {limit} characters"},
     "question_draft": {"zh": "问题过长，未发送。请在此删减后发送：", "en": "This question is too long and was not sent. Shorten it here, then send it:"},

@@ -951,3 +951,10 @@ def original_file(ctx: Context, source: Source) -> Path | None:
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path
+
+
+def as_recorded(question: str) -> tuple[str, int]:
+    """The question as the model and the records see it — cleaned, each identifier replaced by
+    its placeholder — and how many identifiers were replaced (for a page to say so)."""
+    redaction = redact_text(visible_text(question))
+    return redaction.text, sum(redaction.counts.values())

@@ -375,3 +375,28 @@ def test_chat_input_has_a_live_counter_in_the_ui_language(app_env: dict) -> None
         script = counter.proto.srcdoc
         assert "stChatInputTextArea" in script and f"limit: {limit}," in script
         assert json.dumps(words) in script
+
+
+# ---- item 3: the question is shown as sent and stored --------------------------------------
+
+
+def test_the_question_is_shown_with_placeholders_and_the_removal_said_once(app_env: dict) -> None:
+    at = _login("dr.wang", lang="zh")
+    phone = "13912345678"
+    at.chat_input(key="gc_question").set_value(f"患者电话{phone}，{QUESTION}").run()
+    assert not at.exception, at.exception
+    bubble = at.chat_message[0]
+    shown = "\n".join(str(m.value) for m in bubble.markdown)
+    assert phone not in shown and "流感" in shown
+    notes = [str(c.value) for c in bubble.caption]
+    assert any("占位符" in n for n in notes), notes
+    # What the page shows is what the audit holds.
+    stored = _events("ask")[-1].detail_json["question"]
+    assert phone not in stored and stored.replace("\\", "") in shown.replace("\\", "")
+    # Said once: the next question with an identifier is shown redacted, without the note.
+    at.chat_input(key="gc_question").set_value(f"患者电话{phone}，儿童剂量呢？").run()
+    assert not at.exception, at.exception
+    texts = _texts(at)
+    assert phone not in texts
+    assert sum("占位符" in str(c.value) for c in at.caption) == 0
+    assert all(phone not in q for q, _ in at.session_state["gc_history"])

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 ALL = "__all__"
 LIBRARY = "gc_library"  # the chosen library, whichever language's selector chose it
 DRAFT = "gc_draft"  # an over-long question kept for shortening: never cut (issue 16 item 2)
+IDENTIFIERS_NOTED = "gc_identifiers_noted"
 DRAFT_TEXT = "gc_draft_text"
 
 
@@ -148,7 +149,7 @@ def _show_progress(status: Any) -> ProgressFn:
 
 
 def _ask(
-    res: Context, principal: Principal, question: str, *, library: str | None
+    res: Context, principal: Principal, question: str, *, shown: str, library: str | None
 ) -> Answer | None:
     history: list[tuple[str, Answer]] = st.session_state.setdefault(HISTORY, [])
     # Progress, never answer text: the answer is shown only once returned, every sentence
@@ -174,7 +175,8 @@ def _ask(
             return None
         status.write(_outcome_line(answer))
         status.update(label=_done_label(answer), state="complete", expanded=False)
-    history.append((question, answer))
+    # Kept as shown: with placeholders, never the identifiers typed (issue 16 item 3).
+    history.append((shown, answer))
     return answer
 
 
@@ -324,9 +326,15 @@ def render() -> None:
     question = _accept(res, submitted) if submitted is not None else None
     question = _edit_draft(res) or question
     if question:
+        # The question as sent and stored: identifiers replaced by placeholders, said once.
+        shown, removed = service.as_recorded(question)
         with st.chat_message("user"):
-            st.markdown(escape_markdown(question))
-        answer = _ask(res, principal, question, library=None if library == ALL else library)
+            st.markdown(escape_markdown(shown))
+            if removed and not st.session_state.get(IDENTIFIERS_NOTED):
+                st.session_state[IDENTIFIERS_NOTED] = True
+                st.caption(t("identifiers_removed", n=removed))
+        chosen = None if library == ALL else library
+        answer = _ask(res, principal, question, shown=shown, library=chosen)
         if answer is not None:
             _show_answer(res, principal, answer, stream=True)
 
