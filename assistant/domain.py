@@ -182,6 +182,31 @@ class Source(BaseModel):
     chunk_index: int | None = Field(default=None, exclude=True)
 
 
+class ConflictSide(BaseModel):
+    """One guideline's statement in a conflict: its source, sentence, value and grade."""
+
+    n: int
+    doc_id: str
+    title: str
+    version: str = ""
+    sentence: str
+    quantity: str
+    grade: Grade | None = None
+
+
+class GuidelineConflict(BaseModel):
+    """Two guidelines stating different values for one subject, aspect and population (#17 §3).
+
+    `population` is what both sentences name (child, adult, pregnancy; empty when neither
+    names one); `sides` are the two statements, each from a different document.
+    """
+
+    subject: list[str]
+    aspect: str
+    population: list[str] = Field(default_factory=list)
+    sides: list[ConflictSide]
+
+
 class AnswerSentence(BaseModel):
     """One answer sentence with its citations and both verdicts (issue #10 item 1).
 
@@ -249,6 +274,10 @@ class Answer(BaseModel):
         default_factory=list, description="Nearest passages of a refusal: reading, not an answer."
     )
     subject: list[str] = Field(default_factory=list, description="The question's subject terms.")
+    conflicts: list[GuidelineConflict] = Field(
+        default_factory=list,
+        description="Guidelines behind the answer that state different values (issue #17 §3).",
+    )
     aspect: str | None = Field(default=None, description="What the question asks about them.")
     searched_for: str | None = Field(default=None, exclude=True)
     message: str | None = Field(default=None, exclude=True)

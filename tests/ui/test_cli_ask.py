@@ -20,6 +20,7 @@ FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
 ANSWER_KEYS = {
     "answer_id", "session_id", "mode", "sentences", "sources", "flags", "redactions",
     "audit_event_id", "timings_ms", "dropped", "refusal", "related", "subject", "aspect",
+    "conflicts",
 }  # fmt: skip
 SOURCE_KEYS = {"n", "doc_id", "title", "version", "section", "page", "page_label", "library",
                "text", "score", "grade"}  # fmt: skip
