@@ -534,6 +534,63 @@ class AuditLog:
             if wanted is None or row[6] in wanted:
                 yield _to_event(row)
 
+    def page_events(
+        self,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        actor: str | None = None,
+        department: str | None = None,
+        actions: Collection[str] | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[AuditEvent], bool]:
+        """One page of events, newest first, and whether older ones match too.
+
+        Keyset paging: the next page passes the last id shown as `before_id`, so a page costs
+        the same at row 100,000 as at row 1 (no OFFSET). Order is (ts_utc, id) descending — the
+        order the existing (department|actor|action, ts_utc) indexes already hold, so a filtered
+        page reads about `limit` index entries instead of sorting every match (issue 16 item 9:
+        under 1 ms at 100,000 events on SQLite). `until` is exclusive, `since` inclusive.
+        """
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        where: list[tuple[str, Any]] = []
+        if before_id is not None:
+            # Row values: the (department|actor|action, ts_utc) indexes hold (ts_utc, id) order.
+            after = "(ts_utc, id) < (SELECT ts_utc, id FROM audit_events WHERE id = ?)"
+            where.append((after, int(before_id)))
+        if actor:
+            where.append(("actor = ?", actor))
+        if department:
+            where.append(("department = ?", department))
+        if outcome:
+            where.append(("outcome = ?", outcome))
+        if since is not None:
+            where.append(("ts_utc >= ?", format_ts(since)))
+        if until is not None:
+            where.append(("ts_utc < ?", format_ts(until)))
+        wanted = sorted(set(actions)) if actions else []
+        values: list[Any] = [value for _, value in where]
+        fragments = [fragment for fragment, _ in where]
+        if wanted:
+            fragments.append(f"action IN ({', '.join('?' for _ in wanted)})")
+            values.extend(wanted)
+        clause = f" WHERE {' AND '.join(fragments)}" if fragments else ""
+        # Only constant fragments, placeholders and an int are interpolated; values are bound.
+        sql = self._sql(
+            f"SELECT {_COLUMNS_SQL} FROM audit_events{clause}"  # noqa: S608
+            f" ORDER BY ts_utc DESC, id DESC LIMIT {int(limit) + 1}"
+        )
+        try:
+            with self._read_cursor() as cursor:
+                cursor.execute(sql, values)
+                rows = cursor.fetchall()
+        except self._db_errors as exc:
+            raise _read_error(exc) from exc
+        return [_to_event(row) for row in rows[:limit]], len(rows) > limit
+
     def count_events(self) -> int:
         """Number of events currently in the table (purged ones excluded)."""
         try:
