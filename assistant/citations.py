@@ -7,6 +7,10 @@ given, and each cited source must support it:
 2. `number_mismatch`: every number, dose, unit, percentage and range in the sentence must be
    stated by a cited source (see `assistant.quantities`; `300 mg` never matches `300 μg`), and
    every identifier with digits (`H1N1`, `IL-6`, `COVID-19`) must appear in one.
+   `grade_not_in_source`: a recommendation grade the sentence states ("（证据等级3，推荐C）",
+   "(Strong recommendation, low quality of evidence)") must be stated by a cited source too:
+   the same strength and certainty as far as the sentence gives them, or the same wording
+   (issue #17 §1). A grade is a claim like a dose: 推荐A cited to a passage graded 推荐C is wrong.
 3. Support: the share of the sentence's content terms (jieba for Chinese, stop words dropped)
    found in the cited sources of the sentence's language, combined with the injected embedding
    `similarity` when there is one. `SupportThresholds` holds the calibrated cut-offs.
@@ -33,7 +37,8 @@ from typing import Final
 
 import jieba
 
-from assistant.domain import detect_language, has_cjk
+from assistant.domain import Grade, detect_language, has_cjk
+from assistant.grades import detect_grades
 from assistant.quantities import extract_quantities, quantity_supported
 
 __all__ = [
@@ -329,6 +334,31 @@ def _missing_quantities(sentence: str, cited_texts: Sequence[str]) -> list[str]:
     return missing
 
 
+def _grade_key(original: str) -> str:
+    return re.sub(r"[\s,;，；、:：]+", "", unicodedata.normalize("NFKC", original)).lower()
+
+
+def _grade_stated(stated: Grade, found: Sequence[Grade]) -> bool:
+    """Whether a cited source states `stated`: its wording, or every field it gives."""
+    for grade in found:
+        if _grade_key(grade.original) == _grade_key(stated.original):
+            return True
+        same_strength = stated.strength is None or stated.strength == grade.strength
+        same_certainty = stated.certainty is None or stated.certainty == grade.certainty
+        if same_strength and same_certainty:
+            return True
+    return False
+
+
+def _unstated_grades(sentence: str, cited_texts: Sequence[str]) -> list[str]:
+    """The grades `sentence` states that no cited source states (original wording)."""
+    stated = detect_grades(sentence)
+    if not stated:
+        return []
+    found = [g for text in cited_texts for g in detect_grades(text)]
+    return [g.original for g in stated if not _grade_stated(g, found)]
+
+
 def _matched_surface(source: str, terms: set[str]) -> list[str]:
     seen: list[str] = []
     for surface, term in _term_pairs(source):
@@ -424,7 +454,10 @@ def verify_sentence(
     else:
         score = best_sim or 0.0
         reason = "cross_lingual_unverifiable"
-    if missing:
+    if _unstated_grades(text, [sources[n] for n in cited]):
+        # Before numbers: "证据等级1" against a passage's "证据等级3" is a wrong grade, not a dose.
+        reason = "grade_not_in_source"
+    elif missing:
         reason = "number_mismatch"
     return SentenceVerdict(
         supported=reason is None,

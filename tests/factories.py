@@ -214,3 +214,20 @@ def flu_editions(corpus_dir: Path, folder: Path) -> tuple[Path, Path]:
         f"version: {FLU_NEW_VERSION}\n", encoding="utf-8"
     )
     return first, second
+
+
+LIVER_2026 = "zh/原发性肝癌诊疗指南（2026年版）.txt"
+# A recommendation the liver guideline grades (issue #17 §1), as it reads once lines are joined.
+LIVER_GRADED = "肝癌中、高风险人群应至少每隔6个月进行1次肝癌监测[11]（证据等级2，推荐A）"
+
+
+def liver_excerpt(corpus_dir: Path, folder: Path) -> Path:
+    """The screening paragraph of the shipped liver guideline, which states a grade, as a small
+    text file under `folder` (the whole guideline takes long to index)."""
+    text = (corpus_dir / LIVER_2026).read_text(encoding="utf-8")
+    start = text.index("肝癌中、高风险人群应至少每隔6")
+    paragraph = text[start : text.index("率。", start) + 2].replace("\n", "").replace(" ", "")
+    assert LIVER_GRADED in paragraph, paragraph
+    path = folder / "原发性肝癌诊疗指南（筛查节选）.txt"
+    path.write_text(f"原发性肝癌诊疗指南\n\n二、肝癌的筛查\n\n{paragraph}\n", encoding="utf-8")
+    return path

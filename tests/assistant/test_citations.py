@@ -353,3 +353,76 @@ def test_minilm_similarity_in_the_verdict(
         "Do not wear the same gown for the care of more than one patient.",
     )
     assert translation < 0.3
+
+
+# --- grades an answer states (issue #17 §1) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def liver(corpus_dir: Path) -> str:
+    text = joined((corpus_dir / "zh" / "原发性肝癌诊疗指南（2026年版）.txt").read_text("utf-8"))
+    anchor = (
+        "动态增强MRI 对直径≤2.0cm 肝癌的检出和诊断能力优于动态增强CT[52-53]（证据等级1，推荐A）。"
+    )
+    return passage(text, anchor, before=80, after=0)
+
+
+@pytest.fixture(scope="module")
+def opioid_3(corpus_dir: Path) -> str:
+    # Recommendation 3 of the summary page; the page grades other recommendations B and 3.
+    page = pdf_page(corpus_dir / "en" / "cdc-2022-opioid-prescribing-guideline_rr7103a1-H.pdf", 12)
+    anchor = "(ER/LA) opioids (recommendation category: A; evidence type: 4)."
+    return passage(page, anchor, before=160, after=0)
+
+
+MRI = "动态增强MRI对直径≤2.0cm肝癌的检出和诊断能力优于动态增强CT"
+
+
+@pytest.mark.parametrize(
+    ("grade", "reason"),
+    [
+        ("（证据等级1，推荐A）", None),  # the passage's own wording
+        ("（推荐A）", None),  # part of it: the strength the passage states
+        ("（强推荐，证据确定性高）", None),  # the same grade in other words
+        ("（证据等级3，推荐C）", "grade_not_in_source"),
+        ("（推荐B）", "grade_not_in_source"),
+        ("（证据等级2）", "grade_not_in_source"),
+    ],
+)
+def test_chinese_grade_must_be_the_cited_passages(
+    liver: str, grade: str, reason: str | None
+) -> None:
+    assert "（证据等级1，推荐A）" in liver
+    verdict = verify_sentence(f"{MRI}{grade}。[1]", [], {1: liver})
+    assert (verdict.supported, verdict.reason) == (reason is None, reason)
+
+
+def test_grade_cited_to_a_passage_stating_none_is_blocked(flu: str) -> None:
+    source = passage(flu, "奥司他韦", before=0, after=120)
+    sentence = f"{source[:40]}（证据等级1，推荐A）。"
+    assert verify_sentence(sentence, [1], {1: source}).reason == "grade_not_in_source"
+    # Without the grade the same sentence is the passage's own words.
+    assert verify_sentence(source[:40], [1], {1: source}).supported is True
+
+
+OPIOID_3 = (
+    "Clinicians should prescribe immediate-release opioids instead of extended-release and "
+    "long-acting (ER/LA) opioids when starting opioid therapy for acute, subacute, or chronic pain"
+)
+
+
+@pytest.mark.parametrize(
+    ("grade", "reason"),
+    [
+        ("(recommendation category: A; evidence type: 4)", None),
+        ("(strong recommendation, very low certainty of evidence)", None),
+        ("(recommendation category: B; evidence type: 4)", "grade_not_in_source"),
+        ("(recommendation category: A; evidence type: 1)", "grade_not_in_source"),
+    ],
+)
+def test_english_grade_must_be_the_cited_passages(
+    opioid_3: str, grade: str, reason: str | None
+) -> None:
+    assert "(recommendation category: A; evidence type: 4)" in opioid_3
+    verdict = verify_sentence(f"{OPIOID_3} {grade}.", [1], {1: opioid_3})
+    assert (verdict.supported, verdict.reason) == (reason is None, reason), verdict

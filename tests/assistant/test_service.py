@@ -21,7 +21,7 @@ from assistant.llm import ChatModel
 from assistant.service.ask import answer_question, search_sources
 from assistant.service.context import Context
 from eval.standin import cite_first_source
-from tests.factories import index_library, open_access
+from tests.factories import LIVER_GRADED, index_library, liver_excerpt, open_access
 from tests.fakes.sglang import (
     Completion,
     HttpError,
@@ -518,3 +518,71 @@ def test_the_question_is_translated_by_the_model_once_and_only_with_an_open_gate
     before = len(sglang_server.requests)
     answer_question(ONCO_DOC, "门诊手卫生的最低要求是什么？", ctx=ctx)  # oncology: no approval
     assert len(sglang_server.requests) == before
+
+
+# --- grades (issue #17 §1) ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded_world(
+    tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path
+) -> Iterator[dict[str, Any]]:
+    """One library holding a paragraph the liver guideline grades （证据等级2，推荐A）."""
+    folder = tmp_path_factory.mktemp("graded")
+    settings = Settings(data_dir=folder)
+    library = index_library(settings, {"hospital": [liver_excerpt(corpus_dir, folder)]})
+    access = open_access(settings, roles=[CARDIO_DOC])
+    GateRegistry.open(settings).record(
+        department="cardiology",
+        reference="IRB-TEST-001",
+        approved_by="ethics.chair",
+        approved_on=date(2000, 1, 1),
+        expires_on=date(2099, 1, 1),
+    )
+    yield {
+        "settings": settings,
+        "store": library.store,
+        "embedder": library.embedder,
+        "access": access,
+    }
+    library.store.close()
+
+
+SURVEILLANCE = "肝癌中、高风险人群多久进行一次肝癌监测？"
+
+
+def _stating_grade(grade: str):
+    """Copy the graded recommendation, stating `grade` after it."""
+
+    def respond(request: dict[str, Any]):
+        for n, body in read_sources(request).items():
+            if LIVER_GRADED in body:
+                said = LIVER_GRADED.replace("[11]", "")  # "[11]" would read as a citation
+                sentence = said.replace("（证据等级2，推荐A）", grade) + "。"
+                return json_completion(
+                    {
+                        "sentences": [{"text": sentence, "citations": [n]}],
+                        "insufficient_evidence": False,
+                    }
+                )
+        raise AssertionError("the graded passage is not among the sources")
+
+    return respond
+
+
+def test_a_sentence_stating_another_grade_than_its_source_is_blocked(
+    graded_world, tmp_path: Path, sglang_server
+) -> None:
+    sglang_server.responder = _stating_grade("（证据等级1，推荐A）")
+    ctx = make_ctx(graded_world, tmp_path, base_url=sglang_server.base_url)
+    answer = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx)
+    codes = {f.code: f.detail for f in answer.flags}
+    assert "grade_not_in_source" in codes.get("unsupported_sentence", ""), answer.flags
+    assert answer.mode == AnswerMode.EXTRACTIVE  # strict policy: the generated text is not shown
+    assert "证据等级1" not in "".join(s.text for s in answer.sentences)
+    # The grade the passage states passes: the same sentence is then shown as verified.
+    sglang_server.responder = _stating_grade("（证据等级2，推荐A）")
+    answer = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx)
+    assert answer.mode == AnswerMode.GENERATIVE, answer.flags
+    assert [s.supported for s in answer.sentences] == [True]
+    assert "（证据等级2，推荐A）" in answer.sentences[0].text
