@@ -5,11 +5,16 @@ Verifying is audited under whoever checks: the operator (`cli:<os-user>`), or a 
 (`export`/`purge` on `audit:<dept>`) and audited through `acting.audited` before a line is read
 or a row deleted; a purge never goes below the retention (`refused`). `audit_stats` is the
 operator's view of the monitoring figures and alerts, audited as `audit_stats`.
+
+Browsing (issue 16 item 9, the Audit page's event table) needs what exporting needs — `read` or
+`export` on `audit:<dept>` — and a department's officer sees only their department's rows.
+A refusal is audited (`page_open`/`denied` on `audit:<dept>`, `view: audit_events`); a permitted
+view is not: it shows rows the trail already holds, unlike an export, which takes them away.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -17,6 +22,7 @@ from assistant.domain import (
     HOSPITAL_WIDE,
     Alert,
     AuditAction,
+    AuditEvent,
     Principal,
     VerifyResult,
     audit_object,
@@ -63,6 +69,74 @@ def verify_audit(ctx: Context, *, operator: str | Principal) -> VerifyResult:
         },
     )
     return result
+
+
+MAX_PAGE = 200
+
+
+def browse_events(
+    ctx: Context,
+    principal: Principal,
+    *,
+    actor: str | None = None,
+    department: str | None = None,
+    actions: Collection[str] | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> tuple[list[AuditEvent], bool]:
+    """One page of the trail, newest first, and whether older rows match too.
+
+    Needs `read` or `export` on `audit:<dept>`; `department` defaults to the principal's own
+    (all departments for a hospital-wide officer), and another department is refused by Casbin
+    for a department's officer. Page on with the last id shown as `before_id`.
+    """
+    department = department or department_scope(principal)
+    obj = audit_object(department)
+    if not (ctx.access.can(principal, "read", obj) or ctx.access.can(principal, "export", obj)):
+        try:
+            ctx.access.require(principal, "read", obj)
+        except AccessDenied as exc:
+            denied = {"reason": exc.reason, "view": "audit_events"}
+            record(
+                ctx.audit, principal, action=AuditAction.PAGE_OPEN, obj=obj,
+                outcome="denied", detail=denied,
+            )  # fmt: skip
+            raise
+    return ctx.audit.page_events(
+        limit=max(1, min(limit, MAX_PAGE)),
+        before_id=before_id,
+        actor=actor or None,
+        department=department,
+        actions=actions,
+        outcome=outcome or None,
+        since=since,
+        until=until,
+    )
+
+
+def last_verification(ctx: Context, principal: Principal) -> AuditEvent | None:
+    """The latest completed chain check (`audit_verify`, ok or failed), for the chain status.
+
+    The chain is one for the whole hospital, so any officer who may browse sees its status.
+    """
+    obj = audit_object(department_scope(principal))
+    if not (ctx.access.can(principal, "read", obj) or ctx.access.can(principal, "export", obj)):
+        return None
+    before: int | None = None
+    for _ in range(20):  # refused checks are few; stop rather than walk a whole trail
+        page, more = ctx.audit.page_events(
+            limit=50, before_id=before, actions=[AuditAction.AUDIT_VERIFY]
+        )
+        for event in page:
+            if event.outcome in ("ok", "failed"):
+                return event
+        if not more or not page:
+            return None
+        before = page[-1].id
+    return None
 
 
 def export_audit(
