@@ -39,15 +39,15 @@ def numbers(events: list[AuditEvent]) -> list[int]:
 
 def test_hospital_officer_filters_and_pages_the_whole_trail(ctx: Context) -> None:
     officer = acting(ctx, "hospital.compliance")
-    asks = {"actions": [AuditAction.ASK]}
-    first, more = browse_events(ctx, officer, limit=12, **asks)
+    asks = [AuditAction.ASK]
+    first, more = browse_events(ctx, officer, limit=12, actions=asks)
     assert numbers(first) == list(range(29, 17, -1)) and more
-    second, more = browse_events(ctx, officer, limit=12, before_id=first[-1].id, **asks)
+    second, more = browse_events(ctx, officer, limit=12, before_id=first[-1].id, actions=asks)
     assert numbers(second) == list(range(17, 5, -1)) and more
-    third, more = browse_events(ctx, officer, limit=12, before_id=second[-1].id, **asks)
+    third, more = browse_events(ctx, officer, limit=12, before_id=second[-1].id, actions=asks)
     assert numbers(third) == list(range(5, -1, -1)) and not more
 
-    oncology, _ = browse_events(ctx, officer, department="oncology", **asks)
+    oncology, _ = browse_events(ctx, officer, department="oncology", actions=asks)
     assert numbers(oncology) == list(range(29, 19, -1))
     assert {e.department for e in oncology} == {"oncology"}
     denied, _ = browse_events(ctx, officer, actor="cardiology.doctor", outcome="denied")
