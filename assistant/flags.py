@@ -38,6 +38,8 @@ FLAG_CODES = (
     "gate_closed",
     # Issue 17 §2: the guideline an unresolved review item cites has a newer edition.
     "guideline_updated",
+    # Issue 17 §3: the guidelines behind an answer state different values for its question.
+    "guideline_conflict",
 )
 _SPACES = re.compile(r"\s+")
 

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from assistant import citations
 from assistant.citations import SentenceVerdict, content_terms, split_sentences, verify_answer
 from assistant.config import Settings
+from assistant.conflicts import find_conflicts
 from assistant.domain import (
     Answer,
     AnswerMode,
@@ -32,6 +33,7 @@ from assistant.domain import (
     AuditEvent,
     DroppedSentence,
     Flag,
+    GuidelineConflict,
     Principal,
     Refusal,
     Source,
@@ -306,6 +308,9 @@ def _answer_and_audit(
         draft, sentences, refusal, analysis=analysis, sources=retrieval.sources, rules=rules
     )
     refused = draft.mode == AnswerMode.REFUSED
+    conflicts = [] if refused else _guideline_conflicts(analysis, retrieval.sources, sentences)
+    if conflicts:
+        flags.append(make_flag("guideline_conflict", _conflict_detail(conflicts), rules=rules))
     if refused and refusal is None:
         reason = "insufficient_evidence" if draft.insufficient_evidence else "no_relevant_passage"
         refusal = Refusal(reason=reason, missing=analysis.subject)
@@ -320,6 +325,7 @@ def _answer_and_audit(
         dropped=draft.dropped,
         refusal=refusal if refused else None,
         subject=analysis.subject,
+        conflicts=conflicts,
         aspect=analysis.aspect.name if analysis.aspect else None,
         searched_for=searched_for if searched_for != redaction.text else None,
         message=refusal_message(refusal, language=language) if refused and refusal else None,
@@ -333,6 +339,10 @@ def _answer_and_audit(
         answer.message = NO_LIBRARY[language]
     elif gate_reason and answer.message is None:
         answer.message = gate_banner(gate_reason, language=language)
+    if conflicts:
+        # Issue #17 §3: never choose one side silently; both passages are among the sources.
+        note = conflict_message(conflicts, language=language)
+        answer.message = f"{answer.message}\n{note}" if answer.message else note
     answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
     event = record(
         ctx.audit,
@@ -456,6 +466,44 @@ def _empty_refusal(analysis: QuestionAnalysis, draft: Draft) -> Refusal:
     if analysis.aspect is not None and "other_aspect" in reasons:
         return Refusal(reason="aspect_not_stated", missing=[analysis.aspect.name])
     return Refusal(reason="no_responsive_sentence", missing=analysis.subject)
+
+
+CONFLICT = {
+    "zh": "两部指南对此给出的数值不同，请对照原文：{sides}",
+    "en": "Two guidelines state different values for this; compare the sources: {sides}",
+}
+
+
+def _guideline_conflicts(
+    analysis: QuestionAnalysis, sources: Sequence[Source], sentences: Sequence[AnswerSentence]
+) -> list[GuidelineConflict]:
+    """Conflicts among the sources the shown sentences cite and those of the same subject."""
+    cited = {n for s in sentences for n in s.citations}
+    top = analysis.anchors[0] if analysis.anchors else None
+    behind = [s for s in sources if s.n in cited or (top is not None and _holds(s, top))]
+    return find_conflicts(analysis, behind)
+
+
+def _conflict_detail(conflicts: Sequence[GuidelineConflict]) -> str:
+    pairs = [
+        " vs ".join(f"[{side.n}] {side.doc_id}: {side.quantity}" for side in c.sides)
+        for c in conflicts
+    ]
+    return f"{len(conflicts)} conflicting: " + "; ".join(pairs)
+
+
+def conflict_message(conflicts: Sequence[GuidelineConflict], *, language: str) -> str:
+    """What the user reads when the guidelines behind an answer state different values."""
+    sep = "；" if language == "zh" else "; "
+    pairs = []
+    for conflict in conflicts:
+        sides = [
+            f"[{side.n}] {side.title}{f' ({side.version})' if side.version else ''}: "
+            f"{side.quantity}"
+            for side in conflict.sides
+        ]
+        pairs.append(" / ".join(sides))
+    return CONFLICT["zh" if language == "zh" else "en"].format(sides=sep.join(pairs))
 
 
 def refusal_message(refusal: Refusal, *, language: str) -> str:
@@ -716,6 +764,7 @@ def _ask_detail(
         "sentences": [s.model_dump() for s in answer.sentences],
         "dropped": [d.model_dump() for d in answer.dropped],
         "refusal": answer.refusal.model_dump() if answer.refusal else None,
+        "conflicts": [c.model_dump() for c in answer.conflicts],
         "sources": [
             {
                 "n": s.n,

@@ -1,0 +1,91 @@
+"""Where guidelines differ, end to end (issue #17 §3): two guidelines in one library, copies of
+a shipped passage with one dose changed, real Qdrant Edge, MiniLM, SQLite audit and Casbin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.audit.log import open_audit_log
+from assistant.config import Settings
+from assistant.domain import AnswerMode, Principal, Role
+from assistant.service.ask import answer_question
+from assistant.service.context import Context
+from tests.factories import index_library, open_access
+
+DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="cardiology")
+FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
+ADULT_DOSE = "成人剂量每次 75mg，每日 2 次。"
+
+
+def _oseltamivir_passage(corpus_dir: Path) -> str:
+    """The shipped 奥司他韦 paragraph of the flu guideline, up to 帕拉米韦."""
+    text = (corpus_dir / FLU).read_text(encoding="utf-8")
+    start = text.index("①奥司他韦")
+    passage = text[start : text.index("②帕拉米韦", start)]
+    assert ADULT_DOSE in passage
+    return passage
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("conflicts")
+    passage = _oseltamivir_passage(corpus_dir)
+    first = root / "流感抗病毒治疗指南（2025年版）.txt"
+    second = root / "季节性流感用药共识（2024年版）.txt"
+    first.write_text(f"流感抗病毒治疗指南\n\n抗病毒治疗\n\n{passage}", encoding="utf-8")
+    changed = passage.replace(ADULT_DOSE, "成人剂量每次 150mg，每日 2 次。")
+    second.write_text(f"季节性流感用药共识\n\n抗病毒治疗\n\n{changed}", encoding="utf-8")
+    settings = Settings(data_dir=root / "data")
+    library = index_library(settings, {"hospital": [first, second]})
+    access = open_access(settings, roles=[DOCTOR])
+    yield {
+        "settings": settings,
+        "store": library.store,
+        "embedder": library.embedder,
+        "access": access,
+    }
+    library.store.close()
+
+
+def test_two_guidelines_stating_different_doses_are_shown_side_by_side_and_flagged(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    settings: Settings = world["settings"]
+    ctx = Context(
+        settings=settings,
+        store=world["store"],
+        embedder=world["embedder"],
+        access=world["access"],
+        audit=open_audit_log(settings.model_copy(update={"data_dir": tmp_path / "audit"})),
+    )
+    answer = answer_question(DOCTOR, "成人流感患者奥司他韦的剂量是多少？", ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE
+    assert len(answer.conflicts) >= 1
+    conflict = answer.conflicts[0]
+    assert (conflict.aspect, conflict.population) == ("dose", ["adult"])
+    sides = {side.quantity.replace(" ", "") for side in conflict.sides}
+    assert sides == {"75mg", "150mg"}
+    assert len({side.doc_id for side in conflict.sides}) == 2
+    # Both passages are among the shown sources, under their numbers.
+    shown = {s.n: s for s in answer.sources}
+    for side in conflict.sides:
+        assert shown[side.n].doc_id == side.doc_id
+        assert side.sentence.replace(" ", "") in shown[side.n].text.replace(" ", "")
+    # The answer says so instead of choosing one side, and goes to review.
+    assert answer.message is not None
+    assert answer.message.startswith("两部指南对此给出的数值不同，请对照原文")
+    assert "150mg" in answer.message.replace(" ", "") and "75mg" in answer.message.replace(" ", "")
+    flag = next(f for f in answer.flags if f.code == "guideline_conflict")
+    assert flag.severity == "high"
+    assert answer.model_dump(mode="json")["conflicts"][0]["sides"][0]["doc_id"]
+    events = list(ctx.audit.iter_events())
+    assert [e.action for e in events] == ["ask"]
+    recorded = events[0].detail_json
+    assert recorded["conflicts"] == [c.model_dump(mode="json") for c in answer.conflicts]
+    assert "guideline_conflict" in {f["code"] for f in recorded["flags"]}
+    item = ctx.review_queue().by_answer(answer.answer_id)
+    assert item is not None and "guideline_conflict" in item.flags
