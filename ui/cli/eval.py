@@ -15,7 +15,19 @@ from ui.cli.common import emit_json, fail, handle_errors
 
 eval_app = typer.Typer(help="Evaluate answer quality, safety and speed.", no_args_is_help=True)
 
-DATASET_CHOICES = ("golden", "pubmedqa", "medquad", "phi", "authz", "regression", "grades", "all")
+DATASET_CHOICES = (
+    "golden",
+    "pubmedqa",
+    "medquad",
+    "phi",
+    "authz",
+    "regression",
+    "grades",
+    "conflicts",
+    "all",
+)
+# Measured without an index or questions to answer (issue #17): each its own report section.
+MEASURED = ("grades", "conflicts")
 
 
 def register(app: typer.Typer) -> None:
@@ -51,9 +63,9 @@ def eval_run(
             f"unknown generation {generation!r}; choose from {', '.join(GENERATION_CHOICES)}",
             code=2,
         )
-    if dataset == "grades":
-        # Grade extraction needs no index and no questions (issue #17 §1).
-        _report_grades(report=report, as_json=as_json, alone=True)
+    if dataset in MEASURED:
+        # Grade extraction and conflict detection need no index and no questions (issue #17).
+        _report_measured(dataset, report=report, as_json=as_json, alone=True)
         return
     names = list(DATASET_NAMES) if dataset == "all" else [dataset]
     settings = get_settings()
@@ -78,7 +90,8 @@ def eval_run(
         write_report(runs, report)
     metrics = {run.dataset: compute_metrics(run) for run in runs}
     if dataset == "all":
-        metrics["grades"] = _report_grades(report=report, as_json=as_json, alone=False)
+        for name in MEASURED:
+            metrics[name] = _report_measured(name, report=report, as_json=as_json, alone=False)
     if as_json:
         emit_json(metrics[names[0]] if len(names) == 1 else metrics)
         return
@@ -87,22 +100,28 @@ def eval_run(
         typer.echo(format_comparison(run.extra["answer_comparison"]))
 
 
-def _report_grades(*, report: Path | None, as_json: bool, alone: bool) -> dict[str, Any]:
-    """Measure grade extraction; write its report section and print it unless part of `all`'s
-    JSON."""
+def _report_measured(
+    name: str, *, report: Path | None, as_json: bool, alone: bool
+) -> dict[str, Any]:
+    """Measure grade extraction or conflict detection; write its report section and print it
+    unless part of `all`'s JSON."""
+    from eval.conflicts import format_conflicts, measure_conflicts
     from eval.grades import format_grades, measure_grades
 
-    metrics = measure_grades()
+    if name == "conflicts":
+        metrics, format_section = measure_conflicts(), format_conflicts
+    else:
+        metrics, format_section = measure_grades(), format_grades
     if report is not None:
-        target = report if alone else report / "grades"
+        target = report if alone else report / name
         target.mkdir(parents=True, exist_ok=True)
         (target / "metrics.json").write_text(
             json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8"
         )
-        (target / "report.md").write_text(format_grades(metrics), encoding="utf-8")
+        (target / "report.md").write_text(format_section(metrics), encoding="utf-8")
     if as_json:
         if alone:
             emit_json(metrics)
     else:
-        typer.echo(format_grades(metrics))
+        typer.echo(format_section(metrics))
     return metrics
