@@ -9,7 +9,8 @@ Sections (each reuses the benchmark module that owns it):
   same retriever (ours, as a LangChain retriever) and the same SGLang stand-in, interleaved
   question by question; plus the cost of the wrapper's own steps (eval/bench_wrapper.py);
 - `audit`: audit append and verify rates on SQLite, and on PostgreSQL when a URL is given
-  (eval/bench_audit.py);
+  (eval/bench_audit.py); and the Audit page's filtered page (50 rows) over a trail of
+  `audit_page_events` (100,000 by default; issue 16 item 9), p50/p95 over a few filters;
 - `load`: concurrent sessions against the stand-in with injected faults; zero lost audit
   events expected (eval/bench_load.py);
 - peak memory: `ru_maxrss` of this process after each section (monotonic: a section's figure
@@ -61,6 +62,7 @@ class BenchPlan:
     wrapper_steps_n: int = 300
     audit_events: int = 50_000
     postgres_events: int = 20_000
+    audit_page_events: int = 100_000
     sessions: int = 20
     questions_per_session: int = 25
     fault_rate: float = 0.1
@@ -79,6 +81,7 @@ def plan_for(*, quick: bool, synthetic: Sequence[int] | None = None) -> BenchPla
         wrapper_steps_n=50,
         audit_events=2_000,
         postgres_events=1_000,
+        audit_page_events=5_000,
         sessions=2,
         questions_per_session=5,
     )
@@ -301,7 +304,7 @@ def _section_wrapper(
 
 
 def _section_audit(plan: BenchPlan, *, database_url: str, **_: Any) -> dict[str, Any]:
-    from eval.bench_audit import bench_url, scratch_postgres
+    from eval.bench_audit import bench_pages, bench_url, scratch_postgres
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="guidecite-bench-audit-") as tmp:
@@ -312,11 +315,22 @@ def _section_audit(plan: BenchPlan, *, database_url: str, **_: Any) -> dict[str,
             folder=folder / "sqlite",
             events=plan.audit_events,
         )
+        (folder / "pages").mkdir()
+        out["pages_sqlite"] = bench_pages(
+            f"sqlite:///{folder / 'pages' / 'audit.db'}",
+            folder=folder / "pages",
+            events=plan.audit_page_events,
+        )
         if database_url:
             (folder / "pg").mkdir()
             with scratch_postgres(database_url) as url:
                 out["postgresql"] = bench_url(
                     url, folder=folder / "pg", events=plan.postgres_events
+                )
+            (folder / "pg-pages").mkdir()
+            with scratch_postgres(database_url) as url:
+                out["pages_postgresql"] = bench_pages(
+                    url, folder=folder / "pg-pages", events=plan.audit_page_events
                 )
         else:
             out["postgresql"] = NO_POSTGRES
@@ -457,12 +471,28 @@ def _audit_md(block: dict[str, Any]) -> list[str]:
         "|---|" + "---|" * len(columns),
     ]
     notes = []
+    pages = []
     for backend, row in block.items():
+        if backend.startswith("pages_"):
+            timed = row["by_filter_ms"].items()
+            by_filter = ", ".join(f"{name} {ms['p50']:.1f}/{ms['p95']:.1f}" for name, ms in timed)
+            pages.append(
+                f"- Audit page, {row['page_size']} rows over {row['events']:,} events "
+                f"({backend.removeprefix('pages_')}): p50 {row['page_ms']['p50']:.1f} ms, "
+                f"p95 {row['page_ms']['p95']:.1f} ms (by filter, p50/p95 ms: {by_filter})"
+            )
+            continue
         if isinstance(row, str):
             notes.append(f"{backend}: {row}")
             continue
         lines.append(f"| {backend} | " + " | ".join(f"{row[c]:,.0f}" for c in columns) + " |")
-    return [*lines, "", "Rates per second (wall clock).", *[f"- {n}" for n in notes]]
+    return [
+        *lines,
+        "",
+        "Rates per second (wall clock).",
+        *[f"- {n}" for n in notes],
+        *pages,
+    ]
 
 
 def _load_md(block: dict[str, Any]) -> list[str]:

@@ -2,19 +2,22 @@
 
 Run: `python -m eval.bench_audit [--events N]`. PostgreSQL is measured when
 GUIDECITE_TEST_DATABASE_URL is set; a scratch database is created there and dropped afterwards.
-Issue 4 goals: append ≥ 2,000/s (SQLite), verify ≥ 50,000/s.
+Issue 4 goals: append ≥ 2,000/s (SQLite), verify ≥ 50,000/s. `measure_pages` times one
+filtered page of the event viewer over a large synthetic trail (issue 16 item 9).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,103 @@ def measure(log: AuditLog, *, events: int) -> dict[str, float]:
         "append_single_cpu": single_cpu_rate,
         "verify_cpu": verify_cpu_rate,
     }
+
+
+PAGE_SIZE = 50
+_DEPARTMENTS = ("cardiology", "oncology", "respiratory", "pediatrics", "emergency", "icu", "*")
+_ACTIONS = ("ask", "ask", "ask", "ask", "search", "feedback", "login", "page_open", "export")
+
+
+def fill_trail(log: AuditLog, *, clock: list[datetime], events: int) -> None:
+    """Append `events` synthetic events over 180 days from `clock[0]` (the log's clock):
+    200 actors, 7 departments, 2 % denied."""
+    start = clock[0]
+    step = timedelta(days=180) / max(events, 1)
+    for offset in range(0, events, 1000):
+        batch = [
+            EVENT
+            | {
+                "actor": f"user{i % 200:03d}",
+                "department": _DEPARTMENTS[i % len(_DEPARTMENTS)],
+                "action": _ACTIONS[i % len(_ACTIONS)],
+                "outcome": "denied" if i % 50 == 7 else "ok",
+            }
+            for i in range(offset, min(events, offset + 1000))
+        ]
+        clock[0] = start + step * offset
+        log.append_events(batch)
+
+
+def page_filters(start: datetime) -> dict[str, Mapping[str, Any]]:
+    """The filters timed: what a compliance officer would pick on the Audit page."""
+    month = start + timedelta(days=60)
+    return {
+        "none": {},
+        "department": {"department": "oncology"},
+        "actor": {"actor": "user042"},
+        "action+outcome": {"actions": ["ask"], "outcome": "denied"},
+        "department+30 days": {
+            "department": "cardiology",
+            "since": month,
+            "until": month + timedelta(days=30),
+        },
+    }
+
+
+def measure_pages(
+    log: AuditLog, *, clock: list[datetime], events: int, repeats: int = 20
+) -> dict[str, Any]:
+    """Fill an empty log (whose clock reads `clock[0]`) with `events` events, then time the
+    first and third page of a few filters (ms per page)."""
+    start = clock[0]
+    started = time.perf_counter()
+    fill_trail(log, clock=clock, events=events)
+    fill_s = time.perf_counter() - started
+    timings: dict[str, list[float]] = {}
+    rows: dict[str, int] = {}
+    for name, filters in page_filters(start).items():
+        samples = timings.setdefault(name, [])
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            page, more = log.page_events(limit=PAGE_SIZE, **filters)
+            # The third page, as "next" twice would fetch it (keyset: no OFFSET).
+            for _ in range(2):
+                if page and more:
+                    page, more = log.page_events(limit=PAGE_SIZE, before_id=page[-1].id, **filters)
+            samples.append((time.perf_counter() - t0) * 1000 / 3)
+        rows[name] = len(page)
+    every = [ms for samples in timings.values() for ms in samples]
+    return {
+        "events": log.count_events(),
+        "page_size": PAGE_SIZE,
+        "fill_s": round(fill_s, 2),
+        "page_ms": _percentiles(every),
+        "by_filter_ms": {name: _percentiles(samples) for name, samples in timings.items()},
+        "rows_on_page": rows,
+    }
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50": round(statistics.median(ordered), 2), "p95": round(p95, 2)}
+
+
+def bench_pages(url: str, *, folder: Path, events: int) -> dict[str, Any]:
+    """Run `measure_pages` against a fresh audit log at `url`."""
+    engine = create_db_engine(url)
+    try:
+        clock = [datetime(2026, 1, 1, tzinfo=UTC)]
+        log = AuditLog(
+            engine,
+            checkpoint_path=folder / "checkpoints.jsonl",
+            checkpoint_key=os.urandom(32),
+            checkpoint_every=10_000,
+            now=lambda: clock[0],
+        )
+        return measure_pages(log, clock=clock, events=events)
+    finally:
+        engine.dispose()
 
 
 @contextmanager
