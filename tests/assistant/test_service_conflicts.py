@@ -11,8 +11,8 @@ import pytest
 
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings
-from assistant.domain import AnswerMode, Principal, Role
-from assistant.service.ask import answer_question
+from assistant.domain import AnswerMode, ConflictSide, GuidelineConflict, Principal, Role
+from assistant.service.ask import answer_question, conflict_message
 from assistant.service.context import Context
 from tests.factories import index_library, open_access
 
@@ -89,3 +89,25 @@ def test_two_guidelines_stating_different_doses_are_shown_side_by_side_and_flagg
     assert "guideline_conflict" in {f["code"] for f in recorded["flags"]}
     item = ctx.review_queue().by_answer(answer.answer_id)
     assert item is not None and "guideline_conflict" in item.flags
+
+
+def test_the_conflict_message_names_both_sides_in_the_question_language() -> None:
+    conflict = GuidelineConflict(
+        subject=["oseltamivir"],
+        aspect="dose",
+        population=["adult"],
+        sides=[
+            ConflictSide(n=1, doc_id="a", title="Flu guideline", version="2025", sentence="s",
+                         quantity="75 mg"),
+            ConflictSide(n=3, doc_id="b", title="Other consensus", sentence="t",
+                         quantity="150 mg"),
+        ],
+    )  # fmt: skip
+    assert conflict_message([conflict], language="en") == (
+        "Two guidelines state different values for this; compare the sources: "
+        "[1] Flu guideline (2025): 75 mg / [3] Other consensus: 150 mg"
+    )
+    assert conflict_message([conflict], language="zh") == (
+        "两部指南对此给出的数值不同，请对照原文："
+        "[1] Flu guideline (2025): 75 mg / [3] Other consensus: 150 mg"
+    )
