@@ -18,7 +18,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Source
+from assistant.domain import (
+    Answer,
+    AnswerMode,
+    AnswerSentence,
+    DroppedSentence,
+    Grade,
+    Source,
+    Strength,
+)
 from assistant.service.ask import support_spans
 from ui.i18n import Lang, translate
 
@@ -70,14 +78,73 @@ def quoted_label(sentence: AnswerSentence, *, lang: Lang) -> str:
     return translate(f"quoted_from_{sentence.language}", lang)
 
 
-def sentence_markdown(sentence: AnswerSentence, *, lang: Lang) -> str:
-    """One answer sentence, escaped, with its citation markers and its verification mark."""
+_STRENGTH_COLOUR = {
+    Strength.STRONG: "green",
+    Strength.CONDITIONAL: "orange",
+    Strength.AGAINST: "red",
+}
+
+
+def grade_badge(grade: Grade, *, lang: Lang) -> str:
+    """The grade as Markdown badges in the UI language: strength, then evidence certainty.
+
+    Only the normalised words are shown here; the guideline's own wording (and scale) goes
+    beside it, escaped, through `grade_original` (issue #17 §1).
+    """
+    badges = []
+    if grade.strength:
+        words = escape_markdown(translate(f"grade_{grade.strength.value}", lang))
+        badges.append(f":{_STRENGTH_COLOUR[grade.strength]}-badge[{words}]")
+    if grade.certainty:
+        level = translate(f"certainty_{grade.certainty.value}", lang)
+        badges.append(f":gray-badge[{escape_markdown(translate('certainty', lang, level=level))}]")
+    return " ".join(badges)
+
+
+def grade_original(grade: Grade, *, lang: Lang) -> str:
+    """'原文：证据等级2，推荐A': the wording the guideline uses, escaped."""
+    return escape_markdown(translate("grade_original", lang, original=grade.original))
+
+
+def sentence_grade(sentence: AnswerSentence, sources: Iterable[Source]) -> Grade | None:
+    """The grade of the recommendation a sentence rests on, or None.
+
+    A cited source's grade belongs to one sentence of its passage (`Grade.start`/`end`); the
+    answer sentence carries it when its words are found there at least as much as in the rest
+    of the passage, so a neighbouring, ungraded recommendation sharing a few words does not.
+    Without a known span, only a sentence repeating the grade's own wording carries it.
+    """
+    for source in sources:
+        grade = source.grade
+        if grade is None or source.n not in sentence.citations:
+            continue
+        if grade.start is None or grade.end is None:
+            if grade.original in sentence.text:
+                return grade
+            continue
+        graded = source.text[grade.start : grade.end]
+        rest = f"{source.text[: grade.start]}\n{source.text[grade.end :]}"
+        inside = _supported_chars(graded, sentence.text)
+        if inside and inside >= _supported_chars(rest, sentence.text):
+            return grade
+    return None
+
+
+def _supported_chars(passage: str, sentence: str) -> int:
+    return sum(end - start for start, end in support_spans(passage, [sentence]))
+
+
+def sentence_markdown(sentence: AnswerSentence, *, lang: Lang, grade: Grade | None = None) -> str:
+    """One answer sentence, escaped, with its citation markers, its verification mark and,
+    for a verified sentence resting on a graded recommendation, the grade's badge."""
     markers = "".join(f"\\[{n}\\]" for n in sentence.citations)
     text = escape_markdown(sentence.text)
     quoted = quoted_label(sentence, lang=lang)
     label = f" :gray[· {quoted}]" if quoted else ""
     if sentence.supported:
-        return f":green[{OK_MARK}] {text} {markers} *({translate('verified', lang)})*{label}"
+        badge = f" {grade_badge(grade, lang=lang)}" if grade else ""
+        verified = f"*({translate('verified', lang)})*"
+        return f":green[{OK_MARK}]{badge} {text} {markers} {verified}{label}"
     # Only the `annotate` policy lets such a sentence through: say so next to it.
     note = translate("unsupported_note", lang)
     return f":orange[{WARN_MARK}] {text} {markers} :orange[*({note})*]{label}"
@@ -109,7 +176,8 @@ def dropped_rows(dropped: Iterable[DroppedSentence], *, lang: Lang) -> list[dict
 def answer_chunks(answer: Answer, *, lang: Lang) -> Iterator[str]:
     """The answer's verified sentences as Markdown, one chunk per sentence, in order."""
     for index, sentence in enumerate(answer.sentences):
-        yield ("\n\n" if index else "") + sentence_markdown(sentence, lang=lang)
+        grade = sentence_grade(sentence, answer.sources)
+        yield ("\n\n" if index else "") + sentence_markdown(sentence, lang=lang, grade=grade)
 
 
 def _paced(chunks: Iterable[str]) -> Iterator[str]:
@@ -215,6 +283,11 @@ def _render_source_card(
     with st.expander(escape_markdown(source_label(source, lang=lang))):
         meta = [f"{translate('section', lang)}: {source.section}" if source.section else ""]
         st.caption(escape_markdown(" · ".join(m for m in meta if m) or source.doc_id))
+        if source.grade:
+            # The original wording on hover and under the badge: its scale is the guideline's.
+            wording = grade_original(source.grade, lang=lang)
+            st.markdown(grade_badge(source.grade, lang=lang), help=wording)
+            st.caption(wording)
         st.markdown(highlight_passage(source.text, citing))
         path = original(source)
         if path is None:

@@ -8,15 +8,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.domain import Answer, AnswerMode, AnswerSentence, DroppedSentence, Role
+from assistant.domain import (
+    Answer,
+    AnswerMode,
+    AnswerSentence,
+    Certainty,
+    DroppedSentence,
+    Grade,
+    Role,
+    Source,
+    Strength,
+)
 from ui.i18n import CATALOGUE, language_from_header, role_name
 from ui.render import (
     answer_chunks,
     dropped_rows,
     escape_markdown,
+    grade_badge,
+    grade_original,
     highlight_passage,
     mode_banner,
     pdf_link_html,
+    sentence_grade,
     sentence_markdown,
 )
 
@@ -192,3 +205,62 @@ def test_refusal_shows_its_message_and_related_reading_collapsed_without_sources
     # The passages, escaped, titled without [n]: nothing cites them.
     assert "Passage 1 \\[x\\]\\(http\u200b\\:" in inside[1] and inside[0].startswith("**流行性")
     assert not at.download_button
+
+
+# --- grades (issue #17 §1) ------------------------------------------------------------------
+
+GRADED = "肝癌中、高风险人群应至少每隔6个月进行1次肝癌监测（证据等级2，推荐A）；"
+NEXT = "对于肝癌超高风险人群，每隔6~12个月进行1次增强影像学检查加强监测。"
+
+
+def _graded_source(original: str = "证据等级2，推荐A") -> Source:
+    grade = Grade(
+        strength=Strength.STRONG,
+        certainty=Certainty.MODERATE,
+        original=original,
+        start=0,
+        end=len(GRADED),
+    )
+    return Source(n=1, doc_id="liver", title="原发性肝癌诊疗指南", library="h",
+                  text=GRADED + NEXT, grade=grade)  # fmt: skip
+
+
+def test_grade_badge_in_both_languages_with_the_wording_beside_it() -> None:
+    grade = _graded_source().grade
+    assert grade is not None
+    assert grade_badge(grade, lang="zh") == ":green-badge[强推荐] :gray-badge[证据确定性 中]"
+    assert grade_badge(grade, lang="en") == ":green-badge[Strong] :gray-badge[Certainty Moderate]"
+    against = Grade(strength=Strength.AGAINST, original="Class III")
+    assert grade_badge(against, lang="en") == ":red-badge[Against]"
+    weak = Grade(certainty=Certainty.VERY_LOW, original="evidence type: 4")
+    assert grade_badge(weak, lang="zh") == ":gray-badge[证据确定性 极低]"
+    assert grade_original(grade, lang="zh") == "原文：证据等级2，推荐A"
+
+
+def test_grade_wording_is_untrusted_text() -> None:
+    hostile = _graded_source("推荐A](https://evil.example/x.png) <b>")
+    assert hostile.grade is not None
+    shown = grade_original(hostile.grade, lang="en")
+    assert not _unescaped(shown.split("\\: ", 1)[1]), shown
+    assert "](https" not in shown and "<b>" not in shown
+
+
+def test_only_the_sentence_resting_on_the_graded_recommendation_carries_its_badge() -> None:
+    source = _graded_source()
+    graded = AnswerSentence(text=GRADED, citations=[1], supported=True)
+    neighbour = AnswerSentence(text=NEXT, citations=[1], supported=True)
+    uncited = AnswerSentence(text=GRADED, citations=[2], supported=True)
+    assert sentence_grade(graded, [source]) == source.grade
+    assert sentence_grade(neighbour, [source]) is None
+    assert sentence_grade(uncited, [source]) is None
+    line = sentence_markdown(graded, lang="zh", grade=source.grade)
+    assert line.startswith(":green[✓] :green-badge[强推荐] :gray-badge[证据确定性 中] ")
+    # An unverified sentence shows no grade: the badge vouches for what was checked.
+    unverified = graded.model_copy(update={"supported": False})
+    assert "-badge[" not in sentence_markdown(unverified, lang="zh", grade=source.grade)
+    # A stored answer loses the span (not serialised): the grade's own wording decides.
+    spanless = source.model_copy(
+        update={"grade": Grade.model_validate(source.grade.model_dump() if source.grade else {})}
+    )
+    assert sentence_grade(graded, [spanless]) == spanless.grade
+    assert sentence_grade(neighbour, [spanless]) is None
