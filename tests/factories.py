@@ -8,6 +8,7 @@ can all use them; the pytest fixtures that wrap them stay next to the tests that
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -217,8 +218,8 @@ def flu_editions(corpus_dir: Path, folder: Path) -> tuple[Path, Path]:
 
 
 LIVER_2026 = "zh/原发性肝癌诊疗指南（2026年版）.txt"
-# A recommendation the liver guideline grades (issue #17 §1), as it reads once lines are joined.
-LIVER_GRADED = "肝癌中、高风险人群应至少每隔6个月进行1次肝癌监测[11]（证据等级2，推荐A）"
+# A recommendation the liver guideline grades (issue #17 §1), as `liver_excerpt` writes it.
+LIVER_GRADED = "肝癌中、高风险人群应至少每隔6个月进行1次肝癌监测（证据等级2，推荐A）"
 
 
 def liver_excerpt(corpus_dir: Path, folder: Path) -> Path:
@@ -227,6 +228,9 @@ def liver_excerpt(corpus_dir: Path, folder: Path) -> Path:
     text = (corpus_dir / LIVER_2026).read_text(encoding="utf-8")
     start = text.index("肝癌中、高风险人群应至少每隔6")
     paragraph = text[start : text.index("率。", start) + 2].replace("\n", "").replace(" ", "")
+    # The guideline's reference numbers ("[11]") read as citations to a source [11] that an
+    # answer does not have, which fails the copied sentence (unknown_citation) whatever its grade.
+    paragraph = re.sub(r"\[\d+(?:[-–,]\d+)*\]", "", paragraph)
     assert LIVER_GRADED in paragraph, paragraph
     path = folder / "原发性肝癌诊疗指南（筛查节选）.txt"
     path.write_text(f"原发性肝癌诊疗指南\n\n二、肝癌的筛查\n\n{paragraph}\n", encoding="utf-8")

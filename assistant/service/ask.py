@@ -166,10 +166,13 @@ def answer_question(
     history: Sequence[str] = (),
     progress: ProgressFn | None = None,
     policy: Policy | None = None,
+    strength: Strength | None = None,
 ) -> Answer:
     """Answer one question for an authenticated principal, following DESIGN.md §1.
 
     `policy` is the citation policy for this question (default: the configured one).
+    `strength` keeps only sources whose stated grade has that strength (issue #17 §1); when
+    none does, the answer is a refusal.
 
     `progress` hears each stage as it starts (and the sources once found) so a page can show
     what is happening; the answer itself is only the returned, verified `Answer`.
@@ -209,6 +212,7 @@ def answer_question(
             report=report,
             started=started,
             policy=policy or ctx.settings.citation_policy,
+            strength=strength,
         )
     except AuditUnavailable:
         raise  # nothing more can be recorded; the answer is withheld (fail closed)
@@ -255,6 +259,7 @@ def _answer_and_audit(
     report: ProgressFn,
     started: float,
     policy: Policy,
+    strength: Strength | None = None,
 ) -> tuple[Answer, AuditEvent]:
     """Steps 2–8 of DESIGN.md §1 for a checked question; returns the answer and its event."""
     redaction = redact_text(cleaned)
@@ -275,6 +280,8 @@ def _answer_and_audit(
         translated_by_model=analysis.translated_by_model,
     )
     retrieval = _search_for_subject(ctx, analysis, retrieval, libraries=libraries)
+    if strength:
+        retrieval = _keep_strength(retrieval, strength)
     t_retrieved = time.perf_counter()
     report("sources", {"sources": list(retrieval.sources), "relevant": retrieval.relevant})
     gate_reason = _gate_reason(ctx, gate, retrieval)
@@ -805,6 +812,20 @@ def _ask_detail(
         "policy": policy,
         "via": principal.via,
     }
+
+
+def _keep_strength(retrieval: RetrievalResult, strength: Strength) -> RetrievalResult:
+    """Only the sources whose stated grade has `strength`, numbered again from 1 (issue #17 §1).
+
+    None left is no evidence: the result is not relevant, so the answer refuses rather than
+    draw on passages of another strength.
+    """
+    graded = [s for s in retrieval.sources if s.grade and s.grade.strength == strength]
+    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(graded, 1)]
+    if sources:
+        return replace(retrieval, sources=sources)
+    reasons = [*retrieval.reasons, f"no_{strength.value}_grade"]
+    return replace(retrieval, sources=[], relevant=False, reasons=reasons)
 
 
 # A strength filter picks from this many of the best hits (the retriever's most), so that

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings
-from assistant.domain import AnswerMode, Principal, Role
+from assistant.domain import AnswerMode, Principal, Role, Strength
 from assistant.errors import AccessDenied, AuditUnavailable, InvalidInput
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
@@ -557,8 +557,7 @@ def _stating_grade(grade: str):
     def respond(request: dict[str, Any]):
         for n, body in read_sources(request).items():
             if LIVER_GRADED in body:
-                said = LIVER_GRADED.replace("[11]", "")  # "[11]" would read as a citation
-                sentence = said.replace("（证据等级2，推荐A）", grade) + "。"
+                sentence = LIVER_GRADED.replace("（证据等级2，推荐A）", grade) + "。"
                 return json_completion(
                     {
                         "sentences": [{"text": sentence, "citations": [n]}],
@@ -586,3 +585,21 @@ def test_a_sentence_stating_another_grade_than_its_source_is_blocked(
     assert answer.mode == AnswerMode.GENERATIVE, answer.flags
     assert [s.supported for s in answer.sentences] == [True]
     assert "（证据等级2，推荐A）" in answer.sentences[0].text
+
+
+def test_a_strength_filter_keeps_only_sources_of_that_strength(
+    graded_world, tmp_path: Path
+) -> None:
+    ctx = make_ctx(graded_world, tmp_path)
+    strong = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx, strength=Strength.STRONG)
+    assert strong.mode == AnswerMode.EXTRACTIVE and strong.sentences, strong
+    assert strong.sources and all(
+        s.grade and s.grade.strength == Strength.STRONG for s in strong.sources
+    )
+    assert [s.n for s in strong.sources] == list(range(1, len(strong.sources) + 1))
+    unfiltered = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx)
+    assert any(s.grade is None for s in unfiltered.sources), "the filter must have work to do"
+    # The library grades this recommendation 推荐A: asked for conditional ones, it has none.
+    conditional = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx, strength=Strength.CONDITIONAL)
+    assert conditional.mode == AnswerMode.REFUSED
+    assert conditional.sources == [] and conditional.sentences == []

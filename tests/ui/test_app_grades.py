@@ -1,5 +1,5 @@
 """Chat page and recommendation grades (issue #17 §1): badges on source cards and verified
-sentences, in the UI language with the guideline's own wording."""
+sentences, in the UI language with the guideline's own wording; the strength filter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assistant.config import Settings
-from assistant.domain import Role
+from assistant.domain import AnswerMode, Role, Strength
 from tests.factories import index_library, liver_excerpt, open_access, open_accounts
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
@@ -77,3 +77,29 @@ def test_graded_source_and_sentence_show_the_grade_in_the_ui_language(signed_in:
     assert badge.value == ":green-badge[强推荐] :gray-badge[证据确定性 中]"
     assert badge.proto.help == "原文：证据等级2，推荐A"
     assert any(":green-badge[强推荐]" in m.value for m in at.chat_message[-1].markdown)
+
+
+def test_strength_filter_reaches_the_answer_and_survives_a_language_switch(
+    signed_in: AppTest,
+) -> None:
+    at = signed_in
+    selector = at.sidebar.selectbox(key="gc_strength_en")
+    assert selector.label == "Recommendation strength"
+    assert selector.options == ["All", "Strong", "Conditional", "Against"]
+    selector.set_value("conditional").run()
+    at = _ask(at)
+    # The library grades this recommendation 推荐A: no conditional one, so an honest refusal.
+    refused = at.session_state["gc_history"][-1][1]
+    assert refused.mode == AnswerMode.REFUSED and refused.sources == []
+    at.session_state["gc_lang"] = "zh"
+    at.run()
+    selector = at.sidebar.selectbox(key="gc_strength_zh")
+    assert selector.label == "推荐强度" and selector.value == "conditional"
+    assert selector.options == ["全部", "强推荐", "有条件推荐", "反对"]
+    selector.set_value("strong").run()
+    at = _ask(at)
+    strong = at.session_state["gc_history"][-1][1]
+    assert strong.mode == AnswerMode.EXTRACTIVE and strong.sentences
+    assert strong.sources and all(
+        s.grade and s.grade.strength == Strength.STRONG for s in strong.sources
+    )

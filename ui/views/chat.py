@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from assistant.domain import Answer, AnswerMode, Principal, Source
+from assistant.domain import Answer, AnswerMode, Principal, Source, Strength
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
 from assistant.service import ask as service
 from assistant.service import feedback
@@ -23,6 +23,8 @@ from ui.state import FEEDBACK, HISTORY, choose, guard_page, lang, new_conversati
 logger = logging.getLogger(__name__)
 ALL = "__all__"
 LIBRARY = "gc_library"  # the chosen library, whichever language's selector chose it
+STRENGTH = "gc_strength"  # the recommendation strength answers draw on (issue #17 §1)
+ANY_STRENGTH = "any"
 DRAFT = "gc_draft"  # an over-long question kept for shortening: never cut (issue 16 item 2)
 IDENTIFIERS_NOTED = "gc_identifiers_noted"
 DRAFT_TEXT = "gc_draft_text"
@@ -149,7 +151,13 @@ def _show_progress(status: Any) -> ProgressFn:
 
 
 def _ask(
-    res: Context, principal: Principal, question: str, *, shown: str, library: str | None
+    res: Context,
+    principal: Principal,
+    question: str,
+    *,
+    shown: str,
+    library: str | None,
+    strength: Strength | None = None,
 ) -> Answer | None:
     history: list[tuple[str, Answer]] = st.session_state.setdefault(HISTORY, [])
     # Progress, never answer text: the answer is shown only once returned, every sentence
@@ -163,6 +171,7 @@ def _ask(
                 library=library,
                 history=[q for q, _ in history],
                 progress=_show_progress(status),
+                strength=strength,
             )
         except (InvalidInput, AccessDenied) as exc:
             status.update(state="error", expanded=False)
@@ -189,6 +198,17 @@ def _choose_library(readable: list[str]) -> str:
         format_func=lambda name: t("all_libraries") if name == ALL else name,
     )
     return library or ALL
+
+
+def _choose_strength() -> Strength | None:
+    """The sidebar's recommendation-strength filter: answers draw only on passages graded so."""
+    chosen = choose(
+        t("strength_filter"),
+        [ANY_STRENGTH, *(s.value for s in Strength)],
+        key=STRENGTH,
+        format_func=lambda v: t("strength_any") if v == ANY_STRENGTH else t(f"grade_{v}"),
+    )
+    return None if chosen in (None, ANY_STRENGTH) else Strength(chosen)
 
 
 # A live counter under the chat input from 80 % of the limit (issue 16 item 2): the typed text
@@ -308,6 +328,7 @@ def render() -> None:
     readable = service.readable_libraries(res, principal)
     with st.sidebar:
         library = _choose_library(readable)
+        strength = _choose_strength()
         if st.button(t("new_conversation"), key="gc_new_conversation", icon=":material/add:"):
             new_conversation()
             st.rerun()
@@ -334,7 +355,7 @@ def render() -> None:
                 st.session_state[IDENTIFIERS_NOTED] = True
                 st.caption(t("identifiers_removed", n=removed))
         chosen = None if library == ALL else library
-        answer = _ask(res, principal, question, shown=shown, library=chosen)
+        answer = _ask(res, principal, question, shown=shown, library=chosen, strength=strength)
         if answer is not None:
             _show_answer(res, principal, answer, stream=True)
 
