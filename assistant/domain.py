@@ -129,7 +129,7 @@ class Chunk(BaseModel):
 
 
 class Strength(StrEnum):
-    """Normalised recommendation strength (issue #17 §1; mapping in ingestion/grades.py)."""
+    """Normalised recommendation strength (issue #17 §1; mapping in assistant/grades.py)."""
 
     STRONG = "strong"
     CONDITIONAL = "conditional"  # GRADE's weak/conditional, CDC category B, ESC Class IIa/IIb

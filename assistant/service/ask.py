@@ -351,15 +351,18 @@ def _answer_and_audit(
         note = conflict_message(conflicts, language=language)
         answer.message = f"{answer.message}\n{note}" if answer.message else note
     answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+    detail = _ask_detail(
+        ctx, redaction, answer, draft, retrieval, principal=principal, gate=gate, policy=policy
+    )
+    if strength:
+        detail["strength"] = strength.value  # the filter the person chose (issue #17 §1)
     event = record(
         ctx.audit,
         principal,
         action=AuditAction.ASK,
         obj=libraries_object(libraries),
         outcome=str(answer.mode),
-        detail=_ask_detail(
-            ctx, redaction, answer, draft, retrieval, principal=principal, gate=gate, policy=policy
-        ),
+        detail=detail,
     )
     return answer, event
 

@@ -597,7 +597,9 @@ def test_a_strength_filter_keeps_only_sources_of_that_strength(
         s.grade and s.grade.strength == Strength.STRONG for s in strong.sources
     )
     assert [s.n for s in strong.sources] == list(range(1, len(strong.sources) + 1))
+    assert audit_rows(ctx)[-1].detail_json["strength"] == "strong"  # the filter is audited
     unfiltered = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx)
+    assert "strength" not in audit_rows(ctx)[-1].detail_json
     assert any(s.grade is None for s in unfiltered.sources), "the filter must have work to do"
     # The library grades this recommendation 推荐A: asked for conditional ones, it has none.
     conditional = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx, strength=Strength.CONDITIONAL)
