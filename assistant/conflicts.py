@@ -20,6 +20,7 @@ from typing import Final
 
 from assistant.citations import split_sentences
 from assistant.domain import ConflictSide, GuidelineConflict, Source
+from assistant.generation import CONTEXT_SENTENCES
 from assistant.quantities import Quantity, extract_quantities, quantity_supported
 from assistant.questions import QuestionAnalysis, judge_responsive, populations
 
@@ -45,8 +46,6 @@ _QUALIFIERS: Final[dict[str, re.Pattern[str]]] = {
     "maintenance": re.compile(r"维持|maintenance", re.IGNORECASE),
     "maximum": re.compile(r"最大|上限|极量|maximum|\bmax\b", re.IGNORECASE),
 }
-# A sentence's subject may stand this many sentences before it in its passage.
-_CONTEXT_SENTENCES: Final[int] = 2
 
 
 class _Claim:
@@ -108,7 +107,7 @@ def _claims(analysis: QuestionAnalysis, source: Source, aspect: str) -> list[_Cl
     claims = []
     for index, sentence in enumerate(sentences):
         context = [
-            *sentences[max(0, index - _CONTEXT_SENTENCES) : index],
+            *sentences[max(0, index - CONTEXT_SENTENCES) : index],
             source.section,
             source.title,
         ]

@@ -81,8 +81,8 @@ _FURNITURE_RES = (
     re.compile(r"(?:^|\s)[-—–]\s*\d{1,3}\s*[-—–](?:\s|$)"),
     re.compile(r"(?:^|\s)(?:Page|第)\s*\d{1,4}\s*(?:页|of \d{1,4})?(?:\s|$)"),
 )
-# How many sentences before a candidate may hold its subject (see assistant.service.ask).
-_CONTEXT_SENTENCES = 2
+# How many sentences before a candidate may hold its subject (see assistant.service.verdicts).
+CONTEXT_SENTENCES = 2
 # Sentences shorter than this carry no claim of their own (headings, fragments).
 _MIN_SENTENCE_CHARS = 8
 
@@ -163,7 +163,7 @@ def compose_extractive(
             if top is not None and not term_in_text(top, text):
                 # The subject is in a sentence before: take it along, so that the shown text
                 # names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
-                for back in range(1, min(position, _CONTEXT_SENTENCES) + 1):
+                for back in range(1, min(position, CONTEXT_SENTENCES) + 1):
                     before = raw[position - back : position]
                     if term_in_text(top, " ".join(before)):
                         along = judge_responsive(analysis, text, context=[*before, *context])

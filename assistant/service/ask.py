@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant import citations
-from assistant.citations import SentenceVerdict, content_terms, split_sentences, verify_answer
+from assistant.citations import content_terms
 from assistant.config import Settings
 from assistant.conflicts import find_conflicts
 from assistant.domain import (
@@ -31,8 +31,6 @@ from assistant.domain import (
     AnswerSentence,
     AuditAction,
     AuditEvent,
-    DroppedSentence,
-    Flag,
     GuidelineConflict,
     Principal,
     Refusal,
@@ -54,8 +52,6 @@ from assistant.flags import apply_severities, cited_sources, compute_flags, is_h
 from assistant.gates import GateStatus, gate_banner
 from assistant.generation import (
     Draft,
-    clean_shown,
-    extractive_draft,
     generate_draft,
     source_context,
 )
@@ -64,18 +60,16 @@ from assistant.privacy import RedactionResult, redact_text
 from assistant.prompts import condense_messages, template_hash, translate_messages
 from assistant.questions import (
     QuestionAnalysis,
-    Responsiveness,
     SubjectTerm,
     analyse_question,
     aspect_words,
-    judge_responsive,
-    states_dose,
     term_in_text,
 )
 from assistant.retrieval import RetrievalResult, fuse_by_rank
 from assistant.service.acting import record
 from assistant.service.context import Context, Policy, open_context
 from assistant.service.review import open_review_item
+from assistant.service.verdicts import responsiveness_flags, verify_draft
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +114,6 @@ ASPECT_NAMES = {
     },
 }
 _TRANSLATION_CACHE_SIZE = 1024  # questions
-# A sentence's subject may stand up to this many sentences before it (drug name, then its
-# indication, then its dose).
-_CONTEXT_SENTENCES = 2
 NO_LIBRARY = {
     "zh": "您目前没有可查阅的指南库，请联系科室管理员。",
     "en": "You have no guideline library you may read; ask your department administrator.",
@@ -292,7 +283,7 @@ def _answer_and_audit(
     draft = _draft_answer(chat, redaction.text, retrieval, analysis, refusal, language=language)
     t_generated = time.perf_counter()
     report("verifying", {"sentences": len(draft.sentences)})
-    sentences, flags, draft = _verify(
+    sentences, flags, draft = verify_draft(
         ctx, redaction.text, retrieval, draft, analysis=analysis, language=language, policy=policy
     )
     if draft.mode != AnswerMode.REFUSED and not sentences:
@@ -311,7 +302,7 @@ def _answer_and_audit(
         gate_reason=gate_reason,
         rules=rules,
     )
-    flags += _responsiveness_flags(
+    flags += responsiveness_flags(
         draft, sentences, refusal, analysis=analysis, sources=retrieval.sources, rules=rules
     )
     refused = draft.mode == AnswerMode.REFUSED
@@ -527,47 +518,6 @@ def refusal_message(refusal: Refusal, *, language: str) -> str:
     return REFUSAL[language]
 
 
-def _responsiveness_flags(
-    draft: Draft,
-    sentences: Sequence[AnswerSentence],
-    refusal: Refusal | None,
-    *,
-    analysis: QuestionAnalysis,
-    sources: Sequence[Source],
-    rules: Any,
-) -> list[Flag]:
-    """Flags of issue #10 item 6: dropped sentences, a missing subject, a cross-lingual answer."""
-    flags: list[Flag] = []
-    if draft.dropped:
-        wrong_doses = [
-            d for d in draft.dropped if d.reason == "other_subject" and states_dose(d.text)
-        ]
-        if wrong_doses and analysis.aspect is not None and analysis.aspect.name == "dose":
-            flags.append(
-                make_flag("wrong_subject_dose", f"{len(wrong_doses)} dropped", rules=rules)
-            )
-        reasons = sorted({d.reason for d in draft.dropped})
-        detail = f"{len(draft.dropped)} dropped: {', '.join(reasons)}"
-        flags.append(make_flag("non_responsive_dropped", detail, rules=rules))
-    if draft.mode == AnswerMode.REFUSED and refusal is not None:
-        if refusal.reason == "subject_not_found":
-            flags.append(make_flag("subject_missing", ", ".join(refusal.missing), rules=rules))
-        elif refusal.reason == "aspect_not_stated":
-            flags.append(make_flag("aspect_not_stated", ", ".join(refusal.missing), rules=rules))
-    other = [s for s in sentences if s.language is not None]
-    if other and draft.mode != AnswerMode.REFUSED:
-        cited = sorted({n for s in other for n in s.citations})
-        languages = sorted({str(s.language) for s in other})
-        flags.append(
-            make_flag(
-                "cross_lingual_answer",
-                f"sources {cited} in {','.join(languages)}",
-                rules=rules,
-            )
-        )
-    return flags
-
-
 def _gate_reason(ctx: Context, gate: GateStatus, retrieval: RetrievalResult) -> str | None:
     """Why the ethics gate keeps this answer extractive (None when it does not)."""
     if ctx.chat is None:
@@ -617,135 +567,6 @@ def _draft_answer(
             insufficient_evidence=True,
         )
     return draft
-
-
-def _verify(
-    ctx: Context,
-    question: str,
-    retrieval: RetrievalResult,
-    draft: Draft,
-    *,
-    analysis: QuestionAnalysis,
-    language: Literal["zh", "en"],
-    policy: Policy,
-) -> tuple[list[AnswerSentence], list[Flag], Draft]:
-    """Both verdicts for every sentence; only faithful *and* responsive ones are shown.
-
-    A non-responsive sentence is dropped under either policy (never shown with ⚠) and the
-    others stay. An unfaithful generated sentence makes `strict` replace the whole answer by
-    the extractive one (the model misread its sources), while `annotate` shows it marked.
-    """
-    flags: list[Flag] = []
-    if draft.mode == AnswerMode.REFUSED:
-        return [], flags, draft
-    by_n = {s.n: s for s in retrieval.sources}
-    texts = {s.n: s.text for s in retrieval.sources}
-    verdicts = _verdicts(ctx, draft, texts)
-    failing = [i for i, v in enumerate(verdicts) if not v.supported]
-    if failing and draft.mode == AnswerMode.GENERATIVE:
-        first = failing[0]
-        detail = f"sentence {first + 1}: {verdicts[first].reason}" + (
-            f" ({', '.join(verdicts[first].missing_quantities)})"
-            if verdicts[first].missing_quantities
-            else ""
-        )
-        flags.append(make_flag("unsupported_sentence", detail))
-        if policy == "strict":
-            replaced = extractive_draft(question, retrieval.sources, analysis=analysis)
-            replaced.model, replaced.reasoning = draft.model, draft.reasoning
-            replaced.dropped = [
-                DroppedSentence(text=text, reason=f"unfaithful:{verdicts[i].reason}", citations=c)
-                for i, (text, c) in enumerate(draft.sentences)
-                if i in failing
-            ] + replaced.dropped
-            draft = replaced
-            verdicts = _verdicts(ctx, draft, texts)
-    shown: list[AnswerSentence] = []
-    dropped = list(draft.dropped)
-    kept: list[tuple[str, list[int]]] = []
-    judged = [
-        judge_responsive(analysis, text, context=_sentence_context(draft, index, by_n))
-        for index, (text, _) in enumerate(draft.sentences)
-    ]
-    for index, ((text, cites), verdict) in enumerate(zip(draft.sentences, verdicts, strict=True)):
-        responsive = judged[index]
-        if not responsive.responsive and not _names_the_next(draft, judged, index, analysis):
-            dropped.append(
-                DroppedSentence(text=text, reason=responsive.reason or "", citations=list(cites))
-            )
-            continue
-        cited = [by_n[n] for n in cites if n in by_n]
-        source_language = {s.language for s in cited} - {None, language}
-        shown.append(
-            AnswerSentence(
-                text=text,
-                citations=list(cites),
-                supported=verdict.supported,
-                support_score=verdict.support_score,
-                faithful=verdict.supported,
-                responsive=True,
-                language=next(iter(source_language)) if source_language else None,
-            )
-        )
-        kept.append((text, list(cites)))
-    draft = replace(draft, sentences=kept, dropped=dropped)
-    if not shown and draft.mode == AnswerMode.GENERATIVE:
-        # Nothing the model wrote answers the question: compose from the passages instead.
-        fallback = extractive_draft(question, retrieval.sources, analysis=analysis)
-        fallback.model, fallback.reasoning = draft.model, draft.reasoning
-        fallback.dropped = dropped + fallback.dropped
-        return _verify(
-            ctx, question, retrieval, fallback, analysis=analysis, language=language, policy=policy
-        )
-    return shown, flags, draft
-
-
-def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list[str]:
-    """What a sentence stands under: its sources' section and title, the sentence before."""
-    text, cites = draft.sentences[index]
-    context = [c for n in cites if n in by_n for c in source_context(by_n[n])]
-    for n in cites:
-        # A quoted sentence stands under the sentences before it in its passage, as an
-        # extractive one does ("成人剂量每次75mg" quoted from under "奥司他韦：…").
-        context.extend(_preceding_in_source(by_n[n].text, text) if n in by_n else [])
-    context.extend(text for text, _ in draft.sentences[max(0, index - _CONTEXT_SENTENCES) : index])
-    return context
-
-
-def _preceding_in_source(source: str, sentence: str) -> list[str]:
-    sentences = [clean_shown(s) for s in split_sentences(source)]
-    if sentence not in sentences:
-        return []
-    index = sentences.index(sentence)
-    return sentences[max(0, index - _CONTEXT_SENTENCES) : index]
-
-
-def _names_the_next(
-    draft: Draft, judged: Sequence[Responsiveness], index: int, analysis: QuestionAnalysis
-) -> bool:
-    """A sentence kept as context: it names the subject that the next, responsive sentence of
-    the same source only implies ("奥司他韦：…。" before "成人剂量每次75mg…")."""
-    if not analysis.anchors or judged[index].reason != "other_aspect":
-        return False
-    text, cites = draft.sentences[index]
-    top = analysis.anchors[0]
-    window = draft.sentences[index + 1 : index + 1 + _CONTEXT_SENTENCES]
-    return any(
-        judged[index + 1 + offset].responsive
-        and following_cites == cites
-        and not term_in_text(top, following)
-        for offset, (following, following_cites) in enumerate(window)
-    ) and any(term_in_text(a, text) for a in analysis.anchors)
-
-
-def _verdicts(ctx: Context, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:
-    multilingual = {"zh", "en"} <= set(ctx.settings.embedding.languages)
-    return verify_answer(
-        draft.sentences,
-        sources,
-        similarity=ctx.similarity,
-        cross_lingual_similarity_ok=multilingual,
-    )
 
 
 def _ask_detail(

@@ -1,0 +1,212 @@
+"""Both verdicts on every sentence of a draft answer (issue #10): faithful and responsive.
+
+*Faithful*: the cited passage supports the sentence (numbers, doses, units and a stated grade
+included; `assistant.citations`). *Responsive*: it is about the question's subject and aspect
+(`assistant.questions.judge_responsive`), read with the context it needs — the section and
+title of its sources and the sentences before it. Only sentences that are both are shown; a
+non-responsive one is dropped under either citation policy, and under `strict` an unfaithful
+generated sentence replaces the whole answer by the extractive one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+from assistant.citations import SentenceVerdict, split_sentences, verify_answer
+from assistant.domain import (
+    AnswerMode,
+    AnswerSentence,
+    DroppedSentence,
+    Flag,
+    Refusal,
+    Source,
+)
+from assistant.flags import make_flag
+from assistant.generation import (
+    CONTEXT_SENTENCES,
+    Draft,
+    clean_shown,
+    extractive_draft,
+    source_context,
+)
+from assistant.questions import (
+    QuestionAnalysis,
+    Responsiveness,
+    judge_responsive,
+    states_dose,
+    term_in_text,
+)
+from assistant.retrieval import RetrievalResult
+from assistant.service.context import Context, Policy
+
+
+def responsiveness_flags(
+    draft: Draft,
+    sentences: Sequence[AnswerSentence],
+    refusal: Refusal | None,
+    *,
+    analysis: QuestionAnalysis,
+    sources: Sequence[Source],
+    rules: Any,
+) -> list[Flag]:
+    """Flags of issue #10 item 6: dropped sentences, a missing subject, a cross-lingual answer."""
+    flags: list[Flag] = []
+    if draft.dropped:
+        wrong_doses = [
+            d for d in draft.dropped if d.reason == "other_subject" and states_dose(d.text)
+        ]
+        if wrong_doses and analysis.aspect is not None and analysis.aspect.name == "dose":
+            flags.append(
+                make_flag("wrong_subject_dose", f"{len(wrong_doses)} dropped", rules=rules)
+            )
+        reasons = sorted({d.reason for d in draft.dropped})
+        detail = f"{len(draft.dropped)} dropped: {', '.join(reasons)}"
+        flags.append(make_flag("non_responsive_dropped", detail, rules=rules))
+    if draft.mode == AnswerMode.REFUSED and refusal is not None:
+        if refusal.reason == "subject_not_found":
+            flags.append(make_flag("subject_missing", ", ".join(refusal.missing), rules=rules))
+        elif refusal.reason == "aspect_not_stated":
+            flags.append(make_flag("aspect_not_stated", ", ".join(refusal.missing), rules=rules))
+    other = [s for s in sentences if s.language is not None]
+    if other and draft.mode != AnswerMode.REFUSED:
+        cited = sorted({n for s in other for n in s.citations})
+        languages = sorted({str(s.language) for s in other})
+        flags.append(
+            make_flag(
+                "cross_lingual_answer",
+                f"sources {cited} in {','.join(languages)}",
+                rules=rules,
+            )
+        )
+    return flags
+
+
+def verify_draft(
+    ctx: Context,
+    question: str,
+    retrieval: RetrievalResult,
+    draft: Draft,
+    *,
+    analysis: QuestionAnalysis,
+    language: Literal["zh", "en"],
+    policy: Policy,
+) -> tuple[list[AnswerSentence], list[Flag], Draft]:
+    """Both verdicts for every sentence; only faithful *and* responsive ones are shown.
+
+    A non-responsive sentence is dropped under either policy (never shown with ⚠) and the
+    others stay. An unfaithful generated sentence makes `strict` replace the whole answer by
+    the extractive one (the model misread its sources), while `annotate` shows it marked.
+    """
+    flags: list[Flag] = []
+    if draft.mode == AnswerMode.REFUSED:
+        return [], flags, draft
+    by_n = {s.n: s for s in retrieval.sources}
+    texts = {s.n: s.text for s in retrieval.sources}
+    verdicts = _verdicts(ctx, draft, texts)
+    failing = [i for i, v in enumerate(verdicts) if not v.supported]
+    if failing and draft.mode == AnswerMode.GENERATIVE:
+        first = failing[0]
+        detail = f"sentence {first + 1}: {verdicts[first].reason}" + (
+            f" ({', '.join(verdicts[first].missing_quantities)})"
+            if verdicts[first].missing_quantities
+            else ""
+        )
+        flags.append(make_flag("unsupported_sentence", detail))
+        if policy == "strict":
+            replaced = extractive_draft(question, retrieval.sources, analysis=analysis)
+            replaced.model, replaced.reasoning = draft.model, draft.reasoning
+            replaced.dropped = [
+                DroppedSentence(text=text, reason=f"unfaithful:{verdicts[i].reason}", citations=c)
+                for i, (text, c) in enumerate(draft.sentences)
+                if i in failing
+            ] + replaced.dropped
+            draft = replaced
+            verdicts = _verdicts(ctx, draft, texts)
+    shown: list[AnswerSentence] = []
+    dropped = list(draft.dropped)
+    kept: list[tuple[str, list[int]]] = []
+    judged = [
+        judge_responsive(analysis, text, context=_sentence_context(draft, index, by_n))
+        for index, (text, _) in enumerate(draft.sentences)
+    ]
+    for index, ((text, cites), verdict) in enumerate(zip(draft.sentences, verdicts, strict=True)):
+        responsive = judged[index]
+        if not responsive.responsive and not _names_the_next(draft, judged, index, analysis):
+            dropped.append(
+                DroppedSentence(text=text, reason=responsive.reason or "", citations=list(cites))
+            )
+            continue
+        cited = [by_n[n] for n in cites if n in by_n]
+        source_language = {s.language for s in cited} - {None, language}
+        shown.append(
+            AnswerSentence(
+                text=text,
+                citations=list(cites),
+                supported=verdict.supported,
+                support_score=verdict.support_score,
+                faithful=verdict.supported,
+                responsive=True,
+                language=next(iter(source_language)) if source_language else None,
+            )
+        )
+        kept.append((text, list(cites)))
+    draft = replace(draft, sentences=kept, dropped=dropped)
+    if not shown and draft.mode == AnswerMode.GENERATIVE:
+        # Nothing the model wrote answers the question: compose from the passages instead.
+        fallback = extractive_draft(question, retrieval.sources, analysis=analysis)
+        fallback.model, fallback.reasoning = draft.model, draft.reasoning
+        fallback.dropped = dropped + fallback.dropped
+        return verify_draft(
+            ctx, question, retrieval, fallback, analysis=analysis, language=language, policy=policy
+        )
+    return shown, flags, draft
+
+
+def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list[str]:
+    """What a sentence stands under: its sources' section and title, the sentence before."""
+    text, cites = draft.sentences[index]
+    context = [c for n in cites if n in by_n for c in source_context(by_n[n])]
+    for n in cites:
+        # A quoted sentence stands under the sentences before it in its passage, as an
+        # extractive one does ("成人剂量每次75mg" quoted from under "奥司他韦：…").
+        context.extend(_preceding_in_source(by_n[n].text, text) if n in by_n else [])
+    context.extend(text for text, _ in draft.sentences[max(0, index - CONTEXT_SENTENCES) : index])
+    return context
+
+
+def _preceding_in_source(source: str, sentence: str) -> list[str]:
+    sentences = [clean_shown(s) for s in split_sentences(source)]
+    if sentence not in sentences:
+        return []
+    index = sentences.index(sentence)
+    return sentences[max(0, index - CONTEXT_SENTENCES) : index]
+
+
+def _names_the_next(
+    draft: Draft, judged: Sequence[Responsiveness], index: int, analysis: QuestionAnalysis
+) -> bool:
+    """A sentence kept as context: it names the subject that the next, responsive sentence of
+    the same source only implies ("奥司他韦：…。" before "成人剂量每次75mg…")."""
+    if not analysis.anchors or judged[index].reason != "other_aspect":
+        return False
+    text, cites = draft.sentences[index]
+    top = analysis.anchors[0]
+    window = draft.sentences[index + 1 : index + 1 + CONTEXT_SENTENCES]
+    return any(
+        judged[index + 1 + offset].responsive
+        and following_cites == cites
+        and not term_in_text(top, following)
+        for offset, (following, following_cites) in enumerate(window)
+    ) and any(term_in_text(a, text) for a in analysis.anchors)
+
+
+def _verdicts(ctx: Context, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:
+    multilingual = {"zh", "en"} <= set(ctx.settings.embedding.languages)
+    return verify_answer(
+        draft.sentences,
+        sources,
+        similarity=ctx.similarity,
+        cross_lingual_similarity_ok=multilingual,
+    )
