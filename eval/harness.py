@@ -68,8 +68,9 @@ from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
 from assistant.quantities import extract_quantities
 from assistant.retrieval import Channel
-from assistant.service.ask import answer_question, understand_question
+from assistant.service.ask import answer_question
 from assistant.service.context import Context
+from assistant.service.understanding import understand_question
 from assistant.store import open_store
 from eval.chain_compare import ChainRow, compare, run_plain_chain
 from eval.corpora import (

@@ -11,7 +11,6 @@ and who may ask it (`permitted_libraries`), the refusal recorded when the store 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant import citations
-from assistant.citations import content_terms
 from assistant.config import Settings
 from assistant.conflicts import find_conflicts
 from assistant.domain import (
@@ -53,22 +51,25 @@ from assistant.gates import GateStatus, gate_banner
 from assistant.generation import (
     Draft,
     generate_draft,
-    source_context,
 )
 from assistant.llm import ChatModel
 from assistant.privacy import RedactionResult, redact_text
-from assistant.prompts import condense_messages, template_hash, translate_messages
+from assistant.prompts import template_hash
 from assistant.questions import (
     QuestionAnalysis,
-    SubjectTerm,
-    analyse_question,
-    aspect_words,
-    term_in_text,
 )
-from assistant.retrieval import RetrievalResult, fuse_by_rank
+from assistant.retrieval import RetrievalResult
 from assistant.service.acting import record
 from assistant.service.context import Context, Policy, open_context
 from assistant.service.review import open_review_item
+from assistant.service.understanding import (
+    condense_follow_up,
+    empty_refusal,
+    holds_term,
+    search_for_subject,
+    subject_refusal,
+    understand_question,
+)
 from assistant.service.verdicts import responsiveness_flags, verify_draft
 
 logger = logging.getLogger(__name__)
@@ -113,39 +114,10 @@ ASPECT_NAMES = {
         "value": "value",
     },
 }
-_TRANSLATION_CACHE_SIZE = 1024  # questions
 NO_LIBRARY = {
     "zh": "您目前没有可查阅的指南库，请联系科室管理员。",
     "en": "You have no guideline library you may read; ask your department administrator.",
 }
-
-
-def condense_follow_up(
-    ctx: Context,
-    question: str,
-    *,
-    history: Sequence[str],
-    language: Literal["zh", "en"],
-    chat: ChatModel | None,
-) -> str:
-    """A standalone search question for a follow-up ("and for children?")."""
-    if not history:
-        return question
-    previous = history[-1]
-    if chat is not None:
-        try:
-            turns = [("user", h) for h in history[-3:]]
-            reply = chat.complete(condense_messages(turns, question, language=language))
-            condensed = reply.content.strip().splitlines()[0] if reply.content.strip() else ""
-            if 0 < len(condensed) <= ctx.settings.max_question_chars:
-                return condensed
-        except GuideCiteError as exc:
-            logger.warning("condensing the follow-up failed (%s); carrying key terms", type(exc))
-    # Without a model: a short follow-up ("and for children?") is searched together with the
-    # previous question, whose terms carry the topic.
-    if len(content_terms(question)) >= 4:
-        return question
-    return f"{previous} {question}"
 
 
 def answer_question(
@@ -270,7 +242,7 @@ def _answer_and_audit(
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
     )
-    retrieval = _search_for_subject(ctx, analysis, retrieval, libraries=libraries)
+    retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     if strength:
         retrieval = _keep_strength(retrieval, strength)
     t_retrieved = time.perf_counter()
@@ -278,7 +250,7 @@ def _answer_and_audit(
     gate_reason = _gate_reason(ctx, gate, retrieval)
     if gate_reason:
         chat = None
-    refusal = _subject_refusal(analysis, retrieval)
+    refusal = subject_refusal(analysis, retrieval)
     report("generating", {"model": chat is not None and refusal is None})
     draft = _draft_answer(chat, redaction.text, retrieval, analysis, refusal, language=language)
     t_generated = time.perf_counter()
@@ -288,7 +260,7 @@ def _answer_and_audit(
     )
     if draft.mode != AnswerMode.REFUSED and not sentences:
         # Every candidate was dropped: say what the library lacks rather than show nothing.
-        refusal = _empty_refusal(analysis, draft)
+        refusal = empty_refusal(analysis, draft)
         draft = replace(draft, mode=AnswerMode.REFUSED, sentences=[])
     t_verified = time.perf_counter()
     rules = ctx.rules_for(principal.department)
@@ -358,117 +330,6 @@ def _answer_and_audit(
     return answer, event
 
 
-def understand_question(
-    ctx: Context, question: str, *, libraries: Sequence[str], chat: ChatModel | None = None
-) -> QuestionAnalysis:
-    """Step 4: subject, aspect and the question in the other languages the libraries hold.
-
-    The term table always; with a `chat` model (the caller passes none when the department's
-    gate is closed) one short translation call per question, cached by the question's hash,
-    whose result is searched beside the table's terms.
-    """
-    profile = ctx.retriever.profile()
-    analysis = analyse_question(question, table=ctx.term_table(), rarity=profile.rarity)
-    if chat is None or not libraries or not ctx.settings.llm.translate_questions:
-        return analysis
-    held = profile.languages_of(libraries)
-    translations = dict(analysis.translations)
-    for target in sorted(held - {analysis.language}):
-        translated = _translate_question(ctx, chat, question, target=target)
-        if translated:
-            translations[target] = f"{translated} {translations.get(target, '')}".strip()
-    return replace(
-        analysis,
-        translations=translations,
-        translated_by_model=translations != analysis.translations,
-    )
-
-
-def _translate_question(ctx: Context, chat: ChatModel, question: str, *, target: str) -> str | None:
-    key = hashlib.sha256(f"{target}\x1f{question}".encode()).hexdigest()
-    if key in ctx._translations:
-        return ctx._translations[key]
-    try:
-        reply = chat.complete(translate_messages(question, target=target))  # type: ignore[arg-type]
-    except GuideCiteError as exc:
-        logger.warning("translating the question failed (%s); term table only", type(exc))
-        return None
-    lines = reply.content.strip().splitlines()
-    text = lines[0].strip() if lines else ""
-    if not text or len(text) > ctx.settings.max_question_chars:
-        return None
-    if len(ctx._translations) > _TRANSLATION_CACHE_SIZE:
-        ctx._translations.clear()
-    ctx._translations[key] = text
-    return text
-
-
-def _holds(source: Source, term: SubjectTerm) -> bool:
-    return term_in_text(term, " ".join([source.text, *source_context(source)]))
-
-
-def _search_for_subject(
-    ctx: Context,
-    analysis: QuestionAnalysis,
-    retrieval: RetrievalResult,
-    *,
-    libraries: Sequence[str],
-) -> RetrievalResult:
-    """A second search when no passage found holds the question's main name.
-
-    The question's own wording and a bag of translated terms can both miss the passage that
-    names the drug or disease (its words in another language, a long passage). Before refusing
-    for a missing subject, search for the names themselves (every form, every language) with
-    the aspect's words; passages holding the main name join the front of the list.
-    """
-    anchors = analysis.anchors
-    if (
-        not anchors
-        or not retrieval.sources
-        or any(_holds(s, anchors[0]) for s in retrieval.sources)
-    ):
-        return retrieval
-    if not anchors[0].in_library:
-        return retrieval  # no passage anywhere holds it: the refusal is certain
-    names = " ".join(dict.fromkeys(f for a in anchors for f in a.forms))
-    found: list[Source] = []
-    for language in ("zh", "en"):
-        words = " ".join(aspect_words(analysis.aspect, language)) if analysis.aspect else ""
-        result = ctx.retriever.retrieve(
-            f"{names} {words}".strip(), libraries=libraries, channel="sparse"
-        )
-        found.extend(s for s in result.sources if _holds(s, anchors[0]))
-    if not found:
-        return retrieval
-    k = len(retrieval.sources)
-    merged = fuse_by_rank([found, retrieval.sources], weights=[1.0, 0.5])[:k]
-    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
-    return replace(
-        retrieval,
-        sources=sources,
-        relevant=True,
-        cross_lingual=any(s.language not in (None, retrieval.language) for s in sources),
-    )
-
-
-def _subject_refusal(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Refusal | None:
-    """A refusal naming what is missing when no retrieved passage holds the subject."""
-    anchors = analysis.anchors
-    if not anchors or not retrieval.sources:
-        return None
-    missing = [a.term for a in anchors if not any(_holds(s, a) for s in retrieval.sources)]
-    if anchors[0].term in missing:
-        return Refusal(reason="subject_not_found", missing=missing)
-    return None
-
-
-def _empty_refusal(analysis: QuestionAnalysis, draft: Draft) -> Refusal:
-    reasons = {d.reason for d in draft.dropped}
-    if analysis.aspect is not None and "other_aspect" in reasons:
-        return Refusal(reason="aspect_not_stated", missing=[analysis.aspect.name])
-    return Refusal(reason="no_responsive_sentence", missing=analysis.subject)
-
-
 CONFLICT = {
     "zh": "两部指南对此给出的数值不同，请对照原文：{sides}",
     "en": "Two guidelines state different values for this; compare the sources: {sides}",
@@ -481,7 +342,7 @@ def _guideline_conflicts(
     """Conflicts among the sources the shown sentences cite and those of the same subject."""
     cited = {n for s in sentences for n in s.citations}
     top = analysis.anchors[0] if analysis.anchors else None
-    behind = [s for s in sources if s.n in cited or (top is not None and _holds(s, top))]
+    behind = [s for s in sources if s.n in cited or (top is not None and holds_term(s, top))]
     return find_conflicts(analysis, behind)
 
 
