@@ -20,6 +20,7 @@ from assistant.domain import Source
 from assistant.errors import ConfigError
 from assistant.glossary import LayeredTerms, cedict_table, library_glosses, load_glossary
 from assistant.questions import analyse_question
+from eval.scoring import precision_recall, rate_cell
 
 CONFLICTS_PATH = Path(__file__).parent / "datasets" / "conflicts.jsonl"
 
@@ -84,11 +85,7 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "items": len(rows),
         "conflicting": sum(1 for r in rows if r["expected"]),
         "agreeing": sum(1 for r in rows if not r["expected"]),
-        "true_positives": tp,
-        "false_positives": fp,
-        "false_negatives": fn,
-        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        **precision_recall(tp, fp, fn),
     }
 
 
@@ -145,7 +142,7 @@ def format_conflicts(metrics: dict[str, Any]) -> str:
     for name, block in scopes:
         lines.append(
             f"| {name} | {block['items']} | {block['conflicting']} | "
-            f"{_fmt(block['precision'])} | {_fmt(block['recall'])} |"
+            f"{rate_cell(block['precision'])} | {rate_cell(block['recall'])} |"
         )
     if metrics["errors"]:
         lines += ["", "Misses and false alarms:", ""]
@@ -155,7 +152,3 @@ def format_conflicts(metrics: dict[str, Any]) -> str:
                 f"- `{error['id']}` ({error['kind']}): expected {expected}, found {error['found']}"
             )
     return "\n".join(lines) + "\n"
-
-
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"

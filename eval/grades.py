@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+from eval.scoring import precision_recall, rate_cell
 from ingestion.grades import detect_grades
 
 GRADES_PATH = Path(__file__).parent / "datasets" / "grades.jsonl"
@@ -66,11 +67,7 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "items": len(rows),
         "graded_items": sum(1 for r in rows if r["expected"] is not None),
-        "true_positives": tp,
-        "false_positives": fp,
-        "false_negatives": fn,
-        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        **precision_recall(tp, fp, fn),
     }
 
 
@@ -121,14 +118,10 @@ def format_grades(metrics: dict[str, Any]) -> str:
     for name, block in scopes:
         lines.append(
             f"| {name} | {block['items']} | {block['graded_items']} | "
-            f"{_fmt(block['precision'])} | {_fmt(block['recall'])} |"
+            f"{rate_cell(block['precision'])} | {rate_cell(block['recall'])} |"
         )
     if metrics["errors"]:
         lines += ["", "Misses and false positives:", ""]
         for error in metrics["errors"]:
             lines.append(f"- `{error['id']}`: expected {error['expected']}, found {error['found']}")
     return "\n".join(lines) + "\n"
-
-
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
