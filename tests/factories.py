@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -24,13 +25,17 @@ from sqlalchemy.exc import OperationalError
 
 from assistant.access import AccessControl
 from assistant.accounts import Accounts, LocalAuthenticator
+from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.db import shared_engine
-from assistant.domain import Principal
+from assistant.domain import AuditEvent, Principal
 from assistant.embedding import DenseEmbedder, load_dense_embedder
 from assistant.service.context import Context, open_context
 from assistant.store import VectorStore, open_store
 from ingestion.service import Ingestor
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 # --------------------------------------------------------------------------- PostgreSQL
 
@@ -235,3 +240,20 @@ def liver_excerpt(corpus_dir: Path, folder: Path) -> Path:
     path = folder / "原发性肝癌诊疗指南（筛查节选）.txt"
     path.write_text(f"原发性肝癌诊疗指南\n\n二、肝癌的筛查\n\n{paragraph}\n", encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- pages and audit
+
+
+def page_texts(at: AppTest) -> str:
+    """Every text a person reads on an AppTest page, one element per line."""
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
+    parts += [e.value for e in at.error] + [e.value for e in at.info]
+    parts += [e.value for e in at.warning] + [e.value for e in at.success]
+    parts += [e.value for e in at.title] + [e.value for e in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def audit_events(action: str) -> list[AuditEvent]:
+    """The configured audit trail's events of one action, oldest first."""
+    return list(open_audit_log(get_settings()).iter_events(actions=[action]))

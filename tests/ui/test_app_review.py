@@ -16,15 +16,16 @@ import pyotp
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
-from assistant.domain import AnswerMode, AuditEvent, Principal, ReviewItem, Role
+from assistant.domain import AnswerMode, Principal, ReviewItem, Role
 from assistant.gates import GateRegistry
 from assistant.review import ReviewQueue
 from assistant.service.ask import answer_question
 from assistant.service.context import open_context
 from assistant.service.feedback import record_feedback
+from tests.factories import audit_events as _events
 from tests.factories import index_library, open_access, open_accounts
+from tests.factories import page_texts as _texts
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -97,18 +98,6 @@ def review_data(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
 def app_env(review_data: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("GUIDECITE_DATA_DIR", str(review_data["data_dir"]))
     return review_data
-
-
-def _events(action: str) -> list[AuditEvent]:
-    return list(open_audit_log(get_settings()).iter_events(actions=[action]))
-
-
-def _texts(at: AppTest) -> str:
-    parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [e.value for e in at.error] + [e.value for e in at.info]
-    parts += [e.value for e in at.warning] + [e.value for e in at.success]
-    parts += [e.value for e in at.title] + [e.value for e in at.subheader]
-    return "\n".join(str(p) for p in parts)
 
 
 def _item(item_id: int) -> ReviewItem:
