@@ -13,6 +13,8 @@ Sections (each reuses the benchmark module that owns it):
   `audit_page_events` (100,000 by default; issue 16 item 9), p50/p95 over a few filters;
 - `load`: concurrent sessions against the stand-in with injected faults; zero lost audit
   events expected (eval/bench_load.py);
+- `app`: the web app in headless Chromium: server start, first paint, sign-in, first and next
+  answer, a page switch (eval/bench_app.py; issue 16 item 6); skipped without Chromium;
 - peak memory: `ru_maxrss` of this process after each section (monotonic: a section's figure
   includes everything before it) and of the ingestion child processes.
 `--quick` shrinks every section for a CI smoke run. Timings are reported, never asserted.
@@ -45,7 +47,7 @@ from eval.corpora import DEFAULT_CACHE_DIR, Corpus, build_index, guideline_corpu
 from eval.golden import DEFAULT_CORPUS_DIR, load_golden
 from eval.standin import SGLangStandIn
 
-SECTIONS = ("ingest", "query", "wrapper", "audit", "load")
+SECTIONS = ("ingest", "query", "wrapper", "audit", "load", "app")
 QUICK_DOCS = ("儿童腺病毒肺炎诊疗规范（2019年版）.txt", "流行性感冒诊疗方案（2025年版）.txt")
 QUICK_CHARS = 6_000  # per document: a few dozen chunks, indexed in seconds on two cores
 NO_POSTGRES = "skipped: no PostgreSQL URL (set GUIDECITE_TEST_DATABASE_URL or pass --database-url)"
@@ -353,12 +355,36 @@ def _section_load(plan: BenchPlan, **_: Any) -> dict[str, Any]:
     return summary
 
 
+def _section_app(
+    plan: BenchPlan,
+    *,
+    settings: Settings,
+    cache_dir: Path,
+    embedder: DenseEmbedder,
+    scratch: Path,
+    **_: Any,
+) -> dict[str, Any]:
+    from eval.bench_app import NO_BROWSER, browser_available, run_app_benchmark
+
+    if not browser_available():
+        return {"skipped": NO_BROWSER}
+    corpus = _corpus(plan, scratch)
+    index = build_index(corpus, settings=settings, embedder=embedder, cache_dir=cache_dir)
+    questions = [
+        g.question
+        for g in load_golden()
+        if not g.out_of_scope and (not plan.quick or g.expected_doc in QUICK_DOCS)
+    ][:2]
+    return run_app_benchmark(index, scratch=scratch, questions=questions)
+
+
 _RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "ingest": _section_ingest,
     "query": _section_query,
     "wrapper": _section_wrapper,
     "audit": _section_audit,
     "load": _section_load,
+    "app": _section_app,
 }
 
 
@@ -402,7 +428,7 @@ def _run_sections(
     for name in plan.sections:
         if progress:
             progress(name)
-        if name in ("query", "wrapper") and embedder is None:
+        if name in ("query", "wrapper", "app") and embedder is None:
             embedder = load_dense_embedder(settings.embedding)
         started = time.perf_counter()
         try:
@@ -510,6 +536,23 @@ def _load_md(block: dict[str, Any]) -> list[str]:
     ]
 
 
+APP_FIGURES = (
+    ("server_ready_s", "server start → health check"),
+    ("first_paint_s", "page requested → first readable text"),
+    ("sign_in_ready_s", "page requested → sign-in form"),
+    ("sign_in_s", "sign in (password + code) → chat"),
+    ("first_answer_s", "first question → finished answer"),
+    ("next_answer_s", "next question → finished answer"),
+    ("page_switch_s", "menu click → other page"),
+)
+
+
+def _app_md(block: dict[str, Any]) -> list[str]:
+    if "skipped" in block:
+        return [block["skipped"]]
+    return [f"- {label}: {_fmt(block.get(key))} s" for key, label in APP_FIGURES]
+
+
 def format_markdown(result: dict[str, Any]) -> str:
     """bench.md from bench.json."""
     from eval.bench_ingest import format_markdown as ingest_md
@@ -528,6 +571,7 @@ def format_markdown(result: dict[str, Any]) -> str:
         "wrapper": ("Compliance wrapper vs plain LangChain chain", _wrapper_md),
         "audit": ("Audit trail", _audit_md),
         "load": ("Concurrent sessions against the stand-in", _load_md),
+        "app": ("The web app in a browser (extractive answers)", _app_md),
     }
     for name in SECTIONS:
         title, render = renderers[name]

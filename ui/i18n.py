@@ -24,6 +24,8 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "session_ended": {"zh": "会话已结束，请重新登录。", "en": "Your session has ended; please sign in again."},
     "signed_out": {"zh": "您已退出登录。", "en": "You have signed out."},
     "service_down": {"zh": "后台服务暂不可用", "en": "A backing service is unavailable"},
+    "starting": {"zh": "GuideCite 正在启动：正在加载检索模型和指南库……", "en": "GuideCite is starting: loading the search model and the guideline library…"},
+    "starting_hint": {"zh": "通常需要几十秒，仅在服务器启动后出现一次。", "en": "This usually takes under a minute and happens once after the server starts."},
     "service_down_hint": {"zh": "请稍后重试，或联系系统管理员。", "en": "Try again shortly, or contact the system administrator."},
     "page_denied": {"zh": "您无权打开此页面。此次访问已记录。", "en": "You may not open this page. The attempt has been recorded."},
     "back_to": {"zh": "返回{page}", "en": "Back to {page}"},

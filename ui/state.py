@@ -1,6 +1,6 @@
 """Process-wide resources and per-session state: sign-in, language, page permissions.
 
-One Context per process (`st.cache_resource`): the embedded Qdrant Edge shard is
+One Context per process (opened at server start, see `warm_up`): the embedded Qdrant Edge shard is
 single-process and the embedding model is loaded once; every browser session shares them.
 Who the user is comes only from the session token, resolved against the accounts database on
 every rerun, so an idle timeout, a revocation or a disabled account takes effect at once.
@@ -9,8 +9,12 @@ every rerun, so an idle timeout, a revocation or a disabled account takes effect
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -30,8 +34,8 @@ CONVERSATION = "gc_conversation"
 HISTORY = "gc_history"
 FEEDBACK = "gc_feedback"
 HOME = "gc_home"
-PAGES = ("chat", "library", "access", "audit")
 Option = TypeVar("Option", bound=Hashable)
+logger = logging.getLogger(__name__)
 
 
 def _fingerprint(settings: Settings) -> str:
@@ -39,18 +43,70 @@ def _fingerprint(settings: Settings) -> str:
     return hashlib.sha256(settings.model_dump_json().encode("utf-8")).hexdigest()
 
 
-@st.cache_resource(show_spinner=False)
-def _open_resources(key: str, _settings: Settings) -> Context:
-    context = open_context(_settings)
-    # Load the model and open the store now, not inside the first question.
-    context.retriever  # noqa: B018
-    return context
+class _Startup:
+    """The process's contexts, each opened once, in a background thread (issue 16 item 6).
+
+    `guidecite serve` starts opening the context when the server starts (`warm_up`), so the
+    model is loaded before the first person arrives; a page that needs the context before it
+    is ready shows a visible "starting" state instead of a blank screen.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._opening: dict[str, Future[Context]] = {}
+
+    def begin(self, settings: Settings) -> Future[Context]:
+        """The context for `settings`: ready, being opened, or opened from now on."""
+        key = _fingerprint(settings)
+        with self._lock:
+            future = self._opening.get(key)
+            if future is None or (future.done() and future.exception() is not None):
+                # A failed start (a backing service down) is tried again on the next request.
+                future = Future()
+                self._opening[key] = future
+                threading.Thread(
+                    target=self._open,
+                    args=(future, settings),
+                    name="guidecite-startup",
+                    daemon=True,
+                ).start()
+            return future
+
+    @staticmethod
+    def _open(future: Future[Context], settings: Settings) -> None:
+        started = time.perf_counter()
+        try:
+            context = open_context(settings)
+            # Load the model, the dictionaries and the profile now, not in the first question.
+            steps = context.warm_up()
+        except BaseException as exc:  # handed to whoever waits, never lost in the thread
+            future.set_exception(exc)
+            return
+        logger.info("context ready in %.1f s (%s)", time.perf_counter() - started, steps)
+        future.set_result(context)
+
+
+_STARTUP = _Startup()
+
+
+def warm_up(settings: Settings | None = None) -> None:
+    """Start opening the context at server start, before anyone asks for a page."""
+    _STARTUP.begin(settings or get_settings())
 
 
 def resources() -> Context:
-    """The process's one context for the current configuration (opened on first use)."""
-    settings = get_settings()
-    return _open_resources(_fingerprint(settings), settings)
+    """The process's one context for the current configuration; says so while it starts."""
+    future = _STARTUP.begin(get_settings())
+    if not future.done():
+        placeholder = st.empty()
+        with placeholder.container():
+            st.info(t("starting"), icon=":material/hourglass_top:")
+            st.caption(t("starting_hint"))
+        try:
+            return future.result()
+        finally:
+            placeholder.empty()
+    return future.result()
 
 
 # ---- language -------------------------------------------------------------------------------

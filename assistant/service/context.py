@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Literal
 
 from assistant.access import AccessControl
@@ -16,6 +17,7 @@ from assistant.accounts import Accounts, Authenticator
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.embedding import DenseEmbedder, SparseEncoder
+from assistant.errors import GuideCiteError
 from assistant.flags import FlagRules, load_flag_rules
 from assistant.gates import GateRegistry
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
@@ -173,6 +175,30 @@ class Context:
             self._glossary = load_glossary()
         glosses = self.retriever.profile().glosses
         return LayeredTerms((self._glossary, glosses, cedict_table()), clinical=2)
+
+    def warm_up(self) -> dict[str, float]:
+        """Load now what the first question would otherwise wait for (issue 16 item 6).
+
+        The dense model, the word segmenter's dictionary, the library's term profile and the
+        bilingual term table each take about a second on two cores the first time. Returns the
+        seconds each step took. A step whose backing service is down (an embeddings endpoint,
+        say) is logged and left to the first question, which reports it to the person asking.
+        """
+        steps: dict[str, float] = {}
+        for name, step in (
+            ("retriever", lambda: self.retriever),
+            ("segmenter", lambda: self.sparse.tokenize("流行性感冒 influenza")),
+            ("dense_model", lambda: self.embedder.embed_query("influenza")),
+            ("term_table", self.term_table),
+        ):
+            started = time.perf_counter()
+            try:
+                step()
+            except GuideCiteError as exc:
+                logger.warning("warm-up step %s failed: %s", name, type(exc).__name__)
+                continue
+            steps[name] = round(time.perf_counter() - started, 3)
+        return steps
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine of two texts under the dense model (for citation support).

@@ -36,7 +36,7 @@ def bench_all(
         None, help="PostgreSQL URL for the audit section (else GUIDECITE_TEST_DATABASE_URL)."
     ),
     only: list[str] | None = typer.Option(
-        None, help="Run only these sections: ingest, query, wrapper, audit, load."
+        None, help="Run only these sections: ingest, query, wrapper, audit, load, app."
     ),
     cache_dir: Path | None = typer.Option(None, help="Where benchmark indexes are cached."),
 ) -> None:
