@@ -17,7 +17,7 @@ import streamlit as st
 
 from assistant.config import Settings, get_settings
 from assistant.domain import Principal
-from assistant.errors import AuthenticationError
+from assistant.errors import AccessDenied, AuthenticationError
 from assistant.service import conversations
 from assistant.service.context import Context, open_context
 from assistant.service.sign_in import open_page, resume_session
@@ -157,12 +157,15 @@ def _reopen_latest(res: Context, principal: Principal) -> None:
     """A session without a conversation (signed in again, or a new browser session) continues
     the person's latest stored one; with none, the login session id starts a new one."""
     latest = conversations.latest_conversation(res, principal)
-    if latest is None:
-        st.session_state[CONVERSATION] = principal.session_id
-        st.session_state[HISTORY] = []
-        st.session_state[GUIDELINE_NOTES] = {}
-        return
-    show_conversation(res, principal, latest.id)
+    if latest is not None:
+        try:
+            show_conversation(res, principal, latest.id)
+            return
+        except AccessDenied:  # deleted from another tab in between
+            pass
+    st.session_state[CONVERSATION] = principal.session_id
+    st.session_state[HISTORY] = []
+    st.session_state[GUIDELINE_NOTES] = {}
 
 
 def show_conversation(res: Context, principal: Principal, conversation_id: str) -> None:
