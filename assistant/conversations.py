@@ -69,6 +69,9 @@ conversation_turns = Table(
     Column("asked_at", String(40), nullable=False),
     # JSON list of "title: old → new" notes, one per superseded version the answer cites.
     Column("guideline_updates", Text, nullable=False, default="[]"),
+    # 👍 (true) / 👎 (false) once given, so a reopened answer does not ask again.
+    Column("helpful", Boolean, nullable=True),
+    Index("ix_conversation_turns_answer", "answer_id"),
 )
 # The guideline versions each turn's answer cites (issue 17: marking on supersession).
 conversation_citations = Table(
@@ -192,6 +195,7 @@ class ConversationStore:
                 answer=Answer.model_validate_json(r.answer_json),
                 asked_at=datetime.fromisoformat(r.asked_at),
                 guideline_updates=json.loads(r.guideline_updates),
+                helpful=r.helpful,
             )
             for r in rows
         ]
@@ -261,6 +265,20 @@ class ConversationStore:
             answer=answer,
             asked_at=datetime.fromisoformat(stamp),
         )
+
+    def note_feedback(self, *, owner: str, answer_id: str, helpful: bool) -> bool:
+        """Note 👍/👎 on the owner's stored turn of an answer; False when there is none."""
+        mine = select(conversations.c.id).where(conversations.c.owner == owner)
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(conversation_turns)
+                .where(
+                    conversation_turns.c.answer_id == answer_id,
+                    conversation_turns.c.conversation_id.in_(mine),
+                )
+                .values(helpful=helpful)
+            )
+        return bool(result.rowcount)
 
     def rename(self, conversation_id: str, title: str) -> None:
         """Give a conversation a new title."""

@@ -490,6 +490,9 @@ class ConversationTurn(BaseModel):
         default_factory=list,
         description="Superseded guideline versions the answer cites: `title: old → new` each.",
     )
+    helpful: bool | None = Field(
+        default=None, description="The owner's 👍 (true) or 👎 (false) on the answer, once given."
+    )
 
 
 class GateApproval(BaseModel):

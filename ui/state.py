@@ -179,6 +179,10 @@ def show_conversation(res: Context, principal: Principal, conversation_id: str) 
     st.session_state[GUIDELINE_NOTES] = {
         turn.answer.answer_id: turn.guideline_updates for turn in turns if turn.guideline_updates
     }
+    given: dict[str, bool] = st.session_state.setdefault(FEEDBACK, {})
+    given.update(
+        {turn.answer.answer_id: turn.helpful for turn in turns if turn.helpful is not None}
+    )
 
 
 def new_conversation() -> str:

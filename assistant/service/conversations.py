@@ -99,6 +99,12 @@ def append_turn(
     )
 
 
+def note_feedback(ctx: Context, principal: Principal, *, answer_id: str, helpful: bool) -> bool:
+    """Keep the principal's 👍/👎 with their stored turn of the answer (the `feedback` audit row
+    is written by `feedback.record_feedback`); False when no turn of theirs holds the answer."""
+    return _store(ctx).note_feedback(owner=principal.user, answer_id=answer_id, helpful=helpful)
+
+
 def rename_conversation(
     ctx: Context, principal: Principal, conversation_id: str, *, title: str
 ) -> Conversation:

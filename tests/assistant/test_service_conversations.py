@@ -23,6 +23,7 @@ from assistant.service.conversations import (
     latest_conversation,
     list_conversations,
     mark_conversations_guideline_updated,
+    note_feedback,
     open_conversation,
     purge_conversations,
     rename_conversation,
@@ -92,6 +93,16 @@ def test_the_owner_lists_newest_first_and_reopens_the_turns(ctx: Context) -> Non
     # Adding to an older conversation makes it the latest again.
     append_turn(ctx, WANG, conversation_id="c1", question="剂型呢？", answer=answer(WANG))
     assert [c.id for c in list_conversations(ctx, WANG)] == ["c1", "c2"]
+
+
+def test_feedback_is_kept_with_the_owners_turn_only(ctx: Context) -> None:
+    given = answer(WANG)
+    append_turn(ctx, WANG, conversation_id="c1", question=QUESTION, answer=given)
+    append_turn(ctx, WANG, conversation_id="c1", question="那儿童呢？", answer=answer(WANG))
+    assert not note_feedback(ctx, LI, answer_id=given.answer_id, helpful=True)
+    assert note_feedback(ctx, WANG, answer_id=given.answer_id, helpful=False)
+    _, turns = open_conversation(ctx, WANG, "c1")
+    assert [t.helpful for t in turns] == [False, None]
 
 
 def test_a_long_first_question_makes_a_short_one_line_title(ctx: Context) -> None:

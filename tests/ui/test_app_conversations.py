@@ -110,6 +110,20 @@ def test_asking_keeps_the_turn_and_signing_in_again_reopens_the_conversation(
     ]
     shown = [str(m.markdown[0].value) for m in again.chat_message if m.name == "user"]
     assert len(shown) == 2 and PHONE not in "".join(shown) and "那儿童呢" in shown[1]
+    # 👎 given on the reopened first answer is kept: the next sign-in does not ask again.
+    first_answer = history[0][1].answer_id
+    again.text_input(key=f"fbc-{first_answer}").set_value("不够具体")
+    [reply] = [
+        m for m in again.chat_message if any(w.key == f"fbc-{first_answer}" for w in m.text_input)
+    ]
+    [down] = [b for b in reply.button if b.label == "Not helpful"]
+    down.click().run()
+    assert not again.exception, again.exception
+    assert again.session_state["gc_feedback"] == {first_answer: False}
+    third = _login("dr.wang")
+    assert third.session_state["gc_feedback"] == {first_answer: False}
+    assert not any(w.key == f"fbc-{first_answer}" for w in third.text_input)
+    assert any(w.key == f"fbc-{history[1][1].answer_id}" for w in third.text_input)
     # The next question continues it, under the same audit session id.
     _ask(again, OTHER)
     [stored] = _stored("dr.wang")

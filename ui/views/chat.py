@@ -49,9 +49,12 @@ def record_feedback(
     res: Context, principal: Principal, *, answer: Answer, helpful: bool, comment: str
 ) -> int:
     """Store 👍/👎 on one of the principal's answers through the service (audited, redacted)."""
-    return feedback.record_feedback(
+    event_id = feedback.record_feedback(
         principal, answer_id=answer.answer_id, helpful=helpful, comment=comment, ctx=res
     )
+    # Kept with the stored turn too, so the reopened answer does not ask again.
+    conversations.note_feedback(res, principal, answer_id=answer.answer_id, helpful=helpful)
+    return event_id
 
 
 def _feedback(res: Context, principal: Principal, answer: Answer) -> None:
