@@ -255,6 +255,13 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         default=4000, gt=0, description="Longer questions are refused with a clear message."
     )
+    conversation_retention_days: int | None = Field(
+        default=None,
+        gt=0,
+        description="Days a chat conversation is kept after its last question, then purged "
+        "(`guidecite conversations purge`); never below GUIDECITE_AUDIT__RETENTION_DAYS, and "
+        "empty means exactly that long. Purging never touches the audit trail.",
+    )
     citation_policy: Literal["strict", "annotate"] = Field(
         default="strict",
         description="strict: a generated answer with an unsupported sentence is replaced by the "
@@ -280,6 +287,23 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @model_validator(mode="after")
+    def _conversations_outlive_audit_minimum(self) -> Settings:
+        # Issue 16 item 1: a conversation may not vanish before the audit trail may.
+        days = self.conversation_retention_days
+        if days is not None and days < self.audit.retention_days:
+            raise ValueError(
+                f"GUIDECITE_CONVERSATION_RETENTION_DAYS ({days}) is below the audit trail's "
+                f"retention GUIDECITE_AUDIT__RETENTION_DAYS ({self.audit.retention_days}); "
+                "conversations must be kept at least as long"
+            )
+        return self
+
+    @property
+    def conversation_retention(self) -> int:
+        """Days a conversation is kept after its last question (at least the audit minimum)."""
+        return self.conversation_retention_days or self.audit.retention_days
 
     @property
     def qdrant_path(self) -> Path:

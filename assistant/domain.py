@@ -326,6 +326,12 @@ class AuditAction(StrEnum):
     REVIEW_EXPORT = "review_export"
     GATE_APPROVE = "gate_approve"
     REPORT_NEEDS = "report_needs"
+    # conversations kept for their owner (issue 16 item 1)
+    CONVERSATION_OPEN = "conversation_open"
+    CONVERSATION_APPEND = "conversation_append"
+    CONVERSATION_RENAME = "conversation_rename"
+    CONVERSATION_DELETE = "conversation_delete"
+    CONVERSATION_PURGE = "conversation_purge"
 
 
 # ---- object names: the `object` of Casbin requests and audit rows, spelled only here --------
@@ -374,6 +380,11 @@ def user_object(name: str) -> str:
 def answer_object(answer_id: str) -> str:
     """Audit object of one answer (feedback on it)."""
     return f"answer:{answer_id}"
+
+
+def conversation_object(conversation_id: str) -> str:
+    """Audit object of one stored conversation (its id is the audit session id of its turns)."""
+    return f"conversation:{conversation_id}"
 
 
 def monitoring_object(department: str) -> str:
@@ -446,6 +457,42 @@ class ReviewItem(BaseModel):
     verification: dict[str, Any] = Field(default_factory=dict)
     flag_details: list[Flag] = Field(default_factory=list)
     feedback: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Conversation(BaseModel):
+    """A chat conversation kept for its owner (issue 16 item 1).
+
+    `id` is the audit session id of its `ask` rows, so its audit trail is found by it.
+    """
+
+    id: str
+    owner: str
+    department: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    turns: int = 0
+    guideline_updated: bool = Field(
+        default=False, description="An answer in it cites a guideline version since superseded."
+    )
+
+
+class ConversationTurn(BaseModel):
+    """One question of a conversation, as recorded (placeholders, never identifiers), and its
+    answer."""
+
+    conversation_id: str
+    position: int
+    question: str
+    answer: Answer
+    asked_at: datetime
+    guideline_updates: list[str] = Field(
+        default_factory=list,
+        description="Superseded guideline versions the answer cites: `title: old → new` each.",
+    )
+    helpful: bool | None = Field(
+        default=None, description="The owner's 👍 (true) or 👎 (false) on the answer, once given."
+    )
 
 
 class GateApproval(BaseModel):

@@ -30,6 +30,7 @@ from typing import Any
 
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
+from assistant.conversations import ConversationStore
 from assistant.domain import (
     POINT_NAMESPACE,
     AuditAction,
@@ -44,6 +45,7 @@ from assistant.errors import AccessDenied, GuideCiteError, IngestionError
 from assistant.privacy import redact_text
 from assistant.review import ReviewQueue
 from assistant.service.acting import record
+from assistant.service.conversations import mark_conversations_guideline_updated
 from assistant.service.review import mark_guideline_updated
 from assistant.store import StorePoint, VectorStore
 from ingestion.documents import document_json, version_from_payload
@@ -408,10 +410,13 @@ class Ingestor:
         # marked before the switch, so a failed marking leaves it pending (the re-run redoes it).
         for replaced in self.store.scroll(doc_id=document.doc_id, status="current", chunk_index=0):
             if replaced[1].get("content_sha256") != document.content_sha256:
+                superseded = version_from_payload(replaced[1])
                 mark_guideline_updated(
-                    ReviewQueue.open(self.settings),
-                    superseded=version_from_payload(replaced[1]),
-                    current=version,
+                    ReviewQueue.open(self.settings), superseded=superseded, current=version
+                )
+                # Stored conversations resting on it say so when reopened (issue 16 item 1).
+                mark_conversations_guideline_updated(
+                    ConversationStore.open(self.settings), superseded=superseded, current=version
                 )
         self._promote(document, keep_ids=new_ids)
         report.chunks_added += len(document.chunks)

@@ -21,7 +21,8 @@ import streamlit as st
 
 from assistant.config import Settings, get_settings
 from assistant.domain import Principal
-from assistant.errors import AuthenticationError
+from assistant.errors import AccessDenied, AuthenticationError
+from assistant.service import conversations
 from assistant.service.context import Context, open_context
 from assistant.service.sign_in import open_page, resume_session
 from ui.i18n import LANGUAGES, Lang, language_from_header, translate
@@ -32,6 +33,7 @@ LAST_LANG = "gc_lang_last"
 NOTICE = "gc_notice"
 CONVERSATION = "gc_conversation"
 HISTORY = "gc_history"
+GUIDELINE_NOTES = "gc_guideline_notes"  # answer_id → "guideline updated" notes (issue 17)
 FEEDBACK = "gc_feedback"
 HOME = "gc_home"
 Option = TypeVar("Option", bound=Hashable)
@@ -180,25 +182,63 @@ def current_principal(res: Context) -> Principal | None:
     except AuthenticationError:
         end_session(notice="session_ended")
         return None
-    conversation = st.session_state.setdefault(CONVERSATION, principal.session_id)
+    if CONVERSATION not in st.session_state:
+        _reopen_latest(res, principal)
+    conversation = st.session_state[CONVERSATION]
     # A new conversation is a new audit session id; the login session stays the same.
     return principal.model_copy(update={"session_id": conversation})
 
 
 def start_session(token: str, principal: Principal) -> None:
-    """Remember a freshly signed-in session."""
+    """Remember a freshly signed-in session; its latest conversation reopens on the next run."""
     st.session_state[TOKEN] = token
-    st.session_state[CONVERSATION] = principal.session_id
+    st.session_state.pop(CONVERSATION, None)
     st.session_state[HISTORY] = []
+    st.session_state[GUIDELINE_NOTES] = {}
     st.session_state[FEEDBACK] = {}
 
 
 def end_session(*, notice: str | None = None) -> None:
     """Forget the session (the language choice stays)."""
-    for key in (TOKEN, CONVERSATION, HISTORY, FEEDBACK):
+    for key in (TOKEN, CONVERSATION, HISTORY, GUIDELINE_NOTES, FEEDBACK):
         st.session_state.pop(key, None)
     if notice:
         st.session_state[NOTICE] = notice
+
+
+# ---- conversations (issue 16 item 1) ---------------------------------------------------------
+
+
+def _reopen_latest(res: Context, principal: Principal) -> None:
+    """A session without a conversation (signed in again, or a new browser session) continues
+    the person's latest stored one; with none, the login session id starts a new one."""
+    latest = conversations.latest_conversation(res, principal)
+    if latest is not None:
+        try:
+            show_conversation(res, principal, latest.id)
+            return
+        except AccessDenied:  # deleted from another tab in between
+            pass
+    st.session_state[CONVERSATION] = principal.session_id
+    st.session_state[HISTORY] = []
+    st.session_state[GUIDELINE_NOTES] = {}
+
+
+def show_conversation(res: Context, principal: Principal, conversation_id: str) -> None:
+    """Make one of the principal's stored conversations the current one, its turns the history.
+
+    Raises AccessDenied (recorded by the service) for a conversation not the principal's own.
+    """
+    _, turns = conversations.open_conversation(res, principal, conversation_id)
+    st.session_state[CONVERSATION] = conversation_id
+    st.session_state[HISTORY] = [(turn.question, turn.answer) for turn in turns]
+    st.session_state[GUIDELINE_NOTES] = {
+        turn.answer.answer_id: turn.guideline_updates for turn in turns if turn.guideline_updates
+    }
+    given: dict[str, bool] = st.session_state.setdefault(FEEDBACK, {})
+    given.update(
+        {turn.answer.answer_id: turn.helpful for turn in turns if turn.helpful is not None}
+    )
 
 
 def new_conversation() -> str:
@@ -206,6 +246,7 @@ def new_conversation() -> str:
     conversation = uuid.uuid4().hex
     st.session_state[CONVERSATION] = conversation
     st.session_state[HISTORY] = []
+    st.session_state[GUIDELINE_NOTES] = {}
     return conversation
 
 

@@ -1,8 +1,8 @@
 """The one context of the use-cases, opened once per process (DESIGN.md §2).
 
 `Context` holds the collaborators (settings, access control, audit log, accounts, store,
-embedders, model, gates, review queue, flag rules), opened once per process by `open_context`;
-every use-case in `assistant.service` takes it.
+embedders, model, gates, review queue, flag rules, conversations), opened once per process by
+`open_context`; every use-case in `assistant.service` takes it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from assistant.access import AccessControl
 from assistant.accounts import Accounts, Authenticator
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
+from assistant.conversations import ConversationStore
 from assistant.embedding import DenseEmbedder, SparseEncoder
 from assistant.errors import GuideCiteError
 from assistant.flags import FlagRules, load_flag_rules
@@ -59,6 +60,7 @@ class Context:
         gates: GateRegistry | None = None,
         review: ReviewQueue | None = None,
         flag_rules: FlagRules | None = None,
+        conversations: ConversationStore | None = None,
     ) -> None:
         from assistant.audit.log import open_audit_log
 
@@ -74,6 +76,7 @@ class Context:
         self._gates = gates
         self._review = review
         self._flag_rules = flag_rules
+        self._conversations = conversations
         self._lock = threading.Lock()
         self._vectors: dict[str, list[float]] = {}
         # Kept across questions: the retriever caches the library profile (term rarity,
@@ -155,6 +158,12 @@ class Context:
         if self._review is None:
             self._review = ReviewQueue.open(self._settings)
         return self._review
+
+    def conversation_store(self) -> ConversationStore:
+        """The stored chat conversations (opened on the configured database on first use)."""
+        if self._conversations is None:
+            self._conversations = ConversationStore.open(self._settings)
+        return self._conversations
 
     def rules_for(self, department: str) -> FlagRules:
         """The flag rules with the department's overrides."""

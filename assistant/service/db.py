@@ -31,7 +31,7 @@ def only_check_schema(settings: Settings) -> Callable[[], None]:
 def component_migrations(settings: Settings) -> dict[str, Sequence[Migration]]:
     """Every component's numbered migrations, in upgrade order (accounts after access)."""
     # Imported here: the CLI's start-up (only_check_schema) must stay light.
-    from assistant import access, accounts, gates, review
+    from assistant import access, accounts, conversations, gates, review
     from assistant.audit import schema as audit_schema
 
     seeds = accounts.SeedCipher.from_settings(settings)  # accounts #2 seals TOTP seeds with it
@@ -41,6 +41,7 @@ def component_migrations(settings: Settings) -> dict[str, Sequence[Migration]]:
         "accounts": accounts.account_migrations(seeds),
         "gates": gates.MIGRATIONS,
         "review": review.MIGRATIONS,
+        "conversations": conversations.MIGRATIONS,
     }
 
 
@@ -101,7 +102,7 @@ def upgrade_database(settings: Settings) -> list[ComponentSchema]:
 
     Safe to run again and from several replicas at once (PostgreSQL: advisory lock).
     """
-    from assistant import access, accounts, gates, review
+    from assistant import access, accounts, conversations, gates, review
     from assistant.audit.log import open_audit_log
 
     before = {s.component: s.version for s in database_status(settings)}
@@ -111,4 +112,5 @@ def upgrade_database(settings: Settings) -> list[ComponentSchema]:
         accounts.Accounts.open(settings, access=control)
         gates.GateRegistry.open(settings)
         review.ReviewQueue.open(settings)
+        conversations.ConversationStore.open(settings)
     return [replace(s, previous=before[s.component]) for s in database_status(settings)]

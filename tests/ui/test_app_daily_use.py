@@ -371,6 +371,8 @@ def test_chat_input_has_a_live_counter_in_the_ui_language(app_env: dict) -> None
 
 def test_the_question_is_shown_with_placeholders_and_the_removal_said_once(app_env: dict) -> None:
     at = _login("dr.wang", lang="zh")
+    # dr.wang's latest conversation reopens at sign-in (issue 16 item 1): start a fresh one.
+    at.button(key="gc_new_conversation").click().run()
     phone = "13912345678"
     at.chat_input(key="gc_question").set_value(f"患者电话{phone}，{QUESTION}").run()
     assert not at.exception, at.exception

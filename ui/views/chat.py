@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 import streamlit.components.v1 as components
 
-from assistant.domain import Answer, AnswerMode, Principal, Source, Strength
+from assistant.domain import Answer, AnswerMode, Conversation, Principal, Source, Strength
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
 from assistant.service import ask as service
-from assistant.service import feedback
+from assistant.service import conversations, feedback
 from assistant.service.ask import ProgressFn
 from assistant.service.context import Context
 from ui.render import escape_markdown, render_answer, source_label
-from ui.state import FEEDBACK, HISTORY, choose, guard_page, lang, new_conversation, t
+from ui.state import (
+    CONVERSATION,
+    FEEDBACK,
+    GUIDELINE_NOTES,
+    HISTORY,
+    choose,
+    guard_page,
+    lang,
+    new_conversation,
+    show_conversation,
+    t,
+)
 
 logger = logging.getLogger(__name__)
 ALL = "__all__"
@@ -28,15 +41,20 @@ ANY_STRENGTH = "any"
 DRAFT = "gc_draft"  # an over-long question kept for shortening: never cut (issue 16 item 2)
 IDENTIFIERS_NOTED = "gc_identifiers_noted"
 DRAFT_TEXT = "gc_draft_text"
+CONFIRM_DELETE = "gc_conv_confirm_delete"  # the conversation whose deletion awaits a yes
+LISTED_CONVERSATIONS = 30
 
 
 def record_feedback(
     res: Context, principal: Principal, *, answer: Answer, helpful: bool, comment: str
 ) -> int:
     """Store 👍/👎 on one of the principal's answers through the service (audited, redacted)."""
-    return feedback.record_feedback(
+    event_id = feedback.record_feedback(
         principal, answer_id=answer.answer_id, helpful=helpful, comment=comment, ctx=res
     )
+    # Kept with the stored turn too, so the reopened answer does not ask again.
+    conversations.note_feedback(res, principal, answer_id=answer.answer_id, helpful=helpful)
+    return event_id
 
 
 def _feedback(res: Context, principal: Principal, answer: Answer) -> None:
@@ -186,7 +204,96 @@ def _ask(
         status.update(label=_done_label(answer), state="complete", expanded=False)
     # Kept as shown: with placeholders, never the identifiers typed (issue 16 item 3).
     history.append((shown, answer))
+    _keep_turn(res, principal, shown, answer)
     return answer
+
+
+def _keep_turn(res: Context, principal: Principal, shown: str, answer: Answer) -> None:
+    """Store the answered question in the current conversation (issue 16 item 1)."""
+    try:
+        conversations.append_turn(
+            res,
+            principal,
+            conversation_id=st.session_state.get(CONVERSATION, principal.session_id),
+            question=shown,
+            answer=answer,
+        )
+    except AccessDenied:
+        # Deleted from another tab meanwhile: the answer stands, the conversation is gone.
+        st.warning(t("conversation_not_kept"))
+    except GuideCiteError as exc:
+        logger.warning("conversation not stored: %s", type(exc).__name__)
+        st.warning(t("conversation_not_kept"))
+
+
+# ---- the sidebar's conversation list (issue 16 item 1) --------------------------------------
+
+
+def _conversation_label(conversation: Conversation) -> str:
+    day = conversation.updated_at.astimezone(UTC).strftime("%Y-%m-%d")
+    return t("conversation_item", title=escape_markdown(conversation.title), date=day)
+
+
+def _conversation_list(res: Context, principal: Principal) -> None:
+    """The person's stored conversations, newest first; a click reopens one."""
+    current = st.session_state.get(CONVERSATION)
+    listed = conversations.list_conversations(res, principal)
+    st.markdown(f"**{t('conversations')}**")
+    if not listed:
+        st.caption(t("conversations_none"))
+    for conversation in listed[:LISTED_CONVERSATIONS]:
+        chosen = st.button(
+            _conversation_label(conversation),
+            key=f"gc_conv_open_{conversation.id}",
+            type="secondary" if conversation.id == current else "tertiary",
+            icon=":material/update:" if conversation.guideline_updated else None,
+            help=t("conversation_guideline_updated") if conversation.guideline_updated else None,
+            width="stretch",
+        )
+        if chosen and conversation.id != current:
+            st.session_state.pop(CONFIRM_DELETE, None)
+            show_conversation(res, principal, conversation.id)
+            st.rerun()
+    stored = next((c for c in listed if c.id == current), None)
+    if stored is not None:
+        _manage_conversation(res, principal, stored)
+
+
+def _manage_conversation(res: Context, principal: Principal, conversation: Conversation) -> None:
+    """Rename or delete the open conversation (its owner's; both audited by the service)."""
+    with st.expander(t("conversation_manage"), icon=":material/edit:"):
+        title = st.text_input(
+            t("conversation_title"),
+            value=conversation.title,
+            key=f"gc_conv_title_{conversation.id}",
+            max_chars=conversations.MAX_TITLE_CHARS,
+        )
+        if st.button(t("conversation_rename"), key="gc_conv_rename"):
+            try:
+                conversations.rename_conversation(res, principal, conversation.id, title=title)
+            except InvalidInput:
+                st.error(t("conversation_title_empty"))
+                return
+            except AccessDenied:
+                st.error(t("conversation_not_yours"))
+                return
+            st.rerun()
+        if st.session_state.get(CONFIRM_DELETE) != conversation.id:
+            if st.button(t("conversation_delete"), key="gc_conv_delete", icon=":material/delete:"):
+                st.session_state[CONFIRM_DELETE] = conversation.id
+                st.rerun()
+            return
+        st.warning(t("conversation_delete_confirm", title=escape_markdown(conversation.title)))
+        yes, no = st.columns(2)
+        if yes.button(t("conversation_delete_yes"), key="gc_conv_delete_yes", type="primary"):
+            st.session_state.pop(CONFIRM_DELETE, None)
+            with contextlib.suppress(AccessDenied):  # already deleted from another tab
+                conversations.delete_conversation(res, principal, conversation.id)
+            new_conversation()
+            st.rerun()
+        if no.button(t("conversation_delete_no"), key="gc_conv_delete_no"):
+            st.session_state.pop(CONFIRM_DELETE, None)
+            st.rerun()
 
 
 def _choose_library(readable: list[str]) -> str:
@@ -330,18 +437,27 @@ def render() -> None:
         library = _choose_library(readable)
         strength = _choose_strength()
         if st.button(t("new_conversation"), key="gc_new_conversation", icon=":material/add:"):
+            st.session_state.pop(CONFIRM_DELETE, None)
             new_conversation()
             st.rerun()
+        # Filled last, so a conversation started by this run's question is listed at once.
+        listing = st.container()
         _question_counter(res.settings.max_question_chars)
     st.title(t("page_chat"))
     if not readable:
         st.warning(t("no_library"))
     # Earlier turns are drawn from the stored answers at once; only a new answer streams.
+    notes: dict[str, list[str]] = st.session_state.get(GUIDELINE_NOTES, {})
     for question, answer in list(st.session_state.get(HISTORY, [])):
         with st.chat_message("user"):
             st.markdown(escape_markdown(question))
         _show_done(answer)
         _show_answer(res, principal, answer)
+        for note in notes.get(answer.answer_id, []):
+            # Issue 17: the guideline this answer cites has a newer version since.
+            st.warning(
+                t("guideline_updated_since", note=escape_markdown(note)), icon=":material/update:"
+            )
     # No `max_chars`: Streamlit would cut a pasted question silently (issue 16 item 2).
     submitted = st.chat_input(t("ask_placeholder"), key="gc_question")
     question = _accept(res, submitted) if submitted is not None else None
@@ -358,6 +474,8 @@ def render() -> None:
         answer = _ask(res, principal, question, shown=shown, library=chosen, strength=strength)
         if answer is not None:
             _show_answer(res, principal, answer, stream=True)
+    with listing:
+        _conversation_list(res, principal)
 
 
 render()
