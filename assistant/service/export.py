@@ -191,10 +191,9 @@ def export_answer(
             answer, event=event, lang=lang, exported_by=principal.user, exported_at=exported_at
         )
         data = render_markdown(blocks).encode("utf-8") if fmt == "md" else render_pdf(blocks)
-        stamp = event.ts_utc.strftime("%Y%m%d-%H%M%S")
-        name = f"guidecite-answer-{stamp}-{answer.answer_id[:12]}.{fmt}"
         extra = {"ask_event_hash": event.hash, "bytes": len(data), "lang": lang}
-        return AnswerExport(filename=name, data=data, mime=MIME[fmt]), extra
+        exported = AnswerExport(export_filename(answer, fmt=fmt), data=data, mime=MIME[fmt])
+        return exported, extra
 
     return audited(
         ctx.audit,
@@ -206,6 +205,11 @@ def export_answer(
     )
 
 
+def export_filename(answer: Answer, *, fmt: ExportFormat) -> str:
+    """The file name of an exported answer (a page names the download before it is made)."""
+    return f"guidecite-answer-{answer.answer_id[:12]}.{fmt}"
+
+
 def cited_libraries(answer: Answer) -> list[str]:
     """Every library an answer shows text from: its sources, or a refusal's related reading."""
     return sorted({s.library for s in (*answer.sources, *answer.related)})
@@ -214,8 +218,15 @@ def cited_libraries(answer: Answer) -> list[str]:
 def may_export(ctx: Context, principal: Principal, answer: Answer) -> bool:
     """Whether the principal may still read every library the answer cites (for a page to
     offer the export; `export_answer` checks again, and audits, when it runs)."""
+    return not _unreadable_libraries(ctx, principal, answer)
+
+
+def _unreadable_libraries(ctx: Context, principal: Principal, answer: Answer) -> list[str]:
+    # A grant revoked by another replica counts at once, not after the policy's recheck
+    # interval: what leaves the app cannot be called back (one cheap version read).
+    ctx.access.reload_if_changed()
     readable = set(ctx.access.readable_libraries(principal))
-    return all(library in readable for library in cited_libraries(answer))
+    return [name for name in cited_libraries(answer) if name not in readable]
 
 
 def _ask_event(ctx: Context, principal: Principal, answer: Answer) -> AuditEvent:
@@ -232,8 +243,7 @@ def _ask_event(ctx: Context, principal: Principal, answer: Answer) -> AuditEvent
             reason="not_your_answer",
             user_message="You can only export your own answers.",
         )
-    readable = set(ctx.access.readable_libraries(principal))
-    unreadable = [name for name in cited_libraries(answer) if name not in readable]
+    unreadable = _unreadable_libraries(ctx, principal, answer)
     if unreadable:
         # The grant may have been revoked since the answer was shown (issue 16 item 4).
         raise AccessDenied(

@@ -17,6 +17,7 @@ from assistant.service import ask as service
 from assistant.service import feedback
 from assistant.service.ask import ProgressFn
 from assistant.service.context import Context
+from ui.export_buttons import render_export
 from ui.render import escape_markdown, render_answer, source_label
 from ui.state import FEEDBACK, HISTORY, choose, guard_page, lang, new_conversation, t
 
@@ -83,6 +84,7 @@ def _show_answer(
             stream=stream,
         )
         _feedback(res, principal, answer)
+        render_export(res, principal, answer)
 
 
 def _source_list(sources: list[Source]) -> str:
