@@ -262,11 +262,14 @@ BlockKind = Literal["title", "heading", "field", "para", "item", "note", "quote"
 
 @dataclass(frozen=True)
 class Block:
-    """One piece of the exported document; `label` only for a field."""
+    """One piece of the exported document: `text` is stored text (escaped in Markdown);
+    `label` names a field or leads an item ("[2]"), `markers` follow it ("[1][3]") — both
+    written by this module, never escaped."""
 
     kind: BlockKind
     text: str
     label: str = ""
+    markers: str = ""
 
 
 def answer_blocks(
@@ -299,7 +302,7 @@ def answer_blocks(
         blocks += _answer_blocks(answer, lang=lang)
     if answer.flags:
         codes = ", ".join(sorted({f.code for f in answer.flags}))
-        blocks += [Block("heading", words["flags"]), Block("para", codes)]
+        blocks += [Block("heading", words["flags"]), Block("code", codes)]
     blocks.append(Block("note", words["footer"]))
     return blocks
 
@@ -311,7 +314,7 @@ def _answer_blocks(answer: Answer, *, lang: ExportLang) -> list[Block]:
         blocks.append(Block("note", answer.message))
     for sentence in answer.sentences:
         markers = "".join(f"[{n}]" for n in sentence.citations)
-        blocks.append(Block("item", f"{sentence.text} {markers}".strip()))
+        blocks.append(Block("item", sentence.text, markers=markers))
         if sentence.supported:
             verdict = words["verdict"].format(
                 faithful=words["yes" if sentence.faithful else "no"],
@@ -328,7 +331,8 @@ def _answer_blocks(answer: Answer, *, lang: ExportLang) -> list[Block]:
         for conflict in answer.conflicts:
             for side in conflict.sides:
                 version = f" ({side.version})" if side.version else ""
-                blocks.append(Block("item", f"[{side.n}] {side.title}{version}: {side.quantity}"))
+                label = f"[{side.n}]"
+                blocks.append(Block("item", f"{side.title}{version}: {side.quantity}", label=label))
                 blocks.append(Block("quote", side.sentence))
     if answer.sources:
         blocks.append(Block("heading", words["sources"]))
@@ -355,7 +359,8 @@ def _refusal_blocks(answer: Answer, *, lang: ExportLang) -> list[Block]:
 def _source_blocks(sources: Iterable[Source], *, lang: ExportLang, numbered: bool) -> list[Block]:
     blocks = []
     for source in sources:
-        blocks.append(Block("item", source_line(source, lang=lang, numbered=numbered)))
+        label = f"[{source.n}]" if numbered else ""
+        blocks.append(Block("item", source_line(source, lang=lang, numbered=False), label=label))
         if source.grade is not None:
             blocks.append(Block("note", grade_line(source.grade, lang=lang)))
         blocks.append(Block("quote", source.text))
@@ -419,6 +424,12 @@ def render_markdown(blocks: Iterable[Block]) -> str:
     lines: list[str] = []
     for block in blocks:
         text = escape_markdown(block.text)
+        # Our own "[n]" stay readable: every "[" of stored text is escaped, so no link
+        # reference definition can exist for them to resolve to.
+        if block.label and block.kind != "field":
+            text = f"{block.label} {text}"
+        if block.markers:
+            text = f"{text} {block.markers}"
         if block.kind == "title":
             lines += [f"# {text}", ""]
         elif block.kind == "heading":
@@ -428,12 +439,16 @@ def render_markdown(blocks: Iterable[Block]) -> str:
         elif block.kind == "item":
             lines.append(f"- {text}")
         elif block.kind == "note":
-            lines += [f"  *{text}*" if lines and lines[-1].startswith("- ") else f"*{text}*"]
+            under_item = lines and lines[-1].startswith(("- ", "  - "))
+            lines.append(f"  - *{text}*" if under_item else f"*{text}*")
         elif block.kind == "quote":
             lines += ["", f"> {text}", ""]
+        elif block.kind == "code":
+            # Identifiers (flag codes) written by the service, as code spans.
+            lines += [", ".join(f"`{code.strip()}`" for code in block.text.split(",")), ""]
         else:
             lines += [text, ""]
-    return "\n".join(lines).strip() + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
 # ---- PDF ---------------------------------------------------------------------------------------
@@ -470,7 +485,9 @@ def _pdf_block(pdf: FPDF, block: Block) -> None:
     pdf.set_font(PDF_FONT_NAME, size=size)
     height = size * 0.55
     indent = {"item": 0.0, "note": 5.0, "quote": 5.0}.get(block.kind, 0.0)
-    text = block.text if block.kind != "item" else f"•  {block.text}"
+    text = " ".join(part for part in (block.label, block.text, block.markers) if part)
+    if block.kind == "item":
+        text = f"•  {text}"
     if block.kind == "field":
         text = f"{block.label}{'：' if has_cjk(block.label) else ': '}{block.text}"
     if block.kind == "heading":

@@ -112,17 +112,18 @@ def test_markdown_names_each_source_the_answer_id_and_the_ask_events_hash(ctx: C
     assert "Guideline passages quoted (no model generation)" in text
     assert f"> {DOSE_QUESTION}" in text  # the question as recorded
     for sentence in answer.sentences:
-        markers = "".join(f"\\[{n}\\]" for n in sentence.citations)
-        assert f"{escape_markdown(sentence.text)} {markers}" in text
+        markers = "".join(f"[{n}]" for n in sentence.citations)
+        assert f"- {escape_markdown(sentence.text)} {markers}\n" in text
     assert "Checked: faithful to the source yes; responsive yes" in text
     for source in answer.sources:
-        assert escape_markdown(source_line(source, lang="en")) in text
+        line = escape_markdown(source_line(source, lang="en", numbered=False))
+        assert f"- [{source.n}] {line}\n" in text
         assert f"version {source.version}" in text and f"library {source.library}" in text
     assert {"2025年版", "2024年版"} <= {s.version for s in answer.sources}
     # Where the guidelines differ, both sides, and the flag the quality team filters by.
     assert "## Where the guidelines differ" in text
     assert "75mg" in text.replace(" ", "") and "150mg" in text.replace(" ", "")
-    assert "guideline\\_conflict" in text
+    assert "`guideline_conflict`" in text
     [row] = _exports(ctx)
     assert (row.outcome, row.actor, row.object) == ("ok", DOCTOR.user, f"answer:{answer.answer_id}")
     assert row.detail_json["answer_id"] == answer.answer_id
@@ -213,7 +214,7 @@ def test_a_refusal_exports_as_a_refusal_with_related_reading_not_an_answer(ctx: 
     assert "## 相关阅读（并非答案）" in text
     assert "以下段落与问题最接近，但没有回答它" in text
     assert all(source.title in text for source in answer.related)
-    assert "\\[1\\]" not in text  # related reading carries no citation numbers
+    assert "[1]" not in text  # related reading carries no citation numbers
     pdf = _pdf_text(export_answer(ctx, DOCTOR, answer, fmt="pdf", lang="en").data)
     assert "Refused:theguidelinelibrarydoesnotcoverthisquestion" in pdf
     assert [r.outcome for r in _exports(ctx)] == ["ok", "ok"]
