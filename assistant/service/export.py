@@ -17,7 +17,9 @@ answer reads the same on every machine.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 import noto_cjk_sans_otc
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 
@@ -55,6 +58,9 @@ MIME: dict[ExportFormat, str] = {"md": "text/markdown", "pdf": "application/pdf"
 PDF_FONT_FILE = Path(str(noto_cjk_sans_otc.FONT_PATH))
 PDF_FONT_FACE = 2
 PDF_FONT_NAME = "NotoSansCJKsc"
+# What the font has no glyph for (emoji, Arabic…) is printed as this, never silently dropped:
+# a character missing from a dose must show that something is missing.
+MISSING_GLYPH = "\u25a1"  # □
 
 
 class AnswerExport(NamedTuple):
@@ -480,6 +486,29 @@ def render_pdf(blocks: Iterable[Block]) -> bytes:
     return bytes(pdf.output())
 
 
+@functools.cache
+def _font_codepoints() -> frozenset[int]:
+    """The characters the packaged font draws (read once per process)."""
+    font = TTFont(str(PDF_FONT_FILE), fontNumber=PDF_FONT_FACE, lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+def printable(text: str) -> str:
+    """Text as the PDF can draw it: white space as spaces, control characters gone, and each
+    character the font lacks as MISSING_GLYPH (fpdf2 would drop it and log it, and logs must
+    not hold answer text)."""
+    drawable = _font_codepoints()
+    out = []
+    for char in " ".join(text.split()):
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            continue
+        out.append(char if ord(char) in drawable or char == " " else MISSING_GLYPH)
+    return "".join(out)
+
+
 def _pdf_block(pdf: FPDF, block: Block) -> None:
     size = _SIZES[block.kind]
     pdf.set_font(PDF_FONT_NAME, size=size)
@@ -498,7 +527,7 @@ def _pdf_block(pdf: FPDF, block: Block) -> None:
     pdf.multi_cell(
         pdf.epw - indent,
         height,
-        " ".join(text.split()),
+        printable(text),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
         # Chinese has no spaces to break at: break between any two characters.

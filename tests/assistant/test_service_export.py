@@ -22,10 +22,12 @@ from assistant.llm import ChatModel
 from assistant.service.ask import answer_question
 from assistant.service.context import Context
 from assistant.service.export import (
+    MISSING_GLYPH,
     PDF_FONT_FILE,
     escape_markdown,
     export_answer,
     may_export,
+    printable,
     source_line,
 )
 from tests.factories import LIVER_GRADED, index_library, liver_excerpt, open_access
@@ -271,3 +273,8 @@ def test_source_line_names_page_and_section_where_known() -> None:
 def test_stored_text_cannot_become_a_link_an_image_or_html_in_the_markdown() -> None:
     escaped = escape_markdown("![x](https://evil.example/?q=1) <img src=x> **bold**\n# head")
     assert escaped == (r"\!\[x\](https://evil.example/?q=1) \<img src=x\> \*\*bold\*\* \# head")
+
+
+def test_a_character_the_font_lacks_shows_as_missing_rather_than_vanishing() -> None:
+    assert printable("成人 75 mg\u2003每日😀2次\x07") == f"成人 75 mg 每日{MISSING_GLYPH}2次"
+    assert printable("≤ ≥ ℃ µg ① α") == "≤ ≥ ℃ µg ① α"
