@@ -294,6 +294,7 @@ class AuditAction(StrEnum):
     ASK = "ask"
     SEARCH = "search"
     FEEDBACK = "feedback"
+    ANSWER_EXPORT = "answer_export"  # one answer as Markdown or PDF (issue 16 item 4)
     # sign-in and the web session
     LOGIN = "login"
     LOGOUT = "logout"
@@ -378,7 +379,7 @@ def user_object(name: str) -> str:
 
 
 def answer_object(answer_id: str) -> str:
-    """Audit object of one answer (feedback on it)."""
+    """Audit object of one answer (feedback on it, its export)."""
     return f"answer:{answer_id}"
 
 

@@ -129,6 +129,14 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "question_draft": {"zh": "问题过长，未发送。请在此删减后发送：", "en": "This question is too long and was not sent. Shorten it here, then send it:"},
     "send_question": {"zh": "发送", "en": "Send"},
     "discard_question": {"zh": "放弃", "en": "Discard"},
+    # ---- answer export: copy and download one answer (issue 16 item 4) ------------------------
+    "export_copy": {"zh": "复制为 Markdown", "en": "Copy as Markdown"},
+    "export_copy_ready": {"zh": "Markdown 格式的回答", "en": "The answer as Markdown"},
+    "export_copy_hint": {"zh": "点击右上角的复制图标复制到剪贴板。此次导出已记录。", "en": "Use the copy icon at the top right to copy it to the clipboard. This export was recorded."},
+    "export_md": {"zh": "下载 Markdown", "en": "Download Markdown"},
+    "export_pdf": {"zh": "下载 PDF", "en": "Download PDF"},
+    "export_help": {"zh": "含问题（已去除标识符）、逐句出处、来源、回答编号和审计哈希；导出会被记录。", "en": "With the question (identifiers removed), each sentence's sources, the answer id and audit hash; exporting is recorded."},
+    "export_unavailable": {"zh": "该回答引用了您已无权查阅的指南库，无法复制或导出。", "en": "This answer cites a library you may no longer read: it cannot be copied or exported."},
     # ---- library -----------------------------------------------------------------------------
     "upload": {"zh": "上传指南文件", "en": "Upload guideline files"},
     "target_library": {"zh": "目标指南库", "en": "Target library"},

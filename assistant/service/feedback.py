@@ -2,7 +2,7 @@
 
 `record_feedback` checks the answer is the principal's own, records the (redacted) comment as a
 `feedback` audit event, and on 👎 raises the `negative_feedback` flag, which opens or joins the
-answer's review item; `_find_ask_event` finds the `ask` event the answer came from.
+answer's review item; `find_ask_event` finds the `ask` event the answer came from.
 """
 
 from __future__ import annotations
@@ -75,14 +75,14 @@ def record_feedback(
         "ts_utc": event.ts_utc.isoformat(),
     }
     if not helpful or queue.by_answer(answer_id) is not None:
-        ask_event = _find_ask_event(ctx, ref)
+        ask_event = find_ask_event(ctx, ref)
         open_review_item(
             ctx, principal, ask_event=ask_event, flags=flags, feedback=feedback, queue=queue
         )
     return int(event.id or 0)
 
 
-def _find_ask_event(ctx: Context, ref: dict[str, Any]) -> AuditEvent:
+def find_ask_event(ctx: Context, ref: dict[str, Any]) -> AuditEvent:
     """The `ask` event an answer reference names (scanned from its timestamp on)."""
     for event in ctx.audit.iter_events(since=ref["ts_utc"], actions={AuditAction.ASK}):
         if event.id == ref["audit_event_id"]:

@@ -19,6 +19,7 @@ from assistant.service import ask as service
 from assistant.service import conversations, feedback
 from assistant.service.ask import ProgressFn
 from assistant.service.context import Context
+from ui.export_buttons import render_export
 from ui.render import escape_markdown, render_answer, source_label
 from ui.state import (
     CONVERSATION,
@@ -101,6 +102,7 @@ def _show_answer(
             stream=stream,
         )
         _feedback(res, principal, answer)
+        render_export(res, principal, answer)
 
 
 def _source_list(sources: list[Source]) -> str:
