@@ -1,0 +1,250 @@
+"""A cited passage in its context, and the original's name (issue 16 item 5), end to end: the
+shipped influenza guideline (plain text) and an English DOCX, real Qdrant Edge, MiniLM, SQLite
+audit and Casbin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+
+from assistant.audit.log import open_audit_log
+from assistant.citations import split_sentences
+from assistant.config import Settings
+from assistant.domain import Answer, AnswerMode, PassageContext, Principal, Role, Source
+from assistant.errors import AccessDenied
+from assistant.service.ask import answer_question
+from assistant.service.context import Context
+from assistant.service.passages import (
+    cited_spans,
+    download_name,
+    original_document,
+    passage_context,
+)
+from tests.factories import FLU_2025, FLU_REMOVED, index_library, open_access
+
+DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="cardiology")
+ADMIN = Principal(user="ward.admin", role=Role.DEPT_ADMIN, department="cardiology")
+FLU_QUESTION = "流感患者奥司他韦的成人剂量是多少？"
+HYGIENE_QUESTION = "How many seconds should hands be rubbed with alcohol-based hand rub?"
+HYGIENE_FILE = "Hand hygiene in outpatient care (2024).docx"
+# An English guideline of three sections whose every sentence differs, so that each can be
+# found once, in order, in the context shown.
+HYGIENE = {
+    "1. Indications": [
+        "Perform hand hygiene before touching a patient and before a clean or aseptic procedure.",
+        "Perform hand hygiene after contact with blood, body fluids or contaminated surfaces.",
+        "Perform hand hygiene after removing gloves, because gloves may have small defects.",
+        "Visibly soiled hands must be washed with soap and water rather than rubbed.",
+        "Patients and visitors should be offered hand hygiene at the entrance of the clinic.",
+        "Staff who care for patients with diarrhoea should wash hands with soap and water.",
+    ],
+    "2. Technique": [
+        "Apply a palmful of alcohol-based hand rub and cover all surfaces of both hands.",
+        "Rub hands together with alcohol-based hand rub for 20 seconds until the hands are dry.",
+        "Handwashing with soap and water should last at least 40 seconds including rinsing.",
+        "Dry hands thoroughly with a single-use towel and use the towel to turn off the tap.",
+        "Fingernails should be kept short and artificial nails should not be worn at work.",
+        "Rings and wrist watches should be removed before the hand hygiene procedure starts.",
+        "Sleeves should end at or above the elbow so that wrists can be cleaned as well.",
+        "Hand rub dispensers belong at the point of care, within reach of the treating staff.",
+        "Gloves are not a substitute for hand hygiene and are changed between two patients.",
+        "Hot water increases the risk of dermatitis and is not recommended for washing.",
+        "Liquid soap is preferred to bar soap, which can harbour bacteria between uses.",
+        "Refillable soap containers must be cleaned and dried before they are filled again.",
+        "Surgical hand preparation follows a separate protocol with a longer contact time.",
+        "Hand lotion from a personal tube may be applied after work but not during care.",
+        "Alcohol-based rubs are flammable and are stored away from sources of ignition.",
+        "Children visiting the clinic are helped by staff to clean their hands correctly.",
+    ],
+    "3. Monitoring": [
+        "Adherence to hand hygiene should be observed directly by trained observers each month.",
+        "Results of monitoring should be fed back to the staff of each ward within two weeks.",
+        "Consumption of alcohol-based hand rub per patient-day is a useful surrogate measure.",
+        "Dispensers should be checked weekly and refilled before they are empty.",
+        "Skin care products should be provided to prevent irritant contact dermatitis.",
+        "Hand hygiene training should be repeated for all clinical staff every year.",
+    ],
+}
+
+
+def _hygiene_docx(folder: Path) -> Path:
+    document = docx.Document()
+    document.add_heading("Hand Hygiene in Outpatient Care", level=1)
+    for heading, sentences in HYGIENE.items():
+        document.add_heading(heading, level=2)
+        # One sentence a paragraph: short pieces, so neighbouring chunks share one (overlap).
+        for sentence in sentences:
+            document.add_paragraph(sentence)
+    path = folder / HYGIENE_FILE
+    document.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("passages")
+    settings = Settings(data_dir=root / "data")
+    hygiene = _hygiene_docx(root)
+    library = index_library(
+        settings, {"hospital": [corpus_dir / FLU_2025], "cardiology-ipc": [hygiene]}
+    )
+    access = open_access(
+        settings, roles=[DOCTOR, ADMIN], libraries={"cardiology-ipc": "cardiology"}
+    )
+    ctx = Context(
+        settings=settings,
+        store=library.store,
+        embedder=library.embedder,
+        access=access,
+        audit=open_audit_log(settings),
+    )
+    yield {"ctx": ctx, "flu": corpus_dir / FLU_2025, "hygiene": hygiene}
+    library.store.close()
+
+
+def _cited(answer: Answer) -> tuple[Source, list[str]]:
+    """The first source the answer's sentences cite, and those sentences."""
+    assert answer.mode == AnswerMode.EXTRACTIVE, answer.message
+    source = next(s for s in answer.sources if any(s.n in x.citations for x in answer.sentences))
+    return source, [x.text for x in answer.sentences if source.n in x.citations]
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def _highlighted(context: PassageContext) -> list[str]:
+    return [block.text[a:b] for block in context.blocks for a, b in block.spans]
+
+
+def test_a_cited_plain_text_passage_is_shown_between_its_neighbours_with_the_cited_sentences_lit(
+    world: dict[str, Any],
+) -> None:
+    ctx: Context = world["ctx"]
+    source, sentences = _cited(answer_question(DOCTOR, FLU_QUESTION, ctx=ctx))
+    context = passage_context(ctx, DOCTOR, source, sentences=sentences, before=2, after=2)
+    assert context is not None
+    assert (context.title, context.version) == ("流行性感冒诊疗方案", "2025年版")
+    assert context.section == source.section and context.library == "hospital"
+    indexes = [block.chunk_index for block in context.blocks]
+    assert source.chunk_index is not None
+    assert indexes == list(range(source.chunk_index - 2, source.chunk_index + 3))
+    [cited] = [block for block in context.blocks if block.cited]
+    assert cited.chunk_index == source.chunk_index and cited.text == source.text
+    # The neighbours of the oseltamivir paragraph, in the order the guideline has them: the list
+    # of drug classes before it, the renal-function sentence and peramivir after it.
+    before = "".join(_squeeze(b.text) for b in context.blocks if b.chunk_index < cited.chunk_index)
+    after = "".join(_squeeze(b.text) for b in context.blocks if b.chunk_index > cited.chunk_index)
+    assert "抗流感病毒药物" in before and "奥司他韦" not in before
+    assert after.startswith(_squeeze(FLU_REMOVED)) and "帕拉米韦" in after
+    # The cited sentences, and only they, are highlighted: in the cited block alone.
+    assert sorted(map(_squeeze, _highlighted(context))) == sorted(map(_squeeze, sentences))
+    assert all(not block.spans for block in context.blocks if not block.cited)
+
+
+def test_a_cited_docx_passage_keeps_every_neighbouring_sentence_once_in_document_order(
+    world: dict[str, Any],
+) -> None:
+    ctx: Context = world["ctx"]
+    source, sentences = _cited(answer_question(DOCTOR, HYGIENE_QUESTION, ctx=ctx))
+    assert source.library == "cardiology-ipc" and "20 seconds" in source.text
+    context = passage_context(ctx, DOCTOR, source, sentences=sentences, before=1, after=2)
+    assert context is not None
+    assert (context.title, context.version) == (source.title, source.version)
+    assert context.title.startswith("Hand hygiene in outpatient care")
+    assert [b.chunk_index for b in context.blocks] == sorted(b.chunk_index for b in context.blocks)
+    shown = "\n".join(block.text for block in context.blocks)
+    every = [sentence for part in HYGIENE.values() for sentence in part]
+    present = [sentence for sentence in every if sentence in shown]
+    # Chunks overlap in the store; the context shows each sentence once, in the file's order.
+    assert all(shown.count(sentence) == 1 for sentence in present), shown
+    positions = [shown.index(sentence) for sentence in present]
+    assert positions == sorted(positions)
+    # A run of the file's own sentences around the cited one, the section headings beside them.
+    first, last = every.index(present[0]), every.index(present[-1])
+    assert present == every[first : last + 1] and len(present) > len(split_sentences(source.text))
+    assert "2. Technique" in {block.section.split(" > ")[-1] for block in context.blocks}
+    lit = _highlighted(context)
+    assert lit and sorted(lit) == sorted(sentences)
+    assert any("20 seconds" in text for text in lit)
+
+
+def test_an_answer_restored_without_point_ids_finds_its_passage_by_text(
+    world: dict[str, Any],
+) -> None:
+    ctx: Context = world["ctx"]
+    answer = answer_question(DOCTOR, FLU_QUESTION, ctx=ctx)
+    source, sentences = _cited(answer)
+    # What a stored conversation keeps: the answer's JSON (ids and chunk indexes are not in it).
+    restored = Answer.model_validate(answer.model_dump(mode="json"))
+    again = next(s for s in restored.sources if s.n == source.n)
+    assert again.chunk_id == "" and again.chunk_index is None
+    context = passage_context(ctx, DOCTOR, again, sentences=sentences)
+    assert context is not None
+    [cited] = [block for block in context.blocks if block.cited]
+    assert cited.chunk_index == source.chunk_index and cited.text == source.text
+
+
+def test_a_revoked_grant_refuses_the_context_and_the_refusal_is_audited(
+    world: dict[str, Any],
+) -> None:
+    ctx: Context = world["ctx"]
+    source, sentences = _cited(answer_question(DOCTOR, HYGIENE_QUESTION, ctx=ctx))
+    assert passage_context(ctx, DOCTOR, source, sentences=sentences) is not None
+    before = len(list(ctx.audit.iter_events(actions=["passage_view"])))
+    assert before == 0  # reading a passage the answer showed writes no row
+    assert ctx.access.revoke_library(ADMIN, library="cardiology-ipc", department="cardiology")
+    try:
+        with pytest.raises(AccessDenied):
+            passage_context(ctx, DOCTOR, source, sentences=sentences)
+    finally:
+        ctx.access.grant_library(ADMIN, library="cardiology-ipc", department="cardiology")
+    [denied] = list(ctx.audit.iter_events(actions=["passage_view"]))
+    assert (denied.actor, denied.outcome, denied.object) == (
+        "ward.doc",
+        "denied",
+        "library:cardiology-ipc",
+    )
+    assert denied.detail_json["doc_id"] == source.doc_id
+    assert denied.detail_json["reason"] == "not_permitted"
+    # Granted again, the same passage shows.
+    assert passage_context(ctx, DOCTOR, source, sentences=sentences) is not None
+
+
+def test_the_original_downloads_under_the_name_it_was_ingested_under(
+    world: dict[str, Any],
+) -> None:
+    ctx: Context = world["ctx"]
+    for question, original in ((FLU_QUESTION, world["flu"]), (HYGIENE_QUESTION, world["hygiene"])):
+        source, _ = _cited(answer_question(DOCTOR, question, ctx=ctx))
+        found = original_document(ctx, source)
+        assert found is not None
+        assert found.name == original.name  # 流行性感冒诊疗方案（2025年版）.txt, not a hash
+        assert found.path.name != original.name and found.path.read_bytes() == original.read_bytes()
+
+
+def test_the_download_name_is_a_bare_file_name_with_the_stored_extension() -> None:
+    stored = Path("/data/originals/flu/0123456789abcdef.txt")
+    assert download_name("原发性肝癌诊疗指南(2024年版).txt", path=stored) == (
+        "原发性肝癌诊疗指南(2024年版).txt"
+    )
+    # Points written before the name was kept, or a name that is not one, fall back to the file.
+    assert download_name(None, path=stored) == "0123456789abcdef.txt"
+    assert download_name("..", path=stored) == "0123456789abcdef.txt"
+    # Payload text is data: no folders, and the extension the stored bytes have.
+    assert download_name("../../etc/passwd", path=stored) == "passwd.txt"
+    assert download_name("C:\\guides\\flu.TXT", path=stored) == "flu.TXT"
+
+
+def test_the_cited_spans_are_whole_sentences_of_the_passage() -> None:
+    passage = "First sentence about dosing of 75 mg. Second one about children. Third on renal."
+    spans = cited_spans(passage, ["Second one about children."])
+    assert [passage[a:b] for a, b in spans] == ["Second one about children."]
+    assert cited_spans(passage, []) == []
+    zh = "奥司他韦胶囊适用于成人。成人剂量每次75mg，每日2次。肾功能不全者要调整剂量。"
+    lit = [zh[a:b] for a, b in cited_spans(zh, ["成人剂量每次75mg，每日2次。"])]
+    assert lit == ["成人剂量每次75mg，每日2次。"]
