@@ -337,7 +337,8 @@ def _render_in_context(
     if context is None:
         st.caption(translate("context_missing", lang))
         return
-    version = f"({context.version})" if context.version else ""
+    shown = context.version and context.version not in context.title
+    version = translate("context_version", lang, version=context.version) if shown else ""
     with st.container(border=True):
         st.caption(escape_markdown(translate("context_of", lang, title=context.title,
                                              version=version)))  # fmt: skip

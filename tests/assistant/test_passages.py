@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import docx
 import pytest
 
 from assistant.audit.log import open_audit_log
@@ -24,71 +23,26 @@ from assistant.service.passages import (
     original_document,
     passage_context,
 )
-from tests.factories import FLU_2025, FLU_REMOVED, index_library, open_access
+from tests.factories import (
+    FLU_2025,
+    FLU_REMOVED,
+    HYGIENE,
+    HYGIENE_QUESTION,
+    hygiene_docx,
+    index_library,
+    open_access,
+)
 
 DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="cardiology")
 ADMIN = Principal(user="ward.admin", role=Role.DEPT_ADMIN, department="cardiology")
 FLU_QUESTION = "流感患者奥司他韦的成人剂量是多少？"
-HYGIENE_QUESTION = "How many seconds should hands be rubbed with alcohol-based hand rub?"
-HYGIENE_FILE = "Hand hygiene in outpatient care (2024).docx"
-# An English guideline of three sections whose every sentence differs, so that each can be
-# found once, in order, in the context shown.
-HYGIENE = {
-    "1. Indications": [
-        "Perform hand hygiene before touching a patient and before a clean or aseptic procedure.",
-        "Perform hand hygiene after contact with blood, body fluids or contaminated surfaces.",
-        "Perform hand hygiene after removing gloves, because gloves may have small defects.",
-        "Visibly soiled hands must be washed with soap and water rather than rubbed.",
-        "Patients and visitors should be offered hand hygiene at the entrance of the clinic.",
-        "Staff who care for patients with diarrhoea should wash hands with soap and water.",
-    ],
-    "2. Technique": [
-        "Apply a palmful of alcohol-based hand rub and cover all surfaces of both hands.",
-        "Rub hands together with alcohol-based hand rub for 20 seconds until the hands are dry.",
-        "Handwashing with soap and water should last at least 40 seconds including rinsing.",
-        "Dry hands thoroughly with a single-use towel and use the towel to turn off the tap.",
-        "Fingernails should be kept short and artificial nails should not be worn at work.",
-        "Rings and wrist watches should be removed before the hand hygiene procedure starts.",
-        "Sleeves should end at or above the elbow so that wrists can be cleaned as well.",
-        "Hand rub dispensers belong at the point of care, within reach of the treating staff.",
-        "Gloves are not a substitute for hand hygiene and are changed between two patients.",
-        "Hot water increases the risk of dermatitis and is not recommended for washing.",
-        "Liquid soap is preferred to bar soap, which can harbour bacteria between uses.",
-        "Refillable soap containers must be cleaned and dried before they are filled again.",
-        "Surgical hand preparation follows a separate protocol with a longer contact time.",
-        "Hand lotion from a personal tube may be applied after work but not during care.",
-        "Alcohol-based rubs are flammable and are stored away from sources of ignition.",
-        "Children visiting the clinic are helped by staff to clean their hands correctly.",
-    ],
-    "3. Monitoring": [
-        "Adherence to hand hygiene should be observed directly by trained observers each month.",
-        "Results of monitoring should be fed back to the staff of each ward within two weeks.",
-        "Consumption of alcohol-based hand rub per patient-day is a useful surrogate measure.",
-        "Dispensers should be checked weekly and refilled before they are empty.",
-        "Skin care products should be provided to prevent irritant contact dermatitis.",
-        "Hand hygiene training should be repeated for all clinical staff every year.",
-    ],
-}
-
-
-def _hygiene_docx(folder: Path) -> Path:
-    document = docx.Document()
-    document.add_heading("Hand Hygiene in Outpatient Care", level=1)
-    for heading, sentences in HYGIENE.items():
-        document.add_heading(heading, level=2)
-        # One sentence a paragraph: short pieces, so neighbouring chunks share one (overlap).
-        for sentence in sentences:
-            document.add_paragraph(sentence)
-    path = folder / HYGIENE_FILE
-    document.save(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("passages")
     settings = Settings(data_dir=root / "data")
-    hygiene = _hygiene_docx(root)
+    hygiene = hygiene_docx(root)
     library = index_library(
         settings, {"hospital": [corpus_dir / FLU_2025], "cardiology-ipc": [hygiene]}
     )
