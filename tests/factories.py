@@ -7,6 +7,7 @@ can all use them; the pytest fixtures that wrap them stay next to the tests that
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import uuid
@@ -302,6 +303,26 @@ HYGIENE = {
         "Hand hygiene training should be repeated for all clinical staff every year.",
     ],
 }
+
+
+def hygiene_page(folder: Path, *, suffix: str) -> Path:
+    """The HYGIENE guideline as an HTML (`.html`) or Markdown (`.md`) file under `folder`,
+    named apart from the DOCX so that it is a guideline of its own."""
+    name = f"Hand hygiene handbook ({suffix.lstrip('.')} edition){suffix}"
+    if suffix == ".html":
+        body = "".join(
+            f"<h2>{html.escape(heading)}</h2>" + "".join(f"<p>{html.escape(s)}</p>" for s in part)
+            for heading, part in HYGIENE.items()
+        )
+        text = f"<html><head><title>{name[:-5]}</title></head><body>{body}</body></html>"
+    else:
+        text = "".join(
+            f"## {heading}\n\n" + "".join(f"{s}\n\n" for s in part)
+            for heading, part in HYGIENE.items()
+        )
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def hygiene_docx(folder: Path) -> Path:

@@ -15,6 +15,7 @@ from assistant.citations import split_sentences
 from assistant.config import Settings
 from assistant.domain import Answer, AnswerMode, PassageContext, Principal, Role, Source
 from assistant.errors import AccessDenied
+from assistant.retrieval import to_source
 from assistant.service.ask import answer_question
 from assistant.service.context import Context
 from assistant.service.passages import (
@@ -23,18 +24,22 @@ from assistant.service.passages import (
     original_document,
     passage_context,
 )
+from assistant.store import Hit
 from tests.factories import (
     FLU_2025,
     FLU_REMOVED,
     HYGIENE,
     HYGIENE_QUESTION,
     hygiene_docx,
+    hygiene_page,
     index_library,
     open_access,
 )
 
 DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="cardiology")
 ADMIN = Principal(user="ward.admin", role=Role.DEPT_ADMIN, department="cardiology")
+# The DOCX's library; the same guideline as HTML and Markdown is in `hospital`.
+IPC = "cardiology-ipc"
 FLU_QUESTION = "流感患者奥司他韦的成人剂量是多少？"
 
 
@@ -43,8 +48,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
     root = tmp_path_factory.mktemp("passages")
     settings = Settings(data_dir=root / "data")
     hygiene = hygiene_docx(root)
+    pages = [hygiene_page(root, suffix=".html"), hygiene_page(root, suffix=".md")]
     library = index_library(
-        settings, {"hospital": [corpus_dir / FLU_2025], "cardiology-ipc": [hygiene]}
+        settings, {"hospital": [corpus_dir / FLU_2025, *pages], "cardiology-ipc": [hygiene]}
     )
     access = open_access(
         settings, roles=[DOCTOR, ADMIN], libraries={"cardiology-ipc": "cardiology"}
@@ -56,7 +62,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
         access=access,
         audit=open_audit_log(settings),
     )
-    yield {"ctx": ctx, "flu": corpus_dir / FLU_2025, "hygiene": hygiene}
+    yield {"ctx": ctx, "flu": corpus_dir / FLU_2025, "hygiene": hygiene, "pages": pages}
     library.store.close()
 
 
@@ -104,7 +110,7 @@ def test_a_cited_docx_passage_keeps_every_neighbouring_sentence_once_in_document
     world: dict[str, Any],
 ) -> None:
     ctx: Context = world["ctx"]
-    source, sentences = _cited(answer_question(DOCTOR, HYGIENE_QUESTION, ctx=ctx))
+    source, sentences = _cited(answer_question(DOCTOR, HYGIENE_QUESTION, ctx=ctx, library=IPC))
     assert source.library == "cardiology-ipc" and "20 seconds" in source.text
     context = passage_context(ctx, DOCTOR, source, sentences=sentences, before=1, after=2)
     assert context is not None
@@ -127,6 +133,29 @@ def test_a_cited_docx_passage_keeps_every_neighbouring_sentence_once_in_document
     assert any("20 seconds" in text for text in lit)
 
 
+@pytest.mark.parametrize("suffix", [".html", ".md"])
+def test_html_and_markdown_passages_are_shown_in_context_too(
+    world: dict[str, Any], suffix: str
+) -> None:
+    ctx: Context = world["ctx"]
+    [page] = [p for p in world["pages"] if p.suffix == suffix]
+    stored = ctx.store.scroll(libraries=["hospital"], status="current")
+    rows = [(i, p) for i, p in stored if p["source_file"] == page.name]
+    cited_sentence = HYGIENE["2. Technique"][1]  # "… for 20 seconds until the hands are dry."
+    holding = sorted((p["chunk_index"], i, p) for i, p in rows if cited_sentence in p["text"])
+    _, point_id, payload = holding[0]
+    source = to_source(1, Hit(id=point_id, score=1.0, payload=payload))
+    context = passage_context(ctx, DOCTOR, source, sentences=[cited_sentence], before=1, after=1)
+    assert context is not None and context.library == "hospital"
+    assert [b.chunk_index for b in context.blocks] == sorted(b.chunk_index for b in context.blocks)
+    assert _highlighted(context) == [cited_sentence]
+    assert context.section.endswith("2. Technique")
+    shown = "\n".join(block.text for block in context.blocks)
+    assert HYGIENE["2. Technique"][-1] in shown or HYGIENE["1. Indications"][-1] in shown
+    found = original_document(ctx, source)
+    assert found is not None and found.name == page.name
+
+
 def test_an_answer_restored_without_point_ids_finds_its_passage_by_text(
     world: dict[str, Any],
 ) -> None:
@@ -147,7 +176,7 @@ def test_a_revoked_grant_refuses_the_context_and_the_refusal_is_audited(
     world: dict[str, Any],
 ) -> None:
     ctx: Context = world["ctx"]
-    source, sentences = _cited(answer_question(DOCTOR, HYGIENE_QUESTION, ctx=ctx))
+    source, sentences = _cited(answer_question(DOCTOR, HYGIENE_QUESTION, ctx=ctx, library=IPC))
     assert passage_context(ctx, DOCTOR, source, sentences=sentences) is not None
     before = len(list(ctx.audit.iter_events(actions=["passage_view"])))
     assert before == 0  # reading a passage the answer showed writes no row
@@ -174,7 +203,8 @@ def test_the_original_downloads_under_the_name_it_was_ingested_under(
 ) -> None:
     ctx: Context = world["ctx"]
     for question, original in ((FLU_QUESTION, world["flu"]), (HYGIENE_QUESTION, world["hygiene"])):
-        source, _ = _cited(answer_question(DOCTOR, question, ctx=ctx))
+        library = None if original == world["flu"] else IPC
+        source, _ = _cited(answer_question(DOCTOR, question, ctx=ctx, library=library))
         found = original_document(ctx, source)
         assert found is not None
         assert found.name == original.name  # 流行性感冒诊疗方案（2025年版）.txt, not a hash
