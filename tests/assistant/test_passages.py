@@ -40,6 +40,7 @@ DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="cardiology")
 ADMIN = Principal(user="ward.admin", role=Role.DEPT_ADMIN, department="cardiology")
 # The DOCX's library; the same guideline as HTML and Markdown is in `hospital`.
 IPC = "cardiology-ipc"
+STROKE_PDF = "zh/脑血管病防治指南（2024年版）_NHC.pdf"
 FLU_QUESTION = "流感患者奥司他韦的成人剂量是多少？"
 
 
@@ -50,7 +51,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterato
     hygiene = hygiene_docx(root)
     pages = [hygiene_page(root, suffix=".html"), hygiene_page(root, suffix=".md")]
     library = index_library(
-        settings, {"hospital": [corpus_dir / FLU_2025, *pages], "cardiology-ipc": [hygiene]}
+        settings,
+        {"hospital": [corpus_dir / FLU_2025, corpus_dir / STROKE_PDF, *pages], IPC: [hygiene]},
     )
     access = open_access(
         settings, roles=[DOCTOR, ADMIN], libraries={"cardiology-ipc": "cardiology"}
@@ -154,6 +156,30 @@ def test_html_and_markdown_passages_are_shown_in_context_too(
     assert HYGIENE["2. Technique"][-1] in shown or HYGIENE["1. Indications"][-1] in shown
     found = original_document(ctx, source)
     assert found is not None and found.name == page.name
+
+
+def test_a_pdf_passage_in_context_carries_the_pages_of_its_neighbours(
+    world: dict[str, Any],
+) -> None:
+    ctx: Context = world["ctx"]
+    name = Path(STROKE_PDF).name
+    stored = ctx.store.scroll(libraries=["hospital"], status="current")
+    rows = sorted((p["chunk_index"], i, p) for i, p in stored if p["source_file"] == name)
+    # A chunk from the middle of the guideline, on a page after the first.
+    index, point_id, payload = rows[len(rows) // 2]
+    source = to_source(1, Hit(id=point_id, score=1.0, payload=payload))
+    assert source.page is not None and source.page > 1
+    sentence = max(split_sentences(source.text), key=len)
+    context = passage_context(ctx, DOCTOR, source, sentences=[sentence])
+    assert context is not None
+    assert [b.chunk_index for b in context.blocks] == list(range(index - 2, index + 3))
+    [cited] = [b for b in context.blocks if b.cited]
+    assert cited.page == source.page and cited.text == source.text
+    pages = [b.page for b in context.blocks]
+    assert all(p is not None for p in pages) and pages == sorted(pages)  # type: ignore[type-var]
+    assert _highlighted(context) == [sentence]
+    found = original_document(ctx, source)
+    assert found is not None and found.name == name and found.path.suffix == ".pdf"
 
 
 def test_an_answer_restored_without_point_ids_finds_its_passage_by_text(
