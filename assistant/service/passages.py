@@ -51,9 +51,10 @@ def passage_context(
 ) -> PassageContext | None:
     """The cited chunk with `before`/`after` chunks of its document version around it.
 
-    `sentences` are the answer sentences citing the source; their support spans in the cited
-    chunk are its highlight. None when the passage is no longer stored (document deleted).
-    Raises AccessDenied (audited) when the principal may not read the source's library now.
+    `sentences` are the answer sentences citing the source; the cited chunk's own sentences
+    they rest on are its highlight (`cited_spans`). None when the passage is no longer stored
+    (document deleted). Raises AccessDenied (audited) when the principal may not read the
+    source's library now.
     """
     _require_readable(ctx, principal, source)
     cited = _cited_payload(ctx, source)
@@ -112,8 +113,14 @@ def _require_readable(ctx: Context, principal: Principal, source: Source) -> Non
         user_message="You no longer have access to this guideline library.",
     )
     detail = {"doc_id": source.doc_id, "chunk_index": source.chunk_index, "reason": exc.reason}
-    record(ctx.audit, principal, action=AuditAction.PASSAGE_VIEW, obj=obj, outcome="denied",
-           detail=detail)  # fmt: skip
+    record(
+        ctx.audit,
+        principal,
+        action=AuditAction.PASSAGE_VIEW,
+        obj=obj,
+        outcome="denied",
+        detail=detail,
+    )
     raise exc
 
 
