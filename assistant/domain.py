@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -182,6 +183,44 @@ class Source(BaseModel):
     chunk_index: int | None = Field(default=None, exclude=True)
 
 
+# ---- a cited passage in its context (issue 16 item 5) -------------------------------------
+
+
+class PassageBlock(BaseModel):
+    """One stored chunk of a document, as shown around a cited passage, in document order.
+
+    `text` is the chunk without the words it repeats from the block before it (chunks overlap),
+    except for the cited block, which is shown whole. `spans` are the character ranges of `text`
+    the citing sentences rest on (the highlighting); only the cited block has any.
+    """
+
+    chunk_index: int
+    text: str
+    section: str = ""
+    page: int | None = None
+    page_label: str | None = None
+    cited: bool = False
+    spans: list[tuple[int, int]] = Field(default_factory=list)
+
+
+class PassageContext(BaseModel):
+    """A cited passage with the chunks before and after it in its own document version."""
+
+    doc_id: str
+    title: str
+    version: str = ""
+    library: str
+    section: str = ""
+    blocks: list[PassageBlock]
+
+
+class OriginalFile(BaseModel):
+    """A document version's stored original and the name it was ingested under."""
+
+    path: Path
+    name: str
+
+
 class ConflictSide(BaseModel):
     """One guideline's statement in a conflict: its source, sentence, value and grade."""
 
@@ -295,6 +334,7 @@ class AuditAction(StrEnum):
     SEARCH = "search"
     FEEDBACK = "feedback"
     ANSWER_EXPORT = "answer_export"  # one answer as Markdown or PDF (issue 16 item 4)
+    PASSAGE_VIEW = "passage_view"  # a cited passage shown in its context (issue 16 item 5)
     # sign-in and the web session
     LOGIN = "login"
     LOGOUT = "logout"

@@ -7,6 +7,7 @@ can all use them; the pytest fixtures that wrap them stay next to the tests that
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import uuid
@@ -17,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import docx
 import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine, create_engine
@@ -257,3 +259,81 @@ def page_texts(at: AppTest) -> str:
 def audit_events(action: str) -> list[AuditEvent]:
     """The configured audit trail's events of one action, oldest first."""
     return list(open_audit_log(get_settings()).iter_events(actions=[action]))
+
+
+# --------------------------------------------------------------------------- an English DOCX
+
+HYGIENE_QUESTION = "How many seconds should hands be rubbed with alcohol-based hand rub?"
+HYGIENE_FILE = "Hand hygiene in outpatient care (2024).docx"
+# An English guideline of three sections whose every sentence differs, so that each can be
+# found once, in order, in the context shown.
+HYGIENE = {
+    "1. Indications": [
+        "Perform hand hygiene before touching a patient and before a clean or aseptic procedure.",
+        "Perform hand hygiene after contact with blood, body fluids or contaminated surfaces.",
+        "Perform hand hygiene after removing gloves, because gloves may have small defects.",
+        "Visibly soiled hands must be washed with soap and water rather than rubbed.",
+        "Patients and visitors should be offered hand hygiene at the entrance of the clinic.",
+        "Staff who care for patients with diarrhoea should wash hands with soap and water.",
+    ],
+    "2. Technique": [
+        "Apply a palmful of alcohol-based hand rub and cover all surfaces of both hands.",
+        "Rub hands together with alcohol-based hand rub for 20 seconds until the hands are dry.",
+        "Handwashing with soap and water should last at least 40 seconds including rinsing.",
+        "Dry hands thoroughly with a single-use towel and use the towel to turn off the tap.",
+        "Fingernails should be kept short and artificial nails should not be worn at work.",
+        "Rings and wrist watches should be removed before the hand hygiene procedure starts.",
+        "Sleeves should end at or above the elbow so that wrists can be cleaned as well.",
+        "Hand rub dispensers belong at the point of care, within reach of the treating staff.",
+        "Gloves are not a substitute for hand hygiene and are changed between two patients.",
+        "Hot water increases the risk of dermatitis and is not recommended for washing.",
+        "Liquid soap is preferred to bar soap, which can harbour bacteria between uses.",
+        "Refillable soap containers must be cleaned and dried before they are filled again.",
+        "Surgical hand preparation follows a separate protocol with a longer contact time.",
+        "Hand lotion from a personal tube may be applied after work but not during care.",
+        "Alcohol-based rubs are flammable and are stored away from sources of ignition.",
+        "Children visiting the clinic are helped by staff to clean their hands correctly.",
+    ],
+    "3. Monitoring": [
+        "Adherence to hand hygiene should be observed directly by trained observers each month.",
+        "Results of monitoring should be fed back to the staff of each ward within two weeks.",
+        "Consumption of alcohol-based hand rub per patient-day is a useful surrogate measure.",
+        "Dispensers should be checked weekly and refilled before they are empty.",
+        "Skin care products should be provided to prevent irritant contact dermatitis.",
+        "Hand hygiene training should be repeated for all clinical staff every year.",
+    ],
+}
+
+
+def hygiene_page(folder: Path, *, suffix: str) -> Path:
+    """The HYGIENE guideline as an HTML (`.html`) or Markdown (`.md`) file under `folder`,
+    named apart from the DOCX so that it is a guideline of its own."""
+    name = f"Hand hygiene handbook ({suffix.lstrip('.')} edition){suffix}"
+    if suffix == ".html":
+        body = "".join(
+            f"<h2>{html.escape(heading)}</h2>" + "".join(f"<p>{html.escape(s)}</p>" for s in part)
+            for heading, part in HYGIENE.items()
+        )
+        text = f"<html><head><title>{name[:-5]}</title></head><body>{body}</body></html>"
+    else:
+        text = "".join(
+            f"## {heading}\n\n" + "".join(f"{s}\n\n" for s in part)
+            for heading, part in HYGIENE.items()
+        )
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def hygiene_docx(folder: Path) -> Path:
+    """An English DOCX guideline of three sections (HYGIENE) under `folder`."""
+    document = docx.Document()
+    document.add_heading("Hand Hygiene in Outpatient Care", level=1)
+    for heading, sentences in HYGIENE.items():
+        document.add_heading(heading, level=2)
+        # One sentence a paragraph: short pieces, so neighbouring chunks share one (overlap).
+        for sentence in sentences:
+            document.add_paragraph(sentence)
+    path = folder / HYGIENE_FILE
+    document.save(str(path))
+    return path

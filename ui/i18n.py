@@ -335,6 +335,13 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "sso_or": {"zh": "或使用 GuideCite 账号登录", "en": "or sign in with a GuideCite account"},
     "unknown_user": {"zh": "您的医院统一认证账号没有对应的 GuideCite 账号，请联系系统管理员。", "en": "Your hospital sign-in has no GuideCite account; ask the system administrator."},
     "sso_unmapped": {"zh": "医院统一认证账号未对应 GuideCite 用户，请联系系统管理员。", "en": "Your hospital sign-in does not name a GuideCite account; ask the system administrator."},
+    # ---- a cited passage in its context (issue 16 item 5) --------------------------------
+    "show_in_context": {"zh": "在原文上下文中查看", "en": "Show in context"},
+    "context_of": {"zh": "《{title}》{version} · 引用段落前后原文，引用句已高亮", "en": "{title}{version} · the text around the cited passage, cited sentences highlighted"},
+    "context_version": {"zh": "（{version}）", "en": " ({version})"},
+    "context_missing": {"zh": "该段落已不在指南库中（文件可能已删除）。", "en": "This passage is no longer in the library (the document may have been deleted)."},
+    "context_cited": {"zh": "被引用的段落", "en": "The cited passage"},
+    "context_denied": {"zh": "您已无权查阅该指南库，无法显示原文。", "en": "You no longer have access to this guideline library, so its text cannot be shown."},
 }  # fmt: skip
 
 

@@ -24,9 +24,13 @@ from assistant.domain import (
     AnswerSentence,
     DroppedSentence,
     Grade,
+    OriginalFile,
+    PassageBlock,
+    PassageContext,
     Source,
     Strength,
 )
+from assistant.errors import AccessDenied
 from assistant.service.ask import support_spans
 from ui.i18n import Lang, translate
 
@@ -43,6 +47,8 @@ WARN_MARK = "⚠"
 STREAM_PAUSE_S = 0.04
 # The source card whose PDF link is on screen: its bytes go to the browser only on request.
 PDF_OPEN = "gc_pdf_open"
+# The passage around a cited source, for the answer sentences citing it (issue 16 item 5).
+Preview = Callable[[Source, list[str]], PassageContext | None]
 
 
 def escape_markdown(text: str) -> str:
@@ -54,16 +60,18 @@ def escape_markdown(text: str) -> str:
 
 def highlight_passage(passage: str, sentences: Iterable[str]) -> str:
     """Escaped Markdown of the passage with the words supporting `sentences` highlighted."""
-    spans = support_spans(passage, sentences)
-    if not spans:
-        return escape_markdown(passage)
+    return highlight_spans(passage, support_spans(passage, sentences))
+
+
+def highlight_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Escaped Markdown of `text` with the character ranges `spans` (in order) highlighted."""
     out: list[str] = []
     cursor = 0
     for start, end in spans:
-        out.append(escape_markdown(passage[cursor:start]))
-        out.append(f":orange-background[{escape_markdown(passage[start:end])}]")
+        out.append(escape_markdown(text[cursor:start]))
+        out.append(f":orange-background[{escape_markdown(text[start:end])}]")
         cursor = end
-    out.append(escape_markdown(passage[cursor:]))
+    out.append(escape_markdown(text[cursor:]))
     return "".join(out)
 
 
@@ -216,15 +224,17 @@ def render_answer(
     answer: Answer,
     *,
     lang: Lang,
-    original: Callable[[Source], Path | None],
+    original: Callable[[Source], OriginalFile | None],
     key: str,
     stream: bool = False,
+    preview: Preview | None = None,
 ) -> None:
     """Banner, redaction note, verified sentences and source cards of one answer.
 
     `stream` writes the sentences one by one (`st.write_stream`) for an answer just returned;
     a rerun draws a stored answer at once. Either way the sentences are the verified ones of
-    the returned Answer: nothing is shown while the model is still writing.
+    the returned Answer: nothing is shown while the model is still writing. `preview` finds a
+    source's passage in its context (each card then offers "Show in context").
     """
     refused = answer.mode == AnswerMode.REFUSED
     if refused and answer.message:
@@ -252,7 +262,9 @@ def render_answer(
     if answer.sources:
         st.markdown(f"**{translate('sources', lang)}**")
     for source in answer.sources:
-        _render_source_card(source, answer=answer, lang=lang, original=original, key=key)
+        _render_source_card(
+            source, answer=answer, lang=lang, original=original, key=key, preview=preview
+        )
 
 
 def render_related(related: list[Source], *, lang: Lang) -> None:
@@ -276,8 +288,9 @@ def _render_source_card(
     *,
     answer: Answer,
     lang: Lang,
-    original: Callable[[Source], Path | None],
+    original: Callable[[Source], OriginalFile | None],
     key: str,
+    preview: Preview | None = None,
 ) -> None:
     citing = [s.text for s in answer.sentences if source.n in s.citations]
     with st.expander(escape_markdown(source_label(source, lang=lang))):
@@ -289,21 +302,65 @@ def _render_source_card(
             st.markdown(grade_badge(source.grade, lang=lang), help=wording)
             st.caption(wording)
         st.markdown(highlight_passage(source.text, citing))
-        path = original(source)
-        if path is None:
+        if preview is not None:
+            _render_in_context(source, citing=citing, lang=lang, preview=preview, key=key)
+        found = original(source)
+        if found is None:
             st.caption(translate("original_missing", lang))
             return
+        path = found.path
         if path.suffix.lower() == ".pdf" and source.page:
             _render_pdf_link(path, source=source, lang=lang, key=key)
         st.download_button(
             translate("download_original", lang),
             data=lambda: path.read_bytes(),
-            file_name=path.name,
+            # The name it was ingested under, not the stored content hash (issue 16 item 5).
+            file_name=found.name,
             mime="application/pdf" if path.suffix.lower() == ".pdf" else "application/octet-stream",
             key=f"orig-{key}-{source.n}",
             on_click="ignore",
             icon=":material/download:",
         )
+
+
+def _render_in_context(
+    source: Source, *, citing: list[str], lang: Lang, preview: Preview, key: str
+) -> None:
+    # Looked up only when asked for: five cards would otherwise cost five store reads a rerun.
+    if not st.toggle(translate("show_in_context", lang), key=f"ctx-{key}-{source.n}"):
+        return
+    try:
+        context = preview(source, citing)
+    except AccessDenied:
+        st.error(translate("context_denied", lang))
+        return
+    if context is None:
+        st.caption(translate("context_missing", lang))
+        return
+    shown = context.version and context.version not in context.title
+    version = translate("context_version", lang, version=context.version) if shown else ""
+    with st.container(border=True):
+        st.caption(escape_markdown(translate("context_of", lang, title=context.title,
+                                             version=version)))  # fmt: skip
+        section = ""
+        for block in context.blocks:
+            if block.section and block.section != section:
+                st.markdown(f"**{escape_markdown(block.section)}**")
+            section = block.section
+            if block.cited:
+                st.caption(escape_markdown(_cited_caption(block, lang=lang)))
+            st.markdown(context_markdown(block))
+
+
+def _cited_caption(block: PassageBlock, *, lang: Lang) -> str:
+    page = block.page_label or (str(block.page) if block.page is not None else "")
+    cited = f"▸ {translate('context_cited', lang)}"
+    return f"{cited} · {translate('page', lang)} {page}" if page else cited
+
+
+def context_markdown(block: PassageBlock) -> str:
+    """One block of a passage's context as escaped Markdown, its cited sentences highlighted."""
+    return highlight_spans(block.text, block.spans)
 
 
 def _render_pdf_link(path: Path, *, source: Source, lang: Lang, key: str) -> None:

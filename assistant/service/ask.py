@@ -61,6 +61,7 @@ from assistant.questions import (
 from assistant.retrieval import RetrievalResult
 from assistant.service.acting import record
 from assistant.service.context import Context, Policy, open_context
+from assistant.service.passages import original_document
 from assistant.service.review import open_review_item
 from assistant.service.understanding import (
     condense_follow_up,
@@ -695,17 +696,9 @@ def support_spans(passage: str, sentences: Iterable[str]) -> list[tuple[int, int
 
 
 def original_file(ctx: Context, source: Source) -> Path | None:
-    """The stored original of a source's document (current version), inside DATA_DIR only."""
-    rows = ctx.store.scroll(doc_id=source.doc_id, status="current", chunk_index=0, limit=1)
-    stored = rows[0][1].get("stored_path") if rows else None
-    if not stored:
-        return None
-    root = ctx.settings.data_dir.resolve()
-    path = (root / str(stored)).resolve()
-    # A payload is data: never follow it outside the data directory.
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
+    """The stored original of a source's document version, inside DATA_DIR only."""
+    found = original_document(ctx, source)
+    return found.path if found else None
 
 
 def as_recorded(question: str) -> tuple[str, int]:

@@ -210,6 +210,19 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         expect(reply.get_by_text("(已核对)", exact=False).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "02-answer-zh.png"), full_page=True)
 
+        # The cited passage in its context, the cited sentence lit, and the original saved
+        # under the name it was ingested under, not its content hash (issue 16 item 5).
+        card = cards.first
+        card.locator("summary").click()
+        card.get_by_text("在原文上下文中查看").click()
+        expect(card.get_by_text("被引用的段落", exact=False)).to_be_visible(timeout=30_000)
+        card.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "02b-source-in-context-zh.png"), full_page=True)
+        with page.expect_download() as saved:
+            card.get_by_role("button", name="下载原文").click()
+        assert saved.value.suggested_filename == Path(DOCS[0]).name
+        card.locator("summary").click()
+
         # A new conversation, so the English question is not read as a follow-up.
         page.get_by_role("button", name="新对话").click()
         expect(page.locator("[data-testid='stChatMessage']")).to_have_count(0, timeout=30_000)

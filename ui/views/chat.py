@@ -7,16 +7,24 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 import streamlit.components.v1 as components
 
-from assistant.domain import Answer, AnswerMode, Conversation, Principal, Source, Strength
+from assistant.domain import (
+    Answer,
+    AnswerMode,
+    Conversation,
+    OriginalFile,
+    PassageContext,
+    Principal,
+    Source,
+    Strength,
+)
 from assistant.errors import AccessDenied, GuideCiteError, InvalidInput
 from assistant.service import ask as service
-from assistant.service import conversations, feedback
+from assistant.service import conversations, feedback, passages
 from assistant.service.ask import ProgressFn
 from assistant.service.context import Context
 from ui.export_buttons import render_export
@@ -79,15 +87,28 @@ def _feedback(res: Context, principal: Principal, answer: Answer) -> None:
         st.caption(t("feedback_thanks"))
 
 
-def _readable_original(res: Context, principal: Principal) -> Callable[[Source], Path | None]:
+def _readable_original(
+    res: Context, principal: Principal
+) -> Callable[[Source], OriginalFile | None]:
     """The stored original of a source, only from a library the principal may read right now."""
     readable = set(service.readable_libraries(res, principal))
 
-    def original(source: Source) -> Path | None:
+    def original(source: Source) -> OriginalFile | None:
         # An answer kept in the session outlives a revoked grant: check again on every run.
-        return service.original_file(res, source) if source.library in readable else None
+        return passages.original_document(res, source) if source.library in readable else None
 
     return original
+
+
+def _passage_preview(
+    res: Context, principal: Principal
+) -> Callable[[Source, list[str]], PassageContext | None]:
+    """A source's passage in its context; the service checks the grant again (issue 16 item 5)."""
+
+    def preview(source: Source, sentences: list[str]) -> PassageContext | None:
+        return passages.passage_context(res, principal, source, sentences=sentences)
+
+    return preview
 
 
 def _show_answer(
@@ -100,6 +121,7 @@ def _show_answer(
             original=_readable_original(res, principal),
             key=answer.answer_id,
             stream=stream,
+            preview=_passage_preview(res, principal),
         )
         _feedback(res, principal, answer)
         render_export(res, principal, answer)
