@@ -412,6 +412,8 @@ class Ingestor:
                     ReviewQueue.open(self.settings),
                     superseded=version_from_payload(replaced[1]),
                     current=version,
+                    audit=self.audit,
+                    who=self.actor if person is None else person.principal,
                 )
         self._promote(document, keep_ids=new_ids)
         report.chunks_added += len(document.chunks)
