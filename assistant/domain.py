@@ -201,18 +201,28 @@ class Source(BaseModel):
     dense_score: float | None = Field(default=None, exclude=True)
     sparse_score: float | None = Field(default=None, exclude=True)
     chunk_index: int | None = Field(default=None, exclude=True)
+    # The document's effective (published) date from its metadata, and when it was ingested.
+    effective_date: date | None = Field(default=None, exclude=True)
+    ingested_at: datetime | None = Field(default=None, exclude=True)
 
 
 class ConflictSide(BaseModel):
-    """One guideline's statement in a conflict: its source, sentence, value and grade."""
+    """One guideline's statement in a conflict: its source, sentence, value, grade and date.
+
+    `dated` is the guideline's effective (published) date when its metadata states one
+    (`date_kind` "effective"), else the day it was ingested ("ingested"); ISO `YYYY-MM-DD`.
+    """
 
     n: int
     doc_id: str
     title: str
     version: str = ""
+    section: str = ""
     sentence: str
     quantity: str
     grade: Grade | None = None
+    dated: str | None = None
+    date_kind: Literal["effective", "ingested"] | None = None
 
 
 class GuidelineConflict(BaseModel):
