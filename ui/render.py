@@ -302,6 +302,13 @@ def conflict_side_lines(side: ConflictSide, *, lang: Lang) -> list[str]:
     return lines
 
 
+def _population(name: str, *, lang: Lang) -> str:
+    try:
+        return translate(f"population_{name}", lang)
+    except KeyError:
+        return name
+
+
 def render_conflicts(conflicts: list[GuidelineConflict], *, lang: Lang) -> None:
     """Each conflict as a notice and its sides in columns, one guideline per column."""
     for conflict in conflicts:
@@ -309,7 +316,9 @@ def render_conflicts(conflicts: list[GuidelineConflict], *, lang: Lang) -> None:
             st.markdown(f"**{escape_markdown(translate('conflict_heading', lang))}**")
             st.warning(escape_markdown(conflict_notice(conflict, lang=lang)))
             if conflict.population:
-                population = ("、" if lang == "zh" else ", ").join(conflict.population)
+                population = ("、" if lang == "zh" else ", ").join(
+                    _population(name, lang=lang) for name in conflict.population
+                )
                 note = translate("conflict_population", lang, population=population)
                 st.caption(escape_markdown(note))
             for column, side in zip(st.columns(len(conflict.sides)), conflict.sides, strict=True):

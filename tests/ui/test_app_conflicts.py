@@ -87,7 +87,7 @@ def test_a_conflict_is_a_notice_and_two_columns_in_english_and_chinese() -> None
             "not choose between them: compare the sources and use clinical judgement."
         )
     ]
-    assert "Population\\: adult" in [c.value for c in at.caption]
+    assert "Population\\: adults" in [c.value for c in at.caption]
     [left], [right] = _block(at)
     e = escape_markdown
     assert left.split("  \n") == [
@@ -113,6 +113,7 @@ def test_a_conflict_is_a_notice_and_two_columns_in_english_and_chinese() -> None
     at.run()
     assert not at.exception, at.exception
     assert "**⚠ 指南之间存在分歧**" in [m.value for m in at.markdown]
+    assert "适用人群：成人" in [c.value for c in at.caption]
     assert [w.value for w in at.warning] == [
         "以下指南对奥司他韦的剂量给出了不同的数值。本回答不替您选择其一，请对照原文并结合临床判断。"
     ]

@@ -214,6 +214,11 @@ def test_library_page_shows_what_changed_in_english_and_chinese(app_env) -> None
     doc_id = world["new"].doc_id
     assert at.selectbox(key=f"gc_diff_to_{doc_id}").value == world["new"].content_sha256
     assert at.selectbox(key=f"gc_diff_from_{doc_id}").value == world["old"].content_sha256
+    day = world["new"].ingested_at.date().isoformat()
+    assert at.selectbox(key=f"gc_diff_to_{doc_id}").options == [
+        f"{FLU_NEW_VERSION} · current · {day}",
+        f"2025年版 · superseded · {world['old'].ingested_at.date().isoformat()}",
+    ]
 
     at.session_state["gc_lang"] = "zh"
     at.run()
@@ -222,6 +227,8 @@ def test_library_page_shows_what_changed_in_english_and_chinese(app_env) -> None
     texts = page_texts(at)
     assert SUMMARY_ZH in texts and ":orange-badge[修改]" in texts and ":red-badge[删除]" in texts
     assert "数值/剂量/疗程: :orange-badge[75mg → 150mg]" in texts
+    newest = at.selectbox(key=f"gc_diff_to_{doc_id}").options[0]
+    assert newest.startswith(f"{FLU_NEW_VERSION} · 现行")
 
 
 def test_monitoring_page_lists_the_update_in_english_and_chinese(app_env) -> None:

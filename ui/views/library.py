@@ -157,7 +157,11 @@ def change_markdown(change: Change) -> str:
 def _version_label(version: DocumentVersion) -> str:
     day = version.ingested_at.date().isoformat() if version.ingested_at else ""
     label = version.version or version.content_sha256[:12]
-    return f"{label} · {version.status} · {day}" if day else f"{label} · {version.status}"
+    try:
+        status = t(f"edition_{version.status}")
+    except KeyError:
+        status = str(version.status)
+    return f"{label} · {status} · {day}" if day else f"{label} · {status}"
 
 
 def render_diff(diff: DocumentDiff) -> None:
