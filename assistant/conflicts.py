@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from assistant.citations import split_sentences
 from assistant.domain import ConflictSide, GuidelineConflict, Source
@@ -126,10 +126,21 @@ def _side(claim: _Claim, quantity: Quantity) -> ConflictSide:
         doc_id=source.doc_id,
         title=source.title,
         version=source.version,
+        section=source.section,
         sentence=claim.sentence,
         quantity=quantity.raw,
         grade=source.grade,
+        **_dated(source),
     )
+
+
+def _dated(source: Source) -> dict[str, Any]:
+    """The guideline's effective date when its metadata states one, else its ingestion day."""
+    if source.effective_date is not None:
+        return {"dated": source.effective_date.isoformat(), "date_kind": "effective"}
+    if source.ingested_at is not None:
+        return {"dated": source.ingested_at.date().isoformat(), "date_kind": "ingested"}
+    return {}
 
 
 def find_conflicts(

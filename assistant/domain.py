@@ -110,6 +110,27 @@ class DocumentVersion(BaseModel):
     ingested_at: datetime | None = None
 
 
+def version_from_payload(payload: dict[str, Any]) -> DocumentVersion:
+    """Rebuild a DocumentVersion from any of its points' payload."""
+    effective = payload.get("effective_date")
+    ingested = payload.get("ingested_at")
+    return DocumentVersion(
+        doc_id=payload["doc_id"],
+        title=payload.get("title", ""),
+        issuer=payload.get("issuer", ""),
+        version=payload.get("version", ""),
+        effective_date=date.fromisoformat(effective) if effective else None,
+        language=payload.get("language", "en"),
+        library=payload.get("library", ""),
+        status=DocumentStatus(payload.get("status", "current")),
+        content_sha256=payload.get("content_sha256", ""),
+        source_file=payload.get("source_file", ""),
+        pages=payload.get("doc_pages"),
+        chunks=int(payload.get("doc_chunks") or 0),
+        ingested_at=datetime.fromisoformat(ingested) if ingested else None,
+    )
+
+
 class Chunk(BaseModel):
     """One indexed passage of a document version."""
 
@@ -181,6 +202,9 @@ class Source(BaseModel):
     dense_score: float | None = Field(default=None, exclude=True)
     sparse_score: float | None = Field(default=None, exclude=True)
     chunk_index: int | None = Field(default=None, exclude=True)
+    # The document's effective (published) date from its metadata, and when it was ingested.
+    effective_date: date | None = Field(default=None, exclude=True)
+    ingested_at: datetime | None = Field(default=None, exclude=True)
 
 
 # ---- a cited passage in its context (issue 16 item 5) -------------------------------------
@@ -222,15 +246,22 @@ class OriginalFile(BaseModel):
 
 
 class ConflictSide(BaseModel):
-    """One guideline's statement in a conflict: its source, sentence, value and grade."""
+    """One guideline's statement in a conflict: its source, sentence, value, grade and date.
+
+    `dated` is the guideline's effective (published) date when its metadata states one
+    (`date_kind` "effective"), else the day it was ingested ("ingested"); ISO `YYYY-MM-DD`.
+    """
 
     n: int
     doc_id: str
     title: str
     version: str = ""
+    section: str = ""
     sentence: str
     quantity: str
     grade: Grade | None = None
+    dated: str | None = None
+    date_kind: Literal["effective", "ingested"] | None = None
 
 
 class GuidelineConflict(BaseModel):
@@ -322,6 +353,169 @@ class Answer(BaseModel):
     message: str | None = Field(default=None, exclude=True)
 
 
+# ---- what changed between two editions of a guideline (issue #17 §2) -----------------------
+# Computed by `ingestion.diff`; shared by `guidecite docs diff` and the Library page.
+
+ChangeKind = Literal["added", "removed", "changed", "moved"]
+SectionStatus = Literal["added", "removed", "changed", "renamed"]
+
+
+class QuantityChange(BaseModel):
+    """A number, dose or duration as the old text wrote it and as the new one does."""
+
+    model_config = ConfigDict(frozen=True)
+
+    before: str | None
+    after: str | None
+
+    def label(self) -> str:
+        """`75mg → 150mg`; a side that has none is `—`."""
+        return f"{self.before or '—'} → {self.after or '—'}"
+
+
+class GradeChange(BaseModel):
+    """A recommendation grade as the old text stated it and as the new one does (issue 17 §1),
+    in the guideline's own wording with its normalised strength and certainty."""
+
+    model_config = ConfigDict(frozen=True)
+
+    before: Grade | None
+    after: Grade | None
+
+    def label(self) -> str:
+        """`证据等级1，推荐A (strong, high) → 证据等级2，推荐B (conditional, moderate)`."""
+        return f"{_grade_label(self.before)} → {_grade_label(self.after)}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Both sides as `{original, strength, certainty}` (null where the text states none)."""
+        return {"before": _grade_json(self.before), "after": _grade_json(self.after)}
+
+
+def _grade_label(grade: Grade | None) -> str:
+    if grade is None:
+        return "—"
+    normalised = ", ".join(str(v) for v in (grade.strength, grade.certainty) if v is not None)
+    return f"{grade.original} ({normalised})" if normalised else grade.original
+
+
+def _grade_json(grade: Grade | None) -> dict[str, Any] | None:
+    if grade is None:
+        return None
+    return {
+        "original": grade.original,
+        "strength": str(grade.strength) if grade.strength else None,
+        "certainty": str(grade.certainty) if grade.certainty else None,
+    }
+
+
+class Change(BaseModel):
+    """One added, removed, changed or moved run of sentences within a section."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ChangeKind
+    before: str = ""
+    after: str = ""
+    moved_from: list[str] | None = None
+    quantities: list[QuantityChange] = Field(default_factory=list)
+    grades: list[GradeChange] = Field(default_factory=list)
+    inline: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The change as `docs diff --json` prints it."""
+        return {
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+            "moved_from": self.moved_from,
+            "quantities": [{"before": q.before, "after": q.after} for q in self.quantities],
+            "grades": [g.to_json() for g in self.grades],
+            "inline": self.inline,
+        }
+
+
+class SectionDiff(BaseModel):
+    """The changes inside one section (`path` is where it is now, or was when removed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: list[str]
+    status: SectionStatus
+    previous_path: list[str] | None
+    changes: list[Change]
+
+    def to_json(self) -> dict[str, Any]:
+        """The section as `docs diff --json` prints it."""
+        return {
+            "section": self.path,
+            "status": self.status,
+            "previous_section": self.previous_path,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+
+class DocumentDiff(BaseModel):
+    """Everything that differs between two versions of one document, section by section."""
+
+    model_config = ConfigDict(frozen=True)
+
+    before: DocumentVersion
+    after: DocumentVersion
+    sections: list[SectionDiff]
+
+    @property
+    def changes(self) -> list[Change]:
+        """Every change, in section order."""
+        return [c for s in self.sections for c in s.changes]
+
+    def summary(self) -> dict[str, int]:
+        """How many changes of each kind."""
+        counts = dict.fromkeys(("added", "removed", "changed", "moved"), 0)
+        for change in self.changes:
+            counts[change.kind] += 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON document for `docs diff --json`."""
+        return {
+            "doc_id": self.after.doc_id,
+            "title": self.after.title,
+            "from": version_json(self.before),
+            "to": version_json(self.after),
+            "summary": self.summary(),
+            "sections": [s.to_json() for s in self.sections],
+        }
+
+
+def version_json(version: DocumentVersion) -> dict[str, Any]:
+    """The fields that tell two versions of a document apart."""
+    return {
+        "version": version.version,
+        "status": str(version.status),
+        "content_sha256": version.content_sha256,
+        "effective_date": version.effective_date.isoformat() if version.effective_date else None,
+        "ingested_at": version.ingested_at.isoformat() if version.ingested_at else None,
+        "chunks": version.chunks,
+    }
+
+
+class GuidelineUpdate(BaseModel):
+    """A new edition that superseded an earlier one (issue #17 §2, the Monitoring page).
+
+    `updated_at` is when the new edition was ingested; `marked` counts the review items of the
+    reader's scope flagged `guideline_updated` because their answers cite the old edition.
+    """
+
+    library: str
+    doc_id: str
+    title: str
+    superseded: str
+    current: str
+    updated_at: datetime | None = None
+    effective_date: date | None = None
+    marked: int = 0
+
+
 class AuditAction(StrEnum):
     """The `action` column of every audit event: the one vocabulary (DESIGN.md §4).
 
@@ -353,6 +547,9 @@ class AuditAction(StrEnum):
     # the library
     INGEST = "ingest"
     DOCUMENT_DELETE = "document_delete"
+    DOCUMENT_DIFF = "document_diff"  # a refused "what changed" (issue #17 §2); reads are not rows
+    # new edition: review items citing the one it superseded marked `guideline_updated`
+    GUIDELINE_UPDATE_MARKED = "guideline_update_marked"
     # the audit trail
     AUDIT_VERIFY = "audit_verify"
     AUDIT_EXPORT = "export"

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -438,7 +439,25 @@ def to_source(n: int, hit: Hit) -> Source:
         dense_score=hit.dense_score,
         sparse_score=hit.sparse_score,
         chunk_index=payload.get("chunk_index"),
+        effective_date=_stored_date(payload.get("effective_date")),
+        ingested_at=_stored_time(payload.get("ingested_at")),
     )
+
+
+def _stored_date(value: Any) -> date | None:
+    """A payload's ISO date (None when absent or unreadable)."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _stored_time(value: Any) -> datetime | None:
+    """A payload's ISO timestamp (None when absent or unreadable)."""
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def grade_of(payload: Mapping[str, Any]) -> Grade | None:

@@ -4,7 +4,8 @@ A person ingests and deletes only through `ingest_as_principal` and
 `delete_document_as_principal`, which check with Casbin that the principal manages every library
 touched (the target, a sidecar's override, and the library of any version being superseded),
 audit a denial and audit the change under the person's own name. The operator path
-(`Ingestor.ingest`, `ingestion.documents.delete_document`) skips these checks.
+(`Ingestor.ingest`, `ingestion.documents.delete_document`) skips these checks. The Library
+page compares editions through `diff_document_as_principal` (manage or read, issue #17 §2).
 """
 
 from __future__ import annotations
@@ -16,10 +17,17 @@ from typing import Any
 from assistant.access import AccessControl, require_library_management
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
-from assistant.domain import AuditAction, Principal, libraries_object, library_object
+from assistant.domain import (
+    AuditAction,
+    DocumentDiff,
+    Principal,
+    libraries_object,
+    library_object,
+)
 from assistant.errors import AccessDenied, ConfigError, IngestionError
 from assistant.service.acting import record
 from assistant.store import VectorStore
+from ingestion.diff import diff_document
 from ingestion.documents import delete_document
 from ingestion.service import (
     ActingPerson,
@@ -156,3 +164,39 @@ def delete_document_as_principal(
         detail={**base, "chunks": chunks},
     )
     return delete_document(store, settings, doc_id)
+
+
+def diff_document_as_principal(
+    principal: Principal,
+    doc_id: str,
+    *,
+    store: VectorStore,
+    access: AccessControl,
+    audit: AuditLog,
+    from_version: str | None = None,
+    to_version: str | None = None,
+) -> DocumentDiff:
+    """What changed between two editions of a document (issue 17 §2), for a person who may
+    manage or read every library holding it (the Library page's "what changed").
+
+    A denial is audited (`document_diff`/`denied`) and raised; an allowed comparison is a read
+    and writes no row (opening the page is the audited `page_open`). Unknown documents and
+    versions raise `IngestionError` with the same words as `guidecite docs diff`.
+    """
+    rows = store.scroll(doc_id=doc_id, chunk_index=0)
+    libraries = sorted({str(payload.get("library") or "") for _, payload in rows} - {""})
+
+    def check() -> None:
+        for name in libraries:
+            if not access.can(principal, "read", library_object(name)):
+                require_library_management(access, principal, name)
+
+    _checked(
+        audit,
+        principal,
+        action=AuditAction.DOCUMENT_DIFF,
+        obj=libraries_object(libraries),
+        detail={"doc_id": doc_id, "libraries": libraries},
+        check=check,
+    )
+    return diff_document(store, doc_id, from_version=from_version, to_version=to_version)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from assistant.grades import detect_grades
 from ingestion.sections import Section
 
 # Paragraphs first, then Chinese and English sentence ends, then clauses, words, characters.
@@ -78,24 +79,74 @@ def chunk_sections(
     drafts: list[ChunkDraft] = []
     for section in sections:
         cursor = 0
+        placed: list[tuple[int, str]] = []
         for piece in splitter.split_text(section.text):
             for text in _fit(piece, cached, chunk_tokens):
                 start = section.text.find(text, cursor)
                 if start < 0:
                     start = max(section.text.find(text), 0)
                 cursor = start + 1
-                first = section.page_at(start)
-                last = section.page_at(start + len(text) - 1)
-                drafts.append(
-                    ChunkDraft(
-                        text=text,
-                        section_path=list(section.path),
-                        page_start=first,
-                        page_end=last,
-                        page_label=_label(first, page_labels),
-                    )
+                placed.append((start, text))
+        for start, text in _grades_with_their_recommendations(
+            placed, section.text, cached, chunk_tokens
+        ):
+            first = section.page_at(start)
+            last = section.page_at(start + len(text) - 1)
+            drafts.append(
+                ChunkDraft(
+                    text=text,
+                    section_path=list(section.path),
+                    page_start=first,
+                    page_end=last,
+                    page_label=_label(first, page_labels),
                 )
+            )
     return drafts
+
+
+def _lone_grade(text: str) -> int:
+    """Length of the grade a chunk opens with when it stands alone, as WHO writes it after the
+    recommendation's full stop ("(Strong recommendation, very low quality of evidence) Rationale
+    …"); 0 when the chunk does not open with one."""
+    stripped = text.lstrip()
+    if not stripped.startswith(("(", "（")):
+        return 0
+    grades = detect_grades(text)
+    if not grades or grades[0].start is None or grades[0].end is None:
+        return 0
+    head = text[: grades[0].end].rstrip()
+    # The grade's sentence is the bracket itself: nothing but the grade before its end.
+    inside = " ".join(head.strip().lstrip("(（").rstrip(")）").split())
+    if grades[0].start > len(text) - len(stripped) or inside != grades[0].original:
+        return 0
+    return len(head)
+
+
+def _grades_with_their_recommendations(
+    placed: list[tuple[int, str]], section: str, count: Callable[[str], int], limit: int
+) -> list[tuple[int, str]]:
+    """Move a grade that opens a chunk back onto the end of the chunk before it (issue #17 §1):
+    the splitter cut between a recommendation and its grade, so the grade was stored with the
+    rationale that follows and the recommendation without it. Only within one section, only
+    where the previous chunk ends right before the grade (no overlap), and only when the
+    joined chunk still fits `limit`; otherwise the chunks stay as they were."""
+    out: list[tuple[int, str]] = []
+    for start, text in placed:
+        size = _lone_grade(text) if out else 0
+        if size:
+            prev_start, prev_text = out[-1]
+            prev_end = prev_start + len(prev_text)
+            grade_at = start + (len(text) - len(text.lstrip()))
+            gap = section[prev_end:grade_at] if grade_at >= prev_end else None
+            joined = section[prev_start : grade_at + size] if gap is not None else ""
+            if gap is not None and not gap.strip() and count(joined) <= limit:
+                out[-1] = (prev_start, joined)
+                rest = text.lstrip()[size:]
+                if rest.strip():
+                    out.append((grade_at + size + len(rest) - len(rest.lstrip()), rest.strip()))
+                continue
+        out.append((start, text))
+    return out
 
 
 def _label(page: int | None, labels: list[str] | None) -> str | None:

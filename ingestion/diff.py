@@ -7,7 +7,7 @@ section. A run of sentences only in the old version is one `removed` item, only 
 one `added` item; an old and a new sentence at the same place that still mostly agree are one
 `changed` item, with the numbers, doses and durations that differ named
 (`assistant.quantities`, e.g. `75mg → 150mg`), and so are the recommendation grades
-(`ingestion.grades`, e.g. `证据等级1，推荐A → 证据等级2，推荐B`); a removed run that
+(`assistant.grades`, e.g. `证据等级1，推荐A → 证据等级2，推荐B`); a removed run that
 reappears word for word elsewhere is `moved`. Deterministic: no model, the same two versions
 always give the same diff.
 """
@@ -18,21 +18,27 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
-from typing import Any, Literal
 
 from assistant.citations import split_sentences
-from assistant.domain import DocumentStatus, DocumentVersion, Grade
+
+# The diff's shapes are domain models (the Library page and the CLI read them); re-exported.
+from assistant.domain import Change as Change
+from assistant.domain import ChangeKind as ChangeKind
+from assistant.domain import DocumentDiff as DocumentDiff
+from assistant.domain import DocumentStatus, DocumentVersion
+from assistant.domain import GradeChange as GradeChange
+from assistant.domain import QuantityChange as QuantityChange
+from assistant.domain import SectionDiff as SectionDiff
+from assistant.domain import SectionStatus as SectionStatus
+from assistant.domain import version_json as version_json
 from assistant.errors import IngestionError
 from assistant.quantities import Quantity, extract_quantities
 from assistant.store import VectorStore
 from ingestion.documents import list_documents
 from ingestion.grades import detect_grades
 
-ChangeKind = Literal["added", "removed", "changed", "moved"]
-SectionStatus = Literal["added", "removed", "changed", "renamed"]
 Path = tuple[str, ...]
 
 # An old and a new sentence at the same place are one edited sentence when at least half of
@@ -44,140 +50,6 @@ SAME_SECTION = 0.6
 MIN_OVERLAP = 4
 
 _TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*|\s+|.", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class QuantityChange:
-    """A number, dose or duration as the old text wrote it and as the new one does."""
-
-    before: str | None
-    after: str | None
-
-    def label(self) -> str:
-        """`75mg → 150mg`; a side that has none is `—`."""
-        return f"{self.before or '—'} → {self.after or '—'}"
-
-
-@dataclass(frozen=True)
-class GradeChange:
-    """A recommendation grade as the old text stated it and as the new one does (issue 17 §1),
-    in the guideline's own wording with its normalised strength and certainty."""
-
-    before: Grade | None
-    after: Grade | None
-
-    def label(self) -> str:
-        """`证据等级1，推荐A (strong, high) → 证据等级2，推荐B (conditional, moderate)`."""
-        return f"{_grade_label(self.before)} → {_grade_label(self.after)}"
-
-    def to_json(self) -> dict[str, Any]:
-        """Both sides as `{original, strength, certainty}` (null where the text states none)."""
-        return {"before": _grade_json(self.before), "after": _grade_json(self.after)}
-
-
-def _grade_label(grade: Grade | None) -> str:
-    if grade is None:
-        return "—"
-    normalised = ", ".join(str(v) for v in (grade.strength, grade.certainty) if v is not None)
-    return f"{grade.original} ({normalised})" if normalised else grade.original
-
-
-def _grade_json(grade: Grade | None) -> dict[str, Any] | None:
-    if grade is None:
-        return None
-    return {
-        "original": grade.original,
-        "strength": str(grade.strength) if grade.strength else None,
-        "certainty": str(grade.certainty) if grade.certainty else None,
-    }
-
-
-@dataclass(frozen=True)
-class Change:
-    """One added, removed, changed or moved run of sentences within a section."""
-
-    kind: ChangeKind
-    before: str = ""
-    after: str = ""
-    moved_from: list[str] | None = None
-    quantities: list[QuantityChange] = field(default_factory=list)
-    grades: list[GradeChange] = field(default_factory=list)
-    inline: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """The change as `docs diff --json` prints it."""
-        return {
-            "kind": self.kind,
-            "before": self.before,
-            "after": self.after,
-            "moved_from": self.moved_from,
-            "quantities": [{"before": q.before, "after": q.after} for q in self.quantities],
-            "grades": [g.to_json() for g in self.grades],
-            "inline": self.inline,
-        }
-
-
-@dataclass(frozen=True)
-class SectionDiff:
-    """The changes inside one section (`path` is where it is now, or was when removed)."""
-
-    path: list[str]
-    status: SectionStatus
-    previous_path: list[str] | None
-    changes: list[Change]
-
-    def to_json(self) -> dict[str, Any]:
-        """The section as `docs diff --json` prints it."""
-        return {
-            "section": self.path,
-            "status": self.status,
-            "previous_section": self.previous_path,
-            "changes": [c.to_json() for c in self.changes],
-        }
-
-
-@dataclass(frozen=True)
-class DocumentDiff:
-    """Everything that differs between two versions of one document, section by section."""
-
-    before: DocumentVersion
-    after: DocumentVersion
-    sections: list[SectionDiff]
-
-    @property
-    def changes(self) -> list[Change]:
-        """Every change, in section order."""
-        return [c for s in self.sections for c in s.changes]
-
-    def summary(self) -> dict[str, int]:
-        """How many changes of each kind."""
-        counts = dict.fromkeys(("added", "removed", "changed", "moved"), 0)
-        for change in self.changes:
-            counts[change.kind] += 1
-        return counts
-
-    def to_json(self) -> dict[str, Any]:
-        """One JSON document for `docs diff --json`."""
-        return {
-            "doc_id": self.after.doc_id,
-            "title": self.after.title,
-            "from": version_json(self.before),
-            "to": version_json(self.after),
-            "summary": self.summary(),
-            "sections": [s.to_json() for s in self.sections],
-        }
-
-
-def version_json(version: DocumentVersion) -> dict[str, Any]:
-    """The fields that tell two versions of a document apart."""
-    return {
-        "version": version.version,
-        "status": str(version.status),
-        "content_sha256": version.content_sha256,
-        "effective_date": version.effective_date.isoformat() if version.effective_date else None,
-        "ingested_at": version.ingested_at.isoformat() if version.ingested_at else None,
-        "chunks": version.chunks,
-    }
 
 
 # ---- which two versions ---------------------------------------------------------------------

@@ -9,12 +9,13 @@ operator path (`guidecite docs delete` without `--by`); a person deletes through
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import AuditAction, DocumentStatus, DocumentVersion, libraries_object
+from assistant.domain import version_from_payload as version_from_payload  # moved (issue #17)
 from assistant.errors import IngestionError
 from assistant.service.acting import record
 from assistant.store import VectorStore
@@ -32,27 +33,6 @@ def document_json(doc: DocumentVersion) -> dict[str, Any]:
         "pages": doc.pages,
         "chunks": doc.chunks,
     }
-
-
-def version_from_payload(payload: dict[str, Any]) -> DocumentVersion:
-    """Rebuild a DocumentVersion from any of its points' payload."""
-    effective = payload.get("effective_date")
-    ingested = payload.get("ingested_at")
-    return DocumentVersion(
-        doc_id=payload["doc_id"],
-        title=payload.get("title", ""),
-        issuer=payload.get("issuer", ""),
-        version=payload.get("version", ""),
-        effective_date=date.fromisoformat(effective) if effective else None,
-        language=payload.get("language", "en"),
-        library=payload.get("library", ""),
-        status=DocumentStatus(payload.get("status", "current")),
-        content_sha256=payload.get("content_sha256", ""),
-        source_file=payload.get("source_file", ""),
-        pages=payload.get("doc_pages"),
-        chunks=int(payload.get("doc_chunks") or 0),
-        ingested_at=datetime.fromisoformat(ingested) if ingested else None,
-    )
 
 
 def list_documents(

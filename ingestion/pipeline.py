@@ -23,8 +23,9 @@ PARSER_VERSION = "2"
 CLEANER_VERSION = "2"
 # ingestion/sections.py + chunking.py + grades.py (2: a wrapped numbered English recommendation
 # stays in its passage, "7. Dedicate multidose vials…"; 3: each chunk carries the recommendation
-# grades it states, issue #17 §1).
-CHUNKER_VERSION = "3"
+# grades it states, issue #17 §1; 4: a grade the splitter cut from its recommendation, opening
+# the next chunk as WHO writes it after the full stop, goes back onto the recommendation's chunk).
+CHUNKER_VERSION = "4"
 FIELDS = ("parser", "cleaner", "chunker", "embedding_model", "embedding_backend", "dense")
 
 

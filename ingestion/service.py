@@ -412,7 +412,11 @@ class Ingestor:
             if replaced[1].get("content_sha256") != document.content_sha256:
                 superseded = version_from_payload(replaced[1])
                 mark_guideline_updated(
-                    ReviewQueue.open(self.settings), superseded=superseded, current=version
+                    ReviewQueue.open(self.settings),
+                    superseded=superseded,
+                    current=version,
+                    audit=self.audit,
+                    who=self.actor if person is None else person.principal,
                 )
                 # Stored conversations resting on it say so when reopened (issue 16 item 1).
                 mark_conversations_guideline_updated(

@@ -22,8 +22,10 @@ from assistant.domain import (
     Answer,
     AnswerMode,
     AnswerSentence,
+    ConflictSide,
     DroppedSentence,
     Grade,
+    GuidelineConflict,
     OriginalFile,
     PassageBlock,
     PassageContext,
@@ -249,6 +251,8 @@ def render_answer(
         st.caption(translate("redacted", lang, n=redacted))
     if answer.message and not refused:
         st.markdown(escape_markdown(answer.message))
+    if answer.conflicts and not refused:
+        render_conflicts(answer.conflicts, lang=lang)
     if answer.sentences:
         chunks = answer_chunks(answer, lang=lang)
         if stream:
@@ -265,6 +269,73 @@ def render_answer(
         _render_source_card(
             source, answer=answer, lang=lang, original=original, key=key, preview=preview
         )
+
+
+# ---- where guidelines differ (issue #17 §3) ---------------------------------------------------
+
+
+def conflict_notice(conflict: GuidelineConflict, *, lang: Lang) -> str:
+    """The plain-words notice above a conflict's sides: what differs, and that the answer does
+    not choose between them."""
+    subject = ("、" if lang == "zh" else ", ").join(conflict.subject)
+    try:
+        aspect = translate(f"aspect_{conflict.aspect}", lang)
+    except KeyError:
+        aspect = conflict.aspect
+    return translate("conflict_notice", lang, subject=subject, aspect=aspect)
+
+
+def conflict_side_lines(side: ConflictSide, *, lang: Lang) -> list[str]:
+    """One side of a conflict as escaped Markdown lines: source, value, section, grade, date
+    and the guideline's own sentence."""
+    title = f"[{side.n}] {side.title}"
+    if side.version:
+        title += f" · {translate('version', lang)} {side.version}"
+    lines = [
+        f"**{escape_markdown(title)}**",
+        f":red-badge[{escape_markdown(translate('conflict_value', lang))}\\: "
+        f"{escape_markdown(side.quantity)}]",
+    ]
+    if side.section:
+        lines.append(escape_markdown(f"{translate('section', lang)}: {side.section}"))
+    if side.grade is not None:
+        lines.append(
+            f"{grade_badge(side.grade, lang=lang)} {grade_original(side.grade, lang=lang)}"
+        )
+    else:
+        lines.append(f":gray-badge[{escape_markdown(translate('conflict_no_grade', lang))}]")
+    if side.dated and side.date_kind == "effective":
+        lines.append(escape_markdown(translate("conflict_effective", lang, date=side.dated)))
+    elif side.dated:
+        lines.append(escape_markdown(translate("conflict_ingested", lang, date=side.dated)))
+    else:
+        lines.append(escape_markdown(translate("conflict_no_date", lang)))
+    lines.append(f"> {escape_markdown(side.sentence)}")
+    return lines
+
+
+def _population(name: str, *, lang: Lang) -> str:
+    try:
+        return translate(f"population_{name}", lang)
+    except KeyError:
+        return name
+
+
+def render_conflicts(conflicts: list[GuidelineConflict], *, lang: Lang) -> None:
+    """Each conflict as a notice and its sides in columns, one guideline per column."""
+    for conflict in conflicts:
+        with st.container(border=True):
+            st.markdown(f"**{escape_markdown(translate('conflict_heading', lang))}**")
+            st.warning(escape_markdown(conflict_notice(conflict, lang=lang)))
+            if conflict.population:
+                population = ("、" if lang == "zh" else ", ").join(
+                    _population(name, lang=lang) for name in conflict.population
+                )
+                note = translate("conflict_population", lang, population=population)
+                st.caption(escape_markdown(note))
+            for column, side in zip(st.columns(len(conflict.sides)), conflict.sides, strict=True):
+                with column:
+                    st.markdown("  \n".join(conflict_side_lines(side, lang=lang)))
 
 
 def render_related(related: list[Source], *, lang: Lang) -> None:

@@ -281,7 +281,8 @@ def _answer_and_audit(
     refused = draft.mode == AnswerMode.REFUSED
     conflicts = [] if refused else _guideline_conflicts(analysis, retrieval.sources, sentences)
     if conflicts:
-        flags.append(make_flag("guideline_conflict", _conflict_detail(conflicts), rules=rules))
+        why = _conflict_detail(conflicts, sentences)
+        flags.append(make_flag("guideline_conflict", why, rules=rules))
     if refused and refusal is None:
         reason = "insufficient_evidence" if draft.insufficient_evidence else "no_relevant_passage"
         refusal = Refusal(reason=reason, missing=analysis.subject)
@@ -347,12 +348,28 @@ def _guideline_conflicts(
     return find_conflicts(analysis, behind)
 
 
-def _conflict_detail(conflicts: Sequence[GuidelineConflict]) -> str:
+def _conflict_detail(
+    conflicts: Sequence[GuidelineConflict], sentences: Sequence[AnswerSentence] = ()
+) -> str:
+    """The flag's detail: each conflict's sides, and whether the shown sentences cite only one
+    side of one (a model that chose instead of reporting the disagreement, issue #17)."""
     pairs = [
         " vs ".join(f"[{side.n}] {side.doc_id}: {side.quantity}" for side in c.sides)
         for c in conflicts
     ]
-    return f"{len(conflicts)} conflicting: " + "; ".join(pairs)
+    detail = f"{len(conflicts)} conflicting: " + "; ".join(pairs)
+    cited = {n for s in sentences for n in s.citations}
+    one_sided = sorted(
+        {
+            side.n
+            for c in conflicts
+            for side in c.sides
+            if side.n in cited and not all(other.n in cited for other in c.sides)
+        }
+    )
+    if one_sided:
+        detail += "; the answer cites one side only: " + " ".join(f"[{n}]" for n in one_sided)
+    return detail
 
 
 def conflict_message(conflicts: Sequence[GuidelineConflict], *, language: str) -> str:

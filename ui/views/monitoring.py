@@ -1,4 +1,5 @@
-"""Monitoring page: alerts, metrics per window, daily trends, ethics approvals, needs report.
+"""Monitoring page: alerts, metrics per window, daily trends, ethics approvals, recent guideline
+updates, needs report.
 
 The compliance officer's half of "Audit & monitoring" (issue 5 item 7, issue 6 items 3-6); the
 page is guarded by `page:audit`. Every figure comes from one `Metrics` read through
@@ -25,6 +26,7 @@ from assistant.service.monitoring import (
     department_metrics,
     monitored_departments,
     monitoring_scope,
+    recent_guideline_updates,
     visible_approvals,
 )
 from assistant.service.needs import build_needs_report
@@ -321,6 +323,33 @@ def _approvals(res: Context, principal: Principal) -> None:
     )
 
 
+# ---- recent guideline updates (issue #17 §2) --------------------------------------------------
+
+
+def _updates(res: Context, principal: Principal) -> None:
+    st.subheader(t("updates_heading"))
+    updates = recent_guideline_updates(res, principal)
+    if not updates:
+        st.info(t("updates_none"))
+        return
+    st.caption(t("updates_caption"))
+    st.dataframe(
+        [
+            {
+                t("col_updated_on"): u.updated_at.date().isoformat() if u.updated_at else "",
+                t("col_library"): u.library,
+                t("col_document"): f"{u.title} ({u.doc_id})",
+                t("col_old_version"): u.superseded,
+                t("col_new_version"): u.current,
+                t("col_marked"): u.marked,
+            }
+            for u in updates
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
 # ---- department needs report ------------------------------------------------------------------
 
 
@@ -450,6 +479,7 @@ def render() -> None:
         _metrics(metrics)
         _trends(metrics)
         _approvals(res, principal)
+        _updates(res, principal)
         _needs(res, principal)
     except GuideCiteError as exc:
         st.error(exc.user_message)
