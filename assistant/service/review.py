@@ -112,7 +112,9 @@ def mark_guideline_updated(
     Issue 17 §2: once a new edition is current, an answer awaiting review that rests on the old
     one is re-reviewed against the new one (`guidecite docs diff DOC_ID` shows what changed).
     Called after promotion by whoever ingests; the items stay in their department's queue.
-    Returns the items it flagged (an item already flagged for this update is left alone).
+    Regression cases (items resolved `incorrect` or `guideline_gap`) resting on the old edition
+    are reopened for the same re-review (`_reopened`). Returns the items it flagged (an item
+    already flagged for this update is left alone).
     With `audit`, the marking is one `guideline_update_marked` row as `who` (the person or
     operator ingesting), naming both versions and how many items it flagged — 0 included, so
     the trail lists every supersession.
@@ -120,9 +122,13 @@ def mark_guideline_updated(
     detail = guideline_updated_detail(superseded, current)
     flag = make_flag(GUIDELINE_UPDATED, detail)
     marked: list[ReviewItem] = []
+    reopened: list[int | None] = []
     departments = queue.departments()
-    for status in ("open", "in_review"):
+    for status in ("open", "in_review", "resolved"):
         for item in queue.query(departments=departments, status=status):
+            # A resolved item counts only as a regression case (its disposition makes it one).
+            if status == "resolved" and item.disposition not in REGRESSION_DISPOSITIONS:
+                continue
             cites_old = any(
                 source.get("doc_id") == superseded.doc_id
                 and str(source.get("version") or "") == superseded.version
@@ -133,13 +139,15 @@ def mark_guideline_updated(
             ):
                 continue
             codes = item.flags if GUIDELINE_UPDATED in item.flags else [*item.flags, flag.code]
-            updated = item.model_copy(
-                update={
-                    "flags": codes,
-                    "flag_details": [*item.flag_details, flag],
-                    "updated_at": _now(),
-                }
-            )
+            update: dict[str, Any] = {
+                "flags": codes,
+                "flag_details": [*item.flag_details, flag],
+                "updated_at": _now(),
+            }
+            if status == "resolved":
+                update |= _reopened(item)
+                reopened.append(item.id)
+            updated = item.model_copy(update=update)
             queue.save(updated)
             marked.append(updated)
     if audit is not None:
@@ -156,9 +164,30 @@ def mark_guideline_updated(
                 "current": _version_detail(current),
                 "marked": len(marked),
                 "review_items": [item.id for item in marked],
+                "reopened_regression_cases": reopened,
             },
         )
     return marked
+
+
+def _reopened(item: ReviewItem) -> dict[str, Any]:
+    """A regression case resting on a superseded edition goes back to the queue (issue 17 §2).
+
+    What the case expects (`answer_correctly`, `refuse_until_guideline_added`) was judged
+    against the old edition, so it leaves the regression set until a reviewer resolves it
+    again against the new one. The earlier resolution stays in the audit trail (its
+    `review_resolve` row) and in the comment, which names it.
+    """
+    earlier = f"[{item.disposition}, {item.resolved_by or '?'}]"
+    comment = f"{earlier} {item.comment}" if item.comment else earlier
+    return {
+        "status": "open",
+        "assignee": None,
+        "disposition": None,
+        "resolved_at": None,
+        "resolved_by": None,
+        "comment": comment,
+    }
 
 
 def _version_detail(version: DocumentVersion) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from assistant.review import ReviewQueue
 from assistant.service.ask import answer_question, search_sources
 from assistant.service.context import Context
 from assistant.service.review import (
+    export_regression,
     list_review_items,
     mark_guideline_updated,
     open_review_item,
@@ -257,6 +258,41 @@ def test_open_review_items_citing_the_old_edition_are_marked(editions, tmp_path)
     items = {i.id: i for i in list_review_items(ctx, REVIEWER)}
     assert {done.id, fresh.id, other.id} <= set(items)
     assert all(items[i].flags == ["negative_feedback"] for i in (done.id, fresh.id, other.id))
+
+
+def test_regression_cases_citing_the_old_edition_go_back_to_the_queue(editions, tmp_path) -> None:
+    ctx = make_ctx(editions, tmp_path)
+    doc_id = editions["new"].doc_id
+    wrong = flagged_answer(ctx, answer_id="case-1", doc_id=doc_id, version="2025年版")
+    resolve_review_item(ctx, REVIEWER, wrong.id, disposition="incorrect", comment="剂量错误")
+    right = flagged_answer(ctx, answer_id="case-2", doc_id=doc_id, version="2025年版")
+    resolve_review_item(ctx, REVIEWER, right.id, disposition="correct", comment="ok")
+    out = tmp_path / "regression.jsonl"
+    assert export_regression(ctx, REVIEWER, out=out) == 1  # the `incorrect` one is a case
+
+    superseded, current = select_versions(editions["store"], doc_id)
+    marked = mark_guideline_updated(
+        ReviewQueue.open(ctx.settings),
+        superseded=superseded,
+        current=current,
+        audit=ctx.audit,
+        who="cli:ingest",
+    )
+    assert [i.id for i in marked] == [wrong.id]
+    items = {i.id: i for i in list_review_items(ctx, REVIEWER)}
+    reopened = items[wrong.id]
+    assert reopened.status == "open" and reopened.disposition is None
+    assert "guideline_updated" in reopened.flags
+    assert reopened.comment == f"[incorrect, {REVIEWER.user}] 剂量错误"
+    assert items[right.id].status == "resolved"  # not a regression case: left alone
+    # Out of the regression set until resolved again against the new edition.
+    assert export_regression(ctx, REVIEWER, out=out) == 0
+    [row] = [
+        e
+        for e in ctx.audit.iter_events(actions=["guideline_update_marked"])
+        if e.detail_json.get("marked") == 1
+    ]
+    assert row.detail_json["reopened_regression_cases"] == [wrong.id]
 
 
 def test_ingesting_a_new_edition_marks_the_items_citing_the_old_one(
