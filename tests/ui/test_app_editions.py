@@ -139,6 +139,7 @@ def test_marking_the_old_editions_answers_is_one_audit_row(world, ctx) -> None:
         "current": {"version": FLU_NEW_VERSION, "content_sha256": new.content_sha256},
         "marked": 1,
         "review_items": [world["item_id"]],
+        "reopened_regression_cases": [],
         "via": None,
     }
     item = ReviewQueue.open(ctx.settings).get(world["item_id"])

@@ -66,6 +66,8 @@ def _ask(lang: str) -> tuple[AppTest, Answer]:
     at.text_input(key="gc_password").set_value(PASSWORD)
     at.button[-1].click().run()
     assert not at.exception, at.exception
+    # Signing in reopens the latest conversation: ask in a new one, so the answer is alone.
+    at.button(key="gc_new_conversation").click().run()
     at.chat_input(key="gc_question").set_value(QUESTION).run()
     assert not at.exception, at.exception
     answer: Answer = at.session_state["gc_history"][-1][1]

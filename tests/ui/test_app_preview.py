@@ -60,6 +60,8 @@ def _ask(question: str, *, lang: str) -> tuple[AppTest, Answer]:
     at.text_input(key="gc_password").set_value(PASSWORD)
     at.button[-1].click().run()
     assert "gc_token" in at.session_state
+    # Signing in reopens the latest conversation: ask in a new one, so card n is this answer's.
+    at.button(key="gc_new_conversation").click().run()
     at.chat_input(key="gc_question").set_value(question).run()
     assert not at.exception, at.exception
     answer: Answer = at.session_state["gc_history"][-1][1]
