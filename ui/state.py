@@ -9,17 +9,26 @@ every rerun, so an idle timeout, a revocation or a disabled account takes effect
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from assistant.config import Settings, get_settings
 from assistant.domain import Principal
 from assistant.errors import AuthenticationError
 from assistant.service.context import Context, open_context
-from assistant.service.sign_in import open_page, resume_session
+from assistant.service.sign_in import (
+    COOKIE_NAME,
+    cookie_ticket_pending,
+    issue_cookie_ticket,
+    open_page,
+    resume_from_cookie,
+    resume_session,
+)
 from ui.i18n import LANGUAGES, Lang, language_from_header, translate
 
 TOKEN = "gc_token"  # noqa: S105 (a session_state key, not a secret)
@@ -31,6 +40,12 @@ HISTORY = "gc_history"
 FEEDBACK = "gc_feedback"
 HOME = "gc_home"
 PAGES = ("chat", "library", "access", "audit")
+# Staying signed in across a reload (issue 16): the browser's session cookie, set and cleared by
+# the route of ui/server.py; these keys remember what this browser session still has to do.
+SESSION_ROUTE = "/_guidecite/session"
+COOKIE_TICKET = "gc_cookie_ticket"  # the ticket the page has yet to post
+COOKIE_READ = "gc_cookie_read"  # the request's cookie was tried once (never again this session)
+COOKIE_CLEAR = "gc_cookie_clear"  # the cookie names no live session: the page clears it
 Option = TypeVar("Option", bound=Hashable)
 
 
@@ -114,9 +129,69 @@ def choose(
 # ---- sign-in --------------------------------------------------------------------------------
 
 
+def _request_cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no browser request (AppTest, bare runs)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _resume_from_cookie(res: Context) -> str | None:
+    """The session token stand-in of a browser that comes back with its session cookie.
+
+    Read once per browser session: the cookie is that of the page's first request, so after a
+    sign-out in this tab it is stale. A cookie that names no live session is cleared."""
+    if st.session_state.get(COOKIE_READ):
+        return None
+    st.session_state[COOKIE_READ] = True
+    value = _request_cookie()
+    if value is None:
+        return None
+    try:
+        credential, principal = resume_from_cookie(res, value)
+    except AuthenticationError:
+        st.session_state[COOKIE_CLEAR] = True
+        return None
+    start_session(credential, principal)
+    return credential
+
+
+def remember_in_browser(res: Context, token: str) -> None:
+    """After a sign-in: have the page post a one-time ticket for the session cookie."""
+    st.session_state.pop(COOKIE_CLEAR, None)
+    st.session_state[COOKIE_READ] = True
+    st.session_state[COOKIE_TICKET] = issue_cookie_ticket(res, token)
+
+
+def browser_session_script(res: Context) -> None:
+    """The page's part in the session cookie: post the pending ticket, or clear the cookie.
+
+    An invisible same-origin frame (`fetch` with the page's origin and cookies); drawn on every
+    run until the route has used the ticket, so a rerun that redraws the page does not lose it.
+    """
+    ticket = st.session_state.get(COOKIE_TICKET)
+    if ticket and not cookie_ticket_pending(res, ticket):
+        st.session_state.pop(COOKIE_TICKET, None)
+        ticket = None
+    if ticket:
+        request = {"method": "POST", "body": json.dumps({"ticket": ticket})}
+    elif st.session_state.get(COOKIE_CLEAR):
+        request = {"method": "DELETE"}
+    else:
+        return
+    options: dict[str, object] = {**request, "credentials": "same-origin", "cache": "no-store"}
+    options["headers"] = {"Content-Type": "application/json"}
+    with st.sidebar:
+        components.html(
+            f"<script>fetch({json.dumps(SESSION_ROUTE)}, {json.dumps(options)});</script>",
+            height=0,
+        )
+
+
 def current_principal(res: Context) -> Principal | None:
     """The signed-in principal, re-checked on every rerun (idle timeout, revocation)."""
-    token = st.session_state.get(TOKEN)
+    token = st.session_state.get(TOKEN) or _resume_from_cookie(res)
     if not token:
         return None
     try:
@@ -138,9 +213,10 @@ def start_session(token: str, principal: Principal) -> None:
 
 
 def end_session(*, notice: str | None = None) -> None:
-    """Forget the session (the language choice stays)."""
-    for key in (TOKEN, CONVERSATION, HISTORY, FEEDBACK):
+    """Forget the session (the language choice stays) and have the page clear its cookie."""
+    for key in (TOKEN, CONVERSATION, HISTORY, FEEDBACK, COOKIE_TICKET):
         st.session_state.pop(key, None)
+    st.session_state[COOKIE_CLEAR] = True
     if notice:
         st.session_state[NOTICE] = notice
 

@@ -1,0 +1,89 @@
+"""The web server `guidecite serve` runs: the Streamlit app (`app.py`) plus the cookie route.
+
+`streamlit run ui/server.py` finds the `st.App` below and serves it with uvicorn. The one route
+of our own, `/_guidecite/session`, is how a browser stays signed in across a reload (issue 16):
+
+- `POST` with `{"ticket": …}`: the page posts the one-time ticket it got at sign-in
+  (`assistant.service.sign_in.issue_cookie_ticket`); the reply sets the session cookie —
+  HttpOnly (no script reads it), SameSite=Strict, Path=/, Max-Age = the session's remaining
+  lifetime, Secure when served over https. The token itself is never in a URL or a cookie.
+- `DELETE`: clears the cookie (after a sign-out, which already ended the session server-side,
+  or when the cookie no longer names a live session).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from assistant.errors import AuthenticationError, GuideCiteError
+from assistant.service.sign_in import COOKIE_NAME, set_session_cookie
+from ui.state import SESSION_ROUTE, resources
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024
+
+
+def _https(request: Request) -> bool:
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
+def _refused(status: int, reason: str) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+
+async def _set_cookie(request: Request) -> Response:
+    body = await request.body()
+    try:
+        ticket = json.loads(body)["ticket"] if len(body) <= MAX_BODY_BYTES else None
+    except (ValueError, KeyError, TypeError):
+        ticket = None
+    if not isinstance(ticket, str) or not ticket:
+        return _refused(400, "ticket_missing")
+    try:
+        cookie = await run_in_threadpool(set_session_cookie, resources(), ticket)
+    except AuthenticationError as exc:
+        return _refused(403, exc.reason)
+    except GuideCiteError as exc:
+        logger.warning("session cookie not set: %s", type(exc).__name__)
+        return _refused(503, "unavailable")
+    reply = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    reply.set_cookie(
+        cookie.name,
+        cookie.value,
+        max_age=cookie.max_age,
+        path="/",
+        secure=_https(request),
+        httponly=True,
+        samesite="strict",
+    )
+    return reply
+
+
+def _clear_cookie(request: Request) -> Response:
+    reply = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    reply.delete_cookie(
+        COOKIE_NAME, path="/", secure=_https(request), httponly=True, samesite="strict"
+    )
+    return reply
+
+
+async def session_cookie(request: Request) -> Response:
+    """`/_guidecite/session`: POST a ticket to set the session cookie, DELETE to clear it."""
+    if request.method == "POST":
+        return await _set_cookie(request)
+    return _clear_cookie(request)
+
+
+routes = [Route(SESSION_ROUTE, session_cookie, methods=["POST", "DELETE"])]
+app = st.App(Path(__file__).with_name("app.py"), routes=routes)
