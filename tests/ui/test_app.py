@@ -198,6 +198,25 @@ def test_forced_password_change_of_a_privileged_account_signs_in(app_env: dict) 
     assert _events("login")[-1].detail_json.get("after") == "password_change"
 
 
+def _cookie_frames(at: AppTest) -> list[str]:
+    return [f.proto.srcdoc for f in at.get("iframe") if "/_guidecite/session" in f.proto.srcdoc]
+
+
+def test_sign_in_hands_the_page_a_ticket_and_sign_out_clears_the_cookie(app_env: dict) -> None:
+    """The page's part in staying signed in (issue 16): after signing in it posts a one-time
+    ticket (never the session token) to the cookie route; after signing out it clears it."""
+    at = _login("dr.wang")
+    [frame] = _cookie_frames(at)
+    ticket = at.session_state["gc_cookie_ticket"]
+    assert '"method": "POST"' in frame and ticket in frame
+    assert at.session_state["gc_token"] not in frame
+    at.button(key="gc_logout").click().run()
+    assert not at.exception, at.exception
+    [frame] = _cookie_frames(at)
+    assert '"method": "DELETE"' in frame and ticket not in frame
+    assert "gc_cookie_ticket" not in at.session_state
+
+
 def test_ask_shows_verified_sentences_sources_and_stores_feedback(app_env: dict) -> None:
     at = _login("dr.wang")
     assert not at.exception, at.exception
