@@ -7,6 +7,8 @@ of our own, `/_guidecite/session`, is how a browser stays signed in across a rel
   (`assistant.service.sign_in.issue_cookie_ticket`); the reply sets the session cookie —
   HttpOnly (no script reads it), SameSite=Strict, Path=/, Max-Age = the session's remaining
   lifetime, Secure when served over https. The token itself is never in a URL or a cookie.
+- Only from this app's own pages: a request whose `Origin` names another host is refused (a
+  page of another site must not plant its own session in the browser).
 - `DELETE`: clears the cookie (after a sign-out, which already ended the session server-side,
   or when the cookie no longer names a live session).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +38,15 @@ MAX_BODY_BYTES = 1024
 def _https(request: Request) -> bool:
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded == "https"
+
+
+def _same_origin(request: Request) -> bool:
+    """False for a request a page of another site sent (its Origin names another host)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not sent by a page (curl, a health probe): the ticket alone decides
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    return urlsplit(origin).netloc in hosts - {None}
 
 
 def _refused(status: int, reason: str) -> JSONResponse:
@@ -80,6 +92,8 @@ def _clear_cookie(request: Request) -> Response:
 
 async def session_cookie(request: Request) -> Response:
     """`/_guidecite/session`: POST a ticket to set the session cookie, DELETE to clear it."""
+    if not _same_origin(request):  # another site's page: neither sets nor clears the cookie
+        return _refused(403, "cross_origin")
     if request.method == "POST":
         return await _set_cookie(request)
     return _clear_cookie(request)

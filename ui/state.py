@@ -2,8 +2,10 @@
 
 One Context per process (`st.cache_resource`): the embedded Qdrant Edge shard is
 single-process and the embedding model is loaded once; every browser session shares them.
-Who the user is comes only from the session token, resolved against the accounts database on
-every rerun, so an idle timeout, a revocation or a disabled account takes effect at once.
+Who the user is comes only from the session token (or, after a reload, the session's cookie
+credential: `assistant.service.sign_in.resume_from_cookie`), resolved against the accounts
+database on every rerun, so an idle timeout, a revocation or a disabled account takes effect at
+once.
 """
 
 from __future__ import annotations

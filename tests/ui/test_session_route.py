@@ -151,6 +151,18 @@ def test_route_marks_the_cookie_secure_behind_https(server: str, ctx: Context) -
     assert "secure" in _attributes(set_cookie)[2]
 
 
+def test_route_refuses_another_sites_page(server: str, ctx: Context) -> None:
+    token = sign_in(ctx, "dr.zhang", PASSWORD).token
+    assert token is not None
+    ticket = issue_cookie_ticket(ctx, token)
+    status, headers = _post(server, ticket, Origin="https://elsewhere.example")
+    assert status == 403 and not headers.get_all("set-cookie")
+    assert _request(server, "DELETE", headers={"Origin": "https://elsewhere.example"})[0] == 403
+    # The app's own page (same host) is served.
+    status, headers = _post(server, ticket, Origin=server)
+    assert status == 204 and headers.get_all("set-cookie")
+
+
 def test_route_refuses_bad_requests_and_clears_the_cookie(server: str) -> None:
     assert _request(server, "POST", b"not json")[0] == 400
     assert _request(server, "POST", json.dumps({"ticket": ["x"]}).encode())[0] == 400
