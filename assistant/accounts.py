@@ -45,6 +45,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    delete,
     insert,
     select,
     text,
@@ -69,6 +70,7 @@ TOTP_ISSUER = "GuideCite"
 MAX_PASSWORD_CHARS = 1024  # bounds argon2 work per attempt
 COOKIE_TICKET_TTL = timedelta(minutes=2)  # the page posts it within a second or two
 CHANGE_TICKET_TTL = timedelta(minutes=10)  # time to choose a new password
+TICKET_KEPT = timedelta(days=1)  # how long a used or expired ticket's row stays
 
 _metadata = MetaData()
 users = Table(
@@ -738,6 +740,10 @@ class Accounts:
         ticket = secrets.token_urlsafe(32)
         now = self._now()
         with self._engine.begin() as conn:
+            # Used and expired tickets are kept a day (diagnosis), then dropped.
+            conn.execute(
+                delete(login_tickets).where(login_tickets.c.expires_at < now - TICKET_KEPT)
+            )
             conn.execute(
                 insert(login_tickets).values(
                     ticket_sha256=_token_digest(ticket),

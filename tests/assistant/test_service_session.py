@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from sqlalchemy import select
 
-from assistant.accounts import Accounts
+from assistant.accounts import Accounts, login_tickets
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings
+from assistant.db import shared_engine
 from assistant.domain import Role
 from assistant.errors import AuthenticationError
 from assistant.service.context import Context
@@ -105,6 +107,21 @@ def test_ticket_is_single_use_and_expires(ctx: Context, clock: Clock) -> None:
     assert expired.value.reason == "invalid_ticket"
     with pytest.raises(AuthenticationError):
         set_session_cookie(ctx, "not-a-ticket")
+
+
+def test_old_tickets_are_dropped(ctx: Context, clock: Clock) -> None:
+    token = _signed_in(ctx)
+    issue_cookie_ticket(ctx, token)
+    engine = shared_engine(ctx.settings.sqlalchemy_url)
+
+    def rows() -> int:
+        with engine.connect() as conn:
+            return len(conn.execute(select(login_tickets)).all())
+
+    assert rows() == 1
+    clock.advance(hours=25)  # past the ticket's expiry and the day its row is kept
+    issue_cookie_ticket(ctx, _signed_in(ctx))
+    assert rows() == 1
 
 
 def test_a_ticket_of_an_ended_session_sets_no_cookie(ctx: Context) -> None:
