@@ -3,6 +3,7 @@ and the sign-in that continues across a forced password change without a second 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from assistant.service.sign_in import (
     sign_out,
 )
 from assistant.session_cookie import CookieSigner
-from tests.factories import open_access, open_accounts
+from tests.factories import DATABASE_BACKENDS, database_url, open_access, open_accounts
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase"
@@ -53,9 +54,15 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=DATABASE_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_url(request.param, sqlite_file=tmp_path / "accounts.db") as url:
+        yield url
+
+
 @pytest.fixture
-def ctx(tmp_path: Path, clock: Clock) -> Context:
-    settings = Settings(data_dir=tmp_path / "data")
+def ctx(tmp_path: Path, db_url: str, clock: Clock) -> Context:
+    settings = Settings(data_dir=tmp_path / "data", database_url=db_url)
     access = open_access(settings)
     accounts = open_accounts(settings, access=access, now=clock)
     accounts.add_user("dr.wang", role=Role.DOCTOR, department="cardiology", password=PASSWORD)
