@@ -45,6 +45,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    delete,
     insert,
     select,
     text,
@@ -67,6 +68,9 @@ TOTP_REQUIRED_ROLES = frozenset(
 )
 TOTP_ISSUER = "GuideCite"
 MAX_PASSWORD_CHARS = 1024  # bounds argon2 work per attempt
+COOKIE_TICKET_TTL = timedelta(minutes=2)  # the page posts it within a second or two
+CHANGE_TICKET_TTL = timedelta(minutes=10)  # time to choose a new password
+TICKET_KEPT = timedelta(days=1)  # how long a used or expired ticket's row stays
 
 _metadata = MetaData()
 users = Table(
@@ -101,8 +105,40 @@ sessions = Table(
 )
 
 
+# One-time tickets (issue 16): single use, short-lived, stored as digests. `cookie` lets the web
+# app's cookie route set the browser's session cookie for a live session; `password_change`
+# carries a sign-in whose password and second factor were checked across a forced password
+# change, so the same TOTP code is not asked (and refused as a replay) again.
+TICKET_COOKIE = "cookie"
+TICKET_PASSWORD_CHANGE = "password_change"  # noqa: S105 (a ticket purpose, not a secret)
+login_tickets = Table(
+    "login_tickets",
+    _metadata,
+    Column("ticket_sha256", String(64), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("session_id", String(32), ForeignKey("sessions.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+# The browser's cookie credential of a session: a second secret for the same session, so the
+# session token itself never leaves the server process (only its digest is stored, as here).
+session_cookies = Table(
+    "session_cookies",
+    _metadata,
+    Column("cookie_sha256", String(64), primary_key=True),
+    Column("session_id", String(32), ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
 def _create_tables(conn: Connection) -> None:
     _metadata.create_all(conn, tables=[users, sessions])
+
+
+def _create_ticket_tables(conn: Connection) -> None:
+    _metadata.create_all(conn, tables=[login_tickets, session_cookies])
 
 
 # ---- TOTP seeds at rest ---------------------------------------------------------------------
@@ -203,6 +239,7 @@ def account_migrations(seeds: SeedCipher) -> tuple[Migration, ...]:
     return (
         Migration(1, "users and sessions tables", _create_tables),
         Migration(2, "TOTP seeds sealed at rest", partial(_seal_plain_seeds, seeds=seeds)),
+        Migration(3, "one-time login tickets and session cookies", _create_ticket_tables),
     )
 
 
@@ -234,6 +271,20 @@ class LoginResult(BaseModel):
     token: str | None = Field(default=None, repr=False, description="Session token (secret).")
     principal: Principal | None = None
     expires_at: datetime | None = None
+    change_ticket: str | None = Field(
+        default=None,
+        repr=False,
+        description="With must_change_password: the one-time ticket that opens the session once "
+        "the password is changed (secret).",
+    )
+
+
+class CookieGrant(BaseModel):
+    """A session's browser credential, handed out once for a one-time cookie ticket."""
+
+    secret: str = Field(repr=False, description="The cookie credential (secret).")
+    session_id: str
+    expires_at: datetime
 
 
 def _utc(value: datetime) -> datetime:
@@ -263,6 +314,7 @@ def _auth_error(message: str, *, reason: str, user_message: str) -> Authenticati
 
 
 _BAD_CREDENTIALS = "Wrong user name or password."
+_TICKET_REFUSED = "This sign-in step has expired; please sign in again."
 
 
 class Accounts:
@@ -477,8 +529,24 @@ class Accounts:
         with self._engine.begin() as conn:
             self._update_user(conn, name, failed_attempts=0, locked_until=None)
         if row["must_change_password"]:
-            return LoginResult(user=name, must_change_password=True)
+            # Password and second factor are checked: once the password is changed, this
+            # ticket opens the session (the same TOTP code would be refused as a replay).
+            ticket = self._issue_ticket(TICKET_PASSWORD_CHANGE, name, ttl=CHANGE_TICKET_TTL)
+            return LoginResult(user=name, must_change_password=True, change_ticket=ticket)
         return self._open_session(name, row["department"], now=now)
+
+    def change_password_and_login(
+        self, name: str, *, ticket: str, old: str, new: str
+    ) -> LoginResult:
+        """Finish a sign-in interrupted by a forced password change: the ticket `login` gave
+        (single use, CHANGE_TICKET_TTL) stands for the password and second factor checked
+        then; the password is changed (old one checked again) and a session opens."""
+        self._ticket_row(ticket, TICKET_PASSWORD_CHANGE, user=name)  # refused before any change
+        self.change_password(name, old=old, new=new)
+        self._use_ticket(ticket, TICKET_PASSWORD_CHANGE, user=name)
+        row = self._row(name)
+        _refuse_if_disabled(row, name)
+        return self._open_session(name, row["department"], now=self._now())
 
     def login_verified(self, name: str, *, totp_code: str | None = None) -> LoginResult:
         """Open a session for a user whose identity a trusted provider (hospital SSO) verified.
@@ -664,15 +732,145 @@ class Accounts:
         logger.info("TOTP enrolment started for %s", name)
         return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
 
+    # ---- one-time tickets ---------------------------------------------------------------
+
+    def _issue_ticket(
+        self, purpose: str, name: str, *, ttl: timedelta, session_id: str | None = None
+    ) -> str:
+        ticket = secrets.token_urlsafe(32)
+        now = self._now()
+        with self._engine.begin() as conn:
+            # Used and expired tickets are kept a day (diagnosis), then dropped.
+            conn.execute(
+                delete(login_tickets).where(login_tickets.c.expires_at < now - TICKET_KEPT)
+            )
+            conn.execute(
+                insert(login_tickets).values(
+                    ticket_sha256=_token_digest(ticket),
+                    purpose=purpose,
+                    user_name=name,
+                    session_id=session_id,
+                    created_at=now,
+                    expires_at=now + ttl,
+                )
+            )
+        return ticket
+
+    def _ticket_row(self, ticket: str, purpose: str, *, user: str | None = None) -> Any:
+        """The unused, unexpired ticket's row; AuthenticationError(`invalid_ticket`) otherwise."""
+        with self._engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(login_tickets).where(
+                        login_tickets.c.ticket_sha256 == _token_digest(ticket)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if (
+            row is None
+            or row["purpose"] != purpose
+            or (user is not None and row["user_name"] != user)
+            or row["used_at"] is not None
+            or _utc(row["expires_at"]) <= self._now()
+        ):
+            raise _auth_error(
+                f"{purpose} ticket refused", reason="invalid_ticket", user_message=_TICKET_REFUSED
+            )
+        return row
+
+    def _use_ticket(self, ticket: str, purpose: str, *, user: str | None = None) -> Any:
+        """Mark the ticket used (once: a concurrent second use is refused); its row."""
+        row = self._ticket_row(ticket, purpose, user=user)
+        with self._engine.begin() as conn:
+            taken = conn.execute(
+                update(login_tickets)
+                .where(login_tickets.c.ticket_sha256 == row["ticket_sha256"])
+                .where(login_tickets.c.used_at.is_(None))
+                .values(used_at=self._now())
+            ).rowcount
+        if taken != 1:
+            raise _auth_error(
+                f"{purpose} ticket used twice",
+                reason="invalid_ticket",
+                user_message=_TICKET_REFUSED,
+            )
+        return row
+
+    def ticket_pending(self, ticket: str, purpose: str = TICKET_COOKIE) -> bool:
+        """Whether the ticket can still be used (unused and unexpired)."""
+        try:
+            self._ticket_row(ticket, purpose)
+        except AuthenticationError:
+            return False
+        return True
+
     # ---- sessions -----------------------------------------------------------------------
 
+    def issue_cookie_ticket(self, token: str) -> str:
+        """A one-time ticket (COOKIE_TICKET_TTL) for the live session of `token`, which the web
+        app's cookie route exchanges for the session's browser credential."""
+        principal = self.resolve_session(token)
+        return self._issue_ticket(
+            TICKET_COOKIE, principal.user, ttl=COOKIE_TICKET_TTL, session_id=principal.session_id
+        )
+
+    def exchange_cookie_ticket(self, ticket: str) -> CookieGrant:
+        """Use a cookie ticket once: a new cookie credential for its session, which must still be
+        live. The credential resolves to the same session as its token (`resolve_session`)."""
+        row = self._use_ticket(ticket, TICKET_COOKIE)
+        session_id = row["session_id"]
+        now = self._now()
+        with self._engine.connect() as conn:
+            live = (
+                conn.execute(
+                    select(sessions, users.c.disabled)
+                    .join(users, users.c.name == sessions.c.user_name)
+                    .where(sessions.c.id == session_id)
+                )
+                .mappings()
+                .first()
+            )
+        if (
+            live is None
+            or live["revoked_at"] is not None
+            or live["disabled"]
+            or _utc(live["expires_at"]) <= now
+        ):
+            raise _auth_error(
+                f"cookie ticket for ended session {session_id}",
+                reason="invalid_ticket",
+                user_message=_TICKET_REFUSED,
+            )
+        secret = secrets.token_urlsafe(32)
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(session_cookies).values(
+                    cookie_sha256=_token_digest(secret), session_id=session_id, created_at=now
+                )
+            )
+        return CookieGrant(
+            secret=secret, session_id=session_id, expires_at=_utc(live["expires_at"])
+        )
+
+    def _session_match(self, token: str) -> Any:
+        """Sessions whose token, or one of whose cookie credentials, is `token`."""
+        digest = _token_digest(token)
+        by_cookie = select(session_cookies.c.session_id).where(
+            session_cookies.c.cookie_sha256 == digest
+        )
+        return (sessions.c.token_sha256 == digest) | sessions.c.id.in_(by_cookie)
+
     def resolve_session(self, token: str) -> Principal:
-        """The principal of a live session; AuthenticationError for forged/expired/idle/disabled."""
+        """The principal of a live session; AuthenticationError for forged/expired/idle/disabled.
+
+        `token` is the session token or a cookie credential of the session."""
         now = self._now()
         query = (
             select(sessions, users.c.disabled, users.c.department)
             .join(users, users.c.name == sessions.c.user_name)
-            .where(sessions.c.token_sha256 == _token_digest(token))
+            .where(self._session_match(token))
         )
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
@@ -706,11 +904,11 @@ class Accounts:
         return self._principal(row["user_name"], row["department"], session_id=row["id"])
 
     def logout(self, token: str) -> None:
-        """End the session of this token (unknown tokens are ignored)."""
+        """End the session of this token or cookie credential (unknown ones are ignored)."""
         with self._engine.begin() as conn:
             conn.execute(
                 update(sessions)
-                .where(sessions.c.token_sha256 == _token_digest(token))
+                .where(self._session_match(token))
                 .where(sessions.c.revoked_at.is_(None))
                 .values(revoked_at=self._now())
             )

@@ -19,6 +19,7 @@ from ui.state import (
     HOME,
     LANG,
     TOKEN,
+    browser_session_script,
     current_principal,
     end_session,
     lang,
@@ -27,6 +28,8 @@ from ui.state import (
 )
 
 logger = logging.getLogger(__name__)
+
+REQUESTED = "gc_requested_page"  # the page a signed-out person's URL named
 
 PAGE_ICONS = {
     "chat": ":material/chat:",
@@ -69,6 +72,20 @@ def _service_down(exc: GuideCiteError) -> None:
     st.caption(t("service_down_hint"))
 
 
+def _signed_out() -> None:
+    """The sign-in page, in the browser's language, at any of the app's page URLs (issue 16):
+    a typed /review or a reload lands here, and after signing in the URL's page opens."""
+    login = st.Page("views/login.py", title=t("page_login"), url_path="login", default=True)
+    pages = [login] + [
+        st.Page("views/login.py", title=t("page_login"), url_path=name, visibility="hidden")
+        for name, _guard in MENU
+    ]
+    current = st.navigation(pages, position="hidden")
+    if current.url_path in dict(MENU):
+        st.session_state[REQUESTED] = current.url_path
+    current.run()
+
+
 def main() -> None:
     """Build the navigation for whoever is signed in and run the chosen page."""
     st.set_page_config(page_title="GuideCite", page_icon=":material/menu_book:", layout="wide")
@@ -80,9 +97,9 @@ def main() -> None:
         logger.warning("backing service unavailable: %s", type(exc).__name__)
         _service_down(exc)
         return
+    browser_session_script(res)
     if principal is None:
-        login = st.Page("views/login.py", title=t("page_login"), url_path="login", default=True)
-        st.navigation([login], position="hidden").run()
+        _signed_out()
         return
     pages = []
     first = True
@@ -120,7 +137,12 @@ def main() -> None:
         st.Page("views/login.py", title=t("page_login"), url_path="login", visibility="hidden")
     )
     try:
-        st.navigation(pages).run()
+        current = st.navigation(pages)
+        requested = st.session_state.pop(REQUESTED, None)
+        if requested == current.url_path and not may_open(res, principal, dict(MENU)[requested]):
+            # Signed in from a typed URL the role may not open: its first page instead.
+            st.switch_page(f"views/{st.session_state[HOME]}.py")
+        current.run()
     except GuideCiteError as exc:
         _service_down(exc)
 

@@ -53,6 +53,8 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "change_password": {"zh": "修改密码", "en": "Change password"},
     "passwords_differ": {"zh": "两次输入的新密码不一致。", "en": "The two new passwords differ."},
     "password_changed": {"zh": "密码已修改，请用新密码登录。", "en": "Password changed; sign in with the new password."},
+    # ---- sign-in in one form, staying signed in (issue 16 items 1 and 10) --------------------
+    "totp_code_optional": {"zh": "使用认证器的账号填写（管理、审核、合规角色）", "en": "If your account uses an authenticator app (admin, review, compliance roles)"},
     # ---- chat --------------------------------------------------------------------------------
     "library": {"zh": "指南库", "en": "Library"},
     "all_libraries": {"zh": "全部可查阅的指南库", "en": "All libraries I may read"},

@@ -1,14 +1,17 @@
 """Process-wide resources and per-session state: sign-in, language, page permissions.
 
-One Context per process (opened at server start, see `warm_up`): the embedded Qdrant Edge shard is
-single-process and the embedding model is loaded once; every browser session shares them.
-Who the user is comes only from the session token, resolved against the accounts database on
-every rerun, so an idle timeout, a revocation or a disabled account takes effect at once.
+One Context per process (opened at server start, see `warm_up`): the embedded Qdrant Edge
+shard is single-process and the embedding model is loaded once; every browser session shares them.
+Who the user is comes only from the session token (or, after a reload, the session's cookie
+credential: `assistant.service.sign_in.resume_from_cookie`), resolved against the accounts
+database on every rerun, so an idle timeout, a revocation or a disabled account takes effect at
+once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -18,13 +21,21 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from assistant.config import Settings, get_settings
 from assistant.domain import Principal
 from assistant.errors import AccessDenied, AuthenticationError
 from assistant.service import conversations
 from assistant.service.context import Context, open_context
-from assistant.service.sign_in import open_page, resume_session
+from assistant.service.sign_in import (
+    COOKIE_NAME,
+    cookie_ticket_pending,
+    issue_cookie_ticket,
+    open_page,
+    resume_from_cookie,
+    resume_session,
+)
 from ui.i18n import LANGUAGES, Lang, language_from_header, translate
 
 TOKEN = "gc_token"  # noqa: S105 (a session_state key, not a secret)
@@ -36,6 +47,12 @@ HISTORY = "gc_history"
 GUIDELINE_NOTES = "gc_guideline_notes"  # answer_id → "guideline updated" notes (issue 17)
 FEEDBACK = "gc_feedback"
 HOME = "gc_home"
+# Staying signed in across a reload (issue 16): the browser's session cookie, set and cleared by
+# the route of ui/server.py; these keys remember what this browser session still has to do.
+SESSION_ROUTE = "/_guidecite/session"
+COOKIE_TICKET = "gc_cookie_ticket"  # the ticket the page has yet to post
+COOKIE_READ = "gc_cookie_read"  # the request's cookie was tried once (never again this session)
+COOKIE_CLEAR = "gc_cookie_clear"  # the cookie names no live session: the page clears it
 Option = TypeVar("Option", bound=Hashable)
 logger = logging.getLogger(__name__)
 
@@ -94,6 +111,11 @@ _STARTUP = _Startup()
 def warm_up(settings: Settings | None = None) -> None:
     """Start opening the context at server start, before anyone asks for a page."""
     _STARTUP.begin(settings or get_settings())
+
+
+def process_context() -> Context:
+    """The process's one context, waiting for it if it is still starting (no page drawn)."""
+    return _STARTUP.begin(get_settings()).result()
 
 
 def resources() -> Context:
@@ -172,9 +194,69 @@ def choose(
 # ---- sign-in --------------------------------------------------------------------------------
 
 
+def _request_cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no browser request (AppTest, bare runs)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _resume_from_cookie(res: Context) -> str | None:
+    """The session token stand-in of a browser that comes back with its session cookie.
+
+    Read once per browser session: the cookie is that of the page's first request, so after a
+    sign-out in this tab it is stale. A cookie that names no live session is cleared."""
+    if st.session_state.get(COOKIE_READ):
+        return None
+    st.session_state[COOKIE_READ] = True
+    value = _request_cookie()
+    if value is None:
+        return None
+    try:
+        credential, principal = resume_from_cookie(res, value)
+    except AuthenticationError:
+        st.session_state[COOKIE_CLEAR] = True
+        return None
+    start_session(credential, principal)
+    return credential
+
+
+def remember_in_browser(res: Context, token: str) -> None:
+    """After a sign-in: have the page post a one-time ticket for the session cookie."""
+    st.session_state.pop(COOKIE_CLEAR, None)
+    st.session_state[COOKIE_READ] = True
+    st.session_state[COOKIE_TICKET] = issue_cookie_ticket(res, token)
+
+
+def browser_session_script(res: Context) -> None:
+    """The page's part in the session cookie: post the pending ticket, or clear the cookie.
+
+    An invisible same-origin frame (`fetch` with the page's origin and cookies); drawn on every
+    run until the route has used the ticket, so a rerun that redraws the page does not lose it.
+    """
+    ticket = st.session_state.get(COOKIE_TICKET)
+    if ticket and not cookie_ticket_pending(res, ticket):
+        st.session_state.pop(COOKIE_TICKET, None)
+        ticket = None
+    if ticket:
+        request = {"method": "POST", "body": json.dumps({"ticket": ticket})}
+    elif st.session_state.get(COOKIE_CLEAR):
+        request = {"method": "DELETE"}
+    else:
+        return
+    options: dict[str, object] = {**request, "credentials": "same-origin", "cache": "no-store"}
+    options["headers"] = {"Content-Type": "application/json"}
+    with st.sidebar:
+        components.html(
+            f"<script>fetch({json.dumps(SESSION_ROUTE)}, {json.dumps(options)});</script>",
+            height=0,
+        )
+
+
 def current_principal(res: Context) -> Principal | None:
     """The signed-in principal, re-checked on every rerun (idle timeout, revocation)."""
-    token = st.session_state.get(TOKEN)
+    token = st.session_state.get(TOKEN) or _resume_from_cookie(res)
     if not token:
         return None
     try:
@@ -199,9 +281,10 @@ def start_session(token: str, principal: Principal) -> None:
 
 
 def end_session(*, notice: str | None = None) -> None:
-    """Forget the session (the language choice stays)."""
-    for key in (TOKEN, CONVERSATION, HISTORY, GUIDELINE_NOTES, FEEDBACK):
+    """Forget the session (the language choice stays) and have the page clear its cookie."""
+    for key in (TOKEN, CONVERSATION, HISTORY, GUIDELINE_NOTES, FEEDBACK, COOKIE_TICKET):
         st.session_state.pop(key, None)
+    st.session_state[COOKIE_CLEAR] = True
     if notice:
         st.session_state[NOTICE] = notice
 

@@ -10,6 +10,8 @@ through an operator here, so no permission is checked and the rows' `via` is emp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from assistant.access import validate_name
@@ -25,6 +27,8 @@ from assistant.domain import (
 from assistant.errors import AuthenticationError, InvalidInput
 from assistant.service.acting import Actor, record
 from assistant.service.context import Context
+from assistant.session_cookie import COOKIE_NAME as COOKIE_NAME  # the web app's cookie name
+from assistant.session_cookie import CookieSigner
 
 # Longest user name stored in the audit for a failed sign-in: whatever was typed is kept short
 # (a password typed into the name field must not land whole in the trail).
@@ -99,32 +103,61 @@ def sign_in(
     return result
 
 
+def _record_password_change(
+    ctx: Context, name: str, channel: str, outcome: str, detail: dict[str, Any]
+) -> None:
+    record(
+        ctx.audit,
+        _login_actor(name, None, channel=channel),
+        action=AuditAction.PASSWORD_CHANGE,
+        obj=app_object(channel),
+        outcome=outcome,
+        detail={**detail, "channel": channel},
+    )
+
+
 def change_own_password(
     ctx: Context, name: str, *, old: str, new: str, channel: str = "web"
 ) -> None:
     """Change a user's password (old one checked) and audit the outcome, never the passwords."""
-    actor = _login_actor(name, None, channel=channel)
-    obj = app_object(channel)
-
-    def audit(outcome: str, detail: dict[str, Any]) -> None:
-        record(
-            ctx.audit,
-            actor,
-            action=AuditAction.PASSWORD_CHANGE,
-            obj=obj,
-            outcome=outcome,
-            detail={**detail, "channel": channel},
-        )
-
     try:
         ctx.accounts.change_password(name, old=old, new=new)
     except AuthenticationError as exc:
-        audit("failed", {"reason": exc.reason})
+        _record_password_change(ctx, name, channel, "failed", {"reason": exc.reason})
         raise
     except InvalidInput as exc:
-        audit("refused", {"reason": type(exc).__name__, "message": exc.user_message})
+        detail = {"reason": type(exc).__name__, "message": exc.user_message}
+        _record_password_change(ctx, name, channel, "refused", detail)
         raise
-    audit("ok", {})
+    _record_password_change(ctx, name, channel, "ok", {})
+
+
+def change_password_and_sign_in(
+    ctx: Context, name: str, *, ticket: str, old: str, new: str, channel: str = "web"
+) -> LoginResult:
+    """After a forced password change, continue the sign-in it interrupted (issue 16 item 10).
+
+    `ticket` is the one-time `change_ticket` of the `password_change_required` result: it
+    stands for the password and second factor checked then, so the person is not asked for
+    the (already used) TOTP code again — which the replay check would refuse. Audited as
+    `password_change` and then `login` `ok` (detail `after: password_change`).
+    """
+    try:
+        result = ctx.accounts.change_password_and_login(name, ticket=ticket, old=old, new=new)
+    except AuthenticationError as exc:
+        _record_password_change(ctx, name, channel, "failed", {"reason": exc.reason})
+        raise
+    except InvalidInput as exc:
+        detail = {"reason": type(exc).__name__, "message": exc.user_message}
+        _record_password_change(ctx, name, channel, "refused", detail)
+        raise
+    _record_password_change(ctx, name, channel, "ok", {})
+    detail = {"channel": channel, "after": "password_change"}
+    _record_login(
+        ctx, name, obj=app_object(channel), channel=channel, outcome="ok", detail=detail,
+        principal=result.principal,
+    )  # fmt: skip
+    return result
 
 
 def account_from_claims(claims: Mapping[str, Any], *, claim: str | None = None) -> str:
@@ -206,10 +239,65 @@ def resume_session(ctx: Context, token: str, *, channel: str = "web") -> Princip
         raise
 
 
+@dataclass(frozen=True)
+class SessionCookie:
+    """What the cookie route sets: the signed value and its lifetime (the session's)."""
+
+    name: str
+    value: str
+    max_age: int
+
+
+def issue_cookie_ticket(ctx: Context, token: str) -> str:
+    """A one-time, short-lived ticket for the live session of `token`: the page posts it to
+    the app's cookie route (`set_session_cookie`), so no session secret is ever in a URL or
+    readable by the page's scripts afterwards (the cookie is HttpOnly)."""
+    return ctx.accounts.issue_cookie_ticket(token)
+
+
+def cookie_ticket_pending(ctx: Context, ticket: str) -> bool:
+    """Whether the cookie route has yet to use the ticket (and it has not expired)."""
+    return ctx.accounts.ticket_pending(ticket)
+
+
+def set_session_cookie(ctx: Context, ticket: str) -> SessionCookie:
+    """Use a cookie ticket once: the signed cookie of its (still live) session, expiring with
+    it. AuthenticationError(`invalid_ticket`) for a used, expired or unknown ticket."""
+    grant = ctx.accounts.exchange_cookie_ticket(ticket)
+    signer = CookieSigner.from_settings(ctx.settings)
+    remaining = int((grant.expires_at - datetime.now(UTC)).total_seconds())
+    return SessionCookie(
+        name=COOKIE_NAME,
+        value=signer.sign(grant.secret, grant.expires_at),
+        max_age=max(remaining, 0),
+    )
+
+
+def resume_from_cookie(ctx: Context, value: str, *, channel: str = "web") -> tuple[str, Principal]:
+    """The session a browser's cookie names: (its credential, the principal).
+
+    The signature and expiry are checked first (a tampered or expired cookie is refused and
+    audited as `session`/`refused`), then the session as on every request (`resume_session`:
+    idle timeout, revocation, a disabled account). The credential then stands for the session
+    like its token (`resume_session`, `sign_out`).
+    """
+    try:
+        credential = CookieSigner.from_settings(ctx.settings).verify(value)
+    except AuthenticationError as exc:
+        who = Actor.unidentified("?", session_id=channel, via=None)
+        record(
+            ctx.audit, who, action=AuditAction.SESSION, obj=app_object(channel),
+            outcome="refused", detail={"reason": exc.reason},
+        )  # fmt: skip
+        raise
+    return credential, resume_session(ctx, credential, channel=channel)
+
+
 def sign_out(
     ctx: Context, token: str | None, principal: Principal | None, *, channel: str = "web"
 ) -> None:
-    """End a session (the token stops working at once); audited when the person is known."""
+    """End a session (the token, and any cookie of the session, stop working at once);
+    audited when the person is known."""
     if token:
         ctx.accounts.logout(token)
     if principal is not None:

@@ -360,7 +360,8 @@ def test_chat_input_has_a_live_counter_in_the_ui_language(app_env: dict) -> None
     limit = get_settings().max_question_chars
     for lang, words in (("en", "{n} / {limit} characters"), ("zh", "{n} / {limit} 个字符")):
         at = _login("dr.wang", lang=lang)
-        [counter] = at.get("iframe")
+        # (The other frame right after sign-in posts the session-cookie ticket.)
+        [counter] = [f for f in at.get("iframe") if "stChatInputTextArea" in f.proto.srcdoc]
         script = counter.proto.srcdoc
         assert "stChatInputTextArea" in script and f"limit: {limit}," in script
         assert json.dumps(words) in script

@@ -14,7 +14,8 @@ from ui.cli import common
 from ui.cli.common import emit_json, handle_errors, opened_context, operator_name
 from ui.cli.ingest import _print_report, _run_ingest
 
-APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+# What `serve` runs: the st.App around ui/app.py, with the session-cookie route (issue 16).
+SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "server.py"
 DEMO_CORPUS = Path(__file__).resolve().parents[2] / "eval" / "corpus" / "guidelines"
 
 
@@ -139,7 +140,7 @@ def streamlit_command(*, host: str, port: int) -> list[str]:
         "-m",
         "streamlit",
         "run",
-        str(APP_SCRIPT),
+        str(SERVER_SCRIPT),
         "--server.address",
         host,
         "--server.port",

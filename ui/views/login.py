@@ -1,23 +1,40 @@
-"""Sign-in page: password, second factor where the role needs it, forced password change.
+"""Sign-in page: password and, in the same form, the authenticator code; forced password change.
 
-Every attempt is audited by the service (`assistant.service.sign_in.sign_in`,
-`change_own_password`), so any other front end gets the same record.
+The code field is always there (issue 16 item 10): the form cannot know before it is sent whether
+the account needs a second factor, and asking for it only after a refusal made every privileged
+sign-in log a failure first. Accounts without an authenticator leave it empty. After a forced
+password change the sign-in continues with the server's one-time ticket, not the code again.
+Every attempt is audited by the service (`assistant.service.sign_in`), so any other front end
+gets the same record.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from assistant.domain import Principal
 from assistant.errors import AuthenticationError, InvalidInput
 from assistant.service.context import Context
-from assistant.service.sign_in import change_own_password, sign_in, sign_in_verified
+from assistant.service.sign_in import (
+    change_own_password,
+    change_password_and_sign_in,
+    sign_in,
+    sign_in_verified,
+)
 from ui import oidc
-from ui.state import HOME, NOTICE, current_principal, resources, start_session, t
+from ui.state import (
+    HOME,
+    NOTICE,
+    current_principal,
+    remember_in_browser,
+    resources,
+    start_session,
+    t,
+)
 
 PENDING_CHANGE = "gc_pending_change"
-NEED_TOTP = "gc_need_totp"
+CHANGE_TICKET = "gc_change_ticket"  # kept in the server-side session state only
 LOGIN_ERROR = "gc_login_error"
-SSO_NEED_TOTP = "gc_sso_need_totp"
 SSO_REASONS = {"unknown_user", "sso_unmapped"}
 KNOWN_REASONS = {
     "bad_credentials", "locked", "disabled", "totp_required", "totp_not_enrolled",
@@ -25,26 +42,38 @@ KNOWN_REASONS = {
 }  # fmt: skip
 
 
+def _code_field(key: str) -> str:
+    """The authenticator-code field, present from the start and plainly optional."""
+    return st.text_input(
+        t("totp_code"),
+        key=key,
+        max_chars=8,
+        placeholder=t("totp_code_optional"),
+        autocomplete="one-time-code",
+    )
+
+
+def _signed_in(res: Context, token: str | None, principal: Principal | None) -> None:
+    assert token is not None and principal is not None
+    for key in (PENDING_CHANGE, CHANGE_TICKET):
+        st.session_state.pop(key, None)
+    start_session(token, principal)
+    remember_in_browser(res, token)
+    st.rerun()
+
+
 def _sign_in(res: Context, name: str, password: str, code: str) -> None:
     try:
         # 等保2.0 8.1.4.3: every attempt is audited by the service, never the password.
         result = sign_in(res, name, password, totp_code=code.strip() or None)
     except AuthenticationError as exc:
-        key = exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"
-        if exc.reason in ("totp_required", "totp_invalid") and not st.session_state.get(NEED_TOTP):
-            # Redraw the form with the code field, keeping the message.
-            st.session_state[NEED_TOTP] = True
-            st.session_state[LOGIN_ERROR] = key
-            st.rerun()
-        st.error(t(key))
+        st.error(t(exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"))
         return
     if result.must_change_password:
         st.session_state[PENDING_CHANGE] = name
+        st.session_state[CHANGE_TICKET] = result.change_ticket
         st.rerun()
-    assert result.token is not None and result.principal is not None
-    st.session_state.pop(NEED_TOTP, None)
-    start_session(result.token, result.principal)
-    st.rerun()
+    _signed_in(res, result.token, result.principal)
 
 
 def _sso_text(key: str, **values: object) -> str:
@@ -58,21 +87,12 @@ def _sso_sign_in(res: Context, claims: dict[str, object], code: str) -> None:
             res, claims, claim=oidc.account_claim(), totp_code=code.strip() or None
         )
     except AuthenticationError as exc:
-        if exc.reason in ("totp_required", "totp_invalid") and not st.session_state.get(
-            SSO_NEED_TOTP
-        ):
-            st.session_state[SSO_NEED_TOTP] = True
-            st.session_state[LOGIN_ERROR] = exc.reason
-            st.rerun()
         if exc.reason in SSO_REASONS:
             st.error(_sso_text(exc.reason))
         else:
             st.error(t(exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"))
         return
-    assert result.token is not None and result.principal is not None
-    st.session_state.pop(SSO_NEED_TOTP, None)
-    start_session(result.token, result.principal)
-    st.rerun()
+    _signed_in(res, result.token, result.principal)
 
 
 def _sso_option(res: Context) -> None:
@@ -85,12 +105,9 @@ def _sso_option(res: Context) -> None:
         return
     who = str(claims.get("email") or claims.get("name") or "?")
     with st.form("gc_sso_continue"):
-        code = ""
-        if st.session_state.get(SSO_NEED_TOTP):
-            code = st.text_input(t("totp_code"), key="gc_sso_totp", max_chars=8)
+        code = _code_field("gc_sso_totp")
         submitted = st.form_submit_button(_sso_text("sso_continue", who=who), type="primary")
     if st.button(_sso_text("sso_other"), key="gc_sso_other"):
-        st.session_state.pop(SSO_NEED_TOTP, None)
         oidc.end_sso()
     if submitted:
         _sso_sign_in(res, claims, code)
@@ -109,14 +126,26 @@ def _change_password(res: Context, name: str) -> None:
     if new != again:
         st.error(t("passwords_differ"))
         return
+    ticket = st.session_state.get(CHANGE_TICKET)
     try:
-        change_own_password(res, name, old=old, new=new)
+        if ticket:
+            # The sign-in goes on: password and code were checked before the change.
+            result = change_password_and_sign_in(res, name, ticket=ticket, old=old, new=new)
+        else:
+            change_own_password(res, name, old=old, new=new)
     except AuthenticationError as exc:
+        if exc.reason == "invalid_ticket":  # too late: start the sign-in again
+            for key in (PENDING_CHANGE, CHANGE_TICKET):
+                st.session_state.pop(key, None)
+            st.session_state[LOGIN_ERROR] = "session_ended"
+            st.rerun()
         st.error(t(exc.reason if exc.reason in KNOWN_REASONS else "bad_credentials"))
         return
     except InvalidInput as exc:
         st.error(exc.user_message)
         return
+    if ticket:
+        _signed_in(res, result.token, result.principal)
     st.session_state.pop(PENDING_CHANGE, None)
     st.session_state[NOTICE] = "password_changed"
     st.rerun()
@@ -146,9 +175,7 @@ def render() -> None:
         password = st.text_input(
             t("password"), type="password", key="gc_password", autocomplete="current-password"
         )
-        code = ""
-        if st.session_state.get(NEED_TOTP):
-            code = st.text_input(t("totp_code"), key="gc_totp", max_chars=8)
+        code = _code_field("gc_totp")
         submitted = st.form_submit_button(t("sign_in"), type="primary")
     if submitted and name.strip():
         _sign_in(res, name.strip(), password, code)
