@@ -29,7 +29,13 @@ from typing import Final
 
 from assistant.domain import CJK_CHARS, Language, detect_language, has_cjk
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
-from assistant.glossary import LayeredTerms, normalise_en
+from assistant.glossary import (
+    EN_LETTERS,
+    LayeredTerms,
+    fold_diacritics,
+    fold_english,
+    normalise_en,
+)
 from assistant.quantities import extract_quantities
 
 DOSE_UNITS: Final[frozenset[str]] = frozenset(
@@ -176,7 +182,10 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
 # population word): jieba's dictionary count for Chinese, CC-CEDICT gloss count for English.
 ZH_GENERAL_FREQ: Final[int] = 1000
 EN_GENERAL_GLOSSES: Final[int] = 40
-_EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
+# An English word of a question, diacritics and all ("opioid-naïve", "Ménière's", "β-blocker").
+_EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(rf"[{EN_LETTERS}][{EN_LETTERS}0-9\-]*(?:['’]s)?")
+# A compound with a digit is a code and stays whole (SARS-CoV-2, COVID-19, HbA1c).
+_HAS_DIGIT_RE: Final[re.Pattern[str]] = re.compile(r"\d")
 _CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(f"[{CJK_CHARS}]+")
 _LONGEST_TERM: Final[int] = 12
 _PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
@@ -239,6 +248,8 @@ class TermRarity:
         if key in self.df:
             return self.df[key]
         words = normalise_en(key).split()
+        if len(words) == 1 and words[0] in self.df:
+            return self.df[words[0]]
         if len(words) > 1 and not has_cjk(key):
             return min(self.df.get(w, 0) for w in words)
         if has_cjk(key) and len(key) >= 2:
@@ -354,7 +365,11 @@ def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
     terms: list[str] = []
     for run in _CJK_RUN_RE.findall(stripped):
         terms.extend(w for w in _cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))
-    words = [m.group().removesuffix("'s") for m in _EN_TOKEN_RE.finditer(stripped)]
+    words = [
+        part
+        for m in _EN_TOKEN_RE.finditer(stripped)
+        for part in _compound_parts(m.group().removesuffix("'s").removesuffix("’s"))
+    ]
     i = 0
     while i < len(words):
         # Longest phrase the term table knows ("incubation period", "hand hygiene").
@@ -365,6 +380,19 @@ def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
                 i += size
                 break
     return list(dict.fromkeys(terms))
+
+
+def _compound_parts(word: str) -> list[str]:
+    """A hyphenated compound's parts ("opioid-naïve" -> opioid, naive); a code stays whole.
+
+    Guidelines write a compound with a hyphen, a space or not at all ("opioid-naive patients",
+    "naive to opioids"); its parts are the words that match. Diacritics are folded (naïve is
+    spelled naive as often as not).
+    """
+    word = fold_diacritics(word).strip("-")
+    if "-" not in word or _HAS_DIGIT_RE.search(word):
+        return [word] if word else []
+    return [part for part in word.split("-") if part]
 
 
 def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
@@ -533,14 +561,11 @@ def form_in_text(form: str, text: str) -> bool:
     return f" {' '.join(words)} " in _folded(text)
 
 
-_EN_WORDS_RE: Final[re.Pattern[str]] = re.compile(r"[a-z][a-z0-9'\-]*")
-
-
 @functools.lru_cache(maxsize=8192)
 def _folded(text: str) -> str:
-    """A text's English words, lower-cased and plural-folded, space-padded (for whole words)."""
-    words = _EN_WORDS_RE.findall(_normal(text))
-    return " " + " ".join(normalise_en(w) for w in words) + " "
+    """A text's English words, lower-cased and plural-folded, space-padded (for whole words);
+    a compound's parts are words ("opioid-naïve" holds "opioid" and "naive")."""
+    return f" {fold_english(text)} "
 
 
 def term_in_text(term: SubjectTerm, text: str) -> bool:

@@ -22,8 +22,10 @@ from assistant.questions import (
     TermRarity,
     analyse_question,
     detect_aspect,
+    form_in_text,
     judge_responsive,
     states_dose,
+    term_in_text,
 )
 from assistant.retrieval import fuse_by_rank
 
@@ -310,3 +312,31 @@ def test_an_english_drug_name_the_dictionaries_lack_is_still_a_name(drug: str) -
         f"What is the loading dose of {drug}?", table=table_with(), rarity=rarity
     )
     assert analysis.missing == [drug]
+
+
+def test_a_word_with_diacritics_and_a_hyphen_contributes_its_parts(corpus_dir: Path) -> None:
+    """The CDC opioid guideline writes "opioid-naïve": the question's subject is "opioid" (and
+    "naive"), found in the guideline's sentence whichever way either side spells it."""
+    import re
+
+    from pypdf import PdfReader
+
+    pdf = corpus_dir / "en" / "cdc-2022-opioid-prescribing-guideline_rr7103a1-H.pdf"
+    page = re.sub(r"\s+", " ", PdfReader(str(pdf)).pages[33].extract_text() or "")
+    at = page.index("opioid-naïve patients")
+    sentence = page[page.rfind(".", 0, at) + 1 : page.index(".", at) + 1].strip()
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    rarity = rarity_of([sentence, "Hand hygiene before and after every patient contact."])
+    for question in (
+        "Starting dose for opioid-naïve patients?",
+        "Starting dose for opioid-naive patients?",
+        "Starting dose for patients who are opioid naïve?",
+    ):
+        analysis = analyse_question(question, table=table, rarity=rarity)
+        terms = {t.term.lower(): t for t in analysis.terms}
+        assert "opioid" in terms, (question, list(terms))
+        assert terms["opioid"].in_library
+        assert term_in_text(terms["opioid"], sentence)
+    # The compound matches the guideline's hyphen and diacritics in either spelling.
+    assert form_in_text("opioid naive", sentence)
+    assert form_in_text("opioid-naïve", sentence.replace("naïve", "naive"))
