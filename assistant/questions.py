@@ -162,7 +162,9 @@ _GENERIC_ZH: Final[frozenset[str]] = frozenset(
         "医生 医院 药物 药品 用药 处理 措施 管理 方法 标准 要求 问题 时间 时候 成人 儿童 小儿 "
         "孩子 病毒 感染 可以 一般 主要 常见 首选 选择 哪种 多少 怎么 如何 什么 需要 应该 是否 "
         "给予 进行 采用 考虑 注意 相关 有效 效果 作用 剂量 用量 用法 多久 多长 期间 最大 最小 "
-        "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用"
+        "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用 "
+        # Severity grades qualify any disease; they name none.
+        "轻症 重症 危重症 轻型 中型 重型 危重型 普通型 轻度 中度 重度"
     )
 )
 _GENERIC_EN: Final[frozenset[str]] = frozenset(
@@ -317,13 +319,27 @@ def _cut_known(run: str, table: LayeredTerms) -> list[str]:
 
 
 def _unknown_fragment(term: str, table: LayeredTerms) -> bool:
-    """A Chinese word jieba guessed, no table knows and without a drug-name shape (新冠人)."""
+    """A Chinese word jieba guessed, no table knows and without a drug- or disease-name shape
+    (新冠人; but 手足口病 is a disease the library may lack)."""
     return (
         has_cjk(term)
         and _jieba_freq().get(term) is None
         and not _ZH_DRUG_STEM.search(term)
+        and not (len(term) >= 3 and _ZH_DISEASE_STEM.search(term))
         and not table.knows_chinese(term)
     )
+
+
+@functools.cache
+def _jieba_tags() -> Mapping[str, str]:
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab
+
+
+# jieba's part-of-speech tags of verbs (起病 "fall ill", 接种 "get vaccinated", 发热): a verb
+# names no drug, disease or procedure, whatever its last character (a verbal noun, vn, may).
+_VERB_TAGS: Final[frozenset[str]] = frozenset({"v", "vd", "vi", "vg", "vq"})
 
 
 def _join_name_pieces(words: list[str]) -> list[str]:
@@ -335,6 +351,19 @@ def _join_name_pieces(words: list[str]) -> list[str]:
     freq = _jieba_freq()
     out: list[str] = []
     for word in words:
+        if (
+            out
+            and len(word) == 2
+            and freq.get(word) is None
+            and _ZH_DISEASE_STEM.search(word)
+            and has_cjk(out[-1])
+            and not (set(out[-1]) & _NAME_BREAKS)
+            and len(out[-1]) + 2 <= _LONGEST_NAME
+        ):
+            # A disease name jieba does not know, cut before a tail it does not know either
+            # (手足 + 口病): the tail is no word, the two are one name.
+            out.append(out.pop() + word)
+            continue
         if not (_ZH_DRUG_STEM.fullmatch(word) and out):
             out.append(word)
             continue
@@ -442,7 +471,9 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     if table.knows_clinical(term):
         return True
     if has_cjk(term):
-        if len(term) < 2:
+        if len(term) < 2 or (
+            _jieba_tags().get(term) in _VERB_TAGS and not _ZH_DRUG_STEM.search(term)
+        ):
             return False
         freq = _jieba_freq().get(term)
         if (_ZH_DRUG_STEM.search(term) or _ZH_DISEASE_STEM.search(term)) and (

@@ -340,3 +340,23 @@ def test_a_word_with_diacritics_and_a_hyphen_contributes_its_parts(corpus_dir: P
     # The compound matches the guideline's hyphen and diacritics in either spelling.
     assert form_in_text("opioid naive", sentence)
     assert form_in_text("opioid-naïve", sentence.replace("naïve", "naive"))
+
+
+def test_verbs_and_severity_grades_are_never_the_subject(corpus_dir: Path) -> None:
+    """ "起病" (fall ill) ends like a disease name and "重型" grades any disease: neither is what
+    a question is about. A disease name no dictionary knows (手足口病) still is, and is missing
+    from a library that lacks it."""
+    flu = (corpus_dir / "zh" / "流行性感冒诊疗方案（2025年版）.txt").read_text("utf-8")
+    paragraphs = [p for p in flu.split("\n\n") if p.strip()]
+    rarity = rarity_of(paragraphs)
+    table = LayeredTerms((load_glossary(), library_glosses([flu]), cedict_table()), clinical=2)
+
+    onset = analyse_question("流感患者起病后多久开始发热？", table=table, rarity=rarity)
+    assert "起病" not in [t.term for t in onset.anchors]
+    assert onset.anchors and onset.anchors[0].term in {"流感", "流行性感冒"}
+
+    severe = analyse_question("重型流感患者的抗病毒疗程是多久？", table=table, rarity=rarity)
+    assert "重型" not in [t.term for t in severe.terms]
+
+    absent = analyse_question("水痘和手足口病怎么区分？", table=table, rarity=rarity)
+    assert {"水痘", "手足口病"} <= set(absent.missing), absent.terms
