@@ -257,6 +257,8 @@ class TermRarity:
         if has_cjk(key) and len(key) >= 2:
             grams = [f"#{key[i : i + 2]}" for i in range(len(key) - 1)]
             return min(self.df.get(g, 0) for g in grams)
+        if has_cjk(key):
+            return self.df.get(f"#{key}", 0)  # one character (盐 for "salt"): its n-gram
         return 0
 
     def idf(self, df: int) -> float:
@@ -457,6 +459,8 @@ _EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
 )
 _EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
 _CODE_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,}|[A-Za-z]+-?\d|\d+-?[A-Za-z]")
+# An abbreviation in mixed case (IgM, cHCC, HbA1c): written so in passages of either language.
+_MIXED_CASE: Final[re.Pattern[str]] = re.compile(r"[a-z][A-Z]")
 # A general-dictionary word appearing in at most this many glosses is a name (naloxone: 1).
 EN_NAME_GLOSSES: Final[int] = 3
 ZH_NAME_FREQ: Final[int] = 300
@@ -547,7 +551,27 @@ def analyse_question(
         )
     terms.sort(key=lambda t: -t.weight)
     other: Language = "en" if language == "zh" else "zh"
-    translated = [f for t in terms for f in t.forms[1:3]]
+    # Other-language forms the library uses: a dictionary sense no passage holds ("Chinese" →
+    # 中国籍, "get" → 谋得) matches nothing and only lowers the search's lexical strength,
+    # which divides by the number of query terms.
+    # A Latin name or code (IgM, HBV, CNLC, Spaulding) is written as it is in passages of
+    # either language: it is searched in the other language too.
+    translated = [
+        t.term
+        for t in terms
+        if not has_cjk(t.term)
+        and (language == "zh" or t.anchor or _CODE_RE.search(t.term) or _MIXED_CASE.search(t.term))
+        and (rarity is None or rarity.frequency(t.term) > 0)
+    ]
+    translated += [
+        f
+        for t in terms
+        for f in [
+            f
+            for f in t.forms[1:]
+            if has_cjk(f) != has_cjk(t.term) and (rarity is None or rarity.frequency(f) > 0)
+        ][:2]
+    ]
     if aspect is not None:
         translated.extend(aspect_words(aspect, other))
     translations: dict[str, str] = (

@@ -283,6 +283,7 @@ class HybridRetriever:
             lexical_strength=strength,
             coverage=coverage,
             has_hits=bool(hits),
+            dense_searched=channel != "sparse",
         )
         return RetrievalResult(
             query=query,
@@ -407,8 +408,14 @@ class HybridRetriever:
         lexical_strength: float | None,
         coverage: float,
         has_hits: bool,
+        dense_searched: bool = True,
     ) -> tuple[bool, list[str]]:
-        """Decide from raw channel scores (RRF scores are only ranks) whether anything answers."""
+        """Decide from raw channel scores (RRF scores are only ranks) whether anything answers.
+
+        A lexical-only search (`dense_searched` False: the term table's other-language terms
+        beside a question whose own search was relevant) is judged on its lexical evidence:
+        it has no dense score to fail, and requiring one dropped every such run.
+        """
         cfg = self.settings.retrieval
         if not has_hits:
             return False, ["no_hits"]
@@ -422,7 +429,7 @@ class HybridRetriever:
         )
         if not lexical_ok:
             reasons.append("lexical_below_floor")
-        if language not in self.settings.embedding.languages:
+        if language not in self.settings.embedding.languages or not dense_searched:
             return lexical_ok, reasons
         # The dense model covers this language: it must also find the question close to a
         # passage — on the golden set it separates in- from out-of-scope English questions

@@ -360,3 +360,71 @@ def test_verbs_and_severity_grades_are_never_the_subject(corpus_dir: Path) -> No
 
     absent = analyse_question("水痘和手足口病怎么区分？", table=table, rarity=rarity)
     assert {"水痘", "手足口病"} <= set(absent.missing), absent.terms
+
+
+def test_other_language_terms_are_those_the_library_uses(corpus_dir: Path) -> None:
+    """A dictionary sense no passage holds ("course" → 课程) is not searched; the drug's
+    Chinese name is; a Latin abbreviation the Chinese guideline writes as is (IgM) goes along."""
+    flu = (corpus_dir / "zh" / "流行性感冒诊疗方案（2025年版）.txt").read_text("utf-8")
+    mp = (corpus_dir / "zh" / "儿童肺炎支原体肺炎诊疗指南（2025年版）.txt").read_text("utf-8")
+    paragraphs = [p for text in (flu, mp) for p in text.split("\n\n") if p.strip()]
+    rarity = rarity_of(paragraphs)
+    table = LayeredTerms((load_glossary(), library_glosses([flu, mp]), cedict_table()), clinical=2)
+    course = analyse_question(
+        "How long is the course of oseltamivir?", table=table, rarity=rarity
+    ).translations["zh"]
+    assert "奥司他韦" in course
+    assert "课程" not in course and "历程" not in course
+    igm = analyse_question(
+        "When does IgM turn positive in Mycoplasma pneumonia?", table=table, rarity=rarity
+    ).translations["zh"]
+    assert "IgM" in igm.split()
+
+
+def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
+    corpus_dir: Path,
+) -> None:
+    """When the question's own search found nothing and only the term table's other-language
+    words did, a question with no specific name to check the passages against is refused;
+    one whose own search was relevant, or whose name the passages hold, is not."""
+    from assistant.retrieval import RetrievalResult
+    from assistant.service.understanding import subject_refusal
+
+    flu = (corpus_dir / "zh" / "流行性感冒诊疗方案（2025年版）.txt").read_text("utf-8")
+    paragraph = next(p for p in flu.split("\n\n") if "奥司他韦" in p)
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    rarity = rarity_of([paragraph])
+    source = Source(
+        n=1,
+        doc_id="flu",
+        title="流行性感冒诊疗方案",
+        library="hospital",
+        text=paragraph,
+        language="zh",
+    )
+
+    def searched(*, own_search_relevant: bool) -> RetrievalResult:
+        return RetrievalResult(
+            query="q",
+            language="en",
+            channel="hybrid",
+            sources=[source],
+            relevant=True,
+            best_dense=None,
+            best_sparse=None,
+            term_coverage=0.0,
+            elapsed_ms=0.0,
+            reasons=[] if own_search_relevant else ["dense_below_floor"],
+            languages=["en", "zh"],
+            cross_lingual=True,
+        )
+
+    vague = analyse_question("How long should it last after that?", table=table, rarity=rarity)
+    assert not vague.anchors
+    refusal = subject_refusal(vague, searched(own_search_relevant=False))
+    assert refusal is not None and refusal.reason == "no_relevant_passage"
+    assert subject_refusal(vague, searched(own_search_relevant=True)) is None
+
+    named = analyse_question("How long is oseltamivir given?", table=table, rarity=rarity)
+    assert named.anchors
+    assert subject_refusal(named, searched(own_search_relevant=False)) is None

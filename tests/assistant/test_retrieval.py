@@ -422,3 +422,22 @@ def test_ingestion_stores_the_library_profile_the_query_path_reads(tmp_path: Pat
         assert "stored-only-term" not in fresh.profile().rarity.df
     finally:
         library.store.close()
+
+
+def test_a_lexical_only_search_is_judged_on_its_lexical_evidence(index) -> None:
+    """The term table's English words beside a Chinese question that found its passages are
+    searched lexically; with no dense score to pass, they used to be judged irrelevant always,
+    so the other language's passages never joined the answer."""
+    _, _, retriever = index
+    english = retriever._search(
+        "hand hygiene gloves patient", libraries=["hospital"], k=5, channel="sparse"
+    )
+    assert english.relevant, english.reasons
+    assert "dense_below_floor" not in english.reasons
+    both = retriever.retrieve(
+        "流感患者接触后怎样做手卫生？",
+        libraries=["hospital"],
+        translations={"en": "hand hygiene gloves patient"},
+    )
+    assert both.languages == ["zh", "en"]
+    assert any(s.language == "en" for s in both.sources)
