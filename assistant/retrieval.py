@@ -56,6 +56,8 @@ PROFILE_FILE = "library-profile.json"
 _PROFILE_FORMAT = 1
 # How long a counted collection size is reused for the lexical-strength bound.
 _SIZE_TTL_S = 60.0
+# Sources of a relevant own-language search that stay first when other languages join.
+_LEADING = 5
 # Passages whose index terms are kept for the relevance test (~2 KB each).
 _TERMS_CACHE_SIZE = 2048
 
@@ -232,7 +234,18 @@ class HybridRetriever:
             primary.elapsed_ms = (time.perf_counter() - started) * 1000
             primary.languages = [primary.language]
             return primary
-        fused = fuse_by_rank([r.sources for r in runs], weights=_run_weights(runs))[:k]
+        # The question's own language leads unless its search found nothing relevant; then
+        # the languages interleave with the others first (a weight below 1 put the whole
+        # own-language list after theirs, even its best passage).
+        ordered = runs if primary.relevant else [*runs[1:], primary]
+        fused = fuse_by_rank([r.sources for r in ordered], weights=[1.0] * len(ordered))
+        if primary.relevant:
+            # The question's own search found relevant passages: its best ones lead, and the
+            # other languages' hits join after them (interleaving pushed them down).
+            head = primary.sources[:_LEADING]
+            held = {s.chunk_id for s in head}
+            fused = [*head, *(s for s in fused if s.chunk_id not in held)]
+        fused = fused[:k]
         sources = [s.model_copy(update={"n": n}) for n, s in enumerate(fused, start=1)]
         return RetrievalResult(
             query=query,
@@ -473,13 +486,6 @@ def _mtime(path: Path) -> float | None:
 
 def _language(code: str) -> Literal["zh", "en"]:
     return "zh" if code == "zh" else "en"
-
-
-def _run_weights(runs: Sequence[RetrievalResult]) -> list[float]:
-    # The question's own language leads unless its search found nothing relevant.
-    if runs[0].relevant:
-        return [1.0] * len(runs)
-    return [0.8, *([1.0] * (len(runs) - 1))]
 
 
 def fuse_by_rank(lists: Sequence[Sequence[Source]], *, weights: Sequence[float]) -> list[Source]:

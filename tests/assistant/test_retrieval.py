@@ -437,7 +437,33 @@ def test_a_lexical_only_search_is_judged_on_its_lexical_evidence(index) -> None:
     both = retriever.retrieve(
         "流感患者接触后怎样做手卫生？",
         libraries=["hospital"],
+        k=10,
         translations={"en": "hand hygiene gloves patient"},
     )
     assert both.languages == ["zh", "en"]
     assert any(s.language == "en" for s in both.sources)
+
+
+def test_languages_fuse_with_the_relevant_one_leading(index) -> None:
+    """A relevant own-language search keeps its best passages first when the other language
+    joins; an irrelevant one interleaves behind the other language, its best passage second
+    (not after every passage of the other language)."""
+    _, _, retriever = index
+    own = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"])
+    assert own.relevant
+    joined = retriever.retrieve(
+        FLU_DOSE_Q, libraries=["hospital"], translations={"en": "hand hygiene gloves patient"}
+    )
+    assert joined.languages == ["zh", "en"]
+    lead = min(5, len(own.sources))
+    assert [s.chunk_id for s in joined.sources[:lead]] == [s.chunk_id for s in own.sources[:lead]]
+
+    question = "Which antiviral dose do adults with influenza take?"
+    alone = retriever.retrieve(question, libraries=["hospital"])
+    assert not alone.relevant and alone.sources
+    rescued = retriever.retrieve(
+        question, libraries=["hospital"], translations={"zh": "流感 奥司他韦 成人 剂量"}
+    )
+    assert rescued.relevant and rescued.languages == ["en", "zh"]
+    assert rescued.sources[0].language == "zh"
+    assert rescued.sources[1].chunk_id == alone.sources[0].chunk_id
