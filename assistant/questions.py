@@ -358,7 +358,10 @@ def _join_name_pieces(words: list[str]) -> list[str]:
             and len(word) == 2
             and freq.get(word) is None
             and _ZH_DISEASE_STEM.search(word)
+            and word not in _GENERIC_ZH
             and has_cjk(out[-1])
+            and out[-1] not in _GENERIC_ZH
+            and not populations(out[-1])
             and not (set(out[-1]) & _NAME_BREAKS)
             and len(out[-1]) + 2 <= _LONGEST_NAME
         ):

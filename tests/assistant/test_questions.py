@@ -428,3 +428,12 @@ def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
     named = analyse_question("How long is oseltamivir given?", table=table, rarity=rarity)
     assert named.anchors
     assert subject_refusal(named, searched(own_search_relevant=False)) is None
+
+
+def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
+    """jieba knows neither "轻症" nor a name it could belong to: "儿童" + "轻症" is a population
+    and a grade, not a disease the library lacks."""
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    analysis = analyse_question("儿童轻症支原体肺炎用阿奇霉素吗？", table=table)
+    assert "儿童轻症" not in [t.term for t in analysis.terms]
+    assert "阿奇霉素" in [t.term for t in analysis.anchors]
