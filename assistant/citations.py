@@ -47,6 +47,7 @@ __all__ = [
     "content_terms",
     "parse_citation_markers",
     "split_sentences",
+    "strip_reference_markers",
     "verify_answer",
     "verify_sentence",
 ]
@@ -191,8 +192,21 @@ def _marker_numbers(body: str) -> list[int]:
     return numbers
 
 
+# Where an answer's own markers stand: at the end of its sentence, before or after the closing
+# punctuation ("75 mg [1].", "75 mg.[1][3]", "每次 75mg［1，2］。").
+_TRAILING_MARKERS_RE: Final[re.Pattern[str]] = re.compile(
+    rf"(?:{_MARKER_RE.pattern}|[。！？；!?.…]+|[”’\"'）)」』]|\s+)+$"
+)
+
+
 def parse_citation_markers(text: str) -> tuple[str, list[int]]:
-    """Strip `[1]`, `[1, 2]`, `[1-3]`, `【1】`, `[^1]` markers; return clean text and numbers."""
+    """Strip the answer's own markers — `[1]`, `[1, 2]`, `[1-3]`, `【1】`, `[^1]` at the end of
+    the sentence — and return the clean text and their numbers.
+
+    A bracketed number inside the sentence is the guideline's reference to its bibliography
+    ("以上[1-3]，…"), copied with the guideline's text: it is kept as text and never read as a
+    citation of a numbered source.
+    """
     numbers: list[int] = []
 
     def collect(match: re.Match[str]) -> str:
@@ -202,8 +216,15 @@ def parse_citation_markers(text: str) -> tuple[str, list[int]]:
                 numbers.append(number)
         return ""
 
-    clean = _MARKER_RE.sub(collect, text)
+    tail = _TRAILING_MARKERS_RE.search(text)
+    start = tail.start() if tail else len(text)
+    clean = text[:start] + _MARKER_RE.sub(collect, text[start:])
     return re.sub(r"[ \t]{2,}", " ", clean).strip(), numbers
+
+
+def strip_reference_markers(text: str) -> str:
+    """The text without any bracketed reference numbers (a guideline's bibliography markers)."""
+    return re.sub(r"[ \t]{2,}", " ", _MARKER_RE.sub("", text)).strip()
 
 
 # --- content terms ---------------------------------------------------------------------------
@@ -394,7 +415,13 @@ def verify_sentence(
     `languages` is (sentence language, sources language) when the caller knows them; otherwise
     both are detected from the text.
     """
-    text, marked = parse_citation_markers(sentence)
+    marked: list[int] = []
+    if citations:
+        # The caller names the sources: bracketed numbers in the text are the guideline's own
+        # bibliography references, copied with its sentence ("…以上[1-3]。"), not citations.
+        text = strip_reference_markers(sentence)
+    else:
+        text, marked = parse_citation_markers(sentence)
     cited = list(dict.fromkeys([*citations, *marked]))
     if not cited:
         return SentenceVerdict(supported=False, support_score=0.0, reason="no_citation")

@@ -40,7 +40,13 @@ POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
 GLOSSARY_FILE = POLICIES_DIR / "glossary.yaml"
 
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_EN_WORD_RE = re.compile(r"[a-z][a-z0-9'\-]*")
+# Letters of European words (Latin with diacritics, Greek): "naïve", "Ménière", "β-lactam".
+EN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff"
+_EN_WORD_RE = re.compile(rf"[{EN_LETTERS}][{EN_LETTERS}0-9'\-]*")
+# A hyphen before a digit joins a code (SARS-CoV-2 → sars cov2, COVID-19 → covid19); any other
+# hyphen separates the words of a compound (opioid-naïve → opioid naive).
+_CODE_HYPHEN_RE = re.compile(r"(?<=[^\W_])-(?=\d)")
+_POSSESSIVE_RE = re.compile(r"['’]s\b")
 # "fn. (name)", "variant of", "see also", measure words: glosses that are no translation.
 _SKIP_GLOSS_RE = re.compile(
     r"^(?:cl:|variant of|old variant|see |see also|abbr\. |surname |used in)"
@@ -58,10 +64,31 @@ _LIBRARY_GLOSS_RE = re.compile(
 _ZH_BREAKS = set("的了是为及和与或在对将把被以从由其也并而但有无等所中时后前即如")
 
 
+def fold_diacritics(text: str) -> str:
+    """NFKC text without combining marks on Latin letters ("naïve" -> "naive"); CJK unchanged."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    return unicodedata.normalize(
+        "NFKC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+def english_words(text: str) -> list[str]:
+    """Lower-case English words of a text: diacritics folded, a compound's parts apart
+    ("opioid-naïve" -> opioid, naive), a code kept whole ("SARS-CoV-2" -> sars, cov2)."""
+    plain = _CODE_HYPHEN_RE.sub("", fold_diacritics(text).lower()).replace("-", " ")
+    plain = _POSSESSIVE_RE.sub("", plain)
+    return _EN_WORD_RE.findall(plain)
+
+
+def fold_english(text: str) -> str:
+    """A text's English words, lower-cased and plural-folded ("Infections" -> "infection")."""
+    return " ".join(_fold(w) for w in english_words(text))
+
+
+@functools.lru_cache(maxsize=16384)
 def normalise_en(term: str) -> str:
-    """Lower-case English term with plural folding ("infections" -> "infection")."""
-    words = _EN_WORD_RE.findall(unicodedata.normalize("NFKC", term).lower())
-    return " ".join(_fold(w) for w in words)
+    """Lower-case English term with plural folding (`fold_english`, cached for short terms)."""
+    return fold_english(term)
 
 
 def _fold(word: str) -> str:
@@ -85,7 +112,7 @@ class TermTable:
         zh = zh.strip()
         # Looked up by the folded form ("rabies" -> "raby"), given back as written.
         key_en = normalise_en(en)
-        en = " ".join(_EN_WORD_RE.findall(unicodedata.normalize("NFKC", en).lower()))
+        en = " ".join(english_words(en))
         if not zh or not key_en or zh == en:
             return
         for table, key, value in ((self.zh_to_en, zh, en), (self.en_to_zh, key_en, zh)):
@@ -198,7 +225,7 @@ def parse_cedict(lines: Iterable[str]) -> TermTable:
         glosses = [g for g in rest.strip().strip("/").split("/") if g]
         seen_words: set[str] = set()
         for position, gloss in enumerate(glosses):
-            seen_words.update(_fold(w) for w in _EN_WORD_RE.findall(gloss.lower()))
+            seen_words.update(_fold(w) for w in english_words(gloss))
             clean = _clean_gloss(gloss)
             if clean and len(simplified) >= 2:
                 # Earlier glosses are the main senses; shorter Chinese words are the usual terms.
@@ -226,7 +253,7 @@ def _jieba_frequencies() -> Mapping[str, int]:
 
 _CEDICT_DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Bump when parse_cedict changes, so a cached table is rebuilt.
-_PARSER_VERSION = 3
+_PARSER_VERSION = 4
 
 
 def _cache_dir() -> Path:

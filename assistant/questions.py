@@ -29,7 +29,13 @@ from typing import Final
 
 from assistant.domain import CJK_CHARS, Language, detect_language, has_cjk
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
-from assistant.glossary import LayeredTerms, normalise_en
+from assistant.glossary import (
+    EN_LETTERS,
+    LayeredTerms,
+    fold_diacritics,
+    fold_english,
+    normalise_en,
+)
 from assistant.quantities import extract_quantities
 
 DOSE_UNITS: Final[frozenset[str]] = frozenset(
@@ -156,7 +162,9 @@ _GENERIC_ZH: Final[frozenset[str]] = frozenset(
         "医生 医院 药物 药品 用药 处理 措施 管理 方法 标准 要求 问题 时间 时候 成人 儿童 小儿 "
         "孩子 病毒 感染 可以 一般 主要 常见 首选 选择 哪种 多少 怎么 如何 什么 需要 应该 是否 "
         "给予 进行 采用 考虑 注意 相关 有效 效果 作用 剂量 用量 用法 多久 多长 期间 最大 最小 "
-        "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用"
+        "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用 "
+        # Severity grades qualify any disease; they name none.
+        "轻症 重症 危重症 轻型 中型 重型 危重型 普通型 轻度 中度 重度"
     )
 )
 _GENERIC_EN: Final[frozenset[str]] = frozenset(
@@ -176,7 +184,10 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
 # population word): jieba's dictionary count for Chinese, CC-CEDICT gloss count for English.
 ZH_GENERAL_FREQ: Final[int] = 1000
 EN_GENERAL_GLOSSES: Final[int] = 40
-_EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
+# An English word of a question, diacritics and all ("opioid-naïve", "Ménière's", "β-blocker").
+_EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(rf"[{EN_LETTERS}][{EN_LETTERS}0-9\-]*(?:['’]s)?")
+# A compound with a digit is a code and stays whole (SARS-CoV-2, COVID-19, HbA1c).
+_HAS_DIGIT_RE: Final[re.Pattern[str]] = re.compile(r"\d")
 _CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(f"[{CJK_CHARS}]+")
 _LONGEST_TERM: Final[int] = 12
 _PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
@@ -239,11 +250,15 @@ class TermRarity:
         if key in self.df:
             return self.df[key]
         words = normalise_en(key).split()
+        if len(words) == 1 and words[0] in self.df:
+            return self.df[words[0]]
         if len(words) > 1 and not has_cjk(key):
             return min(self.df.get(w, 0) for w in words)
         if has_cjk(key) and len(key) >= 2:
             grams = [f"#{key[i : i + 2]}" for i in range(len(key) - 1)]
             return min(self.df.get(g, 0) for g in grams)
+        if has_cjk(key):
+            return self.df.get(f"#{key}", 0)  # one character (盐 for "salt"): its n-gram
         return 0
 
     def idf(self, df: int) -> float:
@@ -306,13 +321,27 @@ def _cut_known(run: str, table: LayeredTerms) -> list[str]:
 
 
 def _unknown_fragment(term: str, table: LayeredTerms) -> bool:
-    """A Chinese word jieba guessed, no table knows and without a drug-name shape (新冠人)."""
+    """A Chinese word jieba guessed, no table knows and without a drug- or disease-name shape
+    (新冠人; but 手足口病 is a disease the library may lack)."""
     return (
         has_cjk(term)
         and _jieba_freq().get(term) is None
         and not _ZH_DRUG_STEM.search(term)
+        and not (len(term) >= 3 and _ZH_DISEASE_STEM.search(term))
         and not table.knows_chinese(term)
     )
+
+
+@functools.cache
+def _jieba_tags() -> Mapping[str, str]:
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab
+
+
+# jieba's part-of-speech tags of verbs (起病 "fall ill", 接种 "get vaccinated", 发热): a verb
+# names no drug, disease or procedure, whatever its last character (a verbal noun, vn, may).
+_VERB_TAGS: Final[frozenset[str]] = frozenset({"v", "vd", "vi", "vg", "vq"})
 
 
 def _join_name_pieces(words: list[str]) -> list[str]:
@@ -324,6 +353,22 @@ def _join_name_pieces(words: list[str]) -> list[str]:
     freq = _jieba_freq()
     out: list[str] = []
     for word in words:
+        if (
+            out
+            and len(word) == 2
+            and freq.get(word) is None
+            and _ZH_DISEASE_STEM.search(word)
+            and word not in _GENERIC_ZH
+            and has_cjk(out[-1])
+            and out[-1] not in _GENERIC_ZH
+            and not populations(out[-1])
+            and not (set(out[-1]) & _NAME_BREAKS)
+            and len(out[-1]) + 2 <= _LONGEST_NAME
+        ):
+            # A disease name jieba does not know, cut before a tail it does not know either
+            # (手足 + 口病): the tail is no word, the two are one name.
+            out.append(out.pop() + word)
+            continue
         if not (_ZH_DRUG_STEM.fullmatch(word) and out):
             out.append(word)
             continue
@@ -354,7 +399,11 @@ def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
     terms: list[str] = []
     for run in _CJK_RUN_RE.findall(stripped):
         terms.extend(w for w in _cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))
-    words = [m.group().removesuffix("'s") for m in _EN_TOKEN_RE.finditer(stripped)]
+    words = [
+        part
+        for m in _EN_TOKEN_RE.finditer(stripped)
+        for part in _compound_parts(m.group().removesuffix("'s").removesuffix("’s"))
+    ]
     i = 0
     while i < len(words):
         # Longest phrase the term table knows ("incubation period", "hand hygiene").
@@ -365,6 +414,19 @@ def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
                 i += size
                 break
     return list(dict.fromkeys(terms))
+
+
+def _compound_parts(word: str) -> list[str]:
+    """A hyphenated compound's parts ("opioid-naïve" -> opioid, naive); a code stays whole.
+
+    Guidelines write a compound with a hyphen, a space or not at all ("opioid-naive patients",
+    "naive to opioids"); its parts are the words that match. Diacritics are folded (naïve is
+    spelled naive as often as not).
+    """
+    word = fold_diacritics(word).strip("-")
+    if "-" not in word or _HAS_DIGIT_RE.search(word):
+        return [word] if word else []
+    return [part for part in word.split("-") if part]
 
 
 def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
@@ -400,6 +462,8 @@ _EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
 )
 _EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
 _CODE_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,}|[A-Za-z]+-?\d|\d+-?[A-Za-z]")
+# An abbreviation in mixed case (IgM, cHCC, HbA1c): written so in passages of either language.
+_MIXED_CASE: Final[re.Pattern[str]] = re.compile(r"[a-z][A-Z]")
 # A general-dictionary word appearing in at most this many glosses is a name (naloxone: 1).
 EN_NAME_GLOSSES: Final[int] = 3
 ZH_NAME_FREQ: Final[int] = 300
@@ -414,7 +478,9 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     if table.knows_clinical(term):
         return True
     if has_cjk(term):
-        if len(term) < 2:
+        if len(term) < 2 or (
+            _jieba_tags().get(term) in _VERB_TAGS and not _ZH_DRUG_STEM.search(term)
+        ):
             return False
         freq = _jieba_freq().get(term)
         if (_ZH_DRUG_STEM.search(term) or _ZH_DISEASE_STEM.search(term)) and (
@@ -488,7 +554,27 @@ def analyse_question(
         )
     terms.sort(key=lambda t: -t.weight)
     other: Language = "en" if language == "zh" else "zh"
-    translated = [f for t in terms for f in t.forms[1:3]]
+    # Other-language forms the library uses: a dictionary sense no passage holds ("Chinese" →
+    # 中国籍, "get" → 谋得) matches nothing and only lowers the search's lexical strength,
+    # which divides by the number of query terms.
+    # A Latin name or code (IgM, HBV, CNLC, Spaulding) is written as it is in passages of
+    # either language: it is searched in the other language too.
+    translated = [
+        t.term
+        for t in terms
+        if not has_cjk(t.term)
+        and (language == "zh" or t.anchor or _CODE_RE.search(t.term) or _MIXED_CASE.search(t.term))
+        and (rarity is None or rarity.frequency(t.term) > 0)
+    ]
+    translated += [
+        f
+        for t in terms
+        for f in [
+            f
+            for f in t.forms[1:]
+            if has_cjk(f) != has_cjk(t.term) and (rarity is None or rarity.frequency(f) > 0)
+        ][:2]
+    ]
     if aspect is not None:
         translated.extend(aspect_words(aspect, other))
     translations: dict[str, str] = (
@@ -533,14 +619,11 @@ def form_in_text(form: str, text: str) -> bool:
     return f" {' '.join(words)} " in _folded(text)
 
 
-_EN_WORDS_RE: Final[re.Pattern[str]] = re.compile(r"[a-z][a-z0-9'\-]*")
-
-
 @functools.lru_cache(maxsize=8192)
 def _folded(text: str) -> str:
-    """A text's English words, lower-cased and plural-folded, space-padded (for whole words)."""
-    words = _EN_WORDS_RE.findall(_normal(text))
-    return " " + " ".join(normalise_en(w) for w in words) + " "
+    """A text's English words, lower-cased and plural-folded, space-padded (for whole words);
+    a compound's parts are words ("opioid-naïve" holds "opioid" and "naive")."""
+    return f" {fold_english(text)} "
 
 
 def term_in_text(term: SubjectTerm, text: str) -> bool:

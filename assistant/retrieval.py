@@ -19,12 +19,16 @@ questions (`python -m eval.retrieval_eval`).
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -44,9 +48,17 @@ from assistant.glossary import TermTable, library_glosses
 from assistant.questions import TermRarity
 from assistant.store import RRF_K, Hit, VectorStore
 
+logger = logging.getLogger(__name__)
+
 Channel = Literal["hybrid", "dense", "sparse"]
+# The library profile as ingestion last wrote it (DATA_DIR/library-profile.json); bump the
+# format when what it holds changes, so an older file is rebuilt rather than misread.
+PROFILE_FILE = "library-profile.json"
+_PROFILE_FORMAT = 1
 # How long a counted collection size is reused for the lexical-strength bound.
 _SIZE_TTL_S = 60.0
+# Sources of a relevant own-language search that stay first when other languages join.
+_LEADING = 5
 # Passages whose index terms are kept for the relevance test (~2 KB each).
 _TERMS_CACHE_SIZE = 2048
 
@@ -84,6 +96,72 @@ class LibraryProfile:
         """Languages the given libraries hold."""
         return set().union(*(self.languages.get(name, frozenset()) for name in libraries))
 
+    def to_json(self, *, key: Mapping[str, int]) -> dict[str, Any]:
+        """The profile as JSON, with the store counts (`key`) it was built at."""
+        return {
+            "format": _PROFILE_FORMAT,
+            "key": dict(key),
+            "passages": self.passages,
+            "df": dict(self.rarity.df),
+            "glosses": {"zh_to_en": self.glosses.zh_to_en, "en_to_zh": self.glosses.en_to_zh},
+            "languages": {name: sorted(langs) for name, langs in self.languages.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LibraryProfile:
+        """A profile read back from `to_json`."""
+        return cls(
+            rarity=TermRarity(data["df"], int(data["passages"])),
+            glosses=TermTable(
+                zh_to_en=data["glosses"]["zh_to_en"], en_to_zh=data["glosses"]["en_to_zh"]
+            ),
+            languages={name: frozenset(langs) for name, langs in data["languages"].items()},
+            passages=int(data["passages"]),
+        )
+
+
+def profile_key(store: VectorStore) -> dict[str, int]:
+    """What a stored profile must match to be the library's: its point counts (all, current)."""
+    return {"points": store.count(), "current": store.count(status="current")}
+
+
+def profile_path(settings: Settings) -> Path:
+    """Where ingestion keeps the library profile."""
+    return settings.data_dir / PROFILE_FILE
+
+
+def write_profile(
+    settings: Settings, store: VectorStore, *, sparse: SparseEncoder
+) -> LibraryProfile:
+    """Build the library profile from the current passages and store it (ingestion calls this
+    after every change, so the query path only reads it). A failure to write is logged: the
+    retriever then builds the profile itself."""
+    key = profile_key(store)
+    profile = build_profile(store.scroll(status="current"), sparse=sparse)
+    path = profile_path(settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(
+            json.dumps(profile.to_json(key=key), ensure_ascii=False, separators=(",", ":")),
+            encoding="utf-8",
+        )
+        partial.replace(path)
+    except OSError as exc:
+        logger.warning("library profile not stored (%s); built at query time", type(exc).__name__)
+    return profile
+
+
+def read_profile(path: Path, *, key: Mapping[str, int]) -> LibraryProfile | None:
+    """The stored profile when it was built at these store counts; else None."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _PROFILE_FORMAT or data.get("key") != dict(key):
+            return None
+        return LibraryProfile.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
 
 class HybridRetriever:
     """Search the collection for the passages that answer a question."""
@@ -101,7 +179,9 @@ class HybridRetriever:
         self.embedder = embedder
         self.sparse = sparse or SparseEncoder()
         self._size: tuple[int, float] | None = None
-        self._profile: tuple[LibraryProfile, int, float] | None = None
+        # (profile, the stored file's mtime, when last checked) and the store counts it matched.
+        self._profile: tuple[LibraryProfile, float | None, float] | None = None
+        self._key: dict[str, int] = {}
         self._profile_lock = threading.Lock()
         self._terms: dict[str, frozenset[str]] = {}
 
@@ -155,7 +235,18 @@ class HybridRetriever:
             primary.elapsed_ms = (time.perf_counter() - started) * 1000
             primary.languages = [primary.language]
             return primary
-        fused = fuse_by_rank([r.sources for r in runs], weights=_run_weights(runs))[:k]
+        # The question's own language leads unless its search found nothing relevant; then
+        # the languages interleave with the others first (a weight below 1 put the whole
+        # own-language list after theirs, even its best passage).
+        ordered = runs if primary.relevant else [*runs[1:], primary]
+        fused = fuse_by_rank([r.sources for r in ordered], weights=[1.0] * len(ordered))
+        if primary.relevant:
+            # The question's own search found relevant passages: its best ones lead, and the
+            # other languages' hits join after them (interleaving pushed them down).
+            head = primary.sources[:_LEADING]
+            held = {s.chunk_id for s in head}
+            fused = [*head, *(s for s in fused if s.chunk_id not in held)]
+        fused = fused[:k]
         sources = [s.model_copy(update={"n": n}) for n, s in enumerate(fused, start=1)]
         return RetrievalResult(
             query=query,
@@ -206,6 +297,7 @@ class HybridRetriever:
             lexical_strength=strength,
             coverage=coverage,
             has_hits=bool(hits),
+            dense_searched=channel != "sparse",
         )
         return RetrievalResult(
             query=query,
@@ -222,21 +314,33 @@ class HybridRetriever:
         )
 
     def profile(self) -> LibraryProfile:
-        """The library's term rarity, glosses and languages; rebuilt when the index changes.
+        """The library's term rarity, glosses and languages, as ingestion stored them.
 
-        Built from the current passages once per process (~1.7 s for 3,400 passages on 2
-        cores) and again only when the number of points changes.
+        Read once from DATA_DIR/library-profile.json and again when ingestion rewrites it (a
+        stat per call) or the store's counts no longer match it (checked once a minute). Built
+        here only when no stored profile matches — an index written before profiles were
+        stored, or by another node (~1.7 s for 3,400 passages on 2 cores), and then stored.
         """
+        path = profile_path(self.settings)
         with self._profile_lock:
             now = time.monotonic()
-            if self._profile is not None and now - self._profile[2] < _SIZE_TTL_S:
+            stamp = _mtime(path)
+            if (
+                self._profile is not None
+                and self._profile[1] == stamp
+                and now - self._profile[2] < _SIZE_TTL_S
+            ):
                 return self._profile[0]
-            size = self.store.count()
-            if self._profile is not None and self._profile[1] == size:
-                self._profile = (self._profile[0], size, now)
+            key = profile_key(self.store)
+            if self._profile is not None and self._profile[1] == stamp and self._key == key:
+                self._profile = (self._profile[0], stamp, now)
                 return self._profile[0]
-            profile = build_profile(self.store.scroll(status="current"), sparse=self.sparse)
-            self._profile = (profile, size, now)
+            profile = read_profile(path, key=key)
+            if profile is None:
+                profile = write_profile(self.settings, self.store, sparse=self.sparse)
+                stamp = _mtime(path)
+            self._profile = (profile, stamp, now)
+            self._key = key
             return profile
 
     def _query(
@@ -318,8 +422,14 @@ class HybridRetriever:
         lexical_strength: float | None,
         coverage: float,
         has_hits: bool,
+        dense_searched: bool = True,
     ) -> tuple[bool, list[str]]:
-        """Decide from raw channel scores (RRF scores are only ranks) whether anything answers."""
+        """Decide from raw channel scores (RRF scores are only ranks) whether anything answers.
+
+        A lexical-only search (`dense_searched` False: the term table's other-language terms
+        beside a question whose own search was relevant) is judged on its lexical evidence:
+        it has no dense score to fail, and requiring one dropped every such run.
+        """
         cfg = self.settings.retrieval
         if not has_hits:
             return False, ["no_hits"]
@@ -333,7 +443,7 @@ class HybridRetriever:
         )
         if not lexical_ok:
             reasons.append("lexical_below_floor")
-        if language not in self.settings.embedding.languages:
+        if language not in self.settings.embedding.languages or not dense_searched:
             return lexical_ok, reasons
         # The dense model covers this language: it must also find the question close to a
         # passage — on the golden set it separates in- from out-of-scope English questions
@@ -368,15 +478,15 @@ def build_profile(
     )
 
 
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
 def _language(code: str) -> Literal["zh", "en"]:
     return "zh" if code == "zh" else "en"
-
-
-def _run_weights(runs: Sequence[RetrievalResult]) -> list[float]:
-    # The question's own language leads unless its search found nothing relevant.
-    if runs[0].relevant:
-        return [1.0] * len(runs)
-    return [0.8, *([1.0] * (len(runs) - 1))]
 
 
 def fuse_by_rank(lists: Sequence[Sequence[Source]], *, weights: Sequence[float]) -> list[Source]:

@@ -16,7 +16,9 @@ from assistant.audit.log import AuditLog
 from assistant.config import Settings
 from assistant.domain import AuditAction, DocumentStatus, DocumentVersion, libraries_object
 from assistant.domain import version_from_payload as version_from_payload  # moved (issue #17)
+from assistant.embedding import SparseEncoder
 from assistant.errors import IngestionError
+from assistant.retrieval import write_profile
 from assistant.service.acting import record
 from assistant.store import VectorStore
 
@@ -103,6 +105,7 @@ def delete_document(
             detail={"doc_id": doc_id, "libraries": libraries, "chunks": count},
         )
     store.delete_points(doc_id=doc_id)
+    write_profile(settings, store, sparse=SparseEncoder())
     originals = settings.originals_dir / doc_id
     if originals.is_dir():
         shutil.rmtree(originals)

@@ -91,6 +91,7 @@ def reindex_documents(
         ingestor.reindex(state.payload, report=report, chunk_progress=chunk_progress)
     if report.chunks_added:
         ingestor.store.optimize()
+        ingestor.store_profile()
     return report
 
 

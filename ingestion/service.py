@@ -43,6 +43,7 @@ from assistant.domain import (
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
 from assistant.privacy import redact_text
+from assistant.retrieval import write_profile
 from assistant.review import ReviewQueue
 from assistant.service.acting import record
 from assistant.service.conversations import mark_conversations_guideline_updated
@@ -241,7 +242,13 @@ class Ingestor:
             progress("file", Path(), len(files), len(files))
         if report.chunks_added:
             self.store.optimize()
+            self.store_profile()
         return report
+
+    def store_profile(self) -> None:
+        """Store the library profile (term rarity, glosses, languages) the query path reads
+        (assistant/retrieval.py): built here, when the library changes, not per question."""
+        write_profile(self.settings, self.store, sparse=self.sparse)
 
     def _ingest_guarded(
         self,

@@ -172,7 +172,14 @@ def search_for_subject(
 def subject_refusal(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Refusal | None:
     """A refusal naming what is missing when no retrieved passage holds the subject."""
     anchors = analysis.anchors
-    if not anchors or not retrieval.sources:
+    if not retrieval.sources:
+        return None
+    if not anchors:
+        if retrieval.reasons and retrieval.cross_lingual and not analysis.translated_by_model:
+            # Only the term table's other-language words found anything (the question's own
+            # search did not), and the question names nothing specific to check them against:
+            # a bag of dictionary senses is no evidence that the passages answer it.
+            return Refusal(reason="no_relevant_passage", missing=analysis.subject)
         return None
     missing = [a.term for a in anchors if not any(holds_term(s, a) for s in retrieval.sources)]
     if anchors[0].term in missing:

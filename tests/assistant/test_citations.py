@@ -103,13 +103,33 @@ def test_split_mixed_text_and_keep_trailing_markers() -> None:
         ("每次 75mg[1][3]。", "每次 75mg。", [1, 3]),
         ("每次 75mg【1】【2】。", "每次 75mg。", [1, 2]),
         ("Give 75 mg[^1].", "Give 75 mg.", [1]),
-        ("见文献[2-4]和[2]。", "见文献和。", [2, 3, 4]),
+        # Inside the sentence: the guideline's bibliography reference, kept as text.
+        ("见文献[2-4]和[2]。", "见文献[2-4]和。", [2]),
         ("每次 75mg［1，2］。", "每次 75mg。", [1, 2]),
         ("No markers (1) here.", "No markers (1) here.", []),
     ],
 )
 def test_parse_citation_markers(text: str, clean: str, numbers: list[int]) -> None:
     assert parse_citation_markers(text) == (clean, numbers)
+
+
+@pytest.fixture(scope="module")
+def liver_guideline(corpus_dir: Path) -> str:
+    return joined((corpus_dir / "zh" / "原发性肝癌诊疗指南（2026年版）.txt").read_text("utf-8"))
+
+
+def test_guideline_reference_numbers_are_not_citations(liver_guideline: str) -> None:
+    """The liver guideline cites its bibliography as "[1-3]" and "[4]" inside its sentences; a
+    sentence copied from it cites the source it was taken from, never sources 1–4."""
+    src = passage(liver_guideline, "14.9%[4]", before=300, after=200)
+    copied = [s for s in split_sentences(src) if re.search(r"\[\d", s)]
+    assert len(copied) >= 2
+    for sentence in copied:
+        verdict = verify_sentence(sentence, [2], {1: "无关的段落。", 2: src, 3: "另一段。"})
+        assert verdict.supported, (sentence, verdict)
+        assert verdict.best_source == 2
+        # Read as markers, "[1-3]" would have pulled in unrelated sources 1 and 3.
+        assert parse_citation_markers(sentence.replace("。", "") + "，其余见下")[1] == []
 
 
 def test_content_terms_drop_stop_words_numbers_and_units() -> None:

@@ -22,8 +22,10 @@ from assistant.questions import (
     TermRarity,
     analyse_question,
     detect_aspect,
+    form_in_text,
     judge_responsive,
     states_dose,
+    term_in_text,
 )
 from assistant.retrieval import fuse_by_rank
 
@@ -310,3 +312,128 @@ def test_an_english_drug_name_the_dictionaries_lack_is_still_a_name(drug: str) -
         f"What is the loading dose of {drug}?", table=table_with(), rarity=rarity
     )
     assert analysis.missing == [drug]
+
+
+def test_a_word_with_diacritics_and_a_hyphen_contributes_its_parts(corpus_dir: Path) -> None:
+    """The CDC opioid guideline writes "opioid-naïve": the question's subject is "opioid" (and
+    "naive"), found in the guideline's sentence whichever way either side spells it."""
+    import re
+
+    from pypdf import PdfReader
+
+    pdf = corpus_dir / "en" / "cdc-2022-opioid-prescribing-guideline_rr7103a1-H.pdf"
+    page = re.sub(r"\s+", " ", PdfReader(str(pdf)).pages[33].extract_text() or "")
+    at = page.index("opioid-naïve patients")
+    sentence = page[page.rfind(".", 0, at) + 1 : page.index(".", at) + 1].strip()
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    rarity = rarity_of([sentence, "Hand hygiene before and after every patient contact."])
+    for question in (
+        "Starting dose for opioid-naïve patients?",
+        "Starting dose for opioid-naive patients?",
+        "Starting dose for patients who are opioid naïve?",
+    ):
+        analysis = analyse_question(question, table=table, rarity=rarity)
+        terms = {t.term.lower(): t for t in analysis.terms}
+        assert "opioid" in terms, (question, list(terms))
+        assert terms["opioid"].in_library
+        assert term_in_text(terms["opioid"], sentence)
+    # The compound matches the guideline's hyphen and diacritics in either spelling.
+    assert form_in_text("opioid naive", sentence)
+    assert form_in_text("opioid-naïve", sentence.replace("naïve", "naive"))
+
+
+def test_verbs_and_severity_grades_are_never_the_subject(corpus_dir: Path) -> None:
+    """ "起病" (fall ill) ends like a disease name and "重型" grades any disease: neither is what
+    a question is about. A disease name no dictionary knows (手足口病) still is, and is missing
+    from a library that lacks it."""
+    flu = (corpus_dir / "zh" / "流行性感冒诊疗方案（2025年版）.txt").read_text("utf-8")
+    paragraphs = [p for p in flu.split("\n\n") if p.strip()]
+    rarity = rarity_of(paragraphs)
+    table = LayeredTerms((load_glossary(), library_glosses([flu]), cedict_table()), clinical=2)
+
+    onset = analyse_question("流感患者起病后多久开始发热？", table=table, rarity=rarity)
+    assert "起病" not in [t.term for t in onset.anchors]
+    assert onset.anchors and onset.anchors[0].term in {"流感", "流行性感冒"}
+
+    severe = analyse_question("重型流感患者的抗病毒疗程是多久？", table=table, rarity=rarity)
+    assert "重型" not in [t.term for t in severe.terms]
+
+    absent = analyse_question("水痘和手足口病怎么区分？", table=table, rarity=rarity)
+    assert {"水痘", "手足口病"} <= set(absent.missing), absent.terms
+
+
+def test_other_language_terms_are_those_the_library_uses(corpus_dir: Path) -> None:
+    """A dictionary sense no passage holds ("course" → 课程) is not searched; the drug's
+    Chinese name is; a Latin abbreviation the Chinese guideline writes as is (IgM) goes along."""
+    flu = (corpus_dir / "zh" / "流行性感冒诊疗方案（2025年版）.txt").read_text("utf-8")
+    mp = (corpus_dir / "zh" / "儿童肺炎支原体肺炎诊疗指南（2025年版）.txt").read_text("utf-8")
+    paragraphs = [p for text in (flu, mp) for p in text.split("\n\n") if p.strip()]
+    rarity = rarity_of(paragraphs)
+    table = LayeredTerms((load_glossary(), library_glosses([flu, mp]), cedict_table()), clinical=2)
+    course = analyse_question(
+        "How long is the course of oseltamivir?", table=table, rarity=rarity
+    ).translations["zh"]
+    assert "奥司他韦" in course
+    assert "课程" not in course and "历程" not in course
+    igm = analyse_question(
+        "When does IgM turn positive in Mycoplasma pneumonia?", table=table, rarity=rarity
+    ).translations["zh"]
+    assert "IgM" in igm.split()
+
+
+def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
+    corpus_dir: Path,
+) -> None:
+    """When the question's own search found nothing and only the term table's other-language
+    words did, a question with no specific name to check the passages against is refused;
+    one whose own search was relevant, or whose name the passages hold, is not."""
+    from assistant.retrieval import RetrievalResult
+    from assistant.service.understanding import subject_refusal
+
+    flu = (corpus_dir / "zh" / "流行性感冒诊疗方案（2025年版）.txt").read_text("utf-8")
+    paragraph = next(p for p in flu.split("\n\n") if "奥司他韦" in p)
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    rarity = rarity_of([paragraph])
+    source = Source(
+        n=1,
+        doc_id="flu",
+        title="流行性感冒诊疗方案",
+        library="hospital",
+        text=paragraph,
+        language="zh",
+    )
+
+    def searched(*, own_search_relevant: bool) -> RetrievalResult:
+        return RetrievalResult(
+            query="q",
+            language="en",
+            channel="hybrid",
+            sources=[source],
+            relevant=True,
+            best_dense=None,
+            best_sparse=None,
+            term_coverage=0.0,
+            elapsed_ms=0.0,
+            reasons=[] if own_search_relevant else ["dense_below_floor"],
+            languages=["en", "zh"],
+            cross_lingual=True,
+        )
+
+    vague = analyse_question("How long should it last after that?", table=table, rarity=rarity)
+    assert not vague.anchors
+    refusal = subject_refusal(vague, searched(own_search_relevant=False))
+    assert refusal is not None and refusal.reason == "no_relevant_passage"
+    assert subject_refusal(vague, searched(own_search_relevant=True)) is None
+
+    named = analyse_question("How long is oseltamivir given?", table=table, rarity=rarity)
+    assert named.anchors
+    assert subject_refusal(named, searched(own_search_relevant=False)) is None
+
+
+def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
+    """jieba knows neither "轻症" nor a name it could belong to: "儿童" + "轻症" is a population
+    and a grade, not a disease the library lacks."""
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    analysis = analyse_question("儿童轻症支原体肺炎用阿奇霉素吗？", table=table)
+    assert "儿童轻症" not in [t.term for t in analysis.terms]
+    assert "阿奇霉素" in [t.term for t in analysis.anchors]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,16 @@ from assistant.embedding import (
     load_dense_embedder,
     strip_question_words,
 )
-from assistant.retrieval import GuideCiteRetriever, HybridRetriever, collapse_near_duplicates
+from assistant.retrieval import (
+    GuideCiteRetriever,
+    HybridRetriever,
+    collapse_near_duplicates,
+    profile_key,
+    profile_path,
+)
 from assistant.store import Hit, StorePoint, VectorStore, open_store
 from eval.golden import phrase_in_text
+from ingestion.documents import delete_document
 from tests.factories import index_library
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -363,3 +371,99 @@ def test_a_searched_source_carries_the_grade_stored_with_its_chunk(tmp_path: Pat
         assert top.model_dump(mode="json")["grade"] is None
     finally:
         library.store.close()
+
+
+RABIES_MD = """# Rabies post-exposure prophylaxis
+
+## Vaccine
+
+狂犬病疫苗（rabies vaccine）: give rabies vaccine on days 0, 3, 7, 14 and 28 after exposure.
+"""
+
+
+def test_ingestion_stores_the_library_profile_the_query_path_reads(tmp_path: Path) -> None:
+    """Term rarity, glosses and languages are built when the library changes (ingestion,
+    deletion) and stored; a question reads them instead of scanning every passage."""
+    hygiene, rabies = tmp_path / "hand-hygiene.md", tmp_path / "rabies.md"
+    hygiene.write_text(HAND_HYGIENE_MD, encoding="utf-8")
+    rabies.write_text(RABIES_MD, encoding="utf-8")
+    cfg = Settings(data_dir=tmp_path / "data")
+    library = index_library(cfg, {"hospital": [hygiene, rabies]})
+    try:
+        path = profile_path(cfg)
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        assert stored["key"] == profile_key(library.store)
+        assert stored["df"]["glove"] >= 1
+        assert "rabies vaccine" in stored["glosses"]["zh_to_en"]["狂犬病疫苗"]
+        assert stored["languages"] == {"hospital": ["en"]}
+
+        # The retriever returns what is stored (a term only the stored file holds shows it).
+        stored["df"]["stored-only-term"] = 7
+        path.write_text(json.dumps(stored), encoding="utf-8")
+        retriever = HybridRetriever(cfg, store=library.store, embedder=library.embedder)
+        assert retriever.profile().rarity.df["stored-only-term"] == 7
+
+        # Deleting a document stores the new profile; the retriever picks it up at once.
+        rabies_id = next(
+            str(p["doc_id"]) for _, p in library.store.scroll() if "Rabies" in str(p["title"])
+        )
+        delete_document(library.store, cfg, rabies_id)
+        profile = retriever.profile()
+        assert "stored-only-term" not in profile.rarity.df
+        assert "狂犬病疫苗" not in profile.glosses.zh_to_en
+        assert profile.rarity.df["glove"] >= 1
+
+        # A stored profile for other store counts (written elsewhere) is rebuilt, not used.
+        stale = json.loads(path.read_text(encoding="utf-8"))
+        stale["key"]["points"] += 1
+        stale["df"]["stored-only-term"] = 7
+        path.write_text(json.dumps(stale), encoding="utf-8")
+        fresh = HybridRetriever(cfg, store=library.store, embedder=library.embedder)
+        assert "stored-only-term" not in fresh.profile().rarity.df
+    finally:
+        library.store.close()
+
+
+def test_a_lexical_only_search_is_judged_on_its_lexical_evidence(index) -> None:
+    """The term table's English words beside a Chinese question that found its passages are
+    searched lexically; with no dense score to pass, they used to be judged irrelevant always,
+    so the other language's passages never joined the answer."""
+    _, _, retriever = index
+    english = retriever._search(
+        "hand hygiene gloves patient", libraries=["hospital"], k=5, channel="sparse"
+    )
+    assert english.relevant, english.reasons
+    assert "dense_below_floor" not in english.reasons
+    both = retriever.retrieve(
+        "流感患者接触后怎样做手卫生？",
+        libraries=["hospital"],
+        k=10,
+        translations={"en": "hand hygiene gloves patient"},
+    )
+    assert both.languages == ["zh", "en"]
+    assert any(s.language == "en" for s in both.sources)
+
+
+def test_languages_fuse_with_the_relevant_one_leading(index) -> None:
+    """A relevant own-language search keeps its best passages first when the other language
+    joins; an irrelevant one interleaves behind the other language, its best passage second
+    (not after every passage of the other language)."""
+    _, _, retriever = index
+    own = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"])
+    assert own.relevant
+    joined = retriever.retrieve(
+        FLU_DOSE_Q, libraries=["hospital"], translations={"en": "hand hygiene gloves patient"}
+    )
+    assert joined.languages == ["zh", "en"]
+    lead = min(5, len(own.sources))
+    assert [s.chunk_id for s in joined.sources[:lead]] == [s.chunk_id for s in own.sources[:lead]]
+
+    question = "Which antiviral dose do adults with influenza take?"
+    alone = retriever.retrieve(question, libraries=["hospital"])
+    assert not alone.relevant and alone.sources
+    rescued = retriever.retrieve(
+        question, libraries=["hospital"], translations={"zh": "流感 奥司他韦 成人 剂量"}
+    )
+    assert rescued.relevant and rescued.languages == ["en", "zh"]
+    assert rescued.sources[0].language == "zh"
+    assert rescued.sources[1].chunk_id == alone.sources[0].chunk_id
