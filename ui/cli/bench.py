@@ -112,12 +112,15 @@ def bench_ingest(
     ),
 ) -> None:
     """Ingestion throughput on the shipped corpus, ours vs the LangChain default (`speedup`)."""
-    from assistant.embedding import BACKENDS
+    from typing import get_args
+
+    from assistant.config import EmbeddingSettings
     from eval.bench_ingest import format_markdown, run_ingest_benchmark
 
-    bad = [b for b in backend or [] if b not in BACKENDS]
+    backends = get_args(EmbeddingSettings.model_fields["backend"].annotation)
+    bad = [b for b in backend or [] if b not in backends]
     if bad:
-        choices = ", ".join(BACKENDS)
+        choices = ", ".join(backends)
         raise fail(f"unknown backend(s) {', '.join(bad)}; choose from {choices}", code=2)
     result = run_ingest_benchmark(
         DEMO_CORPUS, with_baseline=baseline, backends=backend or None, recall=recall
