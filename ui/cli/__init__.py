@@ -19,6 +19,7 @@ from ui.cli import (
     ingest,
     libraries,
     metrics,
+    models,
     reindex,
     report,
     review,
@@ -79,6 +80,7 @@ COMMAND_MODULES: tuple[CommandGroup, ...] = (
     db,
     reindex,
     metrics,
+    models,
 )
 for module in COMMAND_MODULES:
     module.register(app)
