@@ -189,9 +189,13 @@ def test_dense_similarity_is_meaningful(embedder: DenseEmbedder) -> None:
     assert scores[0] > scores[1] + 0.1
 
 
-def test_onnx_backend_matches_torch(embedder: DenseEmbedder) -> None:
-    pytest.importorskip("onnxscript")  # the exporter's dependency; optional extra
-    onnx = DenseEmbedder(backend="onnx")
-    texts = [EN_DOC, ZH_DOC, "fever"]
-    for a, b in zip(onnx.embed_documents(texts), embedder.embed_documents(texts), strict=True):
+def test_the_default_backend_is_onnx_and_matches_torch(embedder: DenseEmbedder) -> None:
+    # Issue 15: onnx is the default because it gives torch's vectors, faster.
+    assert embedder.backend == "onnx"
+    torch = DenseEmbedder(backend="torch")
+    texts = [EN_DOC, ZH_DOC, "fever", "x " * 400]  # the last is truncated the same way
+    for a, b in zip(embedder.embed_documents(texts), torch.embed_documents(texts), strict=True):
         assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.9999
+    query = "How do we stop infections spreading in clinics?"
+    a, b = embedder.embed_query(query), torch.embed_query(query)
+    assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.9999
