@@ -199,3 +199,19 @@ def test_the_default_backend_is_onnx_and_matches_torch(embedder: DenseEmbedder) 
     query = "How do we stop infections spreading in clinics?"
     a, b = embedder.embed_query(query), torch.embed_query(query)
     assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.9999
+
+
+def test_onnx_runs_a_long_batch_in_small_runs_with_the_same_vectors(
+    embedder: DenseEmbedder,
+) -> None:
+    # Issue 15: onnxruntime gets ROWS_PER_RUN texts per call (its arena keeps the largest
+    # call's activations); a batch longer than that gives each text its own vector.
+    from assistant.embedding_onnx import ROWS_PER_RUN
+
+    texts = [f"{EN_DOC} {'fever ' * i}" for i in range(ROWS_PER_RUN * 2 + 3)] + [ZH_DOC]
+    batched = embedder.embed_documents(texts)
+    assert len(batched) == len(texts)
+    for text, vec in zip(texts, batched, strict=True):
+        single = embedder.embed_query(text)
+        assert max(abs(a - b) for a, b in zip(vec, single, strict=True)) < 1e-5
+    assert batched[0] != batched[1]
