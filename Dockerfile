@@ -31,7 +31,7 @@ RUN useradd --system --uid 10001 --create-home --home-dir /home/guidecite guidec
     && mkdir -p /data \
     && chown guidecite:guidecite /data
 USER guidecite
-# The default embedding backend's ONNX export, built once into the app user's cache (issue 15).
+# The configured embedding backend's ONNX export, if any, built once into the app user's cache.
 RUN HF_HUB_OFFLINE=1 guidecite models prepare
 VOLUME ["/data"]
 

@@ -64,11 +64,11 @@ class EmbeddingSettings(BaseModel):
         "sparse vectors only and questions in them use the lexical channel (issue #13).",
     )
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        default="onnx",
-        description="Inference runtime: onnx (onnxruntime, fp32 export; the default: same "
-        "vectors as torch, faster to load and to run — issue 15), onnx-int8 (dynamically "
-        "quantised export) or torch (sentence-transformers). Exports are built once by "
-        "`guidecite models prepare` (make install runs it) and cached under ~/.cache/guidecite.",
+        default="torch",
+        description="Inference runtime: torch (sentence-transformers), onnx (onnxruntime, fp32 "
+        "export) or onnx-int8 (dynamically quantised export; the `onnx` extra). Exports are "
+        "built once by `guidecite models prepare` (make install runs it for the configured "
+        "backend) and cached under ~/.cache/guidecite. Measured in issue 15 (README).",
     )
 
     base_url: str = Field(
