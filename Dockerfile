@@ -31,6 +31,8 @@ RUN useradd --system --uid 10001 --create-home --home-dir /home/guidecite guidec
     && mkdir -p /data \
     && chown guidecite:guidecite /data
 USER guidecite
+# The configured embedding backend's ONNX export, if any, built once into the app user's cache.
+RUN HF_HUB_OFFLINE=1 guidecite models prepare
 VOLUME ["/data"]
 
 EXPOSE 8501

@@ -12,11 +12,16 @@ $(STAMP): pyproject.toml
 	# CPU torch first, or sentence-transformers pulls several GB of CUDA builds.
 	$(PIP) install torch==2.13.0 || (echo "torch==2.13.0 CPU wheel not found here; installing the registry's torch" && $(PIP) install torch)
 	$(PIP) install -e '.[dev,postgres]'
+	# An onnx embedding backend (GUIDECITE_EMBEDDING__BACKEND=onnx|onnx-int8) runs an export of
+	# the installed model: built here, once, into ~/.cache/guidecite (local, no download), not at
+	# the first question. Nothing to do for the default torch backend.
+	HF_HUB_OFFLINE=1 $(VENV)/bin/guidecite models prepare
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/guidecite models prepare
 	$(VENV)/bin/guidecite demo
 
 lint: install

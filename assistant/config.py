@@ -65,9 +65,10 @@ class EmbeddingSettings(BaseModel):
     )
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         default="torch",
-        description="Inference runtime: torch (sentence-transformers), onnx (onnxruntime, "
-        "fp32 export) or onnx-int8 (dynamically quantised export); exports are cached under "
-        "~/.cache/guidecite.",
+        description="Inference runtime: torch (sentence-transformers), onnx (onnxruntime, fp32 "
+        "export) or onnx-int8 (dynamically quantised export; the `onnx` extra). Exports are "
+        "built once by `guidecite models prepare` (make install runs it for the configured "
+        "backend) and cached under ~/.cache/guidecite. Measured in issue 15 (README).",
     )
 
     base_url: str = Field(

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND: str = EmbeddingSettings.model_fields["backend"].default
 # Every language GuideCite detects (documents and questions); a multilingual model covers them.
 ALL_LANGUAGES = ("zh", "en")
 MULTILINGUAL = ("multilingual", "*")
@@ -103,7 +104,7 @@ class DenseEmbedder:
         *,
         batch_size: int = 64,
         device: str = "cpu",
-        backend: str = "torch",
+        backend: str = DEFAULT_BACKEND,
         cache_dir: Path | None = None,
     ) -> None:
         path = Path(model_path) if model_path else Path(packaged_model_path())

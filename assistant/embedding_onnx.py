@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8_pc_rr.onnx"
+# Rows per onnxruntime call. Its memory arena keeps the largest call's activations for the life
+# of the session: 64 rows of 256 word pieces held ~2.1 GB peak RSS, 8 rows ~0.4 GB, with no loss
+# of throughput on a CPU (measured on 256 passages of 256 pieces, 2 cores: CPU 29.2 s at 64 rows,
+# 27.4 s at 16, 26.5 s at 8; issue 15).
+ROWS_PER_RUN = 8
 
 
 def export_dir_for(model_path: Path, cache_dir: Path) -> Path:
@@ -180,7 +185,13 @@ class OnnxEncoder:
         return cls(session=session, tokenizer=tokenizer, pooling=pooling)
 
     def encode(self, texts: Sequence[str]) -> list[list[float]]:
-        """L2-normalised sentence embeddings."""
+        """L2-normalised sentence embeddings, computed ROWS_PER_RUN texts at a time."""
+        out: list[list[float]] = []
+        for start in range(0, len(texts), ROWS_PER_RUN):
+            out.extend(self._encode_rows(texts[start : start + ROWS_PER_RUN]))
+        return out
+
+    def _encode_rows(self, texts: Sequence[str]) -> list[list[float]]:
         encodings = self.tokenizer.encode_batch(list(texts))
         feeds = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),

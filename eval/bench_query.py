@@ -64,10 +64,34 @@ def _random_unit(dim: int, rng: random.Random) -> list[float]:
     return [x / norm for x in v]
 
 
+def _rss_mb() -> float:
+    """Resident set size of this process now (Linux /proc; else the peak so far)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def fill_synthetic(
-    store: VectorStore, *, size: int, dim: int, model_id: str, vocabulary: list[str], seed: int = 7
+    store: VectorStore,
+    *,
+    size: int,
+    dim: int,
+    model_id: str,
+    vocabulary: list[str],
+    seed: int = 7,
+    stats: dict[str, Any] | None = None,
 ) -> list[tuple[list[float], str]]:
-    """Write `size` synthetic chunks (random vectors, sampled terms); returns vectors + texts."""
+    """Write `size` synthetic chunks (random vectors, sampled terms); returns vectors + texts.
+
+    `stats`, when given, receives the write figures (issue 15, scale path): seconds in
+    `store.upsert` (batches of 1000) and in the final optimise, points per second through
+    upsert, and this process's RSS before, after and at its peak.
+    """
+    rss_before = _rss_mb()
+    upsert_s = 0.0
+    started = time.perf_counter()
     rng = random.Random(seed)
     sparse = SparseEncoder()
     store.ensure_collection(dense_dim=dim, model_id=model_id)
@@ -97,11 +121,36 @@ def fill_synthetic(
         )
         made.append((vector, text))
         if len(batch) == 1000:
+            t0 = time.perf_counter()
             store.upsert(batch)
+            upsert_s += time.perf_counter() - t0
             batch = []
     if batch:
+        t0 = time.perf_counter()
         store.upsert(batch)
+        upsert_s += time.perf_counter() - t0
+    t0 = time.perf_counter()
     store.optimize()
+    optimize_s = time.perf_counter() - t0
+    if stats is not None:
+        rss_after = _rss_mb()
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rss_after)
+        stats.update(
+            {
+                "points": size,
+                "total_s": round(time.perf_counter() - started, 2),
+                "upsert_s": round(upsert_s, 2),
+                "optimize_s": round(optimize_s, 2),
+                "upsert_points_per_s": round(size / upsert_s, 1) if upsert_s else None,
+                "points_per_s_with_optimize": round(size / (upsert_s + optimize_s), 1)
+                if upsert_s + optimize_s
+                else None,
+                "rss_before_mb": round(rss_before, 1),
+                "rss_after_mb": round(rss_after, 1),
+                "peak_rss_mb": round(peak, 1),
+                "load_average_1m": round(os.getloadavg()[0], 2),
+            }
+        )
     return made
 
 
@@ -203,15 +252,18 @@ def run_query_benchmark(
             data = Path(tmp) / f"synthetic-{size}"
             store = open_store(settings.model_copy(update={"data_dir": data}))
             try:
+                write: dict[str, Any] = {}
                 made = fill_synthetic(
                     store,
                     size=size,
                     dim=embedder.dim,
                     model_id=embedder.model_id,
                     vocabulary=vocabulary or ["word"],
+                    stats=write,
                 )
                 result[f"synthetic_{size}"] = {
                     "chunks": size,
+                    "write": write,
                     **_measure(
                         store,
                         settings=run_settings,
@@ -244,5 +296,14 @@ def format_markdown(result: dict[str, Any]) -> str:
                 lines.append(f"| {key} | {block['chunks']} | {name} | {m['p50']} | {m['p95']} |")
         ratios = {k: v for k, v in block.items() if k.startswith(("ratio", "wrapper"))}
         lines.append(f"| {key} | | ratios | {ratios} | |")
+    for key, block in result.items():
+        write = block.get("write") if isinstance(block, dict) else None
+        if write:
+            lines.append(
+                f"\n{key} write: {write['points']} points, upsert {write['upsert_s']} s "
+                f"({write['upsert_points_per_s']} points/s), optimise {write['optimize_s']} s, "
+                f"RSS {write['rss_before_mb']} → {write['rss_after_mb']} MB "
+                f"(peak {write['peak_rss_mb']} MB), load average {write['load_average_1m']}"
+            )
     lines += ["", f"peak RSS {result['peak_rss_mb']} MB"]
     return "\n".join(lines)

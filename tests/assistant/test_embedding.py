@@ -189,9 +189,28 @@ def test_dense_similarity_is_meaningful(embedder: DenseEmbedder) -> None:
     assert scores[0] > scores[1] + 0.1
 
 
-def test_onnx_backend_matches_torch(embedder: DenseEmbedder) -> None:
+def test_onnx_backend_matches_torch() -> None:
     pytest.importorskip("onnxscript")  # the exporter's dependency; optional extra
-    onnx = DenseEmbedder(backend="onnx")
-    texts = [EN_DOC, ZH_DOC, "fever"]
-    for a, b in zip(onnx.embed_documents(texts), embedder.embed_documents(texts), strict=True):
+    onnx, torch = DenseEmbedder(backend="onnx"), DenseEmbedder(backend="torch")
+    texts = [EN_DOC, ZH_DOC, "fever", "x " * 400]  # the last is truncated the same way
+    for a, b in zip(onnx.embed_documents(texts), torch.embed_documents(texts), strict=True):
         assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.9999
+    query = "How do we stop infections spreading in clinics?"
+    a, b = onnx.embed_query(query), torch.embed_query(query)
+    assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.9999
+
+
+def test_onnx_runs_a_long_batch_in_small_runs_with_the_same_vectors() -> None:
+    # Issue 15: onnxruntime gets ROWS_PER_RUN texts per call (its arena keeps the largest
+    # call's activations); a batch longer than that gives each text its own vector.
+    pytest.importorskip("onnxscript")
+    from assistant.embedding_onnx import ROWS_PER_RUN
+
+    embedder = DenseEmbedder(backend="onnx")
+    texts = [f"{EN_DOC} {'fever ' * i}" for i in range(ROWS_PER_RUN * 2 + 3)] + [ZH_DOC]
+    batched = embedder.embed_documents(texts)
+    assert len(batched) == len(texts)
+    for text, vec in zip(texts, batched, strict=True):
+        single = embedder.embed_query(text)
+        assert max(abs(a - b) for a, b in zip(vec, single, strict=True)) < 1e-5
+    assert batched[0] != batched[1]

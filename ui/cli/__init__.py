@@ -20,6 +20,7 @@ from ui.cli import (
     ingest,
     libraries,
     metrics,
+    models,
     reindex,
     report,
     review,
@@ -81,6 +82,7 @@ COMMAND_MODULES: tuple[CommandGroup, ...] = (
     db,
     reindex,
     metrics,
+    models,
 )
 for module in COMMAND_MODULES:
     module.register(app)

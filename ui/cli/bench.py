@@ -102,14 +102,29 @@ def bench_query(
 def bench_ingest(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     baseline: bool = typer.Option(True, help="Also run the LangChain default side by side."),
-    backend: str = typer.Option(
-        "", help="Embedding backend for our side (torch, onnx, onnx-int8); default: configured."
+    backend: list[str] | None = typer.Option(
+        None,
+        help="Embedding backend for our side (torch, onnx, onnx-int8; default: configured). "
+        "Repeat to measure several in one run, in order (e.g. torch onnx onnx-int8 torch).",
+    ),
+    recall: bool = typer.Option(
+        False, help="Also measure golden recall@5 on each index built (after the clock stops)."
     ),
 ) -> None:
     """Ingestion throughput on the shipped corpus, ours vs the LangChain default (`speedup`)."""
+    from typing import get_args
+
+    from assistant.config import EmbeddingSettings
     from eval.bench_ingest import format_markdown, run_ingest_benchmark
 
-    result = run_ingest_benchmark(DEMO_CORPUS, with_baseline=baseline, backend=backend)
+    backends = get_args(EmbeddingSettings.model_fields["backend"].annotation)
+    bad = [b for b in backend or [] if b not in backends]
+    if bad:
+        choices = ", ".join(backends)
+        raise fail(f"unknown backend(s) {', '.join(bad)}; choose from {choices}", code=2)
+    result = run_ingest_benchmark(
+        DEMO_CORPUS, with_baseline=baseline, backends=backend or None, recall=recall
+    )
     if as_json:
         emit_json(result)
     else:
