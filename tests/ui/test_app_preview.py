@@ -121,6 +121,7 @@ def test_a_docx_source_card_shows_its_passage_in_context_in_english_and_not_afte
     assert any("20 seconds until the hands are dry\\.]" in m for m in lit), lit
     # A neighbouring sentence of the file, shown but not lit.
     assert "Sleeves should end at or above the elbow" in text
+    assert "▸ The cited passage" in text
     # The grant is withdrawn while the answer is on screen: the next run shows no passage.
     # Withdrawn through the app's own Context, which other instances reach only after a recheck.
     access = resources().access
@@ -132,7 +133,11 @@ def test_a_docx_source_card_shows_its_passage_in_context_in_english_and_not_afte
         assert errors == [
             "You no longer have access to this guideline library, so its text cannot be shown."
         ]
-        assert "Sleeves should end" not in "\n".join(m.value for m in at.markdown)
+        # No context any more: the card keeps only the passage the answer quoted when asked.
+        card = at.expander[n - 1]
+        after = _plain([m.value for m in card.markdown] + [c.value for c in card.caption])
+        assert "the text around the cited passage" not in after
+        assert "▸ The cited passage" not in after
     finally:
         access.grant_library(ADMIN, library="cardiology-ipc", department="cardiology")
     denied = [e for e in audit_events("passage_view") if e.actor == "dr.wang"]
