@@ -139,9 +139,13 @@ _ABBREVIATIONS: Final[frozenset[str]] = frozenset(
 )
 _WORD_BEFORE_RE: Final[re.Pattern[str]] = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _MAX_MARKER_RANGE: Final[int] = 20
+_LIST_NUMBER_RE: Final[re.Pattern[str]] = re.compile(r"\s*\d{1,2}")
 
 
 def _period_ends_sentence(text: str, pos: int) -> bool:
+    line = text[text.rfind("\n", 0, pos) + 1 : pos]
+    if _LIST_NUMBER_RE.fullmatch(line):
+        return False  # "2.住院治疗标准…": a list number opens its item, it ends nothing
     before = text[max(0, pos - 40) : pos]
     if before.count("(") + before.count("（") > before.count(")") + before.count("）"):
         return False  # inside brackets: "2mg/（kg.次）", "(e.g. adults)"

@@ -20,6 +20,7 @@ from assistant.citations import content_terms, parse_citation_markers, split_sen
 from assistant.domain import AnswerMode, DroppedSentence, Source
 from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
+from assistant.passage_layout import PassageLayout, clauses_before, is_lead_in, layout
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
 from assistant.questions import (
@@ -112,7 +113,10 @@ class _Candidate:
     n: int
     doc_id: str
     chunk_index: int
-    takes_previous: int
+    # Sentences of the same passage shown with it: before it, what names its subject (the
+    # sentence before, the head of its list item); after it, a lead-in's list items.
+    along_before: tuple[int, ...] = ()
+    along_after: tuple[int, ...] = ()
 
 
 def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, rank: int) -> float:
@@ -121,6 +125,15 @@ def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, ra
     if numbers and overlap > 0:
         overlap += _quantity_bonus(text, dose=dose)
     return overlap - rank * 0.01
+
+
+def subject_context(layout: PassageLayout, position: int) -> list[list[int]]:
+    """Where a sentence's subject may stand, nearest first: each sentence before it (up to
+    CONTEXT_SENTENCES, with those between), then its heads (its list item's, its list's lead-in)."""
+    options = [list(range(position - back, position)) for back in range(1, position + 1)]
+    options = options[:CONTEXT_SENTENCES]
+    options += [[head] for head in reversed(layout.heads[position])]
+    return options
 
 
 def compose_extractive(
@@ -135,40 +148,51 @@ def compose_extractive(
     Candidates are the sources' sentences that are responsive (assistant/questions.py); the
     best one picks the document, and up to `max_sentences` responsive sentences of that document
     follow in document order — never padding from other guidelines. A sentence whose subject is
-    only in the sentence before it takes that sentence along. Non-responsive sentences that the
-    overlap alone would have chosen are returned as dropped, with the reason.
+    only in the sentence before it, or in the head of its list item, takes that sentence along;
+    a lead-in ("…标准（满足下列任意 1 条）：") takes its list along, or is left out without one.
+    Non-responsive sentences that the overlap alone would have chosen are returned as dropped,
+    with the reason.
     """
     wanted = content_terms(question)
     numbers = bool(_QUANTITY_QUESTION.search(question))
     dose = bool(_DOSE_QUESTION.search(question))
     chosen: list[_Candidate] = []
     rejected: list[tuple[float, str, str, int]] = []
+    shown_of: dict[int, list[str]] = {}
     for rank, source in enumerate(sources):
-        raw = [clean_shown(s) for s in split_sentences(source.text)]
+        structure = layout(source.text)
+        raw = [clean_shown(s) for s in structure.sentences]
+        shown_of[source.n] = raw
         context = source_context(source)
         for position, text in enumerate(raw):
             if len(text) < _MIN_SENTENCE_CHARS:
                 continue
             lexical = _lexical_score(text, wanted, numbers=numbers, dose=dose, rank=rank)
+            if is_lead_in(text) and not structure.items[position]:
+                continue  # a lead-in whose list this passage does not hold says nothing
+            after = structure.items[position]
             if analysis is None:
                 if lexical > 0:
                     chosen.append(
                         _Candidate(lexical, rank, position, text, source.n, source.doc_id,
-                                   source.chunk_index or 0, 0)
+                                   source.chunk_index or 0, along_after=after)
                     )  # fmt: skip
                 continue
-            verdict = judge_responsive(analysis, text, context=context)
-            takes_previous = 0
+            clauses = clauses_before(raw, position)
+            verdict = judge_responsive(analysis, text, context=context, clauses=clauses)
+            before: tuple[int, ...] = ()
             top = analysis.anchors[0] if analysis.anchors else None
             if top is not None and not term_in_text(top, text):
-                # The subject is in a sentence before: take it along, so that the shown text
-                # names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
-                for back in range(1, min(position, CONTEXT_SENTENCES) + 1):
-                    before = raw[position - back : position]
-                    if term_in_text(top, " ".join(before)):
-                        along = judge_responsive(analysis, text, context=[*before, *context])
+                # The subject is in a sentence before or in the item's head: take it along, so
+                # the shown text names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
+                for option in subject_context(structure, position):
+                    named = [raw[i] for i in option]
+                    if term_in_text(top, " ".join(named)):
+                        along = judge_responsive(
+                            analysis, text, context=[*named, *context], clauses=clauses
+                        )
                         if along.responsive:
-                            verdict, takes_previous = along, back
+                            verdict, before = along, tuple(option)
                         break
             if not verdict.responsive:
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
@@ -177,11 +201,11 @@ def compose_extractive(
             # by their rarity: what distinguishes the answering sentence from its responsive
             # neighbours. A question in the other language shares no words with it, so the
             # lexical part may be nothing; scores stay positive for the cut below.
-            shown = " ".join([*raw[position - takes_previous : position], text])
+            shown = " ".join([*(raw[i] for i in before), text])
             score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
             chosen.append(
                 _Candidate(score, rank, position, text, source.n, source.doc_id,
-                           source.chunk_index or 0, takes_previous)
+                           source.chunk_index or 0, before, after)
             )  # fmt: skip
     dropped = [
         DroppedSentence(text=text, reason=reason, citations=[n])
@@ -193,20 +217,24 @@ def compose_extractive(
     best = max(chosen, key=lambda c: (c.score, -c.rank, -c.position))
     same_doc = [c for c in chosen if c.doc_id == best.doc_id and c.score >= best.score * 0.6]
     same_doc.sort(key=lambda c: (-c.score, c.rank, c.position))
-    picked = same_doc[:max_sentences]
+    # Up to `max_sentences` candidates, each with what it takes along; when the best is a
+    # lead-in with its list ("住院治疗标准（满足下列标准任意 1 条）：" + items), that list is the
+    # answer, not the start of one.
+    picked = same_doc[:1] if same_doc[0].along_after else same_doc[:max_sentences]
     picked.sort(key=lambda c: (c.chunk_index, c.rank, c.position))
-    by_source = {s.n: s for s in sources}
     out: list[DraftSentence] = []
     for candidate in picked:
-        if candidate.takes_previous:
-            raw = [clean_shown(s) for s in split_sentences(by_source[candidate.n].text)]
-            start = candidate.position - candidate.takes_previous
-            for previous in raw[start : candidate.position]:
-                if (previous, [candidate.n]) not in out:
-                    out.append((previous, [candidate.n]))
-        if (candidate.text, [candidate.n]) not in out:
-            out.append((candidate.text, [candidate.n]))
-    return out, dropped
+        raw = shown_of[candidate.n]
+        for position in _shown_positions(candidate):
+            sentence = (raw[position], [candidate.n])
+            if len(raw[position]) >= 2 and sentence not in out:
+                out.append(sentence)
+    texts = {text for text, _ in out}
+    return out, [d for d in dropped if d.text not in texts]
+
+
+def _shown_positions(candidate: _Candidate) -> list[int]:
+    return [*candidate.along_before, candidate.position, *candidate.along_after]
 
 
 def extractive_sentences(

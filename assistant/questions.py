@@ -20,6 +20,7 @@ A question has a **subject** — the drug, disease, procedure or population it n
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 import unicodedata
@@ -52,6 +53,16 @@ _TIME_UNIT_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# An age written with time units ("2 周～8 月龄", "9～11 月龄", "aged 6-59 months",
+# "3 months old"): who a statement is about, never how long something lasts.
+_AGE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:\d+\s*(?:个)?(?:周|月|天|日|年)?\s*[~～\-–至到]\s*)?\d+\s*(?:个)?(?:周|月|天|日|年)龄|"
+    r"\baged?\s+\d+(?:\s*(?:[-–]|to)\s*\d+)?\s*(?:days?|weeks?|months?|years?)|"
+    r"\d+(?:\s*(?:[-–]|to)\s*\d+)?[\s-]*(?:days?|weeks?|months?|years?)[\s-]*(?:old|of age)",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Aspect:
     """One kind of question: its cue words in questions and what a sentence must show."""
@@ -62,6 +73,8 @@ class Aspect:
     needs_dose: bool = False
     needs_time: bool = False
     needs_cue: bool = False
+    # The question must hold these words too (a renal *dose* question, not any renal one).
+    requires: re.Pattern[str] | None = None
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -69,6 +82,7 @@ class Aspect:
         An incubation period needs the words *and* a duration ("…能缩短狂犬病潜伏期" names the
         period without stating it); a dose needs a number with a dose unit.
         """
+        sentence = _AGE_RE.sub(" ", sentence)  # "2 周～8 月龄" is an age, not a duration
         if self.needs_dose and not _DOSE_UNIT_RE.search(sentence):
             return False
         if self.needs_time and not _TIME_UNIT_RE.search(sentence):
@@ -89,6 +103,11 @@ _NUMBER_CUES: Final[re.Pattern[str]] = re.compile(
     r"\d\s*[~～\-–至到]\s*\d"
 )
 
+
+_RENAL: Final[str] = (
+    r"肾功能|肾衰|肾损|肾病|肌酐清除率|透析|\bCrCl\b|creatinine clearance|\brenal\b|kidney|"
+    r"\be?GFR\b|dialysis"
+)
 
 # Order matters: the first aspect whose cues a question holds is its aspect.
 ASPECTS: Final[tuple[Aspect, ...]] = (
@@ -115,6 +134,26 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(r"不良反应|副作用|副反应|adverse|side[- ]effect|toxicit"),
         _cues(r"不良反应|副作用|副反应|毒性|adverse|side[- ]effect|toxicit|harm|risk"),
         needs_cue=True,
+    ),
+    # A missed dose: what to do is stated in its own words, never by the usual dose.
+    Aspect(
+        "missed_dose",
+        _cues(
+            r"漏服|漏用|漏打|忘(?:记)?(?:了)?(?:服|吃|用|打)|错过.{0,4}(?:剂|次)|"
+            r"missed (?:a |the |one )?dos|forg[eo]t(?:ten)? (?:to take|a dose)"
+        ),
+        _cues(r"漏服|漏用|漏打|遗漏|忘记|错过|missed|forgot|skipped"),
+        needs_cue=True,
+    ),
+    # A dose in kidney failure: a sentence that names the kidney and states a dose; the usual
+    # dose is no answer ("肾功能不全者要根据肾功能调整剂量" states none).
+    Aspect(
+        "renal_dose",
+        _cues(_RENAL),
+        _cues(_RENAL),
+        needs_dose=True,
+        needs_cue=True,
+        requires=_cues(r"剂量|用量|减量|调整|多少|\bdos(?:e|es|age|ing)\b|adjust|how much|\bmg\b"),
     ),
     Aspect(
         "dose",
@@ -195,7 +234,9 @@ _LONGEST_NAME: Final[int] = 8
 # A piece of a name is a word jieba knows from fewer than this many occurrences (帕拉: 40).
 _RARE_PIECE: Final[int] = 100
 # Characters that end a name being joined (function words; 那, 可 and 比 do occur in names).
-_NAME_BREAKS: Final[frozenset[str]] = frozenset("的和与及或在是为了用于对将把被从由以其并而但也")
+_NAME_BREAKS: Final[frozenset[str]] = frozenset(
+    "的和与及或在是为了用于对将把被从由以其并而但也给服吃"
+)
 
 
 @dataclass(frozen=True)
@@ -268,24 +309,41 @@ class TermRarity:
 
 
 def detect_aspect(question: str) -> Aspect | None:
-    """The first aspect whose cue words the question holds."""
+    """The first aspect whose cue words (and required words) the question holds."""
     for aspect in ASPECTS:
-        if aspect.question_cues.search(question):
+        if aspect.question_cues.search(question) and (
+            aspect.requires is None or aspect.requires.search(question)
+        ):
             return aspect
     return None
 
 
 @functools.cache
 def _jieba_freq() -> Mapping[str, int]:
+    """jieba's word counts. Initialised first: initialising replaces the dictionary object, so a
+    reference taken before would stay empty and every word would look unknown."""
     import jieba
 
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
     return jieba.dt.FREQ
 
 
 def _cut(text: str) -> list[str]:
+    """jieba's words; a word jieba guessed that opens with a function word loses it (给佐多 →
+    给 + 佐多: the preposition before an unknown name)."""
     import jieba
 
-    return [w for w in jieba.lcut(text) if w.strip()]
+    freq = _jieba_freq()
+    words: list[str] = []
+    for word in jieba.lcut(text):
+        if not word.strip():
+            continue
+        if len(word) >= 3 and word[0] in _NAME_BREAKS and freq.get(word) is None:
+            words.extend((word[0], word[1:]))
+        else:
+            words.append(word)
+    return words
 
 
 def _cut_known(run: str, table: LayeredTerms) -> list[str]:
@@ -310,6 +368,15 @@ def _cut_known(run: str, table: LayeredTerms) -> list[str]:
             pending += run[i]
             i += 1
             continue
+        # jieba may know the word longer (秋水仙碱 where the table knows 秋水仙).
+        known = next(
+            (
+                run[i:j]
+                for j in range(min(len(run), i + _LONGEST_TERM), i + len(known), -1)
+                if _jieba_freq().get(run[i:j])
+            ),
+            known,
+        )
         if pending:
             words.extend(_cut(pending))
             pending = ""
@@ -317,19 +384,34 @@ def _cut_known(run: str, table: LayeredTerms) -> list[str]:
         i += len(known)
     if pending:
         words.extend(_cut(pending))
-    return _join_name_pieces(words)
+    return _join_name_pieces(words, table)
 
 
 def _unknown_fragment(term: str, table: LayeredTerms) -> bool:
-    """A Chinese word jieba guessed, no table knows and without a drug- or disease-name shape
-    (新冠人; but 手足口病 is a disease the library may lack)."""
-    return (
-        has_cjk(term)
-        and _jieba_freq().get(term) is None
-        and not _ZH_DRUG_STEM.search(term)
-        and not (len(term) >= 3 and _ZH_DISEASE_STEM.search(term))
-        and not table.knows_chinese(term)
-    )
+    """A Chinese word jieba guessed that is a known word with a neighbour's character glued on
+    (新冠 + 人 of 人群 → 新冠人), or a piece shorter than four characters.
+
+    A transliterated name jieba kept whole (利伐沙班, 替格瑞洛) holds no known word at either
+    end: it is a name the library may lack, and a question about it is refused naming it.
+    Drug- and disease-shaped words (手足口病) are names whatever their parts.
+    """
+    if (
+        not has_cjk(term)
+        or _jieba_freq().get(term) is not None
+        or _ZH_DRUG_STEM.search(term)
+        or (len(term) >= 3 and _ZH_DISEASE_STEM.search(term))
+        or table.knows_chinese(term)
+    ):
+        return False
+    if len(term) < 4 or set(term) & _NAME_BREAKS:
+        return True  # 脑梗用: a word and a function word jieba glued together
+    return any(_known_word(part, table) for part in (term[:-1], term[1:]))
+
+
+def _known_word(word: str, table: LayeredTerms) -> bool:
+    """A word of its own: one jieba often sees or the term table knows (普拉格, seen twice, is
+    no word but a piece of 普拉格雷)."""
+    return _jieba_freq().get(word, 0) >= _RARE_PIECE or table.knows_chinese(word)
 
 
 @functools.cache
@@ -344,15 +426,21 @@ def _jieba_tags() -> Mapping[str, str]:
 _VERB_TAGS: Final[frozenset[str]] = frozenset({"v", "vd", "vi", "vg", "vq"})
 
 
-def _join_name_pieces(words: list[str]) -> list[str]:
-    """Join the pieces jieba cut a drug name into (托珠 + 单抗, 奥司 + 他 + 韦).
+def _join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> list[str]:
+    """Join the pieces jieba cut a drug name into (托珠 + 单抗, 奥司 + 他 + 韦, 达比 + 加群).
 
     A drug stem (韦, 单抗, 霉素 …) takes the pieces before it that jieba does not know or that
-    are single characters, up to a name's length; a function word (的, 和 …) stops it.
+    are single characters, up to a name's length; a function word (的, 和 …) stops it. With a
+    term table, pieces that end in a drug-name ending join (达比 + 加群, 依诺 + 肝素; _name_span).
     """
     freq = _jieba_freq()
     out: list[str] = []
     for word in words:
+        if table is not None and out and (taken := _name_span(out, word, table)):
+            name = "".join(out[-taken:]) + word
+            del out[-taken:]
+            out.append(name)
+            continue
         if (
             out
             and len(word) == 2
@@ -389,6 +477,66 @@ def _join_name_pieces(words: list[str]) -> list[str]:
                 out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
         out.append(name)
     return out
+
+
+# Endings of Chinese generic drug names (INN stems as transliterated: -xaban 沙班, -gatran 加群,
+# -gliptin 列汀, -gliflozin 列净, -floxacin 沙星, -tinib 替尼, -lukast 司特, -grel 格雷 …),
+# beyond the single-piece stems above: jieba cuts these names anywhere, so the ending is looked
+# for on the joined pieces.
+_ZH_NAME_END: Final[re.Pattern[str]] = re.compile(
+    r"(?:沙班|加群|列汀|列净|格列\S|沙星|替尼|替布|司特|司他|他唑|格雷|雷洛|瑞洛|鲁肽|糖肽|帕肽|"
+    r"前列素|普酶|司琼|那韦|布韦|芬净|咪唑|嘧啶|生坦|西呱|溴铵|洛尔|地平|沙坦|普利|他汀|拉唑|"
+    r"膦酸|膦酸钠|度胺)$"
+)
+# jieba tags of words that cannot open a name: verbs, prepositions, pronouns, conjunctions,
+# particles (给, 吃, 用, 他 …; 他 inside a name, 奥司他韦, is no opening).
+_NOT_NAME_START: Final[frozenset[str]] = frozenset(
+    {"v", "vd", "vi", "vg", "vq", "p", "r", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y"}
+)
+_LONGEST_SPAN: Final[int] = 4  # pieces
+# A function word this common opens no name (用, 对, 来); a rarer one may be a transliteration
+# syllable that jieba happens to tag as a verb (伐 in 伐多鲁肽).
+_COMMON_CHAR: Final[int] = 5000
+
+
+def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
+    """How many pieces before `word` join it into one drug name (0: none).
+
+    The joined pieces end in a drug-name ending (_ZH_DRUG_STEM, _ZH_NAME_END); each piece before
+    `word` is a single character that is no function word, or a word jieba does not know or
+    rarely sees and the term table does not know as a word of its own (流感 + 奥司他韦 stay two);
+    the first piece cannot be a common verb, preposition or pronoun (用 + 奥希替尼).
+    """
+    freq = _jieba_freq()
+    tags = _jieba_tags()
+    for taken in range(min(len(out), _LONGEST_SPAN), 0, -1):
+        pieces = out[-taken:]
+        name = "".join(pieces) + word
+        if not (3 <= len(name) <= _LONGEST_NAME) or not _CJK_RUN_RE.fullmatch(name):
+            continue
+        if not (_ZH_NAME_END.search(name) or _ZH_DRUG_STEM.search(name)):
+            continue
+        opening = pieces[0]
+        if (
+            (tags.get(opening) in _NOT_NAME_START and freq.get(opening, 0) >= _COMMON_CHAR)
+            or word in _GENERIC_ZH
+            or set(word) & _NAME_BREAKS
+        ):
+            continue
+        if all(_name_piece(piece, freq, table) for piece in pieces):
+            return taken
+    return 0
+
+
+def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> bool:
+    if set(piece) & _NAME_BREAKS or piece in _GENERIC_ZH or populations(piece):
+        return False
+    if len(piece) == 1:
+        return True
+    known = freq.get(piece)
+    if known is not None and known >= ZH_NAME_FREQ:
+        return False
+    return known is None or known < _RARE_PIECE or not table.knows_chinese(piece)
 
 
 def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
@@ -552,6 +700,8 @@ def analyse_question(
                 in_library=df > 0,
             )
         )
+    if aspect is not None and aspect.name in _DRUG_ASPECTS and rarity is not None:
+        terms.extend(_unrecognised_names(unnamed, terms, rarity))
     terms.sort(key=lambda t: -t.weight)
     other: Language = "en" if language == "zh" else "zh"
     # Other-language forms the library uses: a dictionary sense no passage holds ("Chinese" →
@@ -589,11 +739,70 @@ def analyse_question(
     )
 
 
+# Aspects asked of a drug: a name the analysis did not recognise must not be lost for these,
+# or another drug's dose answers the question.
+_DRUG_ASPECTS: Final[frozenset[str]] = frozenset(
+    {
+        "dose",
+        "missed_dose",
+        "renal_dose",
+        "frequency",
+        "duration",
+        "contraindication",
+        "adverse_effects",
+    }
+)
+
+
+def _unrecognised_names(
+    question: str, terms: Sequence[SubjectTerm], rarity: TermRarity
+) -> list[SubjectTerm]:
+    """Chinese names the term analysis lost (cut into pieces it dropped) that no passage holds.
+
+    What is left of the question after its question words, aspect cues, populations, generic
+    words and function words is grouped into runs; a run of three or more characters made only
+    of name material (single characters, words jieba does not know or rarely sees, no verbs)
+    that overlaps no subject term and that the library never spells is a missing name
+    ("贝前列素的疗程" asks about a drug, not about 疗程).
+    """
+    text = strip_question_words(_PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question)))
+    for aspect in ASPECTS:
+        text = aspect.question_cues.sub(" ", text)
+    for pattern in _POPULATIONS.values():
+        text = pattern.sub(" ", text)
+    freq = _jieba_freq()
+    tags = _jieba_tags()
+    found: list[SubjectTerm] = []
+    for run in _CJK_RUN_RE.findall(text):
+        group = ""
+        for word in [*_cut(run), "的"]:
+            material = (
+                not (set(word) & _NAME_BREAKS)
+                and word not in _GENERIC_ZH
+                and word not in ZH_STOPWORDS
+                and (len(word) == 1 or freq.get(word, 0) < ZH_NAME_FREQ)
+                and tags.get(word) not in _VERB_TAGS
+            )
+            if material:
+                group += word
+                continue
+            if (
+                len(group) >= 3
+                and not any(group in f or f in group for t in terms for f in t.forms)
+                and rarity.frequency(group) == 0
+            ):
+                found.append(SubjectTerm(group, (group,), round(rarity.idf(0), 4), True, False))
+            group = ""
+    return found
+
+
 _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "incubation": {"zh": ("潜伏期",), "en": ("incubation period",)},
     "contraindication": {"zh": ("禁忌",), "en": ("contraindicated", "avoid")},
     "adverse_effects": {"zh": ("不良反应",), "en": ("adverse effects",)},
     "dose": {"zh": ("剂量", "用量"), "en": ("dose", "dosage", "mg")},
+    "missed_dose": {"zh": ("漏服",), "en": ("missed dose",)},
+    "renal_dose": {"zh": ("肾功能", "剂量"), "en": ("renal", "creatinine clearance", "dose")},
     "duration": {"zh": ("疗程",), "en": ("duration", "days")},
     "frequency": {"zh": ("间隔",), "en": ("interval", "every")},
 }
@@ -646,11 +855,14 @@ def judge_responsive(
     sentence: str,
     *,
     context: Sequence[str] = (),
+    clauses: Sequence[str] = (),
 ) -> Responsiveness:
     """Is the sentence about the question's subject (in it or its context) and aspect?
 
     `context`: the text the sentence stands under — the sentence before it, the section path
-    and the document title. The aspect must be stated in the sentence itself.
+    and the document title. The aspect must be stated in the sentence itself. `clauses`: the
+    earlier clauses of the statement it continues, nearest first; the first naming a population
+    says whom the sentence is about when it names none itself.
     """
     anchors = analysis.anchors
     here = " ".join((sentence, *context))
@@ -670,7 +882,10 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
-    if other_population(analysis.text, sentence):
+    about = sentence
+    if not populations(sentence):
+        about = next((c for c in clauses if populations(c)), sentence)
+    if other_population(analysis.text, about):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
 
@@ -678,7 +893,8 @@ def judge_responsive(
 # Who a statement is about. A dose for adults does not answer a question about a child.
 _POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
     "child": re.compile(
-        r"儿童|孩子|小孩|患儿|小儿|婴|幼儿|新生儿|早产儿|岁以下|\bchild|\bkids?\b|p(?:a)?ediatric|"
+        r"儿童|孩子|小孩|患儿|小儿|婴|幼儿|新生儿|早产儿|岁以下|[月周]龄|\bchild|\bkids?\b|"
+        r"p(?:a)?ediatric|"
         r"\binfant|neonat|newborn",
         re.IGNORECASE,
     ),
@@ -702,11 +918,11 @@ def other_population(question: str, sentence: str) -> bool:
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Whether a sentence names a drug or disease (by its name's shape) the question does not."""
     forms = {_normal(f) for t in analysis.terms for f in t.forms}
-    return any(not any(n in f or f in n for f in forms) for n in _names_in(sentence))
+    return any(not any(n in f or f in n for f in forms) for n in names_in(sentence))
 
 
 @functools.lru_cache(maxsize=8192)
-def _names_in(sentence: str) -> tuple[str, ...]:
+def names_in(sentence: str) -> tuple[str, ...]:
     """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often)."""
     norm = _normal(sentence)
     names = [

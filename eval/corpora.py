@@ -25,6 +25,7 @@ from eval.datasets.pubmedqa import load_pubmedqa
 from eval.golden import DEFAULT_CORPUS_DIR, load_golden
 from eval.items import EvalItem, Passage, read_jsonl
 from ingestion.metadata import SIDECAR_SUFFIX
+from ingestion.pipeline import CHUNKER_VERSION, CLEANER_VERSION, PARSER_VERSION
 from ingestion.service import Ingestor, iter_input_files
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class Corpus:
         shaping = {
             "embedding": settings.embedding.model_dump(mode="json"),
             "ingest": settings.ingest.model_dump(mode="json"),
+            # A parser, cleaner or chunker fix changes the passages: the cached index is stale.
+            "pipeline": [PARSER_VERSION, CLEANER_VERSION, CHUNKER_VERSION],
         }
         digest.update(json.dumps(shaping, sort_keys=True, default=str).encode())
         return f"{self.name}-{digest.hexdigest()[:16]}"

@@ -33,7 +33,9 @@ denied and the verifier marked it `supported` — faithful and responsive):
 - wrong_subject_doses: shown dosing sentences (a number with a dose unit: mg, g, µg, ng, mL,
   IU/U, MME and their Chinese names, or a count of 片/粒/支/丸/袋/贴/tablets/capsules; not a
   concentration such as mg/dL) that name none of the item's `subject` labels
-  (case-insensitive); for out-of-scope items every shown dosing sentence counts. A count.
+  (case-insensitive), neither themselves nor in one of the two shown sentences before them from
+  the same source (the composer shows "奥司他韦：…" before "成人剂量每次75mg"); for out-of-scope
+  items every shown dosing sentence counts. A count.
 - same_language_recall@5, cross_lingual_recall@5: hybrid recall@5 over same-language and over
   cross-lingual in-scope items (`retrieval` keeps recall over all of them, as before).
 - refusal.in_scope_wrongly_refused: in-scope items answered with a refusal, over in-scope items.
@@ -67,6 +69,7 @@ from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
 from assistant.quantities import extract_quantities
+from assistant.questions import names_in
 from assistant.retrieval import Channel
 from assistant.service.ask import answer_question
 from assistant.service.context import Context
@@ -239,17 +242,39 @@ def mentions_subject(text: str, subject: list[str]) -> bool:
     )
 
 
+# How many shown sentences before a dosing sentence may name its subject (as the answer
+# composer takes them along, assistant/generation.py).
+ANSWER_CONTEXT_SENTENCES = 2
+
+
 def count_wrong_subject_doses(item: EvalItem, shown: list[AnswerSentence]) -> int:
-    """Shown dosing sentences about another subject (every one, for an out-of-scope item)."""
+    """Shown dosing sentences about another subject (every one, for an out-of-scope item).
+
+    A dosing sentence that names no subject is read under the shown sentence before it from
+    the same source ("奥司他韦：…。" then "成人剂量每次75mg，每日2次。"): when that one names the
+    item's subject, a reader knows whose dose it is. Otherwise it counts.
+    """
     subject: list[str] = item.extra.get("subject") or []
     if item.in_scope and not subject:
         return 0  # nothing to compare with: the item carries no subject label
-    return sum(
-        1
-        for s in shown
-        if is_dosing_sentence(s.text)
-        and (item.out_of_scope or not mentions_subject(s.text, subject))
-    )
+    count = 0
+    for index, sentence in enumerate(shown):
+        if not is_dosing_sentence(sentence.text):
+            continue
+        if item.out_of_scope:
+            count += 1
+            continue
+        if mentions_subject(sentence.text, subject):
+            continue
+        before = [
+            s
+            for s in shown[max(0, index - ANSWER_CONTEXT_SENTENCES) : index]
+            if set(s.citations) & set(sentence.citations)
+        ]
+        names_another = any(not mentions_subject(n, subject) for n in names_in(sentence.text))
+        if names_another or not any(mentions_subject(s.text, subject) for s in before):
+            count += 1
+    return count
 
 
 def find_answer_hit(item: EvalItem, shown: list[AnswerSentence]) -> bool:

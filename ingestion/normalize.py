@@ -16,7 +16,9 @@ from ingestion.loaders import RawLine
 
 # Chinese punctuation that NFKC would turn into ASCII; kept full-width because Chinese readers
 # (and the sentence splitters downstream) expect it. Full-width digits and letters do normalise.
-_KEEP_FULLWIDTH = "，：；！？（）～"
+# Circled numbers (①–⑳) number list items in Chinese guidelines: NFKC makes "①奥司他韦" read
+# "1奥司他韦", a number glued to a drug name, and the item boundary is lost.
+_KEEP_FULLWIDTH = "，：；！？（）～" + "".join(chr(c) for c in range(0x2460, 0x2474))
 _PLACEHOLDERS = {ch: chr(0xF0000 + i) for i, ch in enumerate(_KEEP_FULLWIDTH)}
 _RESTORE = {ord(v): k for k, v in _PLACEHOLDERS.items()}
 _PROTECT = {ord(k): v for k, v in _PLACEHOLDERS.items()}

@@ -19,13 +19,16 @@ from assistant.embedding import covers_language
 
 # ingestion/loaders.py + metadata.py: text, pages, outline headings, title/version detection.
 PARSER_VERSION = "2"
-# ingestion/normalize.py: running headers, page numbers, NFKC, line joining.
-CLEANER_VERSION = "2"
+# ingestion/normalize.py: running headers, page numbers, NFKC, line joining (3: circled list
+# numbers ①–⑳ survive NFKC instead of turning into digits glued to the item's first word).
+CLEANER_VERSION = "3"
 # ingestion/sections.py + chunking.py + grades.py (2: a wrapped numbered English recommendation
 # stays in its passage, "7. Dedicate multidose vials…"; 3: each chunk carries the recommendation
 # grades it states, issue #17 §1; 4: a grade the splitter cut from its recommendation, opening
-# the next chunk as WHO writes it after the full stop, goes back onto the recommendation's chunk).
-CHUNKER_VERSION = "4"
+# the next chunk as WHO writes it after the full stop, goes back onto the recommendation's chunk;
+# 5: the numbered lines of a list a lead-in opens ("…标准（满足下列标准任意 1 条）：") are items,
+# never headings that cut the list from its lead-in).
+CHUNKER_VERSION = "6"
 FIELDS = ("parser", "cleaner", "chunker", "embedding_model", "embedding_backend", "dense")
 
 

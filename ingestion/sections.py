@@ -35,6 +35,8 @@ _RECOMMENDATION_RANK = 12
 # A sub-guideline title inside a compilation (常见动物致伤诊疗规范 → 狂犬病诊疗规范).
 _ZH_PART = re.compile(f"^[{CJK_CHARS}]{{2,24}}(?:诊疗规范|诊疗指南|诊疗方案|防治指南)$")
 _ZH_PART_RANK = 10
+# A line that introduces a list: it ends in a colon.
+_LEAD_IN = re.compile(r"[：:]\s*$")
 _EN_UPPER_RANK = 11
 # NHC run-in headings: "（一）评估病情。治疗过程中，应当……" — a short title, then the body.
 _ZH_RUN_IN = re.compile(
@@ -88,6 +90,14 @@ def _en_heading_rank(text: str) -> int | None:
             body = match.group(1)
             if body.endswith((".", ",", ";")) or len(body.split()) > 12:
                 return None
+            return rank
+    return None
+
+
+def _numbering_rank(text: str, *, language: str) -> int | None:
+    """The rank of the numbering a line starts with ("（1）" 16), whatever the line's shape."""
+    for _kind, pattern, rank in _ZH_RULES if language == "zh" else _EN_RULES:
+        if pattern.match(text):
             return rank
     return None
 
@@ -146,6 +156,10 @@ def build_sections(
     body: list[RawLine] = []
     seen_numbered = False
     last_upper = False
+    # A list a lead-in opened ("住院治疗标准（满足下列标准任意 1 条）：" then "（1）…", "（2）…"):
+    # its numbered lines are items, however short — never headings that would cut the list
+    # from its lead-in. None: no list open; 0: opened, its items' rank not seen yet.
+    list_rank: int | None = None
 
     def flush() -> None:
         if body:
@@ -166,6 +180,16 @@ def build_sections(
                 pattern_rank = None
         if pattern_rank is not None and width and pattern_rank > 12 and len(text) >= width - 1:
             pattern_rank = None
+        numbering = _numbering_rank(text, language=language)
+        if list_rank is not None and line.level is None and numbering is not None:
+            if list_rank == 0 and numbering > 12:
+                list_rank = numbering
+            if list_rank and numbering >= list_rank:
+                pattern_rank = None  # an item of the open list (or of a list inside it)
+            else:
+                list_rank = None  # an outer heading: the list is over
+        elif list_rank == 0 and line.level is None:
+            list_rank = None  # the lead-in's next line is no item: no list
         if line.level is not None:
             rank = line.level if (trust_levels or pattern_rank is None) else pattern_rank
         else:
@@ -180,7 +204,10 @@ def build_sections(
         last_upper = rank == _EN_UPPER_RANK
         if rank is None:
             body.append(line)
+            if _LEAD_IN.search(text):
+                list_rank = 0
             continue
+        list_rank = None
         if pattern_rank is not None:
             seen_numbered = True
         flush()

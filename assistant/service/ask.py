@@ -98,6 +98,8 @@ REFUSAL_ASPECT = {
 ASPECT_NAMES = {
     "zh": {
         "dose": "剂量",
+        "missed_dose": "漏服后的处理",
+        "renal_dose": "肾功能不全时的剂量",
         "duration": "疗程或持续时间",
         "frequency": "间隔或频率",
         "incubation": "潜伏期",
@@ -107,6 +109,8 @@ ASPECT_NAMES = {
     },
     "en": {
         "dose": "dose",
+        "missed_dose": "what to do after a missed dose",
+        "renal_dose": "dose in kidney impairment",
         "duration": "duration",
         "frequency": "interval or frequency",
         "incubation": "incubation period",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from assistant.citations import SentenceVerdict, split_sentences, verify_answer
+from assistant.citations import SentenceVerdict, verify_answer
 from assistant.domain import (
     AnswerMode,
     AnswerSentence,
@@ -31,6 +31,7 @@ from assistant.generation import (
     extractive_draft,
     source_context,
 )
+from assistant.passage_layout import clauses_before, layout
 from assistant.questions import (
     QuestionAnalysis,
     Responsiveness,
@@ -128,8 +129,13 @@ def verify_draft(
     dropped = list(draft.dropped)
     kept: list[tuple[str, list[int]]] = []
     judged = [
-        judge_responsive(analysis, text, context=_sentence_context(draft, index, by_n))
-        for index, (text, _) in enumerate(draft.sentences)
+        judge_responsive(
+            analysis,
+            text,
+            context=_sentence_context(draft, index, by_n),
+            clauses=_clauses_in_sources(text, [by_n[n].text for n in cites if n in by_n]),
+        )
+        for index, (text, cites) in enumerate(draft.sentences)
     ]
     for index, ((text, cites), verdict) in enumerate(zip(draft.sentences, verdicts, strict=True)):
         responsive = judged[index]
@@ -177,11 +183,24 @@ def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list
 
 
 def _preceding_in_source(source: str, sentence: str) -> list[str]:
-    sentences = [clean_shown(s) for s in split_sentences(source)]
+    """The sentences before a quoted one in its passage, and the heads it stands under (its
+    list item's, its list's lead-in)."""
+    structure = layout(source)
+    sentences = [clean_shown(s) for s in structure.sentences]
     if sentence not in sentences:
         return []
     index = sentences.index(sentence)
-    return sentences[max(0, index - CONTEXT_SENTENCES) : index]
+    heads = [sentences[h] for h in structure.heads[index] if h < index - CONTEXT_SENTENCES]
+    return heads + sentences[max(0, index - CONTEXT_SENTENCES) : index]
+
+
+def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:
+    """The earlier clauses of the statement a quoted sentence continues in its passage."""
+    for source in sources:
+        sentences = [clean_shown(s) for s in layout(source).sentences]
+        if sentence in sentences:
+            return clauses_before(sentences, sentences.index(sentence))
+    return []
 
 
 def _names_the_next(

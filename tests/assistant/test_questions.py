@@ -437,3 +437,146 @@ def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
     analysis = analyse_question("儿童轻症支原体肺炎用阿奇霉素吗？", table=table)
     assert "儿童轻症" not in [t.term for t in analysis.terms]
     assert "阿奇霉素" in [t.term for t in analysis.anchors]
+
+
+# --- list items, lead-ins and clauses (assistant/passage_layout.py) -------------------------
+
+
+def _drug_passage(zh: str) -> str:
+    return (
+        f"（1）抗病毒药物。\n①{zh}：胶囊适用于1岁及以上儿童及成人。干混悬剂适用于2周龄以上儿童。\n"
+        "成人剂量每次50mg，每日2次。\n"
+        "1岁及以上儿童推荐剂量：体重≤15kg，每次20mg；\n15kg＜体重≤30kg，每次30mg；\n"
+        "上述均为每日2次，疗程7天。\n肾功能不全者要根据肾功能调整剂量。\n②另一药：成人一次200mg。"
+    )
+
+
+def test_a_course_several_sentences_below_its_drugs_item_head_answers_with_the_head() -> None:
+    _, zh = fake_drug(11)
+    sources = [_source(1, _drug_passage(zh), doc="d", title="诊疗方案")]
+    question = f"{zh}的疗程是多久？"
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    sentences, _ = compose_extractive(question, sources, analysis=analysis)
+    texts = [t for t, _ in sentences]
+    assert "上述均为每日2次，疗程7天。" in texts
+    # The item head naming the drug comes along; an age ("2周龄") is no course length.
+    assert texts[0].startswith(f"{zh}：")
+    assert not any("周龄" in t for t in texts)
+
+
+def test_a_dose_continuing_a_childrens_dose_clause_does_not_answer_for_adults() -> None:
+    _, zh = fake_drug(12)
+    sources = [_source(1, _drug_passage(zh), doc="d", title="诊疗方案")]
+    question = f"{zh}的成人剂量是多少？"
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    sentences, _ = compose_extractive(question, sources, analysis=analysis)
+    texts = [t for t, _ in sentences]
+    assert "成人剂量每次50mg，每日2次。" in texts
+    # "15kg＜体重≤30kg，每次30mg；" names no one: its clause before says children.
+    assert not any("每次30mg" in t or "每次20mg" in t for t in texts)
+    clause = "1岁及以上儿童推荐剂量：体重≤15kg，每次20mg；"
+    verdict = judge_responsive(
+        analysis, "15kg＜体重≤30kg，每次30mg；", context=[f"{zh}：胶囊"], clauses=[clause]
+    )
+    assert verdict.reason == "other_population"
+    alone = judge_responsive(analysis, "15kg＜体重≤30kg，每次30mg；", context=[f"{zh}：胶囊"])
+    assert alone.responsive
+
+
+def test_a_lead_in_is_shown_with_its_list_or_not_at_all() -> None:
+    text = (
+        "2.住院标准（满足下列标准任意1条）：\n（1）基础疾病明显加重。\n（2）符合重型诊断标准。\n"
+        "3.非住院患者居家隔离，保持房间通风。"
+    )
+    analysis = analyse_question("甲病住院的标准是什么？", table=table_with(), rarity=None)
+    sentences, _ = compose_extractive(
+        "甲病住院的标准是什么？",
+        [_source(1, text, doc="d", title="甲病诊疗方案")],
+        analysis=analysis,
+    )
+    assert [t for t, _ in sentences] == [
+        "住院标准（满足下列标准任意1条）：",
+        "基础疾病明显加重。",
+        "符合重型诊断标准。",
+    ]
+    # The same lead-in at the end of a passage, its list cut off: it says nothing alone.
+    cut, _ = compose_extractive(
+        "甲病住院的标准是什么？",
+        [_source(1, "甲病患者应当隔离治疗。\n2.住院标准（满足下列标准任意1条）：", doc="d",
+                 title="甲病诊疗方案")],
+        analysis=analysis,
+    )  # fmt: skip
+    assert not any(t.endswith("：") for t, _ in cut)
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("How should the dose be adjusted for a creatinine clearance of 30 mL/min?", "renal_dose"),
+        ("肾功能不全患者剂量怎么调整？", "renal_dose"),
+        ("肾功能不全患者能用这个药吗？", None),
+        ("漏服了一次该怎么补？", "missed_dose"),
+        ("What if a patient missed a dose?", "missed_dose"),
+    ],
+)
+def test_kidney_dose_and_missed_dose_questions(question: str, aspect: str | None) -> None:
+    found = detect_aspect(question)
+    assert (found.name if found else None) == aspect
+
+
+def test_a_kidney_dose_needs_a_stated_dose_and_a_missed_dose_its_own_words() -> None:
+    renal = detect_aspect("肾功能不全时剂量怎么调整？")
+    missed = detect_aspect("漏服了怎么办？")
+    assert renal is not None and missed is not None
+    assert not renal.stated_in("肾功能不全者要根据肾功能调整剂量。")
+    assert renal.stated_in("肌酐清除率30～60mL/min者每次30mg，每日2次。")
+    assert not missed.stated_in("成人剂量每次75mg，每日2次。")
+    assert missed.stated_in("如漏服一次，应尽快补服，但不可一次服用双倍剂量。")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "干混悬剂适用于2周龄以上儿童。",
+        "推荐剂量：2周～8月龄，每次3.0mg/kg；",
+        "children aged 6-59 months",
+    ],
+)
+def test_an_age_is_no_duration(sentence: str) -> None:
+    duration = detect_aspect("疗程多久？")
+    assert duration is not None and not duration.stated_in(sentence)
+
+
+@pytest.mark.parametrize("ending", ["沙班", "加群", "列净", "替尼", "司特", "格雷", "鲁肽", "沙星"])
+def test_a_generic_name_jieba_cuts_apart_stays_whole_and_missing(ending: str) -> None:
+    # Pieces before an INN ending join into one name, which the library does not hold.
+    rng = random.Random(ending)
+    zh = "".join(rng.choice(_ZH_SYLLABLES) for _ in range(2)) + ending
+    rarity = rarity_of(LIBRARY)
+    for question in (f"{zh}的成人剂量是多少？", f"流感患者{zh}怎么吃？", f"给{zh}的疗程"):
+        analysis = analyse_question(question, table=table_with(), rarity=rarity)
+        assert analysis.missing[:1] == [zh], (question, analysis.subject)
+
+
+def test_a_known_word_with_a_neighbours_character_glued_on_is_no_missing_subject() -> None:
+    # jieba reads "新冠人感染" as 新冠人 + 感染: 新冠 with the 人 of the next word. No guideline
+    # spells it, and it is no drug the library lacks.
+    rarity = rarity_of(["新冠病毒感染者在潜伏期即有传染性。", *LIBRARY])
+    analysis = analyse_question("新冠人感染后多久有传染性？", table=table_with(), rarity=rarity)
+    assert "新冠人" not in analysis.missing
+
+
+def test_jiebas_word_counts_are_loaded_before_first_use() -> None:
+    # jieba replaces its dictionary object when it initialises: a reference taken before would
+    # stay empty and every word would look unknown (a name).
+    import subprocess
+    import sys
+
+    code = (
+        "from assistant.questions import _jieba_freq, _is_entity\n"
+        "from assistant.glossary import LayeredTerms, TermTable\n"
+        "assert _jieba_freq().get('剂量', 0) > 100\n"
+        "assert not _is_entity('高度', LayeredTerms((TermTable(),)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -413,6 +413,25 @@ def test_a_dose_question_about_a_drug_the_library_lacks_is_refused_naming_it(
         assert stored["sentences"] == [] and stored["sources_shown"] is False
 
 
+@pytest.mark.parametrize("ending", ["沙班", "列净", "替尼", "格雷"])
+def test_a_transliterated_drug_name_jieba_cuts_apart_is_refused_whole(
+    world, tmp_path: Path, ending: str
+) -> None:
+    # Chinese generic names end in transliterated INN stems (-xaban 沙班, -gliflozin 列净,
+    # -tinib 替尼, -grel 格雷); jieba knows none of the generated ones and cuts them anywhere.
+    # The name stays whole, is missing, and no other drug's dose answers for it.
+    import random
+
+    ctx = make_ctx(world, tmp_path)
+    rng = random.Random(ending)
+    zh = "".join(rng.choice("佐伐普利美替克本奎多") for _ in range(2)) + ending
+    for question in (f"{zh}的成人剂量是多少？", f"流感患者{zh}怎么吃？"):
+        answer = answer_question(CARDIO_DOC, question, ctx=ctx)
+        assert answer.mode == AnswerMode.REFUSED, [s.text for s in answer.sentences]
+        assert answer.refusal is not None and answer.refusal.reason == "subject_not_found"
+        assert answer.refusal.missing[0] == zh
+
+
 def test_a_dose_question_shows_only_that_drugs_dose_and_records_the_rest(
     world, tmp_path: Path
 ) -> None:

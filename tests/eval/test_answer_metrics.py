@@ -148,6 +148,25 @@ def test_subject_names_match_in_either_language_and_any_case() -> None:
     assert count_wrong_subject_doses(_item(), bare) == 1
 
 
+def test_a_bare_dose_under_a_shown_sentence_naming_the_subject_is_about_it() -> None:
+    # The composer shows the sentence naming the drug before the dose that only implies it.
+    shown = shown_sentences(
+        _answer(
+            ("奥司他韦：奥司他韦胶囊适用于1岁及以上儿童及成人。", [1], True),
+            ("成人剂量每次75mg，每日2次。", [1], True),
+        )
+    )
+    assert count_wrong_subject_doses(_item(), shown) == 0
+    # From another source the name says nothing about the dose.
+    other_source = shown_sentences(
+        _answer(
+            ("奥司他韦：奥司他韦胶囊适用于1岁及以上儿童及成人。", [1], True),
+            ("成人剂量每次75mg，每日2次。", [2], True),
+        )
+    )
+    assert count_wrong_subject_doses(_item(), other_source) == 1
+
+
 def test_every_shown_dose_counts_for_an_out_of_scope_item() -> None:
     probe = _item("en-oos-dose-01", subject=("metoprolol", "美托洛尔"), out_of_scope=True)
     shown = shown_sentences(

@@ -28,6 +28,9 @@ from ingestion.normalize import (
         ("流感（influenza）病毒，分为甲、乙型：", "流感（influenza）病毒，分为甲、乙型："),
         ("异常的 MPP 患儿", "异常的 MPP 患儿"),
         ("dose  of   0.5 mg", "dose of 0.5 mg"),
+        # A circled list number stays one: NFKC would glue a digit to the item's first word.
+        ("②帕拉米韦：成人", "②帕拉米韦：成人"),
+        ("⑳ 其他", "⑳ 其他"),
     ],
 )
 def test_normalize_text(raw: str, expected: str) -> None:

@@ -173,3 +173,33 @@ def test_wrapped_english_recommendation_stays_in_the_passage() -> None:
     assert texts["SAFE INJECTION PRACTICES > 8. Sharps Safety"] == (
         "Dispose of used sharps at the point of use."
     )
+
+
+def test_a_list_opened_by_a_lead_in_keeps_its_short_items_as_body() -> None:
+    # "（2）…" is short enough to look like a heading; after "…标准（满足下列任意 1 条）：" it is
+    # an item of the list, and the list stays in the lead-in's passage.
+    lines = [
+        RawLine("（一）基本原则。"),
+        RawLine("2.出院标准（满足下列标准全部条件）："),
+        RawLine("（1）体温恢复正常 3 天以上，症状明显好转，"),
+        RawLine("肺部影像学显示炎症明显吸收。"),
+        RawLine("（2）连续两次检测阴性。"),
+        RawLine("（3）无需吸氧。"),
+        RawLine("（二）对症治疗。"),
+        RawLine("高热者可进行物理降温。"),
+    ]
+    sections = build_sections(lines, language="zh")
+    assert [s.path for s in sections] == [["（一）基本原则"], ["（二）对症治疗"]]
+    assert "（2）连续两次检测阴性。" in sections[0].text
+    assert sections[0].text.endswith("（3）无需吸氧。")
+
+
+def test_a_short_numbered_line_without_a_lead_in_is_still_a_heading() -> None:
+    lines = [
+        RawLine("一、治疗"),
+        RawLine("治疗原则如下。"),
+        RawLine("（1）常证"),
+        RawLine("辨证施治。"),
+    ]
+    sections = build_sections(lines, language="zh")
+    assert [s.path for s in sections] == [["一、治疗"], ["一、治疗", "（1）常证"]]

@@ -1,0 +1,135 @@
+"""How a passage's sentences stand under one another: list items, their heads and lead-ins.
+
+Guidelines state much of what a doctor asks inside numbered lists. A dose or a course length is
+often several sentences below the item head that names its drug ("①奥司他韦：…" … "上述均为每日
+2 次，疗程 5 天。"), and criteria follow a lead-in that says nothing by itself ("住院治疗标准（满足
+下列标准任意 1 条）：" then "（1）…", "（2）…"). A sentence's *heads* are the earlier sentences it
+stands under — the item it continues and the lead-in of the list that item belongs to — so the
+question's subject can be found there; a lead-in's *items* are the sentences it introduces, so an
+answer never shows the lead-in without its list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from assistant.citations import split_sentences
+
+# The kind of a list marker at the start of a sentence: items of one list share it.
+_MARKER_KINDS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
+    ("paren", re.compile(r"^\s*[（(]\s*[0-9]{1,3}\s*[）)]")),
+    ("paren_zh", re.compile(r"^\s*[（(]\s*[一二三四五六七八九十]{1,3}\s*[）)]")),
+    ("circled", re.compile(r"^\s*[①-⑳]")),
+    ("number", re.compile(r"^\s*[0-9]{1,2}\s*[.、．)](?![0-9])")),
+    ("zh_number", re.compile(r"^\s*[一二三四五六七八九十]{1,3}\s*[、．.]")),
+    ("bullet", re.compile(r"^\s*[•·▪●○■□◆◇\-–—*]\s")),
+    ("letter", re.compile(r"^\s*[a-z][.)]\s", re.IGNORECASE)),
+)
+# A sentence that introduces what follows ("…标准任意 1 条）：", "…include the following:").
+_LEAD_IN_RE: Final[re.Pattern[str]] = re.compile(r"[：:]\s*$")
+# A clause that the next sentence continues: it ends in a semicolon ("…体重≤15kg，每次 30mg；").
+_CLAUSE_END_RE: Final[re.Pattern[str]] = re.compile(r"[；;]\s*$")
+# How far back a head may stand, and how many sentences a lead-in's list may take along.
+_HEAD_REACH: Final[int] = 10
+_MAX_ITEMS: Final[int] = 8
+
+
+def marker_kind(sentence: str) -> str | None:
+    """The kind of list marker a sentence starts with ("（1）" paren, "①" circled …), if any."""
+    for kind, pattern in _MARKER_KINDS:
+        if pattern.match(sentence):
+            return kind
+    return None
+
+
+def is_lead_in(sentence: str) -> bool:
+    """A sentence ending in a colon: it introduces the sentences after it."""
+    return bool(_LEAD_IN_RE.search(sentence))
+
+
+@dataclass(frozen=True)
+class PassageLayout:
+    """A passage's sentences (as split) with each one's heads and each lead-in's items."""
+
+    sentences: tuple[str, ...]
+    heads: tuple[tuple[int, ...], ...]
+    items: tuple[tuple[int, ...], ...]
+
+
+def layout(text: str) -> PassageLayout:
+    """Split a passage into sentences and find what each stands under and introduces."""
+    sentences = split_sentences(text)
+    return layout_of(sentences)
+
+
+def layout_of(sentences: Sequence[str]) -> PassageLayout:
+    kinds = [marker_kind(s) for s in sentences]
+    heads: list[tuple[int, ...]] = []
+    for i in range(len(sentences)):
+        found: list[int] = []
+        item = _item_head(kinds, i)
+        if item is not None and item != i:
+            found.append(item)
+        start = item if item is not None else None
+        if start is not None:
+            lead = _lead_in_of(sentences, kinds, start)
+            if lead is not None and lead not in found:
+                found.append(lead)
+        heads.append(tuple(sorted(found)))
+    items = tuple(
+        _items_after(sentences, kinds, i) if is_lead_in(s) else () for i, s in enumerate(sentences)
+    )
+    return PassageLayout(tuple(sentences), tuple(heads), items)
+
+
+def _item_head(kinds: Sequence[str | None], i: int) -> int | None:
+    """The list item sentence `i` is (itself) or continues (the nearest marked sentence before)."""
+    for j in range(i, max(-1, i - _HEAD_REACH - 1), -1):
+        if kinds[j] is not None:
+            return j
+    return None
+
+
+def _lead_in_of(sentences: Sequence[str], kinds: Sequence[str | None], item: int) -> int | None:
+    """The lead-in of the list whose item starts at `item`: the nearest sentence before it that
+    ends in a colon, with only items of the same kind (and their continuations) between."""
+    kind = kinds[item]
+    for j in range(item - 1, max(-1, item - _HEAD_REACH - 1), -1):
+        if is_lead_in(sentences[j]) and kinds[j] != kind:
+            return j
+        if kinds[j] is not None and kinds[j] != kind:
+            return None  # another list's item: this one has no lead-in in the passage
+    return None
+
+
+def _items_after(
+    sentences: Sequence[str], kinds: Sequence[str | None], lead: int
+) -> tuple[int, ...]:
+    """The list a lead-in introduces: the marked items after it (one kind) and their
+    continuations, up to a sentence marked otherwise; nothing when no item follows."""
+    if lead + 1 >= len(sentences) or kinds[lead + 1] is None or kinds[lead + 1] == kinds[lead]:
+        return ()
+    kind = kinds[lead + 1]
+    taken: list[int] = []
+    for j in range(lead + 1, min(len(sentences), lead + 1 + _MAX_ITEMS)):
+        if kinds[j] is not None and kinds[j] != kind:
+            break
+        taken.append(j)
+    return tuple(taken)
+
+
+def clauses_before(sentences: Sequence[str], position: int) -> list[str]:
+    """The earlier clauses of the statement a sentence ends or continues, nearest first.
+
+    "15kg＜体重≤23kg，每次 45mg；" continues "1 岁及以上年龄儿童推荐剂量：体重≤15kg，每次 30mg；":
+    whom it is about is said there.
+    """
+    found: list[str] = []
+    j = position - 1
+    while j >= 0 and len(found) < _MAX_ITEMS and _CLAUSE_END_RE.search(sentences[j]):
+        found.append(sentences[j])
+        j -= 1
+    return found

@@ -1,0 +1,63 @@
+"""List items, their heads and lead-ins (assistant/passage_layout.py; issue #10 item 3)."""
+
+from __future__ import annotations
+
+from assistant.passage_layout import clauses_before, is_lead_in, layout, marker_kind
+
+# The shape of Chinese guideline text: numbered items under a lead-in, a drug's item running
+# over several sentences, clauses joined by semicolons.
+PASSAGE = """（1）抗病毒药物。
+①甲药：胶囊适用于成人。成人剂量每次 50mg，每日 2 次。
+儿童推荐剂量：体重≤15kg，每次 20mg；
+15kg＜体重≤30kg，每次 30mg；
+上述均为每日 2 次，疗程 7 天。
+②乙药：成人一次 200mg。
+2.出院标准（满足下列全部条件）：
+（1）体温正常 3 天以上。
+（2）症状明显好转。
+3.居家隔离。"""
+
+
+def test_marker_kinds_and_lead_ins() -> None:
+    assert marker_kind("（1）抗病毒药物。") == "paren"
+    assert marker_kind("①甲药：胶囊适用于成人。") == "circled"
+    assert marker_kind("2.出院标准：") == "number"
+    assert marker_kind("2.5 mg daily.") is None
+    assert marker_kind("• Offer naloxone.") == "bullet"
+    assert is_lead_in("出院标准（满足下列全部条件）：") and is_lead_in("include the following:")
+    assert not is_lead_in("①甲药：胶囊适用于成人。")
+
+
+def test_a_sentence_stands_under_the_head_of_its_list_item() -> None:
+    structure = layout(PASSAGE)
+    sentences = list(structure.sentences)
+    course = sentences.index("上述均为每日 2 次，疗程 7 天。")
+    item = sentences.index("①甲药：胶囊适用于成人。")
+    assert item in structure.heads[course]
+    # The next item's sentences stand under their own item, not the one before.
+    other = sentences.index("②乙药：成人一次 200mg。")
+    assert item not in structure.heads[other]
+
+
+def test_a_lead_in_introduces_its_items_and_they_stand_under_it() -> None:
+    structure = layout(PASSAGE)
+    sentences = list(structure.sentences)
+    lead = sentences.index("2.出院标准（满足下列全部条件）：")
+    items = [sentences[i] for i in structure.items[lead]]
+    assert items == ["（1）体温正常 3 天以上。", "（2）症状明显好转。"]
+    assert lead in structure.heads[sentences.index("（2）症状明显好转。")]
+    # A colon inside an item ("儿童推荐剂量：…") opens no list of items.
+    assert structure.items[sentences.index("儿童推荐剂量：体重≤15kg，每次 20mg；")] == ()
+
+
+def test_a_lead_in_whose_list_the_passage_does_not_hold_has_no_items() -> None:
+    structure = layout("诊断标准如下。\n住院标准（满足下列任意1条）：")
+    assert structure.items[-1] == ()
+
+
+def test_clauses_before_reach_back_over_semicolons_only() -> None:
+    sentences = list(layout(PASSAGE).sentences)
+    second = sentences.index("15kg＜体重≤30kg，每次 30mg；")
+    assert clauses_before(sentences, second) == ["儿童推荐剂量：体重≤15kg，每次 20mg；"]
+    first = sentences.index("儿童推荐剂量：体重≤15kg，每次 20mg；")
+    assert clauses_before(sentences, first) == []
