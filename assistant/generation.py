@@ -185,6 +185,8 @@ def compose_extractive(
             if top is not None and not term_in_text(top, text):
                 # The subject is in a sentence before or in the item's head: take it along, so
                 # the shown text names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
+                # The nearest that makes it responsive: a wider one may name the question's
+                # other names too ("IL-6 抑制剂：托珠单抗。" two sentences up).
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
                     if term_in_text(top, " ".join(named)):
@@ -193,7 +195,10 @@ def compose_extractive(
                         )
                         if along.responsive:
                             verdict, before = along, tuple(option)
-                        break
+                            break
+                        if along.reason != "other_subject":
+                            verdict = along  # the subject is there; aspect or population not
+                            break
             if not verdict.responsive:
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue

@@ -167,7 +167,10 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     ),
     Aspect(
         "frequency",
-        _cues(r"多久一次|间隔|频率|每隔|多长时间一次|how often|interval|frequency"),
+        _cues(
+            r"多久\S{0,4}一次|多长时间\S{0,4}一次|间隔|频率|每隔|how often|interval|frequency|"
+            r"how many times"
+        ),
         _cues(
             r"每\S{0,3}(?:天|日|周|月|年|小时|次)|间隔|频率|every|interval|frequen|daily|weekly|"
             r"annual|yearly|monthly|at least once|q\d+h"

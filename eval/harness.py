@@ -33,9 +33,9 @@ denied and the verifier marked it `supported` — faithful and responsive):
 - wrong_subject_doses: shown dosing sentences (a number with a dose unit: mg, g, µg, ng, mL,
   IU/U, MME and their Chinese names, or a count of 片/粒/支/丸/袋/贴/tablets/capsules; not a
   concentration such as mg/dL) that name none of the item's `subject` labels
-  (case-insensitive), neither themselves nor in one of the two shown sentences before them from
-  the same source (the composer shows "奥司他韦：…" before "成人剂量每次75mg"); for out-of-scope
-  items every shown dosing sentence counts. A count.
+  (case-insensitive), neither themselves nor in a shown sentence before them from the same
+  source with no other drug named between (the composer shows "奥司他韦：…" before "成人剂量每次
+  75mg"); for out-of-scope items every shown dosing sentence counts. A count.
 - same_language_recall@5, cross_lingual_recall@5: hybrid recall@5 over same-language and over
   cross-lingual in-scope items (`retrieval` keeps recall over all of them, as before).
 - refusal.in_scope_wrongly_refused: in-scope items answered with a refusal, over in-scope items.
@@ -242,17 +242,12 @@ def mentions_subject(text: str, subject: list[str]) -> bool:
     )
 
 
-# How many shown sentences before a dosing sentence may name its subject (as the answer
-# composer takes them along, assistant/generation.py).
-ANSWER_CONTEXT_SENTENCES = 2
-
-
 def count_wrong_subject_doses(item: EvalItem, shown: list[AnswerSentence]) -> int:
     """Shown dosing sentences about another subject (every one, for an out-of-scope item).
 
     A dosing sentence that names no subject is read under the shown sentence before it from
-    the same source ("奥司他韦：…。" then "成人剂量每次75mg，每日2次。"): when that one names the
-    item's subject, a reader knows whose dose it is. Otherwise it counts.
+    the same source ("奥司他韦：…。" then "成人剂量每次75mg，每日2次。"): when one of them names
+    the item's subject, with no other drug named between, a reader knows whose dose it is.
     """
     subject: list[str] = item.extra.get("subject") or []
     if item.in_scope and not subject:
@@ -266,15 +261,30 @@ def count_wrong_subject_doses(item: EvalItem, shown: list[AnswerSentence]) -> in
             continue
         if mentions_subject(sentence.text, subject):
             continue
-        before = [
-            s
-            for s in shown[max(0, index - ANSWER_CONTEXT_SENTENCES) : index]
-            if set(s.citations) & set(sentence.citations)
-        ]
-        names_another = any(not mentions_subject(n, subject) for n in names_in(sentence.text))
-        if names_another or not any(mentions_subject(s.text, subject) for s in before):
+        if _names_another(sentence.text, subject) or not _read_under_subject(
+            shown[:index], sentence, subject
+        ):
             count += 1
     return count
+
+
+def _names_another(text: str, subject: list[str]) -> bool:
+    return any(not mentions_subject(name, subject) for name in names_in(text))
+
+
+def _read_under_subject(
+    before: list[AnswerSentence], sentence: AnswerSentence, subject: list[str]
+) -> bool:
+    """Whether an earlier shown sentence from the same source names the subject, with no
+    sentence naming another drug between them (the answer reads as one passage)."""
+    for earlier in reversed(before):
+        if not set(earlier.citations) & set(sentence.citations):
+            return False
+        if mentions_subject(earlier.text, subject):
+            return True
+        if _names_another(earlier.text, subject):
+            return False
+    return False
 
 
 def find_answer_hit(item: EvalItem, shown: list[AnswerSentence]) -> bool:

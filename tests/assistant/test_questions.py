@@ -580,3 +580,26 @@ def test_jiebas_word_counts_are_loaded_before_first_use() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_dose_reaches_back_until_every_name_of_the_question_is_in_its_context() -> None:
+    # The sentence just above names the marker, the one above that the drug: both are needed.
+    en, zh = fake_drug(13)
+    text = (
+        f"2.白细胞介素6（IL-6）抑制剂：{zh}。\n对于重型且IL-6水平明显升高者可试用。\n"
+        "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
+    )
+    question = f"IL-6明显升高的重症患者，{zh}首剂给多少？"
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    sentences, _ = compose_extractive(
+        question, [_source(1, text, doc="d", title="诊疗方案")], analysis=analysis
+    )
+    texts = [t for t, _ in sentences]
+    assert texts[-1] == "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
+    assert texts[0] == f"白细胞介素6（IL-6）抑制剂：{zh}。"
+
+
+@pytest.mark.parametrize("question", ["高风险人群多久查一次B超？", "多长时间复查一次？"])
+def test_how_long_until_once_more_asks_a_frequency(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "frequency"
