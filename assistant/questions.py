@@ -500,6 +500,8 @@ _LONGEST_SPAN: Final[int] = 4  # pieces
 # A function word this common opens no name (用, 对, 来); a rarer one may be a transliteration
 # syllable that jieba happens to tag as a verb (伐 in 伐多鲁肽).
 _COMMON_CHAR: Final[int] = 5000
+# No transliteration opens with a character this common (后, 来, 对, 吃; 达 is 28,255).
+_VERY_COMMON_CHAR: Final[int] = 30000
 
 
 def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
@@ -512,6 +514,8 @@ def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
     """
     freq = _jieba_freq()
     tags = _jieba_tags()
+    if table.knows_chinese(word) and (_ZH_NAME_END.search(word) or _ZH_DRUG_STEM.search(word)):
+        return 0  # a whole name already (奥司他韦): the character before is no part of it
     for taken in range(min(len(out), _LONGEST_SPAN), 0, -1):
         pieces = out[-taken:]
         name = "".join(pieces) + word
@@ -521,7 +525,8 @@ def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
             continue
         opening = pieces[0]
         if (
-            (tags.get(opening) in _NOT_NAME_START and freq.get(opening, 0) >= _COMMON_CHAR)
+            freq.get(opening, 0) >= _VERY_COMMON_CHAR
+            or (tags.get(opening) in _NOT_NAME_START and freq.get(opening, 0) >= _COMMON_CHAR)
             or word in _GENERIC_ZH
             or set(word) & _NAME_BREAKS
         ):

@@ -603,3 +603,10 @@ def test_a_dose_reaches_back_until_every_name_of_the_question_is_in_its_context(
 def test_how_long_until_once_more_asks_a_frequency(question: str) -> None:
     found = detect_aspect(question)
     assert found is not None and found.name == "frequency"
+
+
+def test_a_character_before_a_name_the_table_knows_is_not_glued_to_it() -> None:
+    en, zh = fake_drug(14)
+    table = table_with((zh, en))
+    analysis = analyse_question(f"确诊流感后{zh}的剂量是多少？", table=table, rarity=None)
+    assert zh in analysis.subject and f"后{zh}" not in analysis.subject
