@@ -33,8 +33,9 @@ def component_migrations(settings: Settings) -> dict[str, Sequence[Migration]]:
     # Imported here: the CLI's start-up (only_check_schema) must stay light.
     from assistant import access, accounts, conversations, gates, review
     from assistant.audit import schema as audit_schema
+    from assistant.totp_seeds import SeedCipher
 
-    seeds = accounts.SeedCipher.from_settings(settings)  # accounts #2 seals TOTP seeds with it
+    seeds = SeedCipher.from_settings(settings)  # accounts #2 seals TOTP seeds with it
     return {
         "audit": audit_schema.MIGRATIONS,
         "access": access.MIGRATIONS,

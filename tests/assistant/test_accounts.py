@@ -16,7 +16,6 @@ from sqlalchemy import make_url, select
 from assistant.access import AccessControl
 from assistant.accounts import (
     Accounts,
-    SeedCipher,
     account_migrations,
     sessions,
     users,
@@ -26,6 +25,7 @@ from assistant.config import Settings
 from assistant.db import apply_migrations, shared_engine
 from assistant.domain import Role
 from assistant.errors import AuthenticationError, ConfigError, InvalidInput
+from assistant.totp_seeds import SeedCipher
 from tests.factories import (
     DATABASE_BACKENDS,
     FAST_HASHING,

@@ -584,7 +584,7 @@ def test_jiebas_word_counts_are_loaded_before_first_use() -> None:
 
 def test_a_dose_reaches_back_until_every_name_of_the_question_is_in_its_context() -> None:
     # The sentence just above names the marker, the one above that the drug: both are needed.
-    en, zh = fake_drug(13)
+    _, zh = fake_drug(13)
     text = (
         f"2.白细胞介素6（IL-6）抑制剂：{zh}。\n对于重型且IL-6水平明显升高者可试用。\n"
         "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
