@@ -895,6 +895,12 @@ def judge_responsive(
         about = next((c for c in clauses if populations(c)), sentence)
     if other_population(analysis.text, about):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
+    # A question about children or pregnancy is answered by what is said of them: a sentence
+    # that names neither, under a title and section that name neither, speaks of everyone
+    # else ("妊娠期高血压的降压目标" is not answered by a stroke guideline's blood-pressure target).
+    special = populations(analysis.text) & _SPECIAL_POPULATIONS
+    if special and not special & populations(" ".join((sentence, *context, *clauses))):
+        return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
 
 
@@ -909,6 +915,10 @@ _POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
     "adult": re.compile(r"成人|成年|\badults?\b", re.IGNORECASE),
     "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
 }
+
+
+# Populations whose statements are their own (an adult's dose is said of "patients" at large).
+_SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy"})
 
 
 def populations(text: str) -> set[str]:

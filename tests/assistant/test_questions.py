@@ -610,3 +610,22 @@ def test_a_character_before_a_name_the_table_knows_is_not_glued_to_it() -> None:
     table = table_with((zh, en))
     analysis = analyse_question(f"确诊流感后{zh}的剂量是多少？", table=table, rarity=None)
     assert zh in analysis.subject and f"后{zh}" not in analysis.subject
+
+
+def test_a_question_about_children_or_pregnancy_needs_them_named_where_the_sentence_stands() -> (
+    None
+):
+    sentence = "长期血压控制目标值<130/80 mmHg。"
+    pregnant = analyse_question("妊娠期高血压的降压目标值是多少？", table=table_with(), rarity=None)
+    verdict = judge_responsive(pregnant, sentence, context=["脑出血的治疗", "脑血管病防治指南"])
+    assert (verdict.responsive, verdict.reason) == (False, "other_population")
+    # Named in the section or the title, the sentence speaks of them.
+    under = judge_responsive(pregnant, sentence, context=["妊娠期高血压疾病", "某指南"])
+    assert under.responsive
+    child = analyse_question(
+        "What blood pressure target is advised for children?", table=table_with()
+    )
+    assert not judge_responsive(child, "Target below 130/80 mmHg.", context=["Adults"]).responsive
+    # An adult's question is answered by what is said of patients at large.
+    adult = analyse_question("成人高血压的降压目标值是多少？", table=table_with(), rarity=None)
+    assert judge_responsive(adult, sentence, context=["高血压", "指南"]).responsive
