@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from assistant.citations import content_terms, parse_citation_markers, split_sentences
 from assistant.domain import AnswerMode, DroppedSentence, Source
+from assistant.dose_rows import Patient, fits, is_row, patient_of
 from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
 from assistant.passage_layout import PassageLayout, clauses_before, is_lead_in, layout
@@ -117,6 +118,7 @@ class _Candidate:
     # sentence before, the head of its list item); after it, a lead-in's list items.
     along_before: tuple[int, ...] = ()
     along_after: tuple[int, ...] = ()
+    clauses: tuple[str, ...] = ()  # the earlier clauses of the statement it continues
 
 
 def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, rank: int) -> float:
@@ -210,13 +212,15 @@ def compose_extractive(
             score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
             chosen.append(
                 _Candidate(score, rank, position, text, source.n, source.doc_id,
-                           source.chunk_index or 0, before, after)
+                           source.chunk_index or 0, before, after, tuple(clauses))
             )  # fmt: skip
     dropped = [
         DroppedSentence(text=text, reason=reason, citations=[n])
         for _, text, reason, n in sorted(rejected, key=lambda r: -r[0])[:5]
         if _ > 0
     ]
+    if analysis is not None:
+        chosen = _rows_for_the_patient(chosen, patient_of(question))
     if not chosen:
         return [], dropped
     best = max(chosen, key=lambda c: (c.score, -c.rank, -c.position))
@@ -236,6 +240,17 @@ def compose_extractive(
                 out.append(sentence)
     texts = {text for text, _ in out}
     return out, [d for d in dropped if d.text not in texts]
+
+
+def _rows_for_the_patient(chosen: list[_Candidate], patient: Patient) -> list[_Candidate]:
+    """When a row of a dosing table holds the patient the question describes, the other rows
+    (by weight or by age) are no answer for them ("20公斤的孩子": the 15–23 kg row, not the
+    "2 周～8 月龄" one)."""
+    if patient.weight_kg is None and patient.age_months is None:
+        return chosen
+    if not any(fits(patient, c.text, c.clauses) for c in chosen):
+        return chosen
+    return [c for c in chosen if fits(patient, c.text, c.clauses) or not is_row(c.text)]
 
 
 def _shown_positions(candidate: _Candidate) -> list[int]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from assistant.domain import CJK_CHARS, Language, detect_language, has_cjk
+from assistant.dose_rows import fits, patient_of
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
     EN_LETTERS,
@@ -898,6 +899,9 @@ def judge_responsive(
     # A question about children or pregnancy is answered by what is said of them: a sentence
     # that names neither, under a title and section that name neither, speaks of everyone
     # else ("妊娠期高血压的降压目标" is not answered by a stroke guideline's blood-pressure target).
+    if fits(patient_of(analysis.text), sentence, clauses) is False:
+        # Another row of the dosing table: the patient's weight or age is outside it.
+        return Responsiveness(False, "other_population", len(found), aspect_stated)
     special = populations(analysis.text) & _SPECIAL_POPULATIONS
     if special and not special & populations(" ".join((sentence, *context, *clauses))):
         return Responsiveness(False, "other_population", len(found), aspect_stated)

@@ -629,3 +629,14 @@ def test_a_question_about_children_or_pregnancy_needs_them_named_where_the_sente
     # An adult's question is answered by what is said of patients at large.
     adult = analyse_question("成人高血压的降压目标值是多少？", table=table_with(), rarity=None)
     assert judge_responsive(adult, sentence, context=["高血压", "指南"]).responsive
+
+
+def test_a_patient_of_a_given_weight_is_answered_by_their_row_of_the_table() -> None:
+    _, zh = fake_drug(15)
+    sources = [_source(1, _drug_passage(zh), doc="d", title="诊疗方案")]
+    question = f"25公斤的孩子用{zh}，单次给多少？"
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    sentences, _ = compose_extractive(question, sources, analysis=analysis)
+    texts = [t for t, _ in sentences]
+    assert "15kg＜体重≤30kg，每次30mg；" in texts
+    assert not any("每次20mg" in t or "每次50mg" in t for t in texts)

@@ -1,0 +1,165 @@
+"""Which row of a dosing table a patient falls in: body weight and age (issue #10 item 2).
+
+Guidelines state paediatric doses as rows ("体重≤15kg，每次30mg；15kg＜体重≤23kg，每次45mg",
+"2 周～8 月龄，每次3.0mg/kg", "children aged 6-59 months"). A question that gives the patient's
+weight or age ("20公斤的孩子", "a 3-year-old") is answered by the row that holds the patient, never
+by a neighbouring row: the wrong row is a wrong dose. A sentence that states one weight or one
+age range is a row; a sentence that states several (a whole table in one line) is not judged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+_NUMBER: Final[str] = r"(\d+(?:\.\d+)?)"
+_KG: Final[str] = r"\s*(?:kg|公斤|千克)(?![a-zA-Z/])"
+_LESS: Final[str] = "<≤＜≦"
+_MORE: Final[str] = ">≥＞≧"
+
+# The patient in a question.
+_WEIGHT_ASKED: Final[re.Pattern[str]] = re.compile(
+    rf"{_NUMBER}\s*(?:-\s*)?(?:kg|公斤|千克|kilograms?)(?![a-zA-Z/])", re.IGNORECASE
+)
+_YEARS_ASKED: Final[re.Pattern[str]] = re.compile(
+    rf"{_NUMBER}\s*(?:周岁|岁)|{_NUMBER}[\s-]*years?[\s-]*old|aged\s+{_NUMBER}\s*(?:years?)?(?!\s*"
+    r"(?:months?|weeks?))",
+    re.IGNORECASE,
+)
+_MONTHS_ASKED: Final[re.Pattern[str]] = re.compile(
+    rf"{_NUMBER}\s*(?:个)?月(?:龄|大)|{_NUMBER}[\s-]*months?[\s-]*old", re.IGNORECASE
+)
+
+# Rows in a sentence: "15kg＜体重≤23kg", "体重≤15kg", "＞40kg 者", "20kg≤体重<80kg".
+_WEIGHT_BETWEEN: Final[re.Pattern[str]] = re.compile(
+    rf"{_NUMBER}{_KG}\s*[{_LESS}]=?\s*体重\s*[{_LESS}]=?\s*{_NUMBER}{_KG}"
+)
+_WEIGHT_BOUND: Final[re.Pattern[str]] = re.compile(
+    rf"(?:体重|weigh(?:t|ing))?\s*([{_LESS}{_MORE}]=?)\s*{_NUMBER}{_KG}", re.IGNORECASE
+)
+# Ages: "2 周～8 月龄", "9～11 月龄", "1 岁以下", "1 岁及以上", "5～12 岁", "aged 6-59 months".
+_AGE_RANGE: Final[re.Pattern[str]] = re.compile(
+    rf"{_NUMBER}\s*(周|月|岁)?\s*[~～\-–至到]\s*{_NUMBER}\s*(?:个)?(周龄|月龄|岁|weeks?|months?|years?)",
+    re.IGNORECASE,
+)
+_AGE_BOUND: Final[re.Pattern[str]] = re.compile(
+    rf"{_NUMBER}\s*(?:个)?(周龄|月龄|岁)\s*(以下|以内|以上|及以上|或以上)|"
+    rf"([{_LESS}{_MORE}])\s*{_NUMBER}\s*(岁|月龄|周龄)|"
+    rf"(under|over|older than|younger than)\s+{_NUMBER}\s*(weeks?|months?|years?)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Patient:
+    """What a question says of its patient (None: not said)."""
+
+    weight_kg: float | None = None
+    age_months: float | None = None
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float = -math.inf
+    high: float = math.inf
+
+    def holds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def patient_of(question: str) -> Patient:
+    """The weight and age a question gives for its patient."""
+    weight = _WEIGHT_ASKED.search(question)
+    months = _MONTHS_ASKED.search(question)
+    years = _YEARS_ASKED.search(question)
+    age: float | None = None
+    if months:
+        age = float(next(g for g in months.groups() if g))
+    elif years:
+        age = 12 * float(next(g for g in years.groups() if g))
+    return Patient(float(weight.group(1)) if weight else None, age)
+
+
+def _unit_months(unit: str | None) -> float:
+    unit = (unit or "").lower()
+    if unit.startswith(("周", "week")):
+        return 12 / 52
+    if unit.startswith(("月", "month")):
+        return 1.0
+    return 12.0
+
+
+def weight_rows(sentence: str) -> list[Interval]:
+    """The body-weight ranges a sentence states."""
+    rows: list[Interval] = []
+    taken: list[tuple[int, int]] = []
+    for match in _WEIGHT_BETWEEN.finditer(sentence):
+        rows.append(Interval(float(match.group(1)), float(match.group(2))))
+        taken.append(match.span())
+    for match in _WEIGHT_BOUND.finditer(sentence):
+        if any(start <= match.start() < end for start, end in taken):
+            continue
+        sign, value = match.group(1), float(match.group(2))
+        rows.append(Interval(high=value) if sign[0] in _LESS else Interval(low=value))
+    return rows
+
+
+def age_rows(sentence: str) -> list[Interval]:
+    """The age ranges (in months) a sentence states."""
+    rows: list[Interval] = []
+    taken: list[tuple[int, int]] = []
+    for match in _AGE_RANGE.finditer(sentence):
+        low_unit = match.group(2) or match.group(4)
+        rows.append(
+            Interval(
+                float(match.group(1)) * _unit_months(low_unit),
+                float(match.group(3)) * _unit_months(match.group(4)),
+            )
+        )
+        taken.append(match.span())
+    for match in _AGE_BOUND.finditer(sentence):
+        if any(start <= match.start() < end for start, end in taken):
+            continue
+        if match.group(1):
+            value = float(match.group(1)) * _unit_months(match.group(2))
+            below = match.group(3) in ("以下", "以内")
+        elif match.group(4):
+            value = float(match.group(5)) * _unit_months(match.group(6))
+            below = match.group(4) in _LESS
+        else:
+            value = float(match.group(8)) * _unit_months(match.group(9))
+            below = match.group(7).lower() in ("under", "younger than")
+        rows.append(Interval(high=value) if below else Interval(low=value))
+    return rows
+
+
+def fits(patient: Patient, sentence: str, clauses: Sequence[str] = ()) -> bool | None:
+    """Whether a one-row sentence holds the patient (None: no row to judge by).
+
+    `clauses`: the earlier clauses of the statement it continues, nearest first; the first that
+    states a range of a kind the sentence does not state gives it ("15kg＜体重≤23kg，每次45mg；"
+    continues "1 岁及以上年龄儿童推荐剂量：…": a row for children of one year and older).
+    """
+    verdicts: list[bool] = []
+    for value, rows_of in (
+        (patient.weight_kg, weight_rows),
+        (patient.age_months, age_rows),
+    ):
+        if value is None:
+            continue
+        rows = rows_of(sentence)
+        if not rows:
+            rows = next((r for r in map(rows_of, clauses) if r), [])
+        if len(rows) == 1:
+            verdicts.append(rows[0].holds(value))
+    if not verdicts:
+        return None
+    return all(verdicts)
+
+
+def is_row(sentence: str) -> bool:
+    """Whether a sentence states any weight or age range (a row of some dosing table)."""
+    return bool(weight_rows(sentence) or age_rows(sentence))
