@@ -623,6 +623,9 @@ _CODE_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,}|[A-Za-z]+-?\d|\d+-?[A-
 _MIXED_CASE: Final[re.Pattern[str]] = re.compile(r"[a-z][A-Z]")
 # A general-dictionary word appearing in at most this many glosses is a name (naloxone: 1).
 EN_NAME_GLOSSES: Final[int] = 3
+_EN_UNKNOWN_NAME: Final[int] = 8  # letters
+# Verb and adjective endings (titrate, hypertensive): words about a name, never one.
+_EN_NOT_A_NAME: Final[re.Pattern[str]] = re.compile(r"(?:ate|ize|ise|ify|ive|ous|al|ic|ary)$")
 ZH_NAME_FREQ: Final[int] = 300
 
 
@@ -663,6 +666,15 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         return True
     if _EN_INFLECTED.search(last):
         return False
+    if (
+        len(words) == 1
+        and len(last) >= _EN_UNKNOWN_NAME
+        and table.generality(last) == 0
+        and not _EN_NOT_A_NAME.search(last)
+    ):
+        # A long word no dictionary gloss uses (glargine, tenecteplase): a name, not a
+        # paraphrase, which would be a word of general English.
+        return True
     return _english_name_like(term, table) and bool(table.to_chinese(term))
 
 

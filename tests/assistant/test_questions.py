@@ -640,3 +640,20 @@ def test_a_patient_of_a_given_weight_is_answered_by_their_row_of_the_table() -> 
     texts = [t for t, _ in sentences]
     assert "15kg＜体重≤30kg，每次30mg；" in texts
     assert not any("每次20mg" in t or "每次50mg" in t for t in texts)
+
+
+def test_a_long_english_word_no_dictionary_knows_is_a_name_the_library_may_lack() -> None:
+    # Generated, so no dictionary and no guideline holds it.
+    rng = random.Random(16)
+    name = "".join(rng.choice(_SYLLABLES) for _ in range(3)) + "ine"
+    analysis = analyse_question(
+        f"How should I titrate {name} in adults?", table=table_with(), rarity=rarity_of(LIBRARY)
+    )
+    assert analysis.missing == [name]
+    # A verb or an adjective no gloss uses is about a name, never one.
+    verb = analyse_question(
+        "How should I titrate and taper an antihypertensive?",
+        table=table_with(),
+        rarity=rarity_of(LIBRARY),
+    )
+    assert not {"titrate", "antihypertensive"} & set(verb.missing)
