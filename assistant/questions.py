@@ -515,10 +515,15 @@ def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
     """
     freq = _jieba_freq()
     tags = _jieba_tags()
-    if table.knows_chinese(word) and (_ZH_NAME_END.search(word) or _ZH_DRUG_STEM.search(word)):
-        return 0  # a whole name already (奥司他韦): the character before is no part of it
+    # A whole name already (奥司他韦, 肝素): a character before it is no part of it (后 +
+    # 奥司他韦), but a piece jieba does not know is a prefix of a longer name (依诺 + 肝素).
+    whole = table.knows_chinese(word) and bool(
+        _ZH_NAME_END.search(word) or _ZH_DRUG_STEM.search(word)
+    )
     for taken in range(min(len(out), _LONGEST_SPAN), 0, -1):
         pieces = out[-taken:]
+        if whole and any(len(p) < 2 or freq.get(p) is not None for p in pieces):
+            continue
         name = "".join(pieces) + word
         if not (3 <= len(name) <= _LONGEST_NAME) or not _CJK_RUN_RE.fullmatch(name):
             continue

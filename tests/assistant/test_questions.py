@@ -657,3 +657,14 @@ def test_a_long_english_word_no_dictionary_knows_is_a_name_the_library_may_lack(
         rarity=rarity_of(LIBRARY),
     )
     assert not {"titrate", "antihypertensive"} & set(verb.missing)
+
+
+def test_an_unknown_prefix_makes_a_known_drug_name_a_longer_one_the_library_may_lack() -> None:
+    # "<unknown>肝素" is a particular heparin: a question about it is not one about heparin.
+    rng = random.Random(17)
+    prefix = "".join(rng.choice(_ZH_SYLLABLES) for _ in range(2))
+    table = table_with(("肝素", "heparin"))
+    analysis = analyse_question(
+        f"{prefix}肝素的剂量是多少？", table=table, rarity=rarity_of(LIBRARY)
+    )
+    assert analysis.missing[:1] == [f"{prefix}肝素"]
