@@ -212,8 +212,18 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         # under the name it was ingested under, not its content hash (issue 16 item 5).
         card = cards.first
         card.locator("summary").click()
-        card.get_by_text("在原文上下文中查看").click()
-        expect(card.get_by_text("被引用的段落", exact=False)).to_be_visible(timeout=30_000)
+        # The toggle reruns the script; on a loaded machine a click that lands while the
+        # previous rerun is still drawing is dropped, so the switch must read as on first.
+        switch = card.get_by_role("switch", name="在原文上下文中查看")
+        for _ in range(3):
+            card.get_by_text("在原文上下文中查看").click()  # the label: it covers the input
+            try:
+                expect(switch).to_be_checked(timeout=20_000)
+                break
+            except AssertionError:
+                continue
+        expect(switch).to_be_checked()
+        expect(card.get_by_text("被引用的段落", exact=False)).to_be_visible(timeout=60_000)
         card.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "02b-source-in-context-zh.png"), full_page=True)
         with page.expect_download() as saved:
