@@ -21,8 +21,9 @@ from typing import Any, Final
 from assistant.citations import split_sentences
 from assistant.domain import ConflictSide, GuidelineConflict, Source
 from assistant.generation import CONTEXT_SENTENCES
+from assistant.populations import populations
 from assistant.quantities import Quantity, extract_quantities, quantity_supported
-from assistant.questions import QuestionAnalysis, judge_responsive, populations
+from assistant.questions import QuestionAnalysis, judge_responsive
 
 __all__ = ["NUMERIC_ASPECTS", "find_conflicts"]
 

@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 from assistant.citations import content_terms, parse_citation_markers, split_sentences
 from assistant.domain import AnswerMode, DroppedSentence, Source
-from assistant.dose_rows import Patient, fits, is_row, patient_of
 from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
 from assistant.passage_layout import PassageLayout, clauses_before, is_lead_in, layout
+from assistant.populations import Patient, fits, is_row, patient_of
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
 from assistant.questions import (

@@ -20,7 +20,6 @@ A question has a **subject** — the drug, disease, procedure or population it n
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import re
 import unicodedata
@@ -28,8 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from assistant.domain import CJK_CHARS, Language, detect_language, has_cjk
-from assistant.dose_rows import fits, patient_of
+from assistant.domain import Language, detect_language, has_cjk
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
     EN_LETTERS,
@@ -38,7 +36,30 @@ from assistant.glossary import (
     fold_english,
     normalise_en,
 )
+from assistant.populations import (
+    POPULATIONS,
+    SPECIAL_POPULATIONS,
+    fits,
+    other_population,
+    patient_of,
+    populations,
+)
 from assistant.quantities import extract_quantities
+from assistant.zh_names import (
+    CJK_RUN_RE,
+    GENERIC_ZH,
+    NAME_BREAKS,
+    VERB_TAGS,
+    ZH_DISEASE_STEM,
+    ZH_DRUG_STEM,
+    ZH_NAME_FREQ,
+    cut,
+    cut_known,
+    join_name_pieces,
+    unknown_fragment,
+    word_counts,
+    word_tags,
+)
 
 DOSE_UNITS: Final[frozenset[str]] = frozenset(
     {"mg", "g", "ug", "mcg", "μg", "µg", "kg", "ml", "l", "iu", "u", "mmol", "mg/kg", "mme"}
@@ -198,18 +219,6 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     ),
 )
 
-# Words every clinical question or passage uses: never a subject, whatever their rarity.
-_GENERIC_ZH: Final[frozenset[str]] = frozenset(
-    str.split(
-        "患者 患儿 病人 病例 人群 人员 治疗 使用 应用 推荐 建议 方案 指南 规范 情况 疾病 临床 "
-        "医生 医院 药物 药品 用药 处理 措施 管理 方法 标准 要求 问题 时间 时候 成人 儿童 小儿 "
-        "孩子 病毒 感染 可以 一般 主要 常见 首选 选择 哪种 多少 怎么 如何 什么 需要 应该 是否 "
-        "给予 进行 采用 考虑 注意 相关 有效 效果 作用 剂量 用量 用法 多久 多长 期间 最大 最小 "
-        "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用 "
-        # Severity grades qualify any disease; they name none.
-        "轻症 重症 危重症 轻型 中型 重型 危重型 普通型 轻度 中度 重度"
-    )
-)
 _GENERIC_EN: Final[frozenset[str]] = frozenset(
     str.split(
         "patient patients people person adult adults child children kid kids infant infants baby "
@@ -231,16 +240,7 @@ EN_GENERAL_GLOSSES: Final[int] = 40
 _EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(rf"[{EN_LETTERS}][{EN_LETTERS}0-9\-]*(?:['’]s)?")
 # A compound with a digit is a code and stays whole (SARS-CoV-2, COVID-19, HbA1c).
 _HAS_DIGIT_RE: Final[re.Pattern[str]] = re.compile(r"\d")
-_CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(f"[{CJK_CHARS}]+")
-_LONGEST_TERM: Final[int] = 12
 _PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
-_LONGEST_NAME: Final[int] = 8
-# A piece of a name is a word jieba knows from fewer than this many occurrences (帕拉: 40).
-_RARE_PIECE: Final[int] = 100
-# Characters that end a name being joined (function words; 那, 可 and 比 do occur in names).
-_NAME_BREAKS: Final[frozenset[str]] = frozenset(
-    "的和与及或在是为了用于对将把被从由以其并而但也给服吃"
-)
 
 
 @dataclass(frozen=True)
@@ -322,245 +322,14 @@ def detect_aspect(question: str) -> Aspect | None:
     return None
 
 
-@functools.cache
-def _jieba_freq() -> Mapping[str, int]:
-    """jieba's word counts. Initialised first: initialising replaces the dictionary object, so a
-    reference taken before would stay empty and every word would look unknown."""
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba.dt.FREQ
-
-
-def _cut(text: str) -> list[str]:
-    """jieba's words; a word jieba guessed that opens with a function word loses it (给佐多 →
-    给 + 佐多: the preposition before an unknown name)."""
-    import jieba
-
-    freq = _jieba_freq()
-    words: list[str] = []
-    for word in jieba.lcut(text):
-        if not word.strip():
-            continue
-        if len(word) >= 3 and word[0] in _NAME_BREAKS and freq.get(word) is None:
-            words.extend((word[0], word[1:]))
-        else:
-            words.append(word)
-    return words
-
-
-def _cut_known(run: str, table: LayeredTerms) -> list[str]:
-    """Words of a Chinese run: the longest term the term table knows (3+ characters) first.
-
-    jieba cuts drug names it does not know into pieces (奥司他韦 → 奥司/他/韦); the hospital
-    glossary, the library's glosses and the dictionary know them whole.
-    """
-    words: list[str] = []
-    pending = ""
-    i = 0
-    while i < len(run):
-        known = next(
-            (
-                run[i:j]
-                for j in range(min(len(run), i + _LONGEST_TERM), i + 2, -1)
-                if table.knows_chinese(run[i:j])
-            ),
-            None,
-        )
-        if known is None:
-            pending += run[i]
-            i += 1
-            continue
-        # jieba may know the word longer (秋水仙碱 where the table knows 秋水仙).
-        known = next(
-            (
-                run[i:j]
-                for j in range(min(len(run), i + _LONGEST_TERM), i + len(known), -1)
-                if _jieba_freq().get(run[i:j])
-            ),
-            known,
-        )
-        if pending:
-            words.extend(_cut(pending))
-            pending = ""
-        words.append(known)
-        i += len(known)
-    if pending:
-        words.extend(_cut(pending))
-    return _join_name_pieces(words, table)
-
-
-def _unknown_fragment(term: str, table: LayeredTerms) -> bool:
-    """A Chinese word jieba guessed that is a known word with a neighbour's character glued on
-    (新冠 + 人 of 人群 → 新冠人), or a piece shorter than four characters.
-
-    A transliterated name jieba kept whole (利伐沙班, 替格瑞洛) holds no known word at either
-    end: it is a name the library may lack, and a question about it is refused naming it.
-    Drug- and disease-shaped words (手足口病) are names whatever their parts.
-    """
-    if (
-        not has_cjk(term)
-        or _jieba_freq().get(term) is not None
-        or _ZH_DRUG_STEM.search(term)
-        or (len(term) >= 3 and _ZH_DISEASE_STEM.search(term))
-        or table.knows_chinese(term)
-    ):
-        return False
-    if len(term) < 4 or set(term) & _NAME_BREAKS:
-        return True  # 脑梗用: a word and a function word jieba glued together
-    return any(_known_word(part, table) for part in (term[:-1], term[1:]))
-
-
-def _known_word(word: str, table: LayeredTerms) -> bool:
-    """A word of its own: one jieba often sees or the term table knows (普拉格, seen twice, is
-    no word but a piece of 普拉格雷)."""
-    return _jieba_freq().get(word, 0) >= _RARE_PIECE or table.knows_chinese(word)
-
-
-@functools.cache
-def _jieba_tags() -> Mapping[str, str]:
-    import jieba.posseg
-
-    return jieba.posseg.dt.word_tag_tab
-
-
-# jieba's part-of-speech tags of verbs (起病 "fall ill", 接种 "get vaccinated", 发热): a verb
-# names no drug, disease or procedure, whatever its last character (a verbal noun, vn, may).
-_VERB_TAGS: Final[frozenset[str]] = frozenset({"v", "vd", "vi", "vg", "vq"})
-
-
-def _join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> list[str]:
-    """Join the pieces jieba cut a drug name into (托珠 + 单抗, 奥司 + 他 + 韦, 达比 + 加群).
-
-    A drug stem (韦, 单抗, 霉素 …) takes the pieces before it that jieba does not know or that
-    are single characters, up to a name's length; a function word (的, 和 …) stops it. With a
-    term table, pieces that end in a drug-name ending join (达比 + 加群, 依诺 + 肝素; _name_span).
-    """
-    freq = _jieba_freq()
-    out: list[str] = []
-    for word in words:
-        if table is not None and out and (taken := _name_span(out, word, table)):
-            name = "".join(out[-taken:]) + word
-            del out[-taken:]
-            out.append(name)
-            continue
-        if (
-            out
-            and len(word) == 2
-            and freq.get(word) is None
-            and _ZH_DISEASE_STEM.search(word)
-            and word not in _GENERIC_ZH
-            and has_cjk(out[-1])
-            and out[-1] not in _GENERIC_ZH
-            and not populations(out[-1])
-            and not (set(out[-1]) & _NAME_BREAKS)
-            and len(out[-1]) + 2 <= _LONGEST_NAME
-        ):
-            # A disease name jieba does not know, cut before a tail it does not know either
-            # (手足 + 口病): the tail is no word, the two are one name.
-            out.append(out.pop() + word)
-            continue
-        if not (_ZH_DRUG_STEM.fullmatch(word) and out):
-            out.append(word)
-            continue
-        name = word
-        while (
-            out
-            and has_cjk(out[-1])
-            and not (set(out[-1]) & _NAME_BREAKS)
-            and (len(out[-1]) == 1 or freq.get(out[-1], 0) < _RARE_PIECE)
-            and len(name) + len(out[-1]) <= _LONGEST_NAME
-        ):
-            name = out.pop() + name
-        if out and has_cjk(out[-1]) and name == word:
-            # "用多西" + "环素": the piece after a function word belongs to the name
-            piece = out[-1]
-            cut = max(piece.rfind(c) for c in _NAME_BREAKS)
-            if 0 <= cut < len(piece) - 1 and len(piece) - cut - 1 + len(name) <= _LONGEST_NAME:
-                out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
-        out.append(name)
-    return out
-
-
-# Endings of Chinese generic drug names (INN stems as transliterated: -xaban 沙班, -gatran 加群,
-# -gliptin 列汀, -gliflozin 列净, -floxacin 沙星, -tinib 替尼, -lukast 司特, -grel 格雷 …),
-# beyond the single-piece stems above: jieba cuts these names anywhere, so the ending is looked
-# for on the joined pieces.
-_ZH_NAME_END: Final[re.Pattern[str]] = re.compile(
-    r"(?:沙班|加群|列汀|列净|格列\S|沙星|替尼|替布|司特|司他|他唑|格雷|雷洛|瑞洛|鲁肽|糖肽|帕肽|"
-    r"前列素|普酶|司琼|那韦|布韦|芬净|咪唑|嘧啶|生坦|西呱|溴铵|洛尔|地平|沙坦|普利|他汀|拉唑|"
-    r"膦酸|膦酸钠|度胺)$"
-)
-# jieba tags of words that cannot open a name: verbs, prepositions, pronouns, conjunctions,
-# particles (给, 吃, 用, 他 …; 他 inside a name, 奥司他韦, is no opening).
-_NOT_NAME_START: Final[frozenset[str]] = frozenset(
-    {"v", "vd", "vi", "vg", "vq", "p", "r", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y"}
-)
-_LONGEST_SPAN: Final[int] = 4  # pieces
-# A function word this common opens no name (用, 对, 来); a rarer one may be a transliteration
-# syllable that jieba happens to tag as a verb (伐 in 伐多鲁肽).
-_COMMON_CHAR: Final[int] = 5000
-# No transliteration opens with a character this common (后, 来, 对, 吃; 达 is 28,255).
-_VERY_COMMON_CHAR: Final[int] = 30000
-
-
-def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
-    """How many pieces before `word` join it into one drug name (0: none).
-
-    The joined pieces end in a drug-name ending (_ZH_DRUG_STEM, _ZH_NAME_END); each piece before
-    `word` is a single character that is no function word, or a word jieba does not know or
-    rarely sees and the term table does not know as a word of its own (流感 + 奥司他韦 stay two);
-    the first piece cannot be a common verb, preposition or pronoun (用 + 奥希替尼).
-    """
-    freq = _jieba_freq()
-    tags = _jieba_tags()
-    # A whole name already (奥司他韦, 肝素): a character before it is no part of it (后 +
-    # 奥司他韦), but a piece jieba does not know is a prefix of a longer name (依诺 + 肝素).
-    whole = table.knows_chinese(word) and bool(
-        _ZH_NAME_END.search(word) or _ZH_DRUG_STEM.search(word)
-    )
-    for taken in range(min(len(out), _LONGEST_SPAN), 0, -1):
-        pieces = out[-taken:]
-        if whole and any(len(p) < 2 or freq.get(p) is not None for p in pieces):
-            continue
-        name = "".join(pieces) + word
-        if not (3 <= len(name) <= _LONGEST_NAME) or not _CJK_RUN_RE.fullmatch(name):
-            continue
-        if not (_ZH_NAME_END.search(name) or _ZH_DRUG_STEM.search(name)):
-            continue
-        opening = pieces[0]
-        if (
-            freq.get(opening, 0) >= _VERY_COMMON_CHAR
-            or (tags.get(opening) in _NOT_NAME_START and freq.get(opening, 0) >= _COMMON_CHAR)
-            or word in _GENERIC_ZH
-            or set(word) & _NAME_BREAKS
-        ):
-            continue
-        if all(_name_piece(piece, freq, table) for piece in pieces):
-            return taken
-    return 0
-
-
-def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> bool:
-    if set(piece) & _NAME_BREAKS or piece in _GENERIC_ZH or populations(piece):
-        return False
-    if len(piece) == 1:
-        return True
-    known = freq.get(piece)
-    if known is not None and known >= ZH_NAME_FREQ:
-        return False
-    return known is None or known < _RARE_PIECE or not table.knows_chinese(piece)
-
-
 def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
     """Content terms of the question: jieba words for Chinese, dictionary phrases for English."""
     # Redaction placeholders ([PHONE_1], [姓名1]) stand for a patient's data, never a subject.
     unredacted = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question))
     stripped = strip_question_words(unredacted)
     terms: list[str] = []
-    for run in _CJK_RUN_RE.findall(stripped):
-        terms.extend(w for w in _cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))
+    for run in CJK_RUN_RE.findall(stripped):
+        terms.extend(w for w in cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))
     words = [
         part
         for m in _EN_TOKEN_RE.finditer(stripped)
@@ -596,25 +365,16 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
         return True
     if has_cjk(term):
         return (
-            term in _GENERIC_ZH
+            term in GENERIC_ZH
             or term in ZH_STOPWORDS
-            or _jieba_freq().get(term, 0) >= ZH_GENERAL_FREQ
+            or word_counts().get(term, 0) >= ZH_GENERAL_FREQ
         )
     words = normalise_en(term).split()
     return not words or all(w in _GENERIC_EN or w in EN_STOPWORDS or len(w) < 3 for w in words)
 
 
-# Name shapes: Chinese generic drug names end in these transliterated stems; English drug and
-# disease names in these INN stems and medical suffixes; codes and acronyms (HBV, IgM, LDL-C,
-# SARS-CoV-2) hold capitals or digits.
-_ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
-    r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|硝唑|"
-    r"替丁|卡因|西泮|唑仑|吗啡|芬太尼|太尼|考酮|诺啡|马多|他滨|法林|匹林|夫定|酮|嗪|胺|酯|苷|"
-    r"肽|素|尼龙|松|隆|韦林|洛韦|醇|啶)$"
-)
-_ZH_DISEASE_STEM: Final[re.Pattern[str]] = re.compile(
-    r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄)$"
-)
+# Name shapes: English drug and disease names end in these INN stems and medical suffixes;
+# codes and acronyms (HBV, IgM, LDL-C, SARS-CoV-2) hold capitals or digits.
 _EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
     r"(?:mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
     r"arone|semide|thiazide|gliptin|gliflozin|glutide|lukast|triptan|setron|oxetine|"
@@ -631,7 +391,6 @@ EN_NAME_GLOSSES: Final[int] = 3
 _EN_UNKNOWN_NAME: Final[int] = 8  # letters
 # Verb and adjective endings (titrate, hypertensive): words about a name, never one.
 _EN_NOT_A_NAME: Final[re.Pattern[str]] = re.compile(r"(?:ate|ize|ise|ify|ive|ous|al|ic|ary)$")
-ZH_NAME_FREQ: Final[int] = 300
 
 
 def _is_entity(term: str, table: LayeredTerms) -> bool:
@@ -643,12 +402,10 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     if table.knows_clinical(term):
         return True
     if has_cjk(term):
-        if len(term) < 2 or (
-            _jieba_tags().get(term) in _VERB_TAGS and not _ZH_DRUG_STEM.search(term)
-        ):
+        if len(term) < 2 or (word_tags().get(term) in VERB_TAGS and not ZH_DRUG_STEM.search(term)):
             return False
-        freq = _jieba_freq().get(term)
-        if (_ZH_DRUG_STEM.search(term) or _ZH_DISEASE_STEM.search(term)) and (
+        freq = word_counts().get(term)
+        if (ZH_DRUG_STEM.search(term) or ZH_DISEASE_STEM.search(term)) and (
             freq is None or freq < ZH_NAME_FREQ
         ):
             return True
@@ -714,7 +471,7 @@ def analyse_question(
         frequencies = [rarity.frequency(f) for f in forms] if rarity else []
         df = max(frequencies, default=1)
         entity = _is_entity(term, table)
-        if df == 0 and (not entity or _unknown_fragment(term, table)):
+        if df == 0 and (not entity or unknown_fragment(term, table)):
             continue  # a paraphrase or a word cut apart: no guideline spells it that way
         weight = rarity.idf(df) if rarity else 1.0
         terms.append(
@@ -794,20 +551,20 @@ def _unrecognised_names(
     text = strip_question_words(_PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question)))
     for aspect in ASPECTS:
         text = aspect.question_cues.sub(" ", text)
-    for pattern in _POPULATIONS.values():
+    for pattern in POPULATIONS.values():
         text = pattern.sub(" ", text)
-    freq = _jieba_freq()
-    tags = _jieba_tags()
+    freq = word_counts()
+    tags = word_tags()
     found: list[SubjectTerm] = []
-    for run in _CJK_RUN_RE.findall(text):
+    for run in CJK_RUN_RE.findall(text):
         group = ""
-        for word in [*_cut(run), "的"]:
+        for word in [*cut(run), "的"]:
             material = (
-                not (set(word) & _NAME_BREAKS)
-                and word not in _GENERIC_ZH
+                not (set(word) & NAME_BREAKS)
+                and word not in GENERIC_ZH
                 and word not in ZH_STOPWORDS
                 and (len(word) == 1 or freq.get(word, 0) < ZH_NAME_FREQ)
-                and tags.get(word) not in _VERB_TAGS
+                and tags.get(word) not in VERB_TAGS
             )
             if material:
                 group += word
@@ -919,39 +676,10 @@ def judge_responsive(
     if fits(patient_of(analysis.text), sentence, clauses) is False:
         # Another row of the dosing table: the patient's weight or age is outside it.
         return Responsiveness(False, "other_population", len(found), aspect_stated)
-    special = populations(analysis.text) & _SPECIAL_POPULATIONS
+    special = populations(analysis.text) & SPECIAL_POPULATIONS
     if special and not special & populations(" ".join((sentence, *context, *clauses))):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
-
-
-# Who a statement is about. A dose for adults does not answer a question about a child.
-_POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
-    "child": re.compile(
-        r"儿童|孩子|小孩|患儿|小儿|婴|幼儿|新生儿|早产儿|岁以下|[月周]龄|\bchild|\bkids?\b|"
-        r"p(?:a)?ediatric|"
-        r"\binfant|neonat|newborn",
-        re.IGNORECASE,
-    ),
-    "adult": re.compile(r"成人|成年|\badults?\b", re.IGNORECASE),
-    "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
-}
-
-
-# Populations whose statements are their own (an adult's dose is said of "patients" at large).
-_SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy"})
-
-
-def populations(text: str) -> set[str]:
-    """The populations a text names (child, adult, pregnancy)."""
-    return {name for name, pattern in _POPULATIONS.items() if pattern.search(text)}
-
-
-def other_population(question: str, sentence: str) -> bool:
-    """The question names a population and the sentence names only others."""
-    asked = populations(question)
-    stated = populations(sentence)
-    return bool(asked and stated and not asked & stated)
 
 
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
@@ -966,9 +694,9 @@ def names_in(sentence: str) -> tuple[str, ...]:
     norm = _normal(sentence)
     names = [
         word
-        for run in _CJK_RUN_RE.findall(norm)
-        for word in _join_name_pieces(_cut(run))
-        if len(word) >= 3 and _ZH_DRUG_STEM.search(word)
+        for run in CJK_RUN_RE.findall(norm)
+        for word in join_name_pieces(cut(run))
+        if len(word) >= 3 and ZH_DRUG_STEM.search(word)
     ]
     names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if _EN_NAME_STEM.search(w))
     return tuple(names)

@@ -573,9 +573,9 @@ def test_jiebas_word_counts_are_loaded_before_first_use() -> None:
     import sys
 
     code = (
-        "from assistant.questions import _jieba_freq, _is_entity\n"
+        "from assistant.questions import _is_entity\nfrom assistant.zh_names import word_counts\n"
         "from assistant.glossary import LayeredTerms, TermTable\n"
-        "assert _jieba_freq().get('剂量', 0) > 100\n"
+        "assert word_counts().get('剂量', 0) > 100\n"
         "assert not _is_entity('高度', LayeredTerms((TermTable(),)))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,10 +1,12 @@
-"""Which row of a dosing table a patient falls in: body weight and age (issue #10 item 2).
+"""Who a statement is about: the populations it names, and which row of a dosing table holds
+the patient a question describes (issue #10 item 2).
 
-Guidelines state paediatric doses as rows ("体重≤15kg，每次30mg；15kg＜体重≤23kg，每次45mg",
-"2 周～8 月龄，每次3.0mg/kg", "children aged 6-59 months"). A question that gives the patient's
-weight or age ("20公斤的孩子", "a 3-year-old") is answered by the row that holds the patient, never
-by a neighbouring row: the wrong row is a wrong dose. A sentence that states one weight or one
-age range is a row; a sentence that states several (a whole table in one line) is not judged.
+A dose for adults does not answer a question about a child. Guidelines state paediatric doses
+as rows ("体重≤15kg，每次30mg；15kg＜体重≤23kg，每次45mg", "2 周～8 月龄，每次3.0mg/kg",
+"children aged 6-59 months"). A question that gives the patient's weight or age ("20公斤的孩子",
+"a 3-year-old") is answered by the row that holds the patient, never by a neighbouring row: the
+wrong row is a wrong dose. A sentence that states one weight or one age range is a row; a
+sentence that states several (a whole table in one line) is not judged.
 """
 
 from __future__ import annotations
@@ -14,6 +16,35 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
+
+# Who a statement is about. A dose for adults does not answer a question about a child.
+POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
+    "child": re.compile(
+        r"儿童|孩子|小孩|患儿|小儿|婴|幼儿|新生儿|早产儿|岁以下|[月周]龄|\bchild|\bkids?\b|"
+        r"p(?:a)?ediatric|"
+        r"\binfant|neonat|newborn",
+        re.IGNORECASE,
+    ),
+    "adult": re.compile(r"成人|成年|\badults?\b", re.IGNORECASE),
+    "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
+}
+
+
+# Populations whose statements are their own (an adult's dose is said of "patients" at large).
+SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy"})
+
+
+def populations(text: str) -> set[str]:
+    """The populations a text names (child, adult, pregnancy)."""
+    return {name for name, pattern in POPULATIONS.items() if pattern.search(text)}
+
+
+def other_population(question: str, sentence: str) -> bool:
+    """The question names a population and the sentence names only others."""
+    asked = populations(question)
+    stated = populations(sentence)
+    return bool(asked and stated and not asked & stated)
+
 
 _NUMBER: Final[str] = r"(\d+(?:\.\d+)?)"
 _KG: Final[str] = r"\s*(?:kg|公斤|千克)(?![a-zA-Z/])"

@@ -1,4 +1,4 @@
-"""Rows of dosing tables and the patient a question describes (assistant/dose_rows.py)."""
+"""Rows of dosing tables and the patient a question describes (assistant/populations.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from assistant.dose_rows import Interval, Patient, age_rows, fits, patient_of, weight_rows
+from assistant.populations import Interval, Patient, age_rows, fits, patient_of, weight_rows
 
 
 @pytest.mark.parametrize(

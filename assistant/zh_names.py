@@ -1,0 +1,284 @@
+"""Drug and disease names in Chinese text: jieba's words, the pieces of a name it cut apart,
+and the shapes that tell a name from a paraphrase (issue #10 item 2).
+
+jieba knows few modern drug names: it cuts 奥司他韦 into 奥司/他/韦 and guesses words out of a
+name and its neighbours (新冠人, 给佐多). Names are put back together from pieces that end in a
+drug stem or a transliterated INN ending (沙班, 加群, 列净, 替尼 …); a word jieba guessed that is a
+known word with a neighbour's character glued on is a fragment, never a name the library lacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from assistant.domain import CJK_CHARS, has_cjk
+from assistant.glossary import LayeredTerms
+from assistant.populations import populations
+
+# Words every clinical question or passage uses: never a subject, whatever their rarity.
+GENERIC_ZH: Final[frozenset[str]] = frozenset(
+    str.split(
+        "患者 患儿 病人 病例 人群 人员 治疗 使用 应用 推荐 建议 方案 指南 规范 情况 疾病 临床 "
+        "医生 医院 药物 药品 用药 处理 措施 管理 方法 标准 要求 问题 时间 时候 成人 儿童 小儿 "
+        "孩子 病毒 感染 可以 一般 主要 常见 首选 选择 哪种 多少 怎么 如何 什么 需要 应该 是否 "
+        "给予 进行 采用 考虑 注意 相关 有效 效果 作用 剂量 用量 用法 多久 多长 期间 最大 最小 "
+        "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用 "
+        # Severity grades qualify any disease; they name none.
+        "轻症 重症 危重症 轻型 中型 重型 危重型 普通型 轻度 中度 重度"
+    )
+)
+
+CJK_RUN_RE: Final[re.Pattern[str]] = re.compile(f"[{CJK_CHARS}]+")
+_LONGEST_TERM: Final[int] = 12
+_LONGEST_NAME: Final[int] = 8
+# A piece of a name is a word jieba knows from fewer than this many occurrences (帕拉: 40).
+_RARE_PIECE: Final[int] = 100
+# Characters that end a name being joined (function words; 那, 可 and 比 do occur in names).
+NAME_BREAKS: Final[frozenset[str]] = frozenset(
+    "的和与及或在是为了用于对将把被从由以其并而但也给服吃"
+)
+
+ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
+    r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|硝唑|"
+    r"替丁|卡因|西泮|唑仑|吗啡|芬太尼|太尼|考酮|诺啡|马多|他滨|法林|匹林|夫定|酮|嗪|胺|酯|苷|"
+    r"肽|素|尼龙|松|隆|韦林|洛韦|醇|啶)$"
+)
+ZH_DISEASE_STEM: Final[re.Pattern[str]] = re.compile(
+    r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄)$"
+)
+ZH_NAME_FREQ: Final[int] = 300
+
+
+@functools.cache
+def word_counts() -> Mapping[str, int]:
+    """jieba's word counts. Initialised first: initialising replaces the dictionary object, so a
+    reference taken before would stay empty and every word would look unknown."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.dt.FREQ
+
+
+def cut(text: str) -> list[str]:
+    """jieba's words; a word jieba guessed that opens with a function word loses it (给佐多 →
+    给 + 佐多: the preposition before an unknown name)."""
+    import jieba
+
+    freq = word_counts()
+    words: list[str] = []
+    for word in jieba.lcut(text):
+        if not word.strip():
+            continue
+        if len(word) >= 3 and word[0] in NAME_BREAKS and freq.get(word) is None:
+            words.extend((word[0], word[1:]))
+        else:
+            words.append(word)
+    return words
+
+
+def cut_known(run: str, table: LayeredTerms) -> list[str]:
+    """Words of a Chinese run: the longest term the term table knows (3+ characters) first.
+
+    jieba cuts drug names it does not know into pieces (奥司他韦 → 奥司/他/韦); the hospital
+    glossary, the library's glosses and the dictionary know them whole.
+    """
+    words: list[str] = []
+    pending = ""
+    i = 0
+    while i < len(run):
+        known = next(
+            (
+                run[i:j]
+                for j in range(min(len(run), i + _LONGEST_TERM), i + 2, -1)
+                if table.knows_chinese(run[i:j])
+            ),
+            None,
+        )
+        if known is None:
+            pending += run[i]
+            i += 1
+            continue
+        # jieba may know the word longer (秋水仙碱 where the table knows 秋水仙).
+        known = next(
+            (
+                run[i:j]
+                for j in range(min(len(run), i + _LONGEST_TERM), i + len(known), -1)
+                if word_counts().get(run[i:j])
+            ),
+            known,
+        )
+        if pending:
+            words.extend(cut(pending))
+            pending = ""
+        words.append(known)
+        i += len(known)
+    if pending:
+        words.extend(cut(pending))
+    return join_name_pieces(words, table)
+
+
+def unknown_fragment(term: str, table: LayeredTerms) -> bool:
+    """A Chinese word jieba guessed that is a known word with a neighbour's character glued on
+    (新冠 + 人 of 人群 → 新冠人), or a piece shorter than four characters.
+
+    A transliterated name jieba kept whole (利伐沙班, 替格瑞洛) holds no known word at either
+    end: it is a name the library may lack, and a question about it is refused naming it.
+    Drug- and disease-shaped words (手足口病) are names whatever their parts.
+    """
+    if (
+        not has_cjk(term)
+        or word_counts().get(term) is not None
+        or ZH_DRUG_STEM.search(term)
+        or (len(term) >= 3 and ZH_DISEASE_STEM.search(term))
+        or table.knows_chinese(term)
+    ):
+        return False
+    if len(term) < 4 or set(term) & NAME_BREAKS:
+        return True  # 脑梗用: a word and a function word jieba glued together
+    return any(_known_word(part, table) for part in (term[:-1], term[1:]))
+
+
+def _known_word(word: str, table: LayeredTerms) -> bool:
+    """A word of its own: one jieba often sees or the term table knows (普拉格, seen twice, is
+    no word but a piece of 普拉格雷)."""
+    return word_counts().get(word, 0) >= _RARE_PIECE or table.knows_chinese(word)
+
+
+@functools.cache
+def word_tags() -> Mapping[str, str]:
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab
+
+
+# jieba's part-of-speech tags of verbs (起病 "fall ill", 接种 "get vaccinated", 发热): a verb
+# names no drug, disease or procedure, whatever its last character (a verbal noun, vn, may).
+VERB_TAGS: Final[frozenset[str]] = frozenset({"v", "vd", "vi", "vg", "vq"})
+
+
+def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> list[str]:
+    """Join the pieces jieba cut a drug name into (托珠 + 单抗, 奥司 + 他 + 韦, 达比 + 加群).
+
+    A drug stem (韦, 单抗, 霉素 …) takes the pieces before it that jieba does not know or that
+    are single characters, up to a name's length; a function word (的, 和 …) stops it. With a
+    term table, pieces that end in a drug-name ending join (达比 + 加群, 依诺 + 肝素; _name_span).
+    """
+    freq = word_counts()
+    out: list[str] = []
+    for word in words:
+        if table is not None and out and (taken := _name_span(out, word, table)):
+            name = "".join(out[-taken:]) + word
+            del out[-taken:]
+            out.append(name)
+            continue
+        if (
+            out
+            and len(word) == 2
+            and freq.get(word) is None
+            and ZH_DISEASE_STEM.search(word)
+            and word not in GENERIC_ZH
+            and has_cjk(out[-1])
+            and out[-1] not in GENERIC_ZH
+            and not populations(out[-1])
+            and not (set(out[-1]) & NAME_BREAKS)
+            and len(out[-1]) + 2 <= _LONGEST_NAME
+        ):
+            # A disease name jieba does not know, cut before a tail it does not know either
+            # (手足 + 口病): the tail is no word, the two are one name.
+            out.append(out.pop() + word)
+            continue
+        if not (ZH_DRUG_STEM.fullmatch(word) and out):
+            out.append(word)
+            continue
+        name = word
+        while (
+            out
+            and has_cjk(out[-1])
+            and not (set(out[-1]) & NAME_BREAKS)
+            and (len(out[-1]) == 1 or freq.get(out[-1], 0) < _RARE_PIECE)
+            and len(name) + len(out[-1]) <= _LONGEST_NAME
+        ):
+            name = out.pop() + name
+        if out and has_cjk(out[-1]) and name == word:
+            # "用多西" + "环素": the piece after a function word belongs to the name
+            piece = out[-1]
+            cut = max(piece.rfind(c) for c in NAME_BREAKS)
+            if 0 <= cut < len(piece) - 1 and len(piece) - cut - 1 + len(name) <= _LONGEST_NAME:
+                out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
+        out.append(name)
+    return out
+
+
+# Endings of Chinese generic drug names (INN stems as transliterated: -xaban 沙班, -gatran 加群,
+# -gliptin 列汀, -gliflozin 列净, -floxacin 沙星, -tinib 替尼, -lukast 司特, -grel 格雷 …),
+# beyond the single-piece stems above: jieba cuts these names anywhere, so the ending is looked
+# for on the joined pieces.
+_ZH_NAME_END: Final[re.Pattern[str]] = re.compile(
+    r"(?:沙班|加群|列汀|列净|格列\S|沙星|替尼|替布|司特|司他|他唑|格雷|雷洛|瑞洛|鲁肽|糖肽|帕肽|"
+    r"前列素|普酶|司琼|那韦|布韦|芬净|咪唑|嘧啶|生坦|西呱|溴铵|洛尔|地平|沙坦|普利|他汀|拉唑|"
+    r"膦酸|膦酸钠|度胺)$"
+)
+# jieba tags of words that cannot open a name: verbs, prepositions, pronouns, conjunctions,
+# particles (给, 吃, 用, 他 …; 他 inside a name, 奥司他韦, is no opening).
+_NOT_NAME_START: Final[frozenset[str]] = frozenset(
+    {"v", "vd", "vi", "vg", "vq", "p", "r", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y"}
+)
+_LONGEST_SPAN: Final[int] = 4  # pieces
+# A function word this common opens no name (用, 对, 来); a rarer one may be a transliteration
+# syllable that jieba happens to tag as a verb (伐 in 伐多鲁肽).
+_COMMON_CHAR: Final[int] = 5000
+# No transliteration opens with a character this common (后, 来, 对, 吃; 达 is 28,255).
+_VERY_COMMON_CHAR: Final[int] = 30000
+
+
+def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
+    """How many pieces before `word` join it into one drug name (0: none).
+
+    The joined pieces end in a drug-name ending (ZH_DRUG_STEM, _ZH_NAME_END); each piece before
+    `word` is a single character that is no function word, or a word jieba does not know or
+    rarely sees and the term table does not know as a word of its own (流感 + 奥司他韦 stay two);
+    the first piece cannot be a common verb, preposition or pronoun (用 + 奥希替尼).
+    """
+    freq = word_counts()
+    tags = word_tags()
+    # A whole name already (奥司他韦, 肝素): a character before it is no part of it (后 +
+    # 奥司他韦), but a piece jieba does not know is a prefix of a longer name (依诺 + 肝素).
+    whole = table.knows_chinese(word) and bool(
+        _ZH_NAME_END.search(word) or ZH_DRUG_STEM.search(word)
+    )
+    for taken in range(min(len(out), _LONGEST_SPAN), 0, -1):
+        pieces = out[-taken:]
+        if whole and any(len(p) < 2 or freq.get(p) is not None for p in pieces):
+            continue
+        name = "".join(pieces) + word
+        if not (3 <= len(name) <= _LONGEST_NAME) or not CJK_RUN_RE.fullmatch(name):
+            continue
+        if not (_ZH_NAME_END.search(name) or ZH_DRUG_STEM.search(name)):
+            continue
+        opening = pieces[0]
+        if (
+            freq.get(opening, 0) >= _VERY_COMMON_CHAR
+            or (tags.get(opening) in _NOT_NAME_START and freq.get(opening, 0) >= _COMMON_CHAR)
+            or word in GENERIC_ZH
+            or set(word) & NAME_BREAKS
+        ):
+            continue
+        if all(_name_piece(piece, freq, table) for piece in pieces):
+            return taken
+    return 0
+
+
+def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> bool:
+    if set(piece) & NAME_BREAKS or piece in GENERIC_ZH or populations(piece):
+        return False
+    if len(piece) == 1:
+        return True
+    known = freq.get(piece)
+    if known is not None and known >= ZH_NAME_FREQ:
+        return False
+    return known is None or known < _RARE_PIECE or not table.knows_chinese(piece)
