@@ -85,6 +85,12 @@ _AGE_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# A calendar year ("2019年", "in 2022"): when something was said, not how long it lasts.
+_DATE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<!\d)(?:19|20)\d{2}\s*年|\b(?:in|since) (?:19|20)\d{2}\b"
+)
+
+
 @dataclass(frozen=True)
 class Aspect:
     """One kind of question: its cue words in questions and what a sentence must show."""
@@ -104,7 +110,8 @@ class Aspect:
         An incubation period needs the words *and* a duration ("…能缩短狂犬病潜伏期" names the
         period without stating it); a dose needs a number with a dose unit.
         """
-        sentence = _AGE_RE.sub(" ", sentence)  # "2 周～8 月龄" is an age, not a duration
+        # "2 周～8 月龄" is an age and "2019年" a date, neither a duration.
+        sentence = _DATE_RE.sub(" ", _AGE_RE.sub(" ", sentence))
         if self.needs_dose and not _DOSE_UNIT_RE.search(sentence):
             return False
         if self.needs_time and not _TIME_UNIT_RE.search(sentence):

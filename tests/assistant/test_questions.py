@@ -668,3 +668,13 @@ def test_an_unknown_prefix_makes_a_known_drug_name_a_longer_one_the_library_may_
         f"{prefix}肝素的剂量是多少？", table=table, rarity=rarity_of(LIBRARY)
     )
     assert analysis.missing[:1] == [f"{prefix}肝素"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["2019年全球疾病负担研究显示，我国每年新发卒中约394万例。", "Reported in 2022 by the CDC."],
+)
+def test_a_calendar_year_is_no_duration(sentence: str) -> None:
+    duration = detect_aspect("多久可以恢复？")
+    assert duration is not None and not duration.stated_in(sentence)
+    assert duration.stated_in("一般需要3年。")
