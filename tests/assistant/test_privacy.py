@@ -11,16 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.errors import ConfigError
-from assistant.privacy import (
-    detect_identifiers,
-    find_identifiers,
+from assistant.identifier_validators import (
     is_resident_id,
-    load_rules,
     looks_like_card_number,
     looks_like_resident_id,
     luhn_valid,
-    redact_text,
     resident_id_check_char,
+)
+from assistant.privacy import (
+    detect_identifiers,
+    find_identifiers,
+    load_rules,
+    redact_text,
     screen_document,
 )
 from eval.bench_privacy import load_corpus, measure_false_positives, split_sentences

@@ -15,7 +15,8 @@ import pytest
 
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings
-from assistant.privacy import detect_identifiers, resident_id_check_char
+from assistant.identifier_validators import resident_id_check_char
+from assistant.privacy import detect_identifiers
 from assistant.store import open_store
 from ingestion.metadata import screen_identifiers
 from ingestion.parse import parse_document
