@@ -19,6 +19,7 @@ from assistant.glossary import (
     parse_glossary,
 )
 from assistant.questions import (
+    QuestionAnalysis,
     TermRarity,
     analyse_question,
     detect_aspect,
@@ -451,13 +452,18 @@ def _drug_passage(zh: str) -> str:
     )
 
 
-def test_a_course_several_sentences_below_its_drugs_item_head_answers_with_the_head() -> None:
-    _, zh = fake_drug(11)
+def _composed_from_drug_passage(question: str, zh: str) -> tuple[list[str], QuestionAnalysis]:
+    """The extractive answer to `question` from `_drug_passage(zh)`, with the analysis."""
     sources = [_source(1, _drug_passage(zh), doc="d", title="诊疗方案")]
-    question = f"{zh}的疗程是多久？"
     analysis = analyse_question(question, table=table_with(), rarity=None)
     sentences, _ = compose_extractive(question, sources, analysis=analysis)
-    texts = [t for t, _ in sentences]
+    return [t for t, _ in sentences], analysis
+
+
+def test_a_course_several_sentences_below_its_drugs_item_head_answers_with_the_head() -> None:
+    _, zh = fake_drug(11)
+    question = f"{zh}的疗程是多久？"
+    texts, _ = _composed_from_drug_passage(question, zh)
     assert "上述均为每日2次，疗程7天。" in texts
     # The item head naming the drug comes along; an age ("2周龄") is no course length.
     assert texts[0].startswith(f"{zh}：")
@@ -466,11 +472,8 @@ def test_a_course_several_sentences_below_its_drugs_item_head_answers_with_the_h
 
 def test_a_dose_continuing_a_childrens_dose_clause_does_not_answer_for_adults() -> None:
     _, zh = fake_drug(12)
-    sources = [_source(1, _drug_passage(zh), doc="d", title="诊疗方案")]
     question = f"{zh}的成人剂量是多少？"
-    analysis = analyse_question(question, table=table_with(), rarity=None)
-    sentences, _ = compose_extractive(question, sources, analysis=analysis)
-    texts = [t for t, _ in sentences]
+    texts, analysis = _composed_from_drug_passage(question, zh)
     assert "成人剂量每次50mg，每日2次。" in texts
     # "15kg＜体重≤30kg，每次30mg；" names no one: its clause before says children.
     assert not any("每次30mg" in t or "每次20mg" in t for t in texts)
@@ -633,11 +636,8 @@ def test_a_question_about_children_or_pregnancy_needs_them_named_where_the_sente
 
 def test_a_patient_of_a_given_weight_is_answered_by_their_row_of_the_table() -> None:
     _, zh = fake_drug(15)
-    sources = [_source(1, _drug_passage(zh), doc="d", title="诊疗方案")]
     question = f"25公斤的孩子用{zh}，单次给多少？"
-    analysis = analyse_question(question, table=table_with(), rarity=None)
-    sentences, _ = compose_extractive(question, sources, analysis=analysis)
-    texts = [t for t, _ in sentences]
+    texts, _ = _composed_from_drug_passage(question, zh)
     assert "15kg＜体重≤30kg，每次30mg；" in texts
     assert not any("每次20mg" in t or "每次50mg" in t for t in texts)
 
