@@ -10,6 +10,7 @@ source — verified by construction.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -100,6 +101,14 @@ def clean_shown(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
+@functools.lru_cache(maxsize=256)
+def passage_sentences(text: str) -> tuple[PassageLayout, tuple[str, ...]]:
+    """A passage's layout and its sentences as shown (cached: composing an answer and verifying
+    it read the same few passages sentence by sentence)."""
+    structure = layout(text)
+    return structure, tuple(clean_shown(s) for s in structure.sentences)
+
+
 def source_context(source: Source) -> list[str]:
     """What a passage's sentences stand under: its section path and document title."""
     return [source.section, source.title]
@@ -160,10 +169,9 @@ def compose_extractive(
     dose = bool(_DOSE_QUESTION.search(question))
     chosen: list[_Candidate] = []
     rejected: list[tuple[float, str, str, int]] = []
-    shown_of: dict[int, list[str]] = {}
+    shown_of: dict[int, tuple[str, ...]] = {}
     for rank, source in enumerate(sources):
-        structure = layout(source.text)
-        raw = [clean_shown(s) for s in structure.sentences]
+        structure, raw = passage_sentences(source.text)
         shown_of[source.n] = raw
         context = source_context(source)
         for position, text in enumerate(raw):

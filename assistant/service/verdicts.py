@@ -27,11 +27,11 @@ from assistant.flags import make_flag
 from assistant.generation import (
     CONTEXT_SENTENCES,
     Draft,
-    clean_shown,
     extractive_draft,
+    passage_sentences,
     source_context,
 )
-from assistant.passage_layout import clauses_before, layout
+from assistant.passage_layout import clauses_before
 from assistant.questions import (
     QuestionAnalysis,
     Responsiveness,
@@ -185,19 +185,18 @@ def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list
 def _preceding_in_source(source: str, sentence: str) -> list[str]:
     """The sentences before a quoted one in its passage, and the heads it stands under (its
     list item's, its list's lead-in)."""
-    structure = layout(source)
-    sentences = [clean_shown(s) for s in structure.sentences]
+    structure, sentences = passage_sentences(source)
     if sentence not in sentences:
         return []
     index = sentences.index(sentence)
     heads = [sentences[h] for h in structure.heads[index] if h < index - CONTEXT_SENTENCES]
-    return heads + sentences[max(0, index - CONTEXT_SENTENCES) : index]
+    return [*heads, *sentences[max(0, index - CONTEXT_SENTENCES) : index]]
 
 
 def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:
     """The earlier clauses of the statement a quoted sentence continues in its passage."""
     for source in sources:
-        sentences = [clean_shown(s) for s in layout(source).sentences]
+        _, sentences = passage_sentences(source)
         if sentence in sentences:
             return clauses_before(sentences, sentences.index(sentence))
     return []
