@@ -141,10 +141,11 @@ def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, ra
 def subject_context(layout: PassageLayout, position: int) -> list[list[int]]:
     """Where a sentence's subject may stand, nearest first: each sentence before it (up to
     CONTEXT_SENTENCES, with those between), then its heads (its list item's, its list's lead-in)."""
-    options = [list(range(position - back, position)) for back in range(1, position + 1)]
-    options = options[:CONTEXT_SENTENCES]
-    options += [[head] for head in reversed(layout.heads[position])]
-    return options
+    options = [
+        list(range(position - back, position))
+        for back in range(1, min(position, CONTEXT_SENTENCES) + 1)
+    ]
+    return options + [[head] for head in reversed(layout.heads[position])]
 
 
 def compose_extractive(
@@ -177,10 +178,10 @@ def compose_extractive(
         for position, text in enumerate(raw):
             if len(text) < _MIN_SENTENCE_CHARS:
                 continue
-            lexical = _lexical_score(text, wanted, numbers=numbers, dose=dose, rank=rank)
-            if is_lead_in(text) and not structure.items[position]:
-                continue  # a lead-in whose list this passage does not hold says nothing
             after = structure.items[position]
+            if is_lead_in(text) and not after:
+                continue  # a lead-in whose list this passage does not hold says nothing
+            lexical = _lexical_score(text, wanted, numbers=numbers, dose=dose, rank=rank)
             if analysis is None:
                 if lexical > 0:
                     chosen.append(
