@@ -68,8 +68,13 @@ _DOSE_UNIT_RE: Final[re.Pattern[str]] = re.compile(
     r"\d\s*(?:mg|g|μg|µg|ug|mcg|ml|mL|iu|IU|U|万?单位|毫克|克|微克|毫升|片|粒|支|袋|mme|MME)"
     r"(?![a-zA-Z])",
 )
+# A count in digits or words: "15 分钟", "三天", "两周", "半年", "three days", "a few weeks".
+_COUNT: Final[str] = (
+    r"(?:\d|(?<![每第])[一二两三四五六七八九十半]+|\b(?:one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|eleven|twelve|fourteen|twenty|thirty|several|a few|a couple of)\s)"
+)
 _TIME_UNIT_RE: Final[re.Pattern[str]] = re.compile(
-    r"\d\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|h\b|分钟|min|"
+    _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|分钟|min|"
     r"days?|weeks?|months?|years?|hours?|minutes?)",
     re.IGNORECASE,
 )
@@ -208,11 +213,15 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     ),
     Aspect(
         "duration",
-        _cues(r"疗程|多久|多长时间|几天|几周|持续|duration|how long|how many days|for how many"),
         _cues(
-            r"\d\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|days?|weeks?|months?|"
-            r"hours?)|疗程|持续|duration|(?:a )?few days|短期|short[- ]term"
+            r"疗程|多久|多长时间|几个?(?:天|周|月|年|小时|分钟)|多少(?:天|周|年|小时|分钟)|持续|"
+            r"duration|how long|how many (?:days|weeks|months|years|hours|minutes)|for how many"
         ),
+        _cues(
+            _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|days?|"
+            r"weeks?|months?|hours?|minutes?|分钟)|疗程|持续|duration|短期|short[- ]term"
+        ),
+        needs_time=True,
     ),
     # Asked for a value (a threshold, target, range, count): the sentence states a number.
     Aspect(
@@ -425,8 +434,8 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
             and 0 < freq < ZH_NAME_FREQ
             and any(_english_name_part(en, table) for en in table.to_english(term))
         )
-    if _CODE_RE.search(term):
-        return True
+    if _CODE_RE.search(term) or _MIXED_CASE.search(term):
+        return True  # a code or an abbreviation in mixed case (IgM, HbA1c, cHCC)
     words = normalise_en(term).split()
     if not words:
         return False

@@ -64,6 +64,7 @@ from assistant.service.context import Context, Policy, open_context
 from assistant.service.passages import original_document
 from assistant.service.review import open_review_item
 from assistant.service.understanding import (
+    anchored_relevance,
     condense_follow_up,
     empty_refusal,
     holds_term,
@@ -248,6 +249,7 @@ def _answer_and_audit(
         translated_by_model=analysis.translated_by_model,
     )
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
+    retrieval = anchored_relevance(analysis, retrieval)
     if strength:
         retrieval = _keep_strength(retrieval, strength)
     t_retrieved = time.perf_counter()

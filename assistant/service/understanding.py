@@ -30,6 +30,7 @@ from assistant.generation import (
     source_context,
 )
 from assistant.llm import ChatModel
+from assistant.populations import populations
 from assistant.prompts import condense_messages, translate_messages
 from assistant.questions import (
     QuestionAnalysis,
@@ -132,34 +133,38 @@ def search_for_subject(
     *,
     libraries: Sequence[str],
 ) -> RetrievalResult:
-    """A second search when no passage found holds the question's main name.
+    """A second search when no passage found holds one of the question's names.
 
     The question's own wording and a bag of translated terms can both miss the passage that
-    names the drug or disease (its words in another language, a long passage). Before refusing
-    for a missing subject, search for the names themselves (every form, every language) with
-    the aspect's words; passages holding the main name join the front of the list.
+    names the drug, disease or test (its words in another language, a long passage, a Latin
+    code drowned among Chinese words: "IgM" scores one term where each Chinese word scores
+    several). Before refusing for a missing subject, search for the first missing name itself
+    (every form, every language) with the aspect's words; passages holding it join the front
+    of the list, those that also hold the question's other names first.
     """
     anchors = analysis.anchors
-    if (
-        not anchors
-        or not retrieval.sources
-        or any(holds_term(s, anchors[0]) for s in retrieval.sources)
-    ):
+    if not anchors or not retrieval.sources:
         return retrieval
-    if not anchors[0].in_library:
-        return retrieval  # no passage anywhere holds it: the refusal is certain
-    names = " ".join(dict.fromkeys(f for a in anchors for f in a.forms))
-    found: list[Source] = []
+    missing = [a for a in anchors if not any(holds_term(s, a) for s in retrieval.sources)]
+    if not missing or not missing[0].in_library:
+        return retrieval  # nothing missing, or no passage anywhere holds it: refusal is certain
+    target = missing[0]
+    names = " ".join(dict.fromkeys(target.forms))
+    found: dict[str, Source] = {}
     for language in ("zh", "en"):
         words = " ".join(aspect_words(analysis.aspect, language)) if analysis.aspect else ""
         result = ctx.retriever.retrieve(
             f"{names} {words}".strip(), libraries=libraries, channel="sparse"
         )
-        found.extend(s for s in result.sources if holds_term(s, anchors[0]))
+        for s in result.sources:
+            if holds_term(s, target):
+                found.setdefault(s.chunk_id or s.text, s)
     if not found:
         return retrieval
+    # Stable sort: the search's own order among passages holding as many of the names.
+    ranked = sorted(found.values(), key=lambda s: -sum(holds_term(s, a) for a in anchors))
     k = len(retrieval.sources)
-    merged = fuse_by_rank([found, retrieval.sources], weights=[1.0, 0.5])[:k]
+    merged = fuse_by_rank([ranked, retrieval.sources], weights=[1.0, 0.5])[:k]
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
     return replace(
         retrieval,
@@ -167,6 +172,27 @@ def search_for_subject(
         relevant=True,
         cross_lingual=any(s.language not in (None, retrieval.language) for s in sources),
     )
+
+
+def anchored_relevance(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> RetrievalResult:
+    """A search the lexical floor judged irrelevant is relevant when its passages name every
+    drug, disease or procedure the question names.
+
+    The floor divides the best BM25 score by the number of query terms, so a long colloquial
+    question ("哪些小孩得流感更容易发展成重症？") falls under it although the passages name its
+    subject. Naming the subject is not answering: each sentence still has to be responsive
+    (subject and aspect) before it is shown, and an unnamed subject still refuses. A question
+    that names neither an aspect nor a population gives that check nothing beyond the name
+    ("流感" alone passes any sentence of the influenza guideline), so it stays refused.
+    """
+    anchors = analysis.anchors
+    if retrieval.relevant or not retrieval.sources or not anchors:
+        return retrieval
+    if analysis.aspect is None and not populations(analysis.text):
+        return retrieval
+    if not all(any(holds_term(s, a) for s in retrieval.sources[:3]) for a in anchors):
+        return retrieval
+    return replace(retrieval, relevant=True, reasons=[*retrieval.reasons, "anchored"])
 
 
 def subject_refusal(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Refusal | None:

@@ -678,3 +678,40 @@ def test_a_calendar_year_is_no_duration(sentence: str) -> None:
     duration = detect_aspect("多久可以恢复？")
     assert duration is not None and not duration.stated_in(sentence)
     assert duration.stated_in("一般需要3年。")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["距离上次接种超过几年需要加强？", "伤口要冲洗多少分钟？", "How many weeks is it given for?"],
+)
+def test_how_many_years_minutes_or_weeks_asks_a_duration(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "duration"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stated"),
+    [
+        ("一般疗程为10d。", True),
+        ("用药持续三天。", True),
+        ("The course lasts three days.", True),
+        ("隔离期通常为两周。", True),
+        # Words about a duration state none.
+        ("抗病毒治疗的疗程应根据病情决定。", False),
+        ("Record the duration of the visit.", False),
+        ("每日一次，口服。", False),
+    ],
+)
+def test_a_duration_answer_states_a_length_in_digits_or_words(sentence: str, stated: bool) -> None:
+    duration = detect_aspect("疗程多久？")
+    assert duration is not None and duration.stated_in(sentence) is stated
+
+
+def test_an_abbreviation_in_mixed_case_is_a_name_the_answer_must_hold() -> None:
+    rarity = rarity_of([*LIBRARY, "血清抗体 IgM 检测：MP-IgM 抗体一般在感染后5-7天出现。"])
+    analysis = analyse_question(
+        "How many days after infection does IgM appear?", table=table_with(), rarity=rarity
+    )
+    assert "IgM" in [t.term for t in analysis.anchors]
+    assert not judge_responsive(analysis, "一般疗程为10d。").responsive
+    assert judge_responsive(analysis, "MP-IgM 抗体一般在感染后5-7天出现。").responsive

@@ -624,3 +624,70 @@ def test_a_strength_filter_keeps_only_sources_of_that_strength(
     conditional = answer_question(CARDIO_DOC, SURVEILLANCE, ctx=ctx, strength=Strength.CONDITIONAL)
     assert conditional.mode == AnswerMode.REFUSED
     assert conditional.sources == [] and conditional.sentences == []
+
+
+def test_a_name_missing_from_every_passage_found_is_searched_for_on_its_own(
+    world, tmp_path: Path
+) -> None:
+    # A Latin code among Chinese names ("IgM" scores one BM25 term where each Chinese word
+    # scores several) can be missing from every passage the first search found, which hold
+    # the disease. The second search looks for the missing name itself and puts the passages
+    # holding it first, before any refusal for a missing subject.
+    from dataclasses import replace
+
+    from assistant.service.understanding import (
+        holds_term,
+        search_for_subject,
+        understand_question,
+    )
+
+    ctx = make_ctx(world, tmp_path)
+    libraries = ["hospital", "cardiology"]
+    analysis = understand_question(ctx, "新冠病毒感染后IgM抗体多久阳性？", libraries=libraries)
+    igm = next(a for a in analysis.anchors if a.term == "IgM")
+    found = ctx.retriever.retrieve("新冠病毒感染 诊断 治疗 出院", libraries=libraries)
+    without = [s for s in found.sources if not holds_term(s, igm)]
+    assert without
+    first = replace(found, sources=without)
+    second = search_for_subject(ctx, analysis, first, libraries=libraries)
+    assert holds_term(second.sources[0], igm) and second.relevant
+    # Nothing missing: the first search's result stands as it was.
+    assert search_for_subject(ctx, analysis, second, libraries=libraries) is second
+
+
+def test_passages_naming_every_name_of_a_question_with_an_aspect_are_relevant(
+    world, tmp_path: Path
+) -> None:
+    # The lexical floor divides by the number of query terms: a long colloquial question falls
+    # under it although the passages name its subject. Named subject + an aspect to check: the
+    # passages are relevant; a name alone, or a name the passages lack, is not enough.
+    from dataclasses import replace
+
+    from assistant.service.understanding import anchored_relevance, understand_question
+
+    ctx = make_ctx(world, tmp_path)
+    libraries = ["hospital"]
+    found = ctx.retriever.retrieve("奥司他韦 剂量", libraries=libraries)
+    judged_irrelevant = replace(found, relevant=False)
+    dose = understand_question(ctx, "奥司他韦一天吃几次、每次吃多少？", libraries=libraries)
+    assert dose.aspect is not None
+    assert anchored_relevance(dose, judged_irrelevant).relevant
+    bare = understand_question(ctx, "奥司他韦呢？", libraries=libraries)
+    assert bare.aspect is None and not anchored_relevance(bare, judged_irrelevant).relevant
+    _en, zh = _absent_drug(3)
+    other = understand_question(ctx, f"{zh}和奥司他韦的剂量？", libraries=libraries)
+    assert not anchored_relevance(other, judged_irrelevant).relevant
+
+
+@pytest.mark.parametrize(
+    "question", ["流感的小朋友有哪些情况要当心变成重症？", "哪些娃娃得了流感容易重症？"]
+)
+def test_a_colloquial_question_naming_only_a_disease_is_not_answered_by_any_sentence_about_it(
+    world, tmp_path: Path, question: str
+) -> None:
+    # Naming "流感" makes the passages relevant only together with an aspect or a population
+    # the sentences must state; here the children must be named where the sentence stands.
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, question, ctx=ctx)
+    for sentence in answer.sentences:
+        assert any(w in sentence.text for w in ("儿童", "岁", "婴", "小儿")), sentence.text
