@@ -27,6 +27,7 @@ from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
 from assistant.questions import (
     QuestionAnalysis,
+    Responsiveness,
     judge_responsive,
     term_in_text,
     weighted_coverage,
@@ -138,6 +139,12 @@ def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, ra
     return overlap - rank * 0.01
 
 
+def held_names(analysis: QuestionAnalysis, source: Source) -> int:
+    """How many of the question's names the passage (with its section and title) holds."""
+    text = " ".join([source.text, *source_context(source)])
+    return sum(term_in_text(a, text) for a in analysis.anchors)
+
+
 def subject_context(layout: PassageLayout, position: int) -> list[list[int]]:
     """Where a sentence's subject may stand, nearest first: each sentence before it (up to
     CONTEXT_SENTENCES, with those between), then its heads (its list item's, its list's lead-in)."""
@@ -190,7 +197,9 @@ def compose_extractive(
                     )  # fmt: skip
                 continue
             clauses = clauses_before(raw, position)
-            verdict = judge_responsive(analysis, text, context=context, clauses=clauses)
+            verdict = judge_responsive(
+                analysis, text, context=context, clauses=clauses, titles=[source.title]
+            )
             before: tuple[int, ...] = ()
             top = analysis.anchors[0] if analysis.anchors else None
             if top is not None and not term_in_text(top, text):
@@ -198,18 +207,31 @@ def compose_extractive(
                 # the shown text names what it is about ("成人剂量每次75mg" after "奥司他韦：…").
                 # The nearest that makes it responsive: a wider one may name the question's
                 # other names too ("IL-6 抑制剂：托珠单抗。" two sentences up).
+                # Every name the passage holds should be shown: a dose under "IL-6 …可试用。"
+                # names the test but not the drug two sentences up ("托珠单抗。").
+                names_held = held_names(analysis, source)
+                taken: tuple[Responsiveness, tuple[int, ...]] | None = None
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
                     if term_in_text(top, " ".join(named)):
                         along = judge_responsive(
-                            analysis, text, context=[*named, *context], clauses=clauses
+                            analysis,
+                            text,
+                            context=[*named, *context],
+                            clauses=clauses,
+                            titles=[source.title],
                         )
                         if along.responsive:
-                            verdict, before = along, tuple(option)
-                            break
-                        if along.reason != "other_subject":
+                            if taken is None or along.anchors_found > taken[0].anchors_found:
+                                taken = (along, tuple(option))
+                            if along.anchors_found >= names_held:
+                                break
+                            continue
+                        if along.reason != "other_subject" and taken is None:
                             verdict = along  # the subject is there; aspect or population not
                             break
+                if taken is not None:
+                    verdict, before = taken
             if not verdict.responsive:
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue

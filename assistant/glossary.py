@@ -190,6 +190,12 @@ class LayeredTerms:
             out.extend(s for s in clinical.translate(other) if s != term and s not in out)
         return out[:_MAX_CANDIDATES]
 
+    def clinical_chinese(self) -> list[str]:
+        """The Chinese terms of the clinical layers (glossary first), each once."""
+        return list(
+            dict.fromkeys(zh for layer in self.layers[: self.clinical] for zh in layer.zh_to_en)
+        )
+
     def knows_chinese(self, term: str) -> bool:
         """Whether any table has the Chinese term."""
         return any(term in layer.zh_to_en for layer in self.layers)

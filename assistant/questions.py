@@ -24,10 +24,10 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
-from assistant.domain import Language, detect_language, has_cjk
+from assistant.domain import CJK_CHARS, Language, detect_language, has_cjk
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
     EN_LETTERS,
@@ -53,8 +53,10 @@ from assistant.zh_names import (
     ZH_DISEASE_STEM,
     ZH_DRUG_STEM,
     ZH_NAME_FREQ,
+    abbreviation_in,
     cut,
     cut_known,
+    expansions,
     join_name_pieces,
     unknown_fragment,
     word_counts,
@@ -227,7 +229,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "value",
         _cues(
-            r"多少|几[个名张次项级]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
+            r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
             r"how many|what (?:level|value|range|threshold|target)|threshold|target|cut-?off"
         ),
         _NUMBER_CUES,
@@ -280,6 +282,9 @@ class QuestionAnalysis:
     aspect: Aspect | None
     translations: Mapping[str, str] = field(default_factory=dict)
     translated_by_model: bool = False
+    # Content words too common in general language to be a subject (激素, 血压): they still
+    # tell apart the sentences of a guideline whose title is the subject.
+    common: tuple[SubjectTerm, ...] = ()
 
     @property
     def anchors(self) -> tuple[SubjectTerm, ...]:
@@ -328,14 +333,34 @@ class TermRarity:
         return math.log((n - df + 0.5) / (df + 0.5) + 1)
 
 
+# A count asked with its measure word ("几名", "多少张床", "几针"): the answer counts the same
+# things. A Chinese sentence must state a number with that word; an English one any number.
+_COUNT_ASKED: Final[re.Pattern[str]] = re.compile(r"(?:几|多少)([名个张次项级人针剂])")
+_ANY_NUMBER: Final[str] = (
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|single|once|"
+    r"twice)\b"
+)
+
+
 def detect_aspect(question: str) -> Aspect | None:
     """The first aspect whose cue words (and required words) the question holds."""
     for aspect in ASPECTS:
         if aspect.question_cues.search(question) and (
             aspect.requires is None or aspect.requires.search(question)
         ):
-            return aspect
+            return _counting(aspect, question)
     return None
+
+
+def _counting(aspect: Aspect, question: str) -> Aspect:
+    """A value question that counts things ("几名…人员") needs that count, not any number
+    ("床间距>1米" does not say how many staff)."""
+    asked = _COUNT_ASKED.search(question)
+    if aspect.name != "value" or asked is None:
+        return aspect
+    word = re.escape(asked.group(1))
+    cue = _cues(rf"{_COUNT}\s*(?:[~～\-–至到]\s*\d+\s*)?{word}|^[^{CJK_CHARS}]*(?:{_ANY_NUMBER})")
+    return replace(aspect, sentence_cues=cue)
 
 
 def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
@@ -480,13 +505,27 @@ def analyse_question(
             unnamed = unnamed.replace(term, " ")
     aspect = detect_aspect(unnamed)
     terms: list[SubjectTerm] = []
+    common: list[SubjectTerm] = []
     for term in candidates:
         if _is_generic(term, aspect, table):
+            if _common_content_word(term, aspect) and (rarity is None or rarity.frequency(term)):
+                common.append(SubjectTerm(term, (term, *table.synonyms(term)), 0.0, False, True))
             continue
-        forms = tuple(dict.fromkeys((term, *table.translate(term), *table.synonyms(term))))
+        # An abbreviation (新冠, 丙球) takes the clinical names it shortens and their forms.
+        full = expansions(term, table)
+        forms = tuple(
+            dict.fromkeys(
+                (
+                    term,
+                    *table.translate(term),
+                    *table.synonyms(term),
+                    *(f for name in full for f in (name, *table.translate(name))),
+                )
+            )
+        )
         frequencies = [rarity.frequency(f) for f in forms] if rarity else []
         df = max(frequencies, default=1)
-        entity = _is_entity(term, table)
+        entity = bool(full) or _is_entity(term, table)
         if df == 0 and (not entity or unknown_fragment(term, table)):
             continue  # a paraphrase or a word cut apart: no guideline spells it that way
         weight = rarity.idf(df) if rarity else 1.0
@@ -535,6 +574,20 @@ def analyse_question(
         terms=tuple(terms),
         aspect=aspect,
         translations=translations,
+        common=tuple(common),
+    )
+
+
+def _common_content_word(term: str, aspect: Aspect | None) -> bool:
+    """A Chinese word general language uses often (激素, 血压) that is still what the question
+    is about, unlike the words every clinical text uses (患者, 治疗) and question words."""
+    return (
+        has_cjk(term)
+        and term not in GENERIC_ZH
+        and term not in ZH_STOPWORDS
+        and not (aspect and aspect.question_cues.fullmatch(term))
+        and not any(a.question_cues.fullmatch(term) for a in ASPECTS)
+        and not populations(term)
     )
 
 
@@ -635,8 +688,11 @@ def _folded(text: str) -> str:
 
 
 def term_in_text(term: SubjectTerm, text: str) -> bool:
-    """Whether any form of a subject term occurs in the text."""
-    return any(form_in_text(form, text) for form in term.forms)
+    """Whether any form of a subject term occurs in the text, or the text spells out the
+    question's own Chinese abbreviation (密接 → 密切接触者)."""
+    return any(form_in_text(form, text) for form in term.forms) or abbreviation_in(
+        term.term, _normal(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -655,6 +711,7 @@ def judge_responsive(
     *,
     context: Sequence[str] = (),
     clauses: Sequence[str] = (),
+    titles: Sequence[str] = (),
 ) -> Responsiveness:
     """Is the sentence about the question's subject (in it or its context) and aspect?
 
@@ -677,6 +734,8 @@ def judge_responsive(
         allowed_missing = 1 if len(anchors) >= 3 else 0
         if anchors[0] not in found or len(anchors) - len(found) > allowed_missing:
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
+        if titles and not _discriminates(analysis, sentence, context, titles):
+            return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
@@ -696,6 +755,23 @@ def judge_responsive(
     if special and not special & populations(" ".join((sentence, *context, *clauses))):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
+
+
+def _discriminates(
+    analysis: QuestionAnalysis, sentence: str, context: Sequence[str], titles: Sequence[str]
+) -> bool:
+    """Whether the sentence is about more than its document's topic.
+
+    A name that only the document's title gives ("新冠" of 新型冠状病毒感染诊疗方案) holds for
+    every sentence of that guideline: it tells none apart. Then another of the question's
+    words the library uses (激素 in "新冠重型病人用激素…") must be in the sentence or what it
+    stands under, or the sentence answers some other question about the topic.
+    """
+    beyond = " ".join((sentence, *(c for c in context if c not in titles)))
+    if any(term_in_text(a, beyond) for a in analysis.anchors):
+        return True
+    others = [t for t in (*analysis.terms, *analysis.common) if not t.anchor and t.in_library]
+    return not others or any(term_in_text(t, beyond) for t in others)
 
 
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:

@@ -282,3 +282,44 @@ def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> boo
     if known is not None and known >= ZH_NAME_FREQ:
         return False
     return known is None or known < _RARE_PIECE or not table.knows_chinese(piece)
+
+
+# A Chinese abbreviation takes characters of its full name in order, mostly the first of each
+# word: 新冠 ← 新型冠状, 丙球 ← 丙种球蛋白, 密接 ← 密切接触, 感控 ← 感染防控. At most this many
+# characters of the full name stand between two it keeps.
+_ABBREVIATION_GAP: Final[int] = 2
+_ABBREVIATION_CHARS: Final[range] = range(2, 4)
+
+
+@functools.lru_cache(maxsize=4096)
+def _abbreviation_re(short: str) -> re.Pattern[str] | None:
+    if len(short) not in _ABBREVIATION_CHARS or not all(has_cjk(c) for c in short):
+        return None
+    gap = f"[{CJK_CHARS}]{{0,{_ABBREVIATION_GAP}}}"
+    return re.compile(gap.join(re.escape(c) for c in short))
+
+
+def abbreviates(short: str, full: str) -> bool:
+    """Whether `short` abbreviates the longer name `full`: its first character starts the name
+    and its others follow in order, at most two characters apart."""
+    pattern = _abbreviation_re(short)
+    return (
+        pattern is not None
+        and len(full) > len(short)
+        and full.startswith(short[0])
+        and short not in full
+        and pattern.match(full) is not None
+    )
+
+
+def abbreviation_in(short: str, text: str) -> bool:
+    """Whether `text` spells out the abbreviation `short` (密接 in "…的密切接触者…")."""
+    pattern = _abbreviation_re(short)
+    return pattern is not None and pattern.search(text) is not None
+
+
+def expansions(short: str, table: LayeredTerms) -> list[str]:
+    """The clinical names (hospital glossary, the library's own glosses) `short` abbreviates."""
+    if _abbreviation_re(short) is None or table.knows_clinical(short):
+        return []
+    return [full for full in table.clinical_chinese() if abbreviates(short, full)]

@@ -715,3 +715,93 @@ def test_an_abbreviation_in_mixed_case_is_a_name_the_answer_must_hold() -> None:
     assert "IgM" in [t.term for t in analysis.anchors]
     assert not judge_responsive(analysis, "一般疗程为10d。").responsive
     assert judge_responsive(analysis, "MP-IgM 抗体一般在感染后5-7天出现。").responsive
+
+
+@pytest.mark.parametrize(
+    ("short", "full", "expected"),
+    [
+        ("新冠", "新型冠状病毒感染", True),
+        ("丙球", "丙种球蛋白", True),
+        ("密接", "密切接触者", True),
+        ("流感", "流行性感冒", True),
+        ("感控", "感染防控", True),
+        ("新冠", "新冠病毒感染", False),  # spelled out as it is: no abbreviation
+        ("冠新", "新型冠状病毒感染", False),  # out of order
+        ("新病", "新型冠状病毒感染", False),  # too far apart
+    ],
+)
+def test_a_chinese_abbreviation_keeps_characters_of_its_full_name_in_order(
+    short: str, full: str, expected: bool
+) -> None:
+    from assistant.zh_names import abbreviates
+
+    assert abbreviates(short, full) is expected
+
+
+def test_an_abbreviation_takes_the_clinical_name_it_shortens_and_its_forms() -> None:
+    table = table_with(("丙种球蛋白", "IVIG"))
+    table = LayeredTerms(table.layers, clinical=1)
+    analysis = analyse_question("重症肺炎丙球怎么给？", table=table, rarity=None)
+    ivig = next(t for t in analysis.anchors if t.term == "丙球")
+    assert "丙种球蛋白" in ivig.forms and "ivig" in ivig.forms
+    # A passage that spells an abbreviation out holds it (密接 → 密切接触者).
+    contacts = analyse_question("密接者多久内要用药？", table=table_with(), rarity=None)
+    term = next(t for t in contacts.terms if t.term == "密接")
+    assert term_in_text(term, "建议对高危的密切接触者进行暴露后药物预防。")
+    assert not term_in_text(term, "建议对高危人群接种疫苗。")
+
+
+def test_a_name_only_the_title_gives_needs_another_word_of_the_question_in_the_sentence() -> None:
+    glossary = TermTable()
+    glossary.add("新型冠状病毒感染", "COVID-19")
+    table = LayeredTerms((glossary, cedict_table()), clinical=1)
+    title = "新型冠状病毒感染诊疗方案"
+    analysis = analyse_question("新冠重型病人用激素，每天多少量？", table=table, rarity=None)
+    assert "激素" in [t.term for t in analysis.common]
+    prone = "重型病例应当给予规范的俯卧位治疗，建议每天不少于12小时。"
+    steroid = "重型病例酌情短期内使用激素，每天不超过40mg。"
+    for sentence, expected in ((prone, False), (steroid, True)):
+        verdict = judge_responsive(analysis, sentence, context=[title], titles=[title])
+        assert verdict.responsive is expected, sentence
+
+
+def test_a_dose_under_a_title_naming_one_name_still_reaches_back_to_the_drug() -> None:
+    # Three names: the title gives one, the sentence above the marker, two above the drug.
+    # One may be missing from three, but never one the passage holds.
+    _, zh = fake_drug(14)
+    glossary = TermTable()
+    glossary.add("新型冠状病毒感染", "COVID-19")
+    table = LayeredTerms((glossary, cedict_table()), clinical=1)
+    text = (
+        f"2.白细胞介素6（IL-6）抑制剂：{zh}。\n对于重型且IL-6水平明显升高者可试用。\n"
+        "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
+    )
+    question = f"新冠IL-6明显升高的重症患者，{zh}首剂给多少？"
+    title = "新型冠状病毒感染诊疗方案"
+    rarity = rarity_of([text, *(f"{title}：第{n}条。" for n in range(20))])
+    analysis = analyse_question(question, table=table, rarity=rarity)
+    assert len(analysis.anchors) == 3
+    source = _source(1, text, doc="d", title=title)
+    sentences, _ = compose_extractive(question, [source], analysis=analysis)
+    texts = [t for t, _ in sentences]
+    assert texts[0] == f"白细胞介素6（IL-6）抑制剂：{zh}。"
+    assert texts[-1] == "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "stated"),
+    [
+        ("门诊至少要有几名受过培训的人员？", "床间距>1米。", False),
+        ("门诊至少要有几名受过培训的人员？", "至少配备1名经过培训的人员。", True),
+        ("门诊至少要有几名受过培训的人员？", "At least one trained person.", True),
+        ("疫苗需要打几针？", "采用5针法免疫程序。", True),
+        ("疫苗需要打几针？", "伤口冲洗15分钟。", False),
+        ("血压要降到多少？", "收缩压控制在140mmHg以下。", True),
+    ],
+)
+def test_a_count_asked_with_its_measure_word_needs_that_count(
+    question: str, sentence: str, stated: bool
+) -> None:
+    aspect = detect_aspect(question)
+    assert aspect is not None and aspect.name == "value"
+    assert aspect.stated_in(sentence) is stated
