@@ -504,9 +504,15 @@ def analyse_question(
         if len(term) >= 3 and not is_cue and _is_entity(term, table):
             unnamed = unnamed.replace(term, " ")
     aspect = detect_aspect(unnamed)
+    # Words inside the aspect's own phrase ("多久复查一次", "多长时间随访一次") say what is asked
+    # about the subject, never the subject.
+    asked = aspect.question_cues.search(unnamed) if aspect else None
+    outside = unnamed.replace(asked.group(), " ") if asked else unnamed
     terms: list[SubjectTerm] = []
     common: list[SubjectTerm] = []
     for term in candidates:
+        if asked and term in asked.group() and term not in outside:
+            continue
         if _is_generic(term, aspect, table):
             if _common_content_word(term, aspect) and (rarity is None or rarity.frequency(term)):
                 common.append(SubjectTerm(term, (term, *table.synonyms(term)), 0.0, False, True))

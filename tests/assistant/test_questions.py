@@ -805,3 +805,15 @@ def test_a_count_asked_with_its_measure_word_needs_that_count(
     aspect = detect_aspect(question)
     assert aspect is not None and aspect.name == "value"
     assert aspect.stated_in(sentence) is stated
+
+
+@pytest.mark.parametrize("question", ["肝癌患者多久复查一次？", "术后多长时间随访一次？"])
+def test_a_word_inside_the_aspects_own_phrase_is_never_the_subject(question: str) -> None:
+    # The hospital glossary knows 复查/随访 (a clinical word, so a name by default); inside
+    # "多久…一次" it says what is asked about the subject, and a sentence about another
+    # follow-up ("治疗后1周左右复查血常规") must not answer for lacking the real subject.
+    table = table_with(("复查", "reassessment"), ("随访", "follow-up"))
+    table = LayeredTerms(table.layers, clinical=1)
+    analysis = analyse_question(question, table=table, rarity=None)
+    assert analysis.aspect is not None and analysis.aspect.name == "frequency"
+    assert not {"复查", "随访"} & {t.term for t in analysis.terms}
