@@ -94,7 +94,16 @@ _AGE_RE: Final[re.Pattern[str]] = re.compile(
 
 # A calendar year ("2019年", "in 2022"): when something was said, not how long it lasts.
 _DATE_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?<!\d)(?:19|20)\d{2}\s*年|\b(?:in|since) (?:19|20)\d{2}\b"
+    r"(?<!\d)(?:19|20)\d{2}\s*年|\b(?:in|since) (?:19|20)\d{2}\b|"
+    # A bare year ("the 2007 Guideline", "Lancet 2011;377") unless a unit follows (2000 mL).
+    r"(?<![\d.,/])(?:19|20)\d{2}(?![\d.,/%％]|\s*(?:mg|g|ml|l|iu|u|units?|mmol|kg|mcg|μg|µg|mme|"
+    r"mmhg|cm|mm|m|毫|微|克|升|单位|例|人|名|次|个)\b)|"
+    r"https?://\S+|www\.\S+",
+    re.IGNORECASE,
+)
+# A pointer to another document ("…(available at: http://…)"): reading, never an answer.
+_REFERENCE_RE: Final[re.Pattern[str]] = re.compile(
+    r"https?://|www\.|available at:|详见|参见《", re.IGNORECASE
 )
 
 
@@ -204,12 +213,12 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "frequency",
         _cues(
-            r"多久\S{0,4}一次|多长时间\S{0,4}一次|间隔|频率|每隔|how often|interval|frequency|"
-            r"how many times"
+            r"多久\S{0,4}一次|多长时间\S{0,4}一次|间隔|频率|每隔|接种程序|免疫程序|how often|"
+            r"interval|frequency|how many times|schedule"
         ),
         _cues(
-            r"每\S{0,3}(?:天|日|周|月|年|小时|次)|间隔|频率|every|interval|frequen|daily|weekly|"
-            r"annual|yearly|monthly|at least once|q\d+h"
+            r"每\S{0,3}(?:天|日|周|月|年|小时|次)|间隔|频率|第\s*\d|程序|every|interval|frequenc(?:y|ies)|"
+            r"daily|weekly|annual|yearly|monthly|at least once|q\d+h|schedule|\bdays? \d"
         ),
         needs_cue=True,
     ),
@@ -217,6 +226,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         "duration",
         _cues(
             r"疗程|多久|多长时间|几个?(?:天|周|月|年|小时|分钟)|多少(?:天|周|年|小时|分钟)|持续|"
+            r"到什么时候|什么时候(?:可以|能|才能)?(?:解除|停|结束|出院)|"
             r"duration|how long|how many (?:days|weeks|months|years|hours|minutes)|for how many"
         ),
         _cues(
@@ -733,6 +743,8 @@ def judge_responsive(
         # The sentence names another drug or disease itself: its subject is that one, whatever
         # the sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…").
         return Responsiveness(False, "other_subject", len(found), True)
+    if _REFERENCE_RE.search(sentence):
+        return Responsiveness(False, "reference", len(found), False)
     aspect_stated = analysis.aspect is None or analysis.aspect.stated_in(sentence)
     if anchors:
         # The main name must be there, and every other (one may be missing from three or more:

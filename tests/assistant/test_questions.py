@@ -817,3 +817,64 @@ def test_a_word_inside_the_aspects_own_phrase_is_never_the_subject(question: str
     analysis = analyse_question(question, table=table, rarity=None)
     assert analysis.aspect is not None and analysis.aspect.name == "frequency"
     assert not {"复查", "随访"} & {t.term for t in analysis.terms}
+
+
+@pytest.mark.parametrize(
+    ("text", "child"),
+    [("a 6-year-old with asthma", True), ("an 8-month-old infant", True),
+     ("a 45-year-old man", False), ("a 17 year old", True)],
+)  # fmt: skip
+def test_an_age_under_eighteen_names_a_child(text: str, child: bool) -> None:
+    from assistant.populations import populations
+
+    assert ("child" in populations(text)) is child
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stated"),
+    [
+        ("See the 2007 Guideline for Isolation Precautions.", False),
+        ("Details at http://www.cdc.gov/hicpac/2007IP/2007ip.html", False),
+        ("At least 12 air changes per hour.", True),
+        ("Infuse 2000 mL over the first day.", True),
+    ],
+)
+def test_a_year_or_an_address_states_no_value(sentence: str, stated: bool) -> None:
+    value = detect_aspect("How many air changes per hour?")
+    assert value is not None and value.stated_in(sentence) is stated
+
+
+def test_a_pointer_to_another_document_never_answers() -> None:
+    analysis = analyse_question(
+        "Which regimen is recommended for HIV prophylaxis after a needlestick?",
+        table=table_with(),
+        rarity=None,
+    )
+    pointer = (
+        "Recommended Vaccines for Healthcare Workers and HIV Needlestick Prevention "
+        "(available at: http://www.osha.gov/needlestick/index.html)."
+    )
+    verdict = judge_responsive(analysis, pointer)
+    assert not verdict.responsive and verdict.reason == "reference"
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("What is the vaccine schedule for adults?", "frequency"),
+        ("乙肝疫苗的接种程序是什么？", "frequency"),
+        ("隔离到什么时候可以解除？", "duration"),
+        ("什么时候可以出院？", "duration"),
+    ],
+)
+def test_schedule_and_until_when_questions(question: str, aspect: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == aspect
+
+
+def test_frequently_is_no_frequency() -> None:
+    frequency = detect_aspect("What is the vaccine schedule?")
+    assert frequency is not None
+    assert not frequency.stated_in("The most frequently used designs are surveys.")
+    assert frequency.stated_in("Give doses at 0, 1 and 6 months on a three-dose schedule.")
+    assert frequency.stated_in("第0、3、7、14和28天各接种1剂。")
