@@ -140,12 +140,24 @@ _ABBREVIATIONS: Final[frozenset[str]] = frozenset(
 _WORD_BEFORE_RE: Final[re.Pattern[str]] = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _MAX_MARKER_RANGE: Final[int] = 20
 _LIST_NUMBER_RE: Final[re.Pattern[str]] = re.compile(r"\s*\d{1,2}")
+_ITEM_LETTERS: Final[str] = "abcdefgh"
+
+
+def _opens_lettered_item(text: str, pos: int) -> bool:
+    """Whether the period at `pos` follows a lettered list mark ("…include: a. Before contact
+    with a patient. b. …"): one letter a–h after a line start, a colon or a sentence's end."""
+    if pos < 1 or pos > len(text) or text[pos - 1] not in _ITEM_LETTERS:
+        return False
+    if pos >= 2 and not text[pos - 2].isspace():
+        return False
+    before = text[: pos - 1].rstrip(" \t")
+    return not before or before[-1] in "\n:：;；.。"
 
 
 def _period_ends_sentence(text: str, pos: int) -> bool:
     line = text[text.rfind("\n", 0, pos) + 1 : pos]
-    if _LIST_NUMBER_RE.fullmatch(line):
-        return False  # "2.住院治疗标准…": a list number opens its item, it ends nothing
+    if _LIST_NUMBER_RE.fullmatch(line) or _opens_lettered_item(text, pos):
+        return False  # "2.住院治疗标准…", "include: a. Before…": a list mark opens its item
     before = text[max(0, pos - 40) : pos]
     if before.count("(") + before.count("（") > before.count(")") + before.count("）"):
         return False  # inside brackets: "2mg/（kg.次）", "(e.g. adults)"
@@ -156,6 +168,8 @@ def _period_ends_sentence(text: str, pos: int) -> bool:
     if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
         return False
     following = text[pos + 1 :].lstrip()
+    if following[:1] in _ITEM_LETTERS and following[1:3] in (". ", ".\n"):
+        return True  # "…a patient. b. Before…": the next item's mark
     # An English sentence does not start in lower case: "approx. two", "etc. and".
     return not (following[:1].isascii() and following[:1].islower())
 

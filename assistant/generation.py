@@ -78,7 +78,7 @@ def _quantity_bonus(text: str, *, dose: bool) -> float:
 # part of the passage.
 _LIST_MARKER_RE = re.compile(
     r"^\s*(?:[（(]\s*[0-9一二三四五六七八九十]{1,3}\s*[）)]|[0-9]{1,2}[.、．](?!\d)|"
-    r"[一二三四五六七八九十]{1,3}[、．.]|[①-⑳]|[•·▪●○■□◆◇\-–—*]\s)\s*"
+    r"[一二三四五六七八九十]{1,3}[、．.]|[①-⑳]|[a-h][.)](?=\s)|[•·▪●○■□◆◇\-–—*]\s)\s*"
 )
 _FURNITURE_RES = (
     re.compile(r"MMWR\s*/\s*\w+ \d{1,2}, \d{4}\s*/\s*Vol\. \d+\s*/\s*No\. \d+\s*\d*"),

@@ -97,11 +97,20 @@ def _lead_in_of(sentences: Sequence[str], kinds: Sequence[str | None], item: int
     """The lead-in of the list whose item starts at `item`: the nearest sentence before it that
     ends in a colon, with only items of the same kind (and their continuations) between."""
     kind = kinds[item]
+    nested: str | None = None  # the kind of a sub-list being stepped over
     for j in range(item - 1, max(-1, item - _HEAD_REACH - 1), -1):
+        if kinds[j] == kind and nested is not None:
+            if not is_lead_in(sentences[j]):
+                return None  # the other-kind items were no sub-list of this list's item
+            nested = None  # an earlier item of this list introduced them: keep going
+            continue
         if is_lead_in(sentences[j]) and kinds[j] != kind:
-            return j
+            # Over another list that no item of this one introduced: no lead-in here.
+            return j if nested is None else None
         if kinds[j] is not None and kinds[j] != kind:
-            return None  # another list's item: this one has no lead-in in the passage
+            if nested not in (None, kinds[j]):
+                return None
+            nested = kinds[j]  # another list's item, perhaps a sub-list of an earlier item
     return None
 
 
@@ -109,14 +118,26 @@ def _items_after(
     sentences: Sequence[str], kinds: Sequence[str | None], lead: int
 ) -> tuple[int, ...]:
     """The list a lead-in introduces: the marked items after it (one kind) and their
-    continuations, up to a sentence marked otherwise; nothing when no item follows."""
+    continuations, up to a sentence marked otherwise; nothing when no item follows. An item
+    that is a lead-in itself takes its own list along ("1. Key situations … include:" then
+    "a. Before contact with a patient.", "b. …")."""
     if lead + 1 >= len(sentences) or kinds[lead + 1] is None or kinds[lead + 1] == kinds[lead]:
         return ()
     kind = kinds[lead + 1]
     taken: list[int] = []
-    for j in range(lead + 1, min(len(sentences), lead + 1 + _MAX_ITEMS)):
-        if kinds[j] is not None and kinds[j] != kind:
+    nested = False  # the last item of this list introduces a list of its own
+    reach = _MAX_ITEMS
+    for j in range(lead + 1, len(sentences)):
+        if len(taken) >= reach:
             break
+        if kinds[j] == kind:
+            nested = is_lead_in(sentences[j])
+            if nested:
+                reach = 2 * _MAX_ITEMS
+        elif kinds[j] is not None and not nested:
+            break
+        elif kinds[j] is None and is_lead_in(sentences[j]):
+            break  # an unmarked lead-in opens the next list
         taken.append(j)
     return tuple(taken)
 

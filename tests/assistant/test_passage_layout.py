@@ -61,3 +61,33 @@ def test_clauses_before_reach_back_over_semicolons_only() -> None:
     assert clauses_before(sentences, second) == ["儿童推荐剂量：体重≤15kg，每次 20mg；"]
     first = sentences.index("儿童推荐剂量：体重≤15kg，每次 20mg；")
     assert clauses_before(sentences, first) == []
+
+
+def test_an_item_that_is_a_lead_in_takes_its_own_list_along() -> None:
+    text = (
+        "Key recommendations for hand hygiene:\n"
+        "1. Key situations where hand hygiene should be performed include:\n"
+        "a. Before contact with a patient.\nb. Before an aseptic task.\nc. After contact.\n"
+        "2. Use soap and water when hands are visibly soiled.\n"
+        "Key recommendations for injection safety:\n"
+    )
+    structure = layout(text)
+    assert structure.sentences[2] == "a. Before contact with a patient."
+    assert structure.items[0] == (1, 2, 3, 4, 5)
+    assert structure.items[1] == (2, 3, 4)
+    assert structure.heads[3] == (1,)
+
+
+def test_lettered_items_inline_or_on_lines_are_sentences_of_their_own() -> None:
+    from assistant.citations import split_sentences
+    from assistant.generation import clean_shown
+
+    inline = "Situations include: a. Before contact with a patient. b. Before an aseptic task."
+    assert split_sentences(inline) == [
+        "Situations include: a. Before contact with a patient.",
+        "b. Before an aseptic task.",
+    ]
+    assert split_sentences("a. First.\nb. Second.") == ["a. First.", "b. Second."]
+    assert split_sentences("Take vitamin A. Then rest.") == ["Take vitamin A.", "Then rest."]
+    assert clean_shown("b. Before an aseptic task.") == "Before an aseptic task."
+    assert clean_shown("E. coli causes it.") == "E. coli causes it."

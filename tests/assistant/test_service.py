@@ -121,7 +121,7 @@ def test_generative_english_answer_is_verified(world, tmp_path: Path, sglang_ser
     ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
     answer = answer_question(
         CARDIO_DOC,
-        "What are the minimum expectations for hand hygiene in outpatient care?",
+        "What should outpatient facilities do to promote hand hygiene?",
         ctx=ctx,
     )
     assert answer.mode == AnswerMode.GENERATIVE, answer.flags
@@ -207,7 +207,7 @@ def test_progress_reports_stages_in_order_and_no_answer_text(
     heard: list[tuple[str, dict[str, Any]]] = []
     answer = answer_question(
         CARDIO_DOC,
-        "What are the minimum expectations for hand hygiene in outpatient care?",
+        "What should outpatient facilities do to promote hand hygiene?",
         ctx=ctx,
         progress=lambda stage, detail: heard.append((stage, detail)),
     )
