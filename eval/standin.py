@@ -151,19 +151,30 @@ def _question(request: dict[str, Any]) -> str:
     return found.group(1).strip() if found else ""
 
 
-def _closest_sentence(body: str, question: str) -> str:
+def _closest_sentences(body: str, question: str) -> list[str]:
     """The sentence sharing most character pairs with the question (the first on a tie), as a
-    faithful model would quote the part of its source that answers."""
+    faithful model would quote the part of its source that answers; with the sentence before
+    it when that one names what the question asks about and the answer does not ("奥司他韦：…"
+    before "成人剂量每次75mg…"), as a model names the subject of what it quotes."""
     sentences = [s.strip() for s in _SENTENCE_END.split(body) if s.strip()] or [body.strip()]
     wanted = {question[i : i + 2] for i in range(len(question) - 1)}
 
     numbers = bool(_ASKS_NUMBER.search(question))
 
-    def shared(sentence: str) -> int:
-        overlap = len(wanted & {sentence[i : i + 2] for i in range(len(sentence) - 1)})
-        return overlap + (5 if numbers and _AMOUNT.search(sentence) else 0)
+    def pairs(sentence: str) -> set[str]:
+        return wanted & {sentence[i : i + 2] for i in range(len(sentence) - 1)}
 
-    return max(sentences, key=lambda s: (shared(s), -sentences.index(s)))
+    def shared(sentence: str) -> int:
+        return len(pairs(sentence)) + (5 if numbers and _AMOUNT.search(sentence) else 0)
+
+    best = max(range(len(sentences)), key=lambda i: (shared(sentences[i]), -i))
+    if best > 0 and len(pairs(sentences[best - 1]) - pairs(sentences[best])) >= _NAMING_PAIRS:
+        return [sentences[best - 1], sentences[best]]
+    return [sentences[best]]
+
+
+# Character pairs of the question the sentence before must add to be taken along (a name).
+_NAMING_PAIRS = 3
 
 
 def cite_first_source(request: dict[str, Any]) -> Script:
@@ -175,13 +186,19 @@ def cite_first_source(request: dict[str, Any]) -> Script:
             return json_completion({"sentences": [], "insufficient_evidence": True})
         return Completion("The sources provided do not answer this question.")
     n = min(sources)
-    first = _closest_sentence(sources[n], _question(request))
+    quoted = _closest_sentences(sources[n], _question(request))
     if wants_json:
         return json_completion(
-            {"sentences": [{"text": first, "citations": [n]}], "insufficient_evidence": False},
+            {
+                "sentences": [{"text": text, "citations": [n]} for text in quoted],
+                "insufficient_evidence": False,
+            },
             reasoning="The first source answers the question.",
         )
-    return Completion(f"{first} [{n}]", reasoning="The first source answers the question.")
+    return Completion(
+        " ".join(f"{text} [{n}]" for text in quoted),
+        reasoning="The first source answers the question.",
+    )
 
 
 class SGLangStandIn:

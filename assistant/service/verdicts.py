@@ -146,6 +146,11 @@ def verify_draft(
             )
             continue
         cited = [by_n[n] for n in cites if n in by_n]
+        if draft.mode == AnswerMode.GENERATIVE and _unnamed_dose(analysis, text, kept, cited):
+            # "成人剂量每次75mg，每日2次。" quoted from under "奥司他韦：…": true of its source,
+            # but read alone it is a dose of nothing; the reader must see whose it is.
+            dropped.append(DroppedSentence(text=text, reason="unnamed_subject", citations=cites))
+            continue
         source_language = {s.language for s in cited} - {None, language}
         shown.append(
             AnswerSentence(
@@ -169,6 +174,21 @@ def verify_draft(
             ctx, question, retrieval, fallback, analysis=analysis, language=language, policy=policy
         )
     return shown, flags, draft
+
+
+def _unnamed_dose(
+    analysis: QuestionAnalysis,
+    text: str,
+    shown: Sequence[tuple[str, list[int]]],
+    cited: Sequence[Source],
+) -> bool:
+    """A dose whose drug neither the sentence, the answer's sentences before it, nor its
+    sources' section or title names (the model quoted it from under its item head)."""
+    if not analysis.anchors or not states_dose(text):
+        return False
+    top = analysis.anchors[0]
+    visible = [text, *(t for t, _ in shown), *(c for s in cited for c in source_context(s))]
+    return not term_in_text(top, " ".join(visible))
 
 
 def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list[str]:

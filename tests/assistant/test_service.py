@@ -691,3 +691,32 @@ def test_a_colloquial_question_naming_only_a_disease_is_not_answered_by_any_sent
     answer = answer_question(CARDIO_DOC, question, ctx=ctx)
     for sentence in answer.sentences:
         assert any(w in sentence.text for w in ("儿童", "岁", "婴", "小儿")), sentence.text
+
+
+def _bare_dose(request: dict[str, Any]):
+    """A verbatim quote of the adult dose that stands under its drug's item head, unnamed."""
+    import re
+
+    for n, body in read_sources(request).items():
+        for piece in re.findall(r"成人剂量[^。；]*\d+mg[^。；]*[。；]", body):
+            if "奥司他韦" not in piece:
+                return json_completion(
+                    {
+                        "sentences": [{"text": piece, "citations": [n]}],
+                        "insufficient_evidence": False,
+                    }
+                )
+    return json_completion({"sentences": [], "insufficient_evidence": True})
+
+
+def test_a_generated_dose_that_does_not_name_its_drug_is_not_shown_alone(
+    world, tmp_path: Path, sglang_server
+) -> None:
+    # True of its source, but read alone "成人剂量每次75mg" is a dose of nothing: the answer is
+    # composed from the passages instead, where the item head naming the drug comes along.
+    sglang_server.responder = _bare_dose
+    ctx = make_ctx(world, tmp_path, base_url=sglang_server.base_url)
+    answer = answer_question(CARDIO_DOC, "奥司他韦治疗流感的成人剂量？", ctx=ctx)
+    assert any(d.reason == "unnamed_subject" for d in answer.dropped), answer.dropped
+    assert answer.sentences
+    assert "奥司他韦" in answer.sentences[0].text
