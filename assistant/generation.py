@@ -84,6 +84,8 @@ _FURNITURE_RES = (
     re.compile(r"MMWR\s*/\s*\w+ \d{1,2}, \d{4}\s*/\s*Vol\. \d+\s*/\s*No\. \d+\s*\d*"),
     re.compile(r"(?:^|\s)[-—–]\s*\d{1,3}\s*[-—–](?:\s|$)"),
     re.compile(r"(?:^|\s)(?:Page|第)\s*\d{1,4}\s*(?:页|of \d{1,4})?(?:\s|$)"),
+    # A checklist's answer boxes and the next row's letter ("Yes No Not applicable (…) G.").
+    re.compile(r"(?:^|\s)Yes No(?: Not applicable(?: \([^()]*\))?)?(?: [A-H]\.)?(?=\s|$)"),
 )
 # How many sentences before a candidate may hold its subject (see assistant.service.verdicts).
 CONTEXT_SENTENCES = 2

@@ -512,7 +512,7 @@ def analyse_question(
     for term in candidates:
         is_cue = any(a.question_cues.fullmatch(term) for a in ASPECTS)
         if len(term) >= 3 and not is_cue and _is_entity(term, table):
-            unnamed = unnamed.replace(term, " ")
+            unnamed = _spelled(term).sub(" ", unnamed)
     aspect = detect_aspect(unnamed)
     # Words inside the aspect's own phrase ("多久复查一次", "多长时间随访一次") say what is asked
     # about the subject, never the subject.
@@ -592,6 +592,15 @@ def analyse_question(
         translations=translations,
         common=tuple(common),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _spelled(term: str) -> re.Pattern[str]:
+    """A name as a question spells it: "single dose vial" in "single-dose vials"."""
+    if has_cjk(term):
+        return re.compile(re.escape(term))
+    words = [re.escape(w) for w in term.split()]
+    return re.compile(r"[\s\-]+".join(words) + r"s?\b", re.IGNORECASE)
 
 
 def _common_content_word(term: str, aspect: Aspect | None) -> bool:
@@ -693,7 +702,26 @@ def form_in_text(form: str, text: str) -> bool:
     words = normalise_en(form).split()
     if not words:
         return False
-    return f" {' '.join(words)} " in _folded(text)
+    folded = _folded(text)
+    if f" {' '.join(words)} " in folded:
+        return True
+    # A phrase with words set between its own ("single-dose or single-use vials",
+    # "single dose (single-use) medication vials"): the words in order, a few apart, in one
+    # sentence.
+    if len(words) < 2 or any(w not in folded for w in words):
+        return False
+    pattern = _spread_phrase(tuple(words))
+    return any(pattern.search(_folded(part)) for part in _SENTENCE_BREAK.split(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _spread_phrase(words: tuple[str, ...]) -> re.Pattern[str]:
+    gap = rf"(?: \S+){{0,{_PHRASE_GAP}}}"
+    return re.compile(" " + f"{gap} ".join(re.escape(w) for w in words) + " ")
+
+
+_PHRASE_GAP: Final[int] = 3  # words between two of a phrase's own
+_SENTENCE_BREAK: Final[re.Pattern[str]] = re.compile(r"[.;。；!?！？\n]\s")
 
 
 @functools.lru_cache(maxsize=8192)

@@ -878,3 +878,25 @@ def test_frequently_is_no_frequency() -> None:
     assert not frequency.stated_in("The most frequently used designs are surveys.")
     assert frequency.stated_in("Give doses at 0, 1 and 6 months on a three-dose schedule.")
     assert frequency.stated_in("第0、3、7、14和28天各接种1剂。")
+
+
+def test_a_phrase_name_matches_with_words_set_between_its_own_in_one_sentence() -> None:
+    assert form_in_text("single dose vial", "Never use single-dose or single-use vials twice.")
+    assert form_in_text("single dose vial", "E. Single dose (single-use) medication vials")
+    assert not form_in_text("single dose vial", "For a single patient. The dose in each vial")
+
+
+def test_a_hyphenated_name_holding_an_aspect_word_is_not_that_aspect() -> None:
+    table = LayeredTerms(table_with(("单剂量瓶", "single-dose vial")).layers, clinical=1)
+    analysis = analyse_question(
+        "Can a single-dose vial be used for more than one patient?", table=table, rarity=None
+    )
+    assert analysis.aspect is None or analysis.aspect.name != "dose"
+    assert "single dose vial" in [t.term for t in analysis.anchors]
+
+
+def test_checklist_answer_boxes_are_page_furniture() -> None:
+    assert clean_shown("Yes No F.") == ""
+    assert clean_shown("Yes No Not applicable (Facility does not use tubing) G.") == ""
+    assert clean_shown("Yes No C. The septum is disinfected.") == "The septum is disinfected."
+    assert clean_shown("Answer yes or no.") == "Answer yes or no."
