@@ -141,7 +141,7 @@ def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, ra
     return overlap - rank * 0.01
 
 
-def held_names(analysis: QuestionAnalysis, source: Source) -> int:
+def _held_names(analysis: QuestionAnalysis, source: Source) -> int:
     """How many of the question's names the passage (with its section and title) holds."""
     text = " ".join([source.text, *source_context(source)])
     return sum(term_in_text(a, text) for a in analysis.anchors)
@@ -184,6 +184,7 @@ def compose_extractive(
         structure, raw = passage_sentences(source.text)
         shown_of[source.n] = raw
         context = source_context(source)
+        names_held: int | None = None  # of the question's names in this passage, when needed
         for position, text in enumerate(raw):
             if len(text) < _MIN_SENTENCE_CHARS:
                 continue
@@ -211,7 +212,8 @@ def compose_extractive(
                 # other names too ("IL-6 抑制剂：托珠单抗。" two sentences up).
                 # Every name the passage holds should be shown: a dose under "IL-6 …可试用。"
                 # names the test but not the drug two sentences up ("托珠单抗。").
-                names_held = held_names(analysis, source)
+                if names_held is None:
+                    names_held = _held_names(analysis, source)
                 taken: tuple[Responsiveness, tuple[int, ...]] | None = None
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]

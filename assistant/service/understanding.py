@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
+from assistant.aspects import aspect_words
 from assistant.citations import content_terms
 from assistant.domain import (
     Refusal,
@@ -36,7 +37,6 @@ from assistant.questions import (
     QuestionAnalysis,
     SubjectTerm,
     analyse_question,
-    aspect_words,
     term_in_text,
 )
 from assistant.retrieval import RetrievalResult, fuse_by_rank

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
+from assistant.aspects import states_dose
 from assistant.citations import SentenceVerdict, verify_answer
 from assistant.domain import (
     AnswerMode,
@@ -36,7 +37,6 @@ from assistant.questions import (
     QuestionAnalysis,
     Responsiveness,
     judge_responsive,
-    states_dose,
     term_in_text,
 )
 from assistant.retrieval import RetrievalResult

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.aspects import detect_aspect, states_dose
 from assistant.domain import Source
 from assistant.generation import clean_shown, compose_extractive
 from assistant.glossary import (
@@ -22,10 +23,8 @@ from assistant.questions import (
     QuestionAnalysis,
     TermRarity,
     analyse_question,
-    detect_aspect,
     form_in_text,
     judge_responsive,
-    states_dose,
     term_in_text,
 )
 from assistant.retrieval import fuse_by_rank

@@ -1,0 +1,271 @@
+"""What a question asks about its subject — its **aspect** — and whether a sentence states it
+(issue #10 item 2; DESIGN.md §1 step 4).
+
+An aspect is a kind of question (dose, duration, frequency, contraindication, a value …) with
+the cue words that ask it and what a sentence must show to answer it: a dosing question needs a
+number with a dose unit, a duration question a length in digits or words, a count asked with its
+measure word ("几名") that count. Ages ("2 周～8 月龄") and dates ("2019年", "the 2007 Guideline")
+are neither durations nor values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Final
+
+from assistant.domain import CJK_CHARS
+from assistant.quantities import extract_quantities
+
+DOSE_UNITS: Final[frozenset[str]] = frozenset(
+    {"mg", "g", "ug", "mcg", "μg", "µg", "kg", "ml", "l", "iu", "u", "mmol", "mg/kg", "mme"}
+)
+_DOSE_UNIT_RE: Final[re.Pattern[str]] = re.compile(
+    r"\d\s*(?:mg|g|μg|µg|ug|mcg|ml|mL|iu|IU|U|万?单位|毫克|克|微克|毫升|片|粒|支|袋|mme|MME)"
+    r"(?![a-zA-Z])",
+)
+# A count in digits or words: "15 分钟", "三天", "两周", "半年", "three days", "a few weeks".
+_EN_NUMBERS: Final[str] = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|twenty|thirty"
+)
+_COUNT: Final[str] = (
+    rf"(?:\d|(?<![每第])[一二两三四五六七八九十半]+|"
+    rf"\b(?:{_EN_NUMBERS}|several|a few|a couple of)\s)"
+)
+_TIME_UNIT_RE: Final[re.Pattern[str]] = re.compile(
+    _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|分钟|min|"
+    r"days?|weeks?|months?|years?|hours?|minutes?)",
+    re.IGNORECASE,
+)
+
+
+# An age written with time units ("2 周～8 月龄", "9～11 月龄", "aged 6-59 months",
+# "3 months old"): who a statement is about, never how long something lasts.
+_AGE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:\d+\s*(?:个)?(?:周|月|天|日|年)?\s*[~～\-–至到]\s*)?\d+\s*(?:个)?(?:周|月|天|日|年)龄|"
+    r"\baged?\s+\d+(?:\s*(?:[-–]|to)\s*\d+)?\s*(?:days?|weeks?|months?|years?)|"
+    r"\d+(?:\s*(?:[-–]|to)\s*\d+)?[\s-]*(?:days?|weeks?|months?|years?)[\s-]*(?:old|of age)",
+    re.IGNORECASE,
+)
+
+
+# A calendar year ("2019年", "in 2022"): when something was said, not how long it lasts.
+_DATE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<!\d)(?:19|20)\d{2}\s*年|\b(?:in|since) (?:19|20)\d{2}\b|"
+    # A bare year ("the 2007 Guideline", "Lancet 2011;377") unless a unit follows (2000 mL).
+    r"(?<![\d.,/])(?:19|20)\d{2}(?![\d.,/%％]|\s*(?:mg|g|ml|l|iu|u|units?|mmol|kg|mcg|μg|µg|mme|"
+    r"mmhg|cm|mm|m|毫|微|克|升|单位|例|人|名|次|个)\b)",
+    re.IGNORECASE,
+)
+# A web address holds numbers that state nothing ("…/hicpac/2007IP/…").
+_ADDRESS_RE: Final[re.Pattern[str]] = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+# Numbers that are no quantity of what was asked: ages, dates and web addresses.
+_NOT_QUANTITIES: Final[tuple[re.Pattern[str], ...]] = (_AGE_RE, _DATE_RE, _ADDRESS_RE)
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One kind of question: its cue words in questions and what a sentence must show."""
+
+    name: str
+    question_cues: re.Pattern[str]
+    sentence_cues: re.Pattern[str] | None = None
+    needs_dose: bool = False
+    needs_time: bool = False
+    needs_cue: bool = False
+    # The question must hold these words too (a renal *dose* question, not any renal one).
+    requires: re.Pattern[str] | None = None
+
+    def stated_in(self, sentence: str) -> bool:
+        """Whether a sentence states this aspect: every condition the aspect sets holds.
+
+        An incubation period needs the words *and* a duration ("…能缩短狂犬病潜伏期" names the
+        period without stating it); a dose needs a number with a dose unit.
+        """
+        # "2 周～8 月龄" is an age and "2019年" a date, neither a duration.
+        for pattern in _NOT_QUANTITIES:
+            sentence = pattern.sub(" ", sentence)
+        if self.needs_dose and not _DOSE_UNIT_RE.search(sentence):
+            return False
+        if self.needs_time and not _TIME_UNIT_RE.search(sentence):
+            return False
+        cue = bool(self.sentence_cues and self.sentence_cues.search(sentence))
+        if self.needs_cue and not cue:
+            return False
+        return self.needs_dose or self.needs_time or cue
+
+
+def _cues(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# A stated value: a number with a unit, a percentage, or a comparison (≥5, <130/80).
+_NUMBER_CUES: Final[re.Pattern[str]] = re.compile(
+    r"[≥≤<>＜＞≧≦]\s*\d|\d\s*(?:%|％|[a-zA-Zμµ]+(?:/[a-zA-Zμµ·()（）]+)*|[个名张次项级倍岁天周月年小时分钟])|"
+    r"\d\s*[~～\-–至到]\s*\d"
+)
+
+
+_RENAL: Final[str] = (
+    r"肾功能|肾衰|肾损|肾病|肌酐清除率|透析|\bCrCl\b|creatinine clearance|\brenal\b|kidney|"
+    r"\be?GFR\b|dialysis"
+)
+
+# Order matters: the first aspect whose cues a question holds is its aspect.
+ASPECTS: Final[tuple[Aspect, ...]] = (
+    Aspect(
+        "incubation",
+        _cues(r"潜伏期|incubation"),
+        _cues(r"潜伏期|incubation"),
+        needs_time=True,
+        needs_cue=True,
+    ),
+    Aspect(
+        "contraindication",
+        _cues(
+            r"禁忌|禁用|不能用|不宜|慎用|contraindicat|should not (?:be )?(?:use|give|take)|avoid"
+        ),
+        _cues(
+            r"禁忌|禁用|慎用|不宜|不推荐|不建议|避免|不应|不得|contraindicat|avoid|should not|"
+            r"do not|not recommended|caution"
+        ),
+        needs_cue=True,
+    ),
+    Aspect(
+        "adverse_effects",
+        _cues(r"不良反应|副作用|副反应|adverse|side[- ]effect|toxicit"),
+        _cues(r"不良反应|副作用|副反应|毒性|adverse|side[- ]effect|toxicit|harm|risk"),
+        needs_cue=True,
+    ),
+    # A missed dose: what to do is stated in its own words, never by the usual dose.
+    Aspect(
+        "missed_dose",
+        _cues(
+            r"漏服|漏用|漏打|忘(?:记)?(?:了)?(?:服|吃|用|打)|错过.{0,4}(?:剂|次)|"
+            r"missed (?:a |the |one )?dos|forg[eo]t(?:ten)? (?:to take|a dose)"
+        ),
+        _cues(r"漏服|漏用|漏打|遗漏|忘记|错过|missed|forgot|skipped"),
+        needs_cue=True,
+    ),
+    # A dose in kidney failure: a sentence that names the kidney and states a dose; the usual
+    # dose is no answer ("肾功能不全者要根据肾功能调整剂量" states none).
+    Aspect(
+        "renal_dose",
+        _cues(_RENAL),
+        _cues(_RENAL),
+        needs_dose=True,
+        needs_cue=True,
+        requires=_cues(r"剂量|用量|减量|调整|多少|\bdos(?:e|es|age|ing)\b|adjust|how much|\bmg\b"),
+    ),
+    Aspect(
+        "dose",
+        _cues(
+            r"剂量|用量|用法|怎么用|怎么给|如何给|怎样给|给多少|用多少|吃多少|服多少|首剂|单次|"
+            r"怎么吃|如何服用|怎么服用|多少毫克|几片|多少\s*mg|\bdos(?:e|es|age|ing)\b|how much|"
+            r"\bmg\b|\bmme\b"
+        ),
+        _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
+        needs_dose=True,
+    ),
+    Aspect(
+        "frequency",
+        _cues(
+            r"多久\S{0,4}一次|多长时间\S{0,4}一次|间隔|频率|每隔|接种程序|免疫程序|how often|"
+            r"interval|frequency|how many times|schedule"
+        ),
+        _cues(
+            r"每\S{0,3}(?:天|日|周|月|年|小时|次)|间隔|频率|第\s*\d|程序|every|interval|frequenc(?:y|ies)|"
+            r"daily|weekly|annual|yearly|monthly|at least once|q\d+h|schedule|\bdays? \d"
+        ),
+        needs_cue=True,
+    ),
+    Aspect(
+        "duration",
+        _cues(
+            r"疗程|多久|多长时间|几个?(?:天|周|月|年|小时|分钟)|多少(?:天|周|年|小时|分钟)|持续|"
+            r"到什么时候|什么时候(?:可以|能|才能)?(?:解除|停|结束|出院)|"
+            r"duration|how long|how many (?:days|weeks|months|years|hours|minutes)|for how many"
+        ),
+        _cues(
+            _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|days?|"
+            r"weeks?|months?|hours?|minutes?|分钟)|疗程|持续|duration|短期|short[- ]term"
+        ),
+        needs_time=True,
+    ),
+    # Asked for a value (a threshold, target, range, count): the sentence states a number.
+    Aspect(
+        "value",
+        _cues(
+            r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
+            r"how many|what (?:level|value|range|threshold|target)|threshold|target|cut-?off"
+        ),
+        _NUMBER_CUES,
+        needs_cue=True,
+    ),
+)
+
+
+# A count asked with its measure word ("几名", "多少张床", "几针"): the answer counts the same
+# things. A Chinese sentence must state a number with that word; an English one any number.
+_COUNT_ASKED: Final[re.Pattern[str]] = re.compile(r"(?:几|多少)([名个张次项级人针剂])")
+_ANY_NUMBER: Final[str] = rf"\d|\b(?:{_EN_NUMBERS}|single|once|twice)\b"
+
+
+def detect_aspect(question: str) -> Aspect | None:
+    """The first aspect whose cue words (and required words) the question holds."""
+    for aspect in ASPECTS:
+        if aspect.question_cues.search(question) and (
+            aspect.requires is None or aspect.requires.search(question)
+        ):
+            return _counting(aspect, question)
+    return None
+
+
+def _counting(aspect: Aspect, question: str) -> Aspect:
+    """A value question that counts things ("几名…人员") needs that count, not any number
+    ("床间距>1米" does not say how many staff)."""
+    asked = _COUNT_ASKED.search(question)
+    if aspect.name != "value" or asked is None:
+        return aspect
+    word = re.escape(asked.group(1))
+    cue = _cues(rf"{_COUNT}\s*(?:[~～\-–至到]\s*\d+\s*)?{word}|^[^{CJK_CHARS}]*(?:{_ANY_NUMBER})")
+    return replace(aspect, sentence_cues=cue)
+
+
+# Aspects asked of a drug: a name the analysis did not recognise must not be lost for these,
+# or another drug's dose answers the question.
+DRUG_ASPECTS: Final[frozenset[str]] = frozenset(
+    {
+        "dose",
+        "missed_dose",
+        "renal_dose",
+        "frequency",
+        "duration",
+        "contraindication",
+        "adverse_effects",
+    }
+)
+
+
+_ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "incubation": {"zh": ("潜伏期",), "en": ("incubation period",)},
+    "contraindication": {"zh": ("禁忌",), "en": ("contraindicated", "avoid")},
+    "adverse_effects": {"zh": ("不良反应",), "en": ("adverse effects",)},
+    "dose": {"zh": ("剂量", "用量"), "en": ("dose", "dosage", "mg")},
+    "missed_dose": {"zh": ("漏服",), "en": ("missed dose",)},
+    "renal_dose": {"zh": ("肾功能", "剂量"), "en": ("renal", "creatinine clearance", "dose")},
+    "duration": {"zh": ("疗程",), "en": ("duration", "days")},
+    "frequency": {"zh": ("间隔",), "en": ("interval", "every")},
+}
+
+
+def aspect_words(aspect: Aspect, language: str) -> tuple[str, ...]:
+    """Words that name an aspect in a language (for searching)."""
+    return _ASPECT_WORDS.get(aspect.name, {}).get(language, ())
+
+
+def states_dose(sentence: str) -> bool:
+    """A dosing sentence: a number with a dose unit (mg, g, µg, mL, IU, 毫克, 片 …)."""
+    if _DOSE_UNIT_RE.search(sentence):
+        return True
+    return any(q.unit in DOSE_UNITS for q in extract_quantities(sentence))
