@@ -64,9 +64,11 @@ class EmbeddingSettings(BaseModel):
         "sparse vectors only and questions in them use the lexical channel (issue #13).",
     )
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        default="torch",
-        description="Inference runtime: torch (sentence-transformers), onnx (onnxruntime, fp32 "
-        "export) or onnx-int8 (dynamically quantised export; the `onnx` extra). Exports are "
+        default="onnx-int8",
+        description="Inference runtime: onnx-int8 (default: the model's dynamically quantised "
+        "ONNX export in onnxruntime; ~1.7x faster ingestion than torch, half the memory, "
+        "golden recall@5 within 0.01), onnx (fp32 export: torch's vectors) or torch "
+        "(sentence-transformers). Exports are "
         "built once by `guidecite models prepare` (make install runs it for the configured "
         "backend) and cached under ~/.cache/guidecite. Measured in issue 15 (README).",
     )

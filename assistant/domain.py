@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +41,25 @@ def detect_language(text: str) -> Language:
     if cjk == 0:
         return "en"
     return "zh" if cjk >= len(_LATIN_WORD_RE.findall(text)) else "en"
+
+
+# The heading of a document's list of cited works: "References", "9 References", "参考文献".
+_BIBLIOGRAPHY = re.compile(
+    r"^(?:[\dIVX]{1,4}[.．、]?\s*|[一二三四五六七八九十]+、\s*)?"
+    r"(?:references?(?: list| cited)?|bibliography|literature cited|works cited|"
+    r"(?:主要)?参考文献|引用文献)\s*[:：]?$",
+    re.IGNORECASE,
+)
+
+
+def is_bibliography(section_path: Sequence[str]) -> bool:
+    """Whether a passage lies under a document's list of cited works (at any heading level).
+
+    Such a passage names other papers and never states what the guideline recommends: it stays
+    in the lexical index (a reader may look a reference up) but gets no dense vector (issue 15),
+    and an answer never draws on it (issue 12).
+    """
+    return any(_BIBLIOGRAPHY.match(heading.strip()) for heading in section_path)
 
 
 # The department of a hospital-wide role, grant or account (Casbin's domain wildcard).

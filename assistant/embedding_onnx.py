@@ -29,11 +29,14 @@ logger = logging.getLogger(__name__)
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8_pc_rr.onnx"
-# Rows per onnxruntime call. Its memory arena keeps the largest call's activations for the life
-# of the session: 64 rows of 256 word pieces held ~2.1 GB peak RSS, 8 rows ~0.4 GB, with no loss
-# of throughput on a CPU (measured on 256 passages of 256 pieces, 2 cores: CPU 29.2 s at 64 rows,
-# 27.4 s at 16, 26.5 s at 8; issue 15).
-ROWS_PER_RUN = 8
+# Rows per onnxruntime call: one. A call pads its rows to its longest, and the padding is
+# computed like text; int8 dynamic quantisation also scales activations per call, so a text
+# run with others got a slightly different vector than alone (max 0.03 per component). One
+# row per call gives every text the vector it gets alone (a passage and the same text as a
+# query match exactly) and was the fastest: 600 guideline chunks, 2 cores, int8, wall 8.2 s
+# at 1 row, 11.0 s at 4, 12.0 s at 8; fp32 13.5 / 17.7 / 19.4 s. It also keeps onnxruntime's
+# memory arena (sized by the largest call) small: 64 rows had held ~2.1 GB peak (issue 15).
+ROWS_PER_RUN = 1
 
 
 def export_dir_for(model_path: Path, cache_dir: Path) -> Path:

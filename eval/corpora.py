@@ -25,7 +25,12 @@ from eval.datasets.pubmedqa import load_pubmedqa
 from eval.golden import DEFAULT_CORPUS_DIR, load_golden
 from eval.items import EvalItem, Passage, read_jsonl
 from ingestion.metadata import SIDECAR_SUFFIX
-from ingestion.pipeline import CHUNKER_VERSION, CLEANER_VERSION, PARSER_VERSION
+from ingestion.pipeline import (
+    CHUNKER_VERSION,
+    CLEANER_VERSION,
+    DENSE_SCOPE_VERSION,
+    PARSER_VERSION,
+)
 from ingestion.service import Ingestor, iter_input_files
 
 logger = logging.getLogger(__name__)
@@ -58,7 +63,7 @@ class Corpus:
             "embedding": settings.embedding.model_dump(mode="json"),
             "ingest": settings.ingest.model_dump(mode="json"),
             # A parser, cleaner or chunker fix changes the passages: the cached index is stale.
-            "pipeline": [PARSER_VERSION, CLEANER_VERSION, CHUNKER_VERSION],
+            "pipeline": [PARSER_VERSION, CLEANER_VERSION, CHUNKER_VERSION, DENSE_SCOPE_VERSION],
         }
         digest.update(json.dumps(shaping, sort_keys=True, default=str).encode())
         return f"{self.name}-{digest.hexdigest()[:16]}"

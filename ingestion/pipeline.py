@@ -29,7 +29,18 @@ CLEANER_VERSION = "3"
 # 5: the numbered lines of a list a lead-in opens ("…标准（满足下列标准任意 1 条）：") are items,
 # never headings that cut the list from its lead-in).
 CHUNKER_VERSION = "6"
-FIELDS = ("parser", "cleaner", "chunker", "embedding_model", "embedding_backend", "dense")
+# Which chunks of a language the dense model covers get a dense vector (1: all but those under a
+# bibliography heading, "References" / 参考文献, which stay lexical only).
+DENSE_SCOPE_VERSION = "1"
+FIELDS = (
+    "parser",
+    "cleaner",
+    "chunker",
+    "embedding_model",
+    "embedding_backend",
+    "dense",
+    "dense_scope",
+)
 
 
 class EmbedderInfo(Protocol):
@@ -54,6 +65,7 @@ def current_pipeline(
         "embedding_model": embedder.model_id,
         "embedding_backend": embedder.backend,
         "dense": covers_language(settings.embedding.languages, language),
+        "dense_scope": DENSE_SCOPE_VERSION,
     }
 
 

@@ -37,7 +37,9 @@ class DocumentState:
     def needs_dense(self) -> bool:
         """Stored without dense vectors although the model now covers its language."""
         recorded = self.payload.get("pipeline") or {}
-        return not recorded.get("dense") and any(r.startswith("dense") for r in self.reasons)
+        return not recorded.get("dense") and any(
+            r.startswith("dense vectors") for r in self.reasons
+        )
 
 
 def document_states(

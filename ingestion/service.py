@@ -21,6 +21,7 @@ import logging
 import shutil
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from assistant.domain import (
     DocumentStatus,
     DocumentVersion,
     Principal,
+    is_bibliography,
     library_object,
 )
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
@@ -58,6 +60,9 @@ from ingestion.pipeline import current_pipeline, pipeline_key
 logger = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".meta.yaml"
+# Files parsed ahead of the one being embedded and written (bounded: each holds its chunks and
+# sparse vectors in memory until its turn).
+PARSE_AHEAD = 3
 # Progress callback: (event, path, done, total) — event is "file" (files done of all files).
 ProgressFn = Callable[[str, Path, int, int], None]
 # Chunk progress within one file: (path, chunks done, chunks of the file).
@@ -217,18 +222,20 @@ class Ingestor:
             self.audit.ensure_writable()
         report = IngestReport()
         files, report.skipped = collect_input_files(paths)
-        # Parsing (pypdf, jieba: Python holding the GIL) of the next file overlaps the embedding
-        # of the current one (torch/onnxruntime release the GIL while they compute).
+        # Parsing (pypdf, jieba: Python holding the GIL) runs up to PARSE_AHEAD files ahead of
+        # the embedding (torch/onnxruntime release the GIL while they compute): while one file
+        # embeds on both cores the parser keeps working, so files the dense model does not cover
+        # (sparse only, nothing to overlap with) are mostly parsed by the time their turn comes.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="guidecite-parse") as pool:
-            upcoming = pool.submit(self._parse, files[0]) if files else None
+            ahead: deque[Future[tuple[ParsedDocument, list[SparseVec], float]]] = deque(
+                pool.submit(self._parse, path) for path in files[:PARSE_AHEAD]
+            )
             for index, path in enumerate(files):
                 if progress:
                     progress("file", path, index, len(files))
-                current = upcoming
-                upcoming = (
-                    pool.submit(self._parse, files[index + 1]) if index + 1 < len(files) else None
-                )
-                assert current is not None
+                current = ahead.popleft()
+                if index + PARSE_AHEAD < len(files):
+                    ahead.append(pool.submit(self._parse, files[index + PARSE_AHEAD]))
                 self._ingest_guarded(
                     path,
                     parsed=current,
@@ -617,11 +624,17 @@ class Ingestor:
         for start in range(0, total, batch):
             drafts = parsed.chunks[start : start + batch]
             t0 = time.perf_counter()
-            dense: list[list[float] | None] = (
-                list(self.embedder.embed_documents([d.text for d in drafts]))
-                if with_dense
-                else [None] * len(drafts)
-            )
+            # A bibliography's chunks cite other papers: lexical only (ingestion/sections.py).
+            wanted = [
+                i
+                for i, d in enumerate(drafts)
+                if with_dense and not is_bibliography(d.section_path)
+            ]
+            dense: list[list[float] | None] = [None] * len(drafts)
+            if wanted:
+                vectors = self.embedder.embed_documents([drafts[i].text for i in wanted])
+                for i, vector in zip(wanted, vectors, strict=True):
+                    dense[i] = vector
             t1 = time.perf_counter()
             chunks = [to_chunk(parsed, d, start + i) for i, d in enumerate(drafts)]
             points = [
@@ -645,8 +658,7 @@ class Ingestor:
             ids.update(p.id for p in points)
             report.timings.embed += t1 - t0
             report.timings.upsert += time.perf_counter() - t1
-            if with_dense:
-                report.chunks_dense += len(drafts)
+            report.chunks_dense += len(wanted)
             if after_batch:
                 after_batch(start + len(drafts))
             if chunk_progress:

@@ -202,12 +202,15 @@ def test_onnx_backend_matches_torch() -> None:
 
 def test_onnx_runs_a_long_batch_in_small_runs_with_the_same_vectors() -> None:
     # Issue 15: onnxruntime gets ROWS_PER_RUN texts per call (its arena keeps the largest
-    # call's activations); a batch longer than that gives each text its own vector.
+    # call's activations); a batch longer than that gives each text its own vector. Texts run
+    # in order of length, so a batch given longest first, with a short one among them, comes
+    # back in the order given.
     pytest.importorskip("onnxscript")
     from assistant.embedding_onnx import ROWS_PER_RUN
 
     embedder = DenseEmbedder(backend="onnx")
-    texts = [f"{EN_DOC} {'fever ' * i}" for i in range(ROWS_PER_RUN * 2 + 3)] + [ZH_DOC]
+    texts = [f"{EN_DOC} {'fever ' * i}" for i in range(ROWS_PER_RUN * 2 + 3)][::-1]
+    texts = [*texts[:5], "fever", *texts[5:], ZH_DOC]
     batched = embedder.embed_documents(texts)
     assert len(batched) == len(texts)
     for text, vec in zip(texts, batched, strict=True):

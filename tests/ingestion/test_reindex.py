@@ -97,6 +97,52 @@ def test_only_covered_languages_are_embedded_and_reindex_dense_adds_them(
         assert store.count(doc_id=zh[0]["doc_id"]) == len(zh_ids)
 
 
+EN_WITH_REFERENCES = """Catheter Care Guideline (test edition)
+
+1. Insertion
+Use maximal sterile barrier precautions when inserting a central venous catheter.
+
+2. Maintenance
+Replace transparent dressings on central venous catheters at least every 7 days.
+
+3. References
+Smith J, Lee K. Chlorhexidine bathing and central line infections. Crit Care Med. 2015;43:100.
+Brown A. Sterile barrier precautions during catheter insertion: a trial. JAMA. 2012;307:55.
+"""
+
+
+def test_chunks_of_a_reference_list_get_no_dense_vector_but_stay_searchable(
+    tmp_path: Path,
+) -> None:
+    # Issue 15: a bibliography cites other papers; embedding it cost a third of the English
+    # embedding time and let paper titles crowd the dense channel. Lexical search still finds it.
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    (folder / "catheter.txt").write_text(EN_WITH_REFERENCES, encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(folder), "--library", "hospital", "--json"])
+    assert result.exit_code == 0, result.output
+    with open_store(get_settings()) as store:
+        payloads = current_payloads(store, "en")
+        sections = {p["section_path"][0] for p in payloads if p["section_path"]}
+        assert "3. References" in sections and len(sections) >= 2
+        assert all(p["pipeline"]["dense_scope"] == pipeline.DENSE_SCOPE_VERSION for p in payloads)
+        embedder = load_dense_embedder(get_settings().embedding)
+        hits = store.dense_query(
+            dense=embedder.embed_query("chlorhexidine bathing central line infections"),
+            libraries=["hospital"],
+            limit=50,
+        )
+        dense_sections = {h.payload["section_path"][0] for h in hits if h.payload["section_path"]}
+        assert dense_sections and "3. References" not in dense_sections
+        from assistant.retrieval import HybridRetriever
+
+        retriever = HybridRetriever(get_settings(), store=store, embedder=embedder)
+        found = retriever.retrieve(
+            "chlorhexidine bathing", libraries=["hospital"], channel="sparse"
+        )
+        assert any(s.section == "3. References" for s in found.sources)
+
+
 def test_stale_documents_listed_and_rebuilt_atomically(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

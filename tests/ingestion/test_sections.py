@@ -203,3 +203,30 @@ def test_a_short_numbered_line_without_a_lead_in_is_still_a_heading() -> None:
     ]
     sections = build_sections(lines, language="zh")
     assert [s.path for s in sections] == [["一、治疗"], ["一、治疗", "（1）常证"]]
+
+
+def test_bibliography_headings_are_recognised_at_any_level() -> None:
+    from assistant.domain import is_bibliography
+
+    for heading in (
+        "References",
+        "REFERENCES",
+        "9 References",
+        "9. References",
+        "参考文献",
+        "四、参考文献",
+        "主要参考文献",
+        "Bibliography",
+        "Literature cited",
+    ):
+        assert is_bibliography([heading]), heading
+    assert is_bibliography(["第三章 治疗", "参考文献"])
+    for heading in (
+        "Referencing the guideline",
+        "References to other guidance",
+        "Source documents",
+        "Reference values of laboratory tests",
+        "六、声明",
+    ):
+        assert not is_bibliography([heading]), heading
+    assert not is_bibliography([])
