@@ -35,6 +35,7 @@ from assistant.domain import (
     Source,
     Strength,
     detect_language,
+    is_bibliography,
     libraries_object,
     library_object,
     page_object,
@@ -249,6 +250,7 @@ def _answer_and_audit(
         translated_by_model=analysis.translated_by_model,
     )
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
+    retrieval = _without_bibliography(retrieval)
     retrieval = anchored_relevance(analysis, retrieval)
     if strength:
         retrieval = _keep_strength(retrieval, strength)
@@ -521,6 +523,24 @@ def _ask_detail(
         "policy": policy,
         "via": principal.via,
     }
+
+
+def _without_bibliography(retrieval: RetrievalResult) -> RetrievalResult:
+    """The sources without passages of a reference list, numbered again from 1.
+
+    A reference list names other papers; a line of it matched by the question's words
+    ("…infection control approach… in adult intensive care units") is no answer. None left is
+    no evidence: the result is not relevant.
+    """
+    kept = [s for s in retrieval.sources if not is_bibliography(s.section.split(" > "))]
+    if len(kept) == len(retrieval.sources):
+        return retrieval
+    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(kept, 1)]
+    if sources:
+        return replace(retrieval, sources=sources)
+    return replace(
+        retrieval, sources=[], relevant=False, reasons=[*retrieval.reasons, "bibliography"]
+    )
 
 
 def _keep_strength(retrieval: RetrievalResult, strength: Strength) -> RetrievalResult:

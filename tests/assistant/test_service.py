@@ -720,3 +720,38 @@ def test_a_generated_dose_that_does_not_name_its_drug_is_not_shown_alone(
     assert any(d.reason == "unnamed_subject" for d in answer.dropped), answer.dropped
     assert answer.sentences
     assert "奥司他韦" in answer.sentences[0].text
+
+
+def test_a_reference_list_line_is_never_an_answer(tmp_path: Path) -> None:
+    # A question in the words of a cited paper's title finds that line of the reference list.
+    # A reference list names other papers and states no recommendation, so the answer neither
+    # shows nor cites it: here nothing else answers, and the answer is a refusal (issue 12).
+    guideline = tmp_path / "catheter.txt"
+    guideline.write_text(
+        "Catheter Care Guideline (test edition)\n\n"
+        "1. Insertion\n"
+        "Use maximal sterile barrier precautions when inserting a central venous catheter.\n\n"
+        "2. References\n"
+        "Smith J. Chlorhexidine bathing reduces central line infections in burn units. "
+        "Crit Care Med. 2015;43:100.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(data_dir=tmp_path / "data")
+    library = index_library(settings, {"hospital": [guideline]})
+    ctx = Context(
+        settings=settings,
+        store=library.store,
+        embedder=library.embedder,
+        access=open_access(settings, roles=[CARDIO_DOC]),
+        audit=open_audit_log(settings),
+        chat=None,
+    )
+    try:
+        question = "Does chlorhexidine bathing reduce central line infections in burn units?"
+        found = ctx.retriever.retrieve(question, libraries=["hospital"])
+        assert any(s.section == "2. References" for s in found.sources)  # what must not show
+        answer = answer_question(CARDIO_DOC, question, ctx=ctx)
+        assert answer.mode == AnswerMode.REFUSED
+        assert all(s.section != "2. References" for s in [*answer.sources, *answer.related])
+    finally:
+        ctx.close()
