@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from assistant.domain import CJK_CHARS, has_cjk
+from assistant.transliteration import NameMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,9 @@ class LayeredTerms:
     # The leading layers that hold clinical vocabulary (the hospital glossary, the library's
     # own glosses), as opposed to a general dictionary.
     clinical: int = 0
+    # Drug names no layer pairs, matched by INN stem and sound against the library's own names
+    # in the other script (assistant/transliteration.py).
+    names: NameMatcher | None = None
 
     def knows_clinical(self, term: str) -> bool:
         """Whether a clinical layer has the term (Chinese, or English in any form)."""
@@ -170,12 +174,14 @@ class LayeredTerms:
 
     def to_english(self, term: str) -> list[str]:
         """English candidates of a Chinese term."""
-        return self._merge(layer.zh_to_en.get(term, []) for layer in self.layers)
+        found = self._merge(layer.zh_to_en.get(term, []) for layer in self.layers)
+        return found or (self.names.to_english(term) if self.names else [])
 
     def to_chinese(self, term: str) -> list[str]:
         """Chinese candidates of an English term or phrase."""
         key = normalise_en(term)
-        return self._merge(layer.en_to_zh.get(key, []) for layer in self.layers)
+        found = self._merge(layer.en_to_zh.get(key, []) for layer in self.layers)
+        return found or (self.names.to_chinese(term) if self.names else [])
 
     def translate(self, term: str) -> list[str]:
         """Candidates in the other language."""

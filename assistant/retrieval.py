@@ -47,6 +47,7 @@ from assistant.embedding import (
 from assistant.glossary import TermTable, library_glosses
 from assistant.questions import TermRarity
 from assistant.store import RRF_K, Hit, VectorStore
+from assistant.transliteration import NameMatcher, name_runs, split_english
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ Channel = Literal["hybrid", "dense", "sparse"]
 # The library profile as ingestion last wrote it (DATA_DIR/library-profile.json); bump the
 # format when what it holds changes, so an older file is rebuilt rather than misread.
 PROFILE_FILE = "library-profile.json"
-_PROFILE_FORMAT = 1
+_PROFILE_FORMAT = 2  # 2: the Chinese runs before INN endings (drug names across scripts)
 # How long a counted collection size is reused for the lexical-strength bound.
 _SIZE_TTL_S = 60.0
 # Sources of a relevant own-language search that stay first when other languages join.
@@ -91,6 +92,14 @@ class LibraryProfile:
     glosses: TermTable
     languages: Mapping[str, frozenset[str]]
     passages: int
+    # What the library's Chinese text holds before each INN ending ("莫诺拉韦"), by ending.
+    name_runs: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def names(self) -> NameMatcher:
+        """Drug names across scripts, matched against this library's own names."""
+        english = [w for w in self.rarity.df if not w.startswith("#") and split_english(w)]
+        return NameMatcher(chinese_runs=self.name_runs, english_words=english)
 
     def languages_of(self, libraries: Sequence[str]) -> set[str]:
         """Languages the given libraries hold."""
@@ -105,6 +114,7 @@ class LibraryProfile:
             "df": dict(self.rarity.df),
             "glosses": {"zh_to_en": self.glosses.zh_to_en, "en_to_zh": self.glosses.en_to_zh},
             "languages": {name: sorted(langs) for name, langs in self.languages.items()},
+            "name_runs": {ending: list(runs) for ending, runs in self.name_runs.items()},
         }
 
     @classmethod
@@ -117,6 +127,7 @@ class LibraryProfile:
             ),
             languages={name: frozenset(langs) for name, langs in data["languages"].items()},
             passages=int(data["passages"]),
+            name_runs=data["name_runs"],
         )
 
 
@@ -475,6 +486,7 @@ def build_profile(
         glosses=library_glosses(texts),
         languages={name: frozenset(langs) for name, langs in languages.items()},
         passages=len(points),
+        name_runs=name_runs(texts),
     )
 
 

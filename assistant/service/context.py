@@ -26,6 +26,7 @@ from assistant.llm import ChatModel
 from assistant.retrieval import HybridRetriever
 from assistant.review import ReviewQueue
 from assistant.store import VectorStore
+from assistant.transliteration import char_readings
 
 logger = logging.getLogger(__name__)
 
@@ -182,8 +183,10 @@ class Context:
         """The bilingual term table: the hospital glossary, the library's glosses, CC-CEDICT."""
         if self._glossary is None:
             self._glossary = load_glossary()
-        glosses = self.retriever.profile().glosses
-        return LayeredTerms((self._glossary, glosses, cedict_table()), clinical=2)
+        profile = self.retriever.profile()
+        return LayeredTerms(
+            (self._glossary, profile.glosses, cedict_table()), clinical=2, names=profile.names
+        )
 
     def warm_up(self) -> dict[str, float]:
         """Load now what the first question would otherwise wait for (issue 16 item 6).
@@ -199,6 +202,7 @@ class Context:
             ("segmenter", lambda: self.sparse.tokenize("流行性感冒 influenza")),
             ("dense_model", lambda: self.embedder.embed_query("influenza")),
             ("term_table", self.term_table),
+            ("drug_names", char_readings),
         ):
             started = time.perf_counter()
             try:

@@ -755,3 +755,21 @@ def test_a_reference_list_line_is_never_an_answer(tmp_path: Path) -> None:
         assert all(s.section != "2. References" for s in [*answer.sources, *answer.related])
     finally:
         ctx.close()
+
+
+def test_an_inn_no_term_table_pairs_finds_its_chinese_name_in_the_library(
+    world, tmp_path: Path
+) -> None:
+    # "favipiravir" is in no glossary, gloss or dictionary entry here; the flu protocol writes
+    # 法维拉韦. The same INN ending (-vir → 韦) and the same sounds pair them, so the English
+    # question is answered from the Chinese passage, quoted in Chinese (issue 12).
+    ctx = make_ctx(world, tmp_path)
+    assert not ctx.term_table().layers[0].to_chinese("favipiravir")  # not the glossary's doing
+    answer = answer_question(
+        CARDIO_DOC, "What is the favipiravir dose for adults with influenza?", ctx=ctx
+    )
+    assert answer.mode == AnswerMode.EXTRACTIVE
+    shown = " ".join(s.text for s in answer.sentences)
+    assert "1600mg" in shown.replace(" ", "")
+    assert "奥司他韦" not in shown and "帕拉米韦" not in shown  # no other antiviral's dose
+    assert {s.title for s in answer.sources} >= {"流行性感冒诊疗方案"}

@@ -12,7 +12,7 @@ from assistant.config import get_settings
 from assistant.service.context import open_context
 from tests.fakes.embeddings import EmbeddingsStandIn
 
-STEPS = {"retriever", "segmenter", "dense_model", "term_table"}
+STEPS = {"retriever", "segmenter", "dense_model", "term_table", "drug_names"}
 
 
 @pytest.fixture

@@ -266,3 +266,23 @@ def test_library_start_up_chatter_stays_off_stderr(level: str, tmp_path: Path) -
         assert "prefix dict" in out.stderr  # asked for: shown
     else:
         assert "prefix dict" not in out.stderr and "DEBUG" not in out.stderr, out.stderr
+
+
+def test_demo_on_an_existing_data_dir_says_what_is_stale(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A library built with torch vectors, then the default backend (onnx-int8) configured:
+    # `guidecite demo` (make demo) names each stale document and the command that rebuilds it.
+    from ui.cli.setup import _say_stale
+
+    monkeypatch.setenv("GUIDECITE_EMBEDDING__BACKEND", "torch")
+    result = runner.invoke(app, ["ingest", str(corpus), "--library", "hospital", "--json"])
+    assert result.exit_code == 0, result.output
+    _say_stale()
+    assert "stale" not in capsys.readouterr().out
+    monkeypatch.delenv("GUIDECITE_EMBEDDING__BACKEND")
+    _say_stale()
+    out = capsys.readouterr().out
+    assert out.count("stale: hospital/") == 2
+    assert "embedding_backend: torch → onnx-int8" in out
+    assert "2 stale document(s)" in out and "guidecite reindex --stale" in out
