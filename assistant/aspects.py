@@ -197,7 +197,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         "value",
         _cues(
             r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
-            r"how many|what (?:level|value|range|threshold|target)|threshold|target|cut-?off"
+            r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
+            r"how many|what (?:level|value|range|threshold|target|grade|class)|"
+            r"which (?:level|grade)|threshold|target|cut-?off"
         ),
         _NUMBER_CUES,
         needs_cue=True,
@@ -211,14 +213,36 @@ _COUNT_ASKED: Final[re.Pattern[str]] = re.compile(r"(?:几|多少)([名个张次
 _ANY_NUMBER: Final[str] = rf"\d|\b(?:{_EN_NUMBERS}|single|once|twice)\b"
 
 
+# A level asked by its name ("what level of disinfection", "什么处理水平", "哪一级防护"): the
+# answer may name the level instead of giving a number ("low- or intermediate-level
+# disinfection", "高水平消毒", "二级防护").
+_LEVEL_ASKED: Final[re.Pattern[str]] = re.compile(
+    r"what (?:level|grade|class) of|which (?:level|grade|class)|"
+    r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级",
+    re.IGNORECASE,
+)
+_LEVEL_NAMED: Final[str] = (
+    r"\b(?:low|intermediate|high|moderate|basic|standard|enhanced|maximal|full)[- ]level\b|"
+    r"\blevel [1-4IV]+\b|[高中低]水平|[一二三四1-4Ⅰ-Ⅳ]级(?!预防|医院|医疗|推荐|证据)"
+)
+
+
 def detect_aspect(question: str) -> Aspect | None:
     """The first aspect whose cue words (and required words) the question holds."""
     for aspect in ASPECTS:
         if aspect.question_cues.search(question) and (
             aspect.requires is None or aspect.requires.search(question)
         ):
-            return _counting(aspect, question)
+            return _naming_level(_counting(aspect, question), question)
     return None
+
+
+def _naming_level(aspect: Aspect, question: str) -> Aspect:
+    """A value question asking which level applies is answered by a level's name too."""
+    if aspect.name != "value" or aspect.sentence_cues is None or not _LEVEL_ASKED.search(question):
+        return aspect
+    cue = re.compile(f"{aspect.sentence_cues.pattern}|{_LEVEL_NAMED}", re.IGNORECASE)
+    return replace(aspect, sentence_cues=cue)
 
 
 def _counting(aspect: Aspect, question: str) -> Aspect:

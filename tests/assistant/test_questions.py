@@ -899,3 +899,26 @@ def test_checklist_answer_boxes_are_page_furniture() -> None:
     assert clean_shown("Yes No Not applicable (Facility does not use tubing) G.") == ""
     assert clean_shown("Yes No C. The septum is disinfected.") == "The septum is disinfected."
     assert clean_shown("Answer yes or no.") == "Answer yes or no."
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "stated"),
+    [
+        ("What level of disinfection do blood pressure cuffs need?",
+         "Noncritical items should undergo low- or intermediate-level disinfection.", True),
+        ("What level of disinfection do blood pressure cuffs need?",
+         "Cleaning must always precede disinfection.", False),
+        ("手术器械使用前要达到什么处理水平？", "半关键器械至少高水平消毒。", True),
+        ("需要哪一级防护？", "进入病房应采取二级防护。", True),
+        ("需要哪一级防护？", "加强脑血管病二级预防。", False),  # 二级预防 is no level of it
+        # A number is still an answer; a level's name answers only a question asking a level.
+        ("What level of LDL cholesterol is the target?", "LDL-C < 1.8 mmol/L.", True),
+        ("What is the LDL cholesterol target?", "Use high-level disinfection.", False),
+    ],
+)  # fmt: skip
+def test_a_level_asked_by_name_is_answered_by_a_levels_name(
+    question: str, sentence: str, stated: bool
+) -> None:
+    aspect = detect_aspect(question)
+    assert aspect is not None and aspect.name == "value"
+    assert aspect.stated_in(sentence) is stated
