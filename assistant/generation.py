@@ -218,12 +218,16 @@ def compose_extractive(
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
                     if term_in_text(top, " ".join(named)):
+                        # A head (the item's, the list's lead-in) says whom the sentence is
+                        # about too; a plain sentence before it only what it is about.
+                        heads = set(structure.heads[position])
                         along = judge_responsive(
                             analysis,
                             text,
-                            context=[*named, *context],
+                            context=[*(raw[i] for i in option if i in heads), *context],
                             clauses=clauses,
                             titles=[source.title],
+                            along=[raw[i] for i in option if i not in heads],
                         )
                         if along.responsive:
                             if taken is None or along.anchors_found > taken[0].anchors_found:

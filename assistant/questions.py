@@ -516,16 +516,19 @@ def judge_responsive(
     context: Sequence[str] = (),
     clauses: Sequence[str] = (),
     titles: Sequence[str] = (),
+    along: Sequence[str] = (),
 ) -> Responsiveness:
     """Is the sentence about the question's subject (in it or its context) and aspect?
 
     `context`: the text the sentence stands under — the sentence before it, the section path
     and the document title. The aspect must be stated in the sentence itself. `clauses`: the
     earlier clauses of the statement it continues, nearest first; the first naming a population
-    says whom the sentence is about when it names none itself.
+    says whom the sentence is about when it names none itself. `along`: earlier sentences
+    taken along because they name the subject; they say what the sentence is about, never
+    whom ("孕妇禁用。用法：每次1600mg" — the dose is not one for pregnancy).
     """
     anchors = analysis.anchors
-    here = " ".join((sentence, *context))
+    here = " ".join((sentence, *along, *context))
     found = [a for a in anchors if term_in_text(a, here)]
     if anchors and not term_in_text(anchors[0], sentence) and names_other(analysis, sentence):
         # The sentence names another drug or disease itself: its subject is that one, whatever
@@ -540,7 +543,7 @@ def judge_responsive(
         allowed_missing = 1 if len(anchors) >= 3 else 0
         if anchors[0] not in found or len(anchors) - len(found) > allowed_missing:
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
-        if titles and not _discriminates(analysis, sentence, context, titles):
+        if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
         return Responsiveness(False, "other_subject", 0, aspect_stated)

@@ -922,3 +922,32 @@ def test_a_level_asked_by_name_is_answered_by_a_levels_name(
     aspect = detect_aspect(question)
     assert aspect is not None and aspect.name == "value"
     assert aspect.stated_in(sentence) is stated
+
+
+def test_a_sentence_before_says_what_a_sentence_is_about_never_whom() -> None:
+    # In a drug's item, the pregnancy warning comes before the usual dose. A question about
+    # pregnancy is answered by the warning; the dose sentence takes the drug's name from the
+    # item head but is not a dose for pregnancy because the sentence before it mentions it.
+    passage = (
+        "（2）RNA聚合酶抑制剂。法维拉韦：适用于成人流感的治疗。孕妇或可能怀孕的妇女禁用，"
+        "哺乳期妇女使用时应暂停哺乳。用法：口服，第1天，每次1600mg，每日2次。"
+    )
+    question = "法维拉韦孕妇可以使用吗？"
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    sentences, _ = compose_extractive(
+        question, [_source(1, passage, doc="flu", title="流感诊疗方案")], analysis=analysis
+    )
+    texts = [t for t, _ in sentences]
+    assert any("孕妇或可能怀孕的妇女禁用" in t for t in texts)
+    assert not any("1600mg" in t for t in texts)
+    # A head does say whom: an item head naming children answers for the course under it.
+    items = (
+        "（1）神经氨酸酶抑制剂。①奥司他韦：奥司他韦胶囊适用于1岁及以上儿童及成人。"
+        "儿童剂量按体重给药。上述均为每日2次，疗程5天。"
+    )
+    course = "儿童用奥司他韦疗程几天？"
+    analysis = analyse_question(course, table=table_with(), rarity=None)
+    sentences, _ = compose_extractive(
+        course, [_source(1, items, doc="flu", title="流感诊疗方案")], analysis=analysis
+    )
+    assert any("疗程5天" in t for t, _ in sentences)
