@@ -951,3 +951,22 @@ def test_a_sentence_before_says_what_a_sentence_is_about_never_whom() -> None:
         course, [_source(1, items, doc="flu", title="流感诊疗方案")], analysis=analysis
     )
     assert any("疗程5天" in t for t, _ in sentences)
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("多剂量药瓶开封后最多能用多少天？", "duration"),  # a vial's kind, then how long
+        ("单剂量药瓶里剩下的药能给下一个病人用吗？", None),
+        ("孕妇能用法维拉韦吗？", None),  # 用 then a name: no 用法 asked
+        ("奥司他韦的用法？", "dose"),
+        ("奥司他韦用法用量是什么", "dose"),
+        ("奥司他韦吃多少？", "dose"),
+        ("奥司他韦要吃多少天？", "duration"),
+        ("每次用多少mg？", "dose"),
+        ("多剂量疫苗每剂剂量是多少？", "dose"),
+    ],
+)
+def test_dose_words_inside_other_words_ask_no_dose(question: str, aspect: str | None) -> None:
+    found = detect_aspect(question)
+    assert (found.name if found else None) == aspect
