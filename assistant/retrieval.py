@@ -37,7 +37,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.config import Settings
-from assistant.domain import Grade, Source, detect_language
+from assistant.domain import Grade, Source, detect_language, has_cjk
 from assistant.embedding import (
     NGRAM_PREFIX,
     DenseEmbedder,
@@ -99,7 +99,10 @@ class LibraryProfile:
     def names(self) -> NameMatcher:
         """Drug names across scripts, matched against this library's own names."""
         english = [w for w in self.rarity.df if not w.startswith("#") and split_english(w)]
-        return NameMatcher(chinese_runs=self.name_runs, english_words=english)
+        chinese = frozenset(w for w in self.rarity.df if not w.startswith("#") and has_cjk(w))
+        return NameMatcher(
+            chinese_runs=self.name_runs, english_words=english, chinese_words=chinese
+        )
 
     def languages_of(self, libraries: Sequence[str]) -> set[str]:
         """Languages the given libraries hold."""

@@ -246,6 +246,8 @@ class NameMatcher:
     chinese_runs: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # English words of the library (its index terms).
     english_words: Sequence[str] = ()
+    # Chinese words of the library's index (its segmenter's words): where names start.
+    chinese_words: frozenset[str] = frozenset()
     # Names already matched (a question's term is looked up several times).
     _seen: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -281,7 +283,18 @@ class NameMatcher:
         }
 
     def _to_chinese(self, term: str) -> list[str]:
-        found = _clear_best(self._chinese_scores(term))
+        scored = self._chinese_scores(term)
+        found = _clear_best(scored)
+        if not found and scored:
+            # A tie between a word of the library and a piece of a longer name (托珠单抗 and
+            # the 妥昔单抗 of 利妥昔单抗): the segmenter found the word, not the piece.
+            best = max(scored.values())
+            words = [
+                name
+                for name, value in scored.items()
+                if value == best and _prefix(name) in self.chinese_words
+            ]
+            found = words if len(words) == 1 else []
         # Both ways: a Chinese name another English name of the library matches as well or
         # better belongs to that one (度伐利尤单抗 is durvalumab's, not tuvonralimab's).
         if found:
@@ -307,6 +320,12 @@ class NameMatcher:
             ):
                 return []
         return found
+
+
+def _prefix(name: str) -> str:
+    """A Chinese name without its INN ending (托珠单抗 → 托珠)."""
+    ending = next((z for _, z in STEMS if name.endswith(z)), "")
+    return name[: len(name) - len(ending)]
 
 
 def _clear_best(scored: Mapping[str, float]) -> list[str]:

@@ -88,6 +88,13 @@ def test_two_names_that_match_alike_pair_with_neither() -> None:
     assert NameMatcher(chinese_runs={"单抗": ["使用托珠单抗"]}).to_chinese("tocilizumab") == [
         "托珠单抗"
     ]
+    # The library's word segmenter found 托珠 as a word and 妥昔 only inside 利妥昔: the piece of
+    # a longer name gives way to the word. Two words that tie still pair with neither.
+    runs = {"单抗": ["使用托珠单抗", "利妥昔单抗"]}
+    words = NameMatcher(chinese_runs=runs, chinese_words=frozenset({"托珠", "利妥昔"}))
+    assert words.to_chinese("tocilizumab") == ["托珠单抗"]
+    both = NameMatcher(chinese_runs=runs, chinese_words=frozenset({"托珠", "妥昔"}))
+    assert both.to_chinese("tocilizumab") == []
 
 
 def test_a_name_another_library_name_matches_better_belongs_to_that_one() -> None:
