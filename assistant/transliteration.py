@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from assistant.domain import CJK_CHARS
+
 logger = logging.getLogger(__name__)
 
 # (INN stem, Chinese ending), longest stems first where one ends another (-conazole, -azole).
@@ -60,9 +62,8 @@ STEMS: Final[tuple[tuple[str, str], ...]] = (
 )
 # Characters a name's transliterated part may take before its ending (at most).
 MAX_PREFIX: Final[int] = 6
-_CJK: Final[str] = r"\u4e00-\u9fff"
 _ENDINGS: Final[re.Pattern[str]] = re.compile(
-    "([" + _CJK + "]{1," + str(MAX_PREFIX) + "})(" + "|".join(z for _, z in STEMS) + ")"
+    "([" + CJK_CHARS + "]{1," + str(MAX_PREFIX) + "})(" + "|".join(z for _, z in STEMS) + ")"
 )
 _EN_NAME: Final[re.Pattern[str]] = re.compile(
     r"^[a-z]{2,}(" + "|".join(en for en, _ in STEMS) + r")$"
