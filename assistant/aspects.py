@@ -186,7 +186,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(
             r"疗程|多久|多长时间|几个?(?:天|周|月|年|小时|分钟)|多少(?:天|周|年|小时|分钟)|持续|"
             r"到什么时候|什么时候(?:可以|能|才能)?(?:解除|停|结束|出院)|"
-            r"duration|how long|how many (?:days|weeks|months|years|hours|minutes)|for how many"
+            r"duration|how long|how soon|how quickly|for how many|"
+            r"how many (?:days|weeks|months|years|hours|minutes)"
         ),
         _cues(
             _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|days?|"

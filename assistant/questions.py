@@ -64,9 +64,13 @@ from assistant.zh_names import (
     word_tags,
 )
 
-# A pointer to another document ("…(available at: http://…)"): reading, never an answer.
+# A pointer to another document ("…(available at: http://…)") or an entry of a reference list
+# wherever it stands: a Chinese citation's type mark ("…指南(2023年版)[J]."), a journal's
+# year;volume:pages ("2015;43:100-107"), a DOI. Reading, never an answer.
 _REFERENCE_RE: Final[re.Pattern[str]] = re.compile(
-    r"https?://|www\.|available at:|详见|参见《", re.IGNORECASE
+    r"https?://|www\.|available at:|详见|参见《|\[(?:J|M|S|D|C|N|R|Z|EB/OL)\]|"
+    r"\b(?:19|20)\d{2}\s*;\s*\d+\s*(?:\(\s*\d+\s*\))?\s*:\s*\d+|\bdoi:\s*10\.",
+    re.IGNORECASE,
 )
 
 
@@ -80,7 +84,8 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         "typical standard best right safe ok okay need needed needs per day daily time times "
         "when what which how should would could can may might must does do is are be effect "
         "effects case cases management manage approach option options level levels oral "
-        "intravenous iv injection injected subcutaneous intramuscular inhaled topical"
+        "intravenous iv injection injected subcutaneous intramuscular inhaled topical "
+        "follow followup recheck revisit"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a

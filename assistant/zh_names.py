@@ -28,7 +28,9 @@ GENERIC_ZH: Final[frozenset[str]] = frozenset(
         "给予 进行 采用 考虑 注意 相关 有效 效果 作用 剂量 用量 用法 多久 多长 期间 最大 最小 "
         "每天 每日 次数 起始 开始 后续 继续 停止 口服 静脉 注射 肌注 肌内注射 皮下 吸入 外用 "
         # Severity grades qualify any disease; they name none.
-        "轻症 重症 危重症 轻型 中型 重型 危重型 普通型 轻度 中度 重度"
+        "轻症 重症 危重症 轻型 中型 重型 危重型 普通型 轻度 中度 重度 "
+        # Seeing the patient again is what a timing question asks about, never its subject.
+        "复查 随访 复诊 随诊"
     )
 )
 

@@ -970,3 +970,38 @@ def test_a_sentence_before_says_what_a_sentence_is_about_never_whom() -> None:
 def test_dose_words_inside_other_words_ask_no_dose(question: str, aspect: str | None) -> None:
     found = detect_aspect(question)
     assert (found.name if found else None) == aspect
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "中国肝细胞癌经动脉化疗栓塞(TACE)治疗临床实践指南(2023年版)[J].",
+        "国家卫生健康委. 原发性肝癌诊疗指南[S/OL]. [EB/OL].",
+        "Smith J, Lee K. TACE and liver cancer outcomes. Crit Care Med. 2015;43(2):100-107.",
+        "Brown A. TACE follow-up imaging. J Hepatol. 2019; 70: 55-60.",
+        "Lee K. TACE response. doi: 10.1016/j.jhep.2019.01.001",
+    ],
+)
+def test_a_reference_list_entry_standing_in_a_passage_never_answers(entry: str) -> None:
+    # Reference lists that the document's headings do not mark (they follow another section)
+    # still read as citations: a type mark [J]/[M]/[EB/OL], year;volume:pages, a DOI.
+    analysis = analyse_question(
+        "How is TACE used in liver cancer?", table=table_with(), rarity=None
+    )
+    verdict = judge_responsive(analysis, entry)
+    assert not verdict.responsive and verdict.reason == "reference"
+    stated = "TACE is the most widely used arterial therapy for liver cancer (ref 12; 2019)."
+    assert judge_responsive(analysis, stated).reason != "reference"
+
+
+def test_seeing_the_patient_again_is_what_is_asked_never_the_subject() -> None:
+    zh = analyse_question("肝癌TACE术后多久复查影像？", table=table_with(), rarity=None)
+    assert "复查" not in {t.term for t in zh.terms}
+    assert zh.aspect is not None and zh.aspect.name == "duration"
+    en = analyse_question(
+        "How soon after TACE should patients have follow-up imaging?",
+        table=table_with(),
+        rarity=None,
+    )
+    assert en.aspect is not None and en.aspect.name == "duration"
+    assert not {"follow", "follow-up"} & {t.term.lower() for t in en.terms}
