@@ -796,9 +796,26 @@ def test_a_dose_under_a_title_naming_one_name_still_reaches_back_to_the_drug() -
         ("疫苗需要打几针？", "采用5针法免疫程序。", True),
         ("疫苗需要打几针？", "伤口冲洗15分钟。", False),
         ("血压要降到多少？", "收缩压控制在140mmHg以下。", True),
+        # A level asked by its name is answered by a level's name as well as by a number.
+        (
+            "What level of disinfection do blood pressure cuffs need?",
+            "Noncritical items should undergo low- or intermediate-level disinfection.",
+            True,
+        ),
+        (
+            "What level of disinfection do blood pressure cuffs need?",
+            "Cleaning must always precede disinfection.",
+            False,
+        ),
+        ("手术器械使用前要达到什么处理水平？", "半关键器械至少高水平消毒。", True),
+        ("需要哪一级防护？", "进入病房应采取二级防护。", True),
+        ("需要哪一级防护？", "加强脑血管病二级预防。", False),  # 二级预防 is no level of it
+        # A number is still an answer; a level's name answers only a question asking a level.
+        ("What level of LDL cholesterol is the target?", "LDL-C < 1.8 mmol/L.", True),
+        ("What is the LDL cholesterol target?", "Use high-level disinfection.", False),
     ],
 )
-def test_a_count_asked_with_its_measure_word_needs_that_count(
+def test_a_count_or_a_level_asked_needs_that_count_or_a_levels_name(
     question: str, sentence: str, stated: bool
 ) -> None:
     aspect = detect_aspect(question)
@@ -901,56 +918,31 @@ def test_checklist_answer_boxes_are_page_furniture() -> None:
     assert clean_shown("Answer yes or no.") == "Answer yes or no."
 
 
-@pytest.mark.parametrize(
-    ("question", "sentence", "stated"),
-    [
-        ("What level of disinfection do blood pressure cuffs need?",
-         "Noncritical items should undergo low- or intermediate-level disinfection.", True),
-        ("What level of disinfection do blood pressure cuffs need?",
-         "Cleaning must always precede disinfection.", False),
-        ("手术器械使用前要达到什么处理水平？", "半关键器械至少高水平消毒。", True),
-        ("需要哪一级防护？", "进入病房应采取二级防护。", True),
-        ("需要哪一级防护？", "加强脑血管病二级预防。", False),  # 二级预防 is no level of it
-        # A number is still an answer; a level's name answers only a question asking a level.
-        ("What level of LDL cholesterol is the target?", "LDL-C < 1.8 mmol/L.", True),
-        ("What is the LDL cholesterol target?", "Use high-level disinfection.", False),
-    ],
-)  # fmt: skip
-def test_a_level_asked_by_name_is_answered_by_a_levels_name(
-    question: str, sentence: str, stated: bool
-) -> None:
-    aspect = detect_aspect(question)
-    assert aspect is not None and aspect.name == "value"
-    assert aspect.stated_in(sentence) is stated
+def _composed(question: str, passage: str) -> list[str]:
+    """The extractive answer to `question` from one flu-protocol passage."""
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    source = _source(1, passage, doc="flu", title="流感诊疗方案")
+    return [t for t, _ in compose_extractive(question, [source], analysis=analysis)[0]]
 
 
 def test_a_sentence_before_says_what_a_sentence_is_about_never_whom() -> None:
     # In a drug's item, the pregnancy warning comes before the usual dose. A question about
     # pregnancy is answered by the warning; the dose sentence takes the drug's name from the
     # item head but is not a dose for pregnancy because the sentence before it mentions it.
-    passage = (
+    texts = _composed(
+        "法维拉韦孕妇可以使用吗？",
         "（2）RNA聚合酶抑制剂。法维拉韦：适用于成人流感的治疗。孕妇或可能怀孕的妇女禁用，"
-        "哺乳期妇女使用时应暂停哺乳。用法：口服，第1天，每次1600mg，每日2次。"
+        "哺乳期妇女使用时应暂停哺乳。用法：口服，第1天，每次1600mg，每日2次。",
     )
-    question = "法维拉韦孕妇可以使用吗？"
-    analysis = analyse_question(question, table=table_with(), rarity=None)
-    sentences, _ = compose_extractive(
-        question, [_source(1, passage, doc="flu", title="流感诊疗方案")], analysis=analysis
-    )
-    texts = [t for t, _ in sentences]
     assert any("孕妇或可能怀孕的妇女禁用" in t for t in texts)
     assert not any("1600mg" in t for t in texts)
     # A head does say whom: an item head naming children answers for the course under it.
-    items = (
+    texts = _composed(
+        "儿童用奥司他韦疗程几天？",
         "（1）神经氨酸酶抑制剂。①奥司他韦：奥司他韦胶囊适用于1岁及以上儿童及成人。"
-        "儿童剂量按体重给药。上述均为每日2次，疗程5天。"
+        "儿童剂量按体重给药。上述均为每日2次，疗程5天。",
     )
-    course = "儿童用奥司他韦疗程几天？"
-    analysis = analyse_question(course, table=table_with(), rarity=None)
-    sentences, _ = compose_extractive(
-        course, [_source(1, items, doc="flu", title="流感诊疗方案")], analysis=analysis
-    )
-    assert any("疗程5天" in t for t, _ in sentences)
+    assert any("疗程5天" in t for t in texts)
 
 
 @pytest.mark.parametrize(
