@@ -57,6 +57,13 @@ _DATE_RE: Final[re.Pattern[str]] = re.compile(
     r"mmhg|cm|mm|m|毫|微|克|升|单位|例|人|名|次|个)\b)",
     re.IGNORECASE,
 )
+# An interval ("every 2 weeks", "每12小时", "每隔6个月"): how often, never how long.
+_INTERVAL_RE: Final[re.Pattern[str]] = re.compile(
+    rf"\b(?:every|each)\s+(?:\d+|{_EN_NUMBERS}|other)?\s*(?:(?:[-–]|to)\s*(?:\d+|{_EN_NUMBERS})\s*)?"
+    r"(?:days?|weeks?|months?|years?|hours?|minutes?)\b|"
+    r"每(?:隔)?\s*\d*\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|分钟)|\bq\d+h\b",
+    re.IGNORECASE,
+)
 # A web address holds numbers that state nothing ("…/hicpac/2007IP/…").
 _ADDRESS_RE: Final[re.Pattern[str]] = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 # Numbers that are no quantity of what was asked: ages, dates and web addresses.
@@ -75,6 +82,8 @@ class Aspect:
     needs_cue: bool = False
     # The question must hold these words too (a renal *dose* question, not any renal one).
     requires: re.Pattern[str] | None = None
+    # What states no such thing though it looks like it (an interval is no duration).
+    ignores: re.Pattern[str] | None = None
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -83,7 +92,7 @@ class Aspect:
         period without stating it); a dose needs a number with a dose unit.
         """
         # "2 周～8 月龄" is an age and "2019年" a date, neither a duration.
-        for pattern in _NOT_QUANTITIES:
+        for pattern in (*_NOT_QUANTITIES, *((self.ignores,) if self.ignores else ())):
             sentence = pattern.sub(" ", sentence)
         if self.needs_dose and not _DOSE_UNIT_RE.search(sentence):
             return False
@@ -194,6 +203,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"weeks?|months?|hours?|minutes?|分钟)|疗程|持续|duration|短期|short[- ]term"
         ),
         needs_time=True,
+        ignores=_INTERVAL_RE,
     ),
     # Asked for a value (a threshold, target, range, count): the sentence states a number.
     Aspect(

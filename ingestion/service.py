@@ -624,7 +624,7 @@ class Ingestor:
         for start in range(0, total, batch):
             drafts = parsed.chunks[start : start + batch]
             t0 = time.perf_counter()
-            # A bibliography's chunks cite other papers: lexical only (ingestion/sections.py).
+            # A bibliography's chunks cite other papers: lexical only (assistant.domain).
             wanted = [
                 i
                 for i, d in enumerate(drafts)

@@ -997,3 +997,24 @@ def test_seeing_the_patient_again_is_what_is_asked_never_the_subject() -> None:
     )
     assert en.aspect is not None and en.aspect.name == "duration"
     assert not {"follow", "follow-up"} & {t.term.lower() for t in en.terms}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stated"),
+    [
+        ("Patients should be evaluated at least every 2 weeks while on opioids.", False),
+        ("Reassess every two to four weeks.", False),
+        ("每隔6个月复查一次。", False),
+        ("用法：奈玛特韦300mg，每12小时1次，连续服用5天。", True),  # an interval beside a length
+        ("Opioids prescribed for 3 days or less are often sufficient.", True),
+        ("Continue for 2 to 4 weeks, reassessing every week.", True),
+    ],
+)
+def test_an_interval_is_no_duration(sentence: str, stated: bool) -> None:
+    # "How long" is answered by a length; "every 2 weeks" says how often something recurs.
+    duration = detect_aspect("How long should an opioid prescription for acute pain last?")
+    assert duration is not None and duration.name == "duration"
+    assert duration.stated_in(sentence) is stated
+    frequency = detect_aspect("How often should patients on opioids be re-evaluated?")
+    assert frequency is not None and frequency.name == "frequency"
+    assert frequency.stated_in("Re-evaluate every 2 weeks.")
