@@ -240,13 +240,18 @@ _LEVEL_NAMED: Final[str] = (
 )
 
 
-def detect_aspect(question: str) -> Aspect | None:
-    """The first aspect whose cue words (and required words) the question holds."""
+def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
+    """The first aspect whose cue words (and required words) the question holds.
+
+    `whole`: the question as asked, when `question` is it with its names taken out (a measured
+    quantity such as blood pressure is a name of the question and still says the unit).
+    """
     for aspect in ASPECTS:
         if aspect.question_cues.search(question) and (
             aspect.requires is None or aspect.requires.search(question)
         ):
-            return _naming_level(_counting(aspect, question), question)
+            counted = _counting(aspect, question)
+            return _naming_level(_measured(counted, whole or question), question)
     return None
 
 
@@ -266,6 +271,39 @@ def _counting(aspect: Aspect, question: str) -> Aspect:
         return aspect
     word = re.escape(asked.group(1))
     cue = _cues(rf"{_COUNT}\s*(?:[~～\-–至到]\s*\d+\s*)?{word}|^[^{CJK_CHARS}]*(?:{_ANY_NUMBER})")
+    return replace(aspect, sentence_cues=cue)
+
+
+# Measured quantities and the units their values are stated in: a value question about one is
+# answered by a number in its unit ("血压要降到什么范围" by "<140/90 mmHg", never by "约85%为高血压
+# 导致"). A sentence in another unit states another quantity.
+_MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (
+        _cues(r"血压|收缩压|舒张压|blood pressure|\bsbp\b|\bdbp\b|systolic|diastolic"),
+        r"mm\s*hg|毫米汞柱|\d{2,3}\s*/\s*\d{2,3}",
+    ),
+    (
+        _cues(r"血糖|糖化血红蛋白|hba1c|glucose|glycated"),
+        r"mmol\s*/\s*l|mg\s*/\s*dl|\d\s*%|％",
+    ),
+    (
+        _cues(r"胆固醇|ldl|hdl|甘油三酯|cholesterol|triglyceride"),
+        r"mmol\s*/\s*l|mg\s*/\s*dl|\d\s*%|％",  # a target may be a reduction by 50%
+    ),
+    (_cues(r"体温|发热|高热|temperature|fever"), r"℃|°\s*c|摄氏度|\d\s*度"),
+    (_cues(r"心率|脉搏|heart rate|pulse rate"), r"次\s*/\s*(?:分|min)|bpm|/\s*min|beats"),
+    (_cues(r"血氧饱和度|\bspo2\b|\bsao2\b|oxygen saturation"), r"\d\s*%|％"),
+)
+
+
+def _measured(aspect: Aspect, question: str) -> Aspect:
+    """A value question about a measured quantity needs a number in that quantity's unit."""
+    if aspect.name != "value" or aspect.sentence_cues is None:
+        return aspect
+    units = [unit for asked, unit in _MEASURED if asked.search(question)]
+    if len(units) != 1:
+        return aspect  # none, or several quantities asked at once: any stated value
+    cue = re.compile(rf"(?:\d|[<>≤≥＜＞])[^。；;]{{0,12}}?(?:{units[0]})", re.IGNORECASE)
     return replace(aspect, sentence_cues=cue)
 
 

@@ -311,7 +311,7 @@ def analyse_question(
         is_cue = any(a.question_cues.fullmatch(term) for a in ASPECTS)
         if len(term) >= 3 and not is_cue and _is_entity(term, table):
             unnamed = _spelled(term).sub(" ", unnamed)
-    aspect = detect_aspect(unnamed)
+    aspect = detect_aspect(unnamed, whole=question)
     # Words inside the aspect's own phrase ("多久复查一次", "多长时间随访一次") say what is asked
     # about the subject, never the subject.
     asked = aspect.question_cues.search(unnamed) if aspect else None

@@ -1018,3 +1018,35 @@ def test_an_interval_is_no_duration(sentence: str, stated: bool) -> None:
     frequency = detect_aspect("How often should patients on opioids be re-evaluated?")
     assert frequency is not None and frequency.name == "frequency"
     assert frequency.stated_in("Re-evaluate every 2 weeks.")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "stated"),
+    [
+        ("脑出血急性期血压要降到什么范围？", "自发性脑出血中约85%为高血压导致。", False),
+        (
+            "脑出血急性期血压要降到什么范围？",
+            "发病后迅速启动降压并依病情调整至140~180 mmHg；",
+            True,
+        ),
+        ("脑出血急性期血压要降到什么范围？", "建议将血压降至140/90以下。", True),
+        (
+            "What blood pressure target applies after stroke?",
+            "Monitor blood pressure for 24 hours.",
+            False,
+        ),
+        ("What blood pressure target applies after stroke?", "Aim for <130/80 mmHg.", True),
+        ("What LDL cholesterol target applies?", "LDL-C < 1.8 mmol/L.", True),
+        ("What LDL cholesterol target applies?", "Lower LDL-C by ≥50% from baseline.", True),
+        ("What LDL cholesterol target applies?", "Check lipids within 3 months.", False),
+        ("几名感控人员？", "至少配备1名经过培训的人员。", True),  # no measured quantity: as before
+    ],
+)
+def test_a_value_of_a_measured_quantity_is_stated_in_its_unit(
+    question: str, sentence: str, stated: bool
+) -> None:
+    # The analysis takes the question's names out before it looks for the aspect; the unit is
+    # still read from the whole question ("blood pressure" is one of its names).
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    assert analysis.aspect is not None and analysis.aspect.name == "value"
+    assert analysis.aspect.stated_in(sentence) is stated
