@@ -92,6 +92,8 @@ _PINYIN_CLASS: Final[dict[str, str]] = {
     **dict.fromkeys(["c", "j", "q", "zh", "ch", "sh"], "S"),
     "y": "",
 }
+# Vowel classes of a name's first syllable: a; o and u; e and i (ü counts with u).
+_VOWEL_CLASS: Final[dict[str, str]] = {"a": "A", "o": "O", "u": "O", "v": "O", "e": "E", "i": "E"}
 # Share of the Chinese side's sounds the English side must hold, in order, and of the English
 # side's sounds the Chinese side must hold (transliteration drops syllables, never adds them).
 MIN_CHINESE_SHARE: Final[float] = 0.99
@@ -138,21 +140,23 @@ def _english_sounds(remainder: str) -> str:
     return "".join(s for s in sounds if s)
 
 
-def _chinese_sounds(chars: str, readings: Mapping[str, tuple[str, ...]]) -> list[set[str]]:
-    """Each character's possible initial sound classes ('' for a vowel or y- initial)."""
-    out: list[set[str]] = []
-    for char in chars:
-        options = set()
-        for reading in readings.get(char, ()):
-            match = _PINYIN_INITIAL.match(reading)
-            initial = match.group(1) if match and match.group(1) else ""
-            options.add(_PINYIN_CLASS.get(initial, "") if initial else "")
-        out.append(options or {"?"})
-    return out
+@functools.lru_cache(maxsize=8192)
+def _char_sounds(char: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A character's possible initial sound classes ('' for a vowel or y- initial; '?' for a
+    character without a reading) and the vowel classes of its finals, over all its readings."""
+    initials: set[str] = set()
+    vowels: set[str] = set()
+    for reading in char_readings().get(char, ()):
+        match = _PINYIN_INITIAL.match(reading)
+        initial = match.group(1) if match and match.group(1) else ""
+        initials.add(_PINYIN_CLASS.get(initial, "") if initial else "")
+        final = reading[match.end() :] if match else reading
+        vowels |= {_VOWEL_CLASS[c] for c in final if c in _VOWEL_CLASS}
+    return frozenset(initials or {"?"}), frozenset(vowels)
 
 
 def _match(
-    english: str, chinese: list[set[str]], *, english_opens_with_vowel: bool
+    english: str, chinese: list[frozenset[str]], *, english_opens_with_vowel: bool
 ) -> tuple[int, int] | None:
     """(Chinese consonant sounds found in order, English sounds used) or None when the two do
     not start alike. A Chinese character of vowel initial matches nothing and costs nothing."""
@@ -192,7 +196,7 @@ def score(english: str, chinese: str) -> float | None:
     sounds = _english_sounds(remainder)
     matched = _match(
         sounds,
-        _chinese_sounds(prefix, char_readings()),
+        [_char_sounds(char)[0] for char in prefix],
         english_opens_with_vowel=remainder[0] in "aeiouy",
     )
     if matched is None or not _first_vowels_agree(remainder, prefix[0]):
@@ -209,23 +213,13 @@ def score(english: str, chinese: str) -> float | None:
     return round((chinese_share + english_share) / 2, 4)
 
 
-# Vowel classes of a name's first syllable: a; o and u; e and i (ü counts with u).
-_VOWEL_CLASS: Final[dict[str, str]] = {"a": "A", "o": "O", "u": "O", "v": "O", "e": "E", "i": "E"}
-
-
 def _first_vowels_agree(remainder: str, first_char: str) -> bool:
     """Whether the English name's first vowel sounds like one of the first character's
     (托 tuo for to-cilizumab, never for ta-nezumab; 莫 mo for mo-lnupiravir, never me-thicillin).
     """
     vowel = next((c for c in remainder if c in "aeiou"), "")
-    if not vowel:
-        return True
-    classes = set()
-    for reading in char_readings().get(first_char, ()):
-        match = _PINYIN_INITIAL.match(reading)
-        final = reading[match.end() :] if match else reading
-        classes |= {_VOWEL_CLASS[c] for c in final if c in _VOWEL_CLASS}
-    return not classes or _VOWEL_CLASS[vowel] in classes
+    classes = _char_sounds(first_char)[1]
+    return not vowel or not classes or _VOWEL_CLASS[vowel] in classes
 
 
 def name_runs(texts: Iterable[str]) -> dict[str, list[str]]:
@@ -299,21 +293,21 @@ class NameMatcher:
         # Both ways: a Chinese name another English name of the library matches as well or
         # better belongs to that one (度伐利尤单抗 is durvalumab's, not tuvonralimab's).
         if found:
-            mine = score(term, found[0]) or 0.0
+            mine = scored[found[0]]
             rivals = self._english_scores(found[0])
             if any(w != term.lower() and v >= mine for w, v in rivals.items()):
                 return []
         return found
 
     def _to_english(self, term: str) -> list[str]:
-        ending = next((z for _, z in STEMS if term.endswith(z)), None)
-        if ending is None or len(term) <= len(ending):
+        if not _prefix(term) or not chinese_ending(term):
             return []
-        found = _clear_best(self._english_scores(term))
+        scored = self._english_scores(term)
+        found = _clear_best(scored)
         # Both ways: an English name another Chinese name of the library matches better
         # belongs to that one (托珠单抗 is not tanezumab, whose own Chinese name is elsewhere).
         if found:
-            mine = score(found[0], term) or 0.0
+            mine = scored[found[0]]
             rivals = self._chinese_scores(found[0])
             if any(
                 z != term and not z.endswith(term) and not term.endswith(z) and v > mine
@@ -323,10 +317,14 @@ class NameMatcher:
         return found
 
 
+def chinese_ending(name: str) -> str:
+    """The INN ending a Chinese name ends in (托珠单抗 → 单抗), or ''."""
+    return next((z for _, z in STEMS if name.endswith(z)), "")
+
+
 def _prefix(name: str) -> str:
     """A Chinese name without its INN ending (托珠单抗 → 托珠)."""
-    ending = next((z for _, z in STEMS if name.endswith(z)), "")
-    return name[: len(name) - len(ending)]
+    return name[: len(name) - len(chinese_ending(name))]
 
 
 def _clear_best(scored: Mapping[str, float]) -> list[str]:

@@ -526,35 +526,33 @@ def _ask_detail(
 
 
 def _without_bibliography(retrieval: RetrievalResult) -> RetrievalResult:
-    """The sources without passages of a reference list, numbered again from 1.
+    """The sources without passages of a reference list.
 
     A reference list names other papers; a line of it matched by the question's words
-    ("…infection control approach… in adult intensive care units") is no answer. None left is
-    no evidence: the result is not relevant.
+    ("…infection control approach… in adult intensive care units") is no answer.
     """
     kept = [s for s in retrieval.sources if not is_bibliography(s.section.split(" > "))]
     if len(kept) == len(retrieval.sources):
         return retrieval
-    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(kept, 1)]
-    if sources:
-        return replace(retrieval, sources=sources)
-    return replace(
-        retrieval, sources=[], relevant=False, reasons=[*retrieval.reasons, "bibliography"]
-    )
+    return _only(retrieval, kept, reason="bibliography")
 
 
 def _keep_strength(retrieval: RetrievalResult, strength: Strength) -> RetrievalResult:
-    """Only the sources whose stated grade has `strength`, numbered again from 1 (issue #17 §1).
-
-    None left is no evidence: the result is not relevant, so the answer refuses rather than
-    draw on passages of another strength.
-    """
+    """Only the sources whose stated grade has `strength` (issue #17 §1)."""
     graded = [s for s in retrieval.sources if s.grade and s.grade.strength == strength]
-    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(graded, 1)]
+    return _only(retrieval, graded, reason=f"no_{strength.value}_grade")
+
+
+def _only(retrieval: RetrievalResult, kept: list[Source], *, reason: str) -> RetrievalResult:
+    """The result with only the `kept` sources, numbered again from 1.
+
+    None left is no evidence: the result is not relevant (with `reason`), so the answer
+    refuses rather than draw on the passages left out.
+    """
+    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(kept, 1)]
     if sources:
         return replace(retrieval, sources=sources)
-    reasons = [*retrieval.reasons, f"no_{strength.value}_grade"]
-    return replace(retrieval, sources=[], relevant=False, reasons=reasons)
+    return replace(retrieval, sources=[], relevant=False, reasons=[*retrieval.reasons, reason])
 
 
 # A strength filter picks from this many of the best hits (the retriever's most), so that
