@@ -1,4 +1,4 @@
-"""Local user accounts: argon2 passwords, lockout, TOTP second factor, login sessions (issue 4).
+"""Local user accounts: argon2 passwords, lockout, TOTP second factor (issue 4).
 
 Roles and departments' permissions live in Casbin (`assistant.access`); this module keeps who
 the users are and how they prove it. Nothing here writes audit events or logs a password, a
@@ -12,43 +12,38 @@ taken for a wrong code, so it never counts towards a lockout.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import pyotp
 from pydantic import BaseModel, Field
 from pyotp.exceptions import OTPVerificationError
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
     Connection,
-    DateTime,
     Engine,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    delete,
     insert,
     select,
-    text,
     update,
 )
 
 from assistant.access import AccessControl, validate_name
+from assistant.account_tables import account_migrations, maybe_utc, stored_utc, users
 from assistant.authenticators import Authenticator, LocalAuthenticator
 from assistant.config import AccountSettings, Settings
-from assistant.db import Migration, apply_migrations, shared_engine
+from assistant.db import apply_migrations, shared_engine
 from assistant.domain import Principal, Role
-from assistant.errors import AuthenticationError, InvalidInput
+from assistant.errors import InvalidInput
+from assistant.sessions import (
+    CHANGE_TICKET_TTL,
+    TICKET_PASSWORD_CHANGE,
+    LoginResult,
+    SessionsMixin,
+    auth_error,
+)
 from assistant.totp_seeds import REENROL_HINT, SEAL_VERSION, SeedCipher, SeedKeyMismatch, is_sealed
 
 logger = logging.getLogger(__name__)
@@ -59,105 +54,6 @@ TOTP_REQUIRED_ROLES = frozenset(
 )
 TOTP_ISSUER = "GuideCite"
 MAX_PASSWORD_CHARS = 1024  # bounds argon2 work per attempt
-COOKIE_TICKET_TTL = timedelta(minutes=2)  # the page posts it within a second or two
-CHANGE_TICKET_TTL = timedelta(minutes=10)  # time to choose a new password
-TICKET_KEPT = timedelta(days=1)  # how long a used or expired ticket's row stays
-
-_metadata = MetaData()
-users = Table(
-    "users",
-    _metadata,
-    Column("name", String(64), primary_key=True),
-    Column("display_name", String(200), nullable=False, default=""),
-    Column("department", String(64), nullable=False),
-    Column("password_hash", String(255), nullable=True),  # NULL for directory (LDAP) users
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("disabled", Boolean, nullable=False, default=False),
-    Column("disabled_at", DateTime(timezone=True), nullable=True),
-    Column("must_change_password", Boolean, nullable=False, default=False),
-    Column("failed_attempts", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime(timezone=True), nullable=True),
-    # Sealed (SeedCipher), never the plain seed; never logged or listed.
-    Column("totp_secret", String(255), nullable=True),
-    Column("totp_confirmed", Boolean, nullable=False, default=False),
-    Column("totp_last_step", BigInteger, nullable=True),  # refuses a replayed code
-    Column("password_changed_at", DateTime(timezone=True), nullable=True),
-)
-sessions = Table(
-    "sessions",
-    _metadata,
-    Column("id", String(32), primary_key=True),  # public id, used in Principal and the audit
-    Column("token_sha256", String(64), nullable=False, unique=True),
-    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
-)
-
-
-# One-time tickets (issue 16): single use, short-lived, stored as digests. `cookie` lets the web
-# app's cookie route set the browser's session cookie for a live session; `password_change`
-# carries a sign-in whose password and second factor were checked across a forced password
-# change, so the same TOTP code is not asked (and refused as a replay) again.
-TICKET_COOKIE = "cookie"
-TICKET_PASSWORD_CHANGE = "password_change"  # noqa: S105 (a ticket purpose, not a secret)
-login_tickets = Table(
-    "login_tickets",
-    _metadata,
-    Column("ticket_sha256", String(64), primary_key=True),
-    Column("purpose", String(32), nullable=False),
-    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
-    Column("session_id", String(32), ForeignKey("sessions.id"), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True), nullable=True),
-)
-# The browser's cookie credential of a session: a second secret for the same session, so the
-# session token itself never leaves the server process (only its digest is stored, as here).
-session_cookies = Table(
-    "session_cookies",
-    _metadata,
-    Column("cookie_sha256", String(64), primary_key=True),
-    Column("session_id", String(32), ForeignKey("sessions.id"), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-
-def _create_tables(conn: Connection) -> None:
-    _metadata.create_all(conn, tables=[users, sessions])
-
-
-def _create_ticket_tables(conn: Connection) -> None:
-    _metadata.create_all(conn, tables=[login_tickets, session_cookies])
-
-
-def _seal_plain_seeds(conn: Connection, *, seeds: SeedCipher) -> None:
-    """Migration 2: widen the column and seal every plain-text seed an older version stored."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("ALTER TABLE users ALTER COLUMN totp_secret TYPE VARCHAR(255)"))
-    rows = conn.execute(
-        select(users.c.name, users.c.totp_secret).where(users.c.totp_secret.is_not(None))
-    ).all()
-    sealed = 0
-    for name, stored in rows:
-        if not is_sealed(stored):
-            conn.execute(
-                update(users)
-                .where(users.c.name == name)
-                .values(totp_secret=seeds.seal(name, stored))
-            )
-            sealed += 1
-    logger.info("sealed %d plain-text TOTP seed(s) (key %s)", sealed, seeds.key_id)
-
-
-def account_migrations(seeds: SeedCipher) -> tuple[Migration, ...]:
-    """The accounts component's numbered migrations (#2 needs the key that seals TOTP seeds)."""
-    return (
-        Migration(1, "users and sessions tables", _create_tables),
-        Migration(2, "TOTP seeds sealed at rest", partial(_seal_plain_seeds, seeds=seeds)),
-        Migration(3, "one-time login tickets and session cookies", _create_ticket_tables),
-    )
 
 
 class UserInfo(BaseModel):
@@ -180,61 +76,19 @@ class UserInfo(BaseModel):
     password_changed_at: datetime | None
 
 
-class LoginResult(BaseModel):
-    """Outcome of a password (+ TOTP) login; a session opens only when no change is pending."""
-
-    user: str
-    must_change_password: bool
-    token: str | None = Field(default=None, repr=False, description="Session token (secret).")
-    principal: Principal | None = None
-    expires_at: datetime | None = None
-    change_ticket: str | None = Field(
-        default=None,
-        repr=False,
-        description="With must_change_password: the one-time ticket that opens the session once "
-        "the password is changed (secret).",
-    )
-
-
-class CookieGrant(BaseModel):
-    """A session's browser credential, handed out once for a one-time cookie ticket."""
-
-    secret: str = Field(repr=False, description="The cookie credential (secret).")
-    session_id: str
-    expires_at: datetime
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _maybe_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
-
-
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def _refuse_if_disabled(row: Any, name: str) -> None:
     if row["disabled"]:
-        raise _auth_error(
+        raise auth_error(
             f"{name} is disabled",
             reason="disabled",
             user_message="This account is disabled; contact the system administrator.",
         )
 
 
-def _auth_error(message: str, *, reason: str, user_message: str) -> AuthenticationError:
-    return AuthenticationError(message, reason=reason, user_message=user_message)
-
-
 _BAD_CREDENTIALS = "Wrong user name or password."
-_TICKET_REFUSED = "This sign-in step has expired; please sign in again."
 
 
-class Accounts:
+class Accounts(SessionsMixin):
     """Users, passwords, second factor and sessions over the shared SQL database."""
 
     def __init__(
@@ -279,7 +133,7 @@ class Accounts:
         )
 
     def _now(self) -> datetime:
-        return _utc(self._clock())
+        return stored_utc(self._clock())
 
     def _row(self, name: str) -> Any:
         with self._engine.connect() as conn:
@@ -354,7 +208,7 @@ class Accounts:
             display_name=row["display_name"],
             department=row["department"],
             roles=self._access.roles_of(row["name"]),
-            created_at=_utc(row["created_at"]),
+            created_at=stored_utc(row["created_at"]),
             disabled=bool(row["disabled"]),
             must_change_password=bool(row["must_change_password"]),
             totp_enrolled=row["totp_secret"] is not None and bool(row["totp_confirmed"]),
@@ -362,8 +216,8 @@ class Accounts:
             and is_sealed(row["totp_secret"])
             and not row["totp_secret"].startswith(f"{SEAL_VERSION}:{self._seeds.key_id}:"),
             failed_attempts=int(row["failed_attempts"]),
-            locked_until=_maybe_utc(row["locked_until"]),
-            password_changed_at=_maybe_utc(row["password_changed_at"]),
+            locked_until=maybe_utc(row["locked_until"]),
+            password_changed_at=maybe_utc(row["password_changed_at"]),
         )
 
     def disable_user(self, name: str) -> None:
@@ -423,13 +277,13 @@ class Accounts:
         row = self._row(name)
         if row is None:
             checker.check_password(name, password, stored_hash=None)
-            raise _auth_error(
+            raise auth_error(
                 f"unknown user {name}", reason="bad_credentials", user_message=_BAD_CREDENTIALS
             )
         self._refuse_if_locked(row, now=now)
         if not checker.check_password(name, password, stored_hash=row["password_hash"]):
             self._record_failure(name, now=now)
-            raise _auth_error(
+            raise auth_error(
                 f"wrong password for {name}",
                 reason="bad_credentials",
                 user_message=_BAD_CREDENTIALS,
@@ -475,7 +329,7 @@ class Accounts:
         now = self._now()
         row = self._row(name)
         if row is None:
-            raise _auth_error(
+            raise auth_error(
                 f"no account for verified identity {name}",
                 reason="unknown_user",
                 user_message="Your hospital sign-in has no GuideCite account; ask the system "
@@ -486,34 +340,10 @@ class Accounts:
         self._check_totp(row, totp_code, now=now)
         return self._open_session(name, row["department"], now=now)
 
-    def _open_session(self, name: str, department: str, *, now: datetime) -> LoginResult:
-        principal = self._principal(name, department, session_id=uuid.uuid4().hex)
-        token = secrets.token_urlsafe(32)
-        expires_at = now + timedelta(hours=self._settings.session_max_hours)
-        with self._engine.begin() as conn:
-            conn.execute(
-                insert(sessions).values(
-                    id=principal.session_id,
-                    token_sha256=_token_digest(token),
-                    user_name=name,
-                    created_at=now,
-                    last_seen_at=now,
-                    expires_at=expires_at,
-                )
-            )
-        logger.info("user %s logged in (session %s)", name, principal.session_id)
-        return LoginResult(
-            user=name,
-            must_change_password=False,
-            token=token,
-            principal=principal,
-            expires_at=expires_at,
-        )
-
     def _refuse_if_locked(self, row: Any, *, now: datetime) -> None:
-        locked_until = _maybe_utc(row["locked_until"])
+        locked_until = maybe_utc(row["locked_until"])
         if locked_until is not None and locked_until > now:
-            raise _auth_error(
+            raise auth_error(
                 f"{row['name']} is locked until {locked_until.isoformat()}",
                 reason="locked",
                 user_message="Too many failed attempts; try again later or ask an administrator.",
@@ -559,7 +389,7 @@ class Accounts:
                 self._seeds.key_id,
                 REENROL_HINT.format(name=name),
             )
-            raise _auth_error(
+            raise auth_error(
                 f"TOTP seed of {name} sealed with another key",
                 reason="totp_key_mismatch",
                 user_message="Your authenticator enrolment cannot be read on this server (its "
@@ -574,7 +404,7 @@ class Accounts:
         if not required and (code is None or stored is None):
             return
         if stored is None:
-            raise _auth_error(
+            raise auth_error(
                 f"{name} must use a second factor but has none enrolled",
                 reason="totp_not_enrolled",
                 user_message="Your role requires an authenticator app; ask the system "
@@ -582,7 +412,7 @@ class Accounts:
             )
         secret = self._seed(name, stored)
         if not code:
-            raise _auth_error(
+            raise auth_error(
                 f"{name} needs a TOTP code",
                 reason="totp_required",
                 user_message="Enter the 6-digit code from your authenticator app.",
@@ -596,7 +426,7 @@ class Accounts:
         last = row["totp_last_step"]
         if step is None or (last is not None and step <= last):  # wrong or replayed
             self._record_failure(name, now=now)
-            raise _auth_error(
+            raise auth_error(
                 f"invalid TOTP code for {name}",
                 reason="totp_invalid",
                 user_message="That code is not valid; wait for the next one and try again.",
@@ -611,7 +441,7 @@ class Accounts:
         now = self._now()
         row = self._checked_row(name, old, checker=self._local, now=now)
         if row["disabled"]:
-            raise _auth_error(
+            raise auth_error(
                 f"{name} is disabled", reason="disabled", user_message="This account is disabled."
             )
         self._check_password_policy(name, new)
@@ -649,195 +479,6 @@ class Accounts:
         logger.info("TOTP enrolment started for %s", name)
         return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
 
-    # ---- one-time tickets ---------------------------------------------------------------
-
-    def _issue_ticket(
-        self, purpose: str, name: str, *, ttl: timedelta, session_id: str | None = None
-    ) -> str:
-        ticket = secrets.token_urlsafe(32)
-        now = self._now()
-        with self._engine.begin() as conn:
-            # Used and expired tickets are kept a day (diagnosis), then dropped.
-            conn.execute(
-                delete(login_tickets).where(login_tickets.c.expires_at < now - TICKET_KEPT)
-            )
-            conn.execute(
-                insert(login_tickets).values(
-                    ticket_sha256=_token_digest(ticket),
-                    purpose=purpose,
-                    user_name=name,
-                    session_id=session_id,
-                    created_at=now,
-                    expires_at=now + ttl,
-                )
-            )
-        return ticket
-
-    def _ticket_row(self, ticket: str, purpose: str, *, user: str | None = None) -> Any:
-        """The unused, unexpired ticket's row; AuthenticationError(`invalid_ticket`) otherwise."""
-        with self._engine.connect() as conn:
-            row = (
-                conn.execute(
-                    select(login_tickets).where(
-                        login_tickets.c.ticket_sha256 == _token_digest(ticket)
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        if (
-            row is None
-            or row["purpose"] != purpose
-            or (user is not None and row["user_name"] != user)
-            or row["used_at"] is not None
-            or _utc(row["expires_at"]) <= self._now()
-        ):
-            raise _auth_error(
-                f"{purpose} ticket refused", reason="invalid_ticket", user_message=_TICKET_REFUSED
-            )
-        return row
-
-    def _use_ticket(self, ticket: str, purpose: str, *, user: str | None = None) -> Any:
-        """Mark the ticket used (once: a concurrent second use is refused); its row."""
-        row = self._ticket_row(ticket, purpose, user=user)
-        with self._engine.begin() as conn:
-            taken = conn.execute(
-                update(login_tickets)
-                .where(login_tickets.c.ticket_sha256 == row["ticket_sha256"])
-                .where(login_tickets.c.used_at.is_(None))
-                .values(used_at=self._now())
-            ).rowcount
-        if taken != 1:
-            raise _auth_error(
-                f"{purpose} ticket used twice",
-                reason="invalid_ticket",
-                user_message=_TICKET_REFUSED,
-            )
-        return row
-
-    def ticket_pending(self, ticket: str, purpose: str = TICKET_COOKIE) -> bool:
-        """Whether the ticket can still be used (unused and unexpired)."""
-        try:
-            self._ticket_row(ticket, purpose)
-        except AuthenticationError:
-            return False
-        return True
-
-    # ---- sessions -----------------------------------------------------------------------
-
-    def issue_cookie_ticket(self, token: str) -> str:
-        """A one-time ticket (COOKIE_TICKET_TTL) for the live session of `token`, which the web
-        app's cookie route exchanges for the session's browser credential."""
-        principal = self.resolve_session(token)
-        return self._issue_ticket(
-            TICKET_COOKIE, principal.user, ttl=COOKIE_TICKET_TTL, session_id=principal.session_id
-        )
-
-    def exchange_cookie_ticket(self, ticket: str) -> CookieGrant:
-        """Use a cookie ticket once: a new cookie credential for its session, which must still be
-        live. The credential resolves to the same session as its token (`resolve_session`)."""
-        row = self._use_ticket(ticket, TICKET_COOKIE)
-        session_id = row["session_id"]
-        now = self._now()
-        with self._engine.connect() as conn:
-            live = (
-                conn.execute(
-                    select(sessions, users.c.disabled)
-                    .join(users, users.c.name == sessions.c.user_name)
-                    .where(sessions.c.id == session_id)
-                )
-                .mappings()
-                .first()
-            )
-        if (
-            live is None
-            or live["revoked_at"] is not None
-            or live["disabled"]
-            or _utc(live["expires_at"]) <= now
-        ):
-            raise _auth_error(
-                f"cookie ticket for ended session {session_id}",
-                reason="invalid_ticket",
-                user_message=_TICKET_REFUSED,
-            )
-        secret = secrets.token_urlsafe(32)
-        with self._engine.begin() as conn:
-            conn.execute(
-                insert(session_cookies).values(
-                    cookie_sha256=_token_digest(secret), session_id=session_id, created_at=now
-                )
-            )
-        return CookieGrant(
-            secret=secret, session_id=session_id, expires_at=_utc(live["expires_at"])
-        )
-
-    def _session_match(self, token: str) -> Any:
-        """Sessions whose token, or one of whose cookie credentials, is `token`."""
-        digest = _token_digest(token)
-        by_cookie = select(session_cookies.c.session_id).where(
-            session_cookies.c.cookie_sha256 == digest
-        )
-        return (sessions.c.token_sha256 == digest) | sessions.c.id.in_(by_cookie)
-
-    def resolve_session(self, token: str) -> Principal:
-        """The principal of a live session; AuthenticationError for forged/expired/idle/disabled.
-
-        `token` is the session token or a cookie credential of the session."""
-        now = self._now()
-        query = (
-            select(sessions, users.c.disabled, users.c.department)
-            .join(users, users.c.name == sessions.c.user_name)
-            .where(self._session_match(token))
-        )
-        with self._engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            raise _auth_error(
-                "unknown session token",
-                reason="invalid_session",
-                user_message="Please sign in.",
-            )
-        reason = None
-        if row["revoked_at"] is not None:
-            reason = "session_revoked"
-        elif _utc(row["expires_at"]) <= now:
-            reason = "session_expired"
-        elif now - _utc(row["last_seen_at"]) >= timedelta(
-            minutes=self._settings.session_idle_minutes
-        ):
-            reason = "session_idle"
-        elif row["disabled"]:
-            reason = "disabled"
-        with self._engine.begin() as conn:
-            values = {"last_seen_at": now} if reason is None else {"revoked_at": now}
-            if reason != "session_revoked":
-                conn.execute(update(sessions).where(sessions.c.id == row["id"]).values(**values))
-        if reason is not None:
-            raise _auth_error(
-                f"session {row['id']} refused: {reason}",
-                reason=reason,
-                user_message="Your session has ended; please sign in again.",
-            )
-        return self._principal(row["user_name"], row["department"], session_id=row["id"])
-
-    def logout(self, token: str) -> None:
-        """End the session of this token or cookie credential (unknown ones are ignored)."""
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(sessions)
-                .where(self._session_match(token))
-                .where(sessions.c.revoked_at.is_(None))
-                .values(revoked_at=self._now())
-            )
-
-    def _revoke_sessions(self, conn: Connection, name: str, *, now: datetime) -> None:
-        conn.execute(
-            update(sessions)
-            .where(sessions.c.user_name == name)
-            .where(sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-
     # ---- principals ---------------------------------------------------------------------
 
     def principal_for(self, name: str, *, session_id: str | None = None) -> Principal:
@@ -847,11 +488,11 @@ class Accounts:
                 select(users.c.disabled, users.c.department).where(users.c.name == name)
             ).first()
         if row is None:
-            raise _auth_error(
+            raise auth_error(
                 f"unknown user {name}", reason="unknown_user", user_message=f"No user named {name}."
             )
         if row.disabled:
-            raise _auth_error(
+            raise auth_error(
                 f"{name} is disabled",
                 reason="disabled",
                 user_message=f"The account {name} is disabled.",
@@ -861,7 +502,7 @@ class Accounts:
     def _principal(self, name: str, department: str, *, session_id: str) -> Principal:
         role = self._access.primary_role(name, department)
         if role is None:
-            raise _auth_error(
+            raise auth_error(
                 f"{name} holds no role in {department}",
                 reason="no_role",
                 user_message="Your account has no role; ask your department administrator.",

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assistant.access import validate_name
-from assistant.accounts import LoginResult
 from assistant.domain import (
     AuditAction,
     AuditEvent,
@@ -29,6 +28,7 @@ from assistant.service.acting import Actor, record
 from assistant.service.context import Context
 from assistant.session_cookie import COOKIE_NAME as COOKIE_NAME  # the web app's cookie name
 from assistant.session_cookie import CookieSigner
+from assistant.sessions import LoginResult
 
 # Longest user name stored in the audit for a failed sign-in: whatever was typed is kept short
 # (a password typed into the name field must not land whole in the trail).

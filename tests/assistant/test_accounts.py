@@ -14,12 +14,8 @@ import pytest
 from sqlalchemy import make_url, select
 
 from assistant.access import AccessControl
-from assistant.accounts import (
-    Accounts,
-    account_migrations,
-    sessions,
-    users,
-)
+from assistant.account_tables import account_migrations, sessions, users
+from assistant.accounts import Accounts
 from assistant.authenticators import LdapAuthenticator
 from assistant.config import Settings
 from assistant.db import apply_migrations, shared_engine

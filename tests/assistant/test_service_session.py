@@ -11,7 +11,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from assistant.accounts import Accounts, login_tickets
+from assistant.account_tables import login_tickets
+from assistant.accounts import Accounts
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings
 from assistant.db import shared_engine
