@@ -238,10 +238,14 @@ def parse_cedict(lines: Iterable[str]) -> TermTable:
         seen_words: set[str] = set()
         for position, gloss in enumerate(glosses):
             seen_words.update(_fold(w) for w in english_words(gloss))
-            clean = _clean_gloss(gloss)
-            if clean and len(simplified) >= 2:
-                # Earlier glosses are the main senses; shorter Chinese words are the usual terms.
-                pairs.append((position * 10 + len(simplified), simplified, clean))
+            # A gloss may list several senses of one meaning: "to infect; infection",
+            # "risk; hazard". Each is a term of its own, or neither would be found.
+            for sense in gloss.split(";"):
+                clean = _clean_gloss(sense)
+                if clean and len(simplified) >= 2:
+                    # Earlier glosses are the main senses; shorter Chinese words are the
+                    # usual terms.
+                    pairs.append((position * 10 + len(simplified), simplified, clean))
         for word in seen_words:
             generality[word] += 1
     # Several Chinese words share a gloss ("child": 儿童, 伢子, …): words whose *first* sense it
@@ -265,7 +269,7 @@ def _jieba_frequencies() -> Mapping[str, int]:
 
 _CEDICT_DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Bump when parse_cedict changes, so a cached table is rebuilt.
-_PARSER_VERSION = 4
+_PARSER_VERSION = 5
 
 
 def _cache_dir() -> Path:

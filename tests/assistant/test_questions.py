@@ -198,6 +198,18 @@ def test_cedict_lines_parse_both_directions() -> None:
     assert table.generality("child") == 2
 
 
+def test_cedict_senses_within_one_gloss_are_terms_of_their_own() -> None:
+    # "/to infect; infection/": one gloss, two senses; joined, neither word would be found.
+    lines = [
+        "感染 感染 [gan3 ran3] /to infect; infection/(fig.) to influence/",
+        "風險 风险 [feng1 xian3] /risk; hazard/",
+    ]
+    table = parse_cedict(lines)
+    assert table.to_chinese("Infection") == ["感染"]
+    assert table.to_chinese("risk") == table.to_chinese("hazard") == ["风险"]
+    assert table.to_english("感染")[:2] == ["infect", "infection"]
+
+
 def test_library_glosses_pair_a_term_with_its_english_name() -> None:
     text = "本病称为肺炎支原体肺炎（mycoplasma pneumoniae pneumonia，MPP），多见于儿童。"
     table = LayeredTerms((library_glosses([text]),))
