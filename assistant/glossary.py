@@ -25,7 +25,7 @@ import os
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,9 @@ _SKIP_GLOSS_RE = re.compile(
 )
 # A gloss longer than this is an explanation, not a term.
 _MAX_GLOSS_WORDS = 4
+# An English word found in this many dictionary glosses is an everyday word ("bed": 99, "art":
+# 251); clinical abbreviations are in none or a few ("hbv": 1, "sars": 11).
+_EVERYDAY_GLOSSES = 20
 # Candidates kept per term and direction (BM25 treats them as alternatives).
 _MAX_CANDIDATES = 4
 # A library gloss: the Chinese term, then its English name (and abbreviation) in parentheses.
@@ -157,6 +160,10 @@ class LayeredTerms:
     # Drug names no layer pairs, matched by INN stem and sound against the library's own names
     # in the other script (assistant/transliteration.py).
     names: NameMatcher | None = None
+    # Whether the library holds a candidate: those it holds come first, before the list is
+    # cut to `_MAX_CANDIDATES` ("goal" → 目标 before 进球; a sense no passage uses matches
+    # nothing, while the one it uses may be the dictionary's fifth).
+    held: Callable[[str], bool] | None = None
 
     def knows_clinical(self, term: str) -> bool:
         """Whether a clinical layer has the term (Chinese, or English in any form)."""
@@ -170,6 +177,9 @@ class LayeredTerms:
         out: list[str] = []
         for values in found:
             out.extend(v for v in values if v not in out)
+        if self.held is not None:
+            # Stable: the layers' order among the candidates the library holds, then the rest.
+            out.sort(key=lambda v: not self.held(v))  # type: ignore[misc]
         return out[:_MAX_CANDIDATES]
 
     def to_english(self, term: str) -> list[str]:
@@ -333,8 +343,15 @@ def _zh_term_of(run: str) -> str:
     return run[start:]
 
 
-def library_glosses(texts: Iterable[str]) -> TermTable:
-    """Pairs a guideline states itself: `中文术语（English term，ABBR）`."""
+def library_glosses(
+    texts: Iterable[str], *, is_word: Callable[[str], bool] | None = None
+) -> TermTable:
+    """Pairs a guideline states itself: `中文术语（English term，ABBR）`.
+
+    An abbreviation that is also an everyday English word (`is_word`: BED for biologically
+    effective dose, ART, AID) is left out: terms are matched without case, and "share a bed"
+    would otherwise ask for a radiation dose.
+    """
     table = TermTable()
     for text in texts:
         normal = unicodedata.normalize("NFKC", text)
@@ -344,9 +361,14 @@ def library_glosses(texts: Iterable[str]) -> TermTable:
             if len(zh) < 2:
                 continue
             table.add(zh, english, first=True)
-            if abbreviation:
+            if abbreviation and not (is_word and is_word(abbreviation.lower())):
                 table.add(zh, abbreviation, first=True)
     return table
+
+
+def is_everyday_word(word: str) -> bool:
+    """Whether an English word is common in general language (in many dictionary glosses)."""
+    return cedict_table().generality(word) >= _EVERYDAY_GLOSSES
 
 
 def parse_glossary(data: Any, *, source: str) -> TermTable:

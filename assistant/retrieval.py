@@ -44,7 +44,7 @@ from assistant.embedding import (
     SparseEncoder,
     bm25_max_term_score,
 )
-from assistant.glossary import TermTable, library_glosses
+from assistant.glossary import TermTable, is_everyday_word, library_glosses
 from assistant.questions import TermRarity
 from assistant.store import RRF_K, Hit, VectorStore
 from assistant.transliteration import NameMatcher, name_runs, split_english
@@ -55,7 +55,7 @@ Channel = Literal["hybrid", "dense", "sparse"]
 # The library profile as ingestion last wrote it (DATA_DIR/library-profile.json); bump the
 # format when what it holds changes, so an older file is rebuilt rather than misread.
 PROFILE_FILE = "library-profile.json"
-_PROFILE_FORMAT = 2  # 2: the Chinese runs before INN endings (drug names across scripts)
+_PROFILE_FORMAT = 3  # 2: the Chinese runs before INN endings; 3: no everyday-word abbreviations
 # How long a counted collection size is reused for the lexical-strength bound.
 _SIZE_TTL_S = 60.0
 # Sources of a relevant own-language search that stay first when other languages join.
@@ -103,6 +103,10 @@ class LibraryProfile:
         return NameMatcher(
             chinese_runs=self.name_runs, english_words=english, chinese_words=chinese
         )
+
+    def holds(self, term: str) -> bool:
+        """Whether some passage of the library holds the term (see `TermRarity.frequency`)."""
+        return self.rarity.frequency(term) > 0
 
     def languages_of(self, libraries: Sequence[str]) -> set[str]:
         """Languages the given libraries hold."""
@@ -486,7 +490,7 @@ def build_profile(
         texts.append(text)
     return LibraryProfile(
         rarity=TermRarity(df, len(points)),
-        glosses=library_glosses(texts),
+        glosses=library_glosses(texts, is_word=is_everyday_word),
         languages={name: frozenset(langs) for name, langs in languages.items()},
         passages=len(points),
         name_runs=name_runs(texts),

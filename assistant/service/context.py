@@ -185,7 +185,10 @@ class Context:
             self._glossary = load_glossary()
         profile = self.retriever.profile()
         return LayeredTerms(
-            (self._glossary, profile.glosses, cedict_table()), clinical=2, names=profile.names
+            (self._glossary, profile.glosses, cedict_table()),
+            clinical=2,
+            names=profile.names,
+            held=profile.holds,
         )
 
     def warm_up(self) -> dict[str, float]:

@@ -14,6 +14,7 @@ from assistant.glossary import (
     LayeredTerms,
     TermTable,
     cedict_table,
+    is_everyday_word,
     library_glosses,
     load_glossary,
     parse_cedict,
@@ -215,6 +216,26 @@ def test_library_glosses_pair_a_term_with_its_english_name() -> None:
     table = LayeredTerms((library_glosses([text]),))
     assert table.to_chinese("Mycoplasma pneumoniae pneumonia") == ["肺炎支原体肺炎"]
     assert "mpp" in table.to_english("肺炎支原体肺炎")
+
+
+def test_candidates_the_library_holds_come_before_the_cut() -> None:
+    # The dictionary's order puts senses no passage uses first; cut to four, the one the
+    # library uses was lost.
+    lines = [f"詞{i}詞 词{i}词 [ci2] /goal/" for i in range(6)]
+    plain = LayeredTerms((parse_cedict(lines),))
+    assert "词5词" not in plain.to_chinese("goal")
+    library = LayeredTerms((parse_cedict(lines),), held=lambda term: term == "词5词")
+    assert library.to_chinese("goal")[0] == "词5词"
+    assert len(library.to_chinese("goal")) == 4
+
+
+def test_an_abbreviation_that_is_an_everyday_word_is_no_gloss() -> None:
+    text = "生物等效剂量（biological effective dose，BED）≥80Gy；甲胎蛋白（alpha-fetoprotein，AFP）。"
+    table = library_glosses([text], is_word=is_everyday_word)
+    assert table.to_chinese("bed") == []
+    assert table.to_chinese("biological effective dose")
+    assert table.to_chinese("AFP") == ["甲胎蛋白"]
+    assert library_glosses([text]).to_chinese("bed")  # without the check, "bed" is a dose
 
 
 def test_hospital_glossary_is_validated_and_wins(tmp_path: Path) -> None:
