@@ -414,6 +414,20 @@ def test_other_language_terms_are_those_the_library_uses(corpus_dir: Path) -> No
     assert "IgM" in igm.split()
 
 
+def test_everyday_words_of_a_chinese_question_join_the_english_bag() -> None:
+    """策略 and 培训 name no subject, yet the English passage says "strategy" and "training"."""
+    passages = [
+        "A multimodal strategy with training of health workers improves hand hygiene.",
+        "Infection prevention and control programmes need trained staff.",
+        "感染防控需要培训和策略。",
+    ]
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    analysis = analyse_question("感控培训要用什么策略？", table=table, rarity=rarity_of(passages))
+    assert {"培训", "策略"} <= {t.term for t in analysis.common}, analysis.terms
+    bag = analysis.translations["en"].split()
+    assert "strategy" in bag and "training" in bag, bag
+
+
 def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
     corpus_dir: Path,
 ) -> None:
