@@ -103,6 +103,42 @@ def _fold(word: str) -> str:
     return word
 
 
+# British spellings and their American forms, for lookups only (passages keep theirs).
+_BRITISH = (
+    (re.compile(r"isation$"), "ization"),
+    (re.compile(r"is(e|ed|ing)$"), r"iz\1"),
+    (re.compile(r"our$"), "or"),
+    (re.compile(r"(?<=[^aeiou])tre$"), "ter"),
+    (re.compile(r"amme$"), "am"),
+    (re.compile(r"ae|oe"), "e"),
+)
+
+
+def base_forms(word: str) -> list[str]:
+    """Candidate base forms of an inflected or British-spelt English word, most likely first:
+    "tapering" → taper, "rinsed" → rinse, "stopped" → stop, "programme" → program,
+    "randomised" → randomized → randomize. Words under six letters are left alone."""
+    if len(word) < 6 or not word.isalpha():
+        return []
+    out: list[str] = []
+    american = word
+    for pattern, replacement in _BRITISH:
+        american = pattern.sub(replacement, american)
+    for w in dict.fromkeys((word, american)):
+        if w != word:
+            out.append(w)
+        for ending in ("ing", "ed"):
+            if not w.endswith(ending):
+                continue
+            stem = w[: -len(ending)]
+            out += [stem, f"{stem}e"]
+            if len(stem) > 2 and stem[-1] == stem[-2] != "s":
+                out.append(stem[:-1])  # stopped → stop
+            if ending == "ed" and stem.endswith("i"):
+                out.append(f"{stem[:-1]}y")  # identified → identify
+    return [w for w in dict.fromkeys(out) if w != word and len(w) >= 3]
+
+
 @dataclass
 class TermTable:
     """Chinese → English and English → Chinese candidates, plus how general English words are."""
@@ -188,9 +224,15 @@ class LayeredTerms:
         return found or (self.names.to_english(term) if self.names else [])
 
     def to_chinese(self, term: str) -> list[str]:
-        """Chinese candidates of an English term or phrase."""
+        """Chinese candidates of an English term or phrase (an inflected or British-spelt
+        word that no table has is looked up by its base form: "tapering", "rinsed",
+        "programme")."""
         key = normalise_en(term)
         found = self._merge(layer.en_to_zh.get(key, []) for layer in self.layers)
+        for base in [] if found or " " in key else base_forms(key):
+            found = self._merge(layer.en_to_zh.get(base, []) for layer in self.layers)
+            if found:
+                break
         return found or (self.names.to_chinese(term) if self.names else [])
 
     def translate(self, term: str) -> list[str]:

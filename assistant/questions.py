@@ -379,13 +379,9 @@ def analyse_question(
     ]
     # Everyday content words (策略, 培训, 监测) are no subject, but the other language's
     # passages say them too: their first form the library holds joins the bag.
-    translated += [
-        f
-        for t in common
-        for f in [
-            f for f in table.translate(t.term) if rarity is None or rarity.frequency(f) > 0
-        ][:1]
-    ]
+    for t in common:
+        held = [f for f in table.translate(t.term) if rarity is None or rarity.frequency(f) > 0]
+        translated += held[:1]
     if aspect is not None:
         translated.extend(aspect_words(aspect, other))
     translations: dict[str, str] = (

@@ -13,6 +13,7 @@ from assistant.generation import clean_shown, compose_extractive
 from assistant.glossary import (
     LayeredTerms,
     TermTable,
+    base_forms,
     cedict_table,
     is_everyday_word,
     library_glosses,
@@ -229,8 +230,27 @@ def test_candidates_the_library_holds_come_before_the_cut() -> None:
     assert len(library.to_chinese("goal")) == 4
 
 
+def test_an_inflected_or_british_word_is_looked_up_by_its_base_form() -> None:
+    lines = [
+        "沖洗 冲洗 [chong1 xi3] /to rinse/",
+        "逐漸減量 逐渐减量 [zhu2 jian4 jian3 liang4] /to taper/",
+        "規劃 规划 [gui1 hua4] /program/",
+        "識別 识别 [shi2 bie2] /to identify/",
+    ]
+    table = LayeredTerms((parse_cedict(lines),))
+    assert table.to_chinese("rinsed") == ["冲洗"]
+    assert table.to_chinese("Tapering") == ["逐渐减量"]
+    assert table.to_chinese("programme") == ["规划"]
+    assert table.to_chinese("identified") == ["识别"]
+    assert table.to_chinese("rinsed water") == []  # a phrase is looked up as written
+    assert base_forms("assessing")[0] == "assess" and "asses" not in base_forms("assessing")
+    assert base_forms("randomised")[-1] == "randomize"
+    assert base_forms("used") == []  # too short to tell
+
+
 def test_an_abbreviation_that_is_an_everyday_word_is_no_gloss() -> None:
-    text = "生物等效剂量（biological effective dose，BED）≥80Gy；甲胎蛋白（alpha-fetoprotein，AFP）。"
+    dose = "生物等效剂量（biological effective dose，BED）≥80Gy；"
+    text = dose + "甲胎蛋白（alpha-fetoprotein，AFP）。"
     table = library_glosses([text], is_word=is_everyday_word)
     assert table.to_chinese("bed") == []
     assert table.to_chinese("biological effective dose")
