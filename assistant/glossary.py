@@ -437,3 +437,54 @@ def load_glossary(path: Path | None = None) -> TermTable:
     if not path.exists():
         return TermTable()
     return parse_glossary(yaml.safe_load(path.read_text(encoding="utf-8")), source=str(path))
+
+
+@dataclass(frozen=True)
+class TermGap:
+    """A word of the library that the term table cannot put into a word the library holds."""
+
+    term: str
+    language: str
+    passages: int
+    candidates: tuple[str, ...]  # what the table offers (no passage holds any of them)
+
+
+def untranslated_terms(
+    table: LayeredTerms,
+    document_frequency: Mapping[str, int],
+    *,
+    held: Callable[[str], bool],
+    min_passages: int = 3,
+    limit: int = 50,
+) -> dict[str, list[TermGap]]:
+    """The library's most used words, per language, with no translation the library holds.
+
+    What the hospital glossary should pair next: a question in the other language cannot
+    reach a passage through them. Index words only (a Chinese word as the segmenter cut it,
+    an English word folded), most passages first; numbers, codes with digits, stop words and
+    one-character Chinese words are left out.
+    """
+    from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS
+
+    gaps: dict[str, list[TermGap]] = {"zh": [], "en": []}
+    ranked = sorted(document_frequency.items(), key=lambda item: (-item[1], item[0]))
+    for term, passages in ranked:
+        if passages < min_passages:
+            break
+        chinese = has_cjk(term)
+        if term.startswith("#") or any(c.isdigit() or c in "./:" for c in term):
+            continue
+        if (chinese and (len(term) < 2 or term in ZH_STOPWORDS)) or (
+            not chinese and (len(term) < 3 or term in EN_STOPWORDS or not term.isalpha())
+        ):
+            continue
+        found = gaps["zh" if chinese else "en"]
+        if len(found) >= limit:
+            continue
+        candidates = table.translate(term)
+        if any(held(c) for c in candidates):
+            continue
+        found.append(TermGap(term, "zh" if chinese else "en", passages, tuple(candidates)))
+        if all(len(v) >= limit for v in gaps.values()):
+            break
+    return gaps

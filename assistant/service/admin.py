@@ -27,6 +27,7 @@ from assistant.domain import (
     user_object,
 )
 from assistant.errors import InvalidInput
+from assistant.glossary import TermGap, untranslated_terms
 from assistant.service.acting import audited
 from assistant.service.context import Context
 
@@ -358,3 +359,16 @@ def libraries_managed_by(ctx: Context, principal: Principal) -> list[str] | None
     What a page offers: ingestion checks again (`ingestion.as_principal`).
     """
     return manageable_libraries(ctx.access, principal)
+
+
+def glossary_gaps(ctx: Context, *, limit: int, min_passages: int = 3) -> dict[str, list[TermGap]]:
+    """The library's most used words with no translation it holds, per language: what the
+    hospital glossary (`policies/glossary.yaml`) should pair next."""
+    profile = ctx.retriever.profile()
+    return untranslated_terms(
+        ctx.term_table(),
+        profile.rarity.df,
+        held=profile.holds,
+        min_passages=min_passages,
+        limit=limit,
+    )

@@ -20,6 +20,7 @@ from assistant.glossary import (
     load_glossary,
     parse_cedict,
     parse_glossary,
+    untranslated_terms,
 )
 from assistant.questions import (
     QuestionAnalysis,
@@ -256,6 +257,21 @@ def test_an_abbreviation_that_is_an_everyday_word_is_no_gloss() -> None:
     assert table.to_chinese("biological effective dose")
     assert table.to_chinese("AFP") == ["甲胎蛋白"]
     assert library_glosses([text]).to_chinese("bed")  # without the check, "bed" is a dose
+
+
+def test_untranslated_terms_are_the_library_words_no_held_translation_reaches() -> None:
+    table = table_with(("洗手", "hand washing"), ("门诊", "outpatient"))
+    df = {"洗手": 9, "门诊": 5, "诊疗": 7, "outpatient": 4, "surveillance": 6, "the": 50,
+          "#诊疗": 7, "2016": 30, "x": 8, "监测": 2}  # fmt: skip
+    gaps = untranslated_terms(table, df, held=lambda t: t in df, limit=10)
+    # 洗手 → "hand washing", which no passage holds; 门诊 ↔ outpatient are both held.
+    assert [g.term for g in gaps["zh"]] == ["洗手", "诊疗"]
+    assert gaps["zh"][0].candidates[0] == "hand washing"
+    # Stop words, numbers, n-grams, one letter and rare words (监测: 2 passages) are left out.
+    assert [g.term for g in gaps["en"]] == ["surveillance"]
+    assert [g.term for g in untranslated_terms(table, df, held=df.__contains__, limit=1)["zh"]] == [
+        "洗手"
+    ]
 
 
 def test_hospital_glossary_is_validated_and_wins(tmp_path: Path) -> None:

@@ -271,3 +271,19 @@ def test_search_filters_by_grade_strength(library_with_user: None, tmp_path: Pat
 
     bad = runner.invoke(app, [*base, "--strength", "mild"])
     assert bad.exit_code == 2 and "mild" in bad.stderr
+
+
+def test_libraries_gaps_lists_words_without_a_translation_the_library_holds(
+    library_with_user: None,
+) -> None:
+    result = runner.invoke(app, ["libraries", "gaps", "--json", "--limit", "200"])
+    assert result.exit_code == 0, result.output
+    gaps = json.loads(result.stdout)
+    listed = {g["term"]: g for g in gaps["zh"]}
+    assert listed and all(g["language"] == "zh" and g["passages"] >= 3 for g in gaps["zh"])
+    # The glossary pairs 奥司他韦 with oseltamivir, which the (Chinese) guideline writes too.
+    assert "奥司他韦" not in listed
+    # 诊疗 is the guideline's word for "diagnosis and treatment", which no passage here holds.
+    assert listed["诊疗"]["candidates"] == ["diagnosis and treatment"]
+    text = runner.invoke(app, ["libraries", "gaps", "--limit", "3"])
+    assert text.exit_code == 0 and "zh: 3 words" in text.stdout, text.output

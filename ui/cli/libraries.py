@@ -81,3 +81,27 @@ def libraries_list(
         typer.echo("No library grants yet. Try: guidecite init")
     for entry in libraries:
         typer.echo(f"{entry['library']:24} {', '.join(entry['departments'])}")
+
+
+@libraries_app.command("gaps")
+@handle_errors
+def libraries_gaps(
+    limit: int = typer.Option(40, "--limit", min=1, help="Words listed per language."),
+    min_passages: int = typer.Option(
+        3, "--min-passages", min=1, help="Leave out words in fewer passages than this."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
+) -> None:
+    """List the library's most used words that the bilingual term table cannot translate
+    into a word the library holds: what policies/glossary.yaml should pair next."""
+    from assistant.service.admin import glossary_gaps
+
+    gaps = glossary_gaps(common.open_context(), limit=limit, min_passages=min_passages)
+    if as_json:
+        emit_json({lang: [vars(g) for g in found] for lang, found in gaps.items()})
+        return
+    for lang, found in gaps.items():
+        typer.echo(f"{lang}: {len(found)} words without a translation the library holds")
+        for gap in found:
+            offered = f"  (table offers: {', '.join(gap.candidates)})" if gap.candidates else ""
+            typer.echo(f"  {gap.passages:5}  {gap.term}{offered}")
