@@ -413,16 +413,26 @@ def is_everyday_word(word: str) -> bool:
     return cedict_table().generality(word) >= _EVERYDAY_GLOSSES
 
 
-def parse_glossary(data: Any, *, source: str) -> TermTable:
-    """The hospital glossary: `terms: [{zh: 奥司他韦, en: [oseltamivir, Tamiflu]}]`."""
+GLOSSARY_SECTIONS = ("terms", "vocabulary")
+
+
+def parse_glossary(data: Any, *, source: str, section: str = "terms") -> TermTable:
+    """One list of the hospital glossary: `terms: [{zh: 奥司他韦, en: [oseltamivir, Tamiflu]}]`.
+
+    `terms` are names (drugs, diseases, procedures, codes): a question naming one is about it.
+    `vocabulary` pairs everyday clinical words (门诊 ↔ outpatient, 减量 ↔ taper) for
+    cross-language search only; they never make a question's subject.
+    """
     table = TermTable()
     if data is None:
         return table
-    if not isinstance(data, Mapping) or not isinstance(data.get("terms", []), list):
-        raise ValueError(f"{source}: expected a mapping with a list under 'terms'")
-    for index, entry in enumerate(data.get("terms") or []):
+    if not isinstance(data, Mapping) or not all(
+        isinstance(data.get(name, []), list) for name in GLOSSARY_SECTIONS
+    ):
+        raise ValueError(f"{source}: expected a mapping with lists under 'terms' and 'vocabulary'")
+    for index, entry in enumerate(data.get(section) or []):
         if not isinstance(entry, Mapping) or "zh" not in entry or "en" not in entry:
-            raise ValueError(f"{source}: entry {index + 1} needs 'zh' and 'en'")
+            raise ValueError(f"{source}: {section} entry {index + 1} needs 'zh' and 'en'")
         zh_terms = entry["zh"] if isinstance(entry["zh"], list) else [entry["zh"]]
         en_terms = entry["en"] if isinstance(entry["en"], list) else [entry["en"]]
         for zh in zh_terms:
@@ -431,12 +441,14 @@ def parse_glossary(data: Any, *, source: str) -> TermTable:
     return table
 
 
-def load_glossary(path: Path | None = None) -> TermTable:
-    """The hospital-editable glossary (`policies/glossary.yaml`); empty if there is none."""
+def load_glossary(path: Path | None = None, *, section: str = "terms") -> TermTable:
+    """One list of the hospital-editable glossary (`policies/glossary.yaml`; see
+    `parse_glossary`); empty if there is none."""
     path = path or GLOSSARY_FILE
     if not path.exists():
         return TermTable()
-    return parse_glossary(yaml.safe_load(path.read_text(encoding="utf-8")), source=str(path))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return parse_glossary(data, source=str(path), section=section)
 
 
 @dataclass(frozen=True)

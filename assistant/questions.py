@@ -229,7 +229,12 @@ _EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
     r"arone|semide|thiazide|gliptin|gliflozin|glutide|lukast|triptan|setron|oxetine|"
     r"tidine|dipine|afil|parin|xaban|gatran|grel|tinib|platin|taxel|rubicin|zepam|zolam|"
     r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone|itis|osis|emia|"
-    r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma)$"
+    r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma|"
+    # Disease, sign and procedure word endings: haemorrhage, diarrhoea, hemiplegia, neuralgia,
+    # hepatectomy, tracheostomy, angioplasty, bronchoscopy, thrombolysis, splenomegaly,
+    # neutropenia, proteinuria, infarction, embolism, fibrillation, colonoscope.
+    r"rrhage|rrhagia|rrhea|rrhoea|plegia|paresis|algia|ectomy|otomy|ostomy|plasty|scopy|"
+    r"scope|(?<!ana)lysis|megaly|penia|uria|infarction|embolism|fibrillation)$"
 )
 _EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
 _CODE_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,}|[A-Za-z]+-?\d|\d+-?[A-Za-z]")

@@ -93,14 +93,15 @@ def measure_conflicts(items: list[ConflictItem] | None = None) -> dict[str, Any]
     """Detection precision/recall overall and per language, with the items it got wrong.
 
     The term table is the one a context builds (hospital glossary, the passages' own glosses,
-    CC-CEDICT); questions are analysed without library rarity, as no index is involved.
+    the glossary's vocabulary, CC-CEDICT); questions are analysed without library rarity, as
+    no index is involved.
     """
     items = load_conflict_items() if items is None else items
-    glossary = load_glossary()
+    glossary, vocabulary = load_glossary(), load_glossary(section="vocabulary")
     rows: list[dict[str, Any]] = []
     for item in items:
         glosses = library_glosses([item.a["text"], item.b["text"]])
-        table = LayeredTerms((glossary, glosses, cedict_table()), clinical=2)
+        table = LayeredTerms((glossary, glosses, vocabulary, cedict_table()), clinical=2)
         analysis = analyse_question(item.question, table=table)
         found = find_conflicts(analysis, _sources(item))
         rows.append(

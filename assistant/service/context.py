@@ -84,6 +84,7 @@ class Context:
         # glosses), and the hospital glossary is read once per process.
         self._retriever: HybridRetriever | None = None
         self._glossary: TermTable | None = None
+        self._vocabulary = TermTable()
         self._translations: dict[str, str] = {}
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -183,9 +184,12 @@ class Context:
         """The bilingual term table: the hospital glossary, the library's glosses, CC-CEDICT."""
         if self._glossary is None:
             self._glossary = load_glossary()
+            self._vocabulary = load_glossary(section="vocabulary")
         profile = self.retriever.profile()
+        # The glossary's names and the library's glosses are clinical (a question naming one is
+        # about it); its everyday vocabulary and the dictionary only translate.
         return LayeredTerms(
-            (self._glossary, profile.glosses, cedict_table()),
+            (self._glossary, profile.glosses, self._vocabulary, cedict_table()),
             clinical=2,
             names=profile.names,
             held=profile.holds,

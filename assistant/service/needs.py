@@ -41,7 +41,9 @@ _NOT_IN_LIBRARY = frozenset({"subject_not_found", "no_relevant_passage", "unspec
 
 def default_term_table() -> LayeredTerms:
     """The term table without a store: the hospital glossary, then CC-CEDICT."""
-    return LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    return LayeredTerms(
+        (load_glossary(), load_glossary(section="vocabulary"), cedict_table()), clinical=1
+    )
 
 
 def subject_key(term: str, *, table: LayeredTerms) -> str:

@@ -286,6 +286,30 @@ def test_hospital_glossary_is_validated_and_wins(tmp_path: Path) -> None:
     assert load_glossary().to_chinese("oseltamivir") == ["奥司他韦"]
 
 
+def test_glossary_vocabulary_translates_but_names_no_subject(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="vocabulary entry 1"):
+        parse_glossary({"vocabulary": [{"en": "taper"}]}, source="g.yaml", section="vocabulary")
+    with pytest.raises(ValueError, match="lists under"):
+        parse_glossary({"vocabulary": "taper"}, source="g.yaml")
+    path = tmp_path / "glossary.yaml"
+    path.write_text(
+        "terms:\n  - {zh: 奥司他韦, en: oseltamivir}\n"
+        "vocabulary:\n  - {zh: [减量, 逐渐减量], en: [taper, tapering]}\n",
+        encoding="utf-8",
+    )
+    names, words = load_glossary(path), load_glossary(path, section="vocabulary")
+    assert names.to_chinese("taper") == [] and words.to_english("减量") == ["taper", "tapering"]
+    table = LayeredTerms((names, words, cedict_table()), clinical=1)
+    assert table.to_chinese("tapering")[0] == "减量"
+    assert not table.knows_clinical("减量") and table.knows_clinical("奥司他韦")
+    passages = ["Taper opioids slowly, by 10% a month.", "奥司他韦减量使用。", "逐渐减量。"]
+    analysis = analyse_question("阿片类药物怎么减量？", table=table, rarity=rarity_of(passages))
+    assert "减量" not in [t.term for t in analysis.anchors], analysis.terms
+    assert "taper" in analysis.translations["en"].split()
+    # The shipped glossary has both lists, and they load.
+    assert load_glossary(section="vocabulary").to_chinese("outpatient")
+
+
 def test_per_language_lists_fuse_by_rank() -> None:
     a = [_source(1, "a", doc="a", title="A", chunk=1), _source(2, "b", doc="b", title="B", chunk=2)]
     b = [_source(1, "c", doc="c", title="C", chunk=3), _source(2, "a", doc="a", title="A", chunk=1)]
@@ -511,6 +535,30 @@ def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
     named = analyse_question("How long is oseltamivir given?", table=table, rarity=rarity)
     assert named.anchors
     assert subject_refusal(named, searched(own_search_relevant=False)) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("When can anticoagulation restart after intracerebral hemorrhage?", "hemorrhage"),
+        ("Is hepatectomy advised for a solitary tumour?", "hepatectomy"),
+        ("How is postherpetic neuralgia treated?", "neuralgia"),
+        ("What does a colonoscope need before reuse?", "colonoscope"),
+        ("How soon is thrombolysis given?", "thrombolysis"),
+    ],
+)
+def test_disease_and_procedure_word_endings_make_a_name(question: str, name: str) -> None:
+    """A disease, sign or procedure named by its ending is what the question is about: a
+    sentence about another subject that shares the aspect is not its answer."""
+    table = LayeredTerms((TermTable(), cedict_table()), clinical=1)
+    analysis = analyse_question(question, table=table)
+    assert any(name in t.term for t in analysis.anchors), analysis.terms
+
+
+def test_analysis_is_no_name() -> None:
+    table = LayeredTerms((TermTable(), cedict_table()), clinical=1)
+    analysis = analyse_question("What does the cost analysis show?", table=table)
+    assert not any("analysis" in t.term for t in analysis.anchors), analysis.terms
 
 
 def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
