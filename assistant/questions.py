@@ -224,11 +224,21 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
 
 # Name shapes: English drug and disease names end in these INN stems and medical suffixes;
 # codes and acronyms (HBV, IgM, LDL-C, SARS-CoV-2) hold capitals or digits.
-_EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
-    r"(?:mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
+_EN_DRUG_STEMS = (
+    r"mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
     r"arone|semide|thiazide|gliptin|gliflozin|glutide|lukast|triptan|setron|oxetine|"
     r"tidine|dipine|afil|parin|xaban|gatran|grel|tinib|platin|taxel|rubicin|zepam|zolam|"
-    r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone|itis|osis|emia|"
+    r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone"
+)
+_EN_DRUG_STEM: Final[re.Pattern[str]] = re.compile(rf"(?:{_EN_DRUG_STEMS})$")
+# "Which drug / 哪种药": the answer names a drug the question does not.
+_WHICH_DRUG_RE: Final[re.Pattern[str]] = re.compile(
+    r"哪种|哪一种|哪类|哪些药|什么药|何种药|"
+    r"\b(?:which|what)\s+(?:drugs?|medications?|medicines?|agents?)\b",
+    re.IGNORECASE,
+)
+_EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
+    rf"(?:{_EN_DRUG_STEMS}|itis|osis|emia|"
     r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma|"
     # Disease, sign and procedure word endings: haemorrhage, diarrhoea, hemiplegia, neuralgia,
     # hepatectomy, tracheostomy, angioplasty, bronchoscopy, thrombolysis, splenomegaly,
@@ -598,10 +608,31 @@ def _discriminates(
     return not others or any(term_in_text(t, beyond) for t in others)
 
 
+def _drug_shaped(name: str) -> bool:
+    return bool(ZH_DRUG_STEM.search(name) if has_cjk(name) else _EN_DRUG_STEM.search(name))
+
+
+def _asks_which_drug(analysis: QuestionAnalysis) -> bool:
+    """A question asking which drug to use, naming none: "which one" or a drug class only."""
+    if any(_drug_shaped(f) for a in analysis.anchors for f in a.forms):
+        return False
+    if _WHICH_DRUG_RE.search(analysis.text):
+        return True
+    return any(_drug_shaped(t.term) for t in (*analysis.terms, *analysis.common) if not t.anchor)
+
+
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
-    """Whether a sentence names a drug or disease (by its name's shape) the question does not."""
+    """Whether a sentence names a drug or disease (by its name's shape) the question does not.
+
+    Asked which drug a disease is treated with, naming none ("新冠重型病人用激素，推荐哪种、每天
+    多少量"), the answer names drugs the question could not ("地塞米松5mg/日"): they are no
+    other subject. Otherwise another drug's sentence is about that drug.
+    """
     forms = {_normal(f) for t in analysis.terms for f in t.forms}
-    return any(not any(n in f or f in n for f in forms) for n in names_in(sentence))
+    others = [n for n in names_in(sentence) if not any(n in f or f in n for f in forms)]
+    if _asks_which_drug(analysis):
+        others = [n for n in others if not _drug_shaped(n)]
+    return bool(others)
 
 
 @functools.lru_cache(maxsize=8192)

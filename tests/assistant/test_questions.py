@@ -129,6 +129,28 @@ def test_a_sentence_about_another_drug_is_not_responsive() -> None:
     assert not no_dose.responsive and no_dose.reason == "other_aspect"
 
 
+def test_asked_which_drug_a_disease_takes_the_drug_it_names_is_the_answer() -> None:
+    passages = [
+        "重型病例酌情短期内使用糖皮质激素，建议地塞米松5mg/日或甲泼尼龙40mg/日。",
+        "流感重型病例可使用奥司他韦，成人每次75mg。",
+        "流行性感冒是流感病毒引起的急性呼吸道传染病。",
+    ]
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    rarity = rarity_of(passages)
+    which = analyse_question(
+        "流感重型病人用激素，推荐哪种、每天多少量？", table=table, rarity=rarity
+    )
+    assert [t.term for t in which.anchors] == ["流感"], which.terms
+    assert judge_responsive(which, passages[0], context=["流行性感冒诊疗方案"]).responsive
+    # Asked about one drug, another drug's dose is still another subject.
+    named = analyse_question("流感重型病人用奥司他韦每天多少量？", table=table, rarity=rarity)
+    other = judge_responsive(named, passages[0], context=["流行性感冒诊疗方案"])
+    assert not other.responsive and other.reason == "other_subject"
+    # Naming no drug and asking no drug, a sentence on a drug answers something else.
+    window = analyse_question("流感重型病人每天吸氧多久？", table=table, rarity=rarity)
+    assert not judge_responsive(window, passages[1], context=["流行性感冒诊疗方案"]).responsive
+
+
 def test_an_incubation_question_needs_a_stated_period() -> None:
     analysis = analyse_question("狂犬病的潜伏期多长？", table=table_with(), rarity=None)
     assert judge_responsive(analysis, "狂犬病潜伏期一般为1-3个月。").responsive
