@@ -33,6 +33,7 @@ from assistant.generation import (
     source_context,
 )
 from assistant.passage_layout import clauses_before
+from assistant.populations import populations
 from assistant.questions import (
     QuestionAnalysis,
     Responsiveness,
@@ -227,8 +228,15 @@ def _names_the_next(
     draft: Draft, judged: Sequence[Responsiveness], index: int, analysis: QuestionAnalysis
 ) -> bool:
     """A sentence kept as context: it names the subject that the next, responsive sentence of
-    the same source only implies ("奥司他韦：…。" before "成人剂量每次75mg…")."""
-    if not analysis.anchors or judged[index].reason != "other_aspect":
+    the same source only implies ("奥司他韦：…。" before "成人剂量每次75mg…").
+
+    The head of a drug's entry may be the row of another population ("帕拉米韦：成人：一般用量
+    为300mg…" before "儿童：每次10mg/kg…"): it is kept when the responsive row names its own
+    population, so each dose reads with whom it is for; without it the child's row would be a
+    dose of no drug.
+    """
+    reason = judged[index].reason
+    if not analysis.anchors or reason not in ("other_aspect", "other_population"):
         return False
     text, cites = draft.sentences[index]
     top = analysis.anchors[0]
@@ -237,8 +245,13 @@ def _names_the_next(
         judged[index + 1 + offset].responsive
         and following_cites == cites
         and not term_in_text(top, following)
+        and (reason == "other_aspect" or bool(populations(following)))
         for offset, (following, following_cites) in enumerate(window)
-    ) and any(term_in_text(a, text) for a in analysis.anchors)
+    ) and (
+        term_in_text(top, text)
+        if reason == "other_population"
+        else any(term_in_text(a, text) for a in analysis.anchors)
+    )
 
 
 def _verdicts(ctx: Context, draft: Draft, sources: dict[int, str]) -> list[SentenceVerdict]:

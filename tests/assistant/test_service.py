@@ -454,6 +454,17 @@ def test_a_dose_question_shows_only_that_drugs_dose_and_records_the_rest(
     assert all(s["responsive"] and s["faithful"] for s in stored["sentences"])
 
 
+def test_a_childs_dose_row_is_shown_under_its_drugs_entry_head(world, tmp_path: Path) -> None:
+    """The child's row of 帕拉米韦 names no drug; its entry head (the adults' row) says whose
+    dose it is, so it is shown before it rather than leaving a dose of no drug."""
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, "帕拉米韦儿童用量是多少？", ctx=ctx)
+    texts = [s.text for s in answer.sentences]
+    child = next(i for i, t in enumerate(texts) if "10mg/kg" in t.replace(" ", ""))
+    assert any("帕拉米韦" in t for t in texts[:child]), texts
+    assert not any(other in "".join(texts) for other in ("扎那米韦", "奥司他韦"))
+
+
 def test_an_english_question_is_answered_from_a_chinese_guideline(world, tmp_path: Path) -> None:
     ctx = make_ctx(world, tmp_path)
     answer = answer_question(CARDIO_DOC, "What is the adult dose of oseltamivir?", ctx=ctx)
