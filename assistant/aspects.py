@@ -212,7 +212,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
-            r"which (?:level|grade)|threshold|target|cut-?off"
+            r"which (?:level|grade)|threshold|target|cut-?off|how far|多远|多宽"
         ),
         _NUMBER_CUES,
         needs_cue=True,
@@ -291,6 +291,10 @@ _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         r"mmol\s*/\s*l|mg\s*/\s*dl|\d\s*%|％",  # a target may be a reduction by 50%
     ),
     (_cues(r"体温|发热|高热|temperature|fever"), r"℃|°\s*c|摄氏度|\d\s*度"),
+    (
+        _cues(r"how far|distance|spacing|多远|多宽|距离|间距|相距"),
+        r"(?:centi|milli)?met(?:re|er)s?\b|\b(?:c|m)?m\b|feet|foot|\bft\b|厘米|毫米|米|公分",
+    ),
     (_cues(r"心率|脉搏|heart rate|pulse rate"), r"次\s*/\s*(?:分|min)|bpm|/\s*min|beats"),
     (_cues(r"血氧饱和度|\bspo2\b|\bsao2\b|oxygen saturation"), r"\d\s*%|％"),
 )

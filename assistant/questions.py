@@ -555,9 +555,19 @@ def judge_responsive(
     anchors = analysis.anchors
     here = " ".join((sentence, *along, *context))
     found = [a for a in anchors if term_in_text(a, here)]
-    if anchors and not term_in_text(anchors[0], sentence) and names_other(analysis, sentence):
-        # The sentence names another drug or disease itself: its subject is that one, whatever
-        # the sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…").
+    # The sentence names another drug or disease itself: its subject is that one, whatever the
+    # sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…"). It must name the
+    # question's main name and, when the question names a drug, that drug however heavy its
+    # other names ("MME conversion factor for oxycodone": not a hydrocodone example with MME).
+    drugs = [a for a in anchors if any(_drug_shaped(f) for f in a.forms)]
+    if (
+        anchors
+        and (
+            not term_in_text(anchors[0], sentence)
+            or (drugs and not any(term_in_text(a, sentence) for a in drugs))
+        )
+        and names_other(analysis, sentence)
+    ):
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)

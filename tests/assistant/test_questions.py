@@ -129,6 +129,25 @@ def test_a_sentence_about_another_drug_is_not_responsive() -> None:
     assert not no_dose.responsive and no_dose.reason == "other_aspect"
 
 
+def test_a_question_naming_a_drug_needs_that_drug_even_under_a_heavier_name() -> None:
+    """A rarer name (COVID-19) outweighs the drug's; a sentence giving another drug's dose
+    under it is still about that drug, whatever its heading names."""
+    passages = [
+        "In COVID-19, hydrocodone 5 mg four times a day may be given.",
+        "Oxycodone 10 mg twice a day.",
+        "Oxycodone is an opioid.",
+    ]
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    analysis = analyse_question(
+        "What oxycodone dose is given in COVID-19?", table=table, rarity=rarity_of(passages)
+    )
+    assert [a.term for a in analysis.anchors][:2] == ["COVID-19", "oxycodone"], analysis.terms
+    other = judge_responsive(analysis, passages[0], context=["Oxycodone in COVID-19"])
+    assert not other.responsive and other.reason == "other_subject"
+    named = "In COVID-19, oxycodone 5 mg rather than hydrocodone may be given."
+    assert judge_responsive(analysis, named).responsive
+
+
 def test_asked_which_drug_a_disease_takes_the_drug_it_names_is_the_answer() -> None:
     passages = [
         "重型病例酌情短期内使用糖皮质激素，建议地塞米松5mg/日或甲泼尼龙40mg/日。",
@@ -1104,6 +1123,12 @@ def test_seeing_the_patient_again_is_what_is_asked_never_the_subject() -> None:
         ("What LDL cholesterol target applies?", "Lower LDL-C by ≥50% from baseline.", True),
         ("What LDL cholesterol target applies?", "Check lipids within 3 months.", False),
         ("几名感控人员？", "至少配备1名经过培训的人员。", True),  # no measured quantity: as before
+        # A distance, asked "how far": a length, never a count of beds.
+        ("How far apart should cots be?", "One patient per cot with adequate spacing.", False),
+        ("How far apart should cots be?", "Keep cots at least 2 m apart.", True),
+        ("How far apart should cots be?", "Spacing of 3 feet between cots.", True),
+        ("病床之间的距离是多少？", "每床1名患者，保证适当间距。", False),
+        ("病床之间的距离是多少？", "床间距应不小于1米。", True),
     ],
 )
 def test_a_value_of_a_measured_quantity_is_stated_in_its_unit(
