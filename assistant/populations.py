@@ -49,6 +49,38 @@ def other_population(question: str, sentence: str) -> bool:
     return bool(asked and stated and not asked & stated)
 
 
+# When in the course of a disease a statement holds. The acute-phase blood-pressure target of
+# an intracerebral haemorrhage is not its long-term one ("长期血压控制目标值<130/80 mmHg" does
+# not answer "脑出血急性期血压要降到什么范围"). Only phases named as phases count: "急性" alone
+# is part of disease names (急性缺血性卒中).
+PHASES: Final[dict[str, re.Pattern[str]]] = {
+    "acute": re.compile(
+        r"(?:超)?急性期|急性阶段|发病后(?:\d+|数)\s*(?:小时|h)内|\b(?:hyper)?acute (?:phase|stage)",
+        re.IGNORECASE,
+    ),
+    "long_term": re.compile(
+        r"长期[^，。；,;]{0,4}?(?:控制|管理|目标|治疗)|慢性期|维持期|二级预防|\blong[\s-]term\b|"
+        r"\bchronic (?:phase|stage)|\bmaintenance (?:phase|therapy)|\bsecondary prevention",
+        re.IGNORECASE,
+    ),
+    "recovery": re.compile(
+        r"恢复期|康复期|\bconvalescen|\brecovery (?:phase|stage)", re.IGNORECASE
+    ),
+}
+
+
+def phases(text: str) -> set[str]:
+    """The phases of a disease's course a text names (acute, long-term, recovery)."""
+    return {name for name, pattern in PHASES.items() if pattern.search(text)}
+
+
+def other_phase(question: str, sentence: str) -> bool:
+    """The question names a phase of the disease and the sentence names only others."""
+    asked = phases(question)
+    stated = phases(sentence)
+    return bool(asked and stated and not asked & stated)
+
+
 _NUMBER: Final[str] = r"(\d+(?:\.\d+)?)"
 _KG: Final[str] = r"\s*(?:kg|公斤|千克)(?![a-zA-Z/])"
 _LESS: Final[str] = "<≤＜≦"

@@ -42,6 +42,7 @@ from assistant.populations import (
     POPULATIONS,
     SPECIAL_POPULATIONS,
     fits,
+    other_phase,
     other_population,
     patient_of,
     populations,
@@ -589,6 +590,8 @@ def judge_responsive(
         about = next((c for c in clauses if populations(c)), sentence)
     if other_population(analysis.text, about):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
+    if other_phase(analysis.text, sentence):
+        return Responsiveness(False, "other_phase", len(found), aspect_stated)
     # A question about children or pregnancy is answered by what is said of them: a sentence
     # that names neither, under a title and section that name neither, speaks of everyone
     # else ("妊娠期高血压的降压目标" is not answered by a stroke guideline's blood-pressure target).

@@ -170,6 +170,22 @@ def test_asked_which_drug_a_disease_takes_the_drug_it_names_is_the_answer() -> N
     assert not judge_responsive(window, passages[1], context=["流行性感冒诊疗方案"]).responsive
 
 
+def test_a_phase_of_the_disease_asked_is_not_answered_by_another_phase() -> None:
+    analysis = analyse_question("脑出血急性期血压要降到什么范围？", table=table_with(), rarity=None)
+    long_term = judge_responsive(analysis, "脑出血患者长期血压控制目标值<130/80 mmHg。")
+    assert not long_term.responsive and long_term.reason == "other_phase"
+    assert judge_responsive(analysis, "脑出血发病后迅速启动降压，调整至140~180 mmHg。").responsive
+    assert judge_responsive(analysis, "脑出血急性期血压控制在140~180 mmHg。").responsive
+    english = analyse_question(
+        "What blood pressure target applies in the acute phase of stroke?",
+        table=table_with(),
+        rarity=None,
+    )
+    assert not judge_responsive(english, "Long-term stroke BP target is <130/80 mmHg.").responsive
+    # A disease's name holding 急性 names no phase.
+    assert judge_responsive(analysis, "急性脑出血患者血压降至140~180 mmHg。").responsive
+
+
 def test_an_incubation_question_needs_a_stated_period() -> None:
     analysis = analyse_question("狂犬病的潜伏期多长？", table=table_with(), rarity=None)
     assert judge_responsive(analysis, "狂犬病潜伏期一般为1-3个月。").responsive
