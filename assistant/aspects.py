@@ -84,6 +84,9 @@ class Aspect:
     requires: re.Pattern[str] | None = None
     # What states no such thing though it looks like it (an interval is no duration).
     ignores: re.Pattern[str] | None = None
+    # What states a dose without a unit: a change to the usual one ("减半服用", "halve the
+    # dose") or its withdrawal ("不应使用", "avoid").
+    dose_or: re.Pattern[str] | None = None
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -94,7 +97,9 @@ class Aspect:
         # "2 周～8 月龄" is an age and "2019年" a date, neither a duration.
         for pattern in (*_NOT_QUANTITIES, *((self.ignores,) if self.ignores else ())):
             sentence = pattern.sub(" ", sentence)
-        if self.needs_dose and not _DOSE_UNIT_RE.search(sentence):
+        if self.needs_dose and not (
+            _DOSE_UNIT_RE.search(sentence) or (self.dose_or and self.dose_or.search(sentence))
+        ):
             return False
         if self.needs_time and not _TIME_UNIT_RE.search(sentence):
             return False
@@ -165,6 +170,11 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         needs_dose=True,
         needs_cue=True,
         requires=_cues(r"剂量|用量|减量|调整|多少|\bdos(?:e|es|age|ing)\b|adjust|how much|\bmg\b"),
+        dose_or=_cues(
+            r"减半|半量|剂量减少\s*\d|减量至|减少至|不应使用|不宜使用|禁用|不推荐使用|"
+            r"\bhalve|\bhalf (?:the )?(?:usual )?dose|reduce (?:the )?dose by|\d+\s*%\s*of the "
+            r"(?:usual |normal )?dose|\bavoid\b|not (?:be )?(?:used|recommended)|contraindicated"
+        ),
     ),
     Aspect(
         "dose",

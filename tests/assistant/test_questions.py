@@ -720,6 +720,13 @@ def test_a_kidney_dose_needs_a_stated_dose_and_a_missed_dose_its_own_words() -> 
     assert renal is not None and missed is not None
     assert not renal.stated_in("肾功能不全者要根据肾功能调整剂量。")
     assert renal.stated_in("肌酐清除率30～60mL/min者每次30mg，每日2次。")
+    # A change to the usual dose, or its withdrawal, states the dose without a unit.
+    assert renal.stated_in("中度肾功能损伤者应将本药减半服用。")
+    assert renal.stated_in("重度肾功能损伤者不应使用。")
+    english = detect_aspect("Does the dose change in moderate kidney impairment?")
+    assert english is not None and english.name == "renal_dose"
+    assert english.stated_in("Halve the dose in moderate renal impairment.")
+    assert not english.stated_in("Renal function should be checked before treatment.")
     assert not missed.stated_in("成人剂量每次75mg，每日2次。")
     assert missed.stated_in("如漏服一次，应尽快补服，但不可一次服用双倍剂量。")
 
