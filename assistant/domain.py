@@ -26,6 +26,11 @@ Language = Literal["zh", "en"]
 CJK_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
 CJK_CHAR_RE = re.compile(f"[{CJK_CHARS}]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+# Units and single letters say nothing about the language around them: "LDL-C 目标值：
+# 极高危<1.8mmol/L（70mg/dl）" is Chinese though it holds more Latin tokens than characters.
+_NOT_WORDS = frozenset(
+    "mmol umol nmol mol mg ug mcg ng kg g ml dl l iu mmhg hg cm mm km min h hr hrs bpm".split()
+)
 
 
 def has_cjk(text: str) -> bool:
@@ -40,7 +45,8 @@ def detect_language(text: str) -> Language:
     # in Latin script inside a Chinese question must not flip it to English.
     if cjk == 0:
         return "en"
-    return "zh" if cjk >= len(_LATIN_WORD_RE.findall(text)) else "en"
+    words = [w for w in _LATIN_WORD_RE.findall(text) if len(w) > 1 and w.lower() not in _NOT_WORDS]
+    return "zh" if cjk >= len(words) else "en"
 
 
 # The heading of a document's list of cited works: "References", "9 References", "参考文献".

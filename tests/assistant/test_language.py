@@ -82,6 +82,9 @@ def test_punctuation_latin_and_neighbouring_scripts_are_not_cjk(text: str) -> No
         # Latin drug names and units inside a Chinese question do not make it English.
         ("阿托伐他汀 atorvastatin 每日 20 mg 可以吗", "zh"),
         ("What is the dose of 阿司匹林 for adults with stable angina?", "en"),
+        # Units are no words: a Chinese target sentence full of them stays Chinese.
+        ("LDL-C 目标值：极高危<1.8mmol/L（70mg/dl），高危<2.6mmol/L（100mg/dl）。", "zh"),
+        ("Give 5 mg of 奥司他韦 to children twice daily", "en"),
         (f"{EXT_A}{EXT_B}", "zh"),
         (f"{FULLWIDTH_PUNCTUATION} ok", "en"),
     ],
