@@ -29,7 +29,32 @@ _LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 # Units and single letters say nothing about the language around them: "LDL-C 目标值：
 # 极高危<1.8mmol/L（70mg/dl）" is Chinese though it holds more Latin tokens than characters.
 _NOT_WORDS = frozenset(
-    "mmol umol nmol mol mg ug mcg ng kg g ml dl l iu mmhg hg cm mm km min h hr hrs bpm".split()
+    [
+        "mmol",
+        "umol",
+        "nmol",
+        "mol",
+        "mg",
+        "ug",
+        "mcg",
+        "ng",
+        "kg",
+        "g",
+        "ml",
+        "dl",
+        "l",
+        "iu",
+        "mmhg",
+        "hg",
+        "cm",
+        "mm",
+        "km",
+        "min",
+        "h",
+        "hr",
+        "hrs",
+        "bpm",
+    ]
 )
 
 
