@@ -91,6 +91,15 @@ _FURNITURE_RES = (
 CONTEXT_SENTENCES = 2
 # Sentences shorter than this carry no claim of their own (headings, fragments).
 _MIN_SENTENCE_CHARS = 8
+# A sentence opening with these answers the case the sentence before it leaves open
+# ("Otherwise, the preferred method … is an alcohol-based hand rub" follows "wash with soap and
+# water after caring for patients with C. difficile"): shown without that sentence, it says the
+# opposite of its guideline for the case it leaves out.
+_DEPENDENT_OPENING = re.compile(
+    r"^\W*(?:otherwise|however|instead|conversely|in (?:that|this|such|these|those) cases?|"
+    r"if (?:so|not)|in contrast|否则|不然|反之|然而|但是?|此时|在此情况下|这种情况下|如是)",
+    re.IGNORECASE,
+)
 
 
 def clean_shown(text: str) -> str:
@@ -185,6 +194,7 @@ def compose_extractive(
         shown_of[source.n] = raw
         context = source_context(source)
         names_held: int | None = None  # of the question's names in this passage, when needed
+        answering: set[int] = set()  # positions of this passage's responsive sentences
         for position, text in enumerate(raw):
             if len(text) < _MIN_SENTENCE_CHARS:
                 continue
@@ -200,6 +210,10 @@ def compose_extractive(
                     )  # fmt: skip
                 continue
             clauses = clauses_before(raw, position)
+            if position and _DEPENDENT_OPENING.search(text) and position - 1 not in answering:
+                # Its premise, the sentence before, does not answer the question: neither does it.
+                rejected.append((lexical, text, "needs_context", source.n))
+                continue
             verdict = judge_responsive(
                 analysis, text, context=context, clauses=clauses, titles=[source.title]
             )
@@ -247,6 +261,7 @@ def compose_extractive(
             # by their rarity: what distinguishes the answering sentence from its responsive
             # neighbours. A question in the other language shares no words with it, so the
             # lexical part may be nothing; scores stay positive for the cut below.
+            answering.add(position)
             shown = " ".join([*(raw[i] for i in before), text])
             score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
             chosen.append(

@@ -246,6 +246,7 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "dropped_other_aspect": {"zh": "讲的是同一主题的其他方面", "en": "About another aspect of the subject"},
     "dropped_not_responsive": {"zh": "没有回答问题", "en": "Does not answer the question"},
     "dropped_other_population": {"zh": "讲的是其他人群", "en": "About another population"},
+    "dropped_needs_context": {"zh": "依赖上一句，而上一句没有回答问题", "en": "Depends on the sentence before it, which does not answer the question"},
     "dropped_other_phase": {"zh": "讲的是病程的其他阶段", "en": "About another phase of the disease"},
     "dropped_unnamed_subject": {"zh": "剂量句未写明药名，单独展示会被误读", "en": "A dose that does not name its drug; misleading on its own"},
     "dropped_reference": {"zh": "指向其他文件的链接或出处，不是回答", "en": "A pointer to another document, not an answer"},

@@ -213,6 +213,31 @@ def _source(n: int, text: str, *, doc: str, title: str, chunk: int = 0) -> Sourc
     )  # fmt: skip
 
 
+def test_a_sentence_answering_the_case_its_premise_leaves_open_needs_that_premise() -> None:
+    """ "Otherwise, X" states the other case of the sentence before it: without that sentence
+    it reads as the answer for every case."""
+    text = (
+        "Wash with soap and water after caring for a patient with norovirus. "
+        "Otherwise, the preferred method of hand hygiene is an alcohol-based hand rub."
+    )
+    source = _source(1, text, doc="hh", title="Outpatient care")
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    rarity = rarity_of([text, "Patients with norovirus.", "Hand rub dries quickly."])
+
+    asked_rub = analyse_question(
+        "When is an alcohol-based hand rub used?", table=table, rarity=rarity
+    )
+    shown, dropped = compose_extractive(asked_rub.text, [source], analysis=asked_rub)
+    assert not any(t.startswith("Otherwise") for t, _ in shown), shown
+    assert any(d.reason == "needs_context" for d in dropped), dropped
+    # When its premise answers too, it is shown with it, whichever scores higher.
+    asked_both = analyse_question(
+        "When are soap and water or an alcohol-based hand rub used?", table=table, rarity=rarity
+    )
+    both, _ = compose_extractive(asked_both.text, [source], analysis=asked_both)
+    assert [t[:9] for t, _ in both] == ["Wash with", "Otherwise"], both
+
+
 def test_extractive_answer_comes_from_one_guideline_in_order_with_context() -> None:
     flu = (
         "（1）奥司他韦：适用于1岁以上儿童及成人。成人剂量每次75mg，每日2次。"
