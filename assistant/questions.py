@@ -121,6 +121,9 @@ class QuestionAnalysis:
     aspect: Aspect | None
     translations: Mapping[str, str] = field(default_factory=dict)
     translated_by_model: bool = False
+    # How many of the question's terms each term-table translation stands for (its groups of
+    # alternatives): what its search's lexical strength is measured against.
+    bag_groups: Mapping[str, int] = field(default_factory=dict)
     # Content words too common in general language to be a subject (激素, 血压): they still
     # tell apart the sentences of a guideline whose title is the subject.
     common: tuple[SubjectTerm, ...] = ()
@@ -373,42 +376,51 @@ def analyse_question(
     terms.sort(key=lambda t: -t.weight)
     other: Language = "en" if language == "zh" else "zh"
     # Other-language forms the library uses: a dictionary sense no passage holds ("Chinese" →
-    # 中国籍, "get" → 谋得) matches nothing and only lowers the search's lexical strength,
-    # which divides by the number of query terms.
+    # 中国籍, "get" → 谋得) matches nothing and only lowers the search's lexical strength.
     # A Latin name or code (IgM, HBV, CNLC, Spaulding) is written as it is in passages of
-    # either language: it is searched in the other language too.
-    translated = [
+    # either language: it is searched in the other language too, first. Then each term's
+    # translations, each everyday word's first one and the aspect's words. Each question term
+    # gives the bag one group of alternatives: the search's lexical strength is measured
+    # against the groups, not the alternatives, which no passage holds all of.
+    written = [
         t.term
-        for t in terms
         if not has_cjk(t.term)
         and (language == "zh" or t.anchor or _CODE_RE.search(t.term) or _MIXED_CASE.search(t.term))
         and (rarity is None or rarity.frequency(t.term) > 0)
-    ]
-    translated += [
-        f
+        else None
         for t in terms
-        for f in [
+    ]
+    alternatives = [
+        [
             f
             for f in t.forms[1:]
             if has_cjk(f) != has_cjk(t.term) and (rarity is None or rarity.frequency(f) > 0)
         ][:2]
+        for t in terms
     ]
-    # Everyday content words (策略, 培训, 监测) are no subject, but the other language's
-    # passages say them too: their first form the library holds joins the bag.
-    for t in common:
-        held = [f for f in table.translate(t.term) if rarity is None or rarity.frequency(f) > 0]
-        translated += held[:1]
-    if aspect is not None:
-        translated.extend(aspect_words(aspect, other))
-    translations: dict[str, str] = (
-        {other: " ".join(dict.fromkeys(translated))} if translated else {}
-    )
+    everyday = [
+        [f for f in table.translate(t.term) if rarity is None or rarity.frequency(f) > 0][:1]
+        for t in common
+    ]
+    asked_words = list(aspect_words(aspect, other)) if aspect is not None else []
+    groups = [
+        *([w, *f] if w else f for w, f in zip(written, alternatives, strict=True)),
+        *everyday,
+        asked_words,
+    ]
+    translated = [w for w in written if w] + [
+        f for group in (*alternatives, *everyday, asked_words) for f in group
+    ]
+    bag = list(dict.fromkeys(translated))
+    translations: dict[str, str] = {other: " ".join(bag)} if bag else {}
+    bag_groups: dict[str, int] = {other: sum(1 for g in groups if g)} if bag else {}
     return QuestionAnalysis(
         text=question,
         language=language,
         terms=tuple(terms),
         aspect=aspect,
         translations=translations,
+        bag_groups=bag_groups,
         common=tuple(common),
     )
 

@@ -216,6 +216,7 @@ class HybridRetriever:
         channel: Channel | None = None,
         translations: Mapping[str, str] | None = None,
         translated_by_model: bool = False,
+        bag_groups: Mapping[str, int] | None = None,
     ) -> RetrievalResult:
         """Top-k sources from the readable libraries' current documents, with a relevance test.
 
@@ -223,7 +224,9 @@ class HybridRetriever:
         issue #10 item 4). Each language is searched on its own — one mixed query loses the
         minority language's hits — and the lists are fused by rank. A language whose own
         search is judged irrelevant does not take part; when the question's own language finds
-        nothing relevant, the other language's hits rank first.
+        nothing relevant, the other language's hits rank first. `bag_groups`: for a term-table
+        translation, how many of the question's terms its words stand for (alternatives of one
+        term are one group): its lexical strength is measured against those.
         """
         started = time.perf_counter()
         k = k or self.settings.retrieval.top_k
@@ -246,6 +249,7 @@ class HybridRetriever:
                 k=k,
                 channel=None if dense_too else "sparse",
                 language=_language(language),
+                groups=None if translated_by_model else (bag_groups or {}).get(language),
             )
             if other.relevant:
                 runs.append(other)
@@ -290,8 +294,9 @@ class HybridRetriever:
         k: int,
         channel: Channel | None,
         language: Literal["zh", "en"] | None = None,
+        groups: int | None = None,
     ) -> RetrievalResult:
-        """One language's search and relevance judgement."""
+        """One language's search and relevance judgement (`groups`: see `retrieve`)."""
         started = time.perf_counter()
         language = language or detect_language(query)
         channel = channel or self.choose_channel(language)
@@ -306,7 +311,7 @@ class HybridRetriever:
         best_sparse = max(
             (h.sparse_score for h in hits if h.sparse_score is not None), default=None
         )
-        strength = self.lexical_strength(query, best_sparse)
+        strength = self.lexical_strength(query, best_sparse, groups=groups)
         coverage = self.term_coverage(query, [s.text for s in sources[:3]])
         relevant, reasons = self.judge_relevance(
             language=language,
@@ -390,9 +395,14 @@ class HybridRetriever:
             prefetch_limit=cfg.prefetch_k,
         )
 
-    def lexical_strength(self, query: str, best_sparse: float | None) -> float | None:
-        """Best BM25 score as a share (0–1) of the most the query's terms could score."""
+    def lexical_strength(
+        self, query: str, best_sparse: float | None, *, groups: int | None = None
+    ) -> float | None:
+        """Best BM25 score as a share (0–1) of the most the query's terms could score; for a
+        bag of alternatives, of the most its `groups` (one per question term) could."""
         n_terms = len(self.sparse.query_terms(query))
+        if groups:
+            n_terms = min(n_terms, groups)
         if best_sparse is None or not n_terms:
             return None
         return best_sparse / (n_terms * bm25_max_term_score(self._collection_size()))

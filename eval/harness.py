@@ -210,6 +210,7 @@ def retrieval_rows(
             k=k,
             channel=None if hybrid else cast(Channel, channel),
             translations=analysis.translations if channel == "hybrid" else None,
+            bag_groups=analysis.bag_groups,
         )
         rank = next((s.n for s in result.sources if is_gold(item, s)), None)
         rows.append(ItemResult.of(item, result, channel=channel, rank=rank))

@@ -248,6 +248,7 @@ def _answer_and_audit(
         libraries=libraries,
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
+        bag_groups=analysis.bag_groups,
     )
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     retrieval = _without_bibliography(retrieval)
@@ -587,6 +588,7 @@ def search_sources(
         k=SEARCH_POOL if strength else k,
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
+        bag_groups=analysis.bag_groups,
     )
     sources = retrieval.sources
     if strength:

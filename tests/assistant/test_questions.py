@@ -570,6 +570,25 @@ def test_everyday_words_of_a_chinese_question_join_the_english_bag() -> None:
     assert "strategy" in bag and "training" in bag, bag
 
 
+def test_a_translation_bag_counts_one_group_per_question_term() -> None:
+    """A term's alternatives (two senses the library holds) are one group: a passage holds one
+    of them, and the search's lexical strength must not be divided by both."""
+    passages = [
+        "Taper opioids slowly; tapering by 10% a month is tolerated.",
+        "Opioid therapy needs monitoring.",
+        "阿片类药物减量。",
+    ]
+    words = TermTable()
+    words.add("减量", "taper")
+    words.add("减量", "tapering")
+    table = LayeredTerms((load_glossary(), words, cedict_table()), clinical=1)
+    analysis = analyse_question("阿片类药物怎么减量？", table=table, rarity=rarity_of(passages))
+    bag = analysis.translations["en"].split()
+    assert {"taper", "tapering", "opioid"} <= set(bag), bag
+    # 阿片类药物 (opioid, opioids) and 减量 (taper, tapering): two groups, four words or more.
+    assert analysis.bag_groups == {"en": 2}, (analysis.bag_groups, bag)
+
+
 def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
     corpus_dir: Path,
 ) -> None:
@@ -737,6 +756,14 @@ def test_a_lead_in_is_shown_with_its_list_or_not_at_all() -> None:
 def test_kidney_dose_and_missed_dose_questions(question: str, aspect: str | None) -> None:
     found = detect_aspect(question)
     assert (found.name if found else None) == aspect
+
+
+def test_a_rate_of_occurrence_says_not_how_often_to_act() -> None:
+    asked = detect_aspect("How often should the survey be repeated?")
+    assert asked is not None and asked.name == "frequency"
+    assert not asked.stated_in("HAI frequency was up to 3 times higher in intensive care units.")
+    assert asked.stated_in("Repeat the prevalence survey every 2 years.")
+    assert asked.stated_in("Audit hand hygiene once a month.")
 
 
 def test_a_kidney_dose_needs_a_stated_dose_and_a_missed_dose_its_own_words() -> None:

@@ -158,6 +158,18 @@ def test_out_of_scope_question_is_not_relevant_in_scope_is(index) -> None:
     assert not en_out.relevant and "dense_below_floor" in en_out.reasons
 
 
+def test_a_bags_strength_is_measured_against_its_groups(index) -> None:
+    _, _, retriever = index
+    bag = "oseltamivir 奥司他韦 influenza 流感 流行性感冒 dose 剂量 用量"
+    plain = retriever.lexical_strength(bag, 20.0)
+    grouped = retriever.lexical_strength(bag, 20.0, groups=3)
+    assert plain is not None and grouped is not None
+    n_terms = len(retriever.sparse.query_terms(bag))
+    assert n_terms > 3 and grouped == pytest.approx(plain * n_terms / 3)
+    # More groups than words: the words count.
+    assert retriever.lexical_strength(bag, 20.0, groups=99) == pytest.approx(plain)
+
+
 def test_thresholds_come_from_settings(index) -> None:
     cfg, store, retriever = index
     question = FLU_DOSE_Q
