@@ -98,6 +98,8 @@ def normalise_en(term: str) -> str:
 def _fold(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "zzes")):
+        return word[:-2]  # patches → patch, classes → class, boxes → box
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
@@ -321,7 +323,7 @@ def _jieba_frequencies() -> Mapping[str, int]:
 
 _CEDICT_DATA = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Bump when parse_cedict changes, so a cached table is rebuilt.
-_PARSER_VERSION = 5
+_PARSER_VERSION = 6
 
 
 def _cache_dir() -> Path:

@@ -278,7 +278,10 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         ):
             return True
         if freq is None and len(term) >= 3:
-            return True  # a word jieba found but does not know: a transliterated name
+            # A word jieba found but does not know: a transliterated name, unless the
+            # dictionary knows it as an everyday word (下一个 → "next one").
+            english = table.to_english(term)
+            return not english or not all(_everyday_english(en, table) for en in english)
         # A dictionary word is a name when its English gloss is one (胰岛素 → insulin), not
         # when it is an ordinary verb or noun (共用 → share).
         return (
@@ -311,6 +314,13 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
 def _english_name_part(term: str, table: LayeredTerms) -> bool:
     """A gloss with a rare word in it ("scarlet fever", "outpatient service")."""
     return any(0 < table.generality(w) <= EN_NAME_GLOSSES for w in normalise_en(term).split())
+
+
+def _everyday_english(term: str, table: LayeredTerms) -> bool:
+    """Every word of it is in many dictionary glosses ("next one"; not "multimodal strategy",
+    whose "multimodal" is in none)."""
+    words = normalise_en(term).split()
+    return bool(words) and all(table.generality(w) > EN_NAME_GLOSSES for w in words)
 
 
 def _english_name_like(term: str, table: LayeredTerms) -> bool:

@@ -18,6 +18,7 @@ from assistant.glossary import (
     is_everyday_word,
     library_glosses,
     load_glossary,
+    normalise_en,
     parse_cedict,
     parse_glossary,
     untranslated_terms,
@@ -654,6 +655,24 @@ def test_disease_and_procedure_word_endings_make_a_name(question: str, name: str
     table = LayeredTerms((TermTable(), cedict_table()), clinical=1)
     analysis = analyse_question(question, table=table)
     assert any(name in t.term for t in analysis.anchors), analysis.terms
+
+
+def test_everyday_words_are_no_names_in_either_script() -> None:
+    """A word jieba does not know is a transliterated name, unless the dictionary knows it as
+    an everyday word; a plural in -ches is folded to its word ("patches" is "patch")."""
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    assert normalise_en("patches") == "patch" and normalise_en("boxes") == "box"
+    assert normalise_en("diseases") == "disease" and normalise_en("classes") == "class"
+    everyday = analyse_question("单剂量药瓶里剩下的药能给下一个病人用吗？", table=table)
+    assert "下一个" not in [t.term for t in everyday.anchors], everyday.terms
+    patches = analyse_question("What MME factor do fentanyl patches have?", table=table)
+    assert "patches" not in [t.term for t in patches.anchors], patches.terms
+    assert "fentanyl" in [t.term for t in patches.anchors]
+    # A technical word no dictionary gloss uses keeps its name (多模式策略 → "multimodal").
+    words = load_glossary(section="vocabulary")
+    with_words = LayeredTerms((load_glossary(), words, cedict_table()), clinical=1)
+    named = analyse_question("多模式策略包括几个部分？", table=with_words)
+    assert "多模式策略" in [t.term for t in named.anchors], named.terms
 
 
 def test_analysis_is_no_name() -> None:
