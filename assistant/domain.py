@@ -83,6 +83,17 @@ _BIBLIOGRAPHY = re.compile(
 )
 
 
+_URL_RE = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+
+
+def is_link_list(text: str) -> bool:
+    """Whether a passage is mostly web addresses: a list of resources ("❑ FDA regulations on
+    reprocessing…: http://www.fda.gov/…"), whose lines name documents rather than say what to
+    do — the same as a reference list, without its heading."""
+    urls = _URL_RE.findall(text)
+    return len(urls) >= 2 and sum(len(u) for u in urls) >= 0.25 * len(text.strip())
+
+
 def is_bibliography(section_path: Sequence[str]) -> bool:
     """Whether a passage lies under a document's list of cited works (at any heading level).
 

@@ -35,7 +35,6 @@ from assistant.domain import (
     Source,
     Strength,
     detect_language,
-    is_bibliography,
     libraries_object,
     library_object,
     page_object,
@@ -66,6 +65,7 @@ from assistant.service.passages import original_document
 from assistant.service.review import open_review_item
 from assistant.service.understanding import (
     anchored_relevance,
+    answers_nothing,
     condense_follow_up,
     empty_refusal,
     holds_term,
@@ -527,12 +527,14 @@ def _ask_detail(
 
 
 def _without_bibliography(retrieval: RetrievalResult) -> RetrievalResult:
-    """The sources without passages of a reference list.
+    """The sources without passages of a reference list or a list of web resources.
 
     A reference list names other papers; a line of it matched by the question's words
-    ("…infection control approach… in adult intensive care units") is no answer.
+    ("…infection control approach… in adult intensive care units") is no answer. Nor is a
+    resource list's title under a link ("Developing a broader approach to management of
+    infection control breaches…", under "Insulin Administration: http://…").
     """
-    kept = [s for s in retrieval.sources if not is_bibliography(s.section.split(" > "))]
+    kept = [s for s in retrieval.sources if not answers_nothing(s)]
     if len(kept) == len(retrieval.sources):
         return retrieval
     return _only(retrieval, kept, reason="bibliography")

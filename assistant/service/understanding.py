@@ -22,6 +22,9 @@ from assistant.citations import content_terms
 from assistant.domain import (
     Refusal,
     Source,
+    has_cjk,
+    is_bibliography,
+    is_link_list,
 )
 from assistant.errors import (
     GuideCiteError,
@@ -121,6 +124,12 @@ def _translate_question(ctx: Context, chat: ChatModel, question: str, *, target:
     return text
 
 
+def answers_nothing(source: Source) -> bool:
+    """A passage of a reference list or a list of web resources: it names documents, never
+    says what to do."""
+    return is_bibliography(source.section.split(" > ")) or is_link_list(source.text)
+
+
 def holds_term(source: Source, term: SubjectTerm) -> bool:
     """Whether the passage (with its title and section) names the subject term."""
     return term_in_text(term, " ".join([source.text, *source_context(source)]))
@@ -139,8 +148,9 @@ def search_for_subject(
     names the drug, disease or test (its words in another language, a long passage, a Latin
     code drowned among Chinese words: "IgM" scores one term where each Chinese word scores
     several). Before refusing for a missing subject, search for the first missing name itself
-    (every form, every language) with the aspect's words; passages holding it join the front
-    of the list, those that also hold the question's other names first.
+    (in Chinese every form, in English its Latin forms) with the aspect's words; passages
+    holding it join the front of the list, those that also hold the question's other names
+    first. Reference and resource lists name it without saying anything of it: never these.
     """
     anchors = analysis.anchors
     if not anchors or not retrieval.sources:
@@ -149,22 +159,35 @@ def search_for_subject(
     if not missing or not missing[0].in_library:
         return retrieval  # nothing missing, or no passage anywhere holds it: refusal is certain
     target = missing[0]
-    names = " ".join(dict.fromkeys(target.forms))
     found: dict[str, Source] = {}
     for language in ("zh", "en"):
+        # Chinese passages write Latin codes as they are (IgM), English ones no Chinese: the
+        # English search holds the Latin forms alone, or the Chinese name's n-grams outscore
+        # the one English word in every Chinese passage.
+        forms = [f for f in target.forms if language == "zh" or not has_cjk(f)]
+        if not forms:
+            continue
+        names = " ".join(dict.fromkeys(forms))
         words = " ".join(aspect_words(analysis.aspect, language)) if analysis.aspect else ""
         result = ctx.retriever.retrieve(
-            f"{names} {words}".strip(), libraries=libraries, channel="sparse"
+            f"{names} {words}".strip(),
+            libraries=libraries,
+            channel="sparse",
+            k=2 * ctx.settings.retrieval.top_k,
         )
         for s in result.sources:
-            if holds_term(s, target):
+            # A reference or resource list names the subject without saying anything of it.
+            if holds_term(s, target) and not answers_nothing(s):
                 found.setdefault(s.chunk_id or s.text, s)
     if not found:
         return retrieval
     # Stable sort: the search's own order among passages holding as many of the names.
     ranked = sorted(found.values(), key=lambda s: -sum(holds_term(s, a) for a in anchors))
     k = len(retrieval.sources)
-    merged = fuse_by_rank([ranked, retrieval.sources], weights=[1.0, 0.5])[:k]
+    fused = fuse_by_rank([ranked, retrieval.sources], weights=[1.0, 0.5])
+    # A passage found for the missing name never pushes out one holding more of the question's
+    # names (the missing "name" may be a word no answering passage uses: 界定, "define").
+    merged = sorted(fused, key=lambda s: -sum(holds_term(s, a) for a in anchors))[:k]
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
     return replace(
         retrieval,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.domain import CJK_CHAR_RE, CJK_CHARS, detect_language, has_cjk
+from assistant.domain import CJK_CHAR_RE, CJK_CHARS, detect_language, has_cjk, is_link_list
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILE = ROOT / "assistant" / "domain.py"
@@ -137,3 +137,16 @@ def test_checker_ignores_the_shared_fragment_in_use(tmp_path: Path) -> None:
     assert spelled_ranges(module) == []
     # ...and the rule file itself does spell it, which is why it alone is exempt.
     assert spelled_ranges(RULE_FILE) != []
+
+
+def test_a_passage_mostly_of_web_addresses_is_a_link_list() -> None:
+    links = (
+        "❑ FDA regulations on reprocessing of single-use devices: http://www.fda.gov/Medical"
+        "Devices/DeviceRegulationandGuidance/GuidanceDocuments/ucm071434 ❑ Infection "
+        "Prevention during Blood Glucose Monitoring: http://www.cdc.gov/injectionsafety/"
+        "blood-glucose-monitoring.html"
+    )
+    assert is_link_list(links)
+    one = "Needles are used for one patient only (see http://www.cdc.gov/injectionsafety)."
+    assert not is_link_list(one)  # one address in a sentence that says what to do
+    assert not is_link_list("Needles and syringes are used for only one patient.")

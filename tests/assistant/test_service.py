@@ -465,6 +465,20 @@ def test_a_childs_dose_row_is_shown_under_its_drugs_entry_head(world, tmp_path: 
     assert not any(other in "".join(texts) for other in ("扎那米韦", "奥司他韦"))
 
 
+def test_a_chinese_name_is_searched_for_alone_in_english_and_never_in_a_link_list(
+    world, tmp_path: Path
+) -> None:
+    """胰岛素 is named once in an English checklist item and twice in its resource list of web
+    links: the English search for "insulin" alone finds the item; the links are no answer."""
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, "胰岛素笔可以在病人之间共用吗？", ctx=ctx)
+    assert answer.mode == AnswerMode.EXTRACTIVE, (answer.refusal, answer.dropped)
+    text = " ".join(s.text for s in answer.sentences)
+    assert "insulin pens" in text and "only one patient" in text, text
+    assert "http" not in text and all(s.faithful for s in answer.sentences)
+    assert not any("http" in s.text for s in answer.sources)
+
+
 def test_an_english_question_is_answered_from_a_chinese_guideline(world, tmp_path: Path) -> None:
     ctx = make_ctx(world, tmp_path)
     answer = answer_question(CARDIO_DOC, "What is the adult dose of oseltamivir?", ctx=ctx)
