@@ -30,15 +30,22 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
     ),
     "adult": re.compile(r"成人|成年|\badults?\b", re.IGNORECASE),
     "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
+    # Older people: targets and doses are often their own ("≥80岁…<150/90 mmHg").
+    "older": re.compile(
+        r"老年|高龄|(?:≥|>|＞|大于|超过)\s*(?:6[5-9]|[7-9]\d)\s*岁|(?:6[5-9]|[7-9]\d)\s*岁(?:及)?以上|"
+        r"\belderly\b|\bolder (?:adults?|patients?|people|persons?)\b|\bgeriatric|"
+        r"\baged (?:6[5-9]|[7-9]\d)\b|\b(?:6[5-9]|[7-9]\d) (?:years )?(?:or|and) (?:older|over)\b",
+        re.IGNORECASE,
+    ),
 }
 
 
 # Populations whose statements are their own (an adult's dose is said of "patients" at large).
-SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy"})
+SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy", "older"})
 
 
 def populations(text: str) -> set[str]:
-    """The populations a text names (child, adult, pregnancy)."""
+    """The populations a text names (child, adult, pregnancy, older)."""
     return {name for name, pattern in POPULATIONS.items() if pattern.search(text)}
 
 

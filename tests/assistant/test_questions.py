@@ -410,6 +410,14 @@ def test_per_language_lists_fuse_by_rank() -> None:
         ("儿童奥司他韦剂量？", "奥司他韦儿童每次3mg/kg。", True),
         ("What oseltamivir dose for children?", "Oseltamivir 75 mg twice daily for adults.", False),
         ("奥司他韦剂量？", "奥司他韦成人剂量每次75mg，每日2次。", True),
+        # Older people have their own targets: a statement of everyone's is not theirs.
+        (
+            "What blood pressure target applies to patients aged 80 or older?",
+            "Blood pressure should be kept below 130/80 mmHg.",
+            False,
+        ),
+        ("80岁以上老年人血压控制目标？", "80岁及以上老年患者血压可控制在150/90mmHg以下。", True),
+        ("哪些儿童得流感易发展为重症？", "年龄≥65岁的老年人；", False),
     ],
 )
 def test_a_statement_about_another_population_does_not_answer(
