@@ -91,6 +91,15 @@ _FURNITURE_RES = (
 CONTEXT_SENTENCES = 2
 # Sentences shorter than this carry no claim of their own (headings, fragments).
 _MIN_SENTENCE_CHARS = 8
+# Labels of a recommendation table, split out as sentences: its strength and evidence quality
+# ("Strong, low quality 5b.") or its heading with a number ("Multimodal strategies 5a.").
+# They say nothing of what to do.
+_TABLE_LABEL = re.compile(
+    r"^(?:(?:strong|conditional|weak)(?: recommendation)?,?\s*(?:(?:very\s+)?(?:low|moderate|high)"
+    r"(?:\s+quality)?(?:\s+(?:of\s+)?evidence)?)?\s*(?:\d{1,2}[a-z]?)?"
+    r"|[A-Z][A-Za-z/\- ]{2,60}?\s\d{1,2}[a-z])\.?$",
+    re.IGNORECASE,
+)
 # A sentence opening with these answers the case the sentence before it leaves open
 # ("Otherwise, the preferred method … is an alcohol-based hand rub" follows "wash with soap and
 # water after caring for patients with C. difficile"): shown without that sentence, it says the
@@ -196,7 +205,7 @@ def compose_extractive(
         names_held: int | None = None  # of the question's names in this passage, when needed
         answering: set[int] = set()  # positions of this passage's responsive sentences
         for position, text in enumerate(raw):
-            if len(text) < _MIN_SENTENCE_CHARS:
+            if len(text) < _MIN_SENTENCE_CHARS or _TABLE_LABEL.match(text):
                 continue
             after = structure.items[position]
             if is_lead_in(text) and not after:

@@ -214,6 +214,27 @@ def _source(n: int, text: str, *, doc: str, title: str, chunk: int = 0) -> Sourc
     )  # fmt: skip
 
 
+def test_labels_of_a_recommendation_table_are_no_sentences_of_an_answer() -> None:
+    text = (
+        "Multimodal strategies 5a. Strong, low quality 5b. Multimodal strategies for hand "
+        "hygiene include at least 5 elements."
+    )
+    source = _source(1, text, doc="who", title="Core components")
+    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    analysis = analyse_question(
+        "How many elements do multimodal strategies include?",
+        table=table,
+        rarity=rarity_of([text, "Strategies vary.", "Hand hygiene."]),
+    )
+    shown, _ = compose_extractive(analysis.text, [source], analysis=analysis)
+    assert [t for t, _ in shown] == [
+        "Multimodal strategies for hand hygiene include at least 5 elements."
+    ], shown
+    labels = _source(2, "Multimodal strategies 5a. Strong, low quality 5b.", doc="w", title="T")
+    alone, _ = compose_extractive(analysis.text, [labels], analysis=analysis)
+    assert alone == [], alone
+
+
 def test_a_sentence_answering_the_case_its_premise_leaves_open_needs_that_premise() -> None:
     """ "Otherwise, X" states the other case of the sentence before it: without that sentence
     it reads as the answer for every case."""
