@@ -94,6 +94,12 @@ _MIN_SENTENCE_CHARS = 8
 # Labels of a recommendation table, split out as sentences: its strength and evidence quality
 # ("Strong, low quality 5b.") or its heading with a number ("Multimodal strategies 5a.").
 # They say nothing of what to do.
+# Entries of a table of contents run together ("Section 1: Facility Demographics Section 2:
+# Infection Control Program…"): three or more in one sentence make it a list of headings.
+_CONTENTS_ENTRY = re.compile(
+    r"\b(?:section|chapter|part|appendix|annex)\s+(?:\d+|[IVX]+|[A-H])\b|第[一二三四五六七八九十\d]+[章节部分]",
+    re.IGNORECASE,
+)
 _TABLE_LABEL = re.compile(
     r"^(?:(?:strong|conditional|weak)(?: recommendation)?,?\s*(?:(?:very\s+)?(?:low|moderate|high)"
     r"(?:\s+quality)?(?:\s+(?:of\s+)?evidence)?)?\s*(?:\d{1,2}[a-z]?)?"
@@ -205,7 +211,11 @@ def compose_extractive(
         names_held: int | None = None  # of the question's names in this passage, when needed
         answering: set[int] = set()  # positions of this passage's responsive sentences
         for position, text in enumerate(raw):
-            if len(text) < _MIN_SENTENCE_CHARS or _TABLE_LABEL.match(text):
+            if (
+                len(text) < _MIN_SENTENCE_CHARS
+                or _TABLE_LABEL.match(text)
+                or len(_CONTENTS_ENTRY.findall(text)) >= 3
+            ):
                 continue
             after = structure.items[position]
             if is_lead_in(text) and not after:

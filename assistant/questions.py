@@ -316,6 +316,21 @@ def _english_name_part(term: str, table: LayeredTerms) -> bool:
     return any(0 < table.generality(w) <= EN_NAME_GLOSSES for w in normalise_en(term).split())
 
 
+_COORDINATED: Final[re.Pattern[str]] = re.compile(
+    r"^([a-z]+) ([a-z]+) and ([a-z]+)$", re.IGNORECASE
+)
+
+
+def coordinated_parts(form: str) -> tuple[str, ...]:
+    """The two names an English coordinated phrase joins: "infection prevention and control"
+    is "infection prevention" and "infection control", and a passage may say either."""
+    match = _COORDINATED.match(form)
+    if match is None:
+        return ()
+    head, first, second = match.groups()
+    return (f"{head} {first}", f"{head} {second}")
+
+
 def _everyday_english(term: str, table: LayeredTerms) -> bool:
     """Every word of it is in many dictionary glosses ("next one"; not "multimodal strategy",
     whose "multimodal" is in none)."""
@@ -356,16 +371,13 @@ def analyse_question(
             continue
         # An abbreviation (新冠, 丙球) takes the clinical names it shortens and their forms.
         full = expansions(term, table)
-        forms = tuple(
-            dict.fromkeys(
-                (
-                    term,
-                    *table.translate(term),
-                    *table.synonyms(term),
-                    *(f for name in full for f in (name, *table.translate(name))),
-                )
-            )
+        named = (
+            term,
+            *table.translate(term),
+            *table.synonyms(term),
+            *(f for name in full for f in (name, *table.translate(name))),
         )
+        forms = tuple(dict.fromkeys((*named, *(p for f in named for p in coordinated_parts(f)))))
         frequencies = [rarity.frequency(f) for f in forms] if rarity else []
         df = max(frequencies, default=1)
         entity = bool(full) or _is_entity(term, table)

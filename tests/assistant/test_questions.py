@@ -27,6 +27,7 @@ from assistant.questions import (
     QuestionAnalysis,
     TermRarity,
     analyse_question,
+    coordinated_parts,
     form_in_text,
     judge_responsive,
     term_in_text,
@@ -212,6 +213,28 @@ def _source(n: int, text: str, *, doc: str, title: str, chunk: int = 0) -> Sourc
         n=n, doc_id=doc, title=title, library="l", text=text, chunk_id=f"{doc}-{chunk}",
         chunk_index=chunk, language="zh",
     )  # fmt: skip
+
+
+def test_a_coordinated_english_name_is_found_by_either_of_its_parts() -> None:
+    assert coordinated_parts("infection prevention and control") == (
+        "infection prevention",
+        "infection control",
+    )
+    assert coordinated_parts("hand hygiene") == ()
+    table = table_with(("感控", "infection prevention and control"))
+    analysis = analyse_question("门诊要有几名受过感控培训的人员？", table=table, rarity=None)
+    sentence = "Assure at least one individual with training in infection prevention is available."
+    assert judge_responsive(analysis, sentence).responsive
+
+
+def test_a_table_of_contents_is_no_sentence_of_an_answer() -> None:
+    toc = (
+        "Overview Section 1: Facility Demographics Section 2: Infection Control Program "
+        "Section 3: Direct Observation of Facility Practices"
+    )
+    source = _source(1, toc, doc="cdc", title="Checklist")
+    analysis = analyse_question("What does section 2 cover?", table=table_with(), rarity=None)
+    assert compose_extractive(analysis.text, [source], analysis=analysis)[0] == []
 
 
 def test_labels_of_a_recommendation_table_are_no_sentences_of_an_answer() -> None:
