@@ -479,6 +479,16 @@ def test_a_chinese_name_is_searched_for_alone_in_english_and_never_in_a_link_lis
     assert not any("http" in s.text for s in answer.sources)
 
 
+def test_a_population_named_in_full_is_found_by_its_abbreviation(world, tmp_path: Path) -> None:
+    """The outpatient guide says "HCP" for healthcare personnel; the glossary pairs them."""
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(
+        CARDIO_DOC, "When should healthcare personnel wear gloves in outpatient settings?", ctx=ctx
+    )
+    assert answer.mode == AnswerMode.EXTRACTIVE, (answer.refusal, answer.dropped)
+    assert any(s.text.startswith("HCP wear gloves") for s in answer.sentences), answer.sentences
+
+
 def test_an_english_question_is_answered_from_a_chinese_guideline(world, tmp_path: Path) -> None:
     ctx = make_ctx(world, tmp_path)
     answer = answer_question(CARDIO_DOC, "What is the adult dose of oseltamivir?", ctx=ctx)
