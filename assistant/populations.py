@@ -44,16 +44,24 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
 SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy", "older"})
 
 
+def _named(kinds: dict[str, re.Pattern[str]], text: str) -> set[str]:
+    return {name for name, pattern in kinds.items() if pattern.search(text)}
+
+
+def _only_others(kinds: dict[str, re.Pattern[str]], question: str, sentence: str) -> bool:
+    asked = _named(kinds, question)
+    stated = _named(kinds, sentence)
+    return bool(asked and stated and not asked & stated)
+
+
 def populations(text: str) -> set[str]:
     """The populations a text names (child, adult, pregnancy, older)."""
-    return {name for name, pattern in POPULATIONS.items() if pattern.search(text)}
+    return _named(POPULATIONS, text)
 
 
 def other_population(question: str, sentence: str) -> bool:
     """The question names a population and the sentence names only others."""
-    asked = populations(question)
-    stated = populations(sentence)
-    return bool(asked and stated and not asked & stated)
+    return _only_others(POPULATIONS, question, sentence)
 
 
 # When in the course of a disease a statement holds. The acute-phase blood-pressure target of
@@ -78,14 +86,12 @@ PHASES: Final[dict[str, re.Pattern[str]]] = {
 
 def phases(text: str) -> set[str]:
     """The phases of a disease's course a text names (acute, long-term, recovery)."""
-    return {name for name, pattern in PHASES.items() if pattern.search(text)}
+    return _named(PHASES, text)
 
 
 def other_phase(question: str, sentence: str) -> bool:
     """The question names a phase of the disease and the sentence names only others."""
-    asked = phases(question)
-    stated = phases(sentence)
-    return bool(asked and stated and not asked & stated)
+    return _only_others(PHASES, question, sentence)
 
 
 _NUMBER: Final[str] = r"(\d+(?:\.\d+)?)"

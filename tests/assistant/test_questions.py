@@ -53,6 +53,11 @@ def table_with(*pairs: tuple[str, str]) -> LayeredTerms:
     return LayeredTerms((glossary, cedict_table()))
 
 
+def glossary_table() -> LayeredTerms:
+    """The shipped glossary's names, then CC-CEDICT (no library glosses, no vocabulary)."""
+    return LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+
+
 def rarity_of(passages: list[str]) -> TermRarity:
     from collections import Counter
 
@@ -139,7 +144,7 @@ def test_a_question_naming_a_drug_needs_that_drug_even_under_a_heavier_name() ->
         "Oxycodone 10 mg twice a day.",
         "Oxycodone is an opioid.",
     ]
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     analysis = analyse_question(
         "What oxycodone dose is given in COVID-19?", table=table, rarity=rarity_of(passages)
     )
@@ -156,7 +161,7 @@ def test_asked_which_drug_a_disease_takes_the_drug_it_names_is_the_answer() -> N
         "流感重型病例可使用奥司他韦，成人每次75mg。",
         "流行性感冒是流感病毒引起的急性呼吸道传染病。",
     ]
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     rarity = rarity_of(passages)
     which = analyse_question(
         "流感重型病人用激素，推荐哪种、每天多少量？", table=table, rarity=rarity
@@ -243,7 +248,7 @@ def test_labels_of_a_recommendation_table_are_no_sentences_of_an_answer() -> Non
         "hygiene include at least 5 elements."
     )
     source = _source(1, text, doc="who", title="Core components")
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     analysis = analyse_question(
         "How many elements do multimodal strategies include?",
         table=table,
@@ -266,7 +271,7 @@ def test_a_sentence_answering_the_case_its_premise_leaves_open_needs_that_premis
         "Otherwise, the preferred method of hand hygiene is an alcohol-based hand rub."
     )
     source = _source(1, text, doc="hh", title="Outpatient care")
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     rarity = rarity_of([text, "Patients with norovirus.", "Hand rub dries quickly."])
 
     asked_rub = analyse_question(
@@ -553,7 +558,7 @@ def test_a_word_with_diacritics_and_a_hyphen_contributes_its_parts(corpus_dir: P
     page = re.sub(r"\s+", " ", PdfReader(str(pdf)).pages[33].extract_text() or "")
     at = page.index("opioid-naïve patients")
     sentence = page[page.rfind(".", 0, at) + 1 : page.index(".", at) + 1].strip()
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     rarity = rarity_of([sentence, "Hand hygiene before and after every patient contact."])
     for question in (
         "Starting dose for opioid-naïve patients?",
@@ -616,7 +621,7 @@ def test_everyday_words_of_a_chinese_question_join_the_english_bag() -> None:
         "Infection prevention and control programmes need trained staff.",
         "感染防控需要培训和策略。",
     ]
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     analysis = analyse_question("感控培训要用什么策略？", table=table, rarity=rarity_of(passages))
     assert {"培训", "策略"} <= {t.term for t in analysis.common}, analysis.terms
     bag = analysis.translations["en"].split()
@@ -653,7 +658,7 @@ def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
 
     flu = (corpus_dir / "zh" / "流行性感冒诊疗方案（2025年版）.txt").read_text("utf-8")
     paragraph = next(p for p in flu.split("\n\n") if "奥司他韦" in p)
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     rarity = rarity_of([paragraph])
     source = Source(
         n=1,
@@ -712,7 +717,7 @@ def test_disease_and_procedure_word_endings_make_a_name(question: str, name: str
 def test_everyday_words_are_no_names_in_either_script() -> None:
     """A word jieba does not know is a transliterated name, unless the dictionary knows it as
     an everyday word; a plural in -ches is folded to its word ("patches" is "patch")."""
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     assert normalise_en("patches") == "patch" and normalise_en("boxes") == "box"
     assert normalise_en("diseases") == "disease" and normalise_en("classes") == "class"
     everyday = analyse_question("单剂量药瓶里剩下的药能给下一个病人用吗？", table=table)
@@ -736,7 +741,7 @@ def test_analysis_is_no_name() -> None:
 def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
     """jieba knows neither "轻症" nor a name it could belong to: "儿童" + "轻症" is a population
     and a grade, not a disease the library lacks."""
-    table = LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+    table = glossary_table()
     analysis = analyse_question("儿童轻症支原体肺炎用阿奇霉素吗？", table=table)
     assert "儿童轻症" not in [t.term for t in analysis.terms]
     assert "阿奇霉素" in [t.term for t in analysis.anchors]
