@@ -181,7 +181,8 @@ class Context:
         return self._retriever
 
     def term_table(self) -> LayeredTerms:
-        """The bilingual term table: the hospital glossary, the library's glosses, CC-CEDICT."""
+        """The bilingual term table: the hospital glossary's names, the library's glosses, the
+        glossary's everyday vocabulary, CC-CEDICT (candidates the library holds first)."""
         if self._glossary is None:
             self._glossary = load_glossary()
             self._vocabulary = load_glossary(section="vocabulary")
