@@ -37,8 +37,9 @@ from typing import Final
 
 import jieba
 
-from assistant.domain import Grade, detect_language, has_cjk
+from assistant.domain import Grade
 from assistant.grades import detect_grades
+from assistant.language import detect_language, has_cjk
 from assistant.quantities import extract_quantities, quantity_supported
 
 __all__ = [

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -16,93 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 POINT_NAMESPACE = uuid.UUID("8f6b0d7e-3c1a-5b9e-9a51-6f2d4c0e7a11")
 
 Language = Literal["zh", "en"]
-
-# The one CJK character class of the tree (issue #12): Han ideographs only, every block Unicode
-# assigns them — Extension A (U+3400–4DBF), the Unified Ideographs (U+4E00–9FFF), the
-# Compatibility Ideographs (U+F900–FAFF) and the Supplementary and Tertiary Ideographic Planes
-# (U+20000–3FFFF: Extensions B–H and the Compatibility Supplement). Punctuation (U+3000–303F,
-# full-width forms) is not in it: a module that also needs punctuation adds that range itself.
-# A fragment for use inside `[...]`; `re` reads the escapes.
-CJK_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
-CJK_CHAR_RE = re.compile(f"[{CJK_CHARS}]")
-_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
-# Units and single letters say nothing about the language around them: "LDL-C 目标值：
-# 极高危<1.8mmol/L（70mg/dl）" is Chinese though it holds more Latin tokens than characters.
-_NOT_WORDS = frozenset(
-    [
-        "mmol",
-        "umol",
-        "nmol",
-        "mol",
-        "mg",
-        "ug",
-        "mcg",
-        "ng",
-        "kg",
-        "g",
-        "ml",
-        "dl",
-        "l",
-        "iu",
-        "mmhg",
-        "hg",
-        "cm",
-        "mm",
-        "km",
-        "min",
-        "h",
-        "hr",
-        "hrs",
-        "bpm",
-    ]
-)
-
-
-def has_cjk(text: str) -> bool:
-    """Whether a text holds at least one CJK ideograph."""
-    return CJK_CHAR_RE.search(text) is not None
-
-
-def detect_language(text: str) -> Language:
-    """Say whether a text is Chinese or English by the share of CJK characters among letters."""
-    cjk = len(CJK_CHAR_RE.findall(text))
-    # One Chinese character carries about as much as one English word; drug names and units
-    # in Latin script inside a Chinese question must not flip it to English.
-    if cjk == 0:
-        return "en"
-    words = [w for w in _LATIN_WORD_RE.findall(text) if len(w) > 1 and w.lower() not in _NOT_WORDS]
-    return "zh" if cjk >= len(words) else "en"
-
-
-# The heading of a document's list of cited works: "References", "9 References", "参考文献".
-_BIBLIOGRAPHY = re.compile(
-    r"^(?:[\dIVX]{1,4}[.．、]?\s*|[一二三四五六七八九十]+、\s*)?"
-    r"(?:references?(?: list| cited)?|bibliography|literature cited|works cited|"
-    r"(?:主要)?参考文献|引用文献)\s*[:：]?$",
-    re.IGNORECASE,
-)
-
-
-_URL_RE = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-
-
-def is_link_list(text: str) -> bool:
-    """Whether a passage is mostly web addresses: a list of resources ("❑ FDA regulations on
-    reprocessing…: http://www.fda.gov/…"), whose lines name documents rather than say what to
-    do — the same as a reference list, without its heading."""
-    urls = _URL_RE.findall(text)
-    return len(urls) >= 2 and sum(len(u) for u in urls) >= 0.25 * len(text.strip())
-
-
-def is_bibliography(section_path: Sequence[str]) -> bool:
-    """Whether a passage lies under a document's list of cited works (at any heading level).
-
-    Such a passage names other papers and never states what the guideline recommends: it stays
-    in the lexical index (a reader may look a reference up) but gets no dense vector (issue 15),
-    and an answer never draws on it (issue 12).
-    """
-    return any(_BIBLIOGRAPHY.match(heading.strip()) for heading in section_path)
-
 
 # The department of a hospital-wide role, grant or account (Casbin's domain wildcard).
 HOSPITAL_WIDE = "*"

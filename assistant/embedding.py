@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import EmbeddingSettings
-from assistant.domain import CJK_CHARS, has_cjk
 from assistant.errors import ConfigError
+from assistant.language import CJK_CHARS, has_cjk
 
 if TYPE_CHECKING:
     from assistant.embedding_onnx import OnnxEncoder

@@ -17,9 +17,10 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from assistant.domain import AnswerMode, Flag, Source, has_cjk
+from assistant.domain import AnswerMode, Flag, Source
 from assistant.errors import ConfigError
 from assistant.generation import Draft
+from assistant.language import has_cjk
 from assistant.privacy import RedactionResult
 from assistant.retrieval import RetrievalResult
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from assistant.domain import CJK_CHARS, has_cjk
+from assistant.language import CJK_CHARS, has_cjk
 from assistant.transliteration import NameMatcher
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from assistant.domain import CJK_CHARS, has_cjk
+from assistant.language import CJK_CHARS, has_cjk
 
 Span = tuple[int, int]
 # A validator sees the rule's match and the candidate span; it returns the (possibly narrowed)

@@ -22,9 +22,10 @@ from typing import Any
 
 import yaml
 
-from assistant.domain import Redaction, detect_language
+from assistant.domain import Redaction
 from assistant.errors import ConfigError
 from assistant.identifier_validators import VALIDATORS, Span, Validator
+from assistant.language import detect_language
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from assistant.domain import CJK_CHARS
+from assistant.language import CJK_CHARS
 
 __all__ = ["Quantity", "extract_quantities", "quantity_supported"]
 

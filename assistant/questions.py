@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from assistant.aspects import ASPECTS, DRUG_ASPECTS, Aspect, aspect_words, detect_aspect
-from assistant.domain import Language, detect_language, has_cjk
+from assistant.domain import Language
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
     EN_LETTERS,
@@ -38,6 +38,7 @@ from assistant.glossary import (
     fold_english,
     normalise_en,
 )
+from assistant.language import detect_language, has_cjk
 from assistant.populations import (
     POPULATIONS,
     SPECIAL_POPULATIONS,

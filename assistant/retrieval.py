@@ -37,7 +37,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.config import Settings
-from assistant.domain import Grade, Source, detect_language, has_cjk
+from assistant.domain import Grade, Source
 from assistant.embedding import (
     NGRAM_PREFIX,
     DenseEmbedder,
@@ -45,6 +45,7 @@ from assistant.embedding import (
     bm25_max_term_score,
 )
 from assistant.glossary import TermTable, is_everyday_word, library_glosses
+from assistant.language import detect_language, has_cjk
 from assistant.questions import TermRarity
 from assistant.store import RRF_K, Hit, VectorStore
 from assistant.transliteration import NameMatcher, name_runs, split_english

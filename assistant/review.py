@@ -36,8 +36,9 @@ from sqlalchemy.exc import IntegrityError
 
 from assistant.config import Settings
 from assistant.db import Migration, apply_migrations, shared_engine
-from assistant.domain import AnswerSentence, AuditEvent, Flag, ReviewItem, has_cjk
+from assistant.domain import AnswerSentence, AuditEvent, Flag, ReviewItem
 from assistant.errors import InvalidInput
+from assistant.language import has_cjk
 
 Status = Literal["open", "in_review", "resolved"]
 DISPOSITIONS = ("correct", "incorrect", "guideline_gap", "needs_escalation")

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from assistant.domain import CJK_CHARS
+from assistant.language import CJK_CHARS
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from assistant.domain import CJK_CHARS, has_cjk
 from assistant.glossary import LayeredTerms
+from assistant.language import CJK_CHARS, has_cjk
 from assistant.populations import populations
 
 # Words every clinical question or passage uses: never a subject, whatever their rarity.

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.domain import CJK_CHARS
+from assistant.language import CJK_CHARS
 from assistant.privacy import RedactionRules, find_identifiers, load_rules, redact_text
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus" / "guidelines"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.domain import has_cjk
 from assistant.errors import InvalidInput
+from assistant.language import has_cjk
 
 DEFAULT_GOLDEN_PATH = Path(__file__).parent / "datasets" / "golden.jsonl"
 DEFAULT_CORPUS_DIR = Path(__file__).parent / "corpus" / "guidelines"

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from assistant.citations import split_sentences
-from assistant.domain import has_cjk
+from assistant.language import has_cjk
 from eval.standin import Completion, Script, SGLangStandIn, json_completion, read_sources
 
 ScriptedMode = Literal["faithful", "unfaithful"]

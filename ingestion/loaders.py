@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from assistant.domain import has_cjk
 from assistant.errors import IngestionError
+from assistant.language import has_cjk
 
 logger = logging.getLogger(__name__)
 

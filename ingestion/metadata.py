@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from assistant.domain import CJK_CHAR_RE, CJK_CHARS, has_cjk
 from assistant.errors import IngestionError
+from assistant.language import CJK_CHAR_RE, CJK_CHARS, has_cjk
 from assistant.privacy import RedactionRules, screen_document
 from ingestion.normalize import normalize_text
 
@@ -78,7 +78,7 @@ class DocumentMetadata:
 def detect_document_language(text: str) -> Literal["zh", "en"]:
     """zh when CJK ideographs make up a fair share of a whole document's letters, else en.
 
-    Documents, unlike questions (`assistant.domain.detect_language`), quote long English
+    Documents, unlike questions (`assistant.language.detect_language`), quote long English
     references and drug names; a per-letter share of 0.2 still separates them cleanly.
     """
     cjk = len(CJK_CHAR_RE.findall(text))

@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import replace
 
-from assistant.domain import CJK_CHAR_RE, CJK_CHARS
+from assistant.language import CJK_CHAR_RE, CJK_CHARS
 from ingestion.loaders import RawLine
 
 # Chinese punctuation that NFKC would turn into ASCII; kept full-width because Chinese readers

@@ -6,7 +6,7 @@ import bisect
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant.domain import CJK_CHAR_RE, CJK_CHARS
+from assistant.language import CJK_CHAR_RE, CJK_CHARS
 from ingestion.loaders import RawLine
 from ingestion.normalize import join_lines
 

@@ -39,11 +39,11 @@ from assistant.domain import (
     DocumentStatus,
     DocumentVersion,
     Principal,
-    is_bibliography,
     library_object,
 )
 from assistant.embedding import DenseEmbedder, SparseEncoder, SparseVec, load_dense_embedder
 from assistant.errors import AccessDenied, GuideCiteError, IngestionError
+from assistant.language import is_bibliography
 from assistant.privacy import redact_text
 from assistant.retrieval import write_profile
 from assistant.review import ReviewQueue

@@ -29,7 +29,7 @@ FRAMEWORKS = {
 PACKAGES = set(ALLOWED)
 # DESIGN.md §2: `ui` reaches `assistant` only through the use-cases and the shared vocabulary;
 # it never checks permissions, writes audit rows or opens a store itself.
-UI_MAY_USE = {"service", "domain", "errors", "config"}
+UI_MAY_USE = {"service", "domain", "language", "errors", "config"}
 
 
 def imported_modules(path: Path) -> list[str]:

@@ -34,7 +34,6 @@ from assistant.domain import (
     Refusal,
     Source,
     Strength,
-    detect_language,
     libraries_object,
     library_object,
     page_object,
@@ -52,6 +51,7 @@ from assistant.generation import (
     Draft,
     generate_draft,
 )
+from assistant.language import detect_language
 from assistant.llm import ChatModel
 from assistant.privacy import RedactionResult, redact_text
 from assistant.prompts import template_hash

@@ -40,9 +40,9 @@ from assistant.domain import (
     Principal,
     Source,
     answer_object,
-    has_cjk,
 )
 from assistant.errors import AccessDenied, InvalidInput
+from assistant.language import has_cjk
 from assistant.service.acting import audited
 from assistant.service.ask import conflict_message, refusal_message
 from assistant.service.context import Context

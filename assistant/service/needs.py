@@ -21,8 +21,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from assistant.aspects import ASPECTS, aspect_words
-from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, has_cjk, monitoring_object
+from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, monitoring_object
 from assistant.glossary import LayeredTerms, cedict_table, load_glossary, normalise_en
+from assistant.language import has_cjk
 from assistant.privacy import redact_text
 from assistant.questions import analyse_question
 from assistant.review import ReviewQueue

@@ -19,13 +19,7 @@ from typing import Literal
 
 from assistant.aspects import aspect_words
 from assistant.citations import content_terms
-from assistant.domain import (
-    Refusal,
-    Source,
-    has_cjk,
-    is_bibliography,
-    is_link_list,
-)
+from assistant.domain import Refusal, Source
 from assistant.errors import (
     GuideCiteError,
 )
@@ -33,6 +27,7 @@ from assistant.generation import (
     Draft,
     source_context,
 )
+from assistant.language import has_cjk, is_bibliography, is_link_list
 from assistant.llm import ChatModel
 from assistant.populations import populations
 from assistant.prompts import condense_messages, translate_messages

@@ -17,7 +17,7 @@ from assistant.citations import (
     verify_answer,
     verify_sentence,
 )
-from assistant.domain import detect_language
+from assistant.language import detect_language
 
 
 def joined(text: str) -> str:

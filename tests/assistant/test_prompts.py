@@ -7,7 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.domain import Source, detect_language
+from assistant.domain import Source
+from assistant.language import detect_language
 from assistant.prompts import (
     PromptSource,
     build_messages,

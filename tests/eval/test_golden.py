@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.domain import has_cjk
 from assistant.errors import InvalidInput
+from assistant.language import has_cjk
 from eval.golden import (
     DEFAULT_CORPUS_DIR,
     KINDS,

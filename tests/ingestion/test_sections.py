@@ -206,7 +206,7 @@ def test_a_short_numbered_line_without_a_lead_in_is_still_a_heading() -> None:
 
 
 def test_bibliography_headings_are_recognised_at_any_level() -> None:
-    from assistant.domain import is_bibliography
+    from assistant.language import is_bibliography
 
     for heading in (
         "References",

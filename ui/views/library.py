@@ -9,8 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.domain import CJK_CHARS, Change, DocumentDiff, DocumentVersion, Principal
+from assistant.domain import Change, DocumentDiff, DocumentVersion, Principal
 from assistant.errors import GuideCiteError
+from assistant.language import CJK_CHARS
 from assistant.service.admin import libraries_managed_by
 from assistant.service.context import Context
 from ingestion.as_principal import (
