@@ -65,10 +65,10 @@ sessions = Table(
 
 
 # One-time tickets (issue 16; `assistant.sessions`): single use, short-lived, stored as
-# digests. `cookie` lets the web
-# app's cookie route set the browser's session cookie for a live session; `password_change`
-# carries a sign-in whose password and second factor were checked across a forced password
-# change, so the same TOTP code is not asked (and refused as a replay) again.
+# digests. `cookie` lets the web app's cookie route set the browser's session cookie for a
+# live session; `password_change` carries a sign-in whose password and second factor were
+# checked across a forced password change, so the same TOTP code is not asked (and refused
+# as a replay) again.
 login_tickets = Table(
     "login_tickets",
     _metadata,

@@ -229,7 +229,8 @@ def compose_extractive(
                     )  # fmt: skip
                 continue
             clauses = clauses_before(raw, position)
-            if position and _DEPENDENT_OPENING.search(text) and position - 1 not in answering:
+            dependent = position > 0 and _DEPENDENT_OPENING.search(text) is not None
+            if dependent and position - 1 not in answering:
                 # Its premise, the sentence before, does not answer the question: neither does it.
                 rejected.append((lexical, text, "needs_context", source.n))
                 continue

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS
 from assistant.language import CJK_CHARS, has_cjk
 from assistant.transliteration import NameMatcher
 
@@ -443,14 +444,21 @@ def parse_glossary(data: Any, *, source: str, section: str = "terms") -> TermTab
     return table
 
 
-def load_glossary(path: Path | None = None, *, section: str = "terms") -> TermTable:
-    """One list of the hospital-editable glossary (`policies/glossary.yaml`; see
-    `parse_glossary`); empty if there is none."""
+def load_glossaries(path: Path | None = None) -> tuple[TermTable, TermTable]:
+    """The hospital-editable glossary (`policies/glossary.yaml`) read once: its names and its
+    everyday vocabulary (see `parse_glossary`); empty tables if there is none."""
     path = path or GLOSSARY_FILE
     if not path.exists():
-        return TermTable()
+        return TermTable(), TermTable()
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return parse_glossary(data, source=str(path), section=section)
+    names = parse_glossary(data, source=str(path), section="terms")
+    return names, parse_glossary(data, source=str(path), section="vocabulary")
+
+
+def load_glossary(path: Path | None = None, *, section: str = "terms") -> TermTable:
+    """One list of the hospital-editable glossary (see `load_glossaries`)."""
+    names, words = load_glossaries(path)
+    return words if section == "vocabulary" else names
 
 
 @dataclass(frozen=True)
@@ -478,8 +486,6 @@ def untranslated_terms(
     an English word folded), most passages first; numbers, codes with digits, stop words and
     one-character Chinese words are left out.
     """
-    from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS
-
     gaps: dict[str, list[TermGap]] = {"zh": [], "en": []}
     ranked = sorted(document_frequency.items(), key=lambda item: (-item[1], item[0]))
     for term, passages in ranked:

@@ -134,6 +134,11 @@ class QuestionAnalysis:
         """The specific subject terms (drug, disease, procedure names), heaviest first."""
         return tuple(t for t in self.terms if t.anchor)
 
+    @functools.cached_property
+    def drug_anchors(self) -> tuple[SubjectTerm, ...]:
+        """The anchors shaped like a drug's name in some form (奥司他韦, oxycodone, 激素类 …)."""
+        return tuple(a for a in self.anchors if any(_drug_shaped(f) for f in a.forms))
+
     @property
     def missing(self) -> list[str]:
         """Anchors that no passage of the library contains in any language."""
@@ -595,7 +600,7 @@ def judge_responsive(
     # sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…"). It must name the
     # question's main name and, when the question names a drug, that drug however heavy its
     # other names ("MME conversion factor for oxycodone": not a hydrocodone example with MME).
-    drugs = [a for a in anchors if any(_drug_shaped(f) for f in a.forms)]
+    drugs = analysis.drug_anchors
     if (
         anchors
         and (
@@ -662,7 +667,7 @@ def _drug_shaped(name: str) -> bool:
 
 def _asks_which_drug(analysis: QuestionAnalysis) -> bool:
     """A question asking which drug to use, naming none: "which one" or a drug class only."""
-    if any(_drug_shaped(f) for a in analysis.anchors for f in a.forms):
+    if analysis.drug_anchors:
         return False
     if _WHICH_DRUG_RE.search(analysis.text):
         return True

@@ -18,7 +18,7 @@ from typing import Any
 from assistant.conflicts import find_conflicts
 from assistant.domain import Source
 from assistant.errors import ConfigError
-from assistant.glossary import LayeredTerms, cedict_table, library_glosses, load_glossary
+from assistant.glossary import LayeredTerms, cedict_table, library_glosses, load_glossaries
 from assistant.questions import analyse_question
 from eval.scoring import precision_recall, rate_cell
 
@@ -97,7 +97,7 @@ def measure_conflicts(items: list[ConflictItem] | None = None) -> dict[str, Any]
     no index is involved.
     """
     items = load_conflict_items() if items is None else items
-    glossary, vocabulary = load_glossary(), load_glossary(section="vocabulary")
+    glossary, vocabulary = load_glossaries()
     rows: list[dict[str, Any]] = []
     for item in items:
         glosses = library_glosses([item.a["text"], item.b["text"]])

@@ -21,7 +21,7 @@ from assistant.embedding import DenseEmbedder, SparseEncoder
 from assistant.errors import GuideCiteError
 from assistant.flags import FlagRules, load_flag_rules
 from assistant.gates import GateRegistry
-from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
+from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossaries
 from assistant.llm import ChatModel
 from assistant.retrieval import HybridRetriever
 from assistant.review import ReviewQueue
@@ -184,8 +184,7 @@ class Context:
         """The bilingual term table: the hospital glossary's names, the library's glosses, the
         glossary's everyday vocabulary, CC-CEDICT (candidates the library holds first)."""
         if self._glossary is None:
-            self._glossary = load_glossary()
-            self._vocabulary = load_glossary(section="vocabulary")
+            self._glossary, self._vocabulary = load_glossaries()
         profile = self.retriever.profile()
         # The glossary's names and the library's glosses are clinical (a question naming one is
         # about it); its everyday vocabulary and the dictionary only translate.

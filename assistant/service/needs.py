@@ -22,7 +22,7 @@ from typing import Any
 
 from assistant.aspects import ASPECTS, aspect_words
 from assistant.domain import HOSPITAL_WIDE, AuditAction, Principal, monitoring_object
-from assistant.glossary import LayeredTerms, cedict_table, load_glossary, normalise_en
+from assistant.glossary import LayeredTerms, cedict_table, load_glossaries, normalise_en
 from assistant.language import has_cjk
 from assistant.privacy import redact_text
 from assistant.questions import analyse_question
@@ -42,9 +42,8 @@ _NOT_IN_LIBRARY = frozenset({"subject_not_found", "no_relevant_passage", "unspec
 
 def default_term_table() -> LayeredTerms:
     """The term table without a store: the hospital glossary, then CC-CEDICT."""
-    return LayeredTerms(
-        (load_glossary(), load_glossary(section="vocabulary"), cedict_table()), clinical=1
-    )
+    names, words = load_glossaries()
+    return LayeredTerms((names, words, cedict_table()), clinical=1)
 
 
 def subject_key(term: str, *, table: LayeredTerms) -> str:
