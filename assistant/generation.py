@@ -277,11 +277,13 @@ def compose_extractive(
             if not verdict.responsive:
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue
+            answering.add(position)
+            if dependent:
+                before = tuple(sorted({*before, position - 1}))  # shown with its premise
             # The question's terms in the sentence (with what it takes along), in any language,
             # by their rarity: what distinguishes the answering sentence from its responsive
             # neighbours. A question in the other language shares no words with it, so the
             # lexical part may be nothing; scores stay positive for the cut below.
-            answering.add(position)
             shown = " ".join([*(raw[i] for i in before), text])
             score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
             chosen.append(

@@ -288,6 +288,22 @@ def test_a_sentence_answering_the_case_its_premise_leaves_open_needs_that_premis
     assert [t[:9] for t, _ in both] == ["Wash with", "Otherwise"], both
 
 
+def test_a_dependent_sentence_brings_its_premise_however_low_that_scores() -> None:
+    """The premise answers only through its heading ("Hand hygiene"), so it scores far below
+    the sentence after it; it is still shown, before it."""
+    text = (
+        "Wash with soap and water after caring for a patient with norovirus. "
+        "Otherwise, the preferred method of hand hygiene is an alcohol-based hand rub."
+    )
+    source = _source(1, text, doc="hh", title="Hand hygiene")
+    rarity = rarity_of([text, "Patients with norovirus.", "Hand rub dries quickly."])
+    analysis = analyse_question(
+        "When is an alcohol-based hand rub used?", table=glossary_table(), rarity=rarity
+    )
+    shown, _ = compose_extractive(analysis.text, [source], analysis=analysis)
+    assert [t[:9] for t, _ in shown] == ["Wash with", "Otherwise"], shown
+
+
 def test_extractive_answer_comes_from_one_guideline_in_order_with_context() -> None:
     flu = (
         "（1）奥司他韦：适用于1岁以上儿童及成人。成人剂量每次75mg，每日2次。"
