@@ -176,13 +176,21 @@ def search_for_subject(
                 found.setdefault(s.chunk_id or s.text, s)
     if not found:
         return retrieval
+    names_held: dict[str, int] = {}
+
+    def fewer_names(source: Source) -> int:
+        key = source.chunk_id or source.text
+        if key not in names_held:
+            names_held[key] = sum(holds_term(source, a) for a in anchors)
+        return -names_held[key]
+
     # Stable sort: the search's own order among passages holding as many of the names.
-    ranked = sorted(found.values(), key=lambda s: -sum(holds_term(s, a) for a in anchors))
+    ranked = sorted(found.values(), key=fewer_names)
     k = len(retrieval.sources)
     fused = fuse_by_rank([ranked, retrieval.sources], weights=[1.0, 0.5])
     # A passage found for the missing name never pushes out one holding more of the question's
     # names (the missing "name" may be a word no answering passage uses: 界定, "define").
-    merged = sorted(fused, key=lambda s: -sum(holds_term(s, a) for a in anchors))[:k]
+    merged = sorted(fused, key=fewer_names)[:k]
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
     return replace(
         retrieval,
