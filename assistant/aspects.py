@@ -197,7 +197,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(
             # Not a bare "frequency": "HAI frequency up to 3 times higher" is a rate of
             # occurrence, not how often to act.
-            r"每\S{0,3}(?:天|日|周|月|年|小时|次)|间隔|频率|第\s*\d|程序|every|interval|"
+            r"每\S{0,3}(?:天|日|周|月|年|小时|次)|"
+            r"每隔?\s*\d+(?:\.\d+)?\s*[~～\-–至到]\s*\d+\s*个?(?:天|日|周|月|年|小时|次)|"
+            r"间隔|频率|第\s*\d|程序|every|interval|"
             r"daily|weekly|annual|yearly|monthly|at least once|q\d+h|schedule|\bdays? \d|"
             r"\b(?:once|twice|\d+ times) (?:a|per|each) (?:day|week|month|year)"
         ),

@@ -20,12 +20,13 @@ checked in assistant/aspects.py).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from assistant.aspects import ASPECTS, DRUG_ASPECTS, Aspect, aspect_words, detect_aspect
@@ -98,6 +99,10 @@ EN_GENERAL_GLOSSES: Final[int] = 40
 _EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(rf"[{EN_LETTERS}][{EN_LETTERS}0-9\-]*(?:['’]s)?")
 # A compound with a digit is a code and stays whole (SARS-CoV-2, COVID-19, HbA1c).
 _HAS_DIGIT_RE: Final[re.Pattern[str]] = re.compile(r"\d")
+# A clipped clinical word ("detox", "benzo", "rehab") stands for the library's longer word it
+# begins; shorter ones begin too many words ("hypo", "prep").
+_MIN_CLIPPED: Final[int] = 5
+_PLAIN_WORD_RE: Final[re.Pattern[str]] = re.compile(r"[a-z]+")
 _PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
 
 
@@ -180,6 +185,25 @@ class TermRarity:
         n = self.passages
         return math.log((n - df + 0.5) / (df + 0.5) + 1)
 
+    @functools.cached_property
+    def _english_words(self) -> list[str]:
+        return sorted(w for w in self.df if _PLAIN_WORD_RE.fullmatch(w))
+
+    def completions(self, word: str, *, limit: int = 2) -> list[str]:
+        """Library words that a clipped English word begins ("detox" → detoxification,
+        "benzo" → benzodiazepine), most used first; none for a word the library holds."""
+        word = word.lower()
+        if len(word) < _MIN_CLIPPED or not _PLAIN_WORD_RE.fullmatch(word) or self.frequency(word):
+            return []
+        words = self._english_words
+        found = []
+        for w in words[bisect.bisect_left(words, word) :]:
+            if not w.startswith(word):
+                break
+            if len(w) >= len(word) + 3:
+                found.append(w)
+        return sorted(found, key=lambda w: -self.df[w])[:limit]
+
 
 def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
     """Content terms of the question: jieba words for Chinese, dictionary phrases for English."""
@@ -257,6 +281,25 @@ _EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
     r"scope|(?<!ana)lysis|megaly|penia|uria|infarction|embolism|fibrillation)$"
 )
 _EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
+# Examples of the class a question asks about ("乙肝肝硬化这类高风险人群", "扭伤、拉伤等损伤",
+# "high-risk groups such as people with cirrhosis"): the class is the subject, and a passage
+# about the class answers without naming each example. A lone 等 inside a word (中等, 等级,
+# 等待) marks no examples.
+_ZH_EXAMPLES_MARK: Final[re.Pattern[str]] = re.compile(
+    r"这类|这一类|这些|这种|此类|之类的?|一类的?|(?<![中相平同对均高初])等(?!级|待|于|同|量|效|渗|候|到|等)"
+)
+_ZH_LIST_JOINS: Final[frozenset[str]] = frozenset("、和及或与")
+# Words that end the run of examples when read back from the mark (用, 对于, 他们, 的 …).
+_NOT_EXAMPLE_TAGS: Final[frozenset[str]] = frozenset({*VERB_TAGS, "p", "r", "u", "d", "c", "m"})
+_EN_EXAMPLES_RE: Final[re.Pattern[str]] = re.compile(
+    r"((?:[A-Za-z][A-Za-z\-]*\s+){1,4}?)(?:such as|e\.g\.,?|for example)\s+"
+    r"((?:(?!(?:be|is|are|was|were|should|can|could|would|will|get|gets|receive|need|needs|"
+    r"for|to|in|on|at|after|before|during|when|if)\b)[A-Za-z0-9\-]+\s*){1,4})",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK_RE: Final[re.Pattern[str]] = re.compile(r"[，,。？?；;：:！!\s]+")
+
+
 _CODE_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,}|[A-Za-z]+-?\d|\d+-?[A-Za-z]")
 # An abbreviation in mixed case (IgM, cHCC, HbA1c): written so in passages of either language.
 _MIXED_CASE: Final[re.Pattern[str]] = re.compile(r"[a-z][A-Z]")
@@ -377,11 +420,14 @@ def analyse_question(
             continue
         # An abbreviation (新冠, 丙球) takes the clinical names it shortens and their forms.
         full = expansions(term, table)
+        # A clipped word no passage holds is read as the library's word it begins.
+        clipped = rarity.completions(term) if rarity else []
         named = (
             term,
+            *clipped,
             *table.translate(term),
             *table.synonyms(term),
-            *(f for name in full for f in (name, *table.translate(name))),
+            *(f for name in (*full, *clipped) for f in (name, *table.translate(name))),
         )
         forms = tuple(dict.fromkeys((*named, *(p for f in named for p in coordinated_parts(f)))))
         frequencies = [rarity.frequency(f) for f in forms] if rarity else []
@@ -401,6 +447,7 @@ def analyse_question(
         )
     if aspect is not None and aspect.name in DRUG_ASPECTS and rarity is not None:
         terms.extend(_unrecognised_names(unnamed, terms, rarity))
+    terms = _examples_not_subjects(question, terms)
     terms.sort(key=lambda t: -t.weight)
     other: Language = "en" if language == "zh" else "zh"
     # Other-language forms the library uses: a dictionary sense no passage holds ("Chinese" →
@@ -451,6 +498,61 @@ def analyse_question(
         bag_groups=bag_groups,
         common=tuple(common),
     )
+
+
+def _example_spans(question: str) -> list[tuple[str, str]]:
+    """(examples, class) pairs of a question: "扭伤、拉伤" and "急性肌肉骨骼损伤" of
+    "扭伤、拉伤这类急性肌肉骨骼损伤"; "people with cirrhosis" and "high-risk groups" of "high-risk
+    groups such as people with cirrhosis". Chinese examples are read back from the mark: the
+    word before it, and the words joined to it by a list (、和及或), up to a verb, a preposition
+    or a pronoun ("用甲泼尼龙这类激素": only 甲泼尼龙)."""
+    text = unicodedata.normalize("NFKC", question)
+    pairs = []
+    tags = word_tags()
+    for clause in _CLAUSE_BREAK_RE.split(text):
+        for mark in _ZH_EXAMPLES_MARK.finditer(clause):
+            kind = clause[mark.end() :]
+            if not kind:
+                continue
+            examples: list[str] = []
+            for word in reversed(cut(clause[: mark.start()])):
+                tag = tags.get(word)
+                # The word before the mark, or one listed with it, is a noun whatever jieba
+                # tags it (拉伤 is tagged a verb); further back a verb ends the examples.
+                listed = not examples or examples[0] in _ZH_LIST_JOINS
+                joined = word in _ZH_LIST_JOINS and bool(examples)
+                noun = tag not in _NOT_EXAMPLE_TAGS - VERB_TAGS and (
+                    listed or (len(word) >= 2 and tag not in VERB_TAGS)
+                )
+                if not (joined or noun):
+                    break
+                examples.insert(0, word)
+            if examples:
+                pairs.append(("".join(examples).lstrip("".join(_ZH_LIST_JOINS)), kind))
+    pairs += [(m.group(2), m.group(1)) for m in _EN_EXAMPLES_RE.finditer(text)]
+    return pairs
+
+
+def _examples_not_subjects(question: str, terms: list[SubjectTerm]) -> list[SubjectTerm]:
+    """The question's examples of a class are no anchors when the class names a term of its own.
+
+    A drug given as the example ("阿莫西林这类抗生素的剂量") stays an anchor: another drug's
+    dose must never answer for it.
+    """
+    demoted: set[str] = set()
+    for examples, kind in _example_spans(question):
+        named_class = [t for t in terms if form_in_text(t.term, kind)]
+        if not named_class:
+            continue  # "肝硬化这类病": the examples are all the question names
+        demoted |= {
+            t.term
+            for t in terms
+            if t.anchor
+            and form_in_text(t.term, examples)
+            and not form_in_text(t.term, kind)
+            and not any(_drug_shaped(f) for f in t.forms)
+        }
+    return [replace(t, anchor=False) if t.term in demoted else t for t in terms]
 
 
 @functools.lru_cache(maxsize=4096)

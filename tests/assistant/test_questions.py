@@ -1371,3 +1371,91 @@ def test_what_a_sentence_must_state_to_answer(
     aspect = detect_aspect(question)
     assert aspect is not None and aspect.name == asked
     assert aspect.stated_in(sentence) is stated
+
+
+def test_a_clipped_word_no_passage_holds_is_read_as_the_word_it_begins() -> None:
+    passages = [
+        "Rehabilitation after a hip fracture starts on the second day.",
+        "Physiotherapy is part of rehabilitation for most patients.",
+        "Hypothermia should be prevented in the theatre.",
+    ]
+    rarity = rarity_of(passages)
+    assert rarity.completions("rehab") == ["rehabilitation"]
+    # A word the library holds, and a clip shorter than five letters, stay as they are.
+    assert rarity.completions("rehabilitation") == []
+    assert rarity.completions("hypo") == []
+    analysis = analyse_question(
+        "When does rehab start after a hip fracture?", table=table_with(), rarity=rarity
+    )
+    rehab = next(t for t in analysis.terms if t.term == "rehab")
+    assert "rehabilitation" in rehab.forms and rehab.in_library
+    assert judge_responsive(analysis, passages[0]).responsive
+
+
+@pytest.mark.parametrize(
+    ("question", "examples", "kind"),
+    [
+        ("糖尿病、高血压等慢性病患者的目标是多少？", "糖尿病、高血压", "慢性病患者的目标是多少"),
+        ("痛风这类代谢病患者能用利尿剂吗？", "痛风", "代谢病患者能用利尿剂吗"),
+        ("重症患儿用甲泼尼龙这类激素用多少量？", "甲泼尼龙", "激素用多少量"),
+        (
+            "How often should high-risk groups such as people with gout be seen?",
+            "people with gout ",
+            "often should high-risk groups ",
+        ),
+    ],
+)
+def test_the_examples_of_a_class_are_read_off_the_question(
+    question: str, examples: str, kind: str
+) -> None:
+    from assistant.questions import _example_spans
+
+    assert _example_spans(question) == [(examples, kind)]
+
+
+@pytest.mark.parametrize(
+    "question", ["中等剂量的布洛芬怎么给？", "卒中的等级怎么分？", "用这种药要注意什么？"]
+)
+def test_words_that_only_look_like_an_example_mark_name_no_examples(question: str) -> None:
+    from assistant.questions import _example_spans
+
+    assert _example_spans(question) == []
+
+
+def test_a_question_giving_examples_of_a_class_is_answered_about_the_class() -> None:
+    passages = [
+        "慢性病高风险人群应每年至少测量1次血压。",
+        "痛风患者应低嘌呤饮食。",
+        "高血压患者应限制食盐摄入。",
+        "慢性病患者应定期随访。",
+    ]
+    table = table_with()
+    analysis = analyse_question(
+        "痛风、高血压这类慢性病高风险人群多久测一次血压？", table=table, rarity=rarity_of(passages)
+    )
+    assert {"痛风", "高血压"}.isdisjoint(a.term for a in analysis.anchors), analysis.terms
+    assert judge_responsive(analysis, passages[0]).responsive
+    # Without the class the examples are all the question names, and they stay its subject.
+    plain = analyse_question("痛风患者多久测一次血压？", table=table, rarity=rarity_of(passages))
+    assert "痛风" in [a.term for a in plain.anchors]
+    assert not judge_responsive(plain, passages[0]).responsive
+
+
+def test_a_drug_given_as_an_example_stays_the_subject() -> None:
+    passages = [
+        "地塞米松5mg/日，疗程10天。",
+        "甲泼尼龙40mg/日，疗程5天。",
+        "糖皮质激素应短期使用。",
+    ]
+    analysis = analyse_question(
+        "重症患儿用甲泼尼龙这类激素用多少量？", table=glossary_table(), rarity=rarity_of(passages)
+    )
+    assert "甲泼尼龙" in [a.term for a in analysis.anchors]
+    assert not judge_responsive(analysis, passages[0]).responsive
+
+
+def test_an_interval_given_as_a_range_states_how_often() -> None:
+    asked = detect_aspect("多久复查一次？")
+    assert asked is not None and asked.name == "frequency"
+    assert asked.stated_in("高危人群每隔6~12个月复查1次。")
+    assert asked.stated_in("每3～6个月随访。")
