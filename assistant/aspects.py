@@ -183,7 +183,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"剂量(?!药?瓶|包装|容器|安瓿)|用量|用法(?=$|[\s，,。？?：:、（(和及与是为用呢吗])|"
             r"怎么用|怎么给|如何给|怎样给|[给用吃服]多少(?!天|周|个?月|年|小时|分钟|日|次)|首剂|单次|"
             r"怎么吃|如何服用|怎么服用|多少毫克|几片|多少\s*mg|\bdos(?:e|es|age|ing)\b|how much|"
-            r"\bmg\b|\bmme\b"
+            # Not a conversion factor to MME: that is a value ("the MME factor for fentanyl").
+            r"\bmg\b|\bmme\b(?!\s+(?:conversion\s+)?(?:factors?|ratios?))"
         ),
         _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
         needs_dose=True,
@@ -227,7 +228,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
-            r"which (?:level|grade)|threshold|target|cut-?off|how far|多远|多宽"
+            r"which (?:level|grade)|threshold|target|cut-?off|how far|多远|多宽|"
+            r"conversion (?:factor|ratio)|\bmme (?:factor|ratio)|换算系数|折算系数|换算比"
         ),
         _NUMBER_CUES,
         needs_cue=True,

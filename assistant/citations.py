@@ -190,14 +190,28 @@ def split_sentences(text: str) -> list[str]:
         if char != "\n":
             tail = _TAIL_RE.match(text, end)
             end = tail.end() if tail else end
-        piece = text[start:end].strip()
-        if piece:
-            sentences.append(piece)
+        sentences.extend(_attribution_apart(text[start:end]))
         start = end
-    rest = text[start:].strip()
-    if rest:
-        sentences.append(rest)
+    sentences.extend(_attribution_apart(text[start:]))
     return sentences
+
+
+# A table's or figure's attribution run on after its last row with no full stop between
+# ("… Tramadol 0.2 Sources: Adapted from …", "…（资料来源：…）"): a sentence of its own.
+_ATTRIBUTION_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<=\S)\s+(?=(?:Sources?|资料来源|数据来源)\s*[:：])"
+)
+_MIN_BEFORE_ATTRIBUTION: Final[int] = 12
+
+
+def _attribution_apart(piece: str) -> list[str]:
+    piece = piece.strip()
+    if not piece:
+        return []
+    cut = _ATTRIBUTION_RE.search(piece)
+    if cut is None or cut.start() < _MIN_BEFORE_ATTRIBUTION:
+        return [piece]
+    return [piece[: cut.start()].strip(), *_attribution_apart(piece[cut.end() :])]
 
 
 def _marker_numbers(body: str) -> list[int]:

@@ -203,6 +203,10 @@ class LayeredTerms:
     # cut to `_MAX_CANDIDATES` ("goal" → 目标 before 进球; a sense no passage uses matches
     # nothing, while the one it uses may be the dictionary's fifth).
     held: Callable[[str], bool] | None = None
+    # The leading layers a person wrote (the clinical ones and the glossary's vocabulary): their
+    # same-language round trips are synonyms (MME → 吗啡毫克当量 → morphine milligram
+    # equivalent); a general dictionary's drift. None: the clinical layers.
+    curated: int | None = None
 
     def knows_clinical(self, term: str) -> bool:
         """Whether a clinical layer has the term (Chinese, or English in any form)."""
@@ -243,9 +247,10 @@ class LayeredTerms:
         return self.to_english(term) if has_cjk(term) else self.to_chinese(term)
 
     def synonyms(self, term: str) -> list[str]:
-        """Same-language names of the term through the clinical layers (流感 → influenza →
+        """Same-language names of the term through the curated layers (流感 → influenza →
         流行性感冒); the general dictionary is left out, its round trips drift (stroke → 抚摩)."""
-        clinical = LayeredTerms(self.layers[: self.clinical], clinical=self.clinical)
+        curated = self.clinical if self.curated is None else self.curated
+        clinical = LayeredTerms(self.layers[:curated], clinical=self.clinical)
         out: list[str] = []
         for other in clinical.translate(term):
             out.extend(s for s in clinical.translate(other) if s != term and s not in out)

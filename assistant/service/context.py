@@ -187,10 +187,12 @@ class Context:
             self._glossary, self._vocabulary = load_glossaries()
         profile = self.retriever.profile()
         # The glossary's names and the library's glosses are clinical (a question naming one is
-        # about it); its everyday vocabulary and the dictionary only translate.
+        # about it); its everyday vocabulary and the dictionary only translate. The glossary's two
+        # lists and the glosses are written by people: their round trips are synonyms.
         return LayeredTerms(
             (self._glossary, profile.glosses, self._vocabulary, cedict_table()),
             clinical=2,
+            curated=3,
             names=profile.names,
             held=profile.holds,
         )

@@ -446,3 +446,21 @@ def test_english_grade_must_be_the_cited_passages(
     assert "(recommendation category: A; evidence type: 4)" in opioid_3
     verdict = verify_sentence(f"{OPIOID_3} {grade}.", [1], {1: opioid_3})
     assert (verdict.supported, verdict.reason) == (reason is None, reason), verdict
+
+
+def test_a_table_attribution_run_on_after_its_last_row_is_a_sentence_of_its_own() -> None:
+    text = (
+        "Conversion factors Drug A 0.5 Drug B 1.5 Drug C 3.0 Sources: Adapted from Smith J, "
+        "Jones K, et al. Clin J Pain 2008;24:521-7. Use the factors with care."
+    )
+    sentences = split_sentences(text)
+    assert sentences[0] == "Conversion factors Drug A 0.5 Drug B 1.5 Drug C 3.0"
+    assert sentences[1].startswith("Sources: Adapted from")
+    assert sentences[-1] == "Use the factors with care."
+    # A sentence that opens on its sources, or names them late in its prose, stays whole.
+    assert split_sentences("Sources: national registry data.") == [
+        "Sources: national registry data."
+    ]
+    assert split_sentences("各表数据（资料来源：国家卫生统计年鉴）均为2020年数据。") == [
+        "各表数据（资料来源：国家卫生统计年鉴）均为2020年数据。"
+    ]

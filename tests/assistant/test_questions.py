@@ -1459,3 +1459,35 @@ def test_an_interval_given_as_a_range_states_how_often() -> None:
     assert asked is not None and asked.name == "frequency"
     assert asked.stated_in("高危人群每隔6~12个月复查1次。")
     assert asked.stated_in("每3～6个月随访。")
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("What is the MME conversion factor for oxycodone?", "value"),
+        ("And for fentanyl patches, the MME factor?", "value"),
+        ("吗啡的换算系数是多少？", "value"),
+        ("What daily MME needs naloxone?", "dose"),
+    ],
+)
+def test_a_conversion_factor_is_a_value_not_a_dose(question: str, aspect: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == aspect
+    if aspect == "value":
+        # A table row gives the factor without a dose unit.
+        assert found.stated_in("Opioid Conversion factor Codeine 0.15 Oxycodone 1.5")
+
+
+def test_the_glossary_vocabulary_round_trip_gives_synonyms_the_dictionary_does_not() -> None:
+    names, vocabulary = TermTable(), TermTable()
+    vocabulary.add("吗啡毫克当量", "morphine milligram equivalent")
+    vocabulary.add("吗啡毫克当量", "MME")
+    dictionary = TermTable()
+    dictionary.add("中风", "stroke")
+    dictionary.add("抚摩", "stroke")
+    layers = (names, vocabulary, dictionary)
+    curated = LayeredTerms(layers, clinical=1, curated=2)
+    assert "morphine milligram equivalent" in curated.synonyms("MME")
+    assert "抚摩" not in curated.synonyms("中风")
+    # Without the vocabulary counted as curated, only the clinical layers give synonyms.
+    assert LayeredTerms(layers, clinical=1).synonyms("MME") == []
