@@ -235,7 +235,12 @@ def compose_extractive(
                 rejected.append((lexical, text, "needs_context", source.n))
                 continue
             verdict = judge_responsive(
-                analysis, text, context=context, clauses=clauses, titles=[source.title]
+                analysis,
+                text,
+                context=context,
+                clauses=clauses,
+                titles=[source.title],
+                passage=source.text,
             )
             before: tuple[int, ...] = ()
             top = analysis.anchors[0] if analysis.anchors else None
@@ -262,6 +267,7 @@ def compose_extractive(
                             clauses=clauses,
                             titles=[source.title],
                             along=[raw[i] for i in option if i not in heads],
+                            passage=source.text,
                         )
                         if along.responsive:
                             if taken is None or along.anchors_found > taken[0].anchors_found:

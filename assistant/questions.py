@@ -685,6 +685,7 @@ def judge_responsive(
     clauses: Sequence[str] = (),
     titles: Sequence[str] = (),
     along: Sequence[str] = (),
+    passage: str = "",
 ) -> Responsiveness:
     """Is the sentence about the question's subject (in it or its context) and aspect?
 
@@ -693,7 +694,11 @@ def judge_responsive(
     earlier clauses of the statement it continues, nearest first; the first naming a population
     says whom the sentence is about when it names none itself. `along`: earlier sentences
     taken along because they name the subject; they say what the sentence is about, never
-    whom ("孕妇禁用。用法：每次1600mg" — the dose is not one for pregnancy).
+    whom ("孕妇禁用。用法：每次1600mg" — the dose is not one for pregnancy). `passage`: the
+    whole passage the sentence is from. When the sentence states the asked aspect, a further
+    name of the question that is no drug may be named anywhere in it (the paragraph names its
+    topic once: "annually repeated prevalence surveys" in a paragraph on nosocomial
+    infections); the main name and any drug may not.
     """
     anchors = analysis.anchors
     here = " ".join((sentence, *along, *context))
@@ -719,7 +724,20 @@ def judge_responsive(
         # The main name must be there, and every other (one may be missing from three or more:
         # "aspirin plus clopidogrel for intracranial stenosis" under its section heading).
         allowed_missing = 1 if len(anchors) >= 3 else 0
-        if anchors[0] not in found or len(anchors) - len(found) > allowed_missing:
+        # A sentence stating what was asked (how often, how much) may leave a further name to
+        # its paragraph; one that states no asked aspect must name all ("苯二氮䓬类" sedation
+        # in a paragraph that mentions opioids does not say whether to prescribe both).
+        nearby = [
+            a
+            for a in anchors[1:]
+            if analysis.aspect is not None
+            and aspect_stated
+            and a not in found
+            and a not in drugs
+            and passage
+            and term_in_text(a, passage)
+        ]
+        if anchors[0] not in found or len(anchors) - len(found) - len(nearby) > allowed_missing:
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
         if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)

@@ -136,6 +136,7 @@ def verify_draft(
             context=_sentence_context(draft, index, by_n),
             clauses=_clauses_in_sources(text, [by_n[n].text for n in cites if n in by_n]),
             titles=[by_n[n].title for n in cites if n in by_n],
+            passage=" ".join(by_n[n].text for n in cites if n in by_n),
         )
         for index, (text, cites) in enumerate(draft.sentences)
     ]

@@ -1491,3 +1491,29 @@ def test_the_glossary_vocabulary_round_trip_gives_synonyms_the_dictionary_does_n
     assert "抚摩" not in curated.synonyms("中风")
     # Without the vocabulary counted as curated, only the clinical layers give synonyms.
     assert LayeredTerms(layers, clinical=1).synonyms("MME") == []
+
+
+def test_a_further_name_may_stand_elsewhere_in_the_paragraph_of_a_sentence_stating_the_aspect() -> (
+    None
+):
+    passage = (
+        "Regularly repeated (for example, yearly) cholangitis audits are the usual approach. "
+        "They cover wards that see bacteremia."
+    )
+    passages = [passage, "Bacteremia is counted in every ward.", "Cholangitis needs drainage."]
+    analysis = analyse_question(
+        "How often are cholangitis audits repeated in wards with bacteremia?",
+        table=table_with(("胆管炎", "cholangitis"), ("菌血症", "bacteremia")),
+        rarity=rarity_of(passages),
+    )
+    assert {a.term for a in analysis.anchors} == {"cholangitis", "bacteremia"}, analysis.terms
+    main = analysis.anchors[0].term
+    other = "bacteremia" if main == "cholangitis" else "cholangitis"
+    first = f"Regularly repeated (for example, yearly) {main} audits are the usual approach."
+    assert not judge_responsive(analysis, first).responsive
+    assert judge_responsive(analysis, first, passage=f"{first} Wards that see {other}.").responsive
+    # A sentence that states no asked aspect must name every name itself.
+    no_aspect = f"{main.capitalize()} audits are the usual approach."
+    assert not judge_responsive(
+        analysis, no_aspect, passage=f"{no_aspect} Wards that see {other}."
+    ).responsive
