@@ -257,15 +257,24 @@ _LEVEL_NAMED: Final[str] = (
 )
 
 
+_STATED_DOSE_RE: Final[re.Pattern[str]] = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:mg|mme)\b(?:\s*(?:/\s*d(?:ay)?|a day|per day|daily|/日|每[天日]))?",
+    re.IGNORECASE,
+)
+
+
 def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
     """The first aspect whose cue words (and required words) the question holds.
 
     `whole`: the question as asked, when `question` is it with its names taken out (a measured
     quantity such as blood pressure is a name of the question and still says the unit).
     """
+    # A dose the question states ("at 50 MME a day", "已用到 75mg") is its premise, not what
+    # it asks: it cues no dose question.
+    asked = _STATED_DOSE_RE.sub(" ", question)
     for aspect in ASPECTS:
-        if aspect.question_cues.search(question) and (
-            aspect.requires is None or aspect.requires.search(question)
+        if aspect.question_cues.search(asked) and (
+            aspect.requires is None or aspect.requires.search(asked)
         ):
             counted = _counting(aspect, question)
             return _naming_level(_measured(counted, whole or question), question)

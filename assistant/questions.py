@@ -88,7 +88,7 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         "when what which how should would could can may might must does do is are be effect "
         "effects case cases management manage approach option options level levels oral "
         "intravenous iv injection injected subcutaneous intramuscular inhaled topical "
-        "follow followup recheck revisit"
+        "follow followup recheck revisit once if whether while"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a

@@ -1517,3 +1517,20 @@ def test_a_further_name_may_stand_elsewhere_in_the_paragraph_of_a_sentence_stati
     assert not judge_responsive(
         analysis, no_aspect, passage=f"{no_aspect} Wards that see {other}."
     ).responsive
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("Once a patient is on 90 MME a day, what should be reviewed?", None),
+        ("A patient takes 600 mg daily; what monitoring is advised?", None),
+        ("What dose above 50 MME/day needs a naloxone offer?", "dose"),
+        ("布洛芬每天最多用多少mg？", "dose"),
+        ("How many MME is the threshold for extra caution?", "dose"),
+    ],
+)
+def test_a_dose_the_question_states_is_its_premise_not_what_it_asks(
+    question: str, aspect: str | None
+) -> None:
+    found = detect_aspect(question)
+    assert (found.name if found else None) == aspect
