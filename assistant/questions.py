@@ -633,6 +633,8 @@ def form_in_text(form: str, text: str) -> bool:
     folded = _folded(text)
     if f" {' '.join(words)} " in folded:
         return True
+    if _ACRONYM_RE.fullmatch(form) and _glued_acronym(form).search(text):
+        return True
     # A phrase with words set between its own ("single-dose or single-use vials",
     # "single dose (single-use) medication vials"): the words in order, a few apart, in one
     # sentence.
@@ -640,6 +642,16 @@ def form_in_text(form: str, text: str) -> bool:
         return False
     pattern = _spread_phrase(tuple(words))
     return any(pattern.search(_folded(part)) for part in _SENTENCE_BREAK.split(text))
+
+
+# An acronym of three letters or more (DNA, HBV, RNA): Chinese text glues acronyms together
+# ("检测出 HBVDNA", "HCVRNA 阳性"); the acronym is there when its neighbours are acronyms too.
+_ACRONYM_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{3,6}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _glued_acronym(form: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Za-z])(?:[A-Z]{{2,6}})?{form}(?:[A-Z]{{2,6}})?(?![A-Za-z])")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1534,3 +1534,12 @@ def test_a_dose_the_question_states_is_its_premise_not_what_it_asks(
 ) -> None:
     found = detect_aspect(question)
     assert (found.name if found else None) == aspect
+
+
+def test_an_acronym_glued_to_another_in_chinese_text_is_found() -> None:
+    assert form_in_text("DNA", "无论是否可以检测出 HBVDNA，均应治疗。")
+    assert form_in_text("RNA", "HCVRNA 阳性者")
+    # Inside an English word, or glued to lower-case letters, it is no acronym.
+    assert not form_in_text("DNA", "DNase treatment")
+    assert not form_in_text("HBV", "HBVx protein")
+    assert not form_in_text("DNA", "RADNAX was used")
