@@ -44,6 +44,31 @@ _QUANTITY_QUESTION = re.compile(
 _DOSE_QUESTION = re.compile(r"剂量|用量|怎么用|用法|\bdos(?:e|age|ing)\b", re.IGNORECASE)
 _DOSE_UNITS = {"mg", "g", "ug", "kg", "ml", "l", "iu", "mg/kg", "mg/kg/d", "mg/(kg·d)"}
 
+# A question asking what something consists of ("What are the elements of X?", "X包括哪些？")
+# is answered by the sentence that lists them, or by a lead-in with its list.
+_ENUMERATION_QUESTION = re.compile(
+    r"\bwhat are the (?:\w+ )?(?:elements|components|types|kinds|categories|parts|steps|"
+    r"principles|measures|criteria|signs|symptoms|indications|contraindications|"
+    r"core components)\b|\bwhich (?:elements|components|types|kinds|steps|measures)\b|"
+    r"\blist (?:the|all)\b|包括哪些|包含哪些|有哪些|哪几[种类项个条]|分为哪|分哪几",
+    re.IGNORECASE,
+)
+_LIST_MARK = re.compile(r"(?<![\d.])\d{1,2}\)|[①-⑳]|[（(]\d{1,2}[)）]")
+# Three short items in a row, the last after "and"/"or" ("gloves, gowns, masks and eye
+# protection"); clauses set off by commas are longer.
+_SHORT_ITEMS = re.compile(r"(?:\b[^,;:.]{1,40},\s*){2,}[^,;:.]{1,40}\s(?:and|or)\s")
+# Enough to put a list before sentences that only share the question's words.
+_ENUMERATION_BONUS = 1.0
+
+
+def enumerates(sentence: str) -> bool:
+    """Whether a sentence lists three things or more: numbered inline ("1) …, 2) …") or
+    joined by 、 or commas ("hand hygiene, gloves, gowns and masks")."""
+    if len(_LIST_MARK.findall(sentence)) >= 2:
+        return True
+    return sentence.count("、") >= 2 or bool(_SHORT_ITEMS.search(sentence))
+
+
 DraftSentence = tuple[str, list[int]]
 
 
@@ -201,6 +226,7 @@ def compose_extractive(
     wanted = content_terms(question)
     numbers = bool(_QUANTITY_QUESTION.search(question))
     dose = bool(_DOSE_QUESTION.search(question))
+    listing = bool(_ENUMERATION_QUESTION.search(question))
     chosen: list[_Candidate] = []
     rejected: list[tuple[float, str, str, int]] = []
     shown_of: dict[int, tuple[str, ...]] = {}
@@ -292,6 +318,8 @@ def compose_extractive(
             # lexical part may be nothing; scores stay positive for the cut below.
             shown = " ".join([*(raw[i] for i in before), text])
             score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
+            if listing and (after or enumerates(text)):
+                score += _ENUMERATION_BONUS
             chosen.append(
                 _Candidate(score, rank, position, text, source.n, source.doc_id,
                            source.chunk_index or 0, before, after, tuple(clauses))

@@ -1543,3 +1543,49 @@ def test_an_acronym_glued_to_another_in_chinese_text_is_found() -> None:
     assert not form_in_text("DNA", "DNase treatment")
     assert not form_in_text("HBV", "HBVx protein")
     assert not form_in_text("DNA", "RADNAX was used")
+
+
+def test_a_question_asking_what_something_consists_of_is_answered_by_its_list() -> None:
+    text = (
+        "Contact precautions are the practices for patients with transmissible organisms. "
+        "Each of the elements of contact precautions is described in the sections below. "
+        "Contact precautions include: 1) a single room, 2) gloves and gown on entry, "
+        "3) dedicated equipment, and 4) cleaning of touched surfaces. "
+        "Training on the elements of contact precautions is essential for staff."
+    )
+    sources = [_source(1, text, doc="cdc", title="Outpatient guide")]
+    passages = [text, "Hand hygiene is required.", "Masks are worn."]
+    asked = analyse_question(
+        "What are the elements of contact precautions?",
+        table=table_with(),
+        rarity=rarity_of(passages),
+    )
+    shown, _ = compose_extractive(asked.text, sources, analysis=asked, max_sentences=2)
+    assert any(t.startswith("Contact precautions include: 1) a single room") for t, _ in shown)
+    # Asked something else about them, the list earns nothing over what shares the words.
+    other = analyse_question(
+        "Why are the elements of contact precautions described?",
+        table=table_with(),
+        rarity=rarity_of(passages),
+    )
+    shown, _ = compose_extractive(other.text, sources, analysis=other, max_sentences=1)
+    assert not shown[0][0].startswith("Contact precautions include"), shown
+
+
+@pytest.mark.parametrize(
+    ("sentence", "listed"),
+    [
+        ("Wear gloves, gowns, masks and eye protection.", True),
+        ("标准预防包括手卫生、口罩、手套等。", True),
+        ("Precautions include: 1) hand hygiene, 2) masks.", True),
+        (
+            "These practices apply to all patient care, regardless of suspected or confirmed "
+            "infection status of the patient, in any setting where healthcare is delivered.",
+            False,
+        ),
+    ],
+)
+def test_what_counts_as_a_sentence_that_lists(sentence: str, listed: bool) -> None:
+    from assistant.generation import enumerates
+
+    assert enumerates(sentence) is listed
