@@ -411,8 +411,16 @@ def analyse_question(
     outside = unnamed.replace(asked.group(), " ") if asked else unnamed
     terms: list[SubjectTerm] = []
     common: list[SubjectTerm] = []
+    staged = set(_stage_codes(question))
     for term in candidates:
         if asked and term in asked.group() and term not in outside:
+            continue
+        if term in staged:
+            # A stage or grade (CNLC Ia期, stage IIb): which row of a staging table is asked.
+            df = rarity.frequency(term) if rarity else 1
+            if df:
+                weight = round(rarity.idf(df), 4) if rarity else 1.0
+                terms.append(SubjectTerm(term, (term,), weight, True, True))
             continue
         if _is_generic(term, aspect, table):
             if _common_content_word(term) and (rarity is None or rarity.frequency(term)):
@@ -498,6 +506,41 @@ def analyse_question(
         bag_groups=bag_groups,
         common=tuple(common),
     )
+
+
+# A stage or grade named by a Roman numeral and a letter: "Ia期", "IIb 期", "stage IIIa",
+# "grade II" (Roman numerals are folded to letters by NFKC: Ⅰa → Ia).
+_STAGE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<![A-Za-z])(I{1,3}V?[a-c]?|IV[a-c]?|V[a-c]?)\s*(?:期|级|型)|"
+    r"\b(?:stage|grade|class|type)\s+(I{1,3}V?[a-c]?|IV[a-c]?|V[a-c]?)\b",
+    re.IGNORECASE,
+)
+
+
+def _stage_codes(question: str) -> list[str]:
+    """The stages and grades a question names ("CNLC Ia期怎么定义" → Ia)."""
+    text = unicodedata.normalize("NFKC", question)
+    return [m.group(1) or m.group(2) for m in _STAGE_RE.finditer(text)]
+
+
+_STAGE_RANGE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<![A-Za-z])(?:I{1,3}V?|IV|V)[a-c]?\s*(?:期\s*)?[~～\-–至到]\s*(?:I{1,3}V?|IV|V)[a-c]?"
+    r"\s*(?:期|级|型)",
+    re.IGNORECASE,
+)
+
+
+def _names_another_stage(question: str, sentence: str) -> bool:
+    """A row of a staging table for another stage ("CNLC Ib 期：…" asked about Ia): no
+    answer. A range of stages ("Ia~IIa 期") may hold the one asked, and is left alone."""
+    asked = {code.lower() for code in _stage_codes(question)}
+    if not asked:
+        return False
+    text = unicodedata.normalize("NFKC", sentence)
+    if _STAGE_RANGE_RE.search(text):
+        return False
+    named = {code.lower() for code in _stage_codes(text)}
+    return bool(named) and not named & asked
 
 
 def _example_spans(question: str) -> list[tuple[str, str]]:
@@ -728,6 +771,8 @@ def judge_responsive(
         )
         and names_other(analysis, sentence)
     ):
+        return Responsiveness(False, "other_subject", len(found), True)
+    if _names_another_stage(analysis.text, sentence):
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)

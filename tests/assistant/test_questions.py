@@ -1589,3 +1589,36 @@ def test_what_counts_as_a_sentence_that_lists(sentence: str, listed: bool) -> No
     from assistant.generation import enumerates
 
     assert enumerates(sentence) is listed
+
+
+@pytest.mark.parametrize(
+    ("question", "codes"),
+    [
+        ("BCLC Ⅱb期怎么治疗？", ["IIb"]),
+        ("What defines stage IIIa disease?", ["IIIa"]),
+        ("哪些分期适合手术？", []),
+        ("Is ICU care needed?", []),
+    ],
+)
+def test_the_stage_a_question_names_is_read_off_it(question: str, codes: list[str]) -> None:
+    from assistant.questions import _stage_codes
+
+    assert _stage_codes(question) == codes
+
+
+def test_a_question_about_one_stage_is_answered_by_that_row_of_the_table() -> None:
+    rows = [
+        "XYZ Ia 期：单个病灶，直径≤2cm，无转移；",
+        "XYZ Ib 期：单个病灶，直径>2cm，无转移；",
+        "XYZ Ia~IIa 期的首选治疗是手术切除。",
+    ]
+    passages = [*rows, "XYZ 分期共有6期。", "治疗需要多学科评估。"]
+    analysis = analyse_question(
+        "XYZ Ia期怎么定义？", table=table_with(), rarity=rarity_of(passages)
+    )
+    assert "Ia" in [a.term for a in analysis.anchors], analysis.terms
+    assert judge_responsive(analysis, rows[0]).responsive
+    other = judge_responsive(analysis, rows[1], context=[rows[0]])
+    assert not other.responsive and other.reason == "other_subject"
+    # A range of stages may hold the one asked.
+    assert judge_responsive(analysis, rows[2]).responsive
