@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -187,6 +187,10 @@ class TermTable:
         return self.en_generality.get(_fold(word.lower()), 0)
 
 
+# Noun suffixes a compound leaves off (猴子 → 猴咬伤).
+_NOUN_SUFFIXES: Final[str] = "子儿"
+
+
 @dataclass(frozen=True)
 class LayeredTerms:
     """Several term tables looked up in order: the hospital's glossary, the library's own
@@ -240,7 +244,20 @@ class LayeredTerms:
             found = self._merge(layer.en_to_zh.get(base, []) for layer in self.layers)
             if found:
                 break
-        return found or (self.names.to_chinese(term) if self.names else [])
+        return self._with_stems(found) or (self.names.to_chinese(term) if self.names else [])
+
+    def _with_stems(self, found: list[str]) -> list[str]:
+        """A noun with its suffix 子 or 儿 that no passage holds (猴子) is written by its stem
+        in compounds the library does hold (猴咬伤, 猕猴)."""
+        if self.held is None:
+            return found
+        stems = [
+            word[0]
+            for word in found
+            if len(word) == 2 and word[1] in _NOUN_SUFFIXES and not self.held(word)
+        ]
+        held = [stem for stem in stems if self.held(stem) and stem not in found]
+        return self._merge([found, held]) if held else found
 
     def translate(self, term: str) -> list[str]:
         """Candidates in the other language."""

@@ -1622,3 +1622,17 @@ def test_a_question_about_one_stage_is_answered_by_that_row_of_the_table() -> No
     assert not other.responsive and other.reason == "other_subject"
     # A range of stages may hold the one asked.
     assert judge_responsive(analysis, rows[2]).responsive
+
+
+def test_a_noun_the_library_writes_without_its_suffix_is_searched_by_its_stem() -> None:
+    dictionary = TermTable()
+    dictionary.add("兔子", "rabbit")
+    dictionary.add("日子", "day")
+    held = {"兔", "兔咬伤", "日"}
+    table = LayeredTerms((dictionary,), held=lambda term: term in held)
+    assert table.to_chinese("rabbit")[0] == "兔"
+    # The stem is offered only where the library lacks the whole word.
+    held.add("日子")
+    assert table.to_chinese("day") == ["日子"]
+    # Without the library to ask, the dictionary's words stand as they are.
+    assert LayeredTerms((dictionary,)).to_chinese("rabbit") == ["兔子"]
