@@ -36,6 +36,7 @@ from assistant.questions import (
     SubjectTerm,
     analyse_question,
     term_in_text,
+    weighted_coverage,
 )
 from assistant.retrieval import RetrievalResult, fuse_by_rank
 from assistant.service.context import Context
@@ -227,16 +228,35 @@ def subject_refusal(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> R
     if not retrieval.sources:
         return None
     if not anchors:
-        if retrieval.reasons and retrieval.cross_lingual and not analysis.translated_by_model:
+        if (
+            retrieval.reasons
+            and retrieval.cross_lingual
+            and not analysis.translated_by_model
+            and not _bag_covered(analysis, retrieval.sources)
+        ):
             # Only the term table's other-language words found anything (the question's own
             # search did not), and the question names nothing specific to check them against:
-            # a bag of dictionary senses is no evidence that the passages answer it.
+            # a bag of dictionary senses is no evidence that the passages answer it, unless
+            # one passage holds nearly all of the question's words.
             return Refusal(reason="no_relevant_passage", missing=analysis.subject)
         return None
     missing = [a.term for a in anchors if not any(holds_term(s, a) for s in retrieval.sources)]
     if anchors[0].term in missing:
         return Refusal(reason="subject_not_found", missing=missing)
     return None
+
+
+# The share of a question's term weight one passage must hold for the term table's words alone
+# to be trusted: every word but a light one ("多剂量药瓶开封后最多能用多少天" → multi-dose vial,
+# opened, days in one CDC passage). A passage that shares a word or two is not enough.
+BAG_TRUST: float = 0.75
+
+
+def _bag_covered(analysis: QuestionAnalysis, sources: Sequence[Source]) -> bool:
+    return any(
+        weighted_coverage(analysis, " ".join([s.text, *source_context(s)])) >= BAG_TRUST
+        for s in sources[:3]
+    )
 
 
 def empty_refusal(analysis: QuestionAnalysis, draft: Draft) -> Refusal:

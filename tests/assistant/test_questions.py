@@ -1636,3 +1636,31 @@ def test_a_noun_the_library_writes_without_its_suffix_is_searched_by_its_stem() 
     assert table.to_chinese("day") == ["日子"]
     # Without the library to ask, the dictionary's words stand as they are.
     assert LayeredTerms((dictionary,)).to_chinese("rabbit") == ["兔子"]
+
+
+def test_table_words_alone_are_trusted_when_one_passage_holds_nearly_all_of_them() -> None:
+    from assistant.retrieval import RetrievalResult
+    from assistant.service.understanding import subject_refusal
+
+    passage = "开封后的多剂量药瓶应在28天内用完，除非厂家另有规定。"
+    dictionary = TermTable()
+    for zh, en in (("开封", "opened"), ("药瓶", "vial"), ("厂家", "manufacturer")):
+        dictionary.add(zh, en)
+    table = LayeredTerms((dictionary, cedict_table()))
+    rarity = rarity_of([passage, "手卫生很重要。", "口罩应每天更换。"])
+
+    def searched(text: str) -> RetrievalResult:
+        source = Source(n=1, doc_id="d", title="注射安全", library="l", text=text, language="zh")
+        return RetrievalResult(
+            query="q", language="en", channel="hybrid", sources=[source], relevant=True,
+            best_dense=None, best_sparse=None, term_coverage=0.0, elapsed_ms=0.0,
+            reasons=["lexical_below_floor"], languages=["en", "zh"], cross_lingual=True,
+        )  # fmt: skip
+
+    asked = analyse_question("Once a vial is opened, when must it be used up?", table=table,
+                             rarity=rarity)  # fmt: skip
+    assert not asked.anchors, asked.terms
+    assert subject_refusal(asked, searched(passage)) is None
+    # A passage sharing one of its words only is no evidence.
+    refusal = subject_refusal(asked, searched("药瓶应贴标签。"))
+    assert refusal is not None and refusal.reason == "no_relevant_passage"
