@@ -50,7 +50,10 @@ ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
     r"肽|素|尼龙|松|隆|韦林|洛韦|醇|啶)$"
 )
 ZH_DISEASE_STEM: Final[re.Pattern[str]] = re.compile(
-    r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄)$"
+    r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄|"
+    # Organisms (艰难梭菌, 肺炎链球菌, 鲍曼不动杆菌, 沙眼衣原体), not what kills them (灭菌,
+    # 无菌, 抑菌, 杀菌, 除菌, 消菌).
+    r"(?<![灭无抑杀除消])菌|支原体|衣原体|螺旋体)$"
 )
 ZH_NAME_FREQ: Final[int] = 300
 

@@ -211,6 +211,7 @@ def retrieval_rows(
             channel=None if hybrid else cast(Channel, channel),
             translations=analysis.translations if channel == "hybrid" else None,
             bag_groups=analysis.bag_groups,
+            own_language_leads=not analysis.subject_elsewhere,
         )
         rank = next((s.n for s in result.sources if is_gold(item, s)), None)
         rows.append(ItemResult.of(item, result, channel=channel, rank=rank))

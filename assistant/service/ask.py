@@ -249,6 +249,7 @@ def _answer_and_audit(
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
         bag_groups=analysis.bag_groups,
+        own_language_leads=not analysis.subject_elsewhere,
     )
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     retrieval = _without_bibliography(retrieval)
@@ -591,6 +592,7 @@ def search_sources(
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
         bag_groups=analysis.bag_groups,
+        own_language_leads=not analysis.subject_elsewhere,
     )
     sources = retrieval.sources
     if strength:

@@ -479,3 +479,28 @@ def test_languages_fuse_with_the_relevant_one_leading(index) -> None:
     assert rescued.relevant and rescued.languages == ["en", "zh"]
     assert rescued.sources[0].language == "zh"
     assert rescued.sources[1].chunk_id == alone.sources[0].chunk_id
+
+
+def test_a_question_whose_subject_is_written_only_in_another_language_is_searched_there(
+    index,
+) -> None:
+    """An irrelevant own-language search takes no part when the question's subject is written
+    only in the other language: its hits cannot name the subject and only push the other
+    language's passages down (every second place)."""
+    _, _, retriever = index
+    question = "Which antiviral dose do adults with influenza take?"
+    bag = {"zh": "流感 奥司他韦 成人 剂量"}
+    mixed = retriever.retrieve(question, libraries=["hospital"], translations=bag)
+    assert {s.language for s in mixed.sources} == {"en", "zh"}
+    elsewhere = retriever.retrieve(
+        question, libraries=["hospital"], translations=bag, own_language_leads=False
+    )
+    assert elsewhere.sources and {s.language for s in elsewhere.sources} == {"zh"}
+    # A relevant own-language search is not dropped: it stops leading.
+    own = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"])
+    english = {"en": "hand hygiene gloves patient"}
+    behind = retriever.retrieve(
+        FLU_DOSE_Q, libraries=["hospital"], translations=english, own_language_leads=False
+    )
+    assert behind.sources[0].language == "en"
+    assert own.sources[0].chunk_id in [s.chunk_id for s in behind.sources]
