@@ -37,11 +37,21 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
         r"\baged (?:6[5-9]|[7-9]\d)\b|\b(?:6[5-9]|[7-9]\d) (?:years )?(?:or|and) (?:older|over)\b",
         re.IGNORECASE,
     ),
+    # An animal as the one a statement is about ("家里的狗需要打流感疫苗吗", "致伤动物已接种"), not
+    # as what bit or scratched someone (狗咬伤, 被犬咬, 猫抓病, 狂犬病, "a dog bite", "bitten by
+    # a cat"): what human guidelines say of people does not answer for it.
+    "animal": re.compile(
+        r"(?<!被)(?<!狂)(?:狗|犬|猫|宠物|动物)(?!咬|抓|致伤|伤|舔|唾液|源性)|"
+        r"(?<!by )(?<!by a )(?<!by an )(?<!by the )\b(?:dogs?|cats?|pets?|pupp(?:y|ies)|"
+        r"kittens?|animals?)\b(?![\s-]*(?:bites?|bitten|scratch(?:es|ed)?|licks?|saliva|"
+        r"exposures?|injur(?:y|ies)))",
+        re.IGNORECASE,
+    ),
 }
 
 
 # Populations whose statements are their own (an adult's dose is said of "patients" at large).
-SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy", "older"})
+SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy", "older", "animal"})
 
 
 def _named(kinds: dict[str, re.Pattern[str]], text: str) -> set[str]:
@@ -55,7 +65,7 @@ def _only_others(kinds: dict[str, re.Pattern[str]], question: str, sentence: str
 
 
 def populations(text: str) -> set[str]:
-    """The populations a text names (child, adult, pregnancy, older)."""
+    """The populations a text names (child, adult, pregnancy, older, animal)."""
     return _named(POPULATIONS, text)
 
 

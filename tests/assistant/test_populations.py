@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from assistant.populations import Interval, Patient, age_rows, fits, patient_of, weight_rows
+from assistant.populations import (
+    Interval,
+    Patient,
+    age_rows,
+    fits,
+    patient_of,
+    populations,
+    weight_rows,
+)
 
 
 @pytest.mark.parametrize(
@@ -55,3 +63,34 @@ def test_a_row_continuing_a_clause_takes_its_age_from_the_clause() -> None:
     clause = "2 岁及以上儿童推荐剂量：体重≤10kg，每次20mg；"
     assert fits(infant, "10kg＜体重≤25kg，每次40mg；", [clause]) is False
     assert fits(infant, "10kg＜体重≤25kg，每次40mg；") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "animal"),
+    [
+        ("家里的猫需要打流感疫苗吗？", True),
+        ("Should my puppy get a flu shot?", True),
+        ("致伤动物已接种疫苗者", True),
+        ("被狗咬伤后伤口要冲洗多长时间？", False),
+        ("狂犬病暴露后怎么处置？", False),
+        ("猫抓病的潜伏期是多久？", False),
+        ("What should be done after a dog bite?", False),
+        ("A nurse was bitten by a cat.", False),
+        ("常见动物致伤诊疗规范", False),
+    ],
+)
+def test_an_animal_is_a_population_only_as_the_one_spoken_of(text: str, animal: bool) -> None:
+    assert ("animal" in populations(text)) is animal
+
+
+def test_what_a_guideline_says_of_people_does_not_answer_for_an_animal() -> None:
+    from assistant.questions import analyse_question, judge_responsive
+    from tests.assistant.test_questions import rarity_of, table_with
+
+    passages = ["流感疫苗应每年接种1次。", "疫苗接种可降低重症风险。", "犬咬伤应冲洗伤口。"]
+    table, rarity = table_with(), rarity_of(passages)
+    person = analyse_question("流感疫苗需要每年打吗？", table=table, rarity=rarity)
+    assert judge_responsive(person, passages[0]).responsive
+    cat = analyse_question("家里的猫需要每年打流感疫苗吗？", table=table, rarity=rarity)
+    verdict = judge_responsive(cat, passages[0])
+    assert not verdict.responsive and verdict.reason == "other_population"
