@@ -253,10 +253,14 @@ BAG_TRUST: float = 0.75
 
 
 def _bag_covered(analysis: QuestionAnalysis, sources: Sequence[Source]) -> bool:
-    return any(
-        weighted_coverage(analysis, " ".join([s.text, *source_context(s)])) >= BAG_TRUST
-        for s in sources[:3]
-    )
+    """One of the top passages holds two of the question's words or more, and nearly all of
+    their weight (a question of one vague word, "how long should it last?", never is)."""
+    for source in sources[:3]:
+        text = " ".join([source.text, *source_context(source)])
+        held = sum(1 for t in analysis.terms if term_in_text(t, text))
+        if held >= 2 and weighted_coverage(analysis, text) >= BAG_TRUST:
+            return True
+    return False
 
 
 def empty_refusal(analysis: QuestionAnalysis, draft: Draft) -> Refusal:
