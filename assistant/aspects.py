@@ -180,7 +180,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         "dose",
         _cues(
             # Not a vial's kind (多剂量药瓶, 单剂量包装) nor 用 before a name (能用法维拉韦吗).
-            r"剂量(?!药?瓶|包装|容器|安瓿)|用量|用法(?=$|[\s，,。？?：:、（(和及与是为用呢吗])|"
+            r"剂量(?!药?瓶|包装|容器|安瓿)|用量|(?:起始|初始|首次|维持|负荷|单次)量|"
+            r"用法(?=$|[\s，,。？?：:、（(和及与是为用呢吗])|"
             r"怎么用|怎么给|如何给|怎样给|[给用吃服]多少(?!天|周|个?月|年|小时|分钟|日|次)|首剂|单次|"
             r"怎么吃|如何服用|怎么服用|多少毫克|几片|多少\s*mg|\bdos(?:e|es|age|ing)\b|how much|"
             # Not a conversion factor to MME: that is a value ("the MME factor for fentanyl").

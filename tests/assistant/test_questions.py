@@ -1689,3 +1689,11 @@ def test_an_organism_jieba_cuts_apart_is_one_name(question: str, name: str | Non
         assert name in words, words
     assert not ZH_DISEASE_STEM.search("灭菌") and not ZH_DISEASE_STEM.search("无菌")
     assert ZH_DISEASE_STEM.search("肺炎链球菌") and ZH_DISEASE_STEM.search("沙眼衣原体")
+
+
+@pytest.mark.parametrize(
+    "question", ["布洛芬起始量一般多少？", "万古霉素负荷量是多少？", "首次量给多少？"]
+)
+def test_a_starting_or_loading_amount_asks_a_dose(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "dose"
