@@ -137,7 +137,8 @@ _TABLE_LABEL = re.compile(
 # opposite of its guideline for the case it leaves out.
 _DEPENDENT_OPENING = re.compile(
     r"^\W*(?:otherwise|however|instead|conversely|in (?:that|this|such|these|those) cases?|"
-    r"if (?:so|not)|in contrast|否则|不然|反之|然而|但是?|此时|在此情况下|这种情况下|如是)",
+    r"if (?:so|not)|in contrast|in (?:all )?other cases|否则|不然|反之|然而|但是?|此时|在此情况下|"
+    r"这种情况下|如是|其[他它余]情况|除此之外)",
     re.IGNORECASE,
 )
 

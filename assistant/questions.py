@@ -554,6 +554,41 @@ def _names_another_stage(question: str, sentence: str) -> bool:
     return bool(named) and not named & asked
 
 
+# The animal that bit, scratched or stung: what an injury guideline's advice is about ("猪咬伤
+# 伤口感染风险较大…应避免I期缝合" is not said of a dog bite). Everyday words, so no subject
+# term of the question names them (狗 is too common a word to be one).
+_BITERS: Final[dict[str, str]] = {
+    "dog": r"犬|狗|dogs?",
+    "cat": r"猫|cats?",
+    "pig": r"猪|pigs?|swine",
+    "rodent": r"鼠|rats?|mice|mouse|rodents?",
+    "monkey": r"猴|monkeys?|macaques?",
+    "snake": r"蛇|snakes?",
+    "insect": r"蜂|蝎|蜘蛛|蚁|bees?|wasps?|hornets?|scorpions?|spiders?|ants?",
+    "horse": r"马|horses?",
+}
+_BITER_RE: Final[dict[str, re.Pattern[str]]] = {
+    name: re.compile(
+        rf"(?:{forms})(?=[咬抓蜇叮踢]|致伤|所伤)|\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting)",
+        re.IGNORECASE,
+    )
+    for name, forms in _BITERS.items()
+}
+
+
+def _biters(text: str) -> set[str]:
+    return {name for name, pattern in _BITER_RE.items() if pattern.search(text)}
+
+
+def _names_another_biter(question: str, sentence: str) -> bool:
+    """The question is about one animal's bite and the sentence only about others'."""
+    asked = _biters(question)
+    if not asked:
+        return False
+    named = _biters(sentence)
+    return bool(named) and not named & asked
+
+
 def _example_spans(question: str) -> list[tuple[str, str]]:
     """(examples, class) pairs of a question: "扭伤、拉伤" and "急性肌肉骨骼损伤" of
     "扭伤、拉伤这类急性肌肉骨骼损伤"; "people with cirrhosis" and "high-risk groups" of "high-risk
@@ -783,7 +818,9 @@ def judge_responsive(
         and names_other(analysis, sentence)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
-    if _names_another_stage(analysis.text, sentence):
+    if _names_another_stage(analysis.text, sentence) or _names_another_biter(
+        analysis.text, sentence
+    ):
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)

@@ -1697,3 +1697,31 @@ def test_an_organism_jieba_cuts_apart_is_one_name(question: str, name: str | Non
 def test_a_starting_or_loading_amount_asks_a_dose(question: str) -> None:
     found = detect_aspect(question)
     assert found is not None and found.name == "dose"
+
+
+def test_advice_about_another_animal_s_bite_does_not_answer_for_this_one() -> None:
+    passages = [
+        "猪咬伤伤口感染风险较大，应避免I期缝合。",
+        "犬咬伤伤口超过6小时者不建议I期缝合。",
+        "较深的刺伤创面不建议I期缝合。",
+    ]
+    analysis = analyse_question(
+        "狗咬伤的伤口什么时候不能缝合？", table=table_with(), rarity=rarity_of(passages)
+    )
+    pig = judge_responsive(analysis, passages[0])
+    assert not pig.responsive and pig.reason == "other_subject"
+    assert judge_responsive(analysis, passages[1]).responsive
+    # A sentence naming no animal still speaks of bites in general.
+    assert judge_responsive(analysis, passages[2]).responsive
+    english = analyse_question("Can a cat bite be sutured?", table=table_with(), rarity=None)
+    assert not judge_responsive(english, "A dog bite to the face may be sutured.").responsive
+
+
+def test_a_sentence_about_the_other_cases_is_shown_with_its_premise_or_not_at_all() -> None:
+    text = "较深的刺伤创面需开放引流。其他情况不建议缝合。"
+    source = _source(1, text, doc="ani", title="动物致伤")
+    passages = [text, "缝合需无菌操作。", "伤口应冲洗。"]
+    asked = analyse_question("什么情况不建议缝合？", table=table_with(), rarity=rarity_of(passages))
+    shown, dropped = compose_extractive(asked.text, [source], analysis=asked)
+    assert "其他情况不建议缝合。" not in [t for t, _ in shown]
+    assert any(d.reason == "needs_context" for d in dropped)
