@@ -133,10 +133,6 @@ class QuestionAnalysis:
     # Content words too common in general language to be a subject (激素, 血压): they still
     # tell apart the sentences of a guideline whose title is the subject.
     common: tuple[SubjectTerm, ...] = ()
-    # The main name is written only in another language's passages (an English question about
-    # a drug only the Chinese guideline names): the question's own-language search matched its
-    # other words, and should not lead.
-    subject_elsewhere: bool = False
 
     @property
     def anchors(self) -> tuple[SubjectTerm, ...]:
@@ -501,7 +497,6 @@ def analyse_question(
     bag = list(dict.fromkeys(translated))
     translations: dict[str, str] = {other: " ".join(bag)} if bag else {}
     bag_groups: dict[str, int] = {other: sum(1 for g in groups if g)} if bag else {}
-    main = next((t for t in terms if t.anchor), None)
     return QuestionAnalysis(
         text=question,
         language=language,
@@ -510,12 +505,6 @@ def analyse_question(
         translations=translations,
         bag_groups=bag_groups,
         common=tuple(common),
-        subject_elsewhere=(
-            main is not None
-            and main.in_library
-            and rarity is not None
-            and not any(rarity.frequency(f) for f in main.forms if has_cjk(f) == has_cjk(main.term))
-        ),
     )
 
 

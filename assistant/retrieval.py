@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -218,7 +218,7 @@ class HybridRetriever:
         translations: Mapping[str, str] | None = None,
         translated_by_model: bool = False,
         bag_groups: Mapping[str, int] | None = None,
-        own_language_leads: bool = True,
+        names_subject: Callable[[Source], bool] | None = None,
     ) -> RetrievalResult:
         """Top-k sources from the readable libraries' current documents, with a relevance test.
 
@@ -229,9 +229,9 @@ class HybridRetriever:
         nothing relevant, the other language's hits rank first. `bag_groups`: for a term-table
         translation, how many of the question's terms its words stand for (alternatives of one
         term are one group): its lexical strength is measured against those.
-        `own_language_leads=False`: the question's subject is written only in another
-        language, so its own-language hits, however relevant they look, do not lead, and take
-        no part when its own search found nothing relevant.
+        `names_subject`: whether a passage names the question's main subject. When the
+        question's own search found nothing relevant and none of its hits names the subject
+        (an English question about a drug only the Chinese guideline names), they take no part.
         """
         started = time.perf_counter()
         k = k or self.settings.retrieval.top_k
@@ -265,14 +265,13 @@ class HybridRetriever:
         # The question's own language leads unless its search found nothing relevant; then
         # the languages interleave with the others first (a weight below 1 put the whole
         # own-language list after theirs, even its best passage).
-        leads = primary.relevant and own_language_leads
-        ordered = runs if leads else [*runs[1:], primary]
-        if not own_language_leads and not primary.relevant:
-            # Nothing relevant in the question's language, and its subject is not written
-            # there: those hits can only push the answering passages down.
+        ordered = runs if primary.relevant else [*runs[1:], primary]
+        if not primary.relevant and names_subject and not any(map(names_subject, primary.sources)):
+            # Nothing relevant in the question's language, and none of it names the subject:
+            # those hits can only push the answering passages down.
             ordered = runs[1:]
         fused = fuse_by_rank([r.sources for r in ordered], weights=[1.0] * len(ordered))
-        if leads:
+        if primary.relevant:
             # The question's own search found relevant passages: its best ones lead, and the
             # other languages' hits join after them (interleaving pushed them down).
             head = primary.sources[:_LEADING]

@@ -73,7 +73,7 @@ from assistant.questions import names_in
 from assistant.retrieval import Channel
 from assistant.service.ask import answer_question
 from assistant.service.context import Context
-from assistant.service.understanding import understand_question
+from assistant.service.understanding import names_subject, understand_question
 from assistant.store import open_store
 from eval.chain_compare import ChainRow, compare, run_plain_chain
 from eval.corpora import (
@@ -211,7 +211,7 @@ def retrieval_rows(
             channel=None if hybrid else cast(Channel, channel),
             translations=analysis.translations if channel == "hybrid" else None,
             bag_groups=analysis.bag_groups,
-            own_language_leads=not analysis.subject_elsewhere,
+            names_subject=names_subject(analysis),
         )
         rank = next((s.n for s in result.sources if is_gold(item, s)), None)
         rows.append(ItemResult.of(item, result, channel=channel, rank=rank))

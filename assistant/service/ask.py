@@ -69,6 +69,7 @@ from assistant.service.understanding import (
     condense_follow_up,
     empty_refusal,
     holds_term,
+    names_subject,
     search_for_subject,
     subject_refusal,
     understand_question,
@@ -249,7 +250,7 @@ def _answer_and_audit(
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
         bag_groups=analysis.bag_groups,
-        own_language_leads=not analysis.subject_elsewhere,
+        names_subject=names_subject(analysis),
     )
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     retrieval = _without_bibliography(retrieval)
@@ -592,7 +593,7 @@ def search_sources(
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
         bag_groups=analysis.bag_groups,
-        own_language_leads=not analysis.subject_elsewhere,
+        names_subject=names_subject(analysis),
     )
     sources = retrieval.sources
     if strength:

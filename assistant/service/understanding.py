@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Literal
 
@@ -129,6 +129,16 @@ def answers_nothing(source: Source) -> bool:
 def holds_term(source: Source, term: SubjectTerm) -> bool:
     """Whether the passage (with its title and section) names the subject term."""
     return term_in_text(term, " ".join([source.text, *source_context(source)]))
+
+
+def names_subject(analysis: QuestionAnalysis) -> Callable[[Source], bool] | None:
+    """Whether a passage names the question's main subject, for the retriever to tell a
+    language that cannot answer. None when the question names no drug, disease or procedure,
+    or one no passage holds in any language (then no language is more likely to answer)."""
+    if not analysis.anchors or not analysis.anchors[0].in_library:
+        return None
+    main = analysis.anchors[0]
+    return lambda source: holds_term(source, main)
 
 
 def search_for_subject(

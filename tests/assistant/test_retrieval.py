@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from langchain_core.documents import Document
 
 from assistant.config import EmbeddingSettings, Settings
+from assistant.domain import Source
 from assistant.embedding import (
     NGRAM_PREFIX,
     SparseEncoder,
@@ -484,23 +485,32 @@ def test_languages_fuse_with_the_relevant_one_leading(index) -> None:
 def test_a_question_whose_subject_is_written_only_in_another_language_is_searched_there(
     index,
 ) -> None:
-    """An irrelevant own-language search takes no part when the question's subject is written
-    only in the other language: its hits cannot name the subject and only push the other
-    language's passages down (every second place)."""
+    """When the question's own search was irrelevant and none of its hits names its subject,
+    they take no part: they can only push the other language's answering passages down
+    (every second place)."""
     _, _, retriever = index
+
+    def oseltamivir(source: Source) -> bool:
+        return "奥司他韦" in source.text
+
     question = "Which antiviral dose do adults with influenza take?"
     bag = {"zh": "流感 奥司他韦 成人 剂量"}
     mixed = retriever.retrieve(question, libraries=["hospital"], translations=bag)
     assert {s.language for s in mixed.sources} == {"en", "zh"}
     elsewhere = retriever.retrieve(
-        question, libraries=["hospital"], translations=bag, own_language_leads=False
+        question, libraries=["hospital"], translations=bag, names_subject=oseltamivir
     )
     assert elsewhere.sources and {s.language for s in elsewhere.sources} == {"zh"}
-    # A relevant own-language search is not dropped: it stops leading.
-    own = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"])
-    english = {"en": "hand hygiene gloves patient"}
-    behind = retriever.retrieve(
-        FLU_DOSE_Q, libraries=["hospital"], translations=english, own_language_leads=False
+    # An own-language search that names the subject, or is relevant, keeps its place.
+    kept = retriever.retrieve(
+        question, libraries=["hospital"], translations=bag, names_subject=lambda s: True
     )
-    assert behind.sources[0].language == "en"
-    assert own.sources[0].chunk_id in [s.chunk_id for s in behind.sources]
+    assert [s.chunk_id for s in kept.sources] == [s.chunk_id for s in mixed.sources]
+    own = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"])
+    relevant = retriever.retrieve(
+        FLU_DOSE_Q,
+        libraries=["hospital"],
+        translations={"en": "hand hygiene gloves patient"},
+        names_subject=lambda source: False,
+    )
+    assert relevant.sources[0].chunk_id == own.sources[0].chunk_id
