@@ -104,27 +104,47 @@ def cut_known(run: str, table: LayeredTerms) -> list[str]:
             ),
             None,
         )
+        spelled = len(known) if known else 0
+        if known is None and (variant := _clinical_variant(run, i, table)):
+            known, spelled = variant
         if known is None:
             pending += run[i]
             i += 1
             continue
         # jieba may know the word longer (秋水仙碱 where the table knows 秋水仙).
-        known = next(
+        longer = next(
             (
                 run[i:j]
-                for j in range(min(len(run), i + _LONGEST_TERM), i + len(known), -1)
+                for j in range(min(len(run), i + _LONGEST_TERM), i + spelled, -1)
                 if word_counts().get(run[i:j])
             ),
-            known,
+            None,
         )
+        if longer:
+            known, spelled = longer, len(longer)
         if pending:
             words.extend(cut(pending))
             pending = ""
         words.append(known)
-        i += len(known)
+        i += spelled
     if pending:
         words.extend(cut(pending))
     return join_name_pieces(words, table)
+
+
+def _clinical_variant(run: str, i: int, table: LayeredTerms) -> tuple[str, int] | None:
+    """A clinical term written with one more character inside it (多剂量药瓶 for the glossary's
+    多剂量瓶, 单剂量药瓶 for 单剂量瓶): the term as the glossary spells it, and how many
+    characters of the run it takes. Only the clinical layers, only terms of 3+ characters."""
+    for j in range(min(len(run), i + _LONGEST_TERM + 1), i + 3, -1):
+        span = run[i:j]
+        if word_counts().get(span):
+            continue  # a word of its own (口服药物), not a variant
+        for k in range(1, len(span) - 1):
+            term = span[:k] + span[k + 1 :]
+            if table.knows_clinical(term):
+                return term, len(span)
+    return None
 
 
 def unknown_fragment(term: str, table: LayeredTerms) -> bool:

@@ -1714,3 +1714,19 @@ def test_a_sentence_about_the_other_cases_is_shown_with_its_premise_or_not_at_al
     shown, dropped = compose_extractive(asked.text, [source], analysis=asked)
     assert "其他情况不建议缝合。" not in [t for t, _ in shown]
     assert any(d.reason == "needs_context" for d in dropped)
+
+
+def test_a_clinical_term_written_with_one_more_character_is_that_term() -> None:
+    from assistant.zh_names import cut_known
+
+    def clinical(zh: str, en: str) -> LayeredTerms:
+        glossary = TermTable()
+        glossary.add(zh, en)
+        return LayeredTerms((glossary, cedict_table()), clinical=1)
+
+    words = cut_known("多剂量药瓶开封后能用多久", clinical("多剂量瓶", "multi-dose vial"))
+    assert "多剂量瓶" in words, words
+    # A word of its own is left alone, and only the clinical layers are matched.
+    assert "口服药物" in cut_known("口服药物怎么吃", clinical("口服物", "oral thing"))
+    plain = LayeredTerms((TermTable(), cedict_table()))
+    assert "多剂量瓶" not in cut_known("多剂量药瓶开封后能用多久", plain)
