@@ -416,7 +416,7 @@ def analyse_question(
         if asked and term in asked.group() and term not in outside:
             continue
         if term in staged:
-            # A stage or grade (CNLC Ia期, stage IIb): which row of a staging table is asked.
+            # A stage (CNLC Ia期, stage IIb): which row of a staging table is asked.
             df = rarity.frequency(term) if rarity else 1
             if df:
                 weight = round(rarity.idf(df), 4) if rarity else 1.0
@@ -508,24 +508,25 @@ def analyse_question(
     )
 
 
-# A stage or grade named by a Roman numeral and a letter: "Ia期", "IIb 期", "stage IIIa",
-# "grade II" (Roman numerals are folded to letters by NFKC: Ⅰa → Ia).
+# A stage named by a Roman numeral and a letter: "Ia期", "IIb 期", "stage IIIa" (NFKC folds
+# Ⅰa to Ia). Not a type or grade: "II型糖尿病" is as often written 2型, and a name that the
+# answering sentence spells otherwise would refuse it.
 _STAGE_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?<![A-Za-z])(I{1,3}V?[a-c]?|IV[a-c]?|V[a-c]?)\s*(?:期|级|型)|"
-    r"\b(?:stage|grade|class|type)\s+(I{1,3}V?[a-c]?|IV[a-c]?|V[a-c]?)\b",
+    r"(?<![A-Za-z])(I{1,3}V?[a-c]?|IV[a-c]?|V[a-c]?)\s*期|"
+    r"\bstage\s+(I{1,3}V?[a-c]?|IV[a-c]?|V[a-c]?)\b",
     re.IGNORECASE,
 )
 
 
 def _stage_codes(question: str) -> list[str]:
-    """The stages and grades a question names ("CNLC Ia期怎么定义" → Ia)."""
+    """The stages a question names ("CNLC Ia期怎么定义" → Ia)."""
     text = unicodedata.normalize("NFKC", question)
     return [m.group(1) or m.group(2) for m in _STAGE_RE.finditer(text)]
 
 
 _STAGE_RANGE_RE: Final[re.Pattern[str]] = re.compile(
     r"(?<![A-Za-z])(?:I{1,3}V?|IV|V)[a-c]?\s*(?:期\s*)?[~～\-–至到]\s*(?:I{1,3}V?|IV|V)[a-c]?"
-    r"\s*(?:期|级|型)",
+    r"\s*期",
     re.IGNORECASE,
 )
 

@@ -1598,6 +1598,8 @@ def test_what_counts_as_a_sentence_that_lists(sentence: str, listed: bool) -> No
         ("What defines stage IIIa disease?", ["IIIa"]),
         ("哪些分期适合手术？", []),
         ("Is ICU care needed?", []),
+        # A type is as often written in Arabic numerals (2型糖尿病): no stage.
+        ("II型糖尿病患者的血糖目标是多少？", []),
     ],
 )
 def test_the_stage_a_question_names_is_read_off_it(question: str, codes: list[str]) -> None:
