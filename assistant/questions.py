@@ -554,7 +554,12 @@ _BITERS: Final[dict[str, str]] = {
     "rodent": r"鼠|rats?|mice|mouse|rodents?",
     "monkey": r"猴|monkeys?|macaques?",
     "snake": r"蛇|snakes?",
-    "insect": r"蜂|蝎|蜘蛛|蚁|bees?|wasps?|hornets?|scorpions?|spiders?|ants?",
+    "bee": r"蜂|bees?|wasps?|hornets?",
+    "ant": r"蚁|ants?",
+    "scorpion": r"蝎|scorpions?",
+    "spider": r"蜘蛛|spiders?",
+    "centipede": r"蜈蚣|centipedes?",
+    "jellyfish": r"海蜇|水母|jellyfish",
     "horse": r"马|horses?",
 }
 _BITER_RE: Final[dict[str, re.Pattern[str]]] = {

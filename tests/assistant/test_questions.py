@@ -1704,6 +1704,9 @@ def test_advice_about_another_animal_s_bite_does_not_answer_for_this_one() -> No
     assert judge_responsive(analysis, passages[1]).responsive
     # A sentence naming no animal still speaks of bites in general.
     assert judge_responsive(analysis, passages[2]).responsive
+    cat = analyse_question("猫抓伤后要打破伤风疫苗吗？", table=table_with(), rarity=None)
+    for other in ("海蜇蜇伤后有感染破伤风风险。", "蚂蚁蜇伤伤口有感染破伤风风险。"):
+        assert not judge_responsive(cat, other).responsive
     english = analyse_question("Can a cat bite be sutured?", table=table_with(), rarity=None)
     assert not judge_responsive(english, "A dog bite to the face may be sutured.").responsive
 
