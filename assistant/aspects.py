@@ -207,6 +207,23 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         needs_cue=True,
     ),
+    # How soon something must start ("发病后多久内用药", "how soon after exposure"): a window
+    # from an event, or a word for at once. A treatment's length ("疗程5天") does not say it.
+    Aspect(
+        "timing",
+        _cues(
+            r"how soon|how early|how late|最晚|最迟|多久内|多长时间内|几(?:个)?(?:小时|天|日)内|"
+            r"(?:发病|暴露|起病|症状出现|出现症状|接触|咬伤|受伤)后(?:多久|多长时间|几)|"
+            r"时间窗|(?:treatment|therapeutic|time) window|\bwithin how\b"
+        ),
+        _cues(
+            r"\d+\s*(?:个)?(?:小时|h|天|日|周|分钟|min)\s*(?:内|以内|之内)|\bwithin\s+(?:\d|"
+            rf"{_EN_NUMBERS}|the first)|尽早|尽快|立即|及早|越早越好|as soon as possible|"
+            r"immediately|as early as|时间窗|\bwindow\b|(?:发病|暴露|起病|症状出现|接触)后\s*\d+|"
+            r"\b\d+\s*(?:hours?|days?)\s+(?:of|after|from)\b"
+        ),
+        needs_cue=True,
+    ),
     Aspect(
         "duration",
         _cues(
@@ -347,6 +364,7 @@ DRUG_ASPECTS: Final[frozenset[str]] = frozenset(
         "renal_dose",
         "frequency",
         "duration",
+        "timing",
         "contraindication",
         "adverse_effects",
     }
@@ -361,6 +379,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "missed_dose": {"zh": ("漏服",), "en": ("missed dose",)},
     "renal_dose": {"zh": ("肾功能", "剂量"), "en": ("renal", "creatinine clearance", "dose")},
     "duration": {"zh": ("疗程",), "en": ("duration", "days")},
+    "timing": {"zh": ("小时内",), "en": ("within", "hours")},
     "frequency": {"zh": ("间隔",), "en": ("interval", "every")},
 }
 

@@ -1735,3 +1735,28 @@ def test_a_clinical_term_written_with_one_more_character_is_that_term() -> None:
     assert "口服药物" in cut_known("口服药物怎么吃", clinical("口服物", "oral thing"))
     plain = LayeredTerms((TermTable(), cedict_table()))
     assert "多剂量瓶" not in cut_known("多剂量药瓶开封后能用多久", plain)
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("How soon after exposure should the vaccine be given?", "timing"),
+        ("咬伤后多久内要打破伤风针？", "timing"),
+        ("取栓的时间窗是多少？", "timing"),
+        ("How long is the antiviral course?", "duration"),
+        ("抗病毒疗程多久？", "duration"),
+    ],
+)
+def test_how_soon_is_asked_apart_from_how_long(question: str, aspect: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == aspect
+
+
+def test_how_soon_is_answered_by_a_window_not_by_a_course() -> None:
+    asked = detect_aspect("How soon after symptom onset should the antiviral start?")
+    assert asked is not None
+    assert not asked.stated_in("每日2次，疗程5天。")
+    assert not asked.stated_in("Treat for 5 days.")
+    assert asked.stated_in("应在发病48小时内尽早开始抗病毒治疗。")
+    assert asked.stated_in("Start within 48 hours of symptom onset.")
+    assert asked.stated_in("Give the first dose as soon as possible.")
