@@ -397,6 +397,9 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "aspect_frequency": {"zh": "频次", "en": "frequency"},
     "aspect_incubation": {"zh": "潜伏期", "en": "incubation period"},
     "aspect_value": {"zh": "数值", "en": "value"},
+    "aspect_timing": {"zh": "用药时机", "en": "timing"},
+    "population_older": {"zh": "老年人", "en": "older people"},
+    "population_animal": {"zh": "动物", "en": "animals"},
 }  # fmt: skip
 
 

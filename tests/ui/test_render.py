@@ -264,3 +264,11 @@ def test_only_the_sentence_resting_on_the_graded_recommendation_carries_its_badg
     )
     assert sentence_grade(graded, [spanless]) == spanless.grade
     assert sentence_grade(neighbour, [spanless]) is None
+
+
+def test_every_population_the_checks_name_has_a_label_in_both_languages() -> None:
+    from assistant.populations import POPULATIONS
+
+    for name in POPULATIONS:
+        label = CATALOGUE.get(f"population_{name}")
+        assert label is not None and set(label) == {"zh", "en"}, name
