@@ -186,6 +186,20 @@ class TermTable:
         """In how many dictionary entries' glosses an English word appears (0: a rare name)."""
         return self.en_generality.get(_fold(word.lower()), 0)
 
+    @functools.cached_property
+    def _by_head(self) -> dict[str, list[str]]:
+        heads: dict[str, list[str]] = {}
+        for key, values in self.en_to_zh.items():
+            words = key.split()
+            if len(words) == 2:
+                heads.setdefault(words[-1], []).extend(values)
+        return heads
+
+    def headed_by(self, word: str) -> list[str]:
+        """Chinese words glossed by a two-word phrase ending in the word ("blood plasma" →
+        血浆 for plasma, "table salt" → 食盐 for salt)."""
+        return self._by_head.get(normalise_en(word), [])
+
 
 # Noun suffixes a compound leaves off (猴子 → 猴咬伤).
 _NOUN_SUFFIXES: Final[str] = "子儿"
@@ -244,7 +258,21 @@ class LayeredTerms:
             found = self._merge(layer.en_to_zh.get(base, []) for layer in self.layers)
             if found:
                 break
-        return self._with_stems(found) or (self.names.to_chinese(term) if self.names else [])
+        found = self._with_heads(key, self._with_stems(found))
+        return found or (self.names.to_chinese(term) if self.names else [])
+
+    def _with_heads(self, key: str, found: list[str]) -> list[str]:
+        """A word whose senses the library holds none of may be the head of a phrase it does
+        hold: "plasma" is 等离子体 in physics and 血浆 as "blood plasma"."""
+        if self.held is None or " " in key or any(self.held(word) for word in found):
+            return found
+        headed = [
+            word
+            for layer in self.layers
+            for word in layer.headed_by(key)
+            if self.held(word) and word not in found
+        ]
+        return self._merge([headed[:2], found]) if headed else found
 
     def _with_stems(self, found: list[str]) -> list[str]:
         """A noun with its suffix 子 or 儿 that no passage holds (猴子) is written by its stem

@@ -1760,3 +1760,18 @@ def test_how_soon_is_answered_by_a_window_not_by_a_course() -> None:
     assert asked.stated_in("应在发病48小时内尽早开始抗病毒治疗。")
     assert asked.stated_in("Start within 48 hours of symptom onset.")
     assert asked.stated_in("Give the first dose as soon as possible.")
+
+
+def test_a_word_whose_senses_the_library_lacks_is_read_as_the_head_of_a_phrase_it_holds() -> None:
+    dictionary = TermTable()
+    dictionary.add("等离子体", "plasma")
+    dictionary.add("血浆", "blood plasma")
+    dictionary.add("食盐", "table salt")
+    held = {"血浆", "食盐"}
+    table = LayeredTerms((dictionary,), held=lambda term: term in held)
+    assert table.to_chinese("plasma")[0] == "血浆"
+    assert table.to_chinese("salt") == ["食盐"]
+    # A held sense of the word itself is enough; without a library nothing is added.
+    held.add("等离子体")
+    assert table.to_chinese("plasma") == ["等离子体"]
+    assert LayeredTerms((dictionary,)).to_chinese("plasma") == ["等离子体"]
