@@ -191,6 +191,16 @@ def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, ra
     return overlap - rank * 0.01
 
 
+def _wanted_in(source: Source, wanted: set[str], analysis: QuestionAnalysis | None) -> set[str]:
+    """The question's words in the source's language: its own, or its term-table translation
+    into the source's (a passage in the other language shares none of the question's words,
+    so a same-language passage sharing one always outranked it)."""
+    if analysis is None or source.language in (None, analysis.language):
+        return wanted
+    translated = analysis.translations.get(source.language)
+    return content_terms(translated) if translated else wanted
+
+
 def _held_names(analysis: QuestionAnalysis, source: Source) -> int:
     """How many of the question's names the passage (with its section and title) holds."""
     text = " ".join([source.text, *source_context(source)])
@@ -247,7 +257,9 @@ def compose_extractive(
             after = structure.items[position]
             if is_lead_in(text) and not after:
                 continue  # a lead-in whose list this passage does not hold says nothing
-            lexical = _lexical_score(text, wanted, numbers=numbers, dose=dose, rank=rank)
+            lexical = _lexical_score(
+                text, _wanted_in(source, wanted, analysis), numbers=numbers, dose=dose, rank=rank
+            )
             if analysis is None:
                 if lexical > 0:
                     chosen.append(

@@ -29,7 +29,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from assistant.aspects import ASPECTS, DRUG_ASPECTS, Aspect, aspect_words, detect_aspect
+from assistant.aspects import (
+    ASPECTS,
+    DRUG_ASPECTS,
+    Aspect,
+    aspect_words,
+    detect_aspect,
+    states_dose,
+)
 from assistant.domain import Language
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
@@ -813,6 +820,8 @@ def judge_responsive(
         and names_other(analysis, sentence)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
+    if _dose_of_an_unasked_drug(analysis, sentence):
+        return Responsiveness(False, "other_subject", len(found), True)
     if _names_another_stage(analysis.text, sentence) or _names_another_biter(
         analysis.text, sentence
     ):
@@ -892,6 +901,20 @@ def _asks_which_drug(analysis: QuestionAnalysis) -> bool:
     if _WHICH_DRUG_RE.search(analysis.text):
         return True
     return any(_drug_shaped(t.term) for t in (*analysis.terms, *analysis.common) if not t.anchor)
+
+
+def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Asked which drug to use but no dose ("可以换成什么药"), a sentence giving the dose of a
+    drug the question does not name ("hydrocodone 5 mg … one or two tablets every 4–6 hours")
+    is a product's dosing, not the drug the guideline recommends."""
+    if analysis.aspect is not None or not _asks_which_drug(analysis):
+        return False  # "推荐哪种、每天多少量" asks the dose too
+    if not states_dose(sentence):
+        return False
+    forms = {_normal(f) for t in analysis.terms for f in t.forms}
+    return any(
+        _drug_shaped(n) and not any(n in f or f in n for f in forms) for n in names_in(sentence)
+    )
 
 
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:

@@ -1775,3 +1775,46 @@ def test_a_word_whose_senses_the_library_lacks_is_read_as_the_head_of_a_phrase_i
     held.add("等离子体")
     assert table.to_chinese("plasma") == ["等离子体"]
     assert LayeredTerms((dictionary,)).to_chinese("plasma") == ["等离子体"]
+
+
+def test_a_passage_in_the_other_language_is_ranked_by_the_question_s_translation() -> None:
+    """A same-language sentence sharing one word of the question ('注射器' in a snake-bite
+    suction step) used to outrank the other language's answer, which shares none of the
+    question's own words."""
+    table = table_with(("注射器", "syringe"), ("门诊", "outpatient"))
+    chinese = _source(1, "可在伤口处用吸引器或注射器进行吸排，不推荐常规切开。", doc="ani",
+                      title="动物致伤")  # fmt: skip
+    english = Source(
+        n=2, doc_id="cdc", title="Outpatient guide", library="l", chunk_id="cdc-0",
+        chunk_index=0, language="en",
+        text="Never administer medications from the same syringe to more than one patient.",
+    )  # fmt: skip
+    passages = [chinese.text, english.text, "门诊需要手卫生。", "Outpatient settings vary."]
+    asked = analyse_question(
+        "门诊注射时，一支注射器可以给多个病人用吗？", table=table, rarity=rarity_of(passages)
+    )
+    assert "syringe" in asked.translations.get("en", ""), asked.translations
+    shown, _ = compose_extractive(asked.text, [chinese, english], analysis=asked, max_sentences=1)
+    assert [t for t, _ in shown] == [english.text], shown
+
+
+def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None:
+    passages = [
+        "The opioid hydrocodone 5 mg, one or two tablets every 4-6 hours.",
+        "Patients on opioids may benefit from transition to buprenorphine.",
+        "Opioids for pain.",
+    ]
+    table = glossary_table()
+    which = analyse_question(
+        "高剂量阿片类减不下来的患者，可以换成什么药？", table=table, rarity=rarity_of(passages)
+    )
+    assert which.aspect is None  # 高剂量 describes the patient's treatment; no dose is asked
+    dose = judge_responsive(which, passages[0])
+    assert not dose.responsive and dose.reason == "other_subject"
+    assert judge_responsive(which, passages[1]).responsive
+    # Asked which drug *and* how much, the drug's dose is the answer.
+    both = analyse_question(
+        "阿片类减不下来，推荐换哪种药、每天多少量？", table=table, rarity=rarity_of(passages)
+    )
+    assert both.aspect is not None
+    assert judge_responsive(both, passages[0]).reason != "other_subject"
