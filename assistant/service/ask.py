@@ -109,6 +109,7 @@ ASPECT_NAMES = {
         "contraindication": "禁忌",
         "adverse_effects": "不良反应",
         "value": "具体数值",
+        "timing": "开始时机或时间窗",
     },
     "en": {
         "dose": "dose",
@@ -120,6 +121,7 @@ ASPECT_NAMES = {
         "contraindication": "contraindications",
         "adverse_effects": "adverse effects",
         "value": "value",
+        "timing": "timing (how soon to start)",
     },
 }
 NO_LIBRARY = {

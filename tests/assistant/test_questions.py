@@ -1818,3 +1818,12 @@ def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None
     )
     assert both.aspect is not None
     assert judge_responsive(both, passages[0]).reason != "other_subject"
+
+
+def test_every_aspect_has_a_name_for_refusals_in_both_languages() -> None:
+    from assistant.aspects import ASPECTS
+    from assistant.service.ask import ASPECT_NAMES
+
+    for aspect in ASPECTS:
+        for language in ("zh", "en"):
+            assert aspect.name in ASPECT_NAMES[language], (aspect.name, language)
