@@ -213,7 +213,11 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "timing",
         _cues(
-            r"how soon|how early|how late|最晚|最迟|多久内|多长时间内|几(?:个)?(?:小时|天|日)内|"
+            # "How soon … should it be given / started": a window. "How soon after TACE should
+            # patients have follow-up imaging" asks a time after the event (a duration).
+            r"\bhow (?:soon|early|late)\b[^?？]{0,60}?\b(?:give|given|start|started|begin|"
+            r"initiate|initiated|administer|administered|treat|treated|use|used|take|taken)\b|"
+            r"最晚|最迟|多久内|多长时间内|几(?:个)?(?:小时|天|日)内|"
             r"(?:发病|暴露|起病|症状出现|出现症状|接触|咬伤|受伤)后(?:多久|多长时间|几)|"
             r"时间窗|(?:treatment|therapeutic|time) window|\bwithin how\b"
         ),
