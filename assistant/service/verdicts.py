@@ -59,7 +59,19 @@ def responsiveness_flags(
         wrong_doses = [
             d for d in draft.dropped if d.reason == "other_subject" and states_dose(d.text)
         ]
-        if wrong_doses and analysis.aspect is not None and analysis.aspect.name == "dose":
+        # Worth a reviewer's look when the model wrote another drug's dose, or when another
+        # drug's dose was all the passages offered. An extractive answer that shows the asked
+        # dose and left the neighbouring rows of the table out is the check working: flagging
+        # it filled the review queue with answers that were right.
+        answered = draft.mode != AnswerMode.GENERATIVE and any(
+            states_dose(s.text) for s in sentences
+        )
+        if (
+            wrong_doses
+            and not answered
+            and analysis.aspect is not None
+            and analysis.aspect.name == "dose"
+        ):
             flags.append(
                 make_flag("wrong_subject_dose", f"{len(wrong_doses)} dropped", rules=rules)
             )

@@ -1827,3 +1827,29 @@ def test_every_aspect_has_a_name_for_refusals_in_both_languages() -> None:
     for aspect in ASPECTS:
         for language in ("zh", "en"):
             assert aspect.name in ASPECT_NAMES[language], (aspect.name, language)
+
+
+def test_a_wrong_drug_dose_is_flagged_when_the_model_wrote_it_or_nothing_else_was_found() -> None:
+    from assistant.domain import AnswerMode, AnswerSentence, DroppedSentence
+    from assistant.flags import load_flag_rules
+    from assistant.generation import Draft
+    from assistant.service.verdicts import responsiveness_flags
+
+    analysis = analyse_question(
+        "奥司他韦的成人剂量？", table=table_with(), rarity=rarity_of(LIBRARY)
+    )
+    other = DroppedSentence(text=LIBRARY[1], reason="other_subject", citations=[2])
+    shown = [AnswerSentence(text=LIBRARY[0], citations=[1], supported=True)]
+
+    def flagged(mode: AnswerMode, sentences: list[AnswerSentence]) -> bool:
+        draft = Draft(mode=mode, sentences=[], dropped=[other])
+        flags = responsiveness_flags(
+            draft, sentences, None, analysis=analysis, sources=[], rules=load_flag_rules()
+        )
+        return "wrong_subject_dose" in {f.code for f in flags}
+
+    # The asked drug's dose shown, the next row of the table left out: the check working.
+    assert not flagged(AnswerMode.EXTRACTIVE, shown)
+    # The model wrote another drug's dose, or no dose of the asked drug was found: review it.
+    assert flagged(AnswerMode.GENERATIVE, shown)
+    assert flagged(AnswerMode.EXTRACTIVE, [])
