@@ -23,7 +23,8 @@ from assistant.domain import ConflictSide, GuidelineConflict, Source
 from assistant.generation import CONTEXT_SENTENCES
 from assistant.populations import populations
 from assistant.quantities import Quantity, extract_quantities, quantity_supported
-from assistant.questions import QuestionAnalysis, judge_responsive
+from assistant.questions import QuestionAnalysis
+from assistant.responsiveness import judge_responsive
 
 __all__ = ["NUMERIC_ASPECTS", "find_conflicts"]
 

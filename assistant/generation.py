@@ -25,13 +25,8 @@ from assistant.passage_layout import PassageLayout, clauses_before, is_lead_in, 
 from assistant.populations import Patient, fits, is_row, patient_of
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
-from assistant.questions import (
-    QuestionAnalysis,
-    Responsiveness,
-    judge_responsive,
-    term_in_text,
-    weighted_coverage,
-)
+from assistant.questions import QuestionAnalysis, term_in_text, weighted_coverage
+from assistant.responsiveness import Responsiveness, judge_responsive
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +221,7 @@ def compose_extractive(
 ) -> tuple[list[DraftSentence], list[DroppedSentence]]:
     """An answer composed from the passage that carries the question's subject and aspect.
 
-    Candidates are the sources' sentences that are responsive (assistant/questions.py); the
+    Candidates are the sources' sentences that are responsive (assistant/responsiveness.py); the
     best one picks the document, and up to `max_sentences` responsive sentences of that document
     follow in document order — never padding from other guidelines. A sentence whose subject is
     only in the sentence before it, or in the head of its list item, takes that sentence along;

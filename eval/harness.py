@@ -69,7 +69,7 @@ from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
 from assistant.quantities import extract_quantities
-from assistant.questions import names_in
+from assistant.responsiveness import names_in
 from assistant.retrieval import Channel
 from assistant.service.ask import answer_question
 from assistant.service.context import Context

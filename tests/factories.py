@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import os
+import random
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +33,9 @@ from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.db import shared_engine
 from assistant.domain import AuditEvent, Principal
-from assistant.embedding import DenseEmbedder, load_dense_embedder
+from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
+from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
+from assistant.questions import TermRarity
 from assistant.service.context import Context, open_context
 from assistant.store import VectorStore, open_store
 from ingestion.service import Ingestor
@@ -337,3 +341,51 @@ def hygiene_docx(folder: Path) -> Path:
     path = folder / HYGIENE_FILE
     document.save(str(path))
     return path
+
+
+# Syllables of drug names that exist nowhere (tests/assistant: fake_drug and its kin).
+SYLLABLES = ["zor", "va", "pri", "lat", "mex", "ti", "cla", "ben", "qui", "dor"]
+
+
+ZH_SYLLABLES = list("佐伐普利美替克本奎多")
+
+
+# A small library for question analysis and responsiveness: two antivirals' doses and their
+# neighbours.
+SMALL_LIBRARY = [
+    "奥司他韦：成人剂量每次75mg，每日2次，疗程5天。",
+    "帕拉米韦：成人剂量300mg，静脉滴注，每日1次。",
+    "流感患者出现发热、咳嗽等症状，应当及时就诊。",
+    "Patients with influenza should be treated with antivirals.",
+    "Hand hygiene should be performed before and after patient contact.",
+]
+
+
+def fake_drug(seed: int) -> tuple[str, str]:
+    """A drug name that exists nowhere (English and Chinese)."""
+    rng = random.Random(seed)
+    en = "".join(rng.choice(SYLLABLES) for _ in range(4)) + "mab"
+    zh = "".join(rng.choice(ZH_SYLLABLES) for _ in range(4)) + "单抗"
+    return en, zh
+
+
+def table_with(*pairs: tuple[str, str]) -> LayeredTerms:
+    """A term table of the given (zh, en) pairs over CC-CEDICT."""
+    glossary = TermTable()
+    for zh, en in pairs:
+        glossary.add(zh, en)
+    return LayeredTerms((glossary, cedict_table()))
+
+
+def glossary_table() -> LayeredTerms:
+    """The shipped glossary's names, then CC-CEDICT (no library glosses, no vocabulary)."""
+    return LayeredTerms((load_glossary(), cedict_table()), clinical=1)
+
+
+def rarity_of(passages: list[str]) -> TermRarity:
+    """Term rarity over the given passages, counted with the library's own sparse tokenizer."""
+    enc = SparseEncoder()
+    df: Counter[str] = Counter()
+    for text in passages:
+        df.update(set(enc.tokenize(text)))
+    return TermRarity(df, len(passages))

@@ -2,7 +2,7 @@
 
 *Faithful*: the cited passage supports the sentence (numbers, doses, units and a stated grade
 included; `assistant.citations`). *Responsive*: it is about the question's subject and aspect
-(`assistant.questions.judge_responsive`), read with the context it needs — the section and
+(`assistant.responsiveness.judge_responsive`), read with the context it needs — the section and
 title of its sources and the sentences before it. Only sentences that are both are shown; a
 non-responsive one is dropped under either citation policy, and under `strict` an unfaithful
 generated sentence replaces the whole answer by the extractive one.
@@ -34,12 +34,8 @@ from assistant.generation import (
 )
 from assistant.passage_layout import clauses_before
 from assistant.populations import populations
-from assistant.questions import (
-    QuestionAnalysis,
-    Responsiveness,
-    judge_responsive,
-    term_in_text,
-)
+from assistant.questions import QuestionAnalysis, term_in_text
+from assistant.responsiveness import Responsiveness, judge_responsive
 from assistant.retrieval import RetrievalResult
 from assistant.service.context import Context, Policy
 

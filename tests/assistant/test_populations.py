@@ -84,8 +84,9 @@ def test_an_animal_is_a_population_only_as_the_one_spoken_of(text: str, animal: 
 
 
 def test_what_a_guideline_says_of_people_does_not_answer_for_an_animal() -> None:
-    from assistant.questions import analyse_question, judge_responsive
-    from tests.assistant.test_questions import rarity_of, table_with
+    from assistant.questions import analyse_question
+    from assistant.responsiveness import judge_responsive
+    from tests.factories import rarity_of, table_with
 
     passages = ["流感疫苗应每年接种1次。", "疫苗接种可降低重症风险。", "犬咬伤应冲洗伤口。"]
     table, rarity = table_with(), rarity_of(passages)

@@ -1,0 +1,284 @@
+"""Whether a sentence answers the question (issue #10; DESIGN.md §1 step 4).
+
+A sentence is **responsive** when the question's top anchor (and most of the others; read in
+assistant/questions.py) appear in it or its context (the sentence before it, the section
+heading, the document title), and — when the question has an aspect — the sentence itself states
+that aspect: a dosing question needs a number with a dose unit, a duration question a number
+with a time unit, and so on. A sentence naming another drug, disease, stage or biting animal
+than the question's is about that one; a reference-list entry answers nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from assistant.aspects import states_dose
+from assistant.populations import (
+    SPECIAL_POPULATIONS,
+    fits,
+    other_phase,
+    other_population,
+    patient_of,
+    populations,
+)
+from assistant.questions import (
+    EN_NAME_STEM,
+    QuestionAnalysis,
+    drug_shaped,
+    normalised,
+    stage_codes,
+    term_in_text,
+)
+from assistant.zh_names import CJK_RUN_RE, ZH_DRUG_STEM, cut, join_name_pieces
+
+# A pointer to another document ("…(available at: http://…)") or an entry of a reference list
+# wherever it stands: a Chinese citation's type mark ("…指南(2023年版)[J]."), a journal's
+# year;volume:pages ("2015;43:100-107"), a DOI. Reading, never an answer.
+_REFERENCE_RE: Final[re.Pattern[str]] = re.compile(
+    r"https?://|www\.|available at:|详见|参见《|\[(?:J|M|S|D|C|N|R|Z|EB/OL)\]|"
+    r"\b(?:19|20)\d{2}\s*;\s*\d+\s*(?:\(\s*\d+\s*\))?\s*:\s*\d+|\bdoi:\s*10\.",
+    re.IGNORECASE,
+)
+
+
+# "Which drug / 哪种药": the answer names a drug the question does not.
+_WHICH_DRUG_RE: Final[re.Pattern[str]] = re.compile(
+    r"哪种|哪一种|哪类|哪些药|什么药|何种药|"
+    r"\b(?:which|what)\s+(?:drugs?|medications?|medicines?|agents?)\b",
+    re.IGNORECASE,
+)
+
+_STAGE_RANGE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<![A-Za-z])(?:I{1,3}V?|IV|V)[a-c]?\s*(?:期\s*)?[~～\-–至到]\s*(?:I{1,3}V?|IV|V)[a-c]?"
+    r"\s*期",
+    re.IGNORECASE,
+)
+
+
+def _names_another_stage(question: str, sentence: str) -> bool:
+    """A row of a staging table for another stage ("CNLC Ib 期：…" asked about Ia): no
+    answer. A range of stages ("Ia~IIa 期") may hold the one asked, and is left alone."""
+    asked = {code.lower() for code in stage_codes(question)}
+    if not asked:
+        return False
+    text = unicodedata.normalize("NFKC", sentence)
+    if _STAGE_RANGE_RE.search(text):
+        return False
+    named = {code.lower() for code in stage_codes(text)}
+    return bool(named) and not named & asked
+
+
+# The animal that bit, scratched or stung: what an injury guideline's advice is about ("猪咬伤
+# 伤口感染风险较大…应避免I期缝合" is not said of a dog bite). Everyday words, so no subject
+# term of the question names them (狗 is too common a word to be one).
+_BITERS: Final[dict[str, str]] = {
+    "dog": r"犬|狗|dogs?",
+    "cat": r"猫|cats?",
+    "pig": r"猪|pigs?|swine",
+    "rodent": r"鼠|rats?|mice|mouse|rodents?",
+    "monkey": r"猴|monkeys?|macaques?",
+    "snake": r"蛇|snakes?",
+    "bee": r"蜂|bees?|wasps?|hornets?",
+    "ant": r"蚁|ants?",
+    "scorpion": r"蝎|scorpions?",
+    "spider": r"蜘蛛|spiders?",
+    "centipede": r"蜈蚣|centipedes?",
+    "jellyfish": r"海蜇|水母|jellyfish",
+    "horse": r"马|horses?",
+}
+_BITER_RE: Final[dict[str, re.Pattern[str]]] = {
+    name: re.compile(
+        rf"(?:{forms})(?=[咬抓蜇叮踢]|致伤|所伤)|\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting)",
+        re.IGNORECASE,
+    )
+    for name, forms in _BITERS.items()
+}
+
+
+def _biters(text: str) -> set[str]:
+    return {name for name, pattern in _BITER_RE.items() if pattern.search(text)}
+
+
+def _names_another_biter(question: str, sentence: str) -> bool:
+    """The question is about one animal's bite and the sentence only about others'."""
+    asked = _biters(question)
+    if not asked:
+        return False
+    named = _biters(sentence)
+    return bool(named) and not named & asked
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    """Whether a sentence answers the question, with the reason when it does not."""
+
+    responsive: bool
+    reason: str | None = None
+    anchors_found: int = 0
+    aspect_stated: bool = True
+
+
+def judge_responsive(
+    analysis: QuestionAnalysis,
+    sentence: str,
+    *,
+    context: Sequence[str] = (),
+    clauses: Sequence[str] = (),
+    titles: Sequence[str] = (),
+    along: Sequence[str] = (),
+    passage: str = "",
+) -> Responsiveness:
+    """Is the sentence about the question's subject (in it or its context) and aspect?
+
+    `context`: the text the sentence stands under — the sentence before it, the section path
+    and the document title. The aspect must be stated in the sentence itself. `clauses`: the
+    earlier clauses of the statement it continues, nearest first; the first naming a population
+    says whom the sentence is about when it names none itself. `along`: earlier sentences
+    taken along because they name the subject; they say what the sentence is about, never
+    whom ("孕妇禁用。用法：每次1600mg" — the dose is not one for pregnancy). `passage`: the
+    whole passage the sentence is from. When the sentence states the asked aspect, a further
+    name of the question that is no drug may be named anywhere in it (the paragraph names its
+    topic once: "annually repeated prevalence surveys" in a paragraph on nosocomial
+    infections); the main name and any drug may not.
+    """
+    anchors = analysis.anchors
+    here = " ".join((sentence, *along, *context))
+    found = [a for a in anchors if term_in_text(a, here)]
+    # The sentence names another drug or disease itself: its subject is that one, whatever the
+    # sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…"). It must name the
+    # question's main name and, when the question names a drug, that drug however heavy its
+    # other names ("MME conversion factor for oxycodone": not a hydrocodone example with MME).
+    drugs = analysis.drug_anchors
+    if (
+        anchors
+        and (
+            not term_in_text(anchors[0], sentence)
+            or (drugs and not any(term_in_text(a, sentence) for a in drugs))
+        )
+        and names_other(analysis, sentence)
+    ):
+        return Responsiveness(False, "other_subject", len(found), True)
+    if _dose_of_an_unasked_drug(analysis, sentence):
+        return Responsiveness(False, "other_subject", len(found), True)
+    if _names_another_stage(analysis.text, sentence) or _names_another_biter(
+        analysis.text, sentence
+    ):
+        return Responsiveness(False, "other_subject", len(found), True)
+    if _REFERENCE_RE.search(sentence):
+        return Responsiveness(False, "reference", len(found), False)
+    aspect_stated = analysis.aspect is None or analysis.aspect.stated_in(sentence)
+    if anchors:
+        # The main name must be there, and every other (one may be missing from three or more:
+        # "aspirin plus clopidogrel for intracranial stenosis" under its section heading).
+        allowed_missing = 1 if len(anchors) >= 3 else 0
+        # A sentence stating what was asked (how often, how much) may leave a further name to
+        # its paragraph; one that states no asked aspect must name all ("苯二氮䓬类" sedation
+        # in a paragraph that mentions opioids does not say whether to prescribe both).
+        nearby = [
+            a
+            for a in anchors[1:]
+            if analysis.aspect is not None
+            and aspect_stated
+            and a not in found
+            and a not in drugs
+            and passage
+            and term_in_text(a, passage)
+        ]
+        if anchors[0] not in found or len(anchors) - len(found) - len(nearby) > allowed_missing:
+            return Responsiveness(False, "other_subject", len(found), aspect_stated)
+        if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
+            return Responsiveness(False, "other_subject", len(found), aspect_stated)
+    elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
+        return Responsiveness(False, "other_subject", 0, aspect_stated)
+    if not aspect_stated:
+        return Responsiveness(False, "other_aspect", len(found), aspect_stated)
+    about = sentence
+    if not populations(sentence):
+        about = next((c for c in clauses if populations(c)), sentence)
+    if other_population(analysis.text, about):
+        return Responsiveness(False, "other_population", len(found), aspect_stated)
+    if other_phase(analysis.text, sentence):
+        return Responsiveness(False, "other_phase", len(found), aspect_stated)
+    # A question about children or pregnancy is answered by what is said of them: a sentence
+    # that names neither, under a title and section that name neither, speaks of everyone
+    # else ("妊娠期高血压的降压目标" is not answered by a stroke guideline's blood-pressure target).
+    if fits(patient_of(analysis.text), sentence, clauses) is False:
+        # Another row of the dosing table: the patient's weight or age is outside it.
+        return Responsiveness(False, "other_population", len(found), aspect_stated)
+    special = populations(analysis.text) & SPECIAL_POPULATIONS
+    if special and not special & populations(" ".join((sentence, *context, *clauses))):
+        return Responsiveness(False, "other_population", len(found), aspect_stated)
+    return Responsiveness(True, None, len(found), aspect_stated)
+
+
+def _discriminates(
+    analysis: QuestionAnalysis, sentence: str, context: Sequence[str], titles: Sequence[str]
+) -> bool:
+    """Whether the sentence is about more than its document's topic.
+
+    A name that only the document's title gives ("新冠" of 新型冠状病毒感染诊疗方案) holds for
+    every sentence of that guideline: it tells none apart. Then another of the question's
+    words the library uses (激素 in "新冠重型病人用激素…") must be in the sentence or what it
+    stands under, or the sentence answers some other question about the topic.
+    """
+    beyond = " ".join((sentence, *(c for c in context if c not in titles)))
+    if any(term_in_text(a, beyond) for a in analysis.anchors):
+        return True
+    others = [t for t in (*analysis.terms, *analysis.common) if not t.anchor and t.in_library]
+    return not others or any(term_in_text(t, beyond) for t in others)
+
+
+def _asks_which_drug(analysis: QuestionAnalysis) -> bool:
+    """A question asking which drug to use, naming none: "which one" or a drug class only."""
+    if analysis.drug_anchors:
+        return False
+    if _WHICH_DRUG_RE.search(analysis.text):
+        return True
+    return any(drug_shaped(t.term) for t in (*analysis.terms, *analysis.common) if not t.anchor)
+
+
+def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Asked which drug to use but no dose ("可以换成什么药"), a sentence giving the dose of a
+    drug the question does not name ("hydrocodone 5 mg … one or two tablets every 4–6 hours")
+    is a product's dosing, not the drug the guideline recommends."""
+    if analysis.aspect is not None or not _asks_which_drug(analysis):
+        return False  # "推荐哪种、每天多少量" asks the dose too
+    if not states_dose(sentence):
+        return False
+    forms = {normalised(f) for t in analysis.terms for f in t.forms}
+    return any(
+        drug_shaped(n) and not any(n in f or f in n for f in forms) for n in names_in(sentence)
+    )
+
+
+def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Whether a sentence names a drug or disease (by its name's shape) the question does not.
+
+    Asked which drug a disease is treated with, naming none ("新冠重型病人用激素，推荐哪种、每天
+    多少量"), the answer names drugs the question could not ("地塞米松5mg/日"): they are no
+    other subject. Otherwise another drug's sentence is about that drug.
+    """
+    forms = {normalised(f) for t in analysis.terms for f in t.forms}
+    others = [n for n in names_in(sentence) if not any(n in f or f in n for f in forms)]
+    if _asks_which_drug(analysis):
+        others = [n for n in others if not drug_shaped(n)]
+    return bool(others)
+
+
+@functools.lru_cache(maxsize=8192)
+def names_in(sentence: str) -> tuple[str, ...]:
+    """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often)."""
+    norm = normalised(sentence)
+    names = [
+        word
+        for run in CJK_RUN_RE.findall(norm)
+        for word in join_name_pieces(cut(run))
+        if len(word) >= 3 and ZH_DRUG_STEM.search(word)
+    ]
+    names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if EN_NAME_STEM.search(w))
+    return tuple(names)

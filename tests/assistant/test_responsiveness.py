@@ -1,0 +1,366 @@
+"""Whether a sentence answers the question: its subject, aspect, population, stage and
+biting animal (issue #10 item 1; assistant/responsiveness.py)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from assistant.glossary import LayeredTerms, TermTable, cedict_table
+from assistant.questions import analyse_question
+from assistant.responsiveness import judge_responsive
+from tests.factories import (
+    SMALL_LIBRARY,
+    ZH_SYLLABLES,
+    glossary_table,
+    rarity_of,
+    table_with,
+)
+
+
+def test_a_sentence_about_another_drug_is_not_responsive() -> None:
+    analysis = analyse_question(
+        "奥司他韦的成人剂量？", table=table_with(), rarity=rarity_of(SMALL_LIBRARY)
+    )
+    assert judge_responsive(analysis, SMALL_LIBRARY[0]).responsive
+    other = judge_responsive(analysis, SMALL_LIBRARY[1])
+    assert not other.responsive and other.reason == "other_subject"
+    # The subject in the sentence before carries over; the aspect must be in the sentence.
+    assert judge_responsive(analysis, "成人每次75mg，每日2次。", context=["奥司他韦："]).responsive
+    no_dose = judge_responsive(analysis, "奥司他韦适用于1岁以上儿童。")
+    assert not no_dose.responsive and no_dose.reason == "other_aspect"
+
+
+def test_a_question_naming_a_drug_needs_that_drug_even_under_a_heavier_name() -> None:
+    """A rarer name (COVID-19) outweighs the drug's; a sentence giving another drug's dose
+    under it is still about that drug, whatever its heading names."""
+    passages = [
+        "In COVID-19, hydrocodone 5 mg four times a day may be given.",
+        "Oxycodone 10 mg twice a day.",
+        "Oxycodone is an opioid.",
+    ]
+    table = glossary_table()
+    analysis = analyse_question(
+        "What oxycodone dose is given in COVID-19?", table=table, rarity=rarity_of(passages)
+    )
+    assert [a.term for a in analysis.anchors][:2] == ["COVID-19", "oxycodone"], analysis.terms
+    other = judge_responsive(analysis, passages[0], context=["Oxycodone in COVID-19"])
+    assert not other.responsive and other.reason == "other_subject"
+    named = "In COVID-19, oxycodone 5 mg rather than hydrocodone may be given."
+    assert judge_responsive(analysis, named).responsive
+
+
+def test_asked_which_drug_a_disease_takes_the_drug_it_names_is_the_answer() -> None:
+    passages = [
+        "重型病例酌情短期内使用糖皮质激素，建议地塞米松5mg/日或甲泼尼龙40mg/日。",
+        "流感重型病例可使用奥司他韦，成人每次75mg。",
+        "流行性感冒是流感病毒引起的急性呼吸道传染病。",
+    ]
+    table = glossary_table()
+    rarity = rarity_of(passages)
+    which = analyse_question(
+        "流感重型病人用激素，推荐哪种、每天多少量？", table=table, rarity=rarity
+    )
+    assert [t.term for t in which.anchors] == ["流感"], which.terms
+    assert judge_responsive(which, passages[0], context=["流行性感冒诊疗方案"]).responsive
+    # Asked about one drug, another drug's dose is still another subject.
+    named = analyse_question("流感重型病人用奥司他韦每天多少量？", table=table, rarity=rarity)
+    other = judge_responsive(named, passages[0], context=["流行性感冒诊疗方案"])
+    assert not other.responsive and other.reason == "other_subject"
+    # Naming no drug and asking no drug, a sentence on a drug answers something else.
+    window = analyse_question("流感重型病人每天吸氧多久？", table=table, rarity=rarity)
+    assert not judge_responsive(window, passages[1], context=["流行性感冒诊疗方案"]).responsive
+
+
+def test_a_phase_of_the_disease_asked_is_not_answered_by_another_phase() -> None:
+    analysis = analyse_question("脑出血急性期血压要降到什么范围？", table=table_with(), rarity=None)
+    long_term = judge_responsive(analysis, "脑出血患者长期血压控制目标值<130/80 mmHg。")
+    assert not long_term.responsive and long_term.reason == "other_phase"
+    assert judge_responsive(analysis, "脑出血发病后迅速启动降压，调整至140~180 mmHg。").responsive
+    assert judge_responsive(analysis, "脑出血急性期血压控制在140~180 mmHg。").responsive
+    english = analyse_question(
+        "What blood pressure target applies in the acute phase of stroke?",
+        table=table_with(),
+        rarity=None,
+    )
+    assert not judge_responsive(english, "Long-term stroke BP target is <130/80 mmHg.").responsive
+    # A disease's name holding 急性 names no phase.
+    assert judge_responsive(analysis, "急性脑出血患者血压降至140~180 mmHg。").responsive
+
+
+def test_an_incubation_question_needs_a_stated_period() -> None:
+    analysis = analyse_question("狂犬病的潜伏期多长？", table=table_with(), rarity=None)
+    assert judge_responsive(analysis, "狂犬病潜伏期一般为1-3个月。").responsive
+    assert not judge_responsive(analysis, "激素可能缩短狂犬病潜伏期。").responsive
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "responsive"),
+    [
+        ("儿童奥司他韦剂量？", "奥司他韦成人剂量每次75mg，每日2次。", False),
+        ("儿童奥司他韦剂量？", "奥司他韦儿童每次3mg/kg。", True),
+        ("What oseltamivir dose for children?", "Oseltamivir 75 mg twice daily for adults.", False),
+        ("奥司他韦剂量？", "奥司他韦成人剂量每次75mg，每日2次。", True),
+        # Older people have their own targets: a statement of everyone's is not theirs.
+        (
+            "What blood pressure target applies to patients aged 80 or older?",
+            "Blood pressure should be kept below 130/80 mmHg.",
+            False,
+        ),
+        ("80岁以上老年人血压控制目标？", "80岁及以上老年患者血压可控制在150/90mmHg以下。", True),
+        ("哪些儿童得流感易发展为重症？", "年龄≥65岁的老年人；", False),
+    ],
+)
+def test_a_statement_about_another_population_does_not_answer(
+    question: str, sentence: str, responsive: bool
+) -> None:
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    assert judge_responsive(analysis, sentence).responsive is responsive
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_sentence_naming_another_drug_never_answers_even_under_the_right_heading(
+    seed: int,
+) -> None:
+    other = "".join(random.Random(seed + 100).choice("扎那帕拉米洛沙") for _ in range(3)) + "韦"
+    mine = "".join(random.Random(seed + 200).choice(ZH_SYLLABLES) for _ in range(3)) + "韦"
+    analysis = analyse_question(f"{mine}的剂量？", table=table_with(), rarity=None)
+    assert [t.term for t in analysis.anchors] == [mine]  # jieba's pieces joined into one name
+    context = [f"{mine}：适用于成人。"]
+    assert judge_responsive(analysis, "每次75mg，每日2次。", context=context).responsive
+    verdict = judge_responsive(analysis, f"{other}：每次300mg。", context=context)
+    assert not verdict.responsive and verdict.reason == "other_subject"
+
+
+@pytest.mark.parametrize(
+    ("question", "other"),
+    [
+        (
+            "支原体肺炎用多西环素，儿童剂量是多少？",
+            "米诺环素：首剂4mg/（kg.次），最大量不超过200mg。",
+        ),
+        ("米诺环素儿童首剂多少？", "多西环素：推荐剂量为2mg/（kg.次），q12h。"),
+    ],
+)
+def test_a_sibling_drug_of_the_same_class_is_another_subject(question: str, other: str) -> None:
+    analysis = analyse_question(question, table=table_with(), rarity=None)
+    verdict = judge_responsive(analysis, other, context=[analysis.anchors[0].term])
+    assert not verdict.responsive and verdict.reason == "other_subject"
+
+
+def test_a_question_about_children_or_pregnancy_needs_them_named_where_the_sentence_stands() -> (
+    None
+):
+    sentence = "长期血压控制目标值<130/80 mmHg。"
+    pregnant = analyse_question("妊娠期高血压的降压目标值是多少？", table=table_with(), rarity=None)
+    verdict = judge_responsive(pregnant, sentence, context=["脑出血的治疗", "脑血管病防治指南"])
+    assert (verdict.responsive, verdict.reason) == (False, "other_population")
+    # Named in the section or the title, the sentence speaks of them.
+    under = judge_responsive(pregnant, sentence, context=["妊娠期高血压疾病", "某指南"])
+    assert under.responsive
+    child = analyse_question(
+        "What blood pressure target is advised for children?", table=table_with()
+    )
+    assert not judge_responsive(child, "Target below 130/80 mmHg.", context=["Adults"]).responsive
+    # An adult's question is answered by what is said of patients at large.
+    adult = analyse_question("成人高血压的降压目标值是多少？", table=table_with(), rarity=None)
+    assert judge_responsive(adult, sentence, context=["高血压", "指南"]).responsive
+
+
+def test_an_abbreviation_in_mixed_case_is_a_name_the_answer_must_hold() -> None:
+    rarity = rarity_of([*SMALL_LIBRARY, "血清抗体 IgM 检测：MP-IgM 抗体一般在感染后5-7天出现。"])
+    analysis = analyse_question(
+        "How many days after infection does IgM appear?", table=table_with(), rarity=rarity
+    )
+    assert "IgM" in [t.term for t in analysis.anchors]
+    assert not judge_responsive(analysis, "一般疗程为10d。").responsive
+    assert judge_responsive(analysis, "MP-IgM 抗体一般在感染后5-7天出现。").responsive
+
+
+def test_a_name_only_the_title_gives_needs_another_word_of_the_question_in_the_sentence() -> None:
+    glossary = TermTable()
+    glossary.add("新型冠状病毒感染", "COVID-19")
+    table = LayeredTerms((glossary, cedict_table()), clinical=1)
+    title = "新型冠状病毒感染诊疗方案"
+    analysis = analyse_question("新冠重型病人用激素，每天多少量？", table=table, rarity=None)
+    assert "激素" in [t.term for t in analysis.common]
+    prone = "重型病例应当给予规范的俯卧位治疗，建议每天不少于12小时。"
+    steroid = "重型病例酌情短期内使用激素，每天不超过40mg。"
+    for sentence, expected in ((prone, False), (steroid, True)):
+        verdict = judge_responsive(analysis, sentence, context=[title], titles=[title])
+        assert verdict.responsive is expected, sentence
+
+
+def test_a_pointer_to_another_document_never_answers() -> None:
+    analysis = analyse_question(
+        "Which regimen is recommended for HIV prophylaxis after a needlestick?",
+        table=table_with(),
+        rarity=None,
+    )
+    pointer = (
+        "Recommended Vaccines for Healthcare Workers and HIV Needlestick Prevention "
+        "(available at: http://www.osha.gov/needlestick/index.html)."
+    )
+    verdict = judge_responsive(analysis, pointer)
+    assert not verdict.responsive and verdict.reason == "reference"
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "中国肝细胞癌经动脉化疗栓塞(TACE)治疗临床实践指南(2023年版)[J].",
+        "国家卫生健康委. 原发性肝癌诊疗指南[S/OL]. [EB/OL].",
+        "Smith J, Lee K. TACE and liver cancer outcomes. Crit Care Med. 2015;43(2):100-107.",
+        "Brown A. TACE follow-up imaging. J Hepatol. 2019; 70: 55-60.",
+        "Lee K. TACE response. doi: 10.1016/j.jhep.2019.01.001",
+    ],
+)
+def test_a_reference_list_entry_standing_in_a_passage_never_answers(entry: str) -> None:
+    # Reference lists that the document's headings do not mark (they follow another section)
+    # still read as citations: a type mark [J]/[M]/[EB/OL], year;volume:pages, a DOI.
+    analysis = analyse_question(
+        "How is TACE used in liver cancer?", table=table_with(), rarity=None
+    )
+    verdict = judge_responsive(analysis, entry)
+    assert not verdict.responsive and verdict.reason == "reference"
+    stated = "TACE is the most widely used arterial therapy for liver cancer (ref 12; 2019)."
+    assert judge_responsive(analysis, stated).reason != "reference"
+
+
+def test_a_clipped_word_no_passage_holds_is_read_as_the_word_it_begins() -> None:
+    passages = [
+        "Rehabilitation after a hip fracture starts on the second day.",
+        "Physiotherapy is part of rehabilitation for most patients.",
+        "Hypothermia should be prevented in the theatre.",
+    ]
+    rarity = rarity_of(passages)
+    assert rarity.completions("rehab") == ["rehabilitation"]
+    # A word the library holds, and a clip shorter than five letters, stay as they are.
+    assert rarity.completions("rehabilitation") == []
+    assert rarity.completions("hypo") == []
+    analysis = analyse_question(
+        "When does rehab start after a hip fracture?", table=table_with(), rarity=rarity
+    )
+    rehab = next(t for t in analysis.terms if t.term == "rehab")
+    assert "rehabilitation" in rehab.forms and rehab.in_library
+    assert judge_responsive(analysis, passages[0]).responsive
+
+
+def test_a_question_giving_examples_of_a_class_is_answered_about_the_class() -> None:
+    passages = [
+        "慢性病高风险人群应每年至少测量1次血压。",
+        "痛风患者应低嘌呤饮食。",
+        "高血压患者应限制食盐摄入。",
+        "慢性病患者应定期随访。",
+    ]
+    table = table_with()
+    analysis = analyse_question(
+        "痛风、高血压这类慢性病高风险人群多久测一次血压？", table=table, rarity=rarity_of(passages)
+    )
+    assert {"痛风", "高血压"}.isdisjoint(a.term for a in analysis.anchors), analysis.terms
+    assert judge_responsive(analysis, passages[0]).responsive
+    # Without the class the examples are all the question names, and they stay its subject.
+    plain = analyse_question("痛风患者多久测一次血压？", table=table, rarity=rarity_of(passages))
+    assert "痛风" in [a.term for a in plain.anchors]
+    assert not judge_responsive(plain, passages[0]).responsive
+
+
+def test_a_drug_given_as_an_example_stays_the_subject() -> None:
+    passages = [
+        "地塞米松5mg/日，疗程10天。",
+        "甲泼尼龙40mg/日，疗程5天。",
+        "糖皮质激素应短期使用。",
+    ]
+    analysis = analyse_question(
+        "重症患儿用甲泼尼龙这类激素用多少量？", table=glossary_table(), rarity=rarity_of(passages)
+    )
+    assert "甲泼尼龙" in [a.term for a in analysis.anchors]
+    assert not judge_responsive(analysis, passages[0]).responsive
+
+
+def test_a_further_name_may_stand_elsewhere_in_the_paragraph_of_a_sentence_stating_the_aspect() -> (
+    None
+):
+    passage = (
+        "Regularly repeated (for example, yearly) cholangitis audits are the usual approach. "
+        "They cover wards that see bacteremia."
+    )
+    passages = [passage, "Bacteremia is counted in every ward.", "Cholangitis needs drainage."]
+    analysis = analyse_question(
+        "How often are cholangitis audits repeated in wards with bacteremia?",
+        table=table_with(("胆管炎", "cholangitis"), ("菌血症", "bacteremia")),
+        rarity=rarity_of(passages),
+    )
+    assert {a.term for a in analysis.anchors} == {"cholangitis", "bacteremia"}, analysis.terms
+    main = analysis.anchors[0].term
+    other = "bacteremia" if main == "cholangitis" else "cholangitis"
+    first = f"Regularly repeated (for example, yearly) {main} audits are the usual approach."
+    assert not judge_responsive(analysis, first).responsive
+    assert judge_responsive(analysis, first, passage=f"{first} Wards that see {other}.").responsive
+    # A sentence that states no asked aspect must name every name itself.
+    no_aspect = f"{main.capitalize()} audits are the usual approach."
+    assert not judge_responsive(
+        analysis, no_aspect, passage=f"{no_aspect} Wards that see {other}."
+    ).responsive
+
+
+def test_a_question_about_one_stage_is_answered_by_that_row_of_the_table() -> None:
+    rows = [
+        "XYZ Ia 期：单个病灶，直径≤2cm，无转移；",
+        "XYZ Ib 期：单个病灶，直径>2cm，无转移；",
+        "XYZ Ia~IIa 期的首选治疗是手术切除。",
+    ]
+    passages = [*rows, "XYZ 分期共有6期。", "治疗需要多学科评估。"]
+    analysis = analyse_question(
+        "XYZ Ia期怎么定义？", table=table_with(), rarity=rarity_of(passages)
+    )
+    assert "Ia" in [a.term for a in analysis.anchors], analysis.terms
+    assert judge_responsive(analysis, rows[0]).responsive
+    other = judge_responsive(analysis, rows[1], context=[rows[0]])
+    assert not other.responsive and other.reason == "other_subject"
+    # A range of stages may hold the one asked.
+    assert judge_responsive(analysis, rows[2]).responsive
+
+
+def test_advice_about_another_animal_s_bite_does_not_answer_for_this_one() -> None:
+    passages = [
+        "猪咬伤伤口感染风险较大，应避免I期缝合。",
+        "犬咬伤伤口超过6小时者不建议I期缝合。",
+        "较深的刺伤创面不建议I期缝合。",
+    ]
+    analysis = analyse_question(
+        "狗咬伤的伤口什么时候不能缝合？", table=table_with(), rarity=rarity_of(passages)
+    )
+    pig = judge_responsive(analysis, passages[0])
+    assert not pig.responsive and pig.reason == "other_subject"
+    assert judge_responsive(analysis, passages[1]).responsive
+    # A sentence naming no animal still speaks of bites in general.
+    assert judge_responsive(analysis, passages[2]).responsive
+    cat = analyse_question("猫抓伤后要打破伤风疫苗吗？", table=table_with(), rarity=None)
+    for other in ("海蜇蜇伤后有感染破伤风风险。", "蚂蚁蜇伤伤口有感染破伤风风险。"):
+        assert not judge_responsive(cat, other).responsive
+    english = analyse_question("Can a cat bite be sutured?", table=table_with(), rarity=None)
+    assert not judge_responsive(english, "A dog bite to the face may be sutured.").responsive
+
+
+def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None:
+    passages = [
+        "The opioid hydrocodone 5 mg, one or two tablets every 4-6 hours.",
+        "Patients on opioids may benefit from transition to buprenorphine.",
+        "Opioids for pain.",
+    ]
+    table = glossary_table()
+    which = analyse_question(
+        "高剂量阿片类减不下来的患者，可以换成什么药？", table=table, rarity=rarity_of(passages)
+    )
+    assert which.aspect is None  # 高剂量 describes the patient's treatment; no dose is asked
+    dose = judge_responsive(which, passages[0])
+    assert not dose.responsive and dose.reason == "other_subject"
+    assert judge_responsive(which, passages[1]).responsive
+    # Asked which drug *and* how much, the drug's dose is the answer.
+    both = analyse_question(
+        "阿片类减不下来，推荐换哪种药、每天多少量？", table=table, rarity=rarity_of(passages)
+    )
+    assert both.aspect is not None
+    assert judge_responsive(both, passages[0]).reason != "other_subject"
