@@ -26,7 +26,7 @@ from assistant.populations import Patient, fits, is_row, patient_of
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
 from assistant.questions import QuestionAnalysis, term_in_text, weighted_coverage
-from assistant.responsiveness import Responsiveness, judge_responsive
+from assistant.responsiveness import Responsiveness, heading_of, judge_responsive
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +240,7 @@ def compose_extractive(
         structure, raw = passage_sentences(source.text)
         shown_of[source.n] = raw
         context = source_context(source)
+        labels = (heading_of(source.section),)
         names_held: int | None = None  # of the question's names in this passage, when needed
         answering: set[int] = set()  # positions of this passage's responsive sentences
         for position, text in enumerate(raw):
@@ -275,6 +276,7 @@ def compose_extractive(
                 clauses=clauses,
                 titles=[source.title],
                 passage=source.text,
+                labels=labels,
             )
             before: tuple[int, ...] = ()
             top = analysis.anchors[0] if analysis.anchors else None
@@ -302,6 +304,7 @@ def compose_extractive(
                             titles=[source.title],
                             along=[raw[i] for i in option if i not in heads],
                             passage=source.text,
+                            labels=[*labels, *(raw[i] for i in option if i in heads)],
                         )
                         if along.responsive:
                             if taken is None or along.anchors_found > taken[0].anchors_found:

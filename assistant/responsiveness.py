@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from assistant.aspects import states_dose
+from assistant.aspects import Aspect, states_dose
 from assistant.populations import (
     SPECIAL_POPULATIONS,
     fits,
@@ -132,6 +132,7 @@ def judge_responsive(
     titles: Sequence[str] = (),
     along: Sequence[str] = (),
     passage: str = "",
+    labels: Sequence[str] = (),
 ) -> Responsiveness:
     """Is the sentence about the question's subject (in it or its context) and aspect?
 
@@ -144,7 +145,9 @@ def judge_responsive(
     whole passage the sentence is from. When the sentence states the asked aspect, a further
     name of the question that is no drug may be named anywhere in it (the paragraph names its
     topic once: "annually repeated prevalence surveys" in a paragraph on nosocomial
-    infections); the main name and any drug may not.
+    infections); the main name and any drug may not. `labels`: the headings the sentence stands
+    under (its section's own, its list item's head); a short one naming the aspect says what
+    the sentences under it state ("（一）潜伏期" over "多数为1～3个月…").
     """
     anchors = analysis.anchors
     here = " ".join((sentence, *along, *context))
@@ -171,7 +174,7 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)
-    aspect_stated = analysis.aspect is None or analysis.aspect.stated_in(sentence)
+    aspect_stated = analysis.aspect is None or stated_under(analysis.aspect, sentence, labels)
     if anchors:
         # The main name must be there, and every other (one may be missing from three or more:
         # "aspirin plus clopidogrel for intracranial stenosis" under its section heading).
@@ -214,6 +217,30 @@ def judge_responsive(
     if special and not special & populations(" ".join((sentence, *context, *clauses))):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
+
+
+# A heading short enough to be a label of what follows ("（一）潜伏期", "禁忌证", "Dosage"), not
+# a sentence that happens to head a list.
+LABEL_MAX_CHARS: Final[int] = 24
+
+
+def heading_of(section: str) -> str:
+    """A section path's own heading ("狂犬病 > 四、临床表现 > （一）潜伏期" → "（一）潜伏期")."""
+    return section.rsplit(" > ", 1)[-1].strip()
+
+
+def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> bool:
+    """Whether the sentence states the aspect, its words given by itself or by a label it
+    stands under; what the aspect needs beyond its words (a number with a time unit for a
+    period, a dose unit for a dose) the sentence must hold itself."""
+    if aspect.stated_in(sentence):
+        return True
+    return any(
+        0 < len(label) <= LABEL_MAX_CHARS
+        and not aspect.stated_in(label)
+        and aspect.stated_in(f"{label}。{sentence}")
+        for label in labels
+    )
 
 
 def _discriminates(

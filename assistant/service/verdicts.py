@@ -35,7 +35,7 @@ from assistant.generation import (
 from assistant.passage_layout import clauses_before
 from assistant.populations import populations
 from assistant.questions import QuestionAnalysis, term_in_text
-from assistant.responsiveness import Responsiveness, judge_responsive
+from assistant.responsiveness import Responsiveness, heading_of, judge_responsive
 from assistant.retrieval import RetrievalResult
 from assistant.service.context import Context, Policy
 
@@ -145,6 +145,7 @@ def verify_draft(
             clauses=_clauses_in_sources(text, [by_n[n].text for n in cites if n in by_n]),
             titles=[by_n[n].title for n in cites if n in by_n],
             passage=" ".join(by_n[n].text for n in cites if n in by_n),
+            labels=[heading_of(by_n[n].section) for n in cites if n in by_n],
         )
         for index, (text, cites) in enumerate(draft.sentences)
     ]

@@ -7,9 +7,11 @@ import random
 
 import pytest
 
+from assistant.domain import Source
+from assistant.generation import compose_extractive
 from assistant.glossary import LayeredTerms, TermTable, cedict_table
 from assistant.questions import analyse_question
-from assistant.responsiveness import judge_responsive
+from assistant.responsiveness import heading_of, judge_responsive
 from tests.factories import (
     SMALL_LIBRARY,
     ZH_SYLLABLES,
@@ -364,3 +366,40 @@ def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None
     )
     assert both.aspect is not None
     assert judge_responsive(both, passages[0]).reason != "other_subject"
+
+
+def test_a_heading_naming_the_aspect_says_what_the_sentences_under_it_state() -> None:
+    """A guideline lists a disease's phases under short headings ("（一）潜伏期"): the sentence
+    under one states that period without repeating its word."""
+    period, prodrome = "多数为1～3个月，极少在1周以内或1年以上。", "一般持续2～4天。"
+    passages = [period, prodrome, "犬咬伤后应立即冲洗伤口。"]
+    rarity = rarity_of(passages)
+    analysis = analyse_question("狂犬病潜伏期多长？", table=table_with(), rarity=rarity)
+    context = ["狂犬病诊疗规范 > 四、临床表现"]
+    assert not judge_responsive(analysis, period, context=context).responsive
+    assert judge_responsive(analysis, period, context=context, labels=["（一）潜伏期"]).responsive
+    # Another phase's heading states no incubation period.
+    other = judge_responsive(analysis, prodrome, context=context, labels=["（二）前驱期"])
+    assert not other.responsive and other.reason == "other_aspect"
+    # The period itself must be in the sentence: the heading gives the word, not the number.
+    no_period = judge_responsive(
+        analysis, "潜伏期内无症状，不具传染性。", context=context, labels=["（一）潜伏期"]
+    )
+    assert not no_period.responsive
+    # A long heading is a sentence of its own, no label of what follows.
+    long_heading = "狂犬病潜伏期的长短与咬伤部位、伤口深度及病毒数量等多种因素有关"
+    assert not judge_responsive(analysis, period, context=context, labels=[long_heading]).responsive
+
+
+def test_the_section_heading_of_a_passage_labels_its_sentences_in_a_composed_answer() -> None:
+    source = Source(
+        n=1, doc_id="d", title="狂犬病诊疗规范", library="l", chunk_id="d-0", chunk_index=0,
+        section="狂犬病诊疗规范 > 四、临床表现 > （一）潜伏期", language="zh",
+        text="多数为1～3个月，极少在1周以内或1年以上。",
+    )  # fmt: skip
+    analysis = analyse_question(
+        "狂犬病潜伏期多长？", table=table_with(), rarity=rarity_of([source.text])
+    )
+    shown, _ = compose_extractive("狂犬病潜伏期多长？", [source], analysis=analysis)
+    assert [text for text, _ in shown] == [source.text]
+    assert heading_of(source.section) == "（一）潜伏期"
