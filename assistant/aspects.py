@@ -33,8 +33,8 @@ _COUNT: Final[str] = (
     rf"\b(?:{_EN_NUMBERS}|several|a few|a couple of)\s)"
 )
 _TIME_UNIT_RE: Final[re.Pattern[str]] = re.compile(
-    _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|分钟|min|"
-    r"days?|weeks?|months?|years?|hours?|minutes?)",
+    _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|分钟|min|秒|"
+    r"days?|weeks?|months?|years?|hours?|minutes?|seconds?|secs?\b)",
     re.IGNORECASE,
 )
 
@@ -194,7 +194,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "frequency",
         _cues(
-            r"多久\S{0,4}一次|多长时间\S{0,4}一次|间隔|频率|每隔|接种程序|免疫程序|how often|"
+            r"多久\S{0,4}一次|多长时间\S{0,4}一次|(?:多少|几)个?(?:天|周|月|年|小时)\S{0,4}一次|"
+            r"间隔|频率|每隔|接种程序|免疫程序|how often|"
             r"interval|frequency|how many times|schedule"
         ),
         _cues(
@@ -232,17 +233,39 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "duration",
         _cues(
-            r"疗程|多久|多长时间|几个?(?:天|周|月|年|小时|分钟)|多少(?:天|周|年|小时|分钟)|持续|"
+            r"疗程|多久|多长时间|几个?(?:天|周|月|年|小时|分钟|秒)|多少(?:天|周|个月|年|小时|分钟|秒)|持续|"
             r"到什么时候|什么时候(?:可以|能|才能)?(?:解除|停|结束|出院)|"
             r"duration|how long|how soon|how quickly|for how many|"
-            r"how many (?:days|weeks|months|years|hours|minutes)"
+            r"how many (?:days|weeks|months|years|hours|minutes|seconds)"
         ),
         _cues(
             _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|days?|"
-            r"weeks?|months?|hours?|minutes?|分钟)|疗程|持续|duration|短期|short[- ]term"
+            r"weeks?|months?|hours?|minutes?|seconds?|分钟|秒)|疗程|持续|duration|短期|"
+            r"short[- ]term"
         ),
         needs_time=True,
         ignores=_INTERVAL_RE,
+    ),
+    # Who or what a treatment is for ("适用于哪些患者", "who should get the vaccine"): the
+    # sentence says so in words (适用于, 可用于, 建议…接种, indicated, recommended for); a trial's
+    # result or an adverse effect of the drug does not.
+    Aspect(
+        "indication",
+        _cues(
+            r"适用于(?:哪|什么|何)|适应证|适应症|适合(?:哪|什么|做|用|使用|接受|采用)|"
+            r"(?:哪些|哪类|什么样?的?)(?:患者|病人|人群|人|情况|病例)\S{0,4}(?:适合|适用|可以用|需要用|应该?用|要用)|"
+            r"\bindicat(?:ed|ion|ions)\b|\beligib|\bcandidates? for\b|\bsuitable for\b|"
+            r"\bwho (?:should|needs? to|can|must) (?:get|receive|be given|be offered|have|take|"
+            r"be treated|be vaccinated)\b|\bwhich patients (?:should|can|are|need)\b"
+        ),
+        _cues(
+            # Not a grade of recommendation ("推荐A", "推荐等级").
+            r"适用|适应证|适应症|用于|推荐(?![A-DＡ-Ｄ]|等级|强度|级别|意见)|建议|首选|"
+            r"应(?:当)?(?:接种|使用|给予|接受|进行|采用|选择)|可(?:以)?(?:使用|接种|选择|考虑|采用)|"
+            r"indicated|recommend|should (?:be )?(?:receive|received|offered|given|get|treated|"
+            r"considered|vaccinated)|eligible|candidates?|suitable|consider"
+        ),
+        needs_cue=True,
     ),
     # Asked for a value (a threshold, target, range, count): the sentence states a number.
     Aspect(
@@ -386,6 +409,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "duration": {"zh": ("疗程",), "en": ("duration", "days")},
     "timing": {"zh": ("小时内",), "en": ("within", "hours")},
     "frequency": {"zh": ("间隔",), "en": ("interval", "every")},
+    "indication": {"zh": ("适用",), "en": ("indicated", "recommended")},
 }
 
 

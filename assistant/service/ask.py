@@ -110,6 +110,7 @@ ASPECT_NAMES = {
         "adverse_effects": "不良反应",
         "value": "具体数值",
         "timing": "开始时机或时间窗",
+        "indication": "适用人群或适应证",
     },
     "en": {
         "dose": "dose",
@@ -122,6 +123,7 @@ ASPECT_NAMES = {
         "adverse_effects": "adverse effects",
         "value": "value",
         "timing": "timing (how soon to start)",
+        "indication": "indications (who or what it is for)",
     },
 }
 NO_LIBRARY = {

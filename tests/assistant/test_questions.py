@@ -837,11 +837,54 @@ def test_a_calendar_year_is_no_duration(sentence: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["距离上次接种超过几年需要加强？", "伤口要冲洗多少分钟？", "How many weeks is it given for?"],
+    [
+        "距离上次接种超过几年需要加强？",
+        "伤口要冲洗多少分钟？",
+        "How many weeks is it given for?",
+        "手消毒剂要揉搓多少秒？",
+        "How many seconds should the skin be scrubbed?",
+        "术后多少个月能怀孕？",
+    ],
 )
 def test_how_many_years_minutes_or_weeks_asks_a_duration(question: str) -> None:
     found = detect_aspect(question)
     assert found is not None and found.name == "duration"
+
+
+def test_a_length_in_seconds_is_stated_only_by_seconds() -> None:
+    seconds = detect_aspect("手消毒剂要揉搓多少秒？")
+    assert seconds is not None
+    assert seconds.stated_in("揉搓双手至少15秒，直至干燥。")
+    assert seconds.stated_in("Rub hands together for at least 20 seconds.")
+    # Counting sinks per beds is no length of time.
+    assert not seconds.stated_in("每10张床至少配备1个洗手池。")
+
+
+@pytest.mark.parametrize("question", ["多少个月复查一次？", "几天换一次敷料？"])
+def test_how_many_months_until_once_more_asks_a_frequency(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "frequency"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这个靶向药适用于哪些患者？",
+        "哪些分期的肿瘤适合做射频消融？",
+        "哪些人适合接种这种疫苗？",
+        "Who should get the pneumococcal vaccine?",
+        "Which patients should receive this antidote?",
+        "What are the indications for thrombectomy?",
+    ],
+)
+def test_who_or_what_a_treatment_is_for_asks_its_indication(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "indication"
+    assert found.stated_in("该药适用于肝功能Child-Pugh A级的患者。")
+    assert found.stated_in("Thrombectomy is recommended for patients with large-vessel occlusion.")
+    # A trial's result and a grade of recommendation say nothing of whom it is for.
+    assert not found.stated_in("联合治疗组ORR达到27.3%，明显高于对照组（证据等级1，推荐A）。")
+    assert not found.stated_in("The response rate was 27% in the combination arm.")
 
 
 @pytest.mark.parametrize(
