@@ -62,9 +62,12 @@ _EVERYDAY_GLOSSES = 20
 _MAX_CANDIDATES = 4
 # A library gloss: the Chinese term, then its English name (and abbreviation) in parentheses.
 _LIBRARY_GLOSS_RE = re.compile(
+    rf"(?<![A-Za-z0-9])([A-Za-z0-9]{{1,6}}[ \-]?)?"
     rf"([{CJK_CHARS}]{{2,16}})\s*[（(]\s*([A-Za-z][A-Za-z0-9 \-'/]{{1,80}}?)"
     r"\s*(?:[，,;；]\s*([A-Za-z][A-Za-z0-9\-]{1,15}))?\s*[）)]"
 )
+# Without its letter or number a Chinese term may be another's ("B 病毒" is not 病毒, "2型糖尿病"
+# not 型糖尿病): the code in front belongs to it when its English gloss holds the code too.
 # Characters after which the Chinese term of a gloss starts (its run often begins mid-clause).
 _ZH_BREAKS = set("的了是为及和与或在对将把被以从由其也并而但有无等所中时后前即如")
 
@@ -451,13 +454,19 @@ def library_glosses(
     for text in texts:
         normal = unicodedata.normalize("NFKC", text)
         for match in _LIBRARY_GLOSS_RE.finditer(normal):
-            zh = _zh_term_of(match.group(1))
-            english, abbreviation = match.group(2).strip(), match.group(3)
+            code, run = match.group(1), match.group(2)
+            zh = _zh_term_of(run)
+            english, abbreviation = match.group(3).strip(), match.group(4)
             if len(zh) < 2:
                 continue
-            table.add(zh, english, first=True)
-            if abbreviation and not (is_word and is_word(abbreviation.lower())):
-                table.add(zh, abbreviation, first=True)
+            names = [zh]
+            code = (code or "").strip(" -")
+            if code and zh == run and code.lower() in english.lower().replace("-", " ").split():
+                names = [f"{code}{zh}", f"{code} {zh}"]  # "B 病毒（B virus）": not 病毒
+            for name in names:
+                table.add(name, english, first=True)
+                if abbreviation and not (is_word and is_word(abbreviation.lower())):
+                    table.add(name, abbreviation, first=True)
     return table
 
 

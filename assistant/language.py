@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Final
 
 from assistant.domain import Language
 
@@ -83,6 +84,28 @@ def is_link_list(text: str) -> bool:
     do — the same as a reference list, without its heading."""
     urls = _URL_RE.findall(text)
     return len(urls) >= 2 and sum(len(u) for u in urls) >= 0.25 * len(text.strip())
+
+
+# Marks of a reference list's entries: a DOI, "et al.", a Chinese citation's type mark
+# ("[J]."), a journal's year;volume(issue):pages.
+_REFERENCE_ENTRY_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b10\.\d{4,}/\S+|\bet\s?al\.|\[(?:J|M|D|C|S|N|EB/OL)\]|"
+    r"\b(?:19|20)\d{2}\s*[;,]\s*\d+\s*(?:\(\s*[\d\-]+\s*\))?\s*:\s*[A-Za-z]?\d+",
+    re.IGNORECASE,
+)
+# At least this many entries, one per this many characters: a passage of the list itself, not a
+# table or a paragraph that cites its sources ("Adapted from Von Korff M, … et al. Clin J Pain
+# 2008;24:521–7").
+_REFERENCE_ENTRIES: Final[int] = 3
+_REFERENCE_SPACING: Final[int] = 140
+
+
+def is_reference_list(text: str) -> bool:
+    """Whether a passage is a run of a reference list that no heading marks as one (a PDF
+    whose "参考文献" heading was lost): its entries name papers and authors ("Tran BV"),
+    never what to do."""
+    entries = len(_REFERENCE_ENTRY_RE.findall(text))
+    return entries >= _REFERENCE_ENTRIES and entries * _REFERENCE_SPACING >= len(text.strip())
 
 
 def is_bibliography(section_path: Sequence[str]) -> bool:

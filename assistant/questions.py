@@ -374,6 +374,24 @@ def _english_name_like(term: str, table: LayeredTerms) -> bool:
     return bool(words) and all(0 < table.generality(w) <= EN_NAME_GLOSSES for w in words)
 
 
+_AGE_WORDS: Final[frozenset[str]] = frozenset({"older", "old", "young", "aged", "elderly"})
+
+
+def _only_population(term: str) -> bool:
+    """A word that only says who the patient is ("pregnant women", 孕妇, 妊娠期; not
+    妊娠期高血压, a disease)."""
+    if not populations(term):
+        return False
+    if has_cjk(term):
+        rest = term
+        for pattern in POPULATIONS.values():
+            rest = pattern.sub(" ", rest)
+        return len(re.sub(r"[\s期的]", "", rest)) == 0
+    return all(
+        populations(w) or w in _GENERIC_EN or w in _AGE_WORDS for w in normalise_en(term).split()
+    )
+
+
 def analyse_question(
     question: str, *, table: LayeredTerms, rarity: TermRarity | None = None
 ) -> QuestionAnalysis:
@@ -422,7 +440,9 @@ def analyse_question(
         forms = tuple(dict.fromkeys((*named, *(p for f in named for p in coordinated_parts(f)))))
         frequencies = [rarity.frequency(f) for f in forms] if rarity else []
         df = max(frequencies, default=1)
-        entity = bool(full) or _is_entity(term, table)
+        # Who the patient is (pregnant, 孕妇, elderly) is checked as a population, never as
+        # the name a sentence must hold: it is not what the question is about.
+        entity = (bool(full) or _is_entity(term, table)) and not _only_population(term)
         if df == 0 and (not entity or unknown_fragment(term, table)):
             continue  # a paraphrase or a word cut apart: no guideline spells it that way
         weight = rarity.idf(df) if rarity else 1.0

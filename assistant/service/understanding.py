@@ -27,7 +27,7 @@ from assistant.generation import (
     Draft,
     source_context,
 )
-from assistant.language import has_cjk, is_bibliography, is_link_list
+from assistant.language import has_cjk, is_bibliography, is_link_list, is_reference_list
 from assistant.llm import ChatModel
 from assistant.populations import populations
 from assistant.prompts import condense_messages, translate_messages
@@ -123,7 +123,11 @@ def _translate_question(ctx: Context, chat: ChatModel, question: str, *, target:
 def answers_nothing(source: Source) -> bool:
     """A passage of a reference list or a list of web resources: it names documents, never
     says what to do."""
-    return is_bibliography(source.section.split(" > ")) or is_link_list(source.text)
+    return (
+        is_bibliography(source.section.split(" > "))
+        or is_link_list(source.text)
+        or is_reference_list(source.text)
+    )
 
 
 def holds_term(source: Source, term: SubjectTerm) -> bool:
@@ -154,14 +158,17 @@ def search_for_subject(
     names the drug, disease or test (its words in another language, a long passage, a Latin
     code drowned among Chinese words: "IgM" scores one term where each Chinese word scores
     several). Before refusing for a missing subject, search for the first missing name itself
-    (in Chinese every form, in English its Latin forms) with the aspect's words; passages
-    holding it join the front of the list, those that also hold the question's other names
-    first. Reference and resource lists name it without saying anything of it: never these.
+    (in Chinese every form, in English its Latin forms) with the aspect's words and the
+    question's other names in that language; passages holding it join the front of the list,
+    those that also hold the question's other names first. Reference and resource lists name
+    it without saying anything of it: never these.
     """
     anchors = analysis.anchors
     if not anchors or not retrieval.sources:
         return retrieval
-    missing = [a for a in anchors if not any(holds_term(s, a) for s in retrieval.sources)]
+    # A reference list naming it says nothing of it: the name is still missing.
+    saying = [s for s in retrieval.sources if not answers_nothing(s)]
+    missing = [a for a in anchors if not any(holds_term(s, a) for s in saying)]
     if not missing or not missing[0].in_library:
         return retrieval  # nothing missing, or no passage anywhere holds it: refusal is certain
     target = missing[0]
@@ -175,16 +182,27 @@ def search_for_subject(
             continue
         names = " ".join(dict.fromkeys(forms))
         words = " ".join(aspect_words(analysis.aspect, language)) if analysis.aspect else ""
-        result = ctx.retriever.retrieve(
-            f"{names} {words}".strip(),
-            libraries=libraries,
-            channel="sparse",
-            k=2 * ctx.settings.retrieval.top_k,
+        # Searched with the question's other names in this language too: a short name
+        # written with common characters ("B 病毒") is in many passages, and those naming the
+        # rest of the question are the ones wanted; alone, since the other names may fill the
+        # list with passages that lack it ("新冠" beside "血浆").
+        others = " ".join(
+            f
+            for a in anchors
+            if a is not target
+            for f in [f for f in a.forms if has_cjk(f) == (language == "zh")][:2]
         )
-        for s in result.sources:
-            # A reference or resource list names the subject without saying anything of it.
-            if holds_term(s, target) and not answers_nothing(s):
-                found.setdefault(s.chunk_id or s.text, s)
+        queries = dict.fromkeys(
+            q.strip() for q in (f"{names} {words}", f"{names} {others} {words}")
+        )
+        for query in queries:
+            result = ctx.retriever.retrieve(
+                query, libraries=libraries, channel="sparse", k=2 * ctx.settings.retrieval.top_k
+            )
+            for s in result.sources:
+                # A reference or resource list names the subject without saying anything of it.
+                if holds_term(s, target) and not answers_nothing(s):
+                    found.setdefault(s.chunk_id or s.text, s)
     if not found:
         return retrieval
     names_held: dict[str, int] = {}

@@ -137,18 +137,33 @@ def verify_draft(
     shown: list[AnswerSentence] = []
     dropped = list(draft.dropped)
     kept: list[tuple[str, list[int]]] = []
-    judged = [
-        judge_responsive(
+
+    def judge(index: int, unseen: frozenset[str] = frozenset()) -> Responsiveness:
+        text, cites = draft.sentences[index]
+        return judge_responsive(
             analysis,
             text,
-            context=_sentence_context(draft, index, by_n),
+            context=[c for c in _sentence_context(draft, index, by_n) if c not in unseen],
             clauses=_clauses_in_sources(text, [by_n[n].text for n in cites if n in by_n]),
             titles=[by_n[n].title for n in cites if n in by_n],
             passage=" ".join(by_n[n].text for n in cites if n in by_n),
             labels=[heading_of(by_n[n].section) for n in cites if n in by_n],
         )
-        for index, (text, cites) in enumerate(draft.sentences)
-    ]
+
+    judged = [judge(index) for index in range(len(draft.sentences))]
+    # A sentence whose subject only a dropped sentence before it names reads as about nothing,
+    # or about something else: it goes with the sentence it needs ("…musculoskeletal
+    # injuries…" dropped, "Multiple guidelines … postoperative pain…" two sentences on).
+    unseen = frozenset(
+        text
+        for index, (text, _) in enumerate(draft.sentences)
+        if not judged[index].responsive and not _names_the_next(draft, judged, index, analysis)
+    )
+    if unseen:
+        judged = [
+            judge(index, unseen) if verdict.responsive else verdict
+            for index, verdict in enumerate(judged)
+        ]
     for index, ((text, cites), verdict) in enumerate(zip(draft.sentences, verdicts, strict=True)):
         responsive = judged[index]
         if not responsive.responsive and not _names_the_next(draft, judged, index, analysis):

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.language import CJK_CHAR_RE, CJK_CHARS, detect_language, has_cjk, is_link_list
+from assistant.language import (
+    CJK_CHAR_RE,
+    CJK_CHARS,
+    detect_language,
+    has_cjk,
+    is_link_list,
+    is_reference_list,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILE = ROOT / "assistant" / "language.py"
@@ -150,3 +157,26 @@ def test_a_passage_mostly_of_web_addresses_is_a_link_list() -> None:
     one = "Needles are used for one patient only (see http://www.cdc.gov/injectionsafety)."
     assert not is_link_list(one)  # one address in a sentence that says what to do
     assert not is_link_list("Needles and syringes are used for only one patient.")
+
+
+def test_a_run_of_a_reference_list_is_told_from_a_passage_citing_its_sources() -> None:
+    entries = (
+        "doi:10.3760/cma.j.cn115610-20221024-00612. [256] Tran BV, Moris D, Markovic D, et al. "
+        "Development and validation of a prognostic model. JAMA Surg. 2017;152:e171067. "
+        "[257] 中华医学会肝病学分会. 肝硬化诊治指南[J]. 中华肝脏病杂志, 2019, 27(11):846-865. "
+        "doi:10.3760/cma.j.issn.1007-3418.2019.11.008."
+    )
+    assert is_reference_list(entries)
+    # A table that names where it was adapted from, and a sentence citing a study, are not.
+    table = (
+        "Morphine milligram equivalent doses for commonly prescribed opioids Opioid Conversion "
+        "factor* Codeine 0.15 Fentanyl transdermal (in mcg/hr) 2.4 Hydrocodone 1.0 Hydromorphone "
+        "5.0 Methadone 4.7 Morphine 1.0 Oxycodone 1.5 Oxymorphone 3.0 Tapentadol 0.4 Tramadol 0.2 "
+        "Sources: Adapted from Von Korff M, Saunders K, Ray GT, et al. Clin J Pain 2008;24:521-7 "
+        "and Nielsen S, Degenhardt L, Hoban B, Gisev N. Pharmacoepidemiol Drug Saf 2016;25:733-7."
+    )
+    assert not is_reference_list(table)
+    assert not is_reference_list(
+        "两项国际临床研究[451-452]表明，索拉非尼对晚期肝癌患者具有一定的生存获益（Llovet et al. "
+        "N Engl J Med 2008;359:378）。"
+    )

@@ -256,6 +256,44 @@ def test_library_glosses_pair_a_term_with_its_english_name() -> None:
     assert "mpp" in table.to_english("肺炎支原体肺炎")
 
 
+def test_a_code_written_before_a_glossed_chinese_term_belongs_to_it() -> None:
+    text = (
+        "猴咬伤还可能引起 B 病毒（B virus，BV）感染。"
+        "2型糖尿病（type 2 diabetes mellitus，T2DM）患者应定期随访。"
+        "检测 HBV 病毒载量（viral load）。"
+    )
+    table = LayeredTerms((library_glosses([text]),))
+    # "B 病毒" is B virus; 病毒 alone is every virus and pairs with no letter's name.
+    assert {"b virus", "bv"} <= set(table.to_english("B 病毒"))
+    assert table.to_english("B病毒") == table.to_english("B 病毒")
+    assert "b virus" not in table.to_english("病毒")
+    assert "t2dm" in table.to_english("2型糖尿病")
+    # A code the gloss does not hold is no part of the term.
+    assert table.to_english("病毒载量") == ["viral load"]
+
+
+def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
+    rarity = rarity_of(
+        [
+            "妊娠女性首选阿昔洛韦。",
+            "妊娠期高血压患者的降压目标。",
+            "Pregnant women should get the vaccine.",
+        ]
+    )
+    english = analyse_question(
+        "Which drug is preferred for hepatitis B prophylaxis in pregnant women?",
+        table=glossary_table(),
+        rarity=rarity,
+    )
+    assert "pregnant" in [t.term for t in english.terms]
+    assert "pregnant" not in [t.term for t in english.anchors]
+    chinese = analyse_question("孕妇能用阿昔洛韦吗？", table=glossary_table(), rarity=rarity)
+    assert [t.term for t in chinese.anchors] == ["阿昔洛韦"]
+    # A disease of pregnancy keeps its name; the pregnancy is whom it is about.
+    disease = analyse_question("妊娠期高血压的降压目标？", table=glossary_table(), rarity=rarity)
+    assert [t.term for t in disease.anchors] == ["高血压"]
+
+
 def test_candidates_the_library_holds_come_before_the_cut() -> None:
     # The dictionary's order puts senses no passage uses first; cut to four, the one the
     # library uses was lost.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -808,3 +809,101 @@ def test_an_inn_no_term_table_pairs_finds_its_chinese_name_in_the_library(
     assert "1600mg" in shown.replace(" ", "")
     assert "奥司他韦" not in shown and "帕拉米韦" not in shown  # no other antiviral's dose
     assert {s.title for s in answer.sources} >= {"流行性感冒诊疗方案"}
+
+
+def test_a_short_name_of_common_characters_is_found_with_the_question_s_other_names(
+    tmp_path: Path,
+) -> None:
+    # "K 病毒" is glossed by the guideline itself (K virus，KV). The English question's
+    # pregnancy is whom it is about, not its subject; the answer is the sentence on pregnant
+    # women from the Chinese guideline, never the English guideline's pregnancy sentences nor
+    # a reference list whose authors' initials spell "KV".
+    zh = tmp_path / "k-virus.txt"
+    zh.write_text(
+        "K 病毒感染诊疗规范（测试版）\n\n"
+        "一、概述\n"
+        "猕猴咬伤可能引起 K 病毒（K virus，KV）感染，病死率高。\n\n"
+        "二、暴露后预防\n"
+        "完整皮肤的暴露不建议使用抗病毒药物进行暴露后预防。"
+        "伐昔洛韦是 K 病毒暴露后预防的首选药物。"
+        "由于其具有妊娠期间用药经验，阿昔洛韦被推荐为妊娠女性的 K 病毒暴露后预防首选药物。\n\n"
+        "三、病毒学检测\n"
+        "[12] Tran KV, Moris D, Chen L, et al. Preferred antiviral prophylaxis in pregnant women "
+        "after exposure. Clin Infect Dis. 2015;43:100-107. doi:10.1000/cid.2015.1. "
+        "[13] Lee KV, Wong A, et al. Prophylaxis after exposure in pregnancy. J Virol. "
+        "2016;44:200-210. doi:10.1000/jv.2016.2.\n",
+        encoding="utf-8",
+    )
+    en = tmp_path / "pregnancy.txt"
+    en.write_text(
+        "Opioid Use in Pregnancy (test edition)\n\n"
+        "1. Treatment\n"
+        "For pregnant persons with opioid use disorder, medications for opioid use disorder are "
+        "preferred over withdrawal management. Buprenorphine is preferred during pregnancy to "
+        "avoid prenatal exposure. Clinicians should access appropriate expertise if considering "
+        "tapering opioids during pregnancy.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(data_dir=tmp_path / "data")
+    library = index_library(settings, {"hospital": [zh, en]})
+    ctx = Context(
+        settings=settings,
+        store=library.store,
+        embedder=library.embedder,
+        access=open_access(settings, roles=[CARDIO_DOC]),
+        audit=open_audit_log(settings),
+        chat=None,
+    )
+    try:
+        answer = answer_question(
+            CARDIO_DOC,
+            "Which drug is preferred for K virus post-exposure prophylaxis in pregnant women?",
+            ctx=ctx,
+        )
+        assert answer.mode == AnswerMode.EXTRACTIVE, answer.refusal
+        shown = " ".join(s.text for s in answer.sentences)
+        assert "阿昔洛韦被推荐为妊娠女性" in shown
+        assert "Buprenorphine" not in shown and "Tran KV" not in shown
+        assert all("Tran KV" not in s.text for s in answer.sources)
+    finally:
+        ctx.close()
+
+
+def test_a_sentence_whose_subject_only_a_dropped_sentence_names_is_dropped_too(
+    world, tmp_path: Path
+) -> None:
+    from assistant.domain import Source
+    from assistant.generation import Draft
+    from assistant.retrieval import RetrievalResult
+    from assistant.service.understanding import understand_question
+    from assistant.service.verdicts import verify_draft
+
+    ctx = make_ctx(world, tmp_path)
+    question = "腺病毒感染用丙种球蛋白要几天？"
+    analysis = understand_question(ctx, question, libraries=["hospital"])
+    names = [a.term for a in analysis.anchors]
+    assert sorted(names) == ["丙种球蛋白", "腺病毒"], names  # what the check below relies on
+    premise, course = "丙种球蛋白可用于重症患儿。", "一般连用2天。"
+    source = Source(
+        n=1, doc_id="d", title="测试规范", library="hospital", chunk_id="d-0", chunk_index=0,
+        language="zh", text=f"{premise}腺病毒感染需密切监测。{course}",
+    )  # fmt: skip
+    retrieval = RetrievalResult(
+        query=question, language="zh", channel="hybrid", sources=[source], relevant=True,
+        best_dense=None, best_sparse=None, term_coverage=1.0, elapsed_ms=0.0,
+    )  # fmt: skip
+    draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(premise, [1]), (course, [1])])
+    shown, _, verified = verify_draft(
+        ctx, question, retrieval, draft, analysis=analysis, language="zh", policy="strict"
+    )
+    # The premise names the drug but states no course: dropped. The course names no drug:
+    # read alone it is a course of anything, so it goes too, never shown without its premise.
+    assert shown == []
+    assert {d.text for d in verified.dropped} == {premise, course}
+    # With the drug named where the reader sees it (the guideline's title), the course answers.
+    titled = source.model_copy(update={"title": "丙种球蛋白使用规范"})
+    shown, _, _ = verify_draft(
+        ctx, question, replace(retrieval, sources=[titled]), draft, analysis=analysis,
+        language="zh", policy="strict",
+    )  # fmt: skip
+    assert [s.text for s in shown] == [course]
