@@ -87,6 +87,8 @@ class Aspect:
     # What states a dose without a unit: a change to the usual one ("减半服用", "halve the
     # dose") or its withdrawal ("不应使用", "avoid").
     dose_or: re.Pattern[str] | None = None
+    # An age is what this aspect asks ("from what age"): it is not struck out as no quantity.
+    keeps_ages: bool = False
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -95,7 +97,8 @@ class Aspect:
         period without stating it); a dose needs a number with a dose unit.
         """
         # "2 周～8 月龄" is an age and "2019年" a date, neither a duration.
-        for pattern in (*_NOT_QUANTITIES, *((self.ignores,) if self.ignores else ())):
+        not_quantities = _NOT_QUANTITIES[1:] if self.keeps_ages else _NOT_QUANTITIES
+        for pattern in (*not_quantities, *((self.ignores,) if self.ignores else ())):
             sentence = pattern.sub(" ", sentence)
         if self.needs_dose and not (
             _DOSE_UNIT_RE.search(sentence) or (self.dose_or and self.dose_or.search(sentence))
@@ -124,6 +127,10 @@ _RENAL: Final[str] = (
     r"肾功能|肾衰|肾损|肾病|肌酐清除率|透析|\bCrCl\b|creatinine clearance|\brenal\b|kidney|"
     r"\be?GFR\b|dialysis"
 )
+
+# "多少天" after a verb asks how long, not how much.
+_NOT_A_TIME: Final[str] = r"(?!天|周|个?月|年|小时|分钟|日|次)"
+
 
 # Order matters: the first aspect whose cues a question holds is its aspect.
 ASPECTS: Final[tuple[Aspect, ...]] = (
@@ -176,6 +183,24 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"(?:usual |normal )?dose|\bavoid\b|not (?:be )?(?:used|recommended)|contraindicated"
         ),
     ),
+    # The most that may be given ("maximum daily dose", "最大剂量", "每天最多吃多少"): a
+    # sentence stating a usual dose, or a dose in a combination product, does not say it.
+    Aspect(
+        "max_dose",
+        _cues(
+            r"(?:最大|最高|上限|极量)(?:日|单次|每日|每天)?(?:剂量|用量|量)|每[天日]最多|"
+            rf"最多(?:能|可以)?(?:吃|用|服|给|打)多少{_NOT_A_TIME}|不能超过多少{_NOT_A_TIME}|"
+            r"\b(?:maximum|max|highest|upper limit of the)\s+"
+            r"(?:daily\s+|single\s+|recommended\s+)?(?:dose|dosage)|"
+            r"\bmost (?:that )?(?:can|may|should) be (?:given|taken)\b"
+        ),
+        _cues(
+            r"最大|最高|上限|极量|不(?:应|宜|得|能|可)?超过|不大于|以内|≤|＜|<|maximum|\bmax\b|"
+            r"not (?:to )?exceed|no more than|up to|at most|ceiling|limit"
+        ),
+        needs_dose=True,
+        needs_cue=True,
+    ),
     Aspect(
         "dose",
         _cues(
@@ -190,6 +215,24 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
         needs_dose=True,
+    ),
+    # From or until what age ("几个月以上可以打", "what age can children start"): an age in
+    # its unit answers, a course's length does not.
+    Aspect(
+        "age",
+        _cues(
+            r"(?:几|多少)个?月(?:龄|大)?(?:以上|以下|以内|起|开始|之后|后)?的?\S{0,4}?(?:才|就)?"
+            r"(?:可以|能|需要|要)|几岁|多少岁|多大(?:年龄|岁数)?(?:的\S{1,3})?(?:才|就)?(?:可以|能)|"
+            r"年龄(?:限制|要求|范围|下限|上限)|\b(?:what|which) age\b|\bhow old\b|"
+            r"\bminimum age\b|\bage (?:limit|range|threshold|cut-?off)\b"
+        ),
+        _cues(
+            r"\d+\s*(?:[~～\-–至到]\s*\d+\s*)?(?:周岁|岁|个?月龄|周龄|个月(?:以上|以下|以内|及以上|龄|大))|"
+            r"\baged?\s*(?:≥|>|<|≤|over|under)?\s*\d+|"
+            r"\d+\s*(?:years?|months?|weeks?)\s*(?:of age|old|and older|or older|and above)"
+        ),
+        needs_cue=True,
+        keeps_ages=True,
     ),
     Aspect(
         "frequency",
@@ -388,6 +431,7 @@ def _measured(aspect: Aspect, question: str) -> Aspect:
 DRUG_ASPECTS: Final[frozenset[str]] = frozenset(
     {
         "dose",
+        "max_dose",
         "missed_dose",
         "renal_dose",
         "frequency",
@@ -410,6 +454,8 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "timing": {"zh": ("小时内",), "en": ("within", "hours")},
     "frequency": {"zh": ("间隔",), "en": ("interval", "every")},
     "indication": {"zh": ("适用",), "en": ("indicated", "recommended")},
+    "max_dose": {"zh": ("最大剂量", "不超过"), "en": ("maximum dose", "not exceed")},
+    "age": {"zh": ("岁", "月龄"), "en": ("age", "years")},
 }
 
 

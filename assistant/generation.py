@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -347,6 +348,12 @@ def compose_extractive(
     best = max(chosen, key=lambda c: (c.score, -c.rank, -c.position))
     same_doc = [c for c in chosen if c.doc_id == best.doc_id and c.score >= best.score * 0.6]
     same_doc.sort(key=lambda c: (-c.score, c.rank, c.position))
+    # A sentence the document repeats (a summary box and its section, two overlapping
+    # passages) is one sentence of the answer, never shown twice.
+    distinct: dict[str, _Candidate] = {}
+    for candidate in same_doc:
+        distinct.setdefault(_plain(candidate.text), candidate)
+    same_doc = list(distinct.values())
     # Up to `max_sentences` candidates, each with what it takes along; when the best is a
     # lead-in with its list ("住院治疗标准（满足下列标准任意 1 条）：" + items), that list is the
     # answer, not the start of one.
@@ -356,11 +363,15 @@ def compose_extractive(
     for candidate in picked:
         raw = shown_of[candidate.n]
         for position in _shown_positions(candidate):
-            sentence = (raw[position], [candidate.n])
-            if len(raw[position]) >= 2 and sentence not in out:
-                out.append(sentence)
+            if len(raw[position]) >= 2 and _plain(raw[position]) not in {_plain(t) for t, _ in out}:
+                out.append((raw[position], [candidate.n]))
     texts = {text for text, _ in out}
     return out, [d for d in dropped if d.text not in texts]
+
+
+def _plain(text: str) -> str:
+    """A sentence as compared for repeats: NFKC, without case or spacing."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
 def _rows_for_the_patient(chosen: list[_Candidate], patient: Patient) -> list[_Candidate]:

@@ -111,6 +111,8 @@ ASPECT_NAMES = {
         "value": "具体数值",
         "timing": "开始时机或时间窗",
         "indication": "适用人群或适应证",
+        "max_dose": "最大剂量",
+        "age": "适用年龄",
     },
     "en": {
         "dose": "dose",
@@ -124,6 +126,8 @@ ASPECT_NAMES = {
         "value": "value",
         "timing": "timing (how soon to start)",
         "indication": "indications (who or what it is for)",
+        "max_dose": "maximum dose",
+        "age": "age limit",
     },
 }
 NO_LIBRARY = {

@@ -1553,3 +1553,66 @@ def test_a_wrong_drug_dose_is_flagged_when_the_model_wrote_it_or_nothing_else_wa
     # The model wrote another drug's dose, or no dose of the asked drug was found: review it.
     assert flagged(AnswerMode.GENERATIVE, shown)
     assert flagged(AnswerMode.EXTRACTIVE, [])
+
+
+def test_a_sentence_the_guideline_repeats_is_shown_once() -> None:
+    # A summary box and the section it summarises both hold the sentence.
+    repeated = "In specific situations, zorvamab can be beneficial, and stopping it can be harmful."
+    sources = [
+        _source(1, f"Box 1. {repeated}", doc="d", title="Zorvamab guideline", chunk=0),
+        _source(2, f"{repeated} Clinicians should taper zorvamab gradually.", doc="d",
+                title="Zorvamab guideline", chunk=5),
+        _source(3, f"Summary: {repeated}", doc="d", title="Zorvamab guideline", chunk=9),
+    ]  # fmt: skip
+    for source in sources:
+        source.language = "en"
+    question = "How should zorvamab be stopped?"
+    analysis = analyse_question(
+        question, table=table_with(), rarity=rarity_of([s.text for s in sources])
+    )
+    shown, _ = compose_extractive(question, sources, analysis=analysis)
+    texts = [text for text, _ in shown]
+    assert texts.count(repeated) == 1, texts
+    assert len(texts) == len(set(texts))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the maximum daily dose of zorvamab?",
+        "佐伐单抗的最大剂量是多少？",
+        "佐伐单抗每天最多吃多少？",
+    ],
+)
+def test_the_most_that_may_be_given_is_asked_apart_from_the_usual_dose(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "max_dose"
+    assert found.stated_in("Do not exceed 4 g of zorvamab per day.")
+    assert found.stated_in("每日最大剂量不超过4g。")
+    # A usual dose, or a dose inside a combination product, is not the most allowed.
+    assert not found.stated_in("The usual adult dose is 500 mg every 6 hours.")
+    assert not found.stated_in("Tablets containing codeine 30 mg and zorvamab 325 mg.")
+    # Asked how many days at most, the question is about a length of time.
+    days = detect_aspect("药瓶开封后最多能用多少天？")
+    assert days is not None and days.name == "duration"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这种疫苗几个月以上可以打？",
+        "多大的孩子可以用这个药？",
+        "At what age should screening start?",
+    ],
+)
+def test_from_what_age_is_answered_by_an_age_not_a_course(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "age"
+    assert found.stated_in("建议所有≥6月龄且无接种禁忌的人都应接种。")
+    assert found.stated_in("Screening should begin at age 45 years for adults at average risk.")
+    assert found.stated_in("Children aged 5 years and older may receive it.")
+    assert not found.stated_in("疗程为6个月。")
+    assert not found.stated_in("The course lasts 3 months.")
+    # Asked the dose for an age group, the question is a dose question.
+    dose = detect_aspect("几岁以下儿童用这个药剂量是多少？")
+    assert dose is not None and dose.name == "dose"
