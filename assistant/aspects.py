@@ -221,8 +221,11 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "age",
         _cues(
-            r"(?:几|多少)个?月(?:龄|大)?(?:以上|以下|以内|起|开始|之后|后)?的?\S{0,4}?(?:才|就)?"
-            r"(?:可以|能|需要|要)|几岁|多少岁|多大(?:年龄|岁数)?(?:的\S{1,3})?(?:才|就)?(?:可以|能)|"
+            # An age in months is marked as one ("几个月以上", "几个月大") or said of a child;
+            # "术后多少个月能怀孕" asks a time since surgery.
+            r"(?:几|多少)个?月(?:龄|大|以上|以下|以内)|"
+            r"(?:宝宝|孩子|婴儿|婴幼儿|儿童|小孩|新生儿)\S{0,2}?(?:几|多少)个?月|"
+            r"几岁|多少岁|多大(?:年龄|岁数)?(?:的\S{1,3})?(?:才|就)?(?:可以|能)|"
             r"年龄(?:限制|要求|范围|下限|上限)|\b(?:what|which) age\b|\bhow old\b|"
             r"\bminimum age\b|\bage (?:limit|range|threshold|cut-?off)\b"
         ),

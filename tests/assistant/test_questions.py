@@ -1286,7 +1286,7 @@ def test_the_glossary_vocabulary_round_trip_gives_synonyms_the_dictionary_does_n
         ("Once a patient is on 90 MME a day, what should be reviewed?", None),
         ("A patient takes 600 mg daily; what monitoring is advised?", None),
         ("What dose above 50 MME/day needs a naloxone offer?", "dose"),
-        ("布洛芬每天最多用多少mg？", "dose"),
+        ("布洛芬每天最多用多少mg？", "max_dose"),  # asks a dose: the most allowed
         ("How many MME is the threshold for extra caution?", "dose"),
     ],
 )
