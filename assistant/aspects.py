@@ -415,6 +415,12 @@ _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     ),
     (_cues(r"心率|脉搏|heart rate|pulse rate"), r"次\s*/\s*(?:分|min)|bpm|/\s*min|beats"),
     (_cues(r"血氧饱和度|\bspo2\b|\bsao2\b|oxygen saturation"), r"\d\s*%|％"),
+    # A rate per hour ("air changes per hour", "每小时换气几次"): a count in another unit
+    # (beds, metres) states another quantity.
+    (
+        _cues(r"per hour|an hour|each hour|every hour|hourly|每小时|/\s*(?:h|hr|小时)\b"),
+        r"per hour|an hour|each hour|every hour|/\s*(?:h|hr|hour|小时)\b|每小时|\bach\b",
+    ),
 )
 
 
@@ -425,7 +431,12 @@ def _measured(aspect: Aspect, question: str) -> Aspect:
     units = [unit for asked, unit in _MEASURED if asked.search(question)]
     if len(units) != 1:
         return aspect  # none, or several quantities asked at once: any stated value
-    cue = re.compile(rf"(?:\d|[<>≤≥＜＞])[^。；;]{{0,12}}?(?:{units[0]})", re.IGNORECASE)
+    # The unit after the number ("<140/90 mmHg", "12 air changes per hour") or just before it
+    # ("每小时换气12次").
+    cue = re.compile(
+        rf"(?:\d|[<>≤≥＜＞])[^。；;]{{0,16}}?(?:{units[0]})|(?:{units[0]})[^。；;\d]{{0,6}}\d",
+        re.IGNORECASE,
+    )
     return replace(aspect, sentence_cues=cue)
 
 

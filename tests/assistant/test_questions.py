@@ -1616,3 +1616,12 @@ def test_from_what_age_is_answered_by_an_age_not_a_course(question: str) -> None
     # Asked the dose for an age group, the question is a dose question.
     dose = detect_aspect("几岁以下儿童用这个药剂量是多少？")
     assert dose is not None and dose.name == "dose"
+
+
+def test_a_rate_per_hour_is_stated_only_per_hour() -> None:
+    rate = detect_aspect("How many air changes per hour does an isolation room need?")
+    assert rate is not None and rate.name == "value"
+    assert rate.stated_in("Isolation rooms require at least 12 air changes per hour.")
+    assert rate.stated_in("隔离病房每小时换气12次以上。")
+    # A count of another thing (beds apart, metres) is another quantity.
+    assert not rate.stated_in("确诊病例可以同时安置于多人房间，床间距>1米。")
