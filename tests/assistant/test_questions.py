@@ -1172,7 +1172,9 @@ STATED = [
     (AIR_CHANGES, "value", "See the 2007 Guideline for Isolation Precautions.", False),
     (AIR_CHANGES, "value", "Details at http://www.cdc.gov/hicpac/2007IP/2007ip.html", False),
     (AIR_CHANGES, "value", "At least 12 air changes per hour.", True),
-    (AIR_CHANGES, "value", "Infuse 2000 mL over the first day.", True),
+    # "2000 mL" is a volume, not a year; asked a rate per hour, a volume is no answer.
+    ("补液量是多少？", "value", "Infuse 2000 mL over the first day.", True),
+    (AIR_CHANGES, "value", "Infuse 2000 mL over the first day.", False),
     # A count asked with its measure word needs that count.
     ("门诊至少要有几名受过培训的人员？", "value", "床间距>1米。", False),
     ("门诊至少要有几名受过培训的人员？", "value", "至少配备1名经过培训的人员。", True),
