@@ -216,6 +216,23 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
         needs_dose=True,
     ),
+    # Where it is given or applied ("免疫球蛋白打在哪里", "where is it injected"): a site or a
+    # route answers; a sentence that only names the product does not.
+    Aspect(
+        "site",
+        _cues(
+            r"(?:打|注射|涂|敷|用|贴|扎|放|抹)(?:在)?哪(?:里|儿|个部位)|注射部位|给药部位|"
+            r"哪个部位|什么部位|"
+            r"\bwhere\b[^?？]{0,50}?\b(?:inject|injected|given|administered|applied|placed|"
+            r"infiltrated|put)\b|\binjection site\b|\bsite of (?:injection|administration)\b"
+        ),
+        _cues(
+            r"部位|伤口(?:周围|内|四周|局部)|浸润|肌内|肌肉注射|皮下|皮内|静脉|三角肌|臀|大腿|上臂|"
+            r"局部|外用|涂抹|into (?:the )?\w+|around the|\bsite\b|deltoid|thigh|buttock|gluteal|"
+            r"intramuscular|subcutaneous|intradermal|intravenous|infiltrat|topical|applied to"
+        ),
+        needs_cue=True,
+    ),
     # From or until what age ("几个月以上可以打", "what age can children start"): an age in
     # its unit answers, a course's length does not.
     Aspect(
@@ -470,6 +487,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "indication": {"zh": ("适用",), "en": ("indicated", "recommended")},
     "max_dose": {"zh": ("最大剂量", "不超过"), "en": ("maximum dose", "not exceed")},
     "age": {"zh": ("岁", "月龄"), "en": ("age", "years")},
+    "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},
 }
 
 

@@ -113,6 +113,7 @@ ASPECT_NAMES = {
         "indication": "适用人群或适应证",
         "max_dose": "最大剂量",
         "age": "适用年龄",
+        "site": "给药部位",
     },
     "en": {
         "dose": "dose",
@@ -128,6 +129,7 @@ ASPECT_NAMES = {
         "indication": "indications (who or what it is for)",
         "max_dose": "maximum dose",
         "age": "age limit",
+        "site": "site of administration",
     },
 }
 NO_LIBRARY = {

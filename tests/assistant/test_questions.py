@@ -1627,3 +1627,14 @@ def test_a_rate_per_hour_is_stated_only_per_hour() -> None:
     assert rate.stated_in("隔离病房每小时换气12次以上。")
     # A count of another thing (beds apart, metres) is another quantity.
     assert not rate.stated_in("确诊病例可以同时安置于多人房间，床间距>1米。")
+
+
+@pytest.mark.parametrize(
+    "question", ["这个免疫球蛋白打在哪里？", "Where should the immunoglobulin be injected?"]
+)
+def test_where_it_is_given_is_answered_by_a_site_not_by_naming_the_product(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "site"
+    assert found.stated_in("应在伤口周围作浸润注射，剩余剂量肌内注射。")
+    assert found.stated_in("Infiltrate as much as possible around the wound.")
+    assert not found.stated_in("不建议使用疫苗或免疫球蛋白来治疗已发病者。")
