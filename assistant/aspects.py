@@ -215,6 +215,12 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
         needs_dose=True,
+        # How to dose without a number: "start at the lowest effective dosage".
+        dose_or=_cues(
+            r"最低有效剂量|最小有效剂量|(?:从)?(?:小|低)剂量(?:开始|起始)|"
+            r"\b(?:lowest|smallest|minimum) effective (?:dose|dosage)s?\b|"
+            r"\bstart(?:ing|ed)? (?:at|with) (?:a |the )?low(?:est)? (?:dose|dosage)"
+        ),
     ),
     # Where it is given or applied ("免疫球蛋白打在哪里", "where is it injected"): a site or a
     # route answers; a sentence that only names the product does not.

@@ -206,6 +206,10 @@ class TermTable:
 
 # Noun suffixes a compound leaves off (猴子 → 猴咬伤).
 _NOUN_SUFFIXES: Final[str] = "子儿"
+# What a dictionary adds to a class of treatment ("antiplatelet" → 抗血小板药) where a guideline
+# writes the class with another head (抗血小板治疗, 抗血小板药物).
+_TREATMENT_HEADS: Final[re.Pattern[str]] = re.compile(r"(?:药物?|疗法|治疗|制剂|剂)$")
+_MIN_TREATMENT_STEM: Final[int] = 3
 
 
 @dataclass(frozen=True)
@@ -279,13 +283,19 @@ class LayeredTerms:
 
     def _with_stems(self, found: list[str]) -> list[str]:
         """A noun with its suffix 子 or 儿 that no passage holds (猴子) is written by its stem
-        in compounds the library does hold (猴咬伤, 猕猴)."""
+        in compounds the library does hold (猴咬伤, 猕猴); a class of treatment by its stem
+        with another head (抗血小板药 → 抗血小板治疗)."""
         if self.held is None:
             return found
         stems = [
             word[0]
             for word in found
             if len(word) == 2 and word[1] in _NOUN_SUFFIXES and not self.held(word)
+        ]
+        stems += [
+            stem
+            for word in found
+            if len(stem := _TREATMENT_HEADS.sub("", word)) >= _MIN_TREATMENT_STEM and stem != word
         ]
         held = [stem for stem in stems if self.held(stem) and stem not in found]
         return self._merge([found, held]) if held else found

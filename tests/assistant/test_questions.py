@@ -1385,6 +1385,26 @@ def test_a_noun_the_library_writes_without_its_suffix_is_searched_by_its_stem() 
     assert LayeredTerms((dictionary,)).to_chinese("rabbit") == ["兔子"]
 
 
+def test_a_class_of_treatment_is_searched_by_its_stem_under_any_head() -> None:
+    dictionary = TermTable()
+    dictionary.add("抗凝血药", "anticoagulant")
+    dictionary.add("降压药", "antihypertensive")
+    held = {"抗凝血药", "抗凝血", "降压"}
+    table = LayeredTerms((dictionary,), held=lambda term: term in held)
+    # The guideline writes 抗凝血治疗 as well as 抗凝血药物: both are searched.
+    assert table.to_chinese("anticoagulant") == ["抗凝血药", "抗凝血"]
+    # A stem of two characters says too little to stand for the class.
+    assert table.to_chinese("antihypertensive") == ["降压药"]
+
+
+def test_how_to_dose_without_a_number_states_a_dose() -> None:
+    dose = detect_aspect("佐伐单抗的起始剂量应该怎样定？")
+    assert dose is not None and dose.name == "dose"
+    assert dose.stated_in("Clinicians should prescribe the lowest effective dosage.")
+    assert dose.stated_in("应从小剂量开始，逐渐加量。")
+    assert not dose.stated_in("Clinicians should reassess the benefits regularly.")
+
+
 def test_table_words_alone_are_trusted_when_one_passage_holds_nearly_all_of_them() -> None:
     from assistant.retrieval import RetrievalResult
     from assistant.service.understanding import subject_refusal
