@@ -489,7 +489,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "renal_dose": {"zh": ("肾功能", "剂量"), "en": ("renal", "creatinine clearance", "dose")},
     "duration": {"zh": ("疗程",), "en": ("duration", "days")},
     "timing": {"zh": ("小时内",), "en": ("within", "hours")},
-    "frequency": {"zh": ("间隔",), "en": ("interval", "every")},
+    "frequency": {"zh": ("间隔", "每隔"), "en": ("interval", "every")},
     "indication": {"zh": ("适用",), "en": ("indicated", "recommended")},
     "max_dose": {"zh": ("最大剂量", "不超过"), "en": ("maximum dose", "not exceed")},
     "age": {"zh": ("岁", "月龄"), "en": ("age", "years")},

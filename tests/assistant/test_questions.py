@@ -1658,3 +1658,15 @@ def test_where_it_is_given_is_answered_by_a_site_not_by_naming_the_product(quest
     assert found.stated_in("应在伤口周围作浸润注射，剩余剂量肌内注射。")
     assert found.stated_in("Infiltrate as much as possible around the wound.")
     assert not found.stated_in("不建议使用疫苗或免疫球蛋白来治疗已发病者。")
+
+
+def test_an_english_how_often_question_searches_chinese_passages_in_their_words_for_it() -> None:
+    rarity = rarity_of(["肝癌高风险人群至少每隔6个月进行1次筛查。", "肝癌的病理分型。"])
+    analysis = analyse_question(
+        "How often should people at risk be screened for liver cancer?",
+        table=glossary_table(),
+        rarity=rarity,
+    )
+    assert analysis.aspect is not None and analysis.aspect.name == "frequency"
+    # Guidelines say how often with 每隔 ("每隔6个月"), seldom with the noun 间隔.
+    assert "每隔" in analysis.translations["zh"].split()
