@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -96,6 +97,25 @@ def make_ctx(
 
 def audit_rows(ctx: Context) -> list[Any]:
     return list(ctx.audit.iter_events())
+
+
+@contextmanager
+def own_library(tmp_path: Path, files: list[Path]) -> Iterator[Context]:
+    """A context over a library of the test's own files, readable by CARDIO_DOC."""
+    settings = Settings(data_dir=tmp_path / "data")
+    library = index_library(settings, {"hospital": files})
+    ctx = Context(
+        settings=settings,
+        store=library.store,
+        embedder=library.embedder,
+        access=open_access(settings, roles=[CARDIO_DOC]),
+        audit=open_audit_log(settings),
+        chat=None,
+    )
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def test_extractive_chinese_answer_cites_the_flu_guideline(world, tmp_path: Path) -> None:
@@ -772,25 +792,13 @@ def test_a_reference_list_line_is_never_an_answer(tmp_path: Path) -> None:
         "Crit Care Med. 2015;43:100.\n",
         encoding="utf-8",
     )
-    settings = Settings(data_dir=tmp_path / "data")
-    library = index_library(settings, {"hospital": [guideline]})
-    ctx = Context(
-        settings=settings,
-        store=library.store,
-        embedder=library.embedder,
-        access=open_access(settings, roles=[CARDIO_DOC]),
-        audit=open_audit_log(settings),
-        chat=None,
-    )
-    try:
+    with own_library(tmp_path, [guideline]) as ctx:
         question = "Does chlorhexidine bathing reduce central line infections in burn units?"
         found = ctx.retriever.retrieve(question, libraries=["hospital"])
         assert any(s.section == "2. References" for s in found.sources)  # what must not show
         answer = answer_question(CARDIO_DOC, question, ctx=ctx)
         assert answer.mode == AnswerMode.REFUSED
         assert all(s.section != "2. References" for s in [*answer.sources, *answer.related])
-    finally:
-        ctx.close()
 
 
 def test_an_inn_no_term_table_pairs_finds_its_chinese_name_in_the_library(
@@ -844,17 +852,7 @@ def test_a_short_name_of_common_characters_is_found_with_the_question_s_other_na
         "tapering opioids during pregnancy.\n",
         encoding="utf-8",
     )
-    settings = Settings(data_dir=tmp_path / "data")
-    library = index_library(settings, {"hospital": [zh, en]})
-    ctx = Context(
-        settings=settings,
-        store=library.store,
-        embedder=library.embedder,
-        access=open_access(settings, roles=[CARDIO_DOC]),
-        audit=open_audit_log(settings),
-        chat=None,
-    )
-    try:
+    with own_library(tmp_path, [zh, en]) as ctx:
         answer = answer_question(
             CARDIO_DOC,
             "Which drug is preferred for K virus post-exposure prophylaxis in pregnant women?",
@@ -865,8 +863,6 @@ def test_a_short_name_of_common_characters_is_found_with_the_question_s_other_na
         assert "阿昔洛韦被推荐为妊娠女性" in shown
         assert "Buprenorphine" not in shown and "Tran KV" not in shown
         assert all("Tran KV" not in s.text for s in answer.sources)
-    finally:
-        ctx.close()
 
 
 def test_a_sentence_whose_subject_only_a_dropped_sentence_names_is_dropped_too(
