@@ -349,6 +349,20 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _NUMBER_CUES,
         needs_cue=True,
     ),
+    # How to stop or reduce a treatment ("停药要注意什么", "how should it be stopped"), when
+    # nothing more specific is asked: the sentence speaks of stopping or tapering it.
+    Aspect(
+        "discontinuation",
+        _cues(
+            r"停药|停用|撤药|减药|减量|怎么停|如何停|逐渐减|\btaper(?:ed|ing)?\b|"
+            r"\b(?:stop|stopped|stopping|discontinu\w*|withdraw(?:n|ing)?|wean(?:ed|ing)?)\b"
+        ),
+        _cues(
+            r"停药|停用|撤药|减药|减量|逐渐减|缓慢减|\btaper\w*|\bdiscontinu\w*|\bstop\w*|"
+            r"\bwithdraw\w*|\bwean\w*|\breduc\w*"
+        ),
+        needs_cue=True,
+    ),
 )
 
 
@@ -494,6 +508,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "max_dose": {"zh": ("最大剂量", "不超过"), "en": ("maximum dose", "not exceed")},
     "age": {"zh": ("岁", "月龄"), "en": ("age", "years")},
     "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},
+    "discontinuation": {"zh": ("减量", "停药"), "en": ("taper", "discontinue")},
 }
 
 

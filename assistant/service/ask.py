@@ -114,6 +114,7 @@ ASPECT_NAMES = {
         "max_dose": "最大剂量",
         "age": "适用年龄",
         "site": "给药部位",
+        "discontinuation": "停药或减量方法",
     },
     "en": {
         "dose": "dose",
@@ -130,6 +131,7 @@ ASPECT_NAMES = {
         "max_dose": "maximum dose",
         "age": "age limit",
         "site": "site of administration",
+        "discontinuation": "how to stop or taper it",
     },
 }
 NO_LIBRARY = {

@@ -1670,3 +1670,18 @@ def test_an_english_how_often_question_searches_chinese_passages_in_their_words_
     assert analysis.aspect is not None and analysis.aspect.name == "frequency"
     # Guidelines say how often with 每隔 ("每隔6个月"), seldom with the noun 间隔.
     assert "每隔" in analysis.translations["zh"].split()
+
+
+@pytest.mark.parametrize("question", ["这个药停药要注意什么？", "How should zorvamab be stopped?"])
+def test_how_to_stop_a_treatment_is_answered_by_what_says_how_to_stop_or_taper_it(
+    question: str,
+) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "discontinuation"
+    assert found.stated_in("Clinicians should taper it gradually before discontinuation.")
+    assert found.stated_in("应逐渐减量后停药，避免突然停用。")
+    # Its use for another purpose says nothing of how to stop it.
+    assert not found.stated_in("对躁狂、痉挛患者可用地西泮等镇静。")
+    # Asked how much to reduce by, the question asks a value.
+    value = detect_aspect("减量时每个月减多少？")
+    assert value is not None and value.name == "value"
