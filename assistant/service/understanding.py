@@ -130,9 +130,14 @@ def answers_nothing(source: Source) -> bool:
     )
 
 
+def with_context(source: Source) -> str:
+    """A passage's text with its section and title: what its sentences stand under."""
+    return " ".join([source.text, *source_context(source)])
+
+
 def holds_term(source: Source, term: SubjectTerm) -> bool:
     """Whether the passage (with its title and section) names the subject term."""
-    return term_in_text(term, " ".join([source.text, *source_context(source)]))
+    return term_in_text(term, with_context(source))
 
 
 def names_subject(analysis: QuestionAnalysis) -> Callable[[Source], bool] | None:
@@ -284,7 +289,7 @@ def _bag_covered(analysis: QuestionAnalysis, sources: Sequence[Source]) -> bool:
     """One of the top passages holds two of the question's words or more, and nearly all of
     their weight (a question of one vague word, "how long should it last?", never is)."""
     for source in sources[:3]:
-        text = " ".join([source.text, *source_context(source)])
+        text = with_context(source)
         held = sum(1 for t in analysis.terms if term_in_text(t, text))
         if held >= 2 and weighted_coverage(analysis, text) >= BAG_TRUST:
             return True
