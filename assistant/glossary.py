@@ -61,13 +61,14 @@ _EVERYDAY_GLOSSES = 20
 # Candidates kept per term and direction (BM25 treats them as alternatives).
 _MAX_CANDIDATES = 4
 # A library gloss: the Chinese term, then its English name (and abbreviation) in parentheses.
+# Without its letter or number a Chinese term may be another's ("B 病毒" is not 病毒, "2型糖尿病"
+# not 型糖尿病): a short code in front is read too, and belongs to the term when its English
+# gloss holds the code as well.
 _LIBRARY_GLOSS_RE = re.compile(
-    rf"(?<![A-Za-z0-9])([A-Za-z0-9]{{1,6}}[ \-]?)?"
+    rf"(?:(?<![A-Za-z0-9])([A-Za-z0-9]{{1,6}}[ \-]?))?"
     rf"([{CJK_CHARS}]{{2,16}})\s*[（(]\s*([A-Za-z][A-Za-z0-9 \-'/]{{1,80}}?)"
     r"\s*(?:[，,;；]\s*([A-Za-z][A-Za-z0-9\-]{1,15}))?\s*[）)]"
 )
-# Without its letter or number a Chinese term may be another's ("B 病毒" is not 病毒, "2型糖尿病"
-# not 型糖尿病): the code in front belongs to it when its English gloss holds the code too.
 # Characters after which the Chinese term of a gloss starts (its run often begins mid-clause).
 _ZH_BREAKS = set("的了是为及和与或在对将把被以从由其也并而但有无等所中时后前即如")
 

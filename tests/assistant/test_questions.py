@@ -261,6 +261,7 @@ def test_a_code_written_before_a_glossed_chinese_term_belongs_to_it() -> None:
         "猴咬伤还可能引起 B 病毒（B virus，BV）感染。"
         "2型糖尿病（type 2 diabetes mellitus，T2DM）患者应定期随访。"
         "检测 HBV 病毒载量（viral load）。"
+        "Dexamethasone地塞米松（dexamethasone）片。"
     )
     table = LayeredTerms((library_glosses([text]),))
     # "B 病毒" is B virus; 病毒 alone is every virus and pairs with no letter's name.
@@ -270,6 +271,8 @@ def test_a_code_written_before_a_glossed_chinese_term_belongs_to_it() -> None:
     assert "t2dm" in table.to_english("2型糖尿病")
     # A code the gloss does not hold is no part of the term.
     assert table.to_english("病毒载量") == ["viral load"]
+    # A longer Latin word glued to the term is no code of it, and the gloss still pairs.
+    assert table.to_english("地塞米松") == ["dexamethasone"]
 
 
 def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
