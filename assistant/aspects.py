@@ -97,7 +97,7 @@ class Aspect:
         period without stating it); a dose needs a number with a dose unit.
         """
         # "2 周～8 月龄" is an age and "2019年" a date, neither a duration.
-        not_quantities = _NOT_QUANTITIES[1:] if self.keeps_ages else _NOT_QUANTITIES
+        not_quantities = [p for p in _NOT_QUANTITIES if not (self.keeps_ages and p is _AGE_RE)]
         for pattern in (*not_quantities, *((self.ignores,) if self.ignores else ())):
             sentence = pattern.sub(" ", sentence)
         if self.needs_dose and not (
