@@ -146,6 +146,25 @@ def base_forms(word: str) -> list[str]:
     return [w for w in dict.fromkeys(out) if w != word and len(w) >= 3]
 
 
+# Name shapes: English drug and disease names end in these INN stems and medical suffixes;
+# codes and acronyms (HBV, IgM, LDL-C, SARS-CoV-2) hold capitals or digits.
+EN_DRUG_STEMS: Final[str] = (
+    r"mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
+    r"arone|semide|thiazide|gliptin|gliflozin|glutide|lukast|triptan|setron|oxetine|"
+    r"tidine|dipine|afil|parin|xaban|gatran|grel|tinib|platin|taxel|rubicin|zepam|zolam|"
+    r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone"
+)
+EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
+    rf"(?:{EN_DRUG_STEMS}|itis|osis|emia|"
+    r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma|"
+    # Disease, sign and procedure word endings: haemorrhage, diarrhoea, hemiplegia, neuralgia,
+    # hepatectomy, tracheostomy, angioplasty, bronchoscopy, thrombolysis, splenomegaly,
+    # neutropenia, proteinuria, infarction, embolism, fibrillation, colonoscope.
+    r"rrhage|rrhagia|rrhea|rrhoea|plegia|paresis|algia|ectomy|otomy|ostomy|plasty|scopy|"
+    r"scope|(?<!ana)lysis|megaly|penia|uria|infarction|embolism|fibrillation)$"
+)
+
+
 @dataclass
 class TermTable:
     """Chinese → English and English → Chinese candidates, plus how general English words are."""
@@ -204,6 +223,37 @@ class TermTable:
         血浆 for plasma, "table salt" → 食盐 for salt)."""
         return self._by_head.get(normalise_en(word), [])
 
+    @functools.cached_property
+    def _two_word_phrases(self) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[str]]]:
+        """Two-word glosses by their last word (with the first and the Chinese) and the
+        Chinese of two-word glosses by their first word."""
+        by_last: dict[str, list[tuple[str, str]]] = {}
+        by_first: dict[str, list[str]] = {}
+        for key, values in self.en_to_zh.items():
+            words = key.split()
+            if len(words) == 2:
+                by_last.setdefault(words[1], []).extend((words[0], v) for v in values)
+                by_first.setdefault(words[0], []).extend(values)
+        return by_last, by_first
+
+    def head_morphemes(self, word: str) -> list[str]:
+        """The Chinese of a clinical word (a disease or procedure ending) the dictionary
+        glosses only inside phrases, read off a phrase by taking its first word's Chinese
+        away: "mitral stenosis" 二尖瓣狭窄 less 二尖瓣 (of "mitral valve") leaves 狭窄 for
+        stenosis. Most-supported first. An everyday word's phrases are idioms and brand names
+        ("Hewlett Packard" 惠普公司): none."""
+        if not EN_NAME_STEM.search(normalise_en(word)):
+            return []
+        by_last, by_first = self._two_word_phrases
+        support: dict[str, int] = {}
+        for modifier, chinese in by_last.get(normalise_en(word), []):
+            for prefix in (*self.en_to_zh.get(modifier, []), *by_first.get(modifier, [])):
+                rest = chinese[len(prefix) :]
+                if chinese.startswith(prefix) and len(rest) >= _MIN_HEAD_MORPHEME:
+                    support[rest] = support.get(rest, 0) + 1
+                    break
+        return sorted(support, key=lambda m: -support[m])
+
 
 # Noun suffixes a compound leaves off (猴子 → 猴咬伤).
 _NOUN_SUFFIXES: Final[str] = "子儿"
@@ -211,6 +261,8 @@ _NOUN_SUFFIXES: Final[str] = "子儿"
 # writes the class with another head (抗血小板治疗, 抗血小板药物).
 _TREATMENT_HEADS: Final[re.Pattern[str]] = re.compile(r"(?:药物?|疗法|治疗|制剂|剂)$")
 _MIN_TREATMENT_STEM: Final[int] = 3
+# The Chinese of a phrase's head word, taken out of the phrase, has at least two characters.
+_MIN_HEAD_MORPHEME: Final[int] = 2
 
 
 @dataclass(frozen=True)
@@ -280,6 +332,15 @@ class LayeredTerms:
             for word in layer.headed_by(key)
             if self.held(word) and word not in found
         ]
+        if not headed:
+            # Glossed only inside phrases none of which the library holds whole: the Chinese
+            # of the word itself, taken out of them ("stenosis" → 狭窄).
+            headed = [
+                word
+                for layer in self.layers
+                for word in layer.head_morphemes(key)
+                if self.held(word) and word not in found
+            ][:1]
         return self._merge([headed[:2], found]) if headed else found
 
     def _with_stems(self, found: list[str]) -> list[str]:

@@ -37,7 +37,9 @@ from assistant.aspects import (
 from assistant.domain import Language
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
+    EN_DRUG_STEMS,
     EN_LETTERS,
+    EN_NAME_STEM,
     LayeredTerms,
     fold_diacritics,
     fold_english,
@@ -244,24 +246,7 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
     return not words or all(w in _GENERIC_EN or w in EN_STOPWORDS or len(w) < 3 for w in words)
 
 
-# Name shapes: English drug and disease names end in these INN stems and medical suffixes;
-# codes and acronyms (HBV, IgM, LDL-C, SARS-CoV-2) hold capitals or digits.
-_EN_DRUG_STEMS = (
-    r"mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
-    r"arone|semide|thiazide|gliptin|gliflozin|glutide|lukast|triptan|setron|oxetine|"
-    r"tidine|dipine|afil|parin|xaban|gatran|grel|tinib|platin|taxel|rubicin|zepam|zolam|"
-    r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone"
-)
-_EN_DRUG_STEM: Final[re.Pattern[str]] = re.compile(rf"(?:{_EN_DRUG_STEMS})$")
-EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
-    rf"(?:{_EN_DRUG_STEMS}|itis|osis|emia|"
-    r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma|"
-    # Disease, sign and procedure word endings: haemorrhage, diarrhoea, hemiplegia, neuralgia,
-    # hepatectomy, tracheostomy, angioplasty, bronchoscopy, thrombolysis, splenomegaly,
-    # neutropenia, proteinuria, infarction, embolism, fibrillation, colonoscope.
-    r"rrhage|rrhagia|rrhea|rrhoea|plegia|paresis|algia|ectomy|otomy|ostomy|plasty|scopy|"
-    r"scope|(?<!ana)lysis|megaly|penia|uria|infarction|embolism|fibrillation)$"
-)
+_EN_DRUG_STEM: Final[re.Pattern[str]] = re.compile(rf"(?:{EN_DRUG_STEMS})$")
 _EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
 # Examples of the class a question asks about ("乙肝肝硬化这类高风险人群", "扭伤、拉伤等损伤",
 # "high-risk groups such as people with cirrhosis"): the class is the subject, and a passage

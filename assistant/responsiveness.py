@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from assistant.aspects import Aspect, states_dose
+from assistant.glossary import EN_NAME_STEM
 from assistant.populations import (
     SPECIAL_POPULATIONS,
     fits,
@@ -27,7 +28,6 @@ from assistant.populations import (
     populations,
 )
 from assistant.questions import (
-    EN_NAME_STEM,
     QuestionAnalysis,
     drug_shaped,
     normalised,

@@ -1392,6 +1392,23 @@ def test_a_noun_the_library_writes_without_its_suffix_is_searched_by_its_stem() 
     assert LayeredTerms((dictionary,)).to_chinese("rabbit") == ["兔子"]
 
 
+def test_a_clinical_word_glossed_only_inside_phrases_is_read_off_them() -> None:
+    dictionary = TermTable()
+    dictionary.add("二尖瓣", "mitral valve")
+    dictionary.add("二尖瓣狭窄", "mitral stenosis")
+    dictionary.add("惠普公司", "Hewlett Packard")
+    dictionary.add("惠普", "Hewlett")
+    held = {"狭窄", "颅内动脉狭窄", "公司"}
+    table = LayeredTerms((dictionary,), held=lambda term: term in held)
+    # 二尖瓣狭窄 less 二尖瓣 (mitral …) is 狭窄: stenosis itself, which the library writes.
+    assert table.to_chinese("stenosis") == ["狭窄"]
+    # An everyday word's phrases are names and idioms: nothing is read off them.
+    assert table.to_chinese("Packard") == []
+    # Nor is a morpheme the library does not hold offered.
+    held.discard("狭窄")
+    assert LayeredTerms((dictionary,), held=lambda term: term in held).to_chinese("stenosis") == []
+
+
 def test_a_class_of_treatment_is_searched_by_its_stem_under_any_head() -> None:
     dictionary = TermTable()
     dictionary.add("抗凝血药", "anticoagulant")
