@@ -37,6 +37,9 @@ PAIRS = [
     ("omeprazole", "奥美拉唑"),
     ("piperacillin", "哌拉西林"),
     ("lidocaine", "利多卡因"),
+    # -plase 普酶 and -triptan 曲坦 are fixed endings too (the sounds still decide).
+    ("tenecteplase", "替奈普酶"),
+    ("sumatriptan", "舒马曲坦"),
 ]
 
 
