@@ -131,7 +131,7 @@ ASPECT_NAMES = {
         "max_dose": "maximum dose",
         "age": "age limit",
         "site": "site of administration",
-        "discontinuation": "how to stop or taper it",
+        "discontinuation": "stopping or tapering schedule",
     },
 }
 NO_LIBRARY = {
