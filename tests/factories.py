@@ -32,7 +32,7 @@ from assistant.accounts import Accounts, LocalAuthenticator
 from assistant.audit.log import open_audit_log
 from assistant.config import Settings, get_settings
 from assistant.db import shared_engine
-from assistant.domain import AuditEvent, Principal
+from assistant.domain import AuditEvent, Principal, Source
 from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
 from assistant.questions import TermRarity
@@ -389,3 +389,11 @@ def rarity_of(passages: list[str]) -> TermRarity:
     for text in passages:
         df.update(set(enc.tokenize(text)))
     return TermRarity(df, len(passages))
+
+
+def make_source(n: int, text: str, *, doc: str, title: str, chunk: int = 0) -> Source:
+    """A Chinese passage as retrieval returns it, numbered `n`, from chunk `chunk` of `doc`."""
+    return Source(
+        n=n, doc_id=doc, title=title, library="l", text=text, chunk_id=f"{doc}-{chunk}",
+        chunk_index=chunk, language="zh",
+    )  # fmt: skip

@@ -9,7 +9,6 @@ import pytest
 
 from assistant.aspects import detect_aspect, states_dose
 from assistant.domain import Source
-from assistant.generation import clean_shown, compose_extractive
 from assistant.glossary import (
     LayeredTerms,
     TermTable,
@@ -24,7 +23,6 @@ from assistant.glossary import (
     untranslated_terms,
 )
 from assistant.questions import (
-    QuestionAnalysis,
     analyse_question,
     coordinated_parts,
     form_in_text,
@@ -38,6 +36,7 @@ from tests.factories import (
     ZH_SYLLABLES,
     fake_drug,
     glossary_table,
+    make_source,
     rarity_of,
     table_with,
 )
@@ -101,13 +100,6 @@ def test_dosing_sentences(text: str, dose: bool) -> None:
     assert states_dose(text) is dose
 
 
-def _source(n: int, text: str, *, doc: str, title: str, chunk: int = 0) -> Source:
-    return Source(
-        n=n, doc_id=doc, title=title, library="l", text=text, chunk_id=f"{doc}-{chunk}",
-        chunk_index=chunk, language="zh",
-    )  # fmt: skip
-
-
 def test_a_coordinated_english_name_is_found_by_either_of_its_parts() -> None:
     assert coordinated_parts("infection prevention and control") == (
         "infection prevention",
@@ -118,108 +110,6 @@ def test_a_coordinated_english_name_is_found_by_either_of_its_parts() -> None:
     analysis = analyse_question("门诊要有几名受过感控培训的人员？", table=table, rarity=None)
     sentence = "Assure at least one individual with training in infection prevention is available."
     assert judge_responsive(analysis, sentence).responsive
-
-
-def test_a_table_of_contents_is_no_sentence_of_an_answer() -> None:
-    toc = (
-        "Overview Section 1: Facility Demographics Section 2: Infection Control Program "
-        "Section 3: Direct Observation of Facility Practices"
-    )
-    source = _source(1, toc, doc="cdc", title="Checklist")
-    analysis = analyse_question("What does section 2 cover?", table=table_with(), rarity=None)
-    assert compose_extractive(analysis.text, [source], analysis=analysis)[0] == []
-
-
-def test_labels_of_a_recommendation_table_are_no_sentences_of_an_answer() -> None:
-    text = (
-        "Multimodal strategies 5a. Strong, low quality 5b. Multimodal strategies for hand "
-        "hygiene include at least 5 elements."
-    )
-    source = _source(1, text, doc="who", title="Core components")
-    table = glossary_table()
-    analysis = analyse_question(
-        "How many elements do multimodal strategies include?",
-        table=table,
-        rarity=rarity_of([text, "Strategies vary.", "Hand hygiene."]),
-    )
-    shown, _ = compose_extractive(analysis.text, [source], analysis=analysis)
-    assert [t for t, _ in shown] == [
-        "Multimodal strategies for hand hygiene include at least 5 elements."
-    ], shown
-    labels = _source(2, "Multimodal strategies 5a. Strong, low quality 5b.", doc="w", title="T")
-    alone, _ = compose_extractive(analysis.text, [labels], analysis=analysis)
-    assert alone == [], alone
-
-
-def test_a_sentence_answering_the_case_its_premise_leaves_open_needs_that_premise() -> None:
-    """ "Otherwise, X" states the other case of the sentence before it: without that sentence
-    it reads as the answer for every case."""
-    text = (
-        "Wash with soap and water after caring for a patient with norovirus. "
-        "Otherwise, the preferred method of hand hygiene is an alcohol-based hand rub."
-    )
-    source = _source(1, text, doc="hh", title="Outpatient care")
-    table = glossary_table()
-    rarity = rarity_of([text, "Patients with norovirus.", "Hand rub dries quickly."])
-
-    asked_rub = analyse_question(
-        "When is an alcohol-based hand rub used?", table=table, rarity=rarity
-    )
-    shown, dropped = compose_extractive(asked_rub.text, [source], analysis=asked_rub)
-    assert not any(t.startswith("Otherwise") for t, _ in shown), shown
-    assert any(d.reason == "needs_context" for d in dropped), dropped
-    # When its premise answers too, it is shown with it, whichever scores higher.
-    asked_both = analyse_question(
-        "When are soap and water or an alcohol-based hand rub used?", table=table, rarity=rarity
-    )
-    both, _ = compose_extractive(asked_both.text, [source], analysis=asked_both)
-    assert [t[:9] for t, _ in both] == ["Wash with", "Otherwise"], both
-
-
-def test_a_dependent_sentence_brings_its_premise_however_low_that_scores() -> None:
-    """The premise answers only through its heading ("Hand hygiene"), so it scores far below
-    the sentence after it; it is still shown, before it."""
-    text = (
-        "Wash with soap and water after caring for a patient with norovirus. "
-        "Otherwise, the preferred method of hand hygiene is an alcohol-based hand rub."
-    )
-    source = _source(1, text, doc="hh", title="Hand hygiene")
-    rarity = rarity_of([text, "Patients with norovirus.", "Hand rub dries quickly."])
-    analysis = analyse_question(
-        "When is an alcohol-based hand rub used?", table=glossary_table(), rarity=rarity
-    )
-    shown, _ = compose_extractive(analysis.text, [source], analysis=analysis)
-    assert [t[:9] for t, _ in shown] == ["Wash with", "Otherwise"], shown
-
-
-def test_extractive_answer_comes_from_one_guideline_in_order_with_context() -> None:
-    flu = (
-        "（1）奥司他韦：适用于1岁以上儿童及成人。成人剂量每次75mg，每日2次。"
-        "（2）帕拉米韦：成人剂量300mg，静脉滴注。"
-    )
-    other = "奥司他韦用于预防时，成人每次75mg，每日1次。"
-    sources = [
-        _source(1, flu, doc="flu", title="流感诊疗方案"),
-        _source(2, other, doc="other", title="另一份指南"),
-    ]
-    analysis = analyse_question("奥司他韦的成人剂量？", table=table_with(), rarity=None)
-    sentences, dropped = compose_extractive("奥司他韦的成人剂量？", sources[:1], analysis=analysis)
-    texts = [t for t, _ in sentences]
-    # The dose sentence takes the sentence naming the drug along, list marker stripped.
-    assert texts == ["奥司他韦：适用于1岁以上儿童及成人。", "成人剂量每次75mg，每日2次。"]
-    assert not any("帕拉米韦" in t for t in texts)
-    assert any("帕拉米韦" in d.text and d.reason == "other_subject" for d in dropped)
-    # Two guidelines answer: the sentences come from one of them, never padded from both.
-    both, _ = compose_extractive("奥司他韦的成人剂量？", sources, analysis=analysis)
-    assert len({cites[0] for _, cites in both}) == 1
-
-
-def test_list_markers_and_page_furniture_are_stripped() -> None:
-    assert clean_shown("（3）每日2次。") == "每日2次。"
-    assert clean_shown("2. Dedicate vials to one patient.") == "Dedicate vials to one patient."
-    assert clean_shown("①首选奥司他韦。") == "首选奥司他韦。"
-    assert clean_shown("Use gloves - 12 - when needed.") == "Use gloves when needed."
-    assert clean_shown("2.5 mg daily.") == "2.5 mg daily."
 
 
 def test_cedict_lines_parse_both_directions() -> None:
@@ -388,8 +278,14 @@ def test_glossary_vocabulary_translates_but_names_no_subject(tmp_path: Path) -> 
 
 
 def test_per_language_lists_fuse_by_rank() -> None:
-    a = [_source(1, "a", doc="a", title="A", chunk=1), _source(2, "b", doc="b", title="B", chunk=2)]
-    b = [_source(1, "c", doc="c", title="C", chunk=3), _source(2, "a", doc="a", title="A", chunk=1)]
+    a = [
+        make_source(1, "a", doc="a", title="A", chunk=1),
+        make_source(2, "b", doc="b", title="B", chunk=2),
+    ]
+    b = [
+        make_source(1, "c", doc="c", title="C", chunk=3),
+        make_source(2, "a", doc="a", title="A", chunk=1),
+    ]
     fused = fuse_by_rank([a, b], weights=[1.0, 1.0])
     assert [s.doc_id for s in fused] == ["a", "c", "b"]
     # A language whose own search was judged irrelevant ranks below the other's hits.
@@ -645,75 +541,6 @@ def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
 # --- list items, lead-ins and clauses (assistant/passage_layout.py) -------------------------
 
 
-def _drug_passage(zh: str) -> str:
-    return (
-        f"（1）抗病毒药物。\n①{zh}：胶囊适用于1岁及以上儿童及成人。干混悬剂适用于2周龄以上儿童。\n"
-        "成人剂量每次50mg，每日2次。\n"
-        "1岁及以上儿童推荐剂量：体重≤15kg，每次20mg；\n15kg＜体重≤30kg，每次30mg；\n"
-        "上述均为每日2次，疗程7天。\n肾功能不全者要根据肾功能调整剂量。\n②另一药：成人一次200mg。"
-    )
-
-
-def _composed_from_drug_passage(question: str, zh: str) -> tuple[list[str], QuestionAnalysis]:
-    """The extractive answer to `question` from `_drug_passage(zh)`, with the analysis."""
-    sources = [_source(1, _drug_passage(zh), doc="d", title="诊疗方案")]
-    analysis = analyse_question(question, table=table_with(), rarity=None)
-    sentences, _ = compose_extractive(question, sources, analysis=analysis)
-    return [t for t, _ in sentences], analysis
-
-
-def test_a_course_several_sentences_below_its_drugs_item_head_answers_with_the_head() -> None:
-    _, zh = fake_drug(11)
-    question = f"{zh}的疗程是多久？"
-    texts, _ = _composed_from_drug_passage(question, zh)
-    assert "上述均为每日2次，疗程7天。" in texts
-    # The item head naming the drug comes along; an age ("2周龄") is no course length.
-    assert texts[0].startswith(f"{zh}：")
-    assert not any("周龄" in t for t in texts)
-
-
-def test_a_dose_continuing_a_childrens_dose_clause_does_not_answer_for_adults() -> None:
-    _, zh = fake_drug(12)
-    question = f"{zh}的成人剂量是多少？"
-    texts, analysis = _composed_from_drug_passage(question, zh)
-    assert "成人剂量每次50mg，每日2次。" in texts
-    # "15kg＜体重≤30kg，每次30mg；" names no one: its clause before says children.
-    assert not any("每次30mg" in t or "每次20mg" in t for t in texts)
-    clause = "1岁及以上儿童推荐剂量：体重≤15kg，每次20mg；"
-    verdict = judge_responsive(
-        analysis, "15kg＜体重≤30kg，每次30mg；", context=[f"{zh}：胶囊"], clauses=[clause]
-    )
-    assert verdict.reason == "other_population"
-    alone = judge_responsive(analysis, "15kg＜体重≤30kg，每次30mg；", context=[f"{zh}：胶囊"])
-    assert alone.responsive
-
-
-def test_a_lead_in_is_shown_with_its_list_or_not_at_all() -> None:
-    text = (
-        "2.住院标准（满足下列标准任意1条）：\n（1）基础疾病明显加重。\n（2）符合重型诊断标准。\n"
-        "3.非住院患者居家隔离，保持房间通风。"
-    )
-    analysis = analyse_question("甲病住院的标准是什么？", table=table_with(), rarity=None)
-    sentences, _ = compose_extractive(
-        "甲病住院的标准是什么？",
-        [_source(1, text, doc="d", title="甲病诊疗方案")],
-        analysis=analysis,
-    )
-    assert [t for t, _ in sentences] == [
-        "住院标准（满足下列标准任意1条）：",
-        "基础疾病明显加重。",
-        "符合重型诊断标准。",
-    ]
-    # The same lead-in at the end of a passage, its list cut off: it says nothing alone.
-    cut, _ = compose_extractive(
-        "甲病住院的标准是什么？",
-        [_source(1, "甲病患者应当隔离治疗。\n2.住院标准（满足下列标准任意1条）：", doc="d",
-                 title="甲病诊疗方案")],
-        analysis=analysis,
-    )  # fmt: skip
-    assert not any(t.endswith("：") for t, _ in cut)
-
-
 @pytest.mark.parametrize(
     ("question", "aspect"),
     [
@@ -802,23 +629,6 @@ def test_jiebas_word_counts_are_loaded_before_first_use() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_a_dose_reaches_back_until_every_name_of_the_question_is_in_its_context() -> None:
-    # The sentence just above names the marker, the one above that the drug: both are needed.
-    _, zh = fake_drug(13)
-    text = (
-        f"2.白细胞介素6（IL-6）抑制剂：{zh}。\n对于重型且IL-6水平明显升高者可试用。\n"
-        "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
-    )
-    question = f"IL-6明显升高的重症患者，{zh}首剂给多少？"
-    analysis = analyse_question(question, table=table_with(), rarity=None)
-    sentences, _ = compose_extractive(
-        question, [_source(1, text, doc="d", title="诊疗方案")], analysis=analysis
-    )
-    texts = [t for t, _ in sentences]
-    assert texts[-1] == "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
-    assert texts[0] == f"白细胞介素6（IL-6）抑制剂：{zh}。"
-
-
 @pytest.mark.parametrize("question", ["高风险人群多久查一次B超？", "多长时间复查一次？"])
 def test_how_long_until_once_more_asks_a_frequency(question: str) -> None:
     found = detect_aspect(question)
@@ -830,14 +640,6 @@ def test_a_character_before_a_name_the_table_knows_is_not_glued_to_it() -> None:
     table = table_with((zh, en))
     analysis = analyse_question(f"确诊流感后{zh}的剂量是多少？", table=table, rarity=None)
     assert zh in analysis.subject and f"后{zh}" not in analysis.subject
-
-
-def test_a_patient_of_a_given_weight_is_answered_by_their_row_of_the_table() -> None:
-    _, zh = fake_drug(15)
-    question = f"25公斤的孩子用{zh}，单次给多少？"
-    texts, _ = _composed_from_drug_passage(question, zh)
-    assert "15kg＜体重≤30kg，每次30mg；" in texts
-    assert not any("每次20mg" in t or "每次50mg" in t for t in texts)
 
 
 def test_a_long_english_word_no_dictionary_knows_is_a_name_the_library_may_lack() -> None:
@@ -966,29 +768,6 @@ def test_an_abbreviation_takes_the_clinical_name_it_shortens_and_its_forms() -> 
     assert not term_in_text(term, "建议对高危人群接种疫苗。")
 
 
-def test_a_dose_under_a_title_naming_one_name_still_reaches_back_to_the_drug() -> None:
-    # Three names: the title gives one, the sentence above the marker, two above the drug.
-    # One may be missing from three, but never one the passage holds.
-    _, zh = fake_drug(14)
-    glossary = TermTable()
-    glossary.add("新型冠状病毒感染", "COVID-19")
-    table = LayeredTerms((glossary, cedict_table()), clinical=1)
-    text = (
-        f"2.白细胞介素6（IL-6）抑制剂：{zh}。\n对于重型且IL-6水平明显升高者可试用。\n"
-        "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
-    )
-    question = f"新冠IL-6明显升高的重症患者，{zh}首剂给多少？"
-    title = "新型冠状病毒感染诊疗方案"
-    rarity = rarity_of([text, *(f"{title}：第{n}条。" for n in range(20))])
-    analysis = analyse_question(question, table=table, rarity=rarity)
-    assert len(analysis.anchors) == 3
-    source = _source(1, text, doc="d", title=title)
-    sentences, _ = compose_extractive(question, [source], analysis=analysis)
-    texts = [t for t, _ in sentences]
-    assert texts[0] == f"白细胞介素6（IL-6）抑制剂：{zh}。"
-    assert texts[-1] == "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
-
-
 @pytest.mark.parametrize("question", ["肝癌患者多久复查一次？", "术后多长时间随访一次？"])
 def test_a_word_inside_the_aspects_own_phrase_is_never_the_subject(question: str) -> None:
     # The hospital glossary knows 复查/随访 (a clinical word, so a name by default); inside
@@ -1047,40 +826,6 @@ def test_a_hyphenated_name_holding_an_aspect_word_is_not_that_aspect() -> None:
     )
     assert analysis.aspect is None or analysis.aspect.name != "dose"
     assert "single dose vial" in [t.term for t in analysis.anchors]
-
-
-def test_checklist_answer_boxes_are_page_furniture() -> None:
-    assert clean_shown("Yes No F.") == ""
-    assert clean_shown("Yes No Not applicable (Facility does not use tubing) G.") == ""
-    assert clean_shown("Yes No C. The septum is disinfected.") == "The septum is disinfected."
-    assert clean_shown("Answer yes or no.") == "Answer yes or no."
-
-
-def _composed(question: str, passage: str) -> list[str]:
-    """The extractive answer to `question` from one flu-protocol passage."""
-    analysis = analyse_question(question, table=table_with(), rarity=None)
-    source = _source(1, passage, doc="flu", title="流感诊疗方案")
-    return [t for t, _ in compose_extractive(question, [source], analysis=analysis)[0]]
-
-
-def test_a_sentence_before_says_what_a_sentence_is_about_never_whom() -> None:
-    # In a drug's item, the pregnancy warning comes before the usual dose. A question about
-    # pregnancy is answered by the warning; the dose sentence takes the drug's name from the
-    # item head but is not a dose for pregnancy because the sentence before it mentions it.
-    texts = _composed(
-        "法维拉韦孕妇可以使用吗？",
-        "（2）RNA聚合酶抑制剂。法维拉韦：适用于成人流感的治疗。孕妇或可能怀孕的妇女禁用，"
-        "哺乳期妇女使用时应暂停哺乳。用法：口服，第1天，每次1600mg，每日2次。",
-    )
-    assert any("孕妇或可能怀孕的妇女禁用" in t for t in texts)
-    assert not any("1600mg" in t for t in texts)
-    # A head does say whom: an item head naming children answers for the course under it.
-    texts = _composed(
-        "儿童用奥司他韦疗程几天？",
-        "（1）神经氨酸酶抑制剂。①奥司他韦：奥司他韦胶囊适用于1岁及以上儿童及成人。"
-        "儿童剂量按体重给药。上述均为每日2次，疗程5天。",
-    )
-    assert any("疗程5天" in t for t in texts)
 
 
 @pytest.mark.parametrize(
@@ -1315,52 +1060,6 @@ def test_an_acronym_glued_to_another_in_chinese_text_is_found() -> None:
     assert not form_in_text("DNA", "RADNAX was used")
 
 
-def test_a_question_asking_what_something_consists_of_is_answered_by_its_list() -> None:
-    text = (
-        "Contact precautions are the practices for patients with transmissible organisms. "
-        "Each of the elements of contact precautions is described in the sections below. "
-        "Contact precautions include: 1) a single room, 2) gloves and gown on entry, "
-        "3) dedicated equipment, and 4) cleaning of touched surfaces. "
-        "Training on the elements of contact precautions is essential for staff."
-    )
-    sources = [_source(1, text, doc="cdc", title="Outpatient guide")]
-    passages = [text, "Hand hygiene is required.", "Masks are worn."]
-    asked = analyse_question(
-        "What are the elements of contact precautions?",
-        table=table_with(),
-        rarity=rarity_of(passages),
-    )
-    shown, _ = compose_extractive(asked.text, sources, analysis=asked, max_sentences=2)
-    assert any(t.startswith("Contact precautions include: 1) a single room") for t, _ in shown)
-    # Asked something else about them, the list earns nothing over what shares the words.
-    other = analyse_question(
-        "Why are the elements of contact precautions described?",
-        table=table_with(),
-        rarity=rarity_of(passages),
-    )
-    shown, _ = compose_extractive(other.text, sources, analysis=other, max_sentences=1)
-    assert not shown[0][0].startswith("Contact precautions include"), shown
-
-
-@pytest.mark.parametrize(
-    ("sentence", "listed"),
-    [
-        ("Wear gloves, gowns, masks and eye protection.", True),
-        ("标准预防包括手卫生、口罩、手套等。", True),
-        ("Precautions include: 1) hand hygiene, 2) masks.", True),
-        (
-            "These practices apply to all patient care, regardless of suspected or confirmed "
-            "infection status of the patient, in any setting where healthcare is delivered.",
-            False,
-        ),
-    ],
-)
-def test_what_counts_as_a_sentence_that_lists(sentence: str, listed: bool) -> None:
-    from assistant.generation import enumerates
-
-    assert enumerates(sentence) is listed
-
-
 @pytest.mark.parametrize(
     ("question", "codes"),
     [
@@ -1479,16 +1178,6 @@ def test_a_starting_or_loading_amount_asks_a_dose(question: str) -> None:
     assert found is not None and found.name == "dose"
 
 
-def test_a_sentence_about_the_other_cases_is_shown_with_its_premise_or_not_at_all() -> None:
-    text = "较深的刺伤创面需开放引流。其他情况不建议缝合。"
-    source = _source(1, text, doc="ani", title="动物致伤")
-    passages = [text, "缝合需无菌操作。", "伤口应冲洗。"]
-    asked = analyse_question("什么情况不建议缝合？", table=table_with(), rarity=rarity_of(passages))
-    shown, dropped = compose_extractive(asked.text, [source], analysis=asked)
-    assert "其他情况不建议缝合。" not in [t for t, _ in shown]
-    assert any(d.reason == "needs_context" for d in dropped)
-
-
 def test_a_clinical_term_written_with_one_more_character_is_that_term() -> None:
     from assistant.zh_names import cut_known
 
@@ -1545,27 +1234,6 @@ def test_a_word_whose_senses_the_library_lacks_is_read_as_the_head_of_a_phrase_i
     assert LayeredTerms((dictionary,)).to_chinese("plasma") == ["等离子体"]
 
 
-def test_a_passage_in_the_other_language_is_ranked_by_the_question_s_translation() -> None:
-    """A same-language sentence sharing one word of the question ('注射器' in a snake-bite
-    suction step) used to outrank the other language's answer, which shares none of the
-    question's own words."""
-    table = table_with(("注射器", "syringe"), ("门诊", "outpatient"))
-    chinese = _source(1, "可在伤口处用吸引器或注射器进行吸排，不推荐常规切开。", doc="ani",
-                      title="动物致伤")  # fmt: skip
-    english = Source(
-        n=2, doc_id="cdc", title="Outpatient guide", library="l", chunk_id="cdc-0",
-        chunk_index=0, language="en",
-        text="Never administer medications from the same syringe to more than one patient.",
-    )  # fmt: skip
-    passages = [chinese.text, english.text, "门诊需要手卫生。", "Outpatient settings vary."]
-    asked = analyse_question(
-        "门诊注射时，一支注射器可以给多个病人用吗？", table=table, rarity=rarity_of(passages)
-    )
-    assert "syringe" in asked.translations.get("en", ""), asked.translations
-    shown, _ = compose_extractive(asked.text, [chinese, english], analysis=asked, max_sentences=1)
-    assert [t for t, _ in shown] == [english.text], shown
-
-
 def test_every_aspect_has_a_name_for_refusals_in_both_languages() -> None:
     from assistant.aspects import ASPECTS
     from assistant.service.ask import ASPECT_NAMES
@@ -1599,27 +1267,6 @@ def test_a_wrong_drug_dose_is_flagged_when_the_model_wrote_it_or_nothing_else_wa
     # The model wrote another drug's dose, or no dose of the asked drug was found: review it.
     assert flagged(AnswerMode.GENERATIVE, shown)
     assert flagged(AnswerMode.EXTRACTIVE, [])
-
-
-def test_a_sentence_the_guideline_repeats_is_shown_once() -> None:
-    # A summary box and the section it summarises both hold the sentence.
-    repeated = "In specific situations, zorvamab can be beneficial, and stopping it can be harmful."
-    sources = [
-        _source(1, f"Box 1. {repeated}", doc="d", title="Zorvamab guideline", chunk=0),
-        _source(2, f"{repeated} Clinicians should taper zorvamab gradually.", doc="d",
-                title="Zorvamab guideline", chunk=5),
-        _source(3, f"Summary: {repeated}", doc="d", title="Zorvamab guideline", chunk=9),
-    ]  # fmt: skip
-    for source in sources:
-        source.language = "en"
-    question = "How should zorvamab be stopped?"
-    analysis = analyse_question(
-        question, table=table_with(), rarity=rarity_of([s.text for s in sources])
-    )
-    shown, _ = compose_extractive(question, sources, analysis=analysis)
-    texts = [text for text, _ in shown]
-    assert texts.count(repeated) == 1, texts
-    assert len(texts) == len(set(texts))
 
 
 @pytest.mark.parametrize(
