@@ -45,7 +45,7 @@ from assistant.glossary import (
     fold_english,
     normalise_en,
 )
-from assistant.language import detect_language, has_cjk
+from assistant.language import NAME_BREAKS, detect_language, has_cjk
 from assistant.populations import (
     POPULATIONS,
     populations,
@@ -53,7 +53,6 @@ from assistant.populations import (
 from assistant.zh_names import (
     CJK_RUN_RE,
     GENERIC_ZH,
-    NAME_BREAKS,
     VERB_TAGS,
     ZH_DISEASE_STEM,
     ZH_DRUG_STEM,

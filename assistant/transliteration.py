@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from assistant.language import CJK_CHARS
+from assistant.language import CJK_CHARS, NAME_BREAKS
 
 logger = logging.getLogger(__name__)
 
@@ -276,6 +276,14 @@ class NameMatcher:
         scored: dict[str, float] = {}
         for run in self.chinese_runs.get(split[1], ()):
             for start in range(len(run) - len(split[1])):
+                if (
+                    start == 1
+                    and len(run) - len(split[1]) < MAX_PREFIX
+                    and run[0] not in NAME_BREAKS
+                ):
+                    # The run starts where the text's Chinese starts ("②帕拉米韦"): one
+                    # character in is inside that name, and 拉米韦 is a piece of 帕拉米韦.
+                    continue
                 candidate = run[start:]
                 value = score(term, candidate)
                 if value is not None and value > scored.get(candidate, 0.0):

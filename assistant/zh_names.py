@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from assistant.glossary import LayeredTerms
-from assistant.language import CJK_CHARS, has_cjk
+from assistant.language import CJK_CHARS, NAME_BREAKS, has_cjk
 from assistant.populations import populations
 
 # Words every clinical question or passage uses: never a subject, whatever their rarity.
@@ -39,10 +39,6 @@ _LONGEST_TERM: Final[int] = 12
 _LONGEST_NAME: Final[int] = 8
 # A piece of a name is a word jieba knows from fewer than this many occurrences (帕拉: 40).
 _RARE_PIECE: Final[int] = 100
-# Characters that end a name being joined (function words; 那, 可 and 比 do occur in names).
-NAME_BREAKS: Final[frozenset[str]] = frozenset(
-    "的和与及或在是为了用于对将把被从由以其并而但也给服吃"
-)
 
 ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
     r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|硝唑|"
@@ -217,6 +213,12 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
             # (手足 + 口病): the tail is no word, the two are one name.
             out.append(out.pop() + word)
             continue
+        if word in _CLASS_STEMS and out and _may_open_name(out[-1], word):
+            # A class ending alone is no drug (霉素, 沙星): the word before it is the rest of
+            # the name, however often jieba sees it on its own (克拉 + 霉素 is clarithromycin,
+            # never any -mycin the library doses).
+            out.append(out.pop() + word)
+            continue
         if not (ZH_DRUG_STEM.fullmatch(word) and out):
             out.append(word)
             continue
@@ -237,6 +239,30 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
                 out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
         out.append(name)
     return out
+
+
+# Endings of a drug class that are no drug on their own (the Chinese INN stems): a word
+# before one in the same run is the rest of its name.
+_CLASS_STEMS: Final[frozenset[str]] = frozenset(
+    {
+        *("霉素", "环素", "沙星", "西林", "培南", "替尼", "单抗", "洛尔", "普利", "沙坦"),
+        *("他汀", "地平", "拉唑", "康唑", "硝唑", "替丁", "卡因", "西泮", "唑仑", "他滨"),
+        *("夫定", "洛韦", "沙班", "加群", "列汀", "列净"),
+    }
+)
+
+
+def _may_open_name(piece: str, stem: str) -> bool:
+    """Whether a piece before a class ending can be the start of the drug's name: Chinese, no
+    function word or verb that takes a drug (用, 服), no generic word or population, short."""
+    return (
+        CJK_RUN_RE.fullmatch(piece) is not None
+        and not (set(piece) & NAME_BREAKS)
+        and word_tags().get(piece) not in _NOT_NAME_START
+        and piece not in GENERIC_ZH
+        and not populations(piece)
+        and len(piece) + len(stem) <= _LONGEST_NAME
+    )
 
 
 # Endings of Chinese generic drug names (INN stems as transliterated: -xaban 沙班, -gatran 加群,

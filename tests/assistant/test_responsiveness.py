@@ -403,3 +403,16 @@ def test_the_section_heading_of_a_passage_labels_its_sentences_in_a_composed_ans
     shown, _ = compose_extractive("狂犬病潜伏期多长？", [source], analysis=analysis)
     assert [text for text, _ in shown] == [source.text]
     assert heading_of(source.section) == "（一）潜伏期"
+
+
+def test_a_drug_name_cut_before_its_class_ending_is_one_name_never_the_class() -> None:
+    # jieba cuts 长城霉素 (a made-up -mycin) into the everyday word 长城 and 霉素; 霉素 alone
+    # would be any -mycin, and the library's azithromycin dose would answer for it.
+    passages = ["阿奇霉素用法：10mg/(kg.d)，qd，口服3-5d。", "支原体肺炎的诊断。"]
+    analysis = analyse_question(
+        "长城霉素治疗支原体肺炎的剂量？", table=table_with(), rarity=rarity_of(passages)
+    )
+    assert "长城霉素" in [t.term for t in analysis.anchors]
+    assert "霉素" not in [t.term for t in analysis.terms]
+    assert analysis.missing == ["长城霉素"]
+    assert not judge_responsive(analysis, passages[0]).responsive

@@ -84,20 +84,30 @@ def test_runs_before_each_ending_are_collected_and_a_name_is_found_inside_a_run(
 
 
 def test_two_names_that_match_alike_pair_with_neither() -> None:
-    # 托珠单抗 (tocilizumab) and a piece of 利妥昔单抗 (…tuximab) sound alike in the classes kept:
-    # an ambiguous name stays unpaired, so the question is refused rather than misanswered.
-    matcher = NameMatcher(chinese_runs={"单抗": ["使用托珠单抗", "利妥昔单抗"]})
-    assert matcher.to_chinese("tocilizumab") == []
+    # 托珠单抗 (tocilizumab) and 妥昔单抗 sound alike in the classes kept: an ambiguous name
+    # stays unpaired, so the question is refused rather than misanswered.
+    runs = {"单抗": ["使用托珠单抗", "使用妥昔单抗"]}
+    assert NameMatcher(chinese_runs=runs).to_chinese("tocilizumab") == []
     assert NameMatcher(chinese_runs={"单抗": ["使用托珠单抗"]}).to_chinese("tocilizumab") == [
         "托珠单抗"
     ]
-    # The library's word segmenter found 托珠 as a word and 妥昔 only inside 利妥昔: the piece of
-    # a longer name gives way to the word. Two words that tie still pair with neither.
-    runs = {"单抗": ["使用托珠单抗", "利妥昔单抗"]}
-    words = NameMatcher(chinese_runs=runs, chinese_words=frozenset({"托珠", "利妥昔"}))
+    # The library's word segmenter found 托珠 as a word and not 妥昔: the other gives way to
+    # the word. Two words that tie still pair with neither.
+    words = NameMatcher(chinese_runs=runs, chinese_words=frozenset({"托珠"}))
     assert words.to_chinese("tocilizumab") == ["托珠单抗"]
     both = NameMatcher(chinese_runs=runs, chinese_words=frozenset({"托珠", "妥昔"}))
     assert both.to_chinese("tocilizumab") == []
+
+
+def test_a_piece_of_a_longer_name_is_never_a_name() -> None:
+    # "②帕拉米韦": the text's Chinese starts at 帕, so 拉米韦 is a piece of 帕拉米韦
+    # (peramivir), never the Chinese of laninamivir, whose dose the library does not give.
+    assert NameMatcher(chinese_runs={"韦": ["帕拉米韦"]}).to_chinese("laninamivir") == []
+    assert NameMatcher(chinese_runs={"单抗": ["利妥昔单抗"]}).to_chinese("tocilizumab") == []
+    # After a word that takes a drug (用, 服), the name starts there.
+    assert NameMatcher(chinese_runs={"韦": ["服莫诺拉韦"]}).to_chinese("molnupiravir") == [
+        "莫诺拉韦"
+    ]
 
 
 def test_a_name_another_library_name_matches_better_belongs_to_that_one() -> None:
