@@ -306,7 +306,19 @@ class LayeredTerms:
     def to_english(self, term: str) -> list[str]:
         """English candidates of a Chinese term."""
         found = self._merge(layer.zh_to_en.get(term, []) for layer in self.layers)
-        return found or (self.names.to_english(term) if self.names else [])
+        if found or self.names is None:
+            return found
+        # A name matched by sound that a table pairs with another Chinese name is that one's.
+        return [
+            name
+            for name in self.names.to_english(term)
+            if not (
+                paired := self._merge(
+                    layer.en_to_zh.get(normalise_en(name), []) for layer in self.layers
+                )
+            )
+            or term in paired
+        ]
 
     def to_chinese(self, term: str) -> list[str]:
         """Chinese candidates of an English term or phrase (an inflected or British-spelt
@@ -319,7 +331,16 @@ class LayeredTerms:
             if found:
                 break
         found = self._with_heads(key, self._with_stems(found))
-        return found or (self.names.to_chinese(term) if self.names else [])
+        if found or self.names is None:
+            return found
+        # A name matched by sound that a table pairs with another English name is that one's
+        # (伐昔洛韦 is valacyclovir's, never famciclovir's).
+        return [
+            name
+            for name in self.names.to_chinese(term)
+            if not (paired := self._merge(layer.zh_to_en.get(name, []) for layer in self.layers))
+            or key in (normalise_en(p) for p in paired)
+        ]
 
     def _with_heads(self, key: str, found: list[str]) -> list[str]:
         """A word whose senses the library holds none of may be the head of a phrase it does

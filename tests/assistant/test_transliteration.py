@@ -132,3 +132,14 @@ def test_the_term_table_falls_back_to_names_only_when_no_layer_pairs_a_term() ->
     assert table.translate("molnupiravir") == ["莫诺拉韦"]
     assert table.to_english("替诺福韦") == ["tenofovir"]
     assert LayeredTerms((glossary,), clinical=1).to_chinese("molnupiravir") == []
+
+
+def test_a_name_a_table_pairs_with_another_drug_is_never_matched_by_sound() -> None:
+    # famciclovir sounds enough like 伐昔洛韦 (fa-xi-luo-wei); 伐昔洛韦 is valacyclovir.
+    names = NameMatcher(chinese_runs={"韦": ["预防伐昔洛韦"]})
+    assert LayeredTerms((TermTable(),), names=names).to_chinese("famciclovir") == ["伐昔洛韦"]
+    formulary = TermTable()
+    formulary.add("伐昔洛韦", "valacyclovir")
+    table = LayeredTerms((formulary,), names=names)
+    assert table.to_chinese("famciclovir") == []
+    assert table.to_chinese("valacyclovir") == ["伐昔洛韦"]
