@@ -1356,3 +1356,12 @@ def test_how_to_stop_a_treatment_is_answered_by_what_says_how_to_stop_or_taper_i
     # Asked how much to reduce by, the question asks a value.
     value = detect_aspect("减量时每个月减多少？")
     assert value is not None and value.name == "value"
+
+
+@pytest.mark.parametrize(
+    ("text", "dose"),
+    [("AFP≥400μg/L 者可选用。", False), ("D-二聚体≥5mg/L。", False), ("浓度为10mg/mL。", False),
+     ("每次10mg/kg，每日1次。", True), ("每次75mg。", True)],
+)  # fmt: skip
+def test_a_concentration_is_a_level_not_a_dose(text: str, dose: bool) -> None:
+    assert states_dose(text) is dose
