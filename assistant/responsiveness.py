@@ -213,10 +213,23 @@ def judge_responsive(
     if fits(patient_of(analysis.text), sentence, clauses) is False:
         # Another row of the dosing table: the patient's weight or age is outside it.
         return Responsiveness(False, "other_population", len(found), aspect_stated)
-    special = populations(analysis.text) & SPECIAL_POPULATIONS
+    asked = populations(analysis.text)
+    special = asked & SPECIAL_POPULATIONS
     if special and not special & populations(" ".join((sentence, *context, *clauses))):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
+    if "adult" in asked and _for_children_only(sentence, clauses, [*titles, *labels]):
+        return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
+
+
+def _for_children_only(sentence: str, clauses: Sequence[str], headings: Sequence[str]) -> bool:
+    """A sentence naming nobody, under a paediatric guideline's title or a section for
+    children ("儿童肺炎支原体肺炎诊疗指南", "儿童特殊情况的处理"), is said of children: no answer
+    for an adult ("阿奇霉素10mg/(kg.d)" is a child's dose)."""
+    if populations(" ".join((sentence, *clauses))):
+        return False  # it says whom it is about; the population rules above judged that
+    named = populations(" ".join(headings))
+    return "child" in named and "adult" not in named
 
 
 # A heading short enough to be a label of what follows ("（一）潜伏期", "禁忌证", "Dosage"), not

@@ -416,3 +416,18 @@ def test_a_drug_name_cut_before_its_class_ending_is_one_name_never_the_class() -
     assert "霉素" not in [t.term for t in analysis.terms]
     assert analysis.missing == ["长城霉素"]
     assert not judge_responsive(analysis, passages[0]).responsive
+
+
+def test_a_sentence_under_a_paediatric_title_or_section_does_not_answer_for_adults() -> None:
+    drug = "佐伐单抗"
+    dose = f"{drug}用法：10mg/(kg.d)，口服3-5天。"
+    analysis = analyse_question(f"{drug}成人剂量？", table=table_with(), rarity=rarity_of([dose]))
+    child_title = "儿童肺炎诊疗指南（2025年版）"
+    verdict = judge_responsive(analysis, dose, context=[child_title], titles=[child_title])
+    assert not verdict.responsive and verdict.reason == "other_population"
+    child_section = judge_responsive(analysis, dose, titles=["肺炎诊疗方案"], labels=["5.儿童"])
+    assert not child_section.responsive
+    # Under a title for everyone, or naming adults itself, the dose answers.
+    assert judge_responsive(analysis, dose, titles=["肺炎诊疗方案"]).responsive
+    adults = f"{drug}：成人每次10mg/kg。"
+    assert judge_responsive(analysis, adults, titles=[child_title]).responsive
