@@ -56,7 +56,10 @@ Channel = Literal["hybrid", "dense", "sparse"]
 # The library profile as ingestion last wrote it (DATA_DIR/library-profile.json); bump the
 # format when what it holds changes, so an older file is rebuilt rather than misread.
 PROFILE_FILE = "library-profile.json"
-_PROFILE_FORMAT = 3  # 2: the Chinese runs before INN endings; 3: no everyday-word abbreviations
+# 2: the Chinese runs before INN endings; 3: no everyday-word abbreviations; 4: a gloss keeps
+# the code written before its Chinese term (B 病毒). A stored profile of another format is
+# rebuilt on first use, so an upgrade needs no re-ingest.
+_PROFILE_FORMAT = 4
 # How long a counted collection size is reused for the lexical-strength bound.
 _SIZE_TTL_S = 60.0
 # Sources of a relevant own-language search that stay first when other languages join.
