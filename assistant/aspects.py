@@ -266,8 +266,6 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         "frequency",
         _cues(
             r"多久\S{0,4}一次|多长时间\S{0,4}一次|(?:多少|几)个?(?:天|周|月|年|小时)\S{0,4}一次|"
-            # "术后多久复查": how often to recheck, not how long anything lasts.
-            r"(?:多久|多长时间)(?:要|需要|应|应该)?(?:复查|随访|复诊)|"
             r"间隔|频率|每隔|接种程序|免疫程序|how often|"
             r"interval|frequency|how many times|schedule"
         ),
