@@ -535,13 +535,17 @@ def _zh_term_of(run: str) -> str:
 
 
 def library_glosses(
-    texts: Iterable[str], *, is_word: Callable[[str], bool] | None = None
+    texts: Iterable[str],
+    *,
+    is_word: Callable[[str], bool] | None = None,
+    term_start: Callable[[str], str] | None = None,
 ) -> TermTable:
     """Pairs a guideline states itself: `中文术语（English term，ABBR）`.
 
     An abbreviation that is also an everyday English word (`is_word`: BED for biologically
     effective dose, ART, AID) is left out: terms are matched without case, and "share a bed"
-    would otherwise ask for a radiation dose.
+    would otherwise ask for a radiation dose. `term_start` takes the words of the clause that
+    stand before the term off its Chinese run ("预防乙型肝炎病毒" → 乙型肝炎病毒).
     """
     table = TermTable()
     for text in texts:
@@ -549,6 +553,8 @@ def library_glosses(
         for match in _LIBRARY_GLOSS_RE.finditer(normal):
             code, run = match.group(1), match.group(2)
             zh = _zh_term_of(run)
+            if term_start is not None:
+                zh = term_start(zh)
             english, abbreviation = match.group(3).strip(), match.group(4)
             if len(zh) < 2:
                 continue

@@ -49,6 +49,7 @@ from assistant.language import detect_language, has_cjk
 from assistant.questions import TermRarity
 from assistant.store import RRF_K, Hit, VectorStore
 from assistant.transliteration import NameMatcher, name_runs, split_english
+from assistant.zh_names import gloss_term_start
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ Channel = Literal["hybrid", "dense", "sparse"]
 # format when what it holds changes, so an older file is rebuilt rather than misread.
 PROFILE_FILE = "library-profile.json"
 # 2: the Chinese runs before INN endings; 3: no everyday-word abbreviations; 4: a gloss keeps
-# the code written before its Chinese term (B 病毒). A stored profile of another format is
+# the code written before its Chinese term (B 病毒) and none of the clause's verbs before it
+# (预防乙型肝炎病毒 → 乙型肝炎病毒). A stored profile of another format is
 # rebuilt on first use, so an upgrade needs no re-ingest.
 _PROFILE_FORMAT = 4
 # How long a counted collection size is reused for the lexical-strength bound.
@@ -512,7 +514,7 @@ def build_profile(
         texts.append(text)
     return LibraryProfile(
         rarity=TermRarity(df, len(points)),
-        glosses=library_glosses(texts, is_word=is_everyday_word),
+        glosses=library_glosses(texts, is_word=is_everyday_word, term_start=gloss_term_start),
         languages={name: frozenset(langs) for name, langs in languages.items()},
         passages=len(points),
         name_runs=name_runs(texts),

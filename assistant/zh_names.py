@@ -374,3 +374,27 @@ def expansions(short: str, table: LayeredTerms) -> list[str]:
     if _abbreviation_re(short) is None or table.knows_clinical(short):
         return []
     return [full for full in table.clinical_chinese() if abbreviates(short, full)]
+
+
+# A verb this common before a glossed term is the clause's, not the term's (预防, 使用, 检测),
+# as is a one-character adverb, preposition or conjunction (还, 对, 和; not 异常 of
+# 异常凝血酶原).
+_CLAUSE_VERB_FREQ: Final[int] = 1000
+_CLAUSE_WORD_TAGS: Final[frozenset[str]] = frozenset({"d", "p", "c", "u", "uj", "r"})
+
+
+def gloss_term_start(run: str) -> str:
+    """A glossed Chinese term without the clause's words before it: common verbs and
+    prepositions that jieba cuts off its front ("预防乙型肝炎病毒" → 乙型肝炎病毒, "使用托珠单抗"
+    → 托珠单抗). A term jieba keeps whole (抗病毒药物, 预防接种) is left as it is."""
+    words = cut(run)
+    tags, freq = word_tags(), word_counts()
+    while len(words) > 1 and len("".join(words[1:])) >= 2:
+        first, tag = words[0], tags.get(words[0])
+        clause_word = (len(first) == 1 and tag in _CLAUSE_WORD_TAGS) or (
+            len(first) >= 2 and tag in {*_NOT_NAME_START, "vn"}
+        )
+        if not (clause_word and freq.get(first, 0) >= _CLAUSE_VERB_FREQ):
+            break
+        words = words[1:]
+    return "".join(words)

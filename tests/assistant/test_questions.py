@@ -30,6 +30,7 @@ from assistant.questions import (
 )
 from assistant.responsiveness import judge_responsive
 from assistant.retrieval import fuse_by_rank
+from assistant.zh_names import gloss_term_start
 from tests.factories import (
     SMALL_LIBRARY,
     SYLLABLES,
@@ -163,6 +164,20 @@ def test_a_code_written_before_a_glossed_chinese_term_belongs_to_it() -> None:
     assert table.to_english("病毒载量") == ["viral load"]
     # A longer Latin word glued to the term is no code of it, and the gloss still pairs.
     assert table.to_english("地塞米松") == ["dexamethasone"]
+
+
+def test_a_glossed_term_loses_the_clause_words_before_it() -> None:
+    text = (
+        "。预防乙型肝炎病毒（hepatitis B virus，HBV）感染。"
+        "检测异常凝血酶原（des-gamma-carboxy prothrombin，DCP）。"
+    )
+    table = LayeredTerms((library_glosses([text], term_start=gloss_term_start),))
+    assert "hbv" in table.to_english("乙型肝炎病毒")
+    assert table.to_english("预防乙型肝炎病毒") == []
+    # A word that is part of the term stays (异常凝血酶原, not 凝血酶原).
+    assert "dcp" in table.to_english("异常凝血酶原")
+    assert gloss_term_start("还可能引起狂犬病") == "狂犬病"
+    assert gloss_term_start("抗病毒药物") == "抗病毒药物"
 
 
 def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
