@@ -209,19 +209,11 @@ class TermTable:
         """In how many dictionary entries' glosses an English word appears (0: a rare name)."""
         return self.en_generality.get(_fold(word.lower()), 0)
 
-    @functools.cached_property
-    def _by_head(self) -> dict[str, list[str]]:
-        heads: dict[str, list[str]] = {}
-        for key, values in self.en_to_zh.items():
-            words = key.split()
-            if len(words) == 2:
-                heads.setdefault(words[-1], []).extend(values)
-        return heads
-
     def headed_by(self, word: str) -> list[str]:
         """Chinese words glossed by a two-word phrase ending in the word ("blood plasma" →
         血浆 for plasma, "table salt" → 食盐 for salt)."""
-        return self._by_head.get(normalise_en(word), [])
+        by_last, _ = self._two_word_phrases
+        return [chinese for _, chinese in by_last.get(normalise_en(word), [])]
 
     @functools.cached_property
     def _two_word_phrases(self) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[str]]]:
