@@ -360,10 +360,12 @@ def compose_extractive(
     picked = same_doc[:1] if same_doc[0].along_after else same_doc[:max_sentences]
     picked.sort(key=lambda c: (c.chunk_index, c.rank, c.position))
     out: list[DraftSentence] = []
+    seen: set[str] = set()
     for candidate in picked:
         raw = shown_of[candidate.n]
         for position in _shown_positions(candidate):
-            if len(raw[position]) >= 2 and _plain(raw[position]) not in {_plain(t) for t, _ in out}:
+            if len(raw[position]) >= 2 and _plain(raw[position]) not in seen:
+                seen.add(_plain(raw[position]))
                 out.append((raw[position], [candidate.n]))
     texts = {text for text, _ in out}
     return out, [d for d in dropped if d.text not in texts]

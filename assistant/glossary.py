@@ -25,7 +25,7 @@ import os
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -234,11 +234,12 @@ class TermTable:
         away: "mitral stenosis" 二尖瓣狭窄 less 二尖瓣 (of "mitral valve") leaves 狭窄 for
         stenosis. Most-supported first. An everyday word's phrases are idioms and brand names
         ("Hewlett Packard" 惠普公司): none."""
-        if not EN_NAME_STEM.search(normalise_en(word)):
+        key = normalise_en(word)
+        if not EN_NAME_STEM.search(key):
             return []
         by_last, by_first = self._two_word_phrases
         support: dict[str, int] = {}
-        for modifier, chinese in by_last.get(normalise_en(word), []):
+        for modifier, chinese in by_last.get(key, []):
             for prefix in (*self.en_to_zh.get(modifier, []), *by_first.get(modifier, [])):
                 rest = chinese[len(prefix) :]
                 if chinese.startswith(prefix) and len(rest) >= _MIN_HEAD_MORPHEME:
@@ -255,6 +256,11 @@ _TREATMENT_HEADS: Final[re.Pattern[str]] = re.compile(r"(?:药物?|疗法|治疗
 _MIN_TREATMENT_STEM: Final[int] = 3
 # The Chinese of a phrase's head word, taken out of the phrase, has at least two characters.
 _MIN_HEAD_MORPHEME: Final[int] = 2
+
+
+def _unclaimed(paired: Sequence[str], own: str) -> bool:
+    """A name matched by sound stands unless a table pairs it with other names than `own`."""
+    return not paired or own in paired
 
 
 @dataclass(frozen=True)
@@ -295,21 +301,22 @@ class LayeredTerms:
             out.sort(key=lambda v: not self.held(v))  # type: ignore[misc]
         return out[:_MAX_CANDIDATES]
 
+    def _tables_english(self, term: str) -> list[str]:
+        return self._merge(layer.zh_to_en.get(term, []) for layer in self.layers)
+
+    def _tables_chinese(self, key: str) -> list[str]:
+        return self._merge(layer.en_to_zh.get(key, []) for layer in self.layers)
+
     def to_english(self, term: str) -> list[str]:
         """English candidates of a Chinese term."""
-        found = self._merge(layer.zh_to_en.get(term, []) for layer in self.layers)
+        found = self._tables_english(term)
         if found or self.names is None:
             return found
         # A name matched by sound that a table pairs with another Chinese name is that one's.
         return [
             name
             for name in self.names.to_english(term)
-            if not (
-                paired := self._merge(
-                    layer.en_to_zh.get(normalise_en(name), []) for layer in self.layers
-                )
-            )
-            or term in paired
+            if _unclaimed(self._tables_chinese(normalise_en(name)), term)
         ]
 
     def to_chinese(self, term: str) -> list[str]:
@@ -317,9 +324,9 @@ class LayeredTerms:
         word that no table has is looked up by its base form: "tapering", "rinsed",
         "programme")."""
         key = normalise_en(term)
-        found = self._merge(layer.en_to_zh.get(key, []) for layer in self.layers)
+        found = self._tables_chinese(key)
         for base in [] if found or " " in key else base_forms(key):
-            found = self._merge(layer.en_to_zh.get(base, []) for layer in self.layers)
+            found = self._tables_chinese(base)
             if found:
                 break
         found = self._with_heads(key, self._with_stems(found))
@@ -330,8 +337,7 @@ class LayeredTerms:
         return [
             name
             for name in self.names.to_chinese(term)
-            if not (paired := self._merge(layer.zh_to_en.get(name, []) for layer in self.layers))
-            or key in (normalise_en(p) for p in paired)
+            if _unclaimed([normalise_en(p) for p in self._tables_english(name)], key)
         ]
 
     def _with_heads(self, key: str, found: list[str]) -> list[str]:

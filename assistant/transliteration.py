@@ -275,14 +275,12 @@ class NameMatcher:
             return {}
         scored: dict[str, float] = {}
         for run in self.chinese_runs.get(split[1], ()):
-            for start in range(len(run) - len(split[1])):
-                if (
-                    start == 1
-                    and len(run) - len(split[1]) < MAX_PREFIX
-                    and run[0] not in NAME_BREAKS
-                ):
-                    # The run starts where the text's Chinese starts ("②帕拉米韦"): one
-                    # character in is inside that name, and 拉米韦 is a piece of 帕拉米韦.
+            prefix = len(run) - len(split[1])
+            # A run shorter than the cap starts where the text's Chinese starts ("②帕拉米韦"):
+            # one character in is inside that name, and 拉米韦 is a piece of 帕拉米韦.
+            whole = prefix < MAX_PREFIX and run[0] not in NAME_BREAKS
+            for start in range(prefix):
+                if start == 1 and whole:
                     continue
                 candidate = run[start:]
                 value = score(term, candidate)
