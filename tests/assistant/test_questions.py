@@ -1310,6 +1310,7 @@ def test_the_most_that_may_be_given_is_asked_apart_from_the_usual_dose(question:
     [
         "这种疫苗几个月以上可以打？",
         "多大的孩子可以用这个药？",
+        "这个药多大年龄以上才可以用？",
         "At what age should screening start?",
     ],
 )
