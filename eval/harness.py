@@ -73,7 +73,7 @@ from assistant.responsiveness import names_in
 from assistant.retrieval import Channel
 from assistant.service.ask import answer_question
 from assistant.service.context import Context
-from assistant.service.understanding import names_subject, understand_question
+from assistant.service.understanding import anchors_held, names_subject, understand_question
 from assistant.store import open_store
 from eval.chain_compare import ChainRow, compare, run_plain_chain
 from eval.corpora import (
@@ -212,6 +212,7 @@ def retrieval_rows(
             translations=analysis.translations if channel == "hybrid" else None,
             bag_groups=analysis.bag_groups,
             names_subject=names_subject(analysis),
+            anchors_held=anchors_held(analysis),
         )
         rank = next((s.n for s in result.sources if is_gold(item, s)), None)
         rows.append(ItemResult.of(item, result, channel=channel, rank=rank))

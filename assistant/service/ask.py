@@ -65,6 +65,7 @@ from assistant.service.passages import original_document
 from assistant.service.review import open_review_item
 from assistant.service.understanding import (
     anchored_relevance,
+    anchors_held,
     answers_nothing,
     condense_follow_up,
     empty_refusal,
@@ -263,6 +264,7 @@ def _answer_and_audit(
         translated_by_model=analysis.translated_by_model,
         bag_groups=analysis.bag_groups,
         names_subject=names_subject(analysis),
+        anchors_held=anchors_held(analysis),
     )
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     retrieval = _without_bibliography(retrieval)
@@ -606,6 +608,7 @@ def search_sources(
         translated_by_model=analysis.translated_by_model,
         bag_groups=analysis.bag_groups,
         names_subject=names_subject(analysis),
+        anchors_held=anchors_held(analysis),
     )
     sources = retrieval.sources
     if strength:

@@ -150,6 +150,14 @@ def names_subject(analysis: QuestionAnalysis) -> Callable[[Source], bool] | None
     return lambda source: holds_term(source, main)
 
 
+def anchors_held(analysis: QuestionAnalysis) -> Callable[[Source], int] | None:
+    """How many of the question's names (those the library holds) a passage names."""
+    held = [a for a in analysis.anchors if a.in_library]
+    if not held:
+        return None
+    return lambda source: sum(holds_term(source, a) for a in held)
+
+
 def search_for_subject(
     ctx: Context,
     analysis: QuestionAnalysis,

@@ -514,3 +514,31 @@ def test_a_question_whose_subject_is_written_only_in_another_language_is_searche
         names_subject=lambda source: False,
     )
     assert relevant.sources[0].chunk_id == own.sources[0].chunk_id
+
+
+def test_passages_naming_more_of_the_question_lead_whatever_their_language(index) -> None:
+    """A relevant own-language search no longer keeps its head when the other language's
+    passages name more of the question's names: a Chinese passage naming one of two drugs
+    is not the answer to whether both may be prescribed together, an English one naming both
+    may be. Among passages naming as many, the fused order holds."""
+    _, _, retriever = index
+    bag = {"en": "hand hygiene gloves patient"}
+    plain = retriever.retrieve(FLU_DOSE_Q, libraries=["hospital"], k=10, translations=bag)
+    assert plain.sources[0].language == "zh"
+    assert any(s.language == "en" and "glove" in s.text.lower() for s in plain.sources)
+
+    def names_gloves(source: Source) -> int:
+        return int("glove" in source.text.lower())
+
+    counted = retriever.retrieve(
+        FLU_DOSE_Q, libraries=["hospital"], k=10, translations=bag, anchors_held=names_gloves
+    )
+    assert counted.sources[0].language == "en" and names_gloves(counted.sources[0])
+    held = [names_gloves(s) for s in counted.sources]
+    assert held == sorted(held, reverse=True)
+    assert [s.n for s in counted.sources] == list(range(1, len(counted.sources) + 1))
+    # Passages naming as many keep the fused order.
+    same = retriever.retrieve(
+        FLU_DOSE_Q, libraries=["hospital"], k=10, translations=bag, anchors_held=lambda s: 1
+    )
+    assert [s.chunk_id for s in same.sources] == [s.chunk_id for s in plain.sources]
