@@ -345,7 +345,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
-            r"which (?:level|grade)|threshold|target|cut-?off|how far|多远|多宽|"
+            r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
             r"conversion (?:factor|ratio)|\bmme (?:factor|ratio)|换算系数|折算系数|换算比"
         ),
         _NUMBER_CUES,
@@ -408,7 +408,8 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
             aspect.requires is None or aspect.requires.search(asked)
         ):
             counted = _counting(aspect, question)
-            return _naming_level(_measured(counted, whole or question), question)
+            measured = _a_level(_measured(counted, whole or question), question)
+            return _naming_level(measured, question)
     return None
 
 
@@ -477,6 +478,32 @@ def _measured(aspect: Aspect, question: str) -> Aspect:
         re.IGNORECASE,
     )
     return replace(aspect, sentence_cues=cue)
+
+
+# A level asked ("升到多少", "控制在多少", "how high"): a number in a unit of time or age
+# is when, not how high ("D-二聚体升到多少" is not answered by "多发生于病程1周左右").
+_LEVEL_CUE: Final[re.Pattern[str]] = _cues(
+    r"(?:升|升高|增高|降|下降|降低|控制|维持|达|达到|高于|低于|超过|不超过)(?:到|至|在)?多少|"
+    r"多高|多低|how (?:high|low)\b|(?:rise|rises|raised|elevated|fall|falls|drop|drops|lowered|"
+    r"kept|maintained) (?:to|above|below|under) what"
+)
+_TIME_UNITS: Final[str] = (
+    r"[天周月年日岁]|小时|分钟|个月|(?:d|h|hrs?|hours?|days?|weeks?|wks?|months?|years?|yrs?|"
+    r"mins?|minutes?|s|secs?|seconds?)\b"
+)
+_LEVEL_CUES: Final[re.Pattern[str]] = re.compile(
+    r"[≥≤<>＜＞≧≦]\s*\d|"
+    rf"\d\s*(?:%|％|(?!{_TIME_UNITS})[a-zA-Zμµ]+(?:/[a-zA-Zμµ·()（）]+)*|[个倍级])|"
+    rf"\d\s*[~～\-–至到]\s*\d+(?:\.\d+)?(?!\d|\.\d|\s*(?:{_TIME_UNITS}))",
+    re.IGNORECASE,
+)
+
+
+def _a_level(aspect: Aspect, question: str) -> Aspect:
+    """A value question asking how high or low something goes needs a level, not a time."""
+    if aspect.sentence_cues is not _NUMBER_CUES or not _LEVEL_CUE.search(question):
+        return aspect
+    return replace(aspect, sentence_cues=_LEVEL_CUES)
 
 
 # Aspects asked of a drug: a name the analysis did not recognise must not be lost for these,

@@ -968,6 +968,13 @@ STATED = [
     ("需要哪一级防护？", "value", "加强脑血管病二级预防。", False),  # 二级预防 is no level of it
     ("What level of LDL cholesterol is the target?", "value", "LDL-C < 1.8 mmol/L.", True),
     ("What is the LDL cholesterol target?", "value", "Use high-level disinfection.", False),
+    # How high or low something goes is a level: a time or an age says when, not how high.
+    ("白细胞升到多少要警惕？", "value", "多发生于病程1周左右。", False),
+    ("白细胞升到多少要警惕？", "value", "通常在起病后3～5天出现。", False),
+    ("白细胞升到多少要警惕？", "value", "白细胞≥15×10^9/L时需警惕。", True),
+    ("白细胞升到多少要警惕？", "value", "铁蛋白升高至正常值的2～3倍。", True),
+    ("How high can the level rise before treatment?", "value", "It peaks after 3 days.", False),
+    ("How high can the level rise before treatment?", "value", "Treat above 5 mg/L.", True),
 ]
 
 
