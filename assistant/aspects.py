@@ -407,7 +407,7 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
         if aspect.question_cues.search(asked) and (
             aspect.requires is None or aspect.requires.search(asked)
         ):
-            counted = _counting(aspect, question)
+            counted = _counting(_a_course(aspect, question), question)
             measured = _a_level(_measured(counted, whole or question), question)
             return _naming_level(measured, question)
     return None
@@ -478,6 +478,33 @@ def _measured(aspect: Aspect, question: str) -> Aspect:
         re.IGNORECASE,
     )
     return replace(aspect, sentence_cues=cue)
+
+
+# How long a treatment is given ("DAAs 要用多少周", "吃多久", "how long is the course"): a
+# time counted from its end ("治疗结束后12周", "12 weeks after completing therapy") is when
+# something is checked, not how long the drug is used. Not "停药后多久可以怀孕": that asks
+# the time after stopping.
+_COURSE_ASKED: Final[re.Pattern[str]] = _cues(
+    r"(?:用|服|吃|打|治疗|服用|使用|用药|输注|给药)(?:药)?(?:多久|多长时间|多少(?:天|周|个月)|几(?:天|周|个月))|"
+    r"疗程|how long (?:should|must|do|does|is|are)\b.{0,40}\b(?:taken|given|used|continued|"
+    r"treated|treatment|therapy|course|take|use|continue|treat)|"
+    r"(?:duration|length) of (?:the )?(?:treatment|therapy|course)"
+)
+_AFTER_THE_END: Final[str] = (
+    r"(?:结束|停药|停用|完成|停止)(?:后|以后)\s*(?:第)?\s*\d+(?:\.\d+)?\s*(?:个)?(?:天|日|周|月|年)|"
+    r"\d+\s*(?:days?|weeks?|months?)\s+after\s+(?:the\s+)?(?:end|completion|completing|stopping|"
+    r"discontinu\w*|cessation)"
+)
+
+
+def _a_course(aspect: Aspect, question: str) -> Aspect:
+    """A question about how long a treatment is given: times after its end state no length."""
+    if aspect.name != "duration" or not _COURSE_ASKED.search(question):
+        return aspect
+    ignores = (
+        _AFTER_THE_END if aspect.ignores is None else f"{aspect.ignores.pattern}|{_AFTER_THE_END}"
+    )
+    return replace(aspect, ignores=re.compile(ignores, re.IGNORECASE))
 
 
 # A level asked ("升到多少", "控制在多少", "how high"): a number in a unit of time or age

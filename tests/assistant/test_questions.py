@@ -935,6 +935,18 @@ STATED = [
     (ACUTE_PAIN, "duration", "Opioids prescribed for 3 days or less are often sufficient.", True),
     (ACUTE_PAIN, "duration", "Continue for 2 to 4 weeks, reassessing every week.", True),
     (OFTEN, "frequency", "Re-evaluate every 2 weeks.", True),
+    # Asked how long a drug is used, a time counted from the end of treatment is no length;
+    # asked the time after stopping, it is the answer.
+    ("抗病毒药要用多少周？", "duration", "治疗终点为治疗结束后12周。", False),
+    ("抗病毒药要用多少周？", "duration", "疗程12周，停药后24周复查。", True),
+    (
+        "How long should the antiviral be taken?",
+        "duration",
+        "Test 12 weeks after completion of therapy.",
+        False,
+    ),
+    ("How long should the antiviral be taken?", "duration", "Take it for 5 days.", True),
+    ("停药后多久可以怀孕？", "duration", "停药后3个月方可妊娠。", True),
     # A year or a web address states no value.
     (AIR_CHANGES, "value", "See the 2007 Guideline for Isolation Precautions.", False),
     (AIR_CHANGES, "value", "Details at http://www.cdc.gov/hicpac/2007IP/2007ip.html", False),
