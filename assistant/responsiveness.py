@@ -19,6 +19,7 @@ from typing import Final
 
 from assistant.aspects import Aspect, states_dose
 from assistant.glossary import EN_NAME_STEM
+from assistant.language import has_cjk
 from assistant.populations import (
     SPECIAL_POPULATIONS,
     fits,
@@ -113,6 +114,36 @@ def _names_another_biter(question: str, sentence: str) -> bool:
     return bool(named) and not named & asked
 
 
+# A kind named by a quality and its negation ("心源性" / "非心源性" stroke, "cardioembolic" /
+# "non-cardioembolic", "opioid" / "nonopioid" therapy): each is another subject than the other.
+_NEGATED_RE: Final[re.Pattern[str]] = re.compile(
+    r"非([\u4e00-\u9fff]{1,4}?性)|\bnon-?([a-z]{4,})", re.IGNORECASE
+)
+
+
+def _negated(text: str) -> set[str]:
+    """The qualities a text names negated ("非心源性" → 心源性, "nonopioid" → opioid)."""
+    return {(m.group(1) or m.group(2)).lower() for m in _NEGATED_RE.finditer(text)}
+
+
+def _plainly(kind: str, text: str) -> bool:
+    """Whether the text names the quality without its negation."""
+    if has_cjk(kind):
+        return re.search(rf"(?<!非){re.escape(kind)}", text) is not None
+    pattern = rf"(?<!non)(?<!non-)(?<![\w-]){re.escape(kind)}"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def _names_the_other_kind(question: str, sentence: str) -> bool:
+    """The question asks about one kind ("非心源性缺血性卒中") and the sentence names only its
+    opposite ("心源性缺血性卒中…抗凝"), or the other way round."""
+    asked, named = _negated(question), _negated(sentence)
+    return any(_plainly(kind, sentence) and kind not in named for kind in asked) or any(
+        _plainly(kind, question) and kind not in asked and not _plainly(kind, sentence)
+        for kind in named
+    )
+
+
 @dataclass(frozen=True)
 class Responsiveness:
     """Whether a sentence answers the question, with the reason when it does not."""
@@ -168,8 +199,10 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     if _dose_of_an_unasked_drug(analysis, sentence):
         return Responsiveness(False, "other_subject", len(found), True)
-    if _names_another_stage(analysis.text, sentence) or _names_another_biter(
-        analysis.text, sentence
+    if (
+        _names_another_stage(analysis.text, sentence)
+        or _names_another_biter(analysis.text, sentence)
+        or _names_the_other_kind(analysis.text, sentence)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):

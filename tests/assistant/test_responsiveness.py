@@ -346,6 +346,37 @@ def test_advice_about_another_animal_s_bite_does_not_answer_for_this_one() -> No
     assert not judge_responsive(english, "A dog bite to the face may be sutured.").responsive
 
 
+def test_a_kind_and_its_negation_are_different_subjects() -> None:
+    """ "非心源性" stroke is not "心源性" stroke, nor "nonopioid" therapy opioid therapy: a
+    sentence naming only the opposite kind answers nothing; one naming both still may."""
+    passages = [
+        "对于心源性缺血性卒中，抗凝治疗是预防复发的核心手段，INR 目标值2.0~3.0。",
+        "对于非心源性缺血性卒中患者，推荐抗血小板治疗。",
+        "缺血性卒中患者应控制血压。",
+        "心源性与非心源性缺血性卒中均应评估复发风险。",
+    ]
+    rarity = rarity_of(passages)
+    negated = analyse_question(
+        "非心源性缺血性卒中怎么预防复发？", table=table_with(), rarity=rarity
+    )
+    opposite = judge_responsive(negated, passages[0])
+    assert not opposite.responsive and opposite.reason == "other_subject"
+    assert judge_responsive(negated, passages[1]).responsive
+    assert judge_responsive(negated, passages[3]).responsive
+    plain = analyse_question("心源性缺血性卒中怎么预防复发？", table=table_with(), rarity=rarity)
+    assert judge_responsive(plain, passages[0]).responsive
+    assert judge_responsive(plain, passages[1]).reason == "other_subject"
+    english = analyse_question(
+        "Which nonopioid therapies work for acute pain?", table=table_with(), rarity=None
+    )
+    assert not judge_responsive(
+        english, "Opioid therapy works for severe acute pain when benefits outweigh risks."
+    ).responsive
+    assert judge_responsive(
+        english, "Nonopioid therapies such as NSAIDs work for acute pain."
+    ).responsive
+
+
 def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None:
     passages = [
         "The opioid hydrocodone 5 mg, one or two tablets every 4-6 hours.",
