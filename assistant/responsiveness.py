@@ -5,7 +5,8 @@ assistant/questions.py) appear in it or its context (the sentence before it, the
 heading, the document title), and — when the question has an aspect — the sentence itself states
 that aspect: a dosing question needs a number with a dose unit, a duration question a number
 with a time unit, and so on. A sentence naming another drug, disease, stage or biting animal
-than the question's is about that one; a reference-list entry answers nothing.
+than the question's, or only the opposite kind ("心源性" asked "非心源性"), is about that one; a
+reference-list entry answers nothing.
 """
 
 from __future__ import annotations
