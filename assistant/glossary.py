@@ -365,7 +365,7 @@ class LayeredTerms:
     def _with_stems(self, found: list[str]) -> list[str]:
         """A noun with its suffix 子 or 儿 that no passage holds (猴子) is written by its stem
         in compounds the library does hold (猴咬伤, 猕猴); a class of treatment by its stem
-        with another head (抗血小板药 → 抗血小板治疗)."""
+        with another head (抗血小板药 → 抗血小板治疗) or without 类 (他汀类 → 他汀)."""
         if self.held is None:
             return found
         stems = [
@@ -378,6 +378,14 @@ class LayeredTerms:
             for word in found
             if len(stem := _TREATMENT_HEADS.sub("", word)) >= _MIN_TREATMENT_STEM and stem != word
         ]
+        if not any(self.held(word) for word in found):
+            # A class the dictionary writes with 类 that no passage holds so ("statin" →
+            # 他汀类) is written by its stem ("高强度他汀"); never an ordinal (第五类).
+            stems += [
+                word[:-1]
+                for word in found
+                if word.endswith("类") and len(word) >= 3 and not word.startswith("第")
+            ]
         held = [stem for stem in stems if self.held(stem) and stem not in found]
         return self._merge([found, held]) if held else found
 

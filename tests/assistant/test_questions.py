@@ -1154,6 +1154,20 @@ def test_a_class_of_treatment_is_searched_by_its_stem_under_any_head() -> None:
     assert table.to_chinese("antihypertensive") == ["降压药"]
 
 
+def test_a_class_written_with_lei_is_searched_by_its_stem_when_no_passage_writes_it_so() -> None:
+    dictionary = TermTable()
+    dictionary.add("他汀类", "statin")
+    dictionary.add("第五类", "category five")
+    dictionary.add("阿片类", "opiate")
+    held = {"他汀", "第五", "阿片", "阿片类"}
+    table = LayeredTerms((dictionary,), held=lambda term: term in held)
+    # "高强度他汀": the guideline writes the class without 类.
+    assert table.to_chinese("statins") == ["他汀", "他汀类"]
+    # Never an ordinal, nor a stem where the library writes the class as the dictionary does.
+    assert table.to_chinese("category five") == ["第五类"]
+    assert table.to_chinese("opiate") == ["阿片类"]
+
+
 def test_how_to_dose_without_a_number_states_a_dose() -> None:
     dose = detect_aspect("佐伐单抗的起始剂量应该怎样定？")
     assert dose is not None and dose.name == "dose"
