@@ -125,7 +125,20 @@ def cut_known(run: str, table: LayeredTerms) -> list[str]:
         i += spelled
     if pending:
         words.extend(cut(pending))
-    return join_name_pieces(words, table)
+    return join_name_pieces(_join_known_pairs(words, table), table)
+
+
+def _join_known_pairs(words: list[str], table: LayeredTerms) -> list[str]:
+    """Two single characters jieba left apart that the term table knows as one word: jieba
+    cuts 卒中 into 卒 + 中 before 患者 ("缺血性卒中患者"), and the question loses its subject."""
+    out: list[str] = []
+    for word in words:
+        pair = out[-1] + word if out else ""
+        if len(pair) == 2 and has_cjk(pair[0]) and has_cjk(pair[1]) and table.knows_chinese(pair):
+            out[-1] = pair
+        else:
+            out.append(word)
+    return out
 
 
 def _clinical_variant(run: str, i: int, table: LayeredTerms) -> tuple[str, int] | None:

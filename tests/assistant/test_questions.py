@@ -1242,6 +1242,17 @@ def test_a_clinical_term_written_with_one_more_character_is_that_term() -> None:
     assert "多剂量瓶" not in cut_known("多剂量药瓶开封后能用多久", plain)
 
 
+def test_two_characters_jieba_leaves_apart_that_the_table_knows_are_one_word() -> None:
+    from assistant.zh_names import cut
+
+    question = "缺血性卒中患者的血压目标"
+    assert "卒中" not in cut(question)  # jieba: 卒 + 中 before 患者
+    words = analyse_question(question, table=LayeredTerms((cedict_table(),)), rarity=None)
+    assert "卒中" in [t.term for t in words.terms]
+    # Characters the table does not know as a pair stay apart.
+    assert "的血" not in [t.term for t in words.terms]
+
+
 @pytest.mark.parametrize(
     ("question", "aspect"),
     [
