@@ -31,6 +31,7 @@ from assistant.populations import (
 )
 from assistant.questions import (
     QuestionAnalysis,
+    SubjectTerm,
     drug_shaped,
     normalised,
     stage_codes,
@@ -145,6 +146,45 @@ def _names_the_other_kind(question: str, sentence: str) -> bool:
     )
 
 
+# What may stand between a drug's name and the condition written after it ("阿片类使用障碍",
+# "opioid use disorder"), and the conditions of a drug a question may ask about instead of the
+# drug: its allergy, poisoning, overdose, dependence, resistance, withdrawal, use disorder.
+_CONDITION_GAP: Final[re.Pattern[str]] = re.compile(
+    r"\s*(?:(?:类)?(?:药物|药)?(?:使用|用药|服用)?|\s+(?:use|abuse)\s+|\s+)\s*", re.IGNORECASE
+)
+_DRUG_CONDITION: Final[re.Pattern[str]] = re.compile(
+    r"(?:过敏|中毒|过量|依赖|成瘾|耐药|抵抗|戒断|障碍|滥用|不耐受)$|"
+    r"\b(?:allerg(?:y|ies|ic)|overdoses?|poisoning|toxicity|dependence|addiction|resistan(?:ce|t)|"
+    r"withdrawal|disorders?|misuse|abuse|intolerance)$",
+    re.IGNORECASE,
+)
+
+
+def _condition_of_drug(analysis: QuestionAnalysis) -> SubjectTerm | None:
+    """The condition a question asks about, written right after the one drug it names and
+    asking nothing else of it: "青霉素过敏者用什么替代" (allergy), "阿片类使用障碍的病人"
+    (use disorder), "opioid use disorder". The subject is that condition, not the drug."""
+    if analysis.aspect is not None or len(analysis.anchors) != 1:
+        return None
+    drug = analysis.anchors[0]
+    # A drug, or a class of drugs (阿片类 / opioid, 苯二氮䓬类).
+    if drug not in analysis.drug_anchors and not any(f.endswith("类") for f in drug.forms):
+        return None
+    text = unicodedata.normalize("NFKC", analysis.text)
+    for term in (*analysis.terms, *analysis.common):
+        if term.anchor or not _DRUG_CONDITION.search(term.term):
+            continue
+        for form in drug.forms:
+            at = text.lower().find(form.lower())
+            if at < 0:
+                continue
+            after = text[at + len(form) :]
+            gap = _CONDITION_GAP.match(after)
+            if gap and after[gap.end() :].lower().startswith(term.term.lower()):
+                return term
+    return None
+
+
 @dataclass(frozen=True)
 class Responsiveness:
     """Whether a sentence answers the question, with the reason when it does not."""
@@ -208,6 +248,11 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)
+    condition = _condition_of_drug(analysis)
+    if condition is not None and not term_in_text(condition, here):
+        # Asked about a condition of the drug (its allergy, poisoning, use disorder), not the
+        # drug: a sentence on prescribing it says nothing of that.
+        return Responsiveness(False, "other_subject", len(found), False)
     aspect_stated = analysis.aspect is None or stated_under(analysis.aspect, sentence, labels)
     if anchors:
         # The main name must be there, and every other (one may be missing from three or more:

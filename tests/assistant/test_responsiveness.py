@@ -15,6 +15,7 @@ from assistant.responsiveness import heading_of, judge_responsive
 from tests.factories import (
     SMALL_LIBRARY,
     ZH_SYLLABLES,
+    fake_drug,
     glossary_table,
     rarity_of,
     table_with,
@@ -375,6 +376,28 @@ def test_a_kind_and_its_negation_are_different_subjects() -> None:
     assert judge_responsive(
         english, "Nonopioid therapies such as NSAIDs work for acute pain."
     ).responsive
+
+
+def test_asked_about_a_condition_of_a_drug_a_sentence_on_the_drug_alone_is_no_answer() -> None:
+    """ "佐伐西林过敏的人用什么替代" asks about the allergy: a sentence on prescribing the drug
+    says nothing of it; one about the allergy (in its context too) may answer."""
+    english, drug = fake_drug(3)
+    table = table_with((drug, english))
+    passages = [
+        f"轻症可选用{drug}，疗程7天。",
+        f"对{drug}过敏者，可口服多西环素替代。",
+        f"{drug}过敏的处理",
+        "应换用其他类别的药物替代。",
+    ]
+    rarity = rarity_of(passages)
+    allergy = analyse_question(f"{drug}过敏的人用什么替代？", table=table, rarity=rarity)
+    assert allergy.aspect is None
+    assert not judge_responsive(allergy, passages[0]).responsive
+    assert judge_responsive(allergy, passages[1]).responsive
+    assert judge_responsive(allergy, passages[3], context=[passages[2]]).responsive
+    # Asked about the drug itself, a sentence on prescribing it stays an answer.
+    plain = analyse_question(f"{drug}用于什么情况？", table=table, rarity=rarity)
+    assert judge_responsive(plain, passages[0]).responsive
 
 
 def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None:
