@@ -35,7 +35,13 @@ from assistant.generation import (
 from assistant.passage_layout import clauses_before
 from assistant.populations import populations
 from assistant.questions import QuestionAnalysis, term_in_text
-from assistant.responsiveness import Responsiveness, heading_of, judge_responsive
+from assistant.responsiveness import (
+    LABEL_MAX_CHARS,
+    Responsiveness,
+    heading_of,
+    judge_responsive,
+    names_other,
+)
 from assistant.retrieval import RetrievalResult
 from assistant.service.context import Context, Policy
 
@@ -261,11 +267,28 @@ def _names_the_next(
     dose of no drug.
     """
     reason = judged[index].reason
-    if not analysis.anchors or reason not in ("other_aspect", "other_population"):
+    if not analysis.anchors or reason not in ("other_aspect", "other_population", "other_subject"):
         return False
     text, cites = draft.sentences[index]
     top = analysis.anchors[0]
     window = draft.sentences[index + 1 : index + 1 + CONTEXT_SENTENCES]
+    if reason == "other_subject":
+        # A short head naming one of two names ("莫诺拉韦胶囊。" asked "哺乳期能吃莫诺拉韦吗")
+        # lacks the other itself, but says whose the next sentence is.
+        named = [a for a in analysis.anchors if term_in_text(a, text)]
+        if (
+            not named
+            or len(text) > LABEL_MAX_CHARS
+            or states_dose(text)
+            or names_other(analysis, text)
+        ):
+            return False
+        return any(
+            judged[index + 1 + offset].responsive
+            and following_cites == cites
+            and not any(term_in_text(a, following) for a in named)
+            for offset, (following, following_cites) in enumerate(window)
+        )
     return any(
         judged[index + 1 + offset].responsive
         and following_cites == cites

@@ -903,3 +903,42 @@ def test_a_sentence_whose_subject_only_a_dropped_sentence_names_is_dropped_too(
         language="zh", policy="strict",
     )  # fmt: skip
     assert [s.text for s in shown] == [course]
+
+
+def test_a_short_head_naming_the_drug_is_shown_before_the_sentence_it_names(
+    world, tmp_path: Path
+) -> None:
+    """ "哺乳期能吃X吗" asks two names; the entry head "X胶囊。" names only the drug and the
+    sentence under it only 哺乳期: the head is kept so the answer says whose advice it is, and
+    the answer is not a refusal. A head naming another drug, or stating a dose, is not kept."""
+    from assistant.domain import Source
+    from assistant.generation import Draft
+    from assistant.retrieval import RetrievalResult
+    from assistant.service.understanding import understand_question
+    from assistant.service.verdicts import verify_draft
+
+    ctx = make_ctx(world, tmp_path)
+    question = "哺乳期能用帕拉米韦吗？"
+    analysis = understand_question(ctx, question, libraries=["hospital"])
+    assert analysis.anchors[0].term == "帕拉米韦", analysis.anchors
+    head, advice = "帕拉米韦注射液。", "不建议在妊娠期和哺乳期使用。"
+    source = Source(
+        n=1, doc_id="d", title="测试规范", library="hospital", chunk_id="d-0", chunk_index=0,
+        language="zh", text=f"3.{head}{advice}",
+    )  # fmt: skip
+    retrieval = RetrievalResult(
+        query=question, language="zh", channel="hybrid", sources=[source], relevant=True,
+        best_dense=None, best_sparse=None, term_coverage=1.0, elapsed_ms=0.0,
+    )  # fmt: skip
+    draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(head, [1]), (advice, [1])])
+    shown, _, _ = verify_draft(
+        ctx, question, retrieval, draft, analysis=analysis, language="zh", policy="strict"
+    )
+    assert [s.text for s in shown] == [head, advice]
+    other = "奥司他韦与帕拉米韦。"
+    draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(other, [1]), (advice, [1])])
+    swapped = replace(retrieval, sources=[source.model_copy(update={"text": other + advice})])
+    shown, _, _ = verify_draft(
+        ctx, question, swapped, draft, analysis=analysis, language="zh", policy="strict"
+    )
+    assert other not in [s.text for s in shown]
