@@ -163,7 +163,8 @@ def verify_draft(
     unseen = frozenset(
         text
         for index, (text, _) in enumerate(draft.sentences)
-        if not judged[index].responsive and not _names_the_next(draft, judged, index, analysis)
+        if not judged[index].responsive
+        and not _names_the_next(draft, judged, index, analysis, by_n)
     )
     if unseen:
         judged = [
@@ -172,7 +173,7 @@ def verify_draft(
         ]
     for index, ((text, cites), verdict) in enumerate(zip(draft.sentences, verdicts, strict=True)):
         responsive = judged[index]
-        if not responsive.responsive and not _names_the_next(draft, judged, index, analysis):
+        if not responsive.responsive and not _names_the_next(draft, judged, index, analysis, by_n):
             dropped.append(
                 DroppedSentence(text=text, reason=responsive.reason or "", citations=list(cites))
             )
@@ -255,8 +256,23 @@ def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:
     return []
 
 
+def _heads_an_item(sentence: str, sources: Sequence[str]) -> bool:
+    """Whether the sentence is the head of a list item in a passage ("3.莫诺拉韦胶囊。")."""
+    for source in sources:
+        structure, sentences = passage_sentences(source)
+        if sentence in sentences:
+            at = sentences.index(sentence)
+            if any(at in heads for heads in structure.heads):
+                return True
+    return False
+
+
 def _names_the_next(
-    draft: Draft, judged: Sequence[Responsiveness], index: int, analysis: QuestionAnalysis
+    draft: Draft,
+    judged: Sequence[Responsiveness],
+    index: int,
+    analysis: QuestionAnalysis,
+    by_n: dict[int, Source],
 ) -> bool:
     """A sentence kept as context: it names the subject that the next, responsive sentence of
     the same source only implies ("奥司他韦：…。" before "成人剂量每次75mg…").
@@ -281,6 +297,7 @@ def _names_the_next(
             or len(text) > LABEL_MAX_CHARS
             or states_dose(text)
             or names_other(analysis, text)
+            or not _heads_an_item(text, [s.text for s in by_n.values()])
         ):
             return False
         return any(
