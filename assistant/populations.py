@@ -119,7 +119,9 @@ _YEARS_ASKED: Final[re.Pattern[str]] = re.compile(
     re.IGNORECASE,
 )
 _MONTHS_ASKED: Final[re.Pattern[str]] = re.compile(
-    rf"{_NUMBER}\s*(?:个)?月(?:龄|大)|{_NUMBER}[\s-]*months?[\s-]*old", re.IGNORECASE
+    rf"{_NUMBER}\s*(?:个)?月(?:龄|大|(?=的?(?:婴儿|婴幼儿|宝宝|宝贝|孩子|小孩|患儿|幼儿|儿童)))|"
+    rf"{_NUMBER}[\s-]*months?[\s-]*old",
+    re.IGNORECASE,
 )
 
 # Rows in a sentence: "15kg＜体重≤23kg", "体重≤15kg", "＞40kg 者", "20kg≤体重<80kg".
@@ -244,9 +246,20 @@ def fits(patient: Patient, sentence: str, clauses: Sequence[str] = ()) -> bool |
             rows = next((r for r in map(rows_of, clauses) if r), [])
         if len(rows) == 1:
             verdicts.append(rows[0].holds(value))
+        elif rows and (inner := _innermost(rows)) is not None:
+            # A row under its band ("1岁以下儿童…：2周～8月龄，每次3.0mg/kg"): the row decides.
+            verdicts.append(inner.holds(value))
     if not verdicts:
         return None
     return all(verdicts)
+
+
+def _innermost(rows: Sequence[Interval]) -> Interval | None:
+    """The row every other row of the sentence contains, when they nest."""
+    inner = min(rows, key=lambda r: r.high - r.low)
+    if all(r.low <= inner.low and inner.high <= r.high for r in rows):
+        return inner
+    return None
 
 
 def is_row(sentence: str) -> bool:

@@ -23,6 +23,9 @@ from assistant.populations import (
         ("18公斤的孩子发热，这个药单次给多少？", Patient(18.0, None)),
         ("4岁儿童怎么用？", Patient(None, 48.0)),
         ("10个月大的婴儿", Patient(None, 10.0)),
+        ("10个月婴儿剂量？", Patient(None, 10.0)),
+        ("7个月的宝宝能吃吗？", Patient(None, 7.0)),
+        ("用药10个月后复查吗？", Patient(None, None)),  # a time, not the patient's age
         ("What dose for a 2-year-old weighing 12 kg?", Patient(12.0, 24.0)),
         ("and for a 5-month-old?", Patient(None, 5.0)),
         ("成人剂量是多少？", Patient(None, None)),
@@ -56,6 +59,10 @@ def test_a_row_holds_the_patient_or_not_and_a_table_in_one_line_is_not_judged() 
     assert fits(child, "25kg＜体重≤40kg，每次60mg；") is False
     assert fits(child, "体重≥60kg 者60mg，30kg≤体重<60kg 者30mg。") is None
     assert fits(child, "成人每次75mg。") is None
+    # A row under its band: the row, the narrower, decides.
+    infant = patient_of("10个月婴儿")
+    assert fits(infant, "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；") is False
+    assert fits(patient_of("6个月婴儿"), "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；")
 
 
 def test_a_row_continuing_a_clause_takes_its_age_from_the_clause() -> None:
