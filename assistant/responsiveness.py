@@ -289,7 +289,9 @@ def judge_responsive(
     # A question about children or pregnancy is answered by what is said of them: a sentence
     # that names neither, under a title and section that name neither, speaks of everyone
     # else ("妊娠期高血压的降压目标" is not answered by a stroke guideline's blood-pressure target).
-    if fits(patient_of(analysis.text), sentence, clauses) is False:
+    if fits(patient_of(analysis.text), sentence, clauses) is False and not _says_who_may(
+        analysis, sentence
+    ):
         # Another row of the dosing table: the patient's weight or age is outside it.
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     asked = populations(analysis.text)
@@ -299,6 +301,26 @@ def judge_responsive(
     if "adult" in asked and _for_children_only(sentence, clauses, [*titles, *labels]):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     return Responsiveness(True, None, len(found), aspect_stated)
+
+
+# Who may be given a treatment, in words ("适用于成人及7岁以上儿童", "not recommended for
+# children under 5"): asked whether a patient may have it, a bound the patient is outside of
+# is the answer (no), not another row.
+_WHO_MAY: Final[re.Pattern[str]] = re.compile(
+    r"适用|适合|仅限|仅用于|禁用|不推荐|不宜|不建议|不能用|慎用|"
+    r"\bindicated\b|\bapproved\b|\brecommended for\b|\bnot (?:be )?(?:recommended|used|given)\b|"
+    r"\bcontraindicated\b|\bonly (?:for|in)\b",
+    re.IGNORECASE,
+)
+_WHO_MAY_ASPECTS: Final[frozenset[str | None]] = frozenset(
+    {None, "indication", "contraindication", "age"}
+)
+
+
+def _says_who_may(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Asked whether the patient may have it, the sentence says who may."""
+    asked = analysis.aspect.name if analysis.aspect else None
+    return asked in _WHO_MAY_ASPECTS and _WHO_MAY.search(sentence) is not None
 
 
 def _for_children_only(sentence: str, clauses: Sequence[str], headings: Sequence[str]) -> bool:

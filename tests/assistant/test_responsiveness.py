@@ -400,6 +400,21 @@ def test_asked_about_a_condition_of_a_drug_a_sentence_on_the_drug_alone_is_no_an
     assert judge_responsive(plain, passages[0]).responsive
 
 
+def test_asked_whether_a_patient_may_have_it_a_bound_they_are_outside_of_answers() -> None:
+    """ "5岁孩子能用吗" is answered by "适用于成人及7岁以上儿童" (no); a dose question for the
+    same child is not answered by the dose of the older children's row."""
+    english, drug = fake_drug(5)
+    table = table_with((drug, english))
+    passages = [f"{drug}：适用于成人及7岁以上儿童，每次10mg。", "7岁以上儿童每次10mg。"]
+    rarity = rarity_of(passages)
+    may = analyse_question(f"{drug}5岁孩子能用吗？", table=table, rarity=rarity)
+    assert judge_responsive(may, passages[0]).responsive
+    dose = analyse_question(f"5岁孩子用{drug}一次多少毫克？", table=table, rarity=rarity)
+    assert dose.aspect is not None and dose.aspect.name == "dose"
+    row = judge_responsive(dose, passages[1], context=[f"{drug}用法"])
+    assert not row.responsive and row.reason == "other_population"
+
+
 def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None:
     passages = [
         "The opioid hydrocodone 5 mg, one or two tablets every 4-6 hours.",
