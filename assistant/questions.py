@@ -376,6 +376,16 @@ def _only_population(term: str) -> bool:
     )
 
 
+def _unwritten_disease_suffix(term: str, rarity: TermRarity) -> bool:
+    """A disease named with 病 (哮喘病) that no passage writes so, whose stem it does hold."""
+    return (
+        len(term) >= 3
+        and term.endswith("病")
+        and rarity.frequency(term) == 0
+        and rarity.frequency(term[:-1]) > 0
+    )
+
+
 def analyse_question(
     question: str, *, table: LayeredTerms, rarity: TermRarity | None = None
 ) -> QuestionAnalysis:
@@ -414,6 +424,9 @@ def analyse_question(
         full = expansions(term, table)
         # A clipped word no passage holds is read as the library's word it begins.
         clipped = rarity.completions(term) if rarity else []
+        # A disease no passage writes with 病 is written without it (哮喘病 → 哮喘).
+        if rarity and has_cjk(term) and _unwritten_disease_suffix(term, rarity):
+            clipped = [*clipped, term[:-1]]
         named = (
             term,
             *clipped,

@@ -180,6 +180,19 @@ def test_a_glossed_term_loses_the_clause_words_before_it() -> None:
     assert gloss_term_start("抗病毒药物") == "抗病毒药物"
 
 
+def test_a_disease_no_passage_writes_with_bing_is_matched_without_it() -> None:
+    from assistant.questions import term_in_text
+
+    rarity = rarity_of(["不推荐哮喘患者使用吸入剂。", "心脏病患者慎用。", "心脏超声检查。"])
+    asthma = analyse_question("哮喘病人能用吸入剂吗？", table=table_with(), rarity=rarity)
+    term = next(t for t in asthma.terms if t.term.startswith("哮喘"))
+    assert term_in_text(term, "不推荐哮喘患者使用吸入剂。")
+    # Where the library writes the disease with 病, its stem (an organ) is no form of it.
+    heart = analyse_question("心脏病人能用吸入剂吗？", table=table_with(), rarity=rarity)
+    term = next(t for t in heart.terms if t.term.startswith("心脏"))
+    assert not term_in_text(term, "心脏超声检查。")
+
+
 def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
     rarity = rarity_of(
         [
