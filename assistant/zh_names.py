@@ -208,7 +208,7 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
         if table is not None and out and (taken := _name_span(out, word, table)):
             name = "".join(out[-taken:]) + word
             del out[-taken:]
-            out.append(name)
+            out.extend(_two_names(name))
             continue
         if (
             out
@@ -250,8 +250,21 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
             cut = max(piece.rfind(c) for c in NAME_BREAKS)
             if 0 <= cut < len(piece) - 1 and len(piece) - cut - 1 + len(name) <= _LONGEST_NAME:
                 out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
-        out.append(name)
+        out.extend(_two_names(name))
     return out
+
+
+def _two_names(name: str) -> list[str]:
+    """Pieces joined up to a drug ending that hold a whole name before another: two drugs
+    written together ("奈玛特韦利托那韦": jieba cuts 奈玛特/韦利/托/那/韦)."""
+    for k in range(_SHORTEST_OF_TWO, len(name) - _SHORTEST_OF_TWO + 1):
+        if ZH_DRUG_STEM.search(name[:k]):
+            return [name[:k], name[k:]]
+    return [name]
+
+
+# Each of two names written together has at least this many characters.
+_SHORTEST_OF_TWO: Final[int] = 3
 
 
 # Endings of a drug class that are no drug on their own (the Chinese INN stems): a word

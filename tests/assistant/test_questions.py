@@ -1232,6 +1232,21 @@ def test_an_organism_jieba_cuts_apart_is_one_name(question: str, name: str | Non
 
 
 @pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("奈玛特韦利托那韦怎么吃？", ["奈玛特韦", "利托那韦"]),  # jieba: 奈玛特/韦利/托/那/韦
+        ("法维拉韦的剂量？", ["法维拉韦"]),  # one name: 法维 is no name of its own
+    ],
+)
+def test_two_drug_names_written_together_are_two_names(question: str, names: list[str]) -> None:
+    from assistant.zh_names import cut, join_name_pieces
+
+    for table in (None, table_with()):
+        words = join_name_pieces(cut(question), table)
+        assert all(name in words for name in names), words
+
+
+@pytest.mark.parametrize(
     "question", ["布洛芬起始量一般多少？", "万古霉素负荷量是多少？", "首次量给多少？"]
 )
 def test_a_starting_or_loading_amount_asks_a_dose(question: str) -> None:
