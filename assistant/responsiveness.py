@@ -20,7 +20,7 @@ from typing import Final
 
 from assistant.aspects import Aspect, states_dose
 from assistant.glossary import EN_NAME_STEM
-from assistant.language import has_cjk
+from assistant.language import CJK_CHARS, has_cjk
 from assistant.populations import (
     SPECIAL_POPULATIONS,
     fits,
@@ -119,7 +119,7 @@ def _names_another_biter(question: str, sentence: str) -> bool:
 # A kind named by a quality and its negation ("心源性" / "非心源性" stroke, "cardioembolic" /
 # "non-cardioembolic", "opioid" / "nonopioid" therapy): each is another subject than the other.
 _NEGATED_RE: Final[re.Pattern[str]] = re.compile(
-    r"非([\u4e00-\u9fff]{1,4}?性)|\bnon-?([a-z]{4,})", re.IGNORECASE
+    rf"非([{CJK_CHARS}]{{1,4}}?性)|\bnon-?([a-z]{{4,}})", re.IGNORECASE
 )
 
 
