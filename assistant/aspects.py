@@ -346,6 +346,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
+            r"\bat what (?:\w+ )?(?:pressure|level|value|count|concentration|score|saturation|"
+            r"temperature|rate|percentage)\b|"
             r"conversion (?:factor|ratio)|\bmme (?:factor|ratio)|换算系数|折算系数|换算比"
         ),
         _NUMBER_CUES,

@@ -323,6 +323,10 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         # A long word no dictionary gloss uses (glargine, tenecteplase): a name, not a
         # paraphrase, which would be a word of general English.
         return True
+    if len(words) >= 2 and bool(table.to_chinese(term)) and _english_name_part(term, table):
+        # A phrase the dictionary has whole, with a rare word in it ("mitral valve" 二尖瓣): a
+        # name, however everyday its other words ("valve").
+        return True
     return _english_name_like(term, table) and bool(table.to_chinese(term))
 
 

@@ -193,6 +193,20 @@ def test_a_disease_no_passage_writes_with_bing_is_matched_without_it() -> None:
     assert not term_in_text(term, "心脏超声检查。")
 
 
+def test_a_dictionary_phrase_with_a_rare_word_is_a_name_the_library_must_hold() -> None:
+    """ "mechanical mitral valve": the dictionary has "mitral valve" whole (二尖瓣); "valve" is
+    an everyday word, "mitral" is not. A library without it refuses, naming it, rather than
+    answering with another condition's INR target."""
+    rarity = rarity_of(["房颤患者 INR 目标值2.0~3.0。", "机械取栓治疗。"])
+    asked = analyse_question(
+        "What is the target INR for a mechanical mitral valve?", table=table_with(), rarity=rarity
+    )
+    assert "mitral valve" in asked.missing, asked.terms
+    # An everyday phrase is no name ("running water").
+    plain = analyse_question("Rinse with running water?", table=table_with(), rarity=rarity)
+    assert not plain.anchors, plain.terms
+
+
 def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
     rarity = rarity_of(
         [
@@ -1000,6 +1014,13 @@ STATED = [
     ("白细胞升到多少要警惕？", "value", "铁蛋白升高至正常值的2～3倍。", True),
     ("How high can the level rise before treatment?", "value", "It peaks after 3 days.", False),
     ("How high can the level rise before treatment?", "value", "Treat above 5 mg/L.", True),
+    ("At what systolic pressure should it be lowered?", "value", "收缩压≥200mmHg时降压。", True),
+    (
+        "At what systolic pressure should it be lowered?",
+        "value",
+        "发病24小时内优先处理焦虑。",
+        False,
+    ),
 ]
 
 
