@@ -80,10 +80,10 @@ def _names_another_stage(question: str, sentence: str) -> bool:
 # 伤口感染风险较大…应避免I期缝合" is not said of a dog bite). Everyday words, so no subject
 # term of the question names them (狗 is too common a word to be one).
 _BITERS: Final[dict[str, str]] = {
-    "dog": r"犬|狗|dogs?",
+    "dog": r"(?<!狂)犬|狗|dogs?",
     "cat": r"猫|cats?",
     "pig": r"猪|pigs?|swine",
-    "rodent": r"鼠|rats?|mice|mouse|rodents?",
+    "rodent": r"鼠|啮齿(?:类)?(?:动物)?|rats?|mice|mouse|rodents?",
     "monkey": r"猴|monkeys?|macaques?",
     "snake": r"蛇|snakes?",
     "bee": r"蜂|bees?|wasps?|hornets?",
@@ -96,7 +96,8 @@ _BITERS: Final[dict[str, str]] = {
 }
 _BITER_RE: Final[dict[str, re.Pattern[str]]] = {
     name: re.compile(
-        rf"(?:{forms})(?=[咬抓蜇叮踢]|致伤|所伤)|\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting)",
+        rf"(?:{forms})(?=[^。；，,;]{{0,12}}?(?:[咬抓蜇叮踢]|致伤|所伤))|"
+        rf"\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting)",
         re.IGNORECASE,
     )
     for name, forms in _BITERS.items()

@@ -345,6 +345,12 @@ def test_advice_about_another_animal_s_bite_does_not_answer_for_this_one() -> No
         assert not judge_responsive(cat, other).responsive
     english = analyse_question("Can a cat bite be sutured?", table=table_with(), rarity=None)
     assert not judge_responsive(english, "A dog bite to the face may be sutured.").responsive
+    # The animal a few words before the bite ("啮齿动物尖细的门齿咬伤"); 狂犬病 names no dog.
+    dog = analyse_question("狗咬伤要打破伤风吗？", table=table_with(), rarity=None)
+    rodent = "部分啮齿动物尖细的凿状门齿咬伤造成小而深的伤口，属破伤风感染高风险。"
+    assert not judge_responsive(dog, rodent).responsive
+    rabies = "狂犬病暴露者被抓伤后有感染破伤风风险。"
+    assert judge_responsive(cat, rabies).responsive
 
 
 def test_a_kind_and_its_negation_are_different_subjects() -> None:
