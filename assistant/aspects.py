@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Final
 
-from assistant.language import CJK_CHARS
+from assistant.language import CJK_CHARS, written_wording
 from assistant.quantities import extract_quantities
 
 DOSE_UNITS: Final[frozenset[str]] = frozenset(
@@ -325,6 +325,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(
             r"适用于(?:哪|什么|何)|适应证|适应症|适合(?:哪|什么|做|用|使用|接受|采用)|"
             r"(?:哪些|哪类|什么样?的?)(?:患者|病人|人群|人|情况|病例)\S{0,4}(?:适合|适用|可以用|需要用|应该?用|要用)|"
+            # "什么时候要用激素": when in the illness, i.e. for whom — a condition, not a clock.
+            r"(?:什么时候|何时)(?:要|需要|应该|应|可以|才)?(?:用|使用|上|给|加用|开始用)|"
             r"\bindicat(?:ed|ion|ions)\b|\beligib|\bcandidates? for\b|\bsuitable for\b|"
             r"\bwho (?:should|needs? to|can|must) (?:get|receive|be given|be offered|have|take|"
             r"be treated|be vaccinated)\b|\bwhich patients (?:should|can|are|need)\b"
@@ -402,6 +404,7 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
     `whole`: the question as asked, when `question` is it with its names taken out (a measured
     quantity such as blood pressure is a name of the question and still says the unit).
     """
+    question = written_wording(question)  # 啥时候 → 什么时候
     # A dose the question states ("at 50 MME a day", "已用到 75mg") is its premise, not what
     # it asks: it cues no dose question.
     asked = _STATED_DOSE_RE.sub(" ", question)

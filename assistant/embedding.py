@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config import EmbeddingSettings
 from assistant.errors import ConfigError
-from assistant.language import CJK_CHARS, has_cjk
+from assistant.language import CJK_CHARS, has_cjk, written_wording
 
 if TYPE_CHECKING:
     from assistant.embedding_onnx import OnnxEncoder
@@ -471,7 +471,7 @@ def cjk_ngrams(run: str) -> list[str]:
 
 def strip_question_words(text: str) -> str:
     """The question without interrogatives/modal words (zh and en), which carry no topic."""
-    normalised = unicodedata.normalize("NFKC", text)
+    normalised = written_wording(unicodedata.normalize("NFKC", text))
     without_zh = _ZH_QUESTION_RE.sub(" ", normalised)
     return _LATIN_WORD_RE.sub(
         lambda m: " " if m.group().lower() in EN_QUESTION_WORDS else m.group(), without_zh

@@ -123,3 +123,21 @@ def is_bibliography(section_path: Sequence[str]) -> bool:
     and an answer never draws on it (issue 12).
     """
     return any(_BIBLIOGRAPHY.match(heading.strip()) for heading in section_path)
+
+
+# Spoken question words and their written forms ("新冠病人啥时候要上激素", "伤口咋洗"): what
+# is asked is read from the written form; "要不要紧" asks whether it is serious, it names
+# nothing.
+_COLLOQUIAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile("要不要紧|要紧不要紧|严不严重"), "是否严重"),
+    (re.compile("啥"), "什么"),
+    (re.compile("咋"), "怎么"),
+    (re.compile("多会儿"), "什么时候"),
+)
+
+
+def written_wording(question: str) -> str:
+    """A spoken Chinese question in written wording (啥 → 什么, 咋 → 怎么)."""
+    for pattern, written in _COLLOQUIAL:
+        question = pattern.sub(written, question)
+    return question

@@ -45,7 +45,7 @@ from assistant.glossary import (
     fold_english,
     normalise_en,
 )
-from assistant.language import NAME_BREAKS, detect_language, has_cjk
+from assistant.language import NAME_BREAKS, detect_language, has_cjk, written_wording
 from assistant.populations import (
     POPULATIONS,
     populations,
@@ -394,6 +394,7 @@ def analyse_question(
     question: str, *, table: LayeredTerms, rarity: TermRarity | None = None
 ) -> QuestionAnalysis:
     """Subject terms (weighted by library rarity), aspect and other-language terms."""
+    question = written_wording(question)
     language = detect_language(question)
     candidates = _candidate_terms(question, table)
     # A name may hold an aspect's word (多剂量瓶, "dose counter"): look for the aspect outside it.

@@ -249,6 +249,9 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)
+    if _misses_the_class_asked(analysis, here, sentence):
+        # "新冠病人什么时候要用激素": a sentence on vaccination names the disease, not 激素.
+        return Responsiveness(False, "other_subject", len(found), False)
     condition = _condition_of_drug(analysis)
     if condition is not None and not term_in_text(condition, here):
         # Asked about a condition of the drug (its allergy, poisoning, use disorder), not the
@@ -373,6 +376,19 @@ def _discriminates(
         return True
     others = [t for t in (*analysis.terms, *analysis.common) if not t.anchor and t.in_library]
     return not others or any(term_in_text(t, beyond) for t in others)
+
+
+def _misses_the_class_asked(analysis: QuestionAnalysis, here: str, sentence: str) -> bool:
+    """A question about using a class of drug it names only by an everyday word (激素,
+    "steroids"), naming no drug: the sentence must speak of that class or name a drug."""
+    if analysis.aspect is None or analysis.drug_anchors:
+        return False
+    classes = [t for t in analysis.common if drug_shaped(t.term)]
+    if not classes:
+        return False
+    if any(term_in_text(t, here) for t in classes):
+        return False
+    return not any(drug_shaped(n) for n in names_in(sentence))
 
 
 def _asks_which_drug(analysis: QuestionAnalysis) -> bool:

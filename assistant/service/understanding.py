@@ -35,6 +35,7 @@ from assistant.questions import (
     QuestionAnalysis,
     SubjectTerm,
     analyse_question,
+    drug_shaped,
     term_in_text,
     weighted_coverage,
 )
@@ -182,6 +183,17 @@ def search_for_subject(
     # A reference list naming it says nothing of it: the name is still missing.
     saying = [s for s in retrieval.sources if not answers_nothing(s)]
     missing = [a for a in anchors if not any(holds_term(s, a) for s in saying)]
+    if not missing:
+        # A class of drug the question names by an everyday word (激素), naming no drug: the
+        # answer speaks of it (assistant/responsiveness.py), so it must be among the passages.
+        missing = [
+            t
+            for t in analysis.common
+            if not analysis.drug_anchors
+            and analysis.aspect is not None
+            and drug_shaped(t.term)
+            and not any(holds_term(s, t) for s in saying)
+        ]
     if not missing or not missing[0].in_library:
         return retrieval  # nothing missing, or no passage anywhere holds it: refusal is certain
     target = missing[0]

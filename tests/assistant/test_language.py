@@ -180,3 +180,14 @@ def test_a_run_of_a_reference_list_is_told_from_a_passage_citing_its_sources() -
         "两项国际临床研究[451-452]表明，索拉非尼对晚期肝癌患者具有一定的生存获益（Llovet et al. "
         "N Engl J Med 2008;359:378）。"
     )
+
+
+def test_spoken_question_words_are_read_in_their_written_form() -> None:
+    from assistant.embedding import strip_question_words
+    from assistant.language import written_wording
+
+    assert written_wording("新冠病人啥时候要上激素？") == "新冠病人什么时候要上激素？"
+    assert written_wording("伤口咋洗？") == "伤口怎么洗？"
+    # "要不要紧" asks whether it is serious; it names nothing.
+    assert "要紧" not in strip_question_words("被猫抓了要不要紧？")
+    assert "啥" not in strip_question_words("啥时候用？")

@@ -1015,6 +1015,9 @@ STATED = [
     ("How high can the level rise before treatment?", "value", "It peaks after 3 days.", False),
     ("How high can the level rise before treatment?", "value", "Treat above 5 mg/L.", True),
     ("At what systolic pressure should it be lowered?", "value", "收缩压≥200mmHg时降压。", True),
+    # When in the illness a drug is used is for whom: a condition, not a clock.
+    ("什么时候要用激素？", "indication", "重型病例建议使用糖皮质激素。", True),
+    ("啥时候要上激素？", "indication", "糖皮质激素可致高血糖。", False),
     (
         "At what systolic pressure should it be lowered?",
         "value",

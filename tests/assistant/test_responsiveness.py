@@ -421,6 +421,22 @@ def test_asked_whether_a_patient_may_have_it_a_bound_they_are_outside_of_answers
     assert not row.responsive and row.reason == "other_population"
 
 
+def test_asked_when_to_use_a_class_a_sentence_not_speaking_of_it_is_no_answer() -> None:
+    passages = [
+        "符合接种条件的新冠病毒感染者均应接种疫苗。",
+        "重型新冠病毒感染病例建议短期使用糖皮质激素。",
+        "重型新冠病毒感染病例建议地塞米松5mg/日。",
+    ]
+    analysis = analyse_question(
+        "新冠病人什么时候要用激素？", table=glossary_table(), rarity=rarity_of(passages)
+    )
+    assert analysis.aspect is not None and analysis.aspect.name == "indication"
+    vaccine = judge_responsive(analysis, passages[0])
+    assert not vaccine.responsive and vaccine.reason == "other_subject"
+    assert judge_responsive(analysis, passages[1]).responsive
+    assert judge_responsive(analysis, passages[2]).responsive  # a drug of the class
+
+
 def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None:
     passages = [
         "The opioid hydrocodone 5 mg, one or two tablets every 4-6 hours.",

@@ -942,3 +942,18 @@ def test_a_short_head_naming_the_drug_is_shown_before_the_sentence_it_names(
         ctx, question, swapped, draft, analysis=analysis, language="zh", policy="strict"
     )
     assert other not in [s.text for s in shown]
+
+
+def test_asked_when_to_use_a_class_of_drug_the_answer_speaks_of_that_class(
+    world, tmp_path: Path
+) -> None:
+    """ "新冠病人啥时候要上激素": spoken wording, the disease by its short name and the drug by
+    its class (激素). The passages the question's words find are about diagnosis and
+    vaccination; the class is searched for before refusing, and only a sentence speaking of it
+    (or naming a drug of it) answers."""
+    ctx = make_ctx(world, tmp_path)
+    answer = answer_question(CARDIO_DOC, "新冠病人啥时候要上激素？", ctx=ctx)
+    assert answer.aspect == "indication"
+    assert answer.mode == AnswerMode.EXTRACTIVE, (answer.refusal, answer.dropped)
+    assert all("激素" in s.text for s in answer.sentences), answer.sentences
+    assert not any("疫苗" in s.text or "核酸" in s.text for s in answer.sentences)
