@@ -32,7 +32,8 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
     "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
     # Older people: targets and doses are often their own ("≥80岁…<150/90 mmHg").
     "older": re.compile(
-        r"老年|高龄|(?:≥|>|＞|大于|超过)\s*(?:6[5-9]|[7-9]\d)\s*岁|(?:6[5-9]|[7-9]\d)\s*岁(?:及)?以上|"
+        r"老年|高龄|老人|老太太|老大爷|老爷子|(?:≥|>|＞|大于|超过)\s*(?:6[5-9]|[7-9]\d)\s*岁|"
+        r"(?:6[5-9]|[7-9]\d)\s*岁(?:及)?以上|"
         r"\belderly\b|\bolder (?:adults?|patients?|people|persons?)\b|\bgeriatric|"
         r"\baged (?:6[5-9]|[7-9]\d)\b|\b(?:6[5-9]|[7-9]\d) (?:years )?(?:or|and) (?:older|over)\b",
         re.IGNORECASE,

@@ -11,6 +11,7 @@ from assistant.populations import (
     Patient,
     age_rows,
     fits,
+    other_population,
     patient_of,
     populations,
     weight_rows,
@@ -102,3 +103,13 @@ def test_what_a_guideline_says_of_people_does_not_answer_for_an_animal() -> None
     cat = analyse_question("家里的猫需要每年打流感疫苗吗？", table=table, rarity=rarity)
     verdict = judge_responsive(cat, passages[0])
     assert not verdict.responsive and verdict.reason == "other_population"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["老人得了流感吃奥司他韦一次几粒？", "家里老太太血压控制在多少？", "老年人流感怎么治？"],
+)
+def test_an_older_patient_in_everyday_words_is_an_older_patient(question: str) -> None:
+    assert "older" in populations(question)
+    # An infant's row is no answer for them.
+    assert other_population(question, "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；")

@@ -1271,7 +1271,14 @@ def test_two_drug_names_written_together_are_two_names(question: str, names: lis
 
 
 @pytest.mark.parametrize(
-    "question", ["布洛芬起始量一般多少？", "万古霉素负荷量是多少？", "首次量给多少？"]
+    "question",
+    [
+        "布洛芬起始量一般多少？",
+        "万古霉素负荷量是多少？",
+        "首次量给多少？",
+        "奥司他韦一次吃几粒？",
+        "每天吃多少颗？",
+    ],
 )
 def test_a_starting_or_loading_amount_asks_a_dose(question: str) -> None:
     found = detect_aspect(question)
