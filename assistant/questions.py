@@ -380,14 +380,17 @@ def _only_population(term: str) -> bool:
     )
 
 
-def _unwritten_disease_suffix(term: str, rarity: TermRarity) -> bool:
-    """A disease named with 病 (哮喘病) that no passage writes so, whose stem it does hold."""
-    return (
-        len(term) >= 3
-        and term.endswith("病")
-        and rarity.frequency(term) == 0
-        and rarity.frequency(term[:-1]) > 0
-    )
+def _written_forms(term: str, rarity: TermRarity) -> list[str]:
+    """How the library writes a spoken Chinese term no passage holds: a disease without its
+    病 (哮喘病 → 哮喘), a raised or lowered measure the other way round (血压高 → 高血压)."""
+    if len(term) < 3 or rarity.frequency(term):
+        return []
+    forms = []
+    if term.endswith("病"):
+        forms.append(term[:-1])
+    if term[-1] in "高低":
+        forms.append(term[-1] + term[:-1])
+    return [f for f in forms if rarity.frequency(f)]
 
 
 def analyse_question(
@@ -429,9 +432,8 @@ def analyse_question(
         full = expansions(term, table)
         # A clipped word no passage holds is read as the library's word it begins.
         clipped = rarity.completions(term) if rarity else []
-        # A disease no passage writes with 病 is written without it (哮喘病 → 哮喘).
-        if rarity and has_cjk(term) and _unwritten_disease_suffix(term, rarity):
-            clipped = [*clipped, term[:-1]]
+        if rarity and has_cjk(term):
+            clipped = [*clipped, *_written_forms(term, rarity)]
         named = (
             term,
             *clipped,

@@ -187,6 +187,11 @@ def test_a_disease_no_passage_writes_with_bing_is_matched_without_it() -> None:
     asthma = analyse_question("哮喘病人能用吸入剂吗？", table=table_with(), rarity=rarity)
     term = next(t for t in asthma.terms if t.term.startswith("哮喘"))
     assert term_in_text(term, "不推荐哮喘患者使用吸入剂。")
+    # A raised measure said the spoken way round is the library's disease name.
+    rarity = rarity_of(["高血压患者应限盐。", "心脏病患者慎用。", "心脏超声检查。"])
+    raised = analyse_question("血压高的人能吃这个药吗？", table=table_with(), rarity=rarity)
+    term = next(t for t in raised.terms if t.term == "血压高")
+    assert term_in_text(term, "高血压患者应限盐。")
     # Where the library writes the disease with 病, its stem (an organ) is no form of it.
     heart = analyse_question("心脏病人能用吸入剂吗？", table=table_with(), rarity=rarity)
     term = next(t for t in heart.terms if t.term.startswith("心脏"))
