@@ -380,6 +380,31 @@ def _only_population(term: str) -> bool:
     )
 
 
+def _usual_names(term: str, table: LayeredTerms, rarity: TermRarity) -> list[str]:
+    """The library's usual name for a Chinese term it seldom uses: a word the dictionary gives
+    for the same English sense, both ways, that many more passages hold (中风 → stroke → 卒中).
+    A sense the library does not use (stroke → 抚摩, "to caress") is held by none."""
+    own = rarity.frequency(term)
+    usual: list[str] = []
+    for english in table.translate(term)[:_USUAL_NAME_SENSES]:
+        for other in table.translate(english):
+            if (
+                other != term
+                and other not in usual
+                and has_cjk(other)
+                and rarity.frequency(other) >= _USUAL_NAME_RATIO * max(own, 1)
+                and english in table.translate(other)
+            ):
+                usual.append(other)
+    return usual[:_USUAL_NAMES]
+
+
+# Senses looked through, how many more passages the usual name must be in, names kept.
+_USUAL_NAME_SENSES: Final[int] = 2
+_USUAL_NAME_RATIO: Final[int] = 5
+_USUAL_NAMES: Final[int] = 2
+
+
 def _written_forms(term: str, rarity: TermRarity) -> list[str]:
     """How the library writes a spoken Chinese term no passage holds: a disease without its
     病 (哮喘病 → 哮喘), a raised or lowered measure the other way round (血压高 → 高血压)."""
@@ -434,6 +459,8 @@ def analyse_question(
         clipped = rarity.completions(term) if rarity else []
         if rarity and has_cjk(term):
             clipped = [*clipped, *_written_forms(term, rarity)]
+            if _is_entity(term, table):
+                clipped += _usual_names(term, table, rarity)
         named = (
             term,
             *clipped,

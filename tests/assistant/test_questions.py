@@ -212,6 +212,21 @@ def test_a_dictionary_phrase_with_a_rare_word_is_a_name_the_library_must_hold() 
     assert not plain.anchors, plain.terms
 
 
+def test_a_name_the_library_seldom_uses_takes_its_usual_name() -> None:
+    # A dictionary glossing 中风, 卒中 and 抚摩 ("to caress") all as "stroke", a rare gloss.
+    dictionary = TermTable()
+    for zh in ("中风", "卒中", "抚摩"):
+        dictionary.add(zh, "stroke")
+    dictionary.en_generality = {"stroke": 2}
+    passages = [f"卒中患者第{n}条建议。" for n in range(10)] + ["中风120口诀。"]
+    analysis = analyse_question(
+        "中风后血压控制在多少？", table=LayeredTerms((dictionary,)), rarity=rarity_of(passages)
+    )
+    term = next(t for t in analysis.terms if t.term == "中风")
+    assert "卒中" in term.forms
+    assert "抚摩" not in term.forms  # a sense no passage uses
+
+
 def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
     rarity = rarity_of(
         [
