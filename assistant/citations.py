@@ -175,6 +175,14 @@ def _period_ends_sentence(text: str, pos: int) -> bool:
     return not (following[:1].isascii() and following[:1].islower())
 
 
+# A line ending in a dose label ("…用法：", "剂量：") continues on the next: a line break there
+# is the PDF's, and the dose on the next line belongs to the drug before it, never to the drug
+# the next line goes on to name ("25-50mg/(kg.d)，罗红霉素用法：…").
+_DOSE_LABEL_END_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:用法|用量|剂量|剂量为|dose|dosage)\s*[:：][ \t]*$", re.IGNORECASE
+)
+
+
 def split_sentences(text: str) -> list[str]:
     """Split zh/en/mixed text into sentences; trailing citation markers stay with theirs."""
     sentences: list[str] = []
@@ -186,6 +194,8 @@ def split_sentences(text: str) -> list[str]:
         char = match.group()
         if char == "." and not _period_ends_sentence(text, pos):
             continue
+        if char == "\n" and _DOSE_LABEL_END_RE.search(text, start, pos):
+            continue  # "乙酰吉他霉素用法：\n25-50mg/(kg.d)": the dose is the label's
         end = pos + 1
         if char != "\n":
             tail = _TAIL_RE.match(text, end)

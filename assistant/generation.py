@@ -16,8 +16,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+from assistant.aspects import states_dose
 from assistant.citations import content_terms, parse_citation_markers, split_sentences
 from assistant.domain import AnswerMode, DroppedSentence, Source
 from assistant.errors import ModelCallError
@@ -26,8 +27,14 @@ from assistant.passage_layout import PassageLayout, clauses_before, is_lead_in, 
 from assistant.populations import Patient, fits, is_row, patient_of
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
-from assistant.questions import QuestionAnalysis, term_in_text, weighted_coverage
-from assistant.responsiveness import Responsiveness, heading_of, judge_responsive
+from assistant.questions import (
+    QuestionAnalysis,
+    drug_shaped,
+    normalised,
+    term_in_text,
+    weighted_coverage,
+)
+from assistant.responsiveness import Responsiveness, heading_of, judge_responsive, names_in
 
 logger = logging.getLogger(__name__)
 
@@ -364,11 +371,60 @@ def compose_extractive(
     for candidate in picked:
         raw = shown_of[candidate.n]
         for position in _shown_positions(candidate):
-            if len(raw[position]) >= 2 and _plain(raw[position]) not in seen:
-                seen.add(_plain(raw[position]))
-                out.append((raw[position], [candidate.n]))
+            text = raw[position]
+            if position == candidate.position and analysis is not None:
+                text = asked_drugs_part(text, analysis)
+            if len(text) >= 2 and _plain(text) not in seen:
+                seen.add(_plain(text))
+                out.append((text, [candidate.n]))
     texts = {text for text, _ in out}
     return out, [d for d in dropped if d.text not in texts]
+
+
+def asked_drugs_part(sentence: str, analysis: QuestionAnalysis) -> str:
+    """Of a sentence listing several drugs' doses clause by clause ("…，克拉霉素用法：10-15mg/
+    (kg.d)，乙酰麦迪霉素：剂量30-40mg/kg.d，…"), the clauses of the drug asked: from the clause
+    it heads to the next clause another drug heads. A dose before its name is another drug's
+    (a passage beginning mid-list: "多为30-45mg/(kg.d)，克拉霉素用法：…"). The sentence as it is
+    when no clause is headed by the asked drug, or none by another."""
+    asked = analysis.drug_anchors
+    clauses = [c for c in _CLAUSE_RE.split(sentence) if c]
+    if not asked or len(clauses) < 2:
+        return sentence
+    forms = {normalised(f) for a in asked for f in a.forms}
+    heads = [_head_name(c) for c in clauses]
+
+    def asked_head(head: str | None) -> bool:
+        return head is not None and any(head in f or f in head for f in forms)
+
+    first = next((i for i, head in enumerate(heads) if asked_head(head)), None)
+    if first is None:
+        return sentence
+    end = next(
+        (j for j in range(first + 1, len(clauses)) if heads[j] and not asked_head(heads[j])),
+        None,
+    )
+    if end is None and not any(states_dose(c) for c in clauses[:first]):
+        return sentence  # nothing before it is another drug's dose
+    part = "".join(clauses[first:end]).strip()
+    return part.rstrip("，,；;") if end is not None else part
+
+
+def _head_name(clause: str) -> str | None:
+    """The drug name a clause opens with, as a label ("克拉霉素用法：…", "乙酰麦迪霉素：…")."""
+    opening = _CLAUSE_OPENING_RE.match(clause)
+    if opening is None:
+        return None
+    names = [n for n in names_in(opening.group(1)) if drug_shaped(n)]
+    return normalised(names[0]) if names else None
+
+
+# A clause of a listing sentence, with its comma or semicolon; what a clause opens with before
+# its label's colon or 用法.
+_CLAUSE_RE: Final[re.Pattern[str]] = re.compile(r"(?<=[，；,;])")
+_CLAUSE_OPENING_RE: Final[re.Pattern[str]] = re.compile(
+    r"\s*(?:[①-⑳]|\d+[.、])?\s*([^，；,;：:]{2,14}?)\s*(?:用法|用量|剂量)?\s*[：:]"
+)
 
 
 def _plain(text: str) -> str:

@@ -71,6 +71,19 @@ def test_split_chinese_on_full_stops_semicolons_and_lines() -> None:
     ]
 
 
+def test_a_line_ending_in_a_dose_label_goes_on_in_the_next() -> None:
+    """The PDF's line break after "用法：" is no sentence end: the dose on the next line is
+    the label's drug's, not the next drug's ("25-50mg/(kg.d)，罗红霉素用法：…")."""
+    text = (
+        "乙酰吉他霉素用法：\n25-50mg/(kg.d)，罗红霉素用法：多为5-10mg/(kg.d)。\n诊断标准：\n1.发热"
+    )
+    assert split_sentences(text) == [
+        "乙酰吉他霉素用法：\n25-50mg/(kg.d)，罗红霉素用法：多为5-10mg/(kg.d)。",
+        "诊断标准：",
+        "1.发热",
+    ]
+
+
 def test_split_english_keeps_decimals_and_abbreviations() -> None:
     text = (
         "Give 2.5 mg twice daily, e.g. with food. Dr. Smith et al. reported No. 3 results, "

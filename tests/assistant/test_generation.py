@@ -362,3 +362,27 @@ def test_a_sentence_the_guideline_repeats_is_shown_once() -> None:
     texts = [text for text, _ in shown]
     assert texts.count(repeated) == 1, texts
     assert len(texts) == len(set(texts))
+
+
+def test_of_a_sentence_listing_several_drugs_doses_the_asked_drugs_clauses_are_shown() -> None:
+    from assistant.generation import asked_drugs_part
+
+    listing = (
+        "多为30-45mg/(kg.d)，克拉霉素用法：10-15mg/(kg.d)，乙酰麦迪霉素：剂量30-40mg/kg.d，"
+        "分次口服，罗红霉素用法：多为5-10mg/(kg.d)，均推荐10-14 d。"
+    )
+    rarity = rarity_of([listing])
+    table = table_with()
+
+    def part(question: str, sentence: str = listing) -> str:
+        return asked_drugs_part(sentence, analyse_question(question, table=table, rarity=rarity))
+
+    # The dose before 克拉霉素's label is another drug's: never shown as its.
+    assert part("克拉霉素的剂量是多少？") == "克拉霉素用法：10-15mg/(kg.d)"
+    assert part("罗红霉素怎么用？") == "罗红霉素用法：多为5-10mg/(kg.d)，均推荐10-14 d。"
+    # A drug named in passing, not heading a clause, leaves the sentence whole.
+    aside = "青少年：500mg/d，qd（因为左氧氟沙星在体内的清除与年龄相关）。"
+    assert part("左氧氟沙星青少年剂量？", aside) == aside
+    # A sentence about one drug only is shown whole.
+    alone = "克拉霉素用法：10-15mg/(kg.d)，分2次口服。"
+    assert part("克拉霉素的剂量是多少？", alone) == alone
