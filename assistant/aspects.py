@@ -579,6 +579,17 @@ def aspect_words(aspect: Aspect, language: str) -> tuple[str, ...]:
     return _ASPECT_WORDS.get(aspect.name, {}).get(language, ())
 
 
+def names_an_aspect(term: str) -> bool:
+    """Whether a term is an aspect's own name ("incubation period", "潜伏期"), not a subject."""
+    folded = term.strip().lower()
+    return any(
+        folded == word.lower()
+        for words in _ASPECT_WORDS.values()
+        for ws in words.values()
+        for word in ws
+    )
+
+
 def states_dose(sentence: str) -> bool:
     """A dosing sentence: a number with a dose unit (mg, g, µg, mL, IU, 毫克, 片 …)."""
     if _DOSE_UNIT_RE.search(sentence):

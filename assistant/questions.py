@@ -33,6 +33,7 @@ from assistant.aspects import (
     Aspect,
     aspect_words,
     detect_aspect,
+    names_an_aspect,
 )
 from assistant.domain import Language
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
@@ -323,9 +324,15 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         # A long word no dictionary gloss uses (glargine, tenecteplase): a name, not a
         # paraphrase, which would be a word of general English.
         return True
-    if len(words) >= 2 and bool(table.to_chinese(term)) and _english_name_part(term, table):
+    if (
+        len(words) >= 2
+        and bool(table.to_chinese(term))
+        and _english_name_part(term, table)
+        and not any(a.question_cues.search(term) for a in ASPECTS)
+    ):
         # A phrase the dictionary has whole, with a rare word in it ("mitral valve" 二尖瓣): a
-        # name, however everyday its other words ("valve").
+        # name, however everyday its other words ("valve"); never what is asked of a name
+        # ("incubation period").
         return True
     return _english_name_like(term, table) and bool(table.to_chinese(term))
 
@@ -428,7 +435,7 @@ def analyse_question(
     # A name may hold an aspect's word (多剂量瓶, "dose counter"): look for the aspect outside it.
     unnamed = question
     for term in candidates:
-        is_cue = any(a.question_cues.fullmatch(term) for a in ASPECTS)
+        is_cue = names_an_aspect(term) or any(a.question_cues.fullmatch(term) for a in ASPECTS)
         if len(term) >= 3 and not is_cue and _is_entity(term, table):
             unnamed = _spelled(term).sub(" ", unnamed)
     aspect = detect_aspect(unnamed, whole=question)

@@ -227,6 +227,17 @@ def test_a_name_the_library_seldom_uses_takes_its_usual_name() -> None:
     assert "抚摩" not in term.forms  # a sense no passage uses
 
 
+def test_an_aspect_named_by_a_glossary_phrase_is_still_what_is_asked() -> None:
+    """The glossary pairs "incubation period" with 潜伏期: as a name it would hide the aspect,
+    and a rabies answer would need no period at all."""
+    rarity = rarity_of(["狂犬病潜伏期多数为1～3个月。", "狂犬病临床过程分三期。"])
+    asked = analyse_question(
+        "What is the incubation period of rabies?", table=glossary_table(), rarity=rarity
+    )
+    assert asked.aspect is not None and asked.aspect.name == "incubation"
+    assert not asked.aspect.stated_in("狂犬病临床过程分三期。")
+
+
 def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
     rarity = rarity_of(
         [
