@@ -16,10 +16,11 @@ from sqlalchemy import text
 
 from assistant.audit.log import open_audit_log
 from assistant.config import LLMSettings, Settings
-from assistant.domain import AnswerMode, Principal, Role, Strength
+from assistant.domain import AnswerMode, Principal, Role, Source, Strength
 from assistant.errors import AccessDenied, AuditUnavailable, InvalidInput
 from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
+from assistant.retrieval import RetrievalResult
 from assistant.service.ask import answer_question, search_sources
 from assistant.service.context import Context
 from eval.standin import cite_first_source
@@ -868,9 +869,7 @@ def test_a_short_name_of_common_characters_is_found_with_the_question_s_other_na
 def test_a_sentence_whose_subject_only_a_dropped_sentence_names_is_dropped_too(
     world, tmp_path: Path
 ) -> None:
-    from assistant.domain import Source
     from assistant.generation import Draft
-    from assistant.retrieval import RetrievalResult
     from assistant.service.understanding import understand_question
     from assistant.service.verdicts import verify_draft
 
@@ -880,14 +879,8 @@ def test_a_sentence_whose_subject_only_a_dropped_sentence_names_is_dropped_too(
     names = [a.term for a in analysis.anchors]
     assert sorted(names) == ["丙种球蛋白", "腺病毒"], names  # what the check below relies on
     premise, course = "丙种球蛋白可用于重症患儿。", "一般连用2天。"
-    source = Source(
-        n=1, doc_id="d", title="测试规范", library="hospital", chunk_id="d-0", chunk_index=0,
-        language="zh", text=f"{premise}腺病毒感染需密切监测。{course}",
-    )  # fmt: skip
-    retrieval = RetrievalResult(
-        query=question, language="zh", channel="hybrid", sources=[source], relevant=True,
-        best_dense=None, best_sparse=None, term_coverage=1.0, elapsed_ms=0.0,
-    )  # fmt: skip
+    retrieval = _one_passage(question, f"{premise}腺病毒感染需密切监测。{course}")
+    source = retrieval.sources[0]
     draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(premise, [1]), (course, [1])])
     shown, _, verified = verify_draft(
         ctx, question, retrieval, draft, analysis=analysis, language="zh", policy="strict"
@@ -911,9 +904,7 @@ def test_a_short_head_naming_the_drug_is_shown_before_the_sentence_it_names(
     """ "哺乳期能吃X吗" asks two names; the entry head "X胶囊。" names only the drug and the
     sentence under it only 哺乳期: the head is kept so the answer says whose advice it is, and
     the answer is not a refusal. A head naming another drug, or stating a dose, is not kept."""
-    from assistant.domain import Source
     from assistant.generation import Draft
-    from assistant.retrieval import RetrievalResult
     from assistant.service.understanding import understand_question
     from assistant.service.verdicts import verify_draft
 
@@ -922,14 +913,8 @@ def test_a_short_head_naming_the_drug_is_shown_before_the_sentence_it_names(
     analysis = understand_question(ctx, question, libraries=["hospital"])
     assert analysis.anchors[0].term == "帕拉米韦", analysis.anchors
     head, advice = "帕拉米韦注射液。", "不建议在妊娠期和哺乳期使用。"
-    source = Source(
-        n=1, doc_id="d", title="测试规范", library="hospital", chunk_id="d-0", chunk_index=0,
-        language="zh", text=f"3.{head}{advice}",
-    )  # fmt: skip
-    retrieval = RetrievalResult(
-        query=question, language="zh", channel="hybrid", sources=[source], relevant=True,
-        best_dense=None, best_sparse=None, term_coverage=1.0, elapsed_ms=0.0,
-    )  # fmt: skip
+    retrieval = _one_passage(question, f"3.{head}{advice}")
+    source = retrieval.sources[0]
     draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(head, [1]), (advice, [1])])
     shown, _, _ = verify_draft(
         ctx, question, retrieval, draft, analysis=analysis, language="zh", policy="strict"
@@ -957,3 +942,15 @@ def test_asked_when_to_use_a_class_of_drug_the_answer_speaks_of_that_class(
     assert answer.mode == AnswerMode.EXTRACTIVE, (answer.refusal, answer.dropped)
     assert all("激素" in s.text for s in answer.sentences), answer.sentences
     assert not any("疫苗" in s.text or "核酸" in s.text for s in answer.sentences)
+
+
+def _one_passage(question: str, text: str) -> RetrievalResult:
+    """A retrieval that found one Chinese passage of a test guideline."""
+    source = Source(
+        n=1, doc_id="d", title="测试规范", library="hospital", chunk_id="d-0", chunk_index=0,
+        language="zh", text=text,
+    )  # fmt: skip
+    return RetrievalResult(
+        query=question, language="zh", channel="hybrid", sources=[source], relevant=True,
+        best_dense=None, best_sparse=None, term_coverage=1.0, elapsed_ms=0.0,
+    )  # fmt: skip
