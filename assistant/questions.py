@@ -46,7 +46,7 @@ from assistant.glossary import (
     fold_english,
     normalise_en,
 )
-from assistant.language import NAME_BREAKS, detect_language, has_cjk, written_wording
+from assistant.language import CJK_CHARS, NAME_BREAKS, detect_language, has_cjk, written_wording
 from assistant.populations import (
     POPULATIONS,
     populations,
@@ -201,6 +201,7 @@ def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
     unredacted = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question))
     stripped = strip_question_words(unredacted)
     terms: list[str] = []
+    stripped = _coded_names(stripped, table, terms)
     for run in CJK_RUN_RE.findall(stripped):
         terms.extend(w for w in cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))
     words = [
@@ -218,6 +219,28 @@ def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
                 i += size
                 break
     return list(dict.fromkeys(terms))
+
+
+# A Latin code written before Chinese ("预防B病毒", "EB病毒"): one name when the term table
+# knows it so (the library glosses "B 病毒（B virus）"); split apart, 病毒 is every virus.
+_CODE_THEN_CJK_RE: Final[re.Pattern[str]] = re.compile(
+    rf"(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9]{{0,3}})\s?([{CJK_CHARS}]{{2,6}})"
+)
+
+
+def _coded_names(text: str, table: LayeredTerms, terms: list[str]) -> str:
+    """Take the coded names the table knows out of the text into `terms` (longest first)."""
+
+    def known(match: re.Match[str]) -> str:
+        code, run = match.groups()
+        for end in range(len(run), 1, -1):
+            for name in (f"{code} {run[:end]}", f"{code}{run[:end]}"):
+                if table.knows_chinese(name):
+                    terms.append(name)
+                    return " " + run[end:]
+        return match.group()
+
+    return _CODE_THEN_CJK_RE.sub(known, text)
 
 
 def _compound_parts(word: str) -> list[str]:

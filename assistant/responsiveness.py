@@ -283,6 +283,14 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
+    if (
+        analysis.aspect is None
+        and not analysis.drug_anchors
+        and asks_which_drug(analysis)
+        and not any(drug_shaped(n) for n in names_in(" ".join((sentence, *along))))
+    ):
+        # "用什么药预防B病毒": the answer names a drug.
+        return Responsiveness(False, "other_aspect", len(found), False)
     about = sentence
     if not populations(sentence):
         about = next((c for c in clauses if populations(c)), sentence)
@@ -391,7 +399,7 @@ def _misses_the_class_asked(analysis: QuestionAnalysis, here: str, sentence: str
     return not any(drug_shaped(n) for n in names_in(sentence))
 
 
-def _asks_which_drug(analysis: QuestionAnalysis) -> bool:
+def asks_which_drug(analysis: QuestionAnalysis) -> bool:
     """A question asking which drug to use, naming none: "which one" or a drug class only."""
     if analysis.drug_anchors:
         return False
@@ -404,7 +412,7 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Asked which drug to use but no dose ("可以换成什么药"), a sentence giving the dose of a
     drug the question does not name ("hydrocodone 5 mg … one or two tablets every 4–6 hours")
     is a product's dosing, not the drug the guideline recommends."""
-    if analysis.aspect is not None or not _asks_which_drug(analysis):
+    if analysis.aspect is not None or not asks_which_drug(analysis):
         return False  # "推荐哪种、每天多少量" asks the dose too
     if not states_dose(sentence):
         return False
@@ -423,7 +431,7 @@ def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
     """
     forms = {normalised(f) for t in analysis.terms for f in t.forms}
     others = [n for n in names_in(sentence) if not any(n in f or f in n for f in forms)]
-    if _asks_which_drug(analysis):
+    if asks_which_drug(analysis):
         others = [n for n in others if not drug_shaped(n)]
     return bool(others)
 

@@ -204,7 +204,7 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
     """
     freq = word_counts()
     out: list[str] = []
-    for word in words:
+    for word in _stems_apart(words):
         if table is not None and out and (taken := _name_span(out, word, table)):
             name = "".join(out[-taken:]) + word
             del out[-taken:]
@@ -251,6 +251,18 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
             if 0 <= cut < len(piece) - 1 and len(piece) - cut - 1 + len(name) <= _LONGEST_NAME:
                 out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
         out.extend(_two_names(name))
+    return out
+
+
+def _stems_apart(words: list[str]) -> list[str]:
+    """A drug ending jieba glued to the function word after it ("伐 昔洛 韦是 …"): apart, so
+    the ending closes its name (韦 + 是)."""
+    out: list[str] = []
+    for word in words:
+        if len(word) >= 2 and word[-1] in NAME_BREAKS and ZH_DRUG_STEM.fullmatch(word[:-1]):
+            out.extend((word[:-1], word[-1]))
+        else:
+            out.append(word)
     return out
 
 

@@ -39,6 +39,7 @@ from assistant.questions import (
     term_in_text,
     weighted_coverage,
 )
+from assistant.responsiveness import asks_which_drug
 from assistant.retrieval import RetrievalResult, fuse_by_rank
 from assistant.service.context import Context
 
@@ -268,8 +269,8 @@ def anchored_relevance(analysis: QuestionAnalysis, retrieval: RetrievalResult) -
     anchors = analysis.anchors
     if retrieval.relevant or not retrieval.sources or not anchors:
         return retrieval
-    if analysis.aspect is None and not populations(analysis.text):
-        return retrieval
+    if analysis.aspect is None and not populations(analysis.text) and not asks_which_drug(analysis):
+        return retrieval  # "用什么药" asks a drug: the sentence must name one
     if not all(any(holds_term(s, a) for s in retrieval.sources[:3]) for a in anchors):
         return retrieval
     return replace(retrieval, relevant=True, reasons=[*retrieval.reasons, "anchored"])

@@ -238,6 +238,17 @@ def test_an_aspect_named_by_a_glossary_phrase_is_still_what_is_asked() -> None:
     assert not asked.aspect.stated_in("狂犬病临床过程分三期。")
 
 
+def test_a_code_written_before_chinese_is_one_name_when_the_table_knows_it() -> None:
+    from assistant.glossary import library_glosses
+    from assistant.zh_names import gloss_term_start
+
+    passages = ["猴咬伤还可能引起 B 病毒（B virus，BV）感染。", "病毒性脑炎的治疗。"]
+    table = LayeredTerms((library_glosses(passages, term_start=gloss_term_start),))
+    asked = analyse_question("预防B病毒用什么药？", table=table, rarity=rarity_of(passages))
+    names = [t.term for t in asked.terms]
+    assert "B 病毒" in names and "病毒" not in names, names
+
+
 def test_who_the_patient_is_is_never_the_name_a_sentence_must_hold() -> None:
     rarity = rarity_of(
         [
@@ -1291,6 +1302,7 @@ def test_an_organism_jieba_cuts_apart_is_one_name(question: str, name: str | Non
     [
         ("奈玛特韦利托那韦怎么吃？", ["奈玛特韦", "利托那韦"]),  # jieba: 奈玛特/韦利/托/那/韦
         ("法维拉韦的剂量？", ["法维拉韦"]),  # one name: 法维 is no name of its own
+        ("伐昔洛韦是首选药物。", ["伐昔洛韦"]),  # jieba: 伐/昔洛/韦是
     ],
 )
 def test_two_drug_names_written_together_are_two_names(question: str, names: list[str]) -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from assistant.domain import Source
 from assistant.generation import compose_extractive
-from assistant.glossary import LayeredTerms, TermTable, cedict_table
+from assistant.glossary import LayeredTerms, TermTable, cedict_table, library_glosses
 from assistant.questions import analyse_question
 from assistant.responsiveness import heading_of, judge_responsive
+from assistant.zh_names import gloss_term_start
 from tests.factories import (
     SMALL_LIBRARY,
     ZH_SYLLABLES,
@@ -435,6 +436,22 @@ def test_asked_when_to_use_a_class_a_sentence_not_speaking_of_it_is_no_answer() 
     assert not vaccine.responsive and vaccine.reason == "other_subject"
     assert judge_responsive(analysis, passages[1]).responsive
     assert judge_responsive(analysis, passages[2]).responsive  # a drug of the class
+
+
+def test_asked_which_drug_the_answer_names_a_drug() -> None:
+    passages = [
+        "伐昔洛韦是 B 病毒暴露后预防的首选药物。",
+        "B 病毒急性感染时抗体滴度升高。",
+        "B 病毒（B virus，BV）由猕猴传播。",
+    ]
+    table = LayeredTerms((library_glosses(passages, term_start=gloss_term_start), cedict_table()))
+    analysis = analyse_question(
+        "被猴子咬伤后用什么药预防B病毒？", table=table, rarity=rarity_of(passages)
+    )
+    assert "B 病毒" in [a.term for a in analysis.anchors], analysis.terms
+    assert judge_responsive(analysis, passages[0]).responsive
+    unnamed = judge_responsive(analysis, passages[1])
+    assert not unnamed.responsive and unnamed.reason == "other_aspect"
 
 
 def test_asked_which_drug_and_no_dose_another_drug_s_dose_is_no_answer() -> None:

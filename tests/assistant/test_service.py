@@ -734,6 +734,11 @@ def test_passages_naming_every_name_of_a_question_with_an_aspect_are_relevant(
     _en, zh = _absent_drug(3)
     other = understand_question(ctx, f"{zh}和奥司他韦的剂量？", libraries=libraries)
     assert not anchored_relevance(other, judged_irrelevant).relevant
+    # Asked which drug, the sentences must name one: that is something to check.
+    flu = ctx.retriever.retrieve("流感 抗病毒", libraries=libraries)
+    which = understand_question(ctx, "得了流感用什么药？", libraries=libraries)
+    assert which.aspect is None
+    assert anchored_relevance(which, replace(flu, relevant=False)).relevant
 
 
 @pytest.mark.parametrize(
