@@ -72,11 +72,11 @@ def test_ask_with_the_model_and_from_stdin(library_with_user: None, sglang_env) 
     result = runner.invoke(
         app,
         ["ask", "--question-file", "-", "--user", "dr.li", "--json"],
-        input="流感的抗病毒治疗用什么药？\n",
+        input="流感的传播途径是什么？\n",
     )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert answer["mode"] == "generative", answer["flags"]
+    assert answer["mode"] == "generative", (answer["flags"], answer["dropped"])
     assert all(s["supported"] for s in answer["sentences"])
     assert sglang_env.requests, "the stand-in was called"
 
