@@ -71,8 +71,13 @@ def populations(text: str) -> set[str]:
 
 
 def other_population(question: str, sentence: str) -> bool:
-    """The question names a population and the sentence names only others."""
-    return _only_others(POPULATIONS, question, sentence)
+    """The question names a population and the sentence names only others. An older patient
+    is an adult: what is said of adults is said of them too ("成人剂量每次75mg")."""
+    asked = _named(POPULATIONS, question)
+    stated = _named(POPULATIONS, sentence)
+    if "adult" in stated:
+        stated.add("older")
+    return bool(asked and stated and not asked & stated)
 
 
 # When in the course of a disease a statement holds. The acute-phase blood-pressure target of

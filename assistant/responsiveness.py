@@ -308,7 +308,12 @@ def judge_responsive(
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     asked = populations(analysis.text)
     special = asked & SPECIAL_POPULATIONS
-    if special and not special & populations(" ".join((sentence, *context, *clauses))):
+    stated = populations(" ".join((sentence, *context, *clauses)))
+    if "adult" in stated:
+        # An older patient is an adult: what is said of adults holds for them unless the
+        # sentence says otherwise for them ("成人剂量每次75mg" answers "老人吃几粒").
+        stated = stated | {"older"}
+    if special and not special & stated:
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     if "adult" in asked and _for_children_only(sentence, clauses, [*titles, *labels]):
         return Responsiveness(False, "other_population", len(found), aspect_stated)

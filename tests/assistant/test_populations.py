@@ -111,5 +111,6 @@ def test_what_a_guideline_says_of_people_does_not_answer_for_an_animal() -> None
 )
 def test_an_older_patient_in_everyday_words_is_an_older_patient(question: str) -> None:
     assert "older" in populations(question)
-    # An infant's row is no answer for them.
+    # An infant's row is no answer for them; an adult's dose is (they are adults).
     assert other_population(question, "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；")
+    assert not other_population(question, "成人剂量每次75mg，每日2次。")

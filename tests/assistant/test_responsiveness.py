@@ -114,6 +114,9 @@ def test_an_incubation_question_needs_a_stated_period() -> None:
         ),
         ("80岁以上老年人血压控制目标？", "80岁及以上老年患者血压可控制在150/90mmHg以下。", True),
         ("哪些儿童得流感易发展为重症？", "年龄≥65岁的老年人；", False),
+        # An older patient is an adult: the adult's dose is theirs too, a child's is not.
+        ("老人吃奥司他韦一次几粒？", "奥司他韦成人剂量每次75mg，每日2次。", True),
+        ("老人吃奥司他韦一次几粒？", "奥司他韦儿童每次3mg/kg。", False),
     ],
 )
 def test_a_statement_about_another_population_does_not_answer(
