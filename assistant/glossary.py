@@ -307,6 +307,15 @@ class LayeredTerms:
     def _tables_chinese(self, key: str) -> list[str]:
         return self._merge(layer.en_to_zh.get(key, []) for layer in self.layers)
 
+    def listed_chinese(self, english: str) -> list[str]:
+        """The Chinese the tables list for an English term, as written there (no base forms,
+        stems, heads or names matched by sound)."""
+        return self._tables_chinese(normalise_en(english))
+
+    def listed_english(self, term: str) -> list[str]:
+        """The English the tables list for a Chinese term, as written there."""
+        return self._tables_english(term)
+
     def to_english(self, term: str) -> list[str]:
         """English candidates of a Chinese term."""
         found = self._tables_english(term)

@@ -416,14 +416,14 @@ def _usual_names(term: str, table: LayeredTerms, rarity: TermRarity) -> list[str
     A sense the library does not use (stroke → 抚摩, "to caress") is held by none."""
     own = rarity.frequency(term)
     usual: list[str] = []
-    for english in table.translate(term)[:_USUAL_NAME_SENSES]:
-        for other in table.translate(english):
+    for english in table.listed_english(term)[:_USUAL_NAME_SENSES]:
+        for other in table.listed_chinese(english):
             if (
                 other != term
                 and other not in usual
                 and has_cjk(other)
                 and rarity.frequency(other) >= _USUAL_NAME_RATIO * max(own, 1)
-                and english in table.translate(other)
+                and english in table.listed_english(other)
             ):
                 usual.append(other)
     return usual[:_USUAL_NAMES]
