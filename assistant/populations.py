@@ -70,13 +70,17 @@ def populations(text: str) -> set[str]:
     return _named(POPULATIONS, text)
 
 
+def said_of(text: str) -> set[str]:
+    """Whom a statement holds for: the populations it names, and older patients wherever it
+    names adults (an older patient is an adult: "成人剂量每次75mg" is said of them too)."""
+    stated = populations(text)
+    return stated | {"older"} if "adult" in stated else stated
+
+
 def other_population(question: str, sentence: str) -> bool:
-    """The question names a population and the sentence names only others. An older patient
-    is an adult: what is said of adults is said of them too ("成人剂量每次75mg")."""
-    asked = _named(POPULATIONS, question)
-    stated = _named(POPULATIONS, sentence)
-    if "adult" in stated:
-        stated.add("older")
+    """The question names a population and the sentence holds only for others."""
+    asked = populations(question)
+    stated = said_of(sentence)
     return bool(asked and stated and not asked & stated)
 
 

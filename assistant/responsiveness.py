@@ -28,6 +28,7 @@ from assistant.populations import (
     other_population,
     patient_of,
     populations,
+    said_of,
 )
 from assistant.questions import (
     QuestionAnalysis,
@@ -133,7 +134,7 @@ def _plainly(kind: str, text: str) -> bool:
     """Whether the text names the quality without its negation."""
     if has_cjk(kind):
         return re.search(rf"(?<!非){re.escape(kind)}", text) is not None
-    pattern = rf"(?<!non)(?<!non-)(?<![\w-]){re.escape(kind)}"
+    pattern = rf"(?<![\w-]){re.escape(kind)}"  # not inside "nonopioid" or "non-opioid"
     return re.search(pattern, text, re.IGNORECASE) is not None
 
 
@@ -308,12 +309,7 @@ def judge_responsive(
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     asked = populations(analysis.text)
     special = asked & SPECIAL_POPULATIONS
-    stated = populations(" ".join((sentence, *context, *clauses)))
-    if "adult" in stated:
-        # An older patient is an adult: what is said of adults holds for them unless the
-        # sentence says otherwise for them ("成人剂量每次75mg" answers "老人吃几粒").
-        stated = stated | {"older"}
-    if special and not special & stated:
+    if special and not special & said_of(" ".join((sentence, *context, *clauses))):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     if "adult" in asked and _for_children_only(sentence, clauses, [*titles, *labels]):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
