@@ -612,9 +612,17 @@ def parse_glossary(data: Any, *, source: str, section: str = "terms") -> TermTab
         zh_terms = entry["zh"] if isinstance(entry["zh"], list) else [entry["zh"]]
         en_terms = entry["en"] if isinstance(entry["en"], list) else [entry["en"]]
         for zh in zh_terms:
-            for en in en_terms:
-                table.add(str(zh), str(en))
+            for written in _class_spellings(str(zh)):
+                for en in en_terms:
+                    table.add(written, str(en))
     return table
+
+
+def _class_spellings(zh: str) -> list[str]:
+    """A name with a class of drugs in it as written with and without 药物 after 类: the
+    glossary's 阿片类药物使用障碍 is as often 阿片类使用障碍, 非阿片类药物 非阿片类."""
+    short = zh.replace("类药物", "类")
+    return [zh, short] if short != zh else [zh]
 
 
 def load_glossaries(path: Path | None = None) -> tuple[TermTable, TermTable]:

@@ -337,6 +337,25 @@ def test_hospital_glossary_is_validated_and_wins(tmp_path: Path) -> None:
     assert load_glossary().to_chinese("oseltamivir") == ["奥司他韦"]
 
 
+def test_a_glossary_name_with_a_drug_class_is_known_without_yaowu(tmp_path: Path) -> None:
+    # Chinese writes a class of drugs with or without 药物 after 类; the glossary lists one.
+    path = tmp_path / "glossary.yaml"
+    path.write_text(
+        "terms:\n  - {zh: 苯二氮䓬类药物依赖, en: [benzodiazepine dependence]}\n", encoding="utf-8"
+    )
+    names = load_glossary(path)
+    assert names.to_english("苯二氮䓬类依赖") == ["benzodiazepine dependence"]
+    assert names.to_english("苯二氮䓬类药物依赖") == ["benzodiazepine dependence"]
+    passages = ["Benzodiazepine dependence needs a slow taper.", "Opioids and benzodiazepines."]
+    analysis = analyse_question(
+        "苯二氮䓬类依赖的病人怎么办？",
+        table=LayeredTerms((names, cedict_table())),
+        rarity=rarity_of(passages),
+    )
+    assert analysis.anchors[0].term == "苯二氮䓬类依赖", analysis.terms
+    assert "benzodiazepine dependence" in analysis.anchors[0].forms
+
+
 def test_glossary_vocabulary_translates_but_names_no_subject(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="vocabulary entry 1"):
         parse_glossary({"vocabulary": [{"en": "taper"}]}, source="g.yaml", section="vocabulary")
