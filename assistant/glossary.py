@@ -159,9 +159,9 @@ EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
     r"aemia|oma|pathy|virus|bacter|coccus|bacillus|plasma|"
     # Disease, sign and procedure word endings: haemorrhage, diarrhoea, hemiplegia, neuralgia,
     # hepatectomy, tracheostomy, angioplasty, bronchoscopy, thrombolysis, splenomegaly,
-    # neutropenia, proteinuria, infarction, embolism, fibrillation, colonoscope.
+    # neutropenia, proteinuria, infarction, embolism, fibrillation, colonoscope, pneumonia.
     r"rrhage|rrhagia|rrhea|rrhoea|plegia|paresis|algia|ectomy|otomy|ostomy|plasty|scopy|"
-    r"scope|(?<!ana)lysis|megaly|penia|uria|infarction|embolism|fibrillation)$"
+    r"scope|(?<!ana)lysis|megaly|penia|uria|infarction|embolism|fibrillation|pneumonia)$"
 )
 
 

@@ -78,7 +78,9 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         "when what which how should would could can may might must does do is are be effect "
         "effects case cases management manage approach option options level levels oral "
         "intravenous iv injection injected subcutaneous intramuscular inhaled topical "
-        "follow followup recheck revisit once if whether while"
+        "follow followup recheck revisit once if whether while "
+        # Which of several is asked for: the English of 首选 and 选择, never a subject.
+        "prefer preferred preferable preference choice choose chosen"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a

@@ -598,6 +598,7 @@ def test_a_question_naming_nothing_is_not_answered_from_table_words_alone(
         ("How is postherpetic neuralgia treated?", "neuralgia"),
         ("What does a colonoscope need before reuse?", "colonoscope"),
         ("How soon is thrombolysis given?", "thrombolysis"),
+        ("How is aspiration pneumonia treated in older adults?", "pneumonia"),
     ],
 )
 def test_disease_and_procedure_word_endings_make_a_name(question: str, name: str) -> None:
@@ -619,6 +620,9 @@ def test_everyday_words_are_no_names_in_either_script() -> None:
     patches = analyse_question("What MME factor do fentanyl patches have?", table=table)
     assert "patches" not in [t.term for t in patches.anchors], patches.terms
     assert "fentanyl" in [t.term for t in patches.anchors]
+    # What is asked of a name ("which is preferred") is no name, as 首选 is none in Chinese.
+    preferred = analyse_question("Which statin is preferred after a stroke?", table=table)
+    assert "preferred" not in [t.term for t in preferred.terms], preferred.terms
     # A technical word no dictionary gloss uses keeps its name (多模式策略 → "multimodal").
     words = load_glossary(section="vocabulary")
     with_words = LayeredTerms((load_glossary(), words, cedict_table()), clinical=1)
