@@ -34,7 +34,14 @@ from assistant.questions import (
     term_in_text,
     weighted_coverage,
 )
-from assistant.responsiveness import Responsiveness, heading_of, judge_responsive, names_in
+from assistant.responsiveness import (
+    Responsiveness,
+    heading_of,
+    judge_responsive,
+    names_a_drug,
+    names_in,
+    opens_with_another_drug,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +227,19 @@ def subject_context(layout: PassageLayout, position: int) -> list[list[int]]:
     return options + [[head] for head in reversed(layout.heads[position])]
 
 
+def _about_the_drug_before(
+    analysis: QuestionAnalysis, layout: PassageLayout, raw: Sequence[str], position: int
+) -> bool:
+    """A sentence naming no drug nor any of the question's names, under a sentence or an item
+    head that opens with a drug the question does not name: its subject is that drug."""
+    if names_a_drug(analysis, raw[position]):
+        return False
+    nearest = [position - 1] if position > 0 else []
+    return any(
+        opens_with_another_drug(analysis, raw[i]) for i in [*nearest, *layout.heads[position]]
+    )
+
+
 def compose_extractive(
     question: str,
     sources: Sequence[Source],
@@ -325,6 +345,11 @@ def compose_extractive(
                             break
                 if taken is not None:
                     verdict, before = taken
+                elif verdict.responsive and _about_the_drug_before(
+                    analysis, structure, raw, position
+                ):
+                    # "孕妇或可能怀孕的妇女禁用" after "法维拉韦：适用于…": it is about that drug.
+                    verdict = Responsiveness(False, "other_subject", verdict.anchors_found)
             if not verdict.responsive:
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue

@@ -423,6 +423,38 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     )
 
 
+def opens_with_another_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """A sentence that opens with a drug the question does not name ("法维拉韦：适用于…",
+    "Methadone has …"): the sentences after it that name no drug of their own are about it."""
+    if any(drug_shaped(n) and _asked(analysis, n) for n in names_in(sentence)):
+        return False
+    norm = normalised(sentence)
+    start = len(norm) - len(_LEADING_MARKS.sub("", norm))
+    return any(
+        drug_shaped(n) and not _asked(analysis, n) and 0 <= norm.find(n) - start <= _OPENING
+        for n in names_in(sentence)
+    )
+
+
+def names_a_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Whether a sentence names a drug (asked or not) or one of the question's names."""
+    return any(drug_shaped(n) for n in names_in(sentence)) or any(
+        term_in_text(a, sentence) for a in analysis.anchors
+    )
+
+
+_LEADING_MARKS: Final[re.Pattern[str]] = re.compile(r"^[\W\d_]+")  # list marks: ②, （1）, 1.
+_OPENING: Final[int] = 2  # characters a drug's name may stand after a sentence's start
+
+
+def _asked(analysis: QuestionAnalysis, name: str) -> bool:
+    return any(name in f or f in name for t in analysis.terms for f in _forms(t))
+
+
+def _forms(term: SubjectTerm) -> set[str]:
+    return {normalised(f) for f in term.forms}
+
+
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Whether a sentence names a drug or disease (by its name's shape) the question does not.
 

@@ -542,3 +542,28 @@ def test_a_sentence_under_a_paediatric_title_or_section_does_not_answer_for_adul
     assert judge_responsive(analysis, dose, titles=["肺炎诊疗方案"]).responsive
     adults = f"{drug}：成人每次10mg/kg。"
     assert judge_responsive(analysis, adults, titles=[child_title]).responsive
+
+
+def test_a_sentence_naming_no_drug_after_another_drugs_opening_is_about_that_drug() -> None:
+    # "孕妇…禁用" under "甲苏韦：…" contraindicates 甲苏韦, not antivirals in pregnancy; the
+    # title and section name the question's subject, the sentence itself no drug.
+    text = (
+        "②甲苏韦：适用于成人流感的治疗，但仅限于其他抗流感病毒药物治疗无效时使用。"
+        "孕妇或可能怀孕的妇女禁用，哺乳期妇女使用时应暂停哺乳。"
+    )
+    source = Source(
+        n=1, doc_id="d", title="流行性感冒诊疗方案", library="l", chunk_id="d-0", chunk_index=0,
+        section="流行性感冒诊疗方案 > 抗病毒治疗 > 抗病毒药物", language="zh", text=text,
+    )  # fmt: skip
+    question = "Which antiviral is preferred for influenza in pregnancy?"
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of([text]))
+    assert {"antiviral", "influenza"} <= {t.term for t in analysis.anchors}, analysis.terms
+    shown, dropped = compose_extractive(question, [source], analysis=analysis)
+    assert shown == [], shown
+    assert ("孕妇或可能怀孕的妇女禁用，哺乳期妇女使用时应暂停哺乳。", "other_subject") in [
+        (d.text, d.reason) for d in dropped
+    ]
+    # Asked about that drug, the sentence answers (it takes the drug's sentence along).
+    asked = analyse_question("甲苏韦孕妇能用吗？", table=glossary_table(), rarity=rarity_of([text]))
+    shown, _ = compose_extractive("甲苏韦孕妇能用吗？", [source], analysis=asked)
+    assert any("孕妇或可能怀孕的妇女禁用" in text for text, _ in shown), shown
