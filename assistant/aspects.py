@@ -91,6 +91,8 @@ class Aspect:
     dose_or: re.Pattern[str] | None = None
     # An age is what this aspect asks ("from what age"): it is not struck out as no quantity.
     keeps_ages: bool = False
+    # Its words and what it needs stand in one Chinese clause (between ，or ；).
+    one_clause: bool = False
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -102,6 +104,13 @@ class Aspect:
         not_quantities = [p for p in _NOT_QUANTITIES if not (self.keeps_ages and p is _AGE_RE)]
         for pattern in (*not_quantities, *((self.ignores,) if self.ignores else ())):
             sentence = pattern.sub(" ", sentence)
+        if self.one_clause and self.needs_cue:
+            # Its words and its number in one clause: "从潜伏期末到急性期都有传染性，排毒时间多为
+            # 3～7天" names the period in one clause and states another time in the next.
+            return any(self._holds(c) for c in _ZH_CLAUSE_RE.split(sentence))
+        return self._holds(sentence)
+
+    def _holds(self, sentence: str) -> bool:
         if self.needs_dose and not (
             _DOSE_UNIT_RE.search(sentence) or (self.dose_or and self.dose_or.search(sentence))
         ):
@@ -112,6 +121,11 @@ class Aspect:
         if self.needs_cue and not cue:
             return False
         return self.needs_dose or self.needs_time or cue
+
+
+# Chinese clause breaks; English commas set off asides ("The incubation period, which varies,
+# is 1–3 months") and are left alone.
+_ZH_CLAUSE_RE: Final[re.Pattern[str]] = re.compile(r"[，；]")
 
 
 def _cues(pattern: str) -> re.Pattern[str]:
@@ -142,6 +156,14 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(r"潜伏期|incubation"),
         needs_time=True,
         needs_cue=True,
+        one_clause=True,
+        # A time counted from the onset is no incubation period ("在潜伏期即有传染性，发病后3天
+        # 内传染性最强" says when it is contagious, not how long the period lasts).
+        ignores=_cues(
+            r"(?:发病|起病|症状出现|出现症状)(?:后|前|以后|以前)\s*\d+(?:\.\d+)?\s*"
+            r"(?:[~～\-–至到]\s*\d+(?:\.\d+)?\s*)?(?:个)?(?:天|日|周|月|小时)|"
+            r"\d+\s*(?:days?|hours?|weeks?)\s+(?:after|before|of)\s+(?:the\s+)?(?:symptom\s+)?onset"
+        ),
     ),
     Aspect(
         "contraindication",

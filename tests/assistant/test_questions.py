@@ -238,6 +238,21 @@ def test_an_aspect_named_by_a_glossary_phrase_is_still_what_is_asked() -> None:
     assert not asked.aspect.stated_in("狂犬病临床过程分三期。")
 
 
+def test_an_incubation_period_is_stated_by_its_own_time_not_one_from_the_onset() -> None:
+    asked = detect_aspect("这种病的潜伏期多长？")
+    assert asked is not None and asked.name == "incubation"
+    assert asked.stated_in("潜伏期一般为1～7天，多为2～4天。")
+    assert asked.stated_in("（一）潜伏期。多数为1～3个月，极少在1周以内。")
+    assert asked.stated_in("The incubation period, which varies, is usually 2-4 days.")
+    # When it is contagious, counted from the onset, is no length of the period.
+    assert not asked.stated_in("在潜伏期即有传染性，发病后3天内传染性最强。")
+    assert not asked.stated_in(
+        "Patients are contagious from the incubation period to 3 days after onset."
+    )
+    # The period named in one clause, another time stated in the next.
+    assert not asked.stated_in("从潜伏期末到急性期都有传染性，排毒时间多为3～7天。")
+
+
 def test_a_code_written_before_chinese_is_one_name_when_the_table_knows_it() -> None:
     from assistant.glossary import library_glosses
     from assistant.zh_names import gloss_term_start
