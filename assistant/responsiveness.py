@@ -38,7 +38,7 @@ from assistant.questions import (
     stage_codes,
     term_in_text,
 )
-from assistant.zh_names import CJK_RUN_RE, ZH_DRUG_STEM, cut, join_name_pieces
+from assistant.zh_names import CJK_RUN_RE, ZH_DISEASE_STEM, ZH_DRUG_STEM, cut, join_name_pieces
 
 # A pointer to another document ("…(available at: http://…)") or an entry of a reference list
 # wherever it stands: a Chinese citation's type mark ("…指南(2023年版)[J]."), a journal's
@@ -276,7 +276,15 @@ def judge_responsive(
             and passage
             and term_in_text(a, passage)
         ]
-        if anchors[0] not in found or len(anchors) - len(found) - len(nearby) > allowed_missing:
+        missing = [a for a in anchors if a not in found and a not in nearby]
+        if (
+            anchors[0] not in found
+            or len(missing) > allowed_missing
+            # The one left out may be a word about a name ("intracranial"), never a disease's
+            # or organism's own name: "甲泼尼龙10-30mg/(kg.d)" of the mycoplasma guideline is
+            # no dose for *adenovirus* pneumonia however many other names it holds.
+            or any(_names_a_kind_of_its_own(a) for a in missing)
+        ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
         if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
@@ -334,6 +342,16 @@ def _says_who_may(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Asked whether the patient may have it, the sentence says who may."""
     asked = analysis.aspect.name if analysis.aspect else None
     return asked in _WHO_MAY_ASPECTS and _WHO_MAY.search(sentence) is not None
+
+
+def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
+    """A disease's, an organism's or a procedure's own name (腺病毒, adenovirus, 狭窄 no)."""
+    return any(
+        (ZH_DISEASE_STEM.search(f) or f.endswith("病毒"))
+        if has_cjk(f)
+        else EN_NAME_STEM.search(normalised(f))
+        for f in term.forms[:1]
+    ) and not drug_shaped(term.term)
 
 
 def _for_children_only(sentence: str, clauses: Sequence[str], headings: Sequence[str]) -> bool:

@@ -567,3 +567,22 @@ def test_a_sentence_naming_no_drug_after_another_drugs_opening_is_about_that_dru
     asked = analyse_question("甲苏韦孕妇能用吗？", table=glossary_table(), rarity=rarity_of([text]))
     shown, _ = compose_extractive("甲苏韦孕妇能用吗？", [source], analysis=asked)
     assert any("孕妇或可能怀孕的妇女禁用" in text for text, _ in shown), shown
+
+
+def test_a_disease_left_out_of_three_names_is_another_guidelines_dose() -> None:
+    # Three names asked (drug, organism, disease): the sentence of another disease's guideline
+    # names the drug and, in its title, "肺炎" — the organism it leaves out makes it no answer.
+    other = "病情重者可用冲击疗法，甲泼尼龙10-30mg/(kg.d)，连用3d。"
+    own = "多选择甲泼尼龙1-2mg/（kg·d）或等量氢化可的松，静脉注射。"
+    question = "腺病毒肺炎甲泼尼龙用多少？"
+    analysis = analyse_question(
+        question,
+        table=glossary_table(),
+        rarity=rarity_of([other, own, *["腺病毒肺炎的诊断。"] * 3]),
+    )
+    assert [a.term for a in analysis.anchors][:1] == ["甲泼尼龙"], analysis.anchors
+    assert len(analysis.anchors) == 3, analysis.anchors
+    mycoplasma = ["儿童肺炎支原体肺炎诊疗指南"]
+    adenovirus = ["儿童腺病毒肺炎诊疗规范"]
+    assert not judge_responsive(analysis, other, context=mycoplasma).responsive
+    assert judge_responsive(analysis, own, context=adenovirus).responsive
