@@ -234,7 +234,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"用法(?=$|[\s，,。？?：:、（(和及与是为用呢吗])|"
             r"怎么用|怎么给|如何给|怎样给|[给用吃服]多少(?!天|周|个?月|年|小时|分钟|日|次)|首剂|单次|"
             r"怎么吃|如何服用|怎么服用|多少毫克|(?:几|多少)(?:片|粒|颗|袋|包|丸)|多少\s*mg|"
-            r"\bdos(?:e|es|age|ing)\b|how much|"
+            r"\bdos(?:e|es|ed|age|ing)\b|how much|"
             # Not a conversion factor to MME: that is a value ("the MME factor for fentanyl").
             r"\bmg\b|\bmme\b(?!\s+(?:conversion\s+)?(?:factors?|ratios?))"
         ),

@@ -48,6 +48,7 @@ from tests.factories import (
     [
         ("奥司他韦成人用量是多少？", "dose"),
         ("What dose of X should adults take?", "dose"),
+        ("How is drug X dosed for a 70 kg adult?", "dose"),
         ("该病的潜伏期多长？", "incubation"),
         ("How long is the incubation period?", "incubation"),
         ("Is drug X contraindicated in pregnancy?", "contraindication"),
