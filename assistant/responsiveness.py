@@ -345,7 +345,8 @@ def _says_who_may(analysis: QuestionAnalysis, sentence: str) -> bool:
 
 
 def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
-    """A disease's, an organism's or a procedure's own name (腺病毒, adenovirus, 狭窄 no)."""
+    """A disease's, an organism's or a procedure's own name (腺病毒, adenovirus, 狭窄), not a
+    word about one (颅内, intracranial)."""
     return any(
         (ZH_DISEASE_STEM.search(f) or f.endswith("病毒"))
         if has_cjk(f)
@@ -435,21 +436,20 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
         return False  # "推荐哪种、每天多少量" asks the dose too
     if not states_dose(sentence):
         return False
-    forms = {normalised(f) for t in analysis.terms for f in t.forms}
-    return any(
-        drug_shaped(n) and not any(n in f or f in n for f in forms) for n in names_in(sentence)
-    )
+    forms = _term_forms(analysis)
+    return any(drug_shaped(n) and not _asked(forms, n) for n in names_in(sentence))
 
 
 def opens_with_another_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     """A sentence that opens with a drug the question does not name ("法维拉韦：适用于…",
     "Methadone has …"): the sentences after it that name no drug of their own are about it."""
-    if any(drug_shaped(n) and _asked(analysis, n) for n in names_in(sentence)):
+    forms = _term_forms(analysis)
+    if any(drug_shaped(n) and _asked(forms, n) for n in names_in(sentence)):
         return False
     norm = normalised(sentence)
     start = len(norm) - len(_LEADING_MARKS.sub("", norm))
     return any(
-        drug_shaped(n) and not _asked(analysis, n) and 0 <= norm.find(n) - start <= _OPENING
+        drug_shaped(n) and not _asked(forms, n) and 0 <= norm.find(n) - start <= _OPENING
         for n in names_in(sentence)
     )
 
@@ -465,12 +465,13 @@ _LEADING_MARKS: Final[re.Pattern[str]] = re.compile(r"^[\W\d_]+")  # list marks:
 _OPENING: Final[int] = 2  # characters a drug's name may stand after a sentence's start
 
 
-def _asked(analysis: QuestionAnalysis, name: str) -> bool:
-    return any(name in f or f in name for t in analysis.terms for f in _forms(t))
+def _asked(forms: frozenset[str], name: str) -> bool:
+    """Whether a name found in a sentence is one of the question's term forms (or part of one)."""
+    return any(name in f or f in name for f in forms)
 
 
-def _forms(term: SubjectTerm) -> set[str]:
-    return {normalised(f) for f in term.forms}
+def _term_forms(analysis: QuestionAnalysis) -> frozenset[str]:
+    return frozenset(normalised(f) for t in analysis.terms for f in t.forms)
 
 
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
@@ -480,8 +481,8 @@ def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
     多少量"), the answer names drugs the question could not ("地塞米松5mg/日"): they are no
     other subject. Otherwise another drug's sentence is about that drug.
     """
-    forms = {normalised(f) for t in analysis.terms for f in t.forms}
-    others = [n for n in names_in(sentence) if not any(n in f or f in n for f in forms)]
+    forms = _term_forms(analysis)
+    others = [n for n in names_in(sentence) if not _asked(forms, n)]
     if asks_which_drug(analysis):
         others = [n for n in others if not drug_shaped(n)]
     return bool(others)
