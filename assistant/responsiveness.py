@@ -98,7 +98,9 @@ _BITERS: Final[dict[str, str]] = {
 _BITER_RE: Final[dict[str, re.Pattern[str]]] = {
     name: re.compile(
         rf"(?:{forms})(?=[^。；，,;]{{0,12}}?(?:[咬抓蜇叮踢]|致伤|所伤))|"
-        rf"\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting)",
+        rf"\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting)|"
+        # "bitten by a dog", "scratched by the family's cat", "stung by bees"
+        rf"\b(?:bit|bitten|scratched|stung|kicked|attacked)\s+by\s+(?:\S+\s+){{0,2}}?(?:{forms})\b",
         re.IGNORECASE,
     )
     for name, forms in _BITERS.items()
@@ -109,12 +111,14 @@ def _biters(text: str) -> set[str]:
     return {name for name, pattern in _BITER_RE.items() if pattern.search(text)}
 
 
-def _names_another_biter(question: str, sentence: str) -> bool:
-    """The question is about one animal's bite and the sentence only about others'."""
+def _names_another_biter(question: str, sentence: str, context: Sequence[str] = ()) -> bool:
+    """The question is about one animal's bite and the sentence only about others', by its
+    own words or, naming none, by what it stands under ("马咬伤诊疗规范 > 一、马咬伤处置要求":
+    "…四肢伤口应采用止血带止血" is said of horse bites, not of a snakebite)."""
     asked = _biters(question)
     if not asked:
         return False
-    named = _biters(sentence)
+    named = _biters(sentence) or _biters(" ".join(context))
     return bool(named) and not named & asked
 
 
@@ -244,7 +248,7 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     if (
         _names_another_stage(analysis.text, sentence)
-        or _names_another_biter(analysis.text, sentence)
+        or _names_another_biter(analysis.text, sentence, context)
         or _names_the_other_kind(analysis.text, sentence)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
@@ -282,7 +286,8 @@ def judge_responsive(
             or len(missing) > allowed_missing
             # The one left out may be a word about a name ("intracranial"), never a disease's
             # or organism's own name: "甲泼尼龙10-30mg/(kg.d)" of the mycoplasma guideline is
-            # no dose for *adenovirus* pneumonia however many other names it holds.
+            # no dose for *adenovirus* pneumonia however many other names it holds. (A drug
+            # may be left out: "≥50 MME/day" answers "what daily morphine equivalent".)
             or any(_names_a_kind_of_its_own(a) for a in missing)
         ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)

@@ -349,6 +349,17 @@ def test_advice_about_another_animal_s_bite_does_not_answer_for_this_one() -> No
         assert not judge_responsive(cat, other).responsive
     english = analyse_question("Can a cat bite be sutured?", table=table_with(), rarity=None)
     assert not judge_responsive(english, "A dog bite to the face may be sutured.").responsive
+    passive = analyse_question(
+        "A child was scratched by a cat: should the wound be sutured?", table=table_with()
+    )
+    horse = judge_responsive(passive, "马咬伤伤口污染较重，不宜缝合。")
+    assert not horse.responsive and horse.reason == "other_subject"
+    # Naming no animal, a sentence is about the animal of the section it stands under.
+    snake = analyse_question("被毒蛇咬了伤口要缝合吗？", table=table_with(), rarity=None)
+    stitches = "对于彻底清创后表浅的伤口，可以I期缝合。"
+    under_horse = judge_responsive(snake, stitches, context=["马咬伤诊疗规范 > 一、处置要求"])
+    assert not under_horse.responsive and under_horse.reason == "other_subject"
+    assert judge_responsive(snake, stitches, context=["蛇咬伤诊疗规范 > 六、救治"]).responsive
     # The animal a few words before the bite ("啮齿动物尖细的门齿咬伤"); 狂犬病 names no dog.
     dog = analyse_question("狗咬伤要打破伤风吗？", table=table_with(), rarity=None)
     rodent = "部分啮齿动物尖细的凿状门齿咬伤造成小而深的伤口，属破伤风感染高风险。"
