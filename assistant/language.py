@@ -133,6 +133,8 @@ _COLLOQUIAL: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile("啥"), "什么"),
     (re.compile("咋"), "怎么"),
     (re.compile("多会儿"), "什么时候"),
+    # A dog is 犬 in clinical writing ("犬咬伤"), 狗 in speech; not 狂犬 (rabies).
+    (re.compile("狗(?=[^，。？?！!；;]{0,3}?(?:咬|抓|舔|致伤))"), "犬"),
 )
 
 

@@ -191,3 +191,8 @@ def test_spoken_question_words_are_read_in_their_written_form() -> None:
     # "要不要紧" asks whether it is serious; it names nothing.
     assert "要紧" not in strip_question_words("被猫抓了要不要紧？")
     assert "啥" not in strip_question_words("啥时候用？")
+    # A dog that bit is 犬 in clinical writing ("犬咬伤"); 狗 elsewhere and 狂犬 stay.
+    assert written_wording("被狗咬了伤口怎么处理？") == "被犬咬了伤口怎么处理？"
+    assert written_wording("狗咬伤后要打针吗？") == "犬咬伤后要打针吗？"
+    assert written_wording("家里的狗要打疫苗吗？") == "家里的狗要打疫苗吗？"
+    assert written_wording("狂犬病疫苗怎么打？") == "狂犬病疫苗怎么打？"
