@@ -23,7 +23,13 @@ from assistant.citations import content_terms, parse_citation_markers, split_sen
 from assistant.domain import AnswerMode, DroppedSentence, Source
 from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
-from assistant.passage_layout import PassageLayout, clauses_before, is_lead_in, layout
+from assistant.passage_layout import (
+    PassageLayout,
+    clauses_before,
+    is_lead_in,
+    layout,
+    marker_kind,
+)
 from assistant.populations import Patient, fits, is_row, patient_of
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
@@ -219,12 +225,37 @@ def _held_names(analysis: QuestionAnalysis, source: Source) -> int:
 
 def subject_context(layout: PassageLayout, position: int) -> list[list[int]]:
     """Where a sentence's subject may stand, nearest first: each sentence before it (up to
-    CONTEXT_SENTENCES, with those between), then its heads (its list item's, its list's lead-in)."""
+    CONTEXT_SENTENCES, with those between) within its own list item, then its heads (its list
+    item's, its list's lead-in). A sentence of the next item ("2.阿兹夫定片。" after the first
+    item's "…奈玛特韦减半服用") is about that item's subject, never the one before."""
+    start = _item_start(layout, position)
     options = [
         list(range(position - back, position))
-        for back in range(1, min(position, CONTEXT_SENTENCES) + 1)
+        for back in range(1, min(position - start, CONTEXT_SENTENCES) + 1)
     ]
     return options + [[head] for head in reversed(layout.heads[position])]
+
+
+def _item_start(layout: PassageLayout, position: int) -> int:
+    """How far back a sentence's subject may be sought: no further than the start of the list
+    item it is or continues, when that item is a later one ("2.", "②", "（二）"); what stands
+    before a later item belongs to the item before it. A first item may take the sentence
+    that opens its list ("下列人群…较易发展为重型病例。" before "（一）年龄<5岁的儿童；")."""
+    sentence = layout.sentences[position]
+    if marker_kind(sentence) is not None:
+        head = position
+    else:
+        marked = [h for h in layout.heads[position] if marker_kind(layout.sentences[h])]
+        if not marked:
+            return 0
+        head = max(marked)
+    return 0 if _FIRST_ITEM_RE.match(layout.sentences[head]) else head
+
+
+# The marker of a list's first item: 1. （1） ① （一） 一、 a.
+_FIRST_ITEM_RE: Final[re.Pattern[str]] = re.compile(
+    r"^\s*(?:[（(]\s*(?:1|一)\s*[）)]|①|1\s*[.、．)](?![0-9])|一\s*[、．.]|a[.)]\s)", re.IGNORECASE
+)
 
 
 def _about_the_drug_before(

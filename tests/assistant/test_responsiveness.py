@@ -597,3 +597,23 @@ def test_a_disease_left_out_of_three_names_is_another_guidelines_dose() -> None:
     adenovirus = ["儿童腺病毒肺炎诊疗规范"]
     assert not judge_responsive(analysis, other, context=mycoplasma).responsive
     assert judge_responsive(analysis, own, context=adenovirus).responsive
+
+
+def test_the_next_list_item_does_not_borrow_the_subject_of_the_item_before() -> None:
+    # A passage that begins inside the first drug's item and holds the next drug's item.
+    text = (
+        "只有母亲的潜在获益大于对胎儿的潜在风险时，才能在妊娠期间使用。"
+        "中度肾功能损伤者应将奈玛特韦减半服用，重度肝、肾功能损伤者不应使用。\n"
+        "2.阿兹夫定片。用于治疗中型新冠病毒感染的成年患者。用法：每次5mg，每日1次。"
+    )
+    source = Source(
+        n=1, doc_id="d", title="新型冠状病毒感染诊疗方案", library="l", chunk_id="d-0",
+        chunk_index=0, section="十一、治疗 > （二）抗病毒治疗", language="zh", text=text,
+    )  # fmt: skip
+    question = "奈玛特韦肾功能损伤能用吗？"
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of([text]))
+    shown, _ = compose_extractive(question, [source], analysis=analysis)
+    texts = [t for t, _ in shown]
+    assert any("奈玛特韦减半服用" in t for t in texts), texts
+    # The next item's head and its sentences are about 阿兹夫定, whatever the item before said.
+    assert not any("阿兹夫定" in t or "中型新冠" in t for t in texts), texts
