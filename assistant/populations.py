@@ -30,6 +30,7 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
     ),
     "adult": re.compile(r"成人|成年|\badults?\b", re.IGNORECASE),
     "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
+    "lactation": re.compile(r"哺乳|母乳喂养|breast-?feed|lactat", re.IGNORECASE),
     # Older people: targets and doses are often their own ("≥80岁…<150/90 mmHg").
     "older": re.compile(
         r"老年|高龄|老人|老太太|老大爷|老爷子|(?:≥|>|＞|大于|超过)\s*(?:6[5-9]|[7-9]\d)\s*岁|"
@@ -52,7 +53,9 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
 
 
 # Populations whose statements are their own (an adult's dose is said of "patients" at large).
-SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset({"child", "pregnancy", "older", "animal"})
+SPECIAL_POPULATIONS: Final[frozenset[str]] = frozenset(
+    {"child", "pregnancy", "lactation", "older", "animal"}
+)
 
 
 def _named(kinds: dict[str, re.Pattern[str]], text: str) -> set[str]:

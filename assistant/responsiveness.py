@@ -229,7 +229,10 @@ def judge_responsive(
     """
     anchors = analysis.anchors
     here = " ".join((sentence, *along, *context))
-    found = [a for a in anchors if term_in_text(a, here)]
+    # Whom it is about (哺乳期, pregnancy) is never taken from the sentences taken along: "用法：
+    # 口服，第1天，每次1600mg" after "…哺乳期妇女使用时应暂停哺乳" is no dose for breastfeeding.
+    own = " ".join((sentence, *context))
+    found = [a for a in anchors if term_in_text(a, own if populations(a.term) else here)]
     # The sentence names another drug or disease itself: its subject is that one, whatever the
     # sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…"). It must name the
     # question's main name and, when the question names a drug, that drug however heavy its

@@ -114,3 +114,21 @@ def test_an_older_patient_in_everyday_words_is_an_older_patient(question: str) -
     # An infant's row is no answer for them; an adult's dose is (they are adults).
     assert other_population(question, "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；")
     assert not other_population(question, "成人剂量每次75mg，每日2次。")
+
+
+def test_a_breastfeeding_mother_is_whom_a_question_asks_about_not_what() -> None:
+    from assistant.questions import analyse_question
+    from assistant.responsiveness import judge_responsive
+    from tests.factories import glossary_table, rarity_of
+
+    advice, dose = "哺乳期妇女使用时应暂停哺乳。", "甲苏韦用法：每次300mg，每日1次。"
+    assert populations("哺乳期能用吗？") == {"lactation"}
+    assert populations("Can it be used while breastfeeding?") == {"lactation"}
+    analysis = analyse_question(
+        "甲苏韦哺乳期能用吗？", table=glossary_table(), rarity=rarity_of([advice, dose])
+    )
+    # Whom, not a name every sentence must hold; and a dose said of everyone is no answer.
+    assert [a.term for a in analysis.anchors] == ["甲苏韦"], analysis.anchors
+    assert judge_responsive(analysis, advice, context=["甲苏韦："]).responsive
+    verdict = judge_responsive(analysis, dose, along=[advice])
+    assert not verdict.responsive and verdict.reason == "other_population"
