@@ -258,7 +258,7 @@ _FIRST_ITEM_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
-def _about_the_drug_before(
+def about_the_drug_before(
     analysis: QuestionAnalysis, layout: PassageLayout, raw: Sequence[str], position: int
 ) -> bool:
     """A sentence naming no drug nor any of the question's names, under a sentence or an item
@@ -376,7 +376,7 @@ def compose_extractive(
                             break
                 if taken is not None:
                     verdict, before = taken
-                elif verdict.responsive and _about_the_drug_before(
+                elif verdict.responsive and about_the_drug_before(
                     analysis, structure, raw, position
                 ):
                     # "孕妇或可能怀孕的妇女禁用" after "法维拉韦：适用于…": it is about that drug.

@@ -10,9 +10,11 @@ generated sentence replaces the whole answer by the extractive one.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from assistant.aspects import states_dose
 from assistant.citations import SentenceVerdict, verify_answer
@@ -28,13 +30,14 @@ from assistant.flags import make_flag
 from assistant.generation import (
     CONTEXT_SENTENCES,
     Draft,
+    about_the_drug_before,
     extractive_draft,
     passage_sentences,
     source_context,
 )
 from assistant.passage_layout import clauses_before
 from assistant.populations import populations
-from assistant.questions import QuestionAnalysis, term_in_text
+from assistant.questions import QuestionAnalysis, SubjectTerm, form_in_text, term_in_text
 from assistant.responsiveness import (
     LABEL_MAX_CHARS,
     Responsiveness,
@@ -146,15 +149,24 @@ def verify_draft(
 
     def judge(index: int, unseen: frozenset[str] = frozenset()) -> Responsiveness:
         text, cites = draft.sentences[index]
-        return judge_responsive(
+        context, along = _sentence_context(draft, index, by_n)
+        verdict = judge_responsive(
             analysis,
             text,
-            context=[c for c in _sentence_context(draft, index, by_n) if c not in unseen],
+            context=[c for c in context if c not in unseen],
+            along=[c for c in along if c not in unseen],
             clauses=_clauses_in_sources(text, [by_n[n].text for n in cites if n in by_n]),
             titles=[by_n[n].title for n in cites if n in by_n],
             passage=" ".join(by_n[n].text for n in cites if n in by_n),
             labels=[heading_of(by_n[n].section) for n in cites if n in by_n],
         )
+        if verdict.responsive and any(
+            _about_another_drug(analysis, by_n[n].text, text) for n in cites if n in by_n
+        ):
+            # "孕妇…禁用" under "法维拉韦：…", quoted for a question about no drug: it is about
+            # that drug, whether or not its head is shown.
+            return Responsiveness(False, "other_subject", verdict.anchors_found)
+        return verdict
 
     judged = [judge(index) for index in range(len(draft.sentences))]
     # A sentence whose subject only a dropped sentence before it names reads as about nothing,
@@ -224,27 +236,44 @@ def _unnamed_dose(
     return not term_in_text(top, " ".join(visible))
 
 
-def _sentence_context(draft: Draft, index: int, by_n: dict[int, Source]) -> list[str]:
-    """What a sentence stands under: its sources' section and title, the sentence before."""
+def _sentence_context(
+    draft: Draft, index: int, by_n: dict[int, Source]
+) -> tuple[list[str], list[str]]:
+    """What a sentence stands under — its sources' section and title, the heads of its list
+    item — and the sentences before it, in its passage and in the answer. The sentences
+    before say what it is about, never whom ("孕妇禁用。用法：每次1600mg" is no dose for
+    pregnancy), as in the composer."""
     text, cites = draft.sentences[index]
     context = [c for n in cites if n in by_n for c in source_context(by_n[n])]
+    along: list[str] = []
     for n in cites:
         # A quoted sentence stands under the sentences before it in its passage, as an
         # extractive one does ("成人剂量每次75mg" quoted from under "奥司他韦：…").
-        context.extend(_preceding_in_source(by_n[n].text, text) if n in by_n else [])
-    context.extend(text for text, _ in draft.sentences[max(0, index - CONTEXT_SENTENCES) : index])
-    return context
+        heads, before = _preceding_in_source(by_n[n].text, text) if n in by_n else ([], [])
+        context.extend(heads)
+        along.extend(before)
+    along.extend(text for text, _ in draft.sentences[max(0, index - CONTEXT_SENTENCES) : index])
+    return context, [a for a in along if a not in context]
 
 
-def _preceding_in_source(source: str, sentence: str) -> list[str]:
-    """The sentences before a quoted one in its passage, and the heads it stands under (its
-    list item's, its list's lead-in)."""
+def _preceding_in_source(source: str, sentence: str) -> tuple[list[str], list[str]]:
+    """The heads a quoted sentence stands under in its passage (its list item's, its list's
+    lead-in) and the sentences just before it."""
     structure, sentences = passage_sentences(source)
     if sentence not in sentences:
-        return []
+        return [], []
     index = sentences.index(sentence)
-    heads = [sentences[h] for h in structure.heads[index] if h < index - CONTEXT_SENTENCES]
-    return [*heads, *sentences[max(0, index - CONTEXT_SENTENCES) : index]]
+    heads = [sentences[h] for h in structure.heads[index]]
+    before = [s for s in sentences[max(0, index - CONTEXT_SENTENCES) : index] if s not in heads]
+    return heads, before
+
+
+def _about_another_drug(analysis: QuestionAnalysis, source: str, sentence: str) -> bool:
+    """A quoted sentence naming no drug under one that opens with a drug not asked about."""
+    structure, sentences = passage_sentences(source)
+    if sentence not in sentences:
+        return False
+    return about_the_drug_before(analysis, structure, sentences, sentences.index(sentence))
 
 
 def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:
@@ -254,6 +283,19 @@ def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:
         if sentence in sentences:
             return clauses_before(sentences, sentences.index(sentence))
     return []
+
+
+def _labelled_by(named: Sequence[SubjectTerm], text: str) -> bool:
+    """A sentence that opens with one of the names as its label ("法维拉韦：适用于成人…"): an
+    entry's head however long, what the sentences under it are about."""
+    opening = _LABEL_RE.match(unicodedata.normalize("NFKC", text))
+    return opening is not None and any(
+        form_in_text(f, opening.group(1)) for a in named for f in a.forms
+    )
+
+
+# A label at a sentence's start, after any list mark: "②法维拉韦：", "Methadone:".
+_LABEL_RE: Final[re.Pattern[str]] = re.compile(r"^[\W\d_]*([^：:，,。；;]{2,16})[：:]")
 
 
 def _heads_an_item(sentence: str, sources: Sequence[str]) -> bool:
@@ -294,7 +336,7 @@ def _names_the_next(
         named = [a for a in analysis.anchors if term_in_text(a, text)]
         if (
             not named
-            or len(text) > LABEL_MAX_CHARS
+            or (len(text) > LABEL_MAX_CHARS and not _labelled_by(named, text))
             or states_dose(text)
             or names_other(analysis, text)
             or not _heads_an_item(text, [s.text for s in by_n.values()])
@@ -313,7 +355,9 @@ def _names_the_next(
         and (reason == "other_aspect" or bool(populations(following)))
         for offset, (following, following_cites) in enumerate(window)
     ) and (
-        term_in_text(top, text)
+        # A head naming another drug beside the asked one ("奥司他韦与帕拉米韦。") says nothing
+        # of whose the next sentence is.
+        term_in_text(top, text) and not names_other(analysis, text)
         if reason == "other_population"
         else any(term_in_text(a, text) for a in analysis.anchors)
     )

@@ -934,6 +934,52 @@ def test_a_short_head_naming_the_drug_is_shown_before_the_sentence_it_names(
     assert other not in [s.text for s in shown]
 
 
+def test_a_long_head_labelled_by_the_drug_is_kept_and_breastfeeding_is_whom_not_what(
+    world, tmp_path: Path
+) -> None:
+    """An entry's head however long ("帕拉米韦：适用于…") says whose the advice under it is; a
+    dose under the breastfeeding advice says nothing of breastfeeding and is not shown."""
+    from assistant.generation import Draft
+    from assistant.service.understanding import understand_question
+    from assistant.service.verdicts import verify_draft
+
+    ctx = make_ctx(world, tmp_path)
+    question = "帕拉米韦哺乳期能用吗？"
+    analysis = understand_question(ctx, question, libraries=["hospital"])
+    head = "帕拉米韦：适用于成人重症流感的治疗，但仅限于其他抗流感病毒药物治疗无效时使用。"
+    advice = "孕妇禁用，哺乳期妇女使用时应暂停哺乳。"
+    dose = "用法：每次300mg，单次静脉滴注。"
+    retrieval = _one_passage(question, f"②{head}{advice}{dose}")
+    draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(head, [1]), (advice, [1]), (dose, [1])])
+    shown, _, _ = verify_draft(
+        ctx, question, retrieval, draft, analysis=analysis, language="zh", policy="strict"
+    )
+    assert [s.text for s in shown] == [head, advice]
+
+
+def test_a_quoted_sentence_under_another_drugs_head_is_about_that_drug(
+    world, tmp_path: Path
+) -> None:
+    """Asked about pregnancy and a disease, not a drug: "孕妇…禁用" under "甲苏韦：…" is that
+    drug's contraindication, shown neither with its head (another drug) nor, worse, alone."""
+    from assistant.generation import Draft
+    from assistant.service.understanding import understand_question
+    from assistant.service.verdicts import verify_draft
+
+    ctx = make_ctx(world, tmp_path)
+    question = "孕妇得了流感容易发展成重症吗？"
+    analysis = understand_question(ctx, question, libraries=["hospital"])
+    head = "甲苏韦：适用于成人流感的治疗，但仅限于其他抗流感病毒药物治疗无效时使用。"
+    advice = "孕妇或可能怀孕的妇女禁用，哺乳期妇女使用时应暂停哺乳。"
+    retrieval = _one_passage(question, f"②{head}{advice}")
+    draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(head, [1]), (advice, [1])])
+    shown, _, verified = verify_draft(
+        ctx, question, retrieval, draft, analysis=analysis, language="zh", policy="strict"
+    )
+    assert shown == [], [s.text for s in shown]
+    assert advice in {d.text for d in verified.dropped}
+
+
 def test_asked_when_to_use_a_class_of_drug_the_answer_speaks_of_that_class(
     world, tmp_path: Path
 ) -> None:
