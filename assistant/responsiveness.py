@@ -237,12 +237,15 @@ def judge_responsive(
     # sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…"). It must name the
     # question's main name and, when the question names a drug, that drug however heavy its
     # other names ("MME conversion factor for oxycodone": not a hydrocodone example with MME).
+    # A sentence naming the asked drug beside another ("地塞米松…或口服泼尼松龙") is about the
+    # asked one, its disease named in what it stands under ("急性喉炎或喉气管炎：").
     drugs = analysis.drug_anchors
+    names_the_drug = bool(drugs) and any(term_in_text(a, sentence) for a in drugs)
     if (
         anchors
         and (
-            not term_in_text(anchors[0], sentence)
-            or (drugs and not any(term_in_text(a, sentence) for a in drugs))
+            (not term_in_text(anchors[0], sentence) and not names_the_drug)
+            or (drugs and not names_the_drug)
         )
         and names_other(analysis, sentence)
     ):

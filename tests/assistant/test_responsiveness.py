@@ -617,3 +617,21 @@ def test_the_next_list_item_does_not_borrow_the_subject_of_the_item_before() -> 
     assert any("奈玛特韦减半服用" in t for t in texts), texts
     # The next item's head and its sentences are about 阿兹夫定, whatever the item before said.
     assert not any("阿兹夫定" in t or "中型新冠" in t for t in texts), texts
+
+
+def test_a_sentence_naming_the_asked_drug_beside_an_alternative_is_about_the_asked_one() -> None:
+    # The disease is named by the label before ("急性喉炎或喉气管炎："); the dose sentence
+    # names the asked drug and an alternative (泼尼松龙): it is about the asked drug.
+    label = "急性喉炎或喉气管炎：首先应评估上气道梗阻和缺氧程度，有缺氧者予吸氧。"
+    dose = "轻症可单剂口服地塞米松(0.15～0.6mg/kg，最大剂量为16mg)或口服泼尼松龙(1mg/kg)；"
+    other = "帕拉米韦：每次10mg/kg，静脉滴注。"
+    analysis = analyse_question(
+        "地塞米松治疗喉炎的剂量？",
+        table=glossary_table(),
+        rarity=rarity_of([label, dose, other, *["地塞米松的不良反应。"] * 3]),
+    )
+    # The disease is the heavier name: the sentence does not name it, its label does.
+    assert [a.term for a in analysis.anchors] == ["喉炎", "地塞米松"], analysis.anchors
+    assert judge_responsive(analysis, dose, along=[label]).responsive
+    # Naming another drug and not the asked one, it is about the other.
+    assert not judge_responsive(analysis, other, along=[label]).responsive
