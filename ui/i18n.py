@@ -394,6 +394,7 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "population_child": {"zh": "儿童", "en": "children"},
     "population_adult": {"zh": "成人", "en": "adults"},
     "population_pregnancy": {"zh": "孕妇", "en": "pregnancy"},
+    "population_lactation": {"zh": "哺乳期", "en": "breastfeeding"},
     "aspect_frequency": {"zh": "频次", "en": "frequency"},
     "aspect_incubation": {"zh": "潜伏期", "en": "incubation period"},
     "aspect_value": {"zh": "数值", "en": "value"},
