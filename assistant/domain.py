@@ -115,6 +115,9 @@ class Chunk(BaseModel):
     page_start: int | None = None
     page_end: int | None = None
     page_label: str | None = None
+    # The head of the list item the passage begins inside of, when that head stands in the
+    # passage before ("1.奈玛特韦片/利托那韦片组合包装"): what its first sentences are about.
+    item_head: str | None = None
 
     @property
     def point_id(self) -> str:
@@ -175,6 +178,9 @@ class Source(BaseModel):
     dense_score: float | None = Field(default=None, exclude=True)
     sparse_score: float | None = Field(default=None, exclude=True)
     chunk_index: int | None = Field(default=None, exclude=True)
+    # The head of the list item the passage begins inside of (the item's first sentences
+    # stand under it; the items after it in the passage do not).
+    item_head: str | None = Field(default=None, exclude=True)
     # The document's effective (published) date from its metadata, and when it was ingested.
     effective_date: date | None = Field(default=None, exclude=True)
     ingested_at: datetime | None = Field(default=None, exclude=True)

@@ -600,6 +600,7 @@ def to_source(n: int, hit: Hit) -> Source:
         dense_score=hit.dense_score,
         sparse_score=hit.sparse_score,
         chunk_index=payload.get("chunk_index"),
+        item_head=payload.get("item_head") or None,
         effective_date=_stored_date(payload.get("effective_date")),
         ingested_at=_stored_time(payload.get("ingested_at")),
     )

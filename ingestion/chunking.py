@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.grades import detect_grades
+from assistant.passage_layout import marker_kind
 from ingestion.sections import Section
 
 # Paragraphs first, then Chinese and English sentence ends, then clauses, words, characters.
@@ -26,6 +27,9 @@ class ChunkDraft:
     page_start: int | None  # 1-based physical page for paged formats, else None
     page_end: int | None
     page_label: str | None  # printed page label where it differs from the physical number
+    # The head of the list item the chunk begins inside of ("1.奈玛特韦片/利托那韦片组合包装"),
+    # when the split left it in the chunk before: what the chunk's first sentences are about.
+    item_head: str | None = None
 
 
 def make_splitter(
@@ -99,9 +103,34 @@ def chunk_sections(
                     page_start=first,
                     page_end=last,
                     page_label=_label(first, page_labels),
+                    item_head=item_head_before(section.text, start),
                 )
             )
     return drafts
+
+
+# How far before a chunk its item's head may stand, and how long a head is kept.
+_ITEM_REACH_CHARS = 400
+_ITEM_HEAD_CHARS = 40
+_HEAD_END = re.compile(r"[。；;：:！？!?]")
+
+
+def item_head_before(text: str, start: int) -> str | None:
+    """The head of the list item a chunk starting at `start` begins inside of: the nearest line
+    before it that opens with a list marker ("1.", "（2）", "②"), up to its first stop, when the
+    chunk itself does not open with a marker. None at a section's start or outside a list."""
+    if start <= 0 or marker_kind(text[start:].lstrip()) is not None:
+        return None
+    window_start = max(0, start - _ITEM_REACH_CHARS)
+    lines = text[window_start:start].split("\n")
+    # The window's first line may be a line's tail: a marker there is no line start.
+    candidates = lines if window_start == 0 else lines[1:]
+    for line in reversed(candidates):
+        stripped = line.strip()
+        if stripped and marker_kind(stripped) is not None:
+            head = _HEAD_END.split(stripped, maxsplit=1)[0].strip()
+            return head[:_ITEM_HEAD_CHARS] or None
+    return None
 
 
 def _lone_grade(text: str) -> int:

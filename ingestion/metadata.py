@@ -273,8 +273,10 @@ def screen_identifiers(
     """
     headings = list(dict.fromkeys(h for c in parsed.chunks for h in c.section_path))
     labels = list(dict.fromkeys(c.page_label for c in parsed.chunks if c.page_label))
+    # A list item's head carried to the chunk after it is body text: screened like the body.
+    item_heads = list(dict.fromkeys(c.item_head for c in parsed.chunks if c.item_head))
     fields = [parsed.title, parsed.issuer, parsed.version, parsed.doc_id, parsed.path.name]
-    texts = [*fields, *headings, *labels, *(c.text for c in parsed.chunks)]
+    texts = [*fields, *headings, *labels, *item_heads, *(c.text for c in parsed.chunks)]
     screening = screen_document(
         texts,
         rules=rules,
@@ -287,12 +289,14 @@ def screen_identifiers(
     title, issuer, version, doc_id, file_name = (next(out) for _ in fields)
     heading_of = {h: next(out) for h in headings}
     label_of = {label: next(out) for label in labels}
+    head_of = {head: next(out) for head in item_heads}
     chunks = [
         dataclasses.replace(
             chunk,
             text=next(out),
             section_path=[heading_of[h] for h in chunk.section_path],
             page_label=label_of[chunk.page_label] if chunk.page_label else chunk.page_label,
+            item_head=head_of[chunk.item_head] if chunk.item_head else chunk.item_head,
         )
         for chunk in parsed.chunks
     ]

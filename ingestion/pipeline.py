@@ -28,7 +28,7 @@ CLEANER_VERSION = "3"
 # the next chunk as WHO writes it after the full stop, goes back onto the recommendation's chunk;
 # 5: the numbered lines of a list a lead-in opens ("…标准（满足下列标准任意 1 条）：") are items,
 # never headings that cut the list from its lead-in).
-CHUNKER_VERSION = "6"
+CHUNKER_VERSION = "7"
 # Which chunks of a language the dense model covers get a dense vector (1: all but those under a
 # bibliography heading, "References" / 参考文献, which stay lexical only).
 DENSE_SCOPE_VERSION = "1"

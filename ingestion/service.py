@@ -698,6 +698,7 @@ def to_chunk(parsed: ParsedDocument, draft: ChunkDraft, index: int) -> Chunk:
         page_start=draft.page_start,
         page_end=draft.page_end,
         page_label=draft.page_label,
+        item_head=draft.item_head,
     )
 
 
@@ -733,6 +734,7 @@ def chunk_payload(
         "page_start": chunk.page_start,
         "page_end": chunk.page_end,
         "page_label": chunk.page_label,
+        "item_head": chunk.item_head,
         "chunk_index": chunk.chunk_index,
         "text": chunk.text,
         # Every grade the chunk states, with its sentence span (issue #17 §1); None when none.

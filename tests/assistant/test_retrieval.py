@@ -542,3 +542,21 @@ def test_passages_naming_more_of_the_question_lead_whatever_their_language(index
         FLU_DOSE_Q, libraries=["hospital"], k=10, translations=bag, anchors_held=lambda s: 1
     )
     assert [s.chunk_id for s in same.sources] == [s.chunk_id for s in plain.sources]
+
+
+def test_a_passage_beginning_inside_a_list_item_keeps_its_head() -> None:
+    from assistant.retrieval import to_source
+
+    payload = {"text": "只有母亲的潜在获益大于风险时，才能在妊娠期间使用。", "doc_id": "d"}
+    plain = to_source(1, Hit(id="a", score=1.0, payload={**payload, "section_path": ["治疗"]}))
+    assert plain.section == "治疗" and plain.item_head is None
+    headed = to_source(
+        1,
+        Hit(
+            id="b",
+            score=1.0,
+            payload={**payload, "section_path": ["治疗"], "item_head": "1.甲苏韦片"},
+        ),
+    )
+    # The head is what the passage's opening sentences stand under, not a heading of its own.
+    assert headed.section == "治疗" and headed.item_head == "1.甲苏韦片"

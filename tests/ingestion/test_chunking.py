@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from ingestion.chunking import chunk_sections
+from ingestion.chunking import chunk_sections, item_head_before
 from ingestion.sections import Section
 
 
@@ -198,3 +198,33 @@ def test_every_grade_of_the_shipped_who_guideline_sits_with_its_recommendation(
     assert len(graded) == 11
     assert all(re.search(r"recommends|should", sentence) for sentence in graded), graded
     assert all(count_tokens(chunk.text) <= ingest.chunk_tokens for chunk in parsed.chunks)
+
+
+def test_a_chunk_beginning_inside_a_list_item_carries_the_item_head(
+    count_tokens: Callable[[str], int],
+) -> None:
+    """The split may leave an item's head ("1.奈玛特韦片…") in the chunk before; the chunk that
+    begins inside the item carries it, one that begins an item or the section does not."""
+    item = "只有母亲的潜在获益大于对胎儿的潜在风险时，才能在妊娠期间使用。"
+    text = (
+        "抗病毒治疗的原则是尽早使用。\n"
+        "1.甲苏韦片/乙苏韦片组合包装。适用人群为发病5天以内的轻、中型患者。" + item * 6 + "\n"
+        "2.丙苏定片。用于治疗中型患者。"
+    )
+    chunks = chunk_sections(
+        [Section(path=["（二）抗病毒治疗"], text=text)],
+        count_tokens=count_tokens,
+        chunk_tokens=60,
+        overlap_tokens=0,
+    )
+    assert len(chunks) >= 3, [c.text for c in chunks]
+    assert chunks[0].item_head is None
+    inside = [c for c in chunks if c.text.startswith(item)]
+    assert inside and all(c.item_head == "1.甲苏韦片/乙苏韦片组合包装" for c in inside)
+    opening = [c for c in chunks if c.text.startswith("2.丙苏定片")]
+    assert all(c.item_head is None for c in opening)
+    assert item_head_before(text, text.index("用于治疗中型")) == "2.丙苏定片"
+    # Outside any list, or too far below its head, a chunk carries none.
+    assert item_head_before("第一段。\n第二段没有编号。", 5) is None
+    far = "1.甲苏韦片。" + "其余说明。" * 100
+    assert item_head_before(far, len(far) - 5) is None

@@ -110,3 +110,20 @@ def test_ingest_refuses_or_stores_only_redacted_fields(tmp_path: Path) -> None:
         assert value not in stored, value
         assert value not in dumped, value
     assert "[姓名1]" in payloads[0]["title"] and "[姓名1]" in payloads[0]["source_file"]
+
+
+def test_an_item_head_carried_to_the_next_chunk_is_screened_like_the_body(tmp_path: Path) -> None:
+    import dataclasses
+
+    case = _case(11, valid_check=True)
+    note = tmp_path / "诊疗规范.md"
+    note.write_text(f"# 诊疗规范\n\n## 治疗\n\n{BODY}", encoding="utf-8")
+    parsed = parse_document(note, count_tokens=lambda t: len(t) // 2, chunk_tokens=200)
+    head = f"1.患者{case['name']}，手机{case['phone']}"
+    parsed = dataclasses.replace(
+        parsed, chunks=[dataclasses.replace(c, item_head=head) for c in parsed.chunks]
+    )
+    screened = screen_identifiers(parsed)
+    assert "phone" in screened.refusing
+    heads = [c.item_head or "" for c in screened.redacted.chunks]
+    assert heads and all(case["phone"] not in h and case["name"] not in h for h in heads), heads
