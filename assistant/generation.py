@@ -259,16 +259,33 @@ _FIRST_ITEM_RE: Final[re.Pattern[str]] = re.compile(
 
 
 def about_the_drug_before(
-    analysis: QuestionAnalysis, layout: PassageLayout, raw: Sequence[str], position: int
+    analysis: QuestionAnalysis,
+    layout: PassageLayout,
+    raw: Sequence[str],
+    position: int,
+    above: Sequence[str] = (),
 ) -> bool:
     """A sentence naming no drug nor any of the question's names, under a sentence or an item
-    head that opens with a drug the question does not name: its subject is that drug."""
+    head that opens with a drug the question does not name: its subject is that drug.
+    `above`: heads from outside the passage it stands under (see `item_head_over`)."""
     if names_a_drug(analysis, raw[position]):
         return False
-    nearest = [position - 1] if position > 0 else []
-    return any(
-        opens_with_another_drug(analysis, raw[i]) for i in [*nearest, *layout.heads[position]]
+    nearest = [raw[position - 1]] if position > 0 else []
+    heads = [raw[i] for i in layout.heads[position]]
+    return any(opens_with_another_drug(analysis, h) for h in [*nearest, *heads, *above])
+
+
+def item_head_over(source: Source, layout: PassageLayout, position: int) -> list[str]:
+    """The head of the list item a passage begins inside of, over the sentences before its
+    first marked item ("只有母亲的潜在获益…" under "1.奈玛特韦片…"), never over those after
+    ("2.阿兹夫定片。…不建议在妊娠期使用" is about the next drug)."""
+    if not source.item_head:
+        return []
+    first_item = next(
+        (i for i, s in enumerate(layout.sentences) if marker_kind(s) is not None),
+        len(layout.sentences),
     )
+    return [source.item_head] if position < first_item else []
 
 
 def compose_extractive(
@@ -323,6 +340,7 @@ def compose_extractive(
                     )  # fmt: skip
                 continue
             clauses = clauses_before(raw, position)
+            above = item_head_over(source, structure, position)
             dependent = position > 0 and _DEPENDENT_OPENING.search(text) is not None
             if dependent and position - 1 not in answering:
                 # Its premise, the sentence before, does not answer the question: neither does it.
@@ -331,7 +349,7 @@ def compose_extractive(
             verdict = judge_responsive(
                 analysis,
                 text,
-                context=context,
+                context=[*above, *context],
                 clauses=clauses,
                 titles=[source.title],
                 passage=source.text,
@@ -358,7 +376,7 @@ def compose_extractive(
                         along = judge_responsive(
                             analysis,
                             text,
-                            context=[*(raw[i] for i in option if i in heads), *context],
+                            context=[*(raw[i] for i in option if i in heads), *above, *context],
                             clauses=clauses,
                             titles=[source.title],
                             along=[raw[i] for i in option if i not in heads],
@@ -377,7 +395,7 @@ def compose_extractive(
                 if taken is not None:
                     verdict, before = taken
                 elif verdict.responsive and about_the_drug_before(
-                    analysis, structure, raw, position
+                    analysis, structure, raw, position, above
                 ):
                     # "孕妇或可能怀孕的妇女禁用" after "法维拉韦：适用于…": it is about that drug.
                     verdict = Responsiveness(False, "other_subject", verdict.anchors_found)

@@ -455,8 +455,10 @@ def opens_with_another_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     """A sentence that opens with a drug the question does not name ("法维拉韦：适用于…",
     "Methadone has …"): the sentences after it that name no drug of their own are about it."""
     forms = _term_forms(analysis)
-    if any(drug_shaped(n) and _asked(forms, n) for n in names_in(sentence)):
-        return False
+    if any(term_in_text(a, sentence) for a in analysis.drug_anchors) or any(
+        drug_shaped(n) and _asked(forms, n) for n in names_in(sentence)
+    ):
+        return False  # it names the asked drug too ("…包括左氧氟沙星和莫西沙星")
     norm = normalised(sentence)
     start = len(norm) - len(_LEADING_MARKS.sub("", norm))
     return any(

@@ -32,6 +32,7 @@ from assistant.generation import (
     Draft,
     about_the_drug_before,
     extractive_draft,
+    item_head_over,
     passage_sentences,
     source_context,
 )
@@ -161,7 +162,7 @@ def verify_draft(
             labels=[heading_of(by_n[n].section) for n in cites if n in by_n],
         )
         if verdict.responsive and any(
-            _about_another_drug(analysis, by_n[n].text, text) for n in cites if n in by_n
+            _about_another_drug(analysis, by_n[n], text) for n in cites if n in by_n
         ):
             # "孕妇…禁用" under "法维拉韦：…", quoted for a question about no drug: it is about
             # that drug, whether or not its head is shown.
@@ -249,31 +250,37 @@ def _sentence_context(
     for n in cites:
         # A quoted sentence stands under the sentences before it in its passage, as an
         # extractive one does ("成人剂量每次75mg" quoted from under "奥司他韦：…").
-        heads, before = _preceding_in_source(by_n[n].text, text) if n in by_n else ([], [])
+        heads, before = _preceding_in_source(by_n[n], text) if n in by_n else ([], [])
         context.extend(heads)
         along.extend(before)
     along.extend(text for text, _ in draft.sentences[max(0, index - CONTEXT_SENTENCES) : index])
     return context, [a for a in along if a not in context]
 
 
-def _preceding_in_source(source: str, sentence: str) -> tuple[list[str], list[str]]:
+def _preceding_in_source(source: Source, sentence: str) -> tuple[list[str], list[str]]:
     """The heads a quoted sentence stands under in its passage (its list item's, its list's
-    lead-in) and the sentences just before it."""
-    structure, sentences = passage_sentences(source)
+    lead-in, the head of the item the passage begins inside of) and the sentences just before
+    it."""
+    structure, sentences = passage_sentences(source.text)
     if sentence not in sentences:
         return [], []
     index = sentences.index(sentence)
-    heads = [sentences[h] for h in structure.heads[index]]
+    heads = [
+        *(sentences[h] for h in structure.heads[index]),
+        *item_head_over(source, structure, index),
+    ]
     before = [s for s in sentences[max(0, index - CONTEXT_SENTENCES) : index] if s not in heads]
     return heads, before
 
 
-def _about_another_drug(analysis: QuestionAnalysis, source: str, sentence: str) -> bool:
+def _about_another_drug(analysis: QuestionAnalysis, source: Source, sentence: str) -> bool:
     """A quoted sentence naming no drug under one that opens with a drug not asked about."""
-    structure, sentences = passage_sentences(source)
+    structure, sentences = passage_sentences(source.text)
     if sentence not in sentences:
         return False
-    return about_the_drug_before(analysis, structure, sentences, sentences.index(sentence))
+    index = sentences.index(sentence)
+    above = item_head_over(source, structure, index)
+    return about_the_drug_before(analysis, structure, sentences, index, above)
 
 
 def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:

@@ -635,3 +635,38 @@ def test_a_sentence_naming_the_asked_drug_beside_an_alternative_is_about_the_ask
     assert judge_responsive(analysis, dose, along=[label]).responsive
     # Naming another drug and not the asked one, it is about the other.
     assert not judge_responsive(analysis, other, along=[label]).responsive
+
+
+def test_a_passage_beginning_inside_an_item_reads_its_opening_under_the_item_head() -> None:
+    # The chunk begins inside item 1 (its head "1.奈玛特韦片…" is in the chunk before) and
+    # holds item 2: item 1's head is over the opening sentence only.
+    opening = "只有母亲的潜在获益大于对胎儿的潜在风险时，才能在妊娠期间使用。"
+    second = "不建议在妊娠期和哺乳期使用，中重度肝、肾功能损伤患者慎用。"
+    text = f"{opening}\n2.阿兹夫定片。{second}"
+    source = Source(
+        n=1, doc_id="d", title="新型冠状病毒感染诊疗方案", library="l", chunk_id="d-1",
+        chunk_index=1, section="十一、治疗 > （二）抗病毒治疗", language="zh", text=text,
+        item_head="1.奈玛特韦片/利托那韦片组合包装",
+    )  # fmt: skip
+    rarity = rarity_of([text, "奈玛特韦300mg", "阿兹夫定片"])
+    asked = analyse_question("奈玛特韦孕妇能用吗？", table=glossary_table(), rarity=rarity)
+    shown, _ = compose_extractive("奈玛特韦孕妇能用吗？", [source], analysis=asked)
+    assert [t for t, _ in shown] == [opening]
+    other = analyse_question("阿兹夫定孕妇能吃吗？", table=glossary_table(), rarity=rarity)
+    shown, _ = compose_extractive("阿兹夫定孕妇能吃吗？", [source], analysis=other)
+    assert opening not in [t for t, _ in shown] and second in [t for t, _ in shown], shown
+    # Without the head the opening sentence is about nothing the question names.
+    headless = source.model_copy(update={"item_head": None})
+    shown, _ = compose_extractive("奈玛特韦孕妇能用吗？", [headless], analysis=asked)
+    assert opening not in [t for t, _ in shown]
+
+
+def test_a_head_naming_a_class_with_the_asked_drug_in_it_is_no_other_drugs() -> None:
+    from assistant.responsiveness import opens_with_another_drug
+
+    head = "3.喹诺酮类抗菌药物主要包括左氧氟沙星和莫西沙星，用于高度怀疑或明确耐药者"
+    rarity = rarity_of([head, "莫西沙星：10mg/(kg.次)，qd，疗程7-14d。"])
+    asked = analyse_question("莫西沙星疗程多久？", table=glossary_table(), rarity=rarity)
+    assert not opens_with_another_drug(asked, head)
+    other = analyse_question("阿奇霉素疗程多久？", table=glossary_table(), rarity=rarity)
+    assert opens_with_another_drug(other, head)

@@ -980,6 +980,33 @@ def test_a_quoted_sentence_under_another_drugs_head_is_about_that_drug(
     assert advice in {d.text for d in verified.dropped}
 
 
+def test_the_verifier_reads_a_passage_opening_under_the_item_head_it_begins_inside(
+    world, tmp_path: Path
+) -> None:
+    """A passage that begins inside an item ("只有母亲的潜在获益…" under "1.帕拉米韦注射液", a head
+    the chunk before holds): the quoted opening is about that drug, for it and for no other."""
+    from assistant.generation import Draft
+    from assistant.service.understanding import understand_question
+    from assistant.service.verdicts import verify_draft
+
+    ctx = make_ctx(world, tmp_path)
+    opening = "只有母亲的潜在获益大于对胎儿的潜在风险时，才能在妊娠期间使用。"
+    draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[(opening, [1])])
+    for question, head, kept in [
+        ("帕拉米韦孕妇能用吗？", "1.帕拉米韦注射液", True),
+        ("帕拉米韦孕妇能用吗？", None, False),
+        ("孕妇得了流感能用药吗？", "1.甲苏韦片", False),
+    ]:
+        analysis = understand_question(ctx, question, libraries=["hospital"])
+        retrieval = _one_passage(question, f"{opening}\n2.乙苏定片。用于中型患者。")
+        source = retrieval.sources[0].model_copy(update={"item_head": head})
+        shown, _, _ = verify_draft(
+            ctx, question, replace(retrieval, sources=[source]), draft, analysis=analysis,
+            language="zh", policy="strict",
+        )  # fmt: skip
+        assert ([s.text for s in shown] == [opening]) is kept, (question, head, shown)
+
+
 def test_asked_when_to_use_a_class_of_drug_the_answer_speaks_of_that_class(
     world, tmp_path: Path
 ) -> None:
