@@ -170,4 +170,5 @@ def _sign_in(page: Any, totp: pyotp.TOTP) -> None:
     page.get_by_label("用户名").fill(ADMIN)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_label(CODE_LABEL).fill(totp.now())
-    page.get_by_role("button", name="登录").click()
+    # The form's own button: Streamlit may briefly render another button of the same name.
+    page.get_by_test_id("stBaseButton-primaryFormSubmit").filter(has_text="登录").click()

@@ -110,6 +110,12 @@ def officers(demo_dir: Path) -> dict[str, pyotp.TOTP]:
     }
 
 
+def sign_in_button(page: Any, label: str = "登录") -> Any:
+    """The sign-in form's own button: under load Streamlit may briefly render another button of
+    the same name (CI saw a second, secondary "登录" button and a strict-mode failure)."""
+    return page.get_by_test_id("stBaseButton-primaryFormSubmit").filter(has_text=label)
+
+
 def _sign_in(page: Any, name: str, totp: pyotp.TOTP) -> None:
     from playwright.sync_api import expect
 
@@ -119,7 +125,7 @@ def _sign_in(page: Any, name: str, totp: pyotp.TOTP) -> None:
     code = page.get_by_label("动态验证码（6 位）")
     expect(code).to_be_visible(timeout=30_000)
     code.fill(totp.now())
-    page.get_by_role("button", name="登录").click()
+    sign_in_button(page).click()
 
 
 @pytest.fixture
@@ -179,7 +185,7 @@ def test_doctor_asks_in_chinese_and_english_and_gives_feedback(
         page.screenshot(path=str(ARTIFACTS / "01-login.png"), full_page=True)
         page.get_by_label("用户名").fill("dr.zhang")
         page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        sign_in_button(page).click()
         chat = page.get_by_placeholder("输入临床问题……")
         expect(chat).to_be_visible(timeout=60_000)
 
@@ -429,7 +435,7 @@ def test_reviewer_stays_signed_in_across_a_reload_until_signing_out(
         page.get_by_label("动态验证码（6 位）").fill(reviewer.now())
         page.screenshot(path=str(ARTIFACTS / "16a-sign-in-one-form.png"), full_page=True)
         started = time.perf_counter()
-        page.get_by_role("button", name="登录").click()
+        sign_in_button(page).click()
         heading = page.get_by_role("heading", name="质量审核", exact=True)
         expect(heading).to_be_visible(timeout=60_000)
         privileged_sign_in_s = time.perf_counter() - started
@@ -480,14 +486,14 @@ def test_typed_page_url_signed_out_shows_the_chinese_sign_in_page(
         page = context.new_page()
         page.goto(f"{server}/review")
         expect(page.get_by_label("用户名")).to_be_visible(timeout=60_000)
-        expect(page.get_by_role("button", name="登录")).to_be_visible()
+        expect(sign_in_button(page)).to_be_visible()
         page.wait_for_timeout(1000)  # a "Page not found" dialog would show by now
         expect(page.get_by_text("Page not found")).to_have_count(0)
         page.screenshot(path=str(ARTIFACTS / "16d-typed-url-signed-out-zh.png"), full_page=True)
         # A doctor may not open the review page: signed in from its URL, Chat opens instead.
         page.get_by_label("用户名").fill("dr.zhang")
         page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        sign_in_button(page).click()
         expect(page.get_by_placeholder("输入临床问题……")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("您无权打开此页面", exact=False)).to_have_count(0)
         page.get_by_role("button", name="退出登录").click()
@@ -500,7 +506,7 @@ def test_typed_page_url_signed_out_shows_the_chinese_sign_in_page(
         page.get_by_label("用户名").fill("cmp.li")
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_label("动态验证码（6 位）").fill(officers["cmp.li"].at(time.time() + 30))
-        page.get_by_role("button", name="登录").click()
+        sign_in_button(page).click()
         expect(page.get_by_role("heading", name="监测预警", exact=True)).to_be_visible(
             timeout=60_000
         )

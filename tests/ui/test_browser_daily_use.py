@@ -33,6 +33,7 @@ from tests.ui.test_browser import (
     ROOT,
     _free_port,
     _wait_healthy,
+    sign_in_button,
 )
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -113,7 +114,7 @@ def _sign_in(page: Any, name: str, code: str | None = None) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     if code is not None:
         page.get_by_label(CODE).fill(code)
-    page.get_by_role("button", name="登录").click()
+    sign_in_button(page).click()
 
 
 def test_doctor_in_a_week_of_use(started: str, browser: Any) -> None:
@@ -202,7 +203,7 @@ def test_department_admin_grants_only_what_is_theirs_and_revoke_asks_first(
     page.get_by_label("User name").fill("adm.zhou")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Authenticator code (6 digits)").fill(people["totp"]["adm.zhou"].now())
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_button(page, "Sign in").click()
     expect(page.get_by_role("heading", name="Access", exact=True)).to_be_visible(timeout=120_000)
     # The roles offered are those a department admin may grant, named in words.
     page.get_by_label("Role", exact=True).click()

@@ -29,6 +29,7 @@ from tests.ui.test_browser import (
     ROOT,
     _free_port,
     _wait_healthy,
+    sign_in_button,
 )
 
 FLU = "zh/流行性感冒诊疗方案（2025年版）.txt"
@@ -93,7 +94,7 @@ def test_doctor_copies_and_downloads_an_answer_as_pdf(server: tuple[str, Path]) 
         expect(page.get_by_label("用户名")).to_be_visible(timeout=60_000)
         page.get_by_label("用户名").fill("dr.zhao")
         page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        sign_in_button(page).click()
         chat = page.get_by_placeholder("输入临床问题……")
         expect(chat).to_be_visible(timeout=60_000)
         chat.fill(QUESTION)
