@@ -26,9 +26,9 @@ from assistant.llm import ChatModel, citation_schema
 from assistant.passage_layout import (
     PassageLayout,
     clauses_before,
+    is_first_item,
     is_lead_in,
     layout,
-    marker_kind,
 )
 from assistant.populations import Patient, fits, is_row, patient_of
 from assistant.prompts import build_messages
@@ -241,21 +241,14 @@ def _item_start(layout: PassageLayout, position: int) -> int:
     item it is or continues, when that item is a later one ("2.", "②", "（二）"); what stands
     before a later item belongs to the item before it. A first item may take the sentence
     that opens its list ("下列人群…较易发展为重型病例。" before "（一）年龄<5岁的儿童；")."""
-    sentence = layout.sentences[position]
-    if marker_kind(sentence) is not None:
+    if layout.kinds[position] is not None:
         head = position
     else:
-        marked = [h for h in layout.heads[position] if marker_kind(layout.sentences[h])]
+        marked = [h for h in layout.heads[position] if layout.kinds[h] is not None]
         if not marked:
             return 0
         head = max(marked)
-    return 0 if _FIRST_ITEM_RE.match(layout.sentences[head]) else head
-
-
-# The marker of a list's first item: 1. （1） ① （一） 一、 a.
-_FIRST_ITEM_RE: Final[re.Pattern[str]] = re.compile(
-    r"^\s*(?:[（(]\s*(?:1|一)\s*[）)]|①|1\s*[.、．)](?![0-9])|一\s*[、．.]|a[.)]\s)", re.IGNORECASE
-)
+    return 0 if is_first_item(layout.sentences[head]) else head
 
 
 def about_the_drug_before(
@@ -279,13 +272,7 @@ def item_head_over(source: Source, layout: PassageLayout, position: int) -> list
     """The head of the list item a passage begins inside of, over the sentences before its
     first marked item ("只有母亲的潜在获益…" under "1.奈玛特韦片…"), never over those after
     ("2.阿兹夫定片。…不建议在妊娠期使用" is about the next drug)."""
-    if not source.item_head:
-        return []
-    first_item = next(
-        (i for i, s in enumerate(layout.sentences) if marker_kind(s) is not None),
-        len(layout.sentences),
-    )
-    return [source.item_head] if position < first_item else []
+    return [source.item_head] if source.item_head and position < layout.first_item else []
 
 
 def compose_extractive(

@@ -45,6 +45,17 @@ def marker_kind(sentence: str) -> str | None:
     return None
 
 
+# The marker of a list's first item: 1. （1） ① （一） 一、 a.
+_FIRST_ITEM_RE: Final[re.Pattern[str]] = re.compile(
+    r"^\s*(?:[（(]\s*(?:1|一)\s*[）)]|①|1\s*[.、．)](?![0-9])|一\s*[、．.]|a[.)]\s)", re.IGNORECASE
+)
+
+
+def is_first_item(sentence: str) -> bool:
+    """Whether a sentence opens the first item of a list ("1.", "（一）", "①", "a.")."""
+    return _FIRST_ITEM_RE.match(sentence) is not None
+
+
 def is_lead_in(sentence: str) -> bool:
     """A sentence ending in a colon: it introduces the sentences after it."""
     return bool(_LEAD_IN_RE.search(sentence))
@@ -57,6 +68,12 @@ class PassageLayout:
     sentences: tuple[str, ...]
     heads: tuple[tuple[int, ...], ...]
     items: tuple[tuple[int, ...], ...]
+    kinds: tuple[str | None, ...] = ()  # each sentence's list marker kind (see marker_kind)
+
+    @property
+    def first_item(self) -> int:
+        """The first sentence that opens a list item (the sentence count when none does)."""
+        return next((i for i, k in enumerate(self.kinds) if k is not None), len(self.sentences))
 
 
 def layout(text: str) -> PassageLayout:
@@ -82,7 +99,7 @@ def layout_of(sentences: Sequence[str]) -> PassageLayout:
     items = tuple(
         _items_after(sentences, kinds, i) if is_lead_in(s) else () for i, s in enumerate(sentences)
     )
-    return PassageLayout(tuple(sentences), tuple(heads), items)
+    return PassageLayout(tuple(sentences), tuple(heads), items, tuple(kinds))
 
 
 def _item_head(kinds: Sequence[str | None], i: int) -> int | None:

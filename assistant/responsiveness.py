@@ -307,7 +307,7 @@ def judge_responsive(
         analysis.aspect is None
         and not analysis.drug_anchors
         and asks_which_drug(analysis)
-        and not any(drug_shaped(n) for n in names_in(" ".join((sentence, *along))))
+        and not names_some_drug(" ".join((sentence, *along)))
     ):
         # "用什么药预防B病毒": the answer names a drug.
         return Responsiveness(False, "other_aspect", len(found), False)
@@ -427,7 +427,7 @@ def _misses_the_class_asked(analysis: QuestionAnalysis, here: str, sentence: str
         return False
     if any(term_in_text(t, here) for t in classes):
         return False
-    return not any(drug_shaped(n) for n in names_in(sentence))
+    return not names_some_drug(sentence)
 
 
 def asks_which_drug(analysis: QuestionAnalysis) -> bool:
@@ -469,9 +469,12 @@ def opens_with_another_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
 
 def names_a_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Whether a sentence names a drug (asked or not) or one of the question's names."""
-    return any(drug_shaped(n) for n in names_in(sentence)) or any(
-        term_in_text(a, sentence) for a in analysis.anchors
-    )
+    return names_some_drug(sentence) or any(term_in_text(a, sentence) for a in analysis.anchors)
+
+
+def names_some_drug(text: str) -> bool:
+    """Whether a text names a drug by its name's shape, asked or not."""
+    return any(drug_shaped(n) for n in names_in(text))
 
 
 _LEADING_MARKS: Final[re.Pattern[str]] = re.compile(r"^[\W\d_]+")  # list marks: ②, （1）, 1.

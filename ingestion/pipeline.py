@@ -27,7 +27,8 @@ CLEANER_VERSION = "3"
 # grades it states, issue #17 §1; 4: a grade the splitter cut from its recommendation, opening
 # the next chunk as WHO writes it after the full stop, goes back onto the recommendation's chunk;
 # 5: the numbered lines of a list a lead-in opens ("…标准（满足下列标准任意 1 条）：") are items,
-# never headings that cut the list from its lead-in).
+# never headings that cut the list from its lead-in; 6: the same, for numbered lines after a
+# lead-in at any depth; 7: a chunk beginning inside a list item keeps the item's head).
 CHUNKER_VERSION = "7"
 # Which chunks of a language the dense model covers get a dense vector (1: all but those under a
 # bibliography heading, "References" / 参考文献, which stay lexical only).

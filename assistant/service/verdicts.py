@@ -36,7 +36,7 @@ from assistant.generation import (
     passage_sentences,
     source_context,
 )
-from assistant.passage_layout import clauses_before
+from assistant.passage_layout import PassageLayout, clauses_before
 from assistant.populations import populations
 from assistant.questions import QuestionAnalysis, SubjectTerm, form_in_text, term_in_text
 from assistant.responsiveness import (
@@ -257,14 +257,20 @@ def _sentence_context(
     return context, [a for a in along if a not in context]
 
 
+def _placed(source: str, sentence: str) -> tuple[PassageLayout, tuple[str, ...], int] | None:
+    """Where a quoted sentence stands in a passage: its layout, sentences and position."""
+    structure, sentences = passage_sentences(source)
+    return (structure, sentences, sentences.index(sentence)) if sentence in sentences else None
+
+
 def _preceding_in_source(source: Source, sentence: str) -> tuple[list[str], list[str]]:
     """The heads a quoted sentence stands under in its passage (its list item's, its list's
     lead-in, the head of the item the passage begins inside of) and the sentences just before
     it."""
-    structure, sentences = passage_sentences(source.text)
-    if sentence not in sentences:
+    placed = _placed(source.text, sentence)
+    if placed is None:
         return [], []
-    index = sentences.index(sentence)
+    structure, sentences, index = placed
     heads = [
         *(sentences[h] for h in structure.heads[index]),
         *item_head_over(source, structure, index),
@@ -275,10 +281,10 @@ def _preceding_in_source(source: Source, sentence: str) -> tuple[list[str], list
 
 def _about_another_drug(analysis: QuestionAnalysis, source: Source, sentence: str) -> bool:
     """A quoted sentence naming no drug under one that opens with a drug not asked about."""
-    structure, sentences = passage_sentences(source.text)
-    if sentence not in sentences:
+    placed = _placed(source.text, sentence)
+    if placed is None:
         return False
-    index = sentences.index(sentence)
+    structure, sentences, index = placed
     above = item_head_over(source, structure, index)
     return about_the_drug_before(analysis, structure, sentences, index, above)
 
@@ -286,9 +292,9 @@ def _about_another_drug(analysis: QuestionAnalysis, source: Source, sentence: st
 def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:
     """The earlier clauses of the statement a quoted sentence continues in its passage."""
     for source in sources:
-        _, sentences = passage_sentences(source)
-        if sentence in sentences:
-            return clauses_before(sentences, sentences.index(sentence))
+        if placed := _placed(source, sentence):
+            _, sentences, index = placed
+            return clauses_before(sentences, index)
     return []
 
 
@@ -308,9 +314,8 @@ _LABEL_RE: Final[re.Pattern[str]] = re.compile(r"^[\W\d_]*([^：:，,。；;]{2,
 def _heads_an_item(sentence: str, sources: Sequence[str]) -> bool:
     """Whether the sentence is the head of a list item in a passage ("3.莫诺拉韦胶囊。")."""
     for source in sources:
-        structure, sentences = passage_sentences(source)
-        if sentence in sentences:
-            at = sentences.index(sentence)
+        if placed := _placed(source, sentence):
+            structure, _, at = placed
             if any(at in heads for heads in structure.heads):
                 return True
     return False
