@@ -44,8 +44,10 @@ from assistant.responsiveness import (
     Responsiveness,
     heading_of,
     judge_responsive,
+    labelled_by_another_drug,
     names_a_drug,
     names_in,
+    opens_with_an_asked_drug,
     opens_with_another_drug,
 )
 
@@ -259,12 +261,19 @@ def about_the_drug_before(
     above: Sequence[str] = (),
 ) -> bool:
     """A sentence naming no drug nor any of the question's names, under a sentence or an item
-    head that opens with a drug the question does not name: its subject is that drug.
+    head that opens with a drug the question does not name: its subject is that drug. So is
+    any sentence of an entry labelled by such a drug (or that is one), unless it opens with
+    an asked drug: the asked drug named there is a comparator or a prior treatment.
     `above`: heads from outside the passage it stands under (see `item_head_over`)."""
+    heads = [raw[i] for i in layout.heads[position]]
+    labelled = any(labelled_by_another_drug(analysis, h) for h in [raw[position], *heads]) or any(
+        labelled_by_another_drug(analysis, h, head=True) for h in above
+    )
+    if labelled and not opens_with_an_asked_drug(analysis, raw[position]):
+        return True  # "常见不良反应为…" in the entry "（1）瑞戈非尼：…既往接受过索拉非尼治疗…"
     if names_a_drug(analysis, raw[position]):
         return False
     nearest = [raw[position - 1]] if position > 0 else []
-    heads = [raw[i] for i in layout.heads[position]]
     return any(opens_with_another_drug(analysis, h) for h in [*nearest, *heads, *above])
 
 
@@ -381,7 +390,7 @@ def compose_extractive(
                             break
                 if taken is not None:
                     verdict, before = taken
-                elif verdict.responsive and about_the_drug_before(
+                if verdict.responsive and about_the_drug_before(
                     analysis, structure, raw, position, above
                 ):
                     # "孕妇或可能怀孕的妇女禁用" after "法维拉韦：适用于…": it is about that drug.

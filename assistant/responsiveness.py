@@ -467,6 +467,43 @@ def opens_with_another_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     )
 
 
+_LABEL_END: Final[re.Pattern[str]] = re.compile(r"[：:]")
+
+
+def labelled_by_another_drug(
+    analysis: QuestionAnalysis, sentence: str, *, head: bool = False
+) -> bool:
+    """An entry labelled by a drug the question does not name ("（1）瑞戈非尼：在多国被批准用于既往
+    接受过索拉非尼治疗的…"): all it says is about that drug, whatever else it names. A label
+    that names a class ("喹诺酮类：包括…莫西沙星") or one of the question's names is no other
+    drug's. `head`: the sentence is a list item's head cut at its first stop (a passage's
+    `item_head`, "（2）纳武利尤单抗联合伊匹木单抗"); when short, all of it is the label."""
+    body = _LEADING_MARKS.sub("", normalised(sentence))
+    end = _LABEL_END.search(body[: LABEL_MAX_CHARS + 1])
+    if end is not None:
+        label = body[: end.start()]
+    elif head and len(body) <= LABEL_MAX_CHARS:
+        label = body
+    else:
+        return False
+    if "类" in label or any(term_in_text(a, label) for a in analysis.anchors):
+        return False
+    forms = _term_forms(analysis)
+    names = names_in(label)
+    return any(drug_shaped(n) for n in names) and not any(_asked(forms, n) for n in names)
+
+
+def opens_with_an_asked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """A sentence that opens with a drug the question names ("索拉非尼可用于…")."""
+    norm = normalised(sentence)
+    start = len(norm) - len(_LEADING_MARKS.sub("", norm))
+    forms = _term_forms(analysis)
+    return any(
+        drug_shaped(n) and _asked(forms, n) and 0 <= norm.find(n) - start <= _OPENING
+        for n in names_in(sentence)
+    )
+
+
 def names_a_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Whether a sentence names a drug (asked or not) or one of the question's names."""
     return names_some_drug(sentence) or any(term_in_text(a, sentence) for a in analysis.anchors)

@@ -41,7 +41,10 @@ _LONGEST_NAME: Final[int] = 8
 _RARE_PIECE: Final[int] = 100
 
 ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
-    r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|单抗|洛尔|普利|沙坦|他汀|地平|拉唑|康唑|硝唑|"
+    # Kinase and PARP/CDK inhibitors (替尼, 非尼, 帕利, 西利), platins, anthracyclines, taxanes,
+    # camptothecins (铂, 比星, 他赛, 替康) as well as the classes above and below.
+    r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|非尼|帕利|西利|单抗|铂|比星|他赛|替康|"
+    r"洛尔|普利|沙坦|他汀|地平|拉唑|康唑|硝唑|"
     r"替丁|卡因|西泮|唑仑|吗啡|芬太尼|太尼|考酮|诺啡|马多|他滨|法林|匹林|夫定|酮|嗪|胺|酯|苷|"
     r"肽|素|尼龙|松|隆|韦林|洛韦|醇|啶)$"
 )

@@ -25,6 +25,7 @@ from assistant.glossary import (
 from assistant.questions import (
     analyse_question,
     coordinated_parts,
+    drug_shaped,
     form_in_text,
     term_in_text,
 )
@@ -1566,3 +1567,18 @@ def test_how_to_stop_a_treatment_is_answered_by_what_says_how_to_stop_or_taper_i
 )  # fmt: skip
 def test_a_concentration_is_a_level_not_a_dose(text: str, dose: bool) -> None:
     assert states_dose(text) is dose
+
+
+@pytest.mark.parametrize(
+    ("name", "shaped"),
+    [
+        ("索拉非尼", True), ("瑞戈非尼", True), ("奥拉帕利", True), ("奥沙利铂", True),
+        ("多柔比星", True), ("多西他赛", True), ("伊立替康", True), ("sorafenib", True),
+        ("olaparib", True), ("palbociclib", True), ("irinotecan", True), ("吞咽", False),
+        ("nib", False), ("screening", False),
+    ],
+)  # fmt: skip
+def test_kinase_inhibitors_platins_and_other_cancer_drugs_have_a_drugs_shape(
+    name: str, shaped: bool
+) -> None:
+    assert drug_shaped(name) is shaped

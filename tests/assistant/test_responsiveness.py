@@ -670,3 +670,46 @@ def test_a_head_naming_a_class_with_the_asked_drug_in_it_is_no_other_drugs() -> 
     assert not opens_with_another_drug(asked, head)
     other = analyse_question("阿奇霉素疗程多久？", table=glossary_table(), rarity=rarity)
     assert opens_with_another_drug(other, head)
+
+
+def test_an_entry_labelled_by_another_drug_is_that_drugs_whatever_else_it_names() -> None:
+    # Regorafenib's entry names sorafenib as the treatment before it; its adverse effects are
+    # regorafenib's, never an answer about sorafenib's.
+    text = (
+        "（1）瑞戈非尼：用于既往接受过索拉非尼治疗的患者。研究评估了瑞戈非尼用于索拉非尼治疗后"
+        "进展患者的疗效和安全性。常见不良反应为高血压、手足皮肤反应、乏力。"
+        "（2）索拉非尼：适用于肝功能较好的患者。常见的不良反应为腹泻、手足综合征、皮疹。"
+    )
+    source = Source(
+        n=1, doc_id="d", title="肝癌诊疗指南", library="l", chunk_id="d-1", chunk_index=1,
+        section="五、治疗 > 系统治疗", language="zh", text=text,
+    )  # fmt: skip
+    rarity = rarity_of([text, "瑞戈非尼", "索拉非尼"])
+    question = "索拉非尼常见不良反应有哪些？"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+    shown = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    assert not any("手足皮肤反应" in t or "瑞戈非尼" in t for t in shown), shown
+    assert any("腹泻、手足综合征" in t for t in shown), shown
+    question = "瑞戈非尼常见不良反应有哪些？"
+    other = analyse_question(question, table=glossary_table(), rarity=rarity)
+    shown = [t for t, _ in compose_extractive(question, [source], analysis=other)[0]]
+    assert any("手足皮肤反应" in t for t in shown) and not any("腹泻" in t for t in shown)
+
+
+def test_a_passage_inside_another_drugs_entry_names_the_asked_drug_only_as_its_comparator() -> None:
+    # The chunk begins inside the combination's entry; the asked drug is the control arm.
+    text = "联合治疗组的客观缓解率高于索拉非尼组。联合治疗组常见的不良反应为瘙痒、皮疹。"
+    source = Source(
+        n=1, doc_id="d", title="肝癌诊疗指南", library="l", chunk_id="d-2", chunk_index=2,
+        section="五、治疗 > 系统治疗", language="zh", text=text,
+        item_head="（2）纳武利尤单抗联合伊匹木单抗",
+    )  # fmt: skip
+    rarity = rarity_of([text, "纳武利尤单抗", "索拉非尼"])
+    question = "索拉非尼常见不良反应有哪些？"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+    shown, dropped = compose_extractive(question, [source], analysis=asked)
+    assert shown == [] and {d.reason for d in dropped} == {"other_subject"}, (shown, dropped)
+    # A sentence that opens with the asked drug is its own, whatever entry it stands in.
+    own = source.model_copy(update={"text": "索拉非尼常见的不良反应为腹泻、手足综合征。"})
+    shown, _ = compose_extractive(question, [own], analysis=asked)
+    assert [t for t, _ in shown] == ["索拉非尼常见的不良反应为腹泻、手足综合征。"]
