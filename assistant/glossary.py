@@ -120,11 +120,16 @@ _BRITISH = (
     (re.compile(r"ae|oe"), "e"),
 )
 
+# A medical adjective is glossed, when at all, by its noun: thrombolytic → thrombolysis,
+# hypoxemic → hypoxemia, cirrhotic → cirrhosis.
+_ADJECTIVE_NOUNS = (("lytic", "lysis"), ("emic", "emia"), ("otic", "osis"))
+
 
 def base_forms(word: str) -> list[str]:
     """Candidate base forms of an inflected or British-spelt English word, most likely first:
     "tapering" → taper, "rinsed" → rinse, "stopped" → stop, "programme" → program,
-    "randomised" → randomized → randomize. Words under six letters are left alone."""
+    "randomised" → randomized → randomize, "thrombolytic" → thrombolysis. Words under six
+    letters are left alone."""
     if len(word) < 6 or not word.isalpha():
         return []
     out: list[str] = []
@@ -134,6 +139,9 @@ def base_forms(word: str) -> list[str]:
     for w in dict.fromkeys((word, american)):
         if w != word:
             out.append(w)
+        for adjective, noun in _ADJECTIVE_NOUNS:
+            if w.endswith(adjective):
+                out.append(w[: -len(adjective)] + noun)  # thrombolytic → thrombolysis
         for ending in ("ing", "ed"):
             if not w.endswith(ending):
                 continue

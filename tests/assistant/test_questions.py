@@ -315,6 +315,11 @@ def test_an_inflected_or_british_word_is_looked_up_by_its_base_form() -> None:
     assert base_forms("assessing")[0] == "assess" and "asses" not in base_forms("assessing")
     assert base_forms("randomised")[-1] == "randomize"
     assert base_forms("used") == []  # too short to tell
+    # A medical adjective no table glosses is looked up by its noun.
+    lines = ["溶栓 溶栓 [rong2 shuan1] /thrombolysis/", "肝硬化 肝硬化 [gan1 ying4 hua4] /cirrhosis/"]
+    table = LayeredTerms((parse_cedict(lines),))
+    assert table.to_chinese("thrombolytic") == ["溶栓"]
+    assert table.to_chinese("cirrhotic") == ["肝硬化"]
 
 
 def test_an_abbreviation_that_is_an_everyday_word_is_no_gloss() -> None:
