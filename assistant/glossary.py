@@ -160,7 +160,7 @@ EN_DRUG_STEMS: Final[str] = (
     r"mab|vir|cillin|mycin|micin|floxacin|cycline|pril|sartan|olol|statin|azole|prazole|"
     r"arone|semide|thiazide|gliptin|gliflozin|glutide|lukast|triptan|setron|oxetine|"
     r"tidine|dipine|afil|parin|xaban|gatran|grel|(?<=\w\w)nib|parib|ciclib|platin|taxel|tecan|"
-    r"rubicin|zepam|zolam|"
+    r"rubicin|teplase|(?:uro|strepto)kinase|zepam|zolam|"
     r"codone|morphone|orphine|adone|fentanil|fentanyl|caine|sone|olone|asone"
 )
 EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(

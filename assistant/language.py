@@ -87,9 +87,9 @@ def is_link_list(text: str) -> bool:
 
 
 # Characters that end a drug's name being read in Chinese text (function words and the verbs
-# that take a drug: 的, 和, 用, 服, 给 …; 那, 可 and 比 do occur in names).
+# that take a drug: 的, 和, 用, 服, 给, 要, 开 (prescribe) …; 那, 可 and 比 do occur in names).
 NAME_BREAKS: Final[frozenset[str]] = frozenset(
-    "的和与及或在是为了用于对将把被从由以其并而但也给服吃"
+    "的和与及或在是为了用于对将把被从由以其并而但也给服吃要开"
 )
 
 

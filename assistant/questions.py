@@ -359,6 +359,8 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         # name, however everyday its other words ("valve"); never what is asked of a name
         # ("incubation period").
         return True
+    if len(words) == 1 and _EN_NOT_A_NAME.search(last) and not last.startswith("anti"):
+        return False  # an adjective ("systemic", "advanced"), never a drug class ("antiviral")
     return _english_name_like(term, table) and bool(table.to_chinese(term))
 
 
@@ -508,6 +510,8 @@ def analyse_question(
         entity = (bool(full) or _is_entity(term, table)) and not _only_population(term)
         if df == 0 and (not entity or unknown_fragment(term, table)):
             continue  # a paraphrase or a word cut apart: no guideline spells it that way
+        if set(term) & NAME_BREAKS and unknown_fragment(term, table):
+            continue  # a function word glued to a neighbour (时要 of "注射时要戴"), however common
         weight = rarity.idf(df) if rarity else 1.0
         terms.append(
             SubjectTerm(

@@ -52,8 +52,13 @@ _REFERENCE_RE: Final[re.Pattern[str]] = re.compile(
 
 # "Which drug / 哪种药": the answer names a drug the question does not.
 _WHICH_DRUG_RE: Final[re.Pattern[str]] = re.compile(
-    r"哪种|哪一种|哪类|哪些药|什么药|何种药|"
-    r"\b(?:which|what)\s+(?:drugs?|medications?|medicines?|agents?)\b",
+    # A kind may stand between ("用什么溶栓药", "which thrombolytic drugs"); "什么时候用药"
+    # asks when, not which.
+    rf"哪种|哪一种|哪类|(?:哪些|什么|何种)(?!时)[{CJK_CHARS}]{{0,4}}?药|"
+    r"(?:一线|二线|首选)(?:的)?(?:治疗|用药|药物|方案)(?:是什么|有哪些|选什么)|"
+    r"\b(?:which|what)\s+(?:[a-z-]+\s+){0,2}?(?:drugs?|medications?|medicines?|agents?)\b|"
+    r"\b(?:first|second)[- ]line\s+(?:[a-z]+\s+)?(?:therapy|therapies|treatments?|drugs?|"
+    r"agents?|regimens?)\b",
     re.IGNORECASE,
 )
 

@@ -42,8 +42,9 @@ _RARE_PIECE: Final[int] = 100
 
 ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
     # Kinase and PARP/CDK inhibitors (替尼, 非尼, 帕利, 西利), platins, anthracyclines, taxanes,
-    # camptothecins (铂, 比星, 他赛, 替康) as well as the classes above and below.
-    r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|非尼|帕利|西利|单抗|铂|比星|他赛|替康|"
+    # camptothecins (铂, 比星, 他赛, 替康), thrombolytics (普酶, 激酶) as well as the classes
+    # above and below.
+    r"(?:韦|霉素|环素|沙星|西林|头孢\S*|培南|替尼|非尼|帕利|西利|单抗|铂|比星|他赛|替康|普酶|激酶|"
     r"洛尔|普利|沙坦|他汀|地平|拉唑|康唑|硝唑|"
     r"替丁|卡因|西泮|唑仑|吗啡|芬太尼|太尼|考酮|诺啡|马多|他滨|法林|匹林|夫定|酮|嗪|胺|酯|苷|"
     r"肽|素|尼龙|松|隆|韦林|洛韦|醇|啶)$"
@@ -103,6 +104,10 @@ def cut_known(run: str, table: LayeredTerms) -> list[str]:
             ),
             None,
         )
+        if known is None and table.knows_clinical(run[i : i + 2]):
+            # A two-character clinical name jieba does not know (卒中 in "卒中后", "卒中用",
+            # which it cuts 卒 / 中后).
+            known = run[i : i + 2]
         spelled = len(known) if known else 0
         if known is None and (variant := _clinical_variant(run, i, table)):
             known, spelled = variant

@@ -316,7 +316,10 @@ def test_an_inflected_or_british_word_is_looked_up_by_its_base_form() -> None:
     assert base_forms("randomised")[-1] == "randomize"
     assert base_forms("used") == []  # too short to tell
     # A medical adjective no table glosses is looked up by its noun.
-    lines = ["溶栓 溶栓 [rong2 shuan1] /thrombolysis/", "肝硬化 肝硬化 [gan1 ying4 hua4] /cirrhosis/"]
+    lines = [
+        "溶栓 溶栓 [rong2 shuan1] /thrombolysis/",
+        "肝硬化 肝硬化 [gan1 ying4 hua4] /cirrhosis/",
+    ]
     table = LayeredTerms((parse_cedict(lines),))
     assert table.to_chinese("thrombolytic") == ["溶栓"]
     assert table.to_chinese("cirrhotic") == ["肝硬化"]
@@ -1580,6 +1583,7 @@ def test_a_concentration_is_a_level_not_a_dose(text: str, dose: bool) -> None:
         ("索拉非尼", True), ("瑞戈非尼", True), ("奥拉帕利", True), ("奥沙利铂", True),
         ("多柔比星", True), ("多西他赛", True), ("伊立替康", True), ("sorafenib", True),
         ("olaparib", True), ("palbociclib", True), ("irinotecan", True), ("吞咽", False),
+        ("阿替普酶", True), ("替奈普酶", True), ("尿激酶", True), ("alteplase", True),
         ("nib", False), ("screening", False),
     ],
 )  # fmt: skip
@@ -1587,3 +1591,40 @@ def test_kinase_inhibitors_platins_and_other_cancer_drugs_have_a_drugs_shape(
     name: str, shaped: bool
 ) -> None:
     assert drug_shaped(name) is shaped
+
+
+def test_a_clinical_name_jieba_does_not_know_is_not_cut_with_its_neighbour() -> None:
+    # jieba cuts 卒中后 as 卒 / 中后 and 卒中用 as 卒 / 中用; the glossary knows 卒中 (stroke).
+    rarity = rarity_of(["卒中后抑郁应早期筛查。", "缺血性卒中患者静脉溶栓治疗。", "吞咽功能评估"])
+    for question in ("卒中后吞咽障碍怎么筛查", "缺血性卒中用什么溶栓药"):
+        asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+        terms = [t.term for t in asked.terms]
+        assert "卒中" in terms and "中后" not in terms and "中用" not in terms, terms
+
+
+def test_a_function_word_glued_to_a_neighbour_is_no_term() -> None:
+    # "要开纳洛酮": 要开 is no piece of the drug's name; "注射时要戴": 时要 is no word at all.
+    rarity = rarity_of(["Offer naloxone. 纳洛酮", "硬膜外注射时要戴口罩。", "口罩 facemask"])
+    asked = analyse_question(
+        "给长期用阿片类药物的患者要开纳洛酮吗", table=glossary_table(), rarity=rarity
+    )
+    assert "纳洛酮" in [t.term for t in asked.anchors], asked.terms
+    asked = analyse_question("硬膜外注射时要戴口罩吗", table=glossary_table(), rarity=rarity)
+    assert "时要" not in [t.term for t in asked.terms], asked.terms
+
+
+def test_an_adjective_is_no_name_a_refusal_may_say_is_missing() -> None:
+    rarity = rarity_of(["肝细胞癌（hepatocellular carcinoma，HCC）的一线系统治疗", "全身性"])
+    # A dictionary that glosses the adjective with a rare word, as CC-CEDICT does.
+    adjectives = parse_cedict(["全身性 全身性 [quan2 shen1 xing4] /systemic/"])
+    table = LayeredTerms((load_glossary(), adjectives, cedict_table()), clinical=1)
+    asked = analyse_question(
+        "What is the first-line systemic therapy for advanced hepatocellular carcinoma?",
+        table=table,
+        rarity=rarity,
+    )
+    anchors = [t.term for t in asked.anchors]
+    assert "systemic" not in anchors and "advanced" not in anchors, anchors
+    # A drug class written like an adjective still is one.
+    asked = analyse_question("Which antiviral is used for influenza?", table=glossary_table())
+    assert "antiviral" in [t.term for t in asked.terms], asked.terms

@@ -713,3 +713,21 @@ def test_a_passage_inside_another_drugs_entry_names_the_asked_drug_only_as_its_c
     own = source.model_copy(update={"text": "索拉非尼常见的不良反应为腹泻、手足综合征。"})
     shown, _ = compose_extractive(question, [own], analysis=asked)
     assert [t for t, _ in shown] == ["索拉非尼常见的不良反应为腹泻、手足综合征。"]
+
+
+@pytest.mark.parametrize(
+    ("question", "which"),
+    [
+        ("Which thrombolytic drugs are used for ischemic stroke?", True),
+        ("缺血性卒中用什么溶栓药？", True),
+        ("What is the first-line systemic therapy for advanced liver cancer?", True),
+        ("流感用哪些抗病毒药？", True),
+        ("什么时候用药？", False),
+        ("What is the incubation period of influenza?", False),
+    ],
+)
+def test_a_question_asking_which_drug_may_name_the_kind_between(question: str, which: bool) -> None:
+    from assistant.responsiveness import asks_which_drug
+
+    asked = analyse_question(question, table=glossary_table(), rarity=None)
+    assert asks_which_drug(asked) is which
