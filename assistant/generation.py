@@ -161,6 +161,21 @@ _DEPENDENT_OPENING = re.compile(
 )
 
 
+# A recommendation of its own: an actor and "should" ("Clinicians should ask patients about
+# …", "Facilities should assure …"). It says what it is about itself, never continues the
+# topic of the sentence before.
+_OWN_ACTION = re.compile(
+    r"^\W*(?:implementation considerations\W+)?(?:clinicians|physicians|providers|prescribers|"
+    r"health ?care (?:personnel|providers|professionals|workers|facilities)|hcp|staff|"
+    r"facilities|organizations|hospitals|programs?)\b[^.;:]{0,40}?\b(?:should|must|shall)\b",
+    re.IGNORECASE,
+)
+
+
+def _states_its_own_action(text: str) -> bool:
+    return _OWN_ACTION.search(text) is not None
+
+
 def clean_shown(text: str) -> str:
     """A sentence without its list marker and page furniture."""
     for pattern in _FURNITURE_RES:
@@ -365,6 +380,10 @@ def compose_extractive(
                 taken: tuple[Responsiveness, tuple[int, ...]] | None = None
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
+                    if _states_its_own_action(text) and not set(option) & set(
+                        structure.heads[position]
+                    ):
+                        continue  # "Clinicians should ask …" after "… offering naloxone"
                     if term_in_text(top, " ".join(named)):
                         # A head (the item's, the list's lead-in) says whom the sentence is
                         # about too; a plain sentence before it only what it is about.

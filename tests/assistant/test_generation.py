@@ -386,3 +386,26 @@ def test_of_a_sentence_listing_several_drugs_doses_the_asked_drugs_clauses_are_s
     # A sentence about one drug only is shown whole.
     alone = "克拉霉素用法：10-15mg/(kg.d)，分2次口服。"
     assert part("克拉霉素的剂量是多少？", alone) == alone
+
+
+def test_a_recommendation_of_its_own_does_not_borrow_the_topic_of_the_one_before() -> None:
+    # "Clinicians should ask …" is a recommendation about something else: it does not become
+    # an answer about naloxone because the sentence before it names naloxone.
+    text = (
+        "Before starting and periodically during continuation of opioid therapy, clinicians "
+        "should evaluate risk for opioid-related harms and discuss risk with patients. "
+        "Clinicians should work with patients to incorporate into the management plan "
+        "strategies to mitigate risk, including offering naloxone (recommendation category: A; "
+        "evidence type: 4).\nImplementation Considerations • Clinicians should ask patients "
+        "about their drug and alcohol use and use validated tools to screen for and assess "
+        "mental health and substance use disorders.\n• When considering initiating long-term "
+        "opioid therapy, clinicians should ensure that treatment for depression is optimized."
+    )
+    source = make_source(1, text, doc="cdc", title="Guideline for Prescribing Opioids for Pain")
+    source = source.model_copy(update={"section": "Recommendations > Recommendation 8"})
+    passages = [text, "Opioids for pain.", "Alcohol use disorder.", "naloxone"]
+    question = "给长期用阿片类药物的患者要开纳洛酮吗"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity_of(passages))
+    shown = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    assert any("offering naloxone" in t for t in shown), shown
+    assert not any("alcohol use" in t for t in shown), shown
