@@ -416,9 +416,17 @@ def _discriminates(
     stands under, or the sentence answers some other question about the topic.
     """
     beyond = " ".join((sentence, *(c for c in context if c not in titles)))
-    if any(term_in_text(a, beyond) for a in analysis.anchors):
+    title = " ".join(titles)
+    # A name the title holds tells no sentence of that guideline apart, even written in the
+    # sentence ("…腺病毒肺炎是儿童社区获得性肺炎中较为严重的类型之一" answers no question about
+    # the flow of a nasal cannula); nor does whom the question is about.
+    if any(term_in_text(a, beyond) and not term_in_text(a, title) for a in analysis.anchors):
         return True
-    others = [t for t in (*analysis.terms, *analysis.common) if not t.anchor and t.in_library]
+    others = [
+        t
+        for t in (*analysis.terms, *analysis.common)
+        if not t.anchor and t.in_library and not populations(t.term)
+    ]
     return not others or any(term_in_text(t, beyond) for t in others)
 
 

@@ -731,3 +731,21 @@ def test_a_question_asking_which_drug_may_name_the_kind_between(question: str, w
 
     asked = analyse_question(question, table=glossary_table(), rarity=None)
     assert asks_which_drug(asked) is which
+
+
+def test_a_name_the_title_holds_tells_no_sentence_of_that_guideline_apart() -> None:
+    # Both sentences name the disease of the guideline's title and state a number; only the
+    # one about the nasal cannula answers. Whom the question is about (婴幼儿) tells none apart.
+    intro = (
+        "腺病毒肺炎是儿童社区获得性肺炎中较为严重的类型之一，多发于6个月至5岁儿童，"
+        "是造成婴幼儿肺炎死亡的重要原因。"
+    )
+    answer = "需用专门的高流量鼻导管，根据年龄体重调节流量大小，婴幼儿为2L/（kg·min）。"
+    title = "儿童腺病毒肺炎诊疗规范"
+    rarity = rarity_of([intro, answer, title, "流感", "导管相关感染"])
+    asked = analyse_question(
+        "腺病毒肺炎高流量鼻导管婴幼儿流量多少", table=glossary_table(), rarity=rarity
+    )
+    context = ["七、治疗 > （五）氧疗和呼吸支持", title]
+    assert not judge_responsive(asked, intro, context=context, titles=[title]).responsive
+    assert judge_responsive(asked, answer, context=context, titles=[title]).responsive
