@@ -23,7 +23,8 @@ DOSE_UNITS: Final[frozenset[str]] = frozenset(
 # A concentration ("AFP≥400μg/L", "10 mg/mL") is a level, not a dose: a volume below the
 # unit makes it one (mg/kg stays a dose).
 _DOSE_UNIT_RE: Final[re.Pattern[str]] = re.compile(
-    r"\d\s*(?:mg|g|μg|µg|ug|mcg|ml|mL|iu|IU|U|万?单位|毫克|克|微克|毫升|片|粒|支|袋|mme|MME)"
+    # Units of heparin or insulin are written U or u ("负荷量75u/kg").
+    r"\d\s*(?:mg|g|μg|µg|ug|mcg|ml|mL|iu|IU|U|u|万?单位|毫克|克|微克|毫升|片|粒|支|袋|mme|MME)"
     r"(?![a-zA-Z])(?!\s*/\s*(?:[dmμµu]?[lL]|升|毫升)(?![a-zA-Z]))",
 )
 # A count in digits or words: "15 分钟", "三天", "两周", "半年", "three days", "a few weeks".

@@ -86,10 +86,11 @@ def is_link_list(text: str) -> bool:
     return len(urls) >= 2 and sum(len(u) for u in urls) >= 0.25 * len(text.strip())
 
 
-# Characters that end a drug's name being read in Chinese text (function words and the verbs
-# that take a drug: 的, 和, 用, 服, 给, 要, 开 (prescribe) …; 那, 可 and 比 do occur in names).
+# Characters that end a drug's name being read in Chinese text (function words, the verbs
+# that take a drug: 的, 和, 用, 服, 给, 要, 开 (prescribe) …, and the question's closing 吗, 呢;
+# 那, 可 and 比 do occur in names).
 NAME_BREAKS: Final[frozenset[str]] = frozenset(
-    "的和与及或在是为了用于对将把被从由以其并而但也给服吃要开"
+    "的和与及或在是为了用于对将把被从由以其并而但也给服吃要开吗呢"
 )
 
 

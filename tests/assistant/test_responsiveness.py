@@ -749,3 +749,25 @@ def test_a_name_the_title_holds_tells_no_sentence_of_that_guideline_apart() -> N
     context = ["七、治疗 > （五）氧疗和呼吸支持", title]
     assert not judge_responsive(asked, intro, context=context, titles=[title]).responsive
     assert judge_responsive(asked, answer, context=context, titles=[title]).responsive
+
+
+def test_plain_heparin_is_never_answered_with_a_low_molecular_weight_heparins_dose() -> None:
+    # 普通肝素 is one name (the glossary's), not 普通 + 肝素: a sentence dosing 低分子量肝素钙
+    # names another drug. Heparin's units are written u ("负荷量75u/kg"): that is a dose.
+    lmwh = "多用低分子量肝素钙100U/(kg.次)，qd，皮下注射，一般1-2周。"
+    ufh = "血流动力学不稳定时，应用普通肝素抗凝，负荷量75u/kg，静脉滴注（大于10分钟）。"
+    rarity = rarity_of([lmwh, ufh, "支原体肺炎肺栓塞的治疗", "肺栓塞"])
+    asked = analyse_question(
+        "支原体肺炎肺栓塞普通肝素负荷量", table=glossary_table(), rarity=rarity
+    )
+    assert "普通肝素" in [t.term for t in asked.anchors], asked.terms
+    context = ["1.PE 治疗", "儿童肺炎支原体肺炎诊疗指南"]
+    assert judge_responsive(asked, lmwh, context=context).reason == "other_subject"
+    assert judge_responsive(asked, ufh, context=context).responsive
+
+
+def test_the_closing_question_particle_is_no_part_of_a_drugs_name() -> None:
+    rarity = rarity_of(["可联合应用第2、3代头孢类抗菌药物", "头孢曲松"])
+    asked = analyse_question("支原体肺炎可以用头孢吗", table=glossary_table(), rarity=rarity)
+    terms = [t.term for t in asked.terms]
+    assert "头孢" in terms and "头孢吗" not in terms, terms
