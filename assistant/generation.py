@@ -42,13 +42,16 @@ from assistant.questions import (
 )
 from assistant.responsiveness import (
     Responsiveness,
+    defines,
     heading_of,
     judge_responsive,
     labelled_by_another_drug,
     names_a_drug,
     names_in,
+    no_definition_answers,
     opens_with_an_asked_drug,
     opens_with_another_drug,
+    says_none_of_it,
 )
 
 logger = logging.getLogger(__name__)
@@ -380,10 +383,11 @@ def compose_extractive(
                 taken: tuple[Responsiveness, tuple[int, ...]] | None = None
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
-                    if _states_its_own_action(text) and not set(option) & set(
-                        structure.heads[position]
-                    ):
+                    plain = set(option) - set(structure.heads[position])
+                    if plain and _states_its_own_action(text):
                         continue  # "Clinicians should ask …" after "… offering naloxone"
+                    if no_definition_answers(analysis) and any(defines(raw[i]) for i in plain):
+                        continue  # a definition shown along answers no other question
                     if term_in_text(top, " ".join(named)):
                         # A head (the item's, the list's lead-in) says whom the sentence is
                         # about too; a plain sentence before it only what it is about.
@@ -418,6 +422,10 @@ def compose_extractive(
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue
             answering.add(position)
+            if says_none_of_it(analysis, " ".join([*(raw[i] for i in before), text])):
+                # The premise of a sentence after it ("Otherwise, …"), never an answer alone.
+                rejected.append((lexical, text, "other_subject", source.n))
+                continue
             if dependent:
                 before = tuple(sorted({*before, position - 1}))  # shown with its premise
             # The question's terms in the sentence (with what it takes along), in any language,

@@ -308,6 +308,9 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
+    if defines(sentence) and no_definition_answers(analysis):
+        # "医院感染：指患者在住院期间…" says what a name means, not what to do about it.
+        return Responsiveness(False, "other_aspect", len(found), False)
     if (
         analysis.aspect is None
         and not analysis.drug_anchors
@@ -403,6 +406,48 @@ def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> b
         and aspect.stated_in(f"{label}。{sentence}")
         for label in labels
     )
+
+
+# A sentence that defines its subject: "肺炎支原体肺炎（MPP）：指…", "…是指…", "Health
+# care-associated infection (also referred to as …): An infection occurring …", "X is
+# defined as …".
+_DEFINITION: Final[re.Pattern[str]] = re.compile(
+    r"^\W*[^。；;]{1,40}?(?:[:：]\s*(?:指|是指|系指)|是指|系指|指的是|定义为)|"
+    r"^\W*[A-Za-z][\w\s\-–/,()“”\"']{1,120}?[:：]\s+(?:An?|The)\s|"
+    r"\b(?:is|are) defined as\b|\brefers? to (?:an?|the) ",
+    re.IGNORECASE,
+)
+# A question asking what something is, how it is defined, or when it counts as it.
+_WHAT_IT_IS: Final[re.Pattern[str]] = re.compile(
+    r"什么是|是什么|是指|指什么|定义|含义|什么叫|何为|何谓|算|属于|诊断|标准|分型|分类|"
+    r"\bwhat (?:is|are)\b|\bdefin|\bmean(?:s|ing|t)?\b|\bstand for\b|\bcriteri|\bdiagnos|"
+    r"\bclassif|\bconsidered\b|\bcount(?:s|ed)? as\b|\bqualif",
+    re.IGNORECASE,
+)
+
+
+def defines(sentence: str) -> bool:
+    """Whether a sentence defines its subject ("X：指…", "X: An infection occurring …")."""
+    return _DEFINITION.search(unicodedata.normalize("NFKC", sentence)) is not None
+
+
+def no_definition_answers(analysis: QuestionAnalysis) -> bool:
+    """Whether a definition is no answer: the question asks neither what a name means or when
+    something counts as it, nor an aspect the definition may state ("TIA…：指…临床症状一般多在
+    1~2小时内恢复" says how long)."""
+    return analysis.aspect is None and _WHAT_IT_IS.search(analysis.text) is None
+
+
+def says_none_of_it(analysis: QuestionAnalysis, said: str) -> bool:
+    """Asked no aspect and no drug, a sentence that says none of the question's words itself
+    (its names only in the heading it stands under) while the question asks something more of
+    them: it answers another question under that heading ("按照要求处理医疗废物…" under "医院感染
+    控制措施" says nothing of 监测 or 报告), unless a sentence after it depends on it."""
+    if analysis.aspect is not None or asks_which_drug(analysis):
+        return False
+    words = (*analysis.terms, *analysis.common)
+    more = [t for t in words if not t.anchor and t.in_library and not populations(t.term)]
+    return bool(more) and not any(term_in_text(t, said) for t in words)
 
 
 def _discriminates(

@@ -409,3 +409,17 @@ def test_a_recommendation_of_its_own_does_not_borrow_the_topic_of_the_one_before
     shown = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
     assert any("offering naloxone" in t for t in shown), shown
     assert not any("alcohol use" in t for t in shown), shown
+
+
+def test_a_definition_is_not_shown_as_the_subject_of_the_sentence_after_it() -> None:
+    text = (
+        "Health care-associated infection (also referred to as “nosocomial” infection): An "
+        "infection occurring in a patient during the process of care in a hospital. Such "
+        "infections can also appear after discharge. Surveillance methods should be active."
+    )
+    source = make_source(1, text, doc="who", title="Core components of IPC programmes")
+    passages = [text, "hand hygiene", "surveillance"]
+    question = "医院感染监测应该主动还是被动"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity_of(passages))
+    shown = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    assert not any("An infection occurring" in t for t in shown), shown

@@ -771,3 +771,37 @@ def test_the_closing_question_particle_is_no_part_of_a_drugs_name() -> None:
     asked = analyse_question("支原体肺炎可以用头孢吗", table=glossary_table(), rarity=rarity)
     terms = [t.term for t in asked.terms]
     assert "头孢" in terms and "头孢吗" not in terms, terms
+
+
+def test_a_definition_answers_what_a_name_means_or_an_aspect_it_states_and_nothing_else() -> None:
+    definition = (
+        "Health care-associated infection (also referred to as “nosocomial” infection): An "
+        "infection occurring in a patient during the process of care in a hospital."
+    )
+    tia = "短暂性脑缺血发作（TIA）：指短暂性神经功能缺损发作，临床症状一般多在1~2小时内恢复。"
+    rarity = rarity_of([definition, tia, "医院感染监测应主动进行", "Active surveillance"])
+    table = glossary_table()
+    other = analyse_question("医院感染监测应该主动还是被动", table=table, rarity=rarity)
+    assert judge_responsive(other, definition).reason == "other_aspect"
+    meaning = analyse_question("什么是医院感染？", table=table, rarity=rarity)
+    assert judge_responsive(meaning, definition).responsive
+    how_long = analyse_question("TIA症状通常多长时间内恢复？", table=table, rarity=rarity)
+    assert judge_responsive(how_long, tia).responsive
+
+
+def test_a_sentence_saying_none_of_the_questions_words_answers_another_question() -> None:
+    # The section names the subject; the waste sentence says nothing of 监测 or 报告.
+    waste = "按照要求处理医疗废物，患者转出或离院后进行终末消毒。"
+    said = "医院感染监测报告应及时反馈给临床科室。"
+    source = Source(
+        n=1, doc_id="d", title="流行性感冒诊疗方案", library="l", chunk_id="d-1", chunk_index=1,
+        section="十一、医院感染控制措施", language="zh", text=waste,
+    )  # fmt: skip
+    rarity = rarity_of([waste, said, "流感"])
+    question = "医院感染监测报告有什么要求"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+    shown = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    assert shown == [], shown
+    answering = source.model_copy(update={"text": f"{waste}{said}"})
+    shown = [t for t, _ in compose_extractive(question, [answering], analysis=asked)[0]]
+    assert shown == [said], shown
