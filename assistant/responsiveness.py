@@ -53,8 +53,8 @@ _REFERENCE_RE: Final[re.Pattern[str]] = re.compile(
 # "Which drug / 哪种药": the answer names a drug the question does not.
 _WHICH_DRUG_RE: Final[re.Pattern[str]] = re.compile(
     # A kind may stand between ("用什么溶栓药", "which thrombolytic drugs"); "什么时候用药"
-    # asks when, not which.
-    rf"哪种|哪一种|哪类|(?:哪些|什么|何种)(?!时)[{CJK_CHARS}]{{0,4}}?药|"
+    # asks when and "什么人不能用药" whom, not which.
+    rf"哪种|哪一种|哪类|(?:哪些|什么|何种)(?!时|人|情况|患者|病人|样的)[{CJK_CHARS}]{{0,4}}?药|"
     r"(?:一线|二线|首选)(?:的)?(?:治疗|用药|药物|方案)(?:是什么|有哪些|选什么)|"
     r"\b(?:which|what)\s+(?:[a-z-]+\s+){0,2}?(?:drugs?|medications?|medicines?|agents?)\b|"
     r"\b(?:first|second)[- ]line\s+(?:[a-z]+\s+)?(?:therapy|therapies|treatments?|drugs?|"
@@ -517,12 +517,16 @@ def opens_with_another_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
         drug_shaped(n) and _asked(forms, n) for n in names_in(sentence)
     ):
         return False  # it names the asked drug too ("…包括左氧氟沙星和莫西沙星")
+    return any(not _asked(forms, n) for n in _opening_drugs(sentence))
+
+
+def _opening_drugs(sentence: str) -> list[str]:
+    """The drug names a sentence opens with (after its list marks)."""
     norm = normalised(sentence)
     start = len(norm) - len(_LEADING_MARKS.sub("", norm))
-    return any(
-        drug_shaped(n) and not _asked(forms, n) and 0 <= norm.find(n) - start <= _OPENING
-        for n in names_in(sentence)
-    )
+    return [
+        n for n in names_in(sentence) if drug_shaped(n) and 0 <= norm.find(n) - start <= _OPENING
+    ]
 
 
 _LABEL_END: Final[re.Pattern[str]] = re.compile(r"[：:]")
@@ -553,13 +557,8 @@ def labelled_by_another_drug(
 
 def opens_with_an_asked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     """A sentence that opens with a drug the question names ("索拉非尼可用于…")."""
-    norm = normalised(sentence)
-    start = len(norm) - len(_LEADING_MARKS.sub("", norm))
     forms = _term_forms(analysis)
-    return any(
-        drug_shaped(n) and _asked(forms, n) and 0 <= norm.find(n) - start <= _OPENING
-        for n in names_in(sentence)
-    )
+    return any(_asked(forms, n) for n in _opening_drugs(sentence))
 
 
 def names_a_drug(analysis: QuestionAnalysis, sentence: str) -> bool:

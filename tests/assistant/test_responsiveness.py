@@ -723,6 +723,7 @@ def test_a_passage_inside_another_drugs_entry_names_the_asked_drug_only_as_its_c
         ("What is the first-line systemic therapy for advanced liver cancer?", True),
         ("流感用哪些抗病毒药？", True),
         ("什么时候用药？", False),
+        ("什么人不能用药？", False),
         ("What is the incubation period of influenza?", False),
     ],
 )
