@@ -70,8 +70,8 @@ def word_counts() -> Mapping[str, int]:
 
 
 def cut(text: str) -> list[str]:
-    """jieba's words; a word jieba guessed that opens with a function word loses it (给佐多 →
-    给 + 佐多: the preposition before an unknown name)."""
+    """jieba's words; a word jieba guessed that opens or ends with a function word loses it
+    (给佐多 → 给 + 佐多: the preposition before an unknown name; 抗凝用 → 抗凝 + 用)."""
     import jieba
 
     freq = word_counts()
@@ -81,6 +81,8 @@ def cut(text: str) -> list[str]:
             continue
         if len(word) >= 3 and word[0] in NAME_BREAKS and freq.get(word) is None:
             words.extend((word[0], word[1:]))
+        elif len(word) >= 3 and word[-1] in NAME_BREAKS and freq.get(word) is None:
+            words.extend((word[:-1], word[-1]))  # 抗凝用 (of "新冠抗凝用什么药") → 抗凝 + 用
         else:
             words.append(word)
     return words

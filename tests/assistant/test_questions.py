@@ -1611,6 +1611,10 @@ def test_a_function_word_glued_to_a_neighbour_is_no_term() -> None:
     assert "纳洛酮" in [t.term for t in asked.anchors], asked.terms
     asked = analyse_question("硬膜外注射时要戴口罩吗", table=glossary_table(), rarity=rarity)
     assert "时要" not in [t.term for t in asked.terms], asked.terms
+    # jieba guesses 抗凝用 as one word: the question is about 抗凝.
+    rarity = rarity_of(["无禁忌证情况下可给予治疗剂量的低分子肝素。", "（四）抗凝治疗", "新冠"])
+    asked = analyse_question("新冠抗凝用什么药", table=glossary_table(), rarity=rarity)
+    assert "抗凝" in [t.term for t in asked.terms], asked.terms
 
 
 def test_an_adjective_is_no_name_a_refusal_may_say_is_missing() -> None:
