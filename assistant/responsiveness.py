@@ -530,6 +530,12 @@ def _opening_drugs(sentence: str) -> list[str]:
 
 
 _LABEL_END: Final[re.Pattern[str]] = re.compile(r"[：:]")
+# A label naming a class, not a drug: "单克隆抗体：", "神经氨酸酶抑制剂：", "抗病毒药物：".
+_CLASS_LABEL: Final[re.Pattern[str]] = re.compile(
+    r"(?:抗体|抑制剂|激动剂|拮抗剂|制剂|药物|药|疫苗|inhibitors?|antibod(?:y|ies)|agents?|drugs?)"
+    r"\W*$",
+    re.IGNORECASE,
+)
 
 
 def labelled_by_another_drug(
@@ -537,9 +543,10 @@ def labelled_by_another_drug(
 ) -> bool:
     """An entry labelled by a drug the question does not name ("（1）瑞戈非尼：在多国被批准用于既往
     接受过索拉非尼治疗的…"): all it says is about that drug, whatever else it names. A label
-    that names a class ("喹诺酮类：包括…莫西沙星") or one of the question's names is no other
-    drug's. `head`: the sentence is a list item's head cut at its first stop (a passage's
-    `item_head`, "（2）纳武利尤单抗联合伊匹木单抗"); when short, all of it is the label."""
+    that names a class ("喹诺酮类：包括…莫西沙星", "单克隆抗体：安巴韦单抗/罗米司韦单抗注射液") or
+    one of the question's names is no other drug's. `head`: the sentence is a list item's head
+    cut at its first stop (a passage's `item_head`, "（2）纳武利尤单抗联合伊匹木单抗"); when
+    short, all of it is the label."""
     body = _LEADING_MARKS.sub("", normalised(sentence))
     end = _LABEL_END.search(body[: LABEL_MAX_CHARS + 1])
     if end is not None:
@@ -548,7 +555,11 @@ def labelled_by_another_drug(
         label = body
     else:
         return False
-    if "类" in label or any(term_in_text(a, label) for a in analysis.anchors):
+    if (
+        "类" in label
+        or _CLASS_LABEL.search(label)
+        or any(term_in_text(a, label) for a in analysis.anchors)
+    ):
         return False
     forms = _term_forms(analysis)
     names = names_in(label)

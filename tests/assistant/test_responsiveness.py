@@ -694,6 +694,14 @@ def test_an_entry_labelled_by_another_drug_is_that_drugs_whatever_else_it_names(
     other = analyse_question(question, table=glossary_table(), rarity=rarity)
     shown = [t for t, _ in compose_extractive(question, [source], analysis=other)[0]]
     assert any("手足皮肤反应" in t for t in shown) and not any("腹泻" in t for t in shown)
+    # A label naming a class is no other drug's, whatever its word looks like (单克隆 ends like
+    # a drug's name): the dose under it is the drugs' it lists.
+    entry = "4.单克隆抗体：安巴韦单抗/罗米司韦单抗注射液。用法：二药的剂量分别为1000 mg。"
+    antibodies = source.model_copy(update={"text": entry})
+    question = "安巴韦单抗剂量"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity_of([entry, "流感"]))
+    shown = [t for t, _ in compose_extractive(question, [antibodies], analysis=asked)[0]]
+    assert any("1000 mg" in t for t in shown), shown
 
 
 def test_a_passage_inside_another_drugs_entry_names_the_asked_drug_only_as_its_comparator() -> None:
