@@ -175,10 +175,6 @@ _OWN_ACTION = re.compile(
 )
 
 
-def _states_its_own_action(text: str) -> bool:
-    return _OWN_ACTION.search(text) is not None
-
-
 def clean_shown(text: str) -> str:
     """A sentence without its list marker and page furniture."""
     for pattern in _FURNITURE_RES:
@@ -384,7 +380,7 @@ def compose_extractive(
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
                     plain = set(option) - set(structure.heads[position])
-                    if plain and _states_its_own_action(text):
+                    if plain and _OWN_ACTION.search(text):
                         continue  # "Clinicians should ask …" after "… offering naloxone"
                     if no_definition_answers(analysis) and any(defines(raw[i]) for i in plain):
                         continue  # a definition shown along answers no other question

@@ -529,7 +529,15 @@ def _opening_drugs(sentence: str) -> list[str]:
     ]
 
 
-_LABEL_END: Final[re.Pattern[str]] = re.compile(r"[：:]")
+def entry_label(sentence: str, *, longest: int) -> str | None:
+    """The label a sentence opens with, after any list mark ("②法维拉韦：" → 法维拉韦,
+    "Methadone:"), at most `longest` characters; None when it opens with none."""
+    opening = re.match(
+        rf"^[\W\d_]*([^：:，,。；;]{{2,{longest}}})[：:]", unicodedata.normalize("NFKC", sentence)
+    )
+    return opening.group(1) if opening else None
+
+
 # A label naming a class, not a drug: "单克隆抗体：", "神经氨酸酶抑制剂：", "抗病毒药物：".
 _CLASS_LABEL: Final[re.Pattern[str]] = re.compile(
     r"(?:抗体|抑制剂|激动剂|拮抗剂|制剂|药物|药|疫苗|inhibitors?|antibod(?:y|ies)|agents?|drugs?)"
@@ -547,13 +555,11 @@ def labelled_by_another_drug(
     one of the question's names is no other drug's. `head`: the sentence is a list item's head
     cut at its first stop (a passage's `item_head`, "（2）纳武利尤单抗联合伊匹木单抗"); when
     short, all of it is the label."""
-    body = _LEADING_MARKS.sub("", normalised(sentence))
-    end = _LABEL_END.search(body[: LABEL_MAX_CHARS + 1])
-    if end is not None:
-        label = body[: end.start()]
-    elif head and len(body) <= LABEL_MAX_CHARS:
-        label = body
-    else:
+    label = entry_label(sentence, longest=LABEL_MAX_CHARS)
+    if label is None and head:
+        body = _LEADING_MARKS.sub("", normalised(sentence))
+        label = body if len(body) <= LABEL_MAX_CHARS else None
+    if label is None:
         return False
     if (
         "类" in label

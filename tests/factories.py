@@ -391,9 +391,19 @@ def rarity_of(passages: list[str]) -> TermRarity:
     return TermRarity(df, len(passages))
 
 
-def make_source(n: int, text: str, *, doc: str, title: str, chunk: int = 0) -> Source:
-    """A Chinese passage as retrieval returns it, numbered `n`, from chunk `chunk` of `doc`."""
+def make_source(
+    n: int,
+    text: str,
+    *,
+    doc: str,
+    title: str,
+    chunk: int = 0,
+    section: str = "",
+    item_head: str | None = None,
+) -> Source:
+    """A Chinese passage as retrieval returns it, numbered `n`, from chunk `chunk` of `doc`,
+    under `section` (and inside the list item headed `item_head`)."""
     return Source(
         n=n, doc_id=doc, title=title, library="l", text=text, chunk_id=f"{doc}-{chunk}",
-        chunk_index=chunk, language="zh",
+        chunk_index=chunk, language="zh", section=section, item_head=item_head,
     )  # fmt: skip

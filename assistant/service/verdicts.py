@@ -10,8 +10,6 @@ generated sentence replaces the whole answer by the extractive one.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final, Literal
@@ -42,6 +40,7 @@ from assistant.questions import QuestionAnalysis, SubjectTerm, form_in_text, ter
 from assistant.responsiveness import (
     LABEL_MAX_CHARS,
     Responsiveness,
+    entry_label,
     heading_of,
     judge_responsive,
     names_other,
@@ -301,14 +300,11 @@ def _clauses_in_sources(sentence: str, sources: Sequence[str]) -> list[str]:
 def _labelled_by(named: Sequence[SubjectTerm], text: str) -> bool:
     """A sentence that opens with one of the names as its label ("法维拉韦：适用于成人…"): an
     entry's head however long, what the sentences under it are about."""
-    opening = _LABEL_RE.match(unicodedata.normalize("NFKC", text))
-    return opening is not None and any(
-        form_in_text(f, opening.group(1)) for a in named for f in a.forms
-    )
+    label = entry_label(text, longest=_LABEL_LONGEST)
+    return label is not None and any(form_in_text(f, label) for a in named for f in a.forms)
 
 
-# A label at a sentence's start, after any list mark: "②法维拉韦：", "Methadone:".
-_LABEL_RE: Final[re.Pattern[str]] = re.compile(r"^[\W\d_]*([^：:，,。；;]{2,16})[：:]")
+_LABEL_LONGEST: Final[int] = 16  # characters of an entry's label ("②法维拉韦：", "Methadone:")
 
 
 def _heads_an_item(sentence: str, sources: Sequence[str]) -> bool:

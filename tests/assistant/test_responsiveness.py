@@ -18,6 +18,7 @@ from tests.factories import (
     ZH_SYLLABLES,
     fake_drug,
     glossary_table,
+    make_source,
     rarity_of,
     table_with,
 )
@@ -562,9 +563,9 @@ def test_a_sentence_naming_no_drug_after_another_drugs_opening_is_about_that_dru
         "②甲苏韦：适用于成人流感的治疗，但仅限于其他抗流感病毒药物治疗无效时使用。"
         "孕妇或可能怀孕的妇女禁用，哺乳期妇女使用时应暂停哺乳。"
     )
-    source = Source(
-        n=1, doc_id="d", title="流行性感冒诊疗方案", library="l", chunk_id="d-0", chunk_index=0,
-        section="流行性感冒诊疗方案 > 抗病毒治疗 > 抗病毒药物", language="zh", text=text,
+    source = make_source(
+        1, text, doc="d", title="流行性感冒诊疗方案",
+        section="流行性感冒诊疗方案 > 抗病毒治疗 > 抗病毒药物",
     )  # fmt: skip
     question = "Which antiviral is preferred for influenza in pregnancy?"
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of([text]))
@@ -606,10 +607,9 @@ def test_the_next_list_item_does_not_borrow_the_subject_of_the_item_before() -> 
         "中度肾功能损伤者应将奈玛特韦减半服用，重度肝、肾功能损伤者不应使用。\n"
         "2.阿兹夫定片。用于治疗中型新冠病毒感染的成年患者。用法：每次5mg，每日1次。"
     )
-    source = Source(
-        n=1, doc_id="d", title="新型冠状病毒感染诊疗方案", library="l", chunk_id="d-0",
-        chunk_index=0, section="十一、治疗 > （二）抗病毒治疗", language="zh", text=text,
-    )  # fmt: skip
+    source = make_source(
+        1, text, doc="d", title="新型冠状病毒感染诊疗方案", section="十一、治疗 > （二）抗病毒治疗"
+    )
     question = "奈玛特韦肾功能损伤能用吗？"
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of([text]))
     shown, _ = compose_extractive(question, [source], analysis=analysis)
@@ -643,10 +643,9 @@ def test_a_passage_beginning_inside_an_item_reads_its_opening_under_the_item_hea
     opening = "只有母亲的潜在获益大于对胎儿的潜在风险时，才能在妊娠期间使用。"
     second = "不建议在妊娠期和哺乳期使用，中重度肝、肾功能损伤患者慎用。"
     text = f"{opening}\n2.阿兹夫定片。{second}"
-    source = Source(
-        n=1, doc_id="d", title="新型冠状病毒感染诊疗方案", library="l", chunk_id="d-1",
-        chunk_index=1, section="十一、治疗 > （二）抗病毒治疗", language="zh", text=text,
-        item_head="1.奈玛特韦片/利托那韦片组合包装",
+    source = make_source(
+        1, text, doc="d", title="新型冠状病毒感染诊疗方案", chunk=1,
+        section="十一、治疗 > （二）抗病毒治疗", item_head="1.奈玛特韦片/利托那韦片组合包装",
     )  # fmt: skip
     rarity = rarity_of([text, "奈玛特韦300mg", "阿兹夫定片"])
     asked = analyse_question("奈玛特韦孕妇能用吗？", table=glossary_table(), rarity=rarity)
@@ -680,10 +679,7 @@ def test_an_entry_labelled_by_another_drug_is_that_drugs_whatever_else_it_names(
         "进展患者的疗效和安全性。常见不良反应为高血压、手足皮肤反应、乏力。"
         "（2）索拉非尼：适用于肝功能较好的患者。常见的不良反应为腹泻、手足综合征、皮疹。"
     )
-    source = Source(
-        n=1, doc_id="d", title="肝癌诊疗指南", library="l", chunk_id="d-1", chunk_index=1,
-        section="五、治疗 > 系统治疗", language="zh", text=text,
-    )  # fmt: skip
+    source = make_source(1, text, doc="d", title="肝癌诊疗指南", section="五、治疗 > 系统治疗")
     rarity = rarity_of([text, "瑞戈非尼", "索拉非尼"])
     question = "索拉非尼常见不良反应有哪些？"
     asked = analyse_question(question, table=glossary_table(), rarity=rarity)
@@ -707,9 +703,8 @@ def test_an_entry_labelled_by_another_drug_is_that_drugs_whatever_else_it_names(
 def test_a_passage_inside_another_drugs_entry_names_the_asked_drug_only_as_its_comparator() -> None:
     # The chunk begins inside the combination's entry; the asked drug is the control arm.
     text = "联合治疗组的客观缓解率高于索拉非尼组。联合治疗组常见的不良反应为瘙痒、皮疹。"
-    source = Source(
-        n=1, doc_id="d", title="肝癌诊疗指南", library="l", chunk_id="d-2", chunk_index=2,
-        section="五、治疗 > 系统治疗", language="zh", text=text,
+    source = make_source(
+        1, text, doc="d", title="肝癌诊疗指南", section="五、治疗 > 系统治疗",
         item_head="（2）纳武利尤单抗联合伊匹木单抗",
     )  # fmt: skip
     rarity = rarity_of([text, "纳武利尤单抗", "索拉非尼"])
@@ -802,10 +797,9 @@ def test_a_sentence_saying_none_of_the_questions_words_answers_another_question(
     # The section names the subject; the waste sentence says nothing of 监测 or 报告.
     waste = "按照要求处理医疗废物，患者转出或离院后进行终末消毒。"
     said = "医院感染监测报告应及时反馈给临床科室。"
-    source = Source(
-        n=1, doc_id="d", title="流行性感冒诊疗方案", library="l", chunk_id="d-1", chunk_index=1,
-        section="十一、医院感染控制措施", language="zh", text=waste,
-    )  # fmt: skip
+    source = make_source(
+        1, waste, doc="d", title="流行性感冒诊疗方案", section="十一、医院感染控制措施"
+    )
     rarity = rarity_of([waste, said, "流感"])
     question = "医院感染监测报告有什么要求"
     asked = analyse_question(question, table=glossary_table(), rarity=rarity)
