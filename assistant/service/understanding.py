@@ -231,13 +231,17 @@ def search_for_subject(
                     found.setdefault(s.chunk_id or s.text, s)
     if not found:
         return retrieval
-    names_held: dict[str, int] = {}
+    names_held: dict[str, tuple[int, float]] = {}
 
-    def fewer_names(source: Source) -> int:
+    def fewer_names(source: Source) -> tuple[int, float]:
+        # Among passages holding as many names, the one holding the rarer (heavier) name
+        # first: a passage found for a common missing name ("卒中") never pushes out the one
+        # naming the question's rarest word (糖化血红蛋白) that the first search found.
         key = source.chunk_id or source.text
         if key not in names_held:
-            names_held[key] = sum(holds_term(source, a) for a in anchors)
-        return -names_held[key]
+            held = [a for a in anchors if holds_term(source, a)]
+            names_held[key] = (-len(held), -sum(a.weight for a in held))
+        return names_held[key]
 
     # Stable sort: the search's own order among passages holding as many of the names.
     ranked = sorted(found.values(), key=fewer_names)

@@ -808,3 +808,19 @@ def test_a_sentence_saying_none_of_the_questions_words_answers_another_question(
     answering = source.model_copy(update={"text": f"{waste}{said}"})
     shown = [t for t, _ in compose_extractive(question, [answering], analysis=asked)[0]]
     assert shown == [said], shown
+
+
+def test_a_cerebrovascular_guideline_speaks_of_stroke_in_every_sentence() -> None:
+    # The guideline calls its topic 脑血管病; a stroke question's risk-factor targets are in
+    # sentences that never write 卒中.
+    sentence = "糖尿病患者推荐血糖控制目标：糖化血红蛋白（HbA1c）<7%，空腹血糖4.4~7.0 mmol/L。"
+    title = "脑血管病防治指南"
+    section = "第三章脑血管病预防 > （一）脑血管病危险因素控制 > 2.糖尿病管理"
+    rarity = rarity_of([sentence, title, "卒中患者静脉溶栓", "高危人群"])
+    for question in (
+        "卒中高危人群糖化血红蛋白目标？",
+        "What HbA1c target is set for people at risk of stroke?",
+    ):
+        asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+        verdict = judge_responsive(asked, sentence, context=[section, title], titles=[title])
+        assert verdict.responsive, (question, verdict)
