@@ -11,6 +11,7 @@ are neither durations nor values.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -422,6 +423,9 @@ _STATED_DOSE_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+_DOSE: Final[Aspect] = next(a for a in ASPECTS if a.name == "dose")
+
+
 def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
     """The first aspect whose cue words (and required words) the question holds.
 
@@ -440,6 +444,24 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
             measured = _a_level(_measured(counted, whole or question), question)
             return _naming_level(measured, question)
     return None
+
+
+def amount_of_a_drug(aspect: Aspect | None, question: str, drugs: Sequence[str]) -> Aspect | None:
+    """How much of a drug the question asks ("…方案奥沙利铂多少", "肝素用多少") is its dose, not
+    any value: a number after the drug's name (an infusion's hours) does not answer it. A time
+    or a count after 多少 (多少天, 多少次) is no amount."""
+    if aspect is None or aspect.name != "value" or not drugs:
+        return aspect
+    names = "|".join(re.escape(d) for d in sorted(drugs, key=len, reverse=True))
+    amount = re.compile(
+        rf"(?:{names})\s*(?:的)?\s*(?:一次|每次|每日|每天|首次)?\s*(?:用|给|是|为|要)?\s*"
+        rf"多少(?!{_NOT_AN_AMOUNT})",
+        re.IGNORECASE,
+    )
+    return _DOSE if amount.search(question) else aspect
+
+
+_NOT_AN_AMOUNT: Final[str] = r"\s*(?:天|日|周|个?月|年|小时|分钟|次|岁|人|例|%|％)"
 
 
 def _naming_level(aspect: Aspect, question: str) -> Aspect:
@@ -525,14 +547,21 @@ _AFTER_THE_END: Final[str] = (
     r"discontinu\w*|cessation)"
 )
 
+# A period of the disease, not of its treatment: how long it incubates, lasts or is shed
+# ("潜伏期3～21天" answers no "鼠咬热疗程多长").
+_DISEASE_PERIOD: Final[str] = (
+    r"(?:潜伏期|排毒(?:时间|期)?|传染期)[^。；;，,]*(?:[，,]\s*(?:一般|多为|通常|平均|多在|常为)[^。；;，,]*)*|"
+    r"(?:incubation|infectious|latent) period[^.;,]*|(?:viral )?shedding[^.;,]*"
+)
+
 
 def _a_course(aspect: Aspect, question: str) -> Aspect:
-    """A question about how long a treatment is given: times after its end state no length."""
+    """A question about how long a treatment is given: times after its end, and the disease's
+    own periods (incubation, shedding), state no length of it."""
     if aspect.name != "duration" or not _COURSE_ASKED.search(question):
         return aspect
-    ignores = (
-        _AFTER_THE_END if aspect.ignores is None else f"{aspect.ignores.pattern}|{_AFTER_THE_END}"
-    )
+    course = f"{_AFTER_THE_END}|{_DISEASE_PERIOD}"
+    ignores = course if aspect.ignores is None else f"{aspect.ignores.pattern}|{course}"
     return replace(aspect, ignores=re.compile(ignores, re.IGNORECASE))
 
 

@@ -42,6 +42,7 @@ from assistant.questions import (
 )
 from assistant.responsiveness import (
     Responsiveness,
+    another_entry,
     defines,
     heading_of,
     judge_responsive,
@@ -339,6 +340,10 @@ def compose_extractive(
             after = structure.items[position]
             if is_lead_in(text) and not after:
                 continue  # a lead-in whose list this passage does not hold says nothing
+            if analysis is not None and another_entry(question, text, source.text):
+                # "②高剂量：…" when the question asks the "①低剂量" entry beside it.
+                rejected.append((1.0, text, "other_subject", source.n))
+                continue
             lexical = _lexical_score(
                 text, _wanted_in(source, wanted, analysis), numbers=numbers, dose=dose, rank=rank
             )
@@ -418,7 +423,9 @@ def compose_extractive(
                 rejected.append((lexical, text, verdict.reason or "not_responsive", source.n))
                 continue
             answering.add(position)
-            if says_none_of_it(analysis, " ".join([*(raw[i] for i in before), text])):
+            if says_none_of_it(
+                analysis, " ".join([*(raw[i] for i in before), text]), under=[*above, *labels]
+            ):
                 # The premise of a sentence after it ("Otherwise, …"), never an answer alone.
                 rejected.append((lexical, text, "other_subject", source.n))
                 continue

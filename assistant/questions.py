@@ -31,6 +31,7 @@ from assistant.aspects import (
     ASPECTS,
     DRUG_ASPECTS,
     Aspect,
+    amount_of_a_drug,
     aspect_words,
     detect_aspect,
     names_an_aspect,
@@ -62,6 +63,7 @@ from assistant.zh_names import (
     cut,
     cut_known,
     expansions,
+    join_disease_pieces,
     unknown_fragment,
     word_counts,
     word_tags,
@@ -197,15 +199,23 @@ class TermRarity:
         return sorted(found, key=lambda w: -self.df[w])[:limit]
 
 
-def _candidate_terms(question: str, table: LayeredTerms) -> list[str]:
-    """Content terms of the question: jieba words for Chinese, dictionary phrases for English."""
+def _candidate_terms(
+    question: str, table: LayeredTerms, rarity: TermRarity | None = None
+) -> list[str]:
+    """Content terms of the question: jieba words for Chinese, dictionary phrases for English.
+
+    With the library's `rarity`, characters jieba left apart before a disease ending are read
+    as the name the library writes (zh_names.join_disease_pieces)."""
     # Redaction placeholders ([PHONE_1], [姓名1]) stand for a patient's data, never a subject.
     unredacted = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question))
     stripped = strip_question_words(unredacted)
     terms: list[str] = []
     stripped = _coded_names(stripped, table, terms)
     for run in CJK_RUN_RE.findall(stripped):
-        terms.extend(w for w in cut_known(run, table) if len(w) >= 2 or table.knows_chinese(w))
+        words = cut_known(run, table)
+        if rarity is not None:
+            words = join_disease_pieces(words, lambda name: rarity.frequency(name) > 0)
+        terms.extend(w for w in words if len(w) >= 2 or table.knows_chinese(w))
     words = [
         part
         for m in _EN_TOKEN_RE.finditer(stripped)
@@ -458,7 +468,7 @@ def analyse_question(
     """Subject terms (weighted by library rarity), aspect and other-language terms."""
     question = written_wording(question)
     language = detect_language(question)
-    candidates = _candidate_terms(question, table)
+    candidates = _candidate_terms(question, table, rarity)
     # A name may hold an aspect's word (多剂量瓶, "dose counter"): look for the aspect outside it.
     unnamed = question
     for term in candidates:
@@ -526,6 +536,9 @@ def analyse_question(
         terms.extend(_unrecognised_names(unnamed, terms, rarity))
     terms = _examples_not_subjects(question, terms)
     terms.sort(key=lambda t: -t.weight)
+    aspect = amount_of_a_drug(
+        aspect, question, [t.term for t in terms if t.anchor and drug_shaped(t.term)]
+    )
     other: Language = "en" if language == "zh" else "zh"
     # Other-language forms the library uses: a dictionary sense no passage holds ("Chinese" →
     # 中国籍, "get" → 谋得) matches nothing and only lowers the search's lexical strength.

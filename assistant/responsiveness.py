@@ -438,15 +438,25 @@ def no_definition_answers(analysis: QuestionAnalysis) -> bool:
     return analysis.aspect is None and _WHAT_IT_IS.search(analysis.text) is None
 
 
-def says_none_of_it(analysis: QuestionAnalysis, said: str) -> bool:
+def says_none_of_it(analysis: QuestionAnalysis, said: str, *, under: Sequence[str] = ()) -> bool:
     """Asked no aspect and no drug, a sentence that says none of the question's words itself
     (its names only in the heading it stands under) while the question asks something more of
     them: it answers another question under that heading ("按照要求处理医疗废物…" under "医院感染
-    控制措施" says nothing of 监测 or 报告), unless a sentence after it depends on it."""
+    控制措施" says nothing of 监测 or 报告), unless a sentence after it depends on it. A heading
+    that says all the question asks (`under`: "（1）风热犯卫" for "流感风热犯卫用什么方") is what
+    the sentences under it are about."""
     if analysis.aspect is not None or asks_which_drug(analysis):
         return False
     words = (*analysis.terms, *analysis.common)
-    more = [t for t in words if not t.anchor and t.in_library and not populations(t.term)]
+    heading = " ".join(under)
+    more = [
+        t
+        for t in words
+        if not t.anchor
+        and t.in_library
+        and not populations(t.term)
+        and not term_in_text(t, heading)
+    ]
     return bool(more) and not any(term_in_text(t, said) for t in words)
 
 
@@ -536,6 +546,33 @@ def entry_label(sentence: str, *, longest: int) -> str | None:
         rf"^[\W\d_]*([^：:，,。；;]{{2,{longest}}})[：:]", unicodedata.normalize("NFKC", sentence)
     )
     return opening.group(1) if opening else None
+
+
+def another_entry(question: str, sentence: str, passage: str) -> bool:
+    """An entry of a numbered list whose sibling entry the question names.
+
+    "②高剂量：…" beside "①低剂量：…" when the question asks the low-dose regimen
+    ("低剂量方案奥沙利铂多少"); "（2）儿童：" beside "（1）成人：" when it asks the adult one.
+    Both labels are entries the passage numbers; the sentence's own is not in the question,
+    the sibling's is. A label inside an entry ("注意：…") is no sibling.
+    """
+    label = entry_label(sentence, longest=LABEL_MAX_CHARS)
+    asked = normalised(question)
+    if label is None or normalised(label) in asked:
+        return False
+    entries = {
+        m.group(1).strip() for m in _NUMBERED_ENTRY.finditer(unicodedata.normalize("NFKC", passage))
+    }
+    return label.strip() in entries and any(
+        other != label.strip() and normalised(other) in asked for other in entries
+    )
+
+
+# A numbered list entry's label: "①低剂量：", "（2）儿童：", "3.成人：" (NFKC: ① → 1).
+_NUMBERED_ENTRY: Final[re.Pattern[str]] = re.compile(
+    rf"(?:^|(?<=[\s。；;，,]))(?:\(\d{{1,2}}\)|（\d{{1,2}}）|\d{{1,2}}[.、)）]?)\s*"
+    rf"([^：:，,。；;\s\d][^：:，,。；;]{{1,{LABEL_MAX_CHARS - 1}}})[：:]"
+)
 
 
 # A label naming a class, not a drug: "单克隆抗体：", "神经氨酸酶抑制剂：", "抗病毒药物：".

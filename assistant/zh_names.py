@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from assistant.glossary import LayeredTerms
@@ -79,9 +79,9 @@ def cut(text: str) -> list[str]:
     for word in jieba.lcut(text):
         if not word.strip():
             continue
-        if len(word) >= 3 and word[0] in NAME_BREAKS and freq.get(word) is None:
+        if len(word) >= 2 and word[0] in NAME_BREAKS and freq.get(word) is None:
             words.extend((word[0], word[1:]))
-        elif len(word) >= 3 and word[-1] in NAME_BREAKS and freq.get(word) is None:
+        elif len(word) >= 2 and word[-1] in NAME_BREAKS and freq.get(word) is None:
             words.extend((word[:-1], word[-1]))  # 抗凝用 (of "新冠抗凝用什么药") → 抗凝 + 用
         else:
             words.append(word)
@@ -231,9 +231,11 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
             and not populations(out[-1])
             and not (set(out[-1]) & NAME_BREAKS)
             and len(out[-1]) + 2 <= _LONGEST_NAME
+            and not (table is not None and table.knows_clinical(out[-1]))
         ):
             # A disease name jieba does not know, cut before a tail it does not know either
-            # (手足 + 口病): the tail is no word, the two are one name.
+            # (手足 + 口病): the tail is no word, the two are one name. Not after a disease
+            # named whole (流感 + 风热: the syndrome of a TCM pattern follows the disease).
             out.append(out.pop() + word)
             continue
         if word in _CLASS_STEMS and out and _may_open_name(out[-1], word):
@@ -262,6 +264,49 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
                 out[-1], name = piece[: cut + 1], piece[cut + 1 :] + name
         out.extend(_two_names(name))
     return out
+
+
+def join_disease_pieces(words: list[str], written: Callable[[str], bool]) -> list[str]:
+    """Join the characters jieba left apart before a bare disease ending into the name the
+    library writes (鼠 + 咬 + 热 → 鼠咬热; 抗 + 磷脂 + 综合征 → 抗磷脂综合征).
+
+    Single characters are no terms: apart, the question loses the disease it asks about (鼠咬热
+    read as 热, 抗磷脂综合征 as 磷脂 + 综合征). A bare ending (热, 病, 综合征) names nothing on
+    its own: the longest span of up to three pieces before it is joined to it when one of its
+    pieces is a single character and `written` says the library writes the whole. A disease
+    named whole stays apart from what qualifies it (性 + 支原体肺炎 of "无反应性支原体肺炎",
+    成 + 重症 of "发展成重症"); no function word, generic word or population joins.
+    """
+    out: list[str] = []
+    for word in words:
+        if out and has_cjk(word) and ZH_DISEASE_STEM.fullmatch(word):
+            for taken in range(min(_DISEASE_PIECES, len(out)), 0, -1):
+                pieces = out[-taken:]
+                name = "".join(pieces) + word
+                if (
+                    any(len(p) == 1 for p in (*pieces, word))
+                    and len(name) <= _LONGEST_NAME
+                    and all(_may_join_disease(p) for p in pieces)
+                    and written(name)
+                ):
+                    del out[-taken:]
+                    word = name
+                    break
+        out.append(word)
+    return out
+
+
+# Pieces before a disease ending that may belong to its name.
+_DISEASE_PIECES: Final[int] = 3
+
+
+def _may_join_disease(piece: str) -> bool:
+    return (
+        CJK_RUN_RE.fullmatch(piece) is not None
+        and not (set(piece) & NAME_BREAKS)
+        and piece not in GENERIC_ZH
+        and not populations(piece)
+    )
 
 
 def _stems_apart(words: list[str]) -> list[str]:

@@ -423,3 +423,42 @@ def test_a_definition_is_not_shown_as_the_subject_of_the_sentence_after_it() -> 
     asked = analyse_question(question, table=glossary_table(), rarity=rarity_of(passages))
     shown = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
     assert not any("An infection occurring" in t for t in shown), shown
+
+
+def test_the_sibling_of_the_numbered_entry_the_question_asks_is_no_answer() -> None:
+    # Asked the low-dose regimen, the high-dose entry beside it is another answer's.
+    text = (
+        "①低剂量：适用于肿瘤直径<7cm 或血供不丰富的患者，奥沙利铂65mg/m2、5-FU 维持1200mg/m2；"
+        "②高剂量：适用于肿瘤直径≥7cm 且血供丰富的患者，奥沙利铂85mg/m2、5-FU 首剂400mg/m2。"
+        "注意：奥沙利铂过敏者禁用。"
+    )
+    source = make_source(1, text, doc="d", title="肝癌诊疗指南", section="HAIC > （6）剂量调整")
+    rarity = rarity_of([text, "FOLFOX HAIC", "奥沙利铂"])
+    question = "HAIC低剂量方案奥沙利铂多少？"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+    shown, dropped = compose_extractive(question, [source], analysis=asked)
+    texts = [t for t, _ in shown]
+    assert any("65mg/m2" in t for t in texts) and not any("85mg/m2" in t for t in texts), texts
+    assert any("85mg/m2" in d.text and d.reason == "other_subject" for d in dropped), dropped
+    # Asked no entry, both doses answer.
+    question = "奥沙利铂用量多少？"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+    texts = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    assert any("65mg/m2" in t for t in texts) and any("85mg/m2" in t for t in texts), texts
+
+
+def test_sentences_under_a_heading_that_says_all_the_question_asks_answer_it() -> None:
+    # "（1）风热犯卫" names the pattern the question asks; the formula under it says neither word.
+    text = "症见：发病初期，咽红不适。治法：疏风解表，清热解毒。基本方药：银翘散加减。"
+    source = make_source(
+        1, text, doc="flu", title="流行性感冒诊疗方案",
+        section="十、治疗 > （五）中医药治疗 > （1）风热犯卫",
+    )  # fmt: skip
+    rarity = rarity_of([text, "（1）风热犯卫", "流感 流行性感冒", "风寒束表"])
+    question = "流感风热犯卫用什么方？"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+    texts = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    assert texts, "the heading says what the sentences under it are about"
+    # Under a heading that lacks what the question asks more, they still answer nothing.
+    other = source.model_copy(update={"section": "十、治疗 > （五）中医药治疗"})
+    assert compose_extractive(question, [other], analysis=asked)[0] == []

@@ -31,7 +31,7 @@ from assistant.questions import (
 )
 from assistant.responsiveness import judge_responsive
 from assistant.retrieval import fuse_by_rank
-from assistant.zh_names import gloss_term_start
+from assistant.zh_names import cut, gloss_term_start, join_name_pieces
 from tests.factories import (
     SMALL_LIBRARY,
     SYLLABLES,
@@ -60,6 +60,19 @@ from tests.factories import (
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
     found = detect_aspect(question)
     assert (found.name if found else None) == aspect
+
+
+def test_a_course_of_treatment_is_not_the_diseases_own_period() -> None:
+    # How long the antibiotics are given: an incubation period states no course.
+    course = detect_aspect("鼠咬热疗程多长？")
+    assert course is not None and course.name == "duration"
+    assert not course.stated_in("念珠状链杆菌鼠咬热：潜伏期3～21天，一般为2～3天。")
+    assert not course.stated_in("The incubation period is 2 to 10 days.")
+    assert course.stated_in("两种病原体感染均可用抗生素治疗，总疗程14天。")
+    assert course.stated_in("潜伏期3～21天，疗程14天。")
+    # Asked the incubation period, it is still the answer.
+    incubation = detect_aspect("鼠咬热潜伏期多长？")
+    assert incubation is not None and incubation.stated_in("潜伏期3～21天，一般为2～3天。")
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -1632,3 +1645,61 @@ def test_an_adjective_is_no_name_a_refusal_may_say_is_missing() -> None:
     # A drug class written like an adjective still is one.
     asked = analyse_question("Which antiviral is used for influenza?", table=glossary_table())
     assert "antiviral" in [t.term for t in asked.terms], asked.terms
+
+
+def test_characters_jieba_left_apart_before_a_bare_disease_ending_are_its_name() -> None:
+    # jieba cuts 鼠咬热 into 鼠 / 咬 / 热 and 抗磷脂综合征 into 抗 / 磷脂 / 综合征: single
+    # characters are no terms, and the question lost the disease it asks about.
+    library = [
+        "鼠咬热病原体为小螺菌或念珠状链杆菌。",
+        "获得性高凝状态主要与抗磷脂综合征有关，首选华法林。",
+        "儿童更容易发展成重症。",
+        "大环内酯类无反应性肺炎支原体肺炎。",
+        "抗生素 抗凝药 卒中",
+    ]
+    rarity = rarity_of(library)
+    for question, name in (
+        ("鼠咬热用什么抗生素", "鼠咬热"),
+        ("抗磷脂综合征首选什么抗凝药", "抗磷脂综合征"),
+    ):
+        asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+        assert name in [t.term for t in asked.anchors], asked.terms
+    # A disease named whole stays apart from what qualifies it.
+    for question, whole in (
+        ("哪些小孩得流感更容易发展成重症？", "重症"),
+        ("无反应性支原体肺炎怎么界定", "支原体肺炎"),
+    ):
+        asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+        terms = [t.term for t in asked.terms]
+        assert not any(t.endswith(whole) and t != whole for t in terms), terms
+    # A library that does not write the whole: the pieces stay pieces.
+    asked = analyse_question(
+        "鼠咬热用什么抗生素", table=glossary_table(), rarity=rarity_of(library[1:])
+    )
+    assert "鼠咬热" not in [t.term for t in asked.terms], asked.terms
+
+
+def test_a_disease_named_whole_takes_no_tail_jieba_guessed_after_it() -> None:
+    # 风热 (a TCM pattern) after 流感: two names, not one disease "流感风热" no passage writes.
+    words = join_name_pieces(cut("流感风热犯卫用什么方"), glossary_table())
+    assert "流感" in words and "流感风热" not in words, words
+    # A name jieba does not know is still joined to its tail (手足 + 口病).
+    assert "手足口病" in join_name_pieces(["手足", "口病"], glossary_table())
+
+
+@pytest.mark.parametrize(
+    ("question", "dose"),
+    [
+        ("HAIC FOLFOX低剂量方案奥沙利铂多少？", True),
+        ("肝素负荷量用多少", True),
+        ("奥沙利铂每次给多少", True),
+        ("华法林INR目标多少", False),  # the INR's value, not the drug's amount
+        ("奥沙利铂用多少天", False),  # a time
+        ("奥沙利铂多少次", False),
+    ],
+)
+def test_how_much_of_a_drug_asks_its_dose(question: str, dose: bool) -> None:
+    library = ["奥沙利铂65mg/m2", "普通肝素负荷量75u/kg", "华法林 INR 目标值2.0~3.0", "FOLFOX HAIC"]
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert asked.aspect is not None
+    assert (asked.aspect.name == "dose") is dose, asked.aspect.name
