@@ -30,7 +30,7 @@ from assistant.passage_layout import (
     is_lead_in,
     layout,
 )
-from assistant.populations import Patient, fits, is_row, patient_of
+from assistant.populations import Patient, fits, is_row, patient_of, populations
 from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
 from assistant.questions import (
@@ -41,9 +41,11 @@ from assistant.questions import (
     weighted_coverage,
 )
 from assistant.responsiveness import (
+    LABEL_MAX_CHARS,
     Responsiveness,
     another_entry,
     defines,
+    entry_label,
     heading_of,
     judge_responsive,
     labelled_by_another_drug,
@@ -268,6 +270,33 @@ def _item_start(layout: PassageLayout, position: int) -> int:
     return 0 if is_first_item(layout.sentences[head]) else head
 
 
+def _entry_start(analysis: QuestionAnalysis, raw: Sequence[str], position: int) -> int | None:
+    """The nearest sentence up to `position` that opens an entry of its own: one labelled by a
+    topic ("遗传性和获得性高凝状态：…", "灌注时间：…") that none of the question's words names.
+    A label saying what of the entry follows (用法：, 注意事项：, 成人：) opens none: the dose
+    under "奥司他韦：…" is still the drug's."""
+    for i in range(position, -1, -1):
+        label = entry_label(raw[i], longest=LABEL_MAX_CHARS)
+        if (
+            label is not None
+            and not _PART_OF_AN_ENTRY.fullmatch(label.strip())
+            and not populations(label)
+            and not any(term_in_text(t, label) for t in analysis.terms)
+        ):
+            return i
+    return None
+
+
+# Labels of what an entry says of its subject, not of another subject.
+_PART_OF_AN_ENTRY: Final[re.Pattern[str]] = re.compile(
+    r"(?:用法|用量|用法用量|剂量|疗程|注意|注意事项|禁忌|禁忌证|禁忌症|不良反应|适应证|适应症|"
+    r"适用人群|适用范围|治法|症见|方药|基本方药|推荐方药|处方|推荐处方|煎服法|加减|推荐|推荐意见|"
+    r"说明|备注|要点|要点论述|证据|方法|用药|给药|"
+    r"notes?|dos(?:e|es|age|ing)|usage|administration|rationale|recommendations?|comments?)",
+    re.IGNORECASE,
+)
+
+
 def about_the_drug_before(
     analysis: QuestionAnalysis,
     layout: PassageLayout,
@@ -382,11 +411,16 @@ def compose_extractive(
                 if names_held is None:
                     names_held = _held_names(analysis, source)
                 taken: tuple[Responsiveness, tuple[int, ...]] | None = None
+                entry = _entry_start(analysis, raw, position)
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
                     plain = set(option) - set(structure.heads[position])
                     if plain and _OWN_ACTION.search(text):
                         continue  # "Clinicians should ask …" after "… offering naloxone"
+                    if plain and entry is not None and min(plain) < entry:
+                        # "遗传性和获得性高凝状态：…" after "颅内动脉夹层可行抗血小板药物治疗。":
+                        # a new entry, about its label, never the sentence before it.
+                        continue
                     if no_definition_answers(analysis) and any(defines(raw[i]) for i in plain):
                         continue  # a definition shown along answers no other question
                     if term_in_text(top, " ".join(named)):

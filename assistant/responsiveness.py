@@ -316,8 +316,10 @@ def judge_responsive(
         and not analysis.drug_anchors
         and asks_which_drug(analysis)
         and not names_some_drug(" ".join((sentence, *along)))
+        and not recommends_a_class(sentence)
     ):
-        # "用什么药预防B病毒": the answer names a drug.
+        # "用什么药预防B病毒": the answer names a drug, or the class of drug to choose
+        # ("…应首选抗血小板药物预防…").
         return Responsiveness(False, "other_aspect", len(found), False)
     about = sentence
     if not populations(sentence):
@@ -505,6 +507,27 @@ def asks_which_drug(analysis: QuestionAnalysis) -> bool:
     if _WHICH_DRUG_RE.search(analysis.text):
         return True
     return any(drug_shaped(t.term) for t in (*analysis.terms, *analysis.common) if not t.anchor)
+
+
+def recommends_a_class(sentence: str) -> bool:
+    """Whether a sentence says to choose a class of drug ("应首选抗血小板药物", "可行抗凝治疗",
+    "recommend anticoagulant therapy"): the answer to "首选什么药" when the guideline names no
+    single drug. Naming a class to avoid ("避免使用抗菌药物") recommends none."""
+    return _CLASS_CHOSEN.search(unicodedata.normalize("NFKC", sentence)) is not None
+
+
+_DRUG_CLASS: Final[str] = (
+    rf"(?:抗|降)[{CJK_CHARS}]{{1,5}}?(?:药物|药|制剂|治疗)|[{CJK_CHARS}]{{2,6}}类(?:药物|药)|"
+    r"(?:anti(?:coagulant|platelet|viral|biotic|microbial|hypertensive)|thrombolytic|statin)s?"
+    r"(?: (?:agents?|drugs?|medications?|therapy|treatment))?"
+)
+_CLASS_CHOSEN: Final[re.Pattern[str]] = re.compile(
+    rf"(?<!避免)(?<!不)(?<!禁)(?:首选|选用|选择|可用|可行|可予|予以|给予|应用|采用|推荐)"
+    rf"(?:使用)?\s*(?:{_DRUG_CLASS})|"
+    rf"\b(?:recommend(?:s|ed)?|prefer(?:red)?|first[- ]line|use|start|initiate)\b[^.;]{{0,30}}?"
+    rf"\b(?:{_DRUG_CLASS})",
+    re.IGNORECASE,
+)
 
 
 def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:

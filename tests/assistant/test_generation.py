@@ -462,3 +462,28 @@ def test_sentences_under_a_heading_that_says_all_the_question_asks_answer_it() -
     # Under a heading that lacks what the question asks more, they still answer nothing.
     other = source.model_copy(update={"section": "十、治疗 > （五）中医药治疗"})
     assert compose_extractive(question, [other], analysis=asked)[0] == []
+
+
+def test_an_entry_labelled_by_another_topic_takes_no_subject_from_the_sentence_before() -> None:
+    # The hypercoagulable-state entry after the dissection entry is about its own label; its
+    # "首选华法林" is no answer about arterial dissection.
+    text = (
+        "动脉夹层：是青年卒中的常见病因之一。发病3个月内的颅外颈动脉夹层应首选抗血小板药物预防"
+        "缺血性卒中复发。颅内动脉夹层可行抗血小板药物治疗。\n遗传性和获得性高凝状态：遗传性高凝"
+        "状态应避免使用可能增加卒中风险的药物，如口服避孕药等。获得性高凝状态主要与抗磷脂综合征"
+        "有关，首选华法林。"
+    )
+    source = make_source(1, text, doc="cvd", title="脑血管病防治指南", section="③其他病因")
+    rarity = rarity_of([text, "卒中 脑血管病", "抗凝药"])
+    question = "动脉夹层卒中首选什么药？"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+    texts = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    assert any("首选抗血小板药物" in t for t in texts), texts  # a class answers "什么药"
+    assert not any("高凝状态" in t or "华法林" in t for t in texts), texts
+    # A label saying what of the entry follows (用法：) opens no entry of its own.
+    dose = "③扎那米韦（吸入喷雾剂）：适用于成人及7岁以上儿童。\n用法：每次10mg，12小时1次。"
+    zanamivir = make_source(2, dose, doc="flu", title="流行性感冒诊疗方案")
+    question = "扎那米韦一次用多少？"
+    asked = analyse_question(question, table=glossary_table(), rarity=rarity_of([dose, "流感"]))
+    texts = [t for t, _ in compose_extractive(question, [zanamivir], analysis=asked)[0]]
+    assert any("每次10mg" in t for t in texts), texts

@@ -11,7 +11,7 @@ from assistant.domain import Source
 from assistant.generation import compose_extractive
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, library_glosses
 from assistant.questions import analyse_question
-from assistant.responsiveness import heading_of, judge_responsive
+from assistant.responsiveness import heading_of, judge_responsive, recommends_a_class
 from assistant.zh_names import gloss_term_start
 from tests.factories import (
     SMALL_LIBRARY,
@@ -824,3 +824,18 @@ def test_a_cerebrovascular_guideline_speaks_of_stroke_in_every_sentence() -> Non
         asked = analyse_question(question, table=glossary_table(), rarity=rarity)
         verdict = judge_responsive(asked, sentence, context=[section, title], titles=[title])
         assert verdict.responsive, (question, verdict)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "chosen"),
+    [
+        ("发病3个月内的颅外颈动脉夹层应首选抗血小板药物预防缺血性卒中复发。", True),
+        ("颅内动脉夹层可行抗血小板药物治疗。", True),
+        ("Clinicians should use anticoagulant therapy for these patients.", True),
+        ("避免盲目或不恰当使用抗菌药物。", False),
+        ("不推荐常规使用抗病毒药物。", False),
+        ("抗凝治疗是预防复发的核心手段。", False),  # says what it does, chooses nothing
+    ],
+)
+def test_a_class_of_drug_chosen_answers_which_drug(sentence: str, chosen: bool) -> None:
+    assert recommends_a_class(sentence) is chosen
