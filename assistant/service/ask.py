@@ -68,6 +68,7 @@ from assistant.service.understanding import (
     anchors_held,
     answers_nothing,
     condense_follow_up,
+    continue_cut_passages,
     empty_refusal,
     holds_term,
     names_subject,
@@ -269,6 +270,7 @@ def _answer_and_audit(
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     retrieval = _without_bibliography(retrieval)
     retrieval = anchored_relevance(analysis, retrieval)
+    retrieval = continue_cut_passages(ctx, analysis, retrieval)
     if strength:
         retrieval = _keep_strength(retrieval, strength)
     t_retrieved = time.perf_counter()

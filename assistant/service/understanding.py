@@ -40,8 +40,9 @@ from assistant.questions import (
     weighted_coverage,
 )
 from assistant.responsiveness import asks_which_drug
-from assistant.retrieval import RetrievalResult, fuse_by_rank
+from assistant.retrieval import RetrievalResult, fuse_by_rank, to_source
 from assistant.service.context import Context
+from assistant.store import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +258,67 @@ def search_for_subject(
         relevant=True,
         cross_lingual=any(s.language not in (None, retrieval.language) for s in sources),
     )
+
+
+def continue_cut_passages(
+    ctx: Context, analysis: QuestionAnalysis, retrieval: RetrievalResult
+) -> RetrievalResult:
+    """A passage naming the question's subject whose statement goes on in the next chunk of
+    its document is followed by that chunk.
+
+    The chunker cuts by length: "（2）经鼻高流量氧疗（HFNC）或无创通气（NIV）：" ends one chunk and
+    "PaO2/FiO2≤200应给予 HFNC 或 NIV" opens the next; the list item "1.鼠咬热：…" ends one chunk
+    and goes on in the next ("两种病原体感染均可用抗生素治疗，总疗程14天…", under the item head
+    1.鼠咬热), which names no 鼠咬热 and is not found. The next chunk is taken when the passage
+    stops mid-statement or the next chunk continues a list item headed by the subject. Only
+    the chunk right after, in the same library, for at most `_MAX_CONTINUED` passages.
+    """
+    if not analysis.anchors or not retrieval.sources:
+        return retrieval
+    main = analysis.anchors[0]
+    have = {(s.doc_id, s.chunk_index) for s in retrieval.sources}
+    out: list[Source] = []
+    looked = 0
+    for source in retrieval.sources:
+        out.append(source)
+        index = source.chunk_index
+        if (
+            looked >= _MAX_CONTINUED
+            or index is None
+            or (source.doc_id, index + 1) in have
+            or not term_in_text(main, " ".join((source.item_head or "", source.text)))
+        ):
+            continue
+        looked += 1
+        rows = ctx.store.scroll(
+            doc_id=source.doc_id,
+            chunk_index=index + 1,
+            status="current",
+            libraries=[source.library],
+            limit=1,
+        )
+        if not rows:
+            continue
+        point_id, payload = rows[0]
+        after = to_source(0, Hit(id=point_id, score=source.score, payload=payload))
+        if _cut_off(source.text) or (after.item_head and term_in_text(main, after.item_head)):
+            out.append(after)
+            have.add((source.doc_id, index + 1))
+    if len(out) == len(retrieval.sources):
+        return retrieval
+    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(out, start=1)]
+    return replace(retrieval, sources=sources)
+
+
+_MAX_CONTINUED = 3  # passages whose next chunk is looked up
+# How a complete statement ends: a stop, a closing bracket or quote after one.
+_STATEMENT_END = frozenset('。.!?！？；;…）)」』”"】]')
+
+
+def _cut_off(text: str) -> bool:
+    """Whether a passage stops mid-statement: on a lead-in's colon or inside a sentence."""
+    tail = text.rstrip()
+    return bool(tail) and tail[-1] not in _STATEMENT_END
 
 
 def anchored_relevance(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> RetrievalResult:

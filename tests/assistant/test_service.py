@@ -740,6 +740,37 @@ def test_a_passage_found_for_a_common_missing_name_never_pushes_out_the_rarer_on
     assert holds_term(second.sources[0], drug), second.sources[0].text
 
 
+def test_a_statement_cut_by_the_chunker_is_read_on_in_the_next_chunk(world, tmp_path: Path) -> None:
+    # The flu guideline's "（2）经鼻高流量氧疗（HFNC）或无创通气（NIV）：" ends a chunk; the
+    # threshold "PaO2/FiO2≤200应给予 HFNC 或 NIV" opens the next, which the search ranks low.
+    from dataclasses import replace
+
+    from assistant.service.understanding import (
+        continue_cut_passages,
+        holds_term,
+        understand_question,
+    )
+
+    ctx = make_ctx(world, tmp_path)
+    question = "流感病人什么时候上HFNC？"
+    analysis = understand_question(ctx, question, libraries=["hospital"])
+    hfnc = analysis.anchors[0]
+    found = ctx.retriever.retrieve("呼吸支持 经鼻高流量氧疗 HFNC", libraries=["hospital"])
+    cut = [s for s in found.sources if holds_term(s, hfnc) and s.text.rstrip().endswith("：")]
+    assert cut, [s.text[-20:] for s in found.sources]
+    more = continue_cut_passages(ctx, analysis, replace(found, sources=cut[:1]))
+    assert len(more.sources) == 2 and [s.n for s in more.sources] == [1, 2]
+    after = more.sources[1]
+    assert (after.doc_id, after.chunk_index) == (cut[0].doc_id, (cut[0].chunk_index or 0) + 1)
+    assert after.library == cut[0].library
+    answer = answer_question(CARDIO_DOC, question, ctx=ctx)
+    assert any("≤200" in s.text and "HFNC" in s.text for s in answer.sentences), answer
+    # A passage that does not name the question's subject is not read on.
+    other = understand_question(ctx, "奥司他韦成人剂量", libraries=["hospital"])
+    alone = replace(found, sources=cut[:1])
+    assert continue_cut_passages(ctx, other, alone) is alone
+
+
 def test_passages_naming_every_name_of_a_question_with_an_aspect_are_relevant(
     world, tmp_path: Path
 ) -> None:
