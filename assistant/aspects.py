@@ -242,9 +242,12 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         _cues(r"剂量|用量|\bdos(?:e|es|age|ing)\b|mg/kg|\bmme\b"),
         needs_dose=True,
-        # How to dose without a number: "start at the lowest effective dosage".
+        # How to dose without a number: "start at the lowest effective dosage"; as another
+        # group's dose ("儿童患者…使用剂量应与成人的剂量相同", "the same dose as adults").
         dose_or=_cues(
             r"最低有效剂量|最小有效剂量|(?:从)?(?:小|低)剂量(?:开始|起始)|"
+            r"剂量[^。；;，,]{0,4}(?:与|同)[^。；;，,]{1,8}?(?:的)?(?:剂量|用量)?(?:相同|一致|相等)|"
+            r"\bsame (?:dose|dosage)s? as\b|"
             r"\b(?:lowest|smallest|minimum) effective (?:dose|dosage)s?\b|"
             r"\bstart(?:ing|ed)? (?:at|with) (?:a |the )?low(?:est)? (?:dose|dosage)"
         ),

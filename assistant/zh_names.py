@@ -106,10 +106,15 @@ def cut_known(run: str, table: LayeredTerms) -> list[str]:
             ),
             None,
         )
-        if known is None and table.knows_clinical(run[i : i + 2]):
+        pair = run[i : i + 2]
+        if known is None and (
+            table.knows_clinical(pair)
+            or (len(pair) == 2 and word_counts().get(pair) is None and expansions(pair, table))
+        ):
             # A two-character clinical name jieba does not know (卒中 in "卒中后", "卒中用",
-            # which it cuts 卒 / 中后).
-            known = run[i : i + 2]
+            # which it cuts 卒 / 中后), or an abbreviation of one (新冠, which it glues to the
+            # drug after it: 新冠奈玛特 / 韦利 …).
+            known = pair
         spelled = len(known) if known else 0
         if known is None and (variant := _clinical_variant(run, i, table)):
             known, spelled = variant
@@ -417,8 +422,26 @@ def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
     return 0
 
 
+def _known_name(word: str, table: LayeredTerms) -> bool:
+    """A name of its own: the clinical layers know it, or a dictionary knows it and it has a
+    disease's shape (支原体肺炎)."""
+    return table.knows_clinical(word) or (
+        table.knows_chinese(word) and ZH_DISEASE_STEM.search(word) is not None
+    )
+
+
 def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> bool:
     if set(piece) & NAME_BREAKS or piece in GENERIC_ZH or populations(piece):
+        return False
+    if len(piece) >= 2 and any(
+        not (ZH_DRUG_STEM.search(name) or _ZH_NAME_END.search(name))
+        for name in (
+            *((piece,) if _known_name(piece, table) else ()),
+            *expansions(piece, table),
+        )
+    ):
+        # A disease the term table knows, or abbreviates, before the drug: 支原体肺炎 + 激素,
+        # 新冠 (新型冠状病毒感染) + 阿兹夫定 are two names, never pieces of one.
         return False
     if len(piece) == 1:
         return True

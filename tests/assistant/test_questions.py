@@ -62,6 +62,16 @@ def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> 
     assert (found.name if found else None) == aspect
 
 
+def test_a_dose_stated_as_another_groups_answers_a_dose_question() -> None:
+    # "比成人少吗": the guideline answers with the adults' dose, not a number.
+    dose = detect_aspect("儿童被毒蛇咬伤抗蛇毒血清剂量比成人少吗？")
+    assert dose is not None and dose.name == "dose"
+    assert dose.stated_in("儿童患者或者体型瘦弱者，使用剂量应与成人的剂量相同；")
+    assert dose.stated_in("Children receive the same dose as adults.")
+    assert not dose.stated_in("剂量与疗效相关。")
+    assert not dose.stated_in("成人与儿童剂量不同。")  # different, but what?
+
+
 def test_a_course_of_treatment_is_not_the_diseases_own_period() -> None:
     # How long the antibiotics are given: an incubation period states no course.
     course = detect_aspect("鼠咬热疗程多长？")
@@ -1703,3 +1713,23 @@ def test_how_much_of_a_drug_asks_its_dose(question: str, dose: bool) -> None:
     asked = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert asked.aspect is not None
     assert (asked.aspect.name == "dose") is dose, asked.aspect.name
+
+
+def test_a_disease_named_or_abbreviated_is_never_part_of_the_drug_after_it() -> None:
+    # jieba guesses 新冠奈玛特 as one word and 新冠 + 阿兹夫定 joined like pieces of one name:
+    # the question asked about no drug the library holds, and was refused.
+    library = [
+        "新型冠状病毒感染诊疗方案：奈玛特韦片/利托那韦片组合包装。阿兹夫定片：空腹整片吞服。",
+        "新冠",
+    ]
+    rarity = rarity_of(library)
+    for question, drug in (
+        ("新冠奈玛特韦利托那韦怎么吃？", "奈玛特韦"),
+        ("新冠阿兹夫定剂量？", "阿兹夫定"),
+    ):
+        asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+        anchors = [t.term for t in asked.anchors]
+        assert drug in anchors and not any(t.startswith("新冠") and t != "新冠" for t in anchors)
+    # 激素 (a drug-shaped ending) after the disease jieba does not know: two words.
+    words = join_name_pieces(["支原体肺炎", "激素", "初始", "剂量"], glossary_table())
+    assert words[:2] == ["支原体肺炎", "激素"], words
