@@ -140,6 +140,9 @@ _FURNITURE_RES = (
 CONTEXT_SENTENCES = 2
 # Sentences shorter than this carry no claim of their own (headings, fragments).
 _MIN_SENTENCE_CHARS = 8
+# How much the question's words found only in what a sentence stands under (its section, item
+# head and document title) count toward choosing it, beside those found in it.
+_CONTEXT_SHARE = 0.5
 # Labels of a recommendation table, split out as sentences: its strength and evidence quality
 # ("Strong, low quality 5b.") or its heading with a number ("Multimodal strategies 5a.").
 # They say nothing of what to do.
@@ -216,6 +219,7 @@ class _Candidate:
     along_before: tuple[int, ...] = ()
     along_after: tuple[int, ...] = ()
     clauses: tuple[str, ...] = ()  # the earlier clauses of the statement it continues
+    under: float = 0.0  # what its section and title add when choosing the document
 
 
 def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, rank: int) -> float:
@@ -471,11 +475,19 @@ def compose_extractive(
             # lexical part may be nothing; scores stay positive for the cut below.
             shown = " ".join([*(raw[i] for i in before), text])
             score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
+            # What the sentence stands under tells documents apart when the sentence alone does
+            # not: "syringe" in a wound-care paragraph of an animal-bite guideline and in one of
+            # the outpatient guide ("门诊注射时一个注射器能给多个病人用吗"), whose title says 门诊.
+            # It chooses the document, never which of its sentences are shown.
+            under = _CONTEXT_SHARE * (
+                weighted_coverage(analysis, " ".join((shown, *above, *context)))
+                - weighted_coverage(analysis, shown)
+            )
             if listing and (after or enumerates(text)):
                 score += _ENUMERATION_BONUS
             chosen.append(
                 _Candidate(score, rank, position, text, source.n, source.doc_id,
-                           source.chunk_index or 0, before, after, tuple(clauses))
+                           source.chunk_index or 0, before, after, tuple(clauses), under)
             )  # fmt: skip
     dropped = [
         DroppedSentence(text=text, reason=reason, citations=[n])
@@ -486,7 +498,7 @@ def compose_extractive(
         chosen = _rows_for_the_patient(chosen, patient_of(question))
     if not chosen:
         return [], dropped
-    best = max(chosen, key=lambda c: (c.score, -c.rank, -c.position))
+    best = max(chosen, key=lambda c: (c.score + c.under, -c.rank, -c.position))
     same_doc = [c for c in chosen if c.doc_id == best.doc_id and c.score >= best.score * 0.6]
     same_doc.sort(key=lambda c: (-c.score, c.rank, c.position))
     # A sentence the document repeats (a summary box and its section, two overlapping

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.domain import Source
 from assistant.generation import clean_shown, compose_extractive, enumerates
-from assistant.glossary import LayeredTerms, TermTable, cedict_table
+from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
 from assistant.questions import QuestionAnalysis, analyse_question
 from assistant.responsiveness import judge_responsive
 from tests.factories import fake_drug, glossary_table, make_source, rarity_of, table_with
@@ -487,3 +487,28 @@ def test_an_entry_labelled_by_another_topic_takes_no_subject_from_the_sentence_b
     asked = analyse_question(question, table=glossary_table(), rarity=rarity_of([dose, "流感"]))
     texts = [t for t, _ in compose_extractive(question, [zanamivir], analysis=asked)[0]]
     assert any("每次10mg" in t for t in texts), texts
+
+
+def test_what_a_sentence_stands_under_chooses_between_guidelines_naming_the_subject() -> None:
+    # Both name the syringe; only the outpatient guide is about 门诊, and says so in its title.
+    wound = make_source(
+        1,
+        "较深的伤口可用50毫升注射器深入伤口加压进行冲洗，彻底去除伤口内血块、动物口腔分泌物。",
+        doc="bites", title="常见动物致伤诊疗规范", section="马咬伤诊疗规范 > （三）伤口处理",
+    )  # fmt: skip
+    outpatient = make_source(
+        2,
+        "Never administer medications from the same syringe to multiple patients, even if the "
+        "needle is changed.",
+        doc="cdc", title="Guide to Infection Prevention for Outpatient Settings",
+        section="Injection Safety",
+    )  # fmt: skip
+    rarity = rarity_of([wound.text, outpatient.text, outpatient.title, wound.title, "门诊 注射器"])
+    # The glossary's vocabulary list knows 门诊 as "outpatient", as the library's table does.
+    table = LayeredTerms(
+        (load_glossary(), load_glossary(section="vocabulary"), cedict_table()), clinical=1
+    )
+    question = "门诊注射时一个注射器能给多个病人用吗？"
+    asked = analyse_question(question, table=table, rarity=rarity)
+    shown = compose_extractive(question, [wound, outpatient], analysis=asked)[0]
+    assert shown and {n for _, ns in shown for n in ns} == {2}, shown
