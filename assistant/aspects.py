@@ -37,8 +37,9 @@ _COUNT: Final[str] = (
     rf"\b(?:{_EN_NUMBERS}|several|a few|a couple of)\s)"
 )
 _TIME_UNIT_RE: Final[re.Pattern[str]] = re.compile(
-    _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|分钟|min|秒|"
-    r"days?|weeks?|months?|years?|hours?|minutes?|seconds?|secs?\b)",
+    # "7d左右": a Chinese character after the unit letter is no part of a word.
+    _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd](?![A-Za-z0-9])|"
+    r"分钟|min|秒|days?|weeks?|months?|years?|hours?|minutes?|seconds?|secs?\b)",
     re.IGNORECASE,
 )
 
@@ -65,7 +66,9 @@ _DATE_RE: Final[re.Pattern[str]] = re.compile(
 _INTERVAL_RE: Final[re.Pattern[str]] = re.compile(
     rf"\b(?:every|each)\s+(?:\d+|{_EN_NUMBERS}|other)?\s*(?:(?:[-–]|to)\s*(?:\d+|{_EN_NUMBERS})\s*)?"
     r"(?:days?|weeks?|months?|years?|hours?|minutes?)\b|"
-    r"每(?:隔)?\s*\d*\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|分钟)|\bq\d+h\b",
+    r"每(?:隔)?\s*\d*\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|分钟)|\bq\d+h\b|"
+    # The gap between two doses or courses ("间隔12h后应用维持量", "间隔3-4d后"): no length.
+    r"间隔\s*\d+(?:\.\d+)?\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:[hd](?![A-Za-z0-9])|小时|天|日|周)",
     re.IGNORECASE,
 )
 # A web address holds numbers that state nothing ("…/hicpac/2007IP/…").

@@ -82,7 +82,9 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         "intravenous iv injection injected subcutaneous intramuscular inhaled topical "
         "follow followup recheck revisit once if whether while "
         # Which of several is asked for: the English of 首选 and 选择, never a subject.
-        "prefer preferred preferable preference choice choose chosen"
+        "prefer preferred preferable preference choice choose chosen "
+        # Whose guideline it is ("the Chinese stroke guideline"), and what it lets one do.
+        "chinese american european british japanese national allow allowed allows permit"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a

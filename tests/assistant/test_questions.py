@@ -72,6 +72,16 @@ def test_a_dose_stated_as_another_groups_answers_a_dose_question() -> None:
     assert not dose.stated_in("成人与儿童剂量不同。")  # different, but what?
 
 
+def test_a_gap_between_doses_is_no_length_and_days_written_d_are_one() -> None:
+    course = detect_aspect("米诺环素最长用多久？")
+    assert course is not None and course.name == "duration"
+    # "间隔12h后应用维持量": when the next dose comes, not how long the drug is given.
+    assert not course.stated_in("米诺环素：首剂4mg/（kg.次），间隔12h 后应用维持量2mg/（kg.次）。")
+    assert course.stated_in("一般疗程为10d。")
+    # "5-7d左右": the Chinese word after the unit letter leaves it a unit.
+    assert course.stated_in("重症阿奇霉素可静脉滴注，连用5-7d左右。")
+
+
 def test_a_course_of_treatment_is_not_the_diseases_own_period() -> None:
     # How long the antibiotics are given: an incubation period states no course.
     course = detect_aspect("鼠咬热疗程多长？")
