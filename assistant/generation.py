@@ -373,10 +373,6 @@ def compose_extractive(
             after = structure.items[position]
             if is_lead_in(text) and not after:
                 continue  # a lead-in whose list this passage does not hold says nothing
-            if analysis is not None and another_entry(question, text, source.text):
-                # "②高剂量：…" when the question asks the "①低剂量" entry beside it.
-                rejected.append((1.0, text, "other_subject", source.n))
-                continue
             lexical = _lexical_score(
                 text, _wanted_in(source, wanted, analysis), numbers=numbers, dose=dose, rank=rank
             )
@@ -386,6 +382,10 @@ def compose_extractive(
                         _Candidate(lexical, rank, position, text, source.n, source.doc_id,
                                    source.chunk_index or 0, along_after=after)
                     )  # fmt: skip
+                continue
+            if another_entry(question, text, source.text):
+                # "②高剂量：…" when the question asks the "①低剂量" entry beside it.
+                rejected.append((lexical, text, "other_subject", source.n))
                 continue
             clauses = clauses_before(raw, position)
             above = item_head_over(source, structure, position)

@@ -14,6 +14,17 @@ from assistant.responsiveness import judge_responsive
 from tests.factories import fake_drug, glossary_table, make_source, rarity_of, table_with
 
 
+def shown_texts(
+    question: str,
+    sources: list[Source],
+    passages: list[str],
+    table: LayeredTerms | None = None,
+) -> list[str]:
+    """The sentences an extractive answer shows, the question read against `passages`."""
+    asked = analyse_question(question, table=table or glossary_table(), rarity=rarity_of(passages))
+    return [t for t, _ in compose_extractive(question, sources, analysis=asked)[0]]
+
+
 def test_a_table_of_contents_is_no_sentence_of_an_answer() -> None:
     toc = (
         "Overview Section 1: Facility Demographics Section 2: Infection Control Program "
@@ -441,9 +452,7 @@ def test_the_sibling_of_the_numbered_entry_the_question_asks_is_no_answer() -> N
     assert any("65mg/m2" in t for t in texts) and not any("85mg/m2" in t for t in texts), texts
     assert any("85mg/m2" in d.text and d.reason == "other_subject" for d in dropped), dropped
     # Asked no entry, both doses answer.
-    question = "奥沙利铂用量多少？"
-    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
-    texts = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    texts = shown_texts("奥沙利铂用量多少？", [source], [text, "FOLFOX HAIC", "奥沙利铂"])
     assert any("65mg/m2" in t for t in texts) and any("85mg/m2" in t for t in texts), texts
 
 
@@ -454,14 +463,12 @@ def test_sentences_under_a_heading_that_says_all_the_question_asks_answer_it() -
         1, text, doc="flu", title="流行性感冒诊疗方案",
         section="十、治疗 > （五）中医药治疗 > （1）风热犯卫",
     )  # fmt: skip
-    rarity = rarity_of([text, "（1）风热犯卫", "流感 流行性感冒", "风寒束表"])
+    passages = [text, "（1）风热犯卫", "流感 流行性感冒", "风寒束表"]
     question = "流感风热犯卫用什么方？"
-    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
-    texts = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
-    assert texts, "the heading says what the sentences under it are about"
+    assert shown_texts(question, [source], passages), "the heading says what they are about"
     # Under a heading that lacks what the question asks more, they still answer nothing.
     other = source.model_copy(update={"section": "十、治疗 > （五）中医药治疗"})
-    assert compose_extractive(question, [other], analysis=asked)[0] == []
+    assert shown_texts(question, [other], passages) == []
 
 
 def test_an_entry_labelled_by_another_topic_takes_no_subject_from_the_sentence_before() -> None:
@@ -474,18 +481,13 @@ def test_an_entry_labelled_by_another_topic_takes_no_subject_from_the_sentence_b
         "有关，首选华法林。"
     )
     source = make_source(1, text, doc="cvd", title="脑血管病防治指南", section="③其他病因")
-    rarity = rarity_of([text, "卒中 脑血管病", "抗凝药"])
-    question = "动脉夹层卒中首选什么药？"
-    asked = analyse_question(question, table=glossary_table(), rarity=rarity)
-    texts = [t for t, _ in compose_extractive(question, [source], analysis=asked)[0]]
+    texts = shown_texts("动脉夹层卒中首选什么药？", [source], [text, "卒中 脑血管病", "抗凝药"])
     assert any("首选抗血小板药物" in t for t in texts), texts  # a class answers "什么药"
     assert not any("高凝状态" in t or "华法林" in t for t in texts), texts
     # A label saying what of the entry follows (用法：) opens no entry of its own.
     dose = "③扎那米韦（吸入喷雾剂）：适用于成人及7岁以上儿童。\n用法：每次10mg，12小时1次。"
     zanamivir = make_source(2, dose, doc="flu", title="流行性感冒诊疗方案")
-    question = "扎那米韦一次用多少？"
-    asked = analyse_question(question, table=glossary_table(), rarity=rarity_of([dose, "流感"]))
-    texts = [t for t, _ in compose_extractive(question, [zanamivir], analysis=asked)[0]]
+    texts = shown_texts("扎那米韦一次用多少？", [zanamivir], [dose, "流感"])
     assert any("每次10mg" in t for t in texts), texts
 
 
