@@ -59,9 +59,10 @@ Channel = Literal["hybrid", "dense", "sparse"]
 PROFILE_FILE = "library-profile.json"
 # 2: the Chinese runs before INN endings; 3: no everyday-word abbreviations; 4: a gloss keeps
 # the code written before its Chinese term (B 病毒) and none of the clause's verbs before it
-# (预防乙型肝炎病毒 → 乙型肝炎病毒). A stored profile of another format is
-# rebuilt on first use, so an upgrade needs no re-ingest.
-_PROFILE_FORMAT = 4
+# (预防乙型肝炎病毒 → 乙型肝炎病毒); 5: the Chinese runs before the INN endings added then
+# (-fenib 非尼, -parib 帕利, -ciclib 西利, -tecan 替康, -citabine 他滨, -vudine 夫定). A stored
+# profile of another format is rebuilt on first use, so an upgrade needs no re-ingest.
+_PROFILE_FORMAT = 5
 # How long a counted collection size is reused for the lexical-strength bound.
 _SIZE_TTL_S = 60.0
 # Sources of a relevant own-language search that stay first when other languages join.

@@ -40,6 +40,14 @@ PAIRS = [
     # -plase 普酶 and -triptan 曲坦 are fixed endings too (the sounds still decide).
     ("tenecteplase", "替奈普酶"),
     ("sumatriptan", "舒马曲坦"),
+    # Kinase and PARP inhibitors, cytidine and thymidine analogues (the sounds still decide:
+    # irinotecan/伊立替康 and gemcitabine/吉西他滨 do not match, their first sounds differ).
+    ("sorafenib", "索拉非尼"),
+    ("donafenib", "多纳非尼"),
+    ("olaparib", "奥拉帕利"),
+    ("capecitabine", "卡培他滨"),
+    ("azvudine", "阿兹夫定"),
+    ("telbivudine", "替比夫定"),
 ]
 
 
