@@ -265,6 +265,9 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)
+    if _only_listed(analysis, sentence):
+        # "啮齿动物间接传播的疾病有：…、莱姆病、鼠伤寒、…" says nothing of treating Lyme disease.
+        return Responsiveness(False, "other_subject", len(found), False)
     if _misses_the_class_asked(analysis, here, sentence):
         # "新冠病人什么时候要用激素": a sentence on vaccination names the disease, not 激素.
         return Responsiveness(False, "other_subject", len(found), False)
@@ -305,6 +308,17 @@ def judge_responsive(
         if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
+        return Responsiveness(False, "other_subject", 0, aspect_stated)
+    elif (
+        analysis.aspect is None
+        and analysis.language == "zh"
+        and len(analysis.terms) > 1
+        and analysis.terms[0].in_library
+        and not term_in_text(analysis.terms[0], here)
+    ):
+        # Naming no drug, disease or procedure and asking no aspect, the question's rarest word
+        # is what it asks about: "蛇咬伤要用止血带吗" is not answered by how common snakebites are.
+        # (Chinese questions only: an English one's rarest word may be a verb, "set".)
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
@@ -498,6 +512,50 @@ def _misses_the_class_asked(analysis: QuestionAnalysis, here: str, sentence: str
     if any(term_in_text(t, here) for t in classes):
         return False
     return not names_some_drug(sentence)
+
+
+def _only_listed(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Whether the sentence names the question's main name only as one item of a list of three
+    or more ("…的疾病有：幼虫病、科罗拉多蜱热、莱姆病、鼠伤寒…"), and none of the question's other
+    words: the list is about its head, not about each item. Asked which ones or what something
+    includes, the list is the answer."""
+    if not analysis.anchors or analysis.aspect is not None or _LISTING_ASKED.search(analysis.text):
+        return False
+    main = analysis.anchors[0]
+    text = unicodedata.normalize("NFKC", sentence)
+    spans = [
+        m.span()
+        for form in main.forms
+        for m in re.finditer(re.escape(unicodedata.normalize("NFKC", form)), text, re.IGNORECASE)
+    ]
+    if not spans or not all(_a_list_item(text, start, end) for start, end in spans):
+        return False
+    rest = text
+    for start, end in sorted(spans, reverse=True):
+        rest = rest[:start] + " " + rest[end:]
+    others = [t for t in (*analysis.terms, *analysis.common) if t is not main]
+    return not any(term_in_text(t, rest) for t in others)
+
+
+def _a_list_item(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is an item of a list of three or more in its clause: "、" beside
+    it with two or more in the clause, or ", " beside it with two or more commas after the
+    clause opens."""
+    opens = max(text.rfind(c, 0, start) for c in "，。；;：:") + 1
+    closes = [i for c in "，。；;：:" if (i := text.find(c, end)) >= 0]
+    clause = text[opens : min(closes) if closes else len(text)]
+    if clause.count("、") >= 2:
+        return text[start - 1 : start] == "、" or text[end : end + 1] in ("、", "等")
+    return text[opens:].count(", ") >= 2 and (
+        text[max(0, start - 2) : start] == ", " or text[end : end + 1] == ","
+    )
+
+
+_LISTING_ASKED: Final[re.Pattern[str]] = re.compile(
+    r"哪些|哪几|包括|有什么|是否属于|属于|"
+    r"\bwhich\b|\binclude|\bamong\b|\bis\b.{0,30}\b(?:a|an|one of)\b",
+    re.IGNORECASE,
+)
 
 
 def asks_which_drug(analysis: QuestionAnalysis) -> bool:

@@ -839,3 +839,28 @@ def test_a_cerebrovascular_guideline_speaks_of_stroke_in_every_sentence() -> Non
 )
 def test_a_class_of_drug_chosen_answers_which_drug(sentence: str, chosen: bool) -> None:
     assert recommends_a_class(sentence) is chosen
+
+
+def test_a_name_only_listed_among_others_is_not_what_the_sentence_is_about() -> None:
+    listing = "啮齿动物间接传播的疾病有：幼虫病、科罗拉多蜱热、莱姆病、鼠伤寒、恙虫病、回归热等。"
+    rarity = rarity_of([listing, "莱姆病 Lyme disease", "啮齿动物"])
+    for question in ("莱姆病怎么治疗", "What is the treatment for Lyme disease?"):
+        asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+        assert not judge_responsive(asked, listing).responsive, question
+    # Asked whether it is among them, or with a word the sentence says outside the list, the
+    # list answers.
+    for question in ("莱姆病是啮齿动物传播的吗", "啮齿动物传播哪些疾病，包括莱姆病吗"):
+        asked = analyse_question(question, table=glossary_table(), rarity=rarity)
+        assert judge_responsive(asked, listing).responsive, question
+
+
+def test_without_a_name_or_an_aspect_the_rarest_word_is_what_is_asked() -> None:
+    # "蛇咬伤要用止血带吗": neither word is a drug, disease or procedure by its shape; how common
+    # snakebites are answers nothing about tourniquets.
+    epidemiology = "蛇咬伤是一种常见动物致伤疾病，我国每年的蛇咬伤病例达数百万。"
+    tourniquet = "蛇咬伤后不推荐使用止血带长时间绑扎患肢。"
+    rarity = rarity_of([epidemiology, tourniquet, "蛇咬伤 咬伤", "犬咬伤", "猫抓伤"])
+    asked = analyse_question("蛇咬伤要用止血带吗？", table=glossary_table(), rarity=rarity)
+    assert not asked.anchors and asked.aspect is None, asked.terms
+    assert not judge_responsive(asked, epidemiology).responsive
+    assert judge_responsive(asked, tourniquet).responsive
