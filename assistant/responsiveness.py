@@ -312,13 +312,15 @@ def judge_responsive(
     elif (
         analysis.aspect is None
         and analysis.language == "zh"
-        and len(analysis.terms) > 1
-        and analysis.terms[0].in_library
-        and not term_in_text(analysis.terms[0], here)
+        and context
+        and not any(
+            term_in_text(t, sentence) and not term_in_text(t, " ".join(context))
+            for t in analysis.terms
+        )
     ):
-        # Naming no drug, disease or procedure and asking no aspect, the question's rarest word
-        # is what it asks about: "蛇咬伤要用止血带吗" is not answered by how common snakebites are.
-        # (Chinese questions only: an English one's rarest word may be a verb, "set".)
+        # Naming no drug, disease or procedure and asking no aspect, the sentence must say one
+        # of the question's words that what it stands under does not: under "蛇咬伤诊疗规范",
+        # how common snakebites are answers nothing about tourniquets ("蛇咬伤要用止血带吗").
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     if not aspect_stated:
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
