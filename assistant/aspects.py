@@ -155,6 +155,22 @@ _NOT_A_TIME: Final[str] = r"(?!天|周|个?月|年|小时|分钟|日|次)"
 
 # Order matters: the first aspect whose cues a question holds is its aspect.
 ASPECTS: Final[tuple[Aspect, ...]] = (
+    # Which formula of traditional Chinese medicine ("风热犯卫用什么方", "推荐什么中成药"):
+    # the sentence gives one (基本方药：银翘散加减, 推荐处方：…, 推荐中成药：…), not the
+    # pattern's signs.
+    Aspect(
+        "formula",
+        _cues(
+            r"(?:用|开|选|吃|服|推荐)(?:什么|哪个|哪些|哪种|何)(?:方剂|方药|方子|方|汤药|汤|中药|中成药)|"
+            r"(?:方剂|方药|中成药)(?:是什么|有哪些|用什么|推荐)|"
+            r"\b(?:which|what) (?:herbal |chinese )?(?:formula|formulas|decoction|patent medicine)"
+        ),
+        _cues(
+            r"方药|方剂|处方[：:]|推荐处方|中成药|(?:汤|散|丸|饮)(?:加减|加味|合)|"
+            r"\b(?:formula|decoction)\b"
+        ),
+        needs_cue=True,
+    ),
     Aspect(
         "incubation",
         _cues(r"潜伏期|incubation"),
@@ -616,6 +632,7 @@ DRUG_ASPECTS: Final[frozenset[str]] = frozenset(
 
 _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "incubation": {"zh": ("潜伏期",), "en": ("incubation period",)},
+    "formula": {"zh": ("方药", "中成药"), "en": ("formula",)},
     "contraindication": {"zh": ("禁忌",), "en": ("contraindicated", "avoid")},
     "adverse_effects": {"zh": ("不良反应",), "en": ("adverse effects",)},
     "dose": {"zh": ("剂量", "用量"), "en": ("dose", "dosage", "mg")},

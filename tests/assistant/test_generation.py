@@ -465,7 +465,8 @@ def test_sentences_under_a_heading_that_says_all_the_question_asks_answer_it() -
     )  # fmt: skip
     passages = [text, "（1）风热犯卫", "流感 流行性感冒", "风寒束表"]
     question = "流感风热犯卫用什么方？"
-    assert shown_texts(question, [source], passages), "the heading says what they are about"
+    # The formula is what "用什么方" asks, not the pattern's signs.
+    assert shown_texts(question, [source], passages) == ["基本方药：银翘散加减。"]
     # Under a heading that lacks what the question asks more, they still answer nothing.
     other = source.model_copy(update={"section": "十、治疗 > （五）中医药治疗"})
     assert shown_texts(question, [other], passages) == []

@@ -72,6 +72,27 @@ def test_a_dose_stated_as_another_groups_answers_a_dose_question() -> None:
     assert not dose.stated_in("成人与儿童剂量不同。")  # different, but what?
 
 
+@pytest.mark.parametrize(
+    ("question", "formula"),
+    [
+        ("流感风热犯卫用什么方？", True),
+        ("新冠轻型推荐什么中成药", True),
+        ("支原体肺炎痰热闭肺证方药是什么", True),
+        ("Which herbal formula is recommended for influenza?", True),
+        ("流感用什么药", False),  # which drug, not which formula
+        ("阿片类处方要注意什么", False),  # a prescription, not a formula
+    ],
+)
+def test_which_formula_of_chinese_medicine_is_an_aspect(question: str, formula: bool) -> None:
+    found = detect_aspect(question)
+    assert (found is not None and found.name == "formula") is formula
+    if formula:
+        assert found is not None
+        assert found.stated_in("基本方药：银翘散加减。")
+        assert found.stated_in("推荐中成药：清肺排毒颗粒。")
+        assert not found.stated_in("症见：发病初期，发热或未发热，咽红不适。")
+
+
 def test_a_gap_between_doses_is_no_length_and_days_written_d_are_one() -> None:
     course = detect_aspect("米诺环素最长用多久？")
     assert course is not None and course.name == "duration"
