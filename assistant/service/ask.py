@@ -117,6 +117,7 @@ ASPECT_NAMES = {
         "age": "适用年龄",
         "site": "给药部位",
         "discontinuation": "停药或减量方法",
+        "formula": "中医方药",
     },
     "en": {
         "dose": "dose",
@@ -134,6 +135,7 @@ ASPECT_NAMES = {
         "age": "age limit",
         "site": "site of administration",
         "discontinuation": "stopping or tapering schedule",
+        "formula": "formula of Chinese medicine",
     },
 }
 NO_LIBRARY = {
