@@ -52,6 +52,7 @@ from assistant.responsiveness import (
     names_a_drug,
     names_in,
     no_definition_answers,
+    numbered_entries,
     opens_with_an_asked_drug,
     opens_with_another_drug,
     says_none_of_it,
@@ -274,13 +275,15 @@ def _item_start(layout: PassageLayout, position: int) -> int:
     return 0 if is_first_item(layout.sentences[head]) else head
 
 
-def _entry_start(analysis: QuestionAnalysis, raw: Sequence[str], position: int) -> int | None:
+def _entry_start(
+    analysis: QuestionAnalysis, labels: Sequence[str | None], position: int
+) -> int | None:
     """The nearest sentence up to `position` that opens an entry of its own: one labelled by a
     topic ("遗传性和获得性高凝状态：…", "灌注时间：…") that none of the question's words names.
     A label saying what of the entry follows (用法：, 注意事项：, 成人：) opens none: the dose
-    under "奥司他韦：…" is still the drug's."""
+    under "奥司他韦：…" is still the drug's. `labels`: each sentence's `entry_label`."""
     for i in range(position, -1, -1):
-        label = entry_label(raw[i], longest=LABEL_MAX_CHARS)
+        label = labels[i]
         if (
             label is not None
             and not _PART_OF_AN_ENTRY.fullmatch(label.strip())
@@ -362,6 +365,8 @@ def compose_extractive(
         context = source_context(source)
         labels = (heading_of(source.section),)
         names_held: int | None = None  # of the question's names in this passage, when needed
+        entry_labels = [entry_label(t, longest=LABEL_MAX_CHARS) for t in raw]
+        entries = numbered_entries(source.text)
         answering: set[int] = set()  # positions of this passage's responsive sentences
         for position, text in enumerate(raw):
             if (
@@ -383,7 +388,7 @@ def compose_extractive(
                                    source.chunk_index or 0, along_after=after)
                     )  # fmt: skip
                 continue
-            if another_entry(question, text, source.text):
+            if another_entry(question, entry_labels[position], entries):
                 # "②高剂量：…" when the question asks the "①低剂量" entry beside it.
                 rejected.append((lexical, text, "other_subject", source.n))
                 continue
@@ -415,7 +420,7 @@ def compose_extractive(
                 if names_held is None:
                     names_held = _held_names(analysis, source)
                 taken: tuple[Responsiveness, tuple[int, ...]] | None = None
-                entry = _entry_start(analysis, raw, position)
+                entry = _entry_start(analysis, entry_labels, position)
                 for option in subject_context(structure, position):
                     named = [raw[i] for i in option]
                     plain = set(option) - set(structure.heads[position])

@@ -631,21 +631,24 @@ def entry_label(sentence: str, *, longest: int) -> str | None:
     return opening.group(1) if opening else None
 
 
-def another_entry(question: str, sentence: str, passage: str) -> bool:
+def numbered_entries(passage: str) -> frozenset[str]:
+    """The labels of a passage's numbered list entries ("①低剂量：", "（2）儿童：")."""
+    normal = unicodedata.normalize("NFKC", passage)
+    return frozenset(m.group(1).strip() for m in _NUMBERED_ENTRY.finditer(normal))
+
+
+def another_entry(question: str, label: str | None, entries: frozenset[str]) -> bool:
     """An entry of a numbered list whose sibling entry the question names.
 
     "②高剂量：…" beside "①低剂量：…" when the question asks the low-dose regimen
     ("低剂量方案奥沙利铂多少"); "（2）儿童：" beside "（1）成人：" when it asks the adult one.
-    Both labels are entries the passage numbers; the sentence's own is not in the question,
-    the sibling's is. A label inside an entry ("注意：…") is no sibling.
+    `label` is the sentence's own (`entry_label`), `entries` its passage's (`numbered_entries`):
+    both are entries the passage numbers; the sentence's is not in the question, the sibling's
+    is. A label inside an entry ("注意：…") is no sibling.
     """
-    label = entry_label(sentence, longest=LABEL_MAX_CHARS)
     asked = normalised(question)
     if label is None or normalised(label) in asked:
         return False
-    entries = {
-        m.group(1).strip() for m in _NUMBERED_ENTRY.finditer(unicodedata.normalize("NFKC", passage))
-    }
     return label.strip() in entries and any(
         other != label.strip() and normalised(other) in asked for other in entries
     )

@@ -232,9 +232,7 @@ def join_name_pieces(words: list[str], table: LayeredTerms | None = None) -> lis
             and ZH_DISEASE_STEM.search(word)
             and word not in GENERIC_ZH
             and has_cjk(out[-1])
-            and out[-1] not in GENERIC_ZH
-            and not populations(out[-1])
-            and not (set(out[-1]) & NAME_BREAKS)
+            and _plain_piece(out[-1])
             and len(out[-1]) + 2 <= _LONGEST_NAME
             and not (table is not None and table.knows_clinical(out[-1]))
         ):
@@ -291,7 +289,7 @@ def join_disease_pieces(words: list[str], written: Callable[[str], bool]) -> lis
                 if (
                     any(len(p) == 1 for p in (*pieces, word))
                     and len(name) <= _LONGEST_NAME
-                    and all(_may_join_disease(p) for p in pieces)
+                    and all(CJK_RUN_RE.fullmatch(p) and _plain_piece(p) for p in pieces)
                     and written(name)
                 ):
                     del out[-taken:]
@@ -305,13 +303,10 @@ def join_disease_pieces(words: list[str], written: Callable[[str], bool]) -> lis
 _DISEASE_PIECES: Final[int] = 3
 
 
-def _may_join_disease(piece: str) -> bool:
-    return (
-        CJK_RUN_RE.fullmatch(piece) is not None
-        and not (set(piece) & NAME_BREAKS)
-        and piece not in GENERIC_ZH
-        and not populations(piece)
-    )
+def _plain_piece(piece: str) -> bool:
+    """A piece that may be part of a name: no function word in it (的, 和, 用 …), no word every
+    question uses (患者, 治疗), no population (儿童, 孕妇)."""
+    return not (set(piece) & NAME_BREAKS) and piece not in GENERIC_ZH and not populations(piece)
 
 
 def _stems_apart(words: list[str]) -> list[str]:
@@ -431,7 +426,7 @@ def _known_name(word: str, table: LayeredTerms) -> bool:
 
 
 def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> bool:
-    if set(piece) & NAME_BREAKS or piece in GENERIC_ZH or populations(piece):
+    if not _plain_piece(piece):
         return False
     if len(piece) >= 2 and any(
         not (ZH_DRUG_STEM.search(name) or _ZH_NAME_END.search(name))
