@@ -440,6 +440,10 @@ def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> boo
         return False
     if len(piece) == 1:
         return True
+    if len(piece) >= 3 and table.knows_chinese(piece) and not ZH_DRUG_STEM.search(piece):
+        # A word the term table knows whole is no piece of the drug after it: 猪咬伤 +
+        # 青霉素 are an injury and a drug ("猪咬伤青霉素过敏用什么抗生素").
+        return False
     known = freq.get(piece)
     if known is not None and known >= ZH_NAME_FREQ:
         return False

@@ -31,7 +31,7 @@ from assistant.questions import (
 )
 from assistant.responsiveness import judge_responsive
 from assistant.retrieval import fuse_by_rank
-from assistant.zh_names import cut, gloss_term_start, join_name_pieces
+from assistant.zh_names import cut, cut_known, gloss_term_start, join_name_pieces
 from tests.factories import (
     SMALL_LIBRARY,
     SYLLABLES,
@@ -1764,3 +1764,11 @@ def test_a_disease_named_or_abbreviated_is_never_part_of_the_drug_after_it() -> 
     # 激素 (a drug-shaped ending) after the disease jieba does not know: two words.
     words = join_name_pieces(["支原体肺炎", "激素", "初始", "剂量"], glossary_table())
     assert words[:2] == ["支原体肺炎", "激素"], words
+
+
+def test_a_word_the_table_knows_whole_is_never_part_of_the_drug_after_it() -> None:
+    # The glossary's 猪咬伤 (an injury, no drug) before 青霉素: "猪咬伤青霉素" was read as one
+    # unknown drug and the question refused as about a subject the library lacks.
+    table = table_with(("猪咬伤", "pig bite"))
+    assert cut_known("猪咬伤青霉素过敏用什么抗生素", table)[:2] == ["猪咬伤", "青霉素"]
+    assert cut_known("蛇咬伤青霉素剂量", table)[:2] == ["蛇咬伤", "青霉素"]
