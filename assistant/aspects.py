@@ -416,6 +416,29 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         needs_cue=True,
     ),
+    # How it is treated or managed ("怎么治疗", "伤口怎么处理", "What is the treatment for …"),
+    # when nothing more specific is asked: the sentence says what to do — treat, give, use,
+    # operate, irrigate — or stands under a heading that does ("七、治疗"). A sentence on the
+    # disease's history or its funding answers no treatment question.
+    Aspect(
+        "treatment",
+        _cues(
+            r"(?:怎么|怎样|如何)(?:治|处理|处置|救治|抢救|办)|治疗(?:方法|方案|原则|措施)|"
+            r"(?:治疗|处理|处置)(?:是什么|有哪些)|"
+            r"\bwhat\s+(?:is|are)\s+the\s+(?:\w+\s+){0,2}?(?:treatments?|management|therapy|therapies)\b|"
+            r"\bhow\s+(?:to|do|does|should|is|are|can|would)\s+(?:\w+\s+){0,5}?"
+            r"(?:treat|treated|manage|managed|handle|handled)\b"
+        ),
+        _cues(
+            r"治疗|疗法|处理|处置|救治|抢救|给予|予以|可予|应用|使用|选用|首选|推荐|建议|可用|"
+            r"口服|静脉|注射|输注|滴注|吸入|雾化|手术|切除|移植|消融|冲洗|清创|消毒|引流|包扎|"
+            r"缝合|镇静|镇痛|吸氧|通气|插管|隔离|剂量|用法|服用|外用|涂抹|浸泡|"
+            r"\btreat\w*|\btherap\w*|\bmanag\w*|\badminist\w*|\bgiv(?:e|en|ing)\b|"
+            r"\bus(?:e|ed|ing)\b|\brecommend\w*|\bprescrib\w*|\bsurg\w*|\bresect\w*|"
+            r"\birrigat\w*|\bdebrid\w*|\bdrain\w*|\bdos(?:e|es|ing)\b|\d\s*mg\b"
+        ),
+        needs_cue=True,
+    ),
 )
 
 
@@ -646,6 +669,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "age": {"zh": ("岁", "月龄"), "en": ("age", "years")},
     "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},
     "discontinuation": {"zh": ("减量", "停药"), "en": ("taper", "discontinue")},
+    "treatment": {"zh": ("治疗",), "en": ("treatment", "management", "managed", "treated")},
 }
 
 
@@ -663,6 +687,11 @@ def names_an_aspect(term: str) -> bool:
         for ws in words.values()
         for word in ws
     )
+
+
+def dose_starts(sentence: str) -> list[int]:
+    """Where each number with a dose unit stands in the sentence."""
+    return [m.start() for m in _DOSE_UNIT_RE.finditer(sentence)]
 
 
 def states_dose(sentence: str) -> bool:

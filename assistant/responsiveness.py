@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from assistant.aspects import Aspect, states_dose
+from assistant.aspects import Aspect, dose_starts, states_dose
 from assistant.glossary import EN_NAME_STEM
 from assistant.language import CJK_CHARS, has_cjk
 from assistant.populations import (
@@ -157,6 +157,54 @@ def _names_the_other_kind(question: str, sentence: str) -> bool:
     )
 
 
+# A differential diagnosis ("病毒性脑膜炎与狂犬病前驱期不易鉴别，但病毒性脑膜炎…通常为2～3周"):
+# the sentence tells another disease from the asked one, and what it states is the other's.
+_DIFFERENTIAL: Final[re.Pattern[str]] = re.compile(
+    r"鉴别|区分|区别|\bdifferential\b|\bdistinguish\w*|\bdifferentiat\w*|\bmimic\w*",
+    re.IGNORECASE,
+)
+
+
+def _tells_another_apart(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """A sentence telling another disease or drug from the asked one, to a question that asks
+    no such thing."""
+    if _DIFFERENTIAL.search(analysis.text) or not _DIFFERENTIAL.search(sentence):
+        return False
+    forms = _term_forms(analysis)
+    diseases = [
+        word
+        for run in CJK_RUN_RE.findall(normalised(sentence))
+        for word in join_name_pieces(cut(run))
+        if len(word) >= 3 and ZH_DISEASE_STEM.search(word) and not _asked(forms, word)
+    ]
+    return bool(diseases) or names_other(analysis, sentence)
+
+
+def _phases_named(text: str) -> set[str]:
+    """The stages of a disease's course a Chinese text names by a word ending in 期 (前驱期,
+    兴奋期, 麻痹期, 进展期), not whom it is about (妊娠期, 哺乳期)."""
+    named: set[str] = set()
+    for run in CJK_RUN_RE.findall(normalised(text)):
+        words = cut(run)
+        for i, word in enumerate(words):
+            if word == "期" and i and len(words[i - 1]) == 2:
+                word = words[i - 1] + word
+            if len(word) >= 3 and word.endswith("期") and not populations(word):
+                named.add(word)
+    return named
+
+
+def _under_another_stage(question: str, sentence: str, labels: Sequence[str]) -> bool:
+    """The question asks about one stage of a disease ("狂犬病兴奋期持续多久") and the sentence,
+    by its own words or, naming none, by the heading it stands under ("（四）麻痹期" over
+    "一般持续6～18小时"), speaks only of another."""
+    asked = _phases_named(question)
+    if not asked:
+        return False
+    named = _phases_named(sentence) or _phases_named(" ".join(labels))
+    return bool(named) and not named & asked
+
+
 # What may stand between a drug's name and the condition written after it ("阿片类使用障碍",
 # "opioid use disorder"), and the conditions of a drug a question may ask about instead of the
 # drug: its allergy, poisoning, overdose, dependence, resistance, withdrawal, use disorder.
@@ -255,12 +303,16 @@ def judge_responsive(
         and names_other(analysis, sentence)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
-    if _dose_of_an_unasked_drug(analysis, sentence):
+    if _dose_of_an_unasked_drug(analysis, sentence) or _only_other_drugs_doses(analysis, sentence):
         return Responsiveness(False, "other_subject", len(found), True)
     if (
         _names_another_stage(analysis.text, sentence)
         or _names_another_biter(analysis.text, sentence, context)
         or _names_the_other_kind(analysis.text, sentence)
+        or _tells_another_apart(analysis, sentence)
+        or _under_another_stage(
+            " ".join((analysis.text, *analysis.translations.values())), sentence, labels
+        )
     ):
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
@@ -600,6 +652,34 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
         return False
     forms = _term_forms(analysis)
     return any(drug_shaped(n) and not _asked(forms, n) for n in names_in(sentence))
+
+
+_DOSE_ASPECTS: Final[frozenset[str]] = frozenset({"dose", "max_dose", "renal_dose"})
+
+
+def _only_other_drugs_doses(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Asked a drug's dose, a Chinese sentence naming it whose every dose follows another
+    drug's name: "可予甲泼尼龙10～30mg/kg/日，或英夫利西单抗5～10mg/kg或托珠单抗" gives no
+    dose of 托珠单抗. A dose with no drug named before it is left alone (its drug is the
+    sentence's subject, "用法：首次剂量4～8mg/kg")."""
+    if analysis.aspect is None or analysis.aspect.name not in _DOSE_ASPECTS:
+        return False
+    if not analysis.drug_anchors or not has_cjk(sentence):
+        return False
+    norm = normalised(sentence)
+    doses = dose_starts(norm)
+    if not doses:
+        return False
+    forms = _term_forms(analysis)
+    named: list[tuple[int, bool]] = []  # where a drug's name ends, whether it is asked
+    for name in {n for n in names_in(sentence) if drug_shaped(n)}:
+        asked = _asked(forms, name)
+        named.extend((m.end(), asked) for m in re.finditer(re.escape(name), norm))
+    for dose in doses:
+        before = [(end, asked) for end, asked in named if end <= dose]
+        if not before or max(before)[1]:
+            return False
+    return True
 
 
 def opens_with_another_drug(analysis: QuestionAnalysis, sentence: str) -> bool:

@@ -118,6 +118,7 @@ ASPECT_NAMES = {
         "site": "给药部位",
         "discontinuation": "停药或减量方法",
         "formula": "中医方药",
+        "treatment": "治疗或处理方法",
     },
     "en": {
         "dose": "dose",
@@ -136,6 +137,7 @@ ASPECT_NAMES = {
         "site": "site of administration",
         "discontinuation": "stopping or tapering schedule",
         "formula": "formula of Chinese medicine",
+        "treatment": "treatment or management",
     },
 }
 NO_LIBRARY = {

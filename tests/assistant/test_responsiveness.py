@@ -501,9 +501,9 @@ def test_a_heading_naming_the_aspect_says_what_the_sentences_under_it_state() ->
     context = ["狂犬病诊疗规范 > 四、临床表现"]
     assert not judge_responsive(analysis, period, context=context).responsive
     assert judge_responsive(analysis, period, context=context, labels=["（一）潜伏期"]).responsive
-    # Another phase's heading states no incubation period.
+    # Another phase's heading states no incubation period: it speaks of another stage.
     other = judge_responsive(analysis, prodrome, context=context, labels=["（二）前驱期"])
-    assert not other.responsive and other.reason == "other_aspect"
+    assert not other.responsive and other.reason == "other_subject"
     # The period itself must be in the sentence: the heading gives the word, not the number.
     no_period = judge_responsive(
         analysis, "潜伏期内无症状，不具传染性。", context=context, labels=["（一）潜伏期"]
@@ -865,3 +865,91 @@ def test_without_a_name_or_an_aspect_a_sentence_says_more_than_its_heading() -> 
     under = ["蛇咬伤诊疗规范 > 一、概述", "常见动物致伤诊疗规范"]
     assert not judge_responsive(asked, epidemiology, context=under).responsive
     assert judge_responsive(asked, tourniquet, context=under).responsive
+
+
+def test_a_differential_diagnosis_sentence_states_the_other_diseases_values() -> None:
+    # "通常为2～3周" is how long viral meningitis lasts, told apart from rabies' prodrome.
+    differential = (
+        "病毒性脑膜炎与狂犬病前驱期不易鉴别，但病毒性脑膜炎无恐水等症状，为自限性疾病，"
+        "病程呈良性，通常为2～3周。"
+    )
+    own = "狂犬病前驱期一般持续2～4天。"
+    asked = analyse_question("狂犬病前驱期持续多久？", table=table_with(), rarity=None)
+    told_apart = judge_responsive(asked, differential)
+    assert not told_apart.responsive and told_apart.reason == "other_subject"
+    assert judge_responsive(asked, own).responsive
+    # Asked how to tell them apart, the differential is the answer.
+    apart = analyse_question("狂犬病和病毒性脑膜炎怎么鉴别？", table=table_with(), rarity=None)
+    assert judge_responsive(apart, differential).responsive
+
+
+def test_a_stage_asked_is_not_answered_under_another_stages_heading() -> None:
+    sentence = "一般持续6～18小时。"
+    asked = analyse_question("狂犬病兴奋期持续多久？", table=table_with(), rarity=None)
+    context = ["狂犬病诊疗规范 > 四、临床表现"]
+    under_other = judge_responsive(asked, sentence, context=context, labels=["（四）麻痹期"])
+    assert not under_other.responsive and under_other.reason == "other_subject"
+    assert judge_responsive(asked, sentence, context=context, labels=["（三）兴奋期"]).responsive
+    # Its own words first: a sentence naming the stage asked is about it, whatever its heading.
+    named = "患者经过兴奋期后进入麻痹期，兴奋期一般持续1～3天。"
+    assert judge_responsive(asked, named, context=context, labels=["（四）麻痹期"]).responsive
+    # Whom it is about is no stage (妊娠期), nor is a heading naming none.
+    assert judge_responsive(asked, "妊娠期的狂犬病患者，一般持续1～3天。").responsive
+    assert judge_responsive(asked, sentence, context=context, labels=["四、临床表现"]).responsive
+    # An English question's stage, by the glossary's Chinese name for it.
+    english = analyse_question(
+        "How long does the excitation phase of rabies last?", table=glossary_table(), rarity=None
+    )
+    wrong = judge_responsive(english, sentence, context=context, labels=["（四）麻痹期"])
+    assert not wrong.responsive and wrong.reason == "other_subject"
+
+
+def test_asked_how_it_is_treated_a_sentence_must_say_what_to_do() -> None:
+    history = "The recent Ebola virus disease outbreak in West Africa showed the role of IPC."
+    funding = "Funds were provided in response to the Ebola virus disease outbreak to support it."
+    treated = "Ebola virus disease is treated with supportive care and fluids given intravenously."
+    english = analyse_question(
+        "What is the treatment for Ebola virus disease?", table=table_with(), rarity=None
+    )
+    assert english.aspect is not None and english.aspect.name == "treatment"
+    for sentence in (history, funding):
+        verdict = judge_responsive(english, sentence)
+        assert not verdict.responsive and verdict.reason == "other_aspect", sentence
+    assert judge_responsive(english, treated).responsive
+    managed = analyse_question(
+        "How should a cat bite wound be managed?", table=glossary_table(), rarity=None
+    )
+    assert managed.aspect is not None and managed.aspect.name == "treatment"
+    chinese = analyse_question("蜱瘫痪怎么处理？", table=table_with(), rarity=None)
+    assert chinese.aspect is not None and chinese.aspect.name == "treatment"
+    onset = "一般在蜱摄食4～7日后，才会出现蜱瘫痪症状。"
+    assert judge_responsive(chinese, onset).reason == "other_aspect"
+    assert judge_responsive(chinese, "蜱瘫痪应尽快除去蜱，进行对症治疗。").responsive
+    heading = "（四）蜱瘫痪处置"
+    under = judge_responsive(chinese, "尽快除去蜱，进行对症治疗。", context=[heading])
+    assert under.responsive
+    # A more specific aspect comes first: how long it is treated is a duration question.
+    course = analyse_question(
+        "What is the duration of treatment for Lyme disease?", table=table_with()
+    )
+    assert course.aspect is not None and course.aspect.name == "duration"
+
+
+def test_asked_a_drugs_dose_a_sentence_dosing_only_other_drugs_is_no_answer() -> None:
+    # The MIS-C sentence names tocilizumab last, with no dose: its doses are methylprednisolone's
+    # and infliximab's.
+    others = (
+        "若无好转或加重，可予甲泼尼龙10～30mg/kg/日，静脉注射，或英夫利西单抗5～10mg/kg或托珠单抗。"
+    )
+    own = "托珠单抗首次剂量4～8mg/kg，推荐剂量400mg，生理盐水稀释至100ml。"
+    asked = analyse_question("托珠单抗首剂多少？", table=table_with(), rarity=None)
+    assert asked.aspect is not None and asked.aspect.name == "dose"
+    verdict = judge_responsive(asked, others)
+    assert not verdict.responsive and verdict.reason == "other_subject"
+    assert judge_responsive(asked, own).responsive
+    # Two drugs, each with its dose: the asked one's is there.
+    pair = analyse_question("利托那韦剂量？", table=table_with(), rarity=None)
+    assert judge_responsive(pair, "奈玛特韦300mg与利托那韦100mg同时服用。").responsive
+    # The dose of the sentence's subject, named in no drug before it, is left alone.
+    label = judge_responsive(asked, "用法：首次剂量4～8mg/kg，静脉输注托珠单抗。")
+    assert label.responsive
