@@ -55,8 +55,15 @@ _WHICH_DRUG_RE: Final[re.Pattern[str]] = re.compile(
     # A kind may stand between ("用什么溶栓药", "which thrombolytic drugs"); "什么时候用药"
     # asks when and "什么人不能用药" whom, not which.
     rf"哪种|哪一种|哪类|(?:哪些|什么|何种)(?!时|人|情况|患者|病人|样的)[{CJK_CHARS}]{{0,4}}?药|"
+    # A class whose name ends in no 药 ("用什么抗生素", "什么镇静剂").
+    rf"(?:哪些|什么|何种|哪种)(?:抗生素|抗菌素|激素|[{CJK_CHARS}]{{1,3}}(?<!试)(?<!消毒)剂)|"
     r"(?:一线|二线|首选)(?:的)?(?:治疗|用药|药物|方案)(?:是什么|有哪些|选什么)|"
+    r"首选(?:什么|哪种|哪些|何种)(?:治疗|药物?|方案)|"
     r"\b(?:which|what)\s+(?:[a-z-]+\s+){0,2}?(?:drugs?|medications?|medicines?|agents?)\b|"
+    # A class named by its own word ("what sedative", "which antibiotics").
+    r"\b(?:which|what)\s+(?:[a-z-]+\s+)?(?:sedatives?|analgesics?|painkillers?|antibiotics?|"
+    r"antivirals?|antifungals?|anticoagulants?|antiplatelets?|antiemetics?|antidotes?|"
+    r"antihypertensives?|steroids?|corticosteroids?|vasopressors?|diuretics?|opioids?)\b|"
     r"\b(?:first|second)[- ]line\s+(?:[a-z]+\s+)?(?:therapy|therapies|treatments?|drugs?|"
     r"agents?|regimens?)\b",
     re.IGNORECASE,
@@ -648,10 +655,16 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     is a product's dosing, not the drug the guideline recommends."""
     if analysis.aspect is not None or not asks_which_drug(analysis):
         return False  # "推荐哪种、每天多少量" asks the dose too
-    if not states_dose(sentence):
-        return False
+    if not states_dose(sentence) or _CHOSEN.search(sentence):
+        return False  # "首选IVIG 2g/kg和甲泼尼龙1～2mg/kg/日": the drug chosen, with its dose
     forms = _term_forms(analysis)
     return any(drug_shaped(n) and not _asked(forms, n) for n in names_in(sentence))
+
+
+# A drug chosen first ("首选…", "preferred", "first-line"): the answer to which drug, dose and all.
+_CHOSEN: Final[re.Pattern[str]] = re.compile(
+    r"首选|一线|\bpreferred\b|\bfirst[- ]line\b|\bdrug of choice\b", re.IGNORECASE
+)
 
 
 _DOSE_ASPECTS: Final[frozenset[str]] = frozenset({"dose", "max_dose", "renal_dose"})

@@ -572,7 +572,8 @@ def test_a_sentence_naming_no_drug_after_another_drugs_opening_is_about_that_dru
     assert {"antiviral", "influenza"} <= {t.term for t in analysis.anchors}, analysis.terms
     shown, dropped = compose_extractive(question, [source], analysis=analysis)
     assert shown == [], shown
-    assert ("孕妇或可能怀孕的妇女禁用，哺乳期妇女使用时应暂停哺乳。", "other_subject") in [
+    # Asked which antiviral, a sentence naming none answers nothing, whatever drug it is about.
+    assert ("孕妇或可能怀孕的妇女禁用，哺乳期妇女使用时应暂停哺乳。", "other_aspect") in [
         (d.text, d.reason) for d in dropped
     ]
     # Asked about that drug, the sentence answers (it takes the drug's sentence along).
@@ -728,6 +729,12 @@ def test_a_passage_inside_another_drugs_entry_names_the_asked_drug_only_as_its_c
         ("什么时候用药？", False),
         ("什么人不能用药？", False),
         ("What is the incubation period of influenza?", False),
+        # A class named by a word ending in no 药 (镇静剂), or by its English word.
+        ("躁动的患者用什么镇静剂？", True),
+        ("What sedative is used for agitated patients?", True),
+        ("MIS-C首选什么治疗？", True),
+        ("伤口用什么消毒剂冲洗？", False),
+        ("首选什么检查？", False),
     ],
 )
 def test_a_question_asking_which_drug_may_name_the_kind_between(question: str, which: bool) -> None:
@@ -953,3 +960,23 @@ def test_asked_a_drugs_dose_a_sentence_dosing_only_other_drugs_is_no_answer() ->
     # The dose of the sentence's subject, named in no drug before it, is left alone.
     label = judge_responsive(asked, "用法：首次剂量4～8mg/kg，静脉输注托珠单抗。")
     assert label.responsive
+
+
+def test_asked_which_drug_the_drug_chosen_first_answers_with_its_dose() -> None:
+    # "首选IVIG 2g/kg和甲泼尼龙…" is the choice, dose and all; a product's dosing example
+    # ("tablets containing hydrocodone 5 mg …") is not.
+    chosen = "首选IVIG 2g/kg和甲泼尼龙1～2mg/kg/日；"
+    asked = analyse_question("MIS-C首选什么治疗？", table=table_with(), rarity=None)
+    verdict = judge_responsive(asked, chosen, context=["MIS-C：治疗原则是尽早抗炎。"])
+    assert verdict.responsive, verdict
+    product = "For example, tablets containing hydrocodone 5 mg are taken every 4 hours for pain."
+    which = analyse_question("Which drugs are used for pain?", table=table_with(), rarity=None)
+    assert not judge_responsive(which, product).responsive
+    preferred = "For pain, oxycodone 5 mg is the preferred first-line drug."
+    assert judge_responsive(which, preferred).responsive
+
+
+def test_the_glossary_reads_antibiotic_words_as_one_name() -> None:
+    asked = analyse_question("猪咬伤用什么抗生素？", table=glossary_table(), rarity=None)
+    antibiotic = next(t for t in asked.terms if t.term == "抗生素")
+    assert {"抗菌药物", "抗菌药"} <= set(antibiotic.forms), antibiotic.forms
