@@ -387,6 +387,25 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         needs_cue=True,
     ),
+    # Asked what share or rate ("脑出血多少是高血压导致的", "占多少", "病死率是多少", "what
+    # percentage"): the sentence states one (85%, 1/3, 半数), not any number (a target <130/80).
+    Aspect(
+        "proportion",
+        _cues(
+            r"占(?:多少|几成|百分之几)|占[^，。？?]{0,8}(?:比例|比重|百分比)|(?:比例|比率)(?:是|为|有)?多少|"
+            r"(?:多大|什么|多少)(?:的)?(?:比例|比率|百分比)|百分之几|"
+            r"多少(?:是|为|由|系)[^，。？?]{0,12}(?:导致|引起|所致|造成)|"
+            r"(?:发生|发病|患病|病死|死亡|检出|阳性|感染|治愈|有效|复发)率(?:是|为|有)?(?:多少|多高)|"
+            r"\bwhat (?:percentage|proportion|fraction|share|percent)\b|\bhow many percent\b|"
+            r"\b(?:incidence|prevalence|mortality|fatality|case[- ]fatality) (?:rate )?(?:is|of)\b"
+        ),
+        _cues(
+            r"\d\s*(?:%|％)|(?<![\d.])\d{1,2}\s*/\s*\d{1,2}(?![\d.])|百分之|半数|一半|[二三四五六七八九十]分之|"
+            r"\b(?:one|two|three) in (?:every )?(?:two|three|four|five|ten|\d+)\b|\bhalf of\b|"
+            r"\bpercent\b"
+        ),
+        needs_cue=True,
+    ),
     # Asked for a value (a threshold, target, range, count): the sentence states a number.
     Aspect(
         "value",
@@ -430,7 +449,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"(?:treat|treated|manage|managed|handle|handled)\b"
         ),
         _cues(
-            r"治疗|疗法|处理|处置|救治|抢救|给予|予以|可予|应用|使用|选用|首选|推荐|建议|可用|"
+            # Not 处理 or 处置 alone: "因处理石头鱼时不慎被刺伤" handles a fish, and "未及时规范处置
+            # 伤口，可能…" says what follows neglect.
+            r"治疗|疗法|救治|抢救|给予|予以|可予|应用|使用|选用|首选|推荐|建议|可用|"
             r"口服|静脉|注射|输注|滴注|吸入|雾化|手术|切除|移植|消融|冲洗|清创|消毒|引流|包扎|"
             r"缝合|镇静|镇痛|吸氧|通气|插管|隔离|剂量|用法|服用|外用|涂抹|浸泡|"
             r"\btreat\w*|\btherap\w*|\bmanag\w*|\badminist\w*|\bgiv(?:e|en|ing)\b|"
@@ -670,6 +691,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},
     "discontinuation": {"zh": ("减量", "停药"), "en": ("taper", "discontinue")},
     "treatment": {"zh": ("治疗",), "en": ("treatment", "management", "managed", "treated")},
+    "proportion": {"zh": ("比例",), "en": ("percentage", "proportion")},
 }
 
 

@@ -106,11 +106,14 @@ _BITERS: Final[dict[str, str]] = {
     "centipede": r"蜈蚣|centipedes?",
     "jellyfish": r"海蜇|水母|jellyfish",
     "horse": r"马|horses?",
+    "stonefish": r"石头鱼|stonefish",
+    "poultry": r"禽|鸡|鸭|鹅|poultry|chickens?|geese|goose|ducks?",
 }
 _BITER_RE: Final[dict[str, re.Pattern[str]]] = {
     name: re.compile(
-        rf"(?:{forms})(?=[^。；，,;]{{0,12}}?(?:[咬抓蜇叮踢]|致伤|所伤))|"
-        rf"\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting)|"
+        # 蛰 is often written for 蜇 ("被海蜇蛰伤"); a fish's spine stabs (刺), a bird pecks (啄).
+        rf"(?:{forms})(?=[^。；，,;]{{0,12}}?(?:[咬抓蜇蛰叮踢啄]|刺伤|致伤|所伤))|"
+        rf"\b(?:{forms})[\s-]*(?:bites?|bitten|scratch|sting|stings|pecks?)|"
         # "bitten by a dog", "scratched by the family's cat", "stung by bees"
         rf"\b(?:bit|bitten|scratched|stung|kicked|attacked)\s+by\s+(?:\S+\s+){{0,2}}?(?:{forms})\b",
         re.IGNORECASE,
@@ -288,6 +291,10 @@ def judge_responsive(
     the sentences under it state ("（一）潜伏期" over "多数为1～3个月…").
     """
     anchors = analysis.anchors
+    if not analysis.terms and not analysis.common:
+        # Nothing the question names is in the library or the term table ("糖尿病足怎么处理"):
+        # an aspect alone ("怎么处理") is about nothing a sentence could answer.
+        return Responsiveness(False, "other_subject", 0, False)
     here = " ".join((sentence, *along, *context))
     # Whom it is about (哺乳期, pregnancy) is never taken from the sentences taken along: "用法：
     # 口服，第1天，每次1600mg" after "…哺乳期妇女使用时应暂停哺乳" is no dose for breastfeeding.
@@ -688,6 +695,9 @@ def _only_other_drugs_doses(analysis: QuestionAnalysis, sentence: str) -> bool:
     for name in {n for n in names_in(sentence) if drug_shaped(n)}:
         asked = _asked(forms, name)
         named.extend((m.end(), asked) for m in re.finditer(re.escape(name), norm))
+    # The asked drug by its own forms too: the segmenter may miss it ("或英夫利西单抗5～10mg/kg").
+    for form in {normalised(f) for a in analysis.drug_anchors for f in a.forms if f}:
+        named.extend((m.end(), True) for m in re.finditer(re.escape(form), norm))
     for dose in doses:
         before = [(end, asked) for end, asked in named if end <= dose]
         if not before or max(before)[1]:

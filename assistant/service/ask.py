@@ -119,6 +119,7 @@ ASPECT_NAMES = {
         "discontinuation": "停药或减量方法",
         "formula": "中医方药",
         "treatment": "治疗或处理方法",
+        "proportion": "比例或发生率",
     },
     "en": {
         "dose": "dose",
@@ -138,6 +139,7 @@ ASPECT_NAMES = {
         "discontinuation": "stopping or tapering schedule",
         "formula": "formula of Chinese medicine",
         "treatment": "treatment or management",
+        "proportion": "proportion or rate",
     },
 }
 NO_LIBRARY = {

@@ -980,3 +980,73 @@ def test_the_glossary_reads_antibiotic_words_as_one_name() -> None:
     asked = analyse_question("猪咬伤用什么抗生素？", table=glossary_table(), rarity=None)
     antibiotic = next(t for t in asked.terms if t.term == "抗生素")
     assert {"抗菌药物", "抗菌药"} <= set(antibiotic.forms), antibiotic.forms
+
+
+def test_a_question_naming_nothing_the_library_or_table_knows_is_answered_by_no_sentence() -> None:
+    asked = analyse_question("糖尿病足怎么处理？", table=table_with(), rarity=rarity_of(["痛风"]))
+    assert not asked.terms and not asked.common, asked.terms
+    verdict = judge_responsive(asked, "疑似出现与药物相关且难以处理的不良反应，应给予对症治疗。")
+    assert not verdict.responsive and verdict.reason == "other_subject"
+
+
+def test_a_dose_after_the_asked_drug_s_own_name_is_its_dose_however_it_was_segmented() -> None:
+    sentence = (
+        "若无好转，可予甲泼尼龙10～30mg/kg/日，静脉注射，或英夫利西单抗5～10mg/kg或托珠单抗。"
+    )
+    asked = analyse_question("英夫利西单抗剂量？", table=table_with(), rarity=None)
+    assert judge_responsive(asked, sentence).responsive
+
+
+def test_handling_a_fish_or_neglecting_a_wound_is_no_treatment() -> None:
+    asked = analyse_question("石头鱼刺伤怎么处理？", table=table_with(), rarity=None)
+    for sentence in (
+        "因处理石头鱼时不慎被刺伤来就诊的厨师数量逐年增加。",
+        "石头鱼刺伤后未及时规范处置伤口，可能出现牙关紧闭。",
+    ):
+        assert judge_responsive(asked, sentence).reason == "other_aspect", sentence
+    assert judge_responsive(
+        asked, "石头鱼刺伤后用40℃～45℃的热水浸泡30分钟左右，可口服镇痛药。"
+    ).responsive
+
+
+@pytest.mark.parametrize(
+    ("question", "share", "other"),
+    [
+        (
+            "脑出血多少是高血压导致的？",
+            "自发性脑出血中约85%为高血压导致，15%为其他原因导致。",
+            "脑出血患者长期血压控制目标值<130/80 mmHg。",
+        ),
+        (
+            "缺血性卒中占卒中的比例？",
+            "我国新发卒中以缺血性卒中为主，约占72%。",
+            "缺血性卒中患者发病4.5小时内应静脉溶栓。",
+        ),
+        (
+            "What percentage of strokes are ischemic?",
+            "About 72% of strokes are ischemic.",
+            "Ischemic stroke within 4.5 hours is treated with thrombolysis.",
+        ),
+    ],
+)
+def test_asked_what_share_a_sentence_states_one_not_any_number(
+    question: str, share: str, other: str
+) -> None:
+    asked = analyse_question(question, table=table_with(), rarity=None)
+    assert asked.aspect is not None and asked.aspect.name == "proportion", asked.aspect
+    assert judge_responsive(asked, share).responsive
+    verdict = judge_responsive(asked, other)
+    assert not verdict.responsive and verdict.reason == "other_aspect"
+
+
+def test_a_stonefish_sting_a_peck_and_the_common_miswriting_of_a_jellyfish_sting() -> None:
+    stonefish = analyse_question("石头鱼刺伤怎么处理？", table=table_with(), rarity=None)
+    jellyfish = "被海蜇蛰伤治疗上给予伤口局部处理，预防破伤风，抗感染，止痛等对症处理。"
+    verdict = judge_responsive(stonefish, jellyfish, context=["石头鱼刺伤诊疗规范 > 五、鉴别诊断"])
+    assert not verdict.responsive and verdict.reason == "other_subject"
+    own = "石头鱼刺伤后立即拔出毒刺，用40℃～45℃的热水浸泡，给予镇痛治疗。"
+    assert judge_responsive(stonefish, own).responsive
+    pecked = analyse_question("被鸡啄伤需要打狂犬疫苗吗？", table=table_with(), rarity=None)
+    cat = "猫抓咬伤后应评估是否接种狂犬病疫苗。"
+    assert judge_responsive(pecked, cat).reason == "other_subject"
+    assert judge_responsive(pecked, "禽类啄伤无需注射狂犬病疫苗。").responsive
