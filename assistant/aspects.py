@@ -691,7 +691,10 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},
     "discontinuation": {"zh": ("减量", "停药"), "en": ("taper", "discontinue")},
     "treatment": {"zh": ("治疗",), "en": ("treatment", "management", "managed", "treated")},
-    "proportion": {"zh": ("比例",), "en": ("percentage", "proportion")},
+    "proportion": {
+        "zh": ("比例", "病死率", "死亡率", "发生率", "发病率", "患病率"),
+        "en": ("percentage", "proportion", "fatality", "case fatality", "mortality", "incidence"),
+    },
 }
 
 

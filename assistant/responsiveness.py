@@ -167,6 +167,26 @@ def _names_the_other_kind(question: str, sentence: str) -> bool:
     )
 
 
+# Checking on a patient again: what a time question may ask the time of ("开始治疗后多久复查",
+# "how soon should patients be re-evaluated").
+_FOLLOW_UP: Final[re.Pattern[str]] = re.compile(
+    r"复查|随访|复诊|复评|再评估|重新评估|评估|监测|\bre-?assess\w*|\bre-?evaluat\w*|"
+    r"\bfollow[- ]?up\b|\bfollowed up\b|\bmonitor\w*|\bevaluat\w*|\breview\w*",
+    re.IGNORECASE,
+)
+_TIME_ASPECTS: Final[frozenset[str]] = frozenset({"duration", "timing", "frequency"})
+
+
+def _times_something_else(analysis: QuestionAnalysis, sentence: str, labels: Sequence[str]) -> bool:
+    """Asked when or how often to check a patient again, a sentence giving another time (how
+    long opioids are given: "A few days or less are often sufficient…") says nothing of it."""
+    if analysis.aspect is None or analysis.aspect.name not in _TIME_ASPECTS:
+        return False
+    if not _FOLLOW_UP.search(analysis.text):
+        return False
+    return not _FOLLOW_UP.search(" ".join((sentence, *labels)))
+
+
 # A differential diagnosis ("病毒性脑膜炎与狂犬病前驱期不易鉴别，但病毒性脑膜炎…通常为2～3周"):
 # the sentence tells another disease from the asked one, and what it states is the other's.
 _DIFFERENTIAL: Final[re.Pattern[str]] = re.compile(
@@ -388,7 +408,7 @@ def judge_responsive(
         # of the question's words that what it stands under does not: under "蛇咬伤诊疗规范",
         # how common snakebites are answers nothing about tourniquets ("蛇咬伤要用止血带吗").
         return Responsiveness(False, "other_subject", 0, aspect_stated)
-    if not aspect_stated:
+    if not aspect_stated or _times_something_else(analysis, sentence, labels):
         return Responsiveness(False, "other_aspect", len(found), aspect_stated)
     if defines(sentence) and no_definition_answers(analysis):
         # "医院感染：指患者在住院期间…" says what a name means, not what to do about it.

@@ -1023,6 +1023,11 @@ def test_handling_a_fish_or_neglecting_a_wound_is_no_treatment() -> None:
             "缺血性卒中患者发病4.5小时内应静脉溶栓。",
         ),
         (
+            "What is the case fatality rate of rabies?",
+            "Rabies has a case fatality rate of almost 100%.",
+            "Rabies is a fatal disease after an incubation of 1 to 3 months.",
+        ),
+        (
             "What percentage of strokes are ischemic?",
             "About 72% of strokes are ischemic.",
             "Ischemic stroke within 4.5 hours is treated with thrombolysis.",
@@ -1050,3 +1055,14 @@ def test_a_stonefish_sting_a_peck_and_the_common_miswriting_of_a_jellyfish_sting
     cat = "猫抓咬伤后应评估是否接种狂犬病疫苗。"
     assert judge_responsive(pecked, cat).reason == "other_subject"
     assert judge_responsive(pecked, "禽类啄伤无需注射狂犬病疫苗。").responsive
+
+
+def test_asked_when_to_check_again_another_time_says_nothing_of_it() -> None:
+    asked = analyse_question("阿片类药物开始治疗后多久复查？", table=table_with(), rarity=None)
+    assert asked.aspect is not None and asked.aspect.name == "duration"
+    course = "阿片类药物用于急性疼痛时，通常3天或更短即可。"
+    verdict = judge_responsive(asked, course)
+    assert not verdict.responsive and verdict.reason == "other_aspect"
+    assert judge_responsive(asked, "开始阿片类药物治疗后1～4周内应复查评估获益与风险。").responsive
+    # Under a heading that names the check ("（五）随访"), its times are the check's.
+    assert judge_responsive(asked, "阿片类药物治疗开始后4周内。", labels=["（五）随访"]).responsive
