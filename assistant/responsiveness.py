@@ -202,10 +202,9 @@ def _tells_another_apart(analysis: QuestionAnalysis, sentence: str) -> bool:
         return False
     forms = _term_forms(analysis)
     diseases = [
-        word
-        for run in CJK_RUN_RE.findall(normalised(sentence))
-        for word in join_name_pieces(cut(run))
-        if len(word) >= 3 and ZH_DISEASE_STEM.search(word) and not _asked(forms, word)
+        w
+        for w in _zh_words(sentence)
+        if len(w) >= 3 and ZH_DISEASE_STEM.search(w) and not _asked(forms, w)
     ]
     return bool(diseases) or names_other(analysis, sentence)
 
@@ -676,6 +675,12 @@ _CLASS_CHOSEN: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# A drug chosen first ("首选…", "preferred", "first-line"): the answer to which drug, dose and all.
+_CHOSEN: Final[re.Pattern[str]] = re.compile(
+    r"首选|一线|\bpreferred\b|\bfirst[- ]line\b|\bdrug of choice\b", re.IGNORECASE
+)
+
+
 def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Asked which drug to use but no dose ("可以换成什么药"), a sentence giving the dose of a
     drug the question does not name ("hydrocodone 5 mg … one or two tablets every 4–6 hours")
@@ -686,12 +691,6 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
         return False  # "首选IVIG 2g/kg和甲泼尼龙1～2mg/kg/日": the drug chosen, with its dose
     forms = _term_forms(analysis)
     return any(drug_shaped(n) and not _asked(forms, n) for n in names_in(sentence))
-
-
-# A drug chosen first ("首选…", "preferred", "first-line"): the answer to which drug, dose and all.
-_CHOSEN: Final[re.Pattern[str]] = re.compile(
-    r"首选|一线|\bpreferred\b|\bfirst[- ]line\b|\bdrug of choice\b", re.IGNORECASE
-)
 
 
 _DOSE_ASPECTS: Final[frozenset[str]] = frozenset({"dose", "max_dose", "renal_dose"})
@@ -864,12 +863,17 @@ def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
 @functools.lru_cache(maxsize=8192)
 def names_in(sentence: str) -> tuple[str, ...]:
     """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often)."""
+    names = [w for w in _zh_words(sentence) if len(w) >= 3 and ZH_DRUG_STEM.search(w)]
     norm = normalised(sentence)
-    names = [
-        word
-        for run in CJK_RUN_RE.findall(norm)
-        for word in join_name_pieces(cut(run))
-        if len(word) >= 3 and ZH_DRUG_STEM.search(word)
-    ]
     names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if EN_NAME_STEM.search(w))
     return tuple(names)
+
+
+@functools.lru_cache(maxsize=8192)
+def _zh_words(sentence: str) -> tuple[str, ...]:
+    """The Chinese words of a sentence, a drug's pieces joined into its name."""
+    return tuple(
+        word
+        for run in CJK_RUN_RE.findall(normalised(sentence))
+        for word in join_name_pieces(cut(run))
+    )
