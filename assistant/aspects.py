@@ -677,15 +677,24 @@ DRUG_ASPECTS: Final[frozenset[str]] = frozenset(
 _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "incubation": {"zh": ("潜伏期",), "en": ("incubation period",)},
     "formula": {"zh": ("方药", "中成药"), "en": ("formula",)},
-    "contraindication": {"zh": ("禁忌",), "en": ("contraindicated", "avoid")},
-    "adverse_effects": {"zh": ("不良反应",), "en": ("adverse effects",)},
+    "contraindication": {
+        "zh": ("禁忌", "禁忌证", "禁忌症"),
+        "en": ("contraindicated", "avoid", "contraindication", "contraindications"),
+    },
+    "adverse_effects": {
+        "zh": ("不良反应", "副作用"),
+        "en": ("adverse effects", "side effects", "adverse reactions"),
+    },
     "dose": {"zh": ("剂量", "用量"), "en": ("dose", "dosage", "mg")},
     "missed_dose": {"zh": ("漏服",), "en": ("missed dose",)},
     "renal_dose": {"zh": ("肾功能", "剂量"), "en": ("renal", "creatinine clearance", "dose")},
     "duration": {"zh": ("疗程",), "en": ("duration", "days")},
     "timing": {"zh": ("小时内",), "en": ("within", "hours")},
     "frequency": {"zh": ("间隔", "每隔"), "en": ("interval", "every")},
-    "indication": {"zh": ("适用",), "en": ("indicated", "recommended")},
+    "indication": {
+        "zh": ("适用", "适应证", "适应症"),
+        "en": ("indicated", "recommended", "indication", "indications"),
+    },
     "max_dose": {"zh": ("最大剂量", "不超过"), "en": ("maximum dose", "not exceed")},
     "age": {"zh": ("岁", "月龄"), "en": ("age", "years")},
     "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},

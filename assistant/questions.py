@@ -488,6 +488,8 @@ def analyse_question(
     for term in candidates:
         if asked and term in asked.group() and term not in outside:
             continue
+        if aspect is not None and names_an_aspect(term) and _names_this_aspect(aspect, term):
+            continue  # the aspect's own name ("TACE的禁忌证") is what is asked, not of what
         if term in staged:
             # A stage (CNLC Ia期, stage IIb): which row of a staging table is asked.
             df = rarity.frequency(term) if rarity else 1
@@ -664,6 +666,14 @@ def _examples_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subj
 
 
 @functools.lru_cache(maxsize=4096)
+def _names_this_aspect(aspect: Aspect, term: str) -> bool:
+    """Whether a word naming an aspect names this one (禁忌证 the contraindications asked)."""
+    return bool(
+        aspect.question_cues.search(term)
+        or (aspect.sentence_cues is not None and aspect.sentence_cues.search(term))
+    )
+
+
 def _spelled(term: str) -> re.Pattern[str]:
     """A name as a question spells it: "single dose vial" in "single-dose vials"."""
     if has_cjk(term):

@@ -1772,3 +1772,21 @@ def test_a_word_the_table_knows_whole_is_never_part_of_the_drug_after_it() -> No
     table = table_with(("猪咬伤", "pig bite"))
     assert cut_known("猪咬伤青霉素过敏用什么抗生素", table)[:2] == ["猪咬伤", "青霉素"]
     assert cut_known("蛇咬伤青霉素剂量", table)[:2] == ["蛇咬伤", "青霉素"]
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("肝癌TACE的禁忌证？", "contraindication"),
+        ("What are the contraindications of TACE?", "contraindication"),
+        ("奥司他韦的适应证？", "indication"),
+        ("奥司他韦有什么副作用？", "adverse_effects"),
+    ],
+)
+def test_the_aspect_s_own_name_is_what_is_asked_never_a_subject(question: str, aspect: str) -> None:
+    # "禁忌证" was read as a subject the answer must name beside TACE: two of three names then
+    # sufficed, and TACE procedure sentences answered "TACE的禁忌证".
+    asked = analyse_question(question, table=glossary_table(), rarity=None)
+    assert asked.aspect is not None and asked.aspect.name == aspect, asked.aspect
+    names = {t.term.lower() for t in asked.terms}
+    assert not names & {"禁忌证", "contraindications", "适应证", "副作用"}, names
