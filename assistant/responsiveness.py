@@ -195,6 +195,25 @@ _DIFFERENTIAL: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# A section of differential diagnoses ("六、鉴别诊断", "（二）鉴别诊断", "Differential
+# diagnosis"), not one of diagnosis and differential diagnosis together ("五、诊断与鉴别诊断").
+_DIFFERENTIAL_SECTION: Final[re.Pattern[str]] = re.compile(
+    r"^[\s\dIVXivx一二三四五六七八九十（）()、.．]*(?:鉴别诊断|鉴别|differential diagnos[ie]s)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _under_a_differential(analysis: QuestionAnalysis, context: Sequence[str]) -> bool:
+    """A sentence of a differential-diagnosis section is about the disease it tells apart from
+    the asked one ("六、鉴别诊断 > （一）类狂犬病性癔症": "…精神类药物及安慰治疗后病情缓解" is
+    no treatment of rabies), unless the question asks how to tell them apart."""
+    if _DIFFERENTIAL.search(analysis.text):
+        return False
+    return any(
+        _DIFFERENTIAL_SECTION.match(part.strip()) for text in context for part in text.split(">")
+    )
+
+
 def _tells_another_apart(analysis: QuestionAnalysis, sentence: str) -> bool:
     """A sentence telling another disease or drug from the asked one, to a question that asks
     no such thing."""
@@ -343,6 +362,7 @@ def judge_responsive(
         or _names_another_biter(analysis.text, sentence, context)
         or _names_the_other_kind(analysis.text, sentence)
         or _tells_another_apart(analysis, sentence)
+        or _under_a_differential(analysis, context)
         or _under_another_stage(
             " ".join((analysis.text, *analysis.translations.values())), sentence, labels
         )

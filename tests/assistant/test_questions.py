@@ -1790,3 +1790,11 @@ def test_the_aspect_s_own_name_is_what_is_asked_never_a_subject(question: str, a
     assert asked.aspect is not None and asked.aspect.name == aspect, asked.aspect
     names = {t.term.lower() for t in asked.terms}
     assert not names & {"禁忌证", "contraindications", "适应证", "副作用"}, names
+
+
+def test_the_glossary_names_the_steroids_and_the_larynx_of_the_childrens_protocols() -> None:
+    asked = analyse_question(
+        "What is the prednisolone dose for laryngitis in children?", table=glossary_table()
+    )
+    forms = {f for t in asked.terms for f in t.forms}
+    assert {"泼尼松龙", "喉炎"} <= forms, forms

@@ -1066,3 +1066,20 @@ def test_asked_when_to_check_again_another_time_says_nothing_of_it() -> None:
     assert judge_responsive(asked, "开始阿片类药物治疗后1～4周内应复查评估获益与风险。").responsive
     # Under a heading that names the check ("（五）随访"), its times are the check's.
     assert judge_responsive(asked, "阿片类药物治疗开始后4周内。", labels=["（五）随访"]).responsive
+
+
+def test_a_differential_diagnosis_section_speaks_of_the_disease_it_tells_apart() -> None:
+    hysteria = "常因精神因素或暗示而诱发反复阵发性发作，精神类药物及安慰治疗后病情缓解。"
+    asked = analyse_question("狂犬病患者发热怎么处理？", table=table_with(), rarity=None)
+    section = "狂犬病诊疗规范 > 六、鉴别诊断 > （一）类狂犬病性癔症"
+    verdict = judge_responsive(asked, "狂犬病样发作经安慰治疗后缓解。", context=[section])
+    assert not verdict.responsive and verdict.reason == "other_subject"
+    # A section of diagnosis and differential diagnosis together is no differential one.
+    together = "蛇咬伤诊疗规范 > 五、诊断与鉴别诊断 > （一）诊断"
+    snake = analyse_question("蛇咬伤怎么治疗？", table=table_with(), rarity=None)
+    assert judge_responsive(
+        snake, "蛇咬伤后应尽早使用抗蛇毒血清治疗。", context=[together]
+    ).responsive
+    # Asked how to tell them apart, the differential section answers.
+    apart = analyse_question("狂犬病和癔症怎么鉴别？", table=table_with(), rarity=None)
+    assert judge_responsive(apart, "狂犬病样" + hysteria, context=[section]).responsive
