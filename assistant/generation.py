@@ -24,11 +24,14 @@ from assistant.domain import AnswerMode, DroppedSentence, Source
 from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
 from assistant.passage_layout import (
+    LABEL_MAX_CHARS,
     PassageLayout,
     clauses_before,
+    entry_label,
     is_first_item,
     is_lead_in,
     layout,
+    numbered_entries,
 )
 from assistant.populations import Patient, fits, is_row, patient_of, populations
 from assistant.prompts import build_messages
@@ -41,18 +44,15 @@ from assistant.questions import (
     weighted_coverage,
 )
 from assistant.responsiveness import (
-    LABEL_MAX_CHARS,
     Responsiveness,
     another_entry,
     defines,
-    entry_label,
     heading_of,
     judge_responsive,
     labelled_by_another_drug,
     names_a_drug,
     names_in,
     no_definition_answers,
-    numbered_entries,
     opens_with_an_asked_drug,
     opens_with_another_drug,
     says_none_of_it,

@@ -12,6 +12,7 @@ answer never shows the lead-in without its list.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -171,3 +172,28 @@ def clauses_before(sentences: Sequence[str], position: int) -> list[str]:
         found.append(sentences[j])
         j -= 1
     return found
+
+
+# A heading short enough to be a label of what follows ("（一）潜伏期", "禁忌证", "Dosage"), not
+# a sentence that happens to head a list.
+LABEL_MAX_CHARS: Final[int] = 24
+# A numbered list entry's label: "①低剂量：", "（2）儿童：", "3.成人：" (NFKC: ① → 1).
+_NUMBERED_ENTRY: Final[re.Pattern[str]] = re.compile(
+    rf"(?:^|(?<=[\s。；;，,]))(?:\(\d{{1,2}}\)|（\d{{1,2}}）|\d{{1,2}}[.、)）]?)\s*"
+    rf"([^：:，,。；;\s\d][^：:，,。；;]{{1,{LABEL_MAX_CHARS - 1}}})[：:]"
+)
+
+
+def entry_label(sentence: str, *, longest: int) -> str | None:
+    """The label a sentence opens with, after any list mark ("②法维拉韦：" → 法维拉韦,
+    "Methadone:"), at most `longest` characters; None when it opens with none."""
+    opening = re.match(
+        rf"^[\W\d_]*([^：:，,。；;]{{2,{longest}}})[：:]", unicodedata.normalize("NFKC", sentence)
+    )
+    return opening.group(1) if opening else None
+
+
+def numbered_entries(passage: str) -> frozenset[str]:
+    """The labels of a passage's numbered list entries ("①低剂量：", "（2）儿童：")."""
+    normal = unicodedata.normalize("NFKC", passage)
+    return frozenset(m.group(1).strip() for m in _NUMBERED_ENTRY.finditer(normal))

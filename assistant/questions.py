@@ -665,7 +665,6 @@ def _examples_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subj
     return [replace(t, anchor=False) if t.term in demoted else t for t in terms]
 
 
-@functools.lru_cache(maxsize=4096)
 def _names_this_aspect(aspect: Aspect, term: str) -> bool:
     """Whether a word naming an aspect names this one (禁忌证 the contraindications asked)."""
     return bool(
@@ -674,6 +673,7 @@ def _names_this_aspect(aspect: Aspect, term: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _spelled(term: str) -> re.Pattern[str]:
     """A name as a question spells it: "single dose vial" in "single-dose vials"."""
     if has_cjk(term):

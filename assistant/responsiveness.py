@@ -21,6 +21,7 @@ from typing import Final
 from assistant.aspects import Aspect, dose_starts, states_dose
 from assistant.glossary import EN_NAME_STEM
 from assistant.language import CJK_CHARS, has_cjk
+from assistant.passage_layout import LABEL_MAX_CHARS, entry_label
 from assistant.populations import (
     SPECIAL_POPULATIONS,
     fits,
@@ -228,7 +229,8 @@ def _tells_another_apart(analysis: QuestionAnalysis, sentence: str) -> bool:
     return bool(diseases) or names_other(analysis, sentence)
 
 
-def _phases_named(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _phases_named(text: str) -> frozenset[str]:
     """The stages of a disease's course a Chinese text names by a word ending in 期 (前驱期,
     兴奋期, 麻痹期, 进展期), not whom it is about (妊娠期, 哺乳期)."""
     named: set[str] = set()
@@ -239,7 +241,7 @@ def _phases_named(text: str) -> set[str]:
                 word = words[i - 1] + word
             if len(word) >= 3 and word.endswith("期") and not populations(word):
                 named.add(word)
-    return named
+    return frozenset(named)
 
 
 def _under_another_stage(question: str, sentence: str, labels: Sequence[str]) -> bool:
@@ -507,11 +509,6 @@ def _for_children_only(sentence: str, clauses: Sequence[str], headings: Sequence
     return "child" in named and "adult" not in named
 
 
-# A heading short enough to be a label of what follows ("（一）潜伏期", "禁忌证", "Dosage"), not
-# a sentence that happens to head a list.
-LABEL_MAX_CHARS: Final[int] = 24
-
-
 def heading_of(section: str) -> str:
     """A section path's own heading ("狂犬病 > 四、临床表现 > （一）潜伏期" → "（一）潜伏期")."""
     return section.rsplit(" > ", 1)[-1].strip()
@@ -713,15 +710,12 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     return any(drug_shaped(n) and not _asked(forms, n) for n in names_in(sentence))
 
 
-_DOSE_ASPECTS: Final[frozenset[str]] = frozenset({"dose", "max_dose", "renal_dose"})
-
-
 def _only_other_drugs_doses(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Asked a drug's dose, a Chinese sentence naming it whose every dose follows another
     drug's name: "可予甲泼尼龙10～30mg/kg/日，或英夫利西单抗5～10mg/kg或托珠单抗" gives no
     dose of 托珠单抗. A dose with no drug named before it is left alone (its drug is the
     sentence's subject, "用法：首次剂量4～8mg/kg")."""
-    if analysis.aspect is None or analysis.aspect.name not in _DOSE_ASPECTS:
+    if analysis.aspect is None or not analysis.aspect.needs_dose:
         return False
     if not analysis.drug_anchors or not has_cjk(sentence):
         return False
@@ -764,21 +758,6 @@ def _opening_drugs(sentence: str) -> list[str]:
     ]
 
 
-def entry_label(sentence: str, *, longest: int) -> str | None:
-    """The label a sentence opens with, after any list mark ("②法维拉韦：" → 法维拉韦,
-    "Methadone:"), at most `longest` characters; None when it opens with none."""
-    opening = re.match(
-        rf"^[\W\d_]*([^：:，,。；;]{{2,{longest}}})[：:]", unicodedata.normalize("NFKC", sentence)
-    )
-    return opening.group(1) if opening else None
-
-
-def numbered_entries(passage: str) -> frozenset[str]:
-    """The labels of a passage's numbered list entries ("①低剂量：", "（2）儿童：")."""
-    normal = unicodedata.normalize("NFKC", passage)
-    return frozenset(m.group(1).strip() for m in _NUMBERED_ENTRY.finditer(normal))
-
-
 def another_entry(question: str, label: str | None, entries: frozenset[str]) -> bool:
     """An entry of a numbered list whose sibling entry the question names.
 
@@ -794,13 +773,6 @@ def another_entry(question: str, label: str | None, entries: frozenset[str]) -> 
     return label.strip() in entries and any(
         other != label.strip() and normalised(other) in asked for other in entries
     )
-
-
-# A numbered list entry's label: "①低剂量：", "（2）儿童：", "3.成人：" (NFKC: ① → 1).
-_NUMBERED_ENTRY: Final[re.Pattern[str]] = re.compile(
-    rf"(?:^|(?<=[\s。；;，,]))(?:\(\d{{1,2}}\)|（\d{{1,2}}）|\d{{1,2}}[.、)）]?)\s*"
-    rf"([^：:，,。；;\s\d][^：:，,。；;]{{1,{LABEL_MAX_CHARS - 1}}})[：:]"
-)
 
 
 # A label naming a class, not a drug: "单克隆抗体：", "神经氨酸酶抑制剂：", "抗病毒药物：".

@@ -34,13 +34,11 @@ from assistant.generation import (
     passage_sentences,
     source_context,
 )
-from assistant.passage_layout import PassageLayout, clauses_before
+from assistant.passage_layout import LABEL_MAX_CHARS, PassageLayout, clauses_before, entry_label
 from assistant.populations import populations
 from assistant.questions import QuestionAnalysis, SubjectTerm, form_in_text, term_in_text
 from assistant.responsiveness import (
-    LABEL_MAX_CHARS,
     Responsiveness,
-    entry_label,
     heading_of,
     judge_responsive,
     names_other,
