@@ -546,7 +546,9 @@ def asked_drugs_part(sentence: str, analysis: QuestionAnalysis) -> str:
     heads = [_head_name(c) for c in clauses]
 
     def asked_head(head: str | None) -> bool:
-        return head is not None and any(head in f or f in head for f in forms)
+        if head is None or any(other in head for other in analysis.other_names):
+            return False  # "罗红霉素用法：" heads roxithromycin's clause, not 红霉素's
+        return any(head in f or f in head for f in forms)
 
     first = next((i for i, head in enumerate(heads) if asked_head(head)), None)
     if first is None:

@@ -267,6 +267,10 @@ _MIN_TREATMENT_STEM: Final[int] = 3
 _MIN_HEAD_MORPHEME: Final[int] = 2
 
 
+# Chinese terms are found by the ending they share with a word through their last characters.
+_SUFFIX_KEY: Final[int] = 2
+
+
 def _unclaimed(paired: Sequence[str], own: str) -> bool:
     """A name matched by sound stands unless a table pairs it with other names than `own`."""
     return not paired or own in paired
@@ -430,6 +434,26 @@ class LayeredTerms:
     def knows_chinese(self, term: str) -> bool:
         """Whether any table has the Chinese term."""
         return any(term in layer.zh_to_en for layer in self.layers)
+
+    def chinese_ending_in(self, word: str, *, longest: int) -> list[str]:
+        """The tables' Chinese terms that end in a word and are longer, up to `longest`
+        characters: 罗红霉素 and 琥乙红霉素 for 红霉素, 左氧氟沙星 for 氧氟沙星."""
+        if len(word) < _SUFFIX_KEY:
+            return []
+        return [
+            term
+            for term in self._by_ending.get(word[-_SUFFIX_KEY:], ())
+            if len(word) < len(term) <= longest and term.endswith(word)
+        ]
+
+    @functools.cached_property
+    def _by_ending(self) -> dict[str, list[str]]:
+        """Every table's Chinese terms by their last two characters (built once per table)."""
+        index: dict[str, list[str]] = {}
+        for term in dict.fromkeys(zh for layer in self.layers for zh in layer.zh_to_en):
+            if len(term) > _SUFFIX_KEY and has_cjk(term):
+                index.setdefault(term[-_SUFFIX_KEY:], []).append(term)
+        return index
 
     def generality(self, word: str) -> int:
         """How general an English word is (see `TermTable.generality`)."""

@@ -23,7 +23,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -111,6 +111,9 @@ class SubjectTerm:
     weight: float
     anchor: bool
     in_library: bool
+    # Other drugs whose Chinese name ends in this one's (罗红霉素, roxithromycin, for 红霉素,
+    # erythromycin): where a text holds only them, it does not hold this term.
+    others: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,11 @@ class QuestionAnalysis:
     def drug_anchors(self) -> tuple[SubjectTerm, ...]:
         """The anchors shaped like a drug's name in some form (奥司他韦, oxycodone, 激素类 …)."""
         return tuple(a for a in self.anchors if any(drug_shaped(f) for f in a.forms))
+
+    @functools.cached_property
+    def other_names(self) -> frozenset[str]:
+        """Other drugs' names that hold one of the question's drug names (罗红霉素 for 红霉素)."""
+        return frozenset(normalised(o) for t in self.terms for o in t.others)
 
     @property
     def missing(self) -> list[str]:
@@ -464,6 +472,29 @@ def _written_forms(term: str, rarity: TermRarity) -> list[str]:
     return [f for f in forms if rarity.frequency(f)]
 
 
+def _other_drugs_ending_in(forms: Sequence[str], table: LayeredTerms) -> tuple[str, ...]:
+    """Other drugs whose Chinese name ends in a drug's: 罗红霉素 (roxithromycin) for 红霉素
+    (erythromycin), 左氧氟沙星 (levofloxacin) for 氧氟沙星. A longer name whose English holds
+    the drug's own ("erythromycin ethylsuccinate", "low molecular weight heparin") is a form
+    or kind of it, and a drug with no English name cannot be told from its salts: none."""
+    english = [f" {normalise_en(f)} " for f in forms if not has_cjk(f)]
+    if not english:
+        return ()
+    out: list[str] = []
+    for form in forms:
+        if not has_cjk(form) or not ZH_DRUG_STEM.search(form):
+            continue
+        for longer in table.chinese_ending_in(form, longest=len(form) + _OTHER_NAME_PREFIX):
+            theirs = [f" {normalise_en(e)} " for e in table.listed_english(longer)]
+            if longer not in forms and theirs and not any(e in t for e in english for t in theirs):
+                out.append(longer)
+    return tuple(dict.fromkeys(out))
+
+
+# Characters another drug's name adds before a drug's (罗 of 罗红霉素, 苄星 of 苄星青霉素).
+_OTHER_NAME_PREFIX: Final[int] = 3
+
+
 def analyse_question(
     question: str, *, table: LayeredTerms, rarity: TermRarity | None = None
 ) -> QuestionAnalysis:
@@ -534,6 +565,7 @@ def analyse_question(
                 weight=round(weight, 4),
                 anchor=entity,
                 in_library=df > 0,
+                others=_other_drugs_ending_in(forms, table) if entity else (),
             )
         )
     if aspect is not None and aspect.name in DRUG_ASPECTS and rarity is not None:
@@ -791,10 +823,26 @@ def _folded(text: str) -> str:
 
 def term_in_text(term: SubjectTerm, text: str) -> bool:
     """Whether any form of a subject term occurs in the text, or the text spells out the
-    question's own Chinese abbreviation (密接 → 密切接触者)."""
+    question's own Chinese abbreviation (密接 → 密切接触者). Inside another drug's name a
+    drug's is not there: "罗红霉素用法" names roxithromycin, not 红霉素."""
+    if term.others:
+        text = without_names(term.others, text)
     return any(form_in_text(form, text) for form in term.forms) or abbreviation_in(
         term.term, normalised(text)
     )
+
+
+def without_names(names: Iterable[str], text: str) -> str:
+    """The text normalised, with the names blanked out character for character (positions
+    stay where they were)."""
+    pattern = _names_pattern(tuple(sorted({normalised(n) for n in names}, key=lambda n: -len(n))))
+    text = normalised(text)
+    return pattern.sub(lambda m: " " * len(m.group()), text) if pattern else text
+
+
+@functools.lru_cache(maxsize=256)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(re.escape(n) for n in names)) if names else None
 
 
 def drug_shaped(name: str) -> bool:

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from assistant.aspects import Aspect, dose_starts, states_dose
 from assistant.glossary import EN_NAME_STEM
@@ -38,6 +38,7 @@ from assistant.questions import (
     normalised,
     stage_codes,
     term_in_text,
+    without_names,
 )
 from assistant.zh_names import CJK_RUN_RE, ZH_DISEASE_STEM, ZH_DRUG_STEM, cut, join_name_pieces
 
@@ -728,9 +729,11 @@ def _only_other_drugs_doses(analysis: QuestionAnalysis, sentence: str) -> bool:
     for name in {n for n in names_in(sentence) if drug_shaped(n)}:
         asked = _asked(forms, name)
         named.extend((m.end(), asked) for m in re.finditer(re.escape(name), norm))
-    # The asked drug by its own forms too: the segmenter may miss it ("或英夫利西单抗5～10mg/kg").
+    # The asked drug by its own forms too: the segmenter may miss it ("或英夫利西单抗5～10mg/kg"),
+    # never inside another drug's name (红霉素 in 罗红霉素).
+    own = without_names(analysis.other_names, norm)
     for form in {normalised(f) for a in analysis.drug_anchors for f in a.forms if f}:
-        named.extend((m.end(), True) for m in re.finditer(re.escape(form), norm))
+        named.extend((m.end(), True) for m in re.finditer(re.escape(form), own))
     for dose in doses:
         before = [(end, asked) for end, asked in named if end <= dose]
         if not before or max(before)[1]:
@@ -829,13 +832,23 @@ _LEADING_MARKS: Final[re.Pattern[str]] = re.compile(r"^[\W\d_]+")  # list marks:
 _OPENING: Final[int] = 2  # characters a drug's name may stand after a sentence's start
 
 
-def _asked(forms: frozenset[str], name: str) -> bool:
-    """Whether a name found in a sentence is one of the question's term forms (or part of one)."""
-    return any(name in f or f in name for f in forms)
+class _AskedNames(NamedTuple):
+    forms: frozenset[str]  # the question's term forms
+    others: frozenset[str]  # other drugs' names holding one of them (罗红霉素 for 红霉素)
 
 
-def _term_forms(analysis: QuestionAnalysis) -> frozenset[str]:
-    return frozenset(normalised(f) for t in analysis.terms for f in t.forms)
+def _asked(asked: _AskedNames, name: str) -> bool:
+    """Whether a name found in a sentence is one of the question's term forms (or part of one),
+    not another drug's name that holds one ("罗红霉素" when 红霉素 is asked)."""
+    if any(other in name for other in asked.others):
+        return False
+    return any(name in f or f in name for f in asked.forms)
+
+
+def _term_forms(analysis: QuestionAnalysis) -> _AskedNames:
+    return _AskedNames(
+        frozenset(normalised(f) for t in analysis.terms for f in t.forms), analysis.other_names
+    )
 
 
 def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:

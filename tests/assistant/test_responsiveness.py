@@ -1083,3 +1083,44 @@ def test_a_differential_diagnosis_section_speaks_of_the_disease_it_tells_apart()
     # Asked how to tell them apart, the differential section answers.
     apart = analyse_question("狂犬病和癔症怎么鉴别？", table=table_with(), rarity=None)
     assert judge_responsive(apart, "狂犬病样" + hysteria, context=[section]).responsive
+
+
+def test_a_drug_whose_name_holds_the_asked_ones_is_another_drug() -> None:
+    """罗红霉素 (roxithromycin) ends in 红霉素 (erythromycin): its dose is another drug's, the
+    worst thing to show with ✓. A longer name whose English holds the asked drug's is a salt or
+    form of it, and still the asked drug."""
+    passages = [
+        "红霉素用法：多为30-45mg/(kg.d)。",
+        "罗红霉素用法：多为5-10mg/(kg.d)，均推荐10-14 d。",
+        "琥乙红霉素用法：每次10mg/kg。",
+    ]
+    table = table_with(
+        ("红霉素", "erythromycin"),
+        ("罗红霉素", "roxithromycin"),
+        ("琥乙红霉素", "erythromycin ethylsuccinate"),
+    )
+    analysis = analyse_question(
+        "红霉素治疗儿童支原体肺炎用量是多少？", table=table, rarity=rarity_of(passages)
+    )
+    [drug] = analysis.drug_anchors
+    context = ["十七、治疗原则", "儿童肺炎支原体肺炎诊疗指南"]
+    assert "罗红霉素" in drug.others and "琥乙红霉素" not in drug.others
+    assert judge_responsive(analysis, passages[0], context=context).responsive
+    other = judge_responsive(analysis, passages[1], context=context)
+    assert not other.responsive and other.reason == "other_subject"
+    assert judge_responsive(analysis, passages[2], context=context).responsive
+    # Asked about roxithromycin, its own sentence answers and erythromycin's does not.
+    rox = analyse_question("罗红霉素用量是多少？", table=table, rarity=rarity_of(passages))
+    assert judge_responsive(rox, passages[1]).responsive
+    assert not judge_responsive(rox, passages[0]).responsive
+
+
+def test_of_a_sentence_listing_several_drugs_doses_the_longer_names_clause_is_not_shown() -> None:
+    passages = [
+        "红霉素用法：多为30-45mg/(kg.d)，罗红霉素用法：多为5-10mg/(kg.d)，均推荐10-14 d。",
+    ]
+    table = table_with(("红霉素", "erythromycin"), ("罗红霉素", "roxithromycin"))
+    analysis = analyse_question("红霉素用量是多少？", table=table, rarity=rarity_of(passages))
+    source = make_source(1, passages[0], doc="mp", title="儿童肺炎支原体肺炎诊疗指南")
+    drafted, _ = compose_extractive("红霉素用量是多少？", [source], analysis=analysis)
+    assert [text for text, _ in drafted] == ["红霉素用法：多为30-45mg/(kg.d)"], drafted
