@@ -589,7 +589,7 @@ def _rows_for_the_patient(chosen: list[_Candidate], patient: Patient) -> list[_C
     """When a row of a dosing table holds the patient the question describes, the other rows
     (by weight or by age) are no answer for them ("20公斤的孩子": the 15–23 kg row, not the
     "2 周～8 月龄" one)."""
-    if patient.weight_kg is None and patient.age_months is None:
+    if not patient.described:
         return chosen
     if not any(fits(patient, c.text, c.clauses) for c in chosen):
         return chosen

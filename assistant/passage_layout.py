@@ -174,12 +174,16 @@ def clauses_before(sentences: Sequence[str], position: int) -> list[str]:
     return found
 
 
+# What follows a number that counts or measures (1岁, 3个月, 2周, 5天, 10mg, 2型, 3级).
+_UNIT_AFTER_NUMBER: Final[str] = "岁月周天日时小个次型级期度%～~\\-–.a-zA-Z"
 # A heading short enough to be a label of what follows ("（一）潜伏期", "禁忌证", "Dosage"), not
 # a sentence that happens to head a list.
 LABEL_MAX_CHARS: Final[int] = 24
-# A numbered list entry's label: "①低剂量：", "（2）儿童：", "3.成人：" (NFKC: ① → 1).
+# A numbered list entry's label: "①低剂量：", "（2）儿童：", "3.成人：" (NFKC: ① → 1). A bare
+# number followed by a unit is an age or an amount, not a mark: "1岁以下儿童推荐剂量：".
 _NUMBERED_ENTRY: Final[re.Pattern[str]] = re.compile(
-    rf"(?:^|(?<=[\s。；;，,]))(?:\(\d{{1,2}}\)|（\d{{1,2}}）|\d{{1,2}}[.、)）]?)\s*"
+    rf"(?:^|(?<=[\s。；;，,]))(?:\(\d{{1,2}}\)|（\d{{1,2}}）|\d{{1,2}}[.、)）]|"
+    rf"\d{{1,2}}(?![\d{_UNIT_AFTER_NUMBER}]))\s*"
     rf"([^：:，,。；;\s\d][^：:，,。；;]{{1,{LABEL_MAX_CHARS - 1}}})[：:]"
 )
 

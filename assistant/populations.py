@@ -137,9 +137,34 @@ _MONTHS_ASKED: Final[re.Pattern[str]] = re.compile(
     re.IGNORECASE,
 )
 
+# A bound on the patient in a question: "15kg以下", "不到15公斤", "under 15 kg", "≥40kg",
+# "5岁以下", "younger than 2 years". Strict words and signs leave the number out.
+_BELOW_WORDS: Final[str] = (
+    r"不到|不足|未满|低于|小于|少于|轻于|under|below|less than|lighter than|younger than"
+)
+_ABOVE_WORDS: Final[str] = r"超过|大于|高于|多于|重于|over|above|more than|heavier than|older than"
+_AT_MOST_WORDS: Final[str] = r"不超过|不高于|不多于|至多|最多|at most|up to|no more than"
+_AT_LEAST_WORDS: Final[str] = r"不少于|不低于|不小于|至少|at least|no less than"
+_AFTER_WORDS: Final[str] = r"以下|以内|及以下|或以下|以上|及以上|或以上|or (?:less|under|more|over)"
+_KG_ASKED: Final[str] = r"\s*(kg|公斤|千克|kilograms?)(?![a-zA-Z/])"
+_AGE_UNIT_ASKED: Final[str] = r"\s*(?:个)?(周岁|岁|月龄|月|周龄|years?|months?|weeks?)"
+_BOUND_BEFORE: Final[str] = (
+    rf"({_AT_MOST_WORDS}|{_AT_LEAST_WORDS}|{_BELOW_WORDS}|{_ABOVE_WORDS}|[{_LESS}{_MORE}]=?)\s*"
+)
+
+
+def _bound_asked(unit: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"{_BOUND_BEFORE}{_NUMBER}{unit}|{_NUMBER}{unit}\s*({_AFTER_WORDS})", re.IGNORECASE
+    )
+
+
+_WEIGHT_BOUND_ASKED: Final[re.Pattern[str]] = _bound_asked(_KG_ASKED)
+_AGE_BOUND_ASKED: Final[re.Pattern[str]] = _bound_asked(_AGE_UNIT_ASKED)
+
 # Rows in a sentence: "15kg＜体重≤23kg", "体重≤15kg", "＞40kg 者", "20kg≤体重<80kg".
 _WEIGHT_BETWEEN: Final[re.Pattern[str]] = re.compile(
-    rf"{_NUMBER}{_KG}\s*[{_LESS}]=?\s*体重\s*[{_LESS}]=?\s*{_NUMBER}{_KG}"
+    rf"{_NUMBER}{_KG}\s*([{_LESS}]=?)\s*体重\s*([{_LESS}]=?)\s*{_NUMBER}{_KG}"
 )
 _WEIGHT_BOUND: Final[re.Pattern[str]] = re.compile(
     rf"(?:体重|weigh(?:t|ing))?\s*([{_LESS}{_MORE}]=?)\s*{_NUMBER}{_KG}", re.IGNORECASE
@@ -158,37 +183,98 @@ _AGE_BOUND: Final[re.Pattern[str]] = re.compile(
 
 
 @dataclass(frozen=True)
-class Patient:
-    """What a question says of its patient (None: not said)."""
+class Interval:
+    """A range of weights or ages; an open end leaves its number out ("15kg＜体重")."""
 
-    weight_kg: float | None = None
-    age_months: float | None = None
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, value: float) -> bool:
+        return self.overlaps(Interval(value, value))
+
+    def overlaps(self, other: Interval) -> bool:
+        """Whether some value lies in both ranges."""
+        if self.low > other.high or other.low > self.high:
+            return False
+        if self.low == other.high and (self.low_open or other.high_open):
+            return False
+        return not (other.low == self.high and (other.low_open or self.high_open))
 
 
 @dataclass(frozen=True)
-class Interval:
-    low: float = -math.inf
-    high: float = math.inf
+class Patient:
+    """What a question says of its patient (None: not said): an exact weight or age, or a
+    bound on it ("15kg以下的孩子", "children under 5 years")."""
 
-    def holds(self, value: float) -> bool:
-        return self.low <= value <= self.high
+    weight_kg: float | None = None
+    age_months: float | None = None
+    weight_range: Interval | None = None
+    age_range: Interval | None = None
+
+    @property
+    def weight(self) -> Interval | None:
+        if self.weight_kg is not None:
+            return Interval(self.weight_kg, self.weight_kg)
+        return self.weight_range
+
+    @property
+    def age(self) -> Interval | None:
+        if self.age_months is not None:
+            return Interval(self.age_months, self.age_months)
+        return self.age_range
+
+    @property
+    def described(self) -> bool:
+        return self.weight is not None or self.age is not None
 
 
 def patient_of(question: str) -> Patient:
-    """The weight and age a question gives for its patient."""
-    weight = _WEIGHT_ASKED.search(question)
-    months = _MONTHS_ASKED.search(question)
-    years = _YEARS_ASKED.search(question)
+    """The weight and age a question gives for its patient, exactly or as a bound."""
+    weight_bound = _asked_bound(_WEIGHT_BOUND_ASKED.search(question), months=False)
+    age_bound = _asked_bound(_AGE_BOUND_ASKED.search(question), months=True)
+    weight = None if weight_bound else _WEIGHT_ASKED.search(question)
+    months = None if age_bound else _MONTHS_ASKED.search(question)
+    years = None if age_bound else _YEARS_ASKED.search(question)
     age: float | None = None
     if months:
         age = float(next(g for g in months.groups() if g))
     elif years:
         age = 12 * float(next(g for g in years.groups() if g))
-    return Patient(float(weight.group(1)) if weight else None, age)
+    return Patient(float(weight.group(1)) if weight else None, age, weight_bound, age_bound)
+
+
+def _asked_bound(match: re.Match[str] | None, *, months: bool) -> Interval | None:
+    """The range a bound in a question leaves the patient in ("不到15公斤": below 15 kg)."""
+    if match is None:
+        return None
+    before, number, unit, number_first, unit_first, after = match.groups()
+    word = (before or after).lower()
+    value = float(number or number_first)
+    if months:
+        value *= _unit_months(unit or unit_first)
+    if word in ("以下", "以内", "及以下", "或以下", "or less", "or under") or re.fullmatch(
+        _AT_MOST_WORDS, word
+    ):
+        return Interval(high=value)
+    if word in ("以上", "及以上", "或以上", "or more", "or over") or re.fullmatch(
+        _AT_LEAST_WORDS, word
+    ):
+        return Interval(low=value)
+    if word[0] in _LESS:
+        return Interval(high=value, high_open=_strict(word))
+    if word[0] in _MORE:
+        return Interval(low=value, low_open=_strict(word))
+    if re.fullmatch(_BELOW_WORDS, word):
+        return Interval(high=value, high_open=True)
+    return Interval(low=value, low_open=True)
 
 
 def _unit_months(unit: str | None) -> float:
     unit = (unit or "").lower()
+    if unit == "周岁":
+        return 12.0  # full years of age, not weeks
     if unit.startswith(("周", "week")):
         return 12 / 52
     if unit.startswith(("月", "month")):
@@ -201,14 +287,24 @@ def weight_rows(sentence: str) -> list[Interval]:
     rows: list[Interval] = []
     taken: list[tuple[int, int]] = []
     for match in _WEIGHT_BETWEEN.finditer(sentence):
-        rows.append(Interval(float(match.group(1)), float(match.group(2))))
+        low, low_sign, high_sign, high = match.groups()
+        rows.append(Interval(float(low), float(high), _strict(low_sign), _strict(high_sign)))
         taken.append(match.span())
     for match in _WEIGHT_BOUND.finditer(sentence):
         if any(start <= match.start() < end for start, end in taken):
             continue
         sign, value = match.group(1), float(match.group(2))
-        rows.append(Interval(high=value) if sign[0] in _LESS else Interval(low=value))
+        rows.append(
+            Interval(high=value, high_open=_strict(sign))
+            if sign[0] in _LESS
+            else Interval(low=value, low_open=_strict(sign))
+        )
     return rows
+
+
+def _strict(sign: str) -> bool:
+    """Whether a comparison leaves its number out: "<", "＞" do; "≤", "≥", "<=" do not."""
+    return sign in ("<", "＜", ">", "＞")
 
 
 def age_rows(sentence: str) -> list[Interval]:
@@ -248,20 +344,20 @@ def fits(patient: Patient, sentence: str, clauses: Sequence[str] = ()) -> bool |
     continues "1 岁及以上年龄儿童推荐剂量：…": a row for children of one year and older).
     """
     verdicts: list[bool] = []
-    for value, rows_of in (
-        (patient.weight_kg, weight_rows),
-        (patient.age_months, age_rows),
+    for asked, rows_of in (
+        (patient.weight, weight_rows),
+        (patient.age, age_rows),
     ):
-        if value is None:
+        if asked is None:
             continue
         rows = rows_of(sentence)
         if not rows:
             rows = next((r for r in map(rows_of, clauses) if r), [])
         if len(rows) == 1:
-            verdicts.append(rows[0].holds(value))
+            verdicts.append(rows[0].overlaps(asked))
         elif rows and (inner := _innermost(rows)) is not None:
             # A row under its band ("1岁以下儿童…：2周～8月龄，每次3.0mg/kg"): the row decides.
-            verdicts.append(inner.holds(value))
+            verdicts.append(inner.overlaps(asked))
     if not verdicts:
         return None
     return all(verdicts)

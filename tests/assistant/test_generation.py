@@ -221,6 +221,18 @@ def test_a_patient_of_a_given_weight_is_answered_by_their_row_of_the_table() -> 
     assert not any("每次20mg" in t or "每次50mg" in t for t in texts)
 
 
+@pytest.mark.parametrize(
+    "asked", ["体重15kg以下的孩子用{zh}，单次给多少？", "What {zh} dose for a child under 15 kg?"]
+)
+def test_a_patient_under_a_weight_is_answered_by_the_row_below_it(asked: str) -> None:
+    # "15kg＜体重≤30kg" leaves 15 kg out; the row under "1岁及以上儿童推荐剂量：" (an age
+    # before its label, not a numbered entry beside the drug's) is the one.
+    _, zh = fake_drug(16)
+    texts, _ = _composed_from_drug_passage(asked.format(zh=zh), zh)
+    assert "1岁及以上儿童推荐剂量：体重≤15kg，每次20mg；" in texts
+    assert not any("每次30mg" in t or "每次50mg" in t for t in texts)
+
+
 def test_a_dose_under_a_title_naming_one_name_still_reaches_back_to_the_drug() -> None:
     # Three names: the title gives one, the sentence above the marker, two above the drug.
     # One may be missing from three, but never one the passage holds.

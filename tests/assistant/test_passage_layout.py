@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from assistant.passage_layout import clauses_before, is_lead_in, layout, marker_kind
+from assistant.passage_layout import (
+    clauses_before,
+    is_lead_in,
+    layout,
+    marker_kind,
+    numbered_entries,
+)
 
 # The shape of Chinese guideline text: numbered items under a lead-in, a drug's item running
 # over several sentences, clauses joined by semicolons.
@@ -91,3 +97,15 @@ def test_lettered_items_inline_or_on_lines_are_sentences_of_their_own() -> None:
     assert split_sentences("Take vitamin A. Then rest.") == ["Take vitamin A.", "Then rest."]
     assert clean_shown("b. Before an aseptic task.") == "Before an aseptic task."
     assert clean_shown("E. coli causes it.") == "E. coli causes it."
+
+
+def test_numbered_entries_are_marked_and_an_age_before_a_label_is_no_mark() -> None:
+    passage = (
+        "①奥司他韦：胶囊适用于1岁及以上儿童。1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；"
+        "1岁及以上年龄儿童推荐剂量：体重≤15kg，每次30mg。②帕拉米韦：成人300mg。"
+    )
+    # "1岁以下儿童推荐剂量：" labels rows inside the 奥司他韦 entry; it is no sibling of it.
+    assert numbered_entries(passage) == frozenset({"奥司他韦", "帕拉米韦"})
+    assert numbered_entries("（1）成人：75mg。（2）儿童：2mg/kg。3.老年人：同成人。") == frozenset(
+        {"成人", "儿童", "老年人"}
+    )

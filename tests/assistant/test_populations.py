@@ -38,9 +38,10 @@ def test_the_patient_a_question_describes(question: str, patient: Patient) -> No
 
 
 def test_weight_rows_in_the_forms_guidelines_write_them() -> None:
-    assert weight_rows("10kg＜体重≤25kg，每次40mg；") == [Interval(10.0, 25.0)]
+    # "＜" leaves its number out (the row before holds it), "≤" keeps it.
+    assert weight_rows("10kg＜体重≤25kg，每次40mg；") == [Interval(10.0, 25.0, low_open=True)]
     assert weight_rows("体重≤10kg，每次20mg；") == [Interval(high=10.0)]
-    assert weight_rows("＞50kg 者，每次 100mg。") == [Interval(low=50.0)]
+    assert weight_rows("＞50kg 者，每次 100mg。") == [Interval(low=50.0, low_open=True)]
     assert len(weight_rows("体重≥60kg 者60mg，30kg≤体重<60kg 者30mg。")) == 2
     assert weight_rows("每次 3.0mg/kg，每日 2 次。") == []
 
@@ -64,6 +65,51 @@ def test_a_row_holds_the_patient_or_not_and_a_table_in_one_line_is_not_judged() 
     infant = patient_of("10个月婴儿")
     assert fits(infant, "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；") is False
     assert fits(patient_of("6个月婴儿"), "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg；")
+
+
+def test_a_weight_on_a_rows_open_end_belongs_to_the_row_before() -> None:
+    # "15kg＜体重≤23kg" leaves 15 kg out: a 15 kg child is dosed by the "≤15kg" row.
+    child = patient_of("15公斤的孩子奥司他韦每次多少")
+    assert fits(child, "体重≤15kg，每次30mg；") is True
+    assert fits(child, "15kg＜体重≤23kg，每次45mg；") is False
+
+
+@pytest.mark.parametrize(
+    ("question", "weight", "age"),
+    [
+        ("体重15kg以下儿童每次多少", Interval(high=15.0), None),
+        ("不到15公斤的孩子", Interval(high=15.0, high_open=True), None),
+        ("What is the dose for a child under 15 kg?", Interval(high=15.0, high_open=True), None),
+        ("体重超过40kg的儿童", Interval(low=40.0, low_open=True), None),
+        ("a child weighing at least 23 kg", Interval(low=23.0), None),
+        ("体重≥40kg", Interval(low=40.0), None),
+        ("5周岁以下儿童", None, Interval(high=60.0)),  # 周岁: years of age, not weeks
+        ("65岁以上老人", None, Interval(low=780.0)),
+        ("children younger than 2 years", None, Interval(high=24.0, high_open=True)),
+    ],
+)
+def test_a_bound_on_the_patient_is_a_range_not_a_point(
+    question: str, weight: Interval | None, age: Interval | None
+) -> None:
+    patient = patient_of(question)
+    assert (patient.weight, patient.age) == (weight, age)
+    assert patient.weight_kg is None and patient.age_months is None
+
+
+def test_a_bounded_patient_is_answered_by_the_rows_inside_the_bound() -> None:
+    rows = [
+        "体重≤15kg，每次30mg；",
+        "15kg＜体重≤23kg，每次45mg；",
+        "23kg＜体重≤40kg 者，每次60mg；",
+        "＞40kg 者，每次75mg。",
+    ]
+    light = patient_of("体重15kg以下儿童奥司他韦每次多少")
+    assert [fits(light, r) for r in rows] == [True, False, False, False]
+    heavy = patient_of("What dose for a child heavier than 40 kg?")
+    assert [fits(heavy, r) for r in rows] == [False, False, False, True]
+    # Most of the table: every row it reaches.
+    middle = patient_of("至少23公斤的孩子")
+    assert [fits(middle, r) for r in rows] == [False, True, True, True]
 
 
 def test_a_row_continuing_a_clause_takes_its_age_from_the_clause() -> None:
