@@ -322,6 +322,17 @@ _EN_UNKNOWN_NAME: Final[int] = 8  # letters
 _EN_NOT_A_NAME: Final[re.Pattern[str]] = re.compile(r"(?:ate|ize|ise|ify|ive|ous|al|ic|ary)$")
 
 
+# An injury named by what caused it (犬咬伤, 海蜇蜇伤, 猫抓伤, 烫伤): the subject of its chapter,
+# as a disease is. Two characters (咬伤, 刺伤) name no cause: a word about an injury.
+_ZH_INJURY: Final[re.Pattern[str]] = re.compile(r"(?:咬|蜇|蛰|抓|啄|刺|烧|烫|冻|灼)伤$")
+_INJURY_NAME: Final[int] = 3
+_INJURY_SENSES: Final[int] = 2  # an English term's first Chinese senses looked at
+
+
+def _injury_name(zh: str) -> bool:
+    return len(zh) >= _INJURY_NAME and _ZH_INJURY.search(zh) is not None
+
+
 def _is_entity(term: str, table: LayeredTerms) -> bool:
     """Whether a term names a drug, disease, organism, procedure or code (issue #10 item 2).
 
@@ -334,7 +345,7 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         if len(term) < 2 or (word_tags().get(term) in VERB_TAGS and not ZH_DRUG_STEM.search(term)):
             return False
         freq = word_counts().get(term)
-        if (ZH_DRUG_STEM.search(term) or ZH_DISEASE_STEM.search(term)) and (
+        if (ZH_DRUG_STEM.search(term) or ZH_DISEASE_STEM.search(term) or _injury_name(term)) and (
             freq is None or freq < ZH_NAME_FREQ
         ):
             return True
@@ -352,6 +363,8 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         )
     if _CODE_RE.search(term) or _MIXED_CASE.search(term):
         return True  # a code or an abbreviation in mixed case (IgM, HbA1c, cHCC)
+    if any(_injury_name(zh) for zh in table.to_chinese(term)[:_INJURY_SENSES]):
+        return True  # "dog bite" is 犬咬伤, "jellyfish sting" 海蜇蜇伤
     words = normalise_en(term).split()
     if not words:
         return False

@@ -1798,3 +1798,57 @@ def test_the_glossary_names_the_steroids_and_the_larynx_of_the_childrens_protoco
     )
     forms = {f for t in asked.terms for f in t.forms}
     assert {"泼尼松龙", "喉炎"} <= forms, forms
+
+
+@pytest.mark.parametrize(
+    ("question", "injury"),
+    [
+        ("犬咬伤后伤口用什么消毒？", "犬咬伤"),
+        ("What disinfectant is used on a dog bite wound?", "dog bite"),
+        ("海蜇蜇伤怎么处理？", "海蜇蜇伤"),
+    ],
+)
+def test_an_injury_named_by_its_cause_is_a_subject_the_answer_must_hold(
+    question: str, injury: str
+) -> None:
+    """An injury named by what caused it (犬咬伤, "dog bite") is its chapter's subject, as a
+    disease is: without it "用什么消毒" was answered by an outpatient guide's disinfection of
+    instruments."""
+    table = LayeredTerms(
+        (
+            parse_glossary(
+                {
+                    "vocabulary": [
+                        {"zh": ["犬咬伤"], "en": ["dog bite"]},
+                        {"zh": ["海蜇蜇伤"], "en": ["jellyfish sting"]},
+                    ]
+                },
+                source="test",
+                section="vocabulary",
+            ),
+            cedict_table(),
+        )
+    )
+    passages = [
+        "犬咬伤伤口处理：彻底冲洗后用稀碘伏消毒伤口。",
+        "海蜇蜇伤后用碳酸氢钠溶液冲洗蜇伤部位。",
+        "Noncritical items should undergo low- or intermediate-level disinfection.",
+        "环境表面清洁消毒。",
+    ]
+    analysis = analyse_question(question, table=table, rarity=rarity_of(passages))
+    assert injury in [a.term for a in analysis.anchors], analysis.terms
+    other = judge_responsive(analysis, passages[2])
+    assert not other.responsive
+    # Two characters name no cause: a word about an injury, not a subject.
+    words = analyse_question("咬伤怎么处理？", table=table, rarity=rarity_of(passages))
+    assert "咬伤" not in [a.term for a in words.anchors]
+
+
+def test_raised_intracranial_pressure_is_a_name_of_the_glossary() -> None:
+    analysis = analyse_question(
+        "How is raised intracranial pressure managed in intracerebral hemorrhage?",
+        table=glossary_table(),
+        rarity=None,
+    )
+    [pressure] = [a for a in analysis.anchors if "颅内压增高" in a.forms]
+    assert pressure.term == "raised intracranial pressure"
