@@ -30,6 +30,7 @@ from assistant.passage_layout import (
     entry_label,
     is_first_item,
     is_lead_in,
+    item_labels,
     layout,
     numbered_entries,
 )
@@ -367,12 +368,14 @@ def compose_extractive(
         names_held: int | None = None  # of the question's names in this passage, when needed
         entry_labels = [entry_label(t, longest=LABEL_MAX_CHARS) for t in raw]
         entries = numbered_entries(source.text)
+        labels_only = item_labels(structure)  # shown only along with a sentence under them
         answering: set[int] = set()  # positions of this passage's responsive sentences
         for position, text in enumerate(raw):
             if (
                 len(text) < _MIN_SENTENCE_CHARS
                 or _TABLE_LABEL.match(text)
                 or len(_CONTENTS_ENTRY.findall(text)) >= 3
+                or position in labels_only
             ):
                 continue
             after = structure.items[position]

@@ -197,6 +197,34 @@ def entry_label(sentence: str, *, longest: int) -> str | None:
     return opening.group(1) if opening else None
 
 
+def item_labels(structure: PassageLayout) -> frozenset[int]:
+    """The sentences that only name what their item is about, with sentences under them:
+    "2.高流量鼻导管通气（high-flow nasal cannula, HFNC）。" over "需用专门的高流量鼻导管…婴幼儿为
+    2L/（kg·min）". The name says nothing of it: the sentences under it do, and take it along."""
+    headed = {h for heads in structure.heads for h in heads}
+    return frozenset(
+        i
+        for i in headed
+        if structure.kinds[i] is not None
+        and not is_lead_in(structure.sentences[i])
+        and _names_only(structure.sentences[i])
+    )
+
+
+def _names_only(sentence: str) -> bool:
+    """A short name with its list mark and glosses and no number or clause of its own."""
+    name = _GLOSS_RE.sub("", _LIST_MARK_RE.sub("", unicodedata.normalize("NFKC", sentence)))
+    name = name.strip().rstrip("。.;；")
+    return 0 < len(name) <= _NAME_MAX_CHARS and not re.search(r"[\d，,：:；;]", name)
+
+
+_LIST_MARK_RE: Final[re.Pattern[str]] = re.compile(
+    r"^\s*(?:\(\d{1,2}\)|（\d{1,2}）|\d{1,2}[.、)）]?)"
+)
+_GLOSS_RE: Final[re.Pattern[str]] = re.compile(r"[(（][^()（）]*[)）]")
+_NAME_MAX_CHARS: Final[int] = 16
+
+
 def numbered_entries(passage: str) -> frozenset[str]:
     """The labels of a passage's numbered list entries ("①低剂量：", "（2）儿童：")."""
     normal = unicodedata.normalize("NFKC", passage)

@@ -527,3 +527,22 @@ def test_what_a_sentence_stands_under_chooses_between_guidelines_naming_the_subj
     asked = analyse_question(question, table=table, rarity=rarity)
     shown = compose_extractive(question, [wound, outpatient], analysis=asked)[0]
     assert shown and {n for _, ns in shown for n in ns} == {2}, shown
+
+
+def test_an_items_label_is_shown_only_with_a_sentence_under_it() -> None:
+    # "2.高流量鼻导管通气（high-flow nasal cannula, HFNC）。" names its item and says nothing of
+    # it: shown alone with ✓ it answered "What is the HFNC flow rate for infants?".
+    passage = (
+        "1.氧疗和无创机械通气。同儿童社区获得性肺炎诊疗规范。\n"
+        "2.高流量鼻导管通气（high-flow nasal cannula, HFNC）。\n"
+        "是一种新型辅助通气模式，应用指征同无创通气。\n"
+        "需用专门的高流量鼻导管，根据年龄体重调节流量大小，婴幼儿为2L/（kg·min），"
+        "儿童为30-40L/min。\n3.有创机械通气。"
+    )
+    question = "What is the high-flow nasal cannula flow rate for infants?"
+    table = table_with(("高流量鼻导管通气", "high-flow nasal cannula"), ("婴幼儿", "infants"))
+    analysis = analyse_question(question, table=table, rarity=None)
+    source = make_source(1, passage, doc="adv", title="儿童腺病毒肺炎诊疗规范")
+    texts = [t for t, _ in compose_extractive(question, [source], analysis=analysis)[0]]
+    assert texts != ["高流量鼻导管通气（high-flow nasal cannula, HFNC）。"], texts
+    assert any("婴幼儿为2L/（kg·min）" in t for t in texts), texts
