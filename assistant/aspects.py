@@ -73,8 +73,18 @@ _INTERVAL_RE: Final[re.Pattern[str]] = re.compile(
 )
 # A web address holds numbers that state nothing ("…/hicpac/2007IP/…").
 _ADDRESS_RE: Final[re.Pattern[str]] = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-# Numbers that are no quantity of what was asked: ages, dates and web addresses.
-_NOT_QUANTITIES: Final[tuple[re.Pattern[str], ...]] = (_AGE_RE, _DATE_RE, _ADDRESS_RE)
+# A reference to the literature: numbers alone in brackets ("( 197–199)", "(68,71–73)",
+# "[456-457]", "[14]"), the way guidelines cite their sources. No value of anything.
+_CITATION_RE: Final[re.Pattern[str]] = re.compile(
+    r"[(\[（【]\s*\d{1,4}(?:\s*[,，、–\-~～]\s*\d{1,4})*\s*[)\]）】]"
+)
+# Numbers that are no quantity of what was asked: ages, dates, web addresses and citations.
+_NOT_QUANTITIES: Final[tuple[re.Pattern[str], ...]] = (
+    _AGE_RE,
+    _DATE_RE,
+    _ADDRESS_RE,
+    _CITATION_RE,
+)
 
 
 @dataclass(frozen=True)
@@ -406,6 +416,17 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         needs_cue=True,
     ),
+    # How one drug's amount converts to another's ("MME conversion factor", "换算系数"): the
+    # sentence states a conversion, not any number said of the drug ("for up to 3 days").
+    Aspect(
+        "conversion",
+        _cues(
+            r"conversion (?:factor|ratio)|\bmme (?:factor|ratio)|换算系数|折算系数|换算比|"
+            r"\bequianalgesic\b"
+        ),
+        _cues(r"conversion|\bconvert\w*|换算|折算|\bequianalgesic\b"),
+        needs_cue=True,
+    ),
     # Asked for a value (a threshold, target, range, count): the sentence states a number.
     Aspect(
         "value",
@@ -415,8 +436,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
             r"\bat what (?:\w+ )?(?:pressure|level|value|count|concentration|score|saturation|"
-            r"temperature|rate|percentage)\b|"
-            r"conversion (?:factor|ratio)|\bmme (?:factor|ratio)|换算系数|折算系数|换算比"
+            r"temperature|rate|percentage)\b"
         ),
         _NUMBER_CUES,
         needs_cue=True,
@@ -686,6 +706,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "en": ("adverse effects", "side effects", "adverse reactions"),
     },
     "dose": {"zh": ("剂量", "用量"), "en": ("dose", "dosage", "mg")},
+    "conversion": {"zh": ("换算系数",), "en": ("conversion factor",)},
     "missed_dose": {"zh": ("漏服",), "en": ("missed dose",)},
     "renal_dose": {"zh": ("肾功能", "剂量"), "en": ("renal", "creatinine clearance", "dose")},
     "duration": {"zh": ("疗程",), "en": ("duration", "days")},

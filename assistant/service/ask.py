@@ -120,6 +120,7 @@ ASPECT_NAMES = {
         "formula": "中医方药",
         "treatment": "治疗或处理方法",
         "proportion": "比例或发生率",
+        "conversion": "换算系数",
     },
     "en": {
         "dose": "dose",
@@ -140,6 +141,7 @@ ASPECT_NAMES = {
         "formula": "formula of Chinese medicine",
         "treatment": "treatment or management",
         "proportion": "proportion or rate",
+        "conversion": "conversion factor",
     },
 }
 NO_LIBRARY = {

@@ -1220,18 +1220,25 @@ def test_an_interval_given_as_a_range_states_how_often() -> None:
 @pytest.mark.parametrize(
     ("question", "aspect"),
     [
-        ("What is the MME conversion factor for oxycodone?", "value"),
-        ("And for fentanyl patches, the MME factor?", "value"),
-        ("吗啡的换算系数是多少？", "value"),
+        ("What is the MME conversion factor for oxycodone?", "conversion"),
+        ("And for fentanyl patches, the MME factor?", "conversion"),
+        ("吗啡的换算系数是多少？", "conversion"),
         ("What daily MME needs naloxone?", "dose"),
     ],
 )
-def test_a_conversion_factor_is_a_value_not_a_dose(question: str, aspect: str) -> None:
+def test_a_conversion_factor_is_a_conversion_not_a_dose(question: str, aspect: str) -> None:
     found = detect_aspect(question)
     assert found is not None and found.name == aspect
-    if aspect == "value":
+    if aspect == "conversion":
         # A table row gives the factor without a dose unit.
         assert found.stated_in("Opioid Conversion factor Codeine 0.15 Oxycodone 1.5")
+        # Any number said of the drug is no factor ("美沙酮换算系数" showed this with ✓), nor
+        # is a citation's numbers.
+        assert not found.stated_in(
+            "Any clinician may administer methadone to treat acute opioid withdrawal for up to "
+            "3 days ( 346)."
+        )
+        assert not found.stated_in("Before increasing total opioid dosage to ≥50 MME/day, pause.")
 
 
 def test_the_glossary_vocabulary_round_trip_gives_synonyms_the_dictionary_does_not() -> None:
@@ -1852,3 +1859,12 @@ def test_raised_intracranial_pressure_is_a_name_of_the_glossary() -> None:
     )
     [pressure] = [a for a in analysis.anchors if "颅内压增高" in a.forms]
     assert pressure.term == "raised intracranial pressure"
+
+
+def test_a_citation_s_numbers_are_no_value() -> None:
+    value = detect_aspect("甲药的目标值是多少？")
+    assert value is not None and value.name == "value"
+    # "( 197–199)", "[456-457]": references to the literature, not a range stated.
+    assert not value.stated_in("Methadone is associated with cardiac arrhythmias ( 197–199).")
+    assert not value.stated_in("与索拉非尼对比，显著延长生存[456-457]。")
+    assert value.stated_in("LDL-C 目标值：极高危<1.8mmol/L（70mg/dl）[12]。")
