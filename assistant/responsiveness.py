@@ -40,7 +40,15 @@ from assistant.questions import (
     term_in_text,
     without_names,
 )
-from assistant.zh_names import CJK_RUN_RE, ZH_DISEASE_STEM, ZH_DRUG_STEM, cut, join_name_pieces
+from assistant.zh_names import (
+    CJK_RUN_RE,
+    VERB_TAGS,
+    ZH_DISEASE_STEM,
+    ZH_DRUG_STEM,
+    cut,
+    join_name_pieces,
+    word_tags,
+)
 
 # A pointer to another document ("…(available at: http://…)") or an entry of a reference list
 # wherever it stands: a Chinese citation's type mark ("…指南(2023年版)[J]."), a journal's
@@ -415,6 +423,8 @@ def judge_responsive(
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
         if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
+        if _only_what_it_stands_under(analysis, " ".join((sentence, *along)), context, labels):
+            return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     elif (
@@ -487,6 +497,31 @@ def _says_who_may(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Asked whether the patient may have it, the sentence says who may."""
     asked = analysis.aspect.name if analysis.aspect else None
     return asked in _WHO_MAY_ASPECTS and _WHO_MAY.search(sentence) is not None
+
+
+def _only_what_it_stands_under(
+    analysis: QuestionAnalysis, said: str, context: Sequence[str], labels: Sequence[str]
+) -> bool:
+    """Asking no aspect, a question with words beside its names ("蛇咬伤要用止血带吗") is not
+    answered by a sentence that says the names its heading says too and none of those words,
+    itself or in the headings it stands under: under "蛇咬伤诊疗规范 > 一、概述", how common
+    snakebites are says nothing of tourniquets; under "十、出院标准", "体温正常3天以上" says
+    when to discharge."""
+    if analysis.aspect is not None or analysis.language != "zh" or not context:
+        return False
+    # What is said of the names, not what is done ("怎么鉴别": how to tell them apart is asked
+    # of the names themselves).
+    tags = word_tags()
+    words = [
+        t
+        for t in (*(t for t in analysis.terms if not t.anchor), *analysis.common)
+        if tags.get(t.term) not in VERB_TAGS
+    ]
+    under = " ".join(context)
+    if not words or not all(term_in_text(a, under) for a in analysis.anchors):
+        return False
+    said = " ".join((said, *context, *labels))
+    return not any(term_in_text(t, said) for t in words)
 
 
 def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:

@@ -861,14 +861,14 @@ def test_a_name_only_listed_among_others_is_not_what_the_sentence_is_about() -> 
         assert judge_responsive(asked, listing).responsive, question
 
 
-def test_without_a_name_or_an_aspect_a_sentence_says_more_than_its_heading() -> None:
-    # "蛇咬伤要用止血带吗": neither word is a drug, disease or procedure by its shape; under the
-    # snakebite heading, how common snakebites are answers nothing about tourniquets.
+def test_without_an_aspect_a_sentence_says_more_than_its_heading() -> None:
+    # "蛇咬伤要用止血带吗": the injury is the chapter's subject and 止血带 no name by its shape;
+    # under the snakebite heading, how common snakebites are answers nothing about tourniquets.
     epidemiology = "蛇咬伤是一种常见动物致伤疾病，我国每年的蛇咬伤病例达数百万。"
     tourniquet = "蛇咬伤后不推荐使用止血带长时间绑扎患肢。"
     rarity = rarity_of([epidemiology, tourniquet, "蛇咬伤 咬伤", "犬咬伤", "猫抓伤"])
     asked = analyse_question("蛇咬伤要用止血带吗？", table=glossary_table(), rarity=rarity)
-    assert not asked.anchors and asked.aspect is None, asked.terms
+    assert [a.term for a in asked.anchors] == ["蛇咬伤"] and asked.aspect is None, asked.terms
     under = ["蛇咬伤诊疗规范 > 一、概述", "常见动物致伤诊疗规范"]
     assert not judge_responsive(asked, epidemiology, context=under).responsive
     assert judge_responsive(asked, tourniquet, context=under).responsive
