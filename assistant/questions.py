@@ -508,6 +508,24 @@ def _other_drugs_ending_in(forms: Sequence[str], table: LayeredTerms) -> tuple[s
 _OTHER_NAME_PREFIX: Final[int] = 3
 
 
+def _procedure_forms(term: str, rarity: TermRarity) -> list[str]:
+    """The library's words for an English instrument or record no passage names, by the
+    procedure it is used in, and the other way round: "colonoscope" is written "colonoscopy"
+    ("endoscopes used for upper endoscopy and colonoscopy"), "radiograph" "radiography"."""
+    if has_cjk(term) or " " in term.strip() or rarity.frequency(term):
+        return []
+    word = normalise_en(term)
+    found = []
+    for own, other in (*_PROCEDURE_ENDINGS, *((b, a) for a, b in _PROCEDURE_ENDINGS)):
+        if word.endswith(own) and rarity.frequency(sibling := word[: -len(own)] + other):
+            found.append(sibling)
+    return found
+
+
+# An instrument (or its record) and the procedure done with it.
+_PROCEDURE_ENDINGS: Final[tuple[tuple[str, str], ...]] = (("scope", "scopy"), ("graph", "graphy"))
+
+
 def analyse_question(
     question: str, *, table: LayeredTerms, rarity: TermRarity | None = None
 ) -> QuestionAnalysis:
@@ -547,8 +565,9 @@ def analyse_question(
             continue
         # An abbreviation (新冠, 丙球) takes the clinical names it shortens and their forms.
         full = expansions(term, table)
-        # A clipped word no passage holds is read as the library's word it begins.
-        clipped = rarity.completions(term) if rarity else []
+        # A clipped word no passage holds is read as the library's word it begins; an
+        # instrument's name as its procedure's (colonoscope → colonoscopy).
+        clipped = [*rarity.completions(term), *_procedure_forms(term, rarity)] if rarity else []
         if rarity and has_cjk(term):
             clipped = [*clipped, *_written_forms(term, rarity)]
             if _is_entity(term, table):

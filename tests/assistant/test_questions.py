@@ -1868,3 +1868,18 @@ def test_a_citation_s_numbers_are_no_value() -> None:
     assert not value.stated_in("Methadone is associated with cardiac arrhythmias ( 197–199).")
     assert not value.stated_in("与索拉非尼对比，显著延长生存[456-457]。")
     assert value.stated_in("LDL-C 目标值：极高危<1.8mmol/L（70mg/dl）[12]。")
+
+
+def test_an_instrument_no_passage_names_is_found_by_its_procedure() -> None:
+    passages = [
+        "Semi-critical items (e.g., endoscopes used for upper endoscopy and colonoscopy) require "
+        "high-level disinfection prior to reuse.",
+        "Critical items (e.g., surgical instruments) must be sterile prior to use.",
+    ]
+    analysis = analyse_question(
+        "What reprocessing does a colonoscope need?", table=table_with(), rarity=rarity_of(passages)
+    )
+    [scope] = [t for t in analysis.anchors if t.term == "colonoscope"]
+    assert "colonoscopy" in scope.forms and scope.in_library
+    assert judge_responsive(analysis, passages[0]).responsive
+    assert not judge_responsive(analysis, passages[1]).responsive
