@@ -384,13 +384,18 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"(?:哪些|哪类|什么样?的?)(?:患者|病人|人群|人|情况|病例)\S{0,4}(?:适合|适用|可以用|需要用|应该?用|要用)|"
             # "什么时候要用激素": when in the illness, i.e. for whom — a condition, not a clock.
             r"(?:什么时候|何时)(?:要|需要|应该|应|可以|才)?(?:用|使用|上|给|加用|开始用)|"
+            # "什么情况下需要住院": in which condition a step is taken, i.e. its criteria.
+            r"(?:什么|哪些|哪种|何种)(?:样的)?情况(?:下)?(?:才)?(?:需要|要|应该|应当|应|必须|可以)|"
+            r"\bin (?:what|which) (?:situations?|circumstances|cases)\b|"
             r"\bindicat(?:ed|ion|ions)\b|\beligib|\bcandidates? for\b|\bsuitable for\b|"
             r"\bwho (?:should|needs? to|can|must) (?:get|receive|be given|be offered|have|take|"
             r"be treated|be vaccinated)\b|\bwhich patients (?:should|can|are|need)\b"
         ),
         _cues(
             # Not a grade of recommendation ("推荐A", "推荐等级").
-            r"适用|适应证|适应症|用于|推荐(?![A-DＡ-Ｄ]|等级|强度|级别|意见)|建议|首选|"
+            r"适用|适应证|适应症|用于|推荐(?![A-DＡ-Ｄ]|等级|强度|级别|意见)|建议|首选|标准|指征|"
+            # A condition and what it calls for: "并有以下表现时，需及早气管插管".
+            r"(?:以下|下列)(?:表现|情况|条件|任何|任一|之一)|(?:时|者)[，,]?\s*(?:需|应|必须)|"
             r"应(?:当)?(?:接种|使用|给予|接受|进行|采用|选择)|可(?:以)?(?:使用|接种|选择|考虑|采用)|"
             r"indicated|recommend|should (?:be )?(?:receive|received|offered|given|get|treated|"
             r"considered|vaccinated)|eligible|candidates?|suitable|consider"

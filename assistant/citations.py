@@ -103,7 +103,11 @@ _MARKER_BODY: Final[str] = r"\^?\d+(?:\s*[-–,，、;]\s*\^?\d+)*"
 _MARKER_RE: Final[re.Pattern[str]] = re.compile(
     rf"[ \t]*(?:\[(?P<a>{_MARKER_BODY})\]|【(?P<b>{_MARKER_BODY})】|［(?P<c>{_MARKER_BODY})］)"
 )
-_TERMINATOR_RE: Final[re.Pattern[str]] = re.compile(r"[。！？；!?.\n]")
+# A colon ends a lead-in when a numbered item follows it on the same line ("…并有以下表现时，
+# 需及早气管插管机械通气：（1）严重低氧血症：…"): the item is a sentence of its own.
+_TERMINATOR_RE: Final[re.Pattern[str]] = re.compile(
+    r"[。！？；!?.\n]|：(?=\s*(?:（\d{1,2}）|\(\d{1,2}\)|[①-⑳]))"
+)
 _TAIL_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?:[。！？；!?…]+|[”’\"'）)」』]|\s*(?:\[{_MARKER_BODY}\]|【{_MARKER_BODY}】|［{_MARKER_BODY}］))*"
 )

@@ -21,7 +21,7 @@ from typing import Final, NamedTuple
 from assistant.aspects import Aspect, dose_starts, states_dose
 from assistant.glossary import EN_NAME_STEM
 from assistant.language import CJK_CHARS, has_cjk
-from assistant.passage_layout import LABEL_MAX_CHARS, entry_label
+from assistant.passage_layout import LABEL_MAX_CHARS, entry_label, is_lead_in
 from assistant.populations import (
     SPECIAL_POPULATIONS,
     fits,
@@ -555,6 +555,13 @@ def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> b
     stands under; what the aspect needs beyond its words (a number with a time unit for a
     period, a dose unit for a dose) the sentence must hold itself."""
     if aspect.stated_in(sentence):
+        return True
+    if not (aspect.needs_dose or aspect.needs_time) and any(
+        is_lead_in(label) and aspect.stated_in(label) for label in labels
+    ):
+        # An item of a list whose lead-in states the aspect ("并有以下表现时，需及早气管插管：" over
+        # "（4）频繁呼吸暂停。"): the list is what the lead-in says. A dose or a time each item
+        # states itself.
         return True
     return any(
         0 < len(label) <= LABEL_MAX_CHARS

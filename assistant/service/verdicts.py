@@ -34,7 +34,13 @@ from assistant.generation import (
     passage_sentences,
     source_context,
 )
-from assistant.passage_layout import LABEL_MAX_CHARS, PassageLayout, clauses_before, entry_label
+from assistant.passage_layout import (
+    LABEL_MAX_CHARS,
+    PassageLayout,
+    clauses_before,
+    entry_label,
+    is_lead_in,
+)
 from assistant.populations import populations
 from assistant.questions import QuestionAnalysis, SubjectTerm, form_in_text, term_in_text
 from assistant.responsiveness import (
@@ -156,7 +162,12 @@ def verify_draft(
             clauses=_clauses_in_sources(text, [by_n[n].text for n in cites if n in by_n]),
             titles=[by_n[n].title for n in cites if n in by_n],
             passage=" ".join(by_n[n].text for n in cites if n in by_n),
-            labels=[heading_of(by_n[n].section) for n in cites if n in by_n],
+            # The lead-in of its list says what its items state ("…需及早气管插管：" over
+            # "（4）频繁呼吸暂停。"), as in the composer.
+            labels=[
+                *(heading_of(by_n[n].section) for n in cites if n in by_n),
+                *(c for c in context if is_lead_in(c)),
+            ],
         )
         if verdict.responsive and any(
             _about_another_drug(analysis, by_n[n], text) for n in cites if n in by_n

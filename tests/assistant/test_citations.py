@@ -477,3 +477,13 @@ def test_a_table_attribution_run_on_after_its_last_row_is_a_sentence_of_its_own(
     assert split_sentences("各表数据（资料来源：国家卫生统计年鉴）均为2020年数据。") == [
         "各表数据（资料来源：国家卫生统计年鉴）均为2020年数据。"
     ]
+
+
+def test_a_numbered_item_after_a_lead_in_s_colon_is_a_sentence_of_its_own() -> None:
+    text = "并有以下表现时，需及早气管插管：（1）严重低氧血症；（2）频繁呼吸暂停。比例为1:(2)。"
+    assert split_sentences(text) == [
+        "并有以下表现时，需及早气管插管：",
+        "（1）严重低氧血症；",
+        "（2）频繁呼吸暂停。",
+        "比例为1:(2)。",
+    ]

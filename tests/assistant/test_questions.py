@@ -1883,3 +1883,19 @@ def test_an_instrument_no_passage_names_is_found_by_its_procedure() -> None:
     assert "colonoscopy" in scope.forms and scope.in_library
     assert judge_responsive(analysis, passages[0]).responsive
     assert not judge_responsive(analysis, passages[1]).responsive
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "流感患者什么情况下需要住院？",
+        "哪些情况下应该气管插管？",
+        "In which situations is admission needed?",
+    ],
+)
+def test_in_which_situation_a_step_is_taken_asks_its_indication(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "indication"
+    assert found.stated_in("住院治疗标准（满足下列标准任意1条）：")
+    assert found.stated_in("并有以下表现时，需及早气管插管机械通气：")
+    assert not found.stated_in("对疑似病毒性肺炎的住院患者，还需行流感病毒检测。")

@@ -1076,3 +1076,30 @@ def _one_passage(question: str, text: str) -> RetrievalResult:
         query=question, language="zh", channel="hybrid", sources=[source], relevant=True,
         best_dense=None, best_sparse=None, term_coverage=1.0, elapsed_ms=0.0,
     )  # fmt: skip
+
+
+def test_the_items_of_a_lead_in_stating_when_are_shown_with_it(world, tmp_path: Path) -> None:
+    """ "什么情况下需要住院" asks for criteria: the lead-in "住院治疗标准（满足下列标准任意1条）："
+    states them, and its items ("基础疾病明显加重…") are the answer though none of them says
+    标准 itself. A sentence on inpatients that states no criterion (before the list) is not."""
+    from assistant.generation import Draft
+    from assistant.service.understanding import understand_question
+    from assistant.service.verdicts import verify_draft
+
+    ctx = make_ctx(world, tmp_path)
+    question = "流感患者什么情况下需要住院？"
+    analysis = understand_question(ctx, question, libraries=["hospital"])
+    assert analysis.aspect is not None and analysis.aspect.name == "indication"
+    other = "对疑似病毒性肺炎的流感住院患者，还需行流感病毒检测。"
+    lead_in = "流感住院治疗标准（满足下列标准任意1条）："
+    # As the composer quotes them: without their list marks.
+    first, second = "基础疾病明显加重，如慢性阻塞性肺疾病。", "符合重型诊断标准。"
+    retrieval = _one_passage(question, f"{other}\n{lead_in}\n（1）{first}\n（2）{second}")
+    draft = Draft(
+        mode=AnswerMode.EXTRACTIVE,
+        sentences=[(lead_in, [1]), (first, [1]), (second, [1]), (other, [1])],
+    )
+    shown, _, _ = verify_draft(
+        ctx, question, retrieval, draft, analysis=analysis, language="zh", policy="strict"
+    )
+    assert [s.text for s in shown] == [lead_in, first, second]
