@@ -199,10 +199,11 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "contraindication",
         _cues(
-            r"禁忌|禁用|不能用|不宜|慎用|contraindicat|should not (?:be )?(?:use|give|take)|avoid"
+            r"禁忌|禁用|忌用|不能用|不宜|慎用|contraindicat|"
+            r"should not (?:be )?(?:use|give|take)|avoid"
         ),
         _cues(
-            r"禁忌|禁用|慎用|不宜|不推荐|不建议|避免|不应|不得|contraindicat|avoid|should not|"
+            r"禁忌|禁用|忌用|慎用|不宜|不推荐|不建议|避免|不应|不得|contraindicat|avoid|should not|"
             r"do not|not recommended|caution"
         ),
         needs_cue=True,
@@ -387,15 +388,22 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # "什么情况下需要住院": in which condition a step is taken, i.e. its criteria.
             r"(?:什么|哪些|哪种|何种)(?:样的)?情况(?:下)?(?:才)?(?:需要|要|应该|应当|应|必须|可以)|"
             r"\bin (?:what|which) (?:situations?|circumstances|cases)\b|"
+            # The criteria for a step ("流感住院标准", "转诊指征"); the step itself stays a word of
+            # the question, what the criteria are of.
+            r"(?:(?<=住院)|(?<=入院)|(?<=出院)|(?<=转院)|(?<=转诊)|(?<=隔离)|(?<=手术)|(?<=转ICU))"
+            r"(?:的)?(?:标准|指征|条件)|"
             r"\bindicat(?:ed|ion|ions)\b|\beligib|\bcandidates? for\b|\bsuitable for\b|"
             r"\bwho (?:should|needs? to|can|must) (?:get|receive|be given|be offered|have|take|"
             r"be treated|be vaccinated)\b|\bwhich patients (?:should|can|are|need)\b"
         ),
         _cues(
             # Not a grade of recommendation ("推荐A", "推荐等级").
-            r"适用|适应证|适应症|用于|推荐(?![A-DＡ-Ｄ]|等级|强度|级别|意见)|建议|首选|标准|指征|"
+            # Not what is advised against ("不建议带病工作", "不推荐").
+            r"(?<![不非])适用|适应证|适应症|用于|(?<!不)推荐(?![A-DＡ-Ｄ]|等级|强度|级别|意见)|"
+            r"(?<!不)建议|首选|标准|指征|"
             # A condition and what it calls for: "并有以下表现时，需及早气管插管".
-            r"(?:以下|下列)(?:表现|情况|条件|任何|任一|之一)|(?:时|者)[，,]?\s*(?:需|应|必须)|"
+            r"(?:以下|下列)(?:表现|情况|条件|任何|任一|之一)|时[，,]?\s*(?:需|应|必须)(?!慎|禁|避免)|"
+            r"(?:需|应)(?:及早|尽早|尽快|立即)|"
             r"应(?:当)?(?:接种|使用|给予|接受|进行|采用|选择)|可(?:以)?(?:使用|接种|选择|考虑|采用)|"
             r"indicated|recommend|should (?:be )?(?:receive|received|offered|given|get|treated|"
             r"considered|vaccinated)|eligible|candidates?|suitable|consider"

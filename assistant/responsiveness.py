@@ -99,6 +99,39 @@ def _names_another_stage(question: str, sentence: str) -> bool:
     return bool(named) and not named & asked
 
 
+# A disease's severity grades ("重型", "危重症", "severe"). 危重型 holds 重型: each is read whole.
+_GRADES: Final[dict[str, re.Pattern[str]]] = {
+    "critical": re.compile(r"危重型|危重症|\bcritical(?:ly ill)?\b", re.IGNORECASE),
+    "severe": re.compile(r"(?<!危)重型|(?<!危)重症|\bsevere\b", re.IGNORECASE),
+    "moderate": re.compile(r"中型|\bmoderate\b", re.IGNORECASE),
+    "mild": re.compile(r"轻型|轻症|\bmild\b", re.IGNORECASE),
+    "ordinary": re.compile(r"普通型"),
+}
+# Asking what a grade is: its criteria, its definition, what it comprises.
+_DEFINES: Final[re.Pattern[str]] = re.compile(
+    r"标准|定义|包括哪些|怎么(?:判断|界定|诊断|定义)|如何(?:判断|界定|诊断|定义)|算(?:是)?(?:重|轻|危)|"
+    r"\bdefin|\bcriteri|\bclassif|\bcounts? as\b",
+    re.IGNORECASE,
+)
+
+
+def _grades_in(text: str) -> frozenset[str]:
+    return frozenset(name for name, pattern in _GRADES.items() if pattern.search(text))
+
+
+def _not_the_grade_defined(
+    analysis: QuestionAnalysis, sentence: str, labels: Sequence[str]
+) -> bool:
+    """Asked what one severity grade is ("新冠重型的诊断标准是什么", "What respiratory rate
+    defines severe COVID-19?"), a sentence neither it nor its heading says of that grade alone
+    is no answer: the confirmed-case criteria under "（二）诊断标准", the support treatment under
+    "（七）重型、危重型支持治疗" when critical illness is asked."""
+    asked = _grades_in(analysis.text)
+    if len(asked) != 1 or not _DEFINES.search(analysis.text):
+        return False
+    return not any(_grades_in(text) == asked for text in (sentence, *labels) if text)
+
+
 # The animal that bit, scratched or stung: what an injury guideline's advice is about ("猪咬伤
 # 伤口感染风险较大…应避免I期缝合" is not said of a dog bite). Everyday words, so no subject
 # term of the question names them (狗 is too common a word to be one).
@@ -377,6 +410,7 @@ def judge_responsive(
         or _under_another_stage(
             " ".join((analysis.text, *analysis.translations.values())), sentence, labels
         )
+        or _not_the_grade_defined(analysis, sentence, labels)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
@@ -423,7 +457,10 @@ def judge_responsive(
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
         if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
-        if _only_what_it_stands_under(analysis, " ".join((sentence, *along)), context, labels):
+        # Asking no aspect, what the sentence takes along speaks with it ("下列人群…较易发展为
+        # 重型" over its item "年龄<5岁的儿童"); asked criteria, the sentence names the step itself.
+        said = " ".join((sentence, *along)) if analysis.aspect is None else sentence
+        if _says_none_of_its_words(analysis, said, context, labels):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
         return Responsiveness(False, "other_subject", 0, aspect_stated)
@@ -499,15 +536,18 @@ def _says_who_may(analysis: QuestionAnalysis, sentence: str) -> bool:
     return asked in _WHO_MAY_ASPECTS and _WHO_MAY.search(sentence) is not None
 
 
-def _only_what_it_stands_under(
+def _says_none_of_its_words(
     analysis: QuestionAnalysis, said: str, context: Sequence[str], labels: Sequence[str]
 ) -> bool:
     """Asking no aspect, a question with words beside its names ("蛇咬伤要用止血带吗") is not
     answered by a sentence that says the names its heading says too and none of those words,
     itself or in the headings it stands under: under "蛇咬伤诊疗规范 > 一、概述", how common
     snakebites are says nothing of tourniquets; under "十、出院标准", "体温正常3天以上" says
-    when to discharge."""
-    if analysis.aspect is not None or analysis.language != "zh" or not context:
+    when to discharge. Asked the criteria of a step ("流感住院标准"), a sentence must name the
+    step however it names the disease ("疑似或确诊流感的医务人员，不建议带病工作" does not)."""
+    # Asked when a step is taken ("流感住院标准"), the step is what its criteria are of.
+    asked = analysis.aspect.name if analysis.aspect else None
+    if asked not in (None, "indication") or analysis.language != "zh" or not context:
         return False
     # What is said of the names, not what is done ("怎么鉴别": how to tell them apart is asked
     # of the names themselves).
@@ -518,7 +558,7 @@ def _only_what_it_stands_under(
         if tags.get(t.term) not in VERB_TAGS
     ]
     under = " ".join(context)
-    if not words or not all(term_in_text(a, under) for a in analysis.anchors):
+    if not words or (asked is None and not all(term_in_text(a, under) for a in analysis.anchors)):
         return False
     said = " ".join((said, *context, *labels))
     return not any(term_in_text(t, said) for t in words)

@@ -1899,3 +1899,9 @@ def test_in_which_situation_a_step_is_taken_asks_its_indication(question: str) -
     assert found.stated_in("住院治疗标准（满足下列标准任意1条）：")
     assert found.stated_in("并有以下表现时，需及早气管插管机械通气：")
     assert not found.stated_in("对疑似病毒性肺炎的住院患者，还需行流感病毒检测。")
+
+
+def test_a_drug_to_be_avoided_is_a_contraindication_stated() -> None:
+    found = detect_aspect("儿童流感禁用什么退热药？")
+    assert found is not None and found.name == "contraindication"
+    assert found.stated_in("合理选用退热药物，儿童忌用阿司匹林或含阿司匹林及其他水杨酸制剂。")

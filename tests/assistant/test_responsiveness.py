@@ -1124,3 +1124,54 @@ def test_of_a_sentence_listing_several_drugs_doses_the_longer_names_clause_is_no
     source = make_source(1, passages[0], doc="mp", title="儿童肺炎支原体肺炎诊疗指南")
     drafted, _ = compose_extractive("红霉素用量是多少？", [source], analysis=analysis)
     assert [text for text, _ in drafted] == ["红霉素用法：多为30-45mg/(kg.d)"], drafted
+
+
+@pytest.mark.parametrize(
+    "question", ["新冠重型的诊断标准是什么？", "What respiratory rate defines severe COVID-19?"]
+)
+def test_asked_what_a_severity_grade_is_only_that_grades_criteria_answer(question: str) -> None:
+    table = table_with(("新冠", "COVID-19"), ("新型冠状病毒感染", "COVID-19"))
+    asked = analyse_question(question, table=table, rarity=None)
+    title = "新型冠状病毒感染诊疗方案"
+    if asked.language == "en":
+        row = judge_responsive(
+            asked, "出现气促，RR≥30次/分；", context=["（三）重型", title], labels=["（三）重型"]
+        )
+        assert row.responsive
+    # The confirmed-case criteria, and what is said of severe and critical illness together.
+    confirmed = judge_responsive(
+        asked,
+        "新冠病毒核酸检测阳性，呼吸频率增快。",
+        context=["五、诊断 > （二）诊断标准", title],
+        labels=["（二）诊断标准"],
+    )
+    assert not confirmed.responsive
+    both = judge_responsive(
+        asked,
+        "新冠患者呼吸频率>30次/分时应给予有创机械通气。",
+        context=["（七）重型、危重型支持治疗", title],
+        labels=["（七）重型、危重型支持治疗"],
+    )
+    assert not both.responsive
+    # Asked a dose for severe illness, a dose said of everyone still answers.
+    dose = analyse_question("What dexamethasone dose in severe COVID-19?", table=table, rarity=None)
+    assert judge_responsive(dose, "COVID-19: dexamethasone 6 mg daily.", context=[title]).responsive
+
+
+def test_asked_the_criteria_of_a_step_a_sentence_must_name_the_step() -> None:
+    asked = analyse_question("流感住院标准", table=glossary_table(), rarity=None)
+    assert [a.term for a in asked.anchors] == ["流感"], asked.terms
+    assert asked.aspect is not None and asked.aspect.name == "indication"
+    assert "住院" in [t.term for t in asked.terms]
+    under = ["十、治疗 > （一）基本原则", "流行性感冒诊疗方案"]
+    lead_in = "住院治疗标准（满足下列标准任意1条）："
+    assert judge_responsive(
+        asked, "符合重型或危重型流感诊断标准。", context=[lead_in, *under]
+    ).responsive
+    # Advice against something is no criterion; a sentence naming no admission is no answer.
+    assert not judge_responsive(
+        asked, "疑似或确诊流感的医务人员，不建议带病工作。", context=under
+    ).responsive
+    assert not judge_responsive(
+        asked, "流感重型/危重型高危人群应尽早抗病毒治疗，可减轻症状。", context=under
+    ).responsive
