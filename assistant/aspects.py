@@ -539,7 +539,7 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
         if aspect.question_cues.search(asked) and (
             aspect.requires is None or aspect.requires.search(asked)
         ):
-            counted = _counting(_a_course(aspect, question), question)
+            counted = _counting(_at_a_rate(_a_course(aspect, question), question), question)
             measured = _a_level(_measured(counted, whole or question), question)
             return _naming_level(measured, question)
     return None
@@ -569,6 +569,25 @@ def _naming_level(aspect: Aspect, question: str) -> Aspect:
         return aspect
     cue = re.compile(f"{aspect.sentence_cues.pattern}|{_LEVEL_NAMED}", re.IGNORECASE)
     return replace(aspect, sentence_cues=cue)
+
+
+def _at_a_rate(aspect: Aspect, question: str) -> Aspect:
+    """Asked how fast to taper or stop ("How fast should … be tapered?", "减量速度"), the
+    sentence gives a pace: a share or an amount per interval ("10% per month", "每周减少10%"),
+    not that tapering matters."""
+    if aspect.name != "discontinuation" or not _RATE_ASKED.search(question):
+        return aspect
+    return replace(aspect, sentence_cues=_RATE_STATED, needs_cue=True)
+
+
+_RATE_ASKED: Final[re.Pattern[str]] = _cues(
+    r"速度|多快|快慢|每(?:次|周|月|天|日)减|"
+    r"\bhow (?:fast|quickly|rapidly|slowly)\b|\brate\b|\bpace\b"
+)
+_RATE_STATED: Final[re.Pattern[str]] = _cues(
+    r"\d+(?:\.\d+)?\s*(?:%|％)|\bper (?:day|week|month)\b|每\s*\d*\s*(?:个)?(?:天|日|周|月)|"
+    r"\bevery \d+ (?:days?|weeks?|months?)\b"
+)
 
 
 def _counting(aspect: Aspect, question: str) -> Aspect:

@@ -1905,3 +1905,19 @@ def test_a_drug_to_be_avoided_is_a_contraindication_stated() -> None:
     found = detect_aspect("儿童流感禁用什么退热药？")
     assert found is not None and found.name == "contraindication"
     assert found.stated_in("合理选用退热药物，儿童忌用阿司匹林或含阿司匹林及其他水杨酸制剂。")
+
+
+@pytest.mark.parametrize(
+    "question", ["How fast should long-term opioids be tapered?", "阿片类药物减量速度"]
+)
+def test_asked_how_fast_to_taper_the_sentence_gives_a_pace(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "discontinuation"
+    assert found.stated_in("Tapers of 10% per month or slower are likely to be better tolerated.")
+    assert found.stated_in("可每周减少原剂量的10%。")
+    assert not found.stated_in(
+        "This evidence includes studies on the benefits and risks of different tapering strategies."
+    )
+    # Asked only how to stop, the words suffice.
+    how = detect_aspect("How should long-term opioids be tapered?")
+    assert how is not None and how.stated_in("Clinicians should taper opioids gradually.")
