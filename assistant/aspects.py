@@ -196,11 +196,30 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"\d+\s*(?:days?|hours?|weeks?)\s+(?:after|before|of)\s+(?:the\s+)?(?:symptom\s+)?onset"
         ),
     ),
+    # Two drugs together ("能和苯二氮䓬类一起开吗", "which drugs must not be combined with"): the
+    # sentence speaks of using them together, not of either drug alone.
+    Aspect(
+        "interaction",
+        _cues(
+            # Not a combined treatment ("联合治疗", "combined treatment"): one drug with another.
+            r"(?:一起|同时)(?:用|使用|开|吃|服用|应用|给)|联用|合用|相互作用|"
+            r"\b(?:combined?|use|used|given|take|taken|taking|prescribed?) (?:together )?with\b"
+            r"(?! caution)|\btogether with\b|"
+            r"\b(?:co-?administer\w*|concurrent\w*|concomitant\w*|interact\w*)\b"
+        ),
+        _cues(
+            r"联用|合用|同时(?:使用|服用|应用|开具|处方)|联合(?:使用|应用)|一起(?:使用|服用)|相互作用|"
+            r"\b(?:combin\w*|co-?administ\w*|together|concurrent\w*|concomitant\w*|"
+            r"interact\w*|co-?prescri\w*)\b"
+        ),
+        needs_cue=True,
+    ),
     Aspect(
         "contraindication",
         _cues(
-            r"禁忌|禁用|忌用|不能用|不宜|慎用|contraindicat|"
-            r"should not (?:be )?(?:use|give|take)|avoid"
+            r"禁忌|禁用|忌用|不能用|不能与|不宜|慎用|contraindicat|"
+            r"(?:should|must|may) not (?:be )?(?:use|give|take|combine|co-?administer)|"
+            r"(?:cannot|can't|must never) be (?:used|given|taken|combined)|avoid"
         ),
         _cues(
             r"禁忌|禁用|忌用|慎用|不宜|不推荐|不建议|避免|不应|不得|contraindicat|avoid|should not|"
@@ -739,6 +758,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     },
     "dose": {"zh": ("剂量", "用量"), "en": ("dose", "dosage", "mg")},
     "conversion": {"zh": ("换算系数",), "en": ("conversion factor",)},
+    "interaction": {"zh": ("联用", "合用"), "en": ("concurrently", "combined")},
     "missed_dose": {"zh": ("漏服",), "en": ("missed dose",)},
     "renal_dose": {"zh": ("肾功能", "剂量"), "en": ("renal", "creatinine clearance", "dose")},
     "duration": {"zh": ("疗程",), "en": ("duration", "days")},

@@ -121,6 +121,7 @@ ASPECT_NAMES = {
         "treatment": "治疗或处理方法",
         "proportion": "比例或发生率",
         "conversion": "换算系数",
+        "interaction": "与其他药物合用",
     },
     "en": {
         "dose": "dose",
@@ -142,6 +143,7 @@ ASPECT_NAMES = {
         "treatment": "treatment or management",
         "proportion": "proportion or rate",
         "conversion": "conversion factor",
+        "interaction": "use together with other drugs",
     },
 }
 NO_LIBRARY = {

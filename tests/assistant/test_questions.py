@@ -1921,3 +1921,41 @@ def test_asked_how_fast_to_taper_the_sentence_gives_a_pace(question: str) -> Non
     # Asked only how to stop, the words suffice.
     how = detect_aspect("How should long-term opioids be tapered?")
     assert how is not None and how.stated_in("Clinicians should taper opioids gradually.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "阿片类镇痛药能和苯二氮䓬类一起开吗？",
+        "Which drugs must not be combined with nirmatrelvir?",
+        "Can opioids be prescribed concurrently with benzodiazepines?",
+    ],
+)
+def test_two_drugs_together_is_their_interaction(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "interaction"
+    assert found.stated_in(
+        "Clinicians should use particular caution when prescribing opioid pain medication and "
+        "benzodiazepines concurrently."
+    )
+    assert found.stated_in("不得与哌替啶、雷诺嗪等高度依赖CYP3A进行清除的药物联用。")
+    # Either drug alone is not their use together.
+    assert not found.stated_in("Benzodiazepines can cause respiratory depression.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the best window for combined treatment of severe mycoplasma pneumonia?",
+        "重症联合治疗的最佳窗口期是什么时候？",
+        "Can oseltamivir be used with caution in pregnancy?",
+    ],
+)
+def test_a_combined_treatment_or_a_caution_is_no_interaction(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is None or found.name != "interaction"
+
+
+def test_what_must_not_be_done_is_a_contraindication() -> None:
+    found = detect_aspect("Which patients must not be given favipiravir?")
+    assert found is not None and found.name == "contraindication"
