@@ -191,9 +191,6 @@ class Interval:
     low_open: bool = False
     high_open: bool = False
 
-    def holds(self, value: float) -> bool:
-        return self.overlaps(Interval(value, value))
-
     def overlaps(self, other: Interval) -> bool:
         """Whether some value lies in both ranges."""
         if self.low > other.high or other.low > self.high:

@@ -545,7 +545,6 @@ def _says_none_of_its_words(
     snakebites are says nothing of tourniquets; under "十、出院标准", "体温正常3天以上" says
     when to discharge. Asked the criteria of a step ("流感住院标准"), a sentence must name the
     step however it names the disease ("疑似或确诊流感的医务人员，不建议带病工作" does not)."""
-    # Asked when a step is taken ("流感住院标准"), the step is what its criteria are of.
     asked = analysis.aspect.name if analysis.aspect else None
     if asked not in (None, "indication") or analysis.language != "zh" or not context:
         return False
@@ -560,8 +559,8 @@ def _says_none_of_its_words(
     under = " ".join(context)
     if not words or (asked is None and not all(term_in_text(a, under) for a in analysis.anchors)):
         return False
-    said = " ".join((said, *context, *labels))
-    return not any(term_in_text(t, said) for t in words)
+    with_headings = " ".join((said, *context, *labels))
+    return not any(term_in_text(t, with_headings) for t in words)
 
 
 def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:

@@ -1139,20 +1139,12 @@ def test_asked_what_a_severity_grade_is_only_that_grades_criteria_answer(questio
         )
         assert row.responsive
     # The confirmed-case criteria, and what is said of severe and critical illness together.
-    confirmed = judge_responsive(
-        asked,
-        "新冠病毒核酸检测阳性，呼吸频率增快。",
-        context=["五、诊断 > （二）诊断标准", title],
-        labels=["（二）诊断标准"],
-    )
-    assert not confirmed.responsive
-    both = judge_responsive(
-        asked,
-        "新冠患者呼吸频率>30次/分时应给予有创机械通气。",
-        context=["（七）重型、危重型支持治疗", title],
-        labels=["（七）重型、危重型支持治疗"],
-    )
-    assert not both.responsive
+    for sentence, heading in (
+        ("新冠病毒核酸检测阳性，呼吸频率增快。", "（二）诊断标准"),
+        ("新冠患者呼吸频率>30次/分时应给予有创机械通气。", "（七）重型、危重型支持治疗"),
+    ):
+        verdict = judge_responsive(asked, sentence, context=[heading, title], labels=[heading])
+        assert not verdict.responsive, (sentence, verdict)
     # Asked a dose for severe illness, a dose said of everyone still answers.
     dose = analyse_question("What dexamethasone dose in severe COVID-19?", table=table, rarity=None)
     assert judge_responsive(dose, "COVID-19: dexamethasone 6 mg daily.", context=[title]).responsive
