@@ -174,6 +174,10 @@ EN_NAME_STEM: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# Chinese terms are found by the ending they share with a word through their last characters.
+_SUFFIX_KEY: Final[int] = 2
+
+
 @dataclass
 class TermTable:
     """Chinese → English and English → Chinese candidates, plus how general English words are."""
@@ -185,6 +189,7 @@ class TermTable:
     def add(self, zh: str, en: str, *, first: bool = False) -> None:
         """Record one pair; `first` puts it ahead of candidates from other sources."""
         zh = zh.strip()
+        self.__dict__.pop("by_ending", None)  # a new term: the index is built again when asked
         # Looked up by the folded form ("rabies" -> "raby"), given back as written.
         key_en = normalise_en(en)
         en = " ".join(english_words(en))
@@ -205,6 +210,15 @@ class TermTable:
     def to_english(self, term: str) -> list[str]:
         """English candidates of a Chinese term (most specific source first)."""
         return self.zh_to_en.get(term, [])[:_MAX_CANDIDATES]
+
+    @functools.cached_property
+    def by_ending(self) -> dict[str, list[str]]:
+        """The Chinese terms by their last two characters (built once; `add` forgets it)."""
+        index: dict[str, list[str]] = {}
+        for term in self.zh_to_en:
+            if len(term) > _SUFFIX_KEY and has_cjk(term):
+                index.setdefault(term[-_SUFFIX_KEY:], []).append(term)
+        return index
 
     def to_chinese(self, term: str) -> list[str]:
         """Chinese candidates of an English term or phrase."""
@@ -265,10 +279,6 @@ _TREATMENT_HEADS: Final[re.Pattern[str]] = re.compile(r"(?:药物?|疗法|治疗
 _MIN_TREATMENT_STEM: Final[int] = 3
 # The Chinese of a phrase's head word, taken out of the phrase, has at least two characters.
 _MIN_HEAD_MORPHEME: Final[int] = 2
-
-
-# Chinese terms are found by the ending they share with a word through their last characters.
-_SUFFIX_KEY: Final[int] = 2
 
 
 def _unclaimed(paired: Sequence[str], own: str) -> bool:
@@ -440,20 +450,13 @@ class LayeredTerms:
         characters: 罗红霉素 and 琥乙红霉素 for 红霉素, 左氧氟沙星 for 氧氟沙星."""
         if len(word) < _SUFFIX_KEY:
             return []
-        return [
+        found = (
             term
-            for term in self._by_ending.get(word[-_SUFFIX_KEY:], ())
+            for layer in self.layers
+            for term in layer.by_ending.get(word[-_SUFFIX_KEY:], ())
             if len(word) < len(term) <= longest and term.endswith(word)
-        ]
-
-    @functools.cached_property
-    def _by_ending(self) -> dict[str, list[str]]:
-        """Every table's Chinese terms by their last two characters (built once per table)."""
-        index: dict[str, list[str]] = {}
-        for term in dict.fromkeys(zh for layer in self.layers for zh in layer.zh_to_en):
-            if len(term) > _SUFFIX_KEY and has_cjk(term):
-                index.setdefault(term[-_SUFFIX_KEY:], []).append(term)
-        return index
+        )
+        return list(dict.fromkeys(found))
 
     def generality(self, word: str) -> int:
         """How general an English word is (see `TermTable.generality`)."""
