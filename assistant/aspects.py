@@ -368,7 +368,10 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"initiate|initiated|administer|administered|treat|treated|use|used|take|taken)\b|"
             r"最晚|最迟|多久内|多长时间内|几(?:个)?(?:小时|天|日)内|"
             r"(?:发病|暴露|起病|症状出现|出现症状|接触|咬伤|受伤)后(?:多久|多长时间|几)|"
-            r"时间窗|(?:treatment|therapeutic|time) window|\bwithin how\b"
+            r"时间窗|(?:treatment|therapeutic|time) window|\bwithin how\b|"
+            # When to vaccinate ("流感疫苗什么时候接种"): its time of year, or how soon.
+            r"(?:什么时候|何时|哪个季节|什么季节|几月份?)(?:去|应该|应|要|需要|可以|最好)?(?:接种|打疫苗|打针?(?=\s*[？?吗呢。]|$))|"
+            r"\bwhen (?:should|to|do|does|can|is)\b[^?？]{0,40}\b(?:vaccinat\w*|immuni[sz]\w*)\b"
         ),
         _cues(
             r"\d+\s*(?:个)?(?:小时|h|天|日|周|分钟|min)\s*(?:内|以内|之内)|\bwithin\s+(?:\d|"
@@ -558,7 +561,8 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
         if aspect.question_cues.search(asked) and (
             aspect.requires is None or aspect.requires.search(asked)
         ):
-            counted = _counting(_at_a_rate(_a_course(aspect, question), question), question)
+            paced = _a_season(_at_a_rate(_a_course(aspect, question), question), question)
+            counted = _counting(paced, question)
             measured = _a_level(_measured(counted, whole or question), question)
             return _naming_level(measured, question)
     return None
@@ -588,6 +592,24 @@ def _naming_level(aspect: Aspect, question: str) -> Aspect:
         return aspect
     cue = re.compile(f"{aspect.sentence_cues.pattern}|{_LEVEL_NAMED}", re.IGNORECASE)
     return replace(aspect, sentence_cues=cue)
+
+
+def _a_season(aspect: Aspect, question: str) -> Aspect:
+    """Asked when to vaccinate, a time of year answers as a window does ("每年流行季前接种",
+    "before the influenza season"), never who should be vaccinated."""
+    if aspect.name != "timing" or not _VACCINATION.search(question):
+        return aspect
+    assert aspect.sentence_cues is not None
+    cue = re.compile(f"{aspect.sentence_cues.pattern}|{_SEASON.pattern}", re.IGNORECASE)
+    return replace(aspect, sentence_cues=cue)
+
+
+_VACCINATION: Final[re.Pattern[str]] = _cues(r"接种|疫苗|\bvaccin\w*|\bimmuni[sz]\w*")
+_SEASON: Final[re.Pattern[str]] = _cues(
+    r"季节|流行季|秋冬|秋季|冬季|春季|(?:\d{1,2}|[一二三四五六七八九十]{1,2})月(?:份|底|初|前)?|"
+    r"\b(?:season|autumn|fall|winter|spring|annually|each year|every year|january|february|"
+    r"march|april|may|june|july|august|september|october|november|december)\b"
+)
 
 
 def _at_a_rate(aspect: Aspect, question: str) -> Aspect:

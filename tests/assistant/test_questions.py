@@ -1959,3 +1959,30 @@ def test_a_combined_treatment_or_a_caution_is_no_interaction(question: str) -> N
 def test_what_must_not_be_done_is_a_contraindication() -> None:
     found = detect_aspect("Which patients must not be given favipiravir?")
     assert found is not None and found.name == "contraindication"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "流感疫苗什么时候接种？",
+        "When should influenza vaccination be given?",
+        "狂犬病疫苗什么时候打？",
+    ],
+)
+def test_when_to_vaccinate_is_answered_by_a_time_of_year_not_by_who(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "timing"
+    assert found.stated_in("每年流感流行季节前接种。")
+    assert found.stated_in("Vaccinate before the influenza season begins.")
+    assert not found.stated_in("建议所有≥6月龄且无接种禁忌的人都应接种流感疫苗。")
+
+
+def test_the_terms_ending_in_a_word_are_read_from_every_table_and_follow_additions() -> None:
+    glossary, dictionary = TermTable(), TermTable()
+    glossary.add("罗红霉素", "roxithromycin")
+    dictionary.add("红霉素", "erythromycin")
+    table = LayeredTerms((glossary, dictionary))
+    assert table.chinese_ending_in("红霉素", longest=6) == ["罗红霉素"]
+    dictionary.add("琥乙红霉素", "erythromycin ethylsuccinate")
+    assert table.chinese_ending_in("红霉素", longest=6) == ["罗红霉素", "琥乙红霉素"]
+    assert table.chinese_ending_in("红霉素", longest=4) == ["罗红霉素"]
