@@ -117,6 +117,7 @@ _BRITISH = (
     (re.compile(r"our$"), "or"),
     (re.compile(r"(?<=[^aeiou])tre$"), "ter"),
     (re.compile(r"amme$"), "am"),
+    (re.compile(r"(?<=[lt])ogue$"), "og"),  # analogue → analog, catalogue → catalog
     (re.compile(r"ae|oe"), "e"),
 )
 

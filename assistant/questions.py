@@ -43,6 +43,7 @@ from assistant.glossary import (
     EN_LETTERS,
     EN_NAME_STEM,
     LayeredTerms,
+    base_forms,
     fold_diacritics,
     fold_english,
     normalise_en,
@@ -377,6 +378,8 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         len(words) == 1
         and len(last) >= _EN_UNKNOWN_NAME
         and table.generality(last) == 0
+        # A British spelling is a word of general English too ("analogue": analog).
+        and not any(table.generality(base) for base in base_forms(last))
         and not _EN_NOT_A_NAME.search(last)
     ):
         # A long word no dictionary gloss uses (glargine, tenecteplase): a name, not a

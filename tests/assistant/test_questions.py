@@ -1986,3 +1986,15 @@ def test_the_terms_ending_in_a_word_are_read_from_every_table_and_follow_additio
     dictionary.add("琥乙红霉素", "erythromycin ethylsuccinate")
     assert table.chinese_ending_in("红霉素", longest=6) == ["罗红霉素", "琥乙红霉素"]
     assert table.chinese_ending_in("红霉素", longest=4) == ["罗红霉素"]
+
+
+def test_a_british_spelling_of_a_general_word_is_no_name() -> None:
+    # "analogue" is no gloss of the dictionary, "analog" is: a word of general English, not a
+    # rare name the library must hold ("nucleoside analogues" was refused as about no passage).
+    assert "analog" in base_forms("analogue")
+    analysis = analyse_question(
+        "Which nucleoside analogues are preferred for HBV-related liver cancer?",
+        table=table_with(("核苷", "nucleoside")),
+        rarity=None,
+    )
+    assert "analogues" not in [a.term for a in analysis.anchors], analysis.terms
