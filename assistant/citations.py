@@ -103,9 +103,11 @@ _MARKER_BODY: Final[str] = r"\^?\d+(?:\s*[-–,，、;]\s*\^?\d+)*"
 _MARKER_RE: Final[re.Pattern[str]] = re.compile(
     rf"[ \t]*(?:\[(?P<a>{_MARKER_BODY})\]|【(?P<b>{_MARKER_BODY})】|［(?P<c>{_MARKER_BODY})］)"
 )
-# A colon ends a lead-in when a numbered item follows it on the same line ("…并有以下表现时，
-# 需及早气管插管机械通气：（1）严重低氧血症：…"): the item is a sentence of its own.
-_TERMINATOR_RE: Final[re.Pattern[str]] = re.compile(
+_TERMINATOR_RE: Final[re.Pattern[str]] = re.compile(r"[。！？；!?.\n]")
+# In a guideline's text a colon ends a lead-in when a numbered item follows it on the same line
+# ("…并有以下表现时，需及早气管插管机械通气：（1）严重低氧血症：…"): the item is a sentence of its
+# own.
+_PASSAGE_TERMINATOR_RE: Final[re.Pattern[str]] = re.compile(
     r"[。！？；!?.\n]|：(?=\s*(?:（\d{1,2}）|\(\d{1,2}\)|[①-⑳]))"
 )
 _TAIL_RE: Final[re.Pattern[str]] = re.compile(
@@ -187,11 +189,16 @@ _DOSE_LABEL_END_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split zh/en/mixed text into sentences; trailing citation markers stay with theirs."""
+def split_sentences(text: str, *, lead_ins_apart: bool = True) -> list[str]:
+    """Split zh/en/mixed text into sentences; trailing citation markers stay with theirs.
+
+    `lead_ins_apart`: a lead-in's colon before a numbered item on its line ends a sentence
+    (guideline text). A model's answer is split without it: its lead-in carries no citation of
+    its own, which the list's first item does ("推荐以下：（1）…[1]；")."""
     sentences: list[str] = []
     start = 0
-    for match in _TERMINATOR_RE.finditer(text):
+    terminators = _PASSAGE_TERMINATOR_RE if lead_ins_apart else _TERMINATOR_RE
+    for match in terminators.finditer(text):
         pos = match.start()
         if pos < start:
             continue

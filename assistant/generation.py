@@ -685,7 +685,7 @@ def parse_structured(data: dict[str, Any]) -> tuple[list[DraftSentence], bool]:
 def parse_plain_text(content: str) -> tuple[list[DraftSentence], bool]:
     """Sentences with `[n]` markers from a plain-text answer (json_schema fallback)."""
     sentences: list[DraftSentence] = []
-    for raw in split_sentences(content):
+    for raw in split_sentences(content, lead_ins_apart=False):
         text, cites = parse_citation_markers(raw)
         if text.strip():
             sentences.append((text.strip(), cites))

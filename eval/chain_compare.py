@@ -49,7 +49,7 @@ class ChainRow:
 def parse_plain_answer(text: str) -> list[tuple[str, list[int]]]:
     """Sentences of a free-text answer with the `[n]` markers each one carries."""
     pairs = []
-    for sentence in split_sentences(text):
+    for sentence in split_sentences(text, lead_ins_apart=False):
         body, numbers = parse_citation_markers(sentence)
         if body.strip():
             pairs.append((body.strip(), numbers))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.citations import split_sentences
 from assistant.domain import Source
-from assistant.generation import clean_shown, compose_extractive, enumerates
+from assistant.generation import clean_shown, compose_extractive, enumerates, parse_plain_text
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
 from assistant.questions import QuestionAnalysis, analyse_question
 from assistant.responsiveness import judge_responsive
@@ -546,3 +547,10 @@ def test_an_items_label_is_shown_only_with_a_sentence_under_it() -> None:
     texts = [t for t, _ in compose_extractive(question, [source], analysis=analysis)[0]]
     assert texts != ["高流量鼻导管通气（high-flow nasal cannula, HFNC）。"], texts
     assert any("婴幼儿为2L/（kg·min）" in t for t in texts), texts
+
+
+def test_a_models_lead_in_stays_with_its_first_cited_item() -> None:
+    # Split apart, the lead-in would be an uncited sentence of the answer; a guideline's is not.
+    sentences, _ = parse_plain_text("推荐以下药物：（1）甲药75mg，每日2次[1]；（2）乙药10mg[2]。")
+    assert sentences[0] == ("推荐以下药物：（1）甲药75mg，每日2次；", [1])
+    assert split_sentences("推荐以下药物：（1）甲药75mg；")[0] == "推荐以下药物："
