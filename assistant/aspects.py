@@ -597,9 +597,8 @@ def _naming_level(aspect: Aspect, question: str) -> Aspect:
 def _a_season(aspect: Aspect, question: str) -> Aspect:
     """Asked when to vaccinate, a time of year answers as a window does ("每年流行季前接种",
     "before the influenza season"), never who should be vaccinated."""
-    if aspect.name != "timing" or not _VACCINATION.search(question):
+    if aspect.name != "timing" or aspect.sentence_cues is None or not _VACCINATION.search(question):
         return aspect
-    assert aspect.sentence_cues is not None
     cue = re.compile(f"{aspect.sentence_cues.pattern}|{_SEASON.pattern}", re.IGNORECASE)
     return replace(aspect, sentence_cues=cue)
 

@@ -49,6 +49,7 @@ from assistant.responsiveness import (
     another_entry,
     defines,
     heading_of,
+    is_asked_name,
     judge_responsive,
     labelled_by_another_drug,
     names_a_drug,
@@ -549,9 +550,8 @@ def asked_drugs_part(sentence: str, analysis: QuestionAnalysis) -> str:
     heads = [_head_name(c) for c in clauses]
 
     def asked_head(head: str | None) -> bool:
-        if head is None or any(other in head for other in analysis.other_names):
-            return False  # "罗红霉素用法：" heads roxithromycin's clause, not 红霉素's
-        return any(head in f or f in head for f in forms)
+        # "罗红霉素用法：" heads roxithromycin's clause, not 红霉素's.
+        return head is not None and is_asked_name(head, forms, analysis.other_names)
 
     first = next((i for i, head in enumerate(heads) if asked_head(head)), None)
     if first is None:

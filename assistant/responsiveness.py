@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -115,6 +115,7 @@ _DEFINES: Final[re.Pattern[str]] = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _grades_in(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _GRADES.items() if pattern.search(text))
 
@@ -919,11 +920,15 @@ class _AskedNames(NamedTuple):
 
 
 def _asked(asked: _AskedNames, name: str) -> bool:
-    """Whether a name found in a sentence is one of the question's term forms (or part of one),
-    not another drug's name that holds one ("罗红霉素" when 红霉素 is asked)."""
-    if any(other in name for other in asked.others):
+    return is_asked_name(name, asked.forms, asked.others)
+
+
+def is_asked_name(name: str, forms: Iterable[str], others: Iterable[str]) -> bool:
+    """Whether a name found in a sentence is one of the question's forms (or part of one), not
+    another drug's name that holds one ("罗红霉素" when 红霉素 is asked)."""
+    if any(other in name for other in others):
         return False
-    return any(name in f or f in name for f in asked.forms)
+    return any(name in f or f in name for f in forms)
 
 
 def _term_forms(analysis: QuestionAnalysis) -> _AskedNames:
