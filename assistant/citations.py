@@ -189,6 +189,16 @@ _DOSE_LABEL_END_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# A line that ends in a label's colon and a next line that opens with a value (a number that is
+# no list mark: "8-10mg", "1.5mg", not "1.发热"): the line break is the PDF's wrap.
+_LABEL_END_RE: Final[re.Pattern[str]] = re.compile(r"[:：][ \t]*$")
+_VALUE_START_RE: Final[re.Pattern[str]] = re.compile(r"[ \t]*\d(?!\d?\s*[.．、)）](?!\d))")
+
+
+def _value_after_label(text: str, start: int, pos: int) -> bool:
+    return bool(_LABEL_END_RE.search(text, start, pos) and _VALUE_START_RE.match(text, pos + 1))
+
+
 def split_sentences(text: str, *, lead_ins_apart: bool = True) -> list[str]:
     """Split zh/en/mixed text into sentences; trailing citation markers stay with theirs.
 
@@ -207,6 +217,8 @@ def split_sentences(text: str, *, lead_ins_apart: bool = True) -> list[str]:
             continue
         if char == "\n" and _DOSE_LABEL_END_RE.search(text, start, pos):
             continue  # "乙酰吉他霉素用法：\n25-50mg/(kg.d)": the dose is the label's
+        if char == "\n" and _value_after_label(text, start, pos):
+            continue  # "5-16岁：\n8-10mg/(kg.次)，qd": the row's value, wrapped
         end = pos + 1
         if char != "\n":
             tail = _TAIL_RE.match(text, end)

@@ -171,7 +171,7 @@ _WEIGHT_BOUND: Final[re.Pattern[str]] = re.compile(
 )
 # Ages: "2 周～8 月龄", "9～11 月龄", "1 岁以下", "1 岁及以上", "5～12 岁", "aged 6-59 months".
 _AGE_RANGE: Final[re.Pattern[str]] = re.compile(
-    rf"{_NUMBER}\s*(周|月|岁)?\s*[~～\-–至到]\s*{_NUMBER}\s*(?:个)?(周龄|月龄|岁|weeks?|months?|years?)",
+    rf"{_NUMBER}\s*(?:个)?(周|月|岁)?\s*[~～\-–至到]\s*{_NUMBER}\s*(?:个)?(周龄|月龄|岁|weeks?|months?|years?)",
     re.IGNORECASE,
 )
 _AGE_BOUND: Final[re.Pattern[str]] = re.compile(

@@ -84,6 +84,22 @@ def test_a_line_ending_in_a_dose_label_goes_on_in_the_next() -> None:
     ]
 
 
+def test_a_line_ending_in_a_row_label_goes_on_with_its_value() -> None:
+    """A row label ("5-16岁：") at a line's end labels the dose on the next line (the PDF's
+    wrap); a list item after a lead-in's colon still starts a sentence of its own."""
+    text = (
+        "左氧氟沙星：6个月-5岁：8-10mg/(kg.次)，q12h；5-16岁：\n8-10mg/(kg.次)，qd；"
+        "\n诊断标准：\n1.发热"
+    )
+    assert split_sentences(text) == [
+        "左氧氟沙星：6个月-5岁：8-10mg/(kg.次)，q12h；",
+        "5-16岁：\n8-10mg/(kg.次)，qd；",
+        "诊断标准：",
+        "1.发热",
+    ]
+    assert split_sentences("剂量：\n1.5mg/kg，每日1次。") == ["剂量：\n1.5mg/kg，每日1次。"]
+
+
 def test_split_english_keeps_decimals_and_abbreviations() -> None:
     text = (
         "Give 2.5 mg twice daily, e.g. with food. Dr. Smith et al. reported No. 3 results, "

@@ -178,3 +178,14 @@ def test_a_breastfeeding_mother_is_whom_a_question_asks_about_not_what() -> None
     assert judge_responsive(analysis, advice, context=["甲苏韦："]).responsive
     verdict = judge_responsive(analysis, dose, along=[advice])
     assert not verdict.responsive and verdict.reason == "other_population"
+
+
+def test_an_age_range_from_months_to_years_is_read_in_months() -> None:
+    # "6个月-5岁": the low end in months written 个月. It was read as no range, and a
+    # 10-year-old was shown this row of the levofloxacin table with ✓.
+    assert age_rows("左氧氟沙星：6个月-5岁：8-10mg/(kg.次)，q12h；") == [Interval(6.0, 60.0)]
+    assert age_rows("6个月～2岁") == [Interval(6.0, 24.0)]
+    assert age_rows("5-16岁：8-10mg/(kg.次)，qd") == [Interval(60.0, 192.0)]
+    ten = patient_of("10岁患儿用左氧氟沙星剂量怎么给？")
+    assert fits(ten, "左氧氟沙星：6个月-5岁：8-10mg/(kg.次)，q12h；") is False
+    assert fits(ten, "5-16岁：8-10mg/(kg.次)，qd，口服或静脉注射；") is True
