@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from assistant.language import CJK_CHARS, written_wording
+from assistant.language import CJK_CHARS, has_cjk, written_wording
 from assistant.quantities import extract_quantities
 
 DOSE_UNITS: Final[frozenset[str]] = frozenset(
@@ -108,6 +108,9 @@ class Aspect:
     keeps_ages: bool = False
     # Its words and what it needs stand in one Chinese clause (between ，or ；).
     one_clause: bool = False
+    # Its words name a property of the disease itself (潜伏期, "incubation period"): a sentence
+    # stating it is about more than its guideline's topic, whatever else the question says.
+    distinctive: bool = False
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -188,6 +191,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         needs_time=True,
         needs_cue=True,
         one_clause=True,
+        distinctive=True,
         # A time counted from the onset is no incubation period ("在潜伏期即有传染性，发病后3天
         # 内传染性最强" says when it is contagious, not how long the period lasts).
         ignores=_cues(
@@ -219,7 +223,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(
             r"禁忌|禁用|忌用|不能用|不能与|不宜|慎用|contraindicat|"
             r"(?:should|must|may) not (?:be )?(?:use|give|take|combine|co-?administer)|"
-            r"(?:cannot|can't|must never) be (?:used|given|taken|combined)|avoid"
+            # Not a purpose ("taper to avoid withdrawal", "how to help avoid falls").
+            r"(?:cannot|can't|must never) be (?:used|given|taken|combined)|"
+            r"(?<!\bto )(?<!\bhelp )(?<!order to )avoid"
         ),
         _cues(
             r"禁忌|禁用|忌用|慎用|不宜|不推荐|不建议|避免|不应|不得|contraindicat|avoid|should not|"
@@ -281,7 +287,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         _cues(
             # Not a vial's kind (多剂量药瓶, 单剂量包装) nor 用 before a name (能用法维拉韦吗).
             # Not a descriptor of the patient's treatment (高剂量阿片类, 低剂量阿司匹林).
-            r"(?<![高低大小])剂量(?!药?瓶|包装|容器|安瓿)|用量|(?:起始|初始|首次|维持|负荷|单次)量|"
+            r"(?<![高低大小])剂量(?!药?瓶|包装|容器|安瓿)|(?:多大|多少|什么|哪种)剂量|用量|"
+            r"(?:起始|初始|首次|维持|负荷|单次)量|"
             r"用法(?=$|[\s，,。？?：:、（(和及与是为用呢吗])|"
             r"怎么用|怎么给|如何给|怎样给|[给用吃服]多少(?!天|周|个?月|年|小时|分钟|日|次)|首剂|单次|"
             r"怎么吃|如何服用|怎么服用|多少毫克|(?:几|多少)(?:片|粒|颗|袋|包|丸)|多少\s*mg|"
@@ -365,7 +372,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # "How soon … should it be given / started": a window. "How soon after TACE should
             # patients have follow-up imaging" asks a time after the event (a duration).
             r"\bhow (?:soon|early|late)\b[^?？]{0,60}?\b(?:give|given|start|started|begin|"
-            r"initiate|initiated|administer|administered|treat|treated|use|used|take|taken)\b|"
+            r"initiate|initiated|administer|administered|treat|treated|use|used|take|taken|see|"
+            r"seen|reassess\w*|re-?evaluat\w*|evaluat\w*|review\w*|follow(?:ed)? up)\b|"
             r"最晚|最迟|多久内|多长时间内|几(?:个)?(?:小时|天|日)内|"
             r"(?:发病|暴露|起病|症状出现|出现症状|接触|咬伤|受伤)后(?:多久|多长时间|几)|"
             r"时间窗|(?:treatment|therapeutic|time) window|\bwithin how\b|"
@@ -408,7 +416,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # "什么时候要用激素": when in the illness, i.e. for whom — a condition, not a clock.
             r"(?:什么时候|何时)(?:要|需要|应该|应|可以|才)?(?:用|使用|上|给|加用|开始用)|"
             # "什么情况下需要住院": in which condition a step is taken, i.e. its criteria.
-            r"(?:什么|哪些|哪种|何种)(?:样的)?情况(?:下)?(?:才)?(?:需要|要|应该|应当|应|必须|可以)|"
+            r"(?:什么|哪些|哪种|何种)(?:样的)?(?:情况|条件)(?:下)?(?:才)?(?:需要|要|应该|应当|应|必须|可以)|"
+            r"(?:符合|满足|达到|具备|有)(?:什么|哪些|何种)(?:样的)?(?:条件|标准|情况)(?:的)?(?:才|时|者)?"
+            r"(?:需要|要|应该|应当|应|必须|可以|可|能)|"
             r"\bin (?:what|which) (?:situations?|circumstances|cases)\b|"
             # The criteria for a step ("流感住院标准", "转诊指征"); the step itself stays a word of
             # the question, what the criteria are of.
@@ -542,6 +552,14 @@ _STATED_DOSE_RE: Final[re.Pattern[str]] = re.compile(
     r"\d+(?:\.\d+)?\s*(?:mg|mme)\b(?:\s*(?:/\s*d(?:ay)?|a day|per day|daily|/日|每[天日]))?",
     re.IGNORECASE,
 )
+_DOSE_EVENT_RE: Final[re.Pattern[str]] = re.compile(
+    # A change of dose in a clause of time ("after starting opioids or escalating the dose, how
+    # soon…"): the event the question is timed from, not what it asks.
+    r"\b(?:after|when|before|while|since|once)\b[^,?;，？；]{0,40}?\b(?:starting|escalating|"
+    r"increasing|raising|reducing|lowering|changing|adjusting|tapering) (?:the |a |their |"
+    r"his |her )?(?:\w+ )?dos(?:e|es|age|ages)\b",
+    re.IGNORECASE,
+)
 
 
 _DOSE: Final[Aspect] = next(a for a in ASPECTS if a.name == "dose")
@@ -557,8 +575,9 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
     # A dose the question states ("at 50 MME a day", "已用到 75mg") is its premise, not what
     # it asks: it cues no dose question.
     asked = _STATED_DOSE_RE.sub(" ", question)
+    cued = _DOSE_EVENT_RE.sub(" ", asked)
     for aspect in ASPECTS:
-        if aspect.question_cues.search(asked) and (
+        if aspect.question_cues.search(cued) and (
             aspect.requires is None or aspect.requires.search(asked)
         ):
             paced = _a_season(_at_a_rate(_a_course(aspect, question), question), question)
@@ -807,14 +826,22 @@ def aspect_words(aspect: Aspect, language: str) -> tuple[str, ...]:
 
 
 def names_an_aspect(term: str) -> bool:
-    """Whether a term is an aspect's own name ("incubation period", "潜伏期"), not a subject."""
+    """Whether a term is an aspect's own name ("incubation period", "潜伏期"), not a subject;
+    a Chinese term made only of aspects' question words is one too (用法用量: 用法 + 用量)."""
     folded = term.strip().lower()
-    return any(
+    if any(
         folded == word.lower()
         for words in _ASPECT_WORDS.values()
         for ws in words.values()
         for word in ws
-    )
+    ):
+        return True
+    if not has_cjk(folded):
+        return False
+    rest = folded
+    for aspect in ASPECTS:
+        rest = aspect.question_cues.sub("", rest)
+    return not rest.strip()
 
 
 def dose_starts(sentence: str) -> list[int]:

@@ -75,6 +75,24 @@ _BIBLIOGRAPHY = re.compile(
 )
 
 
+# A document's thanks and its lists of contributors: names and affiliations, never guidance.
+_CREDITS = re.compile(
+    r"^(?:[\dIVX]{1,4}[.．、]?\s*|[一二三四五六七八九十]+、\s*)?"
+    r"(?:acknowledg(?:e)?ments?|contributors?|list of contributors|authors?(?: list)?|"
+    r"declarations? of interests?|conflicts? of interests?|致谢|鸣谢|利益冲突(?:声明)?|"
+    r"(?:编写|编审|审定|审稿|起草|执笔)(?:专家)?(?:组|委员会)?(?:成员)?(?:名单)?|专家组(?:成员)?(?:名单)?)"
+    r"\s*[:：]?$",
+    re.IGNORECASE,
+)
+
+
+def is_credits(section_path: Sequence[str]) -> bool:
+    """Whether a passage lies under a document's acknowledgements or list of contributors: it
+    names people and their departments ("Water, Sanitation and Health; Family, Women's and
+    Children's Health"), never what to do, so no answer draws on it."""
+    return any(_CREDITS.match(heading.strip()) for heading in section_path)
+
+
 _URL_RE = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 
 

@@ -60,6 +60,18 @@ _REFERENCE_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# Why the document was written ("为进一步规范…诊疗，…制定本规范", "This guideline is intended
+# to…"): its purpose, never an answer about what it covers.
+_PURPOSE_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:制定|修订|编写|编制|更新)(?:了)?本(?:规范|指南|方案|共识|标准|规定)|"
+    r"本(?:规范|指南|方案|共识)(?:旨在|的目的)|"
+    r"\bth(?:is|ese) (?:guidelines?|guide|document|recommendations?) (?:is|are|was|were) "
+    r"(?:intended|designed|developed|written|meant) (?:to|for)\b|"
+    r"\bthe (?:purpose|aim|objective)s? of th(?:is|ese) (?:guidelines?|guide|document)\b",
+    re.IGNORECASE,
+)
+
+
 # "Which drug / 哪种药": the answer names a drug the question does not.
 _WHICH_DRUG_RE: Final[re.Pattern[str]] = re.compile(
     # A kind may stand between ("用什么溶栓药", "which thrombolytic drugs"); "什么时候用药"
@@ -416,6 +428,8 @@ def judge_responsive(
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)
+    if _PURPOSE_RE.search(sentence):
+        return Responsiveness(False, "other_aspect", len(found), False)
     if _only_listed(analysis, sentence):
         # "啮齿动物间接传播的疾病有：…、莱姆病、鼠伤寒、…" says nothing of treating Lyme disease.
         return Responsiveness(False, "other_subject", len(found), False)
@@ -679,6 +693,11 @@ def _discriminates(
     # sentence ("…腺病毒肺炎是儿童社区获得性肺炎中较为严重的类型之一" answers no question about
     # the flow of a nasal cannula); nor does whom the question is about.
     if any(term_in_text(a, beyond) and not term_in_text(a, title) for a in analysis.anchors):
+        return True
+    aspect = analysis.aspect
+    if aspect is not None and aspect.distinctive and aspect.stated_in(sentence):
+        # "What is the incubation period of seasonal influenza?": the influenza guideline's
+        # "潜伏期一般为1～7天" is the answer though it does not say "seasonal".
         return True
     others = [
         t

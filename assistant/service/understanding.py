@@ -27,7 +27,13 @@ from assistant.generation import (
     Draft,
     source_context,
 )
-from assistant.language import has_cjk, is_bibliography, is_link_list, is_reference_list
+from assistant.language import (
+    has_cjk,
+    is_bibliography,
+    is_credits,
+    is_link_list,
+    is_reference_list,
+)
 from assistant.llm import ChatModel
 from assistant.populations import populations
 from assistant.prompts import condense_messages, translate_messages
@@ -124,10 +130,12 @@ def _translate_question(ctx: Context, chat: ChatModel, question: str, *, target:
 
 
 def answers_nothing(source: Source) -> bool:
-    """A passage of a reference list or a list of web resources: it names documents, never
-    says what to do."""
+    """A passage of a reference list, a list of web resources or the acknowledgements: it
+    names documents or people, never says what to do."""
+    path = source.section.split(" > ")
     return (
-        is_bibliography(source.section.split(" > "))
+        is_bibliography(path)
+        or is_credits(path)
         or is_link_list(source.text)
         or is_reference_list(source.text)
     )

@@ -14,6 +14,7 @@ from assistant.language import (
     CJK_CHARS,
     detect_language,
     has_cjk,
+    is_credits,
     is_link_list,
     is_reference_list,
 )
@@ -196,3 +197,21 @@ def test_spoken_question_words_are_read_in_their_written_form() -> None:
     assert written_wording("狗咬伤后要打针吗？") == "犬咬伤后要打针吗？"
     assert written_wording("家里的狗要打疫苗吗？") == "家里的狗要打疫苗吗？"
     assert written_wording("狂犬病疫苗怎么打？") == "狂犬病疫苗怎么打？"
+
+
+@pytest.mark.parametrize(
+    ("path", "credits"),
+    [
+        (["Acknowledgements"], True),
+        (["Front matter", "ACKNOWLEDGEMENTS"], True),
+        (["Annex 2", "List of contributors"], True),
+        (["致谢"], True),
+        (["编写专家组成员名单"], True),
+        (["Core components", "Acknowledging the patient's concerns"], False),
+        (["八、预防"], False),
+    ],
+)
+def test_acknowledgements_and_contributors_are_told_apart(path: list[str], credits: bool) -> None:
+    # "Water, Sanitation and Health; Family, Women's and Children's Health" of a thanks list
+    # was shown with ✓ to "How is hand, foot and mouth disease treated in children?".
+    assert is_credits(path) is credits

@@ -1167,3 +1167,37 @@ def test_asked_the_criteria_of_a_step_a_sentence_must_name_the_step() -> None:
     assert not judge_responsive(
         asked, "流感重型/危重型高危人群应尽早抗病毒治疗，可减轻症状。", context=under
     ).responsive
+
+
+def test_an_incubation_period_answers_whatever_else_the_question_qualifies() -> None:
+    """ "seasonal influenza": the influenza guideline's incubation period does not say
+    "seasonal", and its title alone names the disease; the period is the answer."""
+    passages = ["潜伏期一般为1～7天，多为2～4天。", "流感病毒每年呈季节性流行。", "流感的治疗。"]
+    analysis = analyse_question(
+        "What is the usual incubation period of seasonal influenza?",
+        table=glossary_table(),
+        rarity=rarity_of(passages),
+    )
+    assert analysis.aspect is not None and analysis.aspect.name == "incubation"
+    title = ["流行性感冒诊疗方案"]
+    assert judge_responsive(analysis, passages[0], context=title, titles=title).responsive
+    # A sentence that names the period without stating it is still no answer.
+    named = judge_responsive(analysis, "在潜伏期即有传染性。", context=title, titles=title)
+    assert not named.responsive
+
+
+def test_why_a_guideline_was_written_answers_nothing() -> None:
+    passages = [
+        "为进一步规范我国蜘蛛咬伤的诊疗，结合近年来的研究进展，制定本规范。",
+        "蜘蛛咬伤后应充分镇痛。",
+    ]
+    analysis = analyse_question(
+        "蜘蛛咬伤怎么治疗？", table=glossary_table(), rarity=rarity_of(passages)
+    )
+    purpose = judge_responsive(analysis, passages[0])
+    assert not purpose.responsive and purpose.reason == "other_aspect"
+    english = analyse_question(
+        "How should a spider bite be treated?", table=glossary_table(), rarity=None
+    )
+    stated = "This guideline is intended to improve the treatment of spider bites."
+    assert not judge_responsive(english, stated).responsive
