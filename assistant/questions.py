@@ -85,7 +85,9 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         # Which of several is asked for: the English of 首选 and 选择, never a subject.
         "prefer preferred preferable preference choice choose chosen "
         # Whose guideline it is ("the Chinese stroke guideline"), and what it lets one do.
-        "chinese american european british japanese national allow allowed allows permit"
+        "chinese american european british japanese national allow allowed allows permit "
+        # What is asked of a name, not a name ("How is X defined", "rather than").
+        "define defined defines definition meaning rather instead"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a
@@ -235,7 +237,7 @@ def _candidate_terms(
     i = 0
     while i < len(words):
         # Longest phrase the term table knows ("incubation period", "hand hygiene").
-        for size in (3, 2, 1):
+        for size in (4, 3, 2, 1):
             phrase = " ".join(words[i : i + size])
             if size == 1 or (len(words) >= i + size and table.to_chinese(phrase)):
                 terms.append(phrase)

@@ -50,7 +50,7 @@ ZH_DRUG_STEM: Final[re.Pattern[str]] = re.compile(
     r"肽|素|尼龙|松|隆|韦林|洛韦|醇|啶)$"
 )
 ZH_DISEASE_STEM: Final[re.Pattern[str]] = re.compile(
-    r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄|"
+    r"(?:病|热|炎|症|癌|瘤|综合征|感染|中毒|损伤|骨折|梗死|出血|血栓|狭窄|结石|衰竭|硬化|溃疡|"
     # Organisms (艰难梭菌, 肺炎链球菌, 鲍曼不动杆菌, 沙眼衣原体), not what kills them (灭菌,
     # 无菌, 抑菌, 杀菌, 除菌, 消菌).
     r"(?<![灭无抑杀除消])菌|支原体|衣原体|螺旋体)$"
@@ -88,12 +88,36 @@ def cut(text: str) -> list[str]:
     return words
 
 
+# A dosage form written onto a drug's name ("阿兹夫定片", "奈玛特韦片", "玛巴洛沙韦片剂"): jieba
+# glues it to the name's last syllable (阿兹夫 + 定片) and the name is lost.
+_DOSAGE_FORM_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:片剂|缓释片|控释片|肠溶片|分散片|片|胶囊|注射液|注射剂|颗粒剂|颗粒|口服液|口服溶液|"
+    r"干混悬剂|混悬液|吸入剂|喷雾剂|粉雾剂)"
+)
+
+
+def _dosage_forms_apart(run: str) -> list[str]:
+    """The run cut before each dosage form that follows a drug-shaped name."""
+    parts: list[str] = []
+    start = 0
+    for match in _DOSAGE_FORM_RE.finditer(run):
+        name = run[start : match.start()]
+        if len(name) >= 2 and ZH_DRUG_STEM.search(name):
+            parts += [name, match.group()]
+            start = match.end()
+    return [*parts, run[start:]] if start < len(run) else parts
+
+
 def cut_known(run: str, table: LayeredTerms) -> list[str]:
     """Words of a Chinese run: the longest term the term table knows (3+ characters) first.
 
     jieba cuts drug names it does not know into pieces (奥司他韦 → 奥司/他/韦); the hospital
-    glossary, the library's glosses and the dictionary know them whole.
+    glossary, the library's glosses and the dictionary know them whole. A dosage form after a
+    drug's name is a word of its own (阿兹夫定片 → 阿兹夫定 + 片).
     """
+    parts = _dosage_forms_apart(run)
+    if len(parts) > 1:
+        return [word for part in parts for word in cut_known(part, table)]
     words: list[str] = []
     pending = ""
     i = 0

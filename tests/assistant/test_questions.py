@@ -1998,3 +1998,65 @@ def test_a_british_spelling_of_a_general_word_is_no_name() -> None:
         rarity=None,
     )
     assert "analogues" not in [a.term for a in analysis.anchors], analysis.terms
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        # 大剂量 describes a treatment; 多大剂量 asks a dose.
+        ("重症患儿甲泼尼龙一般从多大剂量开始？", "dose"),
+        ("这个药用什么剂量？", "dose"),
+        ("流感患者符合什么条件需要住院？", "indication"),
+        ("什么条件下可以出院？", "indication"),
+        # A change of dose in a clause of time is the event, not what is asked.
+        (
+            "After starting opioids or escalating the dose, how soon should I see the patient "
+            "to reassess benefits and harms?",
+            "timing",
+        ),
+        ("What dose should be given after starting?", "dose"),
+        # To avoid something is a purpose, not a contraindication.
+        ("How do I taper opioids to avoid withdrawal?", "discontinuation"),
+        ("Which drugs should be avoided with methadone?", "contraindication"),
+    ],
+)
+def test_what_is_asked_beside_a_dose_word_or_a_purpose(question: str, aspect: str) -> None:
+    found = detect_aspect(question)
+    assert (found.name if found else None) == aspect
+
+
+def test_a_drug_name_with_its_dosage_form_is_the_drug() -> None:
+    """jieba glues a dosage form to a name's last syllable (阿兹夫定片 → 阿兹夫 + 定片): the
+    form is a word of its own, and 用法用量 (two question words) asks the dose."""
+    table = table_with()
+    assert cut_known("阿兹夫定片用法用量", table)[:2] == ["阿兹夫定", "片"]
+    assert cut_known("病理切片", table) == cut("病理切片")  # no drug before 片
+    passages = ["2.阿兹夫定片。用法：空腹整片吞服，每次5mg，每日1次。", "奥司他韦成人每次75mg。"]
+    analysis = analyse_question("阿兹夫定片用法用量？", table=table, rarity=rarity_of(passages))
+    assert [a.term for a in analysis.anchors] == ["阿兹夫定"], analysis.terms
+    assert analysis.aspect is not None and analysis.aspect.name == "dose"
+
+
+def test_a_name_of_four_words_is_one_term_and_defined_asks_nothing_of_it() -> None:
+    """ "How is a health care-associated infection defined?" was read as the terms "defined",
+    "associated", "infection", "health care": any sentence saying "is defined as" (of
+    surveillance) answered it."""
+    table = table_with(("医疗保健相关感染", "health care associated infection"))
+    analysis = analyse_question(
+        "How is a health care-associated infection defined?", table=table, rarity=None
+    )
+    assert [t.term for t in analysis.terms] == ["health care associated infection"], analysis
+    rather = analyse_question(
+        "When should staff wash with soap and water rather than use hand rub?",
+        table=table,
+        rarity=None,
+    )
+    assert "rather than" not in [t.term for t in rather.terms], rather.terms
+
+
+@pytest.mark.parametrize("name", ["肾结石", "呼吸衰竭", "肝硬化", "胃溃疡"])
+def test_a_stone_a_failure_a_cirrhosis_or_an_ulcer_is_a_disease_name(name: str) -> None:
+    # "肾结石绞痛首选什么镇痛药？" showed oxaliplatin's infusion pain ("绞痛性质") with ✓:
+    # 肾结石 was an everyday word, not the subject a sentence must name.
+    analysis = analyse_question(f"{name}首选什么药？", table=table_with(), rarity=None)
+    assert name in [a.term for a in analysis.anchors], analysis.terms
