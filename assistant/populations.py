@@ -93,11 +93,14 @@ def other_population(question: str, sentence: str) -> bool:
 # is part of disease names (急性缺血性卒中).
 PHASES: Final[dict[str, re.Pattern[str]]] = {
     "acute": re.compile(
-        r"(?:超)?急性期|急性阶段|发病后(?:\d+|数)\s*(?:小时|h)内|\b(?:hyper)?acute (?:phase|stage)",
+        # Not what follows it ("急性期后改为口服抗凝药物": after the acute phase).
+        r"(?:超)?急性期(?!后|过后|以后|之后)|急性阶段|发病后(?:\d+|数)\s*(?:小时|h)内|"
+        r"(?<!after the )\b(?:hyper)?acute (?:phase|stage)",
         re.IGNORECASE,
     ),
     "long_term": re.compile(
         r"长期[^，。；,;]{0,4}?(?:控制|管理|目标|治疗)|慢性期|维持期|二级预防|\blong[\s-]term\b|"
+        r"急性期(?:后|过后|以后|之后)|\bafter the acute (?:phase|stage)|\bpost-?acute\b|"
         r"\bchronic (?:phase|stage)|\bmaintenance (?:phase|therapy)|\bsecondary prevention",
         re.IGNORECASE,
     ),

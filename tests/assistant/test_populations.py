@@ -11,8 +11,10 @@ from assistant.populations import (
     Patient,
     age_rows,
     fits,
+    other_phase,
     other_population,
     patient_of,
+    phases,
     populations,
     weight_rows,
 )
@@ -189,3 +191,11 @@ def test_an_age_range_from_months_to_years_is_read_in_months() -> None:
     ten = patient_of("10岁患儿用左氧氟沙星剂量怎么给？")
     assert fits(ten, "左氧氟沙星：6个月-5岁：8-10mg/(kg.次)，q12h；") is False
     assert fits(ten, "5-16岁：8-10mg/(kg.次)，qd，口服或静脉注射；") is True
+
+
+def test_after_the_acute_phase_is_not_the_acute_phase() -> None:
+    # "颅内静脉血栓形成急性期抗凝首选什么药" showed "急性期后改为口服抗凝药物" with ✓.
+    assert phases("急性期后改为口服抗凝药物，使用华法林需监测INR。") == {"long_term"}
+    assert phases("低分子肝素是急性期抗凝治疗的首选药物。") == {"acute"}
+    assert phases("After the acute phase, switch to an oral anticoagulant.") == {"long_term"}
+    assert other_phase("急性期抗凝首选什么药？", "急性期后改为口服抗凝药物。")
