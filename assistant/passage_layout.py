@@ -62,6 +62,12 @@ def is_lead_in(sentence: str) -> bool:
     return bool(_LEAD_IN_RE.search(sentence))
 
 
+def introduces_a_list(sentence: str) -> bool:
+    """A lead-in, or a sentence that speaks of the list after it ("…伴有以下至少一项中毒表现的
+    患者需使用抗蛇毒血清。" before "中毒表现：①…")."""
+    return is_lead_in(sentence) or bool(_POINTS_AHEAD_RE.search(sentence))
+
+
 @dataclass(frozen=True)
 class PassageLayout:
     """A passage's sentences (as split) with each one's heads and each lead-in's items."""
@@ -97,10 +103,23 @@ def layout_of(sentences: Sequence[str]) -> PassageLayout:
             if lead is not None and lead not in found:
                 found.append(lead)
         heads.append(tuple(sorted(found)))
-    items = tuple(
+    items = [
         _items_after(sentences, kinds, i) if is_lead_in(s) else () for i, s in enumerate(sentences)
-    )
-    return PassageLayout(tuple(sentences), tuple(heads), items, tuple(kinds))
+    ]
+    for i, sentence in enumerate(sentences[:-1]):
+        if not items[i] and items[i + 1] and _POINTS_AHEAD_RE.search(sentence):
+            # "…伴有以下至少一项中毒表现的患者需使用抗蛇毒血清。" then "中毒表现：①…；②…": the
+            # list it speaks of is the next lead-in's.
+            items[i] = (i + 1, *items[i + 1])
+            for j in items[i]:
+                heads[j] = tuple(sorted({*heads[j], i}))
+    return PassageLayout(tuple(sentences), tuple(heads), tuple(items), tuple(kinds))
+
+
+# A sentence that speaks of a list after it ("伴有以下至少一项…", "any of the following").
+_POINTS_AHEAD_RE: Final[re.Pattern[str]] = re.compile(
+    r"以下|下列|如下|\bthe following\b|\bas follows\b", re.IGNORECASE
+)
 
 
 def _item_head(kinds: Sequence[str | None], i: int) -> int | None:

@@ -87,7 +87,12 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         # Whose guideline it is ("the Chinese stroke guideline"), and what it lets one do.
         "chinese american european british japanese national allow allowed allows permit "
         # What is asked of a name, not a name ("How is X defined", "rather than").
-        "define defined defines definition meaning rather instead"
+        "define defined defines definition meaning rather instead "
+        # Whether it may be done ("Is it acceptable…"), and words of counting and time that
+        # name nothing ("two patients", "during a surge").
+        "acceptable appropriate advisable reasonable possible during two three both "
+        # Being given something ("should infants get"): its gloss 获得 is inside 社区获得性肺炎.
+        "get gets getting got receive receives receiving received"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a
@@ -237,7 +242,7 @@ def _candidate_terms(
     i = 0
     while i < len(words):
         # Longest phrase the term table knows ("incubation period", "hand hygiene").
-        for size in (4, 3, 2, 1):
+        for size in (3, 2, 1):
             phrase = " ".join(words[i : i + size])
             if size == 1 or (len(words) >= i + size and table.to_chinese(phrase)):
                 terms.append(phrase)

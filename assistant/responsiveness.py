@@ -21,7 +21,7 @@ from typing import Final, NamedTuple
 from assistant.aspects import Aspect, dose_starts, states_dose
 from assistant.glossary import EN_NAME_STEM
 from assistant.language import CJK_CHARS, has_cjk
-from assistant.passage_layout import LABEL_MAX_CHARS, entry_label, is_lead_in
+from assistant.passage_layout import LABEL_MAX_CHARS, entry_label, introduces_a_list
 from assistant.populations import (
     SPECIAL_POPULATIONS,
     fits,
@@ -45,8 +45,10 @@ from assistant.zh_names import (
     VERB_TAGS,
     ZH_DISEASE_STEM,
     ZH_DRUG_STEM,
+    ZH_NAME_FREQ,
     cut,
     join_name_pieces,
+    word_counts,
     word_tags,
 )
 
@@ -475,7 +477,9 @@ def judge_responsive(
         # Asking no aspect, what the sentence takes along speaks with it ("下列人群…较易发展为
         # 重型" over its item "年龄<5岁的儿童"); asked criteria, the sentence names the step itself.
         said = " ".join((sentence, *along)) if analysis.aspect is None else sentence
-        if _says_none_of_its_words(analysis, said, context, labels):
+        if _says_none_of_its_words(analysis, said, context, labels) or _misses_the_rarer_words(
+            analysis, said, context, labels
+        ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
         return Responsiveness(False, "other_subject", 0, aspect_stated)
@@ -578,6 +582,41 @@ def _says_none_of_its_words(
     return not any(term_in_text(t, with_headings) for t in words)
 
 
+# How much rarer than every name a question's other word must be to be what it asks about.
+_RARER: Final[float] = 2.0
+
+
+def _misses_the_rarer_words(
+    analysis: QuestionAnalysis, said: str, context: Sequence[str], labels: Sequence[str]
+) -> bool:
+    """Asking no aspect, a Chinese question whose other words (nouns) are far rarer in the
+    library than its names asks about them: "预防阿片类药物引起的便秘，推荐用什么泻药" (便秘, 泻药 against the
+    guideline-wide 阿片类) is not answered by a sentence on opioids for a snakebite's pain that
+    says neither, itself or under its headings."""
+    if analysis.aspect is not None or not analysis.anchors or analysis.language != "zh":
+        return False
+    tags = word_tags()
+    heaviest = max(a.weight for a in analysis.anchors)
+    chinese = has_cjk(said)
+    rarer = [
+        t
+        for t in analysis.terms
+        if not t.anchor
+        and t.in_library
+        and t.weight >= _RARER * heaviest
+        and tags.get(t.term) not in VERB_TAGS
+        and not populations(t.term)
+        # A word the dictionaries translate (not a piece jieba cut off a name: 甲胎 of
+        # 甲胎蛋白), judged where it can be said: in the sentence's language.
+        and any(not has_cjk(f) for f in t.forms)
+        and any(has_cjk(f) == chinese for f in t.forms)
+    ]
+    if not rarer:
+        return False
+    with_headings = " ".join((said, *context, *labels))
+    return not any(term_in_text(t, with_headings) for t in rarer)
+
+
 def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
     """A disease's, an organism's or a procedure's own name (腺病毒, adenovirus, 狭窄), not a
     word about one (颅内, intracranial)."""
@@ -611,7 +650,7 @@ def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> b
     if aspect.stated_in(sentence):
         return True
     if not (aspect.needs_dose or aspect.needs_time) and any(
-        is_lead_in(label) and aspect.stated_in(label) for label in labels
+        introduces_a_list(label) and aspect.stated_in(label) for label in labels
     ):
         # An item of a list whose lead-in states the aspect ("并有以下表现时，需及早气管插管：" over
         # "（4）频繁呼吸暂停。"): the list is what the lead-in says. A dose or a time each item
@@ -972,8 +1011,17 @@ def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
 
 @functools.lru_cache(maxsize=8192)
 def names_in(sentence: str) -> tuple[str, ...]:
-    """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often)."""
-    names = [w for w in _zh_words(sentence) if len(w) >= 3 and ZH_DRUG_STEM.search(w)]
+    """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often).
+
+    A two-character word is a name when it is rare in general language (肝素, 吗啡; not 激素,
+    因素, 毒素)."""
+    counts = word_counts()
+    names = [
+        w
+        for w in _zh_words(sentence)
+        if ZH_DRUG_STEM.search(w)
+        and (len(w) >= 3 or (len(w) == 2 and counts.get(w, 0) < ZH_NAME_FREQ))
+    ]
     norm = normalised(sentence)
     names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if EN_NAME_STEM.search(w))
     return tuple(names)

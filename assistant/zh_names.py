@@ -108,6 +108,28 @@ def _dosage_forms_apart(run: str) -> list[str]:
     return [*parts, run[start:]] if start < len(run) else parts
 
 
+def _dictionary_words_split(run: str) -> frozenset[int]:
+    """Where an end would cut a word jieba's dictionary knows (静脉血 | 栓 of 静脉/血栓): a
+    general dictionary's term ending there is not the run's word."""
+    inside: set[int] = set()
+    start = 0
+    counts = word_counts()
+    for word in cut(run):
+        end = start + len(word)
+        if len(word) >= 2 and counts.get(word):
+            inside.update(range(start + 1, end))
+        start = end
+    return frozenset(inside)
+
+
+def _named(term: str, table: LayeredTerms) -> bool:
+    """A clinical table's term, or one shaped like a drug's or disease's name (替多本多单抗 of
+    "替多本多单抗过敏", which jieba cuts …单/抗过敏)."""
+    return bool(
+        table.knows_clinical(term) or ZH_DRUG_STEM.search(term) or ZH_DISEASE_STEM.search(term)
+    )
+
+
 def cut_known(run: str, table: LayeredTerms) -> list[str]:
     """Words of a Chinese run: the longest term the term table knows (3+ characters) first.
 
@@ -121,12 +143,13 @@ def cut_known(run: str, table: LayeredTerms) -> list[str]:
     words: list[str] = []
     pending = ""
     i = 0
+    splits = _dictionary_words_split(run)
     while i < len(run):
         known = next(
             (
                 run[i:j]
                 for j in range(min(len(run), i + _LONGEST_TERM), i + 2, -1)
-                if table.knows_chinese(run[i:j])
+                if table.knows_chinese(run[i:j]) and (j not in splits or _named(run[i:j], table))
             ),
             None,
         )
@@ -151,7 +174,7 @@ def cut_known(run: str, table: LayeredTerms) -> list[str]:
             (
                 run[i:j]
                 for j in range(min(len(run), i + _LONGEST_TERM), i + spelled, -1)
-                if word_counts().get(run[i:j])
+                if word_counts().get(run[i:j]) and j not in splits
             ),
             None,
         )

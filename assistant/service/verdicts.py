@@ -39,7 +39,7 @@ from assistant.passage_layout import (
     PassageLayout,
     clauses_before,
     entry_label,
-    is_lead_in,
+    introduces_a_list,
 )
 from assistant.populations import populations
 from assistant.questions import QuestionAnalysis, SubjectTerm, form_in_text, term_in_text
@@ -166,7 +166,7 @@ def verify_draft(
             # "（4）频繁呼吸暂停。"), as in the composer.
             labels=[
                 *(heading_of(by_n[n].section) for n in cites if n in by_n),
-                *(c for c in context if is_lead_in(c)),
+                *(c for c in context if introduces_a_list(c)),
             ],
         )
         if verdict.responsive and any(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant.passage_layout import (
     clauses_before,
+    introduces_a_list,
     is_lead_in,
     layout,
     marker_kind,
@@ -109,3 +110,21 @@ def test_numbered_entries_are_marked_and_an_age_before_a_label_is_no_mark() -> N
     assert numbered_entries("（1）成人：75mg。（2）儿童：2mg/kg。3.老年人：同成人。") == frozenset(
         {"成人", "儿童", "老年人"}
     )
+
+
+def test_a_sentence_speaking_of_the_list_after_it_introduces_that_list() -> None:
+    """ "…伴有以下至少一项中毒表现的患者需使用抗蛇毒血清。" ends in a full stop; the list it speaks
+    of follows under "中毒表现：". Asked when antivenom is needed, it was shown without its
+    signs (and the signs, standing under a lead-in that states nothing, were dropped)."""
+    text = (
+        "抗蛇毒血清使用指征：伴有以下至少一项中毒表现的患者需使用抗蛇毒血清。"
+        "中毒表现：①咬伤48小时内局部肿胀超过咬伤肢体一半；②肿胀快速进展。"
+    )
+    structure = layout(text)
+    assert structure.items[0] == (1, 2, 3), structure
+    assert 0 in structure.heads[2] and 0 in structure.heads[3]
+    assert introduces_a_list(structure.sentences[0])
+    # A sentence that speaks of no list after it introduces nothing.
+    plain = layout("患者需使用抗蛇毒血清。中毒表现：①局部肿胀；②肿胀快速进展。")
+    assert plain.items[0] == ()
+    assert not introduces_a_list("患者需使用抗蛇毒血清。")

@@ -7,11 +7,18 @@ import random
 
 import pytest
 
+from assistant.aspects import detect_aspect
 from assistant.domain import Source
 from assistant.generation import compose_extractive
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, library_glosses
 from assistant.questions import analyse_question
-from assistant.responsiveness import heading_of, judge_responsive, recommends_a_class
+from assistant.responsiveness import (
+    heading_of,
+    judge_responsive,
+    names_some_drug,
+    recommends_a_class,
+    stated_under,
+)
 from assistant.zh_names import gloss_term_start
 from tests.factories import (
     SMALL_LIBRARY,
@@ -1201,3 +1208,48 @@ def test_why_a_guideline_was_written_answers_nothing() -> None:
     )
     stated = "This guideline is intended to improve the treatment of spider bites."
     assert not judge_responsive(english, stated).responsive
+
+
+def test_a_two_character_drug_name_answers_which_drug() -> None:
+    """肝素 and 吗啡 are names though short; 激素 and 因素 are everyday words. Asked which drug,
+    "低分子肝素是急性期抗凝治疗的首选药物" names one (it was dropped as naming none)."""
+    assert names_some_drug("低分子肝素是急性期抗凝治疗的首选药物。")
+    assert names_some_drug("可静脉注射吗啡。")
+    assert not names_some_drug("多种因素影响激素水平。")
+    passages = ["低分子肝素是急性期抗凝治疗的首选药物。", "颅内静脉血栓形成的病因。"]
+    analysis = analyse_question(
+        "颅内静脉血栓形成急性期抗凝首选什么药？",
+        table=glossary_table(),
+        rarity=rarity_of(passages),
+    )
+    under = ["第七章颅内静脉血栓形成的临床管理 > 三、主要治疗措施"]
+    assert judge_responsive(analysis, passages[0], context=under).responsive
+
+
+def test_words_far_rarer_than_the_names_are_what_is_asked() -> None:
+    """ "预防阿片类药物引起的便秘，推荐用什么泻药" showed "疼痛明显者，可联合应用阿片类镇痛药物…"
+    (a snakebite's pain) with ✓: 阿片类药物 is in every passage of an opioid guideline, and
+    the question asks about constipation and laxatives, which that sentence never says."""
+    passages = [
+        *(f"阿片类药物的第{i}条建议。" for i in range(8)),
+        "疼痛明显者，可联合应用阿片类镇痛药物，如静脉注射吗啡。",
+        "阿片类药物引起的便秘推荐刺激性泻药比沙可啶预防。",
+    ]
+    analysis = analyse_question(
+        "预防阿片类药物引起的便秘，推荐用什么泻药？",
+        table=glossary_table(),
+        rarity=rarity_of(passages),
+    )
+    assert analysis.aspect is None and [a.term for a in analysis.anchors] == ["阿片类药物"]
+    pain = judge_responsive(analysis, passages[-2], context=["蛇咬伤 > 对症治疗"])
+    assert not pain.responsive and pain.reason == "other_subject"
+    assert judge_responsive(analysis, passages[-1], context=["阿片类药物的不良反应"]).responsive
+
+
+def test_an_item_stands_under_the_sentence_that_speaks_of_its_list() -> None:
+    indication = detect_aspect("毒蛇咬伤什么情况必须用抗蛇毒血清？")
+    assert indication is not None and indication.name == "indication"
+    item = "咬伤48小时内局部肿胀超过咬伤肢体一半；"
+    pointing = "抗蛇毒血清使用指征：伴有以下至少一项中毒表现的患者需使用抗蛇毒血清。"
+    assert stated_under(indication, item, [pointing])
+    assert not stated_under(indication, item, ["抗蛇毒血清使用指征：患者需使用抗蛇毒血清。"])
