@@ -590,9 +590,9 @@ def _misses_the_rarer_words(
     analysis: QuestionAnalysis, said: str, context: Sequence[str], labels: Sequence[str]
 ) -> bool:
     """Asking no aspect, a Chinese question whose other words (nouns) are far rarer in the
-    library than its names asks about them: "预防阿片类药物引起的便秘，推荐用什么泻药" (便秘, 泻药 against the
-    guideline-wide 阿片类) is not answered by a sentence on opioids for a snakebite's pain that
-    says neither, itself or under its headings."""
+    library than its names asks about them: "预防阿片类药物引起的便秘，推荐用什么泻药" (便秘,
+    泻药 against the guideline-wide 阿片类) is not answered by a sentence on opioids for a
+    snakebite's pain that says neither, itself or under its headings."""
     if analysis.aspect is not None or not analysis.anchors or analysis.language != "zh":
         return False
     tags = word_tags()
