@@ -107,12 +107,17 @@ def layout_of(sentences: Sequence[str]) -> PassageLayout:
         _items_after(sentences, kinds, i) if is_lead_in(s) else () for i, s in enumerate(sentences)
     ]
     for i, sentence in enumerate(sentences[:-1]):
-        if not items[i] and items[i + 1] and _POINTS_AHEAD_RE.search(sentence):
+        if items[i] or not _POINTS_AHEAD_RE.search(sentence):
+            continue
+        if items[i + 1]:
             # "…伴有以下至少一项中毒表现的患者需使用抗蛇毒血清。" then "中毒表现：①…；②…": the
             # list it speaks of is the next lead-in's.
             items[i] = (i + 1, *items[i + 1])
-            for j in items[i]:
-                heads[j] = tuple(sorted({*heads[j], i}))
+        elif is_first_item(sentences[i + 1]):
+            # "…并符合以下之一，应尽早考虑评估实施ECMO。" then "①…；②…": its own list.
+            items[i] = _items_after(sentences, kinds, i)
+        for j in items[i]:
+            heads[j] = tuple(sorted({*heads[j], i}))
     return PassageLayout(tuple(sentences), tuple(heads), tuple(items), tuple(kinds))
 
 

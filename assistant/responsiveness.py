@@ -649,12 +649,13 @@ def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> b
     period, a dose unit for a dose) the sentence must hold itself."""
     if aspect.stated_in(sentence):
         return True
-    if not (aspect.needs_dose or aspect.needs_time) and any(
+    if not (aspect.needs_dose or aspect.needs_time or aspect.name == "timing") and any(
         introduces_a_list(label) and aspect.stated_in(label) for label in labels
     ):
         # An item of a list whose lead-in states the aspect ("并有以下表现时，需及早气管插管：" over
-        # "（4）频繁呼吸暂停。"): the list is what the lead-in says. A dose or a time each item
-        # states itself.
+        # "（4）频繁呼吸暂停。"): the list is what the lead-in says. A dose, a time or when to act
+        # each item states itself ("下列人群…尽早给予抗病毒药物治疗。" over "年龄≥65岁的老年人；"
+        # says who, not how soon).
         return True
     return any(
         0 < len(label) <= LABEL_MAX_CHARS

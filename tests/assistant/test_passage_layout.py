@@ -124,6 +124,11 @@ def test_a_sentence_speaking_of_the_list_after_it_introduces_that_list() -> None
     assert structure.items[0] == (1, 2, 3), structure
     assert 0 in structure.heads[2] and 0 in structure.heads[3]
     assert introduces_a_list(structure.sentences[0])
+    # Its own marked items right after it ("…并符合以下之一，应尽早考虑评估实施ECMO。①…；②…").
+    direct = layout(
+        "并符合以下之一，应尽早考虑评估实施ECMO。①氧合指数＜50mmHg超过3小时；②pH＜7.25。"
+    )
+    assert direct.items[0] == (1, 2), direct
     # A sentence that speaks of no list after it introduces nothing.
     plain = layout("患者需使用抗蛇毒血清。中毒表现：①局部肿胀；②肿胀快速进展。")
     assert plain.items[0] == ()

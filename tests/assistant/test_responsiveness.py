@@ -1253,3 +1253,13 @@ def test_an_item_stands_under_the_sentence_that_speaks_of_its_list() -> None:
     pointing = "抗蛇毒血清使用指征：伴有以下至少一项中毒表现的患者需使用抗蛇毒血清。"
     assert stated_under(indication, item, [pointing])
     assert not stated_under(indication, item, ["抗蛇毒血清使用指征：患者需使用抗蛇毒血清。"])
+
+
+def test_items_under_a_sentence_saying_when_say_who_not_when() -> None:
+    # "流感抗病毒最好在起病后多长时间内开始": the risk groups under "下列人群…尽早给予抗病毒药物
+    # 治疗。" say who, not how soon; the sentence itself answers.
+    timing = detect_aspect("流感抗病毒最好在起病后多长时间内开始？")
+    assert timing is not None and timing.name == "timing"
+    head = "下列人群感染流感病毒后较易发展为重型病例，尽早给予抗病毒药物治疗。"
+    assert stated_under(timing, head)
+    assert not stated_under(timing, "年龄≥65岁的老年人；", [head])
