@@ -358,11 +358,21 @@ def _plain_piece(piece: str) -> bool:
 
 def _stems_apart(words: list[str]) -> list[str]:
     """A drug ending jieba glued to the function word after it ("伐 昔洛 韦是 …"): apart, so
-    the ending closes its name (韦 + 是)."""
+    the ending closes its name (韦 + 是); one cut across two pieces, together (西沙 + 星)."""
     out: list[str] = []
     for word in words:
         if len(word) >= 2 and word[-1] in NAME_BREAKS and ZH_DRUG_STEM.fullmatch(word[:-1]):
             out.extend((word[:-1], word[-1]))
+        elif (
+            len(word) == 1
+            and not ZH_DRUG_STEM.fullmatch(word)
+            and out
+            and len(out[-1]) >= 2
+            and out[-1][-1] + word in _CLASS_STEMS
+        ):
+            # A class ending cut across two pieces (莫 / 西沙 / 星 of 莫西沙星): whole again.
+            last = out.pop()
+            out.extend((last[:-1], last[-1] + word))
         else:
             out.append(word)
     return out

@@ -15,6 +15,7 @@ from assistant.questions import analyse_question
 from assistant.responsiveness import (
     heading_of,
     judge_responsive,
+    names_in,
     names_some_drug,
     recommends_a_class,
     stated_under,
@@ -1263,3 +1264,14 @@ def test_items_under_a_sentence_saying_when_say_who_not_when() -> None:
     head = "下列人群感染流感病毒后较易发展为重型病例，尽早给予抗病毒药物治疗。"
     assert stated_under(timing, head)
     assert not stated_under(timing, "年龄≥65岁的老年人；", [head])
+
+
+def test_a_drug_whose_class_ending_jieba_cuts_across_pieces_is_another_drug() -> None:
+    """jieba cuts 莫西沙星 into 莫 / 西沙 / 星: the moxifloxacin fragment "莫西沙星：10mg/(kg." of a
+    chunk's end read as naming no drug and was shown (⚠) to a levofloxacin dose question."""
+    assert names_in("莫西沙星：10mg/(kg.")
+    analysis = analyse_question(
+        "8岁儿童左氧氟沙星剂量怎么给？", table=glossary_table(), rarity=None
+    )
+    other = judge_responsive(analysis, "莫西沙星：10mg/(kg.", context=["（二）抗肺炎支原体药物"])
+    assert not other.responsive and other.reason == "other_subject"
