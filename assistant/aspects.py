@@ -349,7 +349,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "frequency",
         _cues(
-            r"多久\S{0,4}一次|多长时间\S{0,4}一次|(?:多少|几)个?(?:天|周|月|年|小时)\S{0,4}一次|"
+            # "多久要复诊评估一次": a few words may stand between (not a clause break).
+            r"多久[^\s，,。；;？?]{0,8}一次|多长时间[^\s，,。；;？?]{0,8}一次|"
+            r"(?:多少|几)个?(?:天|周|月|年|小时)[^\s，,。；;？?]{0,8}一次|"
             r"间隔|频率|每隔|接种程序|免疫程序|how often|"
             r"interval|frequency|how many times|schedule"
         ),

@@ -2015,6 +2015,10 @@ def test_a_british_spelling_of_a_general_word_is_no_name() -> None:
             "timing",
         ),
         ("What dose should be given after starting?", "dose"),
+        # How often, with the visit between 多久 and 一次 (not how long).
+        ("急性疼痛患者如果还需要继续用阿片类药物，多久要复诊评估一次？", "frequency"),
+        ("乙肝患者多长时间需要复查肝功能一次？", "frequency"),
+        ("用多久，一次多少？", "duration"),
         # To avoid something is a purpose, not a contraindication.
         ("How do I taper opioids to avoid withdrawal?", "discontinuation"),
         ("Which drugs should be avoided with methadone?", "contraindication"),
