@@ -569,15 +569,22 @@ def _says_none_of_its_words(
         return False
     # What is said of the names, not what is done ("怎么鉴别": how to tell them apart is asked
     # of the names themselves).
-    tags = word_tags()
-    words = [
-        t
-        for t in (*(t for t in analysis.terms if not t.anchor), *analysis.common)
-        if tags.get(t.term) not in VERB_TAGS
-    ]
+    words = _not_verbs((*(t for t in analysis.terms if not t.anchor), *analysis.common))
     under = " ".join(context)
     if not words or (asked is None and not all(term_in_text(a, under) for a in analysis.anchors)):
         return False
+    return _none_said(words, said, context, labels)
+
+
+def _not_verbs(terms: Iterable[SubjectTerm]) -> list[SubjectTerm]:
+    tags = word_tags()
+    return [t for t in terms if tags.get(t.term) not in VERB_TAGS]
+
+
+def _none_said(
+    words: Sequence[SubjectTerm], said: str, context: Sequence[str], labels: Sequence[str]
+) -> bool:
+    """Whether none of the words is in what is said or the headings it stands under."""
     with_headings = " ".join((said, *context, *labels))
     return not any(term_in_text(t, with_headings) for t in words)
 
@@ -595,26 +602,21 @@ def _misses_the_rarer_words(
     snakebite's pain that says neither, itself or under its headings."""
     if analysis.aspect is not None or not analysis.anchors or analysis.language != "zh":
         return False
-    tags = word_tags()
     heaviest = max(a.weight for a in analysis.anchors)
     chinese = has_cjk(said)
-    rarer = [
+    rarer = _not_verbs(
         t
         for t in analysis.terms
         if not t.anchor
         and t.in_library
         and t.weight >= _RARER * heaviest
-        and tags.get(t.term) not in VERB_TAGS
         and not populations(t.term)
         # A word the dictionaries translate (not a piece jieba cut off a name: 甲胎 of
         # 甲胎蛋白), judged where it can be said: in the sentence's language.
         and any(not has_cjk(f) for f in t.forms)
         and any(has_cjk(f) == chinese for f in t.forms)
-    ]
-    if not rarer:
-        return False
-    with_headings = " ".join((said, *context, *labels))
-    return not any(term_in_text(t, with_headings) for t in rarer)
+    )
+    return bool(rarer) and _none_said(rarer, said, context, labels)
 
 
 def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:

@@ -55,6 +55,25 @@ from tests.factories import (
         ("Is drug X contraindicated in pregnancy?", "contraindication"),
         ("疗程多久？", "duration"),
         ("手卫生的要求是什么？", None),
+        # 大剂量 describes a treatment; 多大剂量 asks a dose.
+        ("重症患儿甲泼尼龙一般从多大剂量开始？", "dose"),
+        ("这个药用什么剂量？", "dose"),
+        ("流感患者符合什么条件需要住院？", "indication"),
+        ("什么条件下可以出院？", "indication"),
+        # A change of dose in a clause of time is the event, not what is asked.
+        (
+            "After starting opioids or escalating the dose, how soon should I see the patient "
+            "to reassess benefits and harms?",
+            "timing",
+        ),
+        ("What dose should be given after starting?", "dose"),
+        # How often, with the visit between 多久 and 一次 (not how long).
+        ("急性疼痛患者如果还需要继续用阿片类药物，多久要复诊评估一次？", "frequency"),
+        ("乙肝患者多长时间需要复查肝功能一次？", "frequency"),
+        ("用多久，一次多少？", "duration"),
+        # To avoid something is a purpose, not a contraindication.
+        ("How do I taper opioids to avoid withdrawal?", "discontinuation"),
+        ("Which drugs should be avoided with methadone?", "contraindication"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
@@ -1998,35 +2017,6 @@ def test_a_british_spelling_of_a_general_word_is_no_name() -> None:
         rarity=None,
     )
     assert "analogues" not in [a.term for a in analysis.anchors], analysis.terms
-
-
-@pytest.mark.parametrize(
-    ("question", "aspect"),
-    [
-        # 大剂量 describes a treatment; 多大剂量 asks a dose.
-        ("重症患儿甲泼尼龙一般从多大剂量开始？", "dose"),
-        ("这个药用什么剂量？", "dose"),
-        ("流感患者符合什么条件需要住院？", "indication"),
-        ("什么条件下可以出院？", "indication"),
-        # A change of dose in a clause of time is the event, not what is asked.
-        (
-            "After starting opioids or escalating the dose, how soon should I see the patient "
-            "to reassess benefits and harms?",
-            "timing",
-        ),
-        ("What dose should be given after starting?", "dose"),
-        # How often, with the visit between 多久 and 一次 (not how long).
-        ("急性疼痛患者如果还需要继续用阿片类药物，多久要复诊评估一次？", "frequency"),
-        ("乙肝患者多长时间需要复查肝功能一次？", "frequency"),
-        ("用多久，一次多少？", "duration"),
-        # To avoid something is a purpose, not a contraindication.
-        ("How do I taper opioids to avoid withdrawal?", "discontinuation"),
-        ("Which drugs should be avoided with methadone?", "contraindication"),
-    ],
-)
-def test_what_is_asked_beside_a_dose_word_or_a_purpose(question: str, aspect: str) -> None:
-    found = detect_aspect(question)
-    assert (found.name if found else None) == aspect
 
 
 def test_a_drug_name_with_its_dosage_form_is_the_drug() -> None:
