@@ -482,6 +482,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
+            r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
             r"\bat what (?:\w+ )?(?:pressure|level|value|count|concentration|score|saturation|"
             r"temperature|rate|percentage)\b"
         ),
@@ -585,7 +586,7 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
             paced = _a_season(_at_a_rate(_a_course(aspect, question), question), question)
             counted = _counting(paced, question)
             measured = _a_level(_measured(counted, whole or question), question)
-            return _naming_level(measured, question)
+            return _in_the_unit_asked(_naming_level(measured, question), question)
     return None
 
 
@@ -708,6 +709,59 @@ def _measured(aspect: Aspect, question: str) -> Aspect:
         re.IGNORECASE,
     )
     return replace(aspect, sentence_cues=cue)
+
+
+# A unit the question names after how many ("How many IU/kg of…", "多少mg/kg", "几毫升"): the
+# answer states a number in it, per what the question says it is per. A number in another
+# unit, or none ("99%以上的患者可以存活"), states another quantity.
+_UNITS: Final[dict[str, str]] = {
+    "iu": r"iu|u|units?|万?单位|国际单位",
+    "mg": r"mg|毫克",
+    "g": r"g|克",
+    "ug": r"μg|µg|ug|mcg|微克",
+    "ml": r"ml|毫升",
+    "mmhg": r"mm\s*hg|毫米汞柱",
+    "cmh2o": r"cm\s*h2o|厘米水柱",
+    "mmol": r"mmol",
+    "umol": r"[μµu]mol",
+}
+_UNIT_OF: Final[dict[str, str]] = {
+    **dict.fromkeys(("iu", "u", "unit", "units", "单位", "国际单位"), "iu"),
+    **dict.fromkeys(("mg", "毫克"), "mg"),
+    **dict.fromkeys(("g", "克"), "g"),
+    **dict.fromkeys(("μg", "µg", "ug", "mcg", "微克"), "ug"),
+    **dict.fromkeys(("ml", "毫升"), "ml"),
+    **dict.fromkeys(("mmhg", "毫米汞柱"), "mmhg"),
+    **dict.fromkeys(("cmh2o", "厘米水柱"), "cmh2o"),
+    "mmol": "mmol",
+    **dict.fromkeys(("μmol", "µmol", "umol"), "umol"),
+}
+_PER: Final[dict[str, str]] = {
+    **dict.fromkeys(("kg", "千克", "公斤"), r"kg|千克|公斤"),
+    **dict.fromkeys(("m2", "m²"), r"m2|m²|平方米"),
+    **dict.fromkeys(("d", "day", "日", "天"), r"d\b|day|日|天"),
+    **dict.fromkeys(("l", "升"), r"l\b|升"),
+}
+_UNIT_ASKED: Final[re.Pattern[str]] = re.compile(
+    r"(?:\bhow many|多少|几)\s*(iu|u|units?|mg|g|μg|µg|ug|mcg|ml|mm\s*hg|cm\s*h2o|mmol|[μµu]mol|"
+    r"毫克|克|毫升|单位|国际单位|微克|毫米汞柱|厘米水柱)(?![a-z])"
+    r"(?:\s*(?:/|per|每)\s*(kg|m2|m²|d|day|l|千克|公斤|日|天|升)(?![a-z]))?",
+    re.IGNORECASE,
+)
+
+
+def _in_the_unit_asked(aspect: Aspect, question: str) -> Aspect:
+    """A value or dose question naming its unit needs a number in that unit."""
+    if aspect.name not in ("value", "dose", "max_dose"):
+        return aspect
+    asked = _UNIT_ASKED.search(question)
+    if asked is None:
+        return aspect
+    unit = _UNITS[_UNIT_OF[re.sub(r"\s+", "", asked.group(1)).lower()]]
+    per = asked.group(2)
+    after = rf"\s*(?:/|per|每)\s*[(（]?\s*(?:{_PER[per.lower()]})" if per else r"(?![a-z])"
+    cue = re.compile(rf"\d(?:[\d.,\s]|[~～\-–至到])*\s*(?:{unit})(?![a-z]){after}", re.IGNORECASE)
+    return replace(aspect, sentence_cues=cue, needs_cue=True)
 
 
 # How long a treatment is given ("DAAs 要用多少周", "吃多久", "how long is the course"): a

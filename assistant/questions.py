@@ -295,6 +295,8 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
             or term in ZH_STOPWORDS
             or word_counts().get(term, 0) >= ZH_GENERAL_FREQ
         )
+    if _CODE_RE.fullmatch(term) and table.knows_clinical(term):
+        return False  # a two-letter code the library glosses (MP: 肺炎支原体), no short word
     words = normalise_en(term).split()
     return not words or all(w in _GENERIC_EN or w in EN_STOPWORDS or len(w) < 3 for w in words)
 
@@ -371,8 +373,13 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         )
     if _CODE_RE.search(term) or _MIXED_CASE.search(term):
         return True  # a code or an abbreviation in mixed case (IgM, HbA1c, cHCC)
-    if any(_injury_name(zh) for zh in table.to_chinese(term)[:_INJURY_SENSES]):
+    senses = table.to_chinese(term)[:_INJURY_SENSES]
+    if any(_injury_name(zh) for zh in senses):
         return True  # "dog bite" is 犬咬伤, "jellyfish sting" 海蜇蜇伤
+    if any(_zh_drug_name(zh) for zh in senses):
+        # A drug the dictionary names by its Chinese name ("ketamine" 氯胺酮), however many
+        # slang glosses use the English word (K粉, K仔): a name, never a paraphrase.
+        return True
     words = normalise_en(term).split()
     if not words:
         return False
@@ -405,6 +412,16 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     if len(words) == 1 and _EN_NOT_A_NAME.search(last) and not last.startswith("anti"):
         return False  # an adjective ("systemic", "advanced"), never a drug class ("antiviral")
     return _english_name_like(term, table) and bool(table.to_chinese(term))
+
+
+def _zh_drug_name(word: str) -> bool:
+    """A Chinese word of three characters or more ending in a drug's stem, rare in general
+    language (氯胺酮, not 维生素)."""
+    return (
+        len(word) >= 3
+        and ZH_DRUG_STEM.search(word) is not None
+        and word_counts().get(word, 0) < ZH_NAME_FREQ
+    )
 
 
 def _english_name_part(term: str, table: LayeredTerms) -> bool:

@@ -135,6 +135,49 @@ def test_a_course_of_treatment_is_not_the_diseases_own_period() -> None:
     assert incubation is not None and incubation.stated_in("潜伏期3～21天，一般为2～3天。")
 
 
+@pytest.mark.parametrize(
+    ("question", "stated", "shown"),
+    [
+        ("甲泼尼龙每天多少mg/kg？", "甲泼尼龙2mg/(kg·d)，静脉滴注。", True),
+        ("甲泼尼龙每天多少mg/kg？", "甲泼尼龙40mg，静脉滴注。", False),
+        ("How many mg of the drug per day?", "Give 40 mg daily.", True),
+        ("How many mg of the drug per day?", "Give 2 tablets daily.", False),
+    ],
+)
+def test_a_dose_asked_in_a_unit_is_stated_in_it(question: str, stated: str, shown: bool) -> None:
+    aspect = detect_aspect(question)
+    assert aspect is not None and aspect.name in ("dose", "value")
+    assert aspect.stated_in(stated) is shown
+
+
+@pytest.mark.parametrize(
+    ("question", "drug"),
+    [
+        ("What ketamine dose should I use for acute pain?", "ketamine"),
+        ("纳布啡能代替阿片类用于慢性疼痛吗？", "纳布啡"),
+    ],
+)
+def test_a_drug_the_dictionary_knows_by_another_name_is_still_a_missing_name(
+    question: str, drug: str
+) -> None:
+    # "ketamine" is in many of CC-CEDICT's slang glosses (K粉, K仔): its Chinese name 氯胺酮
+    # says it is a drug. jieba cuts 纳布啡 into 纳布 + 啡: 啡 ends a drug's name (吗啡, 丁丙诺啡).
+    analysis = analyse_question(question, table=table_with(), rarity=rarity_of(SMALL_LIBRARY))
+    assert drug in [t.term for t in analysis.anchors]
+    assert drug in analysis.missing
+
+
+def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
+    # "MP" (肺炎支原体) is glossed by the library: not a two-letter word of English.
+    glossary = TermTable()
+    glossary.add("肺炎支原体", "MP")
+    table = LayeredTerms((glossary, cedict_table()), clinical=1)
+    rarity = rarity_of(["肺炎支原体（MP）感染后IgM抗体阳性。", *SMALL_LIBRARY])
+    analysis = analyse_question("When does MP IgM become positive?", table=table, rarity=rarity)
+    assert "MP" in [t.term for t in analysis.anchors]
+    assert "OK" not in [t.term for t in analyse_question("Is it OK to stop?", table=table).terms]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_a_drug_the_library_lacks_is_a_missing_anchor(seed: int) -> None:
     en, zh = fake_drug(seed)
@@ -1091,6 +1134,15 @@ def test_seeing_the_patient_again_is_what_is_asked_never_the_subject() -> None:
         ("How far apart should cots be?", "Spacing of 3 feet between cots.", True),
         ("病床之间的距离是多少？", "每床1名患者，保证适当间距。", False),
         ("病床之间的距离是多少？", "床间距应不小于1米。", True),
+        # A unit the question names after how many: a number in it, per what it is per.
+        ("How many IU/kg of immune globulin?", "Over 99% of patients survive.", False),
+        ("How many IU/kg of immune globulin?", "按照20 IU/kg计算，浸润注射。", True),
+        ("How many IU/kg of immune globulin?", "Give 1500 IU once.", False),
+        ("多少mL/kg的液体？", "补液20ml/(kg·h)。", True),
+        ("多少mL/kg的液体？", "补液500ml。", False),
+        # What temperature: degrees, never another number of the same sentence's subject.
+        ("What temperature is used for steam sterilization?", "Load at 121 °C.", True),
+        ("What temperature is used for steam sterilization?", "Run an indicator in 1 load.", False),
     ],
 )
 def test_a_value_of_a_measured_quantity_is_stated_in_its_unit(
