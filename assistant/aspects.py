@@ -292,7 +292,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"用法(?=$|[\s，,。？?：:、（(和及与是为用呢吗])|"
             r"怎么用|怎么给|如何给|怎样给|[给用吃服]多少(?!天|周|个?月|年|小时|分钟|日|次)|首剂|单次|"
             r"怎么吃|如何服用|怎么服用|多少毫克|(?:几|多少)(?:片|粒|颗|袋|包|丸)|多少\s*mg|"
-            r"\bdos(?:e|es|ed|age|ing)\b|how much|"
+            r"\bdos(?:e|es|ed|age|ing)\b|how much(?!\s+(?:space|room|distance)\b)|"
             # Not a conversion factor to MME: that is a value ("the MME factor for fentanyl").
             r"\bmg\b|\bmme\b(?!\s+(?:conversion\s+)?(?:factors?|ratios?))"
         ),
@@ -327,6 +327,28 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     ),
     # From or until what age ("几个月以上可以打", "what age can children start"): an age in
     # its unit answers, a course's length does not.
+    # Which ages a disease affects most ("多见于哪个年龄段", "Which age group is most
+    # affected"): a sentence saying where it occurs most, with an age. Like an incubation
+    # period, a property of the disease itself: the sentence answers under the disease's own
+    # guideline without the question's other words.
+    Aspect(
+        "age_affected",
+        _cues(
+            r"(?:多见|好发|高发|多发|常见|易发|易感)于?(?:哪个|哪些|什么|哪一)(?:年龄|年龄段|年龄组)|"
+            r"(?:好发|发病|高发|易感)年龄|哪个年龄段|"
+            r"\b(?:which|what) age(?: groups?| range)?\b[^?？]{0,30}\b(?:affected|most|at risk|"
+            r"common(?:ly)?|susceptible)\b|\bmost (?:commonly |often )?affect\w*\b[^?？]{0,30}\bage"
+        ),
+        _cues(
+            r"(?:多发|好发|高发|多见|常见|最常发生|易发|易感|发病)(?:于|在)?[^。；;]{0,12}?\d+\s*"
+            r"(?:周岁|岁|个?月)|\d+\s*(?:周岁|岁|个?月)[^。；;]{0,12}?(?:多见|常见|多发|好发|高发)|"
+            r"\b(?:most (?:common(?:ly)?|often|frequent(?:ly)?)|predominantly|mainly|peaks?)\b"
+            r"[^.;]{0,40}?\b(?:aged?|years|months)\b"
+        ),
+        needs_cue=True,
+        keeps_ages=True,
+        distinctive=True,
+    ),
     Aspect(
         "age",
         _cues(
@@ -483,6 +505,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
+            r"\bhow much (?:space|room|distance)\b|"
             r"\bat what (?:\w+ )?(?:pressure|level|value|count|concentration|score|saturation|"
             r"temperature|rate|percentage)\b"
         ),
@@ -565,6 +588,14 @@ _DOSE_EVENT_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+_YES_NO_RE: Final[re.Pattern[str]] = re.compile(
+    r"\s*(?:can|could|should|shall|may|must|is|are|do|does|will|would)\b", re.IGNORECASE
+)
+_A_DOSE_DONE_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b(?:a|an|another|second|third|next|each|every|single|one)\s+dos(?:e|es)\b", re.IGNORECASE
+)
+
+
 _DOSE: Final[Aspect] = next(a for a in ASPECTS if a.name == "dose")
 
 
@@ -579,6 +610,10 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
     # it asks: it cues no dose question.
     asked = _STATED_DOSE_RE.sub(" ", question)
     cued = _DOSE_EVENT_RE.sub(" ", asked)
+    if _YES_NO_RE.match(cued):
+        # "Can I use the same syringe to draw a second dose from a vial?": a dose counted as a
+        # thing done, in a question answered yes or no, asks no amount.
+        cued = _A_DOSE_DONE_RE.sub(" ", cued)
     for aspect in ASPECTS:
         if aspect.question_cues.search(cued) and (
             aspect.requires is None or aspect.requires.search(asked)
@@ -681,7 +716,7 @@ _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     ),
     (_cues(r"体温|发热|高热|temperature|fever"), r"℃|°\s*c|摄氏度|\d\s*度"),
     (
-        _cues(r"how far|distance|spacing|多远|多宽|距离|间距|相距"),
+        _cues(r"how far|distance|spacing|\b(?:space|room) between\b|多远|多宽|距离|间距|相距"),
         r"(?:centi|milli)?met(?:re|er)s?\b|\b(?:c|m)?m\b|feet|foot|\bft\b|厘米|毫米|米|公分",
     ),
     (_cues(r"心率|脉搏|heart rate|pulse rate"), r"次\s*/\s*(?:分|min)|bpm|/\s*min|beats"),
@@ -866,6 +901,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     },
     "max_dose": {"zh": ("最大剂量", "不超过"), "en": ("maximum dose", "not exceed")},
     "age": {"zh": ("岁", "月龄"), "en": ("age", "years")},
+    "age_affected": {"zh": ("多见于", "好发"), "en": ("most common", "aged")},
     "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},
     "discontinuation": {"zh": ("减量", "停药"), "en": ("taper", "discontinue")},
     "treatment": {"zh": ("治疗",), "en": ("treatment", "management", "managed", "treated")},

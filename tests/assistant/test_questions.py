@@ -74,6 +74,17 @@ from tests.factories import (
         # To avoid something is a purpose, not a contraindication.
         ("How do I taper opioids to avoid withdrawal?", "discontinuation"),
         ("Which drugs should be avoided with methadone?", "contraindication"),
+        # Which ages a disease affects is a property of the disease, not an age limit.
+        ("Which age group is most affected by this pneumonia?", "age_affected"),
+        ("该病多见于哪个年龄段的儿童？", "age_affected"),
+        ("What age can children start this drug?", "age"),
+        # A dose counted as a thing done, in a yes-or-no question, asks no amount.
+        ("Can I use the same syringe to draw a second dose from a vial?", None),
+        ("Can I give the drug at a dose of 5 mg?", None),
+        ("Should the dose be lowered for older adults?", "dose"),
+        # How much space is a distance, not a dose.
+        ("How much space should be left between beds?", "value"),
+        ("How much of the drug should a child get?", "dose"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:

@@ -1194,6 +1194,29 @@ def test_an_incubation_period_answers_whatever_else_the_question_qualifies() -> 
     assert not named.responsive
 
 
+def test_the_ages_a_disease_affects_answer_whatever_else_the_question_says() -> None:
+    """ "Which age group is most affected": under the disease's own guideline, where it occurs
+    most, with an age, is the answer; a dose by age is not, nor a sentence with no age."""
+    passages = [
+        "腺病毒肺炎最常发生于6个月至5岁，尤其是2岁以下儿童。",
+        "1岁以下儿童推荐剂量：2周～8月龄，每次3.0mg/kg。",
+        "腺病毒肺炎多见于冬春季节。",
+        "腺病毒肺炎的治疗。",
+    ]
+    title = ["儿童腺病毒肺炎诊疗规范"]
+    for question in (
+        "Which age group is most affected by adenovirus pneumonia?",
+        "腺病毒肺炎多见于哪个年龄段？",
+    ):
+        analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(passages))
+        assert analysis.aspect is not None and analysis.aspect.name == "age_affected"
+        judged = [
+            judge_responsive(analysis, p, context=title, titles=title).responsive
+            for p in passages[:3]
+        ]
+        assert judged == [True, False, False], question
+
+
 def test_why_a_guideline_was_written_answers_nothing() -> None:
     passages = [
         "为进一步规范我国蜘蛛咬伤的诊疗，结合近年来的研究进展，制定本规范。",
