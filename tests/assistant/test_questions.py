@@ -189,6 +189,27 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
     assert "OK" not in [t.term for t in analyse_question("Is it OK to stop?", table=table).terms]
 
 
+@pytest.mark.parametrize(
+    ("question", "written"),
+    [
+        ("Can buprenorphine be used for OUD?", "opioid use disorder"),
+        ("肾功能不全的患者用Paxlovid需要调整吗？", "奈玛特韦"),
+        ("TIA后多久复查？", "transient ischemic attack"),
+    ],
+)
+def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
+    question: str, written: str
+) -> None:
+    # The shipped glossary pairs them: a guideline writes "opioid use disorder" and
+    # "奈玛特韦片/利托那韦片", a prescriber asks "OUD" and "Paxlovid".
+    library = [
+        "Opioid use disorder is treated with buprenorphine.",
+        "奈玛特韦 300mg 与利托那韦同服。",
+    ]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert any(written in t.forms for t in analysis.anchors), analysis.terms
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_a_drug_the_library_lacks_is_a_missing_anchor(seed: int) -> None:
     en, zh = fake_drug(seed)
