@@ -469,7 +469,7 @@ def judge_responsive(
             # or organism's own name: "甲泼尼龙10-30mg/(kg.d)" of the mycoplasma guideline is
             # no dose for *adenovirus* pneumonia however many other names it holds. (A drug
             # may be left out: "≥50 MME/day" answers "what daily morphine equivalent".)
-            or any(_names_a_kind_of_its_own(a) for a in missing)
+            or any(_names_a_kind_of_its_own(a) or _names_prevention(a) for a in missing)
         ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
         if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
@@ -617,6 +617,17 @@ def _misses_the_rarer_words(
         and any(has_cjk(f) == chinese for f in t.forms)
     )
     return bool(rarer) and _none_said(rarer, said, context, labels)
+
+
+def _names_prevention(term: SubjectTerm) -> bool:
+    """A use of the drug that is not treating the disease (暴露后预防, prophylaxis): asked it,
+    a treatment course ("上述均为每日2次，疗程5天") is no answer, whatever else it names."""
+    return any(_PREVENTION.search(f) for f in term.forms)
+
+
+_PREVENTION: Final[re.Pattern[str]] = re.compile(
+    r"预防|\bprophyla\w*|\bprevent\w*|\bchemoprophyla\w*", re.IGNORECASE
+)
 
 
 def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:

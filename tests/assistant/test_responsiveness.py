@@ -1217,6 +1217,30 @@ def test_the_ages_a_disease_affects_answer_whatever_else_the_question_says() -> 
         assert judged == [True, False, False], question
 
 
+def test_a_treatment_course_answers_no_question_about_prevention() -> None:
+    """Of three names one may be left to the passage, never the prophylaxis asked: a drug's
+    course of treatment is no course of post-exposure prophylaxis."""
+    passages = [
+        "奥司他韦：成人剂量每次75mg，每日2次。",
+        "上述均为每日2次，疗程5天。",
+        "暴露后预防：奥司他韦每日1次，疗程10天。",
+        "流感患者应尽早治疗。",
+        "B病毒暴露后预防首选伐昔洛韦。",
+    ]
+    analysis = analyse_question(
+        "奥司他韦用于流感暴露后预防，每天吃几次、吃几天？",
+        table=glossary_table(),
+        rarity=rarity_of(passages),
+    )
+    assert {"奥司他韦", "暴露后预防"} <= {a.term for a in analysis.anchors}
+    title = ["流行性感冒诊疗方案"]
+    course = judge_responsive(
+        analysis, passages[1], context=[*title, passages[0]], titles=title, passage=passages[0]
+    )
+    assert not course.responsive
+    assert judge_responsive(analysis, passages[2], context=title, titles=title).responsive
+
+
 def test_why_a_guideline_was_written_answers_nothing() -> None:
     passages = [
         "为进一步规范我国蜘蛛咬伤的诊疗，结合近年来的研究进展，制定本规范。",
