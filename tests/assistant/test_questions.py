@@ -195,6 +195,8 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
         ("Can buprenorphine be used for OUD?", "opioid use disorder"),
         ("肾功能不全的患者用Paxlovid需要调整吗？", "奈玛特韦"),
         ("TIA后多久复查？", "transient ischemic attack"),
+        ("摘下防护用品后要马上做手卫生吗？", "personal protective equipment"),
+        ("门诊的管制药品应该怎么存放？", "controlled substances"),
     ],
 )
 def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
@@ -205,6 +207,8 @@ def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
     library = [
         "Opioid use disorder is treated with buprenorphine.",
         "奈玛特韦 300mg 与利托那韦同服。",
+        "Remove personal protective equipment and perform hand hygiene.",
+        "Controlled substances are stored in a locked area.",
     ]
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert any(written in t.forms for t in analysis.anchors), analysis.terms
