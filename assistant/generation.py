@@ -130,7 +130,9 @@ def _quantity_bonus(text: str, *, dose: bool) -> float:
 # part of the passage.
 _LIST_MARKER_RE = re.compile(
     r"^\s*(?:[（(]\s*[0-9一二三四五六七八九十]{1,3}\s*[）)]|[0-9]{1,2}[.、．](?!\d)|"
-    r"[一二三四五六七八九十]{1,3}[、．.]|[①-⑳]|[a-h][.)](?=\s)|[•·▪●○■□◆◇\-–—*]\s)\s*"
+    r"[一二三四五六七八九十]{1,3}[、．.]|[①-⑳]|[a-h][.)](?=\s)|[•·▪●○■□◆◇\-–—*]\s|"
+    # A PDF's bullet glyph read as a control or private-use character ("\x9f Standards…").
+    r"[\x80-\x9f\uf0a7\uf0b7\uf0d8\uf076\uf0fc])\s*"
 )
 _FURNITURE_RES = (
     re.compile(r"MMWR\s*/\s*\w+ \d{1,2}, \d{4}\s*/\s*Vol\. \d+\s*/\s*No\. \d+\s*\d*"),
@@ -146,15 +148,35 @@ _MIN_SENTENCE_CHARS = 8
 # How much the question's words found only in what a sentence stands under (its section, item
 # head and document title) count toward choosing it, beside those found in it.
 _CONTEXT_SHARE = 0.5
-# Labels of a recommendation table, split out as sentences: its strength and evidence quality
-# ("Strong, low quality 5b.") or its heading with a number ("Multimodal strategies 5a.").
-# They say nothing of what to do.
 # Entries of a table of contents run together ("Section 1: Facility Demographics Section 2:
 # Infection Control Program…"): three or more in one sentence make it a list of headings.
 _CONTENTS_ENTRY = re.compile(
     r"\b(?:section|chapter|part|appendix|annex)\s+(?:\d+|[IVX]+|[A-H])\b|第[一二三四五六七八九十\d]+[章节部分]",
     re.IGNORECASE,
 )
+# A table of contents cut into sentences: headings with their page numbers ("…at the facility
+# level 67 Core component 8: Built environment … 69 8a General principles 69 8b.") or with a
+# checklist's section code ("Hand Hygiene VI.a/b."). It points to the text; it says nothing.
+_PAGE_THEN_HEADING_RE: Final[re.Pattern[str]] = re.compile(
+    r"[a-z]{3,}\)?\s+\d{1,3}\s+(?:(?!(?:Years?|Months?|Weeks?|Days?|Hours?|Minutes?)\b)"
+    r"[A-Z][a-z]+|\d+[a-z]\b)"
+)
+_SECTION_CODE_RE: Final[re.Pattern[str]] = re.compile(
+    r"^[^.。；;]{1,80}?\s[IVXLC]{1,5}\.[a-z](?:/[a-z])*\.?\s*$"
+)
+
+
+def _a_contents_entry(sentence: str) -> bool:
+    """Whether a sentence is a piece of a table of contents, not text."""
+    return (
+        len(_PAGE_THEN_HEADING_RE.findall(sentence)) >= 2
+        or _SECTION_CODE_RE.search(sentence) is not None
+    )
+
+
+# Labels of a recommendation table, split out as sentences: its strength and evidence quality
+# ("Strong, low quality 5b.") or its heading with a number ("Multimodal strategies 5a.").
+# They say nothing of what to do.
 _TABLE_LABEL = re.compile(
     r"^(?:(?:strong|conditional|weak)(?: recommendation)?,?\s*(?:(?:very\s+)?(?:low|moderate|high)"
     r"(?:\s+quality)?(?:\s+(?:of\s+)?evidence)?)?\s*(?:\d{1,2}[a-z]?)?"
@@ -376,6 +398,7 @@ def compose_extractive(
                 len(text) < _MIN_SENTENCE_CHARS
                 or _TABLE_LABEL.match(text)
                 or len(_CONTENTS_ENTRY.findall(text)) >= 3
+                or _a_contents_entry(text)
                 or position in labels_only
             ):
                 continue

@@ -62,26 +62,6 @@ _REFERENCE_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
-# A table of contents cut into sentences: headings with their page numbers ("…at the facility
-# level 67 Core component 8: Built environment … 69 8a General principles 69 8b.") or with a
-# checklist's section code ("Hand Hygiene VI.a/b."). It points to the text; it says nothing.
-_PAGE_THEN_HEADING_RE: Final[re.Pattern[str]] = re.compile(
-    r"[a-z]{3,}\)?\s+\d{1,3}\s+(?:(?!(?:Years?|Months?|Weeks?|Days?|Hours?|Minutes?)\b)"
-    r"[A-Z][a-z]+|\d+[a-z]\b)"
-)
-_SECTION_CODE_RE: Final[re.Pattern[str]] = re.compile(
-    r"^[^.。；;]{1,80}?\s[IVXLC]{1,5}\.[a-z](?:/[a-z])*\.?\s*$"
-)
-
-
-def _a_contents_entry(sentence: str) -> bool:
-    """Whether a sentence is a piece of a table of contents, not text."""
-    return (
-        len(_PAGE_THEN_HEADING_RE.findall(sentence)) >= 2
-        or _SECTION_CODE_RE.search(sentence) is not None
-    )
-
-
 # Why the document was written ("为进一步规范…诊疗，…制定本规范", "This guideline is intended
 # to…"): its purpose, never an answer about what it covers.
 _PURPOSE_RE: Final[re.Pattern[str]] = re.compile(
@@ -448,7 +428,7 @@ def judge_responsive(
         or _not_the_grade_defined(analysis, sentence, labels)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
-    if _REFERENCE_RE.search(sentence) or _a_contents_entry(sentence):
+    if _REFERENCE_RE.search(sentence):
         return Responsiveness(False, "reference", len(found), False)
     if _PURPOSE_RE.search(sentence):
         return Responsiveness(False, "other_aspect", len(found), False)

@@ -98,6 +98,27 @@ def test_a_dependent_sentence_brings_its_premise_however_low_that_scores() -> No
     assert [t[:9] for t, _ in shown] == ["Wash with", "Otherwise"], shown
 
 
+def test_a_table_of_contents_is_never_shown() -> None:
+    """A contents page cut into sentences names the question's words and says nothing:
+    headings with a checklist's section code or with their page numbers."""
+    contents = (
+        "V.a/b. Hand Hygiene VI.a/b. Personal Protective Equipment (PPE) VII.a/b. Injection "
+        "Safety VIII.a/b. hand hygiene at the facility level 67 Core component 8: Personal "
+        "protective equipment 69 8a General principles 69 8b."
+    )
+    text = "Hand hygiene is always the final step after removing and disposing of PPE."
+    sources = [
+        make_source(1, contents, doc="guide", title="Outpatient guide"),
+        make_source(2, text, doc="guide", title="Outpatient guide"),
+    ]
+    question = "摘下防护用品后需要马上做手卫生吗？"
+    analysis = analyse_question(
+        question, table=glossary_table(), rarity=rarity_of([contents, text, "Wear gloves."])
+    )
+    shown, _ = compose_extractive(question, sources, analysis=analysis)
+    assert [t for t, _ in shown] == [text]
+
+
 def test_extractive_answer_comes_from_one_guideline_in_order_with_context() -> None:
     flu = (
         "（1）奥司他韦：适用于1岁以上儿童及成人。成人剂量每次75mg，每日2次。"
@@ -126,6 +147,9 @@ def test_list_markers_and_page_furniture_are_stripped() -> None:
     assert clean_shown("①首选奥司他韦。") == "首选奥司他韦。"
     assert clean_shown("Use gloves - 12 - when needed.") == "Use gloves when needed."
     assert clean_shown("2.5 mg daily.") == "2.5 mg daily."
+    # A PDF's bullet glyph, extracted as a control or private-use character.
+    assert clean_shown("\x9f Standards for bed occupancy.") == "Standards for bed occupancy."
+    assert clean_shown("\uf0b7 Use a new needle.") == "Use a new needle."
 
 
 def _drug_passage(zh: str) -> str:

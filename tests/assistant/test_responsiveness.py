@@ -1241,27 +1241,6 @@ def test_a_treatment_course_answers_no_question_about_prevention() -> None:
     assert judge_responsive(analysis, passages[2], context=title, titles=title).responsive
 
 
-def test_a_table_of_contents_answers_nothing() -> None:
-    """A contents page cut into sentences names the question's words and says nothing:
-    headings with a checklist's section code or with their page numbers."""
-    passages = [
-        "Hand Hygiene VI.a/b.",
-        "Personal Protective Equipment (PPE) VII.a/b.",
-        "hand hygiene at the facility level 67 Core component 8: Personal protective equipment "
-        "69 8a General principles 69 8b.",
-        "Hand hygiene is always the final step after removing and disposing of PPE.",
-        "Wear gloves for contact with blood.",
-    ]
-    analysis = analyse_question(
-        "Is hand hygiene needed after removing PPE?",
-        table=glossary_table(),
-        rarity=rarity_of(passages),
-    )
-    judged = [judge_responsive(analysis, p) for p in passages[:4]]
-    assert [j.responsive for j in judged] == [False, False, False, True]
-    assert {j.reason for j in judged[:3]} == {"reference"}
-
-
 def test_why_a_guideline_was_written_answers_nothing() -> None:
     passages = [
         "为进一步规范我国蜘蛛咬伤的诊疗，结合近年来的研究进展，制定本规范。",
