@@ -578,6 +578,11 @@ _STATED_DOSE_RE: Final[re.Pattern[str]] = re.compile(
     r"\d+(?:\.\d+)?\s*(?:mg|mme)\b(?:\s*(?:/\s*d(?:ay)?|a day|per day|daily|/日|每[天日]))?",
     re.IGNORECASE,
 )
+_DOSES_TO_CHOOSE_RE: Final[re.Pattern[str]] = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|mcg|ml|毫克|克)(?![a-z/])\s*(?:or|还是|或者?|vs\.?|versus)\s*"
+    r"(?:the\s+|a\s+|an\s+)?\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|mcg|ml|毫克|克)(?![a-z/])",
+    re.IGNORECASE,
+)
 _DOSE_EVENT_RE: Final[re.Pattern[str]] = re.compile(
     # A change of dose in a clause of time ("after starting opioids or escalating the dose, how
     # soon…"): the event the question is timed from, not what it asks.
@@ -606,6 +611,10 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
     quantity such as blood pressure is a name of the question and still says the unit).
     """
     question = written_wording(question)  # 啥时候 → 什么时候
+    if _DOSES_TO_CHOOSE_RE.search(question):
+        # "Should I prescribe the 4 mg or the 8 mg spray?", "用75mg还是150mg": a choice
+        # between two doses asks which dose.
+        return _DOSE
     # A dose the question states ("at 50 MME a day", "已用到 75mg") is its premise, not what
     # it asks: it cues no dose question.
     asked = _STATED_DOSE_RE.sub(" ", question)

@@ -85,6 +85,10 @@ from tests.factories import (
         # How much space is a distance, not a dose.
         ("How much space should be left between beds?", "value"),
         ("How much of the drug should a child get?", "dose"),
+        # A choice between two doses asks which dose; one dose stated is the premise.
+        ("Should I prescribe the 4 mg or the 8 mg spray?", "dose"),
+        ("这个药用75mg还是150mg？", "dose"),
+        ("Patients on 30 mg or more of morphine: when should it be tapered?", "discontinuation"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
@@ -197,6 +201,8 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
         ("TIA后多久复查？", "transient ischemic attack"),
         ("摘下防护用品后要马上做手卫生吗？", "personal protective equipment"),
         ("门诊的管制药品应该怎么存放？", "controlled substances"),
+        ("What plateau pressure should be kept on ECMO?", "平台压"),
+        ("When is prone positioning used?", "俯卧位"),
     ],
 )
 def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
@@ -209,6 +215,7 @@ def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
         "奈玛特韦 300mg 与利托那韦同服。",
         "Remove personal protective equipment and perform hand hygiene.",
         "Controlled substances are stored in a locked area.",
+        "平台压≤25cmH2O，俯卧位通气每天不少于12小时。",
     ]
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert any(written in t.forms for t in analysis.anchors), analysis.terms
