@@ -578,9 +578,9 @@ _STATED_DOSE_RE: Final[re.Pattern[str]] = re.compile(
     r"\d+(?:\.\d+)?\s*(?:mg|mme)\b(?:\s*(?:/\s*d(?:ay)?|a day|per day|daily|/日|每[天日]))?",
     re.IGNORECASE,
 )
+_A_DOSE: Final[str] = r"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|mcg|ml|毫克|克)(?![a-z/])"
 _DOSES_TO_CHOOSE_RE: Final[re.Pattern[str]] = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|mcg|ml|毫克|克)(?![a-z/])\s*(?:or|还是|或者?|vs\.?|versus)\s*"
-    r"(?:the\s+|a\s+|an\s+)?\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|mcg|ml|毫克|克)(?![a-z/])",
+    rf"{_A_DOSE}\s*(?:or|还是|或者?|vs\.?|versus)\s*(?:the\s+|a\s+|an\s+)?{_A_DOSE}",
     re.IGNORECASE,
 )
 _DOSE_EVENT_RE: Final[re.Pattern[str]] = re.compile(
@@ -758,40 +758,29 @@ def _measured(aspect: Aspect, question: str) -> Aspect:
 # A unit the question names after how many ("How many IU/kg of…", "多少mg/kg", "几毫升"): the
 # answer states a number in it, per what the question says it is per. A number in another
 # unit, or none ("99%以上的患者可以存活"), states another quantity.
-_UNITS: Final[dict[str, str]] = {
-    "iu": r"iu|u|units?|万?单位|国际单位",
-    "mg": r"mg|毫克",
-    "g": r"g|克",
-    "ug": r"μg|µg|ug|mcg|微克",
-    "ml": r"ml|毫升",
-    "mmhg": r"mm\s*hg|毫米汞柱",
-    "cmh2o": r"cm\s*h2o|厘米水柱",
-    "mmol": r"mmol",
-    "umol": r"[μµu]mol",
-}
-_UNIT_OF: Final[dict[str, str]] = {
-    **dict.fromkeys(("iu", "u", "unit", "units", "单位", "国际单位"), "iu"),
-    **dict.fromkeys(("mg", "毫克"), "mg"),
-    **dict.fromkeys(("g", "克"), "g"),
-    **dict.fromkeys(("μg", "µg", "ug", "mcg", "微克"), "ug"),
-    **dict.fromkeys(("ml", "毫升"), "ml"),
-    **dict.fromkeys(("mmhg", "毫米汞柱"), "mmhg"),
-    **dict.fromkeys(("cmh2o", "厘米水柱"), "cmh2o"),
-    "mmol": "mmol",
-    **dict.fromkeys(("μmol", "µmol", "umol"), "umol"),
-}
-_PER: Final[dict[str, str]] = {
-    **dict.fromkeys(("kg", "千克", "公斤"), r"kg|千克|公斤"),
-    **dict.fromkeys(("m2", "m²"), r"m2|m²|平方米"),
-    **dict.fromkeys(("d", "day", "日", "天"), r"d\b|day|日|天"),
-    **dict.fromkeys(("l", "升"), r"l\b|升"),
-}
+_UNITS: Final[tuple[str, ...]] = (
+    r"iu|u|units?|万?单位|国际单位",
+    r"mg|毫克",
+    r"g|克",
+    r"μg|µg|ug|mcg|微克",
+    r"ml|毫升",
+    r"mm\s*hg|毫米汞柱",
+    r"cm\s*h2o|厘米水柱",
+    r"mmol",
+    r"[μµu]mol",
+)
+_PER: Final[tuple[str, ...]] = (r"kg|千克|公斤", r"m2|m²|平方米", r"d\b|day|日|天", r"l\b|升")
 _UNIT_ASKED: Final[re.Pattern[str]] = re.compile(
     r"(?:\bhow many|多少|几)\s*(iu|u|units?|mg|g|μg|µg|ug|mcg|ml|mm\s*hg|cm\s*h2o|mmol|[μµu]mol|"
     r"毫克|克|毫升|单位|国际单位|微克|毫米汞柱|厘米水柱)(?![a-z])"
     r"(?:\s*(?:/|per|每)\s*(kg|m2|m²|d|day|l|千克|公斤|日|天|升)(?![a-z]))?",
     re.IGNORECASE,
 )
+
+
+def _spelled(written: str, units: tuple[str, ...]) -> str:
+    """The unit (all its spellings) a question's spelling of it is one of."""
+    return next(u for u in units if re.fullmatch(u, written, re.IGNORECASE))
 
 
 def _in_the_unit_asked(aspect: Aspect, question: str) -> Aspect:
@@ -801,9 +790,9 @@ def _in_the_unit_asked(aspect: Aspect, question: str) -> Aspect:
     asked = _UNIT_ASKED.search(question)
     if asked is None:
         return aspect
-    unit = _UNITS[_UNIT_OF[re.sub(r"\s+", "", asked.group(1)).lower()]]
+    unit = _spelled(asked.group(1), _UNITS)
     per = asked.group(2)
-    after = rf"\s*(?:/|per|每)\s*[(（]?\s*(?:{_PER[per.lower()]})" if per else r"(?![a-z])"
+    after = rf"\s*(?:/|per|每)\s*[(（]?\s*(?:{_spelled(per, _PER)})" if per else ""
     cue = re.compile(rf"\d(?:[\d.,\s]|[~～\-–至到])*\s*(?:{unit})(?![a-z]){after}", re.IGNORECASE)
     return replace(aspect, sentence_cues=cue, needs_cue=True)
 

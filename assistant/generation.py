@@ -53,12 +53,12 @@ from assistant.responsiveness import (
     judge_responsive,
     labelled_by_another_drug,
     names_a_drug,
-    names_in,
     no_definition_answers,
     opens_with_an_asked_drug,
     opens_with_another_drug,
     says_none_of_it,
 )
+from assistant.zh_names import names_in
 
 logger = logging.getLogger(__name__)
 

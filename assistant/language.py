@@ -4,6 +4,7 @@ references or of web links rather than guidance (shared by every module that rea
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Final
 
@@ -53,6 +54,11 @@ _NOT_WORDS = frozenset(
 def has_cjk(text: str) -> bool:
     """Whether a text holds at least one CJK ideograph."""
     return CJK_CHAR_RE.search(text) is not None
+
+
+def normalised(text: str) -> str:
+    """Text as it is matched: NFKC (full-width forms folded) and lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
 
 
 def detect_language(text: str) -> Language:

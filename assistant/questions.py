@@ -48,7 +48,14 @@ from assistant.glossary import (
     fold_english,
     normalise_en,
 )
-from assistant.language import CJK_CHARS, NAME_BREAKS, detect_language, has_cjk, written_wording
+from assistant.language import (
+    CJK_CHARS,
+    NAME_BREAKS,
+    detect_language,
+    has_cjk,
+    normalised,
+    written_wording,
+)
 from assistant.populations import (
     POPULATIONS,
     populations,
@@ -828,10 +835,6 @@ def _unrecognised_names(
 
 
 @functools.lru_cache(maxsize=8192)
-def normalised(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
-
-
 def form_in_text(form: str, text: str) -> bool:
     """Whether a term form occurs in a text (whole words and plural folding for English)."""
     if has_cjk(form):

@@ -44,12 +44,10 @@ from assistant.zh_names import (
     CJK_RUN_RE,
     VERB_TAGS,
     ZH_DISEASE_STEM,
-    ZH_DRUG_STEM,
-    ZH_NAME_FREQ,
     cut,
-    join_name_pieces,
-    word_counts,
+    names_in,
     word_tags,
+    zh_words,
 )
 
 # A pointer to another document ("…(available at: http://…)") or an entry of a reference list
@@ -280,7 +278,7 @@ def _tells_another_apart(analysis: QuestionAnalysis, sentence: str) -> bool:
     forms = _term_forms(analysis)
     diseases = [
         w
-        for w in _zh_words(sentence)
+        for w in zh_words(sentence)
         if len(w) >= 3 and ZH_DISEASE_STEM.search(w) and not _asked(forms, w)
     ]
     return bool(diseases) or names_other(analysis, sentence)
@@ -1021,31 +1019,3 @@ def names_other(analysis: QuestionAnalysis, sentence: str) -> bool:
     if asks_which_drug(analysis):
         others = [n for n in others if not drug_shaped(n)]
     return bool(others)
-
-
-@functools.lru_cache(maxsize=8192)
-def names_in(sentence: str) -> tuple[str, ...]:
-    """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often).
-
-    A two-character word is a name when it is rare in general language (肝素, 吗啡; not 激素,
-    因素, 毒素)."""
-    counts = word_counts()
-    names = [
-        w
-        for w in _zh_words(sentence)
-        if ZH_DRUG_STEM.search(w)
-        and (len(w) >= 3 or (len(w) == 2 and counts.get(w, 0) < ZH_NAME_FREQ))
-    ]
-    norm = normalised(sentence)
-    names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if EN_NAME_STEM.search(w))
-    return tuple(names)
-
-
-@functools.lru_cache(maxsize=8192)
-def _zh_words(sentence: str) -> tuple[str, ...]:
-    """The Chinese words of a sentence, a drug's pieces joined into its name."""
-    return tuple(
-        word
-        for run in CJK_RUN_RE.findall(normalised(sentence))
-        for word in join_name_pieces(cut(run))
-    )

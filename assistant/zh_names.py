@@ -5,6 +5,7 @@ jieba knows few modern drug names: it cuts 奥司他韦 into 奥司/他/韦 and 
 name and its neighbours (新冠人, 给佐多). Names are put back together from pieces that end in a
 drug stem or a transliterated INN ending (沙班, 加群, 列净, 替尼 …); a word jieba guessed that is a
 known word with a neighbour's character glued on is a fragment, never a name the library lacks.
+`names_in` gives the drug- and disease-shaped words of a sentence in either script.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from assistant.glossary import LayeredTerms
-from assistant.language import CJK_CHARS, NAME_BREAKS, has_cjk
+from assistant.glossary import EN_NAME_STEM, LayeredTerms
+from assistant.language import CJK_CHARS, NAME_BREAKS, has_cjk, normalised
 from assistant.populations import populations
 
 # Words every clinical question or passage uses: never a subject, whatever their rarity.
@@ -570,3 +571,31 @@ def gloss_term_start(run: str) -> str:
             break
         words = words[1:]
     return "".join(words)
+
+
+@functools.lru_cache(maxsize=8192)
+def names_in(sentence: str) -> tuple[str, ...]:
+    """Drug- and disease-shaped words of a sentence (cached: a sentence is judged often).
+
+    A two-character word is a name when it is rare in general language (肝素, 吗啡; not 激素,
+    因素, 毒素)."""
+    counts = word_counts()
+    names = [
+        w
+        for w in zh_words(sentence)
+        if ZH_DRUG_STEM.search(w)
+        and (len(w) >= 3 or (len(w) == 2 and counts.get(w, 0) < ZH_NAME_FREQ))
+    ]
+    norm = normalised(sentence)
+    names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if EN_NAME_STEM.search(w))
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=8192)
+def zh_words(sentence: str) -> tuple[str, ...]:
+    """The Chinese words of a sentence, a drug's pieces joined into its name."""
+    return tuple(
+        word
+        for run in CJK_RUN_RE.findall(normalised(sentence))
+        for word in join_name_pieces(cut(run))
+    )

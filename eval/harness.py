@@ -69,12 +69,12 @@ from assistant.gates import GateRegistry
 from assistant.llm import ChatModel
 from assistant.privacy import detect_identifiers
 from assistant.quantities import extract_quantities
-from assistant.responsiveness import names_in
 from assistant.retrieval import Channel
 from assistant.service.ask import answer_question
 from assistant.service.context import Context
 from assistant.service.understanding import anchors_held, names_subject, understand_question
 from assistant.store import open_store
+from assistant.zh_names import names_in
 from eval.chain_compare import ChainRow, compare, run_plain_chain
 from eval.corpora import (
     DEFAULT_CACHE_DIR,

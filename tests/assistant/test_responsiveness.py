@@ -15,12 +15,11 @@ from assistant.questions import analyse_question
 from assistant.responsiveness import (
     heading_of,
     judge_responsive,
-    names_in,
     names_some_drug,
     recommends_a_class,
     stated_under,
 )
-from assistant.zh_names import gloss_term_start
+from assistant.zh_names import gloss_term_start, names_in
 from tests.factories import (
     SMALL_LIBRARY,
     ZH_SYLLABLES,
