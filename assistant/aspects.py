@@ -25,7 +25,8 @@ DOSE_UNITS: Final[frozenset[str]] = frozenset(
 # unit makes it one (mg/kg stays a dose).
 _DOSE_UNIT_RE: Final[re.Pattern[str]] = re.compile(
     # Units of heparin or insulin are written U or u ("负荷量75u/kg").
-    r"\d\s*(?:mg|g|μg|µg|ug|mcg|ml|mL|iu|IU|U|u|万?单位|毫克|克|微克|毫升|片|粒|支|袋|mme|MME)"
+    # A radiation dose is one too ("SBRT 一般推荐≥30~60Gy/3~10Fx").
+    r"\d\s*(?:mg|g|μg|µg|ug|mcg|ml|mL|iu|IU|U|u|万?单位|毫克|克|微克|毫升|片|粒|支|袋|mme|MME|c?Gy|戈瑞)"
     r"(?![a-zA-Z])(?!\s*/\s*(?:[dmμµu]?[lL]|升|毫升)(?![a-zA-Z]))",
 )
 # A count in digits or words: "15 分钟", "三天", "两周", "半年", "three days", "a few weeks".
@@ -111,6 +112,9 @@ class Aspect:
     # Its words name a property of the disease itself (潜伏期, "incubation period"): a sentence
     # stating it is about more than its guideline's topic, whatever else the question says.
     distinctive: bool = False
+    # Its cue words are a name of the question (肾功能不全, "renal impairment"), taken out of
+    # the question before aspects are looked for: they are looked for in the question as asked.
+    named_cue: bool = False
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -174,7 +178,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "formula",
         _cues(
-            r"(?:用|开|选|吃|服|推荐)(?:什么|哪个|哪些|哪种|何)(?:方剂|方药|方子|方|汤药|汤|中药|中成药)|"
+            # Not a regimen or a way ("推荐哪些方案", "用什么方法"): 方 alone is a formula.
+            r"(?:用|开|选|吃|服|推荐)(?:什么|哪个|哪些|哪种|何)"
+            r"(?:方剂|方药|方子|方(?![案法式面向])|汤药|汤|中药|中成药)|"
             r"(?:方剂|方药|中成药)(?:是什么|有哪些|用什么|推荐)|"
             r"\b(?:which|what) (?:herbal |chinese )?(?:formula|formulas|decoction|patent medicine)"
         ),
@@ -258,6 +264,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         needs_dose=True,
         needs_cue=True,
         requires=_cues(r"剂量|用量|减量|调整|多少|\bdos(?:e|es|age|ing)\b|adjust|how much|\bmg\b"),
+        named_cue=True,
         dose_or=_cues(
             r"减半|半量|剂量减少\s*\d|减量至|减少至|不应使用|不宜使用|禁用|不推荐使用|"
             r"\bhalve|\bhalf (?:the )?(?:usual )?dose|reduce (?:the )?dose by|\d+\s*%\s*of the "
@@ -593,6 +600,17 @@ _DOSE_EVENT_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+_TIME_ASKED_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:多少|几)(?:个)?(?:小时|天|日|周|月)|多久|多长时间|"
+    r"\bhow (?:long|soon)\b|\bhow many (?:hours|days|weeks|minutes)\b",
+    re.IGNORECASE,
+)
+_DOSE_AS_EVENT_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:首|末)(?:剂|次)(?:剂量|给药|服药|用药)?|"
+    r"\b(?:the |a |their |his |her )?(?:first|last|next|initial|final|previous) (?:\w+ )?"
+    r"dos(?:e|es|age)\b",
+    re.IGNORECASE,
+)
 _YES_NO_RE: Final[re.Pattern[str]] = re.compile(
     r"\s*(?:can|could|should|shall|may|must|is|are|do|does|will|would)\b", re.IGNORECASE
 )
@@ -619,12 +637,17 @@ def detect_aspect(question: str, *, whole: str | None = None) -> Aspect | None:
     # it asks: it cues no dose question.
     asked = _STATED_DOSE_RE.sub(" ", question)
     cued = _DOSE_EVENT_RE.sub(" ", asked)
+    if _TIME_ASKED_RE.search(cued):
+        # "末次服药后至少等多少小时再给首剂", "how long after the last dose should the first
+        # dose be given": a dose named as an event the time is counted from or to.
+        cued = _DOSE_AS_EVENT_RE.sub(" ", cued)
     if _YES_NO_RE.match(cued):
         # "Can I use the same syringe to draw a second dose from a vial?": a dose counted as a
         # thing done, in a question answered yes or no, asks no amount.
         cued = _A_DOSE_DONE_RE.sub(" ", cued)
     for aspect in ASPECTS:
-        if aspect.question_cues.search(cued) and (
+        cues_in = whole if aspect.named_cue and whole else cued
+        if aspect.question_cues.search(cues_in) and (
             aspect.requires is None or aspect.requires.search(asked)
         ):
             paced = _a_season(_at_a_rate(_a_course(aspect, question), question), question)
@@ -690,8 +713,16 @@ _RATE_ASKED: Final[re.Pattern[str]] = _cues(
     r"速度|多快|快慢|每(?:次|周|月|天|日)减|"
     r"\bhow (?:fast|quickly|rapidly|slowly)\b|\brate\b|\bpace\b"
 )
+# A pace: a share taken off per interval, or a reduction by a share ("tapers of 10% per
+# month", "reducing the daily dosage to 50% for 2 days", "每周减少10%"). Not any percentage
+# ("long-term use … ranged from <1% to 13%" says how many, not how fast).
 _RATE_STATED: Final[re.Pattern[str]] = _cues(
-    r"\d+(?:\.\d+)?\s*(?:%|％)|\bper (?:day|week|month)\b|每\s*\d*\s*(?:个)?(?:天|日|周|月)|"
+    r"\d+(?:\.\d+)?\s*(?:%|％)[^.;。；]{0,30}?(?:\b(?:per|every|each|a)\s+(?:\d+\s+)?"
+    r"(?:days?|weeks?|months?)\b|每)|"
+    r"(?:\breduc\w*|\bdecreas\w*|\blower\w*|\btaper\w*|减少|减量|减低|降低|下调|递减)"
+    r"[^.;。；]{0,40}?\d+(?:\.\d+)?\s*(?:%|％)|"
+    r"\d+(?:\.\d+)?\s*(?:%|％)\s*(?:reduction|decrease|decrement)|"
+    r"\bper (?:day|week|month)\b|每\s*\d*\s*(?:个)?(?:天|日|周|月)|"
     r"\bevery \d+ (?:days?|weeks?|months?)\b"
 )
 

@@ -95,6 +95,8 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         "chinese american european british japanese national allow allowed allows permit "
         # What is asked of a name, not a name ("How is X defined", "rather than").
         "define defined defines definition meaning rather instead "
+        # How fast or soon something is asked ("how fast should I taper"): the pace asked.
+        "fast quickly quick soon rapidly slowly "
         # Whether it may be done ("Is it acceptable…"), and words of counting and time that
         # name nothing ("two patients", "during a surge").
         "acceptable appropriate advisable reasonable possible during two three both "
@@ -301,6 +303,7 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
             term in GENERIC_ZH
             or term in ZH_STOPWORDS
             or word_counts().get(term, 0) >= ZH_GENERAL_FREQ
+            or _ZH_ASKING_WORD.match(term) is not None
         )
     if _CODE_RE.fullmatch(term) and table.knows_clinical(term):
         return False  # a two-letter code the library glosses (MP: 肺炎支原体), no short word
@@ -308,6 +311,11 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
     return not words or all(w in _GENERIC_EN or w in EN_STOPWORDS or len(w) < 3 for w in words)
 
 
+# A word that asks how much or how far ("几毫克", "几片", "多少毫升", "最多", "至少"): what the
+# question asks of its subject, never a subject, however rarely jieba saw it (几毫克: 2).
+_ZH_ASKING_WORD: Final[re.Pattern[str]] = re.compile(
+    r"(?:几|多少)|(?:最(?:多|少|长|短|高|低|早|晚|迟|快|慢)|至(?:少|多))$"
+)
 _EN_DRUG_STEM: Final[re.Pattern[str]] = re.compile(rf"(?:{EN_DRUG_STEMS})$")
 _EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
 # Examples of the class a question asks about ("乙肝肝硬化这类高风险人群", "扭伤、拉伤等损伤",
@@ -348,6 +356,31 @@ _INJURY_SENSES: Final[int] = 2  # an English term's first Chinese senses looked 
 
 def _injury_name(zh: str) -> bool:
     return len(zh) >= _INJURY_NAME and _ZH_INJURY.search(zh) is not None
+
+
+# Letters an English word needs before, unknown to the dictionary and the library, it is read
+# as a name ("Tdap", "auris"); shorter ones are clippings ("pt", "tox", "bup").
+_EN_UNKNOWN_WORD: Final[int] = 4
+
+
+def _unknown_english_word(term: str, table: LayeredTerms) -> bool:
+    """An English word no dictionary gloss uses, in no inflected form, with no translation:
+    an organism's Latin name, a vaccine's or a test's code, a brand ("Candida auris", "Tdap").
+    A paraphrase would be a word of general English. (Asked only of words no passage holds.)"""
+    words = normalise_en(term).split()
+    if len(words) != 1 or has_cjk(term):
+        return False
+    word = words[0]
+    return (
+        len(word) >= _EN_UNKNOWN_WORD
+        and word.isalpha()
+        and table.generality(word) == 0
+        and not any(table.generality(base) for base in base_forms(word))
+        and not table.translate(term)
+        # A verb or adjective no gloss uses ("titrate") is about a name, never one.
+        and not _EN_NOT_A_NAME.search(word)
+        and not _EN_INFLECTED.search(word)
+    )
 
 
 def _is_entity(term: str, table: LayeredTerms) -> bool:
@@ -619,6 +652,8 @@ def analyse_question(
         # Who the patient is (pregnant, 孕妇, elderly) is checked as a population, never as
         # the name a sentence must hold: it is not what the question is about.
         entity = (bool(full) or _is_entity(term, table)) and not _only_population(term)
+        if df == 0 and not entity and _unknown_english_word(term, table):
+            entity = True  # "Candida auris", "Tdap": a name neither library nor dictionary has
         if df == 0 and (not entity or unknown_fragment(term, table)):
             continue  # a paraphrase or a word cut apart: no guideline spells it that way
         if set(term) & NAME_BREAKS and unknown_fragment(term, table):
@@ -816,6 +851,7 @@ def _unrecognised_names(
         for word in [*cut(run), "的"]:
             material = (
                 not (set(word) & NAME_BREAKS)
+                and _ZH_ASKING_WORD.match(word) is None
                 and word not in GENERIC_ZH
                 and word not in ZH_STOPWORDS
                 and (len(word) == 1 or freq.get(word, 0) < ZH_NAME_FREQ)
@@ -845,6 +881,8 @@ def form_in_text(form: str, text: str) -> bool:
     folded = _folded(text)
     if f" {' '.join(words)} " in folded:
         return True
+    if 2 <= len(words) <= 3 and f" {''.join(words)} " in folded:
+        return True  # a compound a PDF's text layer wrote as one word ("longterm", "followup")
     if _ACRONYM_RE.fullmatch(form) and _glued_acronym(form).search(text):
         return True
     # A phrase with words set between its own ("single-dose or single-use vials",

@@ -654,6 +654,15 @@ def heading_of(section: str) -> str:
     return section.rsplit(" > ", 1)[-1].strip()
 
 
+# Aspects a section's heading may state for every item under it: a list of contraindications,
+# indications or adverse effects names them once, above the items.
+_HEADING_LISTS: Final[frozenset[str]] = frozenset(
+    {"contraindication", "indication", "adverse_effects"}
+)
+# A heading is no sentence: "抗蛇毒血清使用指征：患者需使用抗蛇毒血清。" says something itself.
+_SENTENCE_END: Final[re.Pattern[str]] = re.compile(r"[。；;.!?！？]")
+
+
 def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> bool:
     """Whether the sentence states the aspect, its words given by itself or by a label it
     stands under; what the aspect needs beyond its words (a number with a time unit for a
@@ -667,6 +676,15 @@ def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> b
         # "（4）频繁呼吸暂停。"): the list is what the lead-in says. A dose, a time or when to act
         # each item states itself ("下列人群…尽早给予抗病毒药物治疗。" over "年龄≥65岁的老年人；"
         # says who, not how soon).
+        return True
+    if aspect.name in _HEADING_LISTS and any(
+        0 < len(label) <= LABEL_MAX_CHARS
+        and not _SENTENCE_END.search(label)
+        and aspect.stated_in(label)
+        for label in labels
+    ):
+        # A section headed by what it lists ("（3）TACE 的禁忌证", "不良反应"): each of its
+        # items is one ("⑥肾功能障碍：血肌酐>176.8 μmol/L…").
         return True
     return any(
         0 < len(label) <= LABEL_MAX_CHARS

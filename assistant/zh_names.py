@@ -483,8 +483,13 @@ def _known_name(word: str, table: LayeredTerms) -> bool:
     )
 
 
+# Which dose or time it is (首剂, 末次, 单次, 每次): the question's words before a drug's name,
+# never a piece of it ("再给首剂丁丙诺啡" names 丁丙诺啡).
+_DOSE_COUNT_PIECE: Final[re.Pattern[str]] = re.compile(r"[首末单每初][剂次量]")
+
+
 def _name_piece(piece: str, freq: Mapping[str, int], table: LayeredTerms) -> bool:
-    if not _plain_piece(piece):
+    if not _plain_piece(piece) or _DOSE_COUNT_PIECE.fullmatch(piece):
         return False
     if len(piece) >= 2 and any(
         not (ZH_DRUG_STEM.search(name) or _ZH_NAME_END.search(name))

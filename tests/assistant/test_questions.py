@@ -89,6 +89,17 @@ from tests.factories import (
         ("Should I prescribe the 4 mg or the 8 mg spray?", "dose"),
         ("这个药用75mg还是150mg？", "dose"),
         ("Patients on 30 mg or more of morphine: when should it be tapered?", "discontinuation"),
+        # A regimen (方案) or a way (方法) asked is no formula of Chinese medicine.
+        ("不可切除的这种癌一线优先推荐哪些方案？", None),
+        ("用什么方法消毒？", None),
+        ("风热犯卫用什么方？", "formula"),
+        # A dose named as the event a time is counted from or to asks the time.
+        ("末次服药后至少等多少小时再给首剂？", "duration"),
+        (
+            "How long after the last dose should the first dose of the new drug be given?",
+            "duration",
+        ),
+        ("首剂给多少？", "dose"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
@@ -2151,6 +2162,8 @@ def test_a_dictionary_word_that_cuts_a_known_word_in_two_is_not_the_runs_word() 
 @pytest.mark.parametrize(
     ("question", "absent", "present"),
     [
+        # 快速/禁食 (fast): a taper question was answered only where a sentence said "fast".
+        ("How fast should I taper the opioids?", {"fast"}, {"opioids"}),
         # Any sentence saying "is defined as" (of surveillance) answered the first.
         ("How is a health care-associated infection defined?", {"defined"}, {"infection"}),
         (
@@ -2191,3 +2204,97 @@ def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
     # "Should children receive a reduced dose of snake antivenom?" was refused as about no
     # passage: the dictionary has no "antivenom", and the Chinese guideline says 抗蛇毒血清.
     assert chinese in glossary_table().to_chinese(english)
+
+
+def test_a_radiation_dose_in_gray_states_a_dose() -> None:
+    # "肝癌SBRT一般给多少剂量？" was refused: Gy was no dose unit, so "SBRT 一般推荐≥30~60Gy/
+    # 3~10Fx" stated no dose.
+    dose = detect_aspect("这种放疗一般给多少剂量？")
+    assert dose is not None and dose.name == "dose"
+    assert dose.stated_in("一般推荐剂量≥30~60 Gy/3~10Fx，常规分割放射治疗剂量一般为50~75Gy。")
+    assert not dose.stated_in("建议采用三维适形或调强放射治疗等技术。")
+
+
+def test_a_rate_of_tapering_is_a_share_per_interval_not_any_percentage() -> None:
+    rate = detect_aspect("How fast should opioids be tapered?")
+    assert rate is not None and rate.name == "discontinuation"
+    assert rate.stated_in("Tapers of 10% per month or slower are better tolerated.")
+    assert rate.stated_in("Consider reducing the daily dosage to 50% for 2 days before stopping.")
+    assert rate.stated_in("每周减少原剂量的10%。")
+    # How many patients went on to long-term use says nothing of how fast to taper.
+    assert not rate.stated_in(
+        "Proportions of adults with new long-term use after short-term use ranged from <1% to 13%."
+    )
+
+
+def test_a_renal_impairment_named_in_the_question_still_asks_the_renal_dose() -> None:
+    # "中度肾功能不全，奈玛特韦/利托那韦需要减量吗" was read as asking how to stop the drug:
+    # 肾功能不全 is a name of the question, taken out before its aspect was looked for.
+    english, drug = fake_drug(11)
+    table = table_with((drug, english), ("肾功能不全", "renal insufficiency"))
+    passages = [
+        f"中度肾功能不全者应将{drug}减半服用。",
+        "肾功能不全患者慎用。",
+        f"{drug}每日一次。",
+    ]
+    analysis = analyse_question(
+        f"中度肾功能不全的患者，{drug}需要减量吗", table=table, rarity=rarity_of(passages)
+    )
+    assert "肾功能不全" in [t.term for t in analysis.terms]
+    assert analysis.aspect is not None and analysis.aspect.name == "renal_dose"
+    assert analysis.aspect.stated_in(passages[0])
+
+
+@pytest.mark.parametrize(
+    ("template", "asking"),
+    [
+        ("{drug}每次几毫克，最长能用多少天？", {"几毫克", "最长"}),
+        ("这个方案一般最多做几次，{drug}一次几片？", {"最多", "几片"}),
+        ("末次服药后至少等多少小时再给首剂{drug}？", {"至少", "多少小时"}),
+    ],
+)
+def test_words_that_ask_how_much_are_no_subject_and_no_piece_of_a_name(
+    template: str, asking: set[str]
+) -> None:
+    # jieba knows 几毫克 from two occurrences: it was the question's rarest "name", missing
+    # from every passage, and the answer a refusal. 首剂 was read as the start of the drug's
+    # name (首剂丁丙诺啡), which no passage holds.
+    english, drug = fake_drug(12)
+    question = template.format(drug=drug)
+    analysis = analyse_question(
+        question,
+        table=table_with((drug, english)),
+        rarity=rarity_of([f"{drug}：每次5mg，每日1次，疗程至多14天。", "首剂加倍。"]),
+    )
+    terms = [t.term for t in analysis.terms]
+    assert drug in terms, terms
+    assert not any(word in term for term in terms for word in asking), terms
+    assert not any(drug in term for term in terms if term != drug), terms
+
+
+def test_an_english_word_no_dictionary_or_passage_knows_is_a_missing_name() -> None:
+    # "How should outpatient clinics screen for Candida auris?" lost both words as
+    # paraphrases and was answered from "outpatient" with a mycoplasma screening sentence.
+    rarity = rarity_of(
+        ["Outpatient clinics should screen patients for respiratory symptoms.", "Hand hygiene."]
+    )
+    table = table_with()
+    for question, name in (
+        ("How should outpatient clinics screen patients for Candida auris?", "Candida"),
+        ("Does the outpatient guide require Tdap boosters for staff?", "Tdap"),
+    ):
+        analysis = analyse_question(question, table=table, rarity=rarity)
+        missing = [t.term for t in analysis.anchors if not t.in_library]
+        assert name in missing, analysis.terms
+    # A general English word no passage holds stays a paraphrase, never a missing name.
+    analysis = analyse_question(
+        "How should clinics screen arriving patients?", table=table, rarity=rarity
+    )
+    assert all(t.in_library for t in analysis.anchors), analysis.terms
+
+
+def test_a_compound_written_as_one_word_is_the_phrase() -> None:
+    # A PDF's text layer writes "long-term" as "longterm" and "follow-up" as "followup".
+    assert form_in_text("long term", "For patients who have taken opioids longterm (≥1 year)")
+    assert form_in_text("follow up", "Schedule followup within 1 week.")
+    assert not form_in_text("long term", "The long and the short of the term.")

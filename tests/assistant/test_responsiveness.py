@@ -1321,3 +1321,19 @@ def test_a_drug_whose_class_ending_jieba_cuts_across_pieces_is_another_drug() ->
     )
     other = judge_responsive(analysis, "莫西沙星：10mg/(kg.", context=["（二）抗肺炎支原体药物"])
     assert not other.responsive and other.reason == "other_subject"
+
+
+def test_items_of_a_section_headed_by_what_it_lists_state_it() -> None:
+    # "肾功能差的病人能做TACE吗，肌酐多少算禁忌": "⑥肾功能障碍：血肌酐>176.8 μmol/L…" stands
+    # under the section "（3）TACE 的禁忌证" and was dropped as stating no contraindication.
+    contraindication = detect_aspect("肌酐多少算禁忌？")
+    assert contraindication is not None and contraindication.name == "contraindication"
+    item = "肾功能障碍：血肌酐>176.8 μmol/L 或者肌酐清除率<30mL/min，且不可纠正；"
+    assert not stated_under(contraindication, item)
+    assert stated_under(contraindication, item, ["（3）TACE 的禁忌证"])
+    assert not stated_under(contraindication, item, ["（2）TACE 的适应证"])
+    # A heading names what a dose or a time is of, never the number itself.
+    dose = detect_aspect("这个药的剂量是多少？")
+    assert dose is not None and not stated_under(dose, "肾功能障碍者慎用；", ["剂量与用法"])
+    # A sentence above the item says something itself; only a heading lists.
+    assert not stated_under(contraindication, item, ["肝功能不全者应避免使用。"])
