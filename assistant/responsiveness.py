@@ -299,6 +299,37 @@ def _phases_named(text: str) -> frozenset[str]:
     return frozenset(named)
 
 
+def _under_another_disease(
+    analysis: QuestionAnalysis, sentence: str, labels: Sequence[str]
+) -> bool:
+    """The question names a disease and the sentence, naming none itself, stands under a
+    section headed by another ("（十二）闭塞性细支气管炎/支气管炎的早期识别和治疗" over "病情重者
+    可用冲击疗法，甲泼尼龙10-30mg/(kg.d)" is no dose for the pneumonia asked about): the section
+    is about that disease, a complication or a neighbour of the asked one."""
+    asked = [a for a in analysis.anchors if any(ZH_DISEASE_STEM.search(f) for f in a.forms)]
+    if not asked or any(term_in_text(a, sentence) for a in asked):
+        return False
+    heading = " ".join(labels)
+    if any(term_in_text(a, heading) for a in analysis.anchors):
+        return False
+    forms = _term_forms(analysis)
+    return any(
+        len(w) >= 3
+        and ZH_DISEASE_STEM.search(w)
+        and w not in _DISEASE_CLASSES
+        and not w.startswith("抗")  # what a treatment is against (抗肿瘤), no disease named
+        and not _asked(forms, w)
+        for w in zh_words(heading)
+    )
+
+
+# Words for a kind of disease, no disease of their own: a section on complications or on
+# anticancer treatment ("（四）并发症及治疗", "系统抗肿瘤治疗") is still about the asked one.
+_DISEASE_CLASSES: Final[frozenset[str]] = frozenset(
+    str.split("并发症 合并症 后遗症 肿瘤 恶性肿瘤 炎症 疾病 病症 重症 轻症 危重症 急症 传染病 感染")
+)
+
+
 def _under_another_stage(question: str, sentence: str, labels: Sequence[str]) -> bool:
     """The question asks about one stage of a disease ("狂犬病兴奋期持续多久") and the sentence,
     by its own words or, naming none, by the heading it stands under ("（四）麻痹期" over
@@ -420,6 +451,7 @@ def judge_responsive(
         or _names_the_other_kind(analysis.text, sentence)
         or _tells_another_apart(analysis, sentence)
         or _under_a_differential(analysis, context)
+        or _under_another_disease(analysis, sentence, labels)
         or _under_another_stage(
             " ".join((analysis.text, *analysis.translations.values())), sentence, labels
         )

@@ -1337,3 +1337,23 @@ def test_items_of_a_section_headed_by_what_it_lists_state_it() -> None:
     assert dose is not None and not stated_under(dose, "肾功能障碍者慎用；", ["剂量与用法"])
     # A sentence above the item says something itself; only a heading lists.
     assert not stated_under(contraindication, item, ["肝功能不全者应避免使用。"])
+
+
+def test_a_sentence_under_another_diseases_section_is_about_that_disease() -> None:
+    # "MPP整叶实变、CRP超过100mg/L，甲泼尼龙起始剂量多少？" was shown the pulse therapy of the
+    # guideline's section on bronchiolitis obliterans, a complication, with ✓.
+    table = table_with(("肺炎支原体肺炎", "mycoplasma pneumoniae pneumonia"))
+    pulse = "病情重者可用冲击疗法，甲泼尼龙10-30mg/(kg.d)，连用3d，每月1次。"
+    title = ["儿童肺炎支原体肺炎诊疗指南"]
+    other = ["（十二）闭塞性细支气管炎/支气管炎的早期识别和治疗"]
+    own = ["（三）糖皮质激素治疗"]
+    asked = analyse_question("肺炎支原体肺炎患儿甲泼尼龙剂量多少？", table=table, rarity=None)
+    under_other = judge_responsive(asked, pulse, context=title, titles=title, labels=other)
+    assert not under_other.responsive and under_other.reason == "other_subject"
+    assert judge_responsive(asked, pulse, context=title, titles=title, labels=own).responsive
+    # Naming the asked disease itself, the sentence is about it wherever it stands.
+    named = "肺炎支原体肺炎重者可用甲泼尼龙10-30mg/(kg.d)。"
+    assert judge_responsive(asked, named, context=title, titles=title, labels=other).responsive
+    # A question naming no disease asks about the drug wherever it is given.
+    drug_only = analyse_question("甲泼尼龙冲击疗法剂量多少？", table=table, rarity=None)
+    assert judge_responsive(drug_only, pulse, context=title, titles=title, labels=other).responsive
