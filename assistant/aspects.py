@@ -227,7 +227,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "contraindication",
         _cues(
-            r"禁忌|禁用|忌用|不能用|不能与|不宜|慎用|contraindicat|"
+            # Not "能不能用…" (may it be used?), which asks yes or no.
+            r"禁忌|禁用|忌用|(?<!能)不能用|(?<!能)不能与|不宜|慎用|contraindicat|"
             r"(?:should|must|may) not (?:be )?(?:use|give|take|combine|co-?administer)|"
             # Not a purpose ("taper to avoid withdrawal", "how to help avoid falls").
             r"(?:cannot|can't|must never) be (?:used|given|taken|combined)|"
@@ -381,7 +382,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # "多久要复诊评估一次": a few words may stand between (not a clause break).
             r"多久[^\s，,。；;？?]{0,8}一次|多长时间[^\s，,。；;？?]{0,8}一次|"
             r"(?:多少|几)个?(?:天|周|月|年|小时)[^\s，,。；;？?]{0,8}一次|"
-            r"间隔|频率|每隔|接种程序|免疫程序|how often|"
+            r"间隔|频率|每隔|接种程序|免疫程序|how often|how frequently|"
             r"interval|frequency|how many times|schedule"
         ),
         _cues(
@@ -391,6 +392,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"每隔?\s*\d+(?:\.\d+)?\s*[~～\-–至到]\s*\d+\s*个?(?:天|日|周|月|年|小时|次)|"
             r"间隔|频率|第\s*\d|程序|every|interval|"
             r"daily|weekly|annual|yearly|monthly|at least once|q\d+h|schedule|\bdays? \d|"
+            r"\beach (?:day|week|month|year|shift|use)\b|"
             r"\b(?:once|twice|\d+ times) (?:a|per|each) (?:day|week|month|year)"
         ),
         needs_cue=True,

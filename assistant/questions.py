@@ -582,6 +582,8 @@ def _procedure_forms(term: str, rarity: TermRarity) -> list[str]:
     if has_cjk(term) or " " in term.strip() or rarity.frequency(term):
         return []
     word = normalise_en(term)
+    if word.endswith(("scopes", "graphs")):
+        word = word[:-1]  # "colonoscopes", "radiographs"
     found = []
     for own, other in (*_PROCEDURE_ENDINGS, *((b, a) for a, b in _PROCEDURE_ENDINGS)):
         if word.endswith(own) and rarity.frequency(sibling := word[: -len(own)] + other):

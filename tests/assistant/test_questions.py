@@ -89,6 +89,10 @@ from tests.factories import (
         ("Should I prescribe the 4 mg or the 8 mg spray?", "dose"),
         ("这个药用75mg还是150mg？", "dose"),
         ("Patients on 30 mg or more of morphine: when should it be tapered?", "discontinuation"),
+        ("Starting methadone - how frequently should I see the patient?", "frequency"),
+        # 能不能用 asks whether it may be used, not what must not be.
+        ("伤口能不能用淡水冲洗？", None),
+        ("这个药不能用于哪些人？", "contraindication"),
         # A regimen (方案) or a way (方法) asked is no formula of Chinese medicine.
         ("不可切除的这种癌一线优先推荐哪些方案？", None),
         ("用什么方法消毒？", None),
@@ -2008,6 +2012,12 @@ def test_an_instrument_no_passage_names_is_found_by_its_procedure() -> None:
     assert "colonoscopy" in scope.forms and scope.in_library
     assert judge_responsive(analysis, passages[0]).responsive
     assert not judge_responsive(analysis, passages[1]).responsive
+    # Asked in the plural ("Colonoscopes … what reprocessing level do they need?").
+    plural = analyse_question(
+        "What reprocessing do colonoscopes need?", table=table_with(), rarity=rarity_of(passages)
+    )
+    [scopes] = [t for t in plural.anchors if t.term == "colonoscopes"]
+    assert "colonoscopy" in scopes.forms and scopes.in_library
 
 
 @pytest.mark.parametrize(
@@ -2196,6 +2206,11 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("afebrile", "体温正常"),
         ("inhaler", "吸入喷雾剂"),
         ("post-exposure prophylaxis", "暴露后预防"),
+        ("umifenovir", "阿比多尔"),
+        ("lipiodol", "碘化油"),
+        ("alkalinization", "碱化"),
+        ("autoclave", "压力蒸汽灭菌器"),
+        ("dry sweeping", "干扫"),
     ],
 )
 def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
@@ -2298,3 +2313,12 @@ def test_a_compound_written_as_one_word_is_the_phrase() -> None:
     assert form_in_text("long term", "For patients who have taken opioids longterm (≥1 year)")
     assert form_in_text("follow up", "Schedule followup within 1 week.")
     assert not form_in_text("long term", "The long and the short of the term.")
+
+
+def test_each_day_says_how_often() -> None:
+    # "how often should the Bowie-Dick air removal test be done?": "…is performed … each day
+    # the sterilizer is used" was read as stating no frequency.
+    often = detect_aspect("How often should the air removal test be done?")
+    assert often is not None and often.name == "frequency"
+    assert often.stated_in("An air removal test is performed each day the sterilizer is used.")
+    assert not often.stated_in("An air removal test is performed in an empty sterilizer.")
