@@ -731,13 +731,26 @@ _RATE_STATED: Final[re.Pattern[str]] = _cues(
 
 def _counting(aspect: Aspect, question: str) -> Aspect:
     """A value question that counts things ("几名…人员") needs that count, not any number
-    ("床间距>1米" does not say how many staff)."""
+    ("床间距>1米" does not say how many staff). Asked how many in English, a count in words
+    with its bound answers too ("at least one individual trained in infection prevention")."""
     asked = _COUNT_ASKED.search(question)
-    if aspect.name != "value" or asked is None:
+    if aspect.name != "value":
         return aspect
+    if asked is None:
+        if aspect.sentence_cues is None or not _HOW_MANY.search(question):
+            return aspect
+        cue = re.compile(f"{aspect.sentence_cues.pattern}|{_BOUNDED_COUNT}", re.IGNORECASE)
+        return replace(aspect, sentence_cues=cue)
     word = re.escape(asked.group(1))
     cue = _cues(rf"{_COUNT}\s*(?:[~～\-–至到]\s*\d+\s*)?{word}|^[^{CJK_CHARS}]*(?:{_ANY_NUMBER})")
     return replace(aspect, sentence_cues=cue)
+
+
+_HOW_MANY: Final[re.Pattern[str]] = re.compile(r"\bhow many\b", re.IGNORECASE)
+_BOUNDED_COUNT: Final[str] = (
+    rf"\b(?:at least|at most|a minimum of|a maximum of|no (?:more|fewer|less) than|up to)\s+"
+    rf"(?:{_EN_NUMBERS})\b"
+)
 
 
 # Measured quantities and the units their values are stated in: a value question about one is

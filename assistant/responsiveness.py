@@ -443,7 +443,11 @@ def judge_responsive(
         and names_other(analysis, sentence)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
-    if _dose_of_an_unasked_drug(analysis, sentence) or _only_other_drugs_doses(analysis, sentence):
+    if (
+        _dose_of_an_unasked_drug(analysis, sentence)
+        or _only_other_drugs_doses(analysis, sentence)
+        or _a_combination_products_count(analysis, sentence)
+    ):
         return Responsiveness(False, "other_subject", len(found), True)
     if (
         _names_another_stage(analysis.text, sentence)
@@ -911,6 +915,37 @@ def _dose_of_an_unasked_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
         return False  # "首选IVIG 2g/kg和甲泼尼龙1～2mg/kg/日": the drug chosen, with its dose
     forms = _term_forms(analysis)
     return any(drug_shaped(n) and not _asked(forms, n) for n in names_in(sentence))
+
+
+def _a_combination_products_count(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Asked a drug's dose, a sentence counting tablets of a product that combines it with a
+    drug the question does not name ("a label for hydrocodone bitartrate (5 mg) and
+    acetaminophen (300 mg) states … the total daily dosage should not exceed eight tablets")
+    gives the product's dosing, not the asked drug's."""
+    if analysis.aspect is None or not analysis.aspect.needs_dose or not analysis.anchors:
+        return False
+    if not _PRODUCT_COUNT.search(sentence):
+        return False
+    forms = _term_forms(analysis)
+    others = [n for n in names_in(sentence) if drug_shaped(n) and not _asked(forms, n)]
+    # Any name asked: not every drug has a drug's shape ("acetaminophen").
+    asked = {f for a in analysis.anchors for f in a.forms if f and not has_cjk(f)}
+    for one, other in ((a, o) for a in asked for o in others):
+        a, o = re.escape(one), re.escape(other)
+        if re.search(rf"\b{a}\b{_JOINED}{o}\b|\b{o}\b{_JOINED}{a}\b", sentence, re.IGNORECASE):
+            return True
+    return False
+
+
+# Two drugs of one product: "hydrocodone bitartrate (5 mg) and acetaminophen", "hydrocodone
+# 5 mg/acetaminophen 325 mg", "X + Y".
+_JOINED: Final[str] = r"[^.;]{0,30}?(?:\band\b|/|\+|\bplus\b)\s*"
+# A count of the product's units, not an amount of either drug ("one or two tablets").
+_PRODUCT_COUNT: Final[re.Pattern[str]] = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+"
+    r"(?:(?:or|to)\s+\w+\s+)?(?:tablets?|capsules?|pills?)\b|\d+\s*(?:片|粒)",
+    re.IGNORECASE,
+)
 
 
 def _only_other_drugs_doses(analysis: QuestionAnalysis, sentence: str) -> bool:

@@ -2322,3 +2322,14 @@ def test_each_day_says_how_often() -> None:
     assert often is not None and often.name == "frequency"
     assert often.stated_in("An air removal test is performed each day the sterilizer is used.")
     assert not often.stated_in("An air removal test is performed in an empty sterilizer.")
+
+
+def test_how_many_is_answered_by_a_bounded_count_in_words() -> None:
+    # "How many trained infection prevention staff does an outpatient facility need at
+    # minimum?": "At least one individual trained in infection prevention is employed…" was
+    # read as stating no number.
+    count = detect_aspect("How many trained staff does a clinic need at minimum?")
+    assert count is not None and count.name == "value"
+    assert count.stated_in("At least one individual trained in infection prevention is employed.")
+    assert count.stated_in("One trained nurse per 250 beds is recommended.")
+    assert not count.stated_in("One of the staff should be trained in infection prevention.")

@@ -1357,3 +1357,27 @@ def test_a_sentence_under_another_diseases_section_is_about_that_disease() -> No
     # A question naming no disease asks about the drug wherever it is given.
     drug_only = analyse_question("甲泼尼龙冲击疗法剂量多少？", table=table, rarity=None)
     assert judge_responsive(drug_only, pulse, context=title, titles=title, labels=other).responsive
+
+
+def test_a_combination_products_tablet_count_is_no_dose_of_one_of_its_drugs() -> None:
+    # "What is the maximum daily dose of acetaminophen?" was answered with ✓ by the CDC's
+    # hydrocodone/acetaminophen label example: eight tablets a day is that product's limit.
+    label = (
+        "For example, a label for hydrocodone bitartrate (5 mg) and acetaminophen (300 mg) "
+        "states that the usual adult dosage is one or two tablets every 4–6 hours as needed for "
+        "pain, and the total daily dosage should not exceed eight tablets."
+    )
+    table = glossary_table()
+    for question in (
+        "What is the maximum daily dose of acetaminophen?",
+        "对乙酰氨基酚每天最多吃多少？",
+    ):
+        analysis = analyse_question(question, table=table, rarity=None)
+        verdict = judge_responsive(analysis, label)
+        assert not verdict.responsive and verdict.reason == "other_subject", question
+    # The asked drug's own amount is its dose, whatever else the sentence names.
+    own = "Acetaminophen should not exceed 4 g per day; hydrocodone is dosed separately."
+    analysis = analyse_question(
+        "What is the maximum daily dose of acetaminophen?", table=table, rarity=None
+    )
+    assert judge_responsive(analysis, own).responsive
