@@ -116,6 +116,9 @@ _HAS_DIGIT_RE: Final[re.Pattern[str]] = re.compile(r"\d")
 # begins; shorter ones begin too many words ("hypo", "prep").
 _MIN_CLIPPED: Final[int] = 5
 _PLAIN_WORD_RE: Final[re.Pattern[str]] = re.compile(r"[a-z]+")
+_CONTRACTION_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b[A-Za-z]+(?:n['’]t|['’](?:re|ve|ll|d|m))\b", re.IGNORECASE
+)
 _PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
 
 
@@ -235,7 +238,8 @@ def _candidate_terms(
     as the name the library writes (zh_names.join_disease_pieces)."""
     # Redaction placeholders ([PHONE_1], [姓名1]) stand for a patient's data, never a subject.
     unredacted = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question))
-    stripped = strip_question_words(unredacted)
+    # A contraction ("hasn't", "we've", "I'm") is grammar, never a name ("hasn").
+    stripped = strip_question_words(_CONTRACTION_RE.sub(" ", unredacted))
     terms: list[str] = []
     stripped = _coded_names(stripped, table, terms)
     for run in CJK_RUN_RE.findall(stripped):

@@ -2174,6 +2174,12 @@ def test_a_dictionary_word_that_cuts_a_known_word_in_two_is_not_the_runs_word() 
     [
         # 快速/禁食 (fast): a taper question was answered only where a sentence said "fast".
         ("How fast should I taper the opioids?", {"fast"}, {"opioids"}),
+        # "hasn't" left "hasn", read as a name no passage holds: the question was refused.
+        (
+            "New mom on buprenorphine, hasn't relapsed. We've asked: is breastfeeding OK?",
+            {"hasn", "ve", "We"},
+            {"buprenorphine", "breastfeeding"},
+        ),
         # Any sentence saying "is defined as" (of surveillance) answered the first.
         ("How is a health care-associated infection defined?", {"defined"}, {"infection"}),
         (
@@ -2209,7 +2215,6 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("umifenovir", "阿比多尔"),
         ("lipiodol", "碘化油"),
         ("alkalinization", "碱化"),
-        ("autoclave", "压力蒸汽灭菌器"),
         ("dry sweeping", "干扫"),
     ],
 )
