@@ -246,6 +246,7 @@ def _candidate_terms(
         words = cut_known(run, table)
         if rarity is not None:
             words = join_disease_pieces(words, lambda name: rarity.frequency(name) > 0)
+        words = [_without_time_word(w, table) for w in words]
         terms.extend(w for w in words if len(w) >= 2 or table.knows_chinese(w))
     words = [
         part
@@ -262,6 +263,19 @@ def _candidate_terms(
                 i += size
                 break
     return list(dict.fromkeys(terms))
+
+
+def _without_time_word(word: str, table: LayeredTerms) -> str:
+    """A word jieba glued to the time word after it ("取栓后", "溶栓前", "手术时"): the word
+    the table knows, without it (the time is the question's frame, not a name)."""
+    if (
+        len(word) >= 3
+        and word[-1] in "后前时"
+        and not table.knows_chinese(word)
+        and table.knows_chinese(word[:-1])
+    ):
+        return word[:-1]
+    return word
 
 
 # A Latin code written before Chinese ("预防B病毒", "EB病毒"): one name when the term table

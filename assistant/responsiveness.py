@@ -668,11 +668,16 @@ def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
     """A disease's, an organism's or a procedure's own name (腺病毒, adenovirus, 狭窄), not a
     word about one (颅内, intracranial)."""
     return any(
-        (ZH_DISEASE_STEM.search(f) or f.endswith("病毒"))
+        (ZH_DISEASE_STEM.search(f) or f.endswith("病毒")) and not _A_FEVER.fullmatch(f)
         if has_cjk(f)
         else EN_NAME_STEM.search(normalised(f))
         for f in term.forms[:1]
     ) and not drug_shaped(term.term)
+
+
+# A fever is a sign, not a disease, though it ends as 登革热 does ("流感患儿高热，可以用阿司匹林
+# 退热吗": the sentence on antipyretics need not say 高热).
+_A_FEVER: Final[re.Pattern[str]] = re.compile(r"(?:发|高|低|中高|超高|中等度?)热")
 
 
 def _for_children_only(sentence: str, clauses: Sequence[str], headings: Sequence[str]) -> bool:

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from assistant.populations import (
+    POPULATIONS,
     Interval,
     Patient,
     age_rows,
@@ -199,3 +200,10 @@ def test_after_the_acute_phase_is_not_the_acute_phase() -> None:
     assert phases("低分子肝素是急性期抗凝治疗的首选药物。") == {"acute"}
     assert phases("After the acute phase, switch to an oral anticoagulant.") == {"long_term"}
     assert other_phase("急性期抗凝首选什么药？", "急性期后改为口服抗凝药物。")
+
+
+def test_an_infant_is_read_whole_leaving_no_piece_of_the_word() -> None:
+    # "8月龄婴儿甲流…" lost 婴 alone to the child pattern, and "儿甲流" was read as a name the
+    # library lacks: the dose question was refused.
+    assert "儿" not in POPULATIONS["child"].sub(" ", "婴儿甲流")
+    assert "儿" not in POPULATIONS["child"].sub(" ", "婴幼儿流感")

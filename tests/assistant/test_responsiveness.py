@@ -1381,3 +1381,15 @@ def test_a_combination_products_tablet_count_is_no_dose_of_one_of_its_drugs() ->
         "What is the maximum daily dose of acetaminophen?", table=table, rarity=None
     )
     assert judge_responsive(analysis, own).responsive
+
+
+def test_a_fever_named_beside_a_drug_is_no_disease_the_sentence_must_name() -> None:
+    # "流感患儿高热，可以用阿司匹林退热吗？" was refused: of its three names one may be left to
+    # the passage, but 高热 ends as 登革热 does and was read as a disease's own name.
+    analysis = analyse_question(
+        "流感患儿高热，可以用阿司匹林退热吗？", table=glossary_table(), rarity=None
+    )
+    assert "高热" in [a.term for a in analysis.anchors], analysis.anchors
+    title = ["流行性感冒诊疗方案"]
+    advice = "合理选用退热药物，儿童忌用阿司匹林或含阿司匹林及其他水杨酸制剂。"
+    assert judge_responsive(analysis, advice, context=title, titles=title).responsive
