@@ -392,12 +392,20 @@ def _unknown_english_word(term: str, table: LayeredTerms) -> bool:
     return (
         len(word) >= _EN_UNKNOWN_WORD
         and word.isalpha()
-        and table.generality(word) == 0
-        and not any(table.generality(base) for base in base_forms(word))
-        and not table.translate(term)
-        # A verb or adjective no gloss uses ("titrate") is about a name, never one.
-        and not _EN_NOT_A_NAME.search(word)
         and not _EN_INFLECTED.search(word)
+        and _unglossed(word, table)
+        and not table.translate(term)
+    )
+
+
+def _unglossed(word: str, table: LayeredTerms) -> bool:
+    """An English word no dictionary gloss uses, in no base form either (a British spelling is
+    a word of general English too: "analogue", analog), and no verb or adjective ("titrate",
+    "hypertensive"), which is about a name, never one."""
+    return (
+        table.generality(word) == 0
+        and not any(table.generality(base) for base in base_forms(word))
+        and not _EN_NOT_A_NAME.search(word)
     )
 
 
@@ -446,14 +454,7 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         return True
     if _EN_INFLECTED.search(last):
         return False
-    if (
-        len(words) == 1
-        and len(last) >= _EN_UNKNOWN_NAME
-        and table.generality(last) == 0
-        # A British spelling is a word of general English too ("analogue": analog).
-        and not any(table.generality(base) for base in base_forms(last))
-        and not _EN_NOT_A_NAME.search(last)
-    ):
+    if len(words) == 1 and len(last) >= _EN_UNKNOWN_NAME and _unglossed(last, table):
         # A long word no dictionary gloss uses (glargine, tenecteplase): a name, not a
         # paraphrase, which would be a word of general English.
         return True
@@ -600,8 +601,6 @@ def _procedure_forms(term: str, rarity: TermRarity) -> list[str]:
     if has_cjk(term) or " " in term.strip() or rarity.frequency(term):
         return []
     word = normalise_en(term)
-    if word.endswith(("scopes", "graphs")):
-        word = word[:-1]  # "colonoscopes", "radiographs"
     found = []
     for own, other in (*_PROCEDURE_ENDINGS, *((b, a) for a, b in _PROCEDURE_ENDINGS)):
         if word.endswith(own) and rarity.frequency(sibling := word[: -len(own)] + other):

@@ -275,13 +275,18 @@ def _tells_another_apart(analysis: QuestionAnalysis, sentence: str) -> bool:
     no such thing."""
     if _DIFFERENTIAL.search(analysis.text) or not _DIFFERENTIAL.search(sentence):
         return False
+    return bool(_diseases_not_asked(analysis, sentence)) or names_other(analysis, sentence)
+
+
+def _diseases_not_asked(analysis: QuestionAnalysis, text: str) -> list[str]:
+    """The disease-shaped Chinese words of a text (three characters or more) that the
+    question does not name."""
     forms = _term_forms(analysis)
-    diseases = [
+    return [
         w
-        for w in zh_words(sentence)
+        for w in zh_words(text)
         if len(w) >= 3 and ZH_DISEASE_STEM.search(w) and not _asked(forms, w)
     ]
-    return bool(diseases) or names_other(analysis, sentence)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -312,14 +317,10 @@ def _under_another_disease(
     heading = " ".join(labels)
     if any(term_in_text(a, heading) for a in analysis.anchors):
         return False
-    forms = _term_forms(analysis)
     return any(
-        len(w) >= 3
-        and ZH_DISEASE_STEM.search(w)
-        and w not in _DISEASE_CLASSES
+        w not in _DISEASE_CLASSES
         and not w.startswith("抗")  # what a treatment is against (抗肿瘤), no disease named
-        and not _asked(forms, w)
-        for w in zh_words(heading)
+        for w in _diseases_not_asked(analysis, heading)
     )
 
 
