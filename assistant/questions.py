@@ -101,7 +101,9 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         # name nothing ("two patients", "during a surge").
         "acceptable appropriate advisable reasonable possible during two three both "
         # Being given something ("should infants get"): its gloss 获得 is inside 社区获得性肺炎.
-        "get gets getting got receive receives receiving received"
+        "get gets getting got receive receives receiving received "
+        # How often a prescription says a dose is taken (QID, q12h, PRN): a frequency, no name.
+        "qd bid tid qid qhs qod prn q4h q6h q8h q12h q24h tab tabs"
     )
 )
 # A word at least this frequent in general language is no subject anchor (a paraphrase or a
@@ -690,7 +692,7 @@ def analyse_question(
         )
     if aspect is not None and aspect.name in DRUG_ASPECTS and rarity is not None:
         terms.extend(_unrecognised_names(unnamed, terms, rarity))
-    terms = _examples_not_subjects(question, terms)
+    terms = _context_not_subjects(question, _examples_not_subjects(question, terms))
     terms.sort(key=lambda t: -t.weight)
     aspect = amount_of_a_drug(
         aspect, question, [t.term for t in terms if t.anchor and drug_shaped(t.term)]
@@ -814,6 +816,47 @@ def _examples_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subj
             and not form_in_text(t.term, kind)
             and not any(drug_shaped(f) for f in t.forms)
         }
+    return [replace(t, anchor=False) if t.term in demoted else t for t in terms]
+
+
+# What the patient is already on ("pt on 60 MME/day of oxycodone", "正在服用氯吡格雷的患者"): the
+# words before the drug, with up to four words between (an amount, "long-term", "high-dose").
+_EN_ON_DRUG = r"\b(?:on|taking|receiving|using)\s+(?:[\w/.+-]+\s+){0,4}?"
+_ZH_ON_DRUG = r"(?:正在|一直|长期|目前|已经|已在)(?:服用|使用|口服|用|吃|接受)[^，,。？?；;]{0,6}?"
+# The hospital stay as a time frame ("出院后", "after discharge"): when, not about what.
+_CARE_FRAME_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:出院|入院|住院|转院)$|^(?:discharge|admission|hospitalization)$", re.IGNORECASE
+)
+_AS_FRAME = r"(?:后|以后|之后|前|以前|之前|时|期间)"
+_EN_AS_FRAME = r"\b(?:after|before|at|on|since|following|until)\s+(?:hospital\s+)?"
+
+
+def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[SubjectTerm]:
+    """What the question gives as the patient's circumstances is no anchor beside what it asks.
+
+    - a drug the patient is on, when another name is asked: "Pt on 60 MME/day of oxycodone —
+      do I still need to offer Narcan?" asks about naloxone; the naloxone sentence need not
+      name oxycodone. Alone ("been on hydrocodone for years — how fast to taper?") the drug
+      stays the subject.
+    - a point of the hospital stay used as a time ("脑出血患者出院后长期血压控制目标"): the
+      sentence on the long-term target need not say 出院.
+    """
+    text = unicodedata.normalize("NFKC", question)
+    demoted: set[str] = set()
+    for t in terms:
+        if not t.anchor:
+            continue
+        name = re.escape(t.term)
+        if any(drug_shaped(f) for f in t.forms):
+            pattern = _ZH_ON_DRUG + name if has_cjk(t.term) else _EN_ON_DRUG + name + r"\b"
+        elif _CARE_FRAME_RE.match(t.term):
+            pattern = name + _AS_FRAME if has_cjk(t.term) else _EN_AS_FRAME + name + r"\b"
+        else:
+            continue
+        if re.search(pattern, text, re.IGNORECASE):
+            demoted.add(t.term)
+    if not any(t.anchor and t.term not in demoted for t in terms):
+        return terms  # the circumstances are all the question names
     return [replace(t, anchor=False) if t.term in demoted else t for t in terms]
 
 

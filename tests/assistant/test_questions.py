@@ -2367,3 +2367,68 @@ def test_a_time_word_jieba_glues_to_a_known_word_is_no_part_of_it(
     )
     terms = [t.term for t in analysis.terms]
     assert glued not in terms and glued[:-1] in terms, terms
+
+
+_CIRCUMSTANCES_LIBRARY = [
+    "Clinicians should offer naloxone when prescribing opioids to patients at risk for overdose.",
+    "Oxycodone 10 mg twice a day equals 30 MME daily.",
+    "Hydrocodone should be tapered by 10% per month.",
+    "所有脑出血患者长期血压控制目标值<130/80 mmHg。",
+    "脑血管病患者出院后应定期复诊。",
+    "正在服用氯吡格雷的患者，阿司匹林剂量为每日100mg。",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "asked"),
+    [
+        (
+            "Pt on 60 MME/day of oxycodone with no hx of overdose — do I still need to offer "
+            "Narcan?",
+            "oxycodone",
+            "Narcan",
+        ),
+        ("Patient taking long-term oxycodone: should I offer naloxone?", "oxycodone", "naloxone"),
+        ("正在服用氯吡格雷的患者，阿司匹林用多少？", "氯吡格雷", "阿司匹林"),
+        ("脑出血患者出院后长期血压控制目标是多少？", "出院", "脑出血"),
+        ("What blood pressure target after discharge for cerebral hemorrhage?", "discharge", ""),
+    ],
+)
+def test_the_patients_circumstances_are_no_anchor_beside_what_is_asked(
+    question: str, context: str, asked: str
+) -> None:
+    # What the patient is on, or the point of the stay a time is counted from, frames the
+    # question: the naloxone sentence need not name oxycodone, nor the target sentence 出院.
+    analysis = analyse_question(
+        question, table=glossary_table(), rarity=rarity_of(_CIRCUMSTANCES_LIBRARY)
+    )
+    anchors = [t.term for t in analysis.anchors]
+    assert context not in anchors, anchors
+    assert anchors and (not asked or asked in anchors), anchors
+
+
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        ("Been on hydrocodone for 3 years and we agreed to taper. How fast?", "hydrocodone"),
+        ("正在服用氯吡格雷，要注意什么？", "氯吡格雷"),
+        ("出院标准是什么？", None),
+        ("流感患者出院需要满足什么条件？", "流感"),
+    ],
+)
+def test_circumstances_alone_stay_the_subject(question: str, kept: str | None) -> None:
+    analysis = analyse_question(
+        question, table=glossary_table(), rarity=rarity_of(_CIRCUMSTANCES_LIBRARY)
+    )
+    anchors = [t.term for t in analysis.anchors]
+    assert kept is None or kept in anchors, anchors
+
+
+@pytest.mark.parametrize("written", ["QID", "bid", "q12h", "PRN"])
+def test_a_prescription_frequency_is_no_name(written: str) -> None:
+    question = f"Oxycodone 5 mg {written} — how many MME per day is that?"
+    analysis = analyse_question(
+        question, table=glossary_table(), rarity=rarity_of(_CIRCUMSTANCES_LIBRARY)
+    )
+    assert written not in [t.term for t in analysis.terms]
+    assert "oxycodone" in [t.term.lower() for t in analysis.anchors]
