@@ -823,6 +823,9 @@ def _examples_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subj
 # words before the drug, with up to four words between (an amount, "long-term", "high-dose").
 _EN_ON_DRUG = r"\b(?:on|taking|receiving|using)\s+(?:[\w/.+-]+\s+){0,4}?"
 _ZH_ON_DRUG = r"(?:正在|一直|长期|目前|已经|已在)(?:服用|使用|口服|用|吃|接受)[^，,。？?；;]{0,6}?"
+# What a container holds ("multidose vial of lidocaine", "利多卡因多剂量瓶"): the container asked.
+_EN_HELD = r"\b(?:vials?|bottles?|bags?|ampou?les?|syringes?|pens?|containers?)\s+of\s+"
+_ZH_HELD = r"(?:注射液|溶液)?的?(?:多剂量|单剂量)?(?:药瓶|瓶|安瓿|注射器|输液袋)"
 # The hospital stay as a time frame ("出院后", "after discharge"): when, not about what.
 _CARE_FRAME_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?:出院|入院|住院|转院)$|^(?:discharge|admission|hospitalization)$", re.IGNORECASE
@@ -838,6 +841,8 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
       do I still need to offer Narcan?" asks about naloxone; the naloxone sentence need not
       name oxycodone. Alone ("been on hydrocodone for years — how fast to taper?") the drug
       stays the subject.
+    - a drug named as what a container holds, beside the container: "multidose vial of
+      lidocaine — how long can we keep using it?" asks about the vial.
     - a point of the hospital stay used as a time ("脑出血患者出院后长期血压控制目标"): the
       sentence on the long-term target need not say 出院.
     """
@@ -848,7 +853,11 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
             continue
         name = re.escape(t.term)
         if any(drug_shaped(f) for f in t.forms):
-            pattern = _ZH_ON_DRUG + name if has_cjk(t.term) else _EN_ON_DRUG + name + r"\b"
+            pattern = (
+                f"{_ZH_ON_DRUG}{name}|{name}{_ZH_HELD}"
+                if has_cjk(t.term)
+                else rf"(?:{_EN_ON_DRUG}|{_EN_HELD}){name}\b"
+            )
         elif _CARE_FRAME_RE.match(t.term):
             pattern = name + _AS_FRAME if has_cjk(t.term) else _EN_AS_FRAME + name + r"\b"
         else:
@@ -945,6 +954,8 @@ def form_in_text(form: str, text: str) -> bool:
         return True
     if 2 <= len(words) <= 3 and f" {''.join(words)} " in folded:
         return True  # a compound a PDF's text layer wrote as one word ("longterm", "followup")
+    if "-" in text and f" {' '.join(words)} " in _hyphens_joined(text):
+        return True  # a compound the question writes as one word ("multidose" of "multi-dose")
     if _ACRONYM_RE.fullmatch(form) and _glued_acronym(form).search(text):
         return True
     # A phrase with words set between its own ("single-dose or single-use vials",
@@ -974,6 +985,15 @@ def _spread_phrase(words: tuple[str, ...]) -> re.Pattern[str]:
 
 _PHRASE_GAP: Final[int] = 3  # words between two of a phrase's own
 _SENTENCE_BREAK: Final[re.Pattern[str]] = re.compile(r"[.;。；!?！？\n]\s")
+
+
+@functools.lru_cache(maxsize=2048)
+def _hyphens_joined(text: str) -> str:
+    """`_folded` of a text whose hyphenated compounds are written as one word."""
+    return _folded(_HYPHEN_RE.sub("", text))
+
+
+_HYPHEN_RE: Final[re.Pattern[str]] = re.compile(r"(?<=[A-Za-z])[-‐‑](?=[A-Za-z])")
 
 
 @functools.lru_cache(maxsize=8192)

@@ -563,7 +563,11 @@ def judge_responsive(
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     asked = populations(analysis.text)
     special = asked & SPECIAL_POPULATIONS
-    if special and not special & said_of(" ".join((sentence, *context, *clauses))):
+    if (
+        special
+        and not special & said_of(" ".join((sentence, *context, *clauses)))
+        and not _restricts_the_patients_condition(analysis, sentence)
+    ):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     if "adult" in asked and _for_children_only(sentence, clauses, [*titles, *labels]):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
@@ -582,6 +586,44 @@ _WHO_MAY: Final[re.Pattern[str]] = re.compile(
 _WHO_MAY_ASPECTS: Final[frozenset[str | None]] = frozenset(
     {None, "indication", "contraindication", "age"}
 )
+
+
+# Who must not be given it ("不推荐哮喘…患者使用", "contraindicated in patients with asthma").
+_WHO_MAY_NOT: Final[re.Pattern[str]] = re.compile(
+    r"禁用|禁忌|不推荐|不宜|不建议|不能用|慎用|避免(?:使用|应用)|"
+    r"\bcontraindicated\b|\bnot (?:be )?(?:recommended|used|given)\b|\bavoid(?:ed)?\b",
+    re.IGNORECASE,
+)
+
+
+def _restricts_the_patients_condition(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """The sentence withholds the treatment from patients with a condition the question names.
+
+    Asked for a child with asthma ("10岁哮喘患儿…吸入扎那米韦合适吗"), "不推荐哮喘或其他慢性呼吸道
+    疾病患者使用吸入性扎那米韦" holds for the child though it names no age: a restriction on
+    everyone with the condition is one on each of them. A dose or a target stated for everyone
+    is still no answer for a child.
+    """
+    if not _WHO_MAY_NOT.search(sentence):
+        return False
+    return any(
+        _patients_with(form, sentence)
+        for t in analysis.terms
+        if not t.anchor and not populations(t.term)
+        for form in t.forms
+    )
+
+
+def _patients_with(condition: str, sentence: str) -> bool:
+    """Whether the sentence speaks of patients having the condition ("哮喘或其他慢性呼吸道疾病
+    患者", "patients with asthma"), not merely uses the word ("降压治疗")."""
+    name = re.escape(condition)
+    if has_cjk(condition):
+        return (
+            re.search(rf"{name}[^，,。；;]{{0,12}}?(?:患者|病人|患儿|人群)", sentence) is not None
+        )
+    whom = r"\b(?:patients|persons|people|those|children|adults|individuals)\s+(?:with|who have)"
+    return re.search(rf"{whom}\s+(?:\S+\s+){{0,4}}?{name}\b", sentence, re.IGNORECASE) is not None
 
 
 def _says_who_may(analysis: QuestionAnalysis, sentence: str) -> bool:
@@ -809,6 +851,12 @@ def _discriminates(
     if aspect is not None and aspect.distinctive and aspect.stated_in(sentence):
         # "What is the incubation period of seasonal influenza?": the influenza guideline's
         # "潜伏期一般为1～7天" is the answer though it does not say "seasonal".
+        return True
+    special = populations(analysis.text) & SPECIAL_POPULATIONS
+    if special & said_of(beyond) and not special & said_of(title):
+        # A special population the question asks of, named here and not by the title, tells
+        # the sentence apart: "access appropriate expertise if considering tapering opioids
+        # during pregnancy" of an opioid guideline answers "孕妇…阿片类药物…减量".
         return True
     others = [
         t

@@ -2432,3 +2432,39 @@ def test_a_prescription_frequency_is_no_name(written: str) -> None:
     )
     assert written not in [t.term for t in analysis.terms]
     assert "oxycodone" in [t.term.lower() for t in analysis.anchors]
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "found"),
+    [
+        ("multidose vial", "Multi-dose vials are dated when first opened.", True),
+        ("multidose", "Use a multi-dose vial for one patient.", True),
+        ("multidose vial", "Single-dose vials are discarded.", False),
+    ],
+)
+def test_a_compound_the_question_writes_as_one_word_is_found_hyphenated(
+    form: str, text: str, found: bool
+) -> None:
+    from assistant.questions import form_in_text
+
+    assert form_in_text(form, text) is found
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Opened multidose vial of lidocaine — how long can we keep using it?",
+        "打开的利多卡因多剂量瓶能用多久？",
+    ],
+)
+def test_a_drug_named_as_what_a_container_holds_is_no_anchor(question: str) -> None:
+    library = [
+        "Multi-dose vials are discarded within 28 days.",
+        "多剂量瓶开启后28天内用完。",
+        "Lidocaine is a local anaesthetic.",
+        "利多卡因局部麻醉。",
+    ]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    anchors = [t.term.lower() for t in analysis.anchors]
+    assert not {"lidocaine", "利多卡因"} & set(anchors), anchors
+    assert anchors, analysis.terms

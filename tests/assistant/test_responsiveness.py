@@ -1393,3 +1393,58 @@ def test_a_fever_named_beside_a_drug_is_no_disease_the_sentence_must_name() -> N
     title = ["流行性感冒诊疗方案"]
     advice = "合理选用退热药物，儿童忌用阿司匹林或含阿司匹林及其他水杨酸制剂。"
     assert judge_responsive(analysis, advice, context=title, titles=title).responsive
+
+
+_ASTHMA_LIBRARY = [
+    "扎那米韦（吸入喷雾剂）：适用于成人及7岁以上儿童，用法：每次10mg，12小时1次。",
+    "不推荐哮喘或其他慢性呼吸道疾病患者使用吸入性扎那米韦。",
+    "扎那米韦成人每次10mg。",
+    "哮喘患者扎那米韦每次10mg。",
+    "流感患者可使用扎那米韦。",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "responsive"),
+    [
+        # Withheld from everyone with the child's condition: withheld from the child.
+        ("10岁哮喘患儿得了流感，吸入扎那米韦合适吗？", _ASTHMA_LIBRARY[1], True),
+        ("Can a 10-year-old with asthma and flu use inhaled zanamivir?", _ASTHMA_LIBRARY[1], True),
+        # A dose for everyone with it is still none for a child.
+        ("哮喘患儿流感用扎那米韦吗？", _ASTHMA_LIBRARY[3], False),
+        # A restriction on a condition the question does not name says nothing of this child.
+        ("10岁患儿得了流感，吸入扎那米韦合适吗？", _ASTHMA_LIBRARY[1], False),
+        # A word of the question that names no patients ("降压") is no condition withheld from.
+        ("孕妇流感高血压的降压目标是多少？", "降压治疗应避免使用导致血压急剧下降的药物。", False),
+    ],
+)
+def test_a_restriction_on_the_patients_condition_holds_for_a_child(
+    question: str, sentence: str, responsive: bool
+) -> None:
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(_ASTHMA_LIBRARY))
+    # Under the influenza guideline's title, as in the library.
+    verdict = judge_responsive(analysis, sentence, context=["流行性感冒诊疗方案"])
+    assert verdict.responsive is responsive, verdict
+
+
+def test_a_special_population_tells_a_sentence_apart_from_its_guidelines_topic() -> None:
+    # The title names opioids, so "opioids" tells no sentence of it apart; pregnancy does.
+    title = "CDC Clinical Practice Guideline for Prescribing Opioids for Pain"
+    library = [
+        "Clinicians should access appropriate expertise if considering tapering opioids "
+        "during pregnancy.",
+        "Opioids should be tapered by 10% per month.",
+        "Clinicians should review the prescription drug monitoring program.",
+        "长期使用阿片类药物的患者应定期评估。",
+    ]
+    analysis = analyse_question(
+        "孕妇正在长期使用阿片类药物，想给她减量应该怎么处理？",
+        table=glossary_table(),
+        rarity=rarity_of(library),
+    )
+    verdict = judge_responsive(analysis, library[0], context=[title], titles=[title])
+    assert verdict.responsive, verdict
+    # A title that names the population itself leaves it telling nothing apart.
+    pregnancy = "Guideline for Prescribing Opioids in Pregnancy"
+    verdict = judge_responsive(analysis, library[0], context=[pregnancy], titles=[pregnancy])
+    assert not verdict.responsive
