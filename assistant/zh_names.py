@@ -31,7 +31,9 @@ GENERIC_ZH: Final[frozenset[str]] = frozenset(
         # Severity grades qualify any disease; they name none.
         "轻症 重症 危重症 轻型 中型 重型 危重型 普通型 轻度 中度 重度 "
         # Seeing the patient again is what a timing question asks about, never its subject.
-        "复查 随访 复诊 随诊"
+        "复查 随访 复诊 随诊 "
+        # What is asked of a treatment's use, never a name: its principles and key points.
+        "原则 基本原则 总原则 要点 注意事项"
     )
 )
 

@@ -2468,3 +2468,32 @@ def test_a_drug_named_as_what_a_container_holds_is_no_anchor(question: str) -> N
     anchors = [t.term.lower() for t in analysis.anchors]
     assert not {"lidocaine", "利多卡因"} & set(anchors), anchors
     assert anchors, analysis.terms
+
+
+@pytest.mark.parametrize(
+    ("question", "written"),
+    [
+        ("How is rat-bite fever treated?", "鼠咬热"),
+        ("Norco 5/325 four times a day: how many MME?", "hydrocodone acetaminophen"),
+        ("Chronic LBP: when are opioids considered?", "low back pain"),
+        ("Can Suboxone be continued in pregnancy?", "buprenorphine naloxone"),
+    ],
+)
+def test_a_disease_brand_or_abbreviation_of_the_glossary_is_an_anchor(
+    question: str, written: str
+) -> None:
+    library = [
+        "鼠咬热首先选静脉给予青霉素G。",
+        "Hydrocodone 5 mg and acetaminophen 325 mg four times a day equals 20 MME.",
+        "Opioids are not first-line therapy for low back pain.",
+        "Buprenorphine/naloxone is continued during pregnancy.",
+    ]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert any(written in t.forms for t in analysis.anchors), analysis.terms
+
+
+@pytest.mark.parametrize("question", ["抗蛇毒血清使用的基本原则是什么？", "抗蛇毒血清使用要点？"])
+def test_the_principles_of_a_treatment_are_no_name(question: str) -> None:
+    library = ["抗蛇毒血清的使用主要遵守以下三项原则：早期用药、同种专一。", "肝移植基本原则。"]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert [t.term for t in analysis.anchors] == ["抗蛇毒血清"], analysis.terms
