@@ -302,8 +302,12 @@ def _coded_names(text: str, table: LayeredTerms, terms: list[str]) -> str:
     return _CODE_THEN_CJK_RE.sub(known, text)
 
 
+_EPONYM_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z][a-z]{2,}(?:-[A-Z][a-z]{2,})+")
+
+
 def _compound_parts(word: str) -> list[str]:
-    """A hyphenated compound's parts ("opioid-naïve" -> opioid, naive); a code stays whole.
+    """A hyphenated compound's parts ("opioid-naïve" -> opioid, naive); a code or an eponym
+    stays whole.
 
     Guidelines write a compound with a hyphen, a space or not at all ("opioid-naive patients",
     "naive to opioids"); its parts are the words that match. Diacritics are folded (naïve is
@@ -312,6 +316,8 @@ def _compound_parts(word: str) -> list[str]:
     word = fold_diacritics(word).strip("-")
     if "-" not in word or _HAS_DIGIT_RE.search(word):
         return [word] if word else []
+    if _EPONYM_RE.fullmatch(word):
+        return [word]  # an eponym (Bowie-Dick, Child-Pugh): one name, no name in each part
     return [part for part in word.split("-") if part]
 
 
@@ -439,8 +445,8 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
             and 0 < freq < ZH_NAME_FREQ
             and any(_english_name_part(en, table) for en in table.to_english(term))
         )
-    if _CODE_RE.search(term) or _MIXED_CASE.search(term):
-        return True  # a code or an abbreviation in mixed case (IgM, HbA1c, cHCC)
+    if _CODE_RE.search(term) or _MIXED_CASE.search(term) or _EPONYM_RE.fullmatch(term):
+        return True  # a code, an abbreviation in mixed case (IgM, HbA1c), an eponym (Bowie-Dick)
     senses = table.to_chinese(term)[:_INJURY_SENSES]
     if any(_injury_name(zh) for zh in senses):
         return True  # "dog bite" is 犬咬伤, "jellyfish sting" 海蜇蜇伤

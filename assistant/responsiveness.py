@@ -442,6 +442,7 @@ def judge_responsive(
             or (drugs and not names_the_drug)
         )
         and names_other(analysis, sentence)
+        and not _names_the_member_asked(analysis, sentence, context)
     ):
         return Responsiveness(False, "other_subject", len(found), True)
     if (
@@ -710,14 +711,20 @@ _PREVENTION: Final[re.Pattern[str]] = re.compile(
 def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
     """A disease's, an organism's or a procedure's own name (腺病毒, adenovirus, 狭窄), not a
     word about one (颅内, intracranial)."""
+    # An English name, and its first Chinese form: "influenza" has no English disease ending,
+    # its 流行性感冒 names a disease (a Chinese name is judged by its own ending).
+    translated = None if has_cjk(term.term) else next((f for f in term.forms if has_cjk(f)), None)
     return any(
-        (ZH_DISEASE_STEM.search(f) or f.endswith("病毒")) and not _A_FEVER.fullmatch(f)
+        (ZH_DISEASE_STEM.search(f) or f.endswith(("病毒", *_UNSUFFIXED_DISEASES)))
+        and not _A_FEVER.fullmatch(f)
         if has_cjk(f)
         else EN_NAME_STEM.search(normalised(f))
-        for f in term.forms[:1]
+        for f in (term.forms[0], *([translated] if translated else []))
     ) and not drug_shaped(term.term)
 
 
+# Infectious diseases whose names have no disease ending (流行性感冒, 破伤风).
+_UNSUFFIXED_DISEASES: Final[tuple[str, ...]] = ("感冒", "流感", "破伤风")
 # A fever is a sign, not a disease, though it ends as 登革热 does ("流感患儿高热，可以用阿司匹林
 # 退热吗": the sentence on antipyretics need not say 高热).
 _A_FEVER: Final[re.Pattern[str]] = re.compile(r"(?:发|高|低|中高|超高|中等度?)热")
@@ -921,6 +928,36 @@ _LISTING_ASKED: Final[re.Pattern[str]] = re.compile(
     r"\bwhich\b|\binclude|\bamong\b|\bis\b.{0,30}\b(?:a|an|one of)\b",
     re.IGNORECASE,
 )
+
+
+# Which member of a class is chosen ("the first-choice anticoagulant", "首选哪种抗病毒药").
+_MEMBER_ASKED: Final[re.Pattern[str]] = re.compile(
+    r"首选|一线|哪种|哪一种|哪类|哪个|什么药|"
+    r"\bfirst[- ](?:choice|line)\b|\bpreferred\b|\bof choice\b|\bwhich\b",
+    re.IGNORECASE,
+)
+# A class of drug by its name's shape: 抗凝药, 抗病毒药物, 镇静剂, 他汀类; anticoagulant(s),
+# antibiotics, antivirals, inhibitors, agents.
+_CLASS_NAME: Final[re.Pattern[str]] = re.compile(
+    r"(?:药|药物|剂|类)$|(?:\banti\w+|agents?|drugs?|inhibitors?|blockers?|(?:ant)?agonists?|"
+    r"statins?|steroids?|opioids?)$",
+    re.IGNORECASE,
+)
+
+
+def _names_the_member_asked(
+    analysis: QuestionAnalysis, sentence: str, context: Sequence[str]
+) -> bool:
+    """Asked which member of a class to choose, naming no drug ("What is the first-choice
+    anticoagulant for acute cerebral venous thrombosis?"), the sentence naming a drug under
+    the class ("低分子肝素是急性期抗凝治疗的首选药物" under "（二）抗凝治疗") names the answer, not
+    another subject."""
+    if analysis.drug_anchors or not analysis.anchors or not _MEMBER_ASKED.search(analysis.text):
+        return False
+    if not any(_CLASS_NAME.search(f) for a in analysis.anchors for f in a.forms):
+        return False
+    here = " ".join((sentence, *context))
+    return all(term_in_text(a, here) for a in analysis.anchors)
 
 
 def asks_which_drug(analysis: QuestionAnalysis) -> bool:

@@ -2478,6 +2478,7 @@ def test_a_drug_named_as_what_a_container_holds_is_no_anchor(question: str) -> N
         ("Norco 5/325 four times a day: how many MME?", "hydrocodone acetaminophen"),
         ("Chronic LBP: when are opioids considered?", "low back pain"),
         ("Can Suboxone be continued in pregnancy?", "buprenorphine naloxone"),
+        ("颅内静脉窦血栓，口服抗凝一般要吃多久？", "颅内静脉血栓形成"),
     ],
 )
 def test_a_disease_brand_or_abbreviation_of_the_glossary_is_an_anchor(
@@ -2488,6 +2489,7 @@ def test_a_disease_brand_or_abbreviation_of_the_glossary_is_an_anchor(
         "Hydrocodone 5 mg and acetaminophen 325 mg four times a day equals 20 MME.",
         "Opioids are not first-line therapy for low back pain.",
         "Buprenorphine/naloxone is continued during pregnancy.",
+        "颅内静脉血栓形成患者抗凝治疗的疗程通常为3~6个月。",
     ]
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert any(written in t.forms for t in analysis.anchors), analysis.terms
@@ -2516,3 +2518,38 @@ def test_a_verb_before_a_whole_name_is_no_piece_of_it(
     table = table_with(("多西环素", "doxycycline"), ("依诺肝素", "enoxaparin"))
     words = join_name_pieces(cut(question), table)
     assert name in words and not_name not in words, words
+
+
+@pytest.mark.parametrize(
+    ("question", "eponym"),
+    [
+        ("We have a prevacuum autoclave. How often is the Bowie-Dick test needed?", "Bowie-Dick"),
+        ("Which Child-Pugh class rules out TACE?", "Child-Pugh"),
+    ],
+)
+def test_an_eponym_is_one_name(question: str, eponym: str) -> None:
+    library = [
+        "An air removal test (Bowie-Dick test) is performed each day the sterilizer is used.",
+        "Child-Pugh C is a contraindication to TACE.",
+        "Prevacuum steam sterilizers need daily testing.",
+    ]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert eponym in [t.term for t in analysis.anchors], analysis.terms
+    # A compound of everyday words stays its parts ("opioid-naive": opioid, naive).
+    plain = analyse_question("Is the patient opioid-naive?", table=glossary_table())
+    assert "opioid-naive" not in [t.term.lower() for t in plain.terms], plain.terms
+
+
+def test_prospective_and_retrospective_are_glossed_as_study_designs() -> None:
+    from assistant.glossary import load_glossaries
+
+    # The glossary's everyday vocabulary, as the service layers it (names, vocabulary, CEDICT).
+    names, vocabulary = load_glossaries()
+    table = LayeredTerms((names, vocabulary, cedict_table()), clinical=1, curated=2)
+    analysis = analyse_question(
+        "医院感染监测应该采用前瞻性还是回顾性方法？",
+        table=table,
+        rarity=rarity_of(["Prospective surveillance is recommended rather than retrospective."]),
+    )
+    forms = {f for t in analysis.terms for f in t.forms}
+    assert {"prospective", "retrospective"} <= forms, analysis.terms

@@ -1448,3 +1448,54 @@ def test_a_special_population_tells_a_sentence_apart_from_its_guidelines_topic()
     pregnancy = "Guideline for Prescribing Opioids in Pregnancy"
     verdict = judge_responsive(analysis, library[0], context=[pregnancy], titles=[pregnancy])
     assert not verdict.responsive
+
+
+_CVT_LIBRARY = [
+    "低分子肝素是急性期抗凝治疗的首选药物，具有较高的安全性和有效性。",
+    "颅内静脉血栓形成患者应尽早抗凝。",
+    "抗凝治疗的疗程通常为3~6个月。",
+    "华法林需监测INR。",
+]
+_CVT_SECTION = "颅内静脉血栓形成的临床管理 > （二）抗凝治疗"
+
+
+@pytest.mark.parametrize(
+    ("question", "responsive"),
+    [
+        ("What is the first-choice anticoagulant for acute cerebral venous thrombosis?", True),
+        ("颅内静脉血栓形成首选什么抗凝药？", True),
+        # Not asked which one: a named drug is another subject than the class.
+        ("How long is anticoagulant therapy for cerebral venous thrombosis?", False),
+    ],
+)
+def test_the_member_of_a_class_asked_for_answers_a_which_question(
+    question: str, responsive: bool
+) -> None:
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(_CVT_LIBRARY))
+    verdict = judge_responsive(analysis, _CVT_LIBRARY[0], context=[_CVT_SECTION])
+    assert verdict.responsive is responsive, (verdict, analysis.anchors)
+
+
+def test_influenza_is_a_disease_no_sentence_may_leave_out() -> None:
+    # Four of five names held, the fifth the disease: another guideline's sentence on the same
+    # threshold answers for its own disease, not influenza.
+    library = [
+        "PaO2/FiO2低于200 mmHg应给予经鼻高流量氧疗（HFNC）或无创通气（NIV）。",
+        "流感重型患者应给予氧疗。",
+        "动脉血氧分压（PaO2）/吸氧浓度（FiO2）≤300。",
+        # Influenza is the library's commonest word here, so not the question's main name.
+        "流感患者应尽早抗病毒治疗。",
+        "流感疫苗每年接种。",
+        "流感的潜伏期一般为1～4天。",
+    ]
+    analysis = analyse_question(
+        "In severe influenza, at what PaO2/FiO2 should high-flow nasal oxygen or noninvasive "
+        "ventilation be started?",
+        table=glossary_table(),
+        rarity=rarity_of(library),
+    )
+    covid = "新型冠状病毒感染诊疗方案"
+    other = judge_responsive(analysis, library[0], context=[covid], titles=[covid])
+    assert not other.responsive and other.reason == "other_subject", other
+    flu = "流行性感冒诊疗方案"
+    assert judge_responsive(analysis, library[0], context=[flu], titles=[flu]).responsive
