@@ -827,17 +827,25 @@ def _examples_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subj
 
 # What the patient is already on ("pt on 60 MME/day of oxycodone", "正在服用氯吡格雷的患者"): the
 # words before the drug, with up to four words between (an amount, "long-term", "high-dose").
-_EN_ON_DRUG = r"\b(?:on|taking|receiving|using)\s+(?:[\w/.+-]+\s+){0,4}?"
-_ZH_ON_DRUG = r"(?:正在|一直|长期|目前|已经|已在)(?:服用|使用|口服|用|吃|接受)[^，,。？?；;]{0,6}?"
+_EN_ON_DRUG: Final[str] = r"\b(?:on|taking|receiving|using)\s+(?:[\w/.+-]+\s+){0,4}?"
+_ZH_ON_DRUG: Final[str] = (
+    r"(?:正在|一直|长期|目前|已经|已在)(?:服用|使用|口服|用|吃|接受)[^，,。？?；;]{0,6}?"
+)
 # What a container holds ("multidose vial of lidocaine", "利多卡因多剂量瓶"): the container asked.
-_EN_HELD = r"\b(?:vials?|bottles?|bags?|ampou?les?|syringes?|pens?|containers?)\s+of\s+"
-_ZH_HELD = r"(?:注射液|溶液)?的?(?:多剂量|单剂量)?(?:药瓶|瓶|安瓿|注射器|输液袋)"
+_EN_HELD: Final[str] = r"\b(?:vials?|bottles?|bags?|ampou?les?|syringes?|pens?|containers?)\s+of\s+"
+_ZH_HELD: Final[str] = r"(?:注射液|溶液)?的?(?:多剂量|单剂量)?(?:药瓶|瓶|安瓿|注射器|输液袋)"
+# Two drugs asked about together ("also on clonazepam", "同时服用", "合用"): neither is context.
+_TAKEN_TOGETHER: Final[re.Pattern[str]] = re.compile(
+    r"\balso\b|\btogether\b|\bcombin|\bco-?prescri|\bconcurrent|\bco-?administ|\binteract|"
+    r"同时|合用|联用|并用|一起|一同|相互作用",
+    re.IGNORECASE,
+)
 # The hospital stay as a time frame ("出院后", "after discharge"): when, not about what.
 _CARE_FRAME_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?:出院|入院|住院|转院)$|^(?:discharge|admission|hospitalization)$", re.IGNORECASE
 )
-_AS_FRAME = r"(?:后|以后|之后|前|以前|之前|时|期间)"
-_EN_AS_FRAME = r"\b(?:after|before|at|on|since|following|until)\s+(?:hospital\s+)?"
+_AS_FRAME: Final[str] = r"(?:后|以后|之后|前|以前|之前|时|期间)"
+_EN_AS_FRAME: Final[str] = r"\b(?:after|before|at|on|since|following|until)\s+(?:hospital\s+)?"
 
 
 def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[SubjectTerm]:
@@ -845,7 +853,8 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
 
     - a drug the patient is on, when another name is asked: "Pt on 60 MME/day of oxycodone —
       do I still need to offer Narcan?" asks about naloxone; the naloxone sentence need not
-      name oxycodone. Alone ("been on hydrocodone for years — how fast to taper?") the drug
+      name oxycodone. Alone ("been on hydrocodone for years — how fast to taper?"), or taken
+      together with the other ("also on clonazepam — hold off on buprenorphine?"), the drug
       stays the subject.
     - a drug named as what a container holds, beside the container: "multidose vial of
       lidocaine — how long can we keep using it?" asks about the vial.
@@ -853,12 +862,15 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
       sentence on the long-term target need not say 出院.
     """
     text = unicodedata.normalize("NFKC", question)
+    together = _TAKEN_TOGETHER.search(text) is not None
     demoted: set[str] = set()
     for t in terms:
         if not t.anchor:
             continue
         name = re.escape(t.term)
         if any(drug_shaped(f) for f in t.forms):
+            if together:
+                continue  # "also on clonazepam — hold off on buprenorphine?" asks about both
             pattern = (
                 f"{_ZH_ON_DRUG}{name}|{name}{_ZH_HELD}"
                 if has_cjk(t.term)

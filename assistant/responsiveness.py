@@ -35,6 +35,7 @@ from assistant.questions import (
     QuestionAnalysis,
     SubjectTerm,
     drug_shaped,
+    form_in_text,
     normalised,
     stage_codes,
     term_in_text,
@@ -936,6 +937,7 @@ _MEMBER_ASKED: Final[re.Pattern[str]] = re.compile(
     r"\bfirst[- ](?:choice|line)\b|\bpreferred\b|\bof choice\b|\bwhich\b",
     re.IGNORECASE,
 )
+_MEMBER_REACH: Final[int] = 16  # characters from the choosing word to the class it asks of
 # A class of drug by its name's shape: 抗凝药, 抗病毒药物, 镇静剂, 他汀类; anticoagulant(s),
 # antibiotics, antivirals, inhibitors, agents.
 _CLASS_NAME: Final[re.Pattern[str]] = re.compile(
@@ -952,12 +954,20 @@ def _names_the_member_asked(
     anticoagulant for acute cerebral venous thrombosis?"), the sentence naming a drug under
     the class ("低分子肝素是急性期抗凝治疗的首选药物" under "（二）抗凝治疗") names the answer, not
     another subject."""
-    if analysis.drug_anchors or not analysis.anchors or not _MEMBER_ASKED.search(analysis.text):
+    if analysis.drug_anchors or not analysis.anchors:
         return False
-    if not any(_CLASS_NAME.search(f) for a in analysis.anchors for f in a.forms):
-        return False
+    kinds = [
+        f for a in analysis.anchors for f in a.forms if _CLASS_NAME.search(f) and not populations(f)
+    ]
+    # The class is what the choosing word asks of ("首选什么抗凝药", "which anticoagulant"), not
+    # a word elsewhere ("which patients … anticoagulant").
+    asked = any(
+        form_in_text(kind, analysis.text[m.end() : m.end() + _MEMBER_REACH])
+        for m in _MEMBER_ASKED.finditer(analysis.text)
+        for kind in kinds
+    )
     here = " ".join((sentence, *context))
-    return all(term_in_text(a, here) for a in analysis.anchors)
+    return asked and all(term_in_text(a, here) for a in analysis.anchors)
 
 
 def asks_which_drug(analysis: QuestionAnalysis) -> bool:

@@ -2413,6 +2413,8 @@ def test_the_patients_circumstances_are_no_anchor_beside_what_is_asked(
     [
         ("Been on hydrocodone for 3 years and we agreed to taper. How fast?", "hydrocodone"),
         ("正在服用氯吡格雷，要注意什么？", "氯吡格雷"),
+        ("Patient on clonazepam also needs oxycodone. Is co-prescribing ok?", "clonazepam"),
+        ("正在服用氯吡格雷的患者同时用阿司匹林要注意什么？", "氯吡格雷"),
         ("出院标准是什么？", None),
         ("流感患者出院需要满足什么条件？", "流感"),
     ],

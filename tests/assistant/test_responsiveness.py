@@ -1466,6 +1466,7 @@ _CVT_SECTION = "颅内静脉血栓形成的临床管理 > （二）抗凝治疗"
         ("颅内静脉血栓形成首选什么抗凝药？", True),
         # Not asked which one: a named drug is another subject than the class.
         ("How long is anticoagulant therapy for cerebral venous thrombosis?", False),
+        ("Which patients with cerebral venous thrombosis need an anticoagulant?", False),
     ],
 )
 def test_the_member_of_a_class_asked_for_answers_a_which_question(
