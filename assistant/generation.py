@@ -21,6 +21,14 @@ from typing import Any, Final, Literal
 from assistant.aspects import states_dose
 from assistant.citations import content_terms, parse_citation_markers, split_sentences
 from assistant.domain import AnswerMode, DroppedSentence, Source
+from assistant.drug_subjects import (
+    another_entry,
+    is_asked_name,
+    labelled_by_another_drug,
+    names_a_drug,
+    opens_with_an_asked_drug,
+    opens_with_another_drug,
+)
 from assistant.errors import ModelCallError
 from assistant.llm import ChatModel, citation_schema
 from assistant.passage_layout import (
@@ -46,16 +54,10 @@ from assistant.questions import (
 )
 from assistant.responsiveness import (
     Responsiveness,
-    another_entry,
     defines,
     heading_of,
-    is_asked_name,
     judge_responsive,
-    labelled_by_another_drug,
-    names_a_drug,
     no_definition_answers,
-    opens_with_an_asked_drug,
-    opens_with_another_drug,
     says_none_of_it,
 )
 from assistant.zh_names import names_in

@@ -20,6 +20,9 @@ from typing import Literal
 from assistant.aspects import aspect_words
 from assistant.citations import content_terms
 from assistant.domain import Refusal, Source
+from assistant.drug_subjects import (
+    asks_which_drug,
+)
 from assistant.errors import (
     GuideCiteError,
 )
@@ -45,7 +48,6 @@ from assistant.questions import (
     term_in_text,
     weighted_coverage,
 )
-from assistant.responsiveness import asks_which_drug
 from assistant.retrieval import RetrievalResult, fuse_by_rank, to_source
 from assistant.service.context import Context
 from assistant.store import Hit

@@ -24,6 +24,9 @@ from assistant.domain import (
     Refusal,
     Source,
 )
+from assistant.drug_subjects import (
+    names_other,
+)
 from assistant.flags import make_flag
 from assistant.generation import (
     CONTEXT_SENTENCES,
@@ -47,7 +50,6 @@ from assistant.responsiveness import (
     Responsiveness,
     heading_of,
     judge_responsive,
-    names_other,
 )
 from assistant.retrieval import RetrievalResult
 from assistant.service.context import Context, Policy

@@ -9,14 +9,16 @@ import pytest
 
 from assistant.aspects import detect_aspect
 from assistant.domain import Source
+from assistant.drug_subjects import (
+    names_some_drug,
+    recommends_a_class,
+)
 from assistant.generation import compose_extractive
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, library_glosses
 from assistant.questions import analyse_question
 from assistant.responsiveness import (
     heading_of,
     judge_responsive,
-    names_some_drug,
-    recommends_a_class,
     stated_under,
 )
 from assistant.zh_names import gloss_term_start, names_in
@@ -669,7 +671,7 @@ def test_a_passage_beginning_inside_an_item_reads_its_opening_under_the_item_hea
 
 
 def test_a_head_naming_a_class_with_the_asked_drug_in_it_is_no_other_drugs() -> None:
-    from assistant.responsiveness import opens_with_another_drug
+    from assistant.drug_subjects import opens_with_another_drug
 
     head = "3.喹诺酮类抗菌药物主要包括左氧氟沙星和莫西沙星，用于高度怀疑或明确耐药者"
     rarity = rarity_of([head, "莫西沙星：10mg/(kg.次)，qd，疗程7-14d。"])
@@ -745,7 +747,7 @@ def test_a_passage_inside_another_drugs_entry_names_the_asked_drug_only_as_its_c
     ],
 )
 def test_a_question_asking_which_drug_may_name_the_kind_between(question: str, which: bool) -> None:
-    from assistant.responsiveness import asks_which_drug
+    from assistant.drug_subjects import asks_which_drug
 
     asked = analyse_question(question, table=glossary_table(), rarity=None)
     assert asks_which_drug(asked) is which
