@@ -2555,3 +2555,22 @@ def test_prospective_and_retrospective_are_glossed_as_study_designs() -> None:
     )
     forms = {f for t in analysis.terms for f in t.forms}
     assert {"prospective", "retrospective"} <= forms, analysis.terms
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("门诊没有专职感控人员，WHO建议怎么提供支持？", "infection preventionist"),
+        ("每多少张床配一名感控人员？", "infection preventionist"),
+        ("医院要有专职的感染防控团队吗？", "dedicated"),
+    ],
+)
+def test_infection_control_staff_words_are_glossed(question: str, english: str) -> None:
+    from assistant.glossary import load_glossaries
+
+    names, vocabulary = load_glossaries()
+    table = LayeredTerms((names, vocabulary, cedict_table()), clinical=1, curated=2)
+    library = ["One full-time infection preventionist per 250 beds.", "A dedicated IPC team."]
+    analysis = analyse_question(question, table=table, rarity=rarity_of(library))
+    forms = {f for t in analysis.terms for f in t.forms}
+    assert english in forms, analysis.terms
