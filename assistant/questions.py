@@ -822,7 +822,7 @@ def _examples_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subj
             and not form_in_text(t.term, kind)
             and not any(drug_shaped(f) for f in t.forms)
         }
-    return [replace(t, anchor=False) if t.term in demoted else t for t in terms]
+    return _no_anchors(terms, demoted)
 
 
 # What the patient is already on ("pt on 60 MME/day of oxycodone", "正在服用氯吡格雷的患者"): the
@@ -884,6 +884,11 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
             demoted.add(t.term)
     if not any(t.anchor and t.term not in demoted for t in terms):
         return terms  # the circumstances are all the question names
+    return _no_anchors(terms, demoted)
+
+
+def _no_anchors(terms: list[SubjectTerm], demoted: set[str]) -> list[SubjectTerm]:
+    """The terms, those named in `demoted` no longer anchors."""
     return [replace(t, anchor=False) if t.term in demoted else t for t in terms]
 
 

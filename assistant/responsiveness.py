@@ -566,13 +566,17 @@ def judge_responsive(
     return Responsiveness(True, None, len(found), aspect_stated)
 
 
+# A treatment withheld, in words (禁用, 不推荐, "not recommended", "contraindicated").
+_WITHHELD: Final[str] = (
+    r"禁用|不推荐|不宜|不建议|不能用|慎用|"
+    r"\bcontraindicated\b|\bnot (?:be )?(?:recommended|used|given)\b"
+)
 # Who may be given a treatment, in words ("适用于成人及7岁以上儿童", "not recommended for
 # children under 5"): asked whether a patient may have it, a bound the patient is outside of
 # is the answer (no), not another row.
 _WHO_MAY: Final[re.Pattern[str]] = re.compile(
-    r"适用|适合|仅限|仅用于|禁用|不推荐|不宜|不建议|不能用|慎用|"
-    r"\bindicated\b|\bapproved\b|\brecommended for\b|\bnot (?:be )?(?:recommended|used|given)\b|"
-    r"\bcontraindicated\b|\bonly (?:for|in)\b",
+    rf"适用|适合|仅限|仅用于|\bindicated\b|\bapproved\b|\brecommended for\b|"
+    rf"\bonly (?:for|in)\b|{_WITHHELD}",
     re.IGNORECASE,
 )
 _WHO_MAY_ASPECTS: Final[frozenset[str | None]] = frozenset(
@@ -582,9 +586,7 @@ _WHO_MAY_ASPECTS: Final[frozenset[str | None]] = frozenset(
 
 # Who must not be given it ("不推荐哮喘…患者使用", "contraindicated in patients with asthma").
 _WHO_MAY_NOT: Final[re.Pattern[str]] = re.compile(
-    r"禁用|禁忌|不推荐|不宜|不建议|不能用|慎用|避免(?:使用|应用)|"
-    r"\bcontraindicated\b|\bnot (?:be )?(?:recommended|used|given)\b|\bavoid(?:ed)?\b",
-    re.IGNORECASE,
+    rf"{_WITHHELD}|禁忌|避免(?:使用|应用)|\bavoid(?:ed)?\b", re.IGNORECASE
 )
 
 

@@ -459,10 +459,6 @@ def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
         pieces = out[-taken:]
         if whole and any(len(p) < 2 or freq.get(p) is not None for p in pieces):
             continue
-        if (whole or taken > 1) and _opens_with_a_verb(pieces[0], freq, tags):
-            # 想换 + 多西环素, 想换 + 多西 + 环素: "wants to switch to", unlike 依诺 + 肝素
-            # (enoxaparin). A lone piece before a stem may open with one (达比 + 加群).
-            continue
         name = "".join(pieces) + word
         if not (3 <= len(name) <= _LONGEST_NAME) or not CJK_RUN_RE.fullmatch(name):
             continue
@@ -471,7 +467,10 @@ def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
         opening = pieces[0]
         if (
             freq.get(opening, 0) >= _VERY_COMMON_CHAR
-            or (tags.get(opening) in _NOT_NAME_START and freq.get(opening, 0) >= _COMMON_CHAR)
+            or _function_word(opening, freq, tags)
+            # 想换 + 多西环素, 想换 + 多西 + 环素: "wants to switch to", unlike 依诺 + 肝素
+            # (enoxaparin). A lone piece before a stem may open with one (达比 + 加群).
+            or ((whole or taken > 1) and _function_word(opening[0], freq, tags))
             or word in GENERIC_ZH
             or set(word) & NAME_BREAKS
         ):
@@ -481,11 +480,10 @@ def _name_span(out: list[str], word: str, table: LayeredTerms) -> int:
     return 0
 
 
-def _opens_with_a_verb(piece: str, freq: Mapping[str, int], tags: Mapping[str, str]) -> bool:
-    """A piece jieba does not know whose first character is a common verb or preposition of
-    its own (想换, 改用, 加用): the question's words before a name, not a syllable of it."""
-    first = piece[0]
-    return tags.get(first) in _NOT_NAME_START and freq.get(first, 0) >= _COMMON_CHAR
+def _function_word(word: str, freq: Mapping[str, int], tags: Mapping[str, str]) -> bool:
+    """A common verb, preposition or pronoun (用, 对, 想): it opens no name, nor does a piece
+    jieba does not know that begins with one (想换, 改用)."""
+    return tags.get(word) in _NOT_NAME_START and freq.get(word, 0) >= _COMMON_CHAR
 
 
 def _known_name(word: str, table: LayeredTerms) -> bool:
