@@ -278,6 +278,19 @@ def names_a_drug(analysis: QuestionAnalysis, sentence: str) -> bool:
     return names_some_drug(sentence) or any(term_in_text(a, sentence) for a in analysis.anchors)
 
 
+def names_another_single_drug(analysis: QuestionAnalysis, text: str) -> bool:
+    """Whether a text names a drug the question does not, one drug and not a class of them
+    ("在应用糖皮质激素时" names the class its section is about, not another drug)."""
+    forms = asked_names(analysis)
+    return any(
+        drug_shaped(n) and not is_among(forms, n) and not _names_a_class(n) for n in names_in(text)
+    )
+
+
+def _names_a_class(name: str) -> bool:
+    return "类" in name or name.endswith("激素") or _CLASS_NAME.search(name) is not None
+
+
 def names_some_drug(text: str) -> bool:
     """Whether a text names a drug by its name's shape, asked or not."""
     return any(drug_shaped(n) for n in names_in(text))

@@ -26,6 +26,8 @@ from assistant.drug_subjects import (
     is_asked_name,
     labelled_by_another_drug,
     names_a_drug,
+    names_another_single_drug,
+    names_some_drug,
     opens_with_an_asked_drug,
     opens_with_another_drug,
 )
@@ -247,6 +249,8 @@ class _Candidate:
     along_after: tuple[int, ...] = ()
     clauses: tuple[str, ...] = ()  # the earlier clauses of the statement it continues
     under: float = 0.0  # what its section and title add when choosing the document
+    # The sentence of the chunk before that names its drug: (that source's n, its position).
+    carried: tuple[int, int] | None = None
 
 
 def _lexical_score(text: str, wanted: set[str], *, numbers: bool, dose: bool, rank: int) -> float:
@@ -361,6 +365,44 @@ def item_head_over(source: Source, layout: PassageLayout, position: int) -> list
     return [source.item_head] if source.item_head and position < layout.first_item else []
 
 
+def named_in_the_chunk_before(
+    analysis: QuestionAnalysis,
+    source: Source,
+    before: Source | None,
+    structure: PassageLayout,
+    raw: Sequence[str],
+    position: int,
+) -> int | None:
+    """Where the chunk before a passage names the asked drug that a sentence of the passage
+    speaks of: the split left the drug ("…一般选择甲泼尼龙。") in one chunk and its dose
+    ("初始剂量：多为2mg/(kg.d)左右") at the start of the next, under the same section.
+
+    Only when the question names one drug; the passage, up to the sentence, names no drug and
+    opens no list item (an item is about its own head); and the chunk before names no other
+    drug (a class, "糖皮质激素", is none) from its last sentence naming the asked one on. A
+    section heading naming a class never stands in for the drug: the drug must be named.
+    """
+    drugs = analysis.drug_anchors
+    if (
+        len(drugs) != 1
+        or before is None
+        or before.section != source.section
+        or before.library != source.library
+        or position >= structure.first_item
+        or term_in_text(drugs[0], " ".join([source.item_head or "", *source_context(source)]))
+        or any(
+            names_some_drug(raw[i]) or term_in_text(drugs[0], raw[i]) for i in range(position + 1)
+        )
+    ):
+        return None
+    _, previous = passage_sentences(before.text)
+    for i in range(len(previous) - 1, -1, -1):
+        if term_in_text(drugs[0], previous[i]):
+            tail = " ".join(previous[i:])
+            return None if names_another_single_drug(analysis, tail) else i
+    return None
+
+
 def compose_extractive(
     question: str,
     sources: Sequence[Source],
@@ -385,6 +427,7 @@ def compose_extractive(
     chosen: list[_Candidate] = []
     rejected: list[tuple[float, str, str, int]] = []
     shown_of: dict[int, tuple[str, ...]] = {}
+    by_chunk = {(s.doc_id, s.chunk_index): s for s in sources}
     for rank, source in enumerate(sources):
         structure, raw = passage_sentences(source.text)
         shown_of[source.n] = raw
@@ -438,6 +481,7 @@ def compose_extractive(
                 labels=labels,
             )
             before: tuple[int, ...] = ()
+            carried: tuple[int, int] | None = None
             top = analysis.anchors[0] if analysis.anchors else None
             if top is not None and not term_in_text(top, text):
                 # The subject is in a sentence before or in the item's head: take it along, so
@@ -486,6 +530,26 @@ def compose_extractive(
                             break
                 if taken is not None:
                     verdict, before = taken
+                elif not verdict.responsive and source.chunk_index:
+                    # Its drug is named only in the chunk before, under the same section.
+                    prior = by_chunk.get((source.doc_id, source.chunk_index - 1))
+                    at = named_in_the_chunk_before(
+                        analysis, source, prior, structure, raw, position
+                    )
+                    if prior is not None and at is not None:
+                        naming = passage_sentences(prior.text)[1][at]
+                        along = judge_responsive(
+                            analysis,
+                            text,
+                            context=[*above, *context],
+                            clauses=clauses,
+                            titles=[source.title],
+                            along=[naming],
+                            passage=source.text,
+                            labels=labels,
+                        )
+                        if along.responsive:
+                            verdict, carried = along, (prior.n, at)
                 if verdict.responsive and about_the_drug_before(
                     analysis, structure, raw, position, above
                 ):
@@ -508,6 +572,8 @@ def compose_extractive(
             # neighbours. A question in the other language shares no words with it, so the
             # lexical part may be nothing; scores stay positive for the cut below.
             shown = " ".join([*(raw[i] for i in before), text])
+            if carried is not None:
+                shown = f"{naming} {shown}"
             score = max(lexical, 0.0) + weighted_coverage(analysis, shown)
             # What the sentence stands under tells documents apart when the sentence alone does
             # not: "syringe" in a wound-care paragraph of an animal-bite guideline and in one of
@@ -521,7 +587,8 @@ def compose_extractive(
                 score += _ENUMERATION_BONUS
             chosen.append(
                 _Candidate(score, rank, position, text, source.n, source.doc_id,
-                           source.chunk_index or 0, before, after, tuple(clauses), under)
+                           source.chunk_index or 0, before, after, tuple(clauses), under,
+                           carried)
             )  # fmt: skip
     dropped = [
         DroppedSentence(text=text, reason=reason, citations=[n])
@@ -550,6 +617,11 @@ def compose_extractive(
     seen: set[str] = set()
     for candidate in picked:
         raw = shown_of[candidate.n]
+        if candidate.carried is not None:
+            n, at = candidate.carried
+            if _plain(shown_of[n][at]) not in seen:
+                seen.add(_plain(shown_of[n][at]))
+                out.append((shown_of[n][at], [n]))
         for position in _shown_positions(candidate):
             text = raw[position]
             if position == candidate.position and analysis is not None:

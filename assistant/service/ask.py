@@ -72,6 +72,7 @@ from assistant.service.understanding import (
     empty_refusal,
     holds_term,
     names_subject,
+    precede_drugless_passages,
     search_for_subject,
     subject_refusal,
     understand_question,
@@ -283,6 +284,7 @@ def _answer_and_audit(
     retrieval = _without_bibliography(retrieval)
     retrieval = anchored_relevance(analysis, retrieval)
     retrieval = continue_cut_passages(ctx, analysis, retrieval)
+    retrieval = precede_drugless_passages(ctx, analysis, retrieval)
     if strength:
         retrieval = _keep_strength(retrieval, strength)
     t_retrieved = time.perf_counter()

@@ -18,10 +18,11 @@ from dataclasses import replace
 from typing import Literal
 
 from assistant.aspects import aspect_words
-from assistant.citations import content_terms
+from assistant.citations import content_terms, split_sentences
 from assistant.domain import Refusal, Source
 from assistant.drug_subjects import (
     asks_which_drug,
+    names_some_drug,
 )
 from assistant.errors import (
     GuideCiteError,
@@ -329,6 +330,53 @@ def _cut_off(text: str) -> bool:
     """Whether a passage stops mid-statement: on a lead-in's colon or inside a sentence."""
     tail = text.rstrip()
     return bool(tail) and tail[-1] not in _STATEMENT_END
+
+
+def precede_drugless_passages(
+    ctx: Context, analysis: QuestionAnalysis, retrieval: RetrievalResult
+) -> RetrievalResult:
+    """A passage that never names the one drug the question asks about is followed by the chunk
+    before it, when that chunk, in the same section, names the drug: the chunker cut "…一般选择
+    甲泼尼龙。" from the dose that opens the next chunk ("初始剂量：多为2mg/(kg.d)左右"), which
+    is found alone. Whether the dose is the drug's the composer decides
+    (`named_in_the_chunk_before`); this only puts the chunk where it can look. At most
+    `_MAX_CONTINUED` passages are looked up."""
+    drugs = analysis.drug_anchors
+    if len(drugs) != 1 or not retrieval.sources:
+        return retrieval
+    have = {(s.doc_id, s.chunk_index) for s in retrieval.sources}
+    out: list[Source] = []
+    looked = 0
+    for source in retrieval.sources:
+        out.append(source)
+        index = source.chunk_index
+        if (
+            looked >= _MAX_CONTINUED
+            or not index
+            or (source.doc_id, index - 1) in have
+            or term_in_text(drugs[0], f"{source.item_head or ''} {with_context(source)}")
+            or names_some_drug(next(iter(split_sentences(source.text)), ""))
+        ):
+            continue
+        looked += 1
+        rows = ctx.store.scroll(
+            doc_id=source.doc_id,
+            chunk_index=index - 1,
+            status="current",
+            libraries=[source.library],
+            limit=1,
+        )
+        if not rows:
+            continue
+        point_id, payload = rows[0]
+        prior = to_source(0, Hit(id=point_id, score=source.score, payload=payload))
+        if prior.section == source.section and term_in_text(drugs[0], prior.text):
+            out.append(prior)
+            have.add((source.doc_id, index - 1))
+    if len(out) == len(retrieval.sources):
+        return retrieval
+    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(out, start=1)]
+    return replace(retrieval, sources=sources)
 
 
 def anchored_relevance(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> RetrievalResult:

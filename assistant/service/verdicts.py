@@ -264,7 +264,15 @@ def _sentence_context(
         context.extend(heads)
         along.extend(before)
     along.extend(text for text, _ in draft.sentences[max(0, index - CONTEXT_SENTENCES) : index])
-    return context, [a for a in along if a not in context]
+    # A sentence of the chunk before, under the same section, shown earlier in the answer says
+    # what this passage's sentences are about as a sentence before them in it would ("…一般选择
+    # 甲泼尼龙。" over the dose and the list of cases that open the next chunk).
+    along.extend(
+        earlier
+        for earlier, earlier_cites in draft.sentences[:index]
+        if earlier_cites != cites and _goes_on_in(by_n, earlier_cites, cites)
+    )
+    return context, list(dict.fromkeys(a for a in along if a not in context))
 
 
 def _placed(source: str, sentence: str) -> tuple[PassageLayout, tuple[str, ...], int] | None:
@@ -363,13 +371,13 @@ def _names_the_next(
             return False
         return any(
             judged[index + 1 + offset].responsive
-            and following_cites == cites
+            and _goes_on_in(by_n, cites, following_cites)
             and not any(term_in_text(a, following) for a in named)
             for offset, (following, following_cites) in enumerate(window)
         )
     return any(
         judged[index + 1 + offset].responsive
-        and following_cites == cites
+        and _goes_on_in(by_n, cites, following_cites)
         and not term_in_text(top, following)
         and (reason == "other_aspect" or bool(populations(following)))
         for offset, (following, following_cites) in enumerate(window)
@@ -379,6 +387,23 @@ def _names_the_next(
         term_in_text(top, text) and not names_other(analysis, text)
         if reason == "other_population"
         else any(term_in_text(a, text) for a in analysis.anchors)
+    )
+
+
+def _goes_on_in(by_n: dict[int, Source], cites: Sequence[int], following: Sequence[int]) -> bool:
+    """Whether a later sentence quotes the same passage, or the chunk right after it under the
+    same section (the composer shows "…一般选择甲泼尼龙。" with the dose that opens the next
+    chunk: see `named_in_the_chunk_before`)."""
+    if list(following) == list(cites):
+        return True
+    here = [by_n[n] for n in cites if n in by_n]
+    after = [by_n[n] for n in following if n in by_n]
+    return (
+        len(here) == len(after) == 1
+        and here[0].doc_id == after[0].doc_id
+        and here[0].section == after[0].section
+        and here[0].chunk_index is not None
+        and after[0].chunk_index == here[0].chunk_index + 1
     )
 
 

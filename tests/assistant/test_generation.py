@@ -578,3 +578,60 @@ def test_a_models_lead_in_stays_with_its_first_cited_item() -> None:
     sentences, _ = parse_plain_text("推荐以下药物：（1）甲药75mg，每日2次[1]；（2）乙药10mg[2]。")
     assert sentences[0] == ("推荐以下药物：（1）甲药75mg，每日2次；", [1])
     assert split_sentences("推荐以下药物：（1）甲药75mg；")[0] == "推荐以下药物："
+
+
+def _split_section(drug: str, tail: str = "") -> list[Source]:
+    """A section the chunker cut between the sentence choosing its drug and the dose that
+    opens the next chunk: chunks 4 and 5 of one document, under one section."""
+    section = "十、治疗 > （三）糖皮质激素治疗"
+    before = (
+        "对于控制病情、降低后遗症发生非常重要，不应过早和过晚使用。\n"
+        f"使用指征：轻症不推荐，用于重症和危重症，一般选择{drug}。{tail}"
+        "在应用糖皮质激素时，需关注并及时处理混合感染及胸腔积液等并发症。"
+    )
+    dose = "初始剂量：多为2mg/(kg.d)左右。\n个别病情更重，可根据病情适当增加初始剂量。"
+    return [
+        make_source(1, before, doc="d", title="某病诊疗指南", chunk=4, section=section),
+        make_source(2, dose, doc="d", title="某病诊疗指南", chunk=5, section=section),
+    ]
+
+
+def test_a_dose_whose_drug_only_the_chunk_before_names_is_shown_with_that_sentence() -> None:
+    _, drug = fake_drug(31)
+    sources = _split_section(drug)
+    passages = [s.text for s in sources] + ["其他章节。", "对症治疗。"]
+    shown = compose_extractive(
+        f"{drug}的初始剂量是多少？",
+        sources,
+        analysis=analyse_question(
+            f"{drug}的初始剂量是多少？", table=table_with(), rarity=rarity_of(passages)
+        ),
+    )[0]
+    # The dose reads with the sentence that names its drug, each citing its own chunk.
+    assert shown[:2] == [
+        (f"使用指征：轻症不推荐，用于重症和危重症，一般选择{drug}。", [1]),
+        ("初始剂量：多为2mg/(kg.d)左右。", [2]),
+    ], shown
+
+
+def test_the_chunk_before_never_gives_a_dose_to_another_drug_or_section() -> None:
+    _, drug = fake_drug(32)
+    _, other = fake_drug(33)
+    passages = [s.text for s in _split_section(drug)] + ["其他章节。", "对症治疗。"]
+
+    def shown(question: str, sources: list[Source]) -> list[str]:
+        analysis = analyse_question(question, table=table_with(), rarity=rarity_of(passages))
+        return [t for t, _ in compose_extractive(question, sources, analysis=analysis)[0]]
+
+    # Asked another drug of the class the section is about: its dose is not stated.
+    assert shown(f"{other}的初始剂量是多少？", _split_section(drug)) == []
+    # The chunk before goes on to name another drug: whose dose follows is not certain.
+    switched = _split_section(drug, tail=f"无效时可换用{other}。")
+    assert shown(f"{drug}的初始剂量是多少？", switched) == []
+    # Another section, or a chunk that is not the one right before, says nothing of it.
+    first, second = _split_section(drug)
+    for moved in (
+        second.model_copy(update={"section": "十、治疗 > （四）支气管镜治疗"}),
+        second.model_copy(update={"chunk_index": 7}),
+    ):
+        assert shown(f"{drug}的初始剂量是多少？", [first, moved]) == [], moved
