@@ -568,7 +568,7 @@ def judge_responsive(
 
 # A treatment withheld, in words (禁用, 不推荐, "not recommended", "contraindicated").
 _WITHHELD: Final[str] = (
-    r"禁用|不推荐|不宜|不建议|不能用|慎用|"
+    r"禁用|不推荐|不宜|不建议|不能用|慎用|不(?:应|得|可|能)(?:使用|应用|服用)|"
     r"\bcontraindicated\b|\bnot (?:be )?(?:recommended|used|given)\b"
 )
 # Who may be given a treatment, in words ("适用于成人及7岁以上儿童", "not recommended for
@@ -603,7 +603,7 @@ def _restricts_the_patients_condition(analysis: QuestionAnalysis, sentence: str)
     return any(
         _patients_with(form, sentence)
         for t in analysis.terms
-        if not t.anchor and not populations(t.term)
+        if t not in analysis.drug_anchors and not populations(t.term)
         for form in t.forms
     )
 
@@ -614,7 +614,8 @@ def _patients_with(condition: str, sentence: str) -> bool:
     name = re.escape(condition)
     if has_cjk(condition):
         return (
-            re.search(rf"{name}[^，,。；;]{{0,12}}?(?:患者|病人|患儿|人群)", sentence) is not None
+            re.search(rf"{name}[^，,。；;]{{0,12}}?(?:患者|病人|患儿|人群|(?<![或再])者)", sentence)
+            is not None
         )
     whom = r"\b(?:patients|persons|people|those|children|adults|individuals)\s+(?:with|who have)"
     return re.search(rf"{whom}\s+(?:\S+\s+){{0,4}}?{name}\b", sentence, re.IGNORECASE) is not None

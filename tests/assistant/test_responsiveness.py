@@ -1429,6 +1429,31 @@ def test_a_restriction_on_the_patients_condition_holds_for_a_child(
     assert verdict.responsive is responsive, verdict
 
 
+_RENAL_DRUG = fake_drug(51)[1]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "responsive"),
+    [
+        # Withheld in other words (不应使用) from those (者) with the patient's condition.
+        (f"中度肾功能损伤者应将{_RENAL_DRUG}减半服用，重度肝、肾功能损伤者不应使用。", True),
+        (f"重度肾功能损害者不得使用{_RENAL_DRUG}。", True),
+        # Withheld from those with another condition: nothing said of this patient.
+        (f"重度肝功能损伤者不应使用{_RENAL_DRUG}。", False),
+        # Said of everyone: nothing of an older patient with the condition.
+        (f"{_RENAL_DRUG}适用于发病5天以内的成年患者。", False),
+    ],
+)
+def test_a_restriction_on_the_patients_condition_holds_for_an_older_patient(
+    sentence: str, responsive: bool
+) -> None:
+    question = f"80岁老人重度肾功能不全，还能用{_RENAL_DRUG}吗？"
+    library = [sentence, "老年患者应定期复查。", "流感患者可使用该药。", "肾功能不全者要调整剂量。"]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    verdict = judge_responsive(analysis, sentence, context=["某病诊疗方案"])
+    assert verdict.responsive is responsive, verdict
+
+
 def test_a_special_population_tells_a_sentence_apart_from_its_guidelines_topic() -> None:
     # The title names opioids, so "opioids" tells no sentence of it apart; pregnancy does.
     title = "CDC Clinical Practice Guideline for Prescribing Opioids for Pain"
