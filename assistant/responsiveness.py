@@ -783,7 +783,7 @@ def stated_under(aspect: Aspect, sentence: str, labels: Sequence[str] = ()) -> b
 # care-associated infection (also referred to as …): An infection occurring …", "X is
 # defined as …".
 _DEFINITION: Final[re.Pattern[str]] = re.compile(
-    r"^\W*[^。；;]{1,40}?(?:[:：]\s*(?:指|是指|系指)|是指|系指|指的是|定义为)|"
+    r"^\W*[^。；;]{1,40}?(?:[:：]\s*(?:指|是指|系指|又称|也称|亦称)|是指|系指|指的是|定义为)|"
     r"^\W*[A-Za-z][\w\s\-–/,()“”\"']{1,120}?[:：]\s+(?:An?|The)\s|"
     r"\b(?:is|are) defined as\b|\brefers? to (?:an?|the) ",
     re.IGNORECASE,

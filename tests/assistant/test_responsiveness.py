@@ -17,6 +17,7 @@ from assistant.generation import compose_extractive
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, library_glosses
 from assistant.questions import analyse_question
 from assistant.responsiveness import (
+    defines,
     heading_of,
     judge_responsive,
     stated_under,
@@ -807,6 +808,11 @@ def test_a_definition_answers_what_a_name_means_or_an_aspect_it_states_and_nothi
     assert judge_responsive(meaning, definition).responsive
     how_long = analyse_question("TIA症状通常多长时间内恢复？", table=table, rarity=rarity)
     assert judge_responsive(how_long, tia).responsive
+    # "X：又称Y，…" defines X as "X：指…" does: no answer to whether a treatment is needed.
+    also_called = "脑梗死：又称缺血性卒中，由于脑局部血液循环障碍所导致的神经功能缺损综合征。"
+    assert defines(also_called) and not defines("脑梗死又称缺血性卒中。")
+    needed = analyse_question("脑梗死后需要长期吃抗癫痫药吗？", table=table, rarity=rarity)
+    assert judge_responsive(needed, also_called).reason == "other_aspect"
 
 
 def test_a_sentence_saying_none_of_the_questions_words_answers_another_question() -> None:
