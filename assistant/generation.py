@@ -149,6 +149,8 @@ _FURNITURE_RES = (
 CONTEXT_SENTENCES = 2
 # Sentences shorter than this carry no claim of their own (headings, fragments).
 _MIN_SENTENCE_CHARS = 8
+# Letters, digits and CJK characters: a list's bare label ("L.", "2.") has fewer than two.
+_WORD_CHARS = re.compile(r"[^\W_]")
 # How much the question's words found only in what a sentence stands under (its section, item
 # head and document title) count toward choosing it, beside those found in it.
 _CONTEXT_SHARE = 0.5
@@ -626,7 +628,7 @@ def compose_extractive(
             text = raw[position]
             if position == candidate.position and analysis is not None:
                 text = asked_drugs_part(text, analysis)
-            if len(text) >= 2 and _plain(text) not in seen:
+            if len(_WORD_CHARS.findall(text)) >= 2 and _plain(text) not in seen:
                 seen.add(_plain(text))
                 out.append((text, [candidate.n]))
     texts = {text for text, _ in out}

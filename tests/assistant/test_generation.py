@@ -635,3 +635,17 @@ def test_the_chunk_before_never_gives_a_dose_to_another_drug_or_section() -> Non
         second.model_copy(update={"chunk_index": 7}),
     ):
         assert shown(f"{drug}的初始剂量是多少？", [first, moved]) == [], moved
+
+
+def test_a_checklists_bare_item_letter_is_never_shown_as_a_sentence() -> None:
+    text = (
+        "Elements to be assessed Assessment Notes/Areas for Improvement K. Devices are dried "
+        "thoroughly prior to reuse.\nNote: For lumened instruments (e.g., endoscopes) this "
+        "includes flushing all channels with alcohol and forcing air through channels.\nL. "
+        "After high-level disinfection, devices are stored in a manner to protect from damage "
+        "or contamination.\nM. Endoscopes are hung vertically."
+    )
+    source = make_source(1, text, doc="cdc", title="Outpatient guide")
+    question = "How are endoscopes stored after high-level disinfection?"
+    shown = shown_texts(question, [source], [text, "Hand hygiene.", "Sterilization."])
+    assert shown and all(len(t.strip(" .")) > 1 for t in shown), shown
