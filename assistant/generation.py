@@ -14,7 +14,7 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -32,6 +32,7 @@ from assistant.drug_subjects import (
     opens_with_another_drug,
 )
 from assistant.errors import ModelCallError
+from assistant.language import has_cjk
 from assistant.llm import ChatModel, citation_schema
 from assistant.passage_layout import (
     LABEL_MAX_CHARS,
@@ -652,6 +653,10 @@ def asked_drugs_part(sentence: str, analysis: QuestionAnalysis) -> str:
         # "罗红霉素用法：" heads roxithromycin's clause, not 红霉素's.
         return head is not None and is_asked_name(head, forms, analysis.other_names)
 
+    own = _asked_drugs_statements(sentence, asked_head)
+    if own is not None:
+        return own
+
     first = next((i for i, head in enumerate(heads) if asked_head(head)), None)
     if first is None:
         return sentence
@@ -663,6 +668,29 @@ def asked_drugs_part(sentence: str, analysis: QuestionAnalysis) -> str:
         return sentence  # nothing before it is another drug's dose
     part = "".join(clauses[first:end]).strip()
     return part.rstrip("，,；;") if end is not None else part
+
+
+def _asked_drugs_statements(sentence: str, asked: Callable[[str | None], bool]) -> str | None:
+    """Of an English sentence joining statements about several drugs' doses with semicolons
+    ("…hydrocodone 5 mg … 20 MME daily; extended-release tablets containing oxycodone 10 mg …
+    30 MME daily."), the statements naming only the asked drug, when another drug's statement
+    states a dose; None otherwise."""
+    if has_cjk(sentence):
+        return None
+    parts = [p.strip() for p in _STATEMENT_RE.split(sentence) if p.strip()]
+    if len(parts) < 2:
+        return None
+    drugs = [[normalised(n) for n in names_in(p) if drug_shaped(n)] for p in parts]
+    own = [p for p, d in zip(parts, drugs, strict=True) if d and all(asked(n) for n in d)]
+    others = [
+        p
+        for p, d in zip(parts, drugs, strict=True)
+        if any(not asked(n) for n in d) and states_dose(p)
+    ]
+    if not own or not others:
+        return None
+    shown = "; ".join(own)
+    return shown if shown[-1] in ".!?" else f"{shown}."
 
 
 def _head_name(clause: str) -> str | None:
@@ -677,6 +705,8 @@ def _head_name(clause: str) -> str | None:
 # A clause of a listing sentence, with its comma or semicolon; what a clause opens with before
 # its label's colon or 用法.
 _CLAUSE_RE: Final[re.Pattern[str]] = re.compile(r"(?<=[，；,;])")
+# English statements joined in one sentence by semicolons.
+_STATEMENT_RE: Final[re.Pattern[str]] = re.compile(r";\s+")
 _CLAUSE_OPENING_RE: Final[re.Pattern[str]] = re.compile(
     r"\s*(?:[①-⑳]|\d+[.、])?\s*([^，；,;：:]{2,14}?)\s*(?:用法|用量|剂量)?\s*[：:]"
 )

@@ -649,3 +649,28 @@ def test_a_checklists_bare_item_letter_is_never_shown_as_a_sentence() -> None:
     question = "How are endoscopes stored after high-level disinfection?"
     shown = shown_texts(question, [source], [text, "Hand hygiene.", "Sterilization."])
     assert shown and all(len(t.strip(" .")) > 1 for t in shown), shown
+
+
+def test_of_statements_on_several_drugs_doses_only_the_asked_drugs_is_shown() -> None:
+    # One English sentence, two worked examples joined by a semicolon: the first another drug's.
+    en, _ = fake_drug(62)
+    other_en, _ = fake_drug(61)
+    text = (
+        f"For example, tablets containing {other_en} 5 mg taken four times a day would contain "
+        f"a total of 20 mg of {other_en} daily, equivalent to 20 MME daily; extended-release "
+        f"tablets containing {en} 10 mg and taken twice a day would contain a total of 20 mg of "
+        f"{en} daily, equivalent to 30 MME daily."
+    )
+    source = make_source(1, text, doc="cdc", title="Opioid guideline")
+    shown = shown_texts(
+        f"Pt on {en} 10 mg BID, how many MME per day?", [source], [text, "Taper.", "Naloxone."]
+    )
+    assert shown == [
+        f"extended-release tablets containing {en} 10 mg and taken twice a day would contain a "
+        f"total of 20 mg of {en} daily, equivalent to 30 MME daily."
+    ], shown
+    # Asked the first drug: its statement alone.
+    first = shown_texts(
+        f"{other_en} 5 mg QID, how many MME per day?", [source], [text, "Taper.", "Naloxone."]
+    )
+    assert first and all(en not in t for t in first), first
