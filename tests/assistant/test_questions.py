@@ -2574,3 +2574,31 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
     analysis = analyse_question(question, table=table, rarity=rarity_of(library))
     forms = {f for t in analysis.terms for f in t.forms}
     assert english in forms, analysis.terms
+
+
+@pytest.mark.parametrize(
+    ("question", "form"),
+    [
+        # Brand names a prescriber writes, for the generic the guidelines name.
+        ("Vivitrol dose and how often?", "naltrexone"),
+        ("Pt on OxyContin 20 mg BID, how many MME?", "oxycodone"),
+        ("Dilaudid 2 mg every 4 hours, how many MME?", "hydromorphone"),
+        # Abbreviations the guidelines spell out, and the Chinese the other library uses.
+        ("Aneurysmal SAH before it is secured: SBP target?", "收缩压"),
+        ("How should flexible endoscopes be stored after HLD?", "high level disinfection"),
+        ("Suspected C. diff in an outbreak: alcohol rub or soap?", "clostridium difficile"),
+        ("护理艰难梭菌感染的病人后用什么洗手？", "c difficile"),
+        ("How long do influenza patients usually shed virus?", "排毒时间"),
+        ("What degree of stenosis qualifies for CEA after a TIA?", "颈动脉内膜剥脱术"),
+        ("Carotid stenting or endarterectomy after TIA?", "颈动脉支架置入术"),
+    ],
+)
+def test_brand_names_abbreviations_and_shedding_are_glossed(question: str, form: str) -> None:
+    from assistant.glossary import load_glossaries
+
+    names, vocabulary = load_glossaries()
+    table = LayeredTerms((names, vocabulary, cedict_table()), clinical=1, curated=2)
+    library = ["Naltrexone 380 mg every 4 weeks.", "收缩压控制在160mmHg以内。", "排毒时间3～7天。"]
+    analysis = analyse_question(question, table=table, rarity=rarity_of(library))
+    forms = {f for t in analysis.terms for f in t.forms}  # English forms are normalised
+    assert form in forms, analysis.terms
