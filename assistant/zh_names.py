@@ -570,6 +570,9 @@ def expansions(short: str, table: LayeredTerms) -> list[str]:
 # 异常凝血酶原).
 _CLAUSE_VERB_FREQ: Final[int] = 1000
 _CLAUSE_WORD_TAGS: Final[frozenset[str]] = frozenset({"d", "p", "c", "u", "uj", "r"})
+# A definition's verbs, which jieba may tag as nouns (指 "finger"): "MPP：指肺炎支原体（MP）…"
+# glosses 肺炎支原体, not 指肺炎支原体.
+_DEFINING: Final[frozenset[str]] = frozenset("指即系是为")
 
 
 def gloss_term_start(run: str) -> str:
@@ -580,7 +583,7 @@ def gloss_term_start(run: str) -> str:
     tags, freq = word_tags(), word_counts()
     while len(words) > 1 and len("".join(words[1:])) >= 2:
         first, tag = words[0], tags.get(words[0])
-        clause_word = (len(first) == 1 and tag in _CLAUSE_WORD_TAGS) or (
+        clause_word = (len(first) == 1 and (tag in _CLAUSE_WORD_TAGS or first in _DEFINING)) or (
             len(first) >= 2 and tag in {*_NOT_NAME_START, "vn"}
         )
         if not (clause_word and freq.get(first, 0) >= _CLAUSE_VERB_FREQ):

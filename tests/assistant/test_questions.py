@@ -354,6 +354,12 @@ def test_a_glossed_term_loses_the_clause_words_before_it() -> None:
     assert "dcp" in table.to_english("异常凝血酶原")
     assert gloss_term_start("还可能引起狂犬病") == "狂犬病"
     assert gloss_term_start("抗病毒药物") == "抗病毒药物"
+    # A definition's verb, which jieba tags as a noun (指, "finger"), is no part of the term.
+    defined = "肺炎支原体肺炎（MPP）：指肺炎支原体（mycoplasma pneumoniae，MP）感染引起的肺部炎症。"
+    glosses = LayeredTerms((library_glosses([defined], term_start=gloss_term_start),))
+    assert "mp" in glosses.to_english("肺炎支原体")
+    assert glosses.to_english("指肺炎支原体") == []
+    assert gloss_term_start("系统性红斑狼疮") == "系统性红斑狼疮"
 
 
 def test_a_disease_no_passage_writes_with_bing_is_matched_without_it() -> None:
