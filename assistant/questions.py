@@ -845,6 +845,19 @@ _CARE_FRAME_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?:出院|入院|住院|转院)$|^(?:discharge|admission|hospitalization)$", re.IGNORECASE
 )
 _AS_FRAME: Final[str] = r"(?:后|以后|之后|前|以前|之前|时|期间)"
+# An organ's inflammation named after the disease causing it ("rabies encephalitis", "influenza
+# pneumonia", "流感肺炎"): how that disease shows, not a second disease.
+_MANIFESTATION_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:pneumonia|encephalitis|meningitis|encephalopathy|myocarditis|"
+    r"肺炎|脑炎|脑病|脑膜炎|心肌炎)$",
+    re.IGNORECASE,
+)
+# Where the patient is cared for ("in ICU", "入住ICU"): where, not about what.
+_CARE_SETTING_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:ICU|PICU|NICU|重症监护室|重症监护病房|监护室)$", re.IGNORECASE
+)
+_IN_SETTING: Final[str] = r"(?:在|入住|转入|收入|住进|住在)\s*"
+_EN_IN_SETTING: Final[str] = r"\b(?:in|into|to|admitted to)\s+(?:the\s+|an?\s+)?"
 _EN_AS_FRAME: Final[str] = r"\b(?:after|before|at|on|since|following|until)\s+(?:hospital\s+)?"
 
 
@@ -860,6 +873,10 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
       lidocaine — how long can we keep using it?" asks about the vial.
     - a point of the hospital stay used as a time ("脑出血患者出院后长期血压控制目标"): the
       sentence on the long-term target need not say 出院.
+    - where the patient is cared for ("Severe influenza in ICU — corticosteroids routinely?"):
+      the sentence on corticosteroids in severe influenza need not say ICU.
+    - an organ's inflammation named after its disease ("Confirmed rabies encephalitis — any
+      role for corticosteroids?"): the sentence on corticosteroids in rabies answers.
     """
     text = unicodedata.normalize("NFKC", question)
     together = _TAKEN_TOGETHER.search(text) is not None
@@ -878,6 +895,15 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
             )
         elif _CARE_FRAME_RE.match(t.term):
             pattern = name + _AS_FRAME if has_cjk(t.term) else _EN_AS_FRAME + name + r"\b"
+        elif _MANIFESTATION_RE.match(t.term):
+            # "rabies encephalitis", "流感肺炎": what the named disease does, not another one.
+            causes = [o.term for o in terms if o.anchor and not _MANIFESTATION_RE.match(o.term)]
+            if not causes:
+                continue
+            pattern = "|".join(rf"{re.escape(c)}\s*{name}" for c in causes)
+        elif _CARE_SETTING_RE.match(t.term):
+            # "ICU" is written so in Chinese questions too ("入住ICU后").
+            pattern = rf"{_IN_SETTING}{name}|{name}(?:内|中|里)|{_EN_IN_SETTING}{name}\b"
         else:
             continue
         if re.search(pattern, text, re.IGNORECASE):

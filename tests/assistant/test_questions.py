@@ -2383,6 +2383,11 @@ _CIRCUMSTANCES_LIBRARY = [
     "所有脑出血患者长期血压控制目标值<130/80 mmHg。",
     "脑血管病患者出院后应定期复诊。",
     "正在服用氯吡格雷的患者，阿司匹林剂量为每日100mg。",
+    "重型流感患者不建议常规使用糖皮质激素治疗。",
+    "合并其他器官功能衰竭需 ICU 监护治疗。",
+    "糖皮质激素不应使用，糖皮质激素能缩短狂犬病潜伏期。",
+    "流感病毒性肺炎患者应尽早抗病毒治疗。",
+    "Viral encephalitis is treated supportively.",
 ]
 
 
@@ -2399,6 +2404,10 @@ _CIRCUMSTANCES_LIBRARY = [
         ("正在服用氯吡格雷的患者，阿司匹林用多少？", "氯吡格雷", "阿司匹林"),
         ("脑出血患者出院后长期血压控制目标是多少？", "出院", "脑出血"),
         ("What blood pressure target after discharge for cerebral hemorrhage?", "discharge", ""),
+        ("Severe influenza in the ICU — should we give corticosteroids routinely?", "ICU", ""),
+        ("重症流感患者入住ICU后要常规用糖皮质激素吗？", "ICU", "流感"),
+        ("Confirmed rabies encephalitis — any role for corticosteroids?", "encephalitis", "rabies"),
+        ("流感肺炎患者要常规用糖皮质激素吗？", "肺炎", "流感"),
     ],
 )
 def test_the_patients_circumstances_are_no_anchor_beside_what_is_asked(
@@ -2423,6 +2432,11 @@ def test_the_patients_circumstances_are_no_anchor_beside_what_is_asked(
         ("正在服用氯吡格雷的患者同时用阿司匹林要注意什么？", "氯吡格雷"),
         ("出院标准是什么？", None),
         ("流感患者出院需要满足什么条件？", "流感"),
+        ("流感患者什么情况下需要转入ICU？", "流感"),
+        ("转入ICU的指征是什么？", "ICU"),
+        # An inflammation named alone, or not after the disease, is the subject itself.
+        ("Which antiviral for viral encephalitis after a dog bite?", "encephalitis"),
+        ("狂犬病患者出现肺炎怎么处理？", "肺炎"),
     ],
 )
 def test_circumstances_alone_stay_the_subject(question: str, kept: str | None) -> None:
