@@ -2609,6 +2609,7 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         ("Suspected C. diff in an outbreak: alcohol rub or soap?", "clostridium difficile"),
         ("护理艰难梭菌感染的病人后用什么洗手？", "c difficile"),
         ("How long do influenza patients usually shed virus?", "排毒时间"),
+        ("Is obesity a high-risk factor for severe COVID?", "肥胖"),
         ("What degree of stenosis qualifies for CEA after a TIA?", "颈动脉内膜剥脱术"),
         ("Carotid stenting or endarterectomy after TIA?", "颈动脉支架置入术"),
     ],
