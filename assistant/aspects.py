@@ -758,7 +758,7 @@ _BOUNDED_COUNT: Final[str] = (
 # 导致"). A sentence in another unit states another quantity.
 _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (
-        _cues(r"血压|收缩压|舒张压|blood pressure|\bsbp\b|\bdbp\b|systolic|diastolic"),
+        _cues(r"血压|收缩压|舒张压|blood pressure|\bbp\b|\bsbp\b|\bdbp\b|systolic|diastolic"),
         r"mm\s*hg|毫米汞柱|\d{2,3}\s*/\s*\d{2,3}",
     ),
     (

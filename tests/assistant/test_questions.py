@@ -1188,6 +1188,9 @@ def test_seeing_the_patient_again_is_what_is_asked_never_the_subject() -> None:
             False,
         ),
         ("What blood pressure target applies after stroke?", "Aim for <130/80 mmHg.", True),
+        # Written BP: a time of the same sentence's treatment states no blood pressure.
+        ("Target BP before IV thrombolysis?", "Thrombolysis within 4.5 hours of onset.", False),
+        ("Target BP before IV thrombolysis?", "Keep BP below 185/110 mmHg.", True),
         ("What LDL cholesterol target applies?", "LDL-C < 1.8 mmol/L.", True),
         ("What LDL cholesterol target applies?", "Lower LDL-C by ≥50% from baseline.", True),
         ("What LDL cholesterol target applies?", "Check lipids within 3 months.", False),
@@ -2610,6 +2613,7 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         ("护理艰难梭菌感染的病人后用什么洗手？", "c difficile"),
         ("How long do influenza patients usually shed virus?", "排毒时间"),
         ("Is obesity a high-risk factor for severe COVID?", "肥胖"),
+        ("Target BP before IV thrombolysis?", "血压"),
         ("What degree of stenosis qualifies for CEA after a TIA?", "颈动脉内膜剥脱术"),
         ("Carotid stenting or endarterectomy after TIA?", "颈动脉支架置入术"),
     ],
