@@ -58,6 +58,7 @@ from tests.factories import (
         # 大剂量 describes a treatment; 多大剂量 asks a dose.
         ("重症患儿甲泼尼龙一般从多大剂量开始？", "dose"),
         ("这个药用什么剂量？", "dose"),
+        ("这个药起始给多大量？", "dose"),
         ("流感患者符合什么条件需要住院？", "indication"),
         ("什么条件下可以出院？", "indication"),
         # A change of dose in a clause of time is the event, not what is asked.
@@ -2614,6 +2615,10 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         ("How long do influenza patients usually shed virus?", "排毒时间"),
         ("Is obesity a high-risk factor for severe COVID?", "肥胖"),
         ("Target BP before IV thrombolysis?", "血压"),
+        # Chinese trade names a prescriber writes for the generic.
+        ("流感患儿用达菲，剂量怎么算？", "奥司他韦"),
+        ("甲强龙起始给多大量？", "甲泼尼龙"),
+        ("波立维和阿司匹林双抗多久？", "氯吡格雷"),
         ("What degree of stenosis qualifies for CEA after a TIA?", "颈动脉内膜剥脱术"),
         ("Carotid stenting or endarterectomy after TIA?", "颈动脉支架置入术"),
     ],
