@@ -2619,6 +2619,9 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         ("流感患儿用达菲，剂量怎么算？", "奥司他韦"),
         ("甲强龙起始给多大量？", "甲泼尼龙"),
         ("波立维和阿司匹林双抗多久？", "氯吡格雷"),
+        # A name written short: 狂犬疫苗 is the rabies vaccine, not "a vaccine" and a dog.
+        ("小孩被鸡啄伤，要打狂犬疫苗吗？", "rabies vaccine"),
+        ("耐多药结核患者隔离病房需要什么通风条件？", "multidrug resistant tuberculosis"),
         ("What degree of stenosis qualifies for CEA after a TIA?", "颈动脉内膜剥脱术"),
         ("Carotid stenting or endarterectomy after TIA?", "颈动脉支架置入术"),
     ],
