@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from assistant.aspects import Aspect
+from assistant.aspects import Aspect, states_dose
 from assistant.drug_subjects import (
     a_combination_products_count,
     asked_names,
@@ -559,6 +559,7 @@ def judge_responsive(
         special
         and not special & said_of(" ".join((sentence, *context, *clauses)))
         and not _restricts_the_patients_condition(analysis, sentence)
+        and not _withheld_from_everyone(sentence, [*context, *clauses])
     ):
         return Responsiveness(False, "other_population", len(found), aspect_stated)
     if "adult" in asked and _for_children_only(sentence, clauses, [*titles, *labels]):
@@ -606,6 +607,25 @@ def _restricts_the_patients_condition(analysis: QuestionAnalysis, sentence: str)
         if t not in analysis.drug_anchors and not populations(t.term)
         for form in t.forms
     )
+
+
+def _withheld_from_everyone(sentence: str, under: Sequence[str]) -> bool:
+    """A treatment the sentence says no one needs, naming no patients at all (nor what it stands
+    under): "禽类不感染和传播狂犬病病毒，无需注射狂犬疫苗" holds for a child pecked by a hen as for
+    anyone. A dose or target for everyone still answers for no child, nor does a treatment
+    withheld for another use ("不建议使用狂犬病疫苗…来治疗狂犬病" says nothing of a bitten
+    child's post-exposure vaccination)."""
+    if states_dose(sentence) or said_of(" ".join((sentence, *under))):
+        return False
+    return _NOT_NEEDED.search(sentence) is not None
+
+
+# No need for a treatment, in words.
+_NOT_NEEDED: Final[re.Pattern[str]] = re.compile(
+    r"无需|无须|不需要|不需|不必|没有必要|\bno need\b|\bnot (?:needed|required|necessary)\b|"
+    r"\bunnecessary\b",
+    re.IGNORECASE,
+)
 
 
 def _patients_with(condition: str, sentence: str) -> bool:

@@ -1435,6 +1435,27 @@ def test_a_restriction_on_the_patients_condition_holds_for_a_child(
     assert verdict.responsive is responsive, verdict
 
 
+@pytest.mark.parametrize(
+    ("sentence", "responsive"),
+    [
+        # No one needs it, and no patients are named: a pecked child needs it no more.
+        ("传染性疾病：禽类不感染和传播狂犬病病毒，无需注射狂犬疫苗。", True),
+        # Said of adults only: nothing of a child.
+        ("成人被禽类啄伤无需注射狂犬疫苗。", False),
+        # Withheld for another use (treating rabies), not for this child's prevention.
+        ("不建议使用狂犬疫苗来治疗狂犬病。", False),
+    ],
+)
+def test_a_treatment_no_one_needs_is_not_needed_for_a_child(
+    sentence: str, responsive: bool
+) -> None:
+    library = [sentence, "犬咬伤后应尽早注射狂犬疫苗。", "禽类啄伤诊疗规范。", "伤口冲洗。"]
+    question = "小孩被鸡啄伤，要打狂犬疫苗吗？"
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    verdict = judge_responsive(analysis, sentence, context=["常见动物致伤诊疗规范"])
+    assert verdict.responsive is responsive, verdict
+
+
 _RENAL_DRUG = fake_drug(51)[1]
 
 
