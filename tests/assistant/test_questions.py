@@ -2622,6 +2622,8 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         # A name written short: 狂犬疫苗 is the rabies vaccine, not "a vaccine" and a dog.
         ("小孩被鸡啄伤，要打狂犬疫苗吗？", "rabies vaccine"),
         ("耐多药结核患者隔离病房需要什么通风条件？", "multidrug resistant tuberculosis"),
+        ("Door-to-needle time goal for IV thrombolysis?", "到院到给药时间"),
+        ("静脉溶栓的DNT要求多少分钟以内？", "door to needle time"),
         ("What degree of stenosis qualifies for CEA after a TIA?", "颈动脉内膜剥脱术"),
         ("Carotid stenting or endarterectomy after TIA?", "颈动脉支架置入术"),
     ],
