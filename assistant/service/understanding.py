@@ -301,17 +301,9 @@ def continue_cut_passages(
         ):
             continue
         looked += 1
-        rows = ctx.store.scroll(
-            doc_id=source.doc_id,
-            chunk_index=index + 1,
-            status="current",
-            libraries=[source.library],
-            limit=1,
-        )
-        if not rows:
+        after = _chunk_of(ctx, source, index + 1)
+        if after is None:
             continue
-        point_id, payload = rows[0]
-        after = to_source(0, Hit(id=point_id, score=source.score, payload=payload))
         if _cut_off(source.text) or (after.item_head and term_in_text(main, after.item_head)):
             out.append(after)
             have.add((source.doc_id, index + 1))
@@ -319,6 +311,21 @@ def continue_cut_passages(
         return retrieval
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(out, start=1)]
     return replace(retrieval, sources=sources)
+
+
+def _chunk_of(ctx: Context, source: Source, index: int) -> Source | None:
+    """Chunk `index` of a passage's document (current, in its library), scored as it is."""
+    rows = ctx.store.scroll(
+        doc_id=source.doc_id,
+        chunk_index=index,
+        status="current",
+        libraries=[source.library],
+        limit=1,
+    )
+    if not rows:
+        return None
+    point_id, payload = rows[0]
+    return to_source(0, Hit(id=point_id, score=source.score, payload=payload))
 
 
 _MAX_CONTINUED = 3  # passages whose next chunk is looked up
@@ -359,17 +366,9 @@ def precede_drugless_passages(
         ):
             continue
         looked += 1
-        rows = ctx.store.scroll(
-            doc_id=source.doc_id,
-            chunk_index=index - 1,
-            status="current",
-            libraries=[source.library],
-            limit=1,
-        )
-        if not rows:
+        prior = _chunk_of(ctx, source, index - 1)
+        if prior is None:
             continue
-        point_id, payload = rows[0]
-        prior = to_source(0, Hit(id=point_id, score=source.score, payload=payload))
         if prior.section == source.section and term_in_text(drugs[0], prior.text):
             out.append(prior)
             have.add((source.doc_id, index - 1))
