@@ -698,7 +698,7 @@ def analyse_question(
         )
     if aspect is not None and aspect.name in DRUG_ASPECTS and rarity is not None:
         terms.extend(_unrecognised_names(unnamed, terms, rarity))
-    terms = _context_not_subjects(question, _examples_not_subjects(question, terms))
+    terms = _context_not_subjects(question, _examples_not_subjects(question, terms), rarity)
     terms.sort(key=lambda t: -t.weight)
     aspect = amount_of_a_drug(
         aspect, question, [t.term for t in terms if t.anchor and drug_shaped(t.term)]
@@ -861,7 +861,9 @@ _EN_IN_SETTING: Final[str] = r"\b(?:in|into|to|admitted to)\s+(?:the\s+|an?\s+)?
 _EN_AS_FRAME: Final[str] = r"\b(?:after|before|at|on|since|following|until)\s+(?:hospital\s+)?"
 
 
-def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[SubjectTerm]:
+def _context_not_subjects(
+    question: str, terms: list[SubjectTerm], rarity: TermRarity | None = None
+) -> list[SubjectTerm]:
     """What the question gives as the patient's circumstances is no anchor beside what it asks.
 
     - a drug the patient is on, when another name is asked: "Pt on 60 MME/day of oxycodone —
@@ -876,7 +878,8 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
     - where the patient is cared for ("Severe influenza in ICU — corticosteroids routinely?"):
       the sentence on corticosteroids in severe influenza need not say ICU.
     - an organ's inflammation named after its disease ("Confirmed rabies encephalitis — any
-      role for corticosteroids?"): the sentence on corticosteroids in rabies answers.
+      role for corticosteroids?"): the sentence on corticosteroids in rabies answers. Not when
+      the library writes the two as one disease's name (腺病毒肺炎).
     """
     text = unicodedata.normalize("NFKC", question)
     together = _TAKEN_TOGETHER.search(text) is not None
@@ -897,7 +900,15 @@ def _context_not_subjects(question: str, terms: list[SubjectTerm]) -> list[Subje
             pattern = name + _AS_FRAME if has_cjk(t.term) else _EN_AS_FRAME + name + r"\b"
         elif _MANIFESTATION_RE.match(t.term):
             # "rabies encephalitis", "流感肺炎": what the named disease does, not another one.
-            causes = [o.term for o in terms if o.anchor and not _MANIFESTATION_RE.match(o.term)]
+            # A compound the library writes as one name ("腺病毒肺炎", its guideline's title) is
+            # that disease, not the cause's manifestation.
+            causes = [
+                o.term
+                for o in terms
+                if o.anchor
+                and not _MANIFESTATION_RE.match(o.term)
+                and not (has_cjk(o.term) and rarity and rarity.frequency(o.term + t.term))
+            ]
             if not causes:
                 continue
             pattern = "|".join(rf"{re.escape(c)}\s*{name}" for c in causes)

@@ -540,7 +540,8 @@ def test_hospital_glossary_is_validated_and_wins(tmp_path: Path) -> None:
     path.write_text("terms:\n  - {zh: 儿童, en: [paediatric]}\n", encoding="utf-8")
     table = LayeredTerms((load_glossary(path), cedict_table()))
     assert table.to_english("儿童")[0] == "paediatric"
-    assert load_glossary().to_chinese("oseltamivir") == ["奥司他韦"]
+    # The generic first, then the trade name a prescriber writes (达菲).
+    assert load_glossary().to_chinese("oseltamivir") == ["奥司他韦", "达菲"]
 
 
 def test_a_glossary_name_with_a_drug_class_is_known_without_yaowu(tmp_path: Path) -> None:
