@@ -287,30 +287,15 @@ def continue_cut_passages(
     if not analysis.anchors or not retrieval.sources:
         return retrieval
     main = analysis.anchors[0]
-    have = {(s.doc_id, s.chunk_index) for s in retrieval.sources}
-    out: list[Source] = []
-    looked = 0
-    for source in retrieval.sources:
-        out.append(source)
-        index = source.chunk_index
-        if (
-            looked >= _MAX_CONTINUED
-            or index is None
-            or (source.doc_id, index + 1) in have
-            or not term_in_text(main, " ".join((source.item_head or "", source.text)))
-        ):
-            continue
-        looked += 1
-        after = _chunk_of(ctx, source, index + 1)
-        if after is None:
-            continue
-        if _cut_off(source.text) or (after.item_head and term_in_text(main, after.item_head)):
-            out.append(after)
-            have.add((source.doc_id, index + 1))
-    if len(out) == len(retrieval.sources):
-        return retrieval
-    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(out, start=1)]
-    return replace(retrieval, sources=sources)
+    return _with_neighbours(
+        ctx,
+        retrieval,
+        step=1,
+        wanted=lambda source: term_in_text(main, " ".join((source.item_head or "", source.text))),
+        keep=lambda source, after: (
+            _cut_off(source.text) or bool(after.item_head and term_in_text(main, after.item_head))
+        ),
+    )
 
 
 def _chunk_of(ctx: Context, source: Source, index: int) -> Source | None:
@@ -351,6 +336,32 @@ def precede_drugless_passages(
     drugs = analysis.drug_anchors
     if len(drugs) != 1 or not retrieval.sources:
         return retrieval
+    drug = drugs[0]
+    return _with_neighbours(
+        ctx,
+        retrieval,
+        step=-1,
+        wanted=lambda source: (
+            not term_in_text(drug, f"{source.item_head or ''} {with_context(source)}")
+            and not names_some_drug(next(iter(split_sentences(source.text)), ""))
+        ),
+        keep=lambda source, prior: (
+            prior.section == source.section and term_in_text(drug, prior.text)
+        ),
+    )
+
+
+def _with_neighbours(
+    ctx: Context,
+    retrieval: RetrievalResult,
+    *,
+    step: int,
+    wanted: Callable[[Source], bool],
+    keep: Callable[[Source, Source], bool],
+) -> RetrievalResult:
+    """Each passage `wanted` followed by its document's chunk `step` away (+1 the next, -1 the
+    one before) when `keep(passage, chunk)` and the chunk is not already there; at most
+    `_MAX_CONTINUED` chunks are looked up. The sources are numbered again when any is added."""
     have = {(s.doc_id, s.chunk_index) for s in retrieval.sources}
     out: list[Source] = []
     looked = 0
@@ -359,19 +370,17 @@ def precede_drugless_passages(
         index = source.chunk_index
         if (
             looked >= _MAX_CONTINUED
-            or not index
-            or (source.doc_id, index - 1) in have
-            or term_in_text(drugs[0], f"{source.item_head or ''} {with_context(source)}")
-            or names_some_drug(next(iter(split_sentences(source.text)), ""))
+            or index is None
+            or index + step < 0
+            or (source.doc_id, index + step) in have
+            or not wanted(source)
         ):
             continue
         looked += 1
-        prior = _chunk_of(ctx, source, index - 1)
-        if prior is None:
-            continue
-        if prior.section == source.section and term_in_text(drugs[0], prior.text):
-            out.append(prior)
-            have.add((source.doc_id, index - 1))
+        neighbour = _chunk_of(ctx, source, index + step)
+        if neighbour is not None and keep(source, neighbour):
+            out.append(neighbour)
+            have.add((source.doc_id, index + step))
     if len(out) == len(retrieval.sources):
         return retrieval
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(out, start=1)]
