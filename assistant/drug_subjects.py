@@ -16,15 +16,13 @@ from typing import Final, NamedTuple
 
 from assistant.aspects import dose_starts, states_dose
 from assistant.language import CJK_CHARS, has_cjk
+from assistant.mentions import drug_shaped, form_in_text, without_names
 from assistant.passage_layout import LABEL_MAX_CHARS, entry_label
 from assistant.populations import populations
 from assistant.questions import (
     QuestionAnalysis,
-    drug_shaped,
-    form_in_text,
     normalised,
     term_in_text,
-    without_names,
 )
 from assistant.zh_names import names_in
 

@@ -34,6 +34,7 @@ from assistant.drug_subjects import (
 from assistant.errors import ModelCallError
 from assistant.language import has_cjk
 from assistant.llm import ChatModel, citation_schema
+from assistant.mentions import drug_shaped
 from assistant.passage_layout import (
     LABEL_MAX_CHARS,
     PassageLayout,
@@ -50,7 +51,6 @@ from assistant.prompts import build_messages
 from assistant.quantities import extract_quantities
 from assistant.questions import (
     QuestionAnalysis,
-    drug_shaped,
     normalised,
     term_in_text,
     weighted_coverage,

@@ -12,8 +12,8 @@ checked in assistant/aspects.py).
   anchor, a drug or disease name does.
 - Each term carries its forms in the other language (the term table, assistant/glossary.py), so
   an English passage can satisfy a Chinese question and the reverse.
-- Whether a sentence answers the question is judged in assistant/responsiveness.py, with the
-  matching helpers here (`term_in_text`, `form_in_text`).
+- Whether a sentence answers the question is judged in assistant/responsiveness.py; whether a
+  text names a term is `term_in_text` here, over assistant/mentions.py's `form_in_text`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -39,13 +39,11 @@ from assistant.aspects import (
 from assistant.domain import Language
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
-    EN_DRUG_STEMS,
     EN_LETTERS,
     EN_NAME_STEM,
     LayeredTerms,
     base_forms,
     fold_diacritics,
-    fold_english,
     normalise_en,
 )
 from assistant.language import (
@@ -56,6 +54,7 @@ from assistant.language import (
     normalised,
     written_wording,
 )
+from assistant.mentions import drug_shaped, form_in_text, without_names
 from assistant.populations import (
     POPULATIONS,
     populations,
@@ -342,7 +341,6 @@ def _is_generic(term: str, aspect: Aspect | None, table: LayeredTerms) -> bool:
 _ZH_ASKING_WORD: Final[re.Pattern[str]] = re.compile(
     r"(?:几|多少)|(?:最(?:多|少|长|短|高|低|早|晚|迟|快|慢)|至(?:少|多))$"
 )
-_EN_DRUG_STEM: Final[re.Pattern[str]] = re.compile(rf"(?:{EN_DRUG_STEMS})$")
 _EN_INFLECTED: Final[re.Pattern[str]] = re.compile(r"(?:ed|ing|ly|able|ible|ness|ment)$")
 # Examples of the class a question asks about ("乙肝肝硬化这类高风险人群", "扭伤、拉伤等损伤",
 # "high-risk groups such as people with cirrhosis"): the class is the subject, and a passage
@@ -1001,68 +999,6 @@ def _unrecognised_names(
     return found
 
 
-@functools.lru_cache(maxsize=8192)
-def form_in_text(form: str, text: str) -> bool:
-    """Whether a term form occurs in a text (whole words and plural folding for English)."""
-    if has_cjk(form):
-        return normalised(form) in normalised(text)
-    words = normalise_en(form).split()
-    if not words:
-        return False
-    folded = _folded(text)
-    if f" {' '.join(words)} " in folded:
-        return True
-    if 2 <= len(words) <= 3 and f" {''.join(words)} " in folded:
-        return True  # a compound a PDF's text layer wrote as one word ("longterm", "followup")
-    if "-" in text and f" {' '.join(words)} " in _hyphens_joined(text):
-        return True  # a compound the question writes as one word ("multidose" of "multi-dose")
-    if _ACRONYM_RE.fullmatch(form) and _glued_acronym(form).search(text):
-        return True
-    # A phrase with words set between its own ("single-dose or single-use vials",
-    # "single dose (single-use) medication vials"): the words in order, a few apart, in one
-    # sentence.
-    if len(words) < 2 or any(w not in folded for w in words):
-        return False
-    pattern = _spread_phrase(tuple(words))
-    return any(pattern.search(_folded(part)) for part in _SENTENCE_BREAK.split(text))
-
-
-# An acronym of three letters or more (DNA, HBV, RNA): Chinese text glues acronyms together
-# ("检测出 HBVDNA", "HCVRNA 阳性"); the acronym is there when its neighbours are acronyms too.
-_ACRONYM_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{3,6}")
-
-
-@functools.lru_cache(maxsize=1024)
-def _glued_acronym(form: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![A-Za-z])(?:[A-Z]{{2,6}})?{form}(?:[A-Z]{{2,6}})?(?![A-Za-z])")
-
-
-@functools.lru_cache(maxsize=4096)
-def _spread_phrase(words: tuple[str, ...]) -> re.Pattern[str]:
-    gap = rf"(?: \S+){{0,{_PHRASE_GAP}}}"
-    return re.compile(" " + f"{gap} ".join(re.escape(w) for w in words) + " ")
-
-
-_PHRASE_GAP: Final[int] = 3  # words between two of a phrase's own
-_SENTENCE_BREAK: Final[re.Pattern[str]] = re.compile(r"[.;。；!?！？\n]\s")
-
-
-@functools.lru_cache(maxsize=2048)
-def _hyphens_joined(text: str) -> str:
-    """`_folded` of a text whose hyphenated compounds are written as one word."""
-    return _folded(_HYPHEN_RE.sub("", text))
-
-
-_HYPHEN_RE: Final[re.Pattern[str]] = re.compile(r"(?<=[A-Za-z])[-‐‑](?=[A-Za-z])")
-
-
-@functools.lru_cache(maxsize=8192)
-def _folded(text: str) -> str:
-    """A text's English words, lower-cased and plural-folded, space-padded (for whole words);
-    a compound's parts are words ("opioid-naïve" holds "opioid" and "naive")."""
-    return f" {fold_english(text)} "
-
-
 def term_in_text(term: SubjectTerm, text: str) -> bool:
     """Whether any form of a subject term occurs in the text, or the text spells out the
     question's own Chinese abbreviation (密接 → 密切接触者). Inside another drug's name a
@@ -1072,24 +1008,6 @@ def term_in_text(term: SubjectTerm, text: str) -> bool:
     return any(form_in_text(form, text) for form in term.forms) or abbreviation_in(
         term.term, normalised(text)
     )
-
-
-def without_names(names: Iterable[str], text: str) -> str:
-    """The text normalised, with the names blanked out character for character (positions
-    stay where they were)."""
-    pattern = _names_pattern(tuple(sorted({normalised(n) for n in names}, key=lambda n: -len(n))))
-    text = normalised(text)
-    return pattern.sub(lambda m: " " * len(m.group()), text) if pattern else text
-
-
-@functools.lru_cache(maxsize=256)
-def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile("|".join(re.escape(n) for n in names)) if names else None
-
-
-def drug_shaped(name: str) -> bool:
-    """Whether a word has a drug name's shape (an INN stem; a Chinese drug ending)."""
-    return bool(ZH_DRUG_STEM.search(name) if has_cjk(name) else _EN_DRUG_STEM.search(name))
 
 
 def weighted_coverage(analysis: QuestionAnalysis, text: str) -> float:

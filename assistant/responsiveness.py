@@ -33,6 +33,7 @@ from assistant.drug_subjects import (
 )
 from assistant.glossary import EN_NAME_STEM
 from assistant.language import CJK_CHARS, has_cjk
+from assistant.mentions import drug_shaped
 from assistant.passage_layout import LABEL_MAX_CHARS, introduces_a_list
 from assistant.populations import (
     SPECIAL_POPULATIONS,
@@ -46,7 +47,6 @@ from assistant.populations import (
 from assistant.questions import (
     QuestionAnalysis,
     SubjectTerm,
-    drug_shaped,
     normalised,
     stage_codes,
     term_in_text,

@@ -39,13 +39,13 @@ from assistant.language import (
     is_reference_list,
 )
 from assistant.llm import ChatModel
+from assistant.mentions import drug_shaped
 from assistant.populations import populations
 from assistant.prompts import condense_messages, translate_messages
 from assistant.questions import (
     QuestionAnalysis,
     SubjectTerm,
     analyse_question,
-    drug_shaped,
     term_in_text,
     weighted_coverage,
 )

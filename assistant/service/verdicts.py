@@ -37,6 +37,7 @@ from assistant.generation import (
     passage_sentences,
     source_context,
 )
+from assistant.mentions import form_in_text
 from assistant.passage_layout import (
     LABEL_MAX_CHARS,
     PassageLayout,
@@ -45,7 +46,11 @@ from assistant.passage_layout import (
     introduces_a_list,
 )
 from assistant.populations import populations
-from assistant.questions import QuestionAnalysis, SubjectTerm, form_in_text, term_in_text
+from assistant.questions import (
+    QuestionAnalysis,
+    SubjectTerm,
+    term_in_text,
+)
 from assistant.responsiveness import (
     Responsiveness,
     heading_of,

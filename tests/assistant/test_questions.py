@@ -22,11 +22,10 @@ from assistant.glossary import (
     parse_glossary,
     untranslated_terms,
 )
+from assistant.mentions import form_in_text
 from assistant.questions import (
     analyse_question,
     coordinated_parts,
-    drug_shaped,
-    form_in_text,
     term_in_text,
 )
 from assistant.responsiveness import judge_responsive
@@ -1127,12 +1126,6 @@ def test_frequently_is_no_frequency() -> None:
     assert frequency.stated_in("第0、3、7、14和28天各接种1剂。")
 
 
-def test_a_phrase_name_matches_with_words_set_between_its_own_in_one_sentence() -> None:
-    assert form_in_text("single dose vial", "Never use single-dose or single-use vials twice.")
-    assert form_in_text("single dose vial", "E. Single dose (single-use) medication vials")
-    assert not form_in_text("single dose vial", "For a single patient. The dose in each vial")
-
-
 def test_a_hyphenated_name_holding_an_aspect_word_is_not_that_aspect() -> None:
     table = LayeredTerms(table_with(("单剂量瓶", "single-dose vial")).layers, clinical=1)
     analysis = analyse_question(
@@ -1411,15 +1404,6 @@ def test_a_dose_the_question_states_is_its_premise_not_what_it_asks(
 ) -> None:
     found = detect_aspect(question)
     assert (found.name if found else None) == aspect
-
-
-def test_an_acronym_glued_to_another_in_chinese_text_is_found() -> None:
-    assert form_in_text("DNA", "无论是否可以检测出 HBVDNA，均应治疗。")
-    assert form_in_text("RNA", "HCVRNA 阳性者")
-    # Inside an English word, or glued to lower-case letters, it is no acronym.
-    assert not form_in_text("DNA", "DNase treatment")
-    assert not form_in_text("HBV", "HBVx protein")
-    assert not form_in_text("DNA", "RADNAX was used")
 
 
 @pytest.mark.parametrize(
@@ -1776,22 +1760,6 @@ def test_how_to_stop_a_treatment_is_answered_by_what_says_how_to_stop_or_taper_i
 )  # fmt: skip
 def test_a_concentration_is_a_level_not_a_dose(text: str, dose: bool) -> None:
     assert states_dose(text) is dose
-
-
-@pytest.mark.parametrize(
-    ("name", "shaped"),
-    [
-        ("索拉非尼", True), ("瑞戈非尼", True), ("奥拉帕利", True), ("奥沙利铂", True),
-        ("多柔比星", True), ("多西他赛", True), ("伊立替康", True), ("sorafenib", True),
-        ("olaparib", True), ("palbociclib", True), ("irinotecan", True), ("吞咽", False),
-        ("阿替普酶", True), ("替奈普酶", True), ("尿激酶", True), ("alteplase", True),
-        ("nib", False), ("screening", False),
-    ],
-)  # fmt: skip
-def test_kinase_inhibitors_platins_and_other_cancer_drugs_have_a_drugs_shape(
-    name: str, shaped: bool
-) -> None:
-    assert drug_shaped(name) is shaped
 
 
 def test_a_clinical_name_jieba_does_not_know_is_not_cut_with_its_neighbour() -> None:
@@ -2327,13 +2295,6 @@ def test_an_english_word_no_dictionary_or_passage_knows_is_a_missing_name() -> N
     assert all(t.in_library for t in analysis.anchors), analysis.terms
 
 
-def test_a_compound_written_as_one_word_is_the_phrase() -> None:
-    # A PDF's text layer writes "long-term" as "longterm" and "follow-up" as "followup".
-    assert form_in_text("long term", "For patients who have taken opioids longterm (≥1 year)")
-    assert form_in_text("follow up", "Schedule followup within 1 week.")
-    assert not form_in_text("long term", "The long and the short of the term.")
-
-
 def test_each_day_says_how_often() -> None:
     # "how often should the Bowie-Dick air removal test be done?": "…is performed … each day
     # the sterilizer is used" was read as stating no frequency.
@@ -2460,22 +2421,6 @@ def test_a_prescription_frequency_is_no_name(written: str) -> None:
     )
     assert written not in [t.term for t in analysis.terms]
     assert "oxycodone" in [t.term.lower() for t in analysis.anchors]
-
-
-@pytest.mark.parametrize(
-    ("form", "text", "found"),
-    [
-        ("multidose vial", "Multi-dose vials are dated when first opened.", True),
-        ("multidose", "Use a multi-dose vial for one patient.", True),
-        ("multidose vial", "Single-dose vials are discarded.", False),
-    ],
-)
-def test_a_compound_the_question_writes_as_one_word_is_found_hyphenated(
-    form: str, text: str, found: bool
-) -> None:
-    from assistant.questions import form_in_text
-
-    assert form_in_text(form, text) is found
 
 
 @pytest.mark.parametrize(

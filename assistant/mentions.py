@@ -1,0 +1,106 @@
+"""Whether a name is mentioned in a text (issue #10).
+
+The one reading of "this passage names X" that question analysis (assistant/questions.py),
+responsiveness (assistant/responsiveness.py), the composer (assistant/generation.py) and the
+drug-subject checks (assistant/drug_subjects.py) share:
+
+- a Chinese form is a substring of the normalised text;
+- an English form is whole words, plural- and diacritic-folded, and is also found written as one
+  word by a PDF's text layer ("longterm"), hyphen-joined ("multi-dose"), glued to neighbouring
+  acronyms in Chinese text ("HBVDNA"), or spread over a few words in one sentence
+  ("single-dose or single-use vials");
+- another drug's name is blanked out before looking, so 红霉素 is not found inside 罗红霉素.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from assistant.glossary import EN_DRUG_STEMS, fold_english, normalise_en
+from assistant.language import has_cjk, normalised
+from assistant.zh_names import ZH_DRUG_STEM
+
+_EN_DRUG_STEM: Final[re.Pattern[str]] = re.compile(rf"(?:{EN_DRUG_STEMS})$")
+
+
+@functools.lru_cache(maxsize=8192)
+def form_in_text(form: str, text: str) -> bool:
+    """Whether a term form occurs in a text (whole words and plural folding for English)."""
+    if has_cjk(form):
+        return normalised(form) in normalised(text)
+    words = normalise_en(form).split()
+    if not words:
+        return False
+    folded = _folded(text)
+    if f" {' '.join(words)} " in folded:
+        return True
+    if 2 <= len(words) <= 3 and f" {''.join(words)} " in folded:
+        return True  # a compound a PDF's text layer wrote as one word ("longterm", "followup")
+    if "-" in text and f" {' '.join(words)} " in _hyphens_joined(text):
+        return True  # a compound the question writes as one word ("multidose" of "multi-dose")
+    if _ACRONYM_RE.fullmatch(form) and _glued_acronym(form).search(text):
+        return True
+    # A phrase with words set between its own ("single-dose or single-use vials",
+    # "single dose (single-use) medication vials"): the words in order, a few apart, in one
+    # sentence.
+    if len(words) < 2 or any(w not in folded for w in words):
+        return False
+    pattern = _spread_phrase(tuple(words))
+    return any(pattern.search(_folded(part)) for part in _SENTENCE_BREAK.split(text))
+
+
+# An acronym of three letters or more (DNA, HBV, RNA): Chinese text glues acronyms together
+# ("检测出 HBVDNA", "HCVRNA 阳性"); the acronym is there when its neighbours are acronyms too.
+_ACRONYM_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{3,6}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _glued_acronym(form: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Za-z])(?:[A-Z]{{2,6}})?{form}(?:[A-Z]{{2,6}})?(?![A-Za-z])")
+
+
+@functools.lru_cache(maxsize=4096)
+def _spread_phrase(words: tuple[str, ...]) -> re.Pattern[str]:
+    gap = rf"(?: \S+){{0,{_PHRASE_GAP}}}"
+    return re.compile(" " + f"{gap} ".join(re.escape(w) for w in words) + " ")
+
+
+_PHRASE_GAP: Final[int] = 3  # words between two of a phrase's own
+_SENTENCE_BREAK: Final[re.Pattern[str]] = re.compile(r"[.;。；!?！？\n]\s")
+
+
+@functools.lru_cache(maxsize=2048)
+def _hyphens_joined(text: str) -> str:
+    """`_folded` of a text whose hyphenated compounds are written as one word."""
+    return _folded(_HYPHEN_RE.sub("", text))
+
+
+_HYPHEN_RE: Final[re.Pattern[str]] = re.compile(r"(?<=[A-Za-z])[-‐‑](?=[A-Za-z])")
+
+
+@functools.lru_cache(maxsize=8192)
+def _folded(text: str) -> str:
+    """A text's English words, lower-cased and plural-folded, space-padded (for whole words);
+    a compound's parts are words ("opioid-naïve" holds "opioid" and "naive")."""
+    return f" {fold_english(text)} "
+
+
+def without_names(names: Iterable[str], text: str) -> str:
+    """The text normalised, with the names blanked out character for character (positions
+    stay where they were)."""
+    pattern = _names_pattern(tuple(sorted({normalised(n) for n in names}, key=lambda n: -len(n))))
+    text = normalised(text)
+    return pattern.sub(lambda m: " " * len(m.group()), text) if pattern else text
+
+
+@functools.lru_cache(maxsize=256)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(re.escape(n) for n in names)) if names else None
+
+
+def drug_shaped(name: str) -> bool:
+    """Whether a word has a drug name's shape (an INN stem; a Chinese drug ending)."""
+    return bool(ZH_DRUG_STEM.search(name) if has_cjk(name) else _EN_DRUG_STEM.search(name))
