@@ -599,15 +599,24 @@ def names_in(sentence: str) -> tuple[str, ...]:
     A two-character word is a name when it is rare in general language (肝素, 吗啡; not 激素,
     因素, 毒素)."""
     counts = word_counts()
+    measured = set(_RAISED_OR_LOWERED_RE.findall(normalised(sentence)))
     names = [
         w
         for w in zh_words(sentence)
         if ZH_DRUG_STEM.search(w)
         and (len(w) >= 3 or (len(w) == 2 and counts.get(w, 0) < ZH_NAME_FREQ))
+        and w not in measured
     ]
     norm = normalised(sentence)
     names.extend(w for w in re.findall(r"[a-z][a-z\-]{5,}", norm) if EN_NAME_STEM.search(w))
     return tuple(names)
+
+
+# A substance named by its level in the blood (高甘油三酯血症, 低纤维蛋白原血症, "高甘油三酯（TG）
+# 血症"): a finding measured in the patient, not a drug the sentence is about.
+_RAISED_OR_LOWERED_RE: Final[re.Pattern[str]] = re.compile(
+    rf"[高低]([{CJK_CHARS}]{{2,8}}?)(?:[（(][^（()）]{{1,12}}[)）])?血症"
+)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -1331,6 +1331,24 @@ def test_a_drug_whose_class_ending_jieba_cuts_across_pieces_is_another_drug() ->
     assert not other.responsive and other.reason == "other_subject"
 
 
+def test_a_substance_named_by_its_blood_level_is_a_finding_not_another_drug() -> None:
+    """甘油三酯 has an ester's ending (酯), but 高甘油三酯血症 is a finding among a syndrome's
+    criteria: the criteria sentence still answers a value question about the syndrome."""
+    criteria = (
+        "外周血二系减少，血清铁蛋白升高≥500μg/L，高甘油三酯（TG）血症（TG≥3.0mmol/L）和/或"
+        "低纤维蛋白原血症（纤维蛋白原≤1.5g/L）等8条诊断标准中的任意5条。"
+    )
+    assert names_in(criteria) == ()
+    assert names_in("红霉素琥珀酸乙酯颗粒") == ("红霉素", "乙酯")
+    analysis = analyse_question(
+        "噬血细胞综合征铁蛋白多少有诊断意义？",
+        table=glossary_table(),
+        rarity=rarity_of([criteria, "噬血细胞综合征：发热、脾大。", *SMALL_LIBRARY]),
+    )
+    verdict = judge_responsive(analysis, criteria, context=["噬血细胞综合征。"])
+    assert verdict.responsive, verdict
+
+
 def test_items_of_a_section_headed_by_what_it_lists_state_it() -> None:
     # "肾功能差的病人能做TACE吗，肌酐多少算禁忌": "⑥肾功能障碍：血肌酐>176.8 μmol/L…" stands
     # under the section "（3）TACE 的禁忌证" and was dropped as stating no contraindication.
