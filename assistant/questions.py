@@ -618,6 +618,18 @@ def _procedure_forms(term: str, rarity: TermRarity) -> list[str]:
 _PROCEDURE_ENDINGS: Final[tuple[tuple[str, str], ...]] = (("scope", "scopy"), ("graph", "graphy"))
 
 
+# Bodies that issue clinical guidelines, as a question names them to say whose guideline it
+# means (WHO, CDC, NICE, 卫健委, 中华医学会 …).
+_ISSUERS: Final[frozenset[str]] = frozenset(
+    str.split(
+        "who cdc nhc nhfpc nice aha asa acc esc idsa ats ers uspstf acog aap nccn asco esmo "
+        "kdigo gina gold csco easl aasld apasl nih fda nmpa ema acp aafp sign "
+        "卫健委 国家卫健委 国家卫生健康委 国家卫生健康委员会 卫生部 国家卫生计生委 中华医学会 "
+        "中国医师协会 国家药监局 世卫组织 世界卫生组织 美国疾控中心 疾控中心"
+    )
+)
+
+
 def analyse_question(
     question: str, *, table: LayeredTerms, rarity: TermRarity | None = None
 ) -> QuestionAnalysis:
@@ -681,6 +693,10 @@ def analyse_question(
             entity = True  # "Candida auris", "Tdap": a name neither library nor dictionary has
         if df == 0 and (not entity or unknown_fragment(term, table)):
             continue  # a paraphrase or a word cut apart: no guideline spells it that way
+        if df == 0 and (term in _ISSUERS or normalise_en(term) in _ISSUERS):
+            # Whose guideline it is ("per the NHC stroke guideline"): a library whose passages
+            # never name the issuer cannot be searched by it, and the rest of the question can.
+            continue
         if set(term) & NAME_BREAKS and unknown_fragment(term, table):
             continue  # a function word glued to a neighbour (时要 of "注射时要戴"), however common
         weight = rarity.idf(df) if rarity else 1.0

@@ -2467,6 +2467,38 @@ def test_a_disease_brand_or_abbreviation_of_the_glossary_is_an_anchor(
     assert any(written in t.forms for t in analysis.anchors), analysis.terms
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Door-to-needle target for IV thrombolysis in the NHC stroke guideline?",
+        "按国家卫健委指南，静脉溶栓到院到给药时间要求多少？",
+        "Per the AHA guideline, door-to-needle target for IV thrombolysis?",
+    ],
+)
+def test_whose_guideline_the_library_never_names_is_no_subject(question: str) -> None:
+    """ "per the NHC guideline" says whose guideline is meant; the library's passages never name
+    the issuer, so it is no name a passage must hold (it was refused as missing "NHC")."""
+    library = [
+        "应遵循患者到院到给药时间不超过60分钟的原则。",
+        "Door-to-needle time for IV thrombolysis should be within 60 minutes.",
+        "WHO recommends hand hygiene at the point of care.",
+    ]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    terms = {t.term.lower() for t in analysis.terms}
+    assert not terms & {"nhc", "aha", "国家卫健委", "卫健委"}, analysis.terms
+    assert analysis.anchors, analysis.terms
+
+
+def test_an_issuer_the_library_names_stays_a_name() -> None:
+    library = ["Hand hygiene stations are placed in all key areas.", "CDC guidance on sinks."]
+    analysis = analyse_question(
+        "What does CDC recommend on hand hygiene stations?",
+        table=glossary_table(),
+        rarity=rarity_of(library),
+    )
+    assert "cdc" in {t.term.lower() for t in analysis.terms}, analysis.terms
+
+
 @pytest.mark.parametrize("question", ["抗蛇毒血清使用的基本原则是什么？", "抗蛇毒血清使用要点？"])
 def test_the_principles_of_a_treatment_are_no_name(question: str) -> None:
     library = ["抗蛇毒血清的使用主要遵守以下三项原则：早期用药、同种专一。", "肝移植基本原则。"]
@@ -2572,6 +2604,13 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         ("静脉溶栓的DNT要求多少分钟以内？", "door to needle time"),
         ("What degree of stenosis qualifies for CEA after a TIA?", "颈动脉内膜剥脱术"),
         ("Carotid stenting or endarterectomy after TIA?", "颈动脉支架置入术"),
+        ("Thrombectomy criteria for anterior circulation LVO?", "大动脉闭塞"),
+        ("Opioids in a patient with untreated OSA?", "sleep apnea"),
+        ("起病时WBC轻度升高要用抗生素吗？", "white blood cell"),
+        ("阿片类药物初治患者起始剂量多少MME？", "naive"),
+        ("灭菌器的生物指示剂多久用一次？", "sterilizer"),
+        ("灭菌器的生物指示剂多久用一次？", "biological indicator"),
+        ("指尖采血的采血笔能共用吗？", "lancet holder"),
     ],
 )
 def test_brand_names_abbreviations_and_shedding_are_glossed(question: str, form: str) -> None:
