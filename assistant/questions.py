@@ -153,6 +153,10 @@ class QuestionAnalysis:
     # Content words too common in general language to be a subject (激素, 血压): they still
     # tell apart the sentences of a guideline whose title is the subject.
     common: tuple[SubjectTerm, ...] = ()
+    # The library's own spelling, in the question's language, of the names it never writes as
+    # the question does ("glucometer": "blood glucose meter"; a brand: its generic): searched
+    # with the question.
+    respelled: str = ""
 
     @property
     def anchors(self) -> tuple[SubjectTerm, ...]:
@@ -765,7 +769,21 @@ def analyse_question(
         translations=translations,
         bag_groups=bag_groups,
         common=tuple(common),
+        respelled=" ".join(_library_spellings(terms, rarity)),
     )
+
+
+def _library_spellings(terms: Sequence[SubjectTerm], rarity: TermRarity | None) -> list[str]:
+    """Same-script forms the library holds of the names it never writes as the question does
+    (at most two a name)."""
+    if rarity is None:
+        return []
+    found = [
+        [f for f in t.forms[1:] if has_cjk(f) == has_cjk(t.term) and rarity.frequency(f)][:2]
+        for t in terms
+        if t.anchor and not rarity.frequency(t.term)
+    ]
+    return list(dict.fromkeys(f for forms in found for f in forms))
 
 
 # A stage named by a Roman numeral and a letter: "Ia期", "IIb 期", "stage IIIa" (NFKC folds

@@ -2622,3 +2622,27 @@ def test_brand_names_abbreviations_and_shedding_are_glossed(question: str, form:
     analysis = analyse_question(question, table=table, rarity=rarity_of(library))
     forms = {f for t in analysis.terms for f in t.forms}  # English forms are normalised
     assert form in forms, analysis.terms
+
+
+def test_a_name_the_library_writes_otherwise_is_searched_by_the_librarys_spelling() -> None:
+    """ "glucometer": the guideline writes "blood glucose meters". The question is searched with
+    the library's own spelling in its language too; a name the library writes as asked adds
+    nothing."""
+    library = [
+        "Point-of-care testing (e.g., blood glucose meters, INR monitor).",
+        "If used for more than one patient, the testing meter is cleaned after every use.",
+        "Never administer medications from the same syringe to multiple patients.",
+    ]
+    table = glossary_table()  # 血糖仪: blood glucose meter, glucometer
+    analysis = analyse_question(
+        "Can we use the same glucometer on multiple patients?",
+        table=table,
+        rarity=rarity_of(library),
+    )
+    assert analysis.respelled == "blood glucose meter", analysis.terms
+    asked = analyse_question(
+        "Can the same syringe be used for multiple patients?",
+        table=table,
+        rarity=rarity_of(library),
+    )
+    assert asked.respelled == ""
