@@ -32,7 +32,7 @@ from assistant.drug_subjects import (
     opens_with_another_drug,
 )
 from assistant.errors import ModelCallError
-from assistant.language import has_cjk
+from assistant.language import CJK_CHARS, has_cjk
 from assistant.llm import ChatModel, citation_schema
 from assistant.mentions import drug_shaped
 from assistant.passage_layout import (
@@ -607,10 +607,15 @@ def compose_extractive(
     same_doc.sort(key=lambda c: (-c.score, c.rank, c.position))
     # A sentence the document repeats (a summary box and its section, two overlapping
     # passages) is one sentence of the answer, never shown twice.
-    distinct: dict[str, _Candidate] = {}
+    # Of two wordings, the fuller one is shown ("主要适用于" over "适用于"), where the first stood.
+    distinct: list[_Candidate] = []
     for candidate in same_doc:
-        distinct.setdefault(_plain(candidate.text), candidate)
-    same_doc = list(distinct.values())
+        at = next((i for i, k in enumerate(distinct) if _restates(candidate.text, k.text)), None)
+        if at is None:
+            distinct.append(candidate)
+        elif len(_LABEL_RE.sub("", candidate.text)) > len(_LABEL_RE.sub("", distinct[at].text)):
+            distinct[at] = candidate  # fuller by its words, not by a label ("Summary: …")
+    same_doc = distinct
     # Up to `max_sentences` candidates, each with what it takes along; when the best is a
     # lead-in with its list ("住院治疗标准（满足下列标准任意 1 条）：" + items), that list is the
     # answer, not the start of one.
@@ -715,6 +720,43 @@ _CLAUSE_OPENING_RE: Final[re.Pattern[str]] = re.compile(
 def _plain(text: str) -> str:
     """A sentence as compared for repeats: NFKC, without case or spacing."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def _restates(text: str, other: str) -> bool:
+    """Whether a sentence says what another of its document says, a word or two apart: a
+    recommendation's summary box and its section ("…risks for resuming drug use…" and "…risks
+    for return to drug use… (96)"). The same quantities with units, the same negations, and
+    nearly all content words shared; a reference number or a grade in brackets is no part
+    ("胡蜂蜇刺数量<15针" and "≥15针" are two rows, never one)."""
+    if _plain(text) == _plain(other):
+        return True
+    a, b = _UNCITED_RE.sub(" ", text), _UNCITED_RE.sub(" ", other)
+    if _measured(a) != _measured(b) or _negations(a) != _negations(b):
+        return False
+    words, others = content_terms(a), content_terms(b)
+    return bool(words and others) and len(words & others) >= _RESTATED * len(words | others)
+
+
+def _measured(text: str) -> set[tuple[float, float, str | None, str]]:
+    return {(q.low, q.high, q.unit, q.relation) for q in extract_quantities(text)}
+
+
+def _negations(text: str) -> list[str]:
+    return sorted(m.group().lower() for m in _NEGATION_RE.finditer(text))
+
+
+# A bracketed reference or grade ("(96)", "[238]", "(recommendation category: A, evidence type:
+# 4)", "（证据等级2，推荐A）"), with no quantity in a unit.
+_UNCITED_RE: Final[re.Pattern[str]] = re.compile(
+    rf"[(\[（【](?![^)\]）】]*\d\s*[A-Za-zµμ%{CJK_CHARS}/])[^()\[\]（）【】]{{0,80}}[)\]）】]"
+)
+_NEGATION_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b(?:not|no|never|nor|without|avoid|avoided)\b|不|无|非|禁|勿|未|避免", re.IGNORECASE
+)
+_RESTATED: Final[float] = 0.8
+# A short label before a colon ("Summary:", "推荐意见："), no part of what a sentence says.
+_LABEL_RE: Final[re.Pattern[str]] = re.compile(r"^[^:：。.;；]{1,20}[:：]\s*")
 
 
 def _rows_for_the_patient(chosen: list[_Candidate], patient: Patient) -> list[_Candidate]:

@@ -674,3 +674,36 @@ def test_of_statements_on_several_drugs_doses_only_the_asked_drugs_is_shown() ->
         f"{other_en} 5 mg QID, how many MME per day?", [source], [text, "Taper.", "Naloxone."]
     )
     assert first and all(en not in t for t in first), first
+
+
+def test_a_recommendation_restated_in_its_section_is_shown_once_in_its_fuller_wording() -> None:
+    """A guideline's summary box and its section say the same with a word changed and a
+    reference number added: the answer shows it once, and the fuller wording."""
+    box = (
+        "Tapers of 10% per month or slower are better tolerated when patients have taken "
+        "opioids for ≥1 year."
+    )
+    body = (
+        "Tapers of approximately 10% per month or slower are better tolerated when patients have "
+        "taken opioids for ≥1 year (219)."
+    )
+    shorter = (
+        "A decrease of 10% of the original dose per week or slower is less likely to trigger "
+        "withdrawal when opioids were taken for weeks."
+    )
+    sources = [
+        make_source(1, box, doc="cdc", title="Opioid guideline", chunk=1),
+        make_source(2, f"{body} {shorter}", doc="cdc", title="Opioid guideline", chunk=9),
+    ]
+    shown = shown_texts("How fast should opioids be tapered?", sources, [box, body, shorter])
+    assert [t for t in shown if "per month" in t] == [body], shown
+
+
+def test_two_rows_differing_only_in_their_threshold_are_both_shown() -> None:
+    rows = ["胡蜂蜇刺数量<15针，为轻度。", "胡蜂蜇刺数量≥15针，为中度。"]
+    sources = [make_source(1, " ".join(rows), doc="a", title="动物致伤诊疗规范")]
+    shown = shown_texts("胡蜂蜇伤多少针算中度？", sources, rows)
+    assert "胡蜂蜇刺数量≥15针，为中度。" in shown, shown
+    negated = ["Wash gloves for reuse in this setting.", "Do not wash gloves for reuse."]
+    sources = [make_source(1, " ".join(negated), doc="b", title="Outpatient guide")]
+    assert len(shown_texts("Can gloves be washed for reuse?", sources, negated)) == 2
