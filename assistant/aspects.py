@@ -512,6 +512,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
+            # The measure named between ("what serum AFP level", "what systolic BP range"): only
+            # "what" is the cue, the measure's name stays the question's.
+            r"\bwhat(?=\s+(?:[\w\-]+\s+){0,3}(?:level|value|range|threshold|target|cut-?off)s?\b)|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
             r"\bhow much (?:space|room|distance)\b|"

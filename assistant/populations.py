@@ -95,7 +95,11 @@ PHASES: Final[dict[str, re.Pattern[str]]] = {
     "acute": re.compile(
         # Not what follows it ("急性期后改为口服抗凝药物": after the acute phase).
         r"(?:超)?急性期(?!后|过后|以后|之后)|急性阶段|发病后(?:\d+|数)\s*(?:小时|h)内|"
-        r"(?<!after the )\b(?:hyper)?acute (?:phase|stage)",
+        r"(?<!after the )\b(?:hyper)?acute (?:phase|stage)|"
+        # A stroke or bleed called acute ("acute spontaneous ICH", 急性脑出血) is in its acute
+        # phase: a long-term target is no answer for it.
+        r"\bacute(?=\s+(?:[\w-]+\s+){0,2}(?:ich|stroke|h(?:a)?emorrhage|infarct(?:ion)?|"
+        r"ischa?emic)\b)|急性(?=(?:自发性)?(?:脑|卒中|缺血|出血))",
         re.IGNORECASE,
     ),
     "long_term": re.compile(

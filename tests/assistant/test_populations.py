@@ -202,6 +202,16 @@ def test_after_the_acute_phase_is_not_the_acute_phase() -> None:
     assert other_phase("急性期抗凝首选什么药？", "急性期后改为口服抗凝药物。")
 
 
+def test_a_stroke_or_bleed_called_acute_is_in_its_acute_phase() -> None:
+    # "Acute spontaneous ICH — what systolic BP range should I lower to?" showed the long-term
+    # target (<130/80 mmHg) of secondary prevention.
+    long_term = "所有脑出血患者均应密切监测血压，长期血压控制目标值<130/80 mmHg。"
+    assert other_phase("Acute spontaneous ICH: what BP range should I lower to?", long_term)
+    assert other_phase("急性脑出血血压应降到多少？", long_term)
+    assert phases("What is the acute pain dose?") == set()
+    assert not other_phase("脑出血患者长期血压控制目标是多少？", long_term)
+
+
 def test_an_infant_is_read_whole_leaving_no_piece_of_the_word() -> None:
     # "8月龄婴儿甲流…" lost 婴 alone to the child pattern, and "儿甲流" was read as a name the
     # library lacks: the dose question was refused.

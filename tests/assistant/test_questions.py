@@ -104,6 +104,10 @@ from tests.factories import (
             "duration",
         ),
         ("首剂给多少？", "dose"),
+        # The measure named between "what" and "level" ("what serum AFP level").
+        ("What serum AFP level is highly suggestive of this cancer?", "value"),
+        ("Acute bleed: what systolic BP range should I lower to?", "value"),
+        ("What type of mask should be worn?", None),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
