@@ -2650,3 +2650,28 @@ def test_a_name_the_library_writes_otherwise_is_searched_by_the_librarys_spellin
         rarity=rarity_of(library),
     )
     assert asked.respelled == ""
+
+
+def test_reprocessing_words_are_searched_across_languages_but_name_no_subject() -> None:
+    from assistant.glossary import load_glossaries
+
+    names, vocabulary = load_glossaries()
+    table = LayeredTerms((names, vocabulary, cedict_table()), clinical=1, curated=2)
+    library = [
+        "Single-use devices may not be reprocessed for reuse except by registered reprocessors.",
+        "Operating rooms are terminally cleaned after the last procedure of the day.",
+        "Semi-critical items (e.g., endoscopes for colonoscopy) need high-level disinfection.",
+    ]
+    rarity = rarity_of(library)
+    asked = analyse_question(
+        "一次性使用的医疗器械可以再处理后重复使用吗？", table=table, rarity=rarity
+    )
+    assert "reprocess" in asked.translations.get("en", ""), asked.translations
+    asked = analyse_question(
+        "门诊手术室每天最后一台手术后需要终末清洁吗？", table=table, rarity=rarity
+    )
+    assert "terminally cleaned" in asked.translations.get("en", ""), asked.translations
+    english = analyse_question(
+        "What reprocessing does a colonoscope need?", table=table, rarity=rarity
+    )
+    assert "reprocessing" not in [t.term.lower() for t in english.anchors], english.terms
