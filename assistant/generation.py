@@ -221,7 +221,24 @@ def clean_shown(text: str) -> str:
     while previous != text:
         previous = text
         text = _LIST_MARKER_RE.sub("", text, count=1)
+    trailing = _NEXT_ITEMS_MARKER_RE.search(text)
+    if trailing and text[: trailing.start()].split()[-1].lower() not in _NUMBERED_THINGS:
+        text = text[: trailing.start()]
     return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+# The next item's roman-numeral marker, left at the end of the item before it when the text
+# ran "i. Upon hire… ii. Annually iii. When…" on one line ("…reprocess devices ii."); not a
+# numeral that numbers what the word before it names ("type ii.", "appendix iv.").
+_NEXT_ITEMS_MARKER_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<=\S)\s+(?:ii|iii|iv|vi{0,3}|ix|x)\.\s*$"
+)
+_NUMBERED_THINGS: Final[frozenset[str]] = frozenset(
+    str.split(
+        "type appendix annex table figure section part chapter stage grade class phase step "
+        "category level box volume vol item schedule tier"
+    )
+)
 
 
 @functools.lru_cache(maxsize=256)

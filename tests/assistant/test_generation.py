@@ -707,3 +707,19 @@ def test_two_rows_differing_only_in_their_threshold_are_both_shown() -> None:
     negated = ["Wash gloves for reuse in this setting.", "Do not wash gloves for reuse."]
     sources = [make_source(1, " ".join(negated), doc="b", title="Outpatient guide")]
     assert len(shown_texts("Can gloves be washed for reuse?", sources, negated)) == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Upon hire, prior to being allowed to reprocess devices ii.", "Upon hire, prior to being "
+         "allowed to reprocess devices"),
+        ("Annually iii.", "Annually"),
+        # A numeral numbering what the word before it names stays.
+        ("Diabetes type ii.", "Diabetes type ii."),
+        ("See appendix iv.", "See appendix iv."),
+        ("Give vitamin A.", "Give vitamin A."),
+    ],
+)  # fmt: skip
+def test_the_next_items_roman_marker_is_no_part_of_the_item_before(raw: str, shown: str) -> None:
+    assert clean_shown(raw) == shown
