@@ -514,7 +514,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
             # The measure named between ("what serum AFP level", "what systolic BP range"): only
             # "what" is the cue, the measure's name stays the question's.
-            r"\bwhat(?=\s+(?:[\w\-]+\s+){0,3}(?:level|value|range|threshold|target|cut-?off)s?\b)|"
+            r"\bwhat(?=\s+(?:[\w\-]+\s+){0,3}(?:level|value|range|threshold|target|cut-?off|"
+            r"distance|spacing|ratio)s?\b)|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
             r"\bhow much (?:space|room|distance)\b|"

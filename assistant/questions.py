@@ -98,7 +98,7 @@ _GENERIC_EN: Final[frozenset[str]] = frozenset(
         "fast quickly quick soon rapidly slowly "
         # Whether it may be done ("Is it acceptable…"), and words of counting and time that
         # name nothing ("two patients", "during a surge").
-        "acceptable appropriate advisable reasonable possible during two three both "
+        "acceptable appropriate advisable reasonable possible during two three both between "
         # Being given something ("should infants get"): its gloss 获得 is inside 社区获得性肺炎.
         "get gets getting got receive receives receiving received "
         # How often a prescription says a dose is taken (QID, q12h, PRN): a frequency, no name.

@@ -108,6 +108,8 @@ from tests.factories import (
         ("What serum AFP level is highly suggestive of this cancer?", "value"),
         ("Acute bleed: what systolic BP range should I lower to?", "value"),
         ("What type of mask should be worn?", None),
+        ("What minimum distance between beds is recommended?", "value"),
+        ("What sink-to-bed ratio is recommended for isolation rooms?", "value"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
@@ -2615,6 +2617,7 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         ("灭菌器的生物指示剂多久用一次？", "sterilizer"),
         ("灭菌器的生物指示剂多久用一次？", "biological indicator"),
         ("指尖采血的采血笔能共用吗？", "lancet holder"),
+        ("重症监护区床间距建议多少？", "critical care area"),
     ],
 )
 def test_brand_names_abbreviations_and_shedding_are_glossed(question: str, form: str) -> None:
@@ -2675,3 +2678,12 @@ def test_reprocessing_words_are_searched_across_languages_but_name_no_subject() 
         "What reprocessing does a colonoscope need?", table=table, rarity=rarity
     )
     assert "reprocessing" not in [t.term.lower() for t in english.anchors], english.terms
+
+
+def test_between_is_no_subject() -> None:
+    analysis = analyse_question(
+        "What minimum distance between hospital beds is recommended?",
+        table=glossary_table(),
+        rarity=rarity_of(["Adequate spacing (1 metre) between beds.", "Hospital beds."]),
+    )
+    assert "between" not in [t.term.lower() for t in analysis.terms], analysis.terms
