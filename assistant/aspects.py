@@ -412,13 +412,22 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"时间窗|(?:treatment|therapeutic|time) window|\bwithin how\b|"
             # When to vaccinate ("流感疫苗什么时候接种"): its time of year, or how soon.
             r"(?:什么时候|何时|哪个季节|什么季节|几月份?)(?:去|应该|应|要|需要|可以|最好)?(?:接种|打疫苗|打针?(?=\s*[？?吗呢。]|$))|"
-            r"\bwhen (?:should|to|do|does|can|is)\b[^?？]{0,40}\b(?:vaccinat\w*|immuni[sz]\w*)\b"
+            r"\bwhen (?:should|to|do|does|can|is)\b[^?？]{0,40}\b(?:vaccinat\w*|immuni[sz]\w*)\b|"
+            # When a stopped treatment starts again ("When can I restart warfarin after…",
+            # "何时可以重新开始抗凝"): the time after the event.
+            r"\bwhen (?:should|to|do|does|can|could|may|is|are)\b[^?？]{0,40}\b"
+            r"(?:re-?start\w*|resum\w*|re-?initiat\w*|reintroduc\w*)|"
+            r"(?:什么时候|何时|多久后?)(?:可以|能|应|应该|再)?(?:重新|恢复)(?:开始|使用|服用|启动|用药)"
         ),
         _cues(
             r"\d+\s*(?:个)?(?:小时|h|天|日|周|分钟|min)\s*(?:内|以内|之内)|\bwithin\s+(?:\d|"
             rf"{_EN_NUMBERS}|the first)|尽早|尽快|立即|及早|越早越好|as soon as possible|"
             r"immediately|as early as|时间窗|\bwindow\b|(?:发病|暴露|起病|症状出现|接触)后\s*\d+|"
-            r"\b\d+\s*(?:hours?|days?)\s+(?:of|after|from)\b"
+            r"\b\d+\s*(?:hours?|days?)\s+(?:of|after|from)\b|"
+            # A time after the event ("4周后", "after 7 days", "2 weeks later").
+            r"\d+\s*(?:个)?(?:小时|天|日|周|月)\s*(?:后|以后|之后)|后\s*\d+\s*(?:个)?(?:小时|天|日|周|月)|"
+            r"\bafter\s+(?:at least\s+)?\d+\s*(?:hours?|days?|weeks?|months?)\b|"
+            r"\b\d+\s*(?:hours?|days?|weeks?|months?)\s+later\b"
         ),
         needs_cue=True,
     ),

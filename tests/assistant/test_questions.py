@@ -110,6 +110,8 @@ from tests.factories import (
         ("What type of mask should be worn?", None),
         ("What minimum distance between beds is recommended?", "value"),
         ("What sink-to-bed ratio is recommended for isolation rooms?", "value"),
+        ("When can I restart warfarin after the bleed?", "timing"),
+        ("何时可以重新开始抗凝？", "timing"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
@@ -2687,3 +2689,13 @@ def test_between_is_no_subject() -> None:
         rarity=rarity_of(["Adequate spacing (1 metre) between beds.", "Hospital beds."]),
     )
     assert "between" not in [t.term.lower() for t in analysis.terms], analysis.terms
+
+
+def test_when_to_restart_is_answered_by_a_time_after_the_event_only() -> None:
+    """ "When can I restart warfarin after a warfarin-associated bleed?" was answered with the
+    reversal agent for patients on warfarin (no time at all), with ✓."""
+    timing = detect_aspect("When can I restart warfarin after an intracerebral hemorrhage?")
+    assert timing is not None and timing.name == "timing"
+    assert timing.stated_in("出血后4周可重新启动抗凝。")
+    assert timing.stated_in("Anticoagulation may be restarted after 7 days in most patients.")
+    assert not timing.stated_in("服用华法林的脑出血患者可选用凝血酶原复合物；")
