@@ -33,7 +33,9 @@ GENERIC_ZH: Final[frozenset[str]] = frozenset(
         # Seeing the patient again is what a timing question asks about, never its subject.
         "复查 随访 复诊 随诊 "
         # What is asked of a treatment's use, never a name: its principles and key points.
-        "原则 基本原则 总原则 要点 注意事项"
+        "原则 基本原则 总原则 要点 注意事项 "
+        # What a value should be ("比例应为多少"): the verb of the question, never a name.
+        "应为 应是 应当为"
     )
 )
 

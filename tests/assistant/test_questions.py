@@ -2676,6 +2676,13 @@ def test_reprocessing_words_are_searched_across_languages_but_name_no_subject() 
         "门诊手术室每天最后一台手术后需要终末清洁吗？", table=table, rarity=rarity
     )
     assert "terminally cleaned" in asked.translations.get("en", ""), asked.translations
+    rooms = analyse_question(
+        "隔离病房洗手池与床位的比例应为多少？",
+        table=table,
+        rarity=rarity_of([*library, "Minimum sink-to-bed ratio 1:1 in isolation rooms."]),
+    )
+    bag = rooms.translations["en"]
+    assert "sink" in bag.split() and "isolation room" in bag, rooms.translations
     english = analyse_question(
         "What reprocessing does a colonoscope need?", table=table, rarity=rarity
     )
@@ -2699,3 +2706,12 @@ def test_when_to_restart_is_answered_by_a_time_after_the_event_only() -> None:
     assert timing.stated_in("出血后4周可重新启动抗凝。")
     assert timing.stated_in("Anticoagulation may be restarted after 7 days in most patients.")
     assert not timing.stated_in("服用华法林的脑出血患者可选用凝血酶原复合物；")
+
+
+def test_should_be_names_nothing() -> None:
+    analysis = analyse_question(
+        "隔离病房洗手池与床位的比例应为多少？",
+        table=glossary_table(),
+        rarity=rarity_of(["隔离病房应为单间。", "洗手池与床位。"]),
+    )
+    assert "应为" not in [t.term for t in analysis.terms], analysis.terms
