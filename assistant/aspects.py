@@ -597,7 +597,11 @@ _LEVEL_NAMED: Final[str] = (
 
 
 _STATED_DOSE_RE: Final[re.Pattern[str]] = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:mg|mme)\b(?:\s*(?:/\s*d(?:ay)?|a day|per day|daily|/日|每[天日]))?",
+    r"\d+(?:\.\d+)?\s*(?:mg|mme)\b(?:\s*(?:/\s*d(?:ay)?|a day|per day|daily|/日|每[天日]))?|"
+    # The dose the patient is on, said without a number ("a patient on long-term high dose",
+    # "长期用大剂量的病人能突然停吗"): the premise, not what is asked.
+    r"\bon (?:a |the )?(?:long[\s-]term |chronic )?(?:high|higher|low|lower|stable|current)"
+    r"[\s-](?:dose|doses|dosage)s?\b|(?:用|服|在用|使用)着?(?:大|高|小|低)剂量(?!多少|是多少)",
     re.IGNORECASE,
 )
 _A_DOSE: Final[str] = r"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|mcg|ml|毫克|克)(?![a-z/])"

@@ -112,6 +112,9 @@ from tests.factories import (
         ("What sink-to-bed ratio is recommended for isolation rooms?", "value"),
         ("When can I restart warfarin after the bleed?", "timing"),
         ("何时可以重新开始抗凝？", "timing"),
+        # The dose the patient is on, said without a number, is the premise.
+        ("Can I stop opioids abruptly in a patient on long-term high dose?", "discontinuation"),
+        ("What is the high dose regimen?", "dose"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
