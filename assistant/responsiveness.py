@@ -33,7 +33,7 @@ from assistant.drug_subjects import (
 )
 from assistant.glossary import EN_NAME_STEM
 from assistant.language import CJK_CHARS, has_cjk
-from assistant.mentions import drug_shaped
+from assistant.mentions import drug_shaped, form_in_text
 from assistant.passage_layout import LABEL_MAX_CHARS, introduces_a_list
 from assistant.populations import (
     SPECIAL_POPULATIONS,
@@ -426,10 +426,18 @@ def judge_responsive(
     # asked one, its disease named in what it stands under ("急性喉炎或喉气管炎：").
     drugs = analysis.drug_anchors
     names_the_drug = bool(drugs) and any(term_in_text(a, sentence) for a in drugs)
+    # One of two choices the question offers ("ABHR or soap and water?") need not be named by
+    # a sentence that names the other: "Soap and water … is preferred after caring for a
+    # patient with … Clostridium difficile" answers.
+    chosen = _other_choice_named(analysis, sentence) if anchors else []
     if (
         anchors
         and (
-            (not term_in_text(anchors[0], sentence) and not names_the_drug)
+            (
+                not term_in_text(anchors[0], sentence)
+                and anchors[0] not in chosen
+                and not names_the_drug
+            )
             or (drugs and not names_the_drug)
         )
         and names_other(analysis, sentence)
@@ -488,6 +496,7 @@ def judge_responsive(
             and passage
             and term_in_text(a, passage)
         ]
+        found = [*found, *(a for a in chosen if a not in found)]
         missing = [a for a in anchors if a not in found and a not in nearby]
         if (
             anchors[0] not in found
@@ -589,6 +598,33 @@ _WHO_MAY_ASPECTS: Final[frozenset[str | None]] = frozenset(
 _WHO_MAY_NOT: Final[re.Pattern[str]] = re.compile(
     rf"{_WITHHELD}|禁忌|避免(?:使用|应用)|\bavoid(?:ed)?\b", re.IGNORECASE
 )
+
+
+def _other_choice_named(analysis: QuestionAnalysis, sentence: str) -> list[SubjectTerm]:
+    """The question's names offered as one of two choices ("ABHR or soap and water", "用A还是
+    B") whose other choice the sentence names."""
+    chosen = []
+    for anchor in analysis.anchors:
+        name = re.escape(anchor.term)
+        for pattern in (
+            rf"{name}\s*,?\s*(?:or|vs\.?|versus)\s+((?:[A-Za-z][\w\-]*\s*){{1,4}}?)(?=[?？,，.;]|$)",
+            rf"(?:^|[\s,，:：–—-])((?:[A-Za-z][\w\-]*\s+){{1,4}}?)(?:or|vs\.?|versus)\s+{name}\b",
+            rf"{name}(?:还是|或者|或是)([{CJK_CHARS}A-Za-z]{{2,10}}?)(?=[？?，,。；]|好|更|$)",
+            rf"([{CJK_CHARS}A-Za-z]{{2,10}}?)(?:还是|或者|或是){name}",
+        ):
+            other = re.search(pattern, analysis.text, re.IGNORECASE)
+            phrase = other.group(1).strip() if other else ""
+            if phrase and (
+                form_in_text(phrase, sentence)
+                # named in the sentence's language by a term of the phrase ("肥皂洗手": 洗手)
+                or any(
+                    t is not anchor and t.term in phrase and term_in_text(t, sentence)
+                    for t in (*analysis.terms, *analysis.common)
+                )
+            ):
+                chosen.append(anchor)
+                break
+    return chosen
 
 
 def _restricts_the_patients_condition(analysis: QuestionAnalysis, sentence: str) -> bool:

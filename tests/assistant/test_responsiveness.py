@@ -1572,3 +1572,25 @@ def test_influenza_is_a_disease_no_sentence_may_leave_out() -> None:
     assert not other.responsive and other.reason == "other_subject", other
     flu = "流行性感冒诊疗方案"
     assert judge_responsive(analysis, library[0], context=[flu], titles=[flu]).responsive
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "C. diff patient in clinic – ABHR or soap and water?",
+        "Soap and water or ABHR after a C. diff patient?",
+        "护理艰难梭菌病人后用速干手消毒剂还是肥皂洗手？",
+    ],
+)
+def test_a_sentence_choosing_the_other_of_two_offered_choices_answers(question: str) -> None:
+    """ "ABHR or soap and water?": the sentence preferring soap and water for C. difficile need
+    not name ABHR; a sentence naming neither choice still does not answer."""
+    chooses = (
+        "Soap and water is also preferred after caring for a patient with known or suspected "
+        "Clostridium difficile."
+    )
+    neither = "Clostridium difficile spores survive on surfaces for months."
+    library = [chooses, neither, "Use of ABHR as the primary mode of hand hygiene.", "洗手。"]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert judge_responsive(analysis, chooses).responsive, analysis.anchors
+    assert not judge_responsive(analysis, neither).responsive
