@@ -272,7 +272,7 @@ def _answer_and_audit(
     )
     analysis = understand_question(ctx, searched_for, libraries=libraries, chat=chat)
     retrieval = ctx.retriever.retrieve(
-        f"{searched_for} {analysis.respelled}".strip(),
+        searched_for,
         libraries=libraries,
         translations=analysis.translations,
         translated_by_model=analysis.translated_by_model,
@@ -617,7 +617,7 @@ def search_sources(
         ctx, redaction.text, libraries=libraries, chat=ctx.chat if gate.open else None
     )
     retrieval = ctx.retriever.retrieve(
-        f"{redaction.text} {analysis.respelled}".strip(),
+        redaction.text,
         libraries=libraries,
         k=SEARCH_POOL if strength else k,
         translations=analysis.translations,

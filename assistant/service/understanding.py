@@ -193,9 +193,17 @@ def search_for_subject(
     anchors = analysis.anchors
     if not anchors or not retrieval.sources:
         return retrieval
-    # A reference list naming it says nothing of it: the name is still missing.
+    # A reference list naming it says nothing of it: the name is still missing. So is a name
+    # the library writes otherwise in the question's language ("glucometer": "blood glucose
+    # meters") that no passage in that language holds, however many in the other language do.
     saying = [s for s in retrieval.sources if not answers_nothing(s)]
-    missing = [a for a in anchors if not any(holds_term(s, a) for s in saying)]
+    own = [s for s in saying if s.language in (None, analysis.language)]
+    missing = [
+        a
+        for a in anchors
+        if not any(holds_term(s, a) for s in saying)
+        or (_respelled(analysis, a) and not any(holds_term(s, a) for s in own))
+    ]
     if not missing:
         # A class of drug the question names by an everyday word (激素), naming no drug: the
         # answer speaks of it (assistant/responsiveness.py), so it must be among the passages.
@@ -269,6 +277,11 @@ def search_for_subject(
         relevant=True,
         cross_lingual=any(s.language not in (None, retrieval.language) for s in sources),
     )
+
+
+def _respelled(analysis: QuestionAnalysis, term: SubjectTerm) -> bool:
+    """Whether the library writes the term otherwise in the question's own script."""
+    return any(f in analysis.respelled for f in term.forms[1:] if has_cjk(f) == has_cjk(term.term))
 
 
 def continue_cut_passages(
