@@ -79,12 +79,16 @@ _ADDRESS_RE: Final[re.Pattern[str]] = re.compile(r"https?://\S+|www\.\S+", re.IG
 _CITATION_RE: Final[re.Pattern[str]] = re.compile(
     r"[(\[（【]\s*\d{1,4}(?:\s*[,，、–\-~～]\s*\d{1,4})*\s*[)\]）】]"
 )
-# Numbers that are no quantity of what was asked: ages, dates, web addresses and citations.
+# A name with a number in it ("DSM-5 criteria", "COVID-19", "IL-6"): a code, no quantity.
+_CODE_NAME_RE: Final[re.Pattern[str]] = re.compile(r"\b[A-Za-z]{2,}-\d{1,3}\b(?![.\d])")
+# Numbers that are no quantity of what was asked: ages, dates, web addresses, citations and
+# names with a number.
 _NOT_QUANTITIES: Final[tuple[re.Pattern[str], ...]] = (
     _AGE_RE,
     _DATE_RE,
     _ADDRESS_RE,
     _CITATION_RE,
+    _CODE_NAME_RE,
 )
 
 
@@ -518,7 +522,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "value",
         _cues(
-            r"多少|几[个名张次项级针剂]|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
+            r"多少|几[个名张次项级针剂条]|几分(?!钟)|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
             # The measure named between ("what serum AFP level", "what systolic BP range"): only

@@ -115,6 +115,8 @@ from tests.factories import (
         # The dose the patient is on, said without a number, is the premise.
         ("Can I stop opioids abruptly in a patient on long-term high dose?", "discontinuation"),
         ("What is the high dose regimen?", "dose"),
+        ("诊断需要满足几条标准？", "value"),
+        ("NIHSS评分几分以上可以取栓？", "value"),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
@@ -2718,3 +2720,13 @@ def test_should_be_names_nothing() -> None:
         rarity=rarity_of(["隔离病房应为单间。", "洗手池与床位。"]),
     )
     assert "应为" not in [t.term for t in analysis.terms], analysis.terms
+
+
+def test_a_name_with_a_number_states_no_value() -> None:
+    """ "DSM-5诊断…需要满足几条标准？" was answered with "…using DSM-5 criteria (317)": the 5 of
+    the name read as a count."""
+    count = detect_aspect("DSM-5诊断阿片类药物使用障碍需要满足几条标准？")
+    assert count is not None and count.name == "value"
+    assert not count.stated_in("Assess for opioid use disorder using DSM-5 criteria (317).")
+    assert count.stated_in("At least two of 11 criteria within a 12-month period.")
+    assert count.stated_in("IL-6 ≥ 40 pg/mL")
