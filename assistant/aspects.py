@@ -529,6 +529,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # "what" is the cue, the measure's name stays the question's.
             r"\bwhat(?=\s+(?:[\w\-]+\s+){0,3}(?:level|value|range|threshold|target|cut-?off|"
             r"distance|spacing|ratio)s?\b)|"
+            # A target left open at the end ("…should acute ICH be lowered to?", "to what").
+            r"\b(?:lower(?:ed)?|reduc(?:e|ed)|brought(?: down)?|kept|maintain(?:ed)?|"
+            r"titrat(?:e|ed)|controlled)\s+(?:to|below|under)\s*[?？]|\b(?:to|below|under) what\b|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
             r"\bhow much (?:space|room|distance)\b|"

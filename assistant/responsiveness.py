@@ -347,6 +347,27 @@ _DRUG_CONDITION: Final[re.Pattern[str]] = re.compile(
 )
 
 
+def _drug_to_give(analysis: QuestionAnalysis) -> SubjectTerm | None:
+    """The drug a question of several asks whether to give: the object of prescribe, offer,
+    give, add or start ("should I co-prescribe naloxone?", "要不要加用纳洛酮"). Its sentence
+    must name it, whichever of the question's other names it holds."""
+    if len(analysis.drug_anchors) < 2:
+        return None
+    text = unicodedata.normalize("NFKC", analysis.text)
+    for drug in analysis.drug_anchors:
+        name = re.escape(drug.term)
+        if re.search(rf"{_GIVE_EN}(?:\s+[\w-]+){{0,2}}?\s+{name}\b|{_GIVE_ZH}{name}", text, re.I):
+            return drug
+    return None
+
+
+_GIVE_EN: Final[str] = (
+    r"\b(?:co-?prescrib\w*|prescrib\w*|offer\w*|giv(?:e|en|ing)|add(?:ed|ing)?|start(?:ed|ing)?|"
+    r"initiat\w*|dispens\w*)"
+)
+_GIVE_ZH: Final[str] = r"(?:开|加用|加|给|给予|处方|配备|开具|备)(?:上|点|一支|一个)?"
+
+
 def _condition_of_drug(analysis: QuestionAnalysis) -> SubjectTerm | None:
     """The condition a question asks about, written right after the one drug it names and
     asking nothing else of it: "青霉素过敏者用什么替代" (allergy), "阿片类使用障碍的病人"
@@ -430,14 +451,14 @@ def judge_responsive(
     # a sentence that names the other: "Soap and water … is preferred after caring for a
     # patient with … Clostridium difficile" answers.
     chosen = _other_choice_named(analysis, sentence) if anchors else []
+    # The main name: the drug the question asks whether to give, when it names several ("on
+    # 90 MME of oxycodone — co-prescribe naloxone?"), else its heaviest name.
+    offered = _drug_to_give(analysis)
+    main = offered or (anchors[0] if anchors else None)
     if (
-        anchors
+        main is not None
         and (
-            (
-                not term_in_text(anchors[0], sentence)
-                and anchors[0] not in chosen
-                and not names_the_drug
-            )
+            (not term_in_text(main, sentence) and main not in chosen and not names_the_drug)
             or (drugs and not names_the_drug)
         )
         and names_other(analysis, sentence)
@@ -473,6 +494,10 @@ def judge_responsive(
     if _misses_the_class_asked(analysis, here, sentence):
         # "新冠病人什么时候要用激素": a sentence on vaccination names the disease, not 激素.
         return Responsiveness(False, "other_subject", len(found), False)
+    if offered is not None and not term_in_text(offered, here):
+        # "Patient on 90 MME of oxycodone — should I co-prescribe naloxone?": whether to give
+        # naloxone; an oxycodone sentence without it answers nothing.
+        return Responsiveness(False, "other_subject", len(found), False)
     condition = _condition_of_drug(analysis)
     if condition is not None and not term_in_text(condition, here):
         # Asked about a condition of the drug (its allergy, poisoning, use disorder), not the
@@ -499,7 +524,7 @@ def judge_responsive(
         found = [*found, *(a for a in chosen if a not in found)]
         missing = [a for a in anchors if a not in found and a not in nearby]
         if (
-            anchors[0] not in found
+            main not in found
             or len(missing) > allowed_missing
             # The one left out may be a word about a name ("intracranial"), never a disease's
             # or organism's own name: "甲泼尼龙10-30mg/(kg.d)" of the mycoplasma guideline is

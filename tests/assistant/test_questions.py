@@ -117,6 +117,8 @@ from tests.factories import (
         ("What is the high dose regimen?", "dose"),
         ("诊断需要满足几条标准？", "value"),
         ("NIHSS评分几分以上可以取栓？", "value"),
+        ("What systolic BP should acute ICH be lowered to?", "value"),
+        ("Who should it be given to?", None),
     ],
 )
 def test_aspect_is_read_from_the_question(question: str, aspect: str | None) -> None:
@@ -2625,6 +2627,8 @@ def test_infection_control_staff_words_are_glossed(question: str, english: str) 
         ("灭菌器的生物指示剂多久用一次？", "biological indicator"),
         ("指尖采血的采血笔能共用吗？", "lancet holder"),
         ("重症监护区床间距建议多少？", "critical care area"),
+        ("接诊艰难梭菌病人后用酒精洗手液还是肥皂水？", "alcohol based hand rub"),
+        ("C. diff patient: ABHR or soap and water?", "速干手消毒剂"),
     ],
 )
 def test_brand_names_abbreviations_and_shedding_are_glossed(question: str, form: str) -> None:

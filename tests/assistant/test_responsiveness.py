@@ -1594,3 +1594,18 @@ def test_a_sentence_choosing_the_other_of_two_offered_choices_answers(question: 
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert judge_responsive(analysis, chooses).responsive, analysis.anchors
     assert not judge_responsive(analysis, neither).responsive
+
+
+def test_the_drug_asked_whether_to_give_must_be_named_not_the_one_the_patient_is_on() -> None:
+    """ "Patient on 90 MME of oxycodone — should I co-prescribe naloxone?" was answered with an
+    oxycodone MME conversion example that never names naloxone."""
+    conversion = "Oxycodone 10 mg twice a day is 20 mg of oxycodone daily, equivalent to 30 MME."
+    offer = "Clinicians should offer naloxone when the dosage reaches or exceeds 50 MME/day."
+    library = [conversion, offer, "Naloxone reverses opioid overdose.", *SMALL_LIBRARY]
+    for question in (
+        "Patient on 90 MME of oxycodone — should I co-prescribe naloxone?",
+        "长期吃羟考酮的病人要不要开纳洛酮？",
+    ):
+        analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+        assert not judge_responsive(analysis, conversion).responsive, question
+        assert judge_responsive(analysis, offer).responsive, question
