@@ -154,6 +154,48 @@ def index_library(settings: Settings, libraries: Mapping[str, Sequence[Path]]) -
     return IndexedLibrary(store=store, embedder=embedder)
 
 
+@dataclass
+class GuidelineWorld:
+    """Guidelines written as files, ingested into `library` (hospital), readable under `access`."""
+
+    settings: Settings
+    library: IndexedLibrary
+    access: AccessControl
+
+
+@contextmanager
+def guideline_world(
+    tmp_path_factory: pytest.TempPathFactory,
+    texts: Mapping[str, str],
+    *,
+    roles: Sequence[Principal] = (),
+) -> Iterator[GuidelineWorld]:
+    """Write each `{file name: text}`, ingest them all into the hospital library of a fresh data
+    directory (real ingestion, Qdrant Edge, the shipped model), and close the store after."""
+    folder = tmp_path_factory.mktemp("guidelines")
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
+    library = index_library(settings, {"hospital": sorted(folder.iterdir())})
+    try:
+        yield GuidelineWorld(settings, library, open_access(settings, roles=roles))
+    finally:
+        library.store.close()
+
+
+def answer_context(world: GuidelineWorld, audit_dir: Path) -> Context:
+    """A Context answering from `library` with `access`, extractive (no chat model), auditing
+    into its own `audit_dir` so that each test reads only its own events."""
+    return Context(
+        settings=world.settings,
+        store=world.library.store,
+        embedder=world.library.embedder,
+        access=world.access,
+        audit=open_audit_log(world.settings.model_copy(update={"data_dir": audit_dir})),
+        chat=None,
+    )
+
+
 # --------------------------------------------------------------------------- accounts
 
 # Real argon2id with argon2-cffi's cheapest profile: the production cost (64 MiB, t=3) takes

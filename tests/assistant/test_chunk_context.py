@@ -7,17 +7,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from assistant.audit.log import open_audit_log
-from assistant.config import Settings
 from assistant.domain import AnswerMode, Principal, Role
 from assistant.service.ask import answer_question
 from assistant.service.context import Context
 from assistant.service.understanding import precede_drugless_passages, understand_question
-from tests.factories import fake_drug, index_library, open_access
+from tests.factories import (
+    GuidelineWorld,
+    answer_context,
+    fake_drug,
+    guideline_world,
+)
 
 DOCTOR = Principal(user="ward.doc", role=Role.DOCTOR, department="paediatrics")
 _, DRUG = fake_drug(41)
@@ -39,29 +41,16 @@ GUIDELINE = f"""某病诊疗指南（2026年版）
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("guideline")
-    path = folder / "某病诊疗指南（2026年版）.txt"
-    path.write_text(GUIDELINE, encoding="utf-8")
-    settings = Settings(data_dir=tmp_path_factory.mktemp("split"))
-    library = index_library(settings, {"hospital": [path]})
-    access = open_access(settings, roles=[DOCTOR])
-    yield {"settings": settings, "store": library.store, "embedder": library.embedder,
-           "access": access}  # fmt: skip
-    library.store.close()
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuidelineWorld]:
+    with guideline_world(
+        tmp_path_factory, {"某病诊疗指南（2026年版）.txt": GUIDELINE}, roles=[DOCTOR]
+    ) as made:
+        yield made
 
 
 @pytest.fixture
-def ctx(world: dict[str, Any], tmp_path: Path) -> Context:
-    settings: Settings = world["settings"]
-    return Context(
-        settings=settings,
-        store=world["store"],
-        embedder=world["embedder"],
-        access=world["access"],
-        audit=open_audit_log(settings.model_copy(update={"data_dir": tmp_path / "audit"})),
-        chat=None,
-    )
+def ctx(world: GuidelineWorld, tmp_path: Path) -> Context:
+    return answer_context(world, tmp_path)
 
 
 def test_the_chunk_naming_the_drug_comes_before_its_dose_in_the_answer(ctx: Context) -> None:

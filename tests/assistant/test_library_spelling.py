@@ -8,16 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from assistant.audit.log import open_audit_log
-from assistant.config import Settings
 from assistant.domain import Principal, Role
 from assistant.service.context import Context
 from assistant.service.understanding import search_for_subject, understand_question
-from tests.factories import index_library, open_access
+from tests.factories import (
+    GuidelineWorld,
+    answer_context,
+    guideline_world,
+)
 
 DOCTOR = Principal(user="clinic.doc", role=Role.DOCTOR, department="outpatient")
 METER = (
@@ -47,29 +48,18 @@ SELF_CARE = (
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("guidelines")
-    (folder / "outpatient-guide.txt").write_text(GUIDE, encoding="utf-8")
-    (folder / "脑血管病自我管理指南.txt").write_text(SELF_CARE, encoding="utf-8")
-    settings = Settings(data_dir=tmp_path_factory.mktemp("spelling"))
-    library = index_library(settings, {"hospital": sorted(folder.iterdir())})
-    access = open_access(settings, roles=[DOCTOR])
-    yield {"settings": settings, "store": library.store, "embedder": library.embedder,
-           "access": access}  # fmt: skip
-    library.store.close()
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuidelineWorld]:
+    with guideline_world(
+        tmp_path_factory,
+        {"outpatient-guide.txt": GUIDE, "脑血管病自我管理指南.txt": SELF_CARE},
+        roles=[DOCTOR],
+    ) as made:
+        yield made
 
 
 @pytest.fixture
-def ctx(world: dict[str, Any], tmp_path: Path) -> Context:
-    settings: Settings = world["settings"]
-    return Context(
-        settings=settings,
-        store=world["store"],
-        embedder=world["embedder"],
-        access=world["access"],
-        audit=open_audit_log(settings.model_copy(update={"data_dir": tmp_path / "audit"})),
-        chat=None,
-    )
+def ctx(world: GuidelineWorld, tmp_path: Path) -> Context:
+    return answer_context(world, tmp_path)
 
 
 def test_a_name_written_otherwise_is_searched_by_the_librarys_spelling(ctx: Context) -> None:
