@@ -169,6 +169,33 @@ class QuestionAnalysis:
         return tuple(a for a in self.anchors if any(drug_shaped(f) for f in a.forms))
 
     @functools.cached_property
+    def drug_to_give(self) -> SubjectTerm | None:
+        """The drug a question naming several asks whether to give: the object of prescribe,
+        offer, give, add or start ("on 90 MME of oxycodone — should I co-prescribe naloxone?",
+        "要不要加用纳洛酮"). A sentence answering must name it, whichever others it holds."""
+        if len(self.drug_anchors) < 2:
+            return None
+        text = unicodedata.normalize("NFKC", self.text)
+        for drug in self.drug_anchors:
+            name = re.escape(drug.term)
+            given = rf"{_GIVE_EN}(?:\s+[\w-]+){{0,2}}?\s+{name}\b|{_GIVE_ZH}{name}"
+            if re.search(given, text, re.IGNORECASE):
+                return drug
+        return None
+
+    @functools.cached_property
+    def choices(self) -> tuple[tuple[SubjectTerm, str], ...]:
+        """The question's names offered as one of two choices, each with the other choice as
+        the question words it ("ABHR or soap and water": ABHR, "soap and water"; "用A还是B")."""
+        found = []
+        for anchor in self.anchors:
+            for pattern in _choice_patterns(re.escape(anchor.term)):
+                other = re.search(pattern, self.text, re.IGNORECASE)
+                if other and other.group(1).strip():
+                    found.append((anchor, other.group(1).strip()))
+        return tuple(found)
+
+    @functools.cached_property
     def other_names(self) -> frozenset[str]:
         """Other drugs' names that hold one of the question's drug names (罗红霉素 for 红霉素)."""
         return frozenset(normalised(o) for t in self.terms for o in t.others)
@@ -182,6 +209,25 @@ class QuestionAnalysis:
     def subject(self) -> list[str]:
         """Subject terms for display and reports (anchors first)."""
         return [t.term for t in self.anchors] or [t.term for t in self.terms[:3]]
+
+
+# Asking whether to give a drug: prescribe, offer, give, add, start (开, 加用, 给予 …).
+_GIVE_EN: Final[str] = (
+    r"\b(?:co-?prescrib\w*|prescrib\w*|offer\w*|giv(?:e|en|ing)|add(?:ed|ing)?|start(?:ed|ing)?|"
+    r"initiat\w*|dispens\w*)"
+)
+_GIVE_ZH: Final[str] = r"(?:开|加用|加|给|给予|处方|配备|开具|备)(?:上|点|一支|一个)?"
+
+
+def _choice_patterns(name: str) -> tuple[str, ...]:
+    """Where a name stands as one of two choices, the other captured: "A or B", "B or A",
+    "A还是B", "B还是A"."""
+    return (
+        rf"{name}\s*,?\s*(?:or|vs\.?|versus)\s+((?:[A-Za-z][\w\-]*\s*){{1,4}}?)(?=[?？,，.;]|$)",
+        rf"(?:^|[\s,，:：–—-])((?:[A-Za-z][\w\-]*\s+){{1,4}}?)(?:or|vs\.?|versus)\s+{name}\b",
+        rf"{name}(?:还是|或者|或是)([{CJK_CHARS}A-Za-z]{{2,10}}?)(?=[？?，,。；]|好|更|$)",
+        rf"([{CJK_CHARS}A-Za-z]{{2,10}}?)(?:还是|或者|或是){name}",
+    )
 
 
 class TermRarity:

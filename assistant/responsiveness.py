@@ -347,27 +347,6 @@ _DRUG_CONDITION: Final[re.Pattern[str]] = re.compile(
 )
 
 
-def _drug_to_give(analysis: QuestionAnalysis) -> SubjectTerm | None:
-    """The drug a question of several asks whether to give: the object of prescribe, offer,
-    give, add or start ("should I co-prescribe naloxone?", "要不要加用纳洛酮"). Its sentence
-    must name it, whichever of the question's other names it holds."""
-    if len(analysis.drug_anchors) < 2:
-        return None
-    text = unicodedata.normalize("NFKC", analysis.text)
-    for drug in analysis.drug_anchors:
-        name = re.escape(drug.term)
-        if re.search(rf"{_GIVE_EN}(?:\s+[\w-]+){{0,2}}?\s+{name}\b|{_GIVE_ZH}{name}", text, re.I):
-            return drug
-    return None
-
-
-_GIVE_EN: Final[str] = (
-    r"\b(?:co-?prescrib\w*|prescrib\w*|offer\w*|giv(?:e|en|ing)|add(?:ed|ing)?|start(?:ed|ing)?|"
-    r"initiat\w*|dispens\w*)"
-)
-_GIVE_ZH: Final[str] = r"(?:开|加用|加|给|给予|处方|配备|开具|备)(?:上|点|一支|一个)?"
-
-
 def _condition_of_drug(analysis: QuestionAnalysis) -> SubjectTerm | None:
     """The condition a question asks about, written right after the one drug it names and
     asking nothing else of it: "青霉素过敏者用什么替代" (allergy), "阿片类使用障碍的病人"
@@ -453,7 +432,7 @@ def judge_responsive(
     chosen = _other_choice_named(analysis, sentence) if anchors else []
     # The main name: the drug the question asks whether to give, when it names several ("on
     # 90 MME of oxycodone — co-prescribe naloxone?"), else its heaviest name.
-    offered = _drug_to_give(analysis)
+    offered = analysis.drug_to_give
     main = offered or (anchors[0] if anchors else None)
     if (
         main is not None
@@ -626,30 +605,18 @@ _WHO_MAY_NOT: Final[re.Pattern[str]] = re.compile(
 
 
 def _other_choice_named(analysis: QuestionAnalysis, sentence: str) -> list[SubjectTerm]:
-    """The question's names offered as one of two choices ("ABHR or soap and water", "用A还是
-    B") whose other choice the sentence names."""
-    chosen = []
-    for anchor in analysis.anchors:
-        name = re.escape(anchor.term)
-        for pattern in (
-            rf"{name}\s*,?\s*(?:or|vs\.?|versus)\s+((?:[A-Za-z][\w\-]*\s*){{1,4}}?)(?=[?？,，.;]|$)",
-            rf"(?:^|[\s,，:：–—-])((?:[A-Za-z][\w\-]*\s+){{1,4}}?)(?:or|vs\.?|versus)\s+{name}\b",
-            rf"{name}(?:还是|或者|或是)([{CJK_CHARS}A-Za-z]{{2,10}}?)(?=[？?，,。；]|好|更|$)",
-            rf"([{CJK_CHARS}A-Za-z]{{2,10}}?)(?:还是|或者|或是){name}",
-        ):
-            other = re.search(pattern, analysis.text, re.IGNORECASE)
-            phrase = other.group(1).strip() if other else ""
-            if phrase and (
-                form_in_text(phrase, sentence)
-                # named in the sentence's language by a term of the phrase ("肥皂洗手": 洗手)
-                or any(
-                    t is not anchor and t.term in phrase and term_in_text(t, sentence)
-                    for t in (*analysis.terms, *analysis.common)
-                )
-            ):
-                chosen.append(anchor)
-                break
-    return chosen
+    """The question's names offered as one of two choices whose other choice the sentence names
+    (written out, or by a term of the question inside it: "肥皂洗手" → 洗手 → handwashing)."""
+    named = [
+        anchor
+        for anchor, phrase in analysis.choices
+        if form_in_text(phrase, sentence)
+        or any(
+            t is not anchor and t.term in phrase and term_in_text(t, sentence)
+            for t in (*analysis.terms, *analysis.common)
+        )
+    ]
+    return list(dict.fromkeys(named))
 
 
 def _restricts_the_patients_condition(analysis: QuestionAnalysis, sentence: str) -> bool:
