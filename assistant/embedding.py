@@ -421,6 +421,17 @@ class SparseEncoder:
                 terms.append(_stem_en(token))
         return terms
 
+    @staticmethod
+    def latin_terms(text: str) -> list[str]:
+        """The index terms of a Latin-script text, as `tokenize` writes them: "SARS-CoV-2" →
+        sar, cov (a one-character piece is no term)."""
+        normalised = unicodedata.normalize("NFKC", text).lower()
+        return [
+            _stem_en(token)
+            for token in _TOKEN_RE.findall(normalised)
+            if not has_cjk(token) and len(token) > 1 and token not in EN_STOPWORDS
+        ]
+
     def query_terms(self, text: str) -> list[str]:
         """Unique index terms of a question, after removing question words (怎么, how often…)."""
         return list(dict.fromkeys(self.tokenize(strip_question_words(text))))

@@ -37,7 +37,7 @@ from assistant.aspects import (
     names_an_aspect,
 )
 from assistant.domain import Language
-from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
+from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, SparseEncoder, strip_question_words
 from assistant.glossary import (
     EN_LETTERS,
     EN_NAME_STEM,
@@ -246,8 +246,12 @@ class TermRarity:
         words = normalise_en(key).split()
         if len(words) == 1 and words[0] in self.df:
             return self.df[words[0]]
-        if len(words) > 1 and not has_cjk(key):
-            return min(self.df.get(w, 0) for w in words)
+        if len(words) > 1 and not has_cjk(key) and all(w in self.df for w in words):
+            return min(self.df[w] for w in words)
+        if not has_cjk(key) and not any(c.isspace() for c in key):
+            # A code the index cut apart ("SARS-CoV-2": sar, cov; "COVID-19": covid, 19).
+            pieces = SparseEncoder.latin_terms(key)
+            return min((self.df.get(w, 0) for w in pieces), default=0)
         if has_cjk(key) and len(key) >= 2:
             grams = [f"#{key[i : i + 2]}" for i in range(len(key) - 1)]
             return min(self.df.get(g, 0) for g in grams)

@@ -517,8 +517,10 @@ def judge_responsive(
         # Asking no aspect, what the sentence takes along speaks with it ("下列人群…较易发展为
         # 重型" over its item "年龄<5岁的儿童"); asked criteria, the sentence names the step itself.
         said = " ".join((sentence, *along)) if analysis.aspect is None else sentence
-        if _says_none_of_its_words(analysis, said, context, labels) or _misses_the_rarer_words(
-            analysis, said, context, labels
+        if (
+            _says_none_of_its_words(analysis, said, context, labels)
+            or _misses_the_rarer_words(analysis, said, context, labels)
+            or _outweighed_by_unread_words(analysis, said)
         ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
     elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
@@ -711,6 +713,8 @@ def _none_said(
 
 # How much rarer than every name a question's other word must be to be what it asks about.
 _RARER: Final[float] = 2.0
+# An English adverb ("primarily", "routinely").
+_ADVERB_RE: Final[re.Pattern[str]] = re.compile(r"[a-z]{3,}ly", re.IGNORECASE)
 
 
 def _misses_the_rarer_words(
@@ -737,6 +741,26 @@ def _misses_the_rarer_words(
         and any(has_cjk(f) == chinese for f in t.forms)
     )
     return bool(rarer) and _none_said(rarer, said, context, labels)
+
+
+def _outweighed_by_unread_words(analysis: QuestionAnalysis, said: str) -> bool:
+    """Asking no aspect in English of a Chinese sentence, words no table writes in Chinese
+    cannot be found said there. When they outweigh the question's names together, most of what
+    it asks is unread: "Does chlorhexidine reliably inactivate SARS-CoV-2?" is not answered by
+    a sentence describing the virus. How a thing is done ("close it primarily") is left out:
+    the tables seldom translate an adverb, and it seldom says what is asked."""
+    if analysis.aspect is not None or analysis.language != "en" or not has_cjk(said):
+        return False
+    unread = sum(
+        t.weight
+        for t in analysis.terms
+        if not t.anchor
+        and t.in_library
+        and not populations(t.term)
+        and not any(has_cjk(f) for f in t.forms)
+        and not _ADVERB_RE.fullmatch(t.term)
+    )
+    return unread > sum(a.weight for a in analysis.anchors)
 
 
 def _names_prevention(term: SubjectTerm) -> bool:

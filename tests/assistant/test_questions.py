@@ -278,6 +278,30 @@ def test_rarer_terms_weigh_more_and_translations_count_as_present() -> None:
     assert analysis.translations["zh"].startswith("奥司他韦")
 
 
+def test_a_code_the_index_cuts_apart_is_held_by_its_pieces() -> None:
+    """ "Does chlorhexidine reliably inactivate SARS-CoV-2?" was refused as "the library has no
+    passage about SARS-CoV-2" beside a passage naming it: the index holds the code as sar, cov
+    and the rarity looked for "cov2"."""
+    rarity = rarity_of(
+        [
+            "新型冠状病毒（以下简称新冠病毒，SARS-CoV-2）为β属冠状病毒。",
+            "COVID-19 vaccination of health care personnel.",
+            "Write the prescription in the record.",
+        ]
+    )
+    assert rarity.frequency("SARS-CoV-2") == 1
+    assert rarity.frequency("COVID-19") == 1
+    assert rarity.frequency("IL-6") == 0
+    # A phrase is still held only when every word of it is: no guideline spells it so.
+    assert rarity.frequency("write out a prescription") == 0
+    analysis = analyse_question(
+        "Does chlorhexidine reliably inactivate SARS-CoV-2?", table=glossary_table(),
+        rarity=rarity,
+    )  # fmt: skip
+    assert [(a.term, a.in_library) for a in analysis.anchors] == [("SARS-CoV-2", True)]
+    assert analysis.missing == []
+
+
 @pytest.mark.parametrize(
     ("text", "dose"),
     [

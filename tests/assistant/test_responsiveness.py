@@ -1301,6 +1301,45 @@ def test_words_far_rarer_than_the_names_are_what_is_asked() -> None:
     assert judge_responsive(analysis, passages[-1], context=["阿片类药物的不良反应"]).responsive
 
 
+def test_english_words_unread_in_a_chinese_sentence_that_outweigh_the_names() -> None:
+    """ "Does chlorhexidine reliably inactivate SARS-CoV-2?" showed, with ✓, the COVID
+    guideline's description of the virus: no table writes chlorhexidine, inactivate or reliably
+    in Chinese, so nothing showed the sentence says any of them. A word the tables cannot
+    translate beside heavier names ("regimen"), or an adverb, does not stop an answer."""
+    passages = [
+        "新型冠状病毒（以下简称新冠病毒，SARS-CoV-2）为β属冠状病毒，有包膜，颗粒呈圆形或椭圆形。",
+        "Chlorhexidine reliably inactivates many organisms on skin.",
+        *(f"Hand hygiene recommendation {i}." for i in range(6)),
+        "病情重者可用冲击疗法，甲泼尼龙10-30mg/(kg.d)，连用3d。",
+        "A regimen is chosen for each patient.",
+        "细支气管炎的诊断。",
+    ]
+    table = glossary_table()
+    rarity = rarity_of(passages)
+    virus = analyse_question(
+        "Does chlorhexidine reliably inactivate SARS-CoV-2?", table=table, rarity=rarity
+    )
+    assert virus.aspect is None and [a.term for a in virus.anchors] == ["SARS-CoV-2"]
+    described = judge_responsive(virus, passages[0], context=["新型冠状病毒感染诊疗方案 > 病原学"])
+    assert not described.responsive and described.reason == "other_subject"
+    pulse = analyse_question(
+        "Bronchiolitis - pulse methylprednisolone regimen?",
+        table=table,
+        rarity=rarity,
+    )
+    assert "regimen" in [t.term for t in pulse.terms if not t.anchor]
+    assert judge_responsive(pulse, passages[-3], context=["细支气管炎 > 治疗"]).responsive
+    # Nor does how it is done ("close it primarily"): an adverb seldom says what is asked.
+    bites = ["犬咬伤伤口，至受伤72小时以后可视伤口情况行延迟闭合。", "Wounds heal primarily."]
+    bite = analyse_question(
+        "Dog bite presenting late - close it primarily?",
+        table=table_with(("犬咬伤", "dog bite")),
+        rarity=rarity_of([*bites, *(f"犬咬伤处理第{i}条。" for i in range(6))]),
+    )
+    assert [t.term for t in bite.anchors] == ["Dog bite"] and bite.terms[0].term == "primarily"
+    assert judge_responsive(bite, bites[0], context=["犬咬伤"]).responsive
+
+
 def test_an_item_stands_under_the_sentence_that_speaks_of_its_list() -> None:
     indication = detect_aspect("毒蛇咬伤什么情况必须用抗蛇毒血清？")
     assert indication is not None and indication.name == "indication"
