@@ -430,6 +430,8 @@ _EN_NOT_A_NAME: Final[re.Pattern[str]] = re.compile(r"(?:ate|ize|ise|ify|ive|ous
 _ZH_INJURY: Final[re.Pattern[str]] = re.compile(r"(?:咬|蜇|蛰|抓|啄|刺|烧|烫|冻|灼)伤$")
 _INJURY_NAME: Final[int] = 3
 _INJURY_SENSES: Final[int] = 2  # an English term's first Chinese senses looked at
+# Below this jieba count a Chinese word with a disease's ending is a disease's own name.
+_ZH_DISEASE_NAME_FREQ: Final[int] = 100
 
 
 def _injury_name(zh: str) -> bool:
@@ -502,9 +504,11 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     senses = table.to_chinese(term)[:_INJURY_SENSES]
     if any(_injury_name(zh) for zh in senses):
         return True  # "dog bite" is 犬咬伤, "jellyfish sting" 海蜇蜇伤
-    if any(_zh_drug_name(zh) for zh in senses):
-        # A drug the dictionary names by its Chinese name ("ketamine" 氯胺酮), however many
-        # slang glosses use the English word (K粉, K仔): a name, never a paraphrase.
+    if any(_zh_drug_name(zh) for zh in senses) or _zh_disease_name(senses[0] if senses else ""):
+        # A drug or disease the dictionary names by its Chinese name ("ketamine" 氯胺酮,
+        # "scrub typhus" 恙虫病), however many slang glosses use the English word (K粉, K仔):
+        # a name, never a paraphrase. A disease by its first sense: "complication" is 并发症
+        # first, and only then 合并症.
         return True
     words = normalise_en(term).split()
     if not words:
@@ -540,6 +544,17 @@ def _zh_drug_name(word: str) -> bool:
         len(word) >= 3
         and ZH_DRUG_STEM.search(word) is not None
         and word_counts().get(word, 0) < ZH_NAME_FREQ
+    )
+
+
+def _zh_disease_name(word: str) -> bool:
+    """A Chinese word of three characters or more ending in a disease's or organism's stem,
+    rarer in general language than the everyday words of that shape (恙虫病, not 并发症 or
+    慢性病, which "complications" and "chronic disease" are about, not name)."""
+    return (
+        len(word) >= 3
+        and ZH_DISEASE_STEM.search(word) is not None
+        and word_counts().get(word, 0) < _ZH_DISEASE_NAME_FREQ
     )
 
 

@@ -212,6 +212,25 @@ def test_a_drug_the_dictionary_knows_by_another_name_is_still_a_missing_name(
     assert drug in analysis.missing
 
 
+def test_a_disease_the_dictionary_names_by_its_chinese_name_is_a_subject() -> None:
+    """ "Scrub typhus after a field trip - doxycycline dose and duration?" showed the mycoplasma
+    guideline's doxycycline dose for children: "scrub typhus" was no name, so doxycycline was
+    the whole subject. Its Chinese name 恙虫病 ends as a disease's does; "complication" (并发症)
+    and "chronic disease" (慢性病) are everyday words of that shape, and about a name."""
+    library = ["多西环素：推荐剂量为2mg/（kg.次），q12h。", "恙虫病、鼠伤寒等。", *SMALL_LIBRARY]
+    analysis = analyse_question(
+        "Scrub typhus after a field trip - doxycycline dose and duration?",
+        table=table_with(),
+        rarity=rarity_of(library),
+    )
+    assert {"Scrub typhus", "doxycycline"} <= {t.term for t in analysis.anchors}
+    dose = judge_responsive(analysis, library[0], context=["儿童肺炎支原体肺炎诊疗指南"])
+    assert not dose.responsive
+    for question in ("What complications follow it?", "Is it a chronic disease?"):
+        terms = analyse_question(question, table=table_with(), rarity=rarity_of(library)).terms
+        assert not [t.term for t in terms if t.anchor]
+
+
 def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
     # "MP" (肺炎支原体) is glossed by the library: not a two-letter word of English.
     glossary = TermTable()
