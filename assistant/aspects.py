@@ -533,6 +533,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"\b(?:lower(?:ed)?|reduc(?:e|ed)|brought(?: down)?|kept|maintain(?:ed)?|"
             r"titrat(?:e|ed)|controlled)\s+(?:to|below|under)\s*[?？]|\b(?:to|below|under) what\b|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
+            r"多高|多低|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
             r"\bhow much (?:space|room|distance)\b|"
             r"\bat what (?:\w+ )?(?:pressure|level|value|count|concentration|score|saturation|"

@@ -707,9 +707,15 @@ def analyse_question(
     language = detect_language(question)
     candidates = _candidate_terms(question, table, rarity)
     # A name may hold an aspect's word (多剂量瓶, "dose counter"): look for the aspect outside it.
+    # A word jieba made of the cue and what follows it ("多高才" of "血压多高才需要降压") is the
+    # cue's, not a name.
     unnamed = question
     for term in candidates:
-        is_cue = names_an_aspect(term) or any(a.question_cues.fullmatch(term) for a in ASPECTS)
+        is_cue = names_an_aspect(term) or any(
+            a.question_cues.fullmatch(term)
+            or (unknown_fragment(term, table) and a.question_cues.match(term) is not None)
+            for a in ASPECTS
+        )
         if len(term) >= 3 and not is_cue and _is_entity(term, table):
             unnamed = _spelled(term).sub(" ", unnamed)
     aspect = detect_aspect(unnamed, whole=question)

@@ -677,6 +677,17 @@ def test_an_aspect_word_inside_a_name_is_not_the_aspect() -> None:
     assert analyse_question("奥司他韦剂量？", table=table, rarity=None).aspect is not None
 
 
+def test_a_word_jieba_glued_onto_the_cue_is_the_cues() -> None:
+    """ "急性缺血性卒中不溶栓，血压多高才需要降压？" asked no value: jieba cut "多高才" as one
+    unknown word, taken for a name and blanked out with the cue inside it. A thrombolysis
+    sentence with "4.5小时" was shown as the answer."""
+    for question in ("急性缺血性卒中不溶栓，血压多高才需要降压？", "血小板多低才需要输注？"):
+        library = ["血压持续升高至收缩压≥200mmHg，应降压治疗。", "血小板输注。", *SMALL_LIBRARY]
+        analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+        assert analysis.aspect is not None and analysis.aspect.name == "value", question
+        assert not any("多" in t.term for t in analysis.terms)
+
+
 def test_redaction_placeholders_are_never_the_subject() -> None:
     for question in (
         "Patient ID [ID_1], phone [PHONE_1]: when to start warfarin?",
