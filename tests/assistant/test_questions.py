@@ -252,6 +252,7 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
         ("门诊的管制药品应该怎么存放？", "controlled substances"),
         ("What plateau pressure should be kept on ECMO?", "平台压"),
         ("When is prone positioning used?", "俯卧位"),
+        ("How often is a biological indicator run on the autoclave?", "sterilizer"),
     ],
 )
 def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
@@ -265,6 +266,7 @@ def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
         "Remove personal protective equipment and perform hand hygiene.",
         "Controlled substances are stored in a locked area.",
         "平台压≤25cmH2O，俯卧位通气每天不少于12小时。",
+        "A biological indicator is used at least weekly for each sterilizer.",
     ]
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert any(written in t.forms for t in analysis.anchors), analysis.terms
