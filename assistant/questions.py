@@ -37,6 +37,7 @@ from assistant.aspects import (
     names_an_aspect,
 )
 from assistant.domain import Language
+from assistant.drug_classes import classes_of
 from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, SparseEncoder, strip_question_words
 from assistant.glossary import (
     EN_LETTERS,
@@ -135,6 +136,16 @@ class SubjectTerm:
     # Other drugs whose Chinese name ends in this one's (罗红霉素, roxithromycin, for 红霉素,
     # erythromycin): where a text holds only them, it does not hold this term.
     others: tuple[str, ...] = ()
+    # The names of the drug's class (opioids, 阿片类 for oxycodone), among its forms only once
+    # no passage found names the drug itself (`by_class`).
+    kinds: tuple[str, ...] = ()
+
+    def named_itself(self, text: str) -> bool:
+        """Whether the text names the term by a form of its own, not only by its class."""
+        if not self.kinds:
+            return term_in_text(self, text)
+        own = tuple(f for f in self.forms if f not in self.kinds)
+        return term_in_text(replace(self, forms=own, kinds=()), text)
 
 
 @dataclass(frozen=True)
@@ -537,6 +548,43 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     return _english_name_like(term, table) and bool(table.to_chinese(term))
 
 
+# What is asked of the drug itself: its own amount, which no statement about its class gives.
+_OWN_AMOUNT: Final[frozenset[str]] = frozenset(
+    {"dose", "max_dose", "missed_dose", "renal_dose", "conversion"}
+)
+
+
+def _with_classes(
+    terms: list[SubjectTerm], aspect: Aspect | None, rarity: TermRarity | None
+) -> list[SubjectTerm]:
+    """The class a drug the question names belongs to, kept aside (`SubjectTerm.kinds`) for
+    when no passage found names the drug itself (`by_class`): "Pt on alprazolam plus
+    oxycodone, can I just stop the benzo?" is answered by "…taper benzodiazepines gradually".
+    Never when what is asked is its own amount: a dose of "opioids" is no dose of oxycodone.
+    Only class names the library uses are kept."""
+    if rarity is None or (aspect is not None and aspect.name in _OWN_AMOUNT):
+        return terms
+    named = {f.lower() for t in terms for f in t.forms}
+    out = []
+    for t in terms:
+        kinds = classes_of(t.forms) if t.anchor else ()
+        kinds = tuple(k for k in kinds if k.lower() not in named and rarity.frequency(k) > 0)
+        out.append(replace(t, kinds=kinds) if kinds else t)
+    return out
+
+
+def by_class(analysis: QuestionAnalysis, unheld: Sequence[SubjectTerm]) -> QuestionAnalysis:
+    """The analysis with the given drugs (which no passage found names) named by their class
+    as well: a passage on tapering benzodiazepines speaks of alprazolam."""
+    if not any(t.kinds for t in unheld):
+        return analysis
+    terms = tuple(
+        replace(t, forms=(*t.forms, *t.kinds), in_library=True) if t in unheld and t.kinds else t
+        for t in analysis.terms
+    )
+    return replace(analysis, terms=terms)
+
+
 def _zh_drug_name(word: str) -> bool:
     """A Chinese word of three characters or more ending in a drug's stem, rare in general
     language (氯胺酮, not 维生素)."""
@@ -792,6 +840,7 @@ def analyse_question(
     aspect = amount_of_a_drug(
         aspect, question, [t.term for t in terms if t.anchor and drug_shaped(t.term)]
     )
+    terms = _with_classes(terms, aspect, rarity)
     other: Language = "en" if language == "zh" else "zh"
     # Other-language forms the library uses: a dictionary sense no passage holds ("Chinese" →
     # 中国籍, "get" → 谋得) matches nothing and only lowers the search's lexical strength.

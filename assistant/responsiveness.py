@@ -490,11 +490,16 @@ def judge_responsive(
         # A sentence stating what was asked (how often, how much) may leave a further name to
         # its paragraph; one that states no asked aspect must name all ("苯二氮䓬类" sedation
         # in a paragraph that mentions opioids does not say whether to prescribe both).
+        # A name found only through its class ("opioids" for methadone) says the sentence is
+        # about the class, not the drug: then every other name must be there ("…every 2 weeks
+        # … opioids for acute pain" does not answer "methadone for chronic pain").
+        by_class = any(a.kinds and not a.named_itself(here) for a in found)
         nearby = [
             a
             for a in anchors[1:]
             if analysis.aspect is not None
             and aspect_stated
+            and not by_class
             and a not in found
             and a not in drugs
             and passage

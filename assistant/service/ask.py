@@ -71,6 +71,7 @@ from assistant.service.understanding import (
     continue_cut_passages,
     empty_refusal,
     holds_term,
+    named_by_class,
     names_subject,
     precede_drugless_passages,
     search_for_subject,
@@ -281,6 +282,11 @@ def _answer_and_audit(
         anchors_held=anchors_held(analysis),
     )
     retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
+    classed = named_by_class(analysis, retrieval)
+    if classed is not analysis:
+        # No passage names the drug: search for its class ("Percocet": opioids) instead.
+        analysis = classed
+        retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
     retrieval = _without_bibliography(retrieval)
     retrieval = anchored_relevance(analysis, retrieval)
     retrieval = continue_cut_passages(ctx, analysis, retrieval)

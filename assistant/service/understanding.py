@@ -46,6 +46,7 @@ from assistant.questions import (
     QuestionAnalysis,
     SubjectTerm,
     analyse_question,
+    by_class,
     term_in_text,
     weighted_coverage,
 )
@@ -398,6 +399,15 @@ def _with_neighbours(
         return retrieval
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(out, start=1)]
     return replace(retrieval, sources=sources)
+
+
+def named_by_class(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> QuestionAnalysis:
+    """The analysis in which a drug no passage found names, after the search for it, is named
+    by its class too ("alprazolam": benzodiazepines). A drug some passage names is answered of
+    itself: "every 2 weeks … opioids for acute pain" is no follow-up for methadone."""
+    saying = [s for s in retrieval.sources if not answers_nothing(s)]
+    unheld = [a for a in analysis.anchors if a.kinds and not any(holds_term(s, a) for s in saying)]
+    return by_class(analysis, unheld)
 
 
 def anchored_relevance(analysis: QuestionAnalysis, retrieval: RetrievalResult) -> RetrievalResult:
