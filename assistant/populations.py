@@ -21,7 +21,7 @@ from typing import Final
 POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
     "child": re.compile(
         r"儿童|孩子|小孩|小朋友|娃娃|宝宝|孩童|少儿|患儿|小儿|婴幼儿|婴儿|婴|幼儿|新生儿|早产儿|岁以下|[月周]龄|"
-        r"\bchild|\bkids?\b|\btoddlers?\b|\bbab(?:y|ies)\b|"
+        r"\bchild(?!bearing|-bearing|birth)|\bkids?\b|\btoddlers?\b|\bbab(?:y|ies)\b|"
         # An age under 18 ("a 6-year-old", "8 months old").
         r"\b(?:[1-9]|1[0-7])[\s-]*(?:years?|yrs?)[\s-]*old\b|\b\d+[\s-]*(?:months?|weeks?)[\s-]*old\b|"
         r"p(?:a)?ediatric|"
@@ -29,7 +29,11 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
         re.IGNORECASE,
     ),
     "adult": re.compile(r"成人|成年|\badults?\b", re.IGNORECASE),
-    "pregnancy": re.compile(r"孕妇|妊娠|孕期|怀孕|pregnan", re.IGNORECASE),
+    # Women who may become pregnant (育龄女性, "of childbearing potential") are asked of as
+    # pregnancy is: what a guideline says of pregnancy is what applies to them.
+    "pregnancy": re.compile(
+        r"孕妇|妊娠|孕期|怀孕|育龄|pregnan|child-?bearing (?:age|potential)", re.IGNORECASE
+    ),
     "lactation": re.compile(r"哺乳|母乳喂养|breast-?feed|lactat", re.IGNORECASE),
     # Older people: targets and doses are often their own ("≥80岁…<150/90 mmHg").
     "older": re.compile(

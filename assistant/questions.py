@@ -72,6 +72,7 @@ from assistant.zh_names import (
     cut_known,
     expansions,
     join_disease_pieces,
+    take_back_name_starts,
     unknown_fragment,
     word_counts,
     word_tags,
@@ -312,6 +313,14 @@ def _candidate_terms(
         words = cut_known(run, table)
         if rarity is not None:
             words = join_disease_pieces(words, lambda name: rarity.frequency(name) > 0)
+        if table.names is not None:
+            words = take_back_name_starts(
+                words,
+                table.names.writes_alone,
+                lambda word: (
+                    table.knows_chinese(word) or (rarity is not None and word in rarity.df)
+                ),
+            )
         words = [_without_time_word(w, table) for w in words]
         terms.extend(w for w in words if len(w) >= 2 or table.knows_chinese(w))
     words = [

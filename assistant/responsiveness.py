@@ -696,11 +696,22 @@ def _says_none_of_its_words(
         return False
     # What is said of the names, not what is done ("怎么鉴别": how to tell them apart is asked
     # of the names themselves).
-    words = _not_verbs((*(t for t in analysis.terms if not t.anchor), *analysis.common))
+    # Whom it is about (女性, "women") is checked as a population, never as what is said.
+    words = [
+        t
+        for t in _not_verbs((*(t for t in analysis.terms if not t.anchor), *analysis.common))
+        if not populations(t.term) and not _SEX_RE.fullmatch(t.term)
+    ]
     under = " ".join(context)
     if not words or (asked is None and not all(term_in_text(a, under) for a in analysis.anchors)):
         return False
     return _none_said(words, said, context, labels)
+
+
+# A person's sex: who the patient is, like a population.
+_SEX_RE: Final[re.Pattern[str]] = re.compile(
+    r"女性|男性|妇女|女人|男人|女士|男士|wom[ae]n|m[ae]n|females?|males?", re.IGNORECASE
+)
 
 
 def _not_verbs(terms: Iterable[SubjectTerm]) -> list[SubjectTerm]:

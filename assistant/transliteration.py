@@ -262,6 +262,15 @@ class NameMatcher:
     # Names already matched (a question's term is looked up several times).
     _seen: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
+    def writes_alone(self, name: str) -> bool:
+        """Whether the library writes the Chinese name with nothing before it (after a
+        number, a mark or a line's start: "②法维拉韦：…"), so that it starts there."""
+        return name in self._alone
+
+    @functools.cached_property
+    def _alone(self) -> frozenset[str]:
+        return frozenset(run for runs in self.chinese_runs.values() for run in runs)
+
     def to_chinese(self, term: str) -> list[str]:
         """The Chinese name of an English INN the library holds, when one clearly matches."""
         if term not in self._seen:

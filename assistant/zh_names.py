@@ -351,6 +351,34 @@ def join_disease_pieces(words: list[str], written: Callable[[str], bool]) -> lis
     return out
 
 
+def take_back_name_starts(
+    words: list[str], written_alone: Callable[[str], bool], known: Callable[[str], bool]
+) -> list[str]:
+    """Give a drug name back the first character jieba glued onto the word before it
+    ("能用法维拉韦吗": 用法 + 维拉韦 → 用 + 法维拉韦) when the library writes the longer name
+    on its own ("②法维拉韦：", `written_alone`) and never the shorter, and neither jieba nor
+    `known` (the index's words, the term table's) knows the shorter one: 口服 + 阿奇霉素 stay
+    apart. The word before keeps the rest ("用")."""
+    freq = word_counts()
+    out: list[str] = []
+    for word in words:
+        if (
+            out
+            and len(out[-1]) >= 2
+            and has_cjk(out[-1])
+            and ZH_DRUG_STEM.search(word)
+            and freq.get(word) is None
+            and not known(word)
+            and not written_alone(word)
+            and written_alone(out[-1][-1] + word)
+        ):
+            start = out[-1][-1]
+            out[-1] = out[-1][:-1]
+            word = start + word
+        out.append(word)
+    return out
+
+
 # Pieces before a disease ending that may belong to its name.
 _DISEASE_PIECES: Final[int] = 3
 

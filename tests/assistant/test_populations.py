@@ -217,3 +217,20 @@ def test_an_infant_is_read_whole_leaving_no_piece_of_the_word() -> None:
     # library lacks: the dose question was refused.
     assert "儿" not in POPULATIONS["child"].sub(" ", "婴儿甲流")
     assert "儿" not in POPULATIONS["child"].sub(" ", "婴幼儿流感")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("育龄女性可能怀孕，能用吗？", {"pregnancy"}),
+        ("women of childbearing potential", {"pregnancy"}),
+        ("women of child-bearing age", {"pregnancy"}),
+        ("after childbirth", set()),
+        ("a child of 6", {"child"}),
+    ],
+)
+def test_women_who_may_become_pregnant_are_asked_of_as_pregnancy(
+    text: str, named: set[str]
+) -> None:
+    # "childbearing" was read as a child, and 育龄 as the name the answer must hold.
+    assert populations(text) == named

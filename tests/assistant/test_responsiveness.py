@@ -1340,6 +1340,31 @@ def test_english_words_unread_in_a_chinese_sentence_that_outweigh_the_names() ->
     assert judge_responsive(bite, bites[0], context=["犬咬伤"]).responsive
 
 
+def test_whom_the_question_is_about_is_no_word_the_sentence_must_say() -> None:
+    """ "育龄女性可能怀孕，流感能用法维拉韦吗？" was refused: 女性 was read as a word the answer
+    must say, and the guideline says 妇女 ("孕妇或可能怀孕的妇女禁用")."""
+    passages = [
+        "法维拉韦：适用于成人新型或再次流行的流感的治疗。孕妇或可能怀孕的妇女禁用。",
+        "女性患者的流感治疗。",
+        "流感的诊断。",
+        "奥司他韦：成人剂量每次75mg。",
+    ]
+    analysis = analyse_question(
+        "育龄女性可能怀孕，流感可以吃法维拉韦吗？", table=glossary_table(),
+        rarity=rarity_of(passages),
+    )  # fmt: skip
+    assert "女性" in [t.term for t in analysis.common]
+    head = "法维拉韦：适用于成人新型或再次流行的流感的治疗。"
+    verdict = judge_responsive(
+        analysis,
+        "孕妇或可能怀孕的妇女禁用，哺乳期妇女使用时应暂停哺乳。",
+        context=[head, "流行性感冒诊疗方案 > 抗病毒治疗"],
+        labels=[head],
+        titles=["流行性感冒诊疗方案"],
+    )
+    assert verdict.responsive
+
+
 def test_an_item_stands_under_the_sentence_that_speaks_of_its_list() -> None:
     indication = detect_aspect("毒蛇咬伤什么情况必须用抗蛇毒血清？")
     assert indication is not None and indication.name == "indication"
