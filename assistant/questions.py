@@ -192,6 +192,12 @@ class QuestionAnalysis:
             name = re.escape(drug.term)
             given = rf"{_GIVE_EN}(?:\s+[\w-]+){{0,2}}?\s+{name}\b|{_GIVE_ZH}{name}"
             if re.search(given, text, re.IGNORECASE):
+                # Started together ("starting atezolizumab + bevacizumab", "开始阿替利珠单抗联合
+                # 贝伐珠单抗"), a combination is given: no one drug of it is the main name.
+                others = "|".join(re.escape(d.term) for d in self.drug_anchors if d is not drug)
+                combined = rf"{name}\s*(?:\+|/|&|\band\b|\bplus\b|联合|加|和|与|及)\s*(?:{others})"
+                if re.search(combined, text, re.IGNORECASE):
+                    return None
                 return drug
         return None
 

@@ -253,6 +253,8 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
         ("What plateau pressure should be kept on ECMO?", "平台压"),
         ("When is prone positioning used?", "俯卧位"),
         ("How often is a biological indicator run on the autoclave?", "sterilizer"),
+        ("HCC pt with creatinine 200 µmol/L – is TACE contraindicated?", "血肌酐"),
+        ("Kid with AKI – when is CRRT started?", "急性肾损伤"),
     ],
 )
 def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
@@ -267,6 +269,8 @@ def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
         "Controlled substances are stored in a locked area.",
         "平台压≤25cmH2O，俯卧位通气每天不少于12小时。",
         "A biological indicator is used at least weekly for each sterilizer.",
+        "肾功能障碍：血肌酐>176.8 μmol/L。",
+        "急性肾损伤患儿可行CRRT。",
     ]
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert any(written in t.forms for t in analysis.anchors), analysis.terms

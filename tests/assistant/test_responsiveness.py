@@ -14,7 +14,7 @@ from assistant.drug_subjects import (
     recommends_a_class,
 )
 from assistant.generation import compose_extractive
-from assistant.glossary import LayeredTerms, TermTable, cedict_table, library_glosses
+from assistant.glossary import LayeredTerms, TermTable, cedict_table, library_glosses, load_glossary
 from assistant.questions import analyse_question
 from assistant.responsiveness import (
     defines,
@@ -1673,3 +1673,38 @@ def test_the_drug_asked_whether_to_give_must_be_named_not_the_one_the_patient_is
         analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
         assert not judge_responsive(analysis, conversion).responsive, question
         assert judge_responsive(analysis, offer).responsive, question
+
+
+def test_drugs_started_together_leave_the_rest_of_the_question_main() -> None:
+    """ "Before starting atezolizumab + bevacizumab for HCC, any workup needed for varices?"
+    showed the combination's approval and trial results: atezolizumab, read as the one drug to
+    give, was the main name, and the varices were left to the paragraph. Both are given; the
+    sentence on screening for varices before bevacizumab answers."""
+    trial = "阿替利珠单抗联合贝伐珠单抗：获批用于不可切除肝癌患者的一线治疗。"
+    screen = "建议使用贝伐珠单抗治疗前，接受胃镜检查，评估高危静脉曲张或其他胃肠道出血风险。"
+    library = [
+        trial,
+        screen,
+        *(f"肝癌第{i}条：阿替利珠单抗联合贝伐珠单抗。" for i in range(6)),
+        *SMALL_LIBRARY,
+    ]
+    analysis = analyse_question(
+        "Before starting atezolizumab + bevacizumab for HCC, anything needed for varices?",
+        table=glossary_table(),
+        rarity=rarity_of(library),
+    )
+    assert analysis.drug_to_give is None
+    context = ["原发性肝癌诊疗指南 > 系统抗肿瘤治疗"]
+    assert not judge_responsive(analysis, trial, context=context, passage=trial).responsive
+    assert judge_responsive(analysis, screen, context=context, passage=screen).responsive
+    # With the glossary's everyday vocabulary, "workup" is a word of the question, not a name
+    # the library lacks (it was refused as "no passage about workup").
+    words = LayeredTerms(
+        (load_glossary(), load_glossary(section="vocabulary"), cedict_table()), clinical=1
+    )
+    asked = analyse_question(
+        "Before starting atezolizumab + bevacizumab for HCC, any workup needed for varices?",
+        table=words,
+        rarity=rarity_of(library),
+    )
+    assert "workup" not in [a.term for a in asked.anchors]
