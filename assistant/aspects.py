@@ -839,11 +839,12 @@ _UNITS: Final[tuple[str, ...]] = (
     r"cm\s*h2o|厘米水柱",
     r"mmol",
     r"[μµu]mol",
+    r"l|litres?|liters?|升",
 )
 _PER: Final[tuple[str, ...]] = (r"kg|千克|公斤", r"m2|m²|平方米", r"d\b|day|日|天", r"l\b|升")
 _UNIT_ASKED: Final[re.Pattern[str]] = re.compile(
     r"(?:\bhow many|多少|几)\s*(iu|u|units?|mg|g|μg|µg|ug|mcg|ml|mm\s*hg|cm\s*h2o|mmol|[μµu]mol|"
-    r"毫克|克|毫升|单位|国际单位|微克|毫米汞柱|厘米水柱)(?![a-z])"
+    r"litres?|liters?|毫克|克|毫升|单位|国际单位|微克|毫米汞柱|厘米水柱|升(?![高级温压至到值]))(?![a-z])"
     r"(?:\s*(?:/|per|每)\s*(kg|m2|m²|d|day|l|千克|公斤|日|天|升)(?![a-z]))?",
     re.IGNORECASE,
 )

@@ -187,6 +187,12 @@ def test_a_course_of_treatment_is_not_the_diseases_own_period() -> None:
         ("甲泼尼龙每天多少mg/kg？", "甲泼尼龙40mg，静脉滴注。", False),
         ("How many mg of the drug per day?", "Give 40 mg daily.", True),
         ("How many mg of the drug per day?", "Give 2 tablets daily.", False),
+        # Litres asked: a share in % is no amount of water ("多少升水" showed "占比最低0.8%").
+        ("医疗机构每人每天需要多少升水？", "每人每天需5～400升水。", True),
+        ("医疗机构每人每天需要多少升水？", "鼠咬伤占比最低0.8%，最高达11.8%。", False),
+        ("How many litres of water per patient per day?", "5–400 litres per day", True),
+        # 升高 is a rise, not litres.
+        ("血压需要多少升高才处理？", "收缩压≥200mmHg", True),
     ],
 )
 def test_a_dose_asked_in_a_unit_is_stated_in_it(question: str, stated: str, shown: bool) -> None:
@@ -255,6 +261,8 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
         ("How often is a biological indicator run on the autoclave?", "sterilizer"),
         ("HCC pt with creatinine 200 µmol/L – is TACE contraindicated?", "血肌酐"),
         ("Kid with AKI – when is CRRT started?", "急性肾损伤"),
+        ("灭菌包内化学指示物多久放一次？", "chemical indicator"),
+        ("Urine drug testing in chronic opioid therapy - how often?", "urine drug testing"),
     ],
 )
 def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
@@ -271,6 +279,8 @@ def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
         "A biological indicator is used at least weekly for each sterilizer.",
         "肾功能障碍：血肌酐>176.8 μmol/L。",
         "急性肾损伤患儿可行CRRT。",
+        "A chemical indicator is placed correctly in the instrument packs in every load.",
+        "Clinicians should consider urine drug testing at least annually.",
     ]
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert any(written in t.forms for t in analysis.anchors), analysis.terms
