@@ -800,6 +800,12 @@ _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         r"(?:centi|milli)?met(?:re|er)s?\b|\b(?:c|m)?m\b|feet|foot|\bft\b|厘米|毫米|米|公分",
     ),
     (_cues(r"心率|脉搏|heart rate|pulse rate"), r"次\s*/\s*(?:分|min)|bpm|/\s*min|beats"),
+    # A concentration or dilution ("乙醇浓度是多少", "what dilution of bleach"): a share or a
+    # mass per volume, never a count of basins per bed.
+    (
+        _cues(r"浓度|稀释|concentration|dilution|percentage"),
+        r"%|％|mg\s*/\s*(?:l|ml)|g\s*/\s*l|ppm|\d\s*:\s*\d",
+    ),
     (_cues(r"血氧饱和度|\bspo2\b|\bsao2\b|oxygen saturation"), r"\d\s*%|％"),
     # A rate per hour ("air changes per hour", "每小时换气几次"): a count in another unit
     # (beds, metres) states another quantity.

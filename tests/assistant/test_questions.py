@@ -193,6 +193,9 @@ def test_a_course_of_treatment_is_not_the_diseases_own_period() -> None:
         ("How many litres of water per patient per day?", "5–400 litres per day", True),
         # 升高 is a rise, not litres.
         ("血压需要多少升高才处理？", "收缩压≥200mmHg", True),
+        # A concentration is a share or a mass per volume, not a count of basins per bed.
+        ("手消毒剂中乙醇浓度是多少？", "75%乙醇较常用于灭活。", True),
+        ("手消毒剂中乙醇浓度是多少？", "one hand wash basin per every 10 beds", False),
     ],
 )
 def test_a_dose_asked_in_a_unit_is_stated_in_it(question: str, stated: str, shown: bool) -> None:
@@ -263,6 +266,7 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
         ("Kid with AKI – when is CRRT started?", "急性肾损伤"),
         ("灭菌包内化学指示物多久放一次？", "chemical indicator"),
         ("Urine drug testing in chronic opioid therapy - how often?", "urine drug testing"),
+        ("手消毒剂和肥皂洗手哪个更好？", "abhr"),
     ],
 )
 def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
@@ -281,6 +285,7 @@ def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
         "急性肾损伤患儿可行CRRT。",
         "A chemical indicator is placed correctly in the instrument packs in every load.",
         "Clinicians should consider urine drug testing at least annually.",
+        "Use an alcohol-based hand rub unless hands are visibly soiled.",
     ]
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert any(written in t.forms for t in analysis.anchors), analysis.terms
