@@ -267,6 +267,7 @@ def test_a_two_letter_code_the_library_glosses_is_a_subject() -> None:
         ("灭菌包内化学指示物多久放一次？", "chemical indicator"),
         ("Urine drug testing in chronic opioid therapy - how often?", "urine drug testing"),
         ("手消毒剂和肥皂洗手哪个更好？", "abhr"),
+        ("孕妇合并阿片类物质使用障碍推荐什么治疗？", "opioid use disorder"),
     ],
 )
 def test_an_abbreviation_or_brand_finds_what_the_guidelines_spell_out(
