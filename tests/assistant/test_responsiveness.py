@@ -20,6 +20,7 @@ from assistant.responsiveness import (
     defines,
     heading_of,
     judge_responsive,
+    names_apart,
     stated_under,
 )
 from assistant.zh_names import gloss_term_start, names_in
@@ -1708,3 +1709,35 @@ def test_drugs_started_together_leave_the_rest_of_the_question_main() -> None:
         rarity=rarity_of(library),
     )
     assert "workup" not in [a.term for a in asked.anchors]
+
+
+def test_names_written_side_by_side_are_one_name_that_must_be_there() -> None:
+    """ "Source patient HCV positive after a needlestick - when should I check HCV RNA on the
+    staff member?" showed "HCV 的核心确证指标是血清 HCVRNA。" of the liver cancer guideline:
+    HCV, RNA and needlestick counted as three names, of which one may be missing. HCV RNA is
+    one name; the needlestick is the other, and it must be there."""
+    confirm = "HCV 的核心确证指标是血清 HCVRNA。"
+    library = [
+        confirm,
+        "After a needlestick from an HCV positive source, test the staff member for HCV RNA.",
+        *(f"Needlestick injury prevention step {i}." for i in range(4)),
+        *SMALL_LIBRARY,
+    ]
+    analysis = analyse_question(
+        "Source patient HCV positive after a needlestick - when should I check HCV RNA on the "
+        "staff member?",
+        table=glossary_table(),
+        rarity=rarity_of(library),
+    )
+    assert {"HCV", "RNA", "needlestick"} <= {a.term for a in analysis.anchors}
+    assert not judge_responsive(analysis, confirm, context=["原发性肝癌诊疗指南"]).responsive
+    assert judge_responsive(analysis, library[1], context=["Occupational health"]).responsive
+    # Chinese writes every name side by side: 流感 and 发烧 stay two (one of the three may be
+    # left to the title: "儿童忌用阿司匹林" of the influenza guideline).
+    aspirin = "合理选用退热药物，儿童忌用阿司匹林或含阿司匹林及其他水杨酸制剂。"
+    flu = [aspirin, "流感的诊断。", "发烧的处理。", "阿司匹林用于卒中。", *SMALL_LIBRARY]
+    child = analyse_question(
+        "小孩流感发烧能吃阿司匹林退烧吗", table=glossary_table(), rarity=rarity_of(flu)
+    )
+    assert len(child.anchors) == 3 and names_apart(child) == 3
+    assert names_apart(analysis) == 2
