@@ -202,6 +202,23 @@ class QuestionAnalysis:
         return None
 
     @functools.cached_property
+    def names_apart(self) -> int:
+        """How many names the question writes apart: Latin names it also writes side by side
+        (only a space or a hyphen between: "HCV RNA", "HBV-DNA") count once. Chinese writes
+        every name side by side ("流感发烧": two things), so Chinese names count apart."""
+        anchors = self.anchors
+        group = list(range(len(anchors)))
+        for i, first in enumerate(anchors):
+            for j, second in enumerate(anchors):
+                if i == j or has_cjk(first.term) or has_cjk(second.term):
+                    continue
+                joined = rf"\b{re.escape(first.term)}[\s-]?{re.escape(second.term)}\b"
+                if re.search(joined, self.text, re.IGNORECASE):
+                    old, new = group[j], group[i]
+                    group = [new if g == old else g for g in group]
+        return len(set(group))
+
+    @functools.cached_property
     def choices(self) -> tuple[tuple[SubjectTerm, str], ...]:
         """The question's names offered as one of two choices, each with the other choice as
         the question words it ("ABHR or soap and water": ABHR, "soap and water"; "用A还是B")."""

@@ -488,7 +488,7 @@ def judge_responsive(
         # "aspirin plus clopidogrel for intracranial stenosis" under its section heading).
         # Names written side by side ("HCV RNA") are one name: "HCV RNA after a needlestick" names
         # two things, and both must be there.
-        allowed_missing = 1 if names_apart(analysis) >= 3 else 0
+        allowed_missing = 1 if analysis.names_apart >= 3 else 0
         # A sentence stating what was asked (how often, how much) may leave a further name to
         # its paragraph; one that states no asked aspect must name all ("苯二氮䓬类" sedation
         # in a paragraph that mentions opioids does not say whether to prescribe both).
@@ -611,22 +611,6 @@ _WHO_MAY_ASPECTS: Final[frozenset[str | None]] = frozenset(
 _WHO_MAY_NOT: Final[re.Pattern[str]] = re.compile(
     rf"{_WITHHELD}|禁忌|避免(?:使用|应用)|\bavoid(?:ed)?\b", re.IGNORECASE
 )
-
-
-def names_apart(analysis: QuestionAnalysis) -> int:
-    """How many names the question writes apart: Latin names it also writes side by side
-    (only a space or a hyphen between: "HCV RNA", "HBV-DNA") count once."""
-    anchors = analysis.anchors
-    group = list(range(len(anchors)))
-    for i, first in enumerate(anchors):
-        for j, second in enumerate(anchors):
-            if i == j or has_cjk(first.term) or has_cjk(second.term):
-                continue  # Chinese writes every name side by side ("流感发烧": two things)
-            joined = rf"\b{re.escape(first.term)}[\s-]?{re.escape(second.term)}\b"
-            if re.search(joined, analysis.text, re.IGNORECASE):
-                old, new = group[j], group[i]
-                group = [new if g == old else g for g in group]
-    return len(set(group))
 
 
 def _other_choice_named(analysis: QuestionAnalysis, sentence: str) -> list[SubjectTerm]:

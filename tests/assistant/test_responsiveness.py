@@ -20,7 +20,6 @@ from assistant.responsiveness import (
     defines,
     heading_of,
     judge_responsive,
-    names_apart,
     stated_under,
 )
 from assistant.zh_names import gloss_term_start, names_in
@@ -1739,5 +1738,5 @@ def test_names_written_side_by_side_are_one_name_that_must_be_there() -> None:
     child = analyse_question(
         "小孩流感发烧能吃阿司匹林退烧吗", table=glossary_table(), rarity=rarity_of(flu)
     )
-    assert len(child.anchors) == 3 and names_apart(child) == 3
-    assert names_apart(analysis) == 2
+    assert len(child.anchors) == 3 and child.names_apart == 3
+    assert analysis.names_apart == 2
