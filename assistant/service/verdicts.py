@@ -69,7 +69,8 @@ def responsiveness_flags(
     sources: Sequence[Source],
     rules: Any,
 ) -> list[Flag]:
-    """Flags of issue #10 item 6: dropped sentences, a missing subject, a cross-lingual answer."""
+    """Flags of issue #10 item 6: dropped sentences, a missing subject, a cross-lingual answer,
+    an answer about the drug's class."""
     flags: list[Flag] = []
     if draft.dropped:
         wrong_doses = [
@@ -99,6 +100,18 @@ def responsiveness_flags(
             flags.append(make_flag("subject_missing", ", ".join(refusal.missing), rules=rules))
         elif refusal.reason == "aspect_not_stated":
             flags.append(make_flag("aspect_not_stated", ", ".join(refusal.missing), rules=rules))
+    # Answered by the drug's class (alprazolam: "benzodiazepines"): the doctor reads what the
+    # guideline says of the class, and a reviewer may check it holds for the drug.
+    by_class = [
+        a
+        for a in analysis.anchors
+        if a.kinds
+        and set(a.kinds) <= set(a.forms)
+        and not any(a.named_itself(s.text) for s in sentences if s.supported)
+    ]
+    if by_class and sentences and draft.mode != AnswerMode.REFUSED:
+        detail = "; ".join(f"{a.term}: {a.kinds[0]}" for a in by_class)
+        flags.append(make_flag("class_answer", detail, rules=rules))
     other = [s for s in sentences if s.language is not None]
     if other and draft.mode != AnswerMode.REFUSED:
         cited = sorted({n for s in other for n in s.citations})

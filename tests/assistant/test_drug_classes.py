@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.domain import AnswerMode, AnswerSentence
 from assistant.drug_classes import classes_of
+from assistant.flags import load_flag_rules
+from assistant.generation import Draft
 from assistant.questions import analyse_question
 from assistant.responsiveness import judge_responsive
 from assistant.retrieval import RetrievalResult
 from assistant.service.understanding import named_by_class, subject_refusal
+from assistant.service.verdicts import responsiveness_flags
 from tests.factories import glossary_table, make_source, rarity_of
 
 OPIOIDS = ("opioid", "opioids", "阿片类药物", "阿片类")
@@ -120,3 +124,29 @@ def test_a_name_found_by_its_class_leaves_no_other_name_to_the_paragraph() -> No
         classed, itself, context=["Opioid guideline"], passage=f"{itself} Chronic pain needs care."
     )
     assert named.responsive
+
+
+def test_an_answer_by_the_class_is_flagged() -> None:
+    # The doctor reads what the guideline says of benzodiazepines for a question about
+    # alprazolam: a medium flag says so, and names the class.
+    analysis = analyse_question(
+        "Pt on alprazolam, how should I stop the alprazolam?",
+        table=glossary_table(),
+        rarity=rarity_of(LIBRARY),
+    )
+    classed = named_by_class(analysis, _retrieved(LIBRARY[0]))
+    shown = [AnswerSentence(text=LIBRARY[0], citations=[1], supported=True)]
+    draft = Draft(mode=AnswerMode.EXTRACTIVE, sentences=[])
+    rules = load_flag_rules()
+    flags = {f.code: f for f in responsiveness_flags(
+        draft, shown, None, analysis=classed, sources=[], rules=rules
+    )}  # fmt: skip
+    assert flags["class_answer"].detail.startswith("alprazolam: benzodiazepine")
+    assert flags["class_answer"].severity == "medium"
+    # Named by itself, or never classed: no flag.
+    itself = [AnswerSentence(text="Taper alprazolam gradually.", citations=[1], supported=True)]
+    for judged, sentences in ((classed, itself), (analysis, shown)):
+        codes = {f.code for f in responsiveness_flags(
+            draft, sentences, None, analysis=judged, sources=[], rules=rules
+        )}  # fmt: skip
+        assert "class_answer" not in codes
