@@ -18,9 +18,7 @@ checked in assistant/aspects.py).
 
 from __future__ import annotations
 
-import bisect
 import functools
-import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -38,7 +36,7 @@ from assistant.aspects import (
 )
 from assistant.domain import Language
 from assistant.drug_classes import classes_of
-from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, SparseEncoder, strip_question_words
+from assistant.embedding import EN_STOPWORDS, ZH_STOPWORDS, strip_question_words
 from assistant.glossary import (
     EN_LETTERS,
     EN_NAME_STEM,
@@ -60,6 +58,7 @@ from assistant.populations import (
     POPULATIONS,
     populations,
 )
+from assistant.term_rarity import TermRarity
 from assistant.zh_names import (
     CJK_RUN_RE,
     GENERIC_ZH,
@@ -115,10 +114,6 @@ EN_GENERAL_GLOSSES: Final[int] = 40
 _EN_TOKEN_RE: Final[re.Pattern[str]] = re.compile(rf"[{EN_LETTERS}][{EN_LETTERS}0-9\-]*(?:['’]s)?")
 # A compound with a digit is a code and stays whole (SARS-CoV-2, COVID-19, HbA1c).
 _HAS_DIGIT_RE: Final[re.Pattern[str]] = re.compile(r"\d")
-# A clipped clinical word ("detox", "benzo", "rehab") stands for the library's longer word it
-# begins; shorter ones begin too many words ("hypo", "prep").
-_MIN_CLIPPED: Final[int] = 5
-_PLAIN_WORD_RE: Final[re.Pattern[str]] = re.compile(r"[a-z]+")
 _CONTRACTION_RE: Final[re.Pattern[str]] = re.compile(
     r"\b[A-Za-z]+(?:n['’]t|['’](?:re|ve|ll|d|m))\b", re.IGNORECASE
 )
@@ -140,6 +135,11 @@ class SubjectTerm:
     # The names of the drug's class (opioids, 阿片类 for oxycodone), among its forms only once
     # no passage found names the drug itself (`by_class`).
     kinds: tuple[str, ...] = ()
+
+    @property
+    def by_class(self) -> bool:
+        """Whether the term is named by its class as well (no passage found names it)."""
+        return bool(self.kinds) and set(self.kinds) <= set(self.forms)
 
     def named_itself(self, text: str) -> bool:
         """Whether the text names the term by a form of its own, not only by its class."""
@@ -263,60 +263,6 @@ def _choice_patterns(name: str) -> tuple[str, ...]:
         rf"{name}(?:还是|或者|或是)([{CJK_CHARS}A-Za-z]{{2,10}}?)(?=[？?，,。；]|好|更|$)",
         rf"([{CJK_CHARS}A-Za-z]{{2,10}}?)(?:还是|或者|或是){name}",
     )
-
-
-class TermRarity:
-    """Document frequencies of index terms over the library's passages (for IDF weights)."""
-
-    def __init__(self, document_frequency: Mapping[str, int], passages: int) -> None:
-        self.df = document_frequency
-        self.passages = max(passages, 1)
-
-    def frequency(self, term: str) -> int:
-        """Passages holding the term (a Chinese word unknown to the index: its rarest bigram;
-        an English phrase: its rarest word, an upper bound)."""
-        key = term.lower()
-        if key in self.df:
-            return self.df[key]
-        words = normalise_en(key).split()
-        if len(words) == 1 and words[0] in self.df:
-            return self.df[words[0]]
-        if len(words) > 1 and not has_cjk(key) and all(w in self.df for w in words):
-            return min(self.df[w] for w in words)
-        if not has_cjk(key) and not any(c.isspace() for c in key):
-            # A code the index cut apart ("SARS-CoV-2": sar, cov; "COVID-19": covid, 19).
-            pieces = SparseEncoder.latin_terms(key)
-            return min((self.df.get(w, 0) for w in pieces), default=0)
-        if has_cjk(key) and len(key) >= 2:
-            grams = [f"#{key[i : i + 2]}" for i in range(len(key) - 1)]
-            return min(self.df.get(g, 0) for g in grams)
-        if has_cjk(key):
-            return self.df.get(f"#{key}", 0)  # one character (盐 for "salt"): its n-gram
-        return 0
-
-    def idf(self, df: int) -> float:
-        """BM25's IDF (as Qdrant computes it) of a term found in `df` passages."""
-        n = self.passages
-        return math.log((n - df + 0.5) / (df + 0.5) + 1)
-
-    @functools.cached_property
-    def _english_words(self) -> list[str]:
-        return sorted(w for w in self.df if _PLAIN_WORD_RE.fullmatch(w))
-
-    def completions(self, word: str, *, limit: int = 2) -> list[str]:
-        """Library words that a clipped English word begins ("detox" → detoxification,
-        "benzo" → benzodiazepine), most used first; none for a word the library holds."""
-        word = word.lower()
-        if len(word) < _MIN_CLIPPED or not _PLAIN_WORD_RE.fullmatch(word) or self.frequency(word):
-            return []
-        words = self._english_words
-        found = []
-        for w in words[bisect.bisect_left(words, word) :]:
-            if not w.startswith(word):
-                break
-            if len(w) >= len(word) + 3:
-                found.append(w)
-        return sorted(found, key=lambda w: -self.df[w])[:limit]
 
 
 def _candidate_terms(
@@ -547,7 +493,10 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
     senses = table.to_chinese(term)[:_INJURY_SENSES]
     if any(_injury_name(zh) for zh in senses):
         return True  # "dog bite" is 犬咬伤, "jellyfish sting" 海蜇蜇伤
-    if any(_zh_drug_name(zh) for zh in senses) or _zh_disease_name(senses[0] if senses else ""):
+    first = senses[0] if senses else ""
+    if any(_rare_zh_name(zh, ZH_DRUG_STEM, ZH_NAME_FREQ) for zh in senses) or _rare_zh_name(
+        first, ZH_DISEASE_STEM, _ZH_DISEASE_NAME_FREQ
+    ):
         # A drug or disease the dictionary names by its Chinese name ("ketamine" 氯胺酮,
         # "scrub typhus" 恙虫病), however many slang glosses use the English word (K粉, K仔):
         # a name, never a paraphrase. A disease by its first sense: "complication" is 并发症
@@ -617,25 +566,11 @@ def by_class(analysis: QuestionAnalysis, unheld: Sequence[SubjectTerm]) -> Quest
     return replace(analysis, terms=terms)
 
 
-def _zh_drug_name(word: str) -> bool:
-    """A Chinese word of three characters or more ending in a drug's stem, rare in general
-    language (氯胺酮, not 维生素)."""
-    return (
-        len(word) >= 3
-        and ZH_DRUG_STEM.search(word) is not None
-        and word_counts().get(word, 0) < ZH_NAME_FREQ
-    )
-
-
-def _zh_disease_name(word: str) -> bool:
-    """A Chinese word of three characters or more ending in a disease's or organism's stem,
-    rarer in general language than the everyday words of that shape (恙虫病, not 并发症 or
-    慢性病, which "complications" and "chronic disease" are about, not name)."""
-    return (
-        len(word) >= 3
-        and ZH_DISEASE_STEM.search(word) is not None
-        and word_counts().get(word, 0) < _ZH_DISEASE_NAME_FREQ
-    )
+def _rare_zh_name(word: str, stem: re.Pattern[str], below: int) -> bool:
+    """A Chinese word of three characters or more ending in a drug's or disease's `stem` and
+    rarer than `below` in general language: 氯胺酮, not 维生素; 恙虫病, not 并发症 or 慢性病
+    (which "complications" and "chronic disease" are about, not name)."""
+    return len(word) >= 3 and stem.search(word) is not None and word_counts().get(word, 0) < below
 
 
 def _english_name_part(term: str, table: LayeredTerms) -> bool:
@@ -791,9 +726,9 @@ def analyse_question(
     # cue's, not a name.
     unnamed = question
     for term in candidates:
+        glued = unknown_fragment(term, table)
         is_cue = names_an_aspect(term) or any(
-            a.question_cues.fullmatch(term)
-            or (unknown_fragment(term, table) and a.question_cues.match(term) is not None)
+            a.question_cues.fullmatch(term) or (glued and a.question_cues.match(term) is not None)
             for a in ASPECTS
         )
         if len(term) >= 3 and not is_cue and _is_entity(term, table):

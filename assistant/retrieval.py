@@ -46,8 +46,8 @@ from assistant.embedding import (
 )
 from assistant.glossary import TermTable, is_everyday_word, library_glosses
 from assistant.language import detect_language, has_cjk
-from assistant.questions import TermRarity
 from assistant.store import RRF_K, Hit, VectorStore
+from assistant.term_rarity import TermRarity
 from assistant.transliteration import NameMatcher, name_runs, split_english
 from assistant.zh_names import gloss_term_start
 

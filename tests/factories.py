@@ -35,9 +35,9 @@ from assistant.db import shared_engine
 from assistant.domain import AuditEvent, Principal, Source
 from assistant.embedding import DenseEmbedder, SparseEncoder, load_dense_embedder
 from assistant.glossary import LayeredTerms, TermTable, cedict_table, load_glossary
-from assistant.questions import TermRarity
 from assistant.service.context import Context, open_context
 from assistant.store import VectorStore, open_store
+from assistant.term_rarity import TermRarity
 from ingestion.service import Ingestor
 
 if TYPE_CHECKING:

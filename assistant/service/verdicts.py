@@ -105,9 +105,7 @@ def responsiveness_flags(
     by_class = [
         a
         for a in analysis.anchors
-        if a.kinds
-        and set(a.kinds) <= set(a.forms)
-        and not any(a.named_itself(s.text) for s in sentences if s.supported)
+        if a.by_class and not any(a.named_itself(s.text) for s in sentences if s.supported)
     ]
     if by_class and sentences and draft.mode != AnswerMode.REFUSED:
         detail = "; ".join(f"{a.term}: {a.kinds[0]}" for a in by_class)
