@@ -166,8 +166,8 @@ _NUMBER_CUES: Final[re.Pattern[str]] = re.compile(
 
 
 _RENAL: Final[str] = (
-    r"肾功能|肾衰|肾损|肾病|肌酐清除率|透析|\bCrCl\b|creatinine clearance|\brenal\b|kidney|"
-    r"\be?GFR\b|dialysis"
+    r"肾功能|肾衰|肾损|肾病|肌酐清除率|透析|血透|腹透|尿毒症|\bCrCl\b|creatinine clearance|"
+    r"\brenal\b|kidney|\be?GFR\b|dialysis|\bCKD\b|\bES[RK]D\b"
 )
 
 # "多少天" after a verb asks how long, not how much.

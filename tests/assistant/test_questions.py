@@ -933,6 +933,21 @@ def test_analysis_is_no_name() -> None:
     assert not any("analysis" in t.term for t in analysis.anchors), analysis.terms
 
 
+@pytest.mark.parametrize(
+    ("question", "virus"),
+    [("流感病毒加热多少度多久能灭活？", "流感病毒"), ("新冠病毒对哪些消毒剂敏感？", "新冠病毒")],
+)
+def test_a_virus_is_a_name(question: str, virus: str) -> None:
+    """An organism is what the question is about, a virus as much as a bacterium: a sentence
+    continuing one that names it ("…敏感；对紫外线和热敏感，56°C条件下30分钟可灭活") is found
+    through it. What acts against a virus (抗病毒, 杀病毒) is no virus."""
+    from assistant.zh_names import ZH_DISEASE_STEM
+
+    analysis = analyse_question(question, table=glossary_table())
+    assert virus in [t.term for t in analysis.anchors], analysis.terms
+    assert not ZH_DISEASE_STEM.search("抗病毒") and not ZH_DISEASE_STEM.search("杀病毒")
+
+
 def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
     """jieba knows neither "轻症" nor a name it could belong to: "儿童" + "轻症" is a population
     and a grade, not a disease the library lacks."""
@@ -951,6 +966,11 @@ def test_a_population_and_a_severity_grade_are_not_joined_into_a_name() -> None:
         ("How should the dose be adjusted for a creatinine clearance of 30 mL/min?", "renal_dose"),
         ("肾功能不全患者剂量怎么调整？", "renal_dose"),
         ("肾功能不全患者能用这个药吗？", None),
+        # Dialysis in its everyday abbreviations: the usual dose is no answer for the patient.
+        ("流感患者规律血透，奥司他韦剂量多少？", "renal_dose"),
+        ("腹透病人用药剂量要调整吗？", "renal_dose"),
+        ("ESRD on hemodialysis: oseltamivir dose?", "renal_dose"),
+        ("CKD stage 4, what dose?", "renal_dose"),
         ("漏服了一次该怎么补？", "missed_dose"),
         ("What if a patient missed a dose?", "missed_dose"),
     ],
