@@ -530,7 +530,10 @@ def judge_responsive(
             or _outweighed_by_unread_words(analysis, said)
         ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
-    elif analysis.terms and not any(term_in_text(t, here) for t in analysis.terms):
+    elif analysis.terms and (
+        not any(term_in_text(t, here) for t in analysis.terms)
+        or _misses_the_rarest_word(analysis, here)
+    ):
         return Responsiveness(False, "other_subject", 0, aspect_stated)
     elif (
         analysis.aspect is None
@@ -779,6 +782,22 @@ def _outweighed_by_unread_words(analysis: QuestionAnalysis, said: str) -> bool:
         and not _ADVERB_RE.fullmatch(t.term)
     )
     return unread > sum(a.weight for a in analysis.anchors)
+
+
+def _misses_the_rarest_word(analysis: QuestionAnalysis, here: str) -> bool:
+    """Naming no drug, disease or procedure, a question is about its rarest word in the
+    library: "隔离病房里的患儿玩具有什么要求" asks about toys, and a sentence on isolation wards
+    that names none answers nothing. Words as rare as it count as much ("住院病区厕所数量":
+    a sentence on admission criteria names no toilet). Who the patient is is a population.
+    Asked in English, the rarest word is often the asker's own paraphrase ("nurse staffing" of
+    "health care worker staffing levels"): English questions are left to the other rules."""
+    if analysis.language != "zh":
+        return False
+    words = [t for t in _not_verbs(analysis.terms) if t.in_library and not populations(t.term)]
+    if len(words) < 2:
+        return False
+    rarest = max(t.weight for t in words)
+    return any(t.weight >= rarest and not term_in_text(t, here) for t in words)
 
 
 def _names_prevention(term: SubjectTerm) -> bool:

@@ -1740,3 +1740,24 @@ def test_names_written_side_by_side_are_one_name_that_must_be_there() -> None:
     )
     assert len(child.anchors) == 3 and child.names_apart == 3
     assert analysis.names_apart == 2
+
+
+def test_naming_no_drug_or_disease_a_chinese_question_is_about_its_rarest_word() -> None:
+    """No name to hold it, the question is about its rarest word: a sentence on isolation
+    wards answers nothing about toys in them, nor one on admission criteria about toilets."""
+    ward = "隔离病房应当设立明确的标识，通风良好，房门必须随时保持关闭。"
+    toys = "隔离病房内患儿只使用易于清洁消毒的塑料玩具。"
+    admission = "住院治疗标准：基础疾病明显加重。"
+    toilets = "住院病区每20名患者至少设1个厕所。"
+    library = [ward, "隔离病房的患者不设陪护。", "隔离病房配备手消毒剂。", toys, admission,
+               "住院患者每日评估。", toilets]  # fmt: skip
+    rarity = rarity_of(library)
+    table = glossary_table()
+    for question, wrong, right in (
+        ("隔离病房里的患儿玩具有什么要求？", ward, toys),
+        ("住院病区厕所数量有什么标准？", admission, toilets),
+    ):
+        analysis = analyse_question(question, table=table, rarity=rarity)
+        assert not analysis.anchors, analysis.terms
+        assert not judge_responsive(analysis, wrong).responsive, wrong
+        assert judge_responsive(analysis, right).responsive, right
