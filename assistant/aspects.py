@@ -80,7 +80,10 @@ _CITATION_RE: Final[re.Pattern[str]] = re.compile(
     r"[(\[（【]\s*\d{1,4}(?:\s*[,，、–\-~～]\s*\d{1,4})*\s*[)\]）】]"
 )
 # A name with a number in it ("DSM-5 criteria", "COVID-19", "IL-6"): a code, no quantity.
-_CODE_NAME_RE: Final[re.Pattern[str]] = re.compile(r"\b[A-Za-z]{2,}-\d{1,3}\b(?![.\d])")
+# An image's dimensions ("CE-3D-MPRAGE", "3D-T1", "4D CT") are no days.
+_CODE_NAME_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b[A-Za-z]{2,}-\d{1,3}\b(?![.\d])|(?<![A-Za-z0-9.])[234]D(?![A-Za-z0-9])"
+)
 # Numbers that are no quantity of what was asked: ages, dates, web addresses, citations and
 # names with a number.
 _NOT_QUANTITIES: Final[tuple[re.Pattern[str], ...]] = (
@@ -411,7 +414,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"\bhow (?:soon|early|late)\b[^?？]{0,60}?\b(?:give|given|start|started|begin|"
             r"initiate|initiated|administer|administered|treat|treated|use|used|take|taken|see|"
             r"seen|reassess\w*|re-?evaluat\w*|evaluat\w*|review\w*|follow(?:ed)? up)\b|"
-            r"最晚|最迟|多久内|多长时间内|几(?:个)?(?:小时|天|日)内|"
+            r"最晚|最迟|多久内|多长时间内|几(?:个)?(?:小时|天|日)内|时机|\btiming\b|"
             r"(?:发病|暴露|起病|症状出现|出现症状|接触|咬伤|受伤)后(?:多久|多长时间|几)|"
             r"时间窗|(?:treatment|therapeutic|time) window|\bwithin how\b|"
             # When to vaccinate ("流感疫苗什么时候接种"): its time of year, or how soon.
@@ -429,7 +432,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"immediately|as early as|时间窗|\bwindow\b|(?:发病|暴露|起病|症状出现|接触)后\s*\d+|"
             r"\b\d+\s*(?:hours?|days?)\s+(?:of|after|from)\b|"
             # A time after the event ("4周后", "after 7 days", "2 weeks later").
-            r"\d+\s*(?:个)?(?:小时|天|日|周|月)\s*(?:后|以后|之后)|后\s*\d+\s*(?:个)?(?:小时|天|日|周|月)|"
+            r"\d+\s*(?:个)?(?:小时|天|日|周|月)\s*(?:后|以后|之后)|"
+            r"后\s*\d+(?:\s*[~～\-–至到]\s*\d+)?\s*(?:个)?(?:小时|天|日|周|月)|"
             r"\bafter\s+(?:at least\s+)?\d+\s*(?:hours?|days?|weeks?|months?)\b|"
             r"\b\d+\s*(?:hours?|days?|weeks?|months?)\s+later\b"
         ),

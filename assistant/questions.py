@@ -169,6 +169,9 @@ class QuestionAnalysis:
     # the question does ("glucometer": "blood glucose meter"; a brand: its generic): searched
     # with the question.
     respelled: str = ""
+    # Whether the terms are weighed by their rarity in the library: without it every term weighs
+    # the same, and no word is rarer than another.
+    weighed: bool = True
 
     @property
     def anchors(self) -> tuple[SubjectTerm, ...]:
@@ -684,22 +687,36 @@ def _other_drugs_ending_in(forms: Sequence[str], table: LayeredTerms) -> tuple[s
 _OTHER_NAME_PREFIX: Final[int] = 3
 
 
-def _procedure_forms(term: str, rarity: TermRarity) -> list[str]:
-    """The library's words for an English instrument or record no passage names, by the
-    procedure it is used in, and the other way round: "colonoscope" is written "colonoscopy"
-    ("endoscopes used for upper endoscopy and colonoscopy"), "radiograph" "radiography"."""
+def _family_forms(term: str, rarity: TermRarity, table: LayeredTerms) -> list[str]:
+    """The library's words of an English word's family when no passage holds the word itself:
+    an instrument or record by the procedure it is used in, and the other way round
+    ("colonoscope" is written "colonoscopy", "radiograph" "radiography"); a verb by its noun
+    ("how long to anticoagulate": "anticoagulation", "anticoagulant"; "immunize":
+    "immunization"). A sibling counts when the library holds it or a translation of it (the
+    stroke guideline writes 抗凝治疗, never "anticoagulant")."""
     if has_cjk(term) or " " in term.strip() or rarity.frequency(term):
         return []
     word = normalise_en(term)
     found = []
-    for own, other in (*_PROCEDURE_ENDINGS, *((b, a) for a, b in _PROCEDURE_ENDINGS)):
-        if word.endswith(own) and rarity.frequency(sibling := word[: -len(own)] + other):
+    for own, other in (*_FAMILY_ENDINGS, *((b, a) for a, b in _FAMILY_ENDINGS)):
+        if not word.endswith(own):
+            continue
+        sibling = word[: -len(own)] + other
+        if rarity.frequency(sibling) or any(rarity.frequency(f) for f in table.translate(sibling)):
             found.append(sibling)
     return found
 
 
-# An instrument (or its record) and the procedure done with it.
-_PROCEDURE_ENDINGS: Final[tuple[tuple[str, str], ...]] = (("scope", "scopy"), ("graph", "graphy"))
+# Endings of one word family: an instrument (or its record) and the procedure done with it; a
+# verb and the act or the agent it names.
+_FAMILY_ENDINGS: Final[tuple[tuple[str, str], ...]] = (
+    ("scope", "scopy"),
+    ("graph", "graphy"),
+    ("ate", "ation"),
+    ("ate", "ant"),
+    ("ize", "ization"),
+    ("ise", "isation"),
+)
 
 
 # Bodies that issue clinical guidelines, as a question names them to say whose guideline it
@@ -761,7 +778,7 @@ def analyse_question(
         full = expansions(term, table)
         # A clipped word no passage holds is read as the library's word it begins; an
         # instrument's name as its procedure's (colonoscope → colonoscopy).
-        clipped = [*rarity.completions(term), *_procedure_forms(term, rarity)] if rarity else []
+        clipped = [*rarity.completions(term), *_family_forms(term, rarity, table)] if rarity else []
         if rarity and has_cjk(term):
             clipped = [*clipped, *_written_forms(term, rarity)]
             if _is_entity(term, table):
@@ -857,6 +874,7 @@ def analyse_question(
         bag_groups=bag_groups,
         common=tuple(common),
         respelled=" ".join(_library_spellings(terms, rarity)),
+        weighed=rarity is not None,
     )
 
 

@@ -791,7 +791,7 @@ def _misses_the_rarest_word(analysis: QuestionAnalysis, here: str) -> bool:
     a sentence on admission criteria names no toilet). Who the patient is is a population.
     Asked in English, the rarest word is often the asker's own paraphrase ("nurse staffing" of
     "health care worker staffing levels"): English questions are left to the other rules."""
-    if analysis.language != "zh":
+    if analysis.language != "zh" or not analysis.weighed:
         return False
     words = [t for t in _not_verbs(analysis.terms) if t.in_library and not populations(t.term)]
     if len(words) < 2:

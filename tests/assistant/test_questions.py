@@ -980,6 +980,18 @@ def test_kidney_dose_and_missed_dose_questions(question: str, aspect: str | None
     assert (found.name if found else None) == aspect
 
 
+def test_timing_asks_when_and_an_image_s_dimensions_are_no_days() -> None:
+    for question in ("Timing of adjuvant therapy after resection?", "肝癌切除术后辅助治疗的时机？"):
+        asked = detect_aspect(question)
+        assert asked is not None and asked.name == "timing", question
+        assert asked.stated_in("术后4~8周实施的辅助治疗是降低肿瘤复发转移风险的重要手段。")
+        assert not asked.stated_in("术后辅助治疗可以根据术后病理精准选择治疗人群。")
+    how_long = detect_aspect("How long to anticoagulate?")
+    assert how_long is not None and how_long.name == "duration"
+    assert not how_long.stated_in("MRI 特殊序列（如 CE -3D- MPRAGE 或3D-T1-SPACE）可鉴别狭窄。")
+    assert how_long.stated_in("抗凝治疗的疗程通常为3~6个月。")
+
+
 def test_a_rate_of_occurrence_says_not_how_often_to_act() -> None:
     asked = detect_aspect("How often should the survey be repeated?")
     assert asked is not None and asked.name == "frequency"
@@ -2090,6 +2102,23 @@ def test_a_citation_s_numbers_are_no_value() -> None:
     assert not value.stated_in("Methadone is associated with cardiac arrhythmias ( 197–199).")
     assert not value.stated_in("与索拉非尼对比，显著延长生存[456-457]。")
     assert value.stated_in("LDL-C 目标值：极高危<1.8mmol/L（70mg/dl）[12]。")
+
+
+@pytest.mark.parametrize(
+    ("question", "sibling"),
+    [("How long to anticoagulate?", "anticoagulant"), ("When do we intubate?", "intubation")],
+)
+def test_a_verb_no_passage_holds_is_found_by_its_noun(question: str, sibling: str) -> None:
+    """A verb the library never writes is read by its family's noun, in the library's own
+    words ("anticoagulate": anticoagulant, which the glossary writes 抗凝治疗)."""
+    passages = ["抗凝治疗的疗程通常为3~6个月。", "气管插管后应当加强气道管理。", "发热时多饮水。"]
+    glossary = TermTable()
+    glossary.add("抗凝治疗", "anticoagulant")
+    glossary.add("气管插管", "intubation")
+    table = LayeredTerms((glossary, cedict_table()))
+    analysis = analyse_question(question, table=table, rarity=rarity_of(passages))
+    [verb] = [t for t in analysis.terms if t.term == question.split()[-1].rstrip("?")]
+    assert sibling in verb.forms and verb.in_library, verb
 
 
 def test_an_instrument_no_passage_names_is_found_by_its_procedure() -> None:
