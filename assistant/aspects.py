@@ -161,9 +161,10 @@ def _cues(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-# A stated value: a number with a unit, a percentage, or a comparison (≥5, <130/80).
+# A stated value: a number with a unit, a percentage, or a comparison (≥5, <130/80). A digit
+# inside a name ("HbA1c", "H1N1", "CD4") states nothing.
 _NUMBER_CUES: Final[re.Pattern[str]] = re.compile(
-    r"[≥≤<>＜＞≧≦]\s*\d|\d\s*(?:%|％|[a-zA-Zμµ]+(?:/[a-zA-Zμµ·()（）]+)*|[个名张次项级倍岁天周月年小时分钟])|"
+    r"[≥≤<>＜＞≧≦]\s*\d|(?<![A-Za-z])\d\s*(?:%|％|[a-zA-Zμµ]+(?:/[a-zA-Zμµ·()（）]+)*|[个名张次项级倍岁天周月年小时分钟])|"
     r"\d\s*[~～\-–至到]\s*\d"
 )
 
@@ -537,7 +538,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"\b(?:lower(?:ed)?|reduc(?:e|ed)|brought(?: down)?|kept|maintain(?:ed)?|"
             r"titrat(?:e|ed)|controlled)\s+(?:to|below|under)\s*[?？]|\b(?:to|below|under) what\b|"
             r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
-            r"多高|多低|"
+            r"多高|多低|多粗|多大(?!年龄|岁|的?(?:孩子|儿童|婴儿|宝宝|小孩|患儿))|"
+            r"\bhow (?:big|large)\b|\bsize\b|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
             r"\bhow much (?:space|room|distance)\b|"
             r"\bat what (?:\w+ )?(?:pressure|level|value|count|concentration|score|saturation|"
@@ -926,7 +928,7 @@ _TIME_UNITS: Final[str] = (
 )
 _LEVEL_CUES: Final[re.Pattern[str]] = re.compile(
     r"[≥≤<>＜＞≧≦]\s*\d|"
-    rf"\d\s*(?:%|％|(?!{_TIME_UNITS})[a-zA-Zμµ]+(?:/[a-zA-Zμµ·()（）]+)*|[个倍级])|"
+    rf"(?<![A-Za-z])\d\s*(?:%|％|(?!{_TIME_UNITS})[a-zA-Zμµ]+(?:/[a-zA-Zμµ·()（）]+)*|[个倍级])|"
     rf"\d\s*[~～\-–至到]\s*\d+(?:\.\d+)?(?!\d|\.\d|\s*(?:{_TIME_UNITS}))",
     re.IGNORECASE,
 )

@@ -992,6 +992,30 @@ def test_timing_asks_when_and_an_image_s_dimensions_are_no_days() -> None:
     assert how_long.stated_in("抗凝治疗的疗程通常为3~6个月。")
 
 
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("巨块型肝癌是多大？", "value"),
+        ("HCC size criteria for curative ablation?", "value"),
+        ("How big must the lesion be?", "value"),
+        ("多大的孩子可以用奥司他韦？", "age"),  # how old, not how big
+        ("多大年龄可以接种？", "age"),
+    ],
+)
+def test_how_big_asks_a_value(question: str, aspect: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == aspect
+
+
+def test_a_digit_inside_a_name_states_no_value() -> None:
+    target = detect_aspect("糖尿病患者糖化目标是多少？")
+    assert target is not None and target.name == "value"
+    assert not target.stated_in("必要时进行糖化血红蛋白（HbA1c）或口服糖耐量试验检测。")
+    assert not target.stated_in("甲型流感病毒 H1N1 亚型流行。")
+    assert target.stated_in("糖尿病患者推荐血糖控制目标：HbA1c<7%。")
+    assert target.stated_in("CD4 计数低于200个/μL。")
+
+
 def test_a_rate_of_occurrence_says_not_how_often_to_act() -> None:
     asked = detect_aspect("How often should the survey be repeated?")
     assert asked is not None and asked.name == "frequency"
