@@ -2362,6 +2362,12 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("lipiodol", "碘化油"),
         ("alkalinization", "碱化"),
         ("dry sweeping", "干扫"),
+        ("hemoptysis", "咯血"),
+        ("reperfusion", "再灌注"),
+        ("recanalization", "再通"),
+        ("SpO2", "血氧饱和度"),
+        ("tick", "蜱"),
+        ("ramucirumab", "雷莫西尤单抗"),
     ],
 )
 def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
