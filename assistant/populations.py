@@ -103,7 +103,9 @@ PHASES: Final[dict[str, re.Pattern[str]]] = {
         # A stroke or bleed called acute ("acute spontaneous ICH", 急性脑出血) is in its acute
         # phase: a long-term target is no answer for it.
         r"\bacute(?=\s+(?:[\w-]+\s+){0,2}(?:ich|stroke|h(?:a)?emorrhage|infarct(?:ion)?|"
-        r"ischa?emic)\b)|急性(?=(?:自发性)?(?:脑|卒中|缺血|出血))",
+        r"ischa?emic)\b)|急性(?=(?:自发性)?(?:脑|卒中|缺血|出血))|"
+        # …or named after it ("spontaneous ICH — acute BP target?").
+        r"\b(?:ich|stroke|h(?:a)?emorrhage|infarct(?:ion)?)[\s—–\-:,]{1,4}acute\b",
         re.IGNORECASE,
     ),
     "long_term": re.compile(

@@ -208,7 +208,11 @@ def test_a_stroke_or_bleed_called_acute_is_in_its_acute_phase() -> None:
     long_term = "所有脑出血患者均应密切监测血压，长期血压控制目标值<130/80 mmHg。"
     assert other_phase("Acute spontaneous ICH: what BP range should I lower to?", long_term)
     assert other_phase("急性脑出血血压应降到多少？", long_term)
+    # Called acute after its name.
+    assert other_phase("spontaneous ICH — acute BP target?", long_term)
+    assert other_phase("Stroke: acute blood pressure goal?", long_term)
     assert phases("What is the acute pain dose?") == set()
+    assert phases("Stroke patient with acute pain: which opioid?") == set()
     assert not other_phase("脑出血患者长期血压控制目标是多少？", long_term)
 
 
