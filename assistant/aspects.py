@@ -236,7 +236,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         "contraindication",
         _cues(
             # Not "能不能用…" (may it be used?), which asks yes or no.
-            r"禁忌|禁用|忌用|(?<!能)不能用|(?<!能)不能与|不宜|慎用|contraindicat|"
+            r"禁忌|禁用|忌用|(?<!能)不能用|(?<!能)不能与|不宜|慎用|不建议|不推荐|contraindicat|"
+            r"\bnot (?:advised|recommended|indicated)\b|"
             r"(?:should|must|may) not (?:be )?(?:use|give|take|combine|co-?administer)|"
             # Not a purpose ("taper to avoid withdrawal", "how to help avoid falls").
             r"(?:cannot|can't|must never) be (?:used|given|taken|combined)|"
@@ -397,7 +398,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # Not a bare "frequency": "HAI frequency up to 3 times higher" is a rate of
             # occurrence, not how often to act.
             r"每\S{0,3}(?:天|日|周|月|年|小时|次)|"
-            r"每隔?\s*\d+(?:\.\d+)?\s*[~～\-–至到]\s*\d+\s*个?(?:天|日|周|月|年|小时|次)|"
+            r"每隔?\s*\d+(?:\.\d+)?\s*(?:[~～\-–至到]\s*\d+\s*)?个?(?:天|日|周|月|年|小时|次)|"
             r"间隔|频率|第\s*\d|程序|every|interval|"
             r"daily|weekly|annual|yearly|monthly|at least once|q\d+h|schedule|\bdays? \d|"
             r"\beach (?:day|week|month|year|shift|use)\b|"
@@ -773,8 +774,12 @@ def _counting(aspect: Aspect, question: str) -> Aspect:
         cue = re.compile(f"{aspect.sentence_cues.pattern}|{_BOUNDED_COUNT}", re.IGNORECASE)
         return replace(aspect, sentence_cues=cue)
     word = re.escape(asked.group(1))
-    cue = _cues(rf"{_COUNT}\s*(?:[~～\-–至到]\s*\d+\s*)?{word}|^[^{CJK_CHARS}]*(?:{_ANY_NUMBER})")
-    return replace(aspect, sentence_cues=cue)
+    count = rf"{_COUNT}\s*(?:[~～\-–至到]\s*\d+\s*)?{word}|^[^{CJK_CHARS}]*(?:{_ANY_NUMBER})"
+    rest = f"{question[: asked.start()]} {question[asked.end() :]}"
+    if aspect.sentence_cues is not None and aspect.question_cues.search(rest):
+        # A further value asked beside the count ("几个人住一间？床距多少？"): either answers.
+        count = f"{count}|{aspect.sentence_cues.pattern}"
+    return replace(aspect, sentence_cues=_cues(count))
 
 
 _HOW_MANY: Final[re.Pattern[str]] = re.compile(r"\bhow many\b", re.IGNORECASE)

@@ -1016,6 +1016,38 @@ def test_a_digit_inside_a_name_states_no_value() -> None:
     assert target.stated_in("CD4 计数低于200个/μL。")
 
 
+def test_every_so_many_months_states_how_often_with_a_space_before_the_unit() -> None:
+    how_often = detect_aspect("乙肝肝硬化病人肝癌筛查多久一次？")
+    assert how_often is not None and how_often.name == "frequency"
+    assert how_often.stated_in("至少每隔6 个月进行1 次肝癌监测。")
+    assert how_often.stated_in("每隔3～6个月复查1次。")
+    assert not how_often.stated_in("肝癌监测应长期坚持。")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When is bronchoscopic recanalization not advised?",
+        "哪些情况不建议做支气管镜介入？",
+        "Is tramadol not recommended in children?",
+    ],
+)
+def test_not_advised_asks_the_contraindication(question: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == "contraindication"
+    assert found.stated_in("闭塞远端小气道走行不清者不建议行介入治疗。")
+    assert not found.stated_in("可采用球囊扩张等介入方法实现气道再通。")
+
+
+def test_a_count_asked_beside_another_value_is_answered_by_either() -> None:
+    both = detect_aspect("腺病毒确诊患儿能不能几个人住一间？床距多少？")
+    assert both is not None and both.name == "value"
+    assert both.stated_in("确诊病例可以同时安置于多人房间，床间距>1米。")
+    staff = detect_aspect("门诊要有几名受过培训的人员？")
+    assert staff is not None and not staff.stated_in("确诊病例可以同时安置于多人房间，床间距>1米。")
+    assert staff.stated_in("至少配备1名受过培训的人员。")
+
+
 def test_a_rate_of_occurrence_says_not_how_often_to_act() -> None:
     asked = detect_aspect("How often should the survey be repeated?")
     assert asked is not None and asked.name == "frequency"
