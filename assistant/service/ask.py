@@ -74,6 +74,7 @@ from assistant.service.understanding import (
     named_by_class,
     names_subject,
     precede_drugless_passages,
+    search_for_aspect,
     search_for_subject,
     subject_refusal,
     understand_question,
@@ -287,6 +288,7 @@ def _answer_and_audit(
         # No passage names the drug: search for its class ("Percocet": opioids) instead.
         analysis = classed
         retrieval = search_for_subject(ctx, analysis, retrieval, libraries=libraries)
+    retrieval = search_for_aspect(ctx, analysis, retrieval, libraries=libraries)
     retrieval = _without_bibliography(retrieval)
     retrieval = anchored_relevance(analysis, retrieval)
     retrieval = continue_cut_passages(ctx, analysis, retrieval)

@@ -4,7 +4,8 @@ against what the library holds.
 `condense_follow_up` turns a follow-up ("and for children?") into a standalone search question;
 `understand_question` gives the subject terms, the aspect and the question in the other
 languages the libraries hold (the term table, and with an open gate one cached model
-translation); `search_for_subject` searches again for a subject the first search missed, and
+translation); `search_for_subject` searches again for a subject the first search missed
+(`search_for_aspect` for what is asked of it), and
 `subject_refusal` / `empty_refusal` say what the library lacks rather than answer about
 another subject.
 """
@@ -271,6 +272,59 @@ def search_for_subject(
     # A passage found for the missing name never pushes out one holding more of the question's
     # names (the missing "name" may be a word no answering passage uses: 界定, "define").
     merged = sorted(fused, key=fewer_names)[:k]
+    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
+    return replace(
+        retrieval,
+        sources=sources,
+        relevant=True,
+        cross_lingual=any(s.language not in (None, retrieval.language) for s in sources),
+    )
+
+
+def search_for_aspect(
+    ctx: Context,
+    analysis: QuestionAnalysis,
+    retrieval: RetrievalResult,
+    *,
+    libraries: Sequence[str],
+) -> RetrievalResult:
+    """A second search when no passage found states what the question asks of its subject.
+
+    The passages that name the subject most may never state the aspect: "Influenza incubation
+    period?" finds the outpatient guide's passages on influenza, and the Chinese influenza
+    guideline's "潜伏期一般为1～7天" ranks below them. Before refusing for an aspect not stated,
+    search for the main name with the aspect's words in each language; passages that hold the
+    name and state the aspect join the list, those holding more of the question's names first.
+    """
+    aspect = analysis.aspect
+    anchors = analysis.anchors
+    if aspect is None or not anchors or not retrieval.sources:
+        return retrieval
+    main = analysis.drug_to_give or anchors[0]
+    if any(holds_term(s, main) and aspect.stated_in(s.text) for s in retrieval.sources):
+        return retrieval
+    found: dict[str, Source] = {}
+    for language in ("zh", "en"):
+        words = aspect_words(aspect, language)
+        forms = [f for f in main.forms if language == "zh" or not has_cjk(f)]
+        if not words or not forms:
+            continue
+        query = f"{' '.join(dict.fromkeys(forms))} {' '.join(words)}"
+        result = ctx.retriever.retrieve(
+            query, libraries=libraries, channel="sparse", k=ctx.settings.retrieval.top_k
+        )
+        for source in result.sources:
+            if (
+                holds_term(source, main)
+                and aspect.stated_in(source.text)
+                and not answers_nothing(source)
+            ):
+                found.setdefault(source.chunk_id or source.text, source)
+    if not found:
+        return retrieval
+    k = len(retrieval.sources)
+    fused = fuse_by_rank([list(found.values()), retrieval.sources], weights=[1.0, 0.5])
+    merged = sorted(fused, key=lambda s: -sum(holds_term(s, a) for a in anchors))[:k]
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
     return replace(
         retrieval,

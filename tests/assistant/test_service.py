@@ -725,6 +725,36 @@ def test_a_name_missing_from_every_passage_found_is_searched_for_on_its_own(
     assert holds_term(second.sources[0], drug), second.sources[0].text
 
 
+def test_an_aspect_no_passage_found_states_is_searched_for_with_the_subject(
+    world, tmp_path: Path
+) -> None:
+    # "Influenza incubation period?" found the outpatient guide's passages naming influenza;
+    # none states an incubation period, and the Chinese influenza guideline's "潜伏期一般为
+    # 1～7天" ranked below them. The second search looks for the name with the aspect's words.
+    from dataclasses import replace
+
+    from assistant.service.understanding import (
+        holds_term,
+        search_for_aspect,
+        understand_question,
+    )
+
+    ctx = make_ctx(world, tmp_path)
+    analysis = understand_question(ctx, "Influenza incubation period?", libraries=["hospital"])
+    flu, aspect = analysis.anchors[0], analysis.aspect
+    assert aspect is not None and aspect.name == "incubation"
+    found = ctx.retriever.retrieve("influenza vaccination", libraries=["hospital"])
+    first = replace(found, sources=[s for s in found.sources if not aspect.stated_in(s.text)])
+    assert first.sources and any(holds_term(s, flu) for s in first.sources)
+    second = search_for_aspect(ctx, analysis, first, libraries=["hospital"])
+    assert holds_term(second.sources[0], flu) and aspect.stated_in(second.sources[0].text)
+    assert second.relevant and second.cross_lingual
+    # A passage found states it already: the first search's result stands as it was.
+    assert search_for_aspect(ctx, analysis, second, libraries=["hospital"]) is second
+    answer = answer_question(CARDIO_DOC, "Influenza incubation period?", ctx=ctx)
+    assert any("潜伏期" in s.text and s.supported for s in answer.sentences), answer
+
+
 def test_a_statement_cut_by_the_chunker_is_read_on_in_the_next_chunk(world, tmp_path: Path) -> None:
     # The flu guideline's "（2）经鼻高流量氧疗（HFNC）或无创通气（NIV）：" ends a chunk; the
     # threshold "PaO2/FiO2≤200应给予 HFNC 或 NIV" opens the next, which the search ranks low.
