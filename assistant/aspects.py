@@ -818,6 +818,15 @@ _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         r"%|％|mg\s*/\s*(?:l|ml)|g\s*/\s*l|ppm|\d\s*:\s*\d",
     ),
     (_cues(r"血氧饱和度|\bspo2\b|\bsao2\b|oxygen saturation"), r"\d\s*%|％"),
+    # Energy (a nutrition target): calories, never a size or a count.
+    (
+        _cues(r"热量|能量|热卡|\bcalori|\bkcal\b|\benergy (?:intake|target|requirement)"),
+        r"千卡|大卡|kcal|kj\b|千焦|calories",
+    ),
+    (
+        _cues(r"蛋白质|蛋白(?:摄入|目标|需要量)|\bprotein (?:intake|target|requirement)"),
+        r"g\s*/\s*kg",
+    ),
     # A rate per hour ("air changes per hour", "每小时换气几次"): a count in another unit
     # (beds, metres) states another quantity.
     (
@@ -831,13 +840,13 @@ def _measured(aspect: Aspect, question: str) -> Aspect:
     """A value question about a measured quantity needs a number in that quantity's unit."""
     if aspect.name != "value" or aspect.sentence_cues is None:
         return aspect
-    units = [unit for asked, unit in _MEASURED if asked.search(question)]
-    if len(units) != 1:
-        return aspect  # none, or several quantities asked at once: any stated value
+    units = "|".join(unit for asked, unit in _MEASURED if asked.search(question))
+    if not units:
+        return aspect
     # The unit after the number ("<140/90 mmHg", "12 air changes per hour") or just before it
-    # ("每小时换气12次").
+    # ("每小时换气12次"); asked several quantities at once ("热量和蛋白质目标"), any of theirs.
     cue = re.compile(
-        rf"(?:\d|[<>≤≥＜＞])[^。；;]{{0,16}}?(?:{units[0]})|(?:{units[0]})[^。；;\d]{{0,6}}\d",
+        rf"(?:\d|[<>≤≥＜＞])[^。；;]{{0,16}}?(?:{units})|(?:{units})[^。；;\d]{{0,6}}\d",
         re.IGNORECASE,
     )
     return replace(aspect, sentence_cues=cue)

@@ -1048,6 +1048,19 @@ def test_a_count_asked_beside_another_value_is_answered_by_either() -> None:
     assert staff.stated_in("至少配备1名受过培训的人员。")
 
 
+def test_an_energy_target_is_stated_in_calories_and_several_quantities_in_any_of_theirs() -> None:
+    nutrition = "营养支持：保证热量25～30千卡/kg/日、蛋白质>1.2g/kg/日摄入。"
+    virus = "新冠病毒颗粒呈圆形或椭圆形，直径60～140nm，病毒颗粒中包含4种结构蛋白。"
+    for question in ("重症营养支持热量目标是多少？", "重症患者热量和蛋白质目标？"):
+        target = detect_aspect(question)
+        assert target is not None and target.name == "value", question
+        assert target.stated_in(nutrition) and not target.stated_in(virus), question
+    both = detect_aspect("血压和血糖控制目标是多少？")
+    assert both is not None
+    assert both.stated_in("血压<140/90 mmHg。") and both.stated_in("空腹血糖4.4~7.0 mmol/L。")
+    assert not both.stated_in("病毒颗粒直径60～140nm。")
+
+
 def test_a_rate_of_occurrence_says_not_how_often_to_act() -> None:
     asked = detect_aspect("How often should the survey be repeated?")
     assert asked is not None and asked.name == "frequency"
