@@ -391,8 +391,10 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # "多久要复诊评估一次": a few words may stand between (not a clause break).
             r"多久[^\s，,。；;？?]{0,8}一次|多长时间[^\s，,。；;？?]{0,8}一次|"
             r"(?:多少|几)个?(?:天|周|月|年|小时)[^\s，,。；;？?]{0,8}一次|"
-            r"间隔|频率|每隔|接种程序|免疫程序|how often|how frequently|"
-            r"interval|frequency|how many times|schedule"
+            # Not a rate measured on the patient ("呼吸频率多少算气促", "respiratory frequency"):
+            # a value.
+            r"间隔|(?<!呼吸)(?<!心跳)频率|每隔|接种程序|免疫程序|how often|how frequently|"
+            r"interval|(?<!respiratory )frequency|how many times|schedule"
         ),
         _cues(
             # Not a bare "frequency": "HAI frequency up to 3 times higher" is a rate of
@@ -811,13 +813,18 @@ _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         r"(?:centi|milli)?met(?:re|er)s?\b|\b(?:c|m)?m\b|feet|foot|\bft\b|厘米|毫米|米|公分",
     ),
     (_cues(r"心率|脉搏|heart rate|pulse rate"), r"次\s*/\s*(?:分|min)|bpm|/\s*min|beats"),
+    (
+        _cues(r"呼吸频率|呼吸次数|respiratory (?:rate|frequency)|breathing rate|\brr\b"),
+        r"次\s*/\s*(?:分|min)|/\s*min|breaths",
+    ),
     # A concentration or dilution ("乙醇浓度是多少", "what dilution of bleach"): a share or a
     # mass per volume, never a count of basins per bed.
     (
         _cues(r"浓度|稀释|concentration|dilution|percentage"),
         r"%|％|mg\s*/\s*(?:l|ml)|g\s*/\s*l|ppm|\d\s*:\s*\d",
     ),
-    (_cues(r"血氧饱和度|\bspo2\b|\bsao2\b|oxygen saturation"), r"\d\s*%|％"),
+    # A saturation as a share or a fraction ("指脉氧饱和度≤0.93").
+    (_cues(r"血氧饱和度|\bspo2\b|\bsao2\b|oxygen saturation"), r"\d\s*%|％|\b0\.\d{1,2}(?!\d)"),
     # Energy (a nutrition target): calories, never a size or a count.
     (
         _cues(r"热量|能量|热卡|\bcalori|\bkcal\b|\benergy (?:intake|target|requirement)"),

@@ -1061,6 +1061,17 @@ def test_an_energy_target_is_stated_in_calories_and_several_quantities_in_any_of
     assert not both.stated_in("病毒颗粒直径60～140nm。")
 
 
+def test_a_rate_measured_on_the_patient_is_a_value_in_its_unit() -> None:
+    breathing = detect_aspect("儿童流感重型，1-5岁呼吸频率多少算气促？")
+    assert breathing is not None and breathing.name == "value"
+    assert breathing.stated_in("1～5岁，RR≥40次/分；")
+    assert not breathing.stated_in("年龄<5岁的儿童（年龄<2岁更易发生严重并发症）；")
+    saturation = detect_aspect("SpO2 cutoff on room air that makes pediatric MPP severe?")
+    assert saturation is not None and saturation.name == "value"
+    assert saturation.stated_in("静息状态下，海平面吸空气时指脉氧饱和度≤0.93；")
+    assert not saturation.stated_in("重症病例常在病程5～7天出现。")
+
+
 def test_a_rate_of_occurrence_says_not_how_often_to_act() -> None:
     asked = detect_aspect("How often should the survey be repeated?")
     assert asked is not None and asked.name == "frequency"
