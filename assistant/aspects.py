@@ -449,7 +449,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"疗程|多久|多长时间|几个?(?:天|周|月|年|小时|分钟|秒)|多少(?:天|周|个月|年|小时|分钟|秒)|持续|"
             r"到什么时候|什么时候(?:可以|能|才能)?(?:解除|停|结束|出院)|"
             r"duration|how long|how soon|how quickly|for how many|"
-            r"how many (?:days|weeks|months|years|hours|minutes|seconds)"
+            r"how many (?:days|weeks|months|years|hours|minutes|seconds|hrs|mins|wks|yrs)\b"
         ),
         _cues(
             _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|days?|"

@@ -21,7 +21,8 @@ from typing import Final
 POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
     "child": re.compile(
         r"儿童|孩子|小孩|小朋友|娃娃|宝宝|孩童|少儿|患儿|小儿|婴幼儿|婴儿|婴|幼儿|新生儿|早产儿|岁以下|[月周]龄|"
-        r"\bchild(?!bearing|-bearing|birth)|\bkids?\b|\btoddlers?\b|\bbab(?:y|ies)\b|"
+        r"\bchild(?!bearing|-bearing|birth)|\bkids?\b|\bkiddos?\b|\bp(?:a)?eds\b|\btoddlers?\b|"
+        r"\bbab(?:y|ies)\b|"
         # An age under 18 ("a 6-year-old", "8 months old").
         r"\b(?:[1-9]|1[0-7])[\s-]*(?:years?|yrs?)[\s-]*old\b|\b\d+[\s-]*(?:months?|weeks?)[\s-]*old\b|"
         r"p(?:a)?ediatric|"

@@ -238,3 +238,12 @@ def test_women_who_may_become_pregnant_are_asked_of_as_pregnancy(
 ) -> None:
     # "childbearing" was read as a child, and 育龄 as the name the answer must hold.
     assert populations(text) == named
+
+
+@pytest.mark.parametrize(
+    "text", ["peds flu, 18 kg kiddo, oseltamivir dose?", "paeds ward: dose?", "the kiddos"]
+)
+def test_ward_shorthand_for_children_names_children(text: str) -> None:
+    # "peds flu, 18 kg kiddo" named no child: the adult dose (75mg) stood beside the row for
+    # 15–23 kg.
+    assert populations(text) == {"child"}
