@@ -60,6 +60,8 @@ _MAX_GLOSS_WORDS = 4
 _EVERYDAY_GLOSSES = 20
 # Candidates kept per term and direction (BM25 treats them as alternatives).
 _MAX_CANDIDATES = 4
+# The shortest clipped English word completed to a name ("azithro"; "amox" is too short).
+_MIN_CLIPPED: Final[int] = 5
 # A library gloss: the Chinese term, then its English name (and abbreviation) in parentheses.
 # Without its letter or number a Chinese term may be another's ("B 病毒" is not 病毒, "2型糖尿病"
 # not 型糖尿病): a short code in front is read too, and belongs to the term when its English
@@ -307,6 +309,24 @@ class LayeredTerms:
     # same-language round trips are synonyms (MME → 吗啡毫克当量 → morphine milligram
     # equivalent); a general dictionary's drift. None: the clinical layers.
     curated: int | None = None
+
+    def clinical_completions(self, word: str, *, limit: int = 2) -> list[str]:
+        """The clinical layers' one-word English names that a clipped word begins ("azithro"
+        → azithromycin), for a word no passage holds: the library may write the name only in
+        Chinese (阿奇霉素), so its own words cannot complete it."""
+        key = normalise_en(word)
+        if len(key) < _MIN_CLIPPED or not key.isalpha() or key in self._clinical_english:
+            return []
+        found = [
+            name
+            for name in self._clinical_english
+            if name.startswith(key) and len(name) >= len(key) + 3 and name.isalpha()
+        ]
+        return sorted(found)[:limit]
+
+    @functools.cached_property
+    def _clinical_english(self) -> frozenset[str]:
+        return frozenset(k for layer in self.layers[: self.clinical] for k in layer.en_to_zh)
 
     def knows_clinical(self, term: str) -> bool:
         """Whether a clinical layer has the term (Chinese, or English in any form)."""

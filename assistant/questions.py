@@ -302,14 +302,23 @@ def _candidate_terms(
     ]
     i = 0
     while i < len(words):
-        # Longest phrase the term table knows ("incubation period", "hand hygiene").
+        # Longest phrase the term table knows ("incubation period", "hand hygiene"); never one
+        # opening on a function word other than an article ("for NOWS" read as the
+        # dictionary's "for now"; "the WHO" is the organisation).
         for size in (3, 2, 1):
             phrase = " ".join(words[i : i + size])
-            if size == 1 or (len(words) >= i + size and table.to_chinese(phrase)):
+            if size == 1 or (
+                len(words) >= i + size
+                and (words[i].lower() not in EN_STOPWORDS or words[i].lower() in _ARTICLES)
+                and table.to_chinese(phrase)
+            ):
                 terms.append(phrase)
                 i += size
                 break
     return list(dict.fromkeys(terms))
+
+
+_ARTICLES: Final[frozenset[str]] = frozenset({"the", "a", "an"})
 
 
 def _without_time_word(word: str, table: LayeredTerms) -> str:
@@ -779,6 +788,13 @@ def analyse_question(
         # A clipped word no passage holds is read as the library's word it begins; an
         # instrument's name as its procedure's (colonoscope → colonoscopy).
         clipped = [*rarity.completions(term), *_family_forms(term, rarity, table)] if rarity else []
+        # "azithro": a name the table's clinical layers hold whole, so a name itself.
+        whole = (
+            table.clinical_completions(term)
+            if rarity and not clipped and not rarity.frequency(term)
+            else []
+        )
+        clipped = clipped or whole
         if rarity and has_cjk(term):
             clipped = [*clipped, *_written_forms(term, rarity)]
             if _is_entity(term, table):
@@ -795,7 +811,7 @@ def analyse_question(
         df = max(frequencies, default=1)
         # Who the patient is (pregnant, 孕妇, elderly) is checked as a population, never as
         # the name a sentence must hold: it is not what the question is about.
-        entity = (bool(full) or _is_entity(term, table)) and not _only_population(term)
+        entity = (bool(full or whole) or _is_entity(term, table)) and not _only_population(term)
         if df == 0 and not entity and _unknown_english_word(term, table):
             entity = True  # "Candida auris", "Tdap": a name neither library nor dictionary has
         if df == 0 and (not entity or unknown_fragment(term, table)):

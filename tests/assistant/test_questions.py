@@ -1072,6 +1072,11 @@ def test_a_rate_measured_on_the_patient_is_a_value_in_its_unit() -> None:
     assert not saturation.stated_in("重症病例常在病程5～7天出现。")
 
 
+def test_how_many_hours_in_ward_shorthand_asks_how_long() -> None:
+    asked = detect_aspect("how many hrs of proper azithro first?")
+    assert asked is not None and asked.name == "duration"
+
+
 def test_a_rate_of_occurrence_says_not_how_often_to_act() -> None:
     asked = detect_aspect("How often should the survey be repeated?")
     assert asked is not None and asked.name == "frequency"
@@ -2201,6 +2206,38 @@ def test_a_verb_no_passage_holds_is_found_by_its_noun(question: str, sibling: st
     assert sibling in verb.forms and verb.in_library, verb
 
 
+def test_a_clipped_drug_name_the_glossary_holds_whole_is_that_drug() -> None:
+    """ "azithro" no passage holds: the glossary's azithromycin, a drug the question names, so a
+    dose question about it is never answered with another drug's dose."""
+    passages = ["阿奇霉素用法：轻症10mg/(kg.d)，qd，口服至3-5d。", "红霉素用法：每次10mg/kg。"]
+    analysis = analyse_question(
+        "azithro dose for kids?", table=glossary_table(), rarity=rarity_of(passages)
+    )
+    [drug] = [a for a in analysis.drug_anchors if a.term == "azithro"]
+    assert "azithromycin" in drug.forms and "阿奇霉素" in drug.forms
+    title = ["儿童肺炎支原体肺炎诊疗指南"]
+    assert judge_responsive(analysis, passages[0], context=title).responsive
+    assert not judge_responsive(analysis, passages[1], context=title).responsive
+
+
+@pytest.mark.parametrize(
+    ("question", "not_a_name"),
+    [
+        ("opened multidose vial in the clinic fridge — discard after how long?", "fridge"),
+        ("TACE but creatinine is up — what renal cutoff makes it a contraindication?", "cutoff"),
+        ("peds flu, 18 kg kiddo, oseltamivir dose?", "kiddo"),
+        ("newborn — how long to observe for NOWS?", "for NOWS"),
+    ],
+)
+def test_everyday_english_and_function_phrases_are_no_names(question: str, not_a_name: str) -> None:
+    # Unknown to the dictionary's glosses, "fridge" read as a name the library lacked ("The
+    # library has no passage about fridge"); "for NOWS" as the dictionary's "for now".
+    words = load_glossary(section="vocabulary")
+    table = LayeredTerms((load_glossary(), words, cedict_table()), clinical=1)
+    analysis = analyse_question(question, table=table, rarity=rarity_of(SMALL_LIBRARY))
+    assert not_a_name not in [a.term for a in analysis.anchors], analysis.anchors
+
+
 def test_an_instrument_no_passage_names_is_found_by_its_procedure() -> None:
     passages = [
         "Semi-critical items (e.g., endoscopes used for upper endoscopy and colonoscopy) require "
@@ -2424,6 +2461,8 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("SpO2", "血氧饱和度"),
         ("tick", "蜱"),
         ("ramucirumab", "雷莫西尤单抗"),
+        ("LTOT", "长期阿片类药物治疗"),
+        ("NOWS", "新生儿阿片类药物戒断综合征"),
     ],
 )
 def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
