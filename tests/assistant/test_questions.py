@@ -1072,6 +1072,18 @@ def test_a_rate_measured_on_the_patient_is_a_value_in_its_unit() -> None:
     assert not saturation.stated_in("重症病例常在病程5～7天出现。")
 
 
+def test_which_days_asks_a_schedule_and_a_procedure_is_no_schedule() -> None:
+    # "二级暴露后狂犬疫苗按几针法接种，具体哪几天打？" read 哪几天 as how long, and a sentence on
+    # antibody tests "for those surviving more than a week" answered it.
+    for question in ("狂犬疫苗具体哪几天打？", "狂犬疫苗要打几针？"):
+        schedule = detect_aspect(question)
+        assert schedule is not None and schedule.name == "frequency", question
+        assert schedule.stated_in("5针法：第0、3、7、14和28天各接种1剂。")
+        assert not schedule.stated_in("适合存活一周以上者血清、脑脊液样本。")
+        assert not schedule.stated_in("完成暴露后预防程序，99%以上的患者可以存活。")
+        assert schedule.stated_in("按免疫程序完成全程接种。")
+
+
 def test_how_many_hours_in_ward_shorthand_asks_how_long() -> None:
     asked = detect_aspect("how many hrs of proper azithro first?")
     assert asked is not None and asked.name == "duration"
