@@ -265,13 +265,22 @@ def search_for_subject(
             names_held[key] = (-len(held), -sum(a.weight for a in held))
         return names_held[key]
 
-    # Stable sort: the search's own order among passages holding as many of the names.
-    ranked = sorted(found.values(), key=fewer_names)
-    k = len(retrieval.sources)
-    fused = fuse_by_rank([ranked, retrieval.sources], weights=[1.0, 0.5])
-    # A passage found for the missing name never pushes out one holding more of the question's
+    # Stable sort: the search's own order among passages holding as many of the names. A
+    # passage found for the missing name never pushes out one holding more of the question's
     # names (the missing "name" may be a word no answering passage uses: 界定, "define").
-    merged = sorted(fused, key=fewer_names)[:k]
+    return _joined(retrieval, sorted(found.values(), key=fewer_names), order=fewer_names)
+
+
+def _joined(
+    retrieval: RetrievalResult,
+    found: list[Source],
+    *,
+    order: Callable[[Source], tuple[int, float] | int],
+) -> RetrievalResult:
+    """The first search's result with a second search's passages fused in by rank (the first
+    search's at half weight), in `order` (stable), cut to its length and numbered again."""
+    fused = fuse_by_rank([found, retrieval.sources], weights=[1.0, 0.5])
+    merged = sorted(fused, key=order)[: len(retrieval.sources)]
     sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
     return replace(
         retrieval,
@@ -322,15 +331,8 @@ def search_for_aspect(
                 found.setdefault(source.chunk_id or source.text, source)
     if not found:
         return retrieval
-    k = len(retrieval.sources)
-    fused = fuse_by_rank([list(found.values()), retrieval.sources], weights=[1.0, 0.5])
-    merged = sorted(fused, key=lambda s: -sum(holds_term(s, a) for a in anchors))[:k]
-    sources = [s.model_copy(update={"n": n}) for n, s in enumerate(merged, start=1)]
-    return replace(
-        retrieval,
-        sources=sources,
-        relevant=True,
-        cross_lingual=any(s.language not in (None, retrieval.language) for s in sources),
+    return _joined(
+        retrieval, list(found.values()), order=lambda s: -sum(holds_term(s, a) for a in anchors)
     )
 
 
