@@ -558,11 +558,11 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
     Aspect(
         "discontinuation",
         _cues(
-            r"停药|停用|撤药|减药|减量|怎么停|如何停|逐渐减|\btaper(?:ed|ing)?\b|"
+            r"停药|停用|撤药|减药|减量|减停|怎么停|如何停|逐渐减|\btaper(?:ed|ing)?\b|"
             r"\b(?:stop|stopped|stopping|discontinu\w*|withdraw(?:n|ing)?|wean(?:ed|ing)?)\b"
         ),
         _cues(
-            r"停药|停用|撤药|减药|减量|逐渐减|缓慢减|\btaper\w*|\bdiscontinu\w*|\bstop\w*|"
+            r"停药|停用|撤药|减药|减量|减停|逐渐减|缓慢减|\btaper\w*|\bdiscontinu\w*|\bstop\w*|"
             r"\bwithdraw\w*|\bwean\w*|\breduc\w*"
         ),
         needs_cue=True,

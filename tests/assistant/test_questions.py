@@ -1084,6 +1084,15 @@ def test_which_days_asks_a_schedule_and_a_procedure_is_no_schedule() -> None:
         assert schedule.stated_in("按免疫程序完成全程接种。")
 
 
+def test_tapering_off_in_one_word_asks_how_to_stop_and_opioids_are_named_short() -> None:
+    # "术后阿片连续用了3天多不到1周，出院时怎么减停？" asked nothing and named no opioid: a stroke
+    # guideline's sentence on discharge follow-up was shown.
+    stop = detect_aspect("出院时怎么减停？")
+    assert stop is not None and stop.name == "discontinuation"
+    assert stop.stated_in("出院前应与患者讨论减停计划。")
+    assert "opioid" in glossary_table().to_english("阿片")
+
+
 def test_how_many_hours_in_ward_shorthand_asks_how_long() -> None:
     asked = detect_aspect("how many hrs of proper azithro first?")
     assert asked is not None and asked.name == "duration"
