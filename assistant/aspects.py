@@ -393,8 +393,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"(?:多少|几)个?(?:天|周|月|年|小时)[^\s，,。；;？?]{0,8}一次|"
             # Not a rate measured on the patient ("呼吸频率多少算气促", "respiratory frequency"):
             # a value.
-            # Which days a course's doses fall on ("狂犬疫苗…具体哪几天打", "打几针"): a schedule.
-            r"哪几天|哪几日|哪些天|几针|"
+            # Which days a course's doses fall on ("狂犬疫苗…具体哪几天打"): a schedule. How many
+            # doses ("打几针") is a count, a value.
+            r"哪几天|哪几日|哪些天|"
             r"间隔|(?<!呼吸)(?<!心跳)频率|每隔|接种程序|免疫程序|how often|how frequently|"
             r"interval|(?<!respiratory )frequency|how many times|schedule"
         ),

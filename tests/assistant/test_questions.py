@@ -1075,7 +1075,7 @@ def test_a_rate_measured_on_the_patient_is_a_value_in_its_unit() -> None:
 def test_which_days_asks_a_schedule_and_a_procedure_is_no_schedule() -> None:
     # "二级暴露后狂犬疫苗按几针法接种，具体哪几天打？" read 哪几天 as how long, and a sentence on
     # antibody tests "for those surviving more than a week" answered it.
-    for question in ("狂犬疫苗具体哪几天打？", "狂犬疫苗要打几针？"):
+    for question in ("狂犬疫苗具体哪几天打？", "二级暴露后狂犬疫苗按几针法接种，具体哪几天打？"):
         schedule = detect_aspect(question)
         assert schedule is not None and schedule.name == "frequency", question
         assert schedule.stated_in("5针法：第0、3、7、14和28天各接种1剂。")
