@@ -173,6 +173,17 @@ _SECTION_CODE_RE: Final[re.Pattern[str]] = re.compile(
 )
 
 
+# A register's row: dates of terms of office or grants ("04/20/2021–08/31/2024"), sums of money
+# ("£456 042"). Two or more in one sentence make it a row of an annex's table, never guidance.
+_REGISTER_FIELD: Final[re.Pattern[str]] = re.compile(
+    r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b|[£$€]\s?\d"
+)
+
+
+def _a_register_row(sentence: str) -> bool:
+    return len(_REGISTER_FIELD.findall(sentence)) >= 2
+
+
 def _a_contents_entry(sentence: str) -> bool:
     """Whether a sentence is a piece of a table of contents, not text."""
     return (
@@ -464,6 +475,7 @@ def compose_extractive(
                 or _TABLE_LABEL.match(text)
                 or len(_CONTENTS_ENTRY.findall(text)) >= 3
                 or _a_contents_entry(text)
+                or _a_register_row(text)
                 or position in labels_only
             ):
                 continue

@@ -439,6 +439,19 @@ def _injury_name(zh: str) -> bool:
     return len(zh) >= _INJURY_NAME and _ZH_INJURY.search(zh) is not None
 
 
+# A disease named with the body part it afflicts after it (糖尿病足, diabetic foot) is a
+# condition of its own, which a guideline naming only the disease does not cover.
+_AFFLICTED_PART: Final[re.Pattern[str]] = re.compile(r"[足手眼耳鼻口心肝肺肾脑骨]$")
+
+
+def _disease_of_a_part(zh: str) -> bool:
+    return (
+        len(zh) >= _INJURY_NAME + 1
+        and _AFFLICTED_PART.search(zh) is not None
+        and ZH_DISEASE_STEM.search(zh[:-1]) is not None
+    )
+
+
 # Letters an English word needs before, unknown to the dictionary and the library, it is read
 # as a name ("Tdap", "auris"); shorter ones are clippings ("pt", "tox", "bup").
 _EN_UNKNOWN_WORD: Final[int] = 4
@@ -484,9 +497,12 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
         if len(term) < 2 or (word_tags().get(term) in VERB_TAGS and not ZH_DRUG_STEM.search(term)):
             return False
         freq = word_counts().get(term)
-        if (ZH_DRUG_STEM.search(term) or ZH_DISEASE_STEM.search(term) or _injury_name(term)) and (
-            freq is None or freq < ZH_NAME_FREQ
-        ):
+        if (
+            ZH_DRUG_STEM.search(term)
+            or ZH_DISEASE_STEM.search(term)
+            or _injury_name(term)
+            or _disease_of_a_part(term)
+        ) and (freq is None or freq < ZH_NAME_FREQ):
             return True
         if freq is None and len(term) >= 3:
             # A word jieba found but does not know: a transliterated name, unless the

@@ -119,6 +119,33 @@ def test_a_table_of_contents_is_never_shown() -> None:
     assert [t for t, _ in shown] == [text]
 
 
+def test_a_register_of_grants_or_terms_of_office_is_never_shown() -> None:
+    """An annex's table of grants or members cut into sentences names the question's words
+    ("antibiotic") beside dates and sums: a row of a register, never guidance."""
+    grants = (
+        "Health Foundation 01/01/2013 15/03/2014 £456 042 Enhances prescribing through an "
+        "antibiotic prescribing policy smartphone application Imperial College 01/04/2013 "
+        "31/03/2013 £7155 Review of interventions to improve antibiotic prescribing."
+    )
+    text = "Antibiotic prescribing should follow the local formulary."
+    sources = [
+        make_source(1, grants, doc="who", title="Annexes"),
+        make_source(2, text, doc="who", title="Stewardship"),
+    ]
+    question = "How should antibiotic prescribing be guided?"
+    analysis = analyse_question(
+        question, table=glossary_table(), rarity=rarity_of([grants, text, "Wash hands."])
+    )
+    shown, _ = compose_extractive(question, sources, analysis=analysis)
+    assert [t for t, _ in shown] == [text], shown
+    # One date or one sum is part of what a sentence says.
+    dated = make_source(
+        3, "Since 01/01/2016 antibiotic prescribing is audited.", doc="w", title="T"
+    )
+    once, _ = compose_extractive(question, [dated], analysis=analysis)
+    assert [t for t, _ in once] == ["Since 01/01/2016 antibiotic prescribing is audited."], once
+
+
 def test_extractive_answer_comes_from_one_guideline_in_order_with_context() -> None:
     flu = (
         "（1）奥司他韦：适用于1岁以上儿童及成人。成人剂量每次75mg，每日2次。"

@@ -780,6 +780,10 @@ def test_verbs_and_severity_grades_are_never_the_subject(corpus_dir: Path) -> No
 
     absent = analyse_question("水痘和手足口病怎么区分？", table=table, rarity=rarity)
     assert {"水痘", "手足口病"} <= set(absent.missing), absent.terms
+    # A disease of a body part (糖尿病足) is a condition of its own, not the disease: a
+    # library that names only the disease lacks it, whatever else the question names.
+    foot = analyse_question("糖尿病足溃疡感染首选哪种抗生素？", table=table, rarity=rarity)
+    assert "糖尿病足" in foot.missing, foot.terms
 
 
 def test_other_language_terms_are_those_the_library_uses(corpus_dir: Path) -> None:
