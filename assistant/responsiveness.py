@@ -826,8 +826,8 @@ def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
     ) and not drug_shaped(term.term)
 
 
-# Infectious diseases whose names have no disease ending (流行性感冒, 破伤风).
-_UNSUFFIXED_DISEASES: Final[tuple[str, ...]] = ("感冒", "流感", "破伤风")
+# Diseases whose names have no disease ending (流行性感冒, 破伤风, 脑卒中).
+_UNSUFFIXED_DISEASES: Final[tuple[str, ...]] = ("感冒", "流感", "破伤风", "卒中", "中风")
 # A fever is a sign, not a disease, though it ends as 登革热 does ("流感患儿高热，可以用阿司匹林
 # 退热吗": the sentence on antipyretics need not say 高热).
 _A_FEVER: Final[re.Pattern[str]] = re.compile(r"(?:发|高|低|中高|超高|中等度?)热")

@@ -2488,6 +2488,15 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("ramucirumab", "雷莫西尤单抗"),
         ("LTOT", "长期阿片类药物治疗"),
         ("NOWS", "新生儿阿片类药物戒断综合征"),
+        # Ward abbreviations and the names they stand for.
+        ("HTN", "高血压"),
+        ("CrCl", "肌酐清除率"),
+        ("ILI", "流感样病例"),
+        ("CXR", "胸片"),
+        ("tPA", "阿替普酶"),
+        ("abx", "抗生素"),
+        ("Foleys", "导尿管"),
+        ("diabetic foot", "糖尿病足"),
     ],
 )
 def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
@@ -2496,6 +2505,14 @@ def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
     # "Should children receive a reduced dose of snake antivenom?" was refused as about no
     # passage: the dictionary has no "antivenom", and the Chinese guideline says 抗蛇毒血清.
     assert chinese in glossary_table().to_chinese(english)
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"), [("N95", "医用防护口罩"), ("waiting area", "候诊区")]
+)
+def test_the_glossary_vocabulary_carries_ward_shorthand(english: str, chinese: str) -> None:
+    # Searched in the other language, never a subject of its own.
+    assert chinese in load_glossary(section="vocabulary").to_chinese(english)
 
 
 def test_a_radiation_dose_in_gray_states_a_dose() -> None:

@@ -998,10 +998,15 @@ def test_the_glossary_reads_antibiotic_words_as_one_name() -> None:
 
 
 def test_a_question_naming_nothing_the_library_or_table_knows_is_answered_by_no_sentence() -> None:
-    asked = analyse_question("糖尿病足怎么处理？", table=table_with(), rarity=rarity_of(["痛风"]))
+    sentence = "疑似出现与药物相关且难以处理的不良反应，应给予对症治疗。"
+    asked = analyse_question("这种情况怎么处理？", table=table_with(), rarity=rarity_of(["痛风"]))
     assert not asked.terms and not asked.common, asked.terms
-    verdict = judge_responsive(asked, "疑似出现与药物相关且难以处理的不良反应，应给予对症治疗。")
+    verdict = judge_responsive(asked, sentence)
     assert not verdict.responsive and verdict.reason == "other_subject"
+    # A disease of a body part (糖尿病足) is a name of its own, which the library lacks.
+    foot = analyse_question("糖尿病足怎么处理？", table=table_with(), rarity=rarity_of(["痛风"]))
+    assert foot.missing == ["糖尿病足"], foot.terms
+    assert judge_responsive(foot, sentence).reason == "other_subject"
 
 
 def test_a_dose_after_the_asked_drug_s_own_name_is_its_dose_however_it_was_segmented() -> None:
@@ -1761,3 +1766,22 @@ def test_naming_no_drug_or_disease_a_chinese_question_is_about_its_rarest_word()
         assert not analysis.anchors, analysis.terms
         assert not judge_responsive(analysis, wrong).responsive, wrong
         assert judge_responsive(analysis, right).responsive, right
+
+
+def test_a_stroke_left_out_of_three_names_is_another_wards_answer() -> None:
+    """卒中 (stroke) is a disease's own name without a disease ending: of three names asked, it
+    may not be the one a sentence leaves out ("stroke ward UTI prevention with urinary
+    catheters" is not answered by a general sentence on catheter-associated infections)."""
+    general = (
+        "Bundles for catheter-associated urinary tract infection prevention include removing "
+        "the urinary catheter as soon as possible."
+    )
+    stroke = "卒中患者应尽早拔除留置导尿管，以预防尿路感染。"
+    question = "stroke pts: UTI prevention with a urinary catheter?"
+    # Stroke is the library's commonest name: the others outweigh it.
+    library = [general, stroke, "Wash hands.", *["卒中的诊断与治疗。"] * 4]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert "stroke" in {a.term for a in analysis.anchors[1:]}, analysis.anchors
+    assert analysis.names_apart >= 3, analysis.anchors
+    assert not judge_responsive(analysis, general, context=["Core components"]).responsive
+    assert judge_responsive(analysis, stroke, context=["脑血管病防治指南"]).responsive
