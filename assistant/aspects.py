@@ -37,9 +37,14 @@ _COUNT: Final[str] = (
     rf"(?:\d|(?<![每第])[一二两三四五六七八九十半]+|"
     rf"\b(?:{_EN_NUMBERS}|several|a few|a couple of)\s)"
 )
+# A year or a calendar month ("2022年", "2022年10月份以来"): when, never how long. (A count's
+# last digit meets the unit: it may follow one or two digits, never a year's three or 年.)
+_NOT_A_DATE: Final[str] = r"(?<!年)(?<!年\d)(?<!\d{3})"
 _TIME_UNIT_RE: Final[re.Pattern[str]] = re.compile(
     # "7d左右": a Chinese character after the unit letter is no part of a word.
-    _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd](?![A-Za-z0-9])|"
+    _NOT_A_DATE
+    + _COUNT
+    + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月(?!份)|年|小时|[hd](?![A-Za-z0-9])|"
     r"分钟|min|秒|days?|weeks?|months?|years?|hours?|minutes?|seconds?|secs?\b)",
     re.IGNORECASE,
 )
@@ -455,7 +460,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"how many (?:days|weeks|months|years|hours|minutes|seconds|hrs|mins|wks|yrs)\b"
         ),
         _cues(
-            _COUNT + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月|年|小时|[hd]\b|days?|"
+            _NOT_A_DATE
+            + _COUNT
+            + r"\s*(?:[~～\-–至到]\s*\d+\s*)?(?:个)?(?:天|日|周|月(?!份)|年|小时|[hd]\b|days?|"
             r"weeks?|months?|hours?|minutes?|seconds?|分钟|秒)|疗程|持续|duration|短期|"
             r"short[- ]term"
         ),

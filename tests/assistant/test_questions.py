@@ -2508,11 +2508,23 @@ def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
 
 
 @pytest.mark.parametrize(
-    ("english", "chinese"), [("N95", "医用防护口罩"), ("waiting area", "候诊区")]
+    ("english", "chinese"),
+    [("N95", "医用防护口罩"), ("waiting area", "候诊区"), ("booster", "加强针")],
 )
 def test_the_glossary_vocabulary_carries_ward_shorthand(english: str, chinese: str) -> None:
     # Searched in the other language, never a subject of its own.
     assert chinese in load_glossary(section="vocabulary").to_chinese(english)
+
+
+def test_a_year_or_a_calendar_month_states_no_duration() -> None:
+    # "新冠加强针和上一针要隔几个月" was answered by "…2022年10月份以来…传播优势迅速增加": a
+    # month of the calendar read as a number of months.
+    duration = detect_aspect("这个疗程要几个月？")
+    assert duration is not None and duration.name == "duration"
+    assert not duration.stated_in("2022年10月份以来，新的亚分支传播优势迅速增加。")
+    assert not duration.stated_in("本指南于2022年发布。")
+    for stated in ("疗程3～6个月。", "10天后复查。", "持续20年。", "治疗14天。", "2年10个月。"):
+        assert duration.stated_in(stated), stated
 
 
 def test_a_radiation_dose_in_gray_states_a_dose() -> None:
