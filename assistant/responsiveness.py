@@ -418,6 +418,10 @@ def judge_responsive(
     # 口服，第1天，每次1600mg" after "…哺乳期妇女使用时应暂停哺乳" is no dose for breastfeeding.
     own = " ".join((sentence, *context))
     found = [a for a in anchors if term_in_text(a, own if populations(a.term) else here)]
+    if _IMAGING_HEADING.search(" ".join(labels)):
+        # Under a heading on imaging ("（三）胸部影像学"), a sentence says what CT, MRI or an
+        # X-ray shows without naming the method.
+        found += [a for a in anchors if a not in found and _an_imaging_method(a)]
     # The sentence names another drug or disease itself: its subject is that one, whatever the
     # sentences around it say ("帕拉米韦：成人剂量300mg" under "奥司他韦…"). It must name the
     # question's main name and, when the question names a drug, that drug however heavy its
@@ -817,13 +821,36 @@ def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
     # An English name, and its first Chinese form: "influenza" has no English disease ending,
     # its 流行性感冒 names a disease (a Chinese name is judged by its own ending).
     translated = None if has_cjk(term.term) else next((f for f in term.forms if has_cjk(f)), None)
+    # A Chinese abbreviation by the names it shortens: 新冠 is 新型冠状病毒感染's.
+    spelled_out = [f for f in term.forms[1:] if has_cjk(term.term) and _shortens(term.term, f)]
     return any(
         (ZH_DISEASE_STEM.search(f) or f.endswith(("病毒", *_UNSUFFIXED_DISEASES)))
         and not _A_FEVER.fullmatch(f)
         if has_cjk(f)
         else EN_NAME_STEM.search(normalised(f))
-        for f in (term.forms[0], *([translated] if translated else []))
+        for f in (term.forms[0], *([translated] if translated else []), *spelled_out)
     ) and not drug_shaped(term.term)
+
+
+_IMAGING_HEADING: Final[re.Pattern[str]] = re.compile(r"影像|\bimaging\b|\bradiolog", re.IGNORECASE)
+_IMAGING_METHOD: Final[re.Pattern[str]] = re.compile(
+    r"^(?:CT|HRCT|MRI|MR|PET(?:[-/]?CT)?|X线|X光|胸片|超声|彩超|B超|磁共振|计算机断层|"
+    r"computed tomography|magnetic resonance|x-?rays?|chest x-?rays?|radiographs?|ultrasound)$",
+    re.IGNORECASE,
+)
+
+
+def _an_imaging_method(term: SubjectTerm) -> bool:
+    return _IMAGING_METHOD.match(term.term) is not None
+
+
+def _shortens(short: str, name: str) -> bool:
+    """Whether a Chinese word is an abbreviation of a longer name: its characters, in order,
+    the first of them the name's first (新冠 of 新型冠状病毒感染)."""
+    if len(name) <= len(short) or not name.startswith(short[0]):
+        return False
+    rest = iter(name)
+    return all(char in rest for char in short)
 
 
 # Diseases whose names have no disease ending (流行性感冒, 破伤风, 脑卒中).

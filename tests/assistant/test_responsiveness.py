@@ -1785,3 +1785,27 @@ def test_a_stroke_left_out_of_three_names_is_another_wards_answer() -> None:
     assert analysis.names_apart >= 3, analysis.anchors
     assert not judge_responsive(analysis, general, context=["Core components"]).responsive
     assert judge_responsive(analysis, stroke, context=["脑血管病防治指南"]).responsive
+
+
+def test_an_abbreviated_disease_is_a_name_a_sentence_may_not_leave_out() -> None:
+    """新冠 ends in no disease ending, but it shortens 新型冠状病毒感染: of three names asked it
+    may not be the one left out. Under an imaging heading, a sentence says what CT shows
+    without naming CT."""
+    other = "计算机断层摄影肺血管造影显示肺血管内充盈缺损，可确诊。"
+    own = "合并肺炎者早期呈现多发小斑片影及间质改变，胸腔积液少见。"
+    glossed = "可行计算机断层成像（computed tomography，CT）检查。"
+    library = [other, own, glossed, *["肺炎的诊断。"] * 3, *["新型冠状病毒感染的治疗。"] * 2]
+    table = LayeredTerms((load_glossary(), library_glosses([glossed]), cedict_table()), clinical=2)
+    question = "新冠合并肺炎CT早期啥样？"
+    analysis = analyse_question(question, table=table, rarity=rarity_of(library))
+    assert [a.term for a in analysis.anchors] == ["CT", "新冠", "肺炎"], analysis.anchors
+    mycoplasma = ["2.肺栓塞（PE）", "（一）肺内并发症", "儿童肺炎支原体肺炎诊疗指南"]
+    assert not judge_responsive(
+        analysis, other, context=mycoplasma, labels=["（一）肺内并发症"]
+    ).responsive
+    covid = ["四、临床特点 > （三）胸部影像学", "新型冠状病毒感染诊疗方案"]
+    assert judge_responsive(analysis, own, context=covid, labels=["（三）胸部影像学"]).responsive
+    # Under another heading the sentence does not say it is what CT shows.
+    assert not judge_responsive(
+        analysis, own, context=["四、临床特点", "新型冠状病毒感染诊疗方案"], labels=["四、临床特点"]
+    ).responsive
