@@ -322,13 +322,14 @@ _ARTICLES: Final[frozenset[str]] = frozenset({"the", "a", "an"})
 
 
 def _without_time_word(word: str, table: LayeredTerms) -> str:
-    """A word jieba glued to the time word after it ("取栓后", "溶栓前", "手术时"): the word
-    the table knows, without it (the time is the question's frame, not a name)."""
+    """A word jieba glued to the time word after it ("取栓后", "溶栓前", "手术时", "注药时"): the
+    word the table knows, or a word jieba guessed, without it (the time is the question's
+    frame, not a name)."""
     if (
         len(word) >= 3
-        and word[-1] in "后前时"
+        and word[-1] in _TIME_WORDS
         and not table.knows_chinese(word)
-        and table.knows_chinese(word[:-1])
+        and (table.knows_chinese(word[:-1]) or word_counts().get(word) is None)
     ):
         return word[:-1]
     return word
@@ -511,9 +512,11 @@ def _is_entity(term: str, table: LayeredTerms) -> bool:
             return not english or not all(_everyday_english(en, table) for en in english)
         # A dictionary word is a name when its English gloss is one (胰岛素 → insulin), not
         # when it is an ordinary verb or noun (共用 → share).
+        # A verbal noun ("管用": efficacious, useful) names what a thing does, never the thing.
         return (
             freq is not None
             and 0 < freq < ZH_NAME_FREQ
+            and word_tags().get(term) != _VERBAL_NOUN
             and any(_english_name_part(en, table) for en in table.to_english(term))
         )
     if _CODE_RE.search(term) or _MIXED_CASE.search(term) or _EPONYM_RE.fullmatch(term):
@@ -1127,6 +1130,24 @@ def _common_content_word(term: str) -> bool:
     )
 
 
+_VERBAL_NOUN: Final[str] = "vn"
+# After, before, while ("最后一剂后", "注药时"): when the question is asked about, never a name.
+_TIME_WORDS: Final[frozenset[str]] = frozenset("后前时")
+
+
+def _time_words_apart(words: list[str], freq: Mapping[str, int]) -> list[str]:
+    """A time word jieba glued to an unknown word before it ("注药时") stands apart."""
+    return [
+        part
+        for word in words
+        for part in (
+            (word[:-1], word[-1])
+            if len(word) >= 3 and word[-1] in _TIME_WORDS and freq.get(word) is None
+            else (word,)
+        )
+    ]
+
+
 def _unrecognised_names(
     question: str, terms: Sequence[SubjectTerm], rarity: TermRarity
 ) -> list[SubjectTerm]:
@@ -1148,9 +1169,10 @@ def _unrecognised_names(
     found: list[SubjectTerm] = []
     for run in CJK_RUN_RE.findall(text):
         group = ""
-        for word in [*cut(run), "的"]:
+        for word in [*_time_words_apart(cut(run), freq), "的"]:
             material = (
-                not (set(word) & NAME_BREAKS)
+                word not in _TIME_WORDS
+                and not (set(word) & NAME_BREAKS)
                 and _ZH_ASKING_WORD.match(word) is None
                 and word not in GENERIC_ZH
                 and word not in ZH_STOPWORDS

@@ -3038,3 +3038,25 @@ def test_a_name_with_a_number_states_no_value() -> None:
     assert not count.stated_in("Assess for opioid use disorder using DSM-5 criteria (317).")
     assert count.stated_in("At least two of 11 criteria within a 12-month period.")
     assert count.stated_in("IL-6 ≥ 40 pg/mL")
+
+
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("流感病毒用啥消毒剂管用？", "管用"),
+        ("从短效阿片换成丁丙诺啡，最后一剂后要等多久？", "一剂后"),
+        ("硬膜外注药时医生要戴口罩吗", "注药时"),
+    ],
+)
+def test_a_time_word_or_a_verbal_noun_is_never_a_missing_name(question: str, word: str) -> None:
+    """ "最后一剂后" is after the last dose, "注药时" while injecting, "管用" works: none is a
+    name the library lacks."""
+    library = [
+        "流感病毒对乙醇、次氯酸钠等常用消毒剂敏感。",
+        "丁丙诺啡首剂前应等待至少12小时。",
+        "置管或注药时应戴口罩。",
+        "口罩的使用。",
+    ]
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert word not in [t.term for t in analysis.anchors], analysis.anchors
+    assert word not in analysis.missing, analysis.missing
