@@ -2497,6 +2497,11 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("abx", "抗生素"),
         ("Foleys", "导尿管"),
         ("diabetic foot", "糖尿病足"),
+        # Drug and organism names as clipped on the ward.
+        ("doxy", "多西环素"),
+        ("dex", "地塞米松"),
+        ("myco", "肺炎支原体"),
+        ("amox", "阿莫西林"),
     ],
 )
 def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
@@ -2509,7 +2514,13 @@ def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
 
 @pytest.mark.parametrize(
     ("english", "chinese"),
-    [("N95", "医用防护口罩"), ("waiting area", "候诊区"), ("booster", "加强针")],
+    [
+        ("N95", "医用防护口罩"),
+        ("waiting area", "候诊区"),
+        ("booster", "加强针"),
+        ("irrigate", "冲洗"),
+        ("wound washing", "伤口清洗"),
+    ],
 )
 def test_the_glossary_vocabulary_carries_ward_shorthand(english: str, chinese: str) -> None:
     # Searched in the other language, never a subject of its own.
