@@ -2527,6 +2527,14 @@ def test_the_glossary_vocabulary_carries_ward_shorthand(english: str, chinese: s
     assert chinese in load_glossary(section="vocabulary").to_chinese(english)
 
 
+def test_which_items_asks_a_list_not_a_count() -> None:
+    # "诊断标准有哪几条" asks which criteria; "几条" alone asks how many.
+    listed = detect_aspect("重型的诊断标准有哪几条？")
+    assert listed is None or listed.name != "value", listed
+    counted = detect_aspect("诊断标准一共几条？")
+    assert counted is not None and counted.name == "value"
+
+
 def test_a_year_or_a_calendar_month_states_no_duration() -> None:
     # "新冠加强针和上一针要隔几个月" was answered by "…2022年10月份以来…传播优势迅速增加": a
     # month of the calendar read as a number of months.
