@@ -520,7 +520,12 @@ def judge_responsive(
             # or organism's own name: "甲泼尼龙10-30mg/(kg.d)" of the mycoplasma guideline is
             # no dose for *adenovirus* pneumonia however many other names it holds. (A drug
             # may be left out: "≥50 MME/day" answers "what daily morphine equivalent".)
-            or any(_names_a_kind_of_its_own(a) or _names_prevention(a) for a in missing)
+            or any(
+                _names_a_kind_of_its_own(a)
+                or _names_prevention(a)
+                or _the_measure_asked(analysis, a)
+                for a in missing
+            )
         ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
         if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
@@ -802,6 +807,21 @@ def _misses_the_rarest_word(analysis: QuestionAnalysis, here: str) -> bool:
         return False
     rarest = max(t.weight for t in words)
     return any(t.weight >= rarest and not term_in_text(t, here) for t in words)
+
+
+def _the_measure_asked(analysis: QuestionAnalysis, term: SubjectTerm) -> bool:
+    """Whether the question asks this name's level ("what D-dimer level", "D-二聚体多少"): a
+    value without it is another measure's, however many of the other names it holds."""
+    if analysis.aspect is None or analysis.aspect.name != "value":
+        return False
+    name = re.escape(term.term).replace(r"\ ", r"[\s\-]?")
+    return re.search(rf"{name}\s*(?:{_MEASURE_ASKED})", analysis.text, re.IGNORECASE) is not None
+
+
+_MEASURE_ASKED: Final[str] = (
+    r"(?:levels?|values?|thresholds?|cut-?offs?|concentrations?|counts?|targets?)\b|"
+    r"水平|值|多少|浓度|目标|阈值|界值|超过|大于|高于|低于|小于"
+)
 
 
 def _names_prevention(term: SubjectTerm) -> bool:

@@ -1809,3 +1809,19 @@ def test_an_abbreviated_disease_is_a_name_a_sentence_may_not_leave_out() -> None
     assert not judge_responsive(
         analysis, own, context=["四、临床特点", "新型冠状病毒感染诊疗方案"], labels=["四、临床特点"]
     ).responsive
+
+
+def test_the_measure_whose_level_is_asked_is_never_the_name_left_out() -> None:
+    """Asked what D-dimer level suggests a pulmonary embolism in mycoplasma pneumonia, a
+    sentence naming the embolism and the disease with a number of days states no D-dimer."""
+    other = "SMPP多发生于病程1周左右，出现肺栓塞时患者可出现胸痛和咯血。"
+    own = "D-二聚体≥5mg/L时应警惕肺栓塞。"
+    # D-dimer is measured often, the embolism rare: the embolism is the main name.
+    library = [other, own, *["支原体肺炎与D-二聚体。"] * 4, "D-二聚体检测。"]
+    question = "支原体肺炎怀疑肺栓塞，D-二聚体多少有提示意义"
+    analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
+    assert analysis.aspect is not None and analysis.aspect.name == "value", analysis.aspect
+    assert len(analysis.anchors) == 3 and analysis.anchors[0].term == "肺栓塞", analysis.anchors
+    title = ["儿童肺炎支原体肺炎诊疗指南"]
+    assert not judge_responsive(analysis, other, context=title).responsive
+    assert judge_responsive(analysis, own, context=title).responsive
