@@ -551,7 +551,10 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # A target left open at the end ("…should acute ICH be lowered to?", "to what").
             r"\b(?:lower(?:ed)?|reduc(?:e|ed)|brought(?: down)?|kept|maintain(?:ed)?|"
             r"titrat(?:e|ed)|controlled)\s+(?:to|below|under)\s*[?？]|\b(?:to|below|under) what\b|"
-            r"which (?:level|grade)|threshold|target|cut-?off|how far|how (?:high|low)\b|多远|多宽|"
+            r"which (?:level|grade)|threshold|target|cut-?off|how (?:far|close|near)\b|"
+            r"how (?:high|low)\b|多远|多近|多宽|"
+            # How many of a thing there must be ("洗手池数量有啥要求"): a number.
+            r"数量|数目|"
             r"多高|多低|多粗|多大(?!年龄|岁|的?(?:孩子|儿童|婴儿|宝宝|小孩|患儿))|"
             r"\bhow (?:big|large)\b|\bsize\b|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
@@ -820,7 +823,10 @@ _MEASURED: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     ),
     (_cues(r"体温|发热|高热|temperature|fever"), r"℃|°\s*c|摄氏度|\d\s*度"),
     (
-        _cues(r"how far|distance|spacing|\b(?:space|room) between\b|多远|多宽|距离|间距|相距"),
+        _cues(
+            r"how (?:far|close|near)\b|distance|spacing|\b(?:space|room) between\b|多远|多近|多宽|"
+            r"距离|间距|相距"
+        ),
         r"(?:centi|milli)?met(?:re|er)s?\b|\b(?:c|m)?m\b|feet|foot|\bft\b|厘米|毫米|米|公分",
     ),
     (_cues(r"心率|脉搏|heart rate|pulse rate"), r"次\s*/\s*(?:分|min)|bpm|/\s*min|beats"),

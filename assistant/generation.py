@@ -135,7 +135,7 @@ def _quantity_bonus(text: str, *, dose: bool) -> float:
 # part of the passage.
 _LIST_MARKER_RE = re.compile(
     r"^\s*(?:[（(]\s*[0-9一二三四五六七八九十]{1,3}\s*[）)]|[0-9]{1,2}[.、．](?!\d)|"
-    r"[一二三四五六七八九十]{1,3}[、．.]|[①-⑳]|[a-h][.)](?=\s)|[•·▪●○■□◆◇\-–—*]\s|"
+    r"[一二三四五六七八九十]{1,3}[、．.]|[①-⑳]|[a-h][.)](?=\s)|[•·▪●○■□◆◇›»\-–—*]\s|"
     # A PDF's bullet glyph read as a control or private-use character ("\x9f Standards…").
     r"[\x80-\x9f\uf0a7\uf0b7\uf0d8\uf076\uf0fc])\s*"
 )

@@ -308,6 +308,11 @@ def test_a_dose_under_a_title_naming_one_name_still_reaches_back_to_the_drug() -
     assert texts[-1] == "用法：首次剂量4～8mg/kg，推荐剂量400mg；"
 
 
+def test_a_guillemet_bullet_is_a_list_marker() -> None:
+    shown = clean_shown("› access to hand hygiene facilities within 5 meters of toilets;")
+    assert shown == "access to hand hygiene facilities within 5 meters of toilets;"
+
+
 def test_checklist_answer_boxes_are_page_furniture() -> None:
     assert clean_shown("Yes No F.") == ""
     assert clean_shown("Yes No Not applicable (Facility does not use tubing) G.") == ""

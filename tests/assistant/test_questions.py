@@ -2527,6 +2527,19 @@ def test_the_glossary_vocabulary_carries_ward_shorthand(english: str, chinese: s
     assert chinese in load_glossary(section="vocabulary").to_chinese(english)
 
 
+def test_how_many_of_a_thing_or_how_close_asks_a_number() -> None:
+    # "洗手池数量有啥要求" was answered by a sentence naming the isolation ward's sink, no number.
+    count = detect_aspect("WHO对洗手池数量有啥要求")
+    assert count is not None and count.name == "value"
+    assert not count.stated_in("隔离病房应当有专用的卫生间、洗手池。")
+    assert count.stated_in("WHO recommends one hand wash basin per every 10 beds.")
+    # "How close" asks a distance: a count of basins per bed is no answer.
+    close = detect_aspect("hand hygiene stations near toilets - how close?")
+    assert close is not None and close.name == "value"
+    assert close.stated_in("within 5 meters of sanitation facilities;")
+    assert not close.stated_in("one hand wash basin per every 10 beds")
+
+
 def test_which_items_asks_a_list_not_a_count() -> None:
     # "诊断标准有哪几条" asks which criteria; "几条" alone asks how many.
     listed = detect_aspect("重型的诊断标准有哪几条？")
