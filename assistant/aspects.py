@@ -401,7 +401,8 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # Which days a course's doses fall on ("狂犬疫苗…具体哪几天打"): a schedule. How many
             # doses ("打几针") is a count, a value.
             r"哪几天|哪几日|哪些天|"
-            r"间隔|(?<!呼吸)(?<!心跳)频率|每隔|接种程序|免疫程序|how often|how frequently|"
+            # Not the 间隔 of "单间隔离" (a single room, isolated).
+            r"间隔(?!离)|(?<!呼吸)(?<!心跳)频率|每隔|接种程序|免疫程序|how often|how frequently|"
             r"interval|(?<!respiratory )frequency|how many times|schedule"
         ),
         _cues(
@@ -409,7 +410,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # occurrence, not how often to act.
             r"每\S{0,3}(?:天|日|周|月|年|小时|次)|"
             r"每隔?\s*\d+(?:\.\d+)?\s*(?:[~～\-–至到]\s*\d+\s*)?个?(?:天|日|周|月|年|小时|次)|"
-            r"间隔|频率|第\s*\d|(?:接种|免疫)程序|every|interval|"
+            r"间隔(?!离)|频率|第\s*\d|(?:接种|免疫)程序|every|interval|"
             r"daily|weekly|annual|yearly|monthly|at least once|q\d+h|schedule|\bdays? \d|"
             r"\beach (?:day|week|month|year|shift|use)\b|"
             r"\b(?:once|twice|\d+ times) (?:a|per|each) (?:day|week|month|year)"

@@ -2502,6 +2502,8 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("dex", "地塞米松"),
         ("myco", "肺炎支原体"),
         ("amox", "阿莫西林"),
+        ("lyse", "溶栓"),
+        ("high fever", "高热"),
     ],
 )
 def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
@@ -2520,6 +2522,8 @@ def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
         ("booster", "加强针"),
         ("irrigate", "冲洗"),
         ("wound washing", "伤口清洗"),
+        ("fingerstick", "采血针"),
+        ("upon hire", "新入职"),
     ],
 )
 def test_the_glossary_vocabulary_carries_ward_shorthand(english: str, chinese: str) -> None:
@@ -2538,6 +2542,14 @@ def test_how_many_of_a_thing_or_how_close_asks_a_number() -> None:
     assert close is not None and close.name == "value"
     assert close.stated_in("within 5 meters of sanitation facilities;")
     assert not close.stated_in("one hand wash basin per every 10 beds")
+
+
+def test_a_single_room_isolated_states_no_interval() -> None:
+    # "单间隔离" holds 间隔 (an interval) across its two words.
+    often = detect_aspect("感控培训多久做一次？")
+    assert often is not None and often.name == "frequency"
+    assert not often.stated_in("临床疑似病例应当单间隔离，床间距>1米。")
+    assert often.stated_in("两剂间隔4周。")
 
 
 def test_which_items_asks_a_list_not_a_count() -> None:
