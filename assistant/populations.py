@@ -25,6 +25,7 @@ POPULATIONS: Final[dict[str, re.Pattern[str]]] = {
         r"\bbab(?:y|ies)\b|"
         # An age under 18 ("a 6-year-old", "8 months old").
         r"\b(?:[1-9]|1[0-7])[\s-]*(?:years?|yrs?)[\s-]*old\b|\b\d+[\s-]*(?:months?|weeks?)[\s-]*old\b|"
+        r"\b(?:[1-9]|1[0-7])\s*y/?o\b|"
         r"p(?:a)?ediatric|"
         r"\binfant|neonat|newborn",
         re.IGNORECASE,

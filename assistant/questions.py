@@ -118,6 +118,13 @@ _CONTRACTION_RE: Final[re.Pattern[str]] = re.compile(
     r"\b[A-Za-z]+(?:n['’]t|['’](?:re|ve|ll|d|m))\b", re.IGNORECASE
 )
 _PLACEHOLDER_RE: Final[re.Pattern[str]] = re.compile(r"\[[^\[\]\s]{1,24}\]")
+# The patient's age ("a 6 month old", "3yo", "a 70-year-old"): whom the question is about,
+# never its words ("old", "month").
+_AGE_OF_PATIENT_RE: Final[re.Pattern[str]] = re.compile(
+    r"\b\d+(?:\.\d+)?[\s-]*(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)[\s-]*old\b|"
+    r"\b\d+\s*y/?o\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -278,7 +285,9 @@ def _candidate_terms(
     # Redaction placeholders ([PHONE_1], [姓名1]) stand for a patient's data, never a subject.
     unredacted = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question))
     # A contraction ("hasn't", "we've", "I'm") is grammar, never a name ("hasn").
-    stripped = strip_question_words(_CONTRACTION_RE.sub(" ", unredacted))
+    stripped = strip_question_words(
+        _AGE_OF_PATIENT_RE.sub(" ", _CONTRACTION_RE.sub(" ", unredacted))
+    )
     terms: list[str] = []
     stripped = _coded_names(stripped, table, terms)
     for run in CJK_RUN_RE.findall(stripped):

@@ -2504,6 +2504,7 @@ def test_words_of_the_questions_frame_are_no_subject(
         ("amox", "阿莫西林"),
         ("lyse", "溶栓"),
         ("high fever", "高热"),
+        ("chlorhexidine", "氯己定"),
     ],
 )
 def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
@@ -2524,6 +2525,7 @@ def test_the_glossary_carries_general_clinical_words_the_dictionary_lacks(
         ("wound washing", "伤口清洗"),
         ("fingerstick", "采血针"),
         ("upon hire", "新入职"),
+        ("kill", "灭活"),
     ],
 )
 def test_the_glossary_vocabulary_carries_ward_shorthand(english: str, chinese: str) -> None:
@@ -2550,6 +2552,27 @@ def test_a_single_room_isolated_states_no_interval() -> None:
     assert often is not None and often.name == "frequency"
     assert not often.stated_in("临床疑似病例应当单间隔离，床间距>1米。")
     assert often.stated_in("两剂间隔4周。")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "flu: RR cutoff for severe in a 3yo vs a 6 month old?",
+        "oseltamivir dose for a 4 wk old?",
+        "oseltamivir dose for a 2 month old?",
+    ],
+)
+def test_the_patients_age_is_whom_a_question_is_about_never_its_words(question: str) -> None:
+    terms = {t.term.lower() for t in analyse_question(question, table=table_with()).terms}
+    assert not terms & {"old", "month", "yo", "y/o", "year"}, terms
+
+
+def test_a_child_by_age_in_ward_shorthand_is_a_child() -> None:
+    from assistant.populations import populations
+
+    assert "child" in populations("3yo with influenza")
+    assert "child" in populations("a 3 y/o")
+    assert "child" not in populations("a 30yo adult")
 
 
 def test_which_items_asks_a_list_not_a_count() -> None:
