@@ -322,7 +322,7 @@ def test_rarer_terms_weigh_more_and_translations_count_as_present() -> None:
 def test_a_code_the_index_cuts_apart_is_held_by_its_pieces() -> None:
     """ "Does chlorhexidine reliably inactivate SARS-CoV-2?" was refused as "the library has no
     passage about SARS-CoV-2" beside a passage naming it: the index holds the code as sar, cov
-    and the rarity looked for "cov2"."""
+    and the rarity looked for "cov2". (Asked here of hand sanitizer, a word of no name.)"""
     rarity = rarity_of(
         [
             "新型冠状病毒（以下简称新冠病毒，SARS-CoV-2）为β属冠状病毒。",
@@ -336,7 +336,7 @@ def test_a_code_the_index_cuts_apart_is_held_by_its_pieces() -> None:
     # A phrase is still held only when every word of it is: no guideline spells it so.
     assert rarity.frequency("write out a prescription") == 0
     analysis = analyse_question(
-        "Does chlorhexidine reliably inactivate SARS-CoV-2?", table=glossary_table(),
+        "Does sanitizer reliably inactivate SARS-CoV-2?", table=glossary_table(),
         rarity=rarity,
     )  # fmt: skip
     assert [(a.term, a.in_library) for a in analysis.anchors] == [("SARS-CoV-2", True)]

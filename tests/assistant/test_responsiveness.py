@@ -1308,12 +1308,13 @@ def test_words_far_rarer_than_the_names_are_what_is_asked() -> None:
 
 def test_english_words_unread_in_a_chinese_sentence_that_outweigh_the_names() -> None:
     """ "Does chlorhexidine reliably inactivate SARS-CoV-2?" showed, with ✓, the COVID
-    guideline's description of the virus: no table writes chlorhexidine, inactivate or reliably
-    in Chinese, so nothing showed the sentence says any of them. A word the tables cannot
+    guideline's description of the virus: no table wrote chlorhexidine (now a glossary name),
+    inactivate or reliably in Chinese, so nothing showed the sentence says any of them; here
+    hand sanitizer, which no table writes in Chinese either. A word the tables cannot
     translate beside heavier names ("regimen"), or an adverb, does not stop an answer."""
     passages = [
         "新型冠状病毒（以下简称新冠病毒，SARS-CoV-2）为β属冠状病毒，有包膜，颗粒呈圆形或椭圆形。",
-        "Chlorhexidine reliably inactivates many organisms on skin.",
+        "Sanitizer reliably inactivates many organisms on skin.",
         *(f"Hand hygiene recommendation {i}." for i in range(6)),
         "病情重者可用冲击疗法，甲泼尼龙10-30mg/(kg.d)，连用3d。",
         "A regimen is chosen for each patient.",
@@ -1322,7 +1323,7 @@ def test_english_words_unread_in_a_chinese_sentence_that_outweigh_the_names() ->
     table = glossary_table()
     rarity = rarity_of(passages)
     virus = analyse_question(
-        "Does chlorhexidine reliably inactivate SARS-CoV-2?", table=table, rarity=rarity
+        "Does sanitizer reliably inactivate SARS-CoV-2?", table=table, rarity=rarity
     )
     assert virus.aspect is None and [a.term for a in virus.anchors] == ["SARS-CoV-2"]
     described = judge_responsive(virus, passages[0], context=["新型冠状病毒感染诊疗方案 > 病原学"])
