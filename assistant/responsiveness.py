@@ -513,8 +513,13 @@ def judge_responsive(
         ]
         found = [*found, *(a for a in chosen if a not in found)]
         missing = [a for a in anchors if a not in found and a not in nearby]
+        # A question in two parts ("what level for endoscopes? and BP cuffs?") is answered
+        # part by part: a sentence naming every name of one part answers that part.
+        part = _part_answered(analysis, found)
+        if part is not None:
+            missing = [a for a in missing if a in part]
         if (
-            main not in found
+            (main not in found and (part is None or main in part))
             or len(missing) > allowed_missing
             # The one left out may be a word about a name ("intracranial"), never a disease's
             # or organism's own name: "甲泼尼龙10-30mg/(kg.d)" of the mycoplasma guideline is
@@ -807,6 +812,32 @@ def _misses_the_rarest_word(analysis: QuestionAnalysis, here: str) -> bool:
         return False
     rarest = max(t.weight for t in words)
     return any(t.weight >= rarest and not term_in_text(t, here) for t in words)
+
+
+# Where a question's parts end: each asks its own thing ("剂量多少？孕妇能用吗？").
+_QUESTION_PARTS_RE: Final[re.Pattern[str]] = re.compile(r"[?？;；。]")
+
+
+def _part_answered(
+    analysis: QuestionAnalysis, found: Sequence[SubjectTerm]
+) -> tuple[SubjectTerm, ...] | None:
+    """The names of the first part of a question in two or more parts whose names the
+    sentence all names. A part must name two things to be answered alone: one name is often
+    said of what the other parts name ("…age cutoffs? does plain HTN count?" asks whether
+    hypertension puts a flu patient at risk, not about hypertension)."""
+    parts = [p for p in _QUESTION_PARTS_RE.split(analysis.text) if p.strip()]
+    if len(parts) < 2:
+        return None
+    for part in parts:
+        said = _HYPHEN_RE.sub(" ", part.lower())
+        own = tuple(a for a in analysis.anchors if _HYPHEN_RE.sub(" ", a.term.lower()) in said)
+        if len(own) >= _NAMES_OF_A_PART and all(a in found for a in own):
+            return own
+    return None
+
+
+_NAMES_OF_A_PART: Final[int] = 2
+_HYPHEN_RE: Final[re.Pattern[str]] = re.compile(r"[\-‐–—]")
 
 
 def _the_measure_asked(analysis: QuestionAnalysis, term: SubjectTerm) -> bool:

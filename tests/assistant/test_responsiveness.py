@@ -1826,3 +1826,39 @@ def test_the_measure_whose_level_is_asked_is_never_the_name_left_out() -> None:
     title = ["儿童肺炎支原体肺炎诊疗指南"]
     assert not judge_responsive(analysis, other, context=title).responsive
     assert judge_responsive(analysis, own, context=title).responsive
+
+
+def test_a_question_in_two_parts_is_answered_part_by_part() -> None:
+    """ "Which class are colonoscopy endoscopes? and blood pressure cuffs?": a sentence naming
+    both names of the first part answers it; one naming neither answers nothing. A part of one
+    name is said of the other parts ("Influenza: who is at high risk? does plain hypertension
+    count?" asks about flu patients), and asked in one part, every name must be there."""
+    endoscopes = (
+        "Semi-critical items such as endoscopes used for colonoscopy require high-level "
+        "disinfection."
+    )
+    cuffs = "Blood pressure should be measured with a cuff of the right size."
+    library = [endoscopes, cuffs, "Wash hands.", "Use gloves.", "Disinfect rooms.", "Flu."]
+    table, rarity = glossary_table(), rarity_of(library)
+    two = analyse_question(
+        "Which class are colonoscopy endoscopes? and blood pressure cuffs?",
+        table=table,
+        rarity=rarity,
+    )
+    assert {"colonoscopy", "endoscopes", "blood pressure"} <= {a.term for a in two.anchors}
+    context = ["Reprocessing"]
+    assert judge_responsive(two, endoscopes, context=context).responsive
+    assert not judge_responsive(two, "Use gloves for all patients.", context=context).responsive
+    risk = analyse_question(
+        "Influenza: who is at high risk? does plain hypertension count?",
+        table=table,
+        rarity=rarity,
+    )
+    pressure = "Hypertension should be controlled below 130/80 mmHg after a stroke."
+    assert not judge_responsive(risk, pressure, context=["Stroke guideline"]).responsive
+    one = analyse_question(
+        "Are colonoscopy endoscopes and blood pressure cuffs the same class?",
+        table=table,
+        rarity=rarity,
+    )
+    assert not judge_responsive(one, endoscopes, context=context).responsive
