@@ -552,7 +552,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # A target left open at the end ("…should acute ICH be lowered to?", "to what").
             r"\b(?:lower(?:ed)?|reduc(?:e|ed)|brought(?: down)?|kept|maintain(?:ed)?|"
             r"titrat(?:e|ed)|controlled)\s+(?:to|below|under)\s*[?？]|\b(?:to|below|under) what\b|"
-            r"which (?:level|grade)|threshold|target|cut-?off|how (?:far|close|near)\b|"
+            r"which (?:level|grade)|threshold|target|\bgoals?\b|cut-?off|how (?:far|close|near)\b|"
             r"how (?:high|low)\b|多远|多近|多宽|"
             # How many of a thing there must be ("洗手池数量有啥要求"): a number.
             r"数量|数目|"

@@ -850,7 +850,7 @@ def _the_measure_asked(analysis: QuestionAnalysis, term: SubjectTerm) -> bool:
 
 
 _MEASURE_ASKED: Final[str] = (
-    r"(?:levels?|values?|thresholds?|cut-?offs?|concentrations?|counts?|targets?)\b|"
+    r"(?:levels?|values?|thresholds?|cut-?offs?|concentrations?|counts?|targets?|goals?)\b|"
     r"水平|值|多少|浓度|目标|阈值|界值|超过|大于|高于|低于|小于"
 )
 

@@ -2575,6 +2575,14 @@ def test_a_child_by_age_in_ward_shorthand_is_a_child() -> None:
     assert "child" not in populations("a 30yo adult")
 
 
+def test_a_goal_asks_a_value_in_the_measures_unit() -> None:
+    # "BP goal before tPA or thrombectomy?" was answered by thrombectomy criteria naming no BP.
+    goal = detect_aspect("BP goal before tPA or thrombectomy?")
+    assert goal is not None and goal.name == "value"
+    assert goal.stated_in("静脉溶栓前血压应控制在<185/110 mmHg。")
+    assert not goal.stated_in("发病时间在6小时内、NIHSS评分≥6分者行机械取栓。")
+
+
 def test_which_items_asks_a_list_not_a_count() -> None:
     # "诊断标准有哪几条" asks which criteria; "几条" alone asks how many.
     listed = detect_aspect("重型的诊断标准有哪几条？")
