@@ -454,9 +454,12 @@ def _injury_name(zh: str) -> bool:
 _AFFLICTED_PART: Final[re.Pattern[str]] = re.compile(r"[足手眼耳鼻口心肝肺肾脑骨]$")
 
 
+_AFFLICTED_NAME: Final[int] = 4  # the shortest: a three-character disease and the part
+
+
 def _disease_of_a_part(zh: str) -> bool:
     return (
-        len(zh) >= _INJURY_NAME + 1
+        len(zh) >= _AFFLICTED_NAME
         and _AFFLICTED_PART.search(zh) is not None
         and ZH_DISEASE_STEM.search(zh[:-1]) is not None
     )
@@ -862,7 +865,7 @@ def analyse_question(
             )
         )
     if aspect is not None and aspect.name in DRUG_ASPECTS and rarity is not None:
-        terms.extend(_unrecognised_names(unnamed, terms, rarity))
+        terms.extend(_unrecognised_names(unnamed, terms, rarity, table))
     terms = _context_not_subjects(question, _examples_not_subjects(question, terms), rarity)
     terms.sort(key=lambda t: -t.weight)
     aspect = amount_of_a_drug(
@@ -1144,21 +1147,17 @@ _VERBAL_NOUN: Final[str] = "vn"
 _TIME_WORDS: Final[frozenset[str]] = frozenset("后前时")
 
 
-def _time_words_apart(words: list[str], freq: Mapping[str, int]) -> list[str]:
-    """A time word jieba glued to an unknown word before it ("注药时") stands apart."""
-    return [
-        part
-        for word in words
-        for part in (
-            (word[:-1], word[-1])
-            if len(word) >= 3 and word[-1] in _TIME_WORDS and freq.get(word) is None
-            else (word,)
-        )
-    ]
+def _time_words_apart(words: list[str], table: LayeredTerms) -> list[str]:
+    """A time word glued to the word before it ("注药时") stands apart (`_without_time_word`)."""
+    apart: list[str] = []
+    for word in words:
+        stem = _without_time_word(word, table)
+        apart.extend((stem, word[-1]) if stem != word else (word,))
+    return apart
 
 
 def _unrecognised_names(
-    question: str, terms: Sequence[SubjectTerm], rarity: TermRarity
+    question: str, terms: Sequence[SubjectTerm], rarity: TermRarity, table: LayeredTerms
 ) -> list[SubjectTerm]:
     """Chinese names the term analysis lost (cut into pieces it dropped) that no passage holds.
 
@@ -1178,7 +1177,7 @@ def _unrecognised_names(
     found: list[SubjectTerm] = []
     for run in CJK_RUN_RE.findall(text):
         group = ""
-        for word in [*_time_words_apart(cut(run), freq), "的"]:
+        for word in [*_time_words_apart(cut(run), table), "的"]:
             material = (
                 word not in _TIME_WORDS
                 and not (set(word) & NAME_BREAKS)

@@ -55,6 +55,7 @@ from assistant.zh_names import (
     CJK_RUN_RE,
     VERB_TAGS,
     ZH_DISEASE_STEM,
+    abbreviates,
     cut,
     word_tags,
     zh_words,
@@ -829,15 +830,13 @@ def _part_answered(
     if len(parts) < 2:
         return None
     for part in parts:
-        said = _HYPHEN_RE.sub(" ", part.lower())
-        own = tuple(a for a in analysis.anchors if _HYPHEN_RE.sub(" ", a.term.lower()) in said)
+        own = tuple(a for a in analysis.anchors if form_in_text(a.term, part))
         if len(own) >= _NAMES_OF_A_PART and all(a in found for a in own):
             return own
     return None
 
 
 _NAMES_OF_A_PART: Final[int] = 2
-_HYPHEN_RE: Final[re.Pattern[str]] = re.compile(r"[\-‐–—]")
 
 
 def _the_measure_asked(analysis: QuestionAnalysis, term: SubjectTerm) -> bool:
@@ -873,7 +872,7 @@ def _names_a_kind_of_its_own(term: SubjectTerm) -> bool:
     # its 流行性感冒 names a disease (a Chinese name is judged by its own ending).
     translated = None if has_cjk(term.term) else next((f for f in term.forms if has_cjk(f)), None)
     # A Chinese abbreviation by the names it shortens: 新冠 is 新型冠状病毒感染's.
-    spelled_out = [f for f in term.forms[1:] if has_cjk(term.term) and _shortens(term.term, f)]
+    spelled_out = [f for f in term.forms[1:] if abbreviates(term.term, f)]
     return any(
         (ZH_DISEASE_STEM.search(f) or f.endswith(("病毒", *_UNSUFFIXED_DISEASES)))
         and not _A_FEVER.fullmatch(f)
@@ -893,15 +892,6 @@ _IMAGING_METHOD: Final[re.Pattern[str]] = re.compile(
 
 def _an_imaging_method(term: SubjectTerm) -> bool:
     return _IMAGING_METHOD.match(term.term) is not None
-
-
-def _shortens(short: str, name: str) -> bool:
-    """Whether a Chinese word is an abbreviation of a longer name: its characters, in order,
-    the first of them the name's first (新冠 of 新型冠状病毒感染)."""
-    if len(name) <= len(short) or not name.startswith(short[0]):
-        return False
-    rest = iter(name)
-    return all(char in rest for char in short)
 
 
 # Diseases whose names have no disease ending (流行性感冒, 破伤风, 脑卒中).
