@@ -127,6 +127,10 @@ class Aspect:
     # Its cue words are a name of the question (肾功能不全, "renal impairment"), taken out of
     # the question before aspects are looked for: they are looked for in the question as asked.
     named_cue: bool = False
+    # What states it is the heading a passage stands under (a grade's criteria under
+    # "七、临床分型 > （三）重型"), not the passage's words: a search for it keeps passages so
+    # headed.
+    headed: bool = False
 
     def stated_in(self, sentence: str) -> bool:
         """Whether a sentence states this aspect: every condition the aspect sets holds.
@@ -182,6 +186,36 @@ _RENAL: Final[str] = (
 # "多少天" after a verb asks how long, not how much.
 _NOT_A_TIME: Final[str] = r"(?!天|周|个?月|年|小时|分钟|日|次)"
 
+
+# A disease's severity grades ("重型", "危重症", "severe"). 危重型 holds 重型: each is read whole.
+# 重症监护 is intensive care, no grade.
+SEVERITY_GRADES: Final[dict[str, re.Pattern[str]]] = {
+    "critical": re.compile(r"危重型|危重症(?!监护)|\bcritical(?:ly ill)?\b", re.IGNORECASE),
+    "severe": re.compile(r"(?<!危)重型|(?<!危)重症(?!监护)|\bsevere\b", re.IGNORECASE),
+    "moderate": re.compile(r"中型|\bmoderate\b", re.IGNORECASE),
+    "mild": re.compile(r"轻型|轻症|\bmild\b", re.IGNORECASE),
+    "ordinary": re.compile(r"普通型"),
+}
+
+
+def grades_in(text: str) -> frozenset[str]:
+    """The severity grades a text names."""
+    return frozenset(name for name, pattern in SEVERITY_GRADES.items() if pattern.search(text))
+
+
+# A grave grade asked of ("重症", "severe", "critically ill"), where the question is not about
+# who is at risk of it (高危人群, "risk factors for severe disease" ask who, not what it is).
+_GRAVE_GRADE_ASKED: Final[re.Pattern[str]] = re.compile(
+    r"^(?![\s\S]*(?:高危|危险因素|\brisk\b|\bhigh[- ]risk\b))[\s\S]*"
+    r"(?:危?重[型症](?!监护)|\bsevere\b|\bcritically ill\b|"
+    r"\bcritical (?:illness|disease|cases?|type|form)\b)",
+    re.IGNORECASE,
+)
+
+# A grave grade as a sentence or heading names it.
+_GRAVE: Final[str] = (
+    r"(?:危重型|危重症(?!监护)|(?<!危)重型|(?<!危)重症(?!监护)|\bsevere\b|\bcritical(?:ly ill)?\b)"
+)
 
 # Order matters: the first aspect whose cues a question holds is its aspect.
 ASPECTS: Final[tuple[Aspect, ...]] = (
@@ -605,6 +639,37 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         ),
         needs_cue=True,
     ),
+    # What makes a case severe or critical ("哪些情况提示重症", "重型的诊断标准", "signs that
+    # a child with flu has severe disease"), when nothing more specific is asked: the sentence
+    # names the grade, or stands under the heading that does ("（三）重型" over "（1）超高热或持续
+    # 高热超过3天；"). The cue is the asking word alone; the grade is required beside it.
+    Aspect(
+        "severity",
+        _cues(
+            r"提示|意味着?|预示|算(?:是)?|属于|归为|判定为|判断为|诊断为|"
+            r"(?:诊断|判断|判定|识别)?(?:标准|定义|界定)|"
+            r"(?:怎么|如何|怎样)(?:判断|界定|识别|定义|区分)|(?:什么|哪些)(?:表现|症状|体征|征象)|"
+            r"\bsigns?\b|\bcriteria\b|\bcriterion\b|\bdefin(?:e|es|ed|ition)\b|"
+            r"\bcounts? as\b|\bclass(?:ed|ified) as\b|\bconsidered\b|\bred[- ]flags?\b|"
+            r"\bindicat(?:e|es|ing)\b|\bsuggest(?:s|ing)?\b|\bmeans?\b|\bwhat makes\b"
+        ),
+        _cues(
+            rf"(?:即为|即可诊断为|诊断为|判定为|定义为|属于|提示|预示|考虑为|符合)[^。；，,;]{{0,10}}?{_GRAVE}|"
+            rf"{_GRAVE}(?:病例|患者|患儿|者|肺炎)?(?:[:：]|一般|常|多|可有|可出现|表现|的表现|"
+            r"的?(?:诊断)?标准|的?定义|是指|指)|"
+            # A heading naming the grade: "（三）重型", "（一）重症病例的早期识别",
+            # "八、重型/危重型早期预警指标".
+            rf"^[\W\d一二三四五六七八九十]*{_GRAVE}(?:[/、和及与]{_GRAVE})*(?:病例|患者|患儿)?(?:的)?"
+            r"(?:早期)?(?:识别|预警指标|预警)?\W*$|"
+            r"\b(?:defined as|classified as|considered|criteria for|signs of|indicat\w+|"
+            rf"suggest\w*)\b[^.;]{{0,30}}?{_GRAVE}|"
+            rf"{_GRAVE}[^.;]{{0,30}}?\b(?:is defined|defined as|includes?|criteria|is diagnosed)\b"
+        ),
+        needs_cue=True,
+        requires=_GRAVE_GRADE_ASKED,
+        distinctive=True,
+        headed=True,
+    ),
 )
 
 
@@ -1026,6 +1091,7 @@ _ASPECT_WORDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "site": {"zh": ("部位", "注射"), "en": ("site", "injected")},
     "discontinuation": {"zh": ("减量", "停药"), "en": ("taper", "discontinue")},
     "treatment": {"zh": ("治疗",), "en": ("treatment", "management", "managed", "treated")},
+    "severity": {"zh": ("临床分型", "重型", "重症"), "en": ("severe", "severity", "criteria")},
     "proportion": {
         "zh": ("比例", "病死率", "死亡率", "发生率", "发病率", "患病率"),
         "en": ("percentage", "proportion", "fatality", "case fatality", "mortality", "incidence"),

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from assistant.aspects import Aspect, states_dose
+from assistant.aspects import Aspect, grades_in, states_dose
 from assistant.drug_subjects import (
     a_combination_products_count,
     asked_names,
@@ -103,14 +103,6 @@ def _names_another_stage(question: str, sentence: str) -> bool:
     return bool(named) and not named & asked
 
 
-# A disease's severity grades ("重型", "危重症", "severe"). 危重型 holds 重型: each is read whole.
-_GRADES: Final[dict[str, re.Pattern[str]]] = {
-    "critical": re.compile(r"危重型|危重症|\bcritical(?:ly ill)?\b", re.IGNORECASE),
-    "severe": re.compile(r"(?<!危)重型|(?<!危)重症|\bsevere\b", re.IGNORECASE),
-    "moderate": re.compile(r"中型|\bmoderate\b", re.IGNORECASE),
-    "mild": re.compile(r"轻型|轻症|\bmild\b", re.IGNORECASE),
-    "ordinary": re.compile(r"普通型"),
-}
 # Asking what a grade is: its criteria, its definition, what it comprises.
 _DEFINES: Final[re.Pattern[str]] = re.compile(
     r"标准|定义|包括哪些|怎么(?:判断|界定|诊断|定义)|如何(?:判断|界定|诊断|定义)|算(?:是)?(?:重|轻|危)|"
@@ -120,8 +112,8 @@ _DEFINES: Final[re.Pattern[str]] = re.compile(
 
 
 @functools.lru_cache(maxsize=4096)
-def _grades_in(text: str) -> frozenset[str]:
-    return frozenset(name for name, pattern in _GRADES.items() if pattern.search(text))
+def _grades(text: str) -> frozenset[str]:
+    return grades_in(text)
 
 
 def _not_the_grade_defined(
@@ -131,10 +123,11 @@ def _not_the_grade_defined(
     defines severe COVID-19?"), a sentence neither it nor its heading says of that grade alone
     is no answer: the confirmed-case criteria under "（二）诊断标准", the support treatment under
     "（七）重型、危重型支持治疗" when critical illness is asked."""
-    asked = _grades_in(analysis.text)
-    if len(asked) != 1 or not _DEFINES.search(analysis.text):
+    asked = _grades(analysis.text)
+    asks_criteria = analysis.aspect is not None and analysis.aspect.name == "severity"
+    if len(asked) != 1 or not (asks_criteria or _DEFINES.search(analysis.text)):
         return False
-    return not any(_grades_in(text) == asked for text in (sentence, *labels) if text)
+    return not any(_grades(text) == asked for text in (sentence, *labels) if text)
 
 
 # The animal that bit, scratched or stung: what an injury guideline's advice is about ("猪咬伤
@@ -534,7 +527,9 @@ def judge_responsive(
             )
         ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
-        if titles and not _discriminates(analysis, sentence, [*along, *context], titles):
+        if titles and not _discriminates(
+            analysis, sentence, [*along, *context], titles, labels=labels
+        ):
             return Responsiveness(False, "other_subject", len(found), aspect_stated)
         # Asking no aspect, what the sentence takes along speaks with it ("下列人群…较易发展为
         # 重型" over its item "年龄<5岁的儿童"); asked criteria, the sentence names the step itself.
@@ -919,7 +914,7 @@ def heading_of(section: str) -> str:
 # Aspects a section's heading may state for every item under it: a list of contraindications,
 # indications or adverse effects names them once, above the items.
 _HEADING_LISTS: Final[frozenset[str]] = frozenset(
-    {"contraindication", "indication", "adverse_effects"}
+    {"contraindication", "indication", "adverse_effects", "severity"}
 )
 # A heading is no sentence: "抗蛇毒血清使用指征：患者需使用抗蛇毒血清。" says something itself.
 _SENTENCE_END: Final[re.Pattern[str]] = re.compile(r"[。；;.!?！？]")
@@ -1009,7 +1004,12 @@ def says_none_of_it(analysis: QuestionAnalysis, said: str, *, under: Sequence[st
 
 
 def _discriminates(
-    analysis: QuestionAnalysis, sentence: str, context: Sequence[str], titles: Sequence[str]
+    analysis: QuestionAnalysis,
+    sentence: str,
+    context: Sequence[str],
+    titles: Sequence[str],
+    *,
+    labels: Sequence[str] = (),
 ) -> bool:
     """Whether the sentence is about more than its document's topic.
 
@@ -1026,9 +1026,10 @@ def _discriminates(
     if any(term_in_text(a, beyond) and not term_in_text(a, title) for a in analysis.anchors):
         return True
     aspect = analysis.aspect
-    if aspect is not None and aspect.distinctive and aspect.stated_in(sentence):
+    if aspect is not None and aspect.distinctive and stated_under(aspect, sentence, labels):
         # "What is the incubation period of seasonal influenza?": the influenza guideline's
-        # "潜伏期一般为1～7天" is the answer though it does not say "seasonal".
+        # "潜伏期一般为1～7天" is the answer though it does not say "seasonal"; "signs of severe
+        # adenovirus pneumonia": the items under "（一）重症病例的早期识别" are.
         return True
     special = populations(analysis.text) & SPECIAL_POPULATIONS
     if special & said_of(beyond) and not special & said_of(title):

@@ -126,6 +126,7 @@ ASPECT_NAMES = {
         "proportion": "比例或发生率",
         "conversion": "换算系数",
         "interaction": "与其他药物合用",
+        "severity": "重症（重型、危重型）的判断标准",
     },
     "en": {
         "dose": "dose",
@@ -149,6 +150,7 @@ ASPECT_NAMES = {
         "proportion": "proportion or rate",
         "conversion": "conversion factor",
         "interaction": "use together with other drugs",
+        "severity": "criteria for severe or critical illness",
     },
 }
 NO_LIBRARY = {

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Literal
 
-from assistant.aspects import aspect_words
+from assistant.aspects import Aspect, aspect_words, grades_in
 from assistant.citations import content_terms, split_sentences
 from assistant.domain import Refusal, Source
 from assistant.drug_subjects import (
@@ -310,10 +310,12 @@ def search_for_aspect(
     if aspect is None or not anchors or not retrieval.sources:
         return retrieval
     main = analysis.drug_to_give or anchors[0]
-    if any(holds_term(s, main) and aspect.stated_in(s.text) for s in retrieval.sources):
+    if any(holds_term(s, main) and _states(aspect, s, analysis.text) for s in retrieval.sources):
         return retrieval
     found: dict[str, Source] = {}
-    for language in ("zh", "en"):
+    if aspect.headed:
+        found = {s.chunk_id or s.text: s for s in _under_headings(ctx, analysis, retrieval, main)}
+    for language in () if aspect.headed else ("zh", "en"):
         words = aspect_words(aspect, language)
         forms = [f for f in main.forms if language == "zh" or not has_cjk(f)]
         if not words or not forms:
@@ -325,7 +327,7 @@ def search_for_aspect(
         for source in result.sources:
             if (
                 holds_term(source, main)
-                and aspect.stated_in(source.text)
+                and _states(aspect, source, analysis.text)
                 and not answers_nothing(source)
             ):
                 found.setdefault(source.chunk_id or source.text, source)
@@ -334,6 +336,61 @@ def search_for_aspect(
     return _joined(
         retrieval, list(found.values()), order=lambda s: -sum(holds_term(s, a) for a in anchors)
     )
+
+
+def _states(aspect: Aspect, source: Source, question: str) -> bool:
+    """Whether a passage states the aspect: in its words, or for an aspect stated by headings
+    (a grade's criteria) in the section it stands under, of the grade the question names
+    ("（三）重型" says what severe is, "（四）危重型" does not)."""
+    if not aspect.headed:
+        return aspect.stated_in(source.text)
+    asked = grades_in(question)
+    return any(
+        aspect.stated_in(heading) and (not asked or bool(grades_in(heading) & asked))
+        for heading in source.section.split(" > ")
+    )
+
+
+_HEADED_DOCUMENTS = 2  # documents of the subject whose headings are read
+_HEADED_CHUNKS = 2000  # chunks read of each (a long guideline has a few hundred)
+_HEADED_PASSAGES = 4  # passages under the aspect's headings joined to the search
+
+
+def _under_headings(
+    ctx: Context, analysis: QuestionAnalysis, retrieval: RetrievalResult, main: SubjectTerm
+) -> list[Source]:
+    """The passages of the subject's documents that stand under a heading stating the aspect
+    ("七、临床分型 > （三）重型"), in document order.
+
+    A heading is a few words among a passage's many, and the passages under it need not name
+    the subject ("2.儿童符合下列任何一条：（1）超高热…"): a search by words ranks them below the
+    passages that name the subject and the grade in passing ("减少重症和死亡"). The documents
+    are those of the passages found that name the subject, best first.
+    """
+    aspect = analysis.aspect
+    assert aspect is not None
+    documents: dict[str, Source] = {}
+    for source in retrieval.sources:
+        if holds_term(source, main) and not answers_nothing(source):
+            documents.setdefault(source.doc_id, source)
+    found: list[Source] = []
+    for source in list(documents.values())[:_HEADED_DOCUMENTS]:
+        rows = ctx.store.scroll(
+            doc_id=source.doc_id,
+            status="current",
+            libraries=[source.library],
+            limit=_HEADED_CHUNKS,
+        )
+        under = [
+            passage
+            for passage in (
+                to_source(0, Hit(id=point_id, score=source.score, payload=payload))
+                for point_id, payload in rows
+            )
+            if _states(aspect, passage, analysis.text) and holds_term(passage, main)
+        ]
+        found += sorted(under, key=lambda p: p.chunk_index or 0)
+    return found[:_HEADED_PASSAGES]
 
 
 def _respelled(analysis: QuestionAnalysis, term: SubjectTerm) -> bool:

@@ -3135,3 +3135,48 @@ def test_a_time_word_or_a_verbal_noun_is_never_a_missing_name(question: str, wor
     analysis = analyse_question(question, table=glossary_table(), rarity=rarity_of(library))
     assert word not in [t.term for t in analysis.anchors], analysis.anchors
     assert word not in analysis.missing, analysis.missing
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "流感患儿出现哪些情况提示重症？",
+        "儿童流感重型的诊断标准是什么？",
+        "新冠患儿出现哪些情况算重型？",
+        "腺病毒肺炎重症有哪些表现？",
+        "Which signs mean a child with flu has severe disease?",
+        "What counts as severe COVID in adults?",
+    ],
+)
+def test_asking_what_makes_a_case_severe_asks_the_grades_criteria(question: str) -> None:
+    severity = detect_aspect(question)
+    assert severity is not None and severity.name == "severity", severity
+    # Its headings say it, and a sentence defining or describing the grade does.
+    for heading in ("（三）重型", "（一）重症病例的早期识别", "八、重型/危重型早期预警指标"):
+        assert severity.stated_in(heading), heading
+    assert severity.stated_in("符合下列表现中的任何一项，即为重症：")
+    assert severity.stated_in("重症患儿一般情况差，面色苍白或发灰，精神萎靡或者烦躁。")
+    # Naming the grade in passing says nothing of what makes it.
+    for passing in (
+        "接种新冠病毒疫苗是降低重症和死亡发生率的有效手段。",
+        "少数患者可发展成重型/危重型病例。",
+        "条件者应考虑收入重症监护病房。",
+        "七、临床分型",
+    ):
+        assert not severity.stated_in(passing), passing
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Who is at risk of it, what to give in it, where it is treated: no grade's criteria.
+        "哪些小孩得流感更容易发展成重症？",
+        "Which risk factors predict severe influenza?",
+        "重型流感患者奥司他韦剂量多少？",
+        "重症监护室的标准是什么？",
+        "What are the criteria for a critical item in Spaulding's classification?",
+    ],
+)
+def test_a_grade_named_beside_another_question_asks_no_grades_criteria(question: str) -> None:
+    aspect = detect_aspect(question)
+    assert aspect is None or aspect.name != "severity", (question, aspect)

@@ -1862,3 +1862,31 @@ def test_a_question_in_two_parts_is_answered_part_by_part() -> None:
         rarity=rarity,
     )
     assert not judge_responsive(one, endoscopes, context=context).responsive
+
+
+def test_an_item_under_the_heading_of_the_grade_asked_answers_what_makes_it() -> None:
+    # "（一）重症病例的早期识别" over "2.影像学表现。肺部阴影进展迅速…": what makes a case of the
+    # guideline's own disease severe, though neither the item nor the question's other words
+    # tell it apart from the rest of the guideline.
+    table = table_with(("腺病毒", "adenovirus"), ("肺炎", "pneumonia"))
+    asked = analyse_question(
+        "What are the signs of severe adenovirus pneumonia in kids?", table=table, rarity=None
+    )
+    assert asked.aspect is not None and asked.aspect.name == "severity"
+    title = "儿童腺病毒肺炎诊疗规范"
+    heading = "（一）重症病例的早期识别"
+    item = "影像学表现：肺部阴影进展迅速，双肺多灶实变。"
+    verdict = judge_responsive(
+        asked, item, context=[f"五、诊断 > {heading}", title], titles=[title], labels=[heading]
+    )
+    assert verdict.responsive, verdict
+    # Under another heading, the same words answer nothing of severity.
+    other = "（二）影像学检查"
+    assert not judge_responsive(
+        asked, item, context=[f"四、临床表现 > {other}", title], titles=[title], labels=[other]
+    ).responsive
+    # Under the heading of another grade, not the one asked.
+    critical = "（四）危重型"
+    assert not judge_responsive(
+        asked, "出现休克；", context=[f"六、临床分型 > {critical}", title], labels=[critical]
+    ).responsive

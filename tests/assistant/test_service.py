@@ -755,6 +755,34 @@ def test_an_aspect_no_passage_found_states_is_searched_for_with_the_subject(
     assert any("潜伏期" in s.text and s.supported for s in answer.sentences), answer
 
 
+def test_what_makes_a_case_severe_is_found_under_the_grades_heading(world, tmp_path: Path) -> None:
+    # "流感患儿出现哪些情况提示重症？": the flu guideline's "七、临床分型 > （三）重型" lists the
+    # children's criteria ("（1）超高热或持续高热超过3天；") in passages that name neither 流感 nor
+    # 重症; a search by words finds the passages that name both in passing ("减少重症和死亡").
+    from dataclasses import replace
+
+    from assistant.service.understanding import search_for_aspect, understand_question
+
+    ctx = make_ctx(world, tmp_path)
+    question = "流感患儿出现哪些情况提示重症？"
+    analysis = understand_question(ctx, question, libraries=["hospital"])
+    assert analysis.aspect is not None and analysis.aspect.name == "severity"
+    found = ctx.retriever.retrieve("流感 重症 死亡", libraries=["hospital"])
+    first = replace(found, sources=[s for s in found.sources if "临床分型" not in s.section])
+    assert first.sources
+    second = search_for_aspect(ctx, analysis, first, libraries=["hospital"])
+    headed = [s for s in second.sources if s.section.endswith("（三）重型")]
+    assert headed and all(s.title.startswith("流行性感冒") for s in headed), second.sources
+    # The heading of another grade is not the one asked.
+    assert not any(s.section.endswith("（四）危重型") for s in second.sources)
+    for asked in (question, "Which signs mean a child with flu has severe disease?"):
+        answer = answer_question(CARDIO_DOC, asked, ctx=ctx)
+        shown = [s.text for s in answer.sentences if s.supported]
+        assert any("超高热或持续高热超过3天" in t for t in shown), (asked, answer)
+        # The adults' criteria are not the children's.
+        assert not any(t.startswith("呼吸急促，RR≥30") for t in shown), shown
+
+
 def test_a_statement_cut_by_the_chunker_is_read_on_in_the_next_chunk(world, tmp_path: Path) -> None:
     # The flu guideline's "（2）经鼻高流量氧疗（HFNC）或无创通气（NIV）：" ends a chunk; the
     # threshold "PaO2/FiO2≤200应给予 HFNC 或 NIV" opens the next, which the search ranks low.
