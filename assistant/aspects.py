@@ -576,7 +576,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         "value",
         _cues(
             # "哪几条", "哪几个": which ones, a list; "几条", "几个": how many.
-            r"多少|(?<!哪)几[个名张次项级针剂条]|几分(?!钟)|范围|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
+            r"多少|(?<!哪)几[个名张次项级针剂条]|几分(?!钟)|范围|区间|目标|阈值|界值|标准值|控制在|降到|降至|升到|超过多少|"
             r"(?:什么|哪[一个种]?)(?:处理)?(?:水平|级别|等级)|哪[一个]?级|"
             r"how many|what (?:level|value|range|threshold|target|grade|class)|"
             # The measure named between ("what serum AFP level", "what systolic BP range"): only

@@ -126,6 +126,15 @@ _AGE_OF_PATIENT_RE: Final[re.Pattern[str]] = re.compile(
     re.IGNORECASE,
 )
 
+# A measured value ("below 50 mmHg", "PEEP 5 cmH2O", "10 mg/kg"): its unit is what the number
+# counts, never a name of the question ("mmHg" read as the heaviest name left ECMO out).
+_MEASURED_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?\s*"
+    r"(?:mmHg|cmH2O|kPa|mmol|μmol|umol|mg|mcg|μg|ug|ng|kg|mL|dL|IU|cm|mm)"
+    r"(?:/(?:kg|d|day|h|hr|L|dL|min|m2|m²))*(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class SubjectTerm:
@@ -286,7 +295,7 @@ def _candidate_terms(
     unredacted = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", question))
     # A contraction ("hasn't", "we've", "I'm") is grammar, never a name ("hasn").
     stripped = strip_question_words(
-        _AGE_OF_PATIENT_RE.sub(" ", _CONTRACTION_RE.sub(" ", unredacted))
+        _MEASURED_RE.sub(" ", _AGE_OF_PATIENT_RE.sub(" ", _CONTRACTION_RE.sub(" ", unredacted)))
     )
     terms: list[str] = []
     stripped = _coded_names(stripped, table, terms)
@@ -426,6 +435,10 @@ _EN_EXAMPLES_RE: Final[re.Pattern[str]] = re.compile(
 _CLAUSE_BREAK_RE: Final[re.Pattern[str]] = re.compile(r"[，,。？?；;：:！!\s]+")
 
 
+# A point in a course ("day-1 dose", "week 2", "D3"): when, never a name.
+_TIME_POINT_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:day|week|month|hour|visit|dose)[\s-]?\d{1,3}", re.IGNORECASE
+)
 _CODE_RE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,}|[A-Za-z]+-?\d|\d+-?[A-Za-z]")
 # An abbreviation in mixed case (IgM, cHCC, HbA1c): written so in passages of either language.
 _MIXED_CASE: Final[re.Pattern[str]] = re.compile(r"[a-z][A-Z]")
@@ -803,6 +816,8 @@ def analyse_question(
             continue
         if aspect is not None and names_an_aspect(term) and _names_this_aspect(aspect, term):
             continue  # the aspect's own name ("TACE的禁忌证") is what is asked, not of what
+        if _TIME_POINT_RE.fullmatch(term):
+            continue  # "day-1 dose", "week 2": when in the course, not what
         if term in staged:
             # A stage (CNLC Ia期, stage IIb): which row of a staging table is asked.
             df = rarity.frequency(term) if rarity else 1
@@ -842,7 +857,14 @@ def analyse_question(
         df = max(frequencies, default=1)
         # Who the patient is (pregnant, 孕妇, elderly) is checked as a population, never as
         # the name a sentence must hold: it is not what the question is about.
-        entity = (bool(full or whole) or _is_entity(term, table)) and not _only_population(term)
+        # A Chinese word asking an aspect (疗程 in "剂量、疗程") is a second thing asked, never a
+        # name; a word an aspect's answer holds (患病率 of "患病率调查") may be one, and so may
+        # a unit written as a name ("90 MME of oxycodone").
+        entity = (
+            (bool(full or whole) or _is_entity(term, table))
+            and not _only_population(term)
+            and not (has_cjk(term) and any(a.question_cues.fullmatch(term) for a in ASPECTS))
+        )
         if df == 0 and not entity and _unknown_english_word(term, table):
             entity = True  # "Candida auris", "Tdap": a name neither library nor dictionary has
         if df == 0 and (not entity or unknown_fragment(term, table)):
@@ -1041,6 +1063,11 @@ _CARE_SETTING_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?:ICU|PICU|NICU|重症监护室|重症监护病房|监护室)$", re.IGNORECASE
 )
 _IN_SETTING: Final[str] = r"(?:在|入住|转入|收入|住进|住在)\s*"
+# Who works there ("the NICU nurses", "ICU医生"): the setting names the staff, not the subject.
+_STAFF_OF: Final[str] = (
+    r"\s*(?:护士|医生|医护|医师|人员)|\s+(?:nurses?|nursing|staff|teams?|doctors?|physicians?|"
+    r"clinicians?|residents?)\b"
+)
 _EN_IN_SETTING: Final[str] = r"\b(?:in|into|to|admitted to)\s+(?:the\s+|an?\s+)?"
 _EN_AS_FRAME: Final[str] = r"\b(?:after|before|at|on|since|following|until)\s+(?:hospital\s+)?"
 
@@ -1098,7 +1125,10 @@ def _context_not_subjects(
             pattern = "|".join(rf"{re.escape(c)}\s*{name}" for c in causes)
         elif _CARE_SETTING_RE.match(t.term):
             # "ICU" is written so in Chinese questions too ("入住ICU后").
-            pattern = rf"{_IN_SETTING}{name}|{name}(?:内|中|里)|{_EN_IN_SETTING}{name}\b"
+            pattern = (
+                rf"{_IN_SETTING}{name}|{name}(?:内|中|里)|{_EN_IN_SETTING}{name}\b|"
+                rf"{name}{_STAFF_OF}"
+            )
         else:
             continue
         if re.search(pattern, text, re.IGNORECASE):

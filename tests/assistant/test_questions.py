@@ -3180,3 +3180,59 @@ def test_asking_what_makes_a_case_severe_asks_the_grades_criteria(question: str)
 def test_a_grade_named_beside_another_question_asks_no_grades_criteria(question: str) -> None:
     aspect = detect_aspect(question)
     assert aspect is None or aspect.name != "severity", (question, aspect)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Ventilated COVID pt, P/F stuck below 50 mmHg despite prone — when to consider ECMO?",
+        "新冠患者PaO2/FiO2低于150 mmHg时怎么办？",
+        "Is a PEEP of 5 cmH2O enough on ECMO?",
+        "ECMO患儿肝素10 mg/kg/d可以吗？",
+    ],
+)
+def test_the_unit_of_a_measured_value_is_never_a_name(question: str) -> None:
+    # "below 50 mmHg": "mmHg" read as the heaviest name, and the ECMO criteria (which say
+    # cmH2O, not mmHg, in their lead-in) were dropped as about something else.
+    analysis = analyse_question(question, table=glossary_table(), rarity=None)
+    terms = {t.term.lower() for t in analysis.terms}
+    assert not terms & {"mmhg", "cmh2o", "mg", "kg", "mg/kg"}, analysis.terms
+    assert {"ecmo", "fio2"} & terms, analysis.terms
+
+
+def test_a_second_aspect_a_point_in_the_course_or_the_ward_of_the_staff_is_no_name() -> None:
+    table = glossary_table()
+    # "剂量、疗程": the duration is a second thing asked of SMPP, not a name a passage must hold.
+    two = analyse_question("SMPP 预防性抗凝一般用啥？剂量、疗程？", table=table, rarity=None)
+    assert [a.term for a in two.anchors] == ["SMPP"], two.terms
+    # "its day-1 dose": when in the course, not what.
+    day = analyse_question(
+        "Which anti-flu drug is contraindicated in pregnancy, and what's its day-1 dose?",
+        table=table,
+        rarity=None,
+    )
+    assert not any(t.term.lower().startswith("day") for t in day.terms), day.terms
+    # "the NICU nurses": whose watch, not what is asked about.
+    ward = analyse_question(
+        "How can influenza present in a neonate? Any atypical signs the NICU nurses should "
+        "watch for?",
+        table=table,
+        rarity=None,
+    )
+    assert [a.term for a in ward.anchors] == ["influenza"], ward.terms
+    # A target range (目标区间) asks a value; 区间 is no name.
+    target = analyse_question("脑出血急性期降压，收缩压目标区间？", table=table, rarity=None)
+    assert target.aspect is not None and target.aspect.name == "value"
+    assert "区间" not in [t.term for t in target.terms], target.terms
+
+
+def test_glossary_names_implants_surfaces_and_medications_for_oud() -> None:
+    table = glossary_table()
+    from assistant.glossary import load_glossary
+
+    everyday = load_glossary(section="vocabulary")
+    assert "implantable items" in everyday.zh_to_en["植入物"]
+    assert "medications for opioid use disorder" in table.synonyms("MOUD")
+    assert "阿片类药物使用障碍治疗药物" in table.translate("MOUD")
+    assert "物体表面" in table.translate("surfaces") or "物体表面" in table.synonyms("台面")
+    assert "infection prevention" in table.translate("感控")
