@@ -471,7 +471,12 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             # "何时可以重新开始抗凝"): the time after the event.
             r"\bwhen (?:should|to|do|does|can|could|may|is|are)\b[^?？]{0,40}\b"
             r"(?:re-?start\w*|resum\w*|re-?initiat\w*|reintroduc\w*)|"
-            r"(?:什么时候|何时|多久后?)(?:可以|能|应|应该|再)?(?:重新|恢复)(?:开始|使用|服用|启动|用药)"
+            r"(?:什么时候|何时|多久后?)(?:可以|能|应|应该|再)?(?:重新|恢复)(?:开始|使用|服用|启动|用药)|"
+            # When the first follow-up falls ("when should the first f/u be", "首次随访什么时候"):
+            # a time after starting.
+            r"\bwhen (?:should|to|do|does|is|are|will)\b[^?？]{0,40}(?:\bfollow[- ]?ups?\b|\bf/u\b|"
+            r"\bfirst (?:visit|review|evaluation|assessment|reassessment)\b)|"
+            r"(?:首次|第一次)(?:随访|复诊|评估)(?:在|是|应在|安排在)?(?:什么时候|何时|多久)"
         ),
         _cues(
             r"\d+\s*(?:个)?(?:小时|h|天|日|周|分钟|min)\s*(?:内|以内|之内)|\bwithin\s+(?:\d|"
@@ -589,7 +594,7 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"which (?:level|grade)|threshold|target|\bgoals?\b|cut-?off|how (?:far|close|near)\b|"
             r"how (?:high|low)\b|多远|多近|多宽|"
             # How many of a thing there must be ("洗手池数量有啥要求"): a number.
-            r"数量|数目|"
+            r"数量|数目|配比|配置比例|\bratio\b|"
             r"多高|多低|多粗|多大(?!年龄|岁|的?(?:孩子|儿童|婴儿|宝宝|小孩|患儿))|"
             r"\bhow (?:big|large)\b|\bsize\b|"
             r"\bwhat (?:temperature|concentration|dilution|percentage|pressure)\b|什么温度|多少度|"
@@ -606,7 +611,9 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
         "discontinuation",
         _cues(
             r"停药|停用|撤药|减药|减量|减停|怎么停|如何停|逐渐减|\btaper(?:ed|ing)?\b|"
-            r"\b(?:stop|stopped|stopping|discontinu\w*|withdraw(?:n|ing)?|wean(?:ed|ing)?)\b"
+            r"\b(?:stop|stopped|stopping|discontinu\w*|withdraw(?:n|ing)?|wean(?:ed|ing)?)\b|"
+            # "how should I step down", "come off it": the dose brought down.
+            r"\bstep(?:ping|ped)?[- ](?:down|off)\b|\b(?:come|coming|get|getting) off\b"
         ),
         _cues(
             r"停药|停用|撤药|减药|减量|减停|逐渐减|缓慢减|\btaper\w*|\bdiscontinu\w*|\bstop\w*|"

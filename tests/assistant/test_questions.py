@@ -3236,3 +3236,23 @@ def test_glossary_names_implants_surfaces_and_medications_for_oud() -> None:
     assert "阿片类药物使用障碍治疗药物" in table.translate("MOUD")
     assert "物体表面" in table.translate("surfaces") or "物体表面" in table.synonyms("台面")
     assert "infection prevention" in table.translate("感控")
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        # When the first follow-up falls is a time after starting, not any sentence on opioids.
+        ("Started opioids for chronic pain — when should the first f/u be?", "timing"),
+        ("When should the first follow-up visit be after starting opioids?", "timing"),
+        ("开始阿片治疗后首次随访在什么时候？", "timing"),
+        # Stepping the dose down is tapering.
+        ("Took oxycodone around the clock for 5 days; how should I step down?", "discontinuation"),
+        ("How do patients come off long-term opioids safely?", "discontinuation"),
+        # A ratio asked (洗手池和床位的配比) is a value.
+        ("洗手池和床位的配比要求？", "value"),
+        ("What nurse to patient ratio is recommended?", "value"),
+    ],
+)
+def test_follow_up_timing_stepping_down_and_ratios_are_aspects(question: str, aspect: str) -> None:
+    found = detect_aspect(question)
+    assert found is not None and found.name == aspect, (question, found)
