@@ -890,6 +890,7 @@ def analyse_question(
         terms.extend(_unrecognised_names(unnamed, terms, rarity, table))
     terms = _context_not_subjects(question, _examples_not_subjects(question, terms), rarity)
     terms.sort(key=lambda t: -t.weight)
+    terms = _each_name_once(terms)
     aspect = amount_of_a_drug(
         aspect, question, [t.term for t in terms if t.anchor and drug_shaped(t.term)]
     )
@@ -1136,6 +1137,23 @@ def _context_not_subjects(
     if not any(t.anchor and t.term not in demoted for t in terms):
         return terms  # the circumstances are all the question names
     return _no_anchors(terms, demoted)
+
+
+def _each_name_once(terms: list[SubjectTerm]) -> list[SubjectTerm]:
+    """The terms, a name the question writes twice ("Influenza ARDS … per the flu protocol",
+    "新冠…COVID") kept once, as its heavier term: one thing named twice is not two things a
+    sentence must name."""
+    kept: list[SubjectTerm] = []
+    for term in terms:
+        if term.anchor and any(other.anchor and _same_name(term, other) for other in kept):
+            continue
+        kept.append(term)
+    return kept
+
+
+def _same_name(one: SubjectTerm, other: SubjectTerm) -> bool:
+    forms = {f.lower() for f in other.forms}
+    return one.term.lower() in forms or other.term.lower() in {f.lower() for f in one.forms}
 
 
 def _no_anchors(terms: list[SubjectTerm], demoted: set[str]) -> list[SubjectTerm]:

@@ -3256,3 +3256,21 @@ def test_glossary_names_implants_surfaces_and_medications_for_oud() -> None:
 def test_follow_up_timing_stepping_down_and_ratios_are_aspects(question: str, aspect: str) -> None:
     found = detect_aspect(question)
     assert found is not None and found.name == aspect, (question, found)
+
+
+def test_a_name_written_twice_is_one_name_a_sentence_must_hold() -> None:
+    # "Influenza ARDS … per the flu protocol": influenza and flu are one disease, not two names.
+    asked = analyse_question(
+        "Influenza ARDS on HFNC — at what PaO2/FiO2 should we intubate per the flu protocol?",
+        table=glossary_table(),
+        rarity=None,
+    )
+    named = [a.term.lower() for a in asked.anchors]
+    assert len({"influenza", "flu"} & set(named)) == 1, named
+    workers = analyse_question(
+        "Are healthcare workers among the flu vaccine priority groups?",
+        table=glossary_table(),
+        rarity=None,
+    )
+    terms = [t.term for t in workers.terms]
+    assert "healthcare workers" in terms and "healthcare" not in terms, workers.terms
