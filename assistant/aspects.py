@@ -190,10 +190,10 @@ _NOT_A_TIME: Final[str] = r"(?!天|周|个?月|年|小时|分钟|日|次)"
 # A disease's severity grades ("重型", "危重症", "severe"). 危重型 holds 重型: each is read whole.
 # 重症监护 is intensive care, no grade.
 SEVERITY_GRADES: Final[dict[str, re.Pattern[str]]] = {
-    "critical": re.compile(r"危重型|危重症(?!监护)|\bcritical(?:ly ill)?\b", re.IGNORECASE),
-    "severe": re.compile(r"(?<!危)重型|(?<!危)重症(?!监护)|\bsevere\b", re.IGNORECASE),
-    "moderate": re.compile(r"中型|\bmoderate\b", re.IGNORECASE),
-    "mild": re.compile(r"轻型|轻症|\bmild\b", re.IGNORECASE),
+    "critical": re.compile(r"危重型|危重症(?!监护)|极重度|\bcritical(?:ly ill)?\b", re.IGNORECASE),
+    "severe": re.compile(r"(?<!危)重型|(?<!危)重症(?!监护)|(?<!极)重度|\bsevere\b", re.IGNORECASE),
+    "moderate": re.compile(r"中型|中度|\bmoderate\b", re.IGNORECASE),
+    "mild": re.compile(r"轻型|轻症|轻度|\bmild\b", re.IGNORECASE),
     "ordinary": re.compile(r"普通型"),
 }
 
@@ -203,18 +203,33 @@ def grades_in(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in SEVERITY_GRADES.items() if pattern.search(text))
 
 
-# A grave grade asked of ("重症", "severe", "critically ill"), where the question is not about
-# who is at risk of it (高危人群, "risk factors for severe disease" ask who, not what it is).
-_GRAVE_GRADE_ASKED: Final[re.Pattern[str]] = re.compile(
-    r"^(?![\s\S]*(?:高危|危险因素|\brisk\b|\bhigh[- ]risk\b))[\s\S]*"
-    r"(?:危?重[型症](?!监护)|\bsevere\b|\bcritically ill\b|"
-    r"\bcritical (?:illness|disease|cases?|type|form)\b)",
+# A section path through treatment ("胡蜂蜇伤诊疗规范 > 七、治疗 > （二）中度"): its grade
+# headings say what is done for each grade, not what makes it.
+_TREATMENT_PATH: Final[re.Pattern[str]] = re.compile(
+    r"(?:^|>\s*)[^>]{0,12}(?:治疗|处理|救治|处置|\btreatment\b|\bmanagement\b)[^>]{0,12}\s*>",
     re.IGNORECASE,
 )
 
-# A grave grade as a sentence or heading names it.
-_GRAVE: Final[str] = (
-    r"(?:危重型|危重症(?!监护)|(?<!危)重型|(?<!危)重症(?!监护)|\bsevere\b|\bcritical(?:ly ill)?\b)"
+
+def treats_a_grade(section: str) -> bool:
+    """Whether a section path goes through a treatment heading to a heading naming a grade."""
+    match = _TREATMENT_PATH.search(section)
+    return match is not None and bool(grades_in(section[match.end() :]))
+
+
+# A grade asked of ("重症", "中度", "severe", "critically ill"), where the question is not about
+# who is at risk of it (高危人群, "risk factors for severe disease" ask who, not what it is).
+_GRADE_ASKED: Final[re.Pattern[str]] = re.compile(
+    r"^(?![\s\S]*(?:高危|危险因素|\brisk\b|\bhigh[- ]risk\b))[\s\S]*"
+    r"(?:危?重[型症](?!监护)|极?重度|中[型度]|轻[型症度]|\b(?:severe|moderate|mild)\b|"
+    r"\bcritically ill\b|\bcritical (?:illness|disease|cases?|type|form)\b)",
+    re.IGNORECASE,
+)
+
+# A grade as a sentence or heading names it.
+_GRADE: Final[str] = (
+    r"(?:危重型|危重症(?!监护)|极重度|(?<!危)重型|(?<!危)重症(?!监护)|(?<!极)重度|中型|中度|"
+    r"轻型|轻症|轻度|\b(?:severe|moderate|mild)\b|\bcritical(?:ly ill)?\b)"
 )
 
 # Order matters: the first aspect whose cues a question holds is its aspect.
@@ -661,19 +676,19 @@ ASPECTS: Final[tuple[Aspect, ...]] = (
             r"\bindicat(?:e|es|ing)\b|\bsuggest(?:s|ing)?\b|\bmeans?\b|\bwhat makes\b"
         ),
         _cues(
-            rf"(?:即为|即可诊断为|诊断为|判定为|定义为|属于|提示|预示|考虑为|符合)[^。；，,;]{{0,10}}?{_GRAVE}|"
-            rf"{_GRAVE}(?:病例|患者|患儿|者|肺炎)?(?:[:：]|一般|常|多|可有|可出现|表现|的表现|"
+            rf"(?:即为|即可诊断为|诊断为|判定为|定义为|属于|提示|预示|考虑为|符合)[^。；，,;]{{0,10}}?{_GRADE}|"
+            rf"{_GRADE}(?:病例|患者|患儿|者|肺炎)?(?:[:：]|一般|常|多|可有|可出现|表现|的表现|"
             r"的?(?:诊断)?标准|的?定义|是指|指)|"
             # A heading naming the grade: "（三）重型", "（一）重症病例的早期识别",
             # "八、重型/危重型早期预警指标".
-            rf"^[\W\d一二三四五六七八九十]*{_GRAVE}(?:[/、和及与]{_GRAVE})*(?:病例|患者|患儿)?(?:的)?"
+            rf"^[\W\d一二三四五六七八九十]*{_GRADE}(?:[/、和及与]{_GRADE})*(?:病例|患者|患儿)?(?:的)?"
             r"(?:早期)?(?:识别|预警指标|预警)?\W*$|"
             r"\b(?:defined as|classified as|considered|criteria for|signs of|indicat\w+|"
-            rf"suggest\w*)\b[^.;]{{0,30}}?{_GRAVE}|"
-            rf"{_GRAVE}[^.;]{{0,30}}?\b(?:is defined|defined as|includes?|criteria|is diagnosed)\b"
+            rf"suggest\w*)\b[^.;]{{0,30}}?{_GRADE}|"
+            rf"{_GRADE}[^.;]{{0,30}}?\b(?:is defined|defined as|includes?|criteria|is diagnosed)\b"
         ),
         needs_cue=True,
-        requires=_GRAVE_GRADE_ASKED,
+        requires=_GRADE_ASKED,
         distinctive=True,
         headed=True,
     ),

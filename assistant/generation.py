@@ -503,6 +503,11 @@ def compose_extractive(
                 # Its premise, the sentence before, does not answer the question: neither does it.
                 rejected.append((lexical, text, "needs_context", source.n))
                 continue
+            # The short head its list item stands under ("2.中度：" over "（1）胡蜂蜇刺数量≥15针；")
+            # is a heading of it too.
+            item_label = [
+                raw[i] for i in structure.heads[position] if len(raw[i]) <= LABEL_MAX_CHARS
+            ]
             verdict = judge_responsive(
                 analysis,
                 text,
@@ -510,7 +515,7 @@ def compose_extractive(
                 clauses=clauses,
                 titles=[source.title],
                 passage=source.text,
-                labels=labels,
+                labels=[*labels, *item_label],
             )
             before: tuple[int, ...] = ()
             carried: tuple[int, int] | None = None

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from assistant.aspects import Aspect, grades_in, states_dose
+from assistant.aspects import Aspect, grades_in, states_dose, treats_a_grade
 from assistant.drug_subjects import (
     a_combination_products_count,
     asked_names,
@@ -117,17 +117,28 @@ def _grades(text: str) -> frozenset[str]:
 
 
 def _not_the_grade_defined(
-    analysis: QuestionAnalysis, sentence: str, labels: Sequence[str]
+    analysis: QuestionAnalysis,
+    sentence: str,
+    labels: Sequence[str],
+    *,
+    clauses: Sequence[str] = (),
+    context: Sequence[str] = (),
 ) -> bool:
     """Asked what one severity grade is ("新冠重型的诊断标准是什么", "What respiratory rate
     defines severe COVID-19?"), a sentence neither it nor its heading says of that grade alone
     is no answer: the confirmed-case criteria under "（二）诊断标准", the support treatment under
-    "（七）重型、危重型支持治疗" when critical illness is asked."""
+    "（七）重型、危重型支持治疗" when critical illness is asked. The grade may head the list
+    the sentence is an item of ("2.中度：（1）胡蜂蜇刺数量≥15针；"), in the sentences taken along
+    or the statement's earlier clauses. What is done for a grade
+    ("七、治疗 > （二）中度") says nothing of what makes it."""
     asked = _grades(analysis.text)
     asks_criteria = analysis.aspect is not None and analysis.aspect.name == "severity"
     if len(asked) != 1 or not (asks_criteria or _DEFINES.search(analysis.text)):
         return False
-    return not any(_grades(text) == asked for text in (sentence, *labels) if text)
+    if asks_criteria and any(treats_a_grade(c) for c in context):
+        return True
+    head = next((c for c in clauses if _grades(c)), "")
+    return not any(_grades(text) == asked for text in (sentence, *labels, head) if text)
 
 
 # The animal that bit, scratched or stung: what an injury guideline's advice is about ("猪咬伤
@@ -458,7 +469,9 @@ def judge_responsive(
         or _under_another_stage(
             " ".join((analysis.text, *analysis.translations.values())), sentence, labels
         )
-        or _not_the_grade_defined(analysis, sentence, labels)
+        or _not_the_grade_defined(
+            analysis, sentence, [*labels, *along], clauses=clauses, context=context
+        )
     ):
         return Responsiveness(False, "other_subject", len(found), True)
     if _REFERENCE_RE.search(sentence):
@@ -480,7 +493,10 @@ def judge_responsive(
         # Asked about a condition of the drug (its allergy, poisoning, use disorder), not the
         # drug: a sentence on prescribing it says nothing of that.
         return Responsiveness(False, "other_subject", len(found), False)
-    aspect_stated = analysis.aspect is None or stated_under(analysis.aspect, sentence, labels)
+    # A grade's head taken along ("2.中度：" over "（1）胡蜂蜇刺数量≥15针；") says what its
+    # items are.
+    heads = [*labels, *along] if analysis.aspect is not None and analysis.aspect.headed else labels
+    aspect_stated = analysis.aspect is None or stated_under(analysis.aspect, sentence, heads)
     if anchors:
         # The main name must be there, and every other (one may be missing from three or more:
         # "aspirin plus clopidogrel for intracranial stenosis" under its section heading).

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Literal
 
-from assistant.aspects import Aspect, aspect_words, grades_in
+from assistant.aspects import Aspect, aspect_words, grades_in, treats_a_grade
 from assistant.citations import content_terms, split_sentences
 from assistant.domain import Refusal, Source
 from assistant.drug_subjects import (
@@ -345,9 +345,11 @@ def _states(aspect: Aspect, source: Source, question: str) -> bool:
     if not aspect.headed:
         return aspect.stated_in(source.text)
     asked = grades_in(question)
+    if treats_a_grade(source.section):
+        return False
     return any(
         aspect.stated_in(heading) and (not asked or bool(grades_in(heading) & asked))
-        for heading in source.section.split(" > ")
+        for heading in (*source.section.split(" > "), source.text)
     )
 
 

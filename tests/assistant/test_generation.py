@@ -755,3 +755,22 @@ def test_two_rows_differing_only_in_their_threshold_are_both_shown() -> None:
 )  # fmt: skip
 def test_the_next_items_roman_marker_is_no_part_of_the_item_before(raw: str, shown: str) -> None:
     assert clean_shown(raw) == shown
+
+
+def test_an_item_under_its_lists_short_head_is_read_under_that_head() -> None:
+    # "2.中度：（1）胡蜂蜇刺数量≥15针；…": asked what counts as moderate, the first item answers;
+    # the same item under "3.重度：" does not.
+    table = table_with(("胡蜂蜇伤", "wasp sting"))
+    question = "胡蜂蜇伤 什么算中度？"
+    analysis = analyse_question(question, table=table, rarity=None)
+    section = "胡蜂蜇伤诊疗规范 > 六、现场应急救治及院前救治 > （二）尽早评估病情"
+    for head, shown in (("2.中度", True), ("3.重度", False)):
+        source = make_source(
+            1,
+            f"{head}：（1）胡蜂蜇刺数量≥15针；（2）伴/不伴过敏反应，无喉头水肿。",
+            doc="bite",
+            title="常见动物致伤诊疗规范",
+            section=section,
+        )
+        drafted, _ = compose_extractive(question, [source], analysis=analysis)
+        assert any("≥15针" in text for text, _ in drafted) is shown, (head, drafted)

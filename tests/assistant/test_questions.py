@@ -3274,3 +3274,22 @@ def test_a_name_written_twice_is_one_name_a_sentence_must_hold() -> None:
     )
     terms = [t.term for t in workers.terms]
     assert "healthcare workers" in terms and "healthcare" not in terms, workers.terms
+
+
+def test_every_grade_of_a_scale_is_asked_by_its_criteria_and_treatment_headings_are_not_them() -> (
+    None
+):
+    from assistant.aspects import treats_a_grade
+
+    # "什么算中度": a grade of the wasp-sting scale (轻度, 中度, 重度, 极重度) is asked too.
+    for question in ("胡蜂蜇伤 什么算中度？", "What counts as mild snakebite envenomation?"):
+        found = detect_aspect(question)
+        assert found is not None and found.name == "severity", (question, found)
+    severity = detect_aspect("胡蜂蜇伤 什么算中度？")
+    assert severity is not None
+    assert severity.stated_in("2.中度：（1）胡蜂蜇刺数量≥15针；")
+    # What is done for a grade is no criterion of it; a classification heading is.
+    assert treats_a_grade("胡蜂蜇伤诊疗规范 > 七、治疗 > （二）中度")
+    assert treats_a_grade("十一、治疗 > （七）重型、危重型支持治疗")
+    assert not treats_a_grade("七、临床分型 > （三）重型")
+    assert not treats_a_grade("十、治疗 > （一）基本原则")

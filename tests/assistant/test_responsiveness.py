@@ -1890,3 +1890,24 @@ def test_an_item_under_the_heading_of_the_grade_asked_answers_what_makes_it() ->
     assert not judge_responsive(
         asked, "出现休克；", context=[f"六、临床分型 > {critical}", title], labels=[critical]
     ).responsive
+
+
+def test_an_item_under_the_grade_its_list_heads_answers_that_grades_criteria() -> None:
+    # "2.中度：（1）胡蜂蜇刺数量≥15针；（2）…": the grade heads the item's list, taken along.
+    table = table_with(("胡蜂蜇伤", "wasp sting"))
+    asked = analyse_question("胡蜂蜇伤 什么算中度？", table=table, rarity=None)
+    assert asked.aspect is not None and asked.aspect.name == "severity"
+    section = "胡蜂蜇伤诊疗规范 > 六、现场应急救治及院前救治 > （二）尽早评估病情"
+    item = "胡蜂蜇伤者蜇刺数量≥15针；"
+    assert judge_responsive(
+        asked, item, context=[section], along=["2.中度："], labels=["（二）尽早评估病情"]
+    ).responsive
+    # Under another grade's head, or with no grade said, it is no answer.
+    assert not judge_responsive(
+        asked, item, context=[section], along=["3.重度："], labels=["（二）尽早评估病情"]
+    ).responsive
+    # What is done for the grade is not what makes it.
+    treated = "胡蜂蜇伤诊疗规范 > 七、治疗 > （二）中度"
+    assert not judge_responsive(
+        asked, "胡蜂蜇伤者给予全身水化治疗；", context=[treated], labels=["（二）中度"]
+    ).responsive
