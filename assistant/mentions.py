@@ -30,7 +30,7 @@ _EN_DRUG_STEM: Final[re.Pattern[str]] = re.compile(rf"(?:{EN_DRUG_STEMS})$")
 def form_in_text(form: str, text: str) -> bool:
     """Whether a term form occurs in a text (whole words and plural folding for English)."""
     if has_cjk(form):
-        return normalised(form) in normalised(text)
+        return _cjk_form_in(normalised(form), normalised(text))
     words = normalise_en(form).split()
     if not words:
         return False
@@ -50,6 +50,20 @@ def form_in_text(form: str, text: str) -> bool:
         return False
     pattern = _spread_phrase(tuple(words))
     return any(pattern.search(_folded(part)) for part in _SENTENCE_BREAK.split(text))
+
+
+def _cjk_form_in(form: str, text: str) -> bool:
+    """A Chinese form occurs in the text, not as what something else is like: "流感样症状"
+    (influenza-like symptoms) of a B virus infection names no influenza."""
+    start = text.find(form)
+    while start >= 0:
+        if not text.startswith(_LIKE, start + len(form)):
+            return True
+        start = text.find(form, start + 1)
+    return False
+
+
+_LIKE: Final[str] = "样"
 
 
 # An acronym of three letters or more (DNA, HBV, RNA): Chinese text glues acronyms together

@@ -3293,3 +3293,11 @@ def test_every_grade_of_a_scale_is_asked_by_its_criteria_and_treatment_headings_
     assert treats_a_grade("十一、治疗 > （七）重型、危重型支持治疗")
     assert not treats_a_grade("七、临床分型 > （三）重型")
     assert not treats_a_grade("十、治疗 > （一）基本原则")
+
+
+def test_a_chinese_name_followed_by_like_names_something_else() -> None:
+    # "流感样症状" (influenza-like symptoms) of a B virus infection is no influenza: a flu
+    # question was answered with the B virus post-exposure prophylaxis.
+    assert not form_in_text("流感", "2.流感样症状、伴发热和肌痛，后续可能出现麻木。")
+    assert form_in_text("流感", "流感样症状者，应排查流感。")
+    assert form_in_text("流感", "流行季流感患者应隔离。")
