@@ -53,17 +53,23 @@ def form_in_text(form: str, text: str) -> bool:
 
 
 def _cjk_form_in(form: str, text: str) -> bool:
-    """A Chinese form occurs in the text, not as what something else is like: "流感样症状"
-    (influenza-like symptoms) of a B virus infection names no influenza."""
+    """A Chinese form occurs in the text, not as what something else is like ("流感样症状",
+    influenza-like symptoms of a B virus infection, names no influenza) nor inside another
+    compound's name (去甲肾上腺素, norepinephrine, is no 肾上腺素; 左氧氟沙星 no 氧氟沙星)."""
     start = text.find(form)
     while start >= 0:
-        if not text.startswith(_LIKE, start + len(form)):
+        if not text.startswith(_LIKE, start + len(form)) and not text[:start].endswith(
+            _COMPOUND_PREFIXES
+        ):
             return True
         start = text.find(form, start + 1)
     return False
 
 
 _LIKE: Final[str] = "样"
+# What makes another drug of a drug's name written after it: nor-, deoxy-, isopropyl-, levo-,
+# dextro- (去甲肾上腺素, 去氧肾上腺素, 异丙肾上腺素, 左氧氟沙星, 右美托咪定).
+_COMPOUND_PREFIXES: Final[tuple[str, ...]] = ("去甲", "去氧", "异丙", "左旋", "右旋", "左", "右")
 
 
 # An acronym of three letters or more (DNA, HBV, RNA): Chinese text glues acronyms together

@@ -311,7 +311,7 @@ def _candidate_terms(
                     table.knows_chinese(word) or (rarity is not None and word in rarity.df)
                 ),
             )
-        words = [_without_time_word(w, table) for w in words]
+        words = [_without_time_word(w, table) for w in _prefixes_joined(words)]
         terms.extend(w for w in words if len(w) >= 2 or table.knows_chinese(w))
     words = [
         part
@@ -337,6 +337,20 @@ def _candidate_terms(
 
 
 _ARTICLES: Final[frozenset[str]] = frozenset({"the", "a", "an"})
+# A chemical prefix jieba cuts off the drug it makes another of (去甲 + 肾上腺素: norepinephrine,
+# not epinephrine; 去甲 + 万古霉素: norvancomycin).
+_COMPOUND_PREFIXES: Final[frozenset[str]] = frozenset({"去甲", "去氧", "异丙"})
+
+
+def _prefixes_joined(words: list[str]) -> list[str]:
+    """The words, a chemical prefix joined to the word after it."""
+    out: list[str] = []
+    for word in words:
+        if out and out[-1] in _COMPOUND_PREFIXES and has_cjk(word):
+            out[-1] += word
+        else:
+            out.append(word)
+    return out
 
 
 def _without_time_word(word: str, table: LayeredTerms) -> str:

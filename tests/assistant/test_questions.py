@@ -3301,3 +3301,15 @@ def test_a_chinese_name_followed_by_like_names_something_else() -> None:
     assert not form_in_text("流感", "2.流感样症状、伴发热和肌痛，后续可能出现麻木。")
     assert form_in_text("流感", "流感样症状者，应排查流感。")
     assert form_in_text("流感", "流行季流感患者应隔离。")
+
+
+def test_a_prefix_that_makes_another_drug_is_never_cut_off() -> None:
+    # "去甲肾上腺素 起始剂量" was answered with epinephrine's (肾上腺素) dose.
+    assert not form_in_text("肾上腺素", "积极补充容量后仍低血压者，可给予去甲肾上腺素等升压药。")
+    assert form_in_text("肾上腺素", "立即肌内注射肾上腺素；")
+    assert not form_in_text("氧氟沙星", "左氧氟沙星：6个月-5岁：8-10mg/(kg.次)")
+    # In the question, without the glossary's help: the prefix stays on the drug.
+    table = LayeredTerms((cedict_table(),))
+    asked = analyse_question("去甲万古霉素 起始剂量？", table=table, rarity=None)
+    assert "去甲" not in [t.term for t in asked.terms], asked.terms
+    assert any(t.term.startswith("去甲") for t in asked.terms), asked.terms
