@@ -58,8 +58,11 @@ def _cjk_form_in(form: str, text: str) -> bool:
     compound's name (去甲肾上腺素, norepinephrine, is no 肾上腺素; 左氧氟沙星 no 氧氟沙星)."""
     start = text.find(form)
     while start >= 0:
-        if not text.startswith(_LIKE, start + len(form)) and not text[:start].endswith(
-            _COMPOUND_PREFIXES
+        end = start + len(form)
+        if (
+            not text.startswith(_LIKE, end)
+            and not text[:start].endswith(_COMPOUND_PREFIXES)
+            and not (form.endswith("松") and text.startswith("龙", end))
         ):
             return True
         start = text.find(form, start + 1)
@@ -68,8 +71,20 @@ def _cjk_form_in(form: str, text: str) -> bool:
 
 _LIKE: Final[str] = "样"
 # What makes another drug of a drug's name written after it: nor-, deoxy-, isopropyl-, levo-,
-# dextro- (去甲肾上腺素, 去氧肾上腺素, 异丙肾上腺素, 左氧氟沙星, 右美托咪定).
-_COMPOUND_PREFIXES: Final[tuple[str, ...]] = ("去甲", "去氧", "异丙", "左旋", "右旋", "左", "右")
+# dextro-, low-molecular-weight (去甲肾上腺素, 去氧肾上腺素, 异丙肾上腺素, 左氧氟沙星, 右美托咪定,
+# 低分子肝素: not heparin's dose). After it, 龙 makes a -olone of a -one (泼尼松龙, prednisolone,
+# is no 泼尼松).
+_COMPOUND_PREFIXES: Final[tuple[str, ...]] = (
+    "去甲",
+    "去氧",
+    "异丙",
+    "左旋",
+    "右旋",
+    "左",
+    "右",
+    "低分子",
+    "低分子量",
+)
 
 
 # An acronym of three letters or more (DNA, HBV, RNA): Chinese text glues acronyms together

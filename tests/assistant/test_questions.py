@@ -3313,3 +3313,11 @@ def test_a_prefix_that_makes_another_drug_is_never_cut_off() -> None:
     asked = analyse_question("去甲万古霉素 起始剂量？", table=table, rarity=None)
     assert "去甲" not in [t.term for t in asked.terms], asked.terms
     assert any(t.term.startswith("去甲") for t in asked.terms), asked.terms
+
+
+def test_low_molecular_weight_heparin_and_prednisolone_are_other_drugs() -> None:
+    assert not form_in_text("肝素", "SMPP 预防性抗凝可用低分子肝素100U/(kg.次)，qd。")
+    assert not form_in_text("肝素", "常用低分子量肝素钙皮下注射：")
+    assert form_in_text("肝素", "普通肝素静脉滴注。")
+    assert not form_in_text("泼尼松", "口服泼尼松龙(1mg/kg)")
+    assert form_in_text("泼尼松", "泼尼松每日1mg/kg口服。")
