@@ -70,14 +70,14 @@ def _cjk_form_in(form: str, text: str) -> bool:
 
 
 _LIKE: Final[str] = "样"
-# What makes another drug of a drug's name written after it: nor-, deoxy-, isopropyl-, levo-,
-# dextro-, low-molecular-weight (去甲肾上腺素, 去氧肾上腺素, 异丙肾上腺素, 左氧氟沙星, 右美托咪定,
-# 低分子肝素: not heparin's dose). After it, 龙 makes a -olone of a -one (泼尼松龙, prednisolone,
-# is no 泼尼松).
+# Chemical prefixes that make another drug of the name after them, which a word segmenter cuts
+# off as words of their own: nor-, deoxy-, isopropyl- (去甲肾上腺素, 去氧肾上腺素, 异丙肾上腺素).
+CHEMICAL_PREFIXES: Final[tuple[str, ...]] = ("去甲", "去氧", "异丙")
+# What makes another drug of a drug's name written after it: those, levo-, dextro-, and
+# low-molecular-weight (左氧氟沙星, 右美托咪定, 低分子肝素: not heparin's dose). After it, 龙
+# makes a -olone of a -one (泼尼松龙, prednisolone, is no 泼尼松).
 _COMPOUND_PREFIXES: Final[tuple[str, ...]] = (
-    "去甲",
-    "去氧",
-    "异丙",
+    *CHEMICAL_PREFIXES,
     "左旋",
     "右旋",
     "左",

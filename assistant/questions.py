@@ -53,7 +53,7 @@ from assistant.language import (
     normalised,
     written_wording,
 )
-from assistant.mentions import drug_shaped, form_in_text, without_names
+from assistant.mentions import CHEMICAL_PREFIXES, drug_shaped, form_in_text, without_names
 from assistant.populations import (
     POPULATIONS,
     populations,
@@ -337,16 +337,14 @@ def _candidate_terms(
 
 
 _ARTICLES: Final[frozenset[str]] = frozenset({"the", "a", "an"})
-# A chemical prefix jieba cuts off the drug it makes another of (去甲 + 肾上腺素: norepinephrine,
-# not epinephrine; 去甲 + 万古霉素: norvancomycin).
-_COMPOUND_PREFIXES: Final[frozenset[str]] = frozenset({"去甲", "去氧", "异丙"})
 
 
 def _prefixes_joined(words: list[str]) -> list[str]:
-    """The words, a chemical prefix joined to the word after it."""
+    """The words, a chemical prefix jieba cut off joined to the drug it makes another of (去甲 +
+    肾上腺素: norepinephrine, not epinephrine; 去甲 + 万古霉素: norvancomycin)."""
     out: list[str] = []
     for word in words:
-        if out and out[-1] in _COMPOUND_PREFIXES and has_cjk(word):
+        if out and out[-1] in CHEMICAL_PREFIXES and has_cjk(word):
             out[-1] += word
         else:
             out.append(word)
@@ -449,7 +447,7 @@ _EN_EXAMPLES_RE: Final[re.Pattern[str]] = re.compile(
 _CLAUSE_BREAK_RE: Final[re.Pattern[str]] = re.compile(r"[，,。？?；;：:！!\s]+")
 
 
-# A point in a course ("day-1 dose", "week 2", "D3"): when, never a name.
+# A point in a course ("day-1 dose", "week 2", "visit 3"): when, never a name.
 _TIME_POINT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:day|week|month|hour|visit|dose)[\s-]?\d{1,3}", re.IGNORECASE
 )

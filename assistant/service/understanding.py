@@ -314,7 +314,8 @@ def search_for_aspect(
         return retrieval
     found: dict[str, Source] = {}
     if aspect.headed:
-        found = {s.chunk_id or s.text: s for s in _under_headings(ctx, analysis, retrieval, main)}
+        headed = _under_headings(ctx, aspect, analysis.text, retrieval, main)
+        found = {s.chunk_id or s.text: s for s in headed}
     for language in () if aspect.headed else ("zh", "en"):
         words = aspect_words(aspect, language)
         forms = [f for f in main.forms if language == "zh" or not has_cjk(f)]
@@ -359,7 +360,7 @@ _HEADED_PASSAGES = 4  # passages under the aspect's headings joined to the searc
 
 
 def _under_headings(
-    ctx: Context, analysis: QuestionAnalysis, retrieval: RetrievalResult, main: SubjectTerm
+    ctx: Context, aspect: Aspect, question: str, retrieval: RetrievalResult, main: SubjectTerm
 ) -> list[Source]:
     """The passages of the subject's documents that stand under a heading stating the aspect
     ("七、临床分型 > （三）重型"), in document order.
@@ -369,8 +370,6 @@ def _under_headings(
     passages that name the subject and the grade in passing ("减少重症和死亡"). The documents
     are those of the passages found that name the subject, best first.
     """
-    aspect = analysis.aspect
-    assert aspect is not None
     documents: dict[str, Source] = {}
     for source in retrieval.sources:
         if holds_term(source, main) and not answers_nothing(source):
@@ -389,7 +388,7 @@ def _under_headings(
                 to_source(0, Hit(id=point_id, score=source.score, payload=payload))
                 for point_id, payload in rows
             )
-            if _states(aspect, passage, analysis.text) and holds_term(passage, main)
+            if _states(aspect, passage, question) and holds_term(passage, main)
         ]
         found += sorted(under, key=lambda p: p.chunk_index or 0)
     return found[:_HEADED_PASSAGES]
