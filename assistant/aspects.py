@@ -218,9 +218,12 @@ def treats_a_grade(section: str) -> bool:
 
 
 # A grade asked of ("重症", "中度", "severe", "critically ill"), where the question is not about
-# who is at risk of it (高危人群, "risk factors for severe disease" ask who, not what it is).
+# who is at risk of it (高危人群, "risk factors for severe disease" ask who, not what it is) nor
+# what warns of progressing to it ("red flags for progression to severe": the early-warning
+# signs, not the grade's definition).
 _GRADE_ASKED: Final[re.Pattern[str]] = re.compile(
-    r"^(?![\s\S]*(?:高危|危险因素|\brisk\b|\bhigh[- ]risk\b))[\s\S]*"
+    r"^(?![\s\S]*(?:高危|危险因素|发展[为成]|进展[为成]|转[为成]|\brisk\b|\bhigh[- ]risk\b|"
+    r"\bprogress\w*|\bdeteriorat\w*|\bbecom\w*))[\s\S]*"
     r"(?:危?重[型症](?!监护)|极?重度|中[型度]|轻[型症度]|\b(?:severe|moderate|mild)\b|"
     r"\bcritically ill\b|\bcritical (?:illness|disease|cases?|type|form)\b)",
     re.IGNORECASE,

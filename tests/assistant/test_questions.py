@@ -3172,6 +3172,9 @@ def test_asking_what_makes_a_case_severe_asks_the_grades_criteria(question: str)
         # Who is at risk of it, what to give in it, where it is treated: no grade's criteria.
         "哪些小孩得流感更容易发展成重症？",
         "Which risk factors predict severe influenza?",
+        # What warns of progressing to it: early-warning signs, not the grade's definition.
+        "MPP red flags for progression to severe/critical?",
+        "哪些指标提示支原体肺炎可能进展为重症？",
         "重型流感患者奥司他韦剂量多少？",
         "重症监护室的标准是什么？",
         "What are the criteria for a critical item in Spaulding's classification?",
