@@ -10,6 +10,7 @@ are neither durations nor values.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -198,6 +199,7 @@ SEVERITY_GRADES: Final[dict[str, re.Pattern[str]]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def grades_in(text: str) -> frozenset[str]:
     """The severity grades a text names."""
     return frozenset(name for name, pattern in SEVERITY_GRADES.items() if pattern.search(text))
@@ -229,10 +231,9 @@ _GRADE_ASKED: Final[re.Pattern[str]] = re.compile(
     re.IGNORECASE,
 )
 
-# A grade as a sentence or heading names it.
-_GRADE: Final[str] = (
-    r"(?:危重型|危重症(?!监护)|极重度|(?<!危)重型|(?<!危)重症(?!监护)|(?<!极)重度|中型|中度|"
-    r"轻型|轻症|轻度|\b(?:severe|moderate|mild)\b|\bcritical(?:ly ill)?\b)"
+# A grade as a sentence or heading names it: any of the scale's but 普通型.
+_GRADE: Final[str] = "(?:{})".format(
+    "|".join(SEVERITY_GRADES[g].pattern for g in ("critical", "severe", "moderate", "mild"))
 )
 
 # Order matters: the first aspect whose cues a question holds is its aspect.

@@ -61,7 +61,7 @@ def _cjk_form_in(form: str, text: str) -> bool:
         end = start + len(form)
         if (
             not text.startswith(_LIKE, end)
-            and not text[:start].endswith(_COMPOUND_PREFIXES)
+            and not text.endswith(_COMPOUND_PREFIXES, 0, start)
             and not (form.endswith("松") and text.startswith("龙", end))
         ):
             return True

@@ -111,11 +111,6 @@ _DEFINES: Final[re.Pattern[str]] = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def _grades(text: str) -> frozenset[str]:
-    return grades_in(text)
-
-
 def _not_the_grade_defined(
     analysis: QuestionAnalysis,
     sentence: str,
@@ -131,14 +126,14 @@ def _not_the_grade_defined(
     the sentence is an item of ("2.中度：（1）胡蜂蜇刺数量≥15针；"), in the sentences taken along
     or the statement's earlier clauses. What is done for a grade
     ("七、治疗 > （二）中度") says nothing of what makes it."""
-    asked = _grades(analysis.text)
+    asked = grades_in(analysis.text)
     asks_criteria = analysis.aspect is not None and analysis.aspect.name == "severity"
     if len(asked) != 1 or not (asks_criteria or _DEFINES.search(analysis.text)):
         return False
     if asks_criteria and any(treats_a_grade(c) for c in context):
         return True
-    head = next((c for c in clauses if _grades(c)), "")
-    return not any(_grades(text) == asked for text in (sentence, *labels, head) if text)
+    head = next((c for c in clauses if grades_in(c)), "")
+    return not any(grades_in(text) == asked for text in (sentence, *labels, head) if text)
 
 
 # The animal that bit, scratched or stung: what an injury guideline's advice is about ("猪咬伤

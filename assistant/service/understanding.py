@@ -312,11 +312,22 @@ def search_for_aspect(
     main = analysis.drug_to_give or anchors[0]
     if any(holds_term(s, main) and _states(aspect, s, analysis.text) for s in retrieval.sources):
         return retrieval
-    found: dict[str, Source] = {}
     if aspect.headed:
-        headed = _under_headings(ctx, aspect, analysis.text, retrieval, main)
-        found = {s.chunk_id or s.text: s for s in headed}
-    for language in () if aspect.headed else ("zh", "en"):
+        found = _under_headings(ctx, aspect, analysis.text, retrieval, main)
+    else:
+        found = _found_by_words(ctx, aspect, main, libraries=libraries)
+    if not found:
+        return retrieval
+    return _joined(retrieval, found, order=lambda s: -sum(holds_term(s, a) for a in anchors))
+
+
+def _found_by_words(
+    ctx: Context, aspect: Aspect, main: SubjectTerm, *, libraries: Sequence[str]
+) -> list[Source]:
+    """Passages found by the main name with the aspect's words, in each language, that hold
+    the name and state the aspect (never a reference or resource list)."""
+    found: dict[str, Source] = {}
+    for language in ("zh", "en"):
         words = aspect_words(aspect, language)
         forms = [f for f in main.forms if language == "zh" or not has_cjk(f)]
         if not words or not forms:
@@ -328,15 +339,11 @@ def search_for_aspect(
         for source in result.sources:
             if (
                 holds_term(source, main)
-                and _states(aspect, source, analysis.text)
+                and aspect.stated_in(source.text)
                 and not answers_nothing(source)
             ):
                 found.setdefault(source.chunk_id or source.text, source)
-    if not found:
-        return retrieval
-    return _joined(
-        retrieval, list(found.values()), order=lambda s: -sum(holds_term(s, a) for a in anchors)
-    )
+    return list(found.values())
 
 
 def _states(aspect: Aspect, source: Source, question: str) -> bool:
